@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * check.h - `gridrun check`: what this node's kernel gives gridrun, and which
+ * isolation mode (design §2) this invocation can reach. Kconfig-notes/ is the
+ * prose and machine-readable twin of the tables in check.c; tests/check_test.c
+ * asserts that Kconfig-notes/config and Kconfig-notes/sysctl list exactly what
+ * gr_check_kconfig_option() and gr_check_sysctl_rule() return.
+ *
+ * Report layout (stable, one item per line, greppable):
+ *   section headers start in column 0; items are
+ *     "  NAME<pad> STATUS<pad> note"
+ *   with NAME padded to 30 columns and STATUS to 10 (sysctls carry their value
+ *   in an extra column). The last line is always "isolation: MODE" or
+ *   "isolation: none (reason)", MODE one of root, helper, unprivileged.
+ *
+ * Kernel options come from, in order: config_override (a plain or gzip'd
+ * config file; "" means "read no file, probe the running kernel"),
+ * /proc/config.gz, /boot/config-$(uname -r), else probes of the running
+ * kernel (some options cannot be probed and show as "unknown"). Sysctls,
+ * syscalls, LSMs, cgroups and the isolation mode are always those of the
+ * running kernel and of this process.
+ */
+#ifndef GRIDRUN_CHECK_H
+#define GRIDRUN_CHECK_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "error.h"
+
+/*
+ * Print the report to out. Returns 0 when the node can run gridrun in some
+ * mode (every "required" option and kernel interface present, no sysctl that
+ * forbids user namespaces to everyone), else a negative errno (-EOPNOTSUPP)
+ * and an error whose message names everything that is missing. An unreadable
+ * config_override, or a write error on out, is also an error.
+ */
+int gr_check_report(FILE *out, const char *config_override, struct gr_error **err);
+
+/*
+ * Look option up ("CONFIG_USER_NS" or "USER_NS") in a plain or gzip'd kernel
+ * config. Returns 1 when the file mentions it, with its value in value: "y",
+ * "m", "n" for "# CONFIG_X is not set", or the text after '=' (surrounding
+ * double quotes removed); 0 when the file does not mention it (value "");
+ * -errno on failure (-ERANGE when len is too small, -EINVAL when the file
+ * holds no CONFIG_ line at all). When an option appears twice, the last one
+ * wins, as in kbuild's config merging.
+ */
+int gr_check_kconfig_lookup(const char *config_path, const char *option, char *value,
+			    size_t len, struct gr_error **err);
+
+/* The i-th option of the compiled-in table ("CONFIG_USER_NS"), NULL past the end. */
+const char *gr_check_kconfig_option(size_t i);
+
+/*
+ * The i-th sysctl rule formatted as in Kconfig-notes/sysctl:
+ * "NAME OP VALUE" or "NAME OP VALUE absent-ok" (OP is ">=" or "=="), into buf.
+ * Returns buf, or NULL past the end.
+ */
+const char *gr_check_sysctl_rule(size_t i, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "init.h"
+#include "mountns.h"
+#include "netns.h"
+#include "sync.h"
+#include "util.h"
+
+const int gr_forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+const unsigned gr_nforwarded_signals = ARRAY_SIZE(gr_forwarded_signals);
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static void noop_handler(int sig)
+{
+	(void)sig;
+}
+
+static int close_fds_except(int keep)
+{
+	if (keep > 3 && close_range(3, keep - 1, 0) < 0)
+		return -errno;
+	if (close_range(keep + 1, ~0U, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+static const char *spec_path_env(const struct gr_spec *spec)
+{
+	for (size_t i = 0; i < spec->nenv; i++)
+		if (!strncmp(spec->env[i], "PATH=", 5))
+			return spec->env[i] + 5;
+	return DEFAULT_PATH;
+}
+
+/* execve, searching PATH of the job's env when args[0] has no '/'. */
+static int exec_job(const struct gr_spec *spec, struct gr_error **err)
+{
+	const char *prog = spec->args[0];
+	const char *path, *p;
+	int saw_eacces = 0;
+	char buf[PATH_MAX];
+
+	if (strchr(prog, '/')) {
+		execve(prog, spec->args, spec->env);
+		goto fail;
+	}
+	path = spec_path_env(spec);
+	for (p = path;; p = strchr(p, ':') + 1) {
+		size_t len = strcspn(p, ":");
+
+		if (len == 0)
+			snprintf(buf, sizeof(buf), "%s", prog);
+		else
+			snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, p, prog);
+		execve(buf, spec->args, spec->env);
+		if (errno == EACCES)
+			saw_eacces = 1;
+		else if (errno != ENOENT && errno != ENOTDIR)
+			goto fail;
+		if (!p[len])
+			break;
+	}
+	errno = saw_eacces ? EACCES : ENOENT;
+fail:
+	{
+		int e = errno;
+		int r = gr_error_sys(err, e, "exec `%s`", prog);
+
+		(*err)->code = (e == ENOENT || e == ENOTDIR) ? GR_EXIT_NOTFOUND : GR_EXIT_NOEXEC;
+		return r;
+	}
+}
+
+static int job_prepare(const struct gr_spec *spec, struct gr_error **err)
+{
+	sigset_t none;
+	int sig;
+
+	/* init blocked and caught signals: the job starts with defaults */
+	for (sig = 1; sig < _NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	if (setsid() < 0)
+		return gr_error_sys(err, errno, "setsid");
+	for (size_t i = 0; i < spec->nrlimits; i++) {
+		const struct gr_rlimit *l = &spec->rlimits[i];
+		struct rlimit rl = { .rlim_cur = l->soft, .rlim_max = l->hard };
+
+		if (setrlimit(l->resource, &rl) < 0)
+			return gr_error_sys(err, errno, "process.rlimits[%zu]: set limit %d to %llu/%llu",
+					    i, l->resource, l->soft, l->hard);
+	}
+	if (chdir(spec->cwd) < 0)
+		return gr_error_sys(err, errno, "process.cwd `%s`", spec->cwd);
+	if (gr_caps_drop_in_child(err) < 0)
+		return -1;
+	/* stdio passes through; everything else is gone at exec */
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		return gr_error_sys(err, errno, "close inherited fds");
+	return 0;
+}
+
+__attribute__((noreturn)) static void job_main(const struct gr_spec *spec, int errfd)
+{
+	_cleanup_gr_error_ struct gr_error *err = NULL;
+	struct gr_sync_msg m = { .step = GR_SYNC_ERROR };
+
+	if (job_prepare(spec, &err) >= 0)
+		exec_job(spec, &err);
+	m.errnum = err ? err->errnum : 0;
+	m.code = gr_error_exit_code(err);
+	snprintf(m.text, sizeof(m.text), "%s", err ? err->msg : "job setup failed");
+	(void)!write(errfd, &m, sizeof(m));
+	_exit(m.code);
+}
+
+static void ns_from_timeval(const struct timeval *tv, uint64_t *ns)
+{
+	*ns = (uint64_t)tv->tv_sec * 1000000000ull + (uint64_t)tv->tv_usec * 1000ull;
+}
+
+/* Kill whatever is left in the namespace; returns how many were killed. */
+static int kill_the_rest(void)
+{
+	int killed = 0;
+
+	/* reap what already ended by itself: not "killed at end" */
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	/* as init of the namespace, kill(-1) reaches every process in it */
+	if (kill(-1, SIGKILL) < 0 && errno == ESRCH)
+		return 0;
+	for (;;) {
+		pid_t p = waitpid(-1, NULL, __WALL);
+
+		if (p > 0)
+			killed++;
+		else if (errno != EINTR)
+			break;
+	}
+	return killed;
+}
+
+__attribute__((noreturn)) static void init_loop(const struct gr_child_ctx *ctx, pid_t job, int sfd)
+{
+	struct gr_sync_result res = { 0 };
+	bool done = false;
+
+	while (!done) {
+		struct signalfd_siginfo si;
+		ssize_t n = read(sfd, &si, sizeof(si));
+
+		if (n != sizeof(si)) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			_exit(GR_EXIT_ERROR);
+		}
+		if (si.ssi_signo != SIGCHLD) {
+			kill(job, si.ssi_signo);
+			continue;
+		}
+		for (;;) {
+			struct rusage ru;
+			int status;
+			pid_t p = wait4(-1, &status, WNOHANG | __WALL, &ru);
+
+			if (p <= 0)
+				break;
+			if (p == job) {
+				res.wait_status = status;
+				ns_from_timeval(&ru.ru_utime, &res.ru_utime_ns);
+				ns_from_timeval(&ru.ru_stime, &res.ru_stime_ns);
+				res.ru_maxrss_kb = ru.ru_maxrss;
+				done = true;
+				break;
+			}
+		}
+	}
+	res.killed_at_end = kill_the_rest();
+	gr_sync_send_result(ctx->syncfd, &res, NULL);
+	_exit(0);
+}
+
+static int init_setup(const struct gr_child_ctx *ctx, struct gr_error **err)
+{
+	const struct gr_spec *spec = ctx->spec;
+	const char *hostname = spec->hostname ? spec->hostname : "gridrun";
+	struct gr_mount_plan plan = {
+		.root_path = spec->root_path,
+		.sandbox = spec->sandbox,
+		.mounts = spec->mounts,
+		.nmounts = spec->nmounts,
+		.masked_paths = spec->masked_paths,
+		.nmasked_paths = spec->nmasked_paths,
+		.readonly_paths = spec->readonly_paths,
+		.nreadonly_paths = spec->nreadonly_paths,
+	};
+
+	/* sync #1: the parent has written uid_map/gid_map */
+	if (gr_sync_wait(ctx->syncfd, GR_SYNC_MAPS_DONE, NULL, err) < 0)
+		return -1;
+	if (gr_userns_in_child(&ctx->ids, err) < 0)
+		return -1;
+	/*
+	 * Changing uids cleared the parent-death signal (commit_creds()): arm it
+	 * again, then make sure the supervisor did not die in between - its end
+	 * of the sync socket would have hung up.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		return gr_error_sys(err, errno, "set the parent-death signal");
+	{
+		struct pollfd p = { .fd = ctx->syncfd, .events = POLLRDHUP };
+
+		if (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP)))
+			return gr_error_set(err, EPIPE, "the supervisor died during setup");
+	}
+	if (sethostname(hostname, strlen(hostname)) < 0)
+		return gr_error_sys(err, errno, "sethostname `%s`", hostname);
+	if ((spec->namespaces & CLONE_NEWNET) && gr_netns_in_child(err) < 0)
+		return -1;
+	if (gr_mountns_in_child(&plan, err) < 0)
+		return -1;
+	return 0;
+}
+
+__attribute__((noreturn)) void gr_init_main(const struct gr_child_ctx *ctx)
+{
+	_cleanup_gr_error_ struct gr_error *err = NULL;
+	struct sigaction sa = { .sa_handler = noop_handler };
+	struct gr_sync_msg m;
+	sigset_t mask;
+	int errpipe[2], sfd;
+	pid_t job;
+	ssize_t n;
+
+	/* The supervisor's death kills init and so the namespace (R1). The
+	 * supervisor cannot have died yet unnoticed: its end of the sync socket
+	 * would read EOF at sync #1. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_DUMPABLE, 0);
+	if (close_fds_except(ctx->syncfd) < 0)
+		_exit(GR_EXIT_ERROR);
+
+	/* Signals from the ancestor namespace reach an init only if it has a
+	 * handler; keep them blocked and read them from a signalfd. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	for (unsigned i = 0; i < gr_nforwarded_signals; i++) {
+		sigaction(gr_forwarded_signals[i], &sa, NULL);
+		sigaddset(&mask, gr_forwarded_signals[i]);
+	}
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0) {
+		gr_error_sys(&err, errno, "signalfd");
+		goto fail;
+	}
+
+	if (init_setup(ctx, &err) < 0)
+		goto fail;
+
+	if (pipe2(errpipe, O_CLOEXEC) < 0) {
+		gr_error_sys(&err, errno, "pipe");
+		goto fail;
+	}
+	job = fork();
+	if (job < 0) {
+		gr_error_sys(&err, errno, "fork the job");
+		goto fail;
+	}
+	if (job == 0) {
+		close(errpipe[0]);
+		close(sfd);
+		close(ctx->syncfd);
+		job_main(ctx->spec, errpipe[1]);
+	}
+	close(errpipe[1]);
+	do
+		n = read(errpipe[0], &m, sizeof(m));
+	while (n < 0 && errno == EINTR);
+	close(errpipe[0]);
+	if (n == sizeof(m)) {
+		/* the job never started: pass its error on word for word */
+		m.text[sizeof(m.text) - 1] = '\0';
+		waitpid(job, NULL, 0);
+		send(ctx->syncfd, &m, sizeof(m), MSG_NOSIGNAL);
+		_exit(m.code);
+	}
+	/* sync #2: the job's program runs (EOF: exec closed the pipe) */
+	if (gr_sync_send(ctx->syncfd, GR_SYNC_EXEC_DONE, &err) < 0)
+		goto fail_job;
+	/* init itself needs no privilege to reap and kill in its namespace */
+	if (gr_caps_drop_in_child(&err) < 0)
+		goto fail_job;
+	init_loop(ctx, job, sfd);
+
+fail_job:
+	kill(job, SIGKILL);
+fail:
+	gr_sync_send_error(ctx->syncfd, err);
+	_exit(gr_error_exit_code(err));
+}

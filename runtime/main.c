@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * gridrun - the command line.
+ *
+ *   gridrun run SPEC.json | gridrun SPEC.json    run one job, exit with its status
+ *   gridrun check                                kernel features and isolation mode
+ *   gridrun ps                                   running jobs (state directory)
+ *   gridrun gc                                   remove what crashed runs left
+ *
+ * Exit status of run: the job's exit code; 128+N when it was killed by signal
+ * N; 125 when gridrun itself failed (bad spec, setup error); 126 when the
+ * program is not executable; 127 when it is not found.
+ * Errors are printed once, on one line: spec errors as
+ * "FILE:LINE:COL: json.path: message", all others as "gridrun: message".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "record.h"
+#include "spawn.h"
+#include "spec.h"
+#include "state.h"
+#include "util.h"
+
+#define GRIDRUN_VERSION "0.1.0"
+
+static void usage(FILE *out)
+{
+	fputs("usage: gridrun run SPEC.json\n"
+	      "       gridrun SPEC.json\n"
+	      "       gridrun check | ps | gc | --version | --help\n"
+	      "exit status of run: the job's; 128+N if killed by signal N;\n"
+	      "  125 gridrun error, 126 not executable, 127 not found\n", out);
+}
+
+static int fail(struct gr_error *e)
+{
+	fprintf(stderr, "gridrun: %s\n", e && e->msg ? e->msg : "unknown error");
+	return gr_error_exit_code(e);
+}
+
+/* What this build cannot honour yet is refused, never silently ignored. */
+static int check_supported(const struct gr_spec *spec, struct gr_error **err)
+{
+	if (spec->resources.any)
+		return gr_error_set(err, ENOTSUP,
+				    "%s: linux.resources: limits need the cgroup backend, which this build does not have yet",
+				    spec->file);
+	if (spec->pool)
+		return gr_error_set(err, ENOTSUP,
+				    "%s: gridrun.pool: leased uid ranges are not available in this build yet",
+				    spec->file);
+	if (spec->rootfs)
+		return gr_error_set(err, ENOTSUP,
+				    "%s: gridrun.rootfs: named root filesystems need the site configuration, not available in this build yet",
+				    spec->file);
+	if (spec->accounting_fd >= 0 && fcntl(spec->accounting_fd, F_GETFD) < 0)
+		return gr_error_set(err, EBADF, "%s: gridrun.accounting: fd %d is not open",
+				    spec->file, spec->accounting_fd);
+	return 0;
+}
+
+static char *state_json(const char *job_id, const struct gr_spec *spec, pid_t pid)
+{
+	json_t *o = json_pack("{s:s, s:I, s:I, s:s}", "job_id", job_id,
+			      "supervisor_pid", (json_int_t)getpid(),
+			      "supervisor_start", (json_int_t)gr_proc_starttime(getpid()),
+			      "spec", spec->file);
+	char *text;
+
+	if (pid > 0) {
+		json_object_set_new(o, "pid", json_integer(pid));
+		json_object_set_new(o, "pid_start", json_integer((json_int_t)gr_proc_starttime(pid)));
+	}
+	if (spec->account)
+		json_object_set_new(o, "account", json_string(spec->account));
+	text = json_dumps(o, JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return text;
+}
+
+struct run_ctx {
+	const char *state_dir;
+	const char *job_id;
+	const struct gr_spec *spec;
+};
+
+static int on_started(void *data, pid_t pid, int pidfd, struct gr_error **err)
+{
+	struct run_ctx *c = data;
+	_cleanup_free_ char *json = state_json(c->job_id, c->spec, pid);
+
+	(void)pidfd;
+	return gr_state_update(c->state_dir, c->job_id, json, err);
+}
+
+static int cmd_run(const char *path)
+{
+	_cleanup_gr_error_ struct gr_error *err = NULL;
+	_cleanup_gr_spec_ struct gr_spec *spec = NULL;
+	_cleanup_free_ char *state_dir = NULL, *job_id = NULL, *json = NULL;
+	struct gr_run_result res;
+	struct run_ctx ctx;
+	struct gr_run_hooks hooks = { .started = on_started, .data = &ctx };
+	int r, status;
+
+	if (gr_spec_load_file(path, &spec, &err) < 0) {
+		fprintf(stderr, "%s\n", err->msg);
+		return GR_EXIT_ERROR;
+	}
+	if (check_supported(spec, &err) < 0)
+		return fail(err);
+	if (spec->job_id) {
+		job_id = strdup(spec->job_id);
+	} else {
+		unsigned long long rnd = 0;
+
+		(void)!getrandom(&rnd, sizeof(rnd), 0);
+		(void)!asprintf(&job_id, "gr-%016llx", rnd);
+	}
+	if (!job_id)
+		return fail(NULL);
+	if (gr_state_dir(&state_dir, &err) < 0 || gr_state_gc(state_dir, NULL, &err) < 0)
+		return fail(err);
+	json = state_json(job_id, spec, 0);
+	if (gr_state_claim(state_dir, job_id, json, &err) < 0)
+		return fail(err);
+
+	ctx = (struct run_ctx){ .state_dir = state_dir, .job_id = job_id, .spec = spec };
+	r = gr_run(spec, &hooks, &res, &err);
+	status = r < 0 ? gr_error_exit_code(err) : gr_run_exit_status(&res);
+	if (r < 0) {
+		res.exit_code = status;
+		fail(err);
+		gr_error_free(TAKE_PTR(err));
+	}
+	if (gr_record_write(spec, job_id, &res, &err) < 0) {
+		fail(err);
+		if (r >= 0)
+			status = GR_EXIT_ERROR;
+	}
+	gr_state_release(state_dir, job_id);
+	return status;
+}
+
+static void ps_line(void *data, const char *job_id, const char *json, bool alive)
+{
+	json_t *o = json_loads(json, 0, NULL);
+	json_int_t pid = 0;
+	const char *spec = "-";
+
+	(void)data;
+	if (o)
+		json_unpack(o, "{s?I, s?s}", "pid", &pid, "spec", &spec);
+	printf("%-24s %8lld  %-7s %s\n", job_id, (long long)pid, alive ? "running" : "stale", spec);
+	json_decref(o);
+}
+
+static int cmd_ps(void)
+{
+	_cleanup_gr_error_ struct gr_error *err = NULL;
+	_cleanup_free_ char *dir = NULL;
+
+	if (gr_state_dir(&dir, &err) < 0)
+		return fail(err);
+	printf("%-24s %8s  %-7s %s\n", "JOB", "PID", "STATE", "SPEC");
+	if (gr_state_list(dir, ps_line, NULL, &err) < 0)
+		return fail(err);
+	return 0;
+}
+
+static int cmd_gc(void)
+{
+	_cleanup_gr_error_ struct gr_error *err = NULL;
+	_cleanup_free_ char *dir = NULL;
+	unsigned removed = 0;
+
+	if (gr_state_dir(&dir, &err) < 0 || gr_state_gc(dir, &removed, &err) < 0)
+		return fail(err);
+	printf("gridrun gc: removed %u stale state entr%s\n", removed, removed == 1 ? "y" : "ies");
+	return 0;
+}
+
+static int cmd_check(void)
+{
+	_cleanup_gr_error_ struct gr_error *err = NULL;
+
+	if (gr_check_report(stdout, getenv("GRIDRUN_KCONFIG"), &err) < 0)
+		return fail(err);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd) {
+		usage(stderr);
+		return GR_EXIT_ERROR;
+	}
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version")) {
+		printf("gridrun %s\n", GRIDRUN_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "run")) {
+		if (argc != 3) {
+			usage(stderr);
+			return GR_EXIT_ERROR;
+		}
+		return cmd_run(argv[2]);
+	}
+	if (argc == 2 && !strcmp(cmd, "check"))
+		return cmd_check();
+	if (argc == 2 && !strcmp(cmd, "ps"))
+		return cmd_ps();
+	if (argc == 2 && !strcmp(cmd, "gc"))
+		return cmd_gc();
+	if (argc == 2 && cmd[0] != '-' && strcmp(cmd, "check") && strcmp(cmd, "ps") && strcmp(cmd, "gc"))
+		return cmd_run(cmd);
+	usage(stderr);
+	return GR_EXIT_ERROR;
+}

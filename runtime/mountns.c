@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "mountns.h"
+#include "util.h"
+
+#define BENEATH (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
+#define JOB_ATTRS (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)
+
+static const char *const default_masked[] = {
+	"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+	"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+	"/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+	"/sys/devices/virtual/powercap",
+};
+
+static const char *const default_readonly[] = {
+	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+};
+
+static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+
+static const struct {
+	const char *name, *target;
+} dev_links[] = {
+	{ "ptmx", "pts/ptmx" }, { "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" },
+	{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" }, { "core", "/proc/kcore" },
+};
+
+static int openat_beneath(int dirfd, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = flags | O_CLOEXEC,
+		.resolve = BENEATH,
+	};
+	int fd;
+
+	while (*path == '/')
+		path++;
+	if (!*path)
+		path = ".";
+	do
+		fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	while (fd < 0 && errno == EAGAIN);
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * Open PATH beneath rootfd as an O_PATH fd, creating missing components
+ * (directories, and the last one as a file when !dir). Creation can only
+ * succeed inside our own tmpfs mounts: the root itself is read-only.
+ */
+static int ensure_path(int rootfd, const char *path, bool dir, struct gr_error **err)
+{
+	_cleanup_free_ char *copy = strdup(path);
+	_cleanup_close_ int cur = -1;
+	char *comp, *save = NULL;
+
+	if (!copy)
+		return gr_error_sys(err, ENOMEM, "mount target `%s`", path);
+	cur = openat_beneath(rootfd, "", O_PATH | O_DIRECTORY);
+	if (cur < 0)
+		return gr_error_sys(err, -cur, "open the new root");
+	for (comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+		bool last = !save || !*save;
+		int fd = openat_beneath(cur, comp, O_PATH | O_NOFOLLOW);
+
+		if (fd == -ENOENT) {
+			int r = (!last || dir) ? mkdirat(cur, comp, 0755) : 0;
+
+			if (!r && last && !dir) {
+				int f = openat(cur, comp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+				r = f < 0 ? -1 : close(f);
+			}
+			if (r < 0 && errno != EEXIST) {
+				if (errno == EROFS)
+					return gr_error_set(err, ENOENT,
+							    "mount target `%s` does not exist in the read-only root",
+							    path);
+				return gr_error_sys(err, errno, "create mount target `%s`", path);
+			}
+			fd = openat_beneath(cur, comp, O_PATH | O_NOFOLLOW);
+		}
+		if (fd < 0) {
+			if (fd == -ELOOP || fd == -EXDEV)
+				return gr_error_set(err, -fd,
+						    "mount target `%s` leads through a symlink or out of the root, refusing",
+						    path);
+			return gr_error_sys(err, -fd, "open mount target `%s`", path);
+		}
+		close(cur);
+		cur = fd;
+	}
+	return TAKE_FD(cur);
+}
+
+static int attach(int mntfd, int targetfd, const char *what, struct gr_error **err)
+{
+	if (move_mount(mntfd, "", targetfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return gr_error_sys(err, errno, "mount `%s`", what);
+	return 0;
+}
+
+/* Mount a fresh filesystem of `type` with string options (key, value, ...). */
+static int new_fs(const char *type, const char *const *opts, unsigned attrs, struct gr_error **err)
+{
+	_cleanup_close_ int fsfd = -1;
+	int mfd;
+
+	fsfd = fsopen(type, FSOPEN_CLOEXEC);
+	if (fsfd < 0)
+		return gr_error_sys(err, errno, "fsopen %s", type);
+	for (; opts && opts[0]; opts += 2) {
+		int r = opts[1] ? fsconfig(fsfd, FSCONFIG_SET_STRING, opts[0], opts[1], 0)
+				: fsconfig(fsfd, FSCONFIG_SET_FLAG, opts[0], NULL, 0);
+		if (r < 0)
+			return gr_error_sys(err, errno, "%s option %s", type, opts[0]);
+	}
+	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return gr_error_sys(err, errno, "create %s", type);
+	mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, attrs);
+	if (mfd < 0)
+		return gr_error_sys(err, errno, "fsmount %s", type);
+	return mfd;
+}
+
+static int set_attrs(int mfd, unsigned set, bool recursive, const char *what, struct gr_error **err)
+{
+	struct mount_attr a = { .attr_set = set };
+
+	if (mount_setattr(mfd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof(a)) < 0)
+		return gr_error_sys(err, errno, "set mount attributes of `%s`", what);
+	return 0;
+}
+
+/* Detached copy of the host path `path` (resolved now, in the host view). */
+static int clone_host(const char *path, bool recursive, unsigned attrs, struct gr_error **err)
+{
+	_cleanup_close_ int fd = -1;
+
+	fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+	if (fd < 0)
+		return gr_error_sys(err, errno, "clone `%s`", path);
+	if (attrs && set_attrs(fd, attrs, recursive, path, err) < 0)
+		return -(*err)->errnum;
+	return TAKE_FD(fd);
+}
+
+static int mount_fs_at(int rootfd, const char *target, const char *type, const char *const *opts,
+		       unsigned attrs, struct gr_error **err)
+{
+	_cleanup_close_ int tfd = -1, mfd = -1;
+
+	tfd = ensure_path(rootfd, target, true, err);
+	if (tfd < 0)
+		return tfd;
+	mfd = new_fs(type, opts, attrs, err);
+	if (mfd < 0)
+		return gr_error_prefix(err, "mount %s on `%s`", type, target);
+	if (attach(mfd, tfd, target, err) < 0)
+		return -(*err)->errnum;
+	return TAKE_FD(mfd);
+}
+
+static int setup_dev(int rootfd, struct gr_error **err)
+{
+	static const char *const dev_opts[] = { "mode", "0755", "size", "65536", NULL };
+	static const char *const pts_opts[] = { "newinstance", NULL, "ptmxmode", "0666", "mode", "0620", NULL };
+	static const char *const shm_opts[] = { "mode", "1777", NULL };
+	_cleanup_close_ int devfd = -1;
+	size_t i;
+	int r;
+
+	devfd = mount_fs_at(rootfd, "/dev", "tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
+	if (devfd < 0)
+		return devfd;
+	for (i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
+		_cleanup_close_ int src = -1, tfd = -1;
+		char host[32], target[32];
+
+		snprintf(host, sizeof(host), "/dev/%s", dev_nodes[i]);
+		snprintf(target, sizeof(target), "/dev/%s", dev_nodes[i]);
+		/* /dev of the host is still reachable: the old root is not gone yet */
+		src = clone_host(host, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
+		if (src < 0)
+			return src;
+		tfd = ensure_path(rootfd, target, false, err);
+		if (tfd < 0)
+			return tfd;
+		if (attach(src, tfd, target, err) < 0)
+			return -(*err)->errnum;
+	}
+	for (i = 0; i < ARRAY_SIZE(dev_links); i++)
+		if (symlinkat(dev_links[i].target, devfd, dev_links[i].name) < 0)
+			return gr_error_sys(err, errno, "symlink /dev/%s", dev_links[i].name);
+	r = mount_fs_at(rootfd, "/dev/pts", "devpts", pts_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
+	if (r < 0)
+		return r;
+	close(r);
+	r = mount_fs_at(rootfd, "/dev/shm", "tmpfs", shm_opts, JOB_ATTRS, err);
+	if (r < 0)
+		return r;
+	close(r);
+	r = mount_fs_at(rootfd, "/dev/mqueue", "mqueue", NULL, JOB_ATTRS | MOUNT_ATTR_NOEXEC, err);
+	if (r < 0)
+		return r;
+	close(r);
+	/* populated: nobody creates device files or anything else here now */
+	return set_attrs(devfd, MOUNT_ATTR_RDONLY, false, "/dev", err);
+}
+
+static int setup_sandbox(int rootfd, const char *sandbox, int srcfd, struct gr_error **err)
+{
+	static const char *const cover_opts[] = { "mode", "0755", "size", "65536", NULL };
+	_cleanup_free_ char *parent = strdup(sandbox);
+	_cleanup_close_ int coverfd = -1, tfd = -1;
+	const char *base;
+	char *slash;
+
+	if (!parent)
+		return gr_error_sys(err, ENOMEM, "sandbox");
+	slash = strrchr(parent, '/');
+	if (!slash || slash == parent)
+		return gr_error_set(err, EINVAL, "sandbox `%s`: its parent must not be /", sandbox);
+	*slash = '\0';
+	base = slash + 1;
+	/* cover the directory of all sandboxes: no sibling is even visible */
+	coverfd = mount_fs_at(rootfd, parent, "tmpfs", cover_opts, JOB_ATTRS | MOUNT_ATTR_NOEXEC, err);
+	if (coverfd < 0)
+		return gr_error_prefix(err, "sandbox");
+	if (mkdirat(coverfd, base, 0755) < 0)
+		return gr_error_sys(err, errno, "sandbox: create `%s`", sandbox);
+	tfd = openat_beneath(coverfd, base, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+	if (tfd < 0)
+		return gr_error_sys(err, -tfd, "sandbox: open `%s`", sandbox);
+	if (attach(srcfd, tfd, sandbox, err) < 0)
+		return gr_error_prefix(err, "sandbox");
+	return set_attrs(coverfd, MOUNT_ATTR_RDONLY, false, parent, err);
+}
+
+static int setup_spec_mount(int rootfd, const struct gr_mount *m, int srcfd, struct gr_error **err)
+{
+	_cleanup_close_ int tfd = -1, mfd = -1;
+
+	if (m->type == GR_MOUNT_TMPFS) {
+		char size[32];
+		const char *opts[] = { "mode", "1777", m->size ? "size" : NULL, size, NULL };
+		unsigned attrs = JOB_ATTRS | (m->flags & GR_MNT_NOEXEC ? MOUNT_ATTR_NOEXEC : 0) |
+				 (m->flags & GR_MNT_RDONLY ? MOUNT_ATTR_RDONLY : 0);
+
+		snprintf(size, sizeof(size), "%llu", m->size);
+		mfd = mount_fs_at(rootfd, m->destination, "tmpfs", opts, attrs, err);
+		return mfd < 0 ? mfd : 0;
+	}
+	{
+		struct stat st;
+
+		if (fstat(srcfd, &st) < 0)
+			return gr_error_sys(err, errno, "stat source of `%s`", m->destination);
+		tfd = ensure_path(rootfd, m->destination, S_ISDIR(st.st_mode), err);
+	}
+	if (tfd < 0)
+		return tfd;
+	return attach(srcfd, tfd, m->destination, err);
+}
+
+static int mask_path(int rootfd, const char *path, struct gr_error **err)
+{
+	static const char *const opts[] = { "size", "0", "mode", "0555", NULL };
+	_cleanup_close_ int tfd = -1, mfd = -1;
+	struct stat st;
+
+	tfd = openat_beneath(rootfd, path, O_PATH | O_NOFOLLOW);
+	if (tfd == -ENOENT)
+		return 0; /* nothing to hide */
+	if (tfd < 0)
+		return gr_error_sys(err, -tfd, "mask `%s`", path);
+	if (fstat(tfd, &st) < 0)
+		return gr_error_sys(err, errno, "mask `%s`", path);
+	if (S_ISDIR(st.st_mode)) {
+		mfd = new_fs("tmpfs", opts, JOB_ATTRS | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC, err);
+		if (mfd < 0)
+			return gr_error_prefix(err, "mask `%s`", path);
+	} else {
+		/* files are covered by the job's own /dev/null, already in place */
+		mfd = open_tree(rootfd, "dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (mfd < 0)
+			return gr_error_sys(err, errno, "mask `%s`", path);
+	}
+	return attach(mfd, tfd, path, err);
+}
+
+static int readonly_path(int rootfd, const char *path, struct gr_error **err)
+{
+	_cleanup_close_ int tfd = -1, mfd = -1;
+
+	tfd = openat_beneath(rootfd, path, O_PATH | O_NOFOLLOW);
+	if (tfd == -ENOENT)
+		return 0;
+	if (tfd < 0)
+		return gr_error_sys(err, -tfd, "read-only `%s`", path);
+	mfd = open_tree(tfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+	if (mfd < 0)
+		return gr_error_sys(err, errno, "read-only `%s`", path);
+	if (set_attrs(mfd, MOUNT_ATTR_RDONLY | JOB_ATTRS, true, path, err) < 0)
+		return -(*err)->errnum;
+	return attach(mfd, tfd, path, err);
+}
+
+static int pivot_into(int rootfd, struct gr_error **err)
+{
+	/* pivot_root(".", "."): the old root ends up stacked on the new one and
+	 * is detached at once; no directory for it is needed (pivot_root(2)). */
+	if (fchdir(rootfd) < 0)
+		return gr_error_sys(err, errno, "chdir to the new root");
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return gr_error_sys(err, errno, "pivot_root");
+	if (umount2(".", MNT_DETACH) < 0)
+		return gr_error_sys(err, errno, "detach the old root");
+	if (chdir("/") < 0)
+		return gr_error_sys(err, errno, "chdir /");
+	return 0;
+}
+
+static void close_all(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+int gr_mountns_in_child(const struct gr_mount_plan *plan, struct gr_error **err)
+{
+	static const char *const tmp_opts[] = { "mode", "1777", NULL };
+	static const char *const run_opts[] = { "mode", "0755", NULL };
+	_cleanup_close_ int rootfd = -1, sandboxfd = -1, scratchfd = -1;
+	_cleanup_free_ int *srcfds = NULL;
+	size_t i;
+	int r;
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return gr_error_sys(err, errno, "mount: make / a recursive slave");
+
+	/* 1. Every host source is cloned now, before anything shadows it. */
+	rootfd = clone_host(plan->root_path, true, MOUNT_ATTR_RDONLY | JOB_ATTRS, err);
+	if (rootfd < 0)
+		return gr_error_prefix(err, "root");
+	if (plan->sandbox) {
+		sandboxfd = clone_host(plan->sandbox, true, JOB_ATTRS, err);
+		if (sandboxfd < 0)
+			return gr_error_prefix(err, "sandbox");
+	}
+	srcfds = calloc(plan->nmounts + 1, sizeof(int));
+	if (!srcfds)
+		return gr_error_sys(err, ENOMEM, "mounts");
+	for (i = 0; i < plan->nmounts; i++)
+		srcfds[i] = -1;
+	for (i = 0; i < plan->nmounts; i++) {
+		const struct gr_mount *m = &plan->mounts[i];
+		unsigned attrs = JOB_ATTRS | (m->flags & GR_MNT_RDONLY ? MOUNT_ATTR_RDONLY : 0) |
+				 (m->flags & GR_MNT_NOEXEC ? MOUNT_ATTR_NOEXEC : 0);
+
+		if (m->type != GR_MOUNT_BIND)
+			continue;
+		srcfds[i] = clone_host(m->source, m->flags & GR_MNT_RECURSIVE, attrs, err);
+		if (srcfds[i] < 0) {
+			close_all(srcfds, i);
+			return gr_error_prefix(err, "mounts[%zu]", i);
+		}
+	}
+
+	/* 2. Attach the new root over /tmp of this (private) namespace. */
+	{
+		_cleanup_close_ int hostroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		scratchfd = hostroot < 0 ? -errno
+					 : openat_beneath(hostroot, "tmp", O_PATH | O_DIRECTORY | O_NOFOLLOW);
+	}
+	if (scratchfd < 0) {
+		r = gr_error_sys(err, -scratchfd, "mount: open /tmp to attach the new root");
+		goto out;
+	}
+	r = attach(rootfd, scratchfd, "new root", err);
+	if (r < 0)
+		goto out;
+
+	/* 3. Kernel filesystems and private tmpfs. */
+	r = mount_fs_at(rootfd, "/proc", "proc", NULL, JOB_ATTRS | MOUNT_ATTR_NOEXEC, err);
+	if (r < 0)
+		goto out;
+	close(r);
+	r = setup_dev(rootfd, err);
+	if (r < 0)
+		goto out;
+	r = mount_fs_at(rootfd, "/tmp", "tmpfs", tmp_opts, JOB_ATTRS, err);
+	if (r >= 0) {
+		close(r);
+		r = mount_fs_at(rootfd, "/var/tmp", "tmpfs", tmp_opts, JOB_ATTRS, err);
+	}
+	if (r >= 0) {
+		close(r);
+		r = mount_fs_at(rootfd, "/run", "tmpfs", run_opts, JOB_ATTRS, err);
+	}
+	if (r < 0)
+		goto out;
+	close(r);
+
+	/* 4. The sandbox, then the spec's mounts, in order. */
+	if (plan->sandbox) {
+		r = setup_sandbox(rootfd, plan->sandbox, sandboxfd, err);
+		if (r < 0)
+			goto out;
+	}
+	for (i = 0; i < plan->nmounts; i++) {
+		r = setup_spec_mount(rootfd, &plan->mounts[i], srcfds[i], err);
+		if (r < 0) {
+			gr_error_prefix(err, "mounts[%zu] `%s`", i, plan->mounts[i].destination);
+			goto out;
+		}
+	}
+
+	/* 5. Hide and freeze what the job must not read or write. */
+	for (i = 0; i < ARRAY_SIZE(default_masked); i++)
+		if ((r = mask_path(rootfd, default_masked[i], err)) < 0)
+			goto out;
+	for (i = 0; i < plan->nmasked_paths; i++)
+		if ((r = mask_path(rootfd, plan->masked_paths[i], err)) < 0)
+			goto out;
+	for (i = 0; i < ARRAY_SIZE(default_readonly); i++)
+		if ((r = readonly_path(rootfd, default_readonly[i], err)) < 0)
+			goto out;
+	for (i = 0; i < plan->nreadonly_paths; i++)
+		if ((r = readonly_path(rootfd, plan->readonly_paths[i], err)) < 0)
+			goto out;
+
+	r = pivot_into(rootfd, err);
+out:
+	close_all(srcfds, plan->nmounts);
+	return r;
+}

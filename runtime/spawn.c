@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "init.h"
+#include "spawn.h"
+#include "util.h"
+
+const char *gr_reason_name(enum gr_reason r)
+{
+	switch (r) {
+	case GR_REASON_EXITED: return "exited";
+	case GR_REASON_SIGNALED: return "signaled";
+	case GR_REASON_OOM: return "oom";
+	case GR_REASON_KILLED_BY_REQUEST: return "killed_by_request";
+	case GR_REASON_SETUP_ERROR: return "setup_error";
+	}
+	return "unknown";
+}
+
+int gr_run_exit_status(const struct gr_run_result *res)
+{
+	switch (res->reason) {
+	case GR_REASON_SIGNALED:
+	case GR_REASON_KILLED_BY_REQUEST:
+	case GR_REASON_OOM:
+		return 128 + res->signal;
+	default:
+		return res->exit_code;
+	}
+}
+
+static pid_t clone3_job(int flags, int *pidfd)
+{
+	struct clone_args args = {
+		.flags = (unsigned)flags | CLONE_PIDFD,
+		.pidfd = (uint64_t)(uintptr_t)pidfd,
+		.exit_signal = SIGCHLD,
+	};
+
+	return syscall(SYS_clone3, &args, sizeof(args));
+}
+
+static void result_from_status(struct gr_run_result *res, int status)
+{
+	if (WIFSIGNALED(status)) {
+		res->reason = GR_REASON_SIGNALED;
+		res->signal = WTERMSIG(status);
+		res->exit_code = 0;
+	} else {
+		res->reason = GR_REASON_EXITED;
+		res->exit_code = WEXITSTATUS(status);
+		res->signal = 0;
+	}
+}
+
+struct supervisor {
+	int syncfd, sigfd, pidfd;
+	pid_t pid;
+	bool exec_done, have_result;
+	struct gr_error *child_err;
+	struct gr_run_result *res;
+};
+
+/* Handle one sync packet from the child; returns -EPIPE at EOF. */
+static int on_sync(struct supervisor *s, int flags)
+{
+	struct gr_sync_msg m;
+	ssize_t n;
+
+	do
+		n = recv(s->syncfd, &m, sizeof(m), flags);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -EPIPE;
+	if ((size_t)n != sizeof(m))
+		return -EPROTO;
+	m.text[sizeof(m.text) - 1] = '\0';
+	switch (m.step) {
+	case GR_SYNC_EXEC_DONE:
+		s->exec_done = true;
+		break;
+	case GR_SYNC_RESULT:
+		s->have_result = true;
+		s->res->main = m.result;
+		s->res->have_rusage = true;
+		break;
+	case GR_SYNC_ERROR:
+		if (!s->child_err) {
+			gr_error_set(&s->child_err, m.errnum, "%s", m.text);
+			s->child_err->code = m.code;
+		}
+		break;
+	default:
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static void forward_signals(struct supervisor *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->sigfd, &si, sizeof(si)) == sizeof(si))
+		syscall(SYS_pidfd_send_signal, s->pidfd, si.ssi_signo, NULL, 0);
+}
+
+/* Run until the job's init has exited; returns its wait status. */
+static int supervise(struct supervisor *s)
+{
+	bool sync_open = true;
+	siginfo_t info;
+
+	for (;;) {
+		struct pollfd p[3] = {
+			{ .fd = s->pidfd, .events = POLLIN },
+			{ .fd = s->sigfd, .events = POLLIN },
+			{ .fd = sync_open ? s->syncfd : -1, .events = POLLIN },
+		};
+
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			forward_signals(s);
+		if (p[2].revents && on_sync(s, 0) < 0)
+			sync_open = false;
+		if (p[0].revents)
+			break;
+	}
+	/* the child is gone: take whatever it still queued */
+	while (sync_open && on_sync(s, MSG_DONTWAIT) == 0)
+		;
+	memset(&info, 0, sizeof(info));
+	while (waitid(P_PIDFD, s->pidfd, &info, WEXITED) < 0 && errno == EINTR)
+		;
+	if (info.si_code == CLD_EXITED)
+		return W_EXITCODE(info.si_status, 0);
+	return info.si_status & 0x7f; /* killed or dumped: the signal */
+}
+
+int gr_run(const struct gr_spec *spec, const struct gr_run_hooks *hooks,
+	   struct gr_run_result *res, struct gr_error **err)
+{
+	_cleanup_close_ int sigfd = -1, pidfd = -1;
+	int sv[2] = { -1, -1 };
+	struct supervisor s = { .res = res };
+	unsigned long long t0;
+	sigset_t mask, oldmask;
+	siginfo_t info;
+	int r, status;
+
+	memset(res, 0, sizeof(*res));
+	res->reason = GR_REASON_SETUP_ERROR;
+	res->exit_code = GR_EXIT_ERROR;
+	r = gr_userns_plan(spec->uid, spec->gid, &res->ids, err);
+	if (r < 0)
+		return r;
+
+	sigemptyset(&mask);
+	for (unsigned i = 0; i < gr_nforwarded_signals; i++)
+		sigaddset(&mask, gr_forwarded_signals[i]);
+	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sigfd < 0) {
+		r = gr_error_sys(err, errno, "signalfd");
+		goto out_mask;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		r = gr_error_sys(err, errno, "socketpair");
+		goto out_mask;
+	}
+
+	res->started_ns = gr_realtime_ns();
+	t0 = gr_now_ns();
+	s.pid = clone3_job(spec->namespaces, &pidfd);
+	if (s.pid < 0) {
+		r = gr_error_sys(err, errno, "clone3 into new namespaces");
+		goto out_close;
+	}
+	if (s.pid == 0) {
+		struct gr_child_ctx ctx = { .spec = spec, .ids = res->ids, .syncfd = sv[1] };
+
+		close(sv[0]);
+		gr_init_main(&ctx);
+	}
+	close(sv[1]);
+	sv[1] = -1;
+	res->pid = s.pid;
+	s.syncfd = sv[0];
+	s.sigfd = sigfd;
+	s.pidfd = pidfd;
+
+	r = gr_userns_from_parent(s.pid, pidfd, &res->ids, err);
+	/* sync #1: maps written (or not: the child then gets EOF and exits) */
+	if (r >= 0)
+		r = gr_sync_send(s.syncfd, GR_SYNC_MAPS_DONE, err);
+	if (r >= 0 && hooks && hooks->started)
+		r = hooks->started(hooks->data, s.pid, pidfd, err);
+	if (r < 0) {
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		while (waitid(P_PIDFD, pidfd, &info, WEXITED) < 0 && errno == EINTR)
+			;
+		goto out_close;
+	}
+
+	status = supervise(&s);
+	res->ended_ns = gr_realtime_ns();
+	res->wall_ns = gr_now_ns() - t0;
+	if (s.child_err) {
+		/* setup failed inside: the child's message, word for word */
+		r = -(s.child_err->errnum ? s.child_err->errnum : EINVAL);
+		res->exit_code = gr_error_exit_code(s.child_err);
+		if (err) {
+			gr_error_free(*err);
+			*err = TAKE_PTR(s.child_err);
+		}
+	} else if (s.have_result) {
+		result_from_status(res, res->main.wait_status);
+		r = 0;
+	} else if (s.exec_done) {
+		/* init itself was killed from outside while the job ran */
+		result_from_status(res, status);
+		r = 0;
+	} else {
+		r = gr_error_set(err, EPIPE, "the job's init died during setup (status 0x%x)", status);
+	}
+out_close:
+	gr_error_free(s.child_err);
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+out_mask:
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	return r;
+}

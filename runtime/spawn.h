@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * spawn.h - the supervisor: one job's life from clone3() to the record.
+ *
+ * gr_run() creates the job's PID 1 with clone3() in new user, mount, PID,
+ * IPC and UTS namespaces (net when the spec asks, cgroup if listed), holding
+ * it by pidfd, writes its uid/gid maps, forwards TERM, INT, HUP, QUIT, USR1
+ * and USR2 to it while it runs, and waits for it. It returns 0 when the job
+ * ran, whatever its status (see res), or a negative errno with *err when
+ * gridrun itself failed; err->code is then the exit code to use (125, 126
+ * not executable, 127 not found) and res still describes the attempt, with
+ * reason GR_REASON_SETUP_ERROR, for the accounting record.
+ * The calling process's signal mask is restored before gr_run() returns.
+ * It leaves nothing behind: no process (the PID namespace dies with its
+ * init), no mount (all of them live in the job's mount namespace).
+ */
+#ifndef GRIDRUN_SPAWN_H
+#define GRIDRUN_SPAWN_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "spec.h"
+#include "sync.h"
+#include "userns.h"
+
+enum gr_reason {
+	GR_REASON_EXITED,
+	GR_REASON_SIGNALED,
+	GR_REASON_OOM,
+	GR_REASON_KILLED_BY_REQUEST,
+	GR_REASON_SETUP_ERROR,
+};
+
+struct gr_run_result {
+	enum gr_reason reason;
+	int exit_code;               /* valid for EXITED (and SETUP_ERROR: 125/126/127) */
+	int signal;                  /* valid for SIGNALED, 0 otherwise */
+	unsigned long long started_ns;  /* CLOCK_REALTIME */
+	unsigned long long ended_ns;
+	unsigned long long wall_ns;     /* CLOCK_MONOTONIC difference */
+	bool have_rusage;
+	struct gr_sync_result main;  /* the main process: rusage, killed_at_end */
+	struct gr_userns_plan ids;
+	pid_t pid;                   /* host pid of the job's init */
+};
+
+/* Hooks a caller may set (all optional): called once the job's init exists. */
+struct gr_run_hooks {
+	int (*started)(void *data, pid_t pid, int pidfd, struct gr_error **err);
+	void *data;
+};
+
+int gr_run(const struct gr_spec *spec, const struct gr_run_hooks *hooks,
+	   struct gr_run_result *res, struct gr_error **err);
+
+/* The exit status gridrun's CLI uses for a finished job (128+N for signal N). */
+int gr_run_exit_status(const struct gr_run_result *res);
+const char *gr_reason_name(enum gr_reason r);
+
+#endif

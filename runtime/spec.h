@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * spec.h - the job spec: the OCI config.json subset of design §4, plus the
+ * "gridrun" object. Parsed with jansson (JSON_REJECT_DUPLICATES).
+ *
+ * Contract:
+ *  - gr_spec_load_file()/gr_spec_load_string() either return 0 and a fully
+ *    validated spec, or a negative errno and exactly one error whose message is
+ *        FILE:LINE:COL: json.path: what is wrong
+ *    e.g. "spec.json:12:7: process.args: expected a non-empty array of strings".
+ *    LINE and COL are 1-based and point at the offending value (at the key
+ *    for an unknown key; at jansson's position for a JSON syntax error, whose
+ *    json.path is then the literal "json"). Nothing is created on the system
+ *    by parsing; the parser is pure apart from reading the file.
+ *  - Unknown keys are errors everywhere except inside "annotations" (whose
+ *    values must be strings, as in OCI).
+ *  - Defaults are filled in, so the runtime never has to guess: cwd "/",
+ *    root.path "/", uid/gid 0, namespaces user+mount+pid+ipc+uts (and net
+ *    when gridrun.network is "none"), network "host".
+ *  - Everything the runtime cannot honour yet is rejected here with a clear
+ *    message rather than silently ignored (see the .c file for the list).
+ */
+#ifndef GRIDRUN_SPEC_H
+#define GRIDRUN_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+struct gr_rlimit {
+	int resource;            /* RLIMIT_* */
+	unsigned long long soft; /* RLIM_INFINITY allowed */
+	unsigned long long hard;
+};
+
+/* Mount option bits of a spec mount (destination is inside the job). */
+enum {
+	GR_MNT_RDONLY = 1 << 0,
+	GR_MNT_NOSUID = 1 << 1,
+	GR_MNT_NODEV = 1 << 2,
+	GR_MNT_NOEXEC = 1 << 3,
+	GR_MNT_RECURSIVE = 1 << 4, /* "rbind" */
+};
+
+enum gr_mount_type {
+	GR_MOUNT_BIND,  /* type "bind" or absent with "bind"/"rbind" in options */
+	GR_MOUNT_TMPFS, /* type "tmpfs" (source ignored) */
+};
+
+struct gr_mount {
+	enum gr_mount_type type;
+	char *destination;  /* absolute, normalised (no "//", ".", ".." , no trailing "/") */
+	char *source;       /* absolute host path for binds, NULL for tmpfs */
+	unsigned flags;     /* GR_MNT_*; binds are always nosuid,nodev in the job */
+	unsigned long long size; /* tmpfs size in bytes from "size=N[kmg]", 0 = default */
+};
+
+enum gr_network {
+	GR_NET_HOST, /* share the host network namespace */
+	GR_NET_NONE, /* new net namespace with only loopback, up */
+};
+
+/* Resource limits (linux.resources); -1 / 0 = not set. Applied by cgroups/. */
+struct gr_resources {
+	long long memory_limit;  /* bytes, -1 unset */
+	long long memory_swap;   /* bytes, -1 unset */
+	long long cpu_quota;     /* us, -1 unset */
+	unsigned long long cpu_period; /* us, 0 unset */
+	unsigned long long cpu_shares; /* 0 unset */
+	long long pids_limit;    /* -1 unset */
+	bool any;                /* true when linux.resources set any limit */
+};
+
+struct gr_spec {
+	char *file;              /* the name used in error messages */
+	char *oci_version;
+
+	/* process */
+	char **args;             /* NULL-terminated, nargs >= 1, args[0] non-empty */
+	size_t nargs;
+	char **env;              /* NULL-terminated, each "NAME=value", NAME non-empty */
+	size_t nenv;
+	char *cwd;               /* absolute, normalised; must not be under /proc */
+	uid_t uid;               /* process.user.uid inside the job */
+	gid_t gid;
+	struct gr_rlimit *rlimits;
+	size_t nrlimits;
+
+	/* root */
+	char *root_path;         /* absolute host path; "/" by default */
+
+	char *hostname;          /* NULL: keep "gridrun" default chosen by runtime */
+
+	struct gr_mount *mounts;
+	size_t nmounts;
+
+	/* linux */
+	int namespaces;          /* CLONE_NEW* bits */
+	char **masked_paths;     /* extra to the defaults, NULL-terminated */
+	size_t nmasked_paths;
+	char **readonly_paths;
+	size_t nreadonly_paths;
+	struct gr_resources resources;
+
+	/* gridrun */
+	char *job_id;            /* [A-Za-z0-9._-]{1,64}, not starting with '.'; NULL = generated */
+	char *account;
+	char *pool;
+	char *sandbox;           /* absolute host path, depth >= 2 ("/a/b"); NULL = none */
+	char *rootfs;            /* name from the site config; NULL = none */
+	enum gr_network network;
+	char *accounting;        /* a path, or "fd:N"; NULL = no record */
+	int accounting_fd;       /* N of "fd:N", -1 otherwise */
+};
+
+int gr_spec_load_file(const char *path, struct gr_spec **out, struct gr_error **err);
+/* name is used as FILE in messages. */
+int gr_spec_load_string(const char *text, size_t len, const char *name,
+			struct gr_spec **out, struct gr_error **err);
+void gr_spec_free(struct gr_spec *spec);
+void gr_spec_freep(struct gr_spec **spec);
+#define _cleanup_gr_spec_ __attribute__((cleanup(gr_spec_freep)))
+
+#endif

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "state.h"
+#include "util.h"
+
+#define STATE_FILE "state.json"
+#define CLAIM_PREFIX ".claim."
+
+int gr_state_dir(char **out, struct gr_error **err)
+{
+	const char *env = getenv("GRIDRUN_STATE_DIR");
+	_cleanup_free_ char *dir = NULL;
+	struct stat st;
+
+	if (env && *env)
+		dir = strdup(env);
+	else if (geteuid() == 0)
+		dir = strdup("/run/gridrun");
+	else if (getenv("XDG_RUNTIME_DIR") && *getenv("XDG_RUNTIME_DIR"))
+		(void)!asprintf(&dir, "%s/gridrun", getenv("XDG_RUNTIME_DIR"));
+	else
+		(void)!asprintf(&dir, "/tmp/gridrun-%u", (unsigned)geteuid());
+	if (!dir)
+		return gr_error_sys(err, ENOMEM, "state directory");
+	if (dir[0] != '/')
+		return gr_error_set(err, EINVAL, "state directory `%s` is not an absolute path", dir);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return gr_error_sys(err, errno, "create state directory `%s`", dir);
+	if (lstat(dir, &st) < 0)
+		return gr_error_sys(err, errno, "state directory `%s`", dir);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
+		return gr_error_set(err, EPERM,
+				    "state directory `%s` must be a directory owned by uid %u and writable only by it",
+				    dir, (unsigned)geteuid());
+	*out = TAKE_PTR(dir);
+	return 0;
+}
+
+/* Remove DIR/name: its state file and any half-written temporary beside it. */
+static int remove_entry(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd >= 0) {
+		DIR *d = fdopendir(fd);
+		struct dirent *de;
+
+		if (!d) {
+			close(fd);
+		} else {
+			while ((de = readdir(d)))
+				if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+					unlinkat(fd, de->d_name, 0);
+			closedir(d);
+		}
+	}
+	return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
+}
+
+static int write_state(int dirfd, const char *name, const char *json, struct gr_error **err)
+{
+	_cleanup_close_ int fd = -1;
+	char tmp[64];
+	ssize_t r;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", STATE_FILE, (int)getpid());
+	fd = openat(dirfd, name, O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return gr_error_sys(err, errno, "state: open `%s`", name);
+	{
+		_cleanup_close_ int f = openat(fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+		if (f < 0)
+			return gr_error_sys(err, errno, "state: create `%s/%s`", name, tmp);
+		r = gr_write_all(f, json, strlen(json));
+		if (r < 0)
+			return gr_error_sys(err, (int)-r, "state: write `%s/%s`", name, tmp);
+	}
+	if (renameat(fd, tmp, fd, STATE_FILE) < 0)
+		return gr_error_sys(err, errno, "state: rename `%s/%s`", name, tmp);
+	return 0;
+}
+
+/* The supervisor recorded in state_json is alive (same pid and start time). */
+static bool holder_alive(const char *state_json)
+{
+	json_t *root = json_loads(state_json, 0, NULL);
+	json_int_t pid = 0, start = 0;
+	bool alive = false;
+
+	if (root && json_unpack(root, "{s:I, s:I}", "supervisor_pid", &pid,
+				"supervisor_start", &start) == 0 && pid > 0)
+		alive = gr_proc_starttime((pid_t)pid) == (unsigned long long)start;
+	json_decref(root);
+	return alive;
+}
+
+/* Entry is stale: its holder is gone (for a claim in progress: by its name). */
+static bool entry_stale(int dirfd, const char *name)
+{
+	_cleanup_free_ char *json = NULL;
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", name, STATE_FILE);
+	if (gr_read_file_at(dirfd, path, &json, NULL, NULL) == 0)
+		return !holder_alive(json);
+	if (!strncmp(name, CLAIM_PREFIX, strlen(CLAIM_PREFIX))) {
+		/* .claim.<pid>.<rand>: not yet written */
+		pid_t pid = (pid_t)strtol(name + strlen(CLAIM_PREFIX), NULL, 10);
+
+		return pid <= 0 || gr_proc_starttime(pid) == 0;
+	}
+	/* a job directory always has its state file: one without is debris */
+	return true;
+}
+
+int gr_state_claim(const char *dir, const char *job_id, const char *state_json,
+		   struct gr_error **err)
+{
+	_cleanup_close_ int dirfd = -1;
+	char claim[96];
+	unsigned rnd = 0;
+	int r, tries;
+
+	dirfd = open(dir, O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dirfd < 0)
+		return gr_error_sys(err, errno, "state: open `%s`", dir);
+	(void)!getrandom(&rnd, sizeof(rnd), 0);
+	snprintf(claim, sizeof(claim), CLAIM_PREFIX "%d.%08x", (int)getpid(), rnd);
+	if (mkdirat(dirfd, claim, 0700) < 0)
+		return gr_error_sys(err, errno, "state: create `%s/%s`", dir, claim);
+	r = write_state(dirfd, claim, state_json, err);
+	for (tries = 0; r >= 0 && tries < 2; tries++) {
+		if (renameat2(dirfd, claim, dirfd, job_id, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno != EEXIST || !entry_stale(dirfd, job_id)) {
+			r = errno == EEXIST
+				    ? gr_error_set(err, EEXIST, "job `%s` is already running (state in `%s/%s`)",
+						   job_id, dir, job_id)
+				    : gr_error_sys(err, errno, "state: claim `%s`", job_id);
+			break;
+		}
+		remove_entry(dirfd, job_id);
+	}
+	remove_entry(dirfd, claim);
+	return r < 0 ? r : gr_error_set(err, EEXIST, "job `%s`: cannot claim its state", job_id);
+}
+
+int gr_state_update(const char *dir, const char *job_id, const char *state_json,
+		    struct gr_error **err)
+{
+	_cleanup_close_ int dirfd = open(dir, O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (dirfd < 0)
+		return gr_error_sys(err, errno, "state: open `%s`", dir);
+	return write_state(dirfd, job_id, state_json, err);
+}
+
+void gr_state_release(const char *dir, const char *job_id)
+{
+	_cleanup_close_ int dirfd = open(dir, O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (dirfd >= 0)
+		remove_entry(dirfd, job_id);
+}
+
+int gr_state_list(const char *dir, void (*cb)(void *data, const char *job_id,
+					       const char *state_json, bool alive),
+		  void *data, struct gr_error **err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return gr_error_sys(err, errno, "state: open `%s`", dir);
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *json = NULL;
+		char path[512];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", de->d_name, STATE_FILE);
+		if (gr_read_file_at(dirfd(d), path, &json, NULL, NULL) < 0)
+			continue;
+		cb(data, de->d_name, json, holder_alive(json));
+	}
+	closedir(d);
+	return 0;
+}
+
+int gr_state_gc(const char *dir, unsigned *removed, struct gr_error **err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	unsigned n = 0;
+
+	if (!d)
+		return gr_error_sys(err, errno, "state: open `%s`", dir);
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (entry_stale(dirfd(d), de->d_name) && remove_entry(dirfd(d), de->d_name) == 0)
+			n++;
+	}
+	closedir(d);
+	if (removed)
+		*removed = n;
+	return 0;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * state.h - the state directory of running jobs (design §1).
+ *
+ * One directory per running job, DIR/<job-id>/, holding state.json (written
+ * atomically). A job id is claimed by building the directory under a private
+ * name and renaming it into place with RENAME_NOREPLACE, so two supervisors
+ * can never both hold one id and a half-written claim is never visible under
+ * the id. Every claim records the supervisor's pid and start time; an entry
+ * whose supervisor is gone (or whose pid was reused: the start time differs)
+ * is stale, and gr_state_gc() removes it. `gridrun run` collects stale
+ * entries before it claims, so the next start garbage-collects what a
+ * SIGKILLed supervisor left (threat R1), idempotently.
+ *
+ * DIR is $GRIDRUN_STATE_DIR, else /run/gridrun for root, else
+ * $XDG_RUNTIME_DIR/gridrun, else /tmp/gridrun-<uid>; it is created 0700 and
+ * must be owned by the caller and not group/world-writable.
+ */
+#ifndef GRIDRUN_STATE_H
+#define GRIDRUN_STATE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+int gr_state_dir(char **out, struct gr_error **err);
+/* Claim job_id; state_json becomes DIR/<job_id>/state.json. */
+int gr_state_claim(const char *dir, const char *job_id, const char *state_json,
+		   struct gr_error **err);
+int gr_state_update(const char *dir, const char *job_id, const char *state_json,
+		    struct gr_error **err);
+void gr_state_release(const char *dir, const char *job_id);
+/* Remove stale entries; *removed (may be NULL) counts them. */
+int gr_state_gc(const char *dir, unsigned *removed, struct gr_error **err);
+/* List entries (job ids) with their supervisor's liveness, for `gridrun ps`. */
+int gr_state_list(const char *dir, void (*cb)(void *data, const char *job_id,
+					       const char *state_json, bool alive),
+		  void *data, struct gr_error **err);
+
+#endif

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+ssize_t gr_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = write(fd, p + done, len - done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		done += n;
+	}
+	return done;
+}
+
+ssize_t gr_read_full(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = read(fd, p + done, len - done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		done += n;
+	}
+	return done;
+}
+
+int gr_read_file_at(int dirfd, const char *path, char **out, size_t *len, struct gr_error **err)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	size_t cap = 4096, used = 0;
+
+	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return gr_error_sys(err, errno, "open `%s`", path);
+	buf = malloc(cap);
+	if (!buf)
+		return gr_error_sys(err, ENOMEM, "read `%s`", path);
+	for (;;) {
+		ssize_t n;
+
+		if (used + 1 >= cap) {
+			char *nb;
+
+			if (cap >= (64u << 20))
+				return gr_error_set(err, EFBIG, "read `%s`: file too large", path);
+			nb = realloc(buf, cap * 2);
+			if (!nb)
+				return gr_error_sys(err, ENOMEM, "read `%s`", path);
+			buf = nb;
+			cap *= 2;
+		}
+		n = read(fd, buf + used, cap - used - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return gr_error_sys(err, errno, "read `%s`", path);
+		}
+		if (n == 0)
+			break;
+		used += n;
+	}
+	buf[used] = '\0';
+	if (len)
+		*len = used;
+	*out = TAKE_PTR(buf);
+	return 0;
+}
+
+int gr_write_file_at(int dirfd, const char *path, const char *s, struct gr_error **err)
+{
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return gr_error_sys(err, errno, "open `%s`", path);
+	/* one write(): files like uid_map accept a single write only */
+	n = write(fd, s, strlen(s));
+	if (n < 0)
+		return gr_error_sys(err, errno, "write `%s`", path);
+	if ((size_t)n != strlen(s))
+		return gr_error_set(err, EIO, "write `%s`: short write", path);
+	return 0;
+}
+
+int gr_write_file_atomic(const char *path, const char *contents, mode_t mode, struct gr_error **err)
+{
+	_cleanup_free_ char *tmp = NULL;
+	_cleanup_close_ int fd = -1;
+	ssize_t r;
+
+	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
+		return gr_error_sys(err, ENOMEM, "write `%s`", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return gr_error_sys(err, errno, "create `%s`", tmp);
+	r = gr_write_all(fd, contents, strlen(contents));
+	if (r < 0 || fsync(fd) < 0) {
+		int e = r < 0 ? (int)-r : errno;
+
+		unlink(tmp);
+		return gr_error_sys(err, e, "write `%s`", tmp);
+	}
+	if (rename(tmp, path) < 0) {
+		int e = errno;
+
+		unlink(tmp);
+		return gr_error_sys(err, e, "rename `%s` to `%s`", tmp, path);
+	}
+	return 0;
+}
+
+static unsigned long long clock_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+unsigned long long gr_now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+unsigned long long gr_realtime_ns(void)
+{
+	return clock_ns(CLOCK_REALTIME);
+}
+
+void gr_format_utc_ms(unsigned long long ns, char *buf, size_t len)
+{
+	time_t secs = ns / 1000000000ull;
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned)((ns / 1000000ull) % 1000));
+}
+
+unsigned long long gr_proc_starttime(pid_t pid)
+{
+	char path[64], buf[1024];
+	_cleanup_close_ int fd = -1;
+	unsigned long long start = 0;
+	ssize_t n;
+	char *p;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = gr_read_full(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* comm may contain spaces and ')': fields restart after the last ')' */
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	/* after ")" comes field 3 (state); starttime is field 22 */
+	for (field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		start = strtoull(p + 1, NULL, 10);
+	return start;
+}

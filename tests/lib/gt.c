@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gt.h"
+
+static void die(const char *what)
+{
+	fprintf(stderr, "# test machinery failed: %s: %s\n", what, strerror(errno));
+	abort();
+}
+
+static const char *env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+const char *gt_gridrun(void)
+{
+	return env_or("GRIDRUN", "build/gridrun");
+}
+
+const char *gt_probe(void)
+{
+	static char path[4096];
+
+	snprintf(path, sizeof(path), "%s/tests/gr-probe", env_or("GRIDRUN_BUILD", "build"));
+	return path;
+}
+
+const char *gt_src(void)
+{
+	return env_or("GRIDRUN_SRC", ".");
+}
+
+char *gt_tmpdir(void)
+{
+	char *d = strdup("/tmp/gridrun-test.XXXXXX");
+
+	if (!d || !mkdtemp(d))
+		die("mkdtemp");
+	if (chmod(d, 0755) < 0)
+		die("chmod");
+	return d;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP || flag == FTW_D)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+void gt_rm_rf(const char *path)
+{
+	if (path)
+		nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void gt_mkdirs(const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+	char *p = strdup(path), *s;
+
+	if (!p)
+		die("strdup");
+	for (s = p + 1;; s++) {
+		if (*s == '/' || !*s) {
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(p, c ? 0755 : mode) < 0 && errno != EEXIST)
+				die(p);
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+	if (chmod(path, mode) < 0 || ((int)uid >= 0 && chown(path, uid, gid) < 0))
+		die(path);
+	free(p);
+}
+
+char *gt_write(const char *dir, const char *name, const char *fmt, ...)
+{
+	char *path = NULL;
+	va_list ap;
+	FILE *f;
+
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
+		die("asprintf");
+	f = fopen(path, "w");
+	if (!f)
+		die(path);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	if (fclose(f) != 0)
+		die(path);
+	return path;
+}
+
+char *gt_read(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (!f)
+		return NULL;
+	if (getdelim(&buf, &len, '\0', f) < 0) {
+		free(buf);
+		buf = strdup("");
+	}
+	fclose(f);
+	return buf;
+}
+
+char *gt_spec(const char *dir, const char *args_json, const char *extra, const char *gridrun_extra)
+{
+	static int n;
+	char name[64];
+
+	snprintf(name, sizeof(name), "spec-%d-%d.json", (int)getpid(), n++);
+	return gt_write(dir, name,
+			"{\n"
+			"  \"ociVersion\": \"1.0.2\",\n"
+			"  \"process\": {\"args\": %s, \"env\": [\"PATH=/usr/bin:/bin\"], \"cwd\": \"/\"},\n"
+			"  \"mounts\": [{\"destination\": \"/run/gr-probe\", \"source\": \"%s\", \"options\": [\"bind\", \"ro\"]}]%s%s,\n"
+			"  \"gridrun\": {%s}\n"
+			"}\n",
+			args_json, gt_probe(), extra ? ",\n  " : "", extra ? extra : "",
+			gridrun_extra ? gridrun_extra : "");
+}
+
+static char *drain(int fd)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			buf = realloc(buf, cap);
+			if (!buf)
+				die("realloc");
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+static int decode(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return -1;
+}
+
+static void become(int as_uid)
+{
+	if (as_uid < 0)
+		return;
+	if (setgroups(0, NULL) < 0 || setresgid(as_uid, as_uid, as_uid) < 0 ||
+	    setresuid(as_uid, as_uid, as_uid) < 0)
+		_exit(122);
+}
+
+void gt_run_argv(char *const argv[], int as_uid, struct gt_result *res)
+{
+	int out[2], err[2], status;
+	pid_t pid;
+
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+		die("pipe");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+
+		dup2(null, 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		become(as_uid);
+		execv(argv[0], argv);
+		_exit(121);
+	}
+	close(out[1]);
+	close(err[1]);
+	/* stderr is small; read stdout first, then stderr */
+	res->out = drain(out[0]);
+	res->err = drain(err[0]);
+	close(out[0]);
+	close(err[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid");
+	res->status = decode(status);
+}
+
+void gt_run_spec(const char *spec, struct gt_result *res)
+{
+	char *argv[] = { (char *)gt_gridrun(), "run", (char *)spec, NULL };
+
+	gt_run_argv(argv, -1, res);
+}
+
+void gt_result_free(struct gt_result *res)
+{
+	free(res->out);
+	free(res->err);
+	res->out = res->err = NULL;
+}
+
+pid_t gt_start_spec(const char *spec, int as_uid)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(null, 1);
+		if (!getenv("GT_VERBOSE"))
+			dup2(null, 2);
+		become(as_uid);
+		execl(gt_gridrun(), gt_gridrun(), "run", spec, (char *)NULL);
+		_exit(121);
+	}
+	return pid;
+}
+
+int gt_wait(pid_t pid, int timeout_ms)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int status, waited = 0;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &status, timeout_ms < 0 ? 0 : WNOHANG);
+
+		if (r == pid)
+			return decode(status);
+		if (r < 0 && errno != EINTR)
+			die("waitpid");
+		if (timeout_ms >= 0 && waited >= timeout_ms)
+			return -1;
+		nanosleep(&ts, NULL);
+		waited += 10;
+	}
+}
+
+bool gt_wait_file(const char *path, int timeout_ms)
+{
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+
+	for (int waited = 0; waited <= timeout_ms; waited += 5) {
+		if (access(path, F_OK) == 0)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+int gt_count_procs(const char *marker)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		die("opendir /proc");
+	while ((de = readdir(d))) {
+		char path[300], buf[4096];
+		ssize_t len;
+		int fd;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || atoi(de->d_name) == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		for (ssize_t i = 0; i < len; i++)
+			if (!buf[i])
+				buf[i] = ' ';
+		buf[len] = '\0';
+		if (strstr(buf, marker))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int gt_wait_no_procs(const char *marker, int timeout_ms)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int n = gt_count_procs(marker);
+
+	for (int waited = 0; n > 0 && waited < timeout_ms; waited += 10) {
+		nanosleep(&ts, NULL);
+		n = gt_count_procs(marker);
+	}
+	return n;
+}
+
+int gt_count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+const char *gt_marker(void)
+{
+	static char m[64];
+
+	if (!m[0])
+		snprintf(m, sizeof(m), "gtmark%d%ld", (int)getpid(), (long)time(NULL));
+	return m;
+}

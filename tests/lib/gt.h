@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * gt.h - helpers for gridrun's tests: scratch directories, spec files, and
+ * running the real gridrun binary ($GRIDRUN) with captured output.
+ *
+ * Every helper aborts the test process on an unexpected failure of the test
+ * machinery itself (not of gridrun), so a broken fixture never passes.
+ */
+#ifndef GRIDRUN_GT_H
+#define GRIDRUN_GT_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct gt_result {
+	int status;      /* exit code, or 128+N when killed by signal N */
+	char *out;       /* captured stdout (NUL-terminated) */
+	char *err;       /* captured stderr */
+};
+
+/* Absolute path of the gridrun binary under test ($GRIDRUN). */
+const char *gt_gridrun(void);
+/* Absolute path of the probe binary run inside jobs ($GRIDRUN_BUILD/tests/gr-probe). */
+const char *gt_probe(void);
+/* Repo root ($GRIDRUN_SRC, default "."). */
+const char *gt_src(void);
+
+/* Fresh 0755 directory /tmp/gridrun-test.XXXXXX; caller frees and gt_rm_rf()s. */
+char *gt_tmpdir(void);
+void gt_rm_rf(const char *path);
+/* mkdir -p (parents 0755), the last with mode, chowned to uid/gid (-1: leave). */
+void gt_mkdirs(const char *path, mode_t mode, uid_t uid, gid_t gid);
+/* Write a file (printf format); returns its malloc'd path dir/name. */
+char *gt_write(const char *dir, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Read a whole file; NULL if missing. */
+char *gt_read(const char *path);
+
+/*
+ * Spec for a job running ARGS_JSON (a JSON array text) with
+ * env PATH=/usr/bin:/bin and the probe bound read-only at /run/gr-probe;
+ * EXTRA is spliced into the top-level object (e.g. "\"hostname\":\"x\"",
+ * may be NULL), GRIDRUN_EXTRA into the "gridrun" object (may be NULL).
+ */
+char *gt_spec(const char *dir, const char *args_json, const char *extra, const char *gridrun_extra);
+
+/* Run argv (argv[0] absolute), with stdin from /dev/null; as uid if >= 0. */
+void gt_run_argv(char *const argv[], int as_uid, struct gt_result *res);
+/* gridrun run SPEC */
+void gt_run_spec(const char *spec, struct gt_result *res);
+void gt_result_free(struct gt_result *res);
+
+/* Start gridrun run SPEC in the background; returns its pid (stdio /dev/null). */
+pid_t gt_start_spec(const char *spec, int as_uid);
+/* Wait for pid; returns exit code or 128+signal. timeout_ms < 0: forever; -1 on timeout. */
+int gt_wait(pid_t pid, int timeout_ms);
+/* Wait until file exists (poll); true if it appeared within timeout_ms. */
+bool gt_wait_file(const char *path, int timeout_ms);
+/* Count host processes whose cmdline contains marker. */
+int gt_count_procs(const char *marker);
+/* Count processes whose cmdline contains marker, waiting up to timeout_ms for 0. */
+int gt_wait_no_procs(const char *marker, int timeout_ms);
+/* Number of entries (not . or ..) in a directory; -1 if it does not exist. */
+int gt_count_dir(const char *path);
+/* A unique marker string for this test process. */
+const char *gt_marker(void);
+
+#endif

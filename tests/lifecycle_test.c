@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * lifecycle_test - a job's life from outside: signal forwarding, orphans
+ * killed and counted at the end (S21), the job dying with its supervisor,
+ * and R1: supervisors SIGKILLed at random points leave no process, mount or
+ * state behind.
+ */
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "gt.h"
+
+FIXTURE(life) {
+	char *dir, *state, *sbx;
+};
+
+FIXTURE_SETUP(life)
+{
+	self->dir = gt_tmpdir();
+	ASSERT_LE(0, asprintf(&self->state, "%s/state", self->dir));
+	ASSERT_LE(0, asprintf(&self->sbx, "%s/execute/dir_1", self->dir));
+	gt_mkdirs(self->sbx, 0700, 65534, 65534);
+	setenv("GRIDRUN_STATE_DIR", self->state, 1);
+}
+
+FIXTURE_TEARDOWN(life)
+{
+	gt_rm_rf(self->dir);
+	free(self->dir);
+	free(self->state);
+	free(self->sbx);
+}
+
+/* A spec running sh -c SCRIPT with $0 = the test's marker, in the sandbox. */
+static char *job_spec(const char *dir, const char *sbx, const char *script, const char *gr_extra)
+{
+	json_t *args = json_pack("[ssss]", "/bin/sh", "-c", script, gt_marker());
+	char *a = json_dumps(args, JSON_COMPACT), *gr, *spec;
+
+	if (asprintf(&gr, "\"sandbox\": \"%s\"%s%s", sbx, gr_extra ? ", " : "",
+		     gr_extra ? gr_extra : "") < 0)
+		abort();
+	spec = gt_spec(dir, a, NULL, gr);
+	free(gr);
+	free(a);
+	json_decref(args);
+	return spec;
+}
+
+#define life_spec(self, script, gr) job_spec((self)->dir, (self)->sbx, script, gr)
+
+static char *sbx_file(const char *sbx, const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", sbx, name) < 0)
+		abort();
+	return p;
+}
+
+FIXTURE(sig) {
+	char *dir, *state, *sbx;
+};
+
+FIXTURE_VARIANT(sig) {
+	int signo;
+	const char *name;
+};
+
+FIXTURE_VARIANT_ADD(sig, term) { .signo = SIGTERM, .name = "TERM" };
+FIXTURE_VARIANT_ADD(sig, int) { .signo = SIGINT, .name = "INT" };
+FIXTURE_VARIANT_ADD(sig, hup) { .signo = SIGHUP, .name = "HUP" };
+FIXTURE_VARIANT_ADD(sig, quit) { .signo = SIGQUIT, .name = "QUIT" };
+FIXTURE_VARIANT_ADD(sig, usr1) { .signo = SIGUSR1, .name = "USR1" };
+FIXTURE_VARIANT_ADD(sig, usr2) { .signo = SIGUSR2, .name = "USR2" };
+
+FIXTURE_SETUP(sig)
+{
+	self->dir = gt_tmpdir();
+	ASSERT_LE(0, asprintf(&self->state, "%s/state", self->dir));
+	ASSERT_LE(0, asprintf(&self->sbx, "%s/execute/dir_1", self->dir));
+	gt_mkdirs(self->sbx, 0700, 65534, 65534);
+	setenv("GRIDRUN_STATE_DIR", self->state, 1);
+}
+
+FIXTURE_TEARDOWN(sig)
+{
+	gt_rm_rf(self->dir);
+	free(self->dir);
+	free(self->state);
+	free(self->sbx);
+}
+
+TEST_F(sig, supervisor_forwards_the_signal_to_the_job)
+{
+	char *script, *spec, *ready;
+	pid_t pid;
+
+	ASSERT_LE(0, asprintf(&script, "trap 'exit 42' %s; touch %s/ready; while :; do sleep 0.02; done",
+			      variant->name, self->sbx));
+	spec = life_spec(self, script, NULL);
+	ready = sbx_file(self->sbx, "ready");
+	pid = gt_start_spec(spec, -1);
+	ASSERT_TRUE(gt_wait_file(ready, 5000));
+	ASSERT_EQ(0, kill(pid, variant->signo));
+	ASSERT_EQ(42, gt_wait(pid, 5000));
+	free(script);
+	free(spec);
+	free(ready);
+}
+
+TEST_F(life, orphans_are_killed_at_the_end_and_counted)
+{
+	char *script, *spec, *rec_path, *gr;
+	struct gt_result res;
+	json_t *rec;
+
+	/* S21: double-forked, setsid, TERM- and HUP-ignoring, left behind */
+	ASSERT_LE(0, asprintf(&script,
+		"(setsid sh -c 'trap \"\" TERM HUP; touch %s/orphan; while :; do sleep 1; done' $0 &); "
+		"while [ ! -e %s/orphan ]; do sleep 0.01; done; exit 0", self->sbx, self->sbx));
+	ASSERT_LE(0, asprintf(&rec_path, "%s/rec.json", self->dir));
+	ASSERT_LE(0, asprintf(&gr, "\"accounting\": \"%s\"", rec_path));
+	spec = life_spec(self, script, gr);
+	gt_run_spec(spec, &res);
+	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+	/* gone by the time gridrun returned, not eventually */
+	ASSERT_EQ(0, gt_count_procs(gt_marker()));
+	rec = json_load_file(rec_path, 0, NULL);
+	ASSERT_NE(NULL, rec);
+	/* the orphan's sh loop, and its sleep if it was between iterations */
+	EXPECT_LE(1, json_integer_value(json_object_get(rec, "killed_at_end")));
+	EXPECT_GE(2, json_integer_value(json_object_get(rec, "killed_at_end")));
+	EXPECT_STREQ("exited", json_string_value(json_object_get(rec, "reason")));
+	json_decref(rec);
+	gt_result_free(&res);
+	free(script);
+	free(spec);
+	free(rec_path);
+	free(gr);
+}
+
+TEST_F(life, the_job_dies_with_its_supervisor)
+{
+	char *script, *spec, *ready;
+	char *gc_argv[] = { (char *)gt_gridrun(), "gc", NULL };
+	struct gt_result res;
+	pid_t pid;
+
+	ASSERT_LE(0, asprintf(&script, "touch %s/ready; while :; do sleep 1; done", self->sbx));
+	spec = life_spec(self, script, NULL);
+	ready = sbx_file(self->sbx, "ready");
+	pid = gt_start_spec(spec, -1);
+	ASSERT_TRUE(gt_wait_file(ready, 5000));
+	ASSERT_LE(1, gt_count_procs(gt_marker()));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(128 + SIGKILL, gt_wait(pid, 5000));
+	ASSERT_EQ(0, gt_wait_no_procs(gt_marker(), 3000));
+	/* the state it left is stale and collected */
+	ASSERT_EQ(1, gt_count_dir(self->state));
+	gt_run_argv(gc_argv, -1, &res);
+	ASSERT_EQ(0, res.status);
+	ASSERT_STREQ("gridrun gc: removed 1 stale state entry\n", res.out);
+	ASSERT_EQ(0, gt_count_dir(self->state));
+	gt_result_free(&res);
+	free(script);
+	free(spec);
+	free(ready);
+}
+
+static int count_lines(const char *path)
+{
+	char *s = gt_read(path);
+	int n = 0;
+
+	for (char *p = s; p && *p; p++)
+		n += *p == '\n';
+	free(s);
+	return n;
+}
+
+TEST_F(life, R1_supervisor_killed_at_random_points)
+{
+	int mounts_before = count_lines("/proc/self/mountinfo");
+	char *spec, *ok_spec;
+	struct gt_result res;
+	int killed = 0;
+
+	spec = life_spec(self, "while :; do sleep 1; done", NULL);
+	for (int i = 0; i < 200; i++) {
+		unsigned rnd = 0;
+		struct timespec ts;
+		pid_t pid;
+
+		(void)!getrandom(&rnd, sizeof(rnd), 0);
+		/* 0-30 ms: from before clone3 to well after the job started */
+		ts.tv_sec = 0;
+		ts.tv_nsec = (rnd % 30000) * 1000L;
+		pid = gt_start_spec(spec, -1);
+		nanosleep(&ts, NULL);
+		kill(pid, SIGKILL);
+		killed += gt_wait(pid, 10000) == 128 + SIGKILL;
+	}
+	TH_LOG("%d of 200 supervisors were killed (the rest had not started)", killed);
+	ASSERT_LT(150, killed);
+	ASSERT_EQ(0, gt_wait_no_procs(gt_marker(), 5000));
+	/* an init killed before it exec'd anything still carries gridrun's argv */
+	ASSERT_EQ(0, gt_wait_no_procs(spec, 5000));
+	ASSERT_EQ(mounts_before, count_lines("/proc/self/mountinfo"));
+	/* the next start collects every stale entry, then leaves none itself */
+	ok_spec = life_spec(self, "exit 0", NULL);
+	gt_run_spec(ok_spec, &res);
+	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+	ASSERT_EQ(0, gt_count_dir(self->state));
+	gt_result_free(&res);
+	free(spec);
+	free(ok_spec);
+}
+
+TEST_HARNESS_MAIN

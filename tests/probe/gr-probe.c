@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * gr-probe - run inside a gridrun job by the tests; each subcommand makes
+ * one attempt (often an attack) and prints what happened on stdout, one
+ * "key value" per line, so the test asserts on the outcome, not on a shell's
+ * wording. Errors print the errno name (EPERM, ...) or "ok".
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/ipc.h>
+#include <sys/ptrace.h>
+#include <sys/shm.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *ename(int ok, int e)
+{
+	if (ok)
+		return "ok";
+	switch (e) {
+	case EPERM: return "EPERM";
+	case EACCES: return "EACCES";
+	case EROFS: return "EROFS";
+	case ENOENT: return "ENOENT";
+	case EINVAL: return "EINVAL";
+	case ENOTTY: return "ENOTTY";
+	case ESRCH: return "ESRCH";
+	case ENOSYS: return "ENOSYS";
+	case EIO: return "EIO";
+	case ENOSPC: return "ENOSPC";
+	case EBADF: return "EBADF";
+	}
+	return strerror(e);
+}
+
+static int cmd_status(void)
+{
+	static const char *const keys[] = { "CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:",
+					    "NoNewPrivs:", "Seccomp:" };
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+
+	if (!f)
+		return 1;
+	while (fgets(line, sizeof(line), f))
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (!strncmp(line, keys[i], strlen(keys[i])))
+				fputs(line, stdout);
+	fclose(f);
+	return 0;
+}
+
+static int cmd_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	if (!d)
+		return 1;
+	printf("fds");
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && atoi(de->d_name) != dirfd(d))
+			printf(" %s", de->d_name);
+	printf("\n");
+	closedir(d);
+	return 0;
+}
+
+static int cmd_tty(void)
+{
+	char c = 'x';
+	int r;
+
+	r = ioctl(0, TIOCSTI, &c);
+	printf("tiocsti %s\n", ename(r == 0, errno));
+	/* CVE-2019-10063: the high bits must not slip past a filter */
+	r = ioctl(0, (0x123UL << 32) | TIOCSTI, &c);
+	printf("tiocsti_high %s\n", ename(r == 0, errno));
+	c = 0; /* TIOCL_ subcode 0 */
+	r = ioctl(0, TIOCLINUX, &c);
+	printf("tioclinux %s\n", ename(r == 0, errno));
+	printf("sid %d pid %d\n", (int)getsid(0), (int)getpid());
+	return 0;
+}
+
+static int cmd_ids(void)
+{
+	uid_t r, e, s;
+	gid_t rg, eg, sg;
+
+	getresuid(&r, &e, &s);
+	getresgid(&rg, &eg, &sg);
+	printf("uid %u %u %u\ngid %u %u %u\n", r, e, s, rg, eg, sg);
+	return 0;
+}
+
+static int cmd_ipc_create(const char *name)
+{
+	char mq[64];
+	int id = shmget(0x6772 /* "gr" */, 4096, IPC_CREAT | 0666);
+	mqd_t q;
+
+	printf("shm %s\n", ename(id >= 0, errno));
+	snprintf(mq, sizeof(mq), "/%s", name);
+	q = mq_open(mq, O_CREAT | O_RDWR, 0666, NULL);
+	printf("mq %s\n", ename(q != (mqd_t)-1, errno));
+	return 0;
+}
+
+static int cmd_ipc_check(const char *name)
+{
+	char mq[64];
+	int id = shmget(0x6772, 0, 0);
+
+	printf("shm_visible %s\n", id >= 0 ? "yes" : "no");
+	snprintf(mq, sizeof(mq), "/%s", name);
+	printf("mq_visible %s\n", mq_open(mq, O_RDONLY) != (mqd_t)-1 ? "yes" : "no");
+	return 0;
+}
+
+static int cmd_unshare(void)
+{
+	int r;
+
+	r = unshare(CLONE_NEWNET);
+	printf("unshare_net %s\n", ename(r == 0, errno));
+	r = open("/proc/sys/user/max_user_namespaces", O_WRONLY);
+	printf("write_max_userns %s\n", ename(r >= 0 && write(r, "0", 1) == 1, errno));
+	return 0;
+}
+
+static int cmd_signal(int pid)
+{
+	int r = kill(pid, 0);
+
+	printf("kill %s\n", ename(r == 0, errno));
+	r = ptrace(PTRACE_ATTACH, pid, 0, 0);
+	printf("ptrace %s\n", ename(r == 0, errno));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!strcmp(cmd, "status"))
+		return cmd_status();
+	if (!strcmp(cmd, "fds"))
+		return cmd_fds();
+	if (!strcmp(cmd, "tty"))
+		return cmd_tty();
+	if (!strcmp(cmd, "ids"))
+		return cmd_ids();
+	if (!strcmp(cmd, "ipc-create") && argc > 2)
+		return cmd_ipc_create(argv[2]);
+	if (!strcmp(cmd, "ipc-check") && argc > 2)
+		return cmd_ipc_check(argv[2]);
+	if (!strcmp(cmd, "unshare"))
+		return cmd_unshare();
+	if (!strcmp(cmd, "signal") && argc > 2)
+		return cmd_signal(atoi(argv[2]));
+	fprintf(stderr, "gr-probe: unknown command `%s`\n", cmd);
+	return 2;
+}
