@@ -34,7 +34,7 @@
  *    quota or pids limit of -1 alone does not count).
  *  - rlimits are plain JSON integers, so RLIM_INFINITY (2^64-1) cannot be
  *    written: jansson refuses integers above 2^63-1.
- *  - Spec files are limited to 4 MiB.
+ *  - Spec files are limited to 4 MiB. A NULL name reads "<spec>" in messages.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -618,12 +618,9 @@ static int gridrun_member(struct gr_spec_walk *w, const char *key, json_t *v)
 	}
 	if (streq(key, "network")) {
 		ctx(w)->network_set = true;
-		if (s && streq(s, "host"))
-			spec->network = GR_NET_HOST;
-		else if (s && streq(s, "none"))
-			spec->network = GR_NET_NONE;
-		else
+		if (!s || (!streq(s, "host") && !streq(s, "none")))
 			return gr_spec_fail(w, "expected \"host\" or \"none\"");
+		spec->network = streq(s, "none") ? GR_NET_NONE : GR_NET_HOST;
 		return 0;
 	}
 	if (streq(key, "accounting"))
@@ -829,28 +826,23 @@ void gr_spec_free(struct gr_spec *spec)
 {
 	if (!spec)
 		return;
-	free(spec->file);
-	free(spec->oci_version);
-	strv_free(spec->args);
-	strv_free(spec->env);
-	free(spec->cwd);
-	free(spec->rlimits);
-	free(spec->root_path);
-	free(spec->hostname);
 	for (size_t i = 0; i < spec->nmounts; i++) {
 		free(spec->mounts[i].destination);
 		free(spec->mounts[i].source);
 	}
-	free(spec->mounts);
+	strv_free(spec->args);
+	strv_free(spec->env);
 	strv_free(spec->masked_paths);
 	strv_free(spec->readonly_paths);
-	free(spec->job_id);
-	free(spec->account);
-	free(spec->pool);
-	free(spec->sandbox);
-	free(spec->rootfs);
-	free(spec->accounting);
-	free(spec);
+
+	void *owned[] = {
+		spec->file, spec->oci_version, spec->cwd, spec->root_path, spec->hostname,
+		spec->job_id, spec->account, spec->pool, spec->sandbox, spec->rootfs,
+		spec->accounting, spec->rlimits, spec->mounts, spec,
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(owned); i++)
+		free(owned[i]);
 }
 
 void gr_spec_freep(struct gr_spec **spec)

@@ -107,8 +107,11 @@ TEST_F(sec, S07_no_terminal_injection_and_own_session)
 		_exit(121);
 	}
 	close(out[1]);
-	n = read(out[0], buf, sizeof(buf) - 1);
-	buf[n > 0 ? n : 0] = '\0';
+	for (size_t len = 0; len < sizeof(buf) - 1; len += n) {
+		n = read(out[0], buf + len, sizeof(buf) - 1 - len);
+		if (n <= 0)
+			break;
+	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_EQ(0, WEXITSTATUS(status)) TH_LOG("out: %s", buf);
 	ASSERT_EQ(NULL, strstr(buf, "tiocsti ok"));
