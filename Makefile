@@ -31,7 +31,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TEST_SCRIPTS := $(wildcard tests/*.t)
 
 # The harness's FIXTURE_SETUP/TEARDOWN define global functions without prototypes.
-TEST_CFLAGS = -isystem $(BUILD)/include -Itests/lib -Wno-missing-prototypes
+TEST_CFLAGS = -isystem $(BUILD)/include -Itests/lib -Wno-missing-prototypes -Wno-unused-parameter
 KSRC_TAR ?= /usr/src/linux-source-6.1.tar.xz
 HARNESS := $(BUILD)/include/kselftest_harness.h
 DEPS_STAMP := $(BUILD)/.deps-$(DEPSET)

@@ -217,6 +217,13 @@ static int init_setup(const struct gr_child_ctx *ctx, struct gr_error **err)
 	/* sync #1: the parent has written uid_map/gid_map */
 	if (gr_sync_wait(ctx->syncfd, GR_SYNC_MAPS_DONE, NULL, err) < 0)
 		return -1;
+	/*
+	 * Only now: a non-dumpable process's /proc/PID files belong to root, so
+	 * an unprivileged supervisor could not have written our maps. From here
+	 * on, nothing in the job can ptrace init or read its /proc entries.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0) < 0)
+		return gr_error_sys(err, errno, "set non-dumpable");
 	if (gr_userns_in_child(&ctx->ids, err) < 0)
 		return -1;
 	/*
@@ -255,7 +262,6 @@ __attribute__((noreturn)) void gr_init_main(const struct gr_child_ctx *ctx)
 	 * supervisor cannot have died yet unnoticed: its end of the sync socket
 	 * would read EOF at sync #1. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	prctl(PR_SET_DUMPABLE, 0);
 	if (close_fds_except(ctx->syncfd) < 0)
 		_exit(GR_EXIT_ERROR);
 

@@ -462,6 +462,9 @@ int gr_spec_oom(struct gr_spec_walk *w)
 }
 
 static int vfail(struct gr_spec_walk *w, bool at_key, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static int vfail(struct gr_spec_walk *w, bool at_key, const char *fmt, va_list ap)
 {
 	char *what = NULL;
 	int r;

@@ -377,4 +377,29 @@ TEST_F(job, unprivileged_user_gets_a_one_uid_mapping)
 	free(state);
 }
 
+TEST_F(job, unprivileged_start_never_races_the_map_writes)
+{
+	char *spec, *state;
+	char *argv[4];
+
+	/* the child must stay dumpable until its maps are written: a child that
+	 * was too quick once made the supervisor's writes fail with EACCES */
+	ASSERT_LE(0, asprintf(&state, "%s/ustate", self->dir));
+	gt_mkdirs(state, 0700, UNPRIV_UID, UNPRIV_UID);
+	setenv("GRIDRUN_STATE_DIR", state, 1);
+	spec = gt_write(self->dir, "race.json", "{\"process\": {\"args\": [\"/bin/true\"]}}");
+	chmod(spec, 0644);
+	argv[0] = (char *)gt_gridrun();
+	argv[1] = "run";
+	argv[2] = spec;
+	argv[3] = NULL;
+	for (int i = 0; i < 100; i++) {
+		gt_result_free(&self->res);
+		gt_run_argv(argv, UNPRIV_UID, &self->res);
+		ASSERT_EQ(0, self->res.status) TH_LOG("run %d: %s", i, self->res.err);
+	}
+	free(spec);
+	free(state);
+}
+
 TEST_HARNESS_MAIN
