@@ -40,6 +40,8 @@ DEPSET ?= build
 PREFIX ?= /usr/local
 
 .PHONY: all deps demo check check-deps asan bench clean install
+# keep the test library objects: make would delete them as intermediates
+.SECONDARY:
 all: $(BUILD)/gridrun
 
 deps:

@@ -12,6 +12,8 @@
 #include "mountns.h"
 #include "util.h"
 
+/* No O_NOFOLLOW with these: it would open a symlink itself (O_PATH) instead
+ * of failing; RESOLVE_NO_SYMLINKS refuses every symlink with ELOOP. */
 #define BENEATH (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
 #define JOB_ATTRS (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)
 
@@ -71,7 +73,7 @@ static int ensure_path(int rootfd, const char *path, bool dir, struct gr_error *
 		return gr_error_sys(err, -cur, "open the new root");
 	for (comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
 		bool last = !save || !*save;
-		int fd = openat_beneath(cur, comp, O_PATH | O_NOFOLLOW);
+		int fd = openat_beneath(cur, comp, O_PATH);
 
 		if (fd == -ENOENT) {
 			int r = (!last || dir) ? mkdirat(cur, comp, 0755) : 0;
@@ -88,7 +90,7 @@ static int ensure_path(int rootfd, const char *path, bool dir, struct gr_error *
 							    path);
 				return gr_error_sys(err, errno, "create mount target `%s`", path);
 			}
-			fd = openat_beneath(cur, comp, O_PATH | O_NOFOLLOW);
+			fd = openat_beneath(cur, comp, O_PATH);
 		}
 		if (fd < 0) {
 			if (fd == -ELOOP || fd == -EXDEV)
@@ -239,7 +241,7 @@ static int setup_sandbox(int rootfd, const char *sandbox, int srcfd, struct gr_e
 		return gr_error_prefix(err, "sandbox");
 	if (mkdirat(coverfd, base, 0755) < 0)
 		return gr_error_sys(err, errno, "sandbox: create `%s`", sandbox);
-	tfd = openat_beneath(coverfd, base, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+	tfd = openat_beneath(coverfd, base, O_PATH | O_DIRECTORY);
 	if (tfd < 0)
 		return gr_error_sys(err, -tfd, "sandbox: open `%s`", sandbox);
 	if (attach(srcfd, tfd, sandbox, err) < 0)
@@ -279,7 +281,7 @@ static int mask_path(int rootfd, const char *path, struct gr_error **err)
 	_cleanup_close_ int tfd = -1, mfd = -1;
 	struct stat st;
 
-	tfd = openat_beneath(rootfd, path, O_PATH | O_NOFOLLOW);
+	tfd = openat_beneath(rootfd, path, O_PATH);
 	if (tfd == -ENOENT)
 		return 0; /* nothing to hide */
 	if (tfd < 0)
@@ -303,7 +305,7 @@ static int readonly_path(int rootfd, const char *path, struct gr_error **err)
 {
 	_cleanup_close_ int tfd = -1, mfd = -1;
 
-	tfd = openat_beneath(rootfd, path, O_PATH | O_NOFOLLOW);
+	tfd = openat_beneath(rootfd, path, O_PATH);
 	if (tfd == -ENOENT)
 		return 0;
 	if (tfd < 0)
@@ -383,7 +385,7 @@ int gr_mountns_in_child(const struct gr_mount_plan *plan, struct gr_error **err)
 		_cleanup_close_ int hostroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 		scratchfd = hostroot < 0 ? -errno
-					 : openat_beneath(hostroot, "tmp", O_PATH | O_DIRECTORY | O_NOFOLLOW);
+					 : openat_beneath(hostroot, "tmp", O_PATH | O_DIRECTORY);
 	}
 	if (scratchfd < 0) {
 		r = gr_error_sys(err, -scratchfd, "mount: open /tmp to attach the new root");

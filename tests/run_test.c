@@ -377,6 +377,46 @@ TEST_F(job, unprivileged_user_gets_a_one_uid_mapping)
 	free(state);
 }
 
+TEST_F(job, setup_error_in_the_child_is_reported_and_leaves_nothing)
+{
+	char *spec = gt_spec(self->dir, "[\"/bin/true\"]",
+		"\"hostname\": \"setup-err\"", NULL);
+	char *bad = gt_write(self->dir, "missing-target.json",
+		"{\"process\": {\"args\": [\"/bin/sh\", \"-c\", \"sleep 100\", \"%s\"]},\n"
+		" \"mounts\": [{\"destination\": \"/no-such-dir-gridrun/x\", \"source\": \"/usr\", \"options\": [\"bind\"]}]}",
+		gt_marker());
+
+	gt_run_spec(bad, &self->res);
+	ASSERT_EQ(125, self->res.status);
+	ASSERT_STREQ("gridrun: mounts[0] `/no-such-dir-gridrun/x`: mount target `/no-such-dir-gridrun/x` "
+		     "does not exist in the read-only root\n", self->res.err);
+	/* no process, no state entry, nothing mounted on the host */
+	ASSERT_EQ(0, gt_count_procs(gt_marker()));
+	ASSERT_EQ(0, gt_count_dir(self->state));
+	ASSERT_NE(0, access("/no-such-dir-gridrun", F_OK));
+	free(spec);
+	free(bad);
+}
+
+TEST_F(job, S04_mount_target_through_a_symlink_is_refused)
+{
+	/* on merged-/usr Debian, /lib is a symlink to usr/lib */
+	char *bad;
+	struct stat st;
+
+	ASSERT_EQ(0, lstat("/lib", &st));
+	ASSERT_TRUE(S_ISLNK(st.st_mode)) TH_LOG("this test needs /lib to be a symlink (merged /usr)");
+	bad = gt_write(self->dir, "symlink-target.json",
+		"{\"process\": {\"args\": [\"/bin/true\"]},\n"
+		" \"mounts\": [{\"destination\": \"/lib/x86_64-linux-gnu\", \"source\": \"%s\", \"options\": [\"bind\"]}]}",
+		self->dir);
+	gt_run_spec(bad, &self->res);
+	ASSERT_EQ(125, self->res.status);
+	ASSERT_NE(NULL, strstr(self->res.err, "leads through a symlink or out of the root, refusing"))
+		TH_LOG("stderr: %s", self->res.err);
+	free(bad);
+}
+
 TEST_F(job, unprivileged_start_never_races_the_map_writes)
 {
 	char *spec, *state;
