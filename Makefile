@@ -112,4 +112,4 @@ clean:
 # The probe the tests run inside jobs.
 $(BUILD)/tests/gr-probe: tests/probe/gr-probe.c $(BUILD)/.deps-build
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $<
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< -lpthread

@@ -48,10 +48,6 @@ static int fail(struct gr_error *e)
 /* What this build cannot honour yet is refused, never silently ignored. */
 static int check_supported(const struct gr_spec *spec, struct gr_error **err)
 {
-	if (spec->resources.any)
-		return gr_error_set(err, ENOTSUP,
-				    "%s: linux.resources: limits need the cgroup backend, which this build does not have yet",
-				    spec->file);
 	if (spec->pool)
 		return gr_error_set(err, ENOTSUP,
 				    "%s: gridrun.pool: leased uid ranges are not available in this build yet",
@@ -133,13 +129,19 @@ static int cmd_run(const char *path)
 		return fail(err);
 
 	ctx = (struct run_ctx){ .state_dir = state_dir, .job_id = job_id, .spec = spec };
-	r = gr_run(spec, &hooks, &res, &err);
+	r = gr_run(spec, job_id, &hooks, &res, &err);
 	status = r < 0 ? gr_error_exit_code(err) : gr_run_exit_status(&res);
 	if (r < 0) {
 		res.exit_code = status;
 		fail(err);
 		gr_error_free(TAKE_PTR(err));
 	}
+	/* what ended or limited the job, said once for the batch system's log */
+	if (r >= 0 && res.reason == GR_REASON_OOM)
+		fprintf(stderr, "gridrun: job %s was killed by the kernel's OOM killer (memory limit)\n", job_id);
+	if (r >= 0 && res.cg.pids_max_hits)
+		fprintf(stderr, "gridrun: job %s hit its pids limit: %llu fork(s) refused\n", job_id,
+			(unsigned long long)res.cg.pids_max_hits);
 	if (gr_record_write(spec, job_id, &res, &err) < 0) {
 		fail(err);
 		if (r >= 0)

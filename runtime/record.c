@@ -11,6 +11,8 @@ static json_t *ns_or_null(bool known, unsigned long long ns)
 	return known ? json_integer((json_int_t)ns) : json_null();
 }
 
+#define cg_or_null(res, known, v) ns_or_null((res)->cg.version && (res)->cg.known, (v))
+
 char *gr_record_format(const char *job_id, const struct gr_run_result *res)
 {
 	char started[40], ended[40];
@@ -27,21 +29,21 @@ char *gr_record_format(const char *job_id, const struct gr_run_result *res)
 			    res->reason == GR_REASON_EXITED || res->reason == GR_REASON_SETUP_ERROR
 				    ? json_integer(res->exit_code) : json_null());
 	json_object_set_new(o, "signal", res->signal ? json_integer(res->signal) : json_null());
-	json_object_set_new(o, "oom_killed", res->reason == GR_REASON_OOM ? json_true() : json_false());
+	json_object_set_new(o, "oom_killed", json_boolean(res->cg.oom_kills > 0));
 	json_object_set_new(o, "wall_ns", json_integer((json_int_t)res->wall_ns));
-	json_object_set_new(o, "cpu_user_ns", json_null());
-	json_object_set_new(o, "cpu_system_ns", json_null());
+	json_object_set_new(o, "cpu_user_ns", cg_or_null(res, cpu_known, res->cg.cpu_user_ns));
+	json_object_set_new(o, "cpu_system_ns", cg_or_null(res, cpu_known, res->cg.cpu_system_ns));
 	json_object_set_new(o, "rusage_user_ns", ns_or_null(res->have_rusage, res->main.ru_utime_ns));
 	json_object_set_new(o, "rusage_system_ns", ns_or_null(res->have_rusage, res->main.ru_stime_ns));
-	json_object_set_new(o, "memory_peak_bytes", json_null());
-	json_object_set_new(o, "pids_peak", json_null());
-	json_object_set_new(o, "io_read_bytes", json_null());
-	json_object_set_new(o, "io_write_bytes", json_null());
+	json_object_set_new(o, "memory_peak_bytes", cg_or_null(res, memory_known, res->cg.memory_peak_bytes));
+	json_object_set_new(o, "pids_peak", cg_or_null(res, pids_known, res->cg.pids_peak));
+	json_object_set_new(o, "io_read_bytes", cg_or_null(res, io_known, res->cg.io_read_bytes));
+	json_object_set_new(o, "io_write_bytes", cg_or_null(res, io_known, res->cg.io_write_bytes));
 	json_object_set_new(o, "killed_at_end",
 			    ran && res->have_rusage ? json_integer(res->main.killed_at_end) : json_null());
 	json_object_set_new(o, "started_at", json_string(started));
 	json_object_set_new(o, "ended_at", json_string(ended));
-	json_object_set_new(o, "cgroup_version", json_null());
+	json_object_set_new(o, "cgroup_version", res->cg.version ? json_integer(res->cg.version) : json_null());
 	json_object_set_new(o, "isolation", json_string(gr_isolation_name(res->ids.mode)));
 	json_object_set_new(o, "uid_range", json_pack("{s:I, s:I}", "first", (json_int_t)res->ids.outer_uid,
 						      "count", (json_int_t)res->ids.count));

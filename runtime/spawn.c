@@ -39,7 +39,7 @@ int gr_run_exit_status(const struct gr_run_result *res)
 	}
 }
 
-static pid_t clone3_job(int flags, int *pidfd)
+static pid_t clone3_job(int flags, int *pidfd, int cgroupfd)
 {
 	struct clone_args args = {
 		.flags = (unsigned)flags | CLONE_PIDFD,
@@ -47,6 +47,11 @@ static pid_t clone3_job(int flags, int *pidfd)
 		.exit_signal = SIGCHLD,
 	};
 
+	if (cgroupfd >= 0) {
+		/* accounted from the first instruction (5.7) */
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgroupfd;
+	}
 	return syscall(SYS_clone3, &args, sizeof(args));
 }
 
@@ -65,6 +70,7 @@ static void result_from_status(struct gr_run_result *res, int status)
 
 struct supervisor {
 	int syncfd, sigfd, pidfd;
+	struct gr_cgroup *cg;
 	pid_t pid;
 	bool exec_done, have_result;
 	struct gr_error *child_err;
@@ -129,11 +135,15 @@ static int supervise(struct supervisor *s)
 			{ .fd = sync_open ? s->syncfd : -1, .events = POLLIN },
 		};
 
-		if (poll(p, 3, -1) < 0) {
+		/* without a kernel peak counter (v1 pids), sample while it runs */
+		int n = poll(p, 3, s->cg ? 100 : -1);
+
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
+		gr_cgroup_sample(s->cg);
 		if (p[1].revents)
 			forward_signals(s);
 		if (p[2].revents && on_sync(s, 0) < 0)
@@ -152,7 +162,30 @@ static int supervise(struct supervisor *s)
 	return info.si_status & 0x7f; /* killed or dumped: the signal */
 }
 
-int gr_run(const struct gr_spec *spec, const struct gr_run_hooks *hooks,
+/* Empty the job's cgroup, read its usage, remove it; OOM decides the reason. */
+static int finish_cgroup(struct supervisor *s, struct gr_run_result *res, int r, struct gr_error **err)
+{
+	_cleanup_gr_error_ struct gr_error *e = NULL;
+	unsigned killed = 0;
+
+	if (!s->cg)
+		return r;
+	/* the PID namespace is gone, so this finds nothing unless something
+	 * escaped it; it is the guarantee, not the mechanism */
+	gr_cgroup_kill_all(s->cg, &killed, &e);
+	gr_error_free(TAKE_PTR(e));
+	if (gr_cgroup_usage(s->cg, &res->cg, &e) < 0)
+		gr_error_free(TAKE_PTR(e));
+	if (res->cg.oom_kills > 0 && (res->reason == GR_REASON_SIGNALED && res->signal == SIGKILL)) {
+		res->reason = GR_REASON_OOM;
+	}
+	if (gr_cgroup_destroy(TAKE_PTR(s->cg), &e) < 0 && r >= 0) {
+		r = gr_error_set(err, e->errnum, "%s", e->msg);
+	}
+	return r;
+}
+
+int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_hooks *hooks,
 	   struct gr_run_result *res, struct gr_error **err)
 {
 	_cleanup_close_ int sigfd = -1, pidfd = -1;
@@ -184,9 +217,13 @@ int gr_run(const struct gr_spec *spec, const struct gr_run_hooks *hooks,
 		goto out_mask;
 	}
 
+	r = gr_cgroup_create(job_id, &spec->resources, &s.cg, err);
+	if (r < 0)
+		goto out_close;
+
 	res->started_ns = gr_realtime_ns();
 	t0 = gr_now_ns();
-	s.pid = clone3_job(spec->namespaces, &pidfd);
+	s.pid = clone3_job(spec->namespaces, &pidfd, gr_cgroup_clone_fd(s.cg));
 	if (s.pid < 0) {
 		r = gr_error_sys(err, errno, "clone3 into new namespaces");
 		goto out_close;
@@ -204,7 +241,11 @@ int gr_run(const struct gr_spec *spec, const struct gr_run_hooks *hooks,
 	s.sigfd = sigfd;
 	s.pidfd = pidfd;
 
-	r = gr_userns_from_parent(s.pid, pidfd, &res->ids, err);
+	/* v1: the child waits at sync #1, so it is attached before it runs
+	 * anything of the job's */
+	r = gr_cgroup_attach(s.cg, s.pid, err);
+	if (r >= 0)
+		r = gr_userns_from_parent(s.pid, pidfd, &res->ids, err);
 	/* sync #1: maps written (or not: the child then gets EOF and exits) */
 	if (r >= 0)
 		r = gr_sync_send(s.syncfd, GR_SYNC_MAPS_DONE, err);
@@ -239,6 +280,7 @@ int gr_run(const struct gr_spec *spec, const struct gr_run_hooks *hooks,
 		r = gr_error_set(err, EPIPE, "the job's init died during setup (status 0x%x)", status);
 	}
 out_close:
+	r = finish_cgroup(&s, res, r, err);
 	gr_error_free(s.child_err);
 	if (sv[0] >= 0)
 		close(sv[0]);

@@ -2,17 +2,23 @@
 /*
  * spawn.h - the supervisor: one job's life from clone3() to the record.
  *
- * gr_run() creates the job's PID 1 with clone3() in new user, mount, PID,
- * IPC and UTS namespaces (net when the spec asks, cgroup if listed), holding
- * it by pidfd, writes its uid/gid maps, forwards TERM, INT, HUP, QUIT, USR1
- * and USR2 to it while it runs, and waits for it. It returns 0 when the job
+ * gr_run() creates the job cgroup gridrun-<job_id> with the spec's limits
+ * (cgroups/cgroups.h), then the job's PID 1 with clone3() in new user,
+ * mount, PID, IPC and UTS namespaces (net when the spec asks, cgroup if
+ * listed) - straight into the cgroup on v2, attached before sync #1 on v1 -
+ * holding it by pidfd; writes its uid/gid maps, forwards TERM, INT, HUP,
+ * QUIT, USR1 and USR2 to it while it runs, and waits for it. At the end it
+ * kills whatever is left in the cgroup, reads the usage into res->cg and
+ * removes the cgroup. A job whose process the kernel OOM-killed ends with
+ * reason GR_REASON_OOM. It returns 0 when the job
  * ran, whatever its status (see res), or a negative errno with *err when
  * gridrun itself failed; err->code is then the exit code to use (125, 126
  * not executable, 127 not found) and res still describes the attempt, with
  * reason GR_REASON_SETUP_ERROR, for the accounting record.
  * The calling process's signal mask is restored before gr_run() returns.
  * It leaves nothing behind: no process (the PID namespace dies with its
- * init), no mount (all of them live in the job's mount namespace).
+ * init, the cgroup is emptied), no mount (all of them live in the job's
+ * mount namespace), no cgroup.
  */
 #ifndef GRIDRUN_SPAWN_H
 #define GRIDRUN_SPAWN_H
@@ -20,6 +26,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "cgroups.h"
 #include "error.h"
 #include "spec.h"
 #include "sync.h"
@@ -44,6 +51,7 @@ struct gr_run_result {
 	struct gr_sync_result main;  /* the main process: rusage, killed_at_end */
 	struct gr_userns_plan ids;
 	pid_t pid;                   /* host pid of the job's init */
+	struct gr_cgroup_usage cg;   /* version 0: the job had no cgroup */
 };
 
 /* Hooks a caller may set (all optional): called once the job's init exists. */
@@ -52,7 +60,7 @@ struct gr_run_hooks {
 	void *data;
 };
 
-int gr_run(const struct gr_spec *spec, const struct gr_run_hooks *hooks,
+int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_hooks *hooks,
 	   struct gr_run_result *res, struct gr_error **err);
 
 /* The exit status gridrun's CLI uses for a finished job (128+N for signal N). */

@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
+#include <pthread.h>
+#include <time.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -147,6 +149,77 @@ static int cmd_signal(int pid)
 	return 0;
 }
 
+static double cputime(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void *burn_thread(void *arg)
+{
+	double until = *(double *)arg;
+	volatile unsigned long x = 0;
+
+	while (cputime(CLOCK_THREAD_CPUTIME_ID) < until)
+		for (int i = 0; i < 10000; i++)
+			x += i;
+	return NULL;
+}
+
+/* Burn SECONDS of CPU in N threads; print the process's CPU time. */
+static int cmd_burn(int nthreads, double seconds)
+{
+	pthread_t t[64];
+	double each = seconds / nthreads;
+
+	if (nthreads < 1 || nthreads > 64)
+		return 2;
+	for (int i = 1; i < nthreads; i++)
+		pthread_create(&t[i], NULL, burn_thread, &each);
+	burn_thread(&each);
+	for (int i = 1; i < nthreads; i++)
+		pthread_join(t[i], NULL);
+	printf("cpu_ns %.0f\n", cputime(CLOCK_PROCESS_CPUTIME_ID) * 1e9);
+	return 0;
+}
+
+/* Touch memory until the kernel says no (or kills us). */
+static int cmd_eat(void)
+{
+	for (size_t mb = 0;; mb++) {
+		char *p = malloc(1 << 20);
+
+		if (!p) {
+			printf("eat stopped at %zu MiB\n", mb);
+			return 1;
+		}
+		memset(p, 1, 1 << 20);
+	}
+}
+
+/* Fork sleeping children until fork fails; report how many and why. */
+static int cmd_forkbomb(void)
+{
+	int n = 0;
+
+	for (;;) {
+		pid_t p = fork();
+
+		if (p == 0) {
+			pause();
+			_exit(0);
+		}
+		if (p < 0) {
+			printf("forked %d %s\n", n, errno == EAGAIN ? "EAGAIN" : strerror(errno));
+			return 0;
+		}
+		if (++n > 100000)
+			return 1;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -166,6 +239,12 @@ int main(int argc, char **argv)
 		return cmd_ipc_check(argv[2]);
 	if (!strcmp(cmd, "unshare"))
 		return cmd_unshare();
+	if (!strcmp(cmd, "burn") && argc > 3)
+		return cmd_burn(atoi(argv[2]), atof(argv[3]));
+	if (!strcmp(cmd, "eat"))
+		return cmd_eat();
+	if (!strcmp(cmd, "forkbomb"))
+		return cmd_forkbomb();
 	if (!strcmp(cmd, "signal") && argc > 2)
 		return cmd_signal(atoi(argv[2]));
 	fprintf(stderr, "gr-probe: unknown command `%s`\n", cmd);

@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cg-v1.c - the cgroup v1 backend (legacy and hybrid hierarchies).
+ *
+ * libcgroup finds each controller's mount point and the cgroup gridrun runs
+ * in within that hierarchy; the job directory gridrun-<job-id> is created
+ * beneath it, once per hierarchy (co-mounted controllers such as
+ * "cpu,cpuacct" share one). Controllers: cpu, cpuacct, memory, pids,
+ * freezer, blkio; a hierarchy the node lacks is skipped unless a requested
+ * limit needs it.
+ *
+ * Kill-all has no cgroup.kill here: freeze the job (freezer.state FROZEN, so
+ * nothing can fork while we look), SIGKILL every pid listed, thaw, and wait
+ * for the cgroup to empty. Without a freezer hierarchy the kill is repeated
+ * until nothing is left.
+ * pids has no peak counter in v1: the supervisor samples pids.current.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libcgroup.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cg-internal.h"
+#include "util.h"
+
+static const char *const v1_controllers[] = { "memory", "cpu", "cpuacct", "pids", "freezer", "blkio" };
+
+static struct gr_cg_v1_dir *dir_for(struct gr_cgroup *cg, const char *controller)
+{
+	for (size_t i = 0; i < cg->nv1; i++) {
+		const char *c = cg->v1[i].controllers;
+		size_t n = strlen(controller);
+
+		for (const char *p = strstr(c, controller); p; p = strstr(p + 1, controller))
+			if ((p == c || p[-1] == ',') && (p[n] == ',' || !p[n]))
+				return &cg->v1[i];
+	}
+	return NULL;
+}
+
+static int add_dir(struct gr_cgroup *cg, const char *controller, const char *name, struct gr_error **err)
+{
+	_cleanup_free_ char *own = NULL, *path = NULL;
+	char *mount = NULL;
+	struct gr_cg_v1_dir *d;
+	int r;
+
+	r = cgroup_get_subsys_mount_point(controller, &mount);
+	if (r != 0)
+		return 0; /* not mounted on this node */
+	r = cgroup_get_current_controller_path(getpid(), controller, &own);
+	if (r != 0 || !own) {
+		free(mount);
+		return gr_error_set(err, ENOENT, "find our own %s cgroup: %s", controller, cgroup_strerror(r));
+	}
+	r = asprintf(&path, "%s%s/%s", mount, strcmp(own, "/") ? own : "", name);
+	free(mount);
+	if (r < 0)
+		return gr_error_sys(err, ENOMEM, "cgroup path");
+	for (size_t i = 0; i < cg->nv1; i++) {
+		if (!strcmp(cg->v1[i].path, path)) {
+			/* co-mounted with a controller we already have */
+			char *c = NULL;
+
+			if (asprintf(&c, "%s,%s", cg->v1[i].controllers, controller) < 0)
+				return gr_error_sys(err, ENOMEM, "cgroup");
+			free(cg->v1[i].controllers);
+			cg->v1[i].controllers = c;
+			return 0;
+		}
+	}
+	if (cg->nv1 == GR_CG_V1_MAX)
+		return gr_error_set(err, E2BIG, "too many cgroup hierarchies");
+	if (mkdir(path, 0755) < 0 && (errno != EEXIST || rmdir(path) < 0 || mkdir(path, 0755) < 0))
+		return gr_error_sys(err, errno, "create `%s`", path);
+	d = &cg->v1[cg->nv1++];
+	d->controllers = strdup(controller);
+	d->path = TAKE_PTR(path);
+	d->dirfd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->dirfd < 0 || !d->controllers)
+		return gr_error_sys(err, errno ? errno : ENOMEM, "open `%s`", d->path);
+	return 0;
+}
+
+static int write_in(struct gr_cgroup *cg, const char *controller, const char *file, const char *value,
+		    struct gr_error **err)
+{
+	struct gr_cg_v1_dir *d = dir_for(cg, controller);
+
+	if (!d)
+		return gr_error_set(err, ENOTSUP, "no %s hierarchy on this node, cannot set %s", controller, file);
+	if (gr_cg_write(d->dirfd, file, value, err) < 0)
+		return gr_error_prefix(err, "`%s`", d->path);
+	return 0;
+}
+
+static int v1_limits(struct gr_cgroup *cg, const struct gr_resources *res, struct gr_error **err)
+{
+	char v[64];
+
+	if (res->memory_limit > 0) {
+		snprintf(v, sizeof(v), "%lld", res->memory_limit);
+		if (write_in(cg, "memory", "memory.limit_in_bytes", v, err) < 0)
+			return -EINVAL;
+	}
+	if (res->memory_swap > 0) {
+		/* OCI's swap and v1's memsw are both memory+swap */
+		snprintf(v, sizeof(v), "%lld", res->memory_swap);
+		if (write_in(cg, "memory", "memory.memsw.limit_in_bytes", v, err) < 0)
+			return -EINVAL;
+	}
+	if (res->cpu_period > 0) {
+		snprintf(v, sizeof(v), "%llu", res->cpu_period);
+		if (write_in(cg, "cpu", "cpu.cfs_period_us", v, err) < 0)
+			return -EINVAL;
+	}
+	if (res->cpu_quota > 0) {
+		snprintf(v, sizeof(v), "%lld", res->cpu_quota);
+		if (write_in(cg, "cpu", "cpu.cfs_quota_us", v, err) < 0)
+			return -EINVAL;
+	}
+	if (res->cpu_shares > 0) {
+		snprintf(v, sizeof(v), "%llu", res->cpu_shares);
+		if (write_in(cg, "cpu", "cpu.shares", v, err) < 0)
+			return -EINVAL;
+	}
+	if (res->pids_limit > 0) {
+		snprintf(v, sizeof(v), "%lld", res->pids_limit);
+		if (write_in(cg, "pids", "pids.max", v, err) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int v1_create(struct gr_cgroup *cg, const char *name, const struct gr_resources *res,
+		     struct gr_error **err)
+{
+	int r = cgroup_init();
+
+	if (r != 0)
+		return gr_error_set(err, ENOENT, "libcgroup: %s", cgroup_strerror(r));
+	for (size_t i = 0; i < ARRAY_SIZE(v1_controllers); i++) {
+		r = add_dir(cg, v1_controllers[i], name, err);
+		if (r < 0)
+			return r;
+	}
+	if (cg->nv1 == 0)
+		return gr_error_set(err, ENOENT, "no cgroup v1 hierarchy is mounted");
+	{
+		struct gr_cg_v1_dir *m = dir_for(cg, "memory");
+
+		cg->path = strdup(m ? m->path : cg->v1[0].path);
+	}
+	return v1_limits(cg, res, err);
+}
+
+static int v1_attach(struct gr_cgroup *cg, pid_t pid, struct gr_error **err)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%d", (int)pid);
+	for (size_t i = 0; i < cg->nv1; i++)
+		if (gr_cg_write(cg->v1[i].dirfd, "cgroup.procs", v, err) < 0)
+			return gr_error_prefix(err, "attach %d to `%s`", (int)pid, cg->v1[i].path);
+	return 0;
+}
+
+static void v1_sample(struct gr_cgroup *cg)
+{
+	struct gr_cg_v1_dir *d = dir_for(cg, "pids");
+	char buf[64];
+
+	if (d && gr_cg_read(d->dirfd, "pids.current", buf, sizeof(buf)) > 0) {
+		uint64_t cur = strtoull(buf, NULL, 10);
+
+		if (cur > cg->pids_peak_sampled)
+			cg->pids_peak_sampled = cur;
+	}
+}
+
+static int set_freezer(struct gr_cg_v1_dir *d, const char *state, struct gr_error **err)
+{
+	struct timespec ts = { 0, 1000000 };
+	char buf[32];
+
+	if (gr_cg_write(d->dirfd, "freezer.state", state, err) < 0)
+		return gr_error_prefix(err, "`%s`", d->path);
+	for (int i = 0; i < 5000; i++) {
+		if (gr_cg_read(d->dirfd, "freezer.state", buf, sizeof(buf)) > 0 && !strncmp(buf, state, strlen(state)))
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return gr_error_set(err, ETIMEDOUT, "`%s` did not reach %s", d->path, state);
+}
+
+static int v1_freeze(struct gr_cgroup *cg, bool frozen, struct gr_error **err)
+{
+	struct gr_cg_v1_dir *d = dir_for(cg, "freezer");
+
+	if (!d)
+		return gr_error_set(err, ENOTSUP, "no freezer hierarchy on this node");
+	return set_freezer(d, frozen ? "FROZEN" : "THAWED", err);
+}
+
+static int v1_kill_all(struct gr_cgroup *cg, unsigned *killed, struct gr_error **err)
+{
+	struct gr_cg_v1_dir *f = dir_for(cg, "freezer");
+	struct gr_cg_v1_dir *d = f ? f : (cg->nv1 ? &cg->v1[0] : NULL);
+	struct timespec ts = { 0, 1000000 };
+	int r;
+
+	if (!d)
+		return 0;
+	for (int round = 0; round < 2000; round++) {
+		_cleanup_free_ pid_t *pids = NULL;
+		size_t n = 0;
+
+		if (gr_cg_procs(d->dirfd, &pids, &n) < 0 || n == 0)
+			break;
+		if (f && set_freezer(f, "FROZEN", err) < 0)
+			return -ETIMEDOUT;
+		/* re-read: nothing can fork while frozen */
+		free(pids);
+		pids = NULL;
+		gr_cg_procs(d->dirfd, &pids, &n);
+		if (round == 0)
+			*killed = n;
+		for (size_t i = 0; i < n; i++)
+			kill(pids[i], SIGKILL);
+		if (f && (r = set_freezer(f, "THAWED", err)) < 0)
+			return r;
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+static int v1_usage(struct gr_cgroup *cg, struct gr_cgroup_usage *u, struct gr_error **err)
+{
+	struct gr_cg_v1_dir *d;
+	char buf[4096];
+	long long v;
+
+	(void)err;
+	if ((d = dir_for(cg, "cpuacct")) && gr_cg_read(d->dirfd, "cpuacct.usage", buf, sizeof(buf)) > 0) {
+		/* cpuacct.usage is exact (scheduler ns); usage_user/usage_sys are
+		 * the same time split by where each tick found the task: keep the
+		 * exact total and split it in their proportion */
+		uint64_t total = strtoull(buf, NULL, 10), user = 0, sys = 0;
+
+		if (gr_cg_read(d->dirfd, "cpuacct.usage_user", buf, sizeof(buf)) > 0)
+			user = strtoull(buf, NULL, 10);
+		if (gr_cg_read(d->dirfd, "cpuacct.usage_sys", buf, sizeof(buf)) > 0)
+			sys = strtoull(buf, NULL, 10);
+		u->cpu_known = true;
+		u->cpu_user_ns = user + sys ? (uint64_t)((long double)total * user / (user + sys)) : total;
+		u->cpu_system_ns = total - u->cpu_user_ns;
+	}
+	if ((d = dir_for(cg, "memory"))) {
+		if (gr_cg_read(d->dirfd, "memory.max_usage_in_bytes", buf, sizeof(buf)) > 0) {
+			u->memory_known = true;
+			u->memory_peak_bytes = strtoull(buf, NULL, 10);
+		}
+		if (gr_cg_read(d->dirfd, "memory.oom_control", buf, sizeof(buf)) > 0 &&
+		    (v = gr_cg_keyed(buf, "oom_kill")) > 0)
+			u->oom_kills = v;
+	}
+	if ((d = dir_for(cg, "pids"))) {
+		v1_sample(cg);
+		u->pids_known = true;
+		u->pids_peak = cg->pids_peak_sampled;
+		if (gr_cg_read(d->dirfd, "pids.events", buf, sizeof(buf)) > 0 && (v = gr_cg_keyed(buf, "max")) > 0) {
+			/* a refused fork means the job stood exactly at pids.max */
+			u->pids_max_hits = v;
+			if (gr_cg_read(d->dirfd, "pids.max", buf, sizeof(buf)) > 0 && strncmp(buf, "max", 3) &&
+			    strtoull(buf, NULL, 10) > u->pids_peak)
+				u->pids_peak = strtoull(buf, NULL, 10);
+		}
+	}
+	if ((d = dir_for(cg, "blkio")) &&
+	    gr_cg_read(d->dirfd, "blkio.throttle.io_service_bytes", buf, sizeof(buf)) >= 0) {
+		u->io_known = true;
+		for (char *p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+			char dev[32], op[16];
+			unsigned long long n;
+
+			if (sscanf(p, "%31s %15s %llu", dev, op, &n) != 3)
+				continue;
+			if (!strcmp(op, "Read"))
+				u->io_read_bytes += n;
+			else if (!strcmp(op, "Write"))
+				u->io_write_bytes += n;
+		}
+	}
+	return 0;
+}
+
+static int v1_remove(struct gr_cgroup *cg, struct gr_error **err)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < cg->nv1; i++) {
+		struct gr_cg_v1_dir *d = &cg->v1[i];
+
+		if (d->dirfd >= 0)
+			close(d->dirfd);
+		if (d->path && gr_cg_rmdir_retry(d->path, r < 0 ? NULL : err) < 0)
+			r = -EBUSY;
+		free(d->path);
+		free(d->controllers);
+	}
+	cg->nv1 = 0;
+	return r;
+}
+
+const struct gr_cgroup_ops gr_cg_v1_ops = {
+	.version = 1,
+	.create = v1_create,
+	.attach = v1_attach,
+	.sample = v1_sample,
+	.freeze = v1_freeze,
+	.kill_all = v1_kill_all,
+	.usage = v1_usage,
+	.remove = v1_remove,
+};

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cg-internal.h"
+#include "util.h"
+
+int gr_cg_write(int dirfd, const char *file, const char *value, struct gr_error **err)
+{
+	_cleanup_close_ int fd = openat(dirfd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
+
+	if (fd < 0)
+		return gr_error_sys(err, errno, "open `%s`", file);
+	n = write(fd, value, strlen(value));
+	if (n < 0)
+		return gr_error_sys(err, errno, "write `%s` to `%s`", value, file);
+	return 0;
+}
+
+int gr_cg_read(int dirfd, const char *file, char *buf, size_t len)
+{
+	_cleanup_close_ int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = gr_read_full(fd, buf, len - 1);
+	if (n < 0)
+		return (int)n;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+long long gr_cg_keyed(const char *text, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, key, klen) && p[klen] == ' ')
+			return strtoll(p + klen + 1, NULL, 10);
+	return -1;
+}
+
+int gr_cg_rmdir_retry(const char *path, struct gr_error **err)
+{
+	struct timespec ts = { 0, 1000000 }; /* 1 ms, doubling */
+
+	/* the kernel frees a cgroup only after its last task is reaped and
+	 * fully exited (containerd #11087): EBUSY for a moment is normal */
+	for (int i = 0; i < 12; i++) {
+		if (rmdir(path) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			break;
+		nanosleep(&ts, NULL);
+		if (ts.tv_nsec < 256000000)
+			ts.tv_nsec *= 2;
+	}
+	return gr_error_sys(err, errno, "remove cgroup `%s`", path);
+}
+
+int gr_cg_procs(int dirfd, pid_t **pids, size_t *n)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t cap = 0, cnt = 0;
+	pid_t *arr = NULL;
+	char *p, *end;
+
+	if (gr_read_file_at(dirfd, "cgroup.procs", &text, NULL, NULL) < 0)
+		return -errno ? -errno : -EIO;
+	for (p = text; *p; p = end) {
+		long v = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		if (cnt == cap) {
+			pid_t *na = realloc(arr, (cap = cap ? cap * 2 : 16) * sizeof(*arr));
+
+			if (!na) {
+				free(arr);
+				return -ENOMEM;
+			}
+			arr = na;
+		}
+		arr[cnt++] = (pid_t)v;
+	}
+	*pids = arr;
+	*n = cnt;
+	return 0;
+}
+
+static const struct gr_cgroup_ops *pick_backend(void)
+{
+	struct statfs sfs;
+
+	if (statfs("/sys/fs/cgroup", &sfs) < 0)
+		return NULL;
+	if (sfs.f_type == CGROUP2_SUPER_MAGIC)
+		return &gr_cg_v2_ops;
+	/* tmpfs with v1 hierarchies below it: legacy or hybrid */
+	if (sfs.f_type == TMPFS_MAGIC)
+		return &gr_cg_v1_ops;
+	return NULL;
+}
+
+static bool limits_requested(const struct gr_resources *res)
+{
+	return res && res->any;
+}
+
+int gr_cgroup_create(const char *job_id, const struct gr_resources *res,
+		     struct gr_cgroup **out, struct gr_error **err)
+{
+	const struct gr_cgroup_ops *ops = pick_backend();
+	_cleanup_free_ char *name = NULL;
+	struct gr_cgroup *cg;
+	int r;
+
+	*out = NULL;
+	if (!ops) {
+		if (limits_requested(res))
+			return gr_error_set(err, ENOTSUP, "cgroup: no cgroup filesystem at /sys/fs/cgroup, "
+						     "cannot enforce linux.resources");
+		return 0;
+	}
+	if (asprintf(&name, "gridrun-%s", job_id) < 0)
+		return gr_error_sys(err, ENOMEM, "cgroup");
+	cg = calloc(1, sizeof(*cg));
+	if (!cg)
+		return gr_error_sys(err, ENOMEM, "cgroup");
+	cg->ops = ops;
+	cg->dirfd = -1;
+	r = ops->create(cg, name, res, err);
+	if (r < 0) {
+		bool denied = r == -EACCES || r == -EPERM || r == -EROFS;
+
+		ops->remove(cg, NULL);
+		free(cg->path);
+		free(cg);
+		if (denied && !limits_requested(res)) {
+			/* best effort: an unprivileged caller on a v1 host */
+			gr_error_free(err ? TAKE_PTR(*err) : NULL);
+			return 0;
+		}
+		return gr_error_prefix(err, "cgroup v%d", ops->version);
+	}
+	*out = cg;
+	return 0;
+}
+
+int gr_cgroup_version(const struct gr_cgroup *cg)
+{
+	return cg ? cg->ops->version : 0;
+}
+
+int gr_cgroup_clone_fd(const struct gr_cgroup *cg)
+{
+	return cg && cg->ops->version == 2 ? cg->dirfd : -1;
+}
+
+const char *gr_cgroup_path(const struct gr_cgroup *cg)
+{
+	return cg ? cg->path : NULL;
+}
+
+int gr_cgroup_attach(struct gr_cgroup *cg, pid_t pid, struct gr_error **err)
+{
+	return cg && cg->ops->attach ? cg->ops->attach(cg, pid, err) : 0;
+}
+
+void gr_cgroup_sample(struct gr_cgroup *cg)
+{
+	if (cg && cg->ops->sample)
+		cg->ops->sample(cg);
+}
+
+int gr_cgroup_freeze(struct gr_cgroup *cg, bool frozen, struct gr_error **err)
+{
+	if (!cg)
+		return gr_error_set(err, ENOTSUP, "no cgroup: cannot %s the job", frozen ? "freeze" : "thaw");
+	return cg->ops->freeze(cg, frozen, err);
+}
+
+int gr_cgroup_kill_all(struct gr_cgroup *cg, unsigned *killed, struct gr_error **err)
+{
+	*killed = 0;
+	return cg ? cg->ops->kill_all(cg, killed, err) : 0;
+}
+
+int gr_cgroup_usage(struct gr_cgroup *cg, struct gr_cgroup_usage *u, struct gr_error **err)
+{
+	memset(u, 0, sizeof(*u));
+	if (!cg)
+		return 0;
+	u->version = cg->ops->version;
+	return cg->ops->usage(cg, u, err);
+}
+
+int gr_cgroup_destroy(struct gr_cgroup *cg, struct gr_error **err)
+{
+	unsigned killed;
+	int r;
+
+	if (!cg)
+		return 0;
+	r = cg->ops->kill_all(cg, &killed, err);
+	if (r >= 0)
+		r = cg->ops->remove(cg, err);
+	else
+		cg->ops->remove(cg, NULL);
+	free(cg->path);
+	free(cg);
+	return r;
+}

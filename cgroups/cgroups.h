@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cgroups.h - the job's cgroup: limits, exact accounting, kill-all.
+ *
+ * One interface, two backends (design §7), picked once per call of
+ * gr_cgroup_create() by the filesystem magic of /sys/fs/cgroup:
+ *  - v2 (cgroup2fs at /sys/fs/cgroup): the job cgroup is a child of the
+ *    base ($GRIDRUN_CGROUP_BASE, a path below /sys/fs/cgroup, else the
+ *    cgroup gridrun runs in). The job is cloned straight into it with
+ *    clone3(CLONE_INTO_CGROUP): accounted from its first instruction.
+ *  - v1 (legacy, or hybrid as on EL7/EL8 and on our own CI host): one
+ *    directory per hierarchy (cpu, cpuacct, memory, pids, freezer, blkio),
+ *    each beneath the cgroup gridrun runs in *in that hierarchy*, found
+ *    with libcgroup. The supervisor attaches the job's init before it lets
+ *    the child go past sync #1, so the job's program runs attached.
+ * Nothing is ever created outside those bases, and only gridrun's own job
+ * directories (named gridrun-<job-id>) are ever removed.
+ *
+ * Limits (linux.resources): memory limit and swap, cpu quota/period and
+ * shares (weight on v2), pids limit. A limit whose controller the node does
+ * not give us is an error, never silently dropped.
+ *
+ * Without a limit to enforce, a cgroup is best effort: if the caller may not
+ * create one (an unprivileged account on a v1 host), gr_cgroup_create()
+ * returns 0 with *out = NULL and the record says cgroup_version null.
+ *
+ * Usage is read after the job's init has exited and before the cgroup is
+ * removed, so the CPU of every process the job ever started, daemons that
+ * escaped wait() included, is in it.
+ */
+#ifndef GRIDRUN_CGROUPS_H
+#define GRIDRUN_CGROUPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "spec.h"
+
+struct gr_cgroup;
+
+struct gr_cgroup_usage {
+	int version;                 /* 1 or 2 */
+	bool cpu_known;
+	uint64_t cpu_user_ns, cpu_system_ns;
+	bool memory_known;
+	uint64_t memory_peak_bytes;
+	bool pids_known;
+	uint64_t pids_peak;
+	bool io_known;
+	uint64_t io_read_bytes, io_write_bytes;
+	uint64_t oom_kills;          /* processes the kernel OOM-killed in the job */
+	uint64_t pids_max_hits;      /* forks refused at pids.max */
+};
+
+/* Create the job cgroup gridrun-<job_id> and apply res. */
+int gr_cgroup_create(const char *job_id, const struct gr_resources *res,
+		     struct gr_cgroup **out, struct gr_error **err);
+int gr_cgroup_version(const struct gr_cgroup *cg);
+/* v2: a directory fd for clone3(CLONE_INTO_CGROUP); v1: -1. */
+int gr_cgroup_clone_fd(const struct gr_cgroup *cg);
+/* v1: move pid into every hierarchy's job directory; v2: nothing to do. */
+int gr_cgroup_attach(struct gr_cgroup *cg, pid_t pid, struct gr_error **err);
+/* Sample counters that have no kernel peak (v1 pids); cheap, call often. */
+void gr_cgroup_sample(struct gr_cgroup *cg);
+int gr_cgroup_freeze(struct gr_cgroup *cg, bool frozen, struct gr_error **err);
+/* SIGKILL everything in the job cgroup (frozen first on v1); *killed counts. */
+int gr_cgroup_kill_all(struct gr_cgroup *cg, unsigned *killed, struct gr_error **err);
+int gr_cgroup_usage(struct gr_cgroup *cg, struct gr_cgroup_usage *u, struct gr_error **err);
+/* Kill what is left, remove the directories (retrying while the kernel
+ * still tears the cgroup down), free cg. NULL is a no-op. */
+int gr_cgroup_destroy(struct gr_cgroup *cg, struct gr_error **err);
+/* Host path of the job cgroup (v2) or of its memory hierarchy dir (v1). */
+const char *gr_cgroup_path(const struct gr_cgroup *cg);
+
+#endif

@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cgroup_test - limits, exact accounting, OOM and fork bombs through the
+ * job's cgroup. The same tests run on this host's cgroup v1 (hybrid) and in
+ * the pure cgroup v2 guest (tests/vm/); nothing here names a version.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "gt.h"
+
+FIXTURE(cg) {
+	char *dir, *state, *sbx, *rec;
+	struct gt_result res;
+	json_t *record;
+};
+
+FIXTURE_SETUP(cg)
+{
+	self->dir = gt_tmpdir();
+	ASSERT_LE(0, asprintf(&self->state, "%s/state", self->dir));
+	ASSERT_LE(0, asprintf(&self->sbx, "%s/execute/dir_1", self->dir));
+	ASSERT_LE(0, asprintf(&self->rec, "%s/record.json", self->dir));
+	gt_mkdirs(self->sbx, 0700, 65534, 65534);
+	setenv("GRIDRUN_STATE_DIR", self->state, 1);
+	memset(&self->res, 0, sizeof(self->res));
+	self->record = NULL;
+}
+
+FIXTURE_TEARDOWN(cg)
+{
+	gt_result_free(&self->res);
+	json_decref(self->record);
+	gt_rm_rf(self->dir);
+	free(self->dir);
+	free(self->state);
+	free(self->sbx);
+	free(self->rec);
+}
+
+/* Run ARGS (JSON array text) with RESOURCES (JSON object text or NULL). */
+static void run_job(struct _test_data_cg *self, const char *job_id, const char *args, const char *resources)
+{
+	char *extra = NULL, *gr = NULL, *spec;
+
+	if (resources && asprintf(&extra, "\"linux\": {\"resources\": %s}", resources) < 0)
+		abort();
+	if (asprintf(&gr, "\"job_id\": \"%s\", \"sandbox\": \"%s\", \"accounting\": \"%s\"",
+		     job_id, self->sbx, self->rec) < 0)
+		abort();
+	spec = gt_spec(self->dir, args, extra, gr);
+	gt_result_free(&self->res);
+	gt_run_spec(spec, &self->res);
+	json_decref(self->record);
+	self->record = json_load_file(self->rec, 0, NULL);
+	free(spec);
+	free(extra);
+	free(gr);
+}
+
+static long long rec_int(struct _test_data_cg *self, const char *key)
+{
+	return json_integer_value(json_object_get(self->record, key));
+}
+
+/* No directory named gridrun-<id> anywhere under /sys/fs/cgroup. */
+static int cgroup_dirs_left(const char *job_id)
+{
+	char cmd[256];
+	FILE *p;
+	int n = 0;
+	char line[512];
+
+	snprintf(cmd, sizeof(cmd), "find /sys/fs/cgroup -maxdepth 5 -type d -name 'gridrun-%s' 2>/dev/null", job_id);
+	p = popen(cmd, "r");
+	if (!p)
+		abort();
+	while (fgets(line, sizeof(line), p))
+		n++;
+	pclose(p);
+	return n;
+}
+
+static double file_cpu_ns(const char *path)
+{
+	char *s = gt_read(path);
+	double v = -1;
+
+	if (s && !strncmp(s, "cpu_ns ", 7))
+		v = atof(s + 7);
+	free(s);
+	return v;
+}
+
+TEST_F(cg, cpu_of_a_daemonized_grandchild_is_counted)
+{
+	char *args, *burned_path;
+	double burned, cg_ns, main_ns;
+
+	/* the grandchild escapes wait(): setsid, double fork, burns ~0.5 s and
+	 * exits on its own while main sleeps and never waits for it */
+	ASSERT_LE(0, asprintf(&burned_path, "%s/burned", self->sbx));
+	ASSERT_LE(0, asprintf(&args, "[\"/bin/sh\", \"-c\", \"(setsid /run/gr-probe burn 1 0.5 > %s &); sleep 1.5; exit 0\"]",
+			      burned_path));
+	run_job(self, "cg-daemon", args, NULL);
+	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
+	ASSERT_NE(NULL, self->record);
+	burned = file_cpu_ns(burned_path);
+	ASSERT_LT(4e8, burned);
+	cg_ns = rec_int(self, "cpu_user_ns") + rec_int(self, "cpu_system_ns");
+	main_ns = rec_int(self, "rusage_user_ns") + rec_int(self, "rusage_system_ns");
+	TH_LOG("burned %.0f ns, cgroup %.0f ns, rusage %.0f ns", burned, cg_ns, main_ns);
+	/* the cgroup holds the daemon's CPU and the main process's own (sh,
+	 * sleep), which wait4() did see: what rusage missed is the daemon's,
+	 * to within 5% */
+	ASSERT_LT(burned * 0.95, cg_ns - main_ns);
+	ASSERT_GT(burned * 1.05, cg_ns - main_ns);
+	/* wait4() of the main process never saw it */
+	ASSERT_GT(5e7, rec_int(self, "rusage_user_ns") + rec_int(self, "rusage_system_ns"));
+	ASSERT_LT(0, rec_int(self, "cgroup_version"));
+	ASSERT_EQ(0, cgroup_dirs_left("cg-daemon"));
+	free(args);
+	free(burned_path);
+}
+
+TEST_F(cg, cpu_of_four_threads_is_exact_within_2_percent)
+{
+	double burned, cg_ns;
+	char *out;
+
+	run_job(self, "cg-threads", "[\"/run/gr-probe\", \"burn\", \"4\", \"1.0\"]", NULL);
+	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
+	out = self->res.out;
+	ASSERT_EQ(0, strncmp(out, "cpu_ns ", 7));
+	burned = atof(out + 7);
+	cg_ns = rec_int(self, "cpu_user_ns") + rec_int(self, "cpu_system_ns");
+	TH_LOG("process cputime %.0f ns, cgroup %.0f ns", burned, cg_ns);
+	ASSERT_LT(burned * 0.98, cg_ns);
+	ASSERT_GT(burned * 1.02, cg_ns);
+}
+
+TEST_F(cg, R4_memory_bomb_is_oom_killed_and_reported)
+{
+	run_job(self, "cg-oom", "[\"/run/gr-probe\", \"eat\"]", "{\"memory\": {\"limit\": 67108864}}");
+	ASSERT_EQ(128 + 9, self->res.status) TH_LOG("stderr: %s", self->res.err);
+	ASSERT_NE(NULL, self->record);
+	EXPECT_STREQ("oom", json_string_value(json_object_get(self->record, "reason")));
+	EXPECT_TRUE(json_is_true(json_object_get(self->record, "oom_killed")));
+	EXPECT_EQ(9, rec_int(self, "signal"));
+	EXPECT_GE(67108864 + 4096, rec_int(self, "memory_peak_bytes"));
+	EXPECT_LT(60 << 20, rec_int(self, "memory_peak_bytes"));
+	ASSERT_NE(NULL, strstr(self->res.err, "gridrun: job cg-oom was killed by the kernel's OOM killer"));
+	ASSERT_EQ(0, cgroup_dirs_left("cg-oom"));
+}
+
+TEST_F(cg, R4_dev_shm_fill_is_oom_killed)
+{
+	run_job(self, "cg-shm", "[\"/bin/dd\", \"if=/dev/zero\", \"of=/dev/shm/fill\", \"bs=1M\", \"count=256\"]",
+		"{\"memory\": {\"limit\": 67108864}}");
+	ASSERT_NE(0, self->res.status);
+	ASSERT_NE(NULL, self->record);
+	EXPECT_TRUE(json_is_true(json_object_get(self->record, "oom_killed")));
+	ASSERT_EQ(0, cgroup_dirs_left("cg-shm"));
+}
+
+TEST_F(cg, R4_a_16MiB_limit_still_starts_a_job)
+{
+	run_job(self, "cg-small", "[\"/bin/sh\", \"-c\", \"echo started\"]", "{\"memory\": {\"limit\": 16777216}}");
+	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
+	ASSERT_STREQ("started\n", self->res.out);
+	EXPECT_TRUE(json_is_false(json_object_get(self->record, "oom_killed")));
+}
+
+TEST_F(cg, R3_fork_bomb_stops_at_pids_max)
+{
+	run_job(self, "cg-forks", "[\"/run/gr-probe\", \"forkbomb\"]", "{\"pids\": {\"limit\": 32}}");
+	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
+	/* init, the probe and 30 children */
+	ASSERT_STREQ("forked 30 EAGAIN\n", self->res.out);
+	ASSERT_NE(NULL, strstr(self->res.err, "gridrun: job cg-forks hit its pids limit: "))
+		TH_LOG("stderr: %s", self->res.err);
+	EXPECT_LE(30, rec_int(self, "pids_peak"));
+	EXPECT_GE(32, rec_int(self, "pids_peak"));
+	/* the 30 sleeping children were killed at the end */
+	EXPECT_EQ(30, rec_int(self, "killed_at_end"));
+	ASSERT_EQ(0, cgroup_dirs_left("cg-forks"));
+}
+
+TEST_F(cg, S13_S14_cgroupfs_is_read_only_inside)
+{
+	run_job(self, "cg-ro",
+		"[\"/bin/sh\", \"-c\", \"for f in $(grep -o '/gridrun-cg-ro' /proc/self/cgroup | head -1); do :; done; "
+		"d=$(find /sys/fs/cgroup -maxdepth 5 -type d -name gridrun-cg-ro | head -1); "
+		"echo $$ 2>/dev/null > /sys/fs/cgroup/cgroup.procs || echo procs-denied; "
+		"mkdir $d/../gridrun-sibling 2>/dev/null || echo mkdir-denied; "
+		"for f in memory.max memory.limit_in_bytes pids.max; do [ -e $d/$f ] && { echo max 2>/dev/null > $d/$f || echo $f-denied; }; done; "
+		"[ -n \\\"$d\\\" ] && echo found\"]",
+		"{\"pids\": {\"limit\": 64}, \"memory\": {\"limit\": 268435456}}");
+	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
+	ASSERT_NE(NULL, strstr(self->res.out, "procs-denied\nmkdir-denied\n")) TH_LOG("out: %s", self->res.out);
+	ASSERT_NE(NULL, strstr(self->res.out, "pids.max-denied\n")) TH_LOG("out: %s", self->res.out);
+	ASSERT_NE(NULL, strstr(self->res.out, "found\n")) TH_LOG("out: %s", self->res.out);
+}
+
+TEST_F(cg, a_limit_error_leaves_no_cgroup)
+{
+	/* a cpu period the kernel refuses (below 1 ms) */
+	run_job(self, "cg-bad", "[\"/bin/true\"]", "{\"cpu\": {\"quota\": 500, \"period\": 100}}");
+	ASSERT_EQ(125, self->res.status);
+	ASSERT_NE(NULL, strstr(self->res.err, "gridrun: cgroup v")) TH_LOG("stderr: %s", self->res.err);
+	ASSERT_EQ(0, cgroup_dirs_left("cg-bad"));
+	ASSERT_EQ(0, gt_count_dir(self->state));
+}
+
+TEST_HARNESS_MAIN
