@@ -221,3 +221,79 @@ int gr_cgroup_destroy(struct gr_cgroup *cg, struct gr_error **err)
 	free(cg);
 	return r;
 }
+
+size_t gr_cgroup_paths(const struct gr_cgroup *cg, const char **paths, size_t max)
+{
+	size_t n = 0;
+
+	if (!cg)
+		return 0;
+	if (cg->ops->version == 2) {
+		if (max > 0 && cg->path)
+			paths[n++] = cg->path;
+		return n;
+	}
+	for (size_t i = 0; i < cg->nv1 && n < max; i++)
+		paths[n++] = cg->v1[i].path;
+	return n;
+}
+
+const char *gr_cgroup_freezer_path(const struct gr_cgroup *cg)
+{
+	if (!cg)
+		return NULL;
+	if (cg->ops->version == 2)
+		return cg->path;
+	for (size_t i = 0; i < cg->nv1; i++)
+		if (strstr(cg->v1[i].controllers, "freezer"))
+			return cg->v1[i].path;
+	return NULL;
+}
+
+/* Only ever act on our own job directories. */
+static int check_job_path(const char *path, struct gr_error **err)
+{
+	const char *base = strrchr(path, '/');
+
+	if (strncmp(path, "/sys/fs/cgroup/", 15) || strstr(path, "/..") || !base ||
+	    strncmp(base + 1, "gridrun-", 8))
+		return gr_error_set(err, EPERM, "`%s` is not a gridrun job cgroup, refusing", path);
+	return 0;
+}
+
+int gr_cgroup_freeze_path(int version, const char *path, bool frozen, struct gr_error **err)
+{
+	_cleanup_close_ int fd = -1;
+	const char *file = version == 2 ? "cgroup.freeze" : "freezer.state";
+	const char *value = version == 2 ? (frozen ? "1" : "0") : (frozen ? "FROZEN" : "THAWED");
+	struct timespec ts = { 0, 1000000 };
+	char buf[512];
+
+	if (check_job_path(path, err) < 0)
+		return -EPERM;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return gr_error_sys(err, errno, "open `%s`", path);
+	if (gr_cg_write(fd, file, value, err) < 0)
+		return gr_error_prefix(err, "`%s`", path);
+	/* done when the kernel says so, not when the write returns */
+	for (int i = 0; i < 5000; i++) {
+		if (version == 2) {
+			if (gr_cg_read(fd, "cgroup.events", buf, sizeof(buf)) > 0 &&
+			    gr_cg_keyed(buf, "frozen") == (frozen ? 1 : 0))
+				return 0;
+		} else if (gr_cg_read(fd, "freezer.state", buf, sizeof(buf)) > 0 &&
+			   !strncmp(buf, value, strlen(value))) {
+			return 0;
+		}
+		nanosleep(&ts, NULL);
+	}
+	return gr_error_set(err, ETIMEDOUT, "`%s` did not %s", path, frozen ? "freeze" : "thaw");
+}
+
+int gr_cgroup_remove_path(const char *path, struct gr_error **err)
+{
+	if (check_job_path(path, err) < 0)
+		return -EPERM;
+	return gr_cg_rmdir_retry(path, err);
+}

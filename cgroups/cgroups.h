@@ -73,5 +73,20 @@ int gr_cgroup_usage(struct gr_cgroup *cg, struct gr_cgroup_usage *u, struct gr_e
 int gr_cgroup_destroy(struct gr_cgroup *cg, struct gr_error **err);
 /* Host path of the job cgroup (v2) or of its memory hierarchy dir (v1). */
 const char *gr_cgroup_path(const struct gr_cgroup *cg);
+/* Every directory of the job cgroup (v1: one per hierarchy), for the state
+ * file; returns how many were stored in paths[0..max). */
+size_t gr_cgroup_paths(const struct gr_cgroup *cg, const char **paths, size_t max);
+/* The directory whose freezing stops the whole job (v2: the job cgroup,
+ * v1: its freezer dir), NULL if none. */
+const char *gr_cgroup_freezer_path(const struct gr_cgroup *cg);
+
+/*
+ * From another process, by path (gridrun suspend/resume, gc). The path must
+ * name a gridrun job cgroup: a directory called gridrun-* below
+ * /sys/fs/cgroup; anything else is refused.
+ */
+int gr_cgroup_freeze_path(int version, const char *path, bool frozen, struct gr_error **err);
+/* Remove a job cgroup a crashed supervisor left (only if empty). */
+int gr_cgroup_remove_path(const char *path, struct gr_error **err);
 
 #endif

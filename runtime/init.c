@@ -173,6 +173,12 @@ __attribute__((noreturn)) static void init_loop(const struct gr_child_ctx *ctx, 
 				continue;
 			_exit(GR_EXIT_ERROR);
 		}
+		if (si.ssi_signo == SIGTSTP || si.ssi_signo == SIGCONT) {
+			/* suspend without a cgroup freezer: stop (or continue)
+			 * every process of the namespace, init excepted */
+			kill(-1, si.ssi_signo == SIGTSTP ? SIGSTOP : SIGCONT);
+			continue;
+		}
 		if (si.ssi_signo != SIGCHLD) {
 			kill(job, si.ssi_signo);
 			continue;
@@ -273,6 +279,10 @@ __attribute__((noreturn)) void gr_init_main(const struct gr_child_ctx *ctx)
 		sigaction(gr_forwarded_signals[i], &sa, NULL);
 		sigaddset(&mask, gr_forwarded_signals[i]);
 	}
+	sigaction(SIGTSTP, &sa, NULL);
+	sigaddset(&mask, SIGTSTP);
+	sigaction(SIGCONT, &sa, NULL);
+	sigaddset(&mask, SIGCONT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0) {

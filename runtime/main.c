@@ -6,6 +6,8 @@
  *   gridrun check                                kernel features and isolation mode
  *   gridrun ps                                   running jobs (state directory)
  *   gridrun gc                                   remove what crashed runs left
+ *   gridrun suspend ID | resume ID               freeze / thaw a running job
+ *   gridrun kill ID SIGNAL                       signal a running job
  *
  * Exit status of run: the job's exit code; 128+N when it was killed by signal
  * N; 125 when gridrun itself failed (bad spec, setup error); 126 when the
@@ -16,6 +18,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -34,6 +38,7 @@ static void usage(FILE *out)
 {
 	fputs("usage: gridrun run SPEC.json\n"
 	      "       gridrun SPEC.json\n"
+	      "       gridrun suspend ID | resume ID | kill ID SIGNAL\n"
 	      "       gridrun check | ps | gc | --version | --help\n"
 	      "exit status of run: the job's; 128+N if killed by signal N;\n"
 	      "  125 gridrun error, 126 not executable, 127 not found\n", out);
@@ -62,7 +67,8 @@ static int check_supported(const struct gr_spec *spec, struct gr_error **err)
 	return 0;
 }
 
-static char *state_json(const char *job_id, const struct gr_spec *spec, pid_t pid)
+static char *state_json(const char *job_id, const struct gr_spec *spec, pid_t pid,
+			const struct gr_cgroup *cg)
 {
 	json_t *o = json_pack("{s:s, s:I, s:I, s:s}", "job_id", job_id,
 			      "supervisor_pid", (json_int_t)getpid(),
@@ -76,6 +82,18 @@ static char *state_json(const char *job_id, const struct gr_spec *spec, pid_t pi
 	}
 	if (spec->account)
 		json_object_set_new(o, "account", json_string(spec->account));
+	if (cg) {
+		const char *paths[8];
+		size_t n = gr_cgroup_paths(cg, paths, ARRAY_SIZE(paths));
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(a, json_string(paths[i]));
+		json_object_set_new(o, "cgroup_version", json_integer(gr_cgroup_version(cg)));
+		json_object_set_new(o, "cgroups", a);
+		if (gr_cgroup_freezer_path(cg))
+			json_object_set_new(o, "freezer", json_string(gr_cgroup_freezer_path(cg)));
+	}
 	text = json_dumps(o, JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return text;
@@ -87,13 +105,57 @@ struct run_ctx {
 	const struct gr_spec *spec;
 };
 
-static int on_started(void *data, pid_t pid, int pidfd, struct gr_error **err)
+static int on_cgroup_ready(void *data, const struct gr_cgroup *cg, struct gr_error **err)
 {
 	struct run_ctx *c = data;
-	_cleanup_free_ char *json = state_json(c->job_id, c->spec, pid);
+	_cleanup_free_ char *json = state_json(c->job_id, c->spec, 0, cg);
+
+	/* recorded before any process is in it: gc can remove it after a crash */
+	return gr_state_update(c->state_dir, c->job_id, json, err);
+}
+
+static int on_started(void *data, pid_t pid, int pidfd, const struct gr_cgroup *cg, struct gr_error **err)
+{
+	struct run_ctx *c = data;
+	_cleanup_free_ char *json = state_json(c->job_id, c->spec, pid, cg);
 
 	(void)pidfd;
 	return gr_state_update(c->state_dir, c->job_id, json, err);
+}
+
+/* gc: a stale entry's cgroups go with it (only gridrun-* job dirs). */
+static void remove_stale_cgroups(void *data, const char *json)
+{
+	json_t *o = json_loads(json, 0, NULL), *a = o ? json_object_get(o, "cgroups") : NULL;
+	size_t i;
+	json_t *v;
+
+	(void)data;
+	json_array_foreach(a, i, v) {
+		_cleanup_gr_error_ struct gr_error *e = NULL;
+
+		if (json_is_string(v) && gr_cgroup_remove_path(json_string_value(v), &e) < 0)
+			fprintf(stderr, "gridrun: gc: %s, ignoring\n", e->msg);
+	}
+	json_decref(o);
+}
+
+static int sig_from_name(const char *name)
+{
+	static const struct { const char *name; int sig; } sigs[] = {
+		{ "TERM", SIGTERM }, { "INT", SIGINT }, { "HUP", SIGHUP }, { "QUIT", SIGQUIT },
+		{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "KILL", SIGKILL },
+	};
+	char *end;
+	long n;
+
+	if (!strncmp(name, "SIG", 3))
+		name += 3;
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		if (!strcmp(name, sigs[i].name))
+			return sigs[i].sig;
+	n = strtol(name, &end, 10);
+	return *name && !*end && n > 0 && n < 65 ? (int)n : -1;
 }
 
 static int cmd_run(const char *path)
@@ -103,7 +165,7 @@ static int cmd_run(const char *path)
 	_cleanup_free_ char *state_dir = NULL, *job_id = NULL, *json = NULL;
 	struct gr_run_result res;
 	struct run_ctx ctx;
-	struct gr_run_hooks hooks = { .started = on_started, .data = &ctx };
+	struct gr_run_hooks hooks = { .cgroup_ready = on_cgroup_ready, .started = on_started, .data = &ctx };
 	int r, status;
 
 	if (gr_spec_load_file(path, &spec, &err) < 0) {
@@ -122,9 +184,9 @@ static int cmd_run(const char *path)
 	}
 	if (!job_id)
 		return fail(NULL);
-	if (gr_state_dir(&state_dir, &err) < 0 || gr_state_gc(state_dir, NULL, &err) < 0)
+	if (gr_state_dir(&state_dir, &err) < 0 || gr_state_gc(state_dir, NULL, remove_stale_cgroups, NULL, &err) < 0)
 		return fail(err);
-	json = state_json(job_id, spec, 0);
+	json = state_json(job_id, spec, 0, NULL);
 	if (gr_state_claim(state_dir, job_id, json, &err) < 0)
 		return fail(err);
 
@@ -183,9 +245,60 @@ static int cmd_gc(void)
 	_cleanup_free_ char *dir = NULL;
 	unsigned removed = 0;
 
-	if (gr_state_dir(&dir, &err) < 0 || gr_state_gc(dir, &removed, &err) < 0)
+	if (gr_state_dir(&dir, &err) < 0 || gr_state_gc(dir, &removed, remove_stale_cgroups, NULL, &err) < 0)
 		return fail(err);
 	printf("gridrun gc: removed %u stale state entr%s\n", removed, removed == 1 ? "y" : "ies");
+	return 0;
+}
+
+/* gridrun suspend|resume ID: freeze the job's cgroup, or ask its supervisor. */
+static int cmd_suspend(const char *job_id, bool frozen)
+{
+	_cleanup_gr_error_ struct gr_error *err = NULL;
+	_cleanup_free_ char *dir = NULL, *text = NULL;
+	json_int_t version = 0, pid = 0;
+	const char *freezer = NULL;
+	json_t *o;
+	int r = 0;
+
+	if (gr_state_dir(&dir, &err) < 0 || gr_state_read(dir, job_id, &text, &err) < 0)
+		return fail(err);
+	o = json_loads(text, 0, NULL);
+	if (o)
+		json_unpack(o, "{s:I, s?I, s?s}", "supervisor_pid", &pid, "cgroup_version", &version,
+			    "freezer", &freezer);
+	if (freezer && version)
+		r = gr_cgroup_freeze_path((int)version, freezer, frozen, &err);
+	else if (pid <= 0 || kill((pid_t)pid, frozen ? SIGTSTP : SIGCONT) < 0)
+		r = gr_error_sys(&err, errno ? errno : ESRCH, "signal the supervisor of `%s`", job_id);
+	json_decref(o);
+	return r < 0 ? fail(err) : 0;
+}
+
+/* gridrun kill ID SIG: the job's supervisor forwards it (TERM/INT start the grace period). */
+static int cmd_kill(const char *job_id, const char *signame)
+{
+	_cleanup_gr_error_ struct gr_error *err = NULL;
+	_cleanup_free_ char *dir = NULL, *text = NULL;
+	json_int_t pid = 0;
+	json_t *o;
+	int sig;
+
+	sig = sig_from_name(signame);
+	if (sig <= 0) {
+		gr_error_set(&err, EINVAL, "unknown signal `%s`", signame);
+		return fail(err);
+	}
+	if (gr_state_dir(&dir, &err) < 0 || gr_state_read(dir, job_id, &text, &err) < 0)
+		return fail(err);
+	o = json_loads(text, 0, NULL);
+	if (o)
+		json_unpack(o, "{s:I}", "supervisor_pid", &pid);
+	json_decref(o);
+	if (pid <= 0 || kill((pid_t)pid, sig) < 0) {
+		gr_error_sys(&err, errno ? errno : ESRCH, "signal the supervisor of `%s`", job_id);
+		return fail(err);
+	}
 	return 0;
 }
 
@@ -227,7 +340,12 @@ int main(int argc, char **argv)
 		return cmd_ps();
 	if (argc == 2 && !strcmp(cmd, "gc"))
 		return cmd_gc();
-	if (argc == 2 && cmd[0] != '-' && strcmp(cmd, "check") && strcmp(cmd, "ps") && strcmp(cmd, "gc"))
+	if (argc == 3 && (!strcmp(cmd, "suspend") || !strcmp(cmd, "resume")))
+		return cmd_suspend(argv[2], !strcmp(cmd, "suspend"));
+	if (argc == 4 && !strcmp(cmd, "kill"))
+		return cmd_kill(argv[2], argv[3]);
+	if (argc == 2 && cmd[0] != '-' && strcmp(cmd, "check") && strcmp(cmd, "ps") && strcmp(cmd, "gc") &&
+	    strcmp(cmd, "suspend") && strcmp(cmd, "resume") && strcmp(cmd, "kill"))
 		return cmd_run(cmd);
 	usage(stderr);
 	return GR_EXIT_ERROR;

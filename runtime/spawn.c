@@ -73,6 +73,8 @@ struct supervisor {
 	struct gr_cgroup *cg;
 	pid_t pid;
 	bool exec_done, have_result;
+	bool killed_by_request;          /* the grace period ran out */
+	unsigned long long kill_deadline; /* CLOCK_MONOTONIC ns, 0 = none */
 	struct gr_error *child_err;
 	struct gr_run_result *res;
 };
@@ -114,12 +116,72 @@ static int on_sync(struct supervisor *s, int flags)
 	return 0;
 }
 
-static void forward_signals(struct supervisor *s)
+/* Grace between a forwarded TERM/INT and kill-all: GRIDRUN_KILL_GRACE
+ * seconds (decimal), 10 by default. */
+static unsigned long long kill_grace_ns(void)
+{
+	const char *v = getenv("GRIDRUN_KILL_GRACE");
+	double secs = v && *v ? strtod(v, NULL) : 10.0;
+
+	if (secs < 0 || secs > 86400)
+		secs = 10.0;
+	return (unsigned long long)(secs * 1e9);
+}
+
+static void suspend_job(struct supervisor *s, bool frozen)
+{
+	_cleanup_gr_error_ struct gr_error *e = NULL;
+
+	/* the cgroup freezer stops every process at once, and nothing in the
+	 * job can undo it; without one, init stops its whole namespace */
+	if (gr_cgroup_freezer_path(s->cg) && gr_cgroup_freeze(s->cg, frozen, &e) == 0)
+		return;
+	syscall(SYS_pidfd_send_signal, s->pidfd, frozen ? SIGTSTP : SIGCONT, NULL, 0);
+}
+
+static void on_signals(struct supervisor *s)
 {
 	struct signalfd_siginfo si;
 
-	while (read(s->sigfd, &si, sizeof(si)) == sizeof(si))
+	while (read(s->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGTSTP || si.ssi_signo == SIGCONT) {
+			suspend_job(s, si.ssi_signo == SIGTSTP);
+			continue;
+		}
 		syscall(SYS_pidfd_send_signal, s->pidfd, si.ssi_signo, NULL, 0);
+		if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && !s->kill_deadline)
+			s->kill_deadline = gr_now_ns() + kill_grace_ns();
+	}
+}
+
+/* The job did not end within the grace period: kill all of it. */
+static void kill_after_grace(struct supervisor *s)
+{
+	_cleanup_gr_error_ struct gr_error *e = NULL;
+	unsigned killed;
+
+	s->killed_by_request = true;
+	s->kill_deadline = 0;
+	/* a frozen job cannot die: thaw first (v2's cgroup.kill needs no thaw) */
+	if (gr_cgroup_freezer_path(s->cg))
+		gr_cgroup_freeze(s->cg, false, &e);
+	gr_error_free(TAKE_PTR(e));
+	syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
+	gr_cgroup_kill_all(s->cg, &killed, &e);
+}
+
+static int poll_timeout(const struct supervisor *s)
+{
+	int t = s->cg ? 100 : -1;
+
+	if (s->kill_deadline) {
+		unsigned long long now = gr_now_ns();
+		int left = now >= s->kill_deadline ? 0 : (int)((s->kill_deadline - now) / 1000000 + 1);
+
+		if (t < 0 || left < t)
+			t = left;
+	}
+	return t;
 }
 
 /* Run until the job's init has exited; returns its wait status. */
@@ -136,7 +198,7 @@ static int supervise(struct supervisor *s)
 		};
 
 		/* without a kernel peak counter (v1 pids), sample while it runs */
-		int n = poll(p, 3, s->cg ? 100 : -1);
+		int n = poll(p, 3, poll_timeout(s));
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -145,7 +207,9 @@ static int supervise(struct supervisor *s)
 		}
 		gr_cgroup_sample(s->cg);
 		if (p[1].revents)
-			forward_signals(s);
+			on_signals(s);
+		if (s->kill_deadline && gr_now_ns() >= s->kill_deadline)
+			kill_after_grace(s);
 		if (p[2].revents && on_sync(s, 0) < 0)
 			sync_open = false;
 		if (p[0].revents)
@@ -176,9 +240,8 @@ static int finish_cgroup(struct supervisor *s, struct gr_run_result *res, int r,
 	gr_error_free(TAKE_PTR(e));
 	if (gr_cgroup_usage(s->cg, &res->cg, &e) < 0)
 		gr_error_free(TAKE_PTR(e));
-	if (res->cg.oom_kills > 0 && (res->reason == GR_REASON_SIGNALED && res->signal == SIGKILL)) {
+	if (res->cg.oom_kills > 0 && res->reason == GR_REASON_SIGNALED && res->signal == SIGKILL)
 		res->reason = GR_REASON_OOM;
-	}
 	if (gr_cgroup_destroy(TAKE_PTR(s->cg), &e) < 0 && r >= 0) {
 		r = gr_error_set(err, e->errnum, "%s", e->msg);
 	}
@@ -206,6 +269,9 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	sigemptyset(&mask);
 	for (unsigned i = 0; i < gr_nforwarded_signals; i++)
 		sigaddset(&mask, gr_forwarded_signals[i]);
+	/* TSTP freezes the job instead of stopping the supervisor; CONT thaws */
+	sigaddset(&mask, SIGTSTP);
+	sigaddset(&mask, SIGCONT);
 	sigprocmask(SIG_BLOCK, &mask, &oldmask);
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sigfd < 0) {
@@ -218,6 +284,8 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	}
 
 	r = gr_cgroup_create(job_id, &spec->resources, &s.cg, err);
+	if (r >= 0 && s.cg && hooks && hooks->cgroup_ready)
+		r = hooks->cgroup_ready(hooks->data, s.cg, err);
 	if (r < 0)
 		goto out_close;
 
@@ -250,7 +318,7 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	if (r >= 0)
 		r = gr_sync_send(s.syncfd, GR_SYNC_MAPS_DONE, err);
 	if (r >= 0 && hooks && hooks->started)
-		r = hooks->started(hooks->data, s.pid, pidfd, err);
+		r = hooks->started(hooks->data, s.pid, pidfd, s.cg, err);
 	if (r < 0) {
 		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 		while (waitid(P_PIDFD, pidfd, &info, WEXITED) < 0 && errno == EINTR)
@@ -273,8 +341,10 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 		result_from_status(res, res->main.wait_status);
 		r = 0;
 	} else if (s.exec_done) {
-		/* init itself was killed from outside while the job ran */
+		/* init itself was killed: by us after the grace period, or from outside */
 		result_from_status(res, status);
+		if (s.killed_by_request && res->reason == GR_REASON_SIGNALED)
+			res->reason = GR_REASON_KILLED_BY_REQUEST;
 		r = 0;
 	} else {
 		r = gr_error_set(err, EPIPE, "the job's init died during setup (status 0x%x)", status);

@@ -7,7 +7,11 @@
  * mount, PID, IPC and UTS namespaces (net when the spec asks, cgroup if
  * listed) - straight into the cgroup on v2, attached before sync #1 on v1 -
  * holding it by pidfd; writes its uid/gid maps, forwards TERM, INT, HUP,
- * QUIT, USR1 and USR2 to it while it runs, and waits for it. At the end it
+ * QUIT, USR1 and USR2 to it while it runs; SIGTSTP freezes the whole job
+ * (cgroup freezer; without a cgroup, init stops its namespace) and SIGCONT
+ * thaws it. After a forwarded TERM or INT the job has GRIDRUN_KILL_GRACE
+ * seconds (default 10) to end before everything in it is killed (reason
+ * GR_REASON_KILLED_BY_REQUEST). It waits for the job. At the end it
  * kills whatever is left in the cgroup, reads the usage into res->cg and
  * removes the cgroup. A job whose process the kernel OOM-killed ends with
  * reason GR_REASON_OOM. It returns 0 when the job
@@ -54,9 +58,11 @@ struct gr_run_result {
 	struct gr_cgroup_usage cg;   /* version 0: the job had no cgroup */
 };
 
-/* Hooks a caller may set (all optional): called once the job's init exists. */
+/* Hooks a caller may set (all optional). cgroup_ready: the job cgroup exists
+ * (before any process is in it); started: the job's init exists. */
 struct gr_run_hooks {
-	int (*started)(void *data, pid_t pid, int pidfd, struct gr_error **err);
+	int (*cgroup_ready)(void *data, const struct gr_cgroup *cg, struct gr_error **err);
+	int (*started)(void *data, pid_t pid, int pidfd, const struct gr_cgroup *cg, struct gr_error **err);
 	void *data;
 };
 

@@ -197,7 +197,35 @@ int gr_state_list(const char *dir, void (*cb)(void *data, const char *job_id,
 	return 0;
 }
 
-int gr_state_gc(const char *dir, unsigned *removed, struct gr_error **err)
+int gr_state_read(const char *dir, const char *job_id, char **json, struct gr_error **err)
+{
+	_cleanup_free_ char *path = NULL, *text = NULL;
+
+	if (!job_id[0] || strchr(job_id, '/') || job_id[0] == '.')
+		return gr_error_set(err, EINVAL, "`%s` is not a job id", job_id);
+	if (asprintf(&path, "%s/%s/" STATE_FILE, dir, job_id) < 0)
+		return gr_error_sys(err, ENOMEM, "state");
+	if (gr_read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0 || !holder_alive(text))
+		return gr_error_set(err, ESRCH, "no running job `%s` in `%s`", job_id, dir);
+	*json = TAKE_PTR(text);
+	return 0;
+}
+
+/* The state JSON of entry `name`, or NULL. */
+static char *entry_json(int dirfd, const char *name)
+{
+	char *json = NULL;
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", name, STATE_FILE);
+	if (gr_read_file_at(dirfd, path, &json, NULL, NULL) < 0)
+		return NULL;
+	return json;
+}
+
+int gr_state_gc(const char *dir, unsigned *removed,
+		void (*on_stale)(void *data, const char *state_json), void *data,
+		struct gr_error **err)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -208,7 +236,15 @@ int gr_state_gc(const char *dir, unsigned *removed, struct gr_error **err)
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (entry_stale(dirfd(d), de->d_name) && remove_entry(dirfd(d), de->d_name) == 0)
+		if (!entry_stale(dirfd(d), de->d_name))
+			continue;
+		if (on_stale) {
+			_cleanup_free_ char *json = entry_json(dirfd(d), de->d_name);
+
+			if (json)
+				on_stale(data, json);
+		}
+		if (remove_entry(dirfd(d), de->d_name) == 0)
 			n++;
 	}
 	closedir(d);

@@ -31,8 +31,14 @@ int gr_state_claim(const char *dir, const char *job_id, const char *state_json,
 int gr_state_update(const char *dir, const char *job_id, const char *state_json,
 		    struct gr_error **err);
 void gr_state_release(const char *dir, const char *job_id);
-/* Remove stale entries; *removed (may be NULL) counts them. */
-int gr_state_gc(const char *dir, unsigned *removed, struct gr_error **err);
+/* Remove stale entries; *removed (may be NULL) counts them. on_stale (may be
+ * NULL) sees each stale entry's state JSON first (e.g. to remove the job
+ * cgroup it names). */
+int gr_state_gc(const char *dir, unsigned *removed,
+		void (*on_stale)(void *data, const char *state_json), void *data,
+		struct gr_error **err);
+/* The state JSON of a running job (malloc'd); -ESRCH if no such live job. */
+int gr_state_read(const char *dir, const char *job_id, char **json, struct gr_error **err);
 /* List entries (job ids) with their supervisor's liveness, for `gridrun ps`. */
 int gr_state_list(const char *dir, void (*cb)(void *data, const char *job_id,
 					       const char *state_json, bool alive),

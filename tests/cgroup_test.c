@@ -5,6 +5,8 @@
  * the pure cgroup v2 guest (tests/vm/); nothing here names a version.
  */
 #include <jansson.h>
+#include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +216,155 @@ TEST_F(cg, a_limit_error_leaves_no_cgroup)
 	ASSERT_NE(NULL, strstr(self->res.err, "gridrun: cgroup v")) TH_LOG("stderr: %s", self->res.err);
 	ASSERT_EQ(0, cgroup_dirs_left("cg-bad"));
 	ASSERT_EQ(0, gt_count_dir(self->state));
+}
+
+/* CPU used so far by the job cgroup gridrun-<id>, read from outside; -1 if gone. */
+static double cg_cpu_ns(const char *job_id)
+{
+	char cmd[512], line[512];
+	double v = -1;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd),
+		 "for d in $(find /sys/fs/cgroup -maxdepth 5 -type d -name 'gridrun-%s'); do "
+		 "[ -e $d/cpuacct.usage ] && { cat $d/cpuacct.usage; exit; }; "
+		 "[ -e $d/cpu.stat ] && { awk '$1 == \"usage_usec\" { print $2 * 1000 }' $d/cpu.stat; exit; }; done",
+		 job_id);
+	p = popen(cmd, "r");
+	if (!p)
+		abort();
+	if (fgets(line, sizeof(line), p))
+		v = atof(line);
+	pclose(p);
+	return v;
+}
+
+static void msleep(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static char *bg_spec(struct _test_data_cg *self, const char *job_id, const char *args)
+{
+	char *gr, *spec;
+
+	if (asprintf(&gr, "\"job_id\": \"%s\", \"sandbox\": \"%s\", \"accounting\": \"%s\"",
+		     job_id, self->sbx, self->rec) < 0)
+		abort();
+	spec = gt_spec(self->dir, args, NULL, gr);
+	free(gr);
+	return spec;
+}
+
+static void suspend_job(const char *job_id, pid_t supervisor, bool frozen, bool by_cli)
+{
+	if (by_cli) {
+		char *argv[] = { (char *)gt_gridrun(), frozen ? "suspend" : "resume", (char *)job_id, NULL };
+		struct gt_result r;
+
+		gt_run_argv(argv, -1, &r);
+		if (r.status != 0)
+			fprintf(stderr, "# gridrun %s: %s", argv[1], r.err);
+		gt_result_free(&r);
+	} else {
+		kill(supervisor, frozen ? SIGTSTP : SIGCONT);
+		msleep(100);
+	}
+}
+
+TEST_F(cg, suspend_stops_the_jobs_cpu_and_resume_completes_it)
+{
+	char *spec = bg_spec(self, "cg-susp", "[\"/run/gr-probe\", \"burn\", \"1\", \"1.5\"]");
+	double before, after;
+	pid_t pid;
+
+	pid = gt_start_spec(spec, -1);
+	for (int i = 0; i < 500 && cg_cpu_ns("cg-susp") < 2e8; i++)
+		msleep(10);
+	ASSERT_LT(2e8, cg_cpu_ns("cg-susp"));
+	/* SIGTSTP to the supervisor, then `gridrun suspend ID` */
+	for (int by_cli = 0; by_cli <= 1; by_cli++) {
+		suspend_job("cg-susp", pid, true, by_cli);
+		before = cg_cpu_ns("cg-susp");
+		msleep(500);
+		after = cg_cpu_ns("cg-susp");
+		TH_LOG("%s: frozen for 0.5 s, cpu went from %.0f to %.0f ns",
+		       by_cli ? "gridrun suspend" : "SIGTSTP", before, after);
+		/* frozen: the burner's CPU does not advance */
+		ASSERT_GT(2e6, after - before);
+		suspend_job("cg-susp", pid, false, by_cli);
+		msleep(200);
+		ASSERT_LT(after + 5e7, cg_cpu_ns("cg-susp"));
+	}
+	ASSERT_EQ(0, gt_wait(pid, 20000));
+	json_decref(self->record);
+	self->record = json_load_file(self->rec, 0, NULL);
+	ASSERT_NE(NULL, self->record);
+	EXPECT_LT(1.4e9, rec_int(self, "cpu_user_ns") + rec_int(self, "cpu_system_ns"));
+	free(spec);
+}
+
+TEST_F(cg, R6_term_ignored_then_grace_then_kill_all)
+{
+	char *spec, *ready, *args;
+	struct timespec t0, t1;
+	double secs;
+	pid_t pid;
+
+	ASSERT_LE(0, asprintf(&ready, "%s/ready", self->sbx));
+	ASSERT_LE(0, asprintf(&args,
+		"[\"/bin/sh\", \"-c\", \"trap '' TERM; (trap '' TERM; while :; do sleep 0.1; done) & "
+		"touch %s; while :; do sleep 0.1; done\", \"%s\"]", ready, gt_marker()));
+	spec = bg_spec(self, "cg-grace", args);
+	setenv("GRIDRUN_KILL_GRACE", "0.5", 1);
+	pid = gt_start_spec(spec, -1);
+	ASSERT_TRUE(gt_wait_file(ready, 5000));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(0, kill(pid, SIGTERM));
+	ASSERT_EQ(128 + 9, gt_wait(pid, 10000));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	TH_LOG("TERM to exit: %.3f s (grace 0.5 s)", secs);
+	ASSERT_LT(0.45, secs);
+	ASSERT_GT(2.5, secs);
+	ASSERT_EQ(0, gt_count_procs(gt_marker()));
+	json_decref(self->record);
+	self->record = json_load_file(self->rec, 0, NULL);
+	ASSERT_NE(NULL, self->record);
+	EXPECT_STREQ("killed_by_request", json_string_value(json_object_get(self->record, "reason")));
+	ASSERT_EQ(0, cgroup_dirs_left("cg-grace"));
+	free(spec);
+	free(ready);
+	free(args);
+}
+
+TEST_F(cg, gc_removes_the_cgroup_of_a_killed_supervisor)
+{
+	char *spec, *ready, *args;
+	char *gc_argv[] = { (char *)gt_gridrun(), "gc", NULL };
+	struct gt_result r;
+	pid_t pid;
+
+	ASSERT_LE(0, asprintf(&ready, "%s/ready", self->sbx));
+	ASSERT_LE(0, asprintf(&args, "[\"/bin/sh\", \"-c\", \"touch %s; while :; do sleep 1; done\", \"%s\"]",
+			      ready, gt_marker()));
+	spec = bg_spec(self, "cg-gc", args);
+	pid = gt_start_spec(spec, -1);
+	ASSERT_TRUE(gt_wait_file(ready, 5000));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(128 + 9, gt_wait(pid, 5000));
+	ASSERT_EQ(0, gt_wait_no_procs(gt_marker(), 3000));
+	ASSERT_LT(0, cgroup_dirs_left("cg-gc"));
+	gt_run_argv(gc_argv, -1, &r);
+	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+	ASSERT_STREQ("gridrun gc: removed 1 stale state entry\n", r.out);
+	ASSERT_EQ(0, cgroup_dirs_left("cg-gc"));
+	gt_result_free(&r);
+	free(spec);
+	free(ready);
+	free(args);
 }
 
 TEST_HARNESS_MAIN
