@@ -46,8 +46,11 @@ int gr_cg_write(int dirfd, const char *file, const char *value, struct gr_error 
 int gr_cg_read(int dirfd, const char *file, char *buf, size_t len);
 /* "key value" lines (cpu.stat, memory.events, ...): value of key, or -1. */
 long long gr_cg_keyed(const char *text, const char *key);
-/* Remove a directory, retrying while the kernel is still tearing it down. */
+/* Remove a cgroup directory and every sub-cgroup below it (deepest first),
+ * retrying while the kernel is still tearing them down. */
 int gr_cg_rmdir_retry(const char *path, struct gr_error **err);
+/* PIDs in the cgroup at path and every sub-cgroup below it. */
+int gr_cg_procs_tree(const char *path, pid_t **pids, size_t *n);
 /* PIDs listed in cgroup.procs of dirfd (malloc'd array), count in *n. */
 int gr_cg_procs(int dirfd, pid_t **pids, size_t *n);
 

@@ -221,20 +221,23 @@ static int v1_kill_all(struct gr_cgroup *cg, unsigned *killed, struct gr_error *
 		_cleanup_free_ pid_t *pids = NULL;
 		size_t n = 0;
 
-		if (gr_cg_procs(d->dirfd, &pids, &n) < 0 || n == 0)
+		if (gr_cg_procs_tree(d->path, &pids, &n) < 0 || n == 0)
 			break;
 		if (f && set_freezer(f, "FROZEN", err) < 0)
 			return -ETIMEDOUT;
 		/* re-read: nothing can fork while frozen */
 		free(pids);
 		pids = NULL;
-		gr_cg_procs(d->dirfd, &pids, &n);
+		gr_cg_procs_tree(d->path, &pids, &n);
 		if (round == 0)
 			*killed = n;
 		for (size_t i = 0; i < n; i++)
 			kill(pids[i], SIGKILL);
+		/* thaw all of it, sub-cgroups a job froze itself included: a
+		 * frozen task only dies once thawed (runc #2105) */
 		if (f && (r = set_freezer(f, "THAWED", err)) < 0)
 			return r;
+		gr_cgroup_thaw_tree(cg);
 		nanosleep(&ts, NULL);
 	}
 	return 0;

@@ -218,7 +218,7 @@ static int v2_kill_all(struct gr_cgroup *cg, unsigned *killed, struct gr_error *
 	size_t n = 0;
 	int r;
 
-	if (gr_cg_procs(cg->dirfd, &pids, &n) == 0)
+	if (gr_cg_procs_tree(cg->path, &pids, &n) == 0)
 		*killed = n;
 	if (n == 0)
 		return 0;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -50,7 +51,28 @@ long long gr_cg_keyed(const char *text, const char *key)
 	return -1;
 }
 
-int gr_cg_rmdir_retry(const char *path, struct gr_error **err)
+/* Call fn on every directory below path, deepest first (not on path itself). */
+static void walk_below(const char *path, void (*fn)(const char *dir, void *data), void *data, int depth)
+{
+	DIR *d;
+	struct dirent *de;
+
+	if (depth > 32 || !(d = opendir(path)))
+		return;
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *sub = NULL;
+
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (asprintf(&sub, "%s/%s", path, de->d_name) < 0)
+			continue;
+		walk_below(sub, fn, data, depth + 1);
+		fn(sub, data);
+	}
+	closedir(d);
+}
+
+static int rmdir_one(const char *path, struct gr_error **err)
 {
 	struct timespec ts = { 0, 1000000 }; /* 1 ms, doubling */
 
@@ -66,6 +88,75 @@ int gr_cg_rmdir_retry(const char *path, struct gr_error **err)
 			ts.tv_nsec *= 2;
 	}
 	return gr_error_sys(err, errno, "remove cgroup `%s`", path);
+}
+
+static void rmdir_sub(const char *dir, void *data)
+{
+	(void)data;
+	rmdir_one(dir, NULL);
+}
+
+int gr_cg_rmdir_retry(const char *path, struct gr_error **err)
+{
+	/* sub-cgroups (made by a delegated job, or by a test) go first */
+	walk_below(path, rmdir_sub, NULL, 0);
+	return rmdir_one(path, err);
+}
+
+struct procs_acc {
+	pid_t *pids;
+	size_t n;
+};
+
+static void add_procs(const char *dir, void *data)
+{
+	struct procs_acc *acc = data;
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ pid_t *p = NULL;
+	size_t n = 0;
+	pid_t *na;
+
+	if (fd < 0 || gr_cg_procs(fd, &p, &n) < 0 || n == 0)
+		return;
+	na = realloc(acc->pids, (acc->n + n) * sizeof(pid_t));
+	if (!na)
+		return;
+	memcpy(na + acc->n, p, n * sizeof(pid_t));
+	acc->pids = na;
+	acc->n += n;
+}
+
+int gr_cg_procs_tree(const char *path, pid_t **pids, size_t *n)
+{
+	struct procs_acc acc = { 0 };
+
+	add_procs(path, &acc);
+	walk_below(path, add_procs, &acc, 0);
+	*pids = acc.pids;
+	*n = acc.n;
+	return 0;
+}
+
+static void thaw_one(const char *dir, void *data)
+{
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int version = *(int *)data;
+
+	if (fd >= 0)
+		gr_cg_write(fd, version == 2 ? "cgroup.freeze" : "freezer.state",
+			    version == 2 ? "0" : "THAWED", NULL);
+}
+
+void gr_cgroup_thaw_tree(struct gr_cgroup *cg)
+{
+	const char *top = gr_cgroup_freezer_path(cg);
+	int version;
+
+	if (!top)
+		return;
+	version = cg->ops->version;
+	walk_below(top, thaw_one, &version, 0);
+	thaw_one(top, &version);
 }
 
 int gr_cg_procs(int dirfd, pid_t **pids, size_t *n)

@@ -65,11 +65,14 @@ int gr_cgroup_attach(struct gr_cgroup *cg, pid_t pid, struct gr_error **err);
 /* Sample counters that have no kernel peak (v1 pids); cheap, call often. */
 void gr_cgroup_sample(struct gr_cgroup *cg);
 int gr_cgroup_freeze(struct gr_cgroup *cg, bool frozen, struct gr_error **err);
+/* Thaw the job cgroup and every sub-cgroup in it (best effort). */
+void gr_cgroup_thaw_tree(struct gr_cgroup *cg);
 /* SIGKILL everything in the job cgroup (frozen first on v1); *killed counts. */
 int gr_cgroup_kill_all(struct gr_cgroup *cg, unsigned *killed, struct gr_error **err);
 int gr_cgroup_usage(struct gr_cgroup *cg, struct gr_cgroup_usage *u, struct gr_error **err);
-/* Kill what is left, remove the directories (retrying while the kernel
- * still tears the cgroup down), free cg. NULL is a no-op. */
+/* Kill what is left, remove the directories - sub-cgroups first, depth
+ * first - retrying while the kernel still tears the cgroup down; free cg.
+ * NULL is a no-op. */
 int gr_cgroup_destroy(struct gr_cgroup *cg, struct gr_error **err);
 /* Host path of the job cgroup (v2) or of its memory hierarchy dir (v1). */
 const char *gr_cgroup_path(const struct gr_cgroup *cg);

@@ -200,6 +200,8 @@ __attribute__((noreturn)) static void init_loop(const struct gr_child_ctx *ctx, 
 			}
 		}
 	}
+	/* sync #3: the supervisor thaws anything frozen before we kill it */
+	gr_sync_send(ctx->syncfd, GR_SYNC_MAIN_EXITED, NULL);
 	res.killed_at_end = kill_the_rest();
 	gr_sync_send_result(ctx->syncfd, &res, NULL);
 	_exit(0);

@@ -99,6 +99,11 @@ static int on_sync(struct supervisor *s, int flags)
 	case GR_SYNC_EXEC_DONE:
 		s->exec_done = true;
 		break;
+	case GR_SYNC_MAIN_EXITED:
+		/* a frozen process (v1 freezer) cannot die; thaw the whole tree,
+		 * sub-cgroups included, before init kills what is left */
+		gr_cgroup_thaw_tree(s->cg);
+		break;
 	case GR_SYNC_RESULT:
 		s->have_result = true;
 		s->res->main = m.result;

@@ -11,7 +11,8 @@ static const char *step_name(int step)
 	switch (step) {
 	case GR_SYNC_MAPS_DONE: return "#1 maps written";
 	case GR_SYNC_EXEC_DONE: return "#2 job started";
-	case GR_SYNC_RESULT: return "#3 job ended";
+	case GR_SYNC_MAIN_EXITED: return "#3 main process ended";
+	case GR_SYNC_RESULT: return "#4 job ended";
 	case GR_SYNC_ERROR: return "error";
 	}
 	return "unknown";

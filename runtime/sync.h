@@ -10,7 +10,10 @@
  * The steps of a job's life, in order (design §3):
  *   #1 MAPS_DONE   parent -> child: uid_map/gid_map written
  *   #2 EXEC_DONE   child  -> parent: the job's program has been exec'd
- *   #3 RESULT      child  -> parent: the job's main process ended (status,
+ *   #3 MAIN_EXITED child  -> parent: the main process ended; init is about
+ *                  to kill the rest (the parent thaws the job's cgroup tree
+ *                  now, or a frozen process could never die)
+ *   #4 RESULT      child  -> parent: the job's main process ended (status,
  *                  rusage of the main process, processes killed at the end)
  *   ERROR          child  -> parent: instead of #2/#3, setup failed
  */
@@ -24,7 +27,8 @@
 enum gr_sync_step {
 	GR_SYNC_MAPS_DONE = 1,
 	GR_SYNC_EXEC_DONE = 2,
-	GR_SYNC_RESULT = 3,
+	GR_SYNC_MAIN_EXITED = 3,
+	GR_SYNC_RESULT = 4,
 	GR_SYNC_ERROR = 100,
 };
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -365,6 +366,98 @@ TEST_F(cg, gc_removes_the_cgroup_of_a_killed_supervisor)
 	free(spec);
 	free(ready);
 	free(args);
+}
+
+/* The job's freezer directory (v1) or job cgroup (v2); NULL if none. */
+static char *job_freezer_dir(const char *job_id)
+{
+	char cmd[512], line[512];
+	char *dir = NULL;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd),
+		 "for d in $(find /sys/fs/cgroup -maxdepth 5 -type d -name 'gridrun-%s'); do "
+		 "[ -e $d/freezer.state ] || [ -e $d/cgroup.freeze ] && { echo $d; exit; }; done", job_id);
+	p = popen(cmd, "r");
+	if (!p)
+		abort();
+	if (fgets(line, sizeof(line), p)) {
+		line[strcspn(line, "\n")] = '\0';
+		dir = strdup(line);
+	}
+	pclose(p);
+	return dir;
+}
+
+static pid_t marker_pid(const char *marker)
+{
+	char cmd[256], line[64];
+	pid_t pid = -1;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "pgrep -f -- 'while :; do sleep 1; done %s' | head -1", marker);
+	p = popen(cmd, "r");
+	if (p && fgets(line, sizeof(line), p))
+		pid = atoi(line);
+	if (p)
+		pclose(p);
+	return pid;
+}
+
+TEST_F(cg, S21_a_frozen_sub_cgroup_cannot_hang_the_end)
+{
+	char *spec, *ready, *go, *args, *sub, *path;
+	struct timespec t0, t1;
+	pid_t pid, victim;
+	char *dir;
+	double secs;
+	char num[32];
+	bool v2;
+
+	ASSERT_LE(0, asprintf(&ready, "%s/ready", self->sbx));
+	ASSERT_LE(0, asprintf(&go, "%s/go", self->sbx));
+	ASSERT_LE(0, asprintf(&args,
+		"[\"/bin/sh\", \"-c\", \"(setsid sh -c 'trap \\\"\\\" TERM; while :; do sleep 1; done' %s &); "
+		"touch %s; while [ ! -e %s ]; do sleep 0.05; done; exit 0\"]", gt_marker(), ready, go));
+	spec = bg_spec(self, "cg-frozen", args);
+	pid = gt_start_spec(spec, -1);
+	ASSERT_TRUE(gt_wait_file(ready, 5000));
+	victim = marker_pid(gt_marker());
+	ASSERT_LT(0, victim);
+	dir = job_freezer_dir("cg-frozen");
+	ASSERT_NE(NULL, dir);
+	/* from outside, as a delegated job could: a sub-cgroup, frozen */
+	ASSERT_LE(0, asprintf(&sub, "%s/frozen-sub", dir));
+	ASSERT_EQ(0, mkdir(sub, 0755));
+	v2 = gt_read(strcat(strcpy(malloc(strlen(sub) + 32), sub), "/cgroup.freeze")) != NULL;
+	snprintf(num, sizeof(num), "%d", (int)victim);
+	free(gt_write(sub, "cgroup.procs", "%s", num));
+	free(gt_write(sub, v2 ? "cgroup.freeze" : "freezer.state", "%s", v2 ? "1" : "FROZEN"));
+	ASSERT_LE(0, asprintf(&path, "%s/%s", sub, v2 ? "cgroup.events" : "freezer.state"));
+	for (int i = 0; i < 200; i++) {
+		char *st = gt_read(path);
+		bool frozen = st && (v2 ? strstr(st, "frozen 1") != NULL : !strncmp(st, "FROZEN", 6));
+
+		free(st);
+		if (frozen)
+			break;
+		msleep(10);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	free(gt_write(self->sbx, "go", "\n"));
+	ASSERT_EQ(0, gt_wait(pid, 15000));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	TH_LOG("job end with a frozen sub-cgroup took %.3f s", secs);
+	ASSERT_GT(3.0, secs);
+	ASSERT_EQ(0, gt_count_procs(gt_marker()));
+	ASSERT_EQ(0, cgroup_dirs_left("cg-frozen"));
+	json_decref(self->record);
+	self->record = json_load_file(self->rec, 0, NULL);
+	ASSERT_NE(NULL, self->record);
+	EXPECT_LE(1, rec_int(self, "killed_at_end"));
+	EXPECT_GE(2, rec_int(self, "killed_at_end"));
+	free(spec); free(ready); free(go); free(args); free(sub); free(path); free(dir);
 }
 
 TEST_HARNESS_MAIN
