@@ -203,6 +203,13 @@ __attribute__((noreturn)) static void init_loop(const struct gr_child_ctx *ctx, 
 	/* sync #3: the supervisor thaws anything frozen before we kill it */
 	gr_sync_send(ctx->syncfd, GR_SYNC_MAIN_EXITED, NULL);
 	res.killed_at_end = kill_the_rest();
+	{
+		struct rusage self;
+
+		getrusage(RUSAGE_SELF, &self);
+		ns_from_timeval(&self.ru_utime, &res.init_utime_ns);
+		ns_from_timeval(&self.ru_stime, &res.init_stime_ns);
+	}
 	gr_sync_send_result(ctx->syncfd, &res, NULL);
 	_exit(0);
 }

@@ -198,6 +198,9 @@ static int cmd_run(const char *path)
 		fail(err);
 		gr_error_free(TAKE_PTR(err));
 	}
+	if (r >= 0 && getenv("GRIDRUN_DEBUG") && res.have_rusage)
+		fprintf(stderr, "gridrun: debug: job %s: init used %llu ns of CPU\n", job_id,
+			(unsigned long long)(res.main.init_utime_ns + res.main.init_stime_ns));
 	/* what ended or limited the job, said once for the batch system's log */
 	if (r >= 0 && res.reason == GR_REASON_OOM)
 		fprintf(stderr, "gridrun: job %s was killed by the kernel's OOM killer (memory limit)\n", job_id);

@@ -38,6 +38,8 @@ struct gr_sync_result {
 	uint64_t ru_utime_ns;     /* wait4() rusage of the main process */
 	uint64_t ru_stime_ns;
 	int64_t ru_maxrss_kb;
+	uint64_t init_utime_ns;   /* init's own CPU (setup, reaping): it is in */
+	uint64_t init_stime_ns;   /* the job's cgroup too, but not in rusage */
 };
 
 #define GR_SYNC_TEXT_MAX 1024

@@ -99,31 +99,53 @@ static double file_cpu_ns(const char *path)
 	return v;
 }
 
+/*
+ * The job's cgroup is charged from the first instruction of the job's init
+ * (clone3 CLONE_INTO_CGROUP on v2; attach before sync #1 on v1), so it also
+ * holds init's own CPU: the mount tree, fork, reaping. GRIDRUN_DEBUG=1 makes
+ * gridrun say how much that was, measured by init itself in the same run,
+ * so the cgroup's figure can be taken apart exactly:
+ *     cgroup = init + main process (wait4) + what escaped wait4.
+ */
+static double init_ns(const char *err)
+{
+	const char *p = strstr(err ? err : "", ": init used ");
+
+	return p ? atof(p + strlen(": init used ")) : -1;
+}
+
 TEST_F(cg, cpu_of_a_daemonized_grandchild_is_counted)
 {
+	double burned, cg_ns, main_ns, init, daemon_ns;
 	char *args, *burned_path;
-	double burned, cg_ns, main_ns;
 
-	/* the grandchild escapes wait(): setsid, double fork, burns ~0.5 s and
-	 * exits on its own while main sleeps and never waits for it */
+	setenv("GRIDRUN_DEBUG", "1", 1);
+	/* the grandchild escapes wait(): setsid, double fork, burns 1 s and
+	 * exits on its own while main sleeps and never waits for it (main only
+	 * watches for its report, then gives it time to exit). 1 s rather than
+	 * the issue's ~0.5 s: each process's exit costs ~20 ms under the
+	 * emulated v2 lane, which is in the cgroup but in no clock */
 	ASSERT_LE(0, asprintf(&burned_path, "%s/burned", self->sbx));
-	ASSERT_LE(0, asprintf(&args, "[\"/bin/sh\", \"-c\", \"(setsid /run/gr-probe burn 1 0.5 > %s &); sleep 1.5; exit 0\"]",
-			      burned_path));
+	ASSERT_LE(0, asprintf(&args, "[\"/bin/sh\", \"-c\", \"(setsid /run/gr-probe burn 1 1.0 > %s &); "
+			      "while [ ! -s %s ]; do sleep 0.5; done; sleep 0.5; exit 0\"]",
+			      burned_path, burned_path));
 	run_job(self, "cg-daemon", args, NULL);
 	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
 	ASSERT_NE(NULL, self->record);
 	burned = file_cpu_ns(burned_path);
-	ASSERT_LT(4e8, burned);
+	ASSERT_LT(9e8, burned);
 	cg_ns = rec_int(self, "cpu_user_ns") + rec_int(self, "cpu_system_ns");
 	main_ns = rec_int(self, "rusage_user_ns") + rec_int(self, "rusage_system_ns");
-	TH_LOG("burned %.0f ns, cgroup %.0f ns, rusage %.0f ns", burned, cg_ns, main_ns);
-	/* the cgroup holds the daemon's CPU and the main process's own (sh,
-	 * sleep), which wait4() did see: what rusage missed is the daemon's,
-	 * to within 5% */
-	ASSERT_LT(burned * 0.95, cg_ns - main_ns);
-	ASSERT_GT(burned * 1.05, cg_ns - main_ns);
-	/* wait4() of the main process never saw it */
-	ASSERT_GT(5e7, rec_int(self, "rusage_user_ns") + rec_int(self, "rusage_system_ns"));
+	init = init_ns(self->res.err);
+	ASSERT_LE(0, init) TH_LOG("stderr: %s", self->res.err);
+	daemon_ns = cg_ns - main_ns - init;
+	TH_LOG("burned %.0f ns; cgroup %.0f ns = init %.0f + main %.0f + escaped %.0f",
+	       burned, cg_ns, init, main_ns, daemon_ns);
+	ASSERT_LT(burned * 0.95, daemon_ns);
+	ASSERT_GT(burned * 1.05, daemon_ns);
+	/* wait4() of the main process never saw it: its figure could not hold
+	 * the burn (it is sh and sleep alone: ~15 ms here, ~200 ms emulated) */
+	ASSERT_GT(burned * 0.5, main_ns);
 	ASSERT_LT(0, rec_int(self, "cgroup_version"));
 	ASSERT_EQ(0, cgroup_dirs_left("cg-daemon"));
 	free(args);
@@ -132,18 +154,20 @@ TEST_F(cg, cpu_of_a_daemonized_grandchild_is_counted)
 
 TEST_F(cg, cpu_of_four_threads_is_exact_within_2_percent)
 {
-	double burned, cg_ns;
-	char *out;
+	double burned, cg_ns, init;
 
+	setenv("GRIDRUN_DEBUG", "1", 1);
 	run_job(self, "cg-threads", "[\"/run/gr-probe\", \"burn\", \"4\", \"1.0\"]", NULL);
 	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
-	out = self->res.out;
-	ASSERT_EQ(0, strncmp(out, "cpu_ns ", 7));
-	burned = atof(out + 7);
+	ASSERT_EQ(0, strncmp(self->res.out, "cpu_ns ", 7));
+	/* the probe's CPU clock covers its whole life, pre-exec setup included */
+	burned = atof(self->res.out + 7);
 	cg_ns = rec_int(self, "cpu_user_ns") + rec_int(self, "cpu_system_ns");
-	TH_LOG("process cputime %.0f ns, cgroup %.0f ns", burned, cg_ns);
-	ASSERT_LT(burned * 0.98, cg_ns);
-	ASSERT_GT(burned * 1.02, cg_ns);
+	init = init_ns(self->res.err);
+	ASSERT_LE(0, init) TH_LOG("stderr: %s", self->res.err);
+	TH_LOG("probe cputime %.0f ns; cgroup %.0f ns, of which init %.0f ns", burned, cg_ns, init);
+	ASSERT_LT(burned * 0.98, cg_ns - init);
+	ASSERT_GT(burned * 1.02, cg_ns - init);
 }
 
 TEST_F(cg, R4_memory_bomb_is_oom_killed_and_reported)
@@ -277,14 +301,17 @@ static void suspend_job(const char *job_id, pid_t supervisor, bool frozen, bool 
 
 TEST_F(cg, suspend_stops_the_jobs_cpu_and_resume_completes_it)
 {
-	char *spec = bg_spec(self, "cg-susp", "[\"/run/gr-probe\", \"burn\", \"1\", \"1.5\"]");
+	char *args, *spec, *stop;
 	double before, after;
 	pid_t pid;
 
+	ASSERT_LE(0, asprintf(&stop, "%s/stop", self->sbx));
+	ASSERT_LE(0, asprintf(&args, "[\"/run/gr-probe\", \"spin\", \"%s\"]", stop));
+	spec = bg_spec(self, "cg-susp", args);
 	pid = gt_start_spec(spec, -1);
-	for (int i = 0; i < 500 && cg_cpu_ns("cg-susp") < 2e8; i++)
+	for (int i = 0; i < 500 && cg_cpu_ns("cg-susp") < 1e8; i++)
 		msleep(10);
-	ASSERT_LT(2e8, cg_cpu_ns("cg-susp"));
+	ASSERT_LT(1e8, cg_cpu_ns("cg-susp"));
 	/* SIGTSTP to the supervisor, then `gridrun suspend ID` */
 	for (int by_cli = 0; by_cli <= 1; by_cli++) {
 		suspend_job("cg-susp", pid, true, by_cli);
@@ -293,18 +320,23 @@ TEST_F(cg, suspend_stops_the_jobs_cpu_and_resume_completes_it)
 		after = cg_cpu_ns("cg-susp");
 		TH_LOG("%s: frozen for 0.5 s, cpu went from %.0f to %.0f ns",
 		       by_cli ? "gridrun suspend" : "SIGTSTP", before, after);
-		/* frozen: the burner's CPU does not advance */
+		/* frozen: the spinner's CPU does not advance */
 		ASSERT_GT(2e6, after - before);
 		suspend_job("cg-susp", pid, false, by_cli);
-		msleep(200);
+		for (int i = 0; i < 500 && cg_cpu_ns("cg-susp") < after + 5e7; i++)
+			msleep(10);
 		ASSERT_LT(after + 5e7, cg_cpu_ns("cg-susp"));
 	}
+	/* resumed, it completes normally */
+	free(gt_write(self->sbx, "stop", "\n"));
 	ASSERT_EQ(0, gt_wait(pid, 20000));
 	json_decref(self->record);
 	self->record = json_load_file(self->rec, 0, NULL);
 	ASSERT_NE(NULL, self->record);
-	EXPECT_LT(1.4e9, rec_int(self, "cpu_user_ns") + rec_int(self, "cpu_system_ns"));
+	EXPECT_STREQ("exited", json_string_value(json_object_get(self->record, "reason")));
 	free(spec);
+	free(args);
+	free(stop);
 }
 
 TEST_F(cg, R6_term_ignored_then_grace_then_kill_all)

@@ -186,7 +186,8 @@ static int count_lines(const char *path)
 	return n;
 }
 
-TEST_F(life, R1_supervisor_killed_at_random_points)
+/* 200 starts: minutes under the emulated v2 lane, past the default 30 s */
+TEST_F_TIMEOUT(life, R1_supervisor_killed_at_random_points, 900)
 {
 	int mounts_before = count_lines("/proc/self/mountinfo");
 	char *spec, *ok_spec;

@@ -417,7 +417,8 @@ TEST_F(job, S04_mount_target_through_a_symlink_is_refused)
 	free(bad);
 }
 
-TEST_F(job, unprivileged_start_never_races_the_map_writes)
+/* 100 starts: minutes under the emulated v2 lane, past the default 30 s */
+TEST_F_TIMEOUT(job, unprivileged_start_never_races_the_map_writes, 600)
 {
 	char *spec, *state;
 	char *argv[4];

@@ -185,6 +185,17 @@ static int cmd_burn(int nthreads, double seconds)
 	return 0;
 }
 
+/* Burn CPU until FILE exists, then exit 0. */
+static int cmd_spin(const char *file)
+{
+	volatile unsigned long x = 0;
+
+	while (access(file, F_OK) != 0)
+		for (int i = 0; i < 1000000; i++)
+			x += i;
+	return 0;
+}
+
 /* Touch memory until the kernel says no (or kills us). */
 static int cmd_eat(void)
 {
@@ -241,6 +252,8 @@ int main(int argc, char **argv)
 		return cmd_unshare();
 	if (!strcmp(cmd, "burn") && argc > 3)
 		return cmd_burn(atoi(argv[2]), atof(argv[3]));
+	if (!strcmp(cmd, "spin") && argc > 2)
+		return cmd_spin(argv[2]);
 	if (!strcmp(cmd, "eat"))
 		return cmd_eat();
 	if (!strcmp(cmd, "forkbomb"))
