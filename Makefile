@@ -4,7 +4,7 @@
 
 CC ?= gcc
 BUILD ?= build
-PKGS := jansson inih libseccomp libcap libnl-3.0 libnl-route-3.0 libcgroup zlib
+PKGS := jansson inih libseccomp libcap libnl-3.0 libnl-route-3.0 zlib
 
 HARDEN_CFLAGS := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 WARN_CFLAGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -13,7 +13,7 @@ OPT_CFLAGS ?= -O2 -g
 SAN_CFLAGS ?=
 CFLAGS_ALL = -std=gnu11 -D_GNU_SOURCE $(OPT_CFLAGS) $(WARN_CFLAGS) $(HARDEN_CFLAGS) \
 	$(SAN_CFLAGS) -Iruntime -Icgroups $(PKG_CFLAGS) $(CFLAGS)
-LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now,-z,noexecstack $(SAN_CFLAGS) $(LDFLAGS)
+LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now,-z,noexecstack -Wl,--as-needed $(SAN_CFLAGS) $(LDFLAGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

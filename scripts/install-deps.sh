@@ -6,7 +6,7 @@
 set -eu
 set_for() {
 	case "$1" in
-	build) echo "gcc make pkg-config libc6-dev libjansson-dev libinih-dev libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev libcgroup-dev zlib1g-dev xz-utils" ;;
+	build) echo "gcc make pkg-config libc6-dev libjansson-dev libinih-dev libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev zlib1g-dev xz-utils" ;;
 	check) echo "$(set_for build) perl linux-source-6.1 iproute2 util-linux procps psmisc" ;;
 	bench) echo "$(set_for check) bubblewrap runc" ;;
 	all) set_for bench ;;
