@@ -15,7 +15,10 @@ CFLAGS_ALL = -std=gnu11 -D_GNU_SOURCE $(OPT_CFLAGS) $(WARN_CFLAGS) $(HARDEN_CFLA
 	$(SAN_CFLAGS) -Iruntime -Icgroups $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now,-z,noexecstack -Wl,--as-needed $(SAN_CFLAGS) $(LDFLAGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# The libraries beside libc are linked statically: loading and binding five
+# shared objects at every job start cost ~5 ms of CPU (BENCHMARKS.md). PIE
+# and full RELRO are kept; libc stays dynamic. Rebuild on their updates.
+PKG_LIBS = -Wl,-Bstatic $(shell pkg-config --libs $(PKGS) 2>/dev/null) -Wl,-Bdynamic -lpthread -lm
 
 # libgridrun.a: every module of runtime/ and cgroups/ except the CLI's main.
 LIB_SRCS := $(filter-out runtime/main.c,$(wildcard runtime/*.c cgroups/*.c))

@@ -201,6 +201,11 @@ static int cmd_run(const char *path)
 	if (r >= 0 && getenv("GRIDRUN_DEBUG") && res.have_rusage)
 		fprintf(stderr, "gridrun: debug: job %s: init used %llu ns of CPU\n", job_id,
 			(unsigned long long)(res.main.init_utime_ns + res.main.init_stime_ns));
+	if (getenv("GRIDRUN_DEBUG"))
+		fprintf(stderr, "gridrun: debug: job %s: timeline ms: cloned %.3f, maps %.3f, exec %.3f, "
+			"ended %.3f, init gone %.3f, cgroup removed %.3f\n", job_id,
+			res.t_clone / 1e6, res.t_maps / 1e6, res.t_exec / 1e6, res.t_result / 1e6,
+			res.t_exit / 1e6, res.t_done / 1e6);
 	/* what ended or limited the job, said once for the batch system's log */
 	if (r >= 0 && res.reason == GR_REASON_OOM)
 		fprintf(stderr, "gridrun: job %s was killed by the kernel's OOM killer (memory limit)\n", job_id);

@@ -69,6 +69,7 @@ static void result_from_status(struct gr_run_result *res, int status)
 }
 
 struct supervisor {
+	unsigned long long t0;
 	int syncfd, sigfd, pidfd;
 	struct gr_cgroup *cg;
 	pid_t pid;
@@ -98,6 +99,7 @@ static int on_sync(struct supervisor *s, int flags)
 	switch (m.step) {
 	case GR_SYNC_EXEC_DONE:
 		s->exec_done = true;
+		s->res->t_exec = gr_now_ns() - s->t0;
 		break;
 	case GR_SYNC_MAIN_EXITED:
 		/* a frozen process (v1 freezer) cannot die; thaw the whole tree,
@@ -105,6 +107,7 @@ static int on_sync(struct supervisor *s, int flags)
 		gr_cgroup_thaw_tree(s->cg);
 		break;
 	case GR_SYNC_RESULT:
+		s->res->t_result = gr_now_ns() - s->t0;
 		s->have_result = true;
 		s->res->main = m.result;
 		s->res->have_rusage = true;
@@ -265,6 +268,7 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	int r, status;
 
 	memset(res, 0, sizeof(*res));
+	s.t0 = gr_now_ns();
 	res->reason = GR_REASON_SETUP_ERROR;
 	res->exit_code = GR_EXIT_ERROR;
 	r = gr_userns_plan(spec->uid, spec->gid, &res->ids, err);
@@ -301,6 +305,7 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 		r = gr_error_sys(err, errno, "clone3 into new namespaces");
 		goto out_close;
 	}
+	res->t_clone = gr_now_ns() - s.t0;
 	if (s.pid == 0) {
 		struct gr_child_ctx ctx = { .spec = spec, .ids = res->ids, .syncfd = sv[1] };
 
@@ -322,6 +327,7 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	/* sync #1: maps written (or not: the child then gets EOF and exits) */
 	if (r >= 0)
 		r = gr_sync_send(s.syncfd, GR_SYNC_MAPS_DONE, err);
+	res->t_maps = gr_now_ns() - s.t0;
 	if (r >= 0 && hooks && hooks->started)
 		r = hooks->started(hooks->data, s.pid, pidfd, s.cg, err);
 	if (r < 0) {
@@ -332,6 +338,7 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	}
 
 	status = supervise(&s);
+	res->t_exit = gr_now_ns() - s.t0;
 	res->ended_ns = gr_realtime_ns();
 	res->wall_ns = gr_now_ns() - t0;
 	if (s.child_err) {
@@ -356,6 +363,7 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	}
 out_close:
 	r = finish_cgroup(&s, res, r, err);
+	res->t_done = gr_now_ns() - s.t0;
 	gr_error_free(s.child_err);
 	if (sv[0] >= 0)
 		close(sv[0]);

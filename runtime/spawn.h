@@ -56,6 +56,8 @@ struct gr_run_result {
 	struct gr_userns_plan ids;
 	pid_t pid;                   /* host pid of the job's init */
 	struct gr_cgroup_usage cg;   /* version 0: the job had no cgroup */
+	/* CLOCK_MONOTONIC ns since gr_run() began, for GRIDRUN_DEBUG: */
+	unsigned long long t_clone, t_maps, t_exec, t_result, t_exit, t_done;
 };
 
 /* Hooks a caller may set (all optional). cgroup_ready: the job cgroup exists
