@@ -36,6 +36,8 @@ struct gr_cgroup_ops {
 	int (*kill_all)(struct gr_cgroup *cg, unsigned *killed, struct gr_error **err);
 	int (*usage)(struct gr_cgroup *cg, struct gr_cgroup_usage *u, struct gr_error **err);
 	int (*remove)(struct gr_cgroup *cg, struct gr_error **err);
+	/* Where a job cgroup called name is, or would be (for gc). */
+	size_t (*paths_for)(const char *name, char **paths, size_t max);
 };
 
 extern const struct gr_cgroup_ops gr_cg_v1_ops;

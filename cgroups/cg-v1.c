@@ -97,12 +97,13 @@ static char *own_path(const char *own, const char *controller)
 	return NULL;
 }
 
-static int add_dir(struct gr_cgroup *cg, const struct v1_discovery *disc, const char *controller,
-		   const char *name, struct gr_error **err)
+/* The job directory `name` in the hierarchy of `controller`: 1 and *path,
+ * 0 when the hierarchy is not mounted, or -errno. */
+static int job_dir_path(const struct v1_discovery *disc, const char *controller, const char *name,
+			char **path, struct gr_error **err)
 {
-	_cleanup_free_ char *own = NULL, *path = NULL, *mount = NULL, *root = NULL;
+	_cleanup_free_ char *own = NULL, *mount = NULL, *root = NULL;
 	const char *rel;
-	struct gr_cg_v1_dir *d;
 
 	if (!find_mount(disc->mountinfo, controller, &mount, &root))
 		return 0; /* not mounted on this node */
@@ -113,8 +114,21 @@ static int add_dir(struct gr_cgroup *cg, const struct v1_discovery *disc, const 
 	rel = own;
 	if (strcmp(root, "/") && !strncmp(own, root, strlen(root)))
 		rel = own + strlen(root);
-	if (asprintf(&path, "%s%s/%s", mount, strcmp(rel, "/") ? rel : "", name) < 0)
+	if (asprintf(path, "%s%s/%s", mount, strcmp(rel, "/") ? rel : "", name) < 0)
 		return gr_error_sys(err, ENOMEM, "cgroup path");
+	return 1;
+}
+
+static int add_dir(struct gr_cgroup *cg, const struct v1_discovery *disc, const char *controller,
+		   const char *name, struct gr_error **err)
+{
+	_cleanup_free_ char *path = NULL;
+	struct gr_cg_v1_dir *d;
+	int r;
+
+	r = job_dir_path(disc, controller, name, &path, err);
+	if (r <= 0)
+		return r;
 	for (size_t i = 0; i < cg->nv1; i++) {
 		if (!strcmp(cg->v1[i].path, path)) {
 			/* co-mounted with a controller we already have */
@@ -376,6 +390,32 @@ static int v1_remove(struct gr_cgroup *cg, struct gr_error **err)
 	return r;
 }
 
+static size_t v1_paths_for(const char *name, char **paths, size_t max)
+{
+	struct v1_discovery disc = { 0 };
+	size_t n = 0;
+
+	if (gr_read_file_at(AT_FDCWD, "/proc/self/mountinfo", &disc.mountinfo, NULL, NULL) == 0 &&
+	    gr_read_file_at(AT_FDCWD, "/proc/self/cgroup", &disc.own, NULL, NULL) == 0) {
+		for (size_t i = 0; i < ARRAY_SIZE(v1_controllers) && n < max; i++) {
+			char *p = NULL;
+			bool dup = false;
+
+			if (job_dir_path(&disc, v1_controllers[i], name, &p, NULL) <= 0)
+				continue;
+			for (size_t j = 0; j < n; j++)
+				dup = dup || !strcmp(paths[j], p);
+			if (dup)
+				free(p);
+			else
+				paths[n++] = p;
+		}
+	}
+	free(disc.mountinfo);
+	free(disc.own);
+	return n;
+}
+
 const struct gr_cgroup_ops gr_cg_v1_ops = {
 	.version = 1,
 	.create = v1_create,
@@ -385,4 +425,5 @@ const struct gr_cgroup_ops gr_cg_v1_ops = {
 	.kill_all = v1_kill_all,
 	.usage = v1_usage,
 	.remove = v1_remove,
+	.paths_for = v1_paths_for,
 };

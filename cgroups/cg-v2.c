@@ -303,6 +303,15 @@ static int v2_remove(struct gr_cgroup *cg, struct gr_error **err)
 	return gr_cg_rmdir_retry(cg->path, err);
 }
 
+static size_t v2_paths_for(const char *name, char **paths, size_t max)
+{
+	_cleanup_free_ char *base = NULL;
+
+	if (max < 1 || base_path(&base, NULL) < 0 || asprintf(&paths[0], "%s/%s", base, name) < 0)
+		return 0;
+	return 1;
+}
+
 const struct gr_cgroup_ops gr_cg_v2_ops = {
 	.version = 2,
 	.create = v2_create,
@@ -311,4 +320,5 @@ const struct gr_cgroup_ops gr_cg_v2_ops = {
 	.kill_all = v2_kill_all,
 	.usage = v2_usage,
 	.remove = v2_remove,
+	.paths_for = v2_paths_for,
 };

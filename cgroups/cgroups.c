@@ -388,3 +388,26 @@ int gr_cgroup_remove_path(const char *path, struct gr_error **err)
 		return -EPERM;
 	return gr_cg_rmdir_retry(path, err);
 }
+
+int gr_cgroup_remove_job(const char *job_id, struct gr_error **err)
+{
+	const struct gr_cgroup_ops *ops = pick_backend();
+	_cleanup_free_ char *name = NULL;
+	char *paths[GR_CG_V1_MAX];
+	size_t n;
+	int removed = 0, r = 0;
+
+	if (!ops || asprintf(&name, "gridrun-%s", job_id) < 0)
+		return 0;
+	n = ops->paths_for(name, paths, GR_CG_V1_MAX);
+	for (size_t i = 0; i < n; i++) {
+		if (access(paths[i], F_OK) == 0) {
+			if (gr_cgroup_remove_path(paths[i], r < 0 ? NULL : err) < 0)
+				r = -EBUSY;
+			else
+				removed++;
+		}
+		free(paths[i]);
+	}
+	return r < 0 ? r : removed;
+}

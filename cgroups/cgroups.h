@@ -91,5 +91,9 @@ const char *gr_cgroup_freezer_path(const struct gr_cgroup *cg);
 int gr_cgroup_freeze_path(int version, const char *path, bool frozen, struct gr_error **err);
 /* Remove a job cgroup a crashed supervisor left (only if empty). */
 int gr_cgroup_remove_path(const char *path, struct gr_error **err);
+/* Remove every directory of job job_id's cgroup that exists, wherever this
+ * process would have created it: for a supervisor killed between creating
+ * the cgroup and recording it. Returns how many were removed. */
+int gr_cgroup_remove_job(const char *job_id, struct gr_error **err);
 
 #endif

@@ -137,6 +137,13 @@ static void remove_stale_cgroups(void *data, const char *json)
 		if (json_is_string(v) && gr_cgroup_remove_path(json_string_value(v), &e) < 0)
 			fprintf(stderr, "gridrun: gc: %s, ignoring\n", e->msg);
 	}
+	/* killed before the state named its cgroup: find it by its name */
+	if (json_is_string(json_object_get(o, "job_id"))) {
+		_cleanup_gr_error_ struct gr_error *e = NULL;
+
+		if (gr_cgroup_remove_job(json_string_value(json_object_get(o, "job_id")), &e) < 0)
+			fprintf(stderr, "gridrun: gc: %s, ignoring\n", e->msg);
+	}
 	json_decref(o);
 }
 

@@ -175,6 +175,19 @@ TEST_F(life, the_job_dies_with_its_supervisor)
 	free(ready);
 }
 
+/* gridrun job cgroups on this node (v1: one per hierarchy). */
+static int count_job_cgroups(void)
+{
+	FILE *p = popen("find /sys/fs/cgroup -maxdepth 6 -type d -name 'gridrun-*' 2>/dev/null | wc -l", "r");
+	int n = -1;
+
+	if (!p || fscanf(p, "%d", &n) != 1)
+		n = -1;
+	if (p)
+		pclose(p);
+	return n;
+}
+
 static int count_lines(const char *path)
 {
 	char *s = gt_read(path);
@@ -190,6 +203,7 @@ static int count_lines(const char *path)
 TEST_F_TIMEOUT(life, R1_supervisor_killed_at_random_points, 900)
 {
 	int mounts_before = count_lines("/proc/self/mountinfo");
+	int cgroups_before = count_job_cgroups();
 	char *spec, *ok_spec;
 	struct gt_result res;
 	int killed = 0;
@@ -220,6 +234,9 @@ TEST_F_TIMEOUT(life, R1_supervisor_killed_at_random_points, 900)
 	gt_run_spec(ok_spec, &res);
 	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
 	ASSERT_EQ(0, gt_count_dir(self->state));
+	/* and no job cgroup is left, even of a supervisor killed between
+	 * creating its cgroup and recording it */
+	ASSERT_EQ(cgroups_before, count_job_cgroups());
 	gt_result_free(&res);
 	free(spec);
 	free(ok_spec);
