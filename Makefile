@@ -86,12 +86,19 @@ $(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(LIB) $(HARNESS)
 tests-build: $(BUILD)/gridrun $(BUILD)/tests/gr-probe $(TEST_BINS)
 .PHONY: tests-build
 
-# make check: the whole suite under prove; any SKIP fails the run unless
-# GRIDRUN_ALLOW_SKIP=1 (for users on a poorer kernel than CI's).
-check: DEPSET = check
-check: $(BUILD)/.deps-check tests-build
+# The cgroup v2 lane: lane.t boots a pure cgroup v2 guest (tests/vm/) once and
+# runs $(GRIDRUN_TESTS) in it. It is not one of TEST_SCRIPTS, so the guest
+# never runs it again.
+VM_LANE := tests/vm/lane.t
+
+# make check: the whole suite under prove, on this host and in the guest; any
+# SKIP fails the run unless GRIDRUN_ALLOW_SKIP=1 (for users on a poorer kernel
+# than CI's). The vm dependency set is the check set plus qemu and busybox.
+check: DEPSET = vm
+check: $(BUILD)/.deps-vm tests-build
 	GRIDRUN=$(abspath $(BUILD)/gridrun) GRIDRUN_SRC=$(CURDIR) GRIDRUN_BUILD=$(abspath $(BUILD)) \
-		tests/run-prove $(TEST_BINS) $(TEST_SCRIPTS)
+		GRIDRUN_TESTS="$(TEST_BINS) $(TEST_SCRIPTS)" \
+		tests/run-prove $(TEST_BINS) $(TEST_SCRIPTS) $(VM_LANE)
 
 asan:
 	$(MAKE) BUILD=build-asan SAN_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \

@@ -2,15 +2,17 @@
 # Install everything gridrun needs to build, test and benchmark, from Debian 12
 # packages only. Idempotent: packages already present are not fetched again, and
 # apt is not touched at all when nothing is missing (so `make` stays fast).
-# Usage: scripts/install-deps.sh [build|check|bench|all]   (default: check)
+# Usage: scripts/install-deps.sh [build|check|vm|bench|all]   (default: check)
 set -eu
 set_for() {
 	case "$1" in
 	build) echo "gcc make pkg-config libc6-dev libjansson-dev libinih-dev libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev zlib1g-dev xz-utils" ;;
 	check) echo "$(set_for build) perl linux-source-6.1 iproute2 util-linux procps psmisc" ;;
+	# vm: the cgroup v2 guest of tests/vm/ (kernel fetched by apt-get download)
+	vm) echo "$(set_for check) qemu-system-x86 busybox-static" ;;
 	bench) echo "$(set_for check) bubblewrap runc" ;;
-	all) set_for bench ;;
-	*) echo "install-deps: unknown set '$1' (build, check, bench, all)" >&2; exit 2 ;;
+	all) echo "$(set_for bench) $(set_for vm)" ;;
+	*) echo "install-deps: unknown set '$1' (build, check, vm, bench, all)" >&2; exit 2 ;;
 	esac
 }
 want=$(set_for "${1:-check}")

@@ -127,7 +127,7 @@ TEST_F(cg, cpu_of_a_daemonized_grandchild_is_counted)
 	 * emulated v2 lane, which is in the cgroup but in no clock */
 	ASSERT_LE(0, asprintf(&burned_path, "%s/burned", self->sbx));
 	ASSERT_LE(0, asprintf(&args, "[\"/bin/sh\", \"-c\", \"(setsid /run/gr-probe burn 1 1.0 > %s &); "
-			      "while [ ! -s %s ]; do sleep 0.5; done; sleep 0.5; exit 0\"]",
+			      "while [ ! -s %s ]; do sleep 1; done; sleep 0.5; exit 0\"]",
 			      burned_path, burned_path));
 	run_job(self, "cg-daemon", args, NULL);
 	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
@@ -143,9 +143,11 @@ TEST_F(cg, cpu_of_a_daemonized_grandchild_is_counted)
 	       burned, cg_ns, init, main_ns, daemon_ns);
 	ASSERT_LT(burned * 0.95, daemon_ns);
 	ASSERT_GT(burned * 1.05, daemon_ns);
-	/* wait4() of the main process never saw it: its figure could not hold
-	 * the burn (it is sh and sleep alone: ~15 ms here, ~200 ms emulated) */
-	ASSERT_GT(burned * 0.5, main_ns);
+	/* wait4() of the main process never saw it: had it, main's figure
+	 * would exceed the burn itself (it is sh and sleep alone: ~15 ms here,
+	 * 0.2-0.8 s in the emulated guest, where each program start costs
+	 * ~100 ms and a starved vCPU's stolen time is charged to it) */
+	ASSERT_GT(burned * 0.9, main_ns);
 	ASSERT_LT(0, rec_int(self, "cgroup_version"));
 	ASSERT_EQ(0, cgroup_dirs_left("cg-daemon"));
 	free(args);
