@@ -123,10 +123,12 @@ static int on_started(void *data, pid_t pid, int pidfd, const struct gr_cgroup *
 	return gr_state_update(c->state_dir, c->job_id, json, err);
 }
 
-/* gc: a stale entry's cgroups go with it (only gridrun-* job dirs). */
-static void remove_stale_cgroups(void *data, const char *json)
+/* gc: a stale entry's cgroups go with it (only gridrun-* job dirs); if one
+ * cannot go yet, the entry stays so that the next gc tries again. */
+static int remove_stale_cgroups(void *data, const char *json)
 {
 	json_t *o = json_loads(json, 0, NULL), *a = o ? json_object_get(o, "cgroups") : NULL;
+	int r = 0;
 	size_t i;
 	json_t *v;
 
@@ -134,17 +136,22 @@ static void remove_stale_cgroups(void *data, const char *json)
 	json_array_foreach(a, i, v) {
 		_cleanup_gr_error_ struct gr_error *e = NULL;
 
-		if (json_is_string(v) && gr_cgroup_remove_path(json_string_value(v), &e) < 0)
-			fprintf(stderr, "gridrun: gc: %s, ignoring\n", e->msg);
+		if (json_is_string(v) && gr_cgroup_remove_path(json_string_value(v), &e) < 0) {
+			fprintf(stderr, "gridrun: gc: %s, keeping its state for the next gc\n", e->msg);
+			r = -EBUSY;
+		}
 	}
 	/* killed before the state named its cgroup: find it by its name */
 	if (json_is_string(json_object_get(o, "job_id"))) {
 		_cleanup_gr_error_ struct gr_error *e = NULL;
 
-		if (gr_cgroup_remove_job(json_string_value(json_object_get(o, "job_id")), &e) < 0)
-			fprintf(stderr, "gridrun: gc: %s, ignoring\n", e->msg);
+		if (gr_cgroup_remove_job(json_string_value(json_object_get(o, "job_id")), &e) < 0) {
+			fprintf(stderr, "gridrun: gc: %s, keeping its state for the next gc\n", e->msg);
+			r = -EBUSY;
+		}
 	}
 	json_decref(o);
+	return r;
 }
 
 static int sig_from_name(const char *name)

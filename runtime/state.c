@@ -224,7 +224,7 @@ static char *entry_json(int dirfd, const char *name)
 }
 
 int gr_state_gc(const char *dir, unsigned *removed,
-		void (*on_stale)(void *data, const char *state_json), void *data,
+		int (*on_stale)(void *data, const char *state_json), void *data,
 		struct gr_error **err)
 {
 	DIR *d = opendir(dir);
@@ -241,8 +241,8 @@ int gr_state_gc(const char *dir, unsigned *removed,
 		if (on_stale) {
 			_cleanup_free_ char *json = entry_json(dirfd(d), de->d_name);
 
-			if (json)
-				on_stale(data, json);
+			if (json && on_stale(data, json) < 0)
+				continue;
 		}
 		if (remove_entry(dirfd(d), de->d_name) == 0)
 			n++;

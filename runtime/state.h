@@ -33,9 +33,11 @@ int gr_state_update(const char *dir, const char *job_id, const char *state_json,
 void gr_state_release(const char *dir, const char *job_id);
 /* Remove stale entries; *removed (may be NULL) counts them. on_stale (may be
  * NULL) sees each stale entry's state JSON first (e.g. to remove the job
- * cgroup it names). */
+ * cgroup it names); when it fails, the entry stays for the next gc, since it
+ * may be the only record of what is left (a cgroup whose last task is still
+ * exiting). */
 int gr_state_gc(const char *dir, unsigned *removed,
-		void (*on_stale)(void *data, const char *state_json), void *data,
+		int (*on_stale)(void *data, const char *state_json), void *data,
 		struct gr_error **err);
 /* The state JSON of a running job (malloc'd); -ESRCH if no such live job. */
 int gr_state_read(const char *dir, const char *job_id, char **json, struct gr_error **err);

@@ -120,20 +120,21 @@ TEST_F(cg, cpu_of_a_daemonized_grandchild_is_counted)
 	char *args, *burned_path;
 
 	setenv("GRIDRUN_DEBUG", "1", 1);
-	/* the grandchild escapes wait(): setsid, double fork, burns 1 s and
+	/* the grandchild escapes wait(): setsid, double fork, burns 2 s and
 	 * exits on its own while main sleeps and never waits for it (main only
-	 * watches for its report, then gives it time to exit). 1 s rather than
-	 * the issue's ~0.5 s: each process's exit costs ~20 ms under the
-	 * emulated v2 lane, which is in the cgroup but in no clock */
+	 * watches for its report, then gives it time to exit). 2 s rather than
+	 * the issue's ~0.5 s: under the emulated v2 lane each process's exit
+	 * and a starved vCPU's stolen time cost 20-50 ms that are in the cgroup
+	 * but in no clock */
 	ASSERT_LE(0, asprintf(&burned_path, "%s/burned", self->sbx));
-	ASSERT_LE(0, asprintf(&args, "[\"/bin/sh\", \"-c\", \"(setsid /run/gr-probe burn 1 1.0 > %s &); "
+	ASSERT_LE(0, asprintf(&args, "[\"/bin/sh\", \"-c\", \"(setsid /run/gr-probe burn 1 2.0 > %s &); "
 			      "while [ ! -s %s ]; do sleep 1; done; sleep 0.5; exit 0\"]",
 			      burned_path, burned_path));
 	run_job(self, "cg-daemon", args, NULL);
 	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
 	ASSERT_NE(NULL, self->record);
 	burned = file_cpu_ns(burned_path);
-	ASSERT_LT(9e8, burned);
+	ASSERT_LT(1.9e9, burned);
 	cg_ns = rec_int(self, "cpu_user_ns") + rec_int(self, "cpu_system_ns");
 	main_ns = rec_int(self, "rusage_user_ns") + rec_int(self, "rusage_system_ns");
 	init = init_ns(self->res.err);
