@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <ftw.h>
+#include <stdint.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -59,21 +59,64 @@ char *gt_tmpdir(void)
 	return d;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static uint64_t mnt_id_at(int dirfd, const char *name)
 {
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP || flag == FTW_D)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
+	struct statx stx;
+
+	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_MNT_ID, &stx) < 0 ||
+	    !(stx.stx_mask & STATX_MNT_ID))
+		return 0;
+	return stx.stx_mnt_id;
+}
+
+/* Remove what is below dirfd, never leaving its mount: a bind mount inside
+ * a test directory (of /etc, say) is skipped, not emptied through. */
+static void rm_below(int dirfd, uint64_t mnt)
+{
+	DIR *d = fdopendir(dirfd);
+	struct dirent *de;
+
+	if (!d) {
+		close(dirfd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		int fd;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (mnt_id_at(dirfd, de->d_name) != mnt)
+			continue; /* another mount: leave it alone */
+		if (de->d_type == DT_DIR) {
+			fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0)
+				rm_below(fd, mnt);
+			unlinkat(dirfd, de->d_name, AT_REMOVEDIR);
+		} else {
+			unlinkat(dirfd, de->d_name, 0);
+		}
+	}
+	closedir(d);
 }
 
 void gt_rm_rf(const char *path)
 {
-	if (path)
-		nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	uint64_t mnt;
+	int fd;
+
+	/* only ever the tests' own scratch directories */
+	if (!path || strncmp(path, "/tmp/gridrun-test.", 18) || strstr(path, "/.."))
+		return;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	mnt = mnt_id_at(AT_FDCWD, path);
+	if (!mnt) {
+		close(fd);
+		return;
+	}
+	rm_below(fd, mnt);
+	rmdir(path);
 }
 
 void gt_mkdirs(const char *path, mode_t mode, uid_t uid, gid_t gid)
@@ -360,4 +403,30 @@ const char *gt_marker(void)
 	if (!m[0])
 		snprintf(m, sizeof(m), "gtmark%d%ld", (int)getpid(), (long)time(NULL));
 	return m;
+}
+
+const char *gt_sysprobe(void)
+{
+	static char path[4096];
+
+	snprintf(path, sizeof(path), "%s/tests/gr-sysprobe", env_or("GRIDRUN_BUILD", "build"));
+	return path;
+}
+
+char *gt_spec_sys(const char *dir, const char *args_json, const char *extra, const char *gridrun_extra)
+{
+	static int n;
+	char name[64];
+
+	snprintf(name, sizeof(name), "sysspec-%d-%d.json", (int)getpid(), n++);
+	return gt_write(dir, name,
+			"{\n"
+			"  \"ociVersion\": \"1.0.2\",\n"
+			"  \"process\": {\"args\": %s, \"env\": [\"PATH=/usr/bin:/bin\"], \"cwd\": \"/\"},\n"
+			"  \"mounts\": [{\"destination\": \"/run/gr-probe\", \"source\": \"%s\", \"options\": [\"bind\", \"ro\"]},\n"
+			"             {\"destination\": \"/run/gr-sysprobe\", \"source\": \"%s\", \"options\": [\"bind\", \"ro\"]}]%s%s,\n"
+			"  \"gridrun\": {%s}\n"
+			"}\n",
+			args_json, gt_probe(), gt_sysprobe(), extra ? ",\n  " : "", extra ? extra : "",
+			gridrun_extra ? gridrun_extra : "");
 }

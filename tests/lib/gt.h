@@ -27,6 +27,8 @@ const char *gt_src(void);
 
 /* Fresh 0755 directory /tmp/gridrun-test.XXXXXX; caller frees and gt_rm_rf()s. */
 char *gt_tmpdir(void);
+/* rm -rf of a /tmp/gridrun-test.* directory only, never leaving its mount:
+ * a bind mount inside it (of /etc, say) is skipped, not emptied through. */
 void gt_rm_rf(const char *path);
 /* mkdir -p (parents 0755), the last with mode, chowned to uid/gid (-1: leave). */
 void gt_mkdirs(const char *path, mode_t mode, uid_t uid, gid_t gid);
@@ -64,5 +66,10 @@ int gt_wait_no_procs(const char *marker, int timeout_ms);
 int gt_count_dir(const char *path);
 /* A unique marker string for this test process. */
 const char *gt_marker(void);
+
+/* The raw-syscall probe ($GRIDRUN_BUILD/tests/gr-sysprobe). */
+const char *gt_sysprobe(void);
+/* As gt_spec(), binding gr-sysprobe read-only at /run/gr-sysprobe too. */
+char *gt_spec_sys(const char *dir, const char *args_json, const char *extra, const char *gridrun_extra);
 
 #endif
