@@ -22,7 +22,7 @@ PKG_LIBS = -Wl,-Bstatic $(shell pkg-config --libs $(PKGS) 2>/dev/null) -Wl,-Bdyn
 
 # libgridrun.a: every module of runtime/ and cgroups/ except the CLI's main.
 LIB_SRCS := $(filter-out runtime/main.c,$(wildcard runtime/*.c cgroups/*.c))
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/seccomp-builtin.o
 LIB := $(BUILD)/libgridrun.a
 
 # Tests: one kselftest_harness binary per tests/*_test.c, linked with
@@ -45,7 +45,7 @@ PREFIX ?= /usr/local
 .PHONY: all deps demo check check-deps asan bench clean install
 # keep the test library objects: make would delete them as intermediates
 .SECONDARY:
-all: $(BUILD)/gridrun
+all: $(BUILD)/gridrun $(BUILD)/gridrun-exporter
 
 deps:
 	@scripts/install-deps.sh $(DEPSET)
@@ -59,12 +59,34 @@ $(BUILD)/%.o: %.c $(BUILD)/.deps-build
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
+# The shipped seccomp profiles, also built into the binary with their filters
+# compiled at build time (gr-seccomp.h) by seccomp-profiles/builtin-gen.c,
+# which links the loader's own objects.
+SECCOMP_PROFILES := $(sort $(wildcard seccomp-profiles/*.json))
+SECCOMP_DIR = $(PREFIX)/share/gridrun/seccomp
+SECCOMP_GEN_OBJS := $(addprefix $(BUILD)/runtime/,seccomp.o seccomp-profile.o spec-pos.o error.o)
+$(BUILD)/runtime/seccomp.o: CFLAGS_ALL += -DGR_SECCOMP_DIR='"$(SECCOMP_DIR)"'
+$(BUILD)/gen/builtin-gen: seccomp-profiles/builtin-gen.c $(SECCOMP_GEN_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/gen/seccomp-builtin.c: $(BUILD)/gen/builtin-gen $(SECCOMP_PROFILES)
+	$(BUILD)/gen/builtin-gen $(SECCOMP_PROFILES) >$@.tmp && mv $@.tmp $@
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c $(BUILD)/.deps-build
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/gridrun: $(BUILD)/runtime/main.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+# gridrun-exporter: libgridrun.a plus libmicrohttpd, linked dynamically (a
+# long-running daemon: the start-time cost of shared objects does not matter).
+EXPORTER_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard exporter/*.c))
+$(EXPORTER_OBJS): CFLAGS_ALL += $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+$(BUILD)/gridrun-exporter: $(EXPORTER_OBJS) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 
 # The harness comes from Debian's kernel source package at build time.
 $(HARNESS): $(BUILD)/.deps-check
@@ -83,7 +105,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(LIB) $(HARNESS)
 	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -MMD -MP \
 		$(LDFLAGS_ALL) -o $@ $< $(TEST_LIB_OBJS) $(LIB) $(PKG_LIBS) -lpthread
 
-tests-build: $(BUILD)/gridrun $(BUILD)/tests/gr-probe $(TEST_BINS)
+tests-build: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/tests/gr-probe $(BUILD)/tests/gr-sysprobe $(TEST_BINS)
 .PHONY: tests-build
 
 # The cgroup v2 lane: lane.t boots a pure cgroup v2 guest (tests/vm/) once and
@@ -111,8 +133,11 @@ bench: DEPSET = bench
 bench: $(BUILD)/.deps-bench $(BUILD)/gridrun
 	bench/run.sh $(abspath $(BUILD)/gridrun)
 
-install: $(BUILD)/gridrun
+install: $(BUILD)/gridrun $(BUILD)/gridrun-exporter
 	install -D -m 0755 $(BUILD)/gridrun $(DESTDIR)$(PREFIX)/bin/gridrun
+	install -D -m 0755 $(BUILD)/gridrun-exporter $(DESTDIR)$(PREFIX)/bin/gridrun-exporter
+	install -D -m 0644 seccomp-profiles/grid-default.json $(DESTDIR)$(SECCOMP_DIR)/grid-default.json
+	install -D -m 0644 seccomp-profiles/strict.json $(DESTDIR)$(SECCOMP_DIR)/strict.json
 
 clean:
 	rm -rf build build-asan
@@ -128,3 +153,8 @@ PROBE_LDFLAGS = $(filter-out $(SAN_CFLAGS),$(LDFLAGS_ALL))
 $(BUILD)/tests/gr-probe: tests/probe/gr-probe.c $(BUILD)/.deps-build
 	@mkdir -p $(@D)
 	$(CC) $(PROBE_CFLAGS) $(PROBE_LDFLAGS) -o $@ $< -lpthread
+
+# The raw-syscall probe of tests/seccomp_test.c.
+$(BUILD)/tests/gr-sysprobe: tests/probe/gr-sysprobe.c $(BUILD)/.deps-build
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< -lpthread

@@ -101,6 +101,7 @@ set -- \
 	-r "unshare -Urmpif" "$UNSHARE" -Urmpif /bin/true -- \
 	-r "runc run" "$RUNC" --root "$T/runc-state" run --bundle "$B" "$RUNC_ID" --
 
+LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 rc=0
 "$DRIVER" -n "$N" -w "$WARMUP" -o "$OUT/runs.tsv" "$@" >"$T/table.md" || rc=$?
 if [ "$rc" -ge 2 ]; then
@@ -143,7 +144,7 @@ show_row() { # the command of each row, one per line, $T for the scratch dir
 }
 
 report() {
-	echo "\`bench/run.sh $(echo "$GRIDRUN" | sed "s|^$ROOT/||")\` (what \`make bench\` runs): N=$N measured runs per row after $WARMUP warm-up rounds, interleaved round-robin; wall time from fork() to the end of wait4(), in ms."
+	echo "\`bench/run.sh $(echo "$GRIDRUN" | sed "s|^$ROOT/||")\` (what \`make bench\` runs): N=$N measured runs per row after $WARMUP warm-up rounds, interleaved round-robin (rows in a shuffled order within each round); wall time from fork() to the end of wait4(), in ms."
 	echo
 	cat "$T/table.md"
 	echo
@@ -153,7 +154,7 @@ report() {
 	echo
 	show_row "$@"
 	echo
-	echo "Machine: Linux $(uname -r), $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), cgroup $(cgroup_mode), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; $(date -u '+%Y-%m-%d %H:%M UTC')."
+	echo "Machine: Linux $(uname -r), $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), cgroup $(cgroup_mode), 1-minute load average $LOAD0 before the run, $(cut -d' ' -f1 /proc/loadavg) after it; $(date -u '+%Y-%m-%d %H:%M UTC')."
 	echo "gridrun: $(gitdesc), binary built $(date -u -r "$GRIDRUN" '+%Y-%m-%d %H:%M UTC'); $(ver "$BWRAP" --version); $(ver "$UNSHARE" --version); $(ver "$RUNC" --version)."
 }
 report "$@" >"$T/report.md"

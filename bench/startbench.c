@@ -10,7 +10,10 @@
  * /dev/null, then wait4() in the parent and the clock again. The rows are
  * interleaved round-robin (run 1 of every row, then run 2 of every row, ...)
  * so that machine noise hits every row alike; WARMUP rounds go first and
- * are not counted.
+ * are not counted. Within each round the rows run in a fresh pseudo-random
+ * order (fixed seed), so that what a row leaves behind (kernel work deferred
+ * to workers, such as namespace and cgroup teardown) does not always land on
+ * the same next row.
  *
  * Every run must exit 0. The first run that does not ends its row: the
  * command is run once more with its output captured, and the row reports the
@@ -179,6 +182,27 @@ static void fail_row(struct row *r, int round, int status, int warm)
 	fprintf(stderr, "startbench: %s: FAILED, row aborted (%s)\n", r->label, r->why);
 }
 
+/* xorshift32: a fixed sequence, so that runs are comparable */
+static unsigned rnd(void)
+{
+	static unsigned x = 2463534242u;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return x;
+}
+
+static void shuffle(int *v, int n)
+{
+	for (int i = n - 1; i > 0; i--) {
+		int j = (int)(rnd() % (unsigned)(i + 1)), t = v[i];
+
+		v[i] = v[j];
+		v[j] = t;
+	}
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -222,7 +246,7 @@ static int parse_count(const char *s, int min)
 
 int main(int argc, char **argv)
 {
-	int runs = 200, warmup = 5, nrows = 0, i, k, bad_required = 0;
+	int runs = 200, warmup = 5, nrows = 0, i, j, k, bad_required = 0, *order;
 	const char *tsv_path = NULL;
 	FILE *tsv = NULL;
 	struct row *rows;
@@ -271,20 +295,25 @@ int main(int argc, char **argv)
 		}
 		fputs("round\trow\twall_ms\tcpu_ms\tmaxrss_kib\n", tsv);
 	}
+	order = calloc((size_t)nrows, sizeof(int));
+	if (!order)
+		return 2;
 	for (k = 0; k < nrows; k++) {
+		order[k] = k;
 		rows[k].wall_ms = calloc((size_t)runs, sizeof(double));
 		rows[k].cpu_ms = calloc((size_t)runs, sizeof(double));
 		if (!rows[k].wall_ms || !rows[k].cpu_ms)
 			return 2;
 	}
-	fprintf(stderr, "startbench: %d rows, %d warm-up + %d measured rounds, round-robin\n", nrows,
+	fprintf(stderr, "startbench: %d rows, %d warm-up + %d measured rounds, round-robin in shuffled order\n", nrows,
 		warmup, runs);
 
 	for (i = 0; i < warmup + runs; i++) {
 		int warm = i < warmup, round = warm ? i : i - warmup;
 
-		for (k = 0; k < nrows; k++) {
-			struct row *r = &rows[k];
+		shuffle(order, nrows);
+		for (j = 0; j < nrows; j++) {
+			struct row *r = &rows[order[j]];
 			double wall, cpu;
 			long rss;
 			int status = 0;

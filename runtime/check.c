@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * check.c - `gridrun check` (design §2, §10); contract in check.h.
+ * check.c - `gridrun check` (design §2, §10); contract in check.h. The
+ * kernel config files are read by kconfig.c.
  *
  * Decisions:
  *  - "Required" means the default job cannot start without it, in any mode:
@@ -25,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -42,9 +44,9 @@
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "check.h"
+#include "kconfig.h"
 #include "util.h"
 
 #ifndef GRIDRUN_HELPER_PATH
@@ -61,7 +63,7 @@
 #define __NR_lsm_list_modules 461
 #endif
 
-#define KV(a, b) ((a) * 1000U + (b))
+#define KV(a, b) GR_KCONFIG_KV(a, b)
 #define PROBE_UID 65534 /* nobody: the unprivileged caller of the unshare probe */
 #define HELPER GRIDRUN_HELPER_PATH
 
@@ -259,139 +261,7 @@ static int read_small(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-/* ---- kernel config files ---- */
-
-/* One line of any length into *buf: 1 a line, 0 end of file, -1 zlib error. */
-static int gz_getline(gzFile gz, char **buf, size_t *cap)
-{
-	size_t n = 0;
-	int zerr;
-
-	for (;;) {
-		if (n + 2 > *cap) {
-			*cap = *cap ? *cap * 2 : 512;
-			*buf = realloc(*buf, *cap);
-			if (!*buf)
-				abort();
-		}
-		if (!gzgets(gz, *buf + n, (int)(*cap - n))) {
-			gzerror(gz, &zerr);
-			(*buf)[n] = '\0';
-			return zerr != Z_OK ? -1 : n > 0;
-		}
-		n += strlen(*buf + n);
-		if (n > 0 && (*buf)[n - 1] == '\n') {
-			(*buf)[--n] = '\0';
-			return 1;
-		}
-	}
-}
-
-typedef void (*kconfig_cb)(const char *name, const char *value, void *data);
-
-/*
- * Call cb for each "CONFIG_X=V" and "# CONFIG_X is not set" (V "n") line of a
- * plain or gzip'd file (zlib reads plain files transparently).
- */
-static int kconfig_scan(const char *path, kconfig_cb cb, void *data, unsigned *kver,
-			struct gr_error **err)
-{
-	_cleanup_free_ char *line = NULL;
-	size_t cap = 0, nopts = 0;
-	unsigned a, b;
-	gzFile gz;
-	int fd, r, zerr;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return gr_error_sys(err, errno, "open `%s`", path);
-	gz = gzdopen(fd, "rb");
-	if (!gz) {
-		close(fd);
-		return gr_error_set(err, ENOMEM, "zlib: open `%s`", path);
-	}
-	while ((r = gz_getline(gz, &line, &cap)) > 0) {
-		char *name = line, *value, *end;
-		size_t len = strlen(line);
-
-		while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
-			line[--len] = '\0';
-		if (!strncmp(line, "CONFIG_", 7) && (value = strchr(line, '='))) {
-			*value++ = '\0';
-			len = strlen(value);
-			if (len >= 2 && value[0] == '"' && value[len - 1] == '"') {
-				value[len - 1] = '\0';
-				value++;
-			}
-		} else if (!strncmp(line, "# CONFIG_", 9) && (end = strstr(line, " is not set")) &&
-			   end[11] == '\0') {
-			*end = '\0';
-			name = line + 2;
-			value = (char *)"n";
-		} else {
-			/* "# Linux/x86 6.1.0 Kernel Configuration" */
-			if (kver && !strncmp(line, "# Linux/", 8) && (end = strchr(line + 8, ' ')) &&
-			    sscanf(end, " %u.%u", &a, &b) == 2)
-				*kver = KV(a, b);
-			continue;
-		}
-		nopts++;
-		cb(name, value, data);
-	}
-	if (r < 0) {
-		const char *msg = gzerror(gz, &zerr);
-
-		r = zerr == Z_ERRNO && errno ? errno : EIO;
-		gr_error_set(err, r, "read `%s`: %s", path, zerr == Z_ERRNO ? strerror(r) : msg);
-		gzclose(gz);
-		return -r;
-	}
-	gzclose(gz);
-	if (nopts == 0)
-		return gr_error_set(err, EINVAL, "`%s`: no CONFIG_ line, not a kernel config", path);
-	return 0;
-}
-
-struct lookup {
-	const char *want;
-	char *value;
-};
-
-static void lookup_cb(const char *name, const char *value, void *data)
-{
-	struct lookup *l = data;
-
-	if (strcmp(name, l->want))
-		return;
-	free(l->value);
-	l->value = strdup(value);
-	if (!l->value)
-		abort();
-}
-
-int gr_check_kconfig_lookup(const char *config_path, const char *option, char *value,
-			    size_t len, struct gr_error **err)
-{
-	_cleanup_free_ char *want = NULL, *found = NULL;
-	struct lookup l = { 0 };
-	int r;
-
-	if (!config_path || !option || !*option || !value || !len)
-		return gr_error_set(err, EINVAL, "kconfig lookup: bad arguments");
-	if (asprintf(&want, "%s%s", strncmp(option, "CONFIG_", 7) ? "CONFIG_" : "", option) < 0)
-		abort();
-	l.want = want;
-	r = kconfig_scan(config_path, lookup_cb, &l, NULL, err);
-	found = l.value;
-	value[0] = '\0';
-	if (r < 0 || !found)
-		return r;
-	if (strlen(found) >= len)
-		return gr_error_set(err, ERANGE, "kconfig lookup: %s: value longer than %zu bytes",
-				    want, len - 1);
-	strcpy(value, found);
-	return 1;
-}
+/* ---- kernel config files (read by kconfig.c) ---- */
 
 static void report_cb(const char *name, const char *value, void *data)
 {
@@ -670,17 +540,11 @@ static int node_init(struct node *n, const char *override, struct gr_error **err
 	node_cgroups(n);
 	node_lsm(n);
 
-	snprintf(n->boot, sizeof(n->boot), "/boot/config-%.80s", n->uts.release);
-	if (override)
-		n->config = *override ? override : NULL;
-	else if (path_exists("/proc/config.gz"))
-		n->config = "/proc/config.gz";
-	else if (path_exists(n->boot))
-		n->config = n->boot;
+	n->config = gr_kconfig_find(override, n->uts.release, n->boot, sizeof(n->boot));
 	for (size_t i = 0; i < ARRAY_SIZE(kopts); i++)
 		n->kst[i] = n->config ? ST_MISSING : probe_kopt(n, &kopts[i]);
 	if (n->config) {
-		r = kconfig_scan(n->config, report_cb, n->kst, &n->config_kver, err);
+		r = gr_kconfig_scan(n->config, report_cb, n->kst, &n->config_kver, err);
 		if (r < 0)
 			return gr_error_prefix(err, "kernel config");
 	}

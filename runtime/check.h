@@ -18,7 +18,8 @@
  * /proc/config.gz, /boot/config-$(uname -r), else probes of the running
  * kernel (some options cannot be probed and show as "unknown"). Sysctls,
  * syscalls, LSMs, cgroups and the isolation mode are always those of the
- * running kernel and of this process.
+ * running kernel and of this process. The config files are read by
+ * kconfig.h, which also declares gr_check_kconfig_lookup().
  */
 #ifndef GRIDRUN_CHECK_H
 #define GRIDRUN_CHECK_H
@@ -27,6 +28,7 @@
 #include <stdio.h>
 
 #include "error.h"
+#include "kconfig.h"
 
 /*
  * Print the report to out. Returns 0 when the node can run gridrun in some
@@ -36,18 +38,6 @@
  * config_override, or a write error on out, is also an error.
  */
 int gr_check_report(FILE *out, const char *config_override, struct gr_error **err);
-
-/*
- * Look option up ("CONFIG_USER_NS" or "USER_NS") in a plain or gzip'd kernel
- * config. Returns 1 when the file mentions it, with its value in value: "y",
- * "m", "n" for "# CONFIG_X is not set", or the text after '=' (surrounding
- * double quotes removed); 0 when the file does not mention it (value "");
- * -errno on failure (-ERANGE when len is too small, -EINVAL when the file
- * holds no CONFIG_ line at all). When an option appears twice, the last one
- * wins, as in kbuild's config merging.
- */
-int gr_check_kconfig_lookup(const char *config_path, const char *option, char *value,
-			    size_t len, struct gr_error **err);
 
 /* The i-th option of the compiled-in table ("CONFIG_USER_NS"), NULL past the end. */
 const char *gr_check_kconfig_option(size_t i);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "gr-seccomp.h"
 #include "init.h"
 #include "mountns.h"
 #include "netns.h"
@@ -118,12 +119,15 @@ static int job_prepare(const struct gr_spec *spec, struct gr_error **err)
 	return 0;
 }
 
-__attribute__((noreturn)) static void job_main(const struct gr_spec *spec, int errfd)
+__attribute__((noreturn)) static void job_main(const struct gr_spec *spec,
+						const struct gr_seccomp *filter, int errfd)
 {
 	_cleanup_gr_error_ struct gr_error *err = NULL;
 	struct gr_sync_msg m = { .step = GR_SYNC_ERROR };
 
-	if (job_prepare(spec, &err) >= 0)
+	/* seccomp last, after the caps drop and no_new_privs: only the execve
+	 * (and its PATH search) runs filtered, none of gridrun's setup */
+	if (job_prepare(spec, &err) >= 0 && gr_seccomp_install_in_child(filter, &err) >= 0)
 		exec_job(spec, &err);
 	m.errnum = err ? err->errnum : 0;
 	m.code = gr_error_exit_code(err);
@@ -315,7 +319,7 @@ __attribute__((noreturn)) void gr_init_main(const struct gr_child_ctx *ctx)
 		close(errpipe[0]);
 		close(sfd);
 		close(ctx->syncfd);
-		job_main(ctx->spec, errpipe[1]);
+		job_main(ctx->spec, ctx->seccomp, errpipe[1]);
 	}
 	close(errpipe[1]);
 	do

@@ -11,7 +11,8 @@
  *   the job's main process, which calls setsid() (threat S07: no controlling
  *   terminal, so TIOCSTI on the pilot's tty fails), sets rlimits and cwd,
  *   drops every capability and sets no_new_privs, marks every fd but stdio
- *   close-on-exec and execs process.args with exactly process.env. A failure
+ *   close-on-exec, installs the seccomp filter (gr-seccomp.h; init itself
+ *   stays unfiltered) and execs process.args with exactly process.env. A failure
  *   before exec comes back over a close-on-exec pipe as a structured error
  *   (code 126 not executable, 127 not found, 125 otherwise) and is passed to
  *   the supervisor word for word.
@@ -28,10 +29,13 @@
 #include "spec.h"
 #include "userns.h"
 
+struct gr_seccomp;
+
 struct gr_child_ctx {
 	const struct gr_spec *spec;
 	struct gr_userns_plan ids;
 	int syncfd;
+	const struct gr_seccomp *seccomp; /* installed last in the job, never in init */
 };
 
 /* The signals the supervisor and init forward to the job. */

@@ -4,10 +4,12 @@
  *
  *   gridrun run SPEC.json | gridrun SPEC.json    run one job, exit with its status
  *   gridrun check                                kernel features and isolation mode
- *   gridrun ps                                   running jobs (state directory)
- *   gridrun gc                                   remove what crashed runs left
+ *   gridrun ps                                   running jobs (state directory), leases
+ *   gridrun gc                                   remove what crashed runs left, leases too
+ * run, ps and gc take --config PATH: the site configuration (config.h).
  *   gridrun suspend ID | resume ID               freeze / thaw a running job
  *   gridrun kill ID SIGNAL                       signal a running job
+ *   gridrun seccomp dump PROFILE                 a profile's filter as libseccomp PFC
  *
  * Exit status of run: the job's exit code; 128+N when it was killed by signal
  * N; 125 when gridrun itself failed (bad spec, setup error); 126 when the
@@ -15,6 +17,7 @@
  * Errors are printed once, on one line: spec errors as
  * "FILE:LINE:COL: json.path: message", all others as "gridrun: message".
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -23,9 +26,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "config.h"
+#include "gr-seccomp.h"
+#include "lease.h"
 #include "record.h"
 #include "spawn.h"
 #include "spec.h"
@@ -36,10 +44,12 @@
 
 static void usage(FILE *out)
 {
-	fputs("usage: gridrun run SPEC.json\n"
+	fputs("usage: gridrun run [--config PATH] SPEC.json\n"
 	      "       gridrun SPEC.json\n"
 	      "       gridrun suspend ID | resume ID | kill ID SIGNAL\n"
+	      "       gridrun seccomp dump PROFILE   (a name, or a path with a '/')\n"
 	      "       gridrun check | ps | gc | --version | --help\n"
+	      "       (run, ps and gc take --config PATH: the site configuration)\n"
 	      "exit status of run: the job's; 128+N if killed by signal N;\n"
 	      "  125 gridrun error, 126 not executable, 127 not found\n", out);
 }
@@ -53,10 +63,6 @@ static int fail(struct gr_error *e)
 /* What this build cannot honour yet is refused, never silently ignored. */
 static int check_supported(const struct gr_spec *spec, struct gr_error **err)
 {
-	if (spec->pool)
-		return gr_error_set(err, ENOTSUP,
-				    "%s: gridrun.pool: leased uid ranges are not available in this build yet",
-				    spec->file);
 	if (spec->rootfs)
 		return gr_error_set(err, ENOTSUP,
 				    "%s: gridrun.rootfs: named root filesystems need the site configuration, not available in this build yet",
@@ -66,6 +72,11 @@ static int check_supported(const struct gr_spec *spec, struct gr_error **err)
 				    spec->file, spec->accounting_fd);
 	return 0;
 }
+
+static const char *arg_config;            /* --config PATH */
+static struct gr_config *site_config;     /* loaded once, in main() */
+static const struct gr_lease *run_lease;  /* the job's lease, for its state */
+static struct gr_lease_gc_stats lease_gc; /* what gc did to leases */
 
 static char *state_json(const char *job_id, const struct gr_spec *spec, pid_t pid,
 			const struct gr_cgroup *cg)
@@ -82,6 +93,11 @@ static char *state_json(const char *job_id, const struct gr_spec *spec, pid_t pi
 	}
 	if (spec->account)
 		json_object_set_new(o, "account", json_string(spec->account));
+	if (run_lease)
+		json_object_set_new(o, "lease", json_pack("{s:s, s:I, s:I, s:I}", "pool", run_lease->pool,
+							  "index", (json_int_t)run_lease->index,
+							  "first", (json_int_t)run_lease->first,
+							  "count", (json_int_t)run_lease->count));
 	if (cg) {
 		const char *paths[8];
 		size_t n = gr_cgroup_paths(cg, paths, ARRAY_SIZE(paths));
@@ -154,6 +170,115 @@ static int remove_stale_cgroups(void *data, const char *json)
 	return r;
 }
 
+/* run, ps and gc take --config PATH (or --config=PATH) anywhere after the command. */
+static int take_config_option(int argc, char **argv)
+{
+	int n = 2;
+
+	if (strcmp(argv[1], "run") && strcmp(argv[1], "ps") && strcmp(argv[1], "gc"))
+		return argc;
+	for (int i = 2; i < argc; i++) {
+		if (!strncmp(argv[i], "--config=", 9)) {
+			arg_config = argv[i] + 9;
+		} else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+			arg_config = argv[++i];
+		} else {
+			argv[n++] = argv[i];
+		}
+	}
+	argv[n] = NULL;
+	return n;
+}
+
+/* The site configuration; as root, its state_dir and cgroup_base apply
+ * unless the environment (tests) names others. */
+static int load_site_config(struct gr_error **err)
+{
+	int r = gr_config_load_cli(arg_config, &site_config, err);
+
+	if (r == 0 && geteuid() == 0 && site_config->state_dir)
+		setenv("GRIDRUN_STATE_DIR", site_config->state_dir, 0);
+	if (r == 0 && geteuid() == 0 && site_config->cgroup_base)
+		setenv("GRIDRUN_CGROUP_BASE", site_config->cgroup_base, 0);
+	return r;
+}
+
+struct job_lease {
+	const struct gr_pool *pool;  /* NULL: the spec names no pool */
+	struct gr_lease lease;
+	struct gr_uid_range range;
+	bool held;
+};
+
+/* gridrun.pool, checked before anything is created. */
+static int check_pool(const struct gr_spec *spec, const struct gr_pool **pool, struct gr_error **err)
+{
+	*pool = NULL;
+	if (!spec->pool)
+		return 0;
+	if (geteuid() != 0)
+		return gr_error_set(err, EPERM, "%s: gridrun.pool: leasing a uid range needs root "
+				    "(gridrun-helper is not available in this build yet)", spec->file);
+	if (gr_config_pool_for(site_config, spec->pool, spec->account, pool, err) < 0)
+		return gr_error_prefix(err, "%s", spec->file);
+	return 0;
+}
+
+static void release_job_lease(struct job_lease *jl)
+{
+	_cleanup_gr_error_ struct gr_error *e = NULL;
+
+	if (!jl->held)
+		return;
+	/* gr_run() left no process of the job: the range goes to quarantine */
+	if (gr_lease_release(jl->pool, &jl->lease, &e) < 0)
+		fprintf(stderr, "gridrun: %s, ignoring (gridrun gc reclaims it)\n", e->msg);
+	jl->held = false;
+	run_lease = NULL;
+}
+
+/* Lease a range, held by this supervisor, and name it in the job's state. */
+static int lease_for_job(const struct gr_spec *spec, const char *state_dir, const char *job_id,
+			 struct job_lease *jl, struct gr_error **err)
+{
+	_cleanup_free_ char *json = NULL;
+	int r;
+
+	r = gr_lease_acquire(jl->pool, spec->account, job_id, getpid(), &jl->lease, err);
+	if (r < 0)
+		return r;
+	jl->held = true;
+	gr_lease_range(&jl->lease, &jl->range);
+	run_lease = &jl->lease;
+	json = state_json(job_id, spec, 0, NULL);
+	r = json ? gr_state_update(state_dir, job_id, json, err) : gr_error_sys(err, ENOMEM, "state");
+	if (r < 0)
+		release_job_lease(jl);
+	return r;
+}
+
+/* gc: a stale entry's lease goes to quarantine with its cgroups; gr_lease_gc()
+ * reclaims exactly the leases whose holder is dead, this supervisor's too. */
+static int on_stale_entry(void *data, const char *json)
+{
+	const struct gr_config *cfg = data;
+	int r = remove_stale_cgroups(NULL, json);
+	json_t *o = json_loads(json, 0, NULL);
+	const char *pool = NULL;
+
+	if (o && json_unpack(o, "{s:{s:s}}", "lease", "pool", &pool) == 0) {
+		_cleanup_gr_error_ struct gr_error *e = NULL;
+		const struct gr_pool *p = gr_config_pool(cfg, pool);
+
+		if (!p)
+			fprintf(stderr, "gridrun: gc: pool `%s` of a stale job's lease is not configured, ignoring\n", pool);
+		else if (gr_lease_gc(p, &lease_gc, &e) < 0)
+			fprintf(stderr, "gridrun: gc: %s, ignoring\n", e->msg);
+	}
+	json_decref(o);
+	return r;
+}
+
 static int sig_from_name(const char *name)
 {
 	static const struct { const char *name; int sig; } sigs[] = {
@@ -172,6 +297,60 @@ static int sig_from_name(const char *name)
 	return *name && !*end && n > 0 && n < 65 ? (int)n : -1;
 }
 
+/*
+ * The node-wide copy of the record, DIR/records/<job-id>.json (state.h), for
+ * gridrun-exporter's per-account counters: written whether or not the spec
+ * asked for a record, atomically, 0644 as the state is (nothing secret), and
+ * before the job's state entry goes, so that a copy whose job is no longer
+ * listed is final. Its keys: the record's, then account and pool. `gridrun
+ * gc` prunes copies older than an hour.
+ */
+static void write_record_copy(const char *state_dir, const char *job_id, const struct gr_spec *spec,
+			      const struct gr_run_result *res)
+{
+	_cleanup_gr_error_ struct gr_error *e = NULL;
+	_cleanup_free_ char *text = gr_record_format(job_id, res), *out = NULL, *dir = NULL, *path = NULL;
+	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+
+	if (o) {
+		json_object_set_new(o, "account", spec->account ? json_string(spec->account) : json_null());
+		json_object_set_new(o, "pool", spec->pool ? json_string(spec->pool) : json_null());
+		out = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
+		json_decref(o);
+	}
+	if (!out || asprintf(&dir, "%s/" GR_STATE_RECORDS, state_dir) < 0 ||
+	    asprintf(&path, "%s/%s.json", dir, job_id) < 0) {
+		fprintf(stderr, "gridrun: record copy of job %s: out of memory, ignoring\n", job_id);
+		return;
+	}
+	if (mkdir(dir, 0755) == 0)
+		(void)!chmod(dir, 0755);
+	if (gr_write_file_atomic(path, out, 0644, &e) < 0 || chmod(path, 0644) < 0)
+		fprintf(stderr, "gridrun: record copy `%s`: %s, ignoring\n", path, e ? e->msg : strerror(errno));
+}
+
+/* gc: record copies (and temp files) older than an hour. */
+static unsigned prune_record_copies(const char *state_dir)
+{
+	_cleanup_free_ char *dir = NULL;
+	time_t cutoff = time(NULL) - 3600;
+	struct dirent *de;
+	unsigned n = 0;
+	DIR *d;
+
+	if (asprintf(&dir, "%s/" GR_STATE_RECORDS, state_dir) < 0 || !(d = opendir(dir)))
+		return 0;
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (de->d_name[0] != '.' && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !S_ISDIR(st.st_mode) && st.st_mtime < cutoff && unlinkat(dirfd(d), de->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
 static int cmd_run(const char *path)
 {
 	_cleanup_gr_error_ struct gr_error *err = NULL;
@@ -180,13 +359,14 @@ static int cmd_run(const char *path)
 	struct gr_run_result res;
 	struct run_ctx ctx;
 	struct gr_run_hooks hooks = { .cgroup_ready = on_cgroup_ready, .started = on_started, .data = &ctx };
+	struct job_lease jl = { 0 };
 	int r, status;
 
 	if (gr_spec_load_file(path, &spec, &err) < 0) {
 		fprintf(stderr, "%s\n", err->msg);
 		return GR_EXIT_ERROR;
 	}
-	if (check_supported(spec, &err) < 0)
+	if (check_supported(spec, &err) < 0 || check_pool(spec, &jl.pool, &err) < 0)
 		return fail(err);
 	if (spec->job_id) {
 		job_id = strdup(spec->job_id);
@@ -198,14 +378,20 @@ static int cmd_run(const char *path)
 	}
 	if (!job_id)
 		return fail(NULL);
-	if (gr_state_dir(&state_dir, &err) < 0 || gr_state_gc(state_dir, NULL, remove_stale_cgroups, NULL, &err) < 0)
+	if (gr_state_dir(&state_dir, &err) < 0 || gr_state_gc(state_dir, NULL, on_stale_entry, site_config, &err) < 0)
 		return fail(err);
 	json = state_json(job_id, spec, 0, NULL);
 	if (gr_state_claim(state_dir, job_id, json, &err) < 0)
 		return fail(err);
+	if (jl.pool && lease_for_job(spec, state_dir, job_id, &jl, &err) < 0) {
+		gr_state_release(state_dir, job_id);
+		return fail(err);
+	}
+	hooks.range = jl.held ? &jl.range : NULL;
 
 	ctx = (struct run_ctx){ .state_dir = state_dir, .job_id = job_id, .spec = spec };
 	r = gr_run(spec, job_id, &hooks, &res, &err);
+	release_job_lease(&jl);
 	status = r < 0 ? gr_error_exit_code(err) : gr_run_exit_status(&res);
 	if (r < 0) {
 		res.exit_code = status;
@@ -231,6 +417,7 @@ static int cmd_run(const char *path)
 		if (r >= 0)
 			status = GR_EXIT_ERROR;
 	}
+	write_record_copy(state_dir, job_id, spec, &res);
 	gr_state_release(state_dir, job_id);
 	return status;
 }
@@ -258,6 +445,8 @@ static int cmd_ps(void)
 	printf("%-24s %8s  %-7s %s\n", "JOB", "PID", "STATE", "SPEC");
 	if (gr_state_list(dir, ps_line, NULL, &err) < 0)
 		return fail(err);
+	if (gr_lease_report(stdout, site_config, &err) < 0)
+		fprintf(stderr, "gridrun: ps: %s, ignoring\n", err->msg);
 	return 0;
 }
 
@@ -267,9 +456,18 @@ static int cmd_gc(void)
 	_cleanup_free_ char *dir = NULL;
 	unsigned removed = 0;
 
-	if (gr_state_dir(&dir, &err) < 0 || gr_state_gc(dir, &removed, remove_stale_cgroups, NULL, &err) < 0)
+	if (gr_state_dir(&dir, &err) < 0 || gr_state_gc(dir, &removed, on_stale_entry, site_config, &err) < 0)
 		return fail(err);
 	printf("gridrun gc: removed %u stale state entr%s\n", removed, removed == 1 ? "y" : "ies");
+	removed = prune_record_copies(dir);
+	if (removed)
+		printf("gridrun gc: removed %u record cop%s older than an hour\n", removed, removed == 1 ? "y" : "ies");
+	if (site_config->npools) {
+		if (gr_lease_gc_all(site_config, &lease_gc, &err) < 0)
+			return fail(err);
+		printf("gridrun gc: reclaimed %u lease(s) of dead holders, ended %u quarantine(s)\n",
+		       lease_gc.reclaimed, lease_gc.freed);
+	}
 	return 0;
 }
 
@@ -324,6 +522,17 @@ static int cmd_kill(const char *job_id, const char *signame)
 	return 0;
 }
 
+/* The filter of a profile, for review (gr-seccomp.h says which file a name is). */
+static int cmd_seccomp_dump(const char *profile)
+{
+	_cleanup_gr_error_ struct gr_error *err = NULL;
+
+	fflush(stdout);
+	if (gr_seccomp_dump(profile, STDOUT_FILENO, &err) < 0)
+		return fail(err);
+	return 0;
+}
+
 static int cmd_check(void)
 {
 	_cleanup_gr_error_ struct gr_error *err = NULL;
@@ -349,6 +558,13 @@ int main(int argc, char **argv)
 		printf("gridrun %s\n", GRIDRUN_VERSION);
 		return 0;
 	}
+	if (strcmp(cmd, "check") && strcmp(cmd, "seccomp")) {
+		_cleanup_gr_error_ struct gr_error *err = NULL;
+
+		argc = take_config_option(argc, argv);
+		if (load_site_config(&err) < 0)
+			return fail(err);
+	}
 	if (!strcmp(cmd, "run")) {
 		if (argc != 3) {
 			usage(stderr);
@@ -366,8 +582,11 @@ int main(int argc, char **argv)
 		return cmd_suspend(argv[2], !strcmp(cmd, "suspend"));
 	if (argc == 4 && !strcmp(cmd, "kill"))
 		return cmd_kill(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(cmd, "seccomp") && !strcmp(argv[2], "dump"))
+		return cmd_seccomp_dump(argv[3]);
 	if (argc == 2 && cmd[0] != '-' && strcmp(cmd, "check") && strcmp(cmd, "ps") && strcmp(cmd, "gc") &&
-	    strcmp(cmd, "suspend") && strcmp(cmd, "resume") && strcmp(cmd, "kill"))
+	    strcmp(cmd, "suspend") && strcmp(cmd, "resume") && strcmp(cmd, "kill") &&
+	    strcmp(cmd, "seccomp"))
 		return cmd_run(cmd);
 	usage(stderr);
 	return GR_EXIT_ERROR;

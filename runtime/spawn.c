@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "gr-seccomp.h"
 #include "init.h"
 #include "spawn.h"
 #include "util.h"
@@ -260,6 +261,7 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	   struct gr_run_result *res, struct gr_error **err)
 {
 	_cleanup_close_ int sigfd = -1, pidfd = -1;
+	_cleanup_gr_seccomp_ struct gr_seccomp *filter = NULL;
 	int sv[2] = { -1, -1 };
 	struct supervisor s = { .res = res };
 	unsigned long long t0;
@@ -271,7 +273,11 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	s.t0 = gr_now_ns();
 	res->reason = GR_REASON_SETUP_ERROR;
 	res->exit_code = GR_EXIT_ERROR;
-	r = gr_userns_plan(spec->uid, spec->gid, &res->ids, err);
+	/* the job's seccomp filter, compiled before anything exists (design §8) */
+	r = gr_seccomp_for_spec(spec, &filter, err);
+	if (r < 0)
+		return r;
+	r = gr_userns_plan(spec->uid, spec->gid, hooks ? hooks->range : NULL, &res->ids, err);
 	if (r < 0)
 		return r;
 
@@ -307,7 +313,8 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	}
 	res->t_clone = gr_now_ns() - s.t0;
 	if (s.pid == 0) {
-		struct gr_child_ctx ctx = { .spec = spec, .ids = res->ids, .syncfd = sv[1] };
+		struct gr_child_ctx ctx = { .spec = spec, .ids = res->ids, .syncfd = sv[1],
+					    .seccomp = filter };
 
 		close(sv[0]);
 		gr_init_main(&ctx);

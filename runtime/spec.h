@@ -113,6 +113,13 @@ struct gr_spec {
 	enum gr_network network;
 	char *accounting;        /* a path, or "fd:N"; NULL = no record */
 	int accounting_fd;       /* N of "fd:N", -1 otherwise */
+
+	/* seccomp (runtime/seccomp.h); neither set: the "grid-default" profile */
+	char *seccomp_profile;   /* gridrun.seccomp_profile, a name as job_id; NULL = none */
+	char *seccomp_doc;       /* linux.seccomp given (an object): a copy of the whole spec
+				  * text, NUL-terminated, which the profile loader reads at
+				  * "linux.seccomp", so its messages point into the spec */
+	size_t seccomp_doc_len;
 };
 
 int gr_spec_load_file(const char *path, struct gr_spec **out, struct gr_error **err);

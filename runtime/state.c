@@ -33,7 +33,16 @@ int gr_state_dir(char **out, struct gr_error **err)
 		return gr_error_sys(err, ENOMEM, "state directory");
 	if (dir[0] != '/')
 		return gr_error_set(err, EINVAL, "state directory `%s` is not an absolute path", dir);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	/*
+	 * 0755, and 0644 state files: gridrun-exporter reads them as an
+	 * unprivileged user. Nothing in them is secret - job id, account,
+	 * pool, the spec's path, pids, cgroup paths; without hidepid, any local
+	 * user sees as much in /proc (the supervisor's argv, /proc/PID/cgroup).
+	 * Only the owner may write. An existing directory keeps its mode.
+	 */
+	if (mkdir(dir, 0755) == 0)
+		(void)!chmod(dir, 0755); /* whatever the umask */
+	else if (errno != EEXIST)
 		return gr_error_sys(err, errno, "create state directory `%s`", dir);
 	if (lstat(dir, &st) < 0)
 		return gr_error_sys(err, errno, "state directory `%s`", dir);
@@ -77,9 +86,9 @@ static int write_state(int dirfd, const char *name, const char *json, struct gr_
 	if (fd < 0)
 		return gr_error_sys(err, errno, "state: open `%s`", name);
 	{
-		_cleanup_close_ int f = openat(fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		_cleanup_close_ int f = openat(fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 
-		if (f < 0)
+		if (f < 0 || fchmod(f, 0644) < 0) /* readable by the exporter (gr_state_dir) */
 			return gr_error_sys(err, errno, "state: create `%s/%s`", name, tmp);
 		r = gr_write_all(f, json, strlen(json));
 		if (r < 0)
@@ -136,7 +145,11 @@ int gr_state_claim(const char *dir, const char *job_id, const char *state_json,
 		return gr_error_sys(err, errno, "state: open `%s`", dir);
 	(void)!getrandom(&rnd, sizeof(rnd), 0);
 	snprintf(claim, sizeof(claim), CLAIM_PREFIX "%d.%08x", (int)getpid(), rnd);
-	if (mkdirat(dirfd, claim, 0700) < 0)
+	if (!strcmp(job_id, GR_STATE_RECORDS))
+		return gr_error_set(err, EINVAL, "job id `%s` is reserved (the state directory's record copies)",
+				    job_id);
+	/* 0755 whatever the umask: it becomes the job's entry (gr_state_dir) */
+	if (mkdirat(dirfd, claim, 0755) < 0 || fchmodat(dirfd, claim, 0755, 0) < 0)
 		return gr_error_sys(err, errno, "state: create `%s/%s`", dir, claim);
 	r = write_state(dirfd, claim, state_json, err);
 	for (tries = 0; r >= 0 && tries < 2; tries++) {
@@ -234,7 +247,7 @@ int gr_state_gc(const char *dir, unsigned *removed,
 	if (!d)
 		return gr_error_sys(err, errno, "state: open `%s`", dir);
 	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, GR_STATE_RECORDS))
 			continue;
 		if (!entry_stale(dirfd(d), de->d_name))
 			continue;

@@ -13,8 +13,14 @@
  * SIGKILLed supervisor left (threat R1), idempotently.
  *
  * DIR is $GRIDRUN_STATE_DIR, else /run/gridrun for root, else
- * $XDG_RUNTIME_DIR/gridrun, else /tmp/gridrun-<uid>; it is created 0700 and
- * must be owned by the caller and not group/world-writable.
+ * $XDG_RUNTIME_DIR/gridrun, else /tmp/gridrun-<uid>; it is created 0755
+ * (entries 0755, state files 0644: gridrun-exporter reads them unprivileged,
+ * and they hold nothing secret) and must be owned by the caller and not
+ * group/world-writable.
+ *
+ * DIR/records/ is not a job: it holds a copy of each finished job's
+ * accounting record for gridrun-exporter (runtime/main.c); gc leaves it to
+ * `gridrun gc`, and no job may take the id "records".
  */
 #ifndef GRIDRUN_STATE_H
 #define GRIDRUN_STATE_H
@@ -23,6 +29,8 @@
 #include <sys/types.h>
 
 #include "error.h"
+
+#define GR_STATE_RECORDS "records"
 
 int gr_state_dir(char **out, struct gr_error **err);
 /* Claim job_id; state_json becomes DIR/<job_id>/state.json. */

@@ -23,15 +23,44 @@ const char *gr_isolation_name(enum gr_isolation mode)
 	return "unknown";
 }
 
-int gr_userns_plan(uid_t inner_uid, gid_t inner_gid, struct gr_userns_plan *plan,
-		   struct gr_error **err)
+/* S18: whatever the caller computed, never map host root, (uid_t)-1, or nothing. */
+static int plan_range(const struct gr_uid_range *range, struct gr_userns_plan *plan,
+		      struct gr_error **err)
 {
-	(void)err;
+	unsigned long long end = (unsigned long long)range->first + range->count;
+
+	if (geteuid() != 0)
+		return gr_error_set(err, EPERM, "userns: a leased uid range needs root "
+				    "(gridrun-helper is not available in this build yet)");
+	if (range->count == 0 || range->first == 0 || end - 1 > 4294967294ull)
+		return gr_error_set(err, ERANGE, "userns: refusing to map uid range %u+%lu",
+				    (unsigned)range->first, range->count);
+	if (plan->inner_uid >= range->count || plan->inner_gid >= range->count)
+		return gr_error_set(err, ERANGE, "userns: process.user %u:%u is outside the leased range "
+				    "(inner ids 0-%lu)", (unsigned)plan->inner_uid,
+				    (unsigned)plan->inner_gid, range->count - 1);
+	plan->mode = GR_ISOLATION_ROOT;
+	plan->outer_uid = range->first;
+	plan->outer_gid = range->first;
+	plan->map_inner_uid = 0;
+	plan->map_inner_gid = 0;
+	plan->count = range->count;
+	plan->setgroups_allow = true;
+	return 0;
+}
+
+int gr_userns_plan(uid_t inner_uid, gid_t inner_gid, const struct gr_uid_range *range,
+		   struct gr_userns_plan *plan, struct gr_error **err)
+{
 	*plan = (struct gr_userns_plan){
 		.inner_uid = inner_uid,
 		.inner_gid = inner_gid,
+		.map_inner_uid = inner_uid,
+		.map_inner_gid = inner_gid,
 		.count = 1,
 	};
+	if (range)
+		return plan_range(range, plan, err);
 	if (geteuid() == 0) {
 		plan->mode = GR_ISOLATION_ROOT;
 		plan->outer_uid = GR_OVERFLOW_ID;
@@ -86,11 +115,11 @@ int gr_userns_from_parent(pid_t pid, int pidfd, const struct gr_userns_plan *pla
 	r = write_proc_file(procfd, "setgroups", plan->setgroups_allow ? "allow" : "deny", err);
 	if (r < 0)
 		return gr_error_prefix(err, "userns");
-	snprintf(map, sizeof(map), "%u %u %lu\n", plan->inner_uid, plan->outer_uid, plan->count);
+	snprintf(map, sizeof(map), "%u %u %lu\n", plan->map_inner_uid, plan->outer_uid, plan->count);
 	r = write_proc_file(procfd, "uid_map", map, err);
 	if (r < 0)
 		return gr_error_prefix(err, "userns");
-	snprintf(map, sizeof(map), "%u %u %lu\n", plan->inner_gid, plan->outer_gid, plan->count);
+	snprintf(map, sizeof(map), "%u %u %lu\n", plan->map_inner_gid, plan->outer_gid, plan->count);
 	r = write_proc_file(procfd, "gid_map", map, err);
 	if (r < 0)
 		return gr_error_prefix(err, "userns");

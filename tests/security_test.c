@@ -2,10 +2,10 @@
 /*
  * security_test - attacks from ../shared/threats.md that the foundation
  * must already stop: S02 (host fd or cwd leaking in), S07 (terminal
- * injection), S11 (leftover capabilities, setuid gain), S12 (what holds
- * before seccomp), S19 (job B against a concurrently running job A, as far
- * as namespaces reach). Each test runs the attack inside a real job with
- * the gr-probe helper and asserts the outcome.
+ * injection), S11 (leftover capabilities, setuid gain), S12 (no nested
+ * user or net namespace), S19 (job B against a concurrently running job
+ * A, as far as namespaces reach). Each test runs the attack inside a real
+ * job with the gr-probe helper and asserts the outcome.
  */
 #include <fcntl.h>
 #include <jansson.h>
@@ -173,16 +173,19 @@ TEST_F(sec, S11_setuid_root_binary_gains_nothing)
 	free(spec);
 }
 
-TEST_F(sec, S12_what_holds_before_seccomp)
+TEST_F(sec, S12_no_nested_userns_or_netns)
 {
-	char *spec = sh_spec(self->dir, "/run/gr-probe unshare", NULL, NULL);
+	char *spec = sh_spec(self->dir, "/run/gr-probe unshare; unshare -U true 2>/dev/null || echo nested_userns denied",
+			     NULL, NULL);
 
-	/* no capability: a new net namespace needs one (until seccomp also denies
-	 * nested user namespaces, which would grant it) */
+	/* no capability for a new net namespace, and grid-default's seccomp
+	 * filter denies the nested user namespace that would grant one
+	 * (tests/seccomp_test.c covers every way in) */
 	gt_run_spec(spec, &self->res);
 	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
 	ASSERT_NE(NULL, strstr(self->res.out, "unshare_net EPERM\n")) TH_LOG("out: %s", self->res.out);
 	ASSERT_EQ(NULL, strstr(self->res.out, "write_max_userns ok"));
+	ASSERT_NE(NULL, strstr(self->res.out, "nested_userns denied\n")) TH_LOG("out: %s", self->res.out);
 	free(spec);
 }
 

@@ -390,7 +390,7 @@ int gt_count_dir(const char *path)
 	if (!d)
 		return -1;
 	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && strcmp(de->d_name, "records"))
 			n++;
 	closedir(d);
 	return n;

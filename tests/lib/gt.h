@@ -62,7 +62,8 @@ bool gt_wait_file(const char *path, int timeout_ms);
 int gt_count_procs(const char *marker);
 /* Count processes whose cmdline contains marker, waiting up to timeout_ms for 0. */
 int gt_wait_no_procs(const char *marker, int timeout_ms);
-/* Number of entries (not . or ..) in a directory; -1 if it does not exist. */
+/* Number of entries (not . or .., nor the state directory's records/ of
+ * finished jobs) in a directory; -1 if it does not exist. */
 int gt_count_dir(const char *path);
 /* A unique marker string for this test process. */
 const char *gt_marker(void);

@@ -1,0 +1,687 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * jobs.c - the running jobs and their cgroup usage, for gridrun-exporter.
+ * exporter.h says what is read, what is trusted and what is kept between
+ * scrapes. The usage files and how they are read follow the backends
+ * (cgroups/cg-v1.c, cg-v2.c), so that a job's last scrape and its
+ * accounting record agree: v1 CPU is cpuacct.usage (exact) split in the
+ * proportion of usage_user to usage_sys, as the record's is.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <linux/openat2.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "exporter.h"
+#include "state.h"
+#include "util.h"
+
+#define CG_ROOT "/sys/fs/cgroup/"
+#define STATE_MAX (64u << 10)
+#define JOB_DIRS_MAX 8
+#define FD_ABSENT (-2)            /* the file does not exist (controller off) */
+#define FD_RESERVE 1024           /* fds kept for connections and the rest */
+
+enum ctl { C_CPUACCT = 1, C_MEMORY = 2, C_PIDS = 4, C_FREEZER = 8, C_BLKIO = 16 };
+
+enum file_id {
+	F2_CPU, F2_MEM, F2_MEM_PEAK, F2_PIDS, F2_MEM_EVENTS, F2_IO, F2_EVENTS,
+	F1_CPU, F1_CPU_USER, F1_CPU_SYS, F1_MEM, F1_MEM_PEAK, F1_OOM, F1_PIDS, F1_IO, F1_FREEZER,
+	F_COUNT
+};
+
+static const struct {
+	int version;
+	unsigned ctl;                 /* v1: the hierarchy that has it */
+	const char *name;
+} files[F_COUNT] = {
+	[F2_CPU] = { 2, 0, "cpu.stat" },
+	[F2_MEM] = { 2, 0, "memory.current" },
+	[F2_MEM_PEAK] = { 2, 0, "memory.peak" },
+	[F2_PIDS] = { 2, 0, "pids.current" },
+	[F2_MEM_EVENTS] = { 2, 0, "memory.events" },
+	[F2_IO] = { 2, 0, "io.stat" },
+	[F2_EVENTS] = { 2, 0, "cgroup.events" },
+	[F1_CPU] = { 1, C_CPUACCT, "cpuacct.usage" },
+	[F1_CPU_USER] = { 1, C_CPUACCT, "cpuacct.usage_user" },
+	[F1_CPU_SYS] = { 1, C_CPUACCT, "cpuacct.usage_sys" },
+	[F1_MEM] = { 1, C_MEMORY, "memory.usage_in_bytes" },
+	[F1_MEM_PEAK] = { 1, C_MEMORY, "memory.max_usage_in_bytes" },
+	[F1_OOM] = { 1, C_MEMORY, "memory.oom_control" },
+	[F1_PIDS] = { 1, C_PIDS, "pids.current" },
+	[F1_IO] = { 1, C_BLKIO, "blkio.throttle.io_service_bytes" },
+	[F1_FREEZER] = { 1, C_FREEZER, "freezer.state" },
+};
+
+struct mount {
+	dev_t dev;
+	int version;
+	unsigned ctl;
+};
+
+struct job {
+	char *id;
+	ino_t ino;                    /* of the state file last parsed */
+	struct timespec mtim;
+	pid_t sup_pid;
+	unsigned long long sup_start;
+	int pidfd;                    /* the supervisor; -1: none (see alive) */
+	bool alive;
+	char *labels;
+	int version;                  /* 0: no cgroup listed */
+	char *dirs[JOB_DIRS_MAX];
+	size_t ndirs;
+	int fd[F_COUNT];              /* open, -1 (closed) or FD_ABSENT */
+	bool opened;                  /* fd[] are open (and cached) */
+	bool warned;
+	unsigned gen;
+	struct gr_job_sample s;
+};
+
+struct gr_jobs {
+	char *state_dir;
+	struct gr_map jobs;
+	struct mount *mounts;
+	size_t nmounts;
+	bool mounts_fresh;            /* reloaded during this scrape */
+	size_t nfds, budget;          /* fds held by the cache, and how many it may */
+	unsigned gen;
+	bool dir_warned;
+	char buf[64u << 10];
+};
+
+static void warn(bool *once, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(bool *once, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (*once)
+		return;
+	*once = true;
+	va_start(ap, fmt);
+	fputs("gridrun-exporter: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs(", ignoring\n", stderr);
+	va_end(ap);
+}
+
+static void load_mounts(struct gr_jobs *j)
+{
+	_cleanup_free_ char *text = NULL;
+
+	j->nmounts = 0;
+	j->mounts_fresh = true;
+	if (gr_read_file_at(AT_FDCWD, "/proc/self/mountinfo", &text, NULL, NULL) < 0)
+		return;
+	for (char *line = text, *next; line && *line; line = next) {
+		char fstype[64], super[1024];
+		unsigned maj, min;
+		const char *dash;
+		struct mount m = { 0 };
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		dash = strstr(line, " - ");
+		if (!dash || sscanf(line, "%*s %*s %u:%u", &maj, &min) != 2 ||
+		    sscanf(dash + 3, "%63s %*s %1023s", fstype, super) != 2)
+			continue;
+		if (!strcmp(fstype, "cgroup2")) {
+			m.version = 2;
+		} else if (!strcmp(fstype, "cgroup")) {
+			static const struct { const char *name; unsigned ctl; } c[] = {
+				{ "cpuacct", C_CPUACCT }, { "memory", C_MEMORY }, { "pids", C_PIDS },
+				{ "freezer", C_FREEZER }, { "blkio", C_BLKIO },
+			};
+
+			m.version = 1;
+			for (char *save = NULL, *o = strtok_r(super, ",", &save); o; o = strtok_r(NULL, ",", &save))
+				for (size_t i = 0; i < ARRAY_SIZE(c); i++)
+					if (!strcmp(o, c[i].name))
+						m.ctl |= c[i].ctl;
+		} else {
+			continue;
+		}
+		m.dev = makedev(maj, min);
+		if (!(j->nmounts & 15)) {
+			struct mount *v = realloc(j->mounts, (j->nmounts + 16) * sizeof(*v));
+
+			if (!v)
+				return;
+			j->mounts = v;
+		}
+		j->mounts[j->nmounts++] = m;
+	}
+}
+
+static const struct mount *mount_of(struct gr_jobs *j, dev_t dev)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < j->nmounts; i++)
+			if (j->mounts[i].dev == dev)
+				return &j->mounts[i];
+		/* a hierarchy mounted since: look again, once per scrape */
+		if (j->mounts_fresh)
+			break;
+		load_mounts(j);
+	}
+	return NULL;
+}
+
+/* Only gridrun's own job directory, CG_ROOT...gridrun-<job-id>, plainly named. */
+static bool job_dir_ok(const char *path, const char *job_id)
+{
+	const char *base = strrchr(path, '/');
+
+	if (strncmp(path, CG_ROOT, strlen(CG_ROOT)) || strlen(path) >= 4096 || !base ||
+	    strncmp(base + 1, "gridrun-", 8) || strcmp(base + 9, job_id))
+		return false;
+	for (const char *p = path + 1; *p; ) {
+		size_t n = strcspn(p, "/");
+
+		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		p += n + (p[n] == '/');
+	}
+	return true;
+}
+
+static void job_close(struct gr_jobs *j, struct job *jb)
+{
+	for (int f = 0; f < F_COUNT; f++) {
+		if (jb->fd[f] >= 0) {
+			close(jb->fd[f]);
+			if (jb->opened)
+				j->nfds--;
+		}
+		jb->fd[f] = -1;
+	}
+	jb->opened = false;
+}
+
+static void job_unwatch(struct gr_jobs *j, struct job *jb)
+{
+	if (jb->pidfd >= 0) {
+		close(jb->pidfd);
+		j->nfds--;
+	}
+	jb->pidfd = -1;
+	jb->alive = false;
+}
+
+static void job_free(struct gr_jobs *j, struct job *jb)
+{
+	job_close(j, jb);
+	job_unwatch(j, jb);
+	for (size_t i = 0; i < jb->ndirs; i++)
+		free(jb->dirs[i]);
+	free(jb->labels);
+	free(jb->id);
+	free(jb);
+}
+
+/* The supervisor as a pidfd, if it is the one the state names (pid reuse). */
+static void job_watch(struct gr_jobs *j, struct job *jb)
+{
+	int fd;
+
+	job_unwatch(j, jb);
+	if (jb->sup_pid <= 0 || gr_proc_starttime(jb->sup_pid) != jb->sup_start)
+		return;
+	fd = (int)syscall(SYS_pidfd_open, jb->sup_pid, 0);
+	/* checked again once the pidfd pins the process */
+	if (fd >= 0 && gr_proc_starttime(jb->sup_pid) != jb->sup_start) {
+		close(fd);
+		return;
+	}
+	if (fd >= 0)
+		j->nfds++;
+	jb->pidfd = fd;
+	jb->alive = true;   /* without a pidfd (EMFILE): by start time, each scrape */
+}
+
+static void job_set_labels(struct job *jb, const char *account, const char *pool)
+{
+	struct gr_buf b = { 0 };
+
+	gr_buf_puts(&b, "job_id=\"");
+	gr_buf_label(&b, jb->id);
+	gr_buf_puts(&b, "\",account=\"");
+	gr_buf_label(&b, account);
+	gr_buf_puts(&b, "\",pool=\"");
+	gr_buf_label(&b, pool);
+	gr_buf_puts(&b, "\"");
+	free(jb->labels);
+	jb->labels = b.oom ? NULL : b.p;
+	if (b.oom)
+		free(b.p);
+}
+
+/* Take in a new version of the job's state file. */
+static void job_parse(struct gr_jobs *j, struct job *jb, const char *text)
+{
+	json_t *o = json_loads(text, 0, NULL), *cgs = NULL, *lease = NULL, *v;
+	const char *id = NULL, *account = "", *pool = "";
+	json_int_t sp = 0, ss = 0, version = 0;
+	char *dirs[JOB_DIRS_MAX];
+	size_t n = 0, i;
+	bool same;
+
+	if (!o || json_unpack(o, "{s:s, s:I, s:I, s?s, s?I, s?o, s?o}", "job_id", &id,
+			      "supervisor_pid", &sp, "supervisor_start", &ss, "account", &account,
+			      "cgroup_version", &version, "cgroups", &cgs, "lease", &lease) < 0 ||
+	    strcmp(id, jb->id)) {
+		warn(&jb->warned, "job `%s`: its state file is not gridrun's", jb->id);
+		job_close(j, jb);
+		job_unwatch(j, jb);
+		json_decref(o);
+		return;
+	}
+	if (json_is_object(lease) && json_is_string(json_object_get(lease, "pool")))
+		pool = json_string_value(json_object_get(lease, "pool"));
+	job_set_labels(jb, account, pool);
+	if ((pid_t)sp != jb->sup_pid || (unsigned long long)ss != jb->sup_start || jb->pidfd < 0) {
+		jb->sup_pid = (pid_t)sp;
+		jb->sup_start = (unsigned long long)ss;
+		job_watch(j, jb);
+	}
+	json_array_foreach(cgs, i, v) {
+		if (n < JOB_DIRS_MAX && json_is_string(v) && job_dir_ok(json_string_value(v), jb->id))
+			dirs[n++] = (char *)json_string_value(v);
+		else
+			warn(&jb->warned, "job `%s`: cgroup %s is not a gridrun job cgroup", jb->id,
+			     json_is_string(v) ? json_string_value(v) : "(not a string)");
+	}
+	if (version != 1 && version != 2)
+		n = 0;
+	same = n == jb->ndirs && version == jb->version;
+	for (i = 0; same && i < n; i++)
+		same = !strcmp(dirs[i], jb->dirs[i]);
+	if (!same) {
+		job_close(j, jb);
+		for (i = 0; i < jb->ndirs; i++)
+			free(jb->dirs[i]);
+		jb->ndirs = 0;
+		for (i = 0; i < n; i++)
+			if ((jb->dirs[jb->ndirs] = strdup(dirs[i])))
+				jb->ndirs++;
+		jb->version = (int)version;
+	}
+	json_decref(o);
+}
+
+/* Open the job's usage files; 0, or -errno when no directory could be. */
+static int job_open(struct gr_jobs *j, struct job *jb)
+{
+	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	size_t opened = 0;
+	int r = 0;
+
+	job_close(j, jb);
+	/* any directory missing: the job's cgroup is being removed */
+	for (size_t d = 0; d < jb->ndirs && r == 0; d++) {
+		_cleanup_close_ int dfd = (int)syscall(SYS_openat2, AT_FDCWD, jb->dirs[d], &how, sizeof(how));
+		const struct mount *m;
+		struct stat st;
+
+		if (dfd < 0 || fstat(dfd, &st) < 0) {
+			r = -errno;
+			break;
+		}
+		m = mount_of(j, st.st_dev);
+		if (!m || m->version != jb->version) {
+			warn(&jb->warned, "job `%s`: `%s` is not on a cgroup v%d filesystem", jb->id, jb->dirs[d],
+			     jb->version);
+			continue;
+		}
+		for (int f = 0; f < F_COUNT && r == 0; f++) {
+			if (files[f].version != m->version || (m->version == 1 && !(files[f].ctl & m->ctl)) ||
+			    jb->fd[f] != -1)
+				continue;
+			jb->fd[f] = openat(dfd, files[f].name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			if (jb->fd[f] >= 0)
+				opened++;
+			else if (errno == ENOENT)
+				jb->fd[f] = FD_ABSENT;   /* its controller is off */
+			else
+				r = -errno;
+		}
+	}
+	if (r == 0 && !opened)
+		r = -ENOENT;
+	if (r < 0) {
+		job_close(j, jb);
+		return r;
+	}
+	if (j->nfds + opened <= j->budget) {
+		jb->opened = true;
+		j->nfds += opened;
+	}
+	return 0;
+}
+
+static uint64_t keyed(const char *text, const char *key, bool *found)
+{
+	size_t n = strlen(key);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, key, n) && p[n] == ' ') {
+			*found = true;
+			return strtoull(p + n + 1, NULL, 10);
+		}
+	*found = false;
+	return 0;
+}
+
+static void set(struct gr_job_sample *s, enum gr_job_metric m, uint64_t v)
+{
+	s->v[m] = v;
+	s->have |= 1u << m;
+}
+
+static void parse_file(struct gr_job_sample *s, int f, const char *t, uint64_t cpu1[3])
+{
+	bool ok, ok2;
+	uint64_t v, w;
+
+	switch (f) {
+	case F2_CPU:
+		v = keyed(t, "user_usec", &ok);
+		w = keyed(t, "system_usec", &ok2);
+		if (ok && ok2) {
+			set(s, GR_M_CPU_USER, v * 1000);
+			set(s, GR_M_CPU_SYSTEM, w * 1000);
+		}
+		break;
+	case F2_MEM: case F1_MEM:
+		set(s, GR_M_MEMORY, strtoull(t, NULL, 10));
+		break;
+	case F2_MEM_PEAK: case F1_MEM_PEAK:
+		set(s, GR_M_MEMORY_PEAK, strtoull(t, NULL, 10));
+		break;
+	case F2_PIDS: case F1_PIDS:
+		set(s, GR_M_PIDS, strtoull(t, NULL, 10));
+		break;
+	case F2_MEM_EVENTS: case F1_OOM:
+		if ((v = keyed(t, "oom_kill", &ok)), ok)
+			set(s, GR_M_OOM_KILLS, v);
+		break;
+	case F2_EVENTS:
+		if ((v = keyed(t, "frozen", &ok)), ok)
+			set(s, GR_M_FROZEN, v ? 1 : 0);
+		break;
+	case F1_FREEZER:
+		set(s, GR_M_FROZEN, !strncmp(t, "FROZEN", 6));
+		break;
+	case F1_CPU: case F1_CPU_USER: case F1_CPU_SYS:
+		cpu1[f - F1_CPU] = strtoull(t, NULL, 10);
+		break;
+	case F2_IO: case F1_IO:
+		v = w = 0;
+		for (const char *p = t; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+			const char *nl = strchr(p, '\n'), *r, *x;
+			char dev[32], op[16];
+			unsigned long long n;
+
+			if (f == F2_IO) {
+				/* "MAJ:MIN rbytes=N wbytes=N rios=N ..." */
+				if ((r = strstr(p, " rbytes=")) && (!nl || r < nl))
+					v += strtoull(r + 8, NULL, 10);
+				if ((x = strstr(p, " wbytes=")) && (!nl || x < nl))
+					w += strtoull(x + 8, NULL, 10);
+			} else if (sscanf(p, "%31s %15s %llu", dev, op, &n) == 3) {
+				/* "MAJ:MIN Read N" ...; the last line is "Total N" */
+				if (!strcmp(op, "Read"))
+					v += n;
+				else if (!strcmp(op, "Write"))
+					w += n;
+			}
+		}
+		set(s, GR_M_IO_READ, v);
+		set(s, GR_M_IO_WRITE, w);
+		break;
+	}
+}
+
+/* Read the job's figures into jb->s; -errno when the cgroup is gone. */
+static int job_read(struct gr_jobs *j, struct job *jb)
+{
+	uint64_t cpu1[3] = { 0 };
+	unsigned have1 = 0;
+	int r = 0;
+
+	if (!jb->opened && (r = job_open(j, jb)) < 0)
+		return r;
+	jb->s = (struct gr_job_sample){ .job_id = jb->id, .labels = jb->labels };
+	for (int f = 0; f < F_COUNT && r == 0; f++) {
+		ssize_t n;
+
+		if (jb->fd[f] < 0)
+			continue;
+		n = pread(jb->fd[f], j->buf, sizeof(j->buf) - 1, 0);
+		if (n < 0) {
+			r = -errno;      /* ENODEV: removed under us */
+			break;
+		}
+		j->buf[n] = '\0';
+		if (f >= F1_CPU && f <= F1_CPU_SYS)
+			have1 |= 1u << (f - F1_CPU);
+		parse_file(&jb->s, f, j->buf, cpu1);
+	}
+	if (r == 0 && (have1 & 1)) {
+		uint64_t total = cpu1[0], user = cpu1[1], sys = cpu1[2];
+		uint64_t u = user + sys ? (uint64_t)((long double)total * user / (user + sys)) : total;
+
+		set(&jb->s, GR_M_CPU_USER, u);
+		set(&jb->s, GR_M_CPU_SYSTEM, total - u);
+	}
+	if (!jb->opened || r < 0)
+		job_close(j, jb);
+	return r;
+}
+
+int gr_jobs_new(const char *state_dir, struct gr_jobs **out)
+{
+	struct gr_jobs *j = calloc(1, sizeof(*j));
+	struct rlimit rl;
+
+	if (!j || !(j->state_dir = strdup(state_dir))) {
+		free(j);
+		return -ENOMEM;
+	}
+	j->budget = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 2 * FD_RESERVE
+			    ? (size_t)(rl.rlim_cur - FD_RESERVE) : 0;
+	load_mounts(j);
+	*out = j;
+	return 0;
+}
+
+static void free_job_value(void *data, const char *key, void *value)
+{
+	(void)key;
+	job_free(data, value);
+}
+
+void gr_jobs_free(struct gr_jobs *j)
+{
+	if (!j)
+		return;
+	gr_map_each(&j->jobs, free_job_value, j);
+	gr_map_done(&j->jobs);
+	free(j->mounts);
+	free(j->state_dir);
+	free(j);
+}
+
+/* The job entry `name` as listed now, parsed again if its state file changed. */
+static void job_list(struct gr_jobs *j, int dfd, const char *name)
+{
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC,
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	struct job *jb = gr_map_get(&j->jobs, name);
+	char path[300];
+	struct stat st;
+	_cleanup_free_ char *text = NULL;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/state.json", name) >= (int)sizeof(path) ||
+	    fstatat(dfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return;   /* a claim being made, or debris for gc */
+	if (!jb) {
+		jb = calloc(1, sizeof(*jb));
+		if (!jb || !(jb->id = strdup(name)) || gr_map_put(&j->jobs, name, jb) < 0) {
+			if (jb)
+				free(jb->id);
+			free(jb);
+			return;
+		}
+		jb->pidfd = -1;
+		for (int f = 0; f < F_COUNT; f++)
+			jb->fd[f] = -1;
+	}
+	jb->gen = j->gen;
+	if (jb->labels && st.st_ino == jb->ino && st.st_mtim.tv_sec == jb->mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == jb->mtim.tv_nsec)
+		return;
+	fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > STATE_MAX) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	jb->ino = st.st_ino;
+	jb->mtim = st.st_mtim;
+	if (gr_read_small_fd(fd, STATE_MAX, &text) == 0)
+		job_parse(j, jb, text);
+	close(fd);
+}
+
+static bool stale(void *data, const char *key, void *value)
+{
+	struct gr_jobs *j = data;
+	struct job *jb = value;
+
+	(void)key;
+	if (jb->gen == j->gen)
+		return false;
+	job_free(j, jb);
+	return true;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	return strcmp(((const struct gr_job_sample *)a)->job_id, ((const struct gr_job_sample *)b)->job_id);
+}
+
+struct scan {
+	struct gr_jobs *j;
+	struct job **v;
+	size_t n;
+};
+
+static void collect(void *data, const char *key, void *value)
+{
+	struct scan *sc = data;
+	struct job *jb = value;
+
+	(void)key;
+	if (jb->alive)
+		sc->v[sc->n++] = jb;
+}
+
+int gr_jobs_scrape(struct gr_jobs *j, struct gr_job_sample **samples, size_t *n, unsigned *running,
+		   unsigned *unreadable, struct gr_error **err)
+{
+	_cleanup_free_ struct job **alive = NULL;
+	_cleanup_free_ struct pollfd *pfd = NULL;
+	struct gr_job_sample *out;
+	struct scan sc = { j, NULL, 0 };
+	struct dirent *de;
+	struct stat st;
+	size_t np = 0, k = 0;
+	DIR *d;
+
+	*samples = NULL;
+	*n = 0;
+	*running = *unreadable = 0;
+	j->gen++;
+	j->mounts_fresh = false;
+	d = opendir(j->state_dir);
+	if (!d && errno != ENOENT)
+		return gr_error_sys(err, errno, "state: open `%s`", j->state_dir);
+	if (d && fstat(dirfd(d), &st) == 0 && (st.st_mode & 022)) {
+		/* gridrun itself refuses such a directory (state.c): anyone could fake jobs */
+		warn(&j->dir_warned, "state directory `%s` is group or world writable, not reading it",
+		     j->state_dir);
+		closedir(d);
+		d = NULL;
+	}
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.' && strcmp(de->d_name, GR_STATE_RECORDS) &&
+		    (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN))
+			job_list(j, dirfd(d), de->d_name);
+	if (d)
+		closedir(d);
+	gr_map_filter(&j->jobs, stale, j);
+
+	/* who still runs: one poll over every supervisor's pidfd */
+	alive = calloc(j->jobs.n + 1, sizeof(*alive));
+	pfd = calloc(j->jobs.n + 1, sizeof(*pfd));
+	if (!alive || !pfd)
+		return gr_error_sys(err, ENOMEM, "scrape");
+	sc.v = alive;
+	gr_map_each(&j->jobs, collect, &sc);
+	for (size_t i = 0; i < sc.n; i++)
+		if (alive[i]->pidfd >= 0)
+			pfd[np++] = (struct pollfd){ .fd = alive[i]->pidfd, .events = POLLIN };
+	if (np && poll(pfd, np, 0) < 0)
+		return gr_error_sys(err, errno, "scrape: poll");
+	for (size_t i = 0, p = 0; i < sc.n; i++) {
+		struct job *jb = alive[i];
+		bool gone = jb->pidfd >= 0 ? (pfd[p++].revents & (POLLIN | POLLHUP | POLLERR)) != 0
+					   : gr_proc_starttime(jb->sup_pid) != jb->sup_start;
+
+		if (gone) {
+			job_unwatch(j, jb);
+			job_close(j, jb);
+		}
+	}
+	out = calloc(sc.n + 1, sizeof(*out));
+	if (!out)
+		return gr_error_sys(err, ENOMEM, "scrape");
+	for (size_t i = 0; i < sc.n; i++) {
+		struct job *jb = alive[i];
+
+		if (!jb->alive)
+			continue;
+		(*running)++;
+		if (!jb->labels || !jb->version || job_read(j, jb) < 0) {
+			(*unreadable) += jb->version != 0;
+			continue;
+		}
+		out[k++] = jb->s;
+	}
+	qsort(out, k, sizeof(*out), by_id);
+	*samples = out;
+	*n = k;
+	return 0;
+}
+
+bool gr_jobs_running(const struct gr_jobs *j, const char *job_id)
+{
+	const struct job *jb = gr_map_get(&j->jobs, job_id);
+
+	return jb && jb->alive && jb->gen == j->gen;
+}

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * config.h - the site configuration, /etc/gridrun/gridrun.conf (design §5).
+ *
+ * INI, parsed with libinih:
+ *     [runtime]     state_dir, lease_dir, cgroup_base   (absolute paths, all optional)
+ *     [pool NAME]   first_uid, ranges (required); range_size (65536),
+ *                   accounts (space-separated; empty or absent: nobody may lease),
+ *                   quarantine_seconds (600)
+ *     [rootfs NAME] path
+ * examples/gridrun.conf is a commented sample.
+ *
+ * Contract: gr_config_load() returns 0 and a fully checked configuration, or
+ * a negative errno and one error "FILE:LINE: section: key: what is wrong",
+ * e.g. "gridrun.conf:12: pool atlas: first_uid: expected a number". FILE is
+ * the path as given. Unknown sections and keys, duplicate sections and keys,
+ * and indented lines are errors (inih would read an indented key as a
+ * continuation of the one above it, silently).
+ *
+ * Pools are checked when the file is loaded, so that a bad pool never leases:
+ *  - first_uid >= 65536: the 16-bit id space holds root, the system and
+ *    regular accounts of every distribution, nobody/nogroup (65534) and
+ *    (uid16_t)-1; no pool may ever hand those out, whatever NSS says.
+ *  - the last uid, first_uid + ranges * range_size - 1, is at most
+ *    4294967294: 4294967295 is (uid_t)-1, which no map extent may contain
+ *    (kubelet #139916), and the sum is computed in 64 bits (no wrap, #141345).
+ *  - 1 <= ranges <= 65536, range_size >= 1, quarantine_seconds <= 30 days.
+ *  - pools do not overlap each other.
+ *  - no pool holds the uid or the primary gid of an account, or the gid of a
+ *    group, that NSS lists (getpwent()/getgrent(), plus getpwuid()/getgrgid()
+ *    of each pool's first and last id, because sssd and LDAP often do not
+ *    enumerate), nor the kernel's overflow uid/gid, nor a range of
+ *    /etc/subuid or /etc/subgid (whose owner could map it with newuidmap).
+ *    A network account created after the load is not seen: choose pools far
+ *    from any directory's allocation (CVE-2024-56433); see examples/.
+ *
+ * Which file: gr_config_load_cli() takes --config PATH, else
+ * $GRIDRUN_CONFIG, else GR_CONFIG_DEFAULT; only the default may be missing
+ * (no pools). The setuid helper must call gr_config_load(GR_CONFIG_DEFAULT,
+ * ...) with its build-time path and never look at the environment.
+ * When loaded by root, the file must be a regular file owned by root and
+ * writable by nobody else: whoever can write it decides which uids jobs get.
+ * state_dir and cgroup_base are root mode's (the CLI applies them when it
+ * runs as root, unless GRIDRUN_STATE_DIR / GRIDRUN_CGROUP_BASE say otherwise);
+ * lease_dir is the root of the lease files (lease.h).
+ */
+#ifndef GRIDRUN_CONFIG_H
+#define GRIDRUN_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+#ifndef GR_CONFIG_DEFAULT
+#define GR_CONFIG_DEFAULT "/etc/gridrun/gridrun.conf"
+#endif
+#define GR_LEASE_DIR_DEFAULT "/var/lib/gridrun/leases"
+
+#define GR_POOL_MIN_FIRST_UID 65536u
+#define GR_POOL_MAX_RANGES 65536u
+#define GR_POOL_LAST_UID 4294967294u         /* (uid_t)-1 is never an id */
+#define GR_POOL_RANGE_SIZE_DEFAULT 65536u
+#define GR_POOL_QUARANTINE_DEFAULT 600u
+#define GR_POOL_QUARANTINE_MAX (30u * 86400u)
+#define GR_NAME_MAX 32                       /* pool, rootfs and account names */
+
+struct gr_pool {
+	char *name;                  /* [A-Za-z0-9._-]{1,32}, not starting with '.' */
+	uid_t first_uid;             /* ranges are first_uid + i * range_size, i < ranges */
+	unsigned ranges;
+	unsigned range_size;
+	char **accounts;             /* NULL-terminated; none: nobody may lease */
+	size_t naccounts;
+	unsigned quarantine_seconds;
+	const char *lease_dir;       /* the configuration's lease_dir */
+	const char *file;            /* the configuration's file, for messages */
+	unsigned line;               /* of its [pool NAME] header */
+};
+
+struct gr_rootfs {
+	char *name;
+	char *path;
+	unsigned line;
+};
+
+struct gr_config {
+	char *file;                  /* as given; NULL when no file was read */
+	char *state_dir;             /* NULL: not set */
+	char *lease_dir;             /* always set: GR_LEASE_DIR_DEFAULT unless given */
+	char *cgroup_base;           /* NULL: not set */
+	struct gr_pool *pools;
+	size_t npools;
+	struct gr_rootfs *rootfs;
+	size_t nrootfs;
+};
+
+enum {
+	GR_CONFIG_OPTIONAL = 1 << 0, /* a missing file is an empty configuration */
+};
+
+int gr_config_load(const char *path, unsigned flags, struct gr_config **out, struct gr_error **err);
+/* The CLI's choice of file (see above); explicit may be NULL. */
+int gr_config_load_cli(const char *explicit_path, struct gr_config **out, struct gr_error **err);
+void gr_config_free(struct gr_config *cfg);
+void gr_config_freep(struct gr_config **cfg);
+#define _cleanup_gr_config_ __attribute__((cleanup(gr_config_freep)))
+
+const struct gr_pool *gr_config_pool(const struct gr_config *cfg, const char *name);
+/* The pool named by a spec, which account may lease from: 0, or an error
+ * naming the pool and what is wrong ("no pool ...", "account ... may not"). */
+int gr_config_pool_for(const struct gr_config *cfg, const char *name, const char *account,
+		       const struct gr_pool **pool, struct gr_error **err);
+/* 0 when account may lease from pool, else an error saying why not. */
+int gr_pool_check_account(const struct gr_pool *pool, const char *account, struct gr_error **err);
+/* A name as pools, rootfs and accounts use (as the spec's): [A-Za-z0-9._-]{1,32}, no leading '.'. */
+bool gr_config_name_ok(const char *name);
+
+#endif

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * lease-int.h - what lease.c (acquire, release, the files) shares with
+ * lease-gc.c (gc, listing); not for other modules. See lease.h.
+ */
+#ifndef GRIDRUN_LEASE_INT_H
+#define GRIDRUN_LEASE_INT_H
+
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "lease.h"
+
+#define NS 1000000000ull
+#define TMP_PREFIX ".tmp."
+
+/* pid's start time and whether it is a zombie; -ESRCH when it is gone. */
+int gr_lease_proc_stat(pid_t pid, unsigned long long *start, bool *zombie);
+/* The holder of l runs (same boot, pid, start time; not a zombie). */
+bool gr_lease_holder_alive(const struct gr_lease *l);
+/* A lease or quarantine file; -ENOENT if absent, -EINVAL if garbled. */
+int gr_lease_read_entry(int dfd, const char *name, struct gr_lease *l, unsigned long long *released_at,
+			struct stat *st);
+/* LEASE_DIR/POOL as a checked fd; -ENOENT (without err) when absent and !create. */
+int gr_lease_open_pool(const struct gr_pool *pool, bool create, int *out, struct gr_error **err);
+/* flock(2) op on dfd/name (".lock" or ".gclock"), opened into *lockfd. */
+int gr_lease_lock(int dfd, const char *name, int op, int *lockfd, struct gr_error **err);
+/* Range index is in a quarantine that has not ended at now (*free_at: when it does). */
+bool gr_lease_quarantined(int dfd, const struct gr_pool *pool, unsigned index, unsigned long long now,
+			  unsigned long long *free_at);
+/* "N<suffix>" with N < ranges: 0 and N in *index. */
+int gr_lease_entry_index(const char *name, unsigned ranges, const char *suffix, unsigned *index);
+/* With .gclock held: write N.quarantine for l, then remove N.lease. */
+int gr_lease_quarantine(int dfd, const struct gr_pool *pool, const struct gr_lease *l,
+			struct gr_error **err);
+
+#endif

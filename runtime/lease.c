@@ -1,0 +1,632 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* lease.c - leases of uid ranges: the files, acquire and release; the
+ * protocol is described in lease.h, gc and listing are in lease-gc.c. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lease-int.h"
+#include "util.h"
+
+static const char *boot_id(void)
+{
+	static char id[40];
+
+	if (!id[0]) {
+		_cleanup_close_ int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? gr_read_full(fd, id, sizeof(id) - 1) : -1;
+
+		id[n > 0 ? n : 0] = '\0';
+		id[strcspn(id, "\n")] = '\0';
+	}
+	return id;
+}
+
+/* The start time of pid (field 22) and whether it is a zombie; -ESRCH when
+ * it is gone, another -errno when /proc could not tell. */
+int gr_lease_proc_stat(pid_t pid, unsigned long long *start, bool *zombie)
+{
+	char path[64], buf[1024], state;
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	n = gr_read_full(fd, buf, sizeof(buf) - 1);
+	if (n == 0 || n == -ESRCH)
+		return -ESRCH;
+	if (n < 0)
+		return (int)n;
+	buf[n] = '\0';
+	/* comm may hold spaces and ')': the fields go on after the last ')' */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+			 &state, start) != 2)
+		return -EIO;
+	*zombie = state == 'Z' || state == 'X';
+	return 0;
+}
+
+/* The holder of l still runs (when /proc cannot tell, it is taken as alive). */
+bool gr_lease_holder_alive(const struct gr_lease *l)
+{
+	unsigned long long start = 0;
+	bool zombie = false;
+	int r;
+
+	if (strcmp(l->boot_id, boot_id()))
+		return false;
+	r = gr_lease_proc_stat(l->holder_pid, &start, &zombie);
+	if (r == -ESRCH)
+		return false;
+	return r < 0 || (!zombie && start == l->holder_start);
+}
+
+static bool job_id_ok(const char *id)
+{
+	size_t n = strlen(id);
+
+	return n >= 1 && n <= GR_JOB_ID_MAX && id[0] != '.' &&
+	       strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+static char *lease_json(const struct gr_lease *l, unsigned long long released_at)
+{
+	json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:s, s:I}",
+			      "pool", l->pool, "index", (json_int_t)l->index, "first", (json_int_t)l->first,
+			      "count", (json_int_t)l->count, "job_id", l->job_id, "account", l->account,
+			      "holder_pid", (json_int_t)l->holder_pid,
+			      "holder_start", (json_int_t)l->holder_start, "boot_id", l->boot_id,
+			      "leased_at", (json_int_t)l->leased_at);
+	char *text;
+
+	if (!o)
+		return NULL;
+	if (released_at)
+		json_object_set_new(o, "released_at", json_integer((json_int_t)released_at));
+	text = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
+	json_decref(o);
+	return text;
+}
+
+static int copy_str(char *dst, size_t size, const char *src)
+{
+	if (!src || strlen(src) >= size)
+		return -EINVAL;
+	memcpy(dst, src, strlen(src) + 1);
+	return 0;
+}
+
+static int parse_lease(const char *text, struct gr_lease *l, unsigned long long *released_at)
+{
+	json_t *o = json_loads(text, 0, NULL);
+	json_int_t index, first, count, pid, start, at, rel = 0;
+	const char *pool, *job, *account, *boot;
+	int r = -EINVAL;
+
+	memset(l, 0, sizeof(*l));
+	if (o && json_unpack(o, "{s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:s, s:I, s?I}",
+			     "pool", &pool, "index", &index, "first", &first, "count", &count,
+			     "job_id", &job, "account", &account, "holder_pid", &pid,
+			     "holder_start", &start, "boot_id", &boot, "leased_at", &at,
+			     "released_at", &rel) == 0 &&
+	    index >= 0 && first > 0 && first <= 4294967294ll && count > 0 && pid > 0 && start >= 0 &&
+	    copy_str(l->pool, sizeof(l->pool), pool) == 0 &&
+	    copy_str(l->job_id, sizeof(l->job_id), job) == 0 &&
+	    copy_str(l->account, sizeof(l->account), account) == 0 &&
+	    copy_str(l->boot_id, sizeof(l->boot_id), boot) == 0) {
+		l->index = (unsigned)index;
+		l->first = (uid_t)first;
+		l->count = (unsigned)count;
+		l->holder_pid = (pid_t)pid;
+		l->holder_start = (unsigned long long)start;
+		l->leased_at = (unsigned long long)at;
+		if (released_at)
+			*released_at = (unsigned long long)rel;
+		r = 0;
+	}
+	json_decref(o);
+	return r;
+}
+
+/* Read a lease or quarantine file; -ENOENT if absent, -EINVAL if garbled. */
+int gr_lease_read_entry(int dfd, const char *name, struct gr_lease *l, unsigned long long *released_at,
+			struct stat *st)
+{
+	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char buf[2048];
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	if (st && fstat(fd, st) < 0)
+		return -errno;
+	n = gr_read_full(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return (int)n;
+	buf[n] = '\0';
+	return parse_lease(buf, l, released_at);
+}
+
+/* A directory that only its owner (root) may enter, created when asked;
+ * -ENOENT without err when it is absent and !create. */
+static int open_private_dir(int at, const char *path, bool create, int *out, struct gr_error **err)
+{
+	struct stat st;
+	int fd;
+
+	fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT && !create)
+		return -ENOENT;
+	if (fd < 0 && errno == ENOENT) {
+		if (mkdirat(at, path, 0700) < 0 && errno != EEXIST)
+			return gr_error_sys(err, errno, "lease: create `%s`", path);
+		fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	}
+	if (fd < 0)
+		return gr_error_sys(err, errno, "lease: open `%s`", path);
+	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 077)) {
+		close(fd);
+		return gr_error_set(err, EPERM, "lease: `%s` must be a directory owned by uid %u "
+				    "and accessible only by it (mode 0700)", path, (unsigned)geteuid());
+	}
+	*out = fd;
+	return 0;
+}
+
+/* LEASE_DIR/POOL as an fd; -ENOENT (without err) when absent and !create. */
+int gr_lease_open_pool(const struct gr_pool *pool, bool create, int *out, struct gr_error **err)
+{
+	_cleanup_close_ int top = -1;
+	int r;
+
+	r = open_private_dir(AT_FDCWD, pool->lease_dir, false, &top, err);
+	if (r == -ENOENT && create) {
+		_cleanup_free_ char *p = strdup(pool->lease_dir);
+
+		if (!p)
+			return gr_error_sys(err, ENOMEM, "lease");
+		/* parents as a package would make them; the last two are private */
+		for (char *s = p + 1; *s; s++)
+			if (*s == '/') {
+				*s = '\0';
+				if (mkdir(p, 0755) < 0 && errno != EEXIST)
+					return gr_error_sys(err, errno, "lease: create `%s`", p);
+				*s = '/';
+			}
+		r = open_private_dir(AT_FDCWD, pool->lease_dir, true, &top, err);
+	}
+	if (r < 0)
+		return r;
+	r = open_private_dir(top, pool->name, create, out, err);
+	return r < 0 && r != -ENOENT ? gr_error_prefix(err, "pool %s", pool->name) : r;
+}
+
+/* flock(2) on dfd/name: ".lock" (layout) or ".gclock" (release and gc). */
+int gr_lease_lock(int dfd, const char *name, int op, int *lockfd, struct gr_error **err)
+{
+	if (*lockfd < 0) {
+		*lockfd = openat(dfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (*lockfd < 0)
+			return gr_error_sys(err, errno, "lease: open lock");
+	}
+	while (flock(*lockfd, op) < 0)
+		if (errno != EINTR)
+			return gr_error_sys(err, errno, "lease: lock");
+	return 0;
+}
+
+/* Create a private temp file in dfd; its name goes to name. */
+static int temp_file(int dfd, char *name, size_t size, struct gr_error **err)
+{
+	unsigned rnd = 0;
+	int fd;
+
+	(void)!getrandom(&rnd, sizeof(rnd), 0);
+	snprintf(name, size, TMP_PREFIX "%d.%08x", (int)getpid(), rnd);
+	fd = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return gr_error_sys(err, errno, "lease: create temp file");
+	return fd;
+}
+
+/* Replace the file's contents (it is not linked anywhere yet). */
+static int set_contents(int fd, const char *text)
+{
+	ssize_t n;
+
+	if (ftruncate(fd, 0) < 0)
+		return -errno;
+	n = pwrite(fd, text, strlen(text), 0);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == strlen(text) ? 0 : -EIO;
+}
+
+/* Write text to dfd/name atomically (temp file, rename over). */
+static int put_file(int dfd, const char *name, const char *text, struct gr_error **err)
+{
+	char tmp[64];
+	_cleanup_close_ int fd = temp_file(dfd, tmp, sizeof(tmp), err);
+	int r;
+
+	if (fd < 0)
+		return fd;
+	r = set_contents(fd, text);
+	if (r == 0 && renameat(dfd, tmp, dfd, name) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlinkat(dfd, tmp, 0);
+		return gr_error_sys(err, -r, "lease: write `%s`", name);
+	}
+	return 0;
+}
+
+bool gr_lease_quarantined(int dfd, const struct gr_pool *pool, unsigned index, unsigned long long now,
+			  unsigned long long *free_at)
+{
+	char name[32];
+	struct gr_lease l;
+	unsigned long long rel = 0;
+	struct stat st;
+	int r;
+
+	snprintf(name, sizeof(name), "%u.quarantine", index);
+	r = gr_lease_read_entry(dfd, name, &l, &rel, &st);
+	if (r == -ENOENT)
+		return false;
+	if (r < 0 && r != -EINVAL)   /* cannot tell: it stays */
+		rel = now;
+	else if (r < 0 || !rel)      /* garbled: released when it was written */
+		rel = (unsigned long long)st.st_mtim.tv_sec * NS + (unsigned long long)st.st_mtim.tv_nsec;
+	if (free_at)
+		*free_at = rel + pool->quarantine_seconds * NS;
+	return rel + pool->quarantine_seconds * NS > now;
+}
+
+int gr_lease_entry_index(const char *name, unsigned ranges, const char *suffix, unsigned *index)
+{
+	char *end;
+	unsigned long i;
+
+	if (name[0] < '0' || name[0] > '9')
+		return -EINVAL;
+	i = strtoul(name, &end, 10);
+	if (strcmp(end, suffix) || i >= ranges || (name[0] == '0' && end != name + 1))
+		return -EINVAL;
+	*index = (unsigned)i;
+	return 0;
+}
+
+/* Which ranges have a lease or a quarantine; returns the number of entries. */
+static int snapshot(int dfd, const struct gr_pool *pool, unsigned char *held, unsigned char *quar)
+{
+	_cleanup_close_ int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	unsigned index;
+	DIR *d;
+	int n = 0;
+
+	memset(held, 0, pool->ranges);
+	memset(quar, 0, pool->ranges);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d)
+		return -errno;
+	fd = -1;
+	while ((de = readdir(d))) {
+		if (gr_lease_entry_index(de->d_name, pool->ranges, ".lease", &index) == 0)
+			held[index] = 1, n++;
+		else if (gr_lease_entry_index(de->d_name, pool->ranges, ".quarantine", &index) == 0)
+			quar[index] = 1, n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Leases and quarantines of any index (also past today's ranges). */
+static int count_entries(int dfd)
+{
+	_cleanup_close_ int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	fd = -1;
+	while ((de = readdir(d))) {
+		unsigned index;
+
+		if (gr_lease_entry_index(de->d_name, ~0u, ".lease", &index) == 0 ||
+		    gr_lease_entry_index(de->d_name, ~0u, ".quarantine", &index) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* The pool's .layout; false when it is missing. */
+static bool read_layout(int dfd, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = openat(dfd, ".layout", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n = fd >= 0 ? gr_read_full(fd, buf, size - 1) : -1;
+
+	buf[n > 0 ? n : 0] = '\0';
+	return fd >= 0;
+}
+
+/* Hold the shared lock with .layout matching the pool (see lease.h). */
+static int lock_layout(int dfd, const struct gr_pool *pool, int *lockfd, struct gr_error **err)
+{
+	char want[96], have[96];
+	int r;
+
+	snprintf(want, sizeof(want), "%u %u %u\n", (unsigned)pool->first_uid, pool->ranges, pool->range_size);
+	for (int tries = 0; tries < 5; tries++) {
+		bool exists;
+		int entries;
+
+		r = gr_lease_lock(dfd, ".lock", LOCK_SH, lockfd, err);
+		if (r < 0)
+			return r;
+		if (read_layout(dfd, have, sizeof(have)) && !strcmp(have, want))
+			return 0;
+		/* first use or a new layout: decided with the pool to ourselves */
+		flock(*lockfd, LOCK_UN);
+		r = gr_lease_lock(dfd, ".lock", LOCK_EX, lockfd, err);
+		if (r < 0)
+			return r;
+		exists = read_layout(dfd, have, sizeof(have));
+		entries = count_entries(dfd);
+		if ((!exists || strcmp(have, want)) && entries != 0) {
+			unsigned a = 0, b = 0, c = 0;
+
+			flock(*lockfd, LOCK_UN);
+			if (!exists)
+				return gr_error_set(err, EBUSY, "pool %s: `%s/%s/.layout` is missing, and %d "
+						    "lease file(s) are there: refusing to guess which layout "
+						    "they were made for", pool->name, pool->lease_dir,
+						    pool->name, entries);
+			sscanf(have, "%u %u %u", &a, &b, &c);
+			return gr_error_set(err, EBUSY, "pool %s: its layout in `%s` (first_uid %u, ranges %u, "
+					    "range_size %u) differs from the one its %d lease file(s) were made "
+					    "for (first_uid %u, ranges %u, range_size %u); let those jobs end "
+					    "and run `gridrun gc` before changing a pool", pool->name,
+					    pool->file, (unsigned)pool->first_uid, pool->ranges,
+					    pool->range_size, entries, a, b, c);
+		}
+		if (!exists || strcmp(have, want)) {
+			r = put_file(dfd, ".layout", want, err);
+			if (r < 0)
+				return r;
+		}
+		flock(*lockfd, LOCK_UN);
+	}
+	return gr_error_set(err, EBUSY, "pool %s: its layout keeps changing", pool->name);
+}
+
+void gr_lease_range(const struct gr_lease *lease, struct gr_uid_range *range)
+{
+	range->first = lease->first;
+	range->count = lease->count;
+}
+
+struct attempt {
+	int dfd, tmpfd;
+	const char *tmp;
+	unsigned char *held, *quar;
+	unsigned leased, quarantined;
+	bool raced;                   /* another process changed what we saw */
+};
+
+/* One pass over the ranges: 1 when range l->index is now ours, 0 when none
+ * was free, or a negative errno. */
+static int try_ranges(const struct gr_pool *pool, struct attempt *a, struct gr_lease *l,
+		      struct gr_error **err)
+{
+	unsigned long long now = gr_realtime_ns();
+	int r = snapshot(a->dfd, pool, a->held, a->quar);
+
+	a->leased = a->quarantined = 0;
+	a->raced = false;
+	if (r < 0)
+		return gr_error_sys(err, -r, "lease: read pool %s", pool->name);
+	for (unsigned i = 0; i < pool->ranges; i++) {
+		_cleanup_free_ char *text = NULL;
+		char name[32], qname[32];
+
+		if (a->held[i]) {
+			a->leased++;
+			continue;
+		}
+		if (a->quar[i] && gr_lease_quarantined(a->dfd, pool, i, now, NULL)) {
+			a->quarantined++;
+			continue;
+		}
+		l->index = i;
+		l->first = pool->first_uid + i * pool->range_size;
+		l->leased_at = gr_realtime_ns();
+		text = lease_json(l, 0);
+		if (!text || set_contents(a->tmpfd, text) < 0)
+			return gr_error_sys(err, text ? errno : ENOMEM, "lease: write temp file");
+		snprintf(name, sizeof(name), "%u.lease", i);
+		if (linkat(a->dfd, a->tmp, a->dfd, name, 0) < 0) {
+			if (errno != EEXIST)
+				return gr_error_sys(err, errno, "lease: link `%s`", name);
+			a->leased++;
+			a->raced = true;
+			continue;
+		}
+		/* range i is ours; a job may have come and gone since the snapshot */
+		snprintf(qname, sizeof(qname), "%u.quarantine", i);
+		if (gr_lease_quarantined(a->dfd, pool, i, gr_realtime_ns(), NULL)) {
+			unlinkat(a->dfd, name, 0);
+			a->quarantined++;
+			a->raced = true;
+			continue;
+		}
+		if (a->quar[i] || pool->quarantine_seconds)
+			unlinkat(a->dfd, qname, 0);
+		return 1;
+	}
+	return 0;
+}
+
+int gr_lease_acquire(const struct gr_pool *pool, const char *account, const char *job_id,
+		     pid_t holder_pid, struct gr_lease *lease, struct gr_error **err)
+{
+	_cleanup_close_ int dfd = -1, lockfd = -1, tmpfd = -1;
+	_cleanup_free_ unsigned char *held = NULL, *quar = NULL;
+	struct gr_lease l = { 0 };
+	struct attempt a = { 0 };
+	bool zombie = false, gc_done = false;
+	char tmp[64];
+	int r;
+
+	r = gr_pool_check_account(pool, account, err);
+	if (r < 0)
+		return r;
+	if (!job_id_ok(job_id))
+		return gr_error_set(err, EINVAL, "lease: `%s` is not a job id", job_id);
+	if (gr_lease_proc_stat(holder_pid, &l.holder_start, &zombie) < 0 || zombie)
+		return gr_error_set(err, ESRCH, "lease: holder pid %d is not running", (int)holder_pid);
+	if (!boot_id()[0])
+		return gr_error_set(err, EIO, "lease: cannot read /proc/sys/kernel/random/boot_id");
+	snprintf(l.pool, sizeof(l.pool), "%s", pool->name);
+	snprintf(l.job_id, sizeof(l.job_id), "%s", job_id);
+	snprintf(l.account, sizeof(l.account), "%s", account);
+	snprintf(l.boot_id, sizeof(l.boot_id), "%s", boot_id());
+	l.holder_pid = holder_pid;
+	l.count = pool->range_size;
+	held = malloc(pool->ranges);
+	quar = malloc(pool->ranges);
+	if (!held || !quar)
+		return gr_error_sys(err, ENOMEM, "lease");
+	r = gr_lease_open_pool(pool, true, &dfd, err);
+	if (r < 0)
+		return r;
+	r = lock_layout(dfd, pool, &lockfd, err);
+	if (r < 0)
+		return r;
+	tmpfd = temp_file(dfd, tmp, sizeof(tmp), err);
+	if (tmpfd < 0)
+		return tmpfd;
+	a = (struct attempt){ .dfd = dfd, .tmpfd = tmpfd, .tmp = tmp, .held = held, .quar = quar };
+	for (int pass = 0; pass < 64; pass++) {
+		r = try_ranges(pool, &a, &l, err);
+		if (r != 0)
+			break;
+		if (a.raced)   /* others took what we saw free: look again */
+			continue;
+		if (gc_done)
+			break;
+		/* full: a dead holder's range or an empty quarantine may be free */
+		r = gr_lease_gc(pool, NULL, err);
+		if (r < 0)
+			break;
+		gc_done = true;
+	}
+	if (r == 1) {
+		*lease = l;
+		r = 0;
+	} else if (r == 0 && a.quarantined) {
+		r = gr_error_set(err, EAGAIN, "pool %s exhausted (%u of %u ranges leased, %u in quarantine)",
+				 pool->name, a.leased, pool->ranges, a.quarantined);
+	} else if (r == 0) {
+		r = gr_error_set(err, EAGAIN, "pool %s exhausted (%u of %u ranges leased)",
+				 pool->name, a.leased, pool->ranges);
+	}
+	unlinkat(dfd, tmp, 0);
+	return r;
+}
+
+int gr_lease_read(const struct gr_pool *pool, unsigned index, struct gr_lease *lease,
+		  struct gr_error **err)
+{
+	_cleanup_close_ int dfd = -1;
+	char name[32];
+	int r;
+
+	r = gr_lease_open_pool(pool, false, &dfd, err);
+	if (r == -ENOENT)
+		return gr_error_set(err, ENOENT, "pool %s: range %u is not leased", pool->name, index);
+	if (r < 0)
+		return r;
+	snprintf(name, sizeof(name), "%u.lease", index);
+	r = gr_lease_read_entry(dfd, name, lease, NULL, NULL);
+	if (r == -ENOENT)
+		return gr_error_set(err, ENOENT, "pool %s: range %u is not leased", pool->name, index);
+	if (r < 0)
+		return gr_error_sys(err, -r, "pool %s: read `%s`", pool->name, name);
+	return 0;
+}
+
+static bool same_lease(const struct gr_lease *a, const struct gr_lease *b)
+{
+	return a->index == b->index && a->first == b->first && a->count == b->count &&
+	       a->holder_pid == b->holder_pid && a->holder_start == b->holder_start &&
+	       a->leased_at == b->leased_at && !strcmp(a->job_id, b->job_id) &&
+	       !strcmp(a->boot_id, b->boot_id) && !strcmp(a->pool, b->pool);
+}
+
+/* With the pool locked alone: N.quarantine, then no N.lease. */
+int gr_lease_quarantine(int dfd, const struct gr_pool *pool, const struct gr_lease *l,
+			struct gr_error **err)
+{
+	char name[32], qname[32];
+	int r;
+
+	snprintf(name, sizeof(name), "%u.lease", l->index);
+	snprintf(qname, sizeof(qname), "%u.quarantine", l->index);
+	if (pool->quarantine_seconds) {
+		_cleanup_free_ char *text = lease_json(l, gr_realtime_ns());
+
+		if (!text)
+			return gr_error_sys(err, ENOMEM, "lease");
+		r = put_file(dfd, qname, text, err);
+		if (r < 0)
+			return r;
+	}
+	if (unlinkat(dfd, name, 0) < 0)
+		return gr_error_sys(err, errno, "lease: remove `%s`", name);
+	return 0;
+}
+
+int gr_lease_release(const struct gr_pool *pool, const struct gr_lease *lease, struct gr_error **err)
+{
+	_cleanup_close_ int dfd = -1, lockfd = -1;
+	struct gr_lease now;
+	char name[32];
+	int r;
+
+	r = gr_lease_open_pool(pool, false, &dfd, err);
+	if (r == -ENOENT)
+		return gr_error_set(err, ENOENT, "pool %s: lease of range %u is gone", pool->name, lease->index);
+	if (r < 0)
+		return r;
+	r = gr_lease_lock(dfd, ".gclock", LOCK_SH, &lockfd, err);
+	if (r < 0)
+		return r;
+	snprintf(name, sizeof(name), "%u.lease", lease->index);
+	r = gr_lease_read_entry(dfd, name, &now, NULL, NULL);
+	if (r < 0)
+		return gr_error_sys(err, -r, "pool %s: release range %u: read `%s`", pool->name,
+				    lease->index, name);
+	if (!same_lease(&now, lease))
+		return gr_error_set(err, EPERM, "pool %s: range %u is no longer job %s's lease "
+				    "(it is job %s's), not releasing it", pool->name, lease->index,
+				    lease->job_id, now.job_id);
+	return gr_lease_quarantine(dfd, pool, lease, err);
+}

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * lease.h - leases of subordinate uid ranges from a pool (design §5).
+ *
+ * A pool (config.h) is cut into `ranges` ranges of `range_size` host uids
+ * (and the same gids); range N is first_uid + N * range_size. Its state lives
+ * in LEASE_DIR/POOL/ (both 0700, owned by root, checked on every open):
+ *   N.lease        range N is leased. JSON: pool, index, first, count, job_id,
+ *                  account, holder_pid, holder_start (/proc/PID/stat field
+ *                  22), boot_id (/proc/sys/kernel/random/boot_id), leased_at.
+ *   N.quarantine   range N was released (or reclaimed) at released_at; the
+ *                  same fields as the lease it ended.
+ *   .layout        "first_uid ranges range_size" the files were made for.
+ *   .lock          flock(2): acquirers share it; a layout change takes it alone.
+ *   .gclock        flock(2): releases share it; gc takes it alone.
+ *   .tmp.PID.RAND  a file being written; never a lease.
+ *
+ * Guarantees and how they are kept:
+ *  - A lease is never half-written: it is written in full to a private temp
+ *    file (O_CREAT|O_EXCL|O_NOFOLLOW), then link()ed to N.lease, which fails
+ *    with EEXIST when the range is taken. That link is what makes two live
+ *    leases of one range impossible, also between acquirers that run at the
+ *    same time (they only share the lock).
+ *  - A range is free when N.lease does not exist and N.quarantine does not
+ *    exist or has expired. The acquirer checks the quarantine again after
+ *    its link succeeded (a job may have started and ended meanwhile) and
+ *    backs off, unlinking only its own N.lease.
+ *  - Only two things ever remove N.lease: its holder's release, and gc for a
+ *    holder that is dead (pid gone, a zombie, or its start time or the boot
+ *    id differ); an acquirer that backs off removes only the N.lease it has
+ *    just linked. gc holds .gclock alone, so it races neither a release (which
+ *    could otherwise replace a quarantine gc has judged) nor another gc, and
+ *    an acquirer can never link while the dead lease is still there. gc
+ *    never touches a lease whose holder lives. Acquirers take no lock that
+ *    a release or gc takes: under contention they only ever retry a link.
+ *  - Release writes N.quarantine first, then unlinks N.lease: a crash in
+ *    between leaves a dead holder's lease, which gc reclaims.
+ *  - A quarantine ends after quarantine_seconds (CLOCK_REALTIME), or when gc
+ *    sees no task on the node (/proc/PID/task/TID/status, all four uids and
+ *    gids; zombies do not count) with an id in the range; quarantines made
+ *    after gc's scan began are not judged by it. A garbled file (a crash of
+ *    the node while it was written) is judged by its mtime: a lease from an
+ *    earlier boot is reclaimed, one from this boot is left alone.
+ *  - A change of a pool's layout (first_uid, ranges, range_size) is refused
+ *    while any of its ranges is leased or in quarantine.
+ * Exhaustion is "pool atlas exhausted (64 of 64 ranges leased)" (with ", N in
+ * quarantine" when some are), after one gc pass, and leaves nothing behind.
+ * The code: lease.c (files, acquire, release), lease-gc.c (gc, listing).
+ *
+ * Who calls what: root-mode `gridrun run` acquires with its own pid as the
+ * holder and releases after the job; the setuid helper (helper mode) would
+ * acquire with the caller's pid as holder, and release only a lease whose
+ * holder_pid and holder_start are its caller's (gr_lease_read() first).
+ */
+#ifndef GRIDRUN_LEASE_H
+#define GRIDRUN_LEASE_H
+
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "error.h"
+#include "userns.h"
+
+#define GR_JOB_ID_MAX 64
+
+struct gr_lease {
+	char pool[GR_NAME_MAX + 1];
+	unsigned index;
+	uid_t first;                  /* host uid (and gid) of the range's inner 0 */
+	unsigned count;
+	char job_id[GR_JOB_ID_MAX + 1];
+	char account[GR_NAME_MAX + 1];
+	pid_t holder_pid;
+	unsigned long long holder_start;
+	char boot_id[40];
+	unsigned long long leased_at; /* CLOCK_REALTIME ns */
+};
+
+enum gr_lease_state {
+	GR_LEASE_HELD,
+	GR_LEASE_DEAD,                /* its holder is dead: gc reclaims it */
+	GR_LEASE_QUARANTINE,
+};
+
+struct gr_lease_info {
+	enum gr_lease_state state;
+	struct gr_lease lease;        /* in quarantine: the last holder's */
+	unsigned long long released_at, free_at;   /* quarantine only, CLOCK_REALTIME ns */
+};
+
+struct gr_lease_gc_stats {
+	unsigned reclaimed;           /* dead holders' leases moved to quarantine */
+	unsigned freed;               /* quarantines ended */
+	unsigned debris;              /* temp files of dead writers removed */
+};
+
+int gr_lease_acquire(const struct gr_pool *pool, const char *account, const char *job_id,
+		     pid_t holder_pid, struct gr_lease *lease, struct gr_error **err);
+/* Release a lease into quarantine; refused unless N.lease is still exactly it. */
+int gr_lease_release(const struct gr_pool *pool, const struct gr_lease *lease, struct gr_error **err);
+/* Range index's lease as it is on disk; -ENOENT when it is not leased. */
+int gr_lease_read(const struct gr_pool *pool, unsigned index, struct gr_lease *lease,
+		  struct gr_error **err);
+int gr_lease_gc(const struct gr_pool *pool, struct gr_lease_gc_stats *stats, struct gr_error **err);
+/* Every lease and quarantine of the pool, by index. */
+int gr_lease_list(const struct gr_pool *pool,
+		  void (*cb)(void *data, const struct gr_lease_info *info), void *data,
+		  struct gr_error **err);
+void gr_lease_range(const struct gr_lease *lease, struct gr_uid_range *range);
+
+/* For the CLI: gc of every pool; a table of every pool's leases (gridrun ps). */
+int gr_lease_gc_all(const struct gr_config *cfg, struct gr_lease_gc_stats *stats, struct gr_error **err);
+int gr_lease_report(FILE *out, const struct gr_config *cfg, struct gr_error **err);
+
+#endif

@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * config_test.c - the site configuration (runtime/config.c).
+ *
+ * The bad-config corpus lives in tests/configs/bad: every NN-name.conf has
+ * an NN-name.err holding the exact one-line error expected, naming the file
+ * by its plain name. Each is copied into a scratch directory (a config read
+ * by root must be owned by root, whoever owns the checkout) and loaded from
+ * there by that name, by the library and by `gridrun ps --config NAME`.
+ *
+ * The NSS checks are tested against real NSS, in a forked child whose own
+ * mount namespace has a tmpfs on /etc with copies of the files NSS reads
+ * (see nss_child()); the host's /etc is only ever read.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "config.h"
+#include "gt.h"
+
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static char *slurp(const char *path)
+{
+	return gt_read(path);
+}
+
+/* Copy src into dir/name, 0644. */
+static void copy_to(const char *src, const char *dir, const char *name)
+{
+	char *text = slurp(src), *dst;
+
+	if (!text)
+		abort();
+	dst = gt_write(dir, name, "%s", text);
+	if (chmod(dst, 0644) < 0)
+		abort();
+	free(dst);
+	free(text);
+}
+
+/* gridrun ps --config PATH (stdout and stderr captured). */
+static void ps_config(const char *path, struct gt_result *res)
+{
+	char *argv[] = { (char *)gt_gridrun(), "ps", "--config", (char *)path, NULL };
+
+	gt_run_argv(argv, -1, res);
+}
+
+FIXTURE(conf) {
+	char *dir;
+	struct gt_result res;
+};
+
+FIXTURE_SETUP(conf)
+{
+	char *state;
+
+	self->dir = gt_tmpdir();
+	ASSERT_LE(0, asprintf(&state, "%s/state", self->dir));
+	setenv("GRIDRUN_STATE_DIR", state, 1);
+	unsetenv("GRIDRUN_CONFIG");
+	free(state);
+	memset(&self->res, 0, sizeof(self->res));
+}
+
+FIXTURE_TEARDOWN(conf)
+{
+	gt_result_free(&self->res);
+	gt_rm_rf(self->dir);
+	free(self->dir);
+}
+
+/* One corpus entry (already in cwd); NULL when it behaves, else what is wrong. */
+static char *check_bad(const char *conf, const char *expected)
+{
+	struct gr_config *cfg = NULL;
+	struct gr_error *err = NULL;
+	struct gt_result res = { 0 };
+	char *want = NULL, *problem = NULL;
+	int r;
+
+	r = gr_config_load(conf, 0, &cfg, &err);
+	if (r >= 0 || cfg || !err || strcmp(err->msg, expected) || strchr(err->msg, '\n')) {
+		if (asprintf(&problem, "%s: load r=%d\n  expected: %s\n  got:      %s", conf, r, expected,
+			     err ? err->msg : "(no error)") < 0)
+			abort();
+		goto out;
+	}
+	ps_config(conf, &res);
+	if (asprintf(&want, "gridrun: %s\n", expected) < 0)
+		abort();
+	if (res.status != 125 || strcmp(res.err, want) || strcmp(res.out, "")) {
+		if (asprintf(&problem, "%s: gridrun ps --config exited %d\n  expected: %s  got:      %s",
+			     conf, res.status, want, res.err) < 0)
+			abort();
+	}
+out:
+	gt_result_free(&res);
+	gr_config_free(cfg);
+	gr_error_free(err);
+	free(want);
+	return problem;
+}
+
+TEST_F(conf, bad_corpus)
+{
+	struct dirent **names;
+	int n, checked = 0, failed = 0;
+	char corpus[PATH_MAX];
+
+	snprintf(corpus, sizeof(corpus), "%s/tests/configs/bad", gt_src());
+	n = scandir(corpus, &names, NULL, alphasort);
+	ASSERT_LT(0, n) TH_LOG("%s: %s (set GRIDRUN_SRC)", corpus, strerror(errno));
+	ASSERT_EQ(0, chdir(self->dir));
+	for (int i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+		char path[2 * PATH_MAX], other[3 * PATH_MAX], *expected, *problem;
+
+		snprintf(path, sizeof(path), "%s/%s", corpus, name);
+		if (has_suffix(name, ".err")) {
+			/* an expectation without its config would silently test nothing */
+			snprintf(other, sizeof(other), "%.*s.conf", (int)(strlen(path) - 4), path);
+			if (access(other, F_OK) != 0) {
+				TH_LOG("%s has no %s", name, other);
+				failed++;
+			}
+		} else if (has_suffix(name, ".conf")) {
+			snprintf(other, sizeof(other), "%.*s.err", (int)(strlen(path) - 5), path);
+			expected = slurp(other);
+			if (!expected) {
+				TH_LOG("%s has no .err", name);
+				failed++;
+			} else {
+				expected[strcspn(expected, "\n")] = '\0';
+				copy_to(path, self->dir, name);
+				problem = check_bad(name, expected);
+				if (problem) {
+					TH_LOG("%s", problem);
+					failed++;
+				}
+				free(problem);
+			}
+			free(expected);
+			checked++;
+		}
+		free(names[i]);
+	}
+	free(names);
+	EXPECT_LE(30, checked);
+	EXPECT_EQ(0, failed);
+}
+
+TEST_F(conf, example_config_loads)
+{
+	struct gr_config *cfg = NULL;
+	struct gr_error *err = NULL;
+	char src[PATH_MAX], *path;
+
+	snprintf(src, sizeof(src), "%s/examples/gridrun.conf", gt_src());
+	copy_to(src, self->dir, "gridrun.conf");
+	ASSERT_LE(0, asprintf(&path, "%s/gridrun.conf", self->dir));
+	ASSERT_EQ(0, gr_config_load(path, 0, &cfg, &err)) TH_LOG("%s", err->msg);
+	ASSERT_EQ(2, cfg->npools);
+	EXPECT_STREQ("/run/gridrun", cfg->state_dir);
+	EXPECT_STREQ("/var/lib/gridrun/leases", cfg->lease_dir);
+	EXPECT_EQ(NULL, cfg->cgroup_base);
+	EXPECT_STREQ("atlas", cfg->pools[0].name);
+	EXPECT_EQ(3000000000u, cfg->pools[0].first_uid);
+	EXPECT_EQ(64, cfg->pools[0].ranges);
+	EXPECT_EQ(65536, cfg->pools[0].range_size);
+	EXPECT_EQ(600, cfg->pools[0].quarantine_seconds);
+	ASSERT_EQ(2, cfg->pools[0].naccounts);
+	EXPECT_STREQ("atlas002", cfg->pools[0].accounts[1]);
+	EXPECT_STREQ("cms", cfg->pools[1].name);
+	EXPECT_EQ(3004194304u, cfg->pools[1].first_uid);
+	ASSERT_EQ(1, cfg->nrootfs);
+	EXPECT_STREQ("/srv/images/el9", cfg->rootfs[0].path);
+	gr_config_free(cfg);
+	free(path);
+}
+
+TEST_F(conf, defaults_comments_bom_and_crlf)
+{
+	char *want;
+	struct gr_config *cfg = NULL;
+	struct gr_error *err = NULL;
+	char *path = gt_write(self->dir, "c.conf",
+			      "\xef\xbb\xbf# comment\r\n; another\r\n\r\n"
+			      "[pool atlas] ; trailing comment\r\n"
+			      "first_uid = 3000000000 ; the first\r\n"
+			      "ranges=2\r\n"
+			      "   # an indented comment is fine\r\n"
+			      "accounts =\r\n");
+
+	chmod(path, 0644);
+	ASSERT_EQ(0, gr_config_load(path, 0, &cfg, &err)) TH_LOG("%s", err->msg);
+	ASSERT_EQ(1, cfg->npools);
+	EXPECT_EQ(3000000000u, cfg->pools[0].first_uid);
+	EXPECT_EQ(2, cfg->pools[0].ranges);
+	EXPECT_EQ(GR_POOL_RANGE_SIZE_DEFAULT, cfg->pools[0].range_size);
+	EXPECT_EQ(GR_POOL_QUARANTINE_DEFAULT, cfg->pools[0].quarantine_seconds);
+	EXPECT_EQ(0, cfg->pools[0].naccounts);
+	EXPECT_STREQ(GR_LEASE_DIR_DEFAULT, cfg->lease_dir);
+	EXPECT_STREQ(cfg->lease_dir, cfg->pools[0].lease_dir);
+	/* an empty accounts list: nobody may lease */
+	EXPECT_EQ(-EPERM, gr_pool_check_account(&cfg->pools[0], "atlas001", &err));
+	ASSERT_LE(0, asprintf(&want, "pool atlas: no account may lease from it (its accounts in "
+			      "`%s` are empty)", path));
+	EXPECT_STREQ(want, err->msg);
+	free(want);
+	gr_error_free(err);
+	gr_config_free(cfg);
+	free(path);
+}
+
+TEST_F(conf, highest_valid_extent_is_accepted)
+{
+	struct gr_config *cfg = NULL;
+	struct gr_error *err = NULL;
+	/* the last uid is 4294967294; one more would be (uid_t)-1 (06-reaches-uid-max) */
+	char *path = gt_write(self->dir, "c.conf", "[pool top]\nfirst_uid = 4294901759\nranges = 1\n"
+			      "[pool low]\nfirst_uid = 65536\nranges = 1\nrange_size = 1\n");
+
+	chmod(path, 0644);
+	ASSERT_EQ(0, gr_config_load(path, 0, &cfg, &err)) TH_LOG("%s", err->msg);
+	EXPECT_EQ(4294901759u, cfg->pools[0].first_uid);
+	gr_config_free(cfg);
+	free(path);
+}
+
+TEST_F(conf, missing_files)
+{
+	struct gr_config *cfg = NULL;
+	struct gr_error *err = NULL;
+
+	/* the default file may be missing: no pools */
+	ASSERT_EQ(0, gr_config_load("/nonexistent/gridrun.conf", GR_CONFIG_OPTIONAL, &cfg, &err));
+	EXPECT_EQ(0, cfg->npools);
+	EXPECT_EQ(NULL, cfg->file);
+	EXPECT_STREQ(GR_LEASE_DIR_DEFAULT, cfg->lease_dir);
+	gr_config_free(cfg);
+	/* one named explicitly may not, by --config or by GRIDRUN_CONFIG */
+	ps_config("/nonexistent/gridrun.conf", &self->res);
+	EXPECT_EQ(125, self->res.status);
+	EXPECT_STREQ("gridrun: open config `/nonexistent/gridrun.conf`: No such file or directory\n",
+		     self->res.err);
+	gt_result_free(&self->res);
+	setenv("GRIDRUN_CONFIG", "/nonexistent/env.conf", 1);
+	{
+		char *argv[] = { (char *)gt_gridrun(), "gc", NULL };
+
+		gt_run_argv(argv, -1, &self->res);
+	}
+	EXPECT_EQ(125, self->res.status);
+	EXPECT_STREQ("gridrun: open config `/nonexistent/env.conf`: No such file or directory\n",
+		     self->res.err);
+}
+
+TEST_F(conf, a_config_others_can_write_is_refused)
+{
+	char *path = gt_write(self->dir, "c.conf", "[pool atlas]\nfirst_uid = 3000000000\nranges = 1\n");
+	char *want;
+
+	ASSERT_EQ(0, chmod(path, 0664));
+	ps_config(path, &self->res);
+	ASSERT_LE(0, asprintf(&want, "gridrun: config `%s` must be owned by root and writable only by it "
+			      "(it is owned by uid 0, mode 0664)\n", path));
+	EXPECT_EQ(125, self->res.status);
+	EXPECT_STREQ(want, self->res.err);
+	free(want);
+	gt_result_free(&self->res);
+	ASSERT_EQ(0, chmod(path, 0644));
+	ASSERT_EQ(0, chown(path, 1000, 1000));
+	ps_config(path, &self->res);
+	ASSERT_LE(0, asprintf(&want, "gridrun: config `%s` must be owned by root and writable only by it "
+			      "(it is owned by uid 1000, mode 0644)\n", path));
+	EXPECT_EQ(125, self->res.status);
+	EXPECT_STREQ(want, self->res.err);
+	free(want);
+	free(path);
+}
+
+TEST_F(conf, pool_and_account_rules)
+{
+	struct gr_config *cfg = NULL, *none = NULL;
+	struct gr_error *err = NULL;
+	const struct gr_pool *pool = NULL;
+	char *path = gt_write(self->dir, "c.conf", "[pool atlas]\nfirst_uid = 3000000000\nranges = 1\n"
+			      "accounts = atlas001  atlas002\n");
+	char *want;
+
+	chmod(path, 0644);
+	ASSERT_EQ(0, gr_config_load(path, 0, &cfg, &err));
+	EXPECT_EQ(0, gr_config_pool_for(cfg, "atlas", "atlas002", &pool, &err));
+	EXPECT_EQ(&cfg->pools[0], pool);
+	EXPECT_EQ(-EPERM, gr_config_pool_for(cfg, "atlas", "cms001", &pool, &err));
+	EXPECT_STREQ("pool atlas: account `cms001` may not lease from it (accounts: atlas001 atlas002)",
+		     err->msg);
+	EXPECT_EQ(-EINVAL, gr_config_pool_for(cfg, "atlas", NULL, &pool, &err));
+	EXPECT_STREQ("gridrun.pool `atlas` needs gridrun.account: the pool's accounts decide who may lease",
+		     err->msg);
+	EXPECT_EQ(-ENOENT, gr_config_pool_for(cfg, "cms", "atlas001", &pool, &err));
+	ASSERT_LE(0, asprintf(&want, "gridrun.pool: no pool `cms` in `%s`", path));
+	EXPECT_STREQ(want, err->msg);
+	ASSERT_EQ(0, gr_config_load("/nonexistent/gridrun.conf", GR_CONFIG_OPTIONAL, &none, &err));
+	EXPECT_EQ(-ENOENT, gr_config_pool_for(none, "atlas", "atlas001", &pool, &err));
+	EXPECT_STREQ("gridrun.pool: no pool `atlas`: there is no site configuration "
+		     "(`/etc/gridrun/gridrun.conf` does not exist)", err->msg);
+	gr_error_free(err);
+	gr_config_free(cfg);
+	gr_config_free(none);
+	free(want);
+	free(path);
+}
+
+/*
+ * NSS against a private /etc. A forked child moves into its own mount
+ * namespace and mounts an empty tmpfs on /etc holding copies of the real
+ * nsswitch.conf, passwd and group (plus the test's lines), and the test's
+ * subuid and subgid; nothing of the host is bound anywhere, so no cleanup
+ * can ever reach the real /etc. The child loads the config with the library
+ * and runs `gridrun ps --config` there, and reports both through a pipe.
+ */
+struct nss_result {
+	char lib[1024];       /* the library's error message, or "(accepted)" */
+	int status;           /* gridrun's exit status */
+	char err[1024];       /* gridrun's stderr */
+};
+
+static void put_etc(const char *name, const char *text)
+{
+	char *p = gt_write("/etc", name, "%s", text ? text : "");
+
+	if (chmod(p, 0644) < 0)
+		abort();
+	free(p);
+}
+
+static void nss_child(int fd, const char *conf, const char *passwd, const char *group,
+		      const char *subuid, const char *subgid)
+{
+	char *real_passwd = slurp("/etc/passwd"), *real_group = slurp("/etc/group");
+	char *nsswitch = slurp("/etc/nsswitch.conf"), *pw = NULL, *gr = NULL;
+	struct gr_config *cfg = NULL;
+	struct gr_error *err = NULL;
+	struct nss_result out = { 0 };
+	struct gt_result res = { 0 };
+
+	if (!real_passwd || !real_group || asprintf(&pw, "%s%s", real_passwd, passwd) < 0 ||
+	    asprintf(&gr, "%s%s", real_group, group) < 0 || unshare(CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/etc", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+		_exit(99);
+	put_etc("nsswitch.conf", nsswitch);
+	put_etc("passwd", pw);
+	put_etc("group", gr);
+	put_etc("subuid", subuid);
+	put_etc("subgid", subgid);
+	if (gr_config_load(conf, 0, &cfg, &err) < 0)
+		snprintf(out.lib, sizeof(out.lib), "%s", err->msg);
+	else
+		snprintf(out.lib, sizeof(out.lib), "(accepted)");
+	ps_config(conf, &res);
+	out.status = res.status;
+	snprintf(out.err, sizeof(out.err), "%s", res.err);
+	_exit(write(fd, &out, sizeof(out)) == sizeof(out) ? 0 : 98);
+}
+
+#define POOL_CONF "[pool atlas]\nfirst_uid = 3000000000\nranges = 64\naccounts = atlas001\n"
+
+/* Load POOL_CONF with that NSS, by the library and through gridrun; both
+ * must say want (NULL: both must accept it). */
+static void expect_nss(struct __test_metadata *_metadata, const char *dir, const char *passwd,
+		       const char *group, const char *subuid, const char *subgid, const char *want)
+{
+	char *path = gt_write(dir, "nss.conf", POOL_CONF), *line = NULL, *out = NULL;
+	struct nss_result got = { 0 };
+	int p[2], status;
+	pid_t pid;
+
+	chmod(path, 0644);
+	ASSERT_EQ(0, pipe(p));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(p[0]);
+		nss_child(p[1], path, passwd, group, subuid, subgid);
+	}
+	close(p[1]);
+	ASSERT_EQ(sizeof(got), read(p[0], &got, sizeof(got)));
+	close(p[0]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, status);
+	if (want) {
+		ASSERT_LE(0, asprintf(&line, "%s:1: pool atlas: %s", path, want));
+		ASSERT_LE(0, asprintf(&out, "gridrun: %s\n", line));
+		EXPECT_STREQ(line, got.lib);
+		EXPECT_EQ(125, got.status);
+		EXPECT_STREQ(out, got.err);
+	} else {
+		EXPECT_STREQ("(accepted)", got.lib);
+		EXPECT_EQ(0, got.status) TH_LOG("%s", got.err);
+	}
+	free(line);
+	free(out);
+	free(path);
+}
+
+TEST_F(conf, nss_account_in_a_pool_is_refused)
+{
+	expect_nss(_metadata, self->dir, "gridtest:x:3000000005:5000::/nonexistent:/usr/sbin/nologin\n",
+		   "", "", "", "uids 3000000000-3004194303 include uid 3000000005 of account `gridtest`");
+}
+
+TEST_F(conf, nss_primary_group_in_a_pool_is_refused)
+{
+	expect_nss(_metadata, self->dir, "gridtest2:x:5001:3000000009::/nonexistent:/usr/sbin/nologin\n",
+		   "", "", "",
+		   "gids 3000000000-3004194303 include gid 3000000009, the primary group of account `gridtest2`");
+}
+
+TEST_F(conf, nss_group_in_a_pool_is_refused)
+{
+	expect_nss(_metadata, self->dir, "", "gridgrp:x:3004194303:\n", "", "",
+		   "gids 3000000000-3004194303 include gid 3004194303 of group `gridgrp`");
+}
+
+TEST_F(conf, subuid_range_in_a_pool_is_refused)
+{
+	expect_nss(_metadata, self->dir, "", "", "alice:100000:65536\nbob:2999999999:2\n", "",
+		   "ids 3000000000-3004194303 overlap /etc/subuid range 2999999999-3000000000 of `bob`");
+}
+
+TEST_F(conf, subgid_range_in_a_pool_is_refused)
+{
+	expect_nss(_metadata, self->dir, "", "", "", "carol:3004194303:65536\n",
+		   "ids 3000000000-3004194303 overlap /etc/subgid range 3004194303-3004259838 of `carol`");
+}
+
+TEST_F(conf, nss_ids_right_beside_a_pool_are_fine)
+{
+	expect_nss(_metadata, self->dir,
+		   "below:x:2999999999:2999999999::/nonexistent:/usr/sbin/nologin\n"
+		   "above:x:3004194304:3004194304::/nonexistent:/usr/sbin/nologin\n",
+		   "below:x:2999999999:\nabove:x:3004194304:\n",
+		   "alice:100000:65536\nbob:3004194304:65536\n", "dave:2999934464:65536\n", NULL);
+}
+
+TEST_HARNESS_MAIN

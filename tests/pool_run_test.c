@@ -1,0 +1,539 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * pool_run_test - root-mode jobs in leased uid ranges, through the real
+ * binary: S18 (the map written is the lease, exactly), the accounting
+ * record's uid_range, disjoint ranges for concurrent jobs, quarantine after
+ * the end, refusals that leave nothing behind, a SIGKILLed supervisor's
+ * lease reclaimed by `gridrun gc`, and R2 (concurrent starts from a full
+ * pool with supervisors killed at random). The site configuration is a file
+ * in the scratch directory named by GRIDRUN_CONFIG; its pool starts at
+ * 3000000000, far from any account. The sandbox hand-over to the range is
+ * not gridrun's yet: sandboxes here are made for the range's uid 0 (or 0777).
+ */
+#include <dirent.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "gt.h"
+
+#define FIRST 3000000000u
+#define UNPRIV_UID 23456
+
+FIXTURE(pool) {
+	char *dir, *leases, *state;
+	struct gt_result res;
+};
+
+FIXTURE_SETUP(pool)
+{
+	self->dir = gt_tmpdir();
+	ASSERT_LE(0, asprintf(&self->leases, "%s/leases", self->dir));
+	ASSERT_LE(0, asprintf(&self->state, "%s/state", self->dir));
+	setenv("GRIDRUN_STATE_DIR", self->state, 1);
+	memset(&self->res, 0, sizeof(self->res));
+}
+
+FIXTURE_TEARDOWN(pool)
+{
+	gt_result_free(&self->res);
+	gt_rm_rf(self->dir);
+	free(self->dir);
+	free(self->leases);
+	free(self->state);
+}
+
+static void configure(struct _test_data_pool *self, unsigned ranges)
+{
+	char *conf = gt_write(self->dir, "gridrun.conf",
+			      "[runtime]\nlease_dir = %s\n\n[pool atlas]\nfirst_uid = %u\nranges = %u\n"
+			      "accounts = atlas001\nquarantine_seconds = 600\n",
+			      self->leases, FIRST, ranges);
+
+	chmod(conf, 0644);
+	setenv("GRIDRUN_CONFIG", conf, 1);
+	free(conf);
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", dir, name) < 0)
+		abort();
+	return p;
+}
+
+/* A spec for job NAME of account atlas001 in pool atlas, running sh -c
+ * SCRIPT with $0 = "mark-NAME-<test pid>", in sandbox DIR/execute/NAME
+ * (made with mode and owner uid). SBX in the script is that sandbox. */
+static char *job(struct _test_data_pool *self, const char *name, const char *script, mode_t mode,
+		 uid_t owner, const char *extra_gr)
+{
+	char *sbx, *mark, *body, *gr, *a, *spec;
+	json_t *args;
+
+	if (asprintf(&sbx, "%s/execute/%s", self->dir, name) < 0 ||
+	    asprintf(&mark, "mark-%s-%d", name, (int)getpid()) < 0 ||
+	    asprintf(&body, "SBX=%s; %s", sbx, script) < 0 ||
+	    asprintf(&gr, "\"job_id\": \"%s\", \"pool\": \"atlas\", \"account\": \"atlas001\", "
+		     "\"sandbox\": \"%s\"%s", name, sbx, extra_gr ? extra_gr : "") < 0)
+		abort();
+	gt_mkdirs(sbx, mode, -1, -1);
+	if (chown(sbx, owner, owner) < 0)   /* gt_mkdirs() takes ids as int */
+		abort();
+	args = json_pack("[ssss]", "/bin/sh", "-c", body, mark);
+	a = json_dumps(args, JSON_COMPACT);
+	spec = gt_spec(self->dir, a, NULL, gr);
+	json_decref(args);
+	free(a);
+	free(gr);
+	free(body);
+	free(mark);
+	free(sbx);
+	return spec;
+}
+
+static void gridrun_cmd(const char *cmd, struct gt_result *res)
+{
+	char *argv[] = { (char *)gt_gridrun(), (char *)cmd, NULL };
+
+	gt_run_argv(argv, -1, res);
+}
+
+/* Count the pool's N.lease and N.quarantine files; -1 if no pool dir. */
+static int count_files(struct _test_data_pool *self, const char *suffix)
+{
+	char *d = path_in(self->leases, "atlas");
+	DIR *dir = opendir(d);
+	struct dirent *de;
+	int n = 0;
+
+	free(d);
+	if (!dir)
+		return -1;
+	while ((de = readdir(dir)))
+		if (strlen(de->d_name) > strlen(suffix) &&
+		    !strcmp(de->d_name + strlen(de->d_name) - strlen(suffix), suffix))
+			n++;
+	closedir(dir);
+	return n;
+}
+
+/* Wait until no task on the node has a uid or gid from first on (count ids). */
+static bool wait_no_tasks_in(unsigned long long first, unsigned long long count, int timeout_ms)
+{
+	for (int waited = 0; waited <= timeout_ms; waited += 20) {
+		DIR *d = opendir("/proc");
+		struct dirent *de;
+		bool found = false;
+
+		while (d && !found && (de = readdir(d))) {
+			char path[300], *st, *l;
+
+			if (de->d_name[0] < '1' || de->d_name[0] > '9')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/status", de->d_name);
+			st = gt_read(path);
+			for (l = st; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l)) {
+				unsigned long long a, b, c, e;
+
+				if ((!strncmp(l, "Uid:", 4) || !strncmp(l, "Gid:", 4)) &&
+				    sscanf(l + 4, "%llu %llu %llu %llu", &a, &b, &c, &e) == 4)
+					for (int i = 0; i < 4; i++) {
+						unsigned long long v = i == 0 ? a : i == 1 ? b : i == 2 ? c : e;
+
+						found |= v >= first && v < first + count;
+					}
+			}
+			free(st);
+		}
+		if (d)
+			closedir(d);
+		if (!found)
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+#define WAIT_SCRIPT "touch $SBX/ready; while [ ! -e $SBX/go ]; do sleep 0.02; done"
+
+TEST_F(pool, S18_the_job_runs_in_its_lease_and_its_maps_are_the_lease_exactly)
+{
+	char *rec_path = path_in(self->dir, "record.json"), *gr, *spec, *mine, *q;
+	json_t *rec, *range;
+	struct stat st;
+
+	configure(self, 1);
+	ASSERT_LE(0, asprintf(&gr, ", \"accounting\": \"%s\"", rec_path));
+	spec = job(self, "s18", "id -u; id -g; id -G; cat /proc/self/uid_map /proc/self/gid_map | tr -s ' '; "
+		   "cat /proc/self/setgroups; grep '^Groups:' /proc/self/status | tr -d ' \\t'; "
+		   "touch $SBX/mine", 0700, FIRST, gr);
+	gt_run_spec(spec, &self->res);
+	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
+	/* uid and gid 0 of the lease, no supplementary group: root's were dropped */
+	EXPECT_STREQ("0\n0\n0\n 0 3000000000 65536\n 0 3000000000 65536\nallow\nGroups:\n", self->res.out);
+	mine = path_in(self->dir, "execute/s18/mine");
+	ASSERT_EQ(0, stat(mine, &st));
+	EXPECT_EQ(FIRST, st.st_uid);
+	EXPECT_EQ(FIRST, st.st_gid);
+	rec = json_load_file(rec_path, 0, NULL);
+	ASSERT_NE(NULL, rec);
+	range = json_object_get(rec, "uid_range");
+	EXPECT_EQ(FIRST, json_integer_value(json_object_get(range, "first")));
+	EXPECT_EQ(65536, json_integer_value(json_object_get(range, "count")));
+	EXPECT_STREQ("root", json_string_value(json_object_get(rec, "isolation")));
+	json_decref(rec);
+	/* released into quarantine, which names the job and the range */
+	EXPECT_EQ(0, count_files(self, ".lease"));
+	q = gt_read(path_in(self->leases, "atlas/0.quarantine"));
+	ASSERT_NE(NULL, q);
+	EXPECT_NE(NULL, strstr(q, "\"first\":3000000000,\"count\":65536,\"job_id\":\"s18\""));
+	free(q);
+	free(mine);
+	free(spec);
+	free(gr);
+	free(rec_path);
+}
+
+TEST_F(pool, process_user_is_an_id_inside_the_range_and_one_outside_is_refused)
+{
+	char *spec, *mine;
+	struct stat st;
+
+	configure(self, 2);
+	mine = path_in(self->dir, "execute/user");
+	gt_mkdirs(mine, 0777, -1, -1);
+	spec = gt_write(self->dir, "user.json",
+			"{\"process\": {\"args\": [\"/bin/sh\", \"-c\", \"id -u; id -g; touch %s/mine\"],"
+			" \"env\": [\"PATH=/usr/bin:/bin\"], \"user\": {\"uid\": 1000, \"gid\": 1001}},"
+			" \"gridrun\": {\"pool\": \"atlas\", \"account\": \"atlas001\", \"sandbox\": \"%s\"}}",
+			mine, mine);
+	gt_run_spec(spec, &self->res);
+	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
+	EXPECT_STREQ("1000\n1001\n", self->res.out);
+	free(mine);
+	mine = path_in(self->dir, "execute/user/mine");
+	ASSERT_EQ(0, stat(mine, &st));
+	EXPECT_EQ(FIRST + 1000, st.st_uid);
+	EXPECT_EQ(FIRST + 1001, st.st_gid);
+	free(spec);
+	gt_result_free(&self->res);
+	spec = gt_write(self->dir, "outside.json",
+			"{\"process\": {\"args\": [\"/bin/true\"], \"user\": {\"uid\": 70000, \"gid\": 0}},"
+			" \"gridrun\": {\"pool\": \"atlas\", \"account\": \"atlas001\"}}");
+	gt_run_spec(spec, &self->res);
+	EXPECT_EQ(125, self->res.status);
+	EXPECT_STREQ("gridrun: userns: process.user 70000:0 is outside the leased range (inner ids 0-65535)\n",
+		     self->res.err);
+	/* the setup error released its lease too */
+	EXPECT_EQ(0, count_files(self, ".lease"));
+	EXPECT_EQ(2, count_files(self, ".quarantine"));
+	EXPECT_EQ(0, gt_count_dir(self->state));
+	free(mine);
+	free(spec);
+}
+
+/* The job's init pid from its state, or 0. */
+static int job_pid(struct _test_data_pool *self, const char *name)
+{
+	char *p, *text;
+	json_t *o;
+	int pid = 0;
+
+	if (asprintf(&p, "%s/%s/state.json", self->state, name) < 0)
+		abort();
+	text = gt_read(p);
+	o = text ? json_loads(text, 0, NULL) : NULL;
+	if (o)
+		pid = (int)json_integer_value(json_object_get(o, "pid"));
+	json_decref(o);
+	free(text);
+	free(p);
+	return pid;
+}
+
+/* The host's view of a job's uid_map: its one extent. */
+static bool host_map(int pid, unsigned long long *inner, unsigned long long *first,
+		     unsigned long long *count)
+{
+	char path[64], *text;
+	bool ok;
+
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
+	text = gt_read(path);
+	ok = text && sscanf(text, "%llu %llu %llu", inner, first, count) == 3 && !strchr(strchr(text, '\n') + 1, ' ');
+	free(text);
+	return ok;
+}
+
+TEST_F(pool, two_jobs_at_once_get_disjoint_ranges_and_both_end_in_quarantine)
+{
+	char *spec[2], *ready[2], *go[2];
+	unsigned long long in[2], first[2], count[2];
+	const char *names[2] = { "a", "b" };
+	pid_t pid[2];
+
+	configure(self, 2);
+	for (int i = 0; i < 2; i++) {
+		char *d = path_in(self->dir, "execute");
+
+		spec[i] = job(self, names[i], WAIT_SCRIPT, 0777, 0, NULL);
+		ASSERT_LE(0, asprintf(&ready[i], "%s/%s/ready", d, names[i]));
+		ASSERT_LE(0, asprintf(&go[i], "%s/%s/go", d, names[i]));
+		free(d);
+		pid[i] = gt_start_spec(spec[i], -1);
+	}
+	for (int i = 0; i < 2; i++) {
+		ASSERT_TRUE(gt_wait_file(ready[i], 20000));
+		ASSERT_TRUE(host_map(job_pid(self, names[i]), &in[i], &first[i], &count[i]));
+		EXPECT_EQ(0, in[i]);
+		EXPECT_EQ(65536, count[i]);
+		EXPECT_TRUE(first[i] == FIRST || first[i] == FIRST + 65536);
+	}
+	EXPECT_NE(first[0], first[1]);
+	gridrun_cmd("ps", &self->res);
+	EXPECT_EQ(0, self->res.status);
+	EXPECT_NE(NULL, strstr(self->res.out, "atlas            3000000000-3000065535 leased"));
+	EXPECT_NE(NULL, strstr(self->res.out, "atlas            3000065536-3000131071 leased"));
+	for (int i = 0; i < 2; i++) {
+		char *d = path_in(self->dir, "execute");
+
+		free(gt_write(d, strcmp(names[i], "a") ? "b/go" : "a/go", "%s", ""));
+		free(d);
+	}
+	for (int i = 0; i < 2; i++)
+		EXPECT_EQ(0, gt_wait(pid[i], 20000));
+	EXPECT_EQ(0, count_files(self, ".lease"));
+	EXPECT_EQ(2, count_files(self, ".quarantine"));
+	gt_result_free(&self->res);
+	gridrun_cmd("ps", &self->res);
+	EXPECT_NE(NULL, strstr(self->res.out, "3000000000-3000065535 quarantine"));
+	EXPECT_NE(NULL, strstr(self->res.out, "3000065536-3000131071 quarantine"));
+	for (int i = 0; i < 2; i++) {
+		free(spec[i]);
+		free(ready[i]);
+		free(go[i]);
+	}
+}
+
+TEST_F(pool, refusals_exit_125_and_leave_nothing_behind)
+{
+	char *spec, *ready, *go, *want, *other, *dir;
+	char *argv[4];
+	pid_t pid;
+
+	configure(self, 1);
+	/* an account the pool does not allow: refused before anything exists */
+	other = gt_write(self->dir, "cms.json", "{\"process\": {\"args\": [\"/bin/true\"]},"
+			 " \"gridrun\": {\"pool\": \"atlas\", \"account\": \"cms001\"}}");
+	gt_run_spec(other, &self->res);
+	EXPECT_EQ(125, self->res.status);
+	ASSERT_LE(0, asprintf(&want, "gridrun: %s: pool atlas: account `cms001` may not lease from it "
+			      "(accounts: atlas001)\n", other));
+	EXPECT_STREQ(want, self->res.err);
+	EXPECT_EQ(-1, gt_count_dir(self->leases));
+	EXPECT_EQ(-1, gt_count_dir(self->state));
+	free(want);
+	/* an unprivileged caller cannot lease (no helper yet) */
+	gt_result_free(&self->res);
+	chmod(other, 0644);
+	free(other);
+	other = gt_write(self->dir, "unpriv.json", "{\"process\": {\"args\": [\"/bin/true\"]},"
+			 " \"gridrun\": {\"pool\": \"atlas\", \"account\": \"atlas001\"}}");
+	chmod(other, 0644);
+	argv[0] = (char *)gt_gridrun();
+	argv[1] = "run";
+	argv[2] = other;
+	argv[3] = NULL;
+	gt_run_argv(argv, UNPRIV_UID, &self->res);
+	EXPECT_EQ(125, self->res.status);
+	ASSERT_LE(0, asprintf(&want, "gridrun: %s: gridrun.pool: leasing a uid range needs root "
+			      "(gridrun-helper is not available in this build yet)\n", other));
+	EXPECT_STREQ(want, self->res.err);
+	free(want);
+	/* a full pool: the one error, exit 125, no state, no temp file */
+	spec = job(self, "holder", WAIT_SCRIPT, 0777, 0, NULL);
+	ready = path_in(self->dir, "execute/holder/ready");
+	go = path_in(self->dir, "execute/holder/go");
+	pid = gt_start_spec(spec, -1);
+	ASSERT_TRUE(gt_wait_file(ready, 20000));
+	free(spec);
+	spec = job(self, "second", "true", 0777, 0, NULL);
+	gt_result_free(&self->res);
+	gt_run_spec(spec, &self->res);
+	EXPECT_EQ(125, self->res.status);
+	EXPECT_STREQ("gridrun: pool atlas exhausted (1 of 1 ranges leased)\n", self->res.err);
+	EXPECT_EQ(1, gt_count_dir(self->state));
+	EXPECT_EQ(1, count_files(self, ".lease"));
+	EXPECT_EQ(0, count_files(self, ".quarantine"));
+	dir = path_in(self->leases, "atlas");
+	EXPECT_EQ(4, gt_count_dir(dir));   /* .lock .layout .gclock 0.lease */
+	free(dir);
+	free(gt_write(self->dir, "execute/holder/go", "%s", ""));
+	EXPECT_EQ(0, gt_wait(pid, 20000));
+	free(other);
+	free(spec);
+	free(ready);
+	free(go);
+}
+
+TEST_F(pool, a_sigkilled_supervisors_lease_is_reclaimed_by_gc_and_no_other)
+{
+	char *spec[2], *ready[2], *lease_b, *mark;
+	const char *names[2] = { "killed", "alive" };
+	struct stat before, after;
+	pid_t pid[2];
+
+	configure(self, 2);
+	for (int i = 0; i < 2; i++) {
+		char *r;
+
+		spec[i] = job(self, names[i], WAIT_SCRIPT, 0777, 0, NULL);
+		ASSERT_LE(0, asprintf(&r, "execute/%s/ready", names[i]));
+		ready[i] = path_in(self->dir, r);
+		free(r);
+		pid[i] = gt_start_spec(spec[i], -1);
+		ASSERT_TRUE(gt_wait_file(ready[i], 20000));
+	}
+	lease_b = path_in(self->leases, "atlas/1.lease");
+	ASSERT_EQ(0, stat(lease_b, &before));
+	ASSERT_EQ(0, kill(pid[0], SIGKILL));
+	EXPECT_EQ(128 + SIGKILL, gt_wait(pid[0], 20000));
+	ASSERT_LE(0, asprintf(&mark, "mark-killed-%d", (int)getpid()));
+	EXPECT_EQ(0, gt_wait_no_procs(mark, 20000));
+	/* its init too: it dies with the supervisor (PDEATHSIG) */
+	EXPECT_TRUE(wait_no_tasks_in(FIRST, 65536, 20000));
+	/* the dead supervisor's lease is still there until gc */
+	EXPECT_EQ(2, count_files(self, ".lease"));
+	gridrun_cmd("gc", &self->res);
+	EXPECT_EQ(0, self->res.status) TH_LOG("%s", self->res.err);
+	EXPECT_STREQ("gridrun gc: removed 1 stale state entry\n"
+		     "gridrun gc: reclaimed 1 lease(s) of dead holders, ended 1 quarantine(s)\n", self->res.out);
+	EXPECT_EQ(1, count_files(self, ".lease"));
+	EXPECT_EQ(0, count_files(self, ".quarantine"));
+	/* the live job's lease is the very same file */
+	ASSERT_EQ(0, stat(lease_b, &after));
+	EXPECT_EQ(before.st_ino, after.st_ino);
+	EXPECT_EQ(before.st_mtim.tv_nsec, after.st_mtim.tv_nsec);
+	free(gt_write(self->dir, "execute/alive/go", "%s", ""));
+	EXPECT_EQ(0, gt_wait(pid[1], 20000));
+	EXPECT_EQ(0, count_files(self, ".lease"));
+	for (int i = 0; i < 2; i++) {
+		free(spec[i]);
+		free(ready[i]);
+	}
+	free(lease_b);
+	free(mark);
+}
+
+/* All live jobs' host uid maps are pairwise disjoint; returns how many. */
+static int check_disjoint(struct __test_metadata *_metadata, struct _test_data_pool *self, int n,
+			  const bool *alive)
+{
+	unsigned long long first[64], count[64], in;
+	int seen = 0;
+
+	for (int i = 0; i < n; i++) {
+		char name[16];
+		int p;
+
+		if (!alive[i])
+			continue;
+		snprintf(name, sizeof(name), "r2-%d", i);
+		p = job_pid(self, name);
+		if (p <= 0 || !host_map(p, &in, &first[seen], &count[seen]))
+			continue;
+		EXPECT_EQ(65536, count[seen]);
+		EXPECT_EQ(0, (first[seen] - FIRST) % 65536);
+		for (int j = 0; j < seen; j++)
+			EXPECT_TRUE(first[seen] + count[seen] <= first[j] || first[j] + count[j] <= first[seen])
+				TH_LOG("jobs share uids %llu", first[seen]);
+		seen++;
+	}
+	return seen;
+}
+
+/* R2: a full pool's worth of concurrent starts (64), a start too many,
+ * random supervisors SIGKILLed; the live maps stay disjoint, nothing leaks. */
+TEST_F_TIMEOUT(pool, R2_concurrent_starts_with_random_kills_leak_nothing, 900)
+{
+	const int n = 64;
+	bool alive[64];
+	pid_t pid[64];
+	char *spec, *want;
+	unsigned char rnd[64];
+
+	configure(self, (unsigned)n);
+	for (int i = 0; i < n; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "r2-%d", i);
+		spec = job(self, name, WAIT_SCRIPT, 0777, 0, NULL);
+		pid[i] = gt_start_spec(spec, -1);
+		alive[i] = true;
+		free(spec);
+	}
+	for (int i = 0; i < n; i++) {
+		char r[64], *p;
+
+		snprintf(r, sizeof(r), "execute/r2-%d/ready", i);
+		p = path_in(self->dir, r);
+		ASSERT_TRUE(gt_wait_file(p, 300000)) TH_LOG("job %d never started", i);
+		free(p);
+	}
+	EXPECT_EQ(n, check_disjoint(_metadata, self, n, alive));
+	EXPECT_EQ(n, count_files(self, ".lease"));
+	spec = job(self, "r2-extra", "true", 0777, 0, NULL);
+	gt_run_spec(spec, &self->res);
+	EXPECT_EQ(125, self->res.status);
+	ASSERT_LE(0, asprintf(&want, "gridrun: pool atlas exhausted (%d of %d ranges leased)\n", n, n));
+	EXPECT_STREQ(want, self->res.err);
+	/* kill about a third of the supervisors, sampling the maps as they go */
+	ASSERT_EQ(sizeof(rnd), getrandom(rnd, sizeof(rnd), 0));
+	for (int i = 0; i < n; i++) {
+		if (rnd[i] % 3)
+			continue;
+		kill(pid[i], SIGKILL);
+		alive[i] = false;
+		check_disjoint(_metadata, self, n, alive);
+	}
+	for (int i = 0; i < n; i++) {
+		char r[64];
+
+		if (!alive[i]) {
+			EXPECT_EQ(128 + SIGKILL, gt_wait(pid[i], 60000));
+			continue;
+		}
+		snprintf(r, sizeof(r), "execute/r2-%d/go", i);
+		free(gt_write(self->dir, r, "%s", ""));
+	}
+	for (int i = 0; i < n; i++)
+		if (alive[i])
+			EXPECT_EQ(0, gt_wait(pid[i], 120000));
+	for (int i = 0; i < n; i++) {
+		char mark[48];
+
+		snprintf(mark, sizeof(mark), "mark-r2-%d-%d", i, (int)getpid());
+		EXPECT_EQ(0, gt_wait_no_procs(mark, 60000));
+	}
+	EXPECT_TRUE(wait_no_tasks_in(FIRST, 65536ull * n, 60000));
+	gt_result_free(&self->res);
+	gridrun_cmd("gc", &self->res);
+	EXPECT_EQ(0, self->res.status);
+	/* no lease leaked, and with no task left in them, no quarantine either */
+	EXPECT_EQ(0, count_files(self, ".lease"));
+	EXPECT_EQ(0, count_files(self, ".quarantine"));
+	EXPECT_EQ(0, gt_count_dir(self->state));
+	free(spec);
+	free(want);
+}
+
+TEST_HARNESS_MAIN
