@@ -42,19 +42,23 @@ DRIVER=$OUT/startbench
 mkdir -p "$OUT"
 ${CC:-cc} -O2 -Wall -Wextra -Werror -o "$DRIVER" "$ROOT/bench/startbench.c"
 
-# --- a scratch directory for specs, the runc bundle and all state ------------
+# --- a scratch directory for specs and the runc bundle; the runtimes' state -
+# (gridrun's state dir, runc's --root) on tmpfs, where their defaults /run/gridrun
+# and /run/runc are on a Debian host: a disk-backed /run (as in some
+# containers) adds file-system journal work that is not the runtime's.
 T=$(mktemp -d /tmp/gridrun-bench.XXXXXX)
+S=$(mktemp -d /dev/shm/gridrun-bench-state.XXXXXX)
 RUNC_ID=gridrun-bench-$$
 cleanup() {
-	if command -v runc >/dev/null 2>&1 && [ -d "$T/runc-state" ]; then
-		runc --root "$T/runc-state" delete -f "$RUNC_ID" >/dev/null 2>&1 || true
+	if command -v runc >/dev/null 2>&1 && [ -d "$S/runc-state" ]; then
+		runc --root "$S/runc-state" delete -f "$RUNC_ID" >/dev/null 2>&1 || true
 	fi
-	rm -rf "$T"
+	rm -rf "$T" "$S"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP PIPE
-mkdir -p "$T/state" "$T/runc-state"
-export GRIDRUN_STATE_DIR="$T/state"
+mkdir -p "$S/state" "$S/runc-state"
+export GRIDRUN_STATE_DIR="$S/state"
 
 cat >"$T/spec.json" <<'EOF'
 {"process":{"args":["/bin/true"],"env":["PATH=/usr/bin:/bin"]}}
@@ -99,7 +103,7 @@ set -- \
 	-R "gridrun, network none" "$GRIDRUN" run "$T/spec-net.json" -- \
 	-r "bwrap --unshare-all" "$BWRAP" --unshare-all --ro-bind / / --dev /dev --proc /proc /bin/true -- \
 	-r "unshare -Urmpif" "$UNSHARE" -Urmpif /bin/true -- \
-	-r "runc run" "$RUNC" --root "$T/runc-state" run --bundle "$B" "$RUNC_ID" --
+	-r "runc run" "$RUNC" --root "$S/runc-state" run --bundle "$B" "$RUNC_ID" --
 
 LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 rc=0
@@ -140,7 +144,7 @@ show_row() { # the command of each row, one per line, $T for the scratch dir
 		done
 		shift
 		printf -- '- %s:%s\n' "$label" "$cmd"
-	done | sed -e "s|$T|\$T|g" -e "s| $ROOT/| |g"
+	done | sed -e "s|$T|\$T|g" -e "s|$S|\$S|g" -e "s| $ROOT/| |g"
 }
 
 report() {
@@ -150,7 +154,7 @@ report() {
 	echo
 	echo "CPU ms: user + system time of the command's whole process tree (reaped descendants included), from wait4(). Peak RSS: wait4()'s ru_maxrss, the largest high-water resident set of any single process of the tree (supervisor, its init, the job; not a sum)."
 	echo
-	echo "Commands (\$T: the scratch directory with the specs and the runc bundle):"
+	echo "Commands (\$T: the scratch directory with the specs and the runc bundle; \$S: the runtimes' state, on tmpfs):"
 	echo
 	show_row "$@"
 	echo

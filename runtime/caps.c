@@ -12,13 +12,21 @@ int gr_caps_drop_in_child(struct gr_error **err)
 	cap_value_t c;
 	int r;
 
-	/* Bounding set: needs CAP_SETPCAP, so before the permitted set goes. */
-	for (c = 0; CAP_IS_SUPPORTED(c); c++) {
-		if (cap_drop_bound(c) < 0)
-			return gr_error_sys(err, errno, "caps: drop %s from the bounding set",
-					    cap_to_name(c) ? cap_to_name(c) : "?");
+	/*
+	 * Bounding set: needs CAP_SETPCAP, so before the permitted set goes.
+	 * One prctl per capability, up to the first number the kernel does not
+	 * know (EINVAL), instead of libcap's read-then-drop: half the calls.
+	 */
+	for (c = 0;; c++) {
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == 0)
+			continue;
+		if (errno == EINVAL && c > CAP_SETPCAP)
+			break;
+		return gr_error_sys(err, errno, "caps: drop %s from the bounding set",
+				    cap_to_name(c) ? cap_to_name(c) : "?");
 	}
-	if (cap_reset_ambient() < 0)
+	/* one call, where libcap would test each capability first */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
 		return gr_error_sys(err, errno, "caps: clear the ambient set");
 	if (prctl(PR_SET_SECUREBITS,
 		  SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -134,6 +135,54 @@ __attribute__((noreturn)) static void job_main(const struct gr_spec *spec,
 	snprintf(m.text, sizeof(m.text), "%s", err ? err->msg : "job setup failed");
 	(void)!write(errfd, &m, sizeof(m));
 	_exit(m.code);
+}
+
+/*
+ * The job is started like posix_spawn() does it: clone(CLONE_VM |
+ * CLONE_VFORK) on a stack of its own. init is suspended until the job has
+ * exec'd (or failed), so the child may use init's memory as if it were init;
+ * nothing is copied, which saves the page-table copy and the copy-on-write
+ * faults of a fork(), about a millisecond per job. The child has its own
+ * file table, signal dispositions, credentials and seccomp filter (none of
+ * CLONE_FILES, CLONE_SIGHAND, CLONE_THREAD), so what it changes stays its own.
+ */
+#define JOB_STACK_SIZE (1024 * 1024)
+
+struct job_start {
+	const struct gr_spec *spec;
+	const struct gr_seccomp *filter;
+	int close_fds[3];
+	int errfd;
+};
+
+static int job_entry(void *data)
+{
+	const struct job_start *js = data;
+
+	for (int i = 0; i < 3; i++)
+		close(js->close_fds[i]);
+	job_main(js->spec, js->filter, js->errfd);
+}
+
+static pid_t start_job(struct job_start *js, struct gr_error **err)
+{
+	char *stack = mmap(NULL, JOB_STACK_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	pid_t pid;
+
+	if (stack == MAP_FAILED)
+		return gr_error_sys(err, errno, "map the job's start stack");
+	/* a guard page below it */
+	if (mprotect(stack, 4096, PROT_NONE) < 0) {
+		munmap(stack, JOB_STACK_SIZE);
+		return gr_error_sys(err, errno, "map the job's start stack");
+	}
+	pid = clone(job_entry, stack + JOB_STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, js);
+	if (pid < 0)
+		gr_error_sys(err, errno, "start the job");
+	/* the child has exec'd or exited: its stack is free again */
+	munmap(stack, JOB_STACK_SIZE);
+	return pid;
 }
 
 static void ns_from_timeval(const struct timeval *tv, uint64_t *ns)
@@ -264,7 +313,8 @@ static int init_setup(const struct gr_child_ctx *ctx, struct gr_error **err)
 		return -1;
 	if (gr_mountns_in_child(&plan, err) < 0)
 		return -1;
-	return 0;
+	/* sync #1b: in the job's cgroups before the job exists */
+	return gr_sync_wait(ctx->syncfd, GR_SYNC_ATTACHED, NULL, err);
 }
 
 __attribute__((noreturn)) void gr_init_main(const struct gr_child_ctx *ctx)
@@ -310,18 +360,17 @@ __attribute__((noreturn)) void gr_init_main(const struct gr_child_ctx *ctx)
 		gr_error_sys(&err, errno, "pipe");
 		goto fail;
 	}
-	job = fork();
-	if (job < 0) {
-		gr_error_sys(&err, errno, "fork the job");
-		goto fail;
-	}
-	if (job == 0) {
-		close(errpipe[0]);
-		close(sfd);
-		close(ctx->syncfd);
-		job_main(ctx->spec, ctx->seccomp, errpipe[1]);
+	{
+		struct job_start js = { .spec = ctx->spec, .filter = ctx->seccomp, .errfd = errpipe[1],
+					.close_fds = { errpipe[0], sfd, ctx->syncfd } };
+
+		job = start_job(&js, &err);
 	}
 	close(errpipe[1]);
+	if (job < 0) {
+		close(errpipe[0]);
+		goto fail;
+	}
 	do
 		n = read(errpipe[0], &m, sizeof(m));
 	while (n < 0 && errno == EINTR);

@@ -121,15 +121,6 @@ struct run_ctx {
 	const struct gr_spec *spec;
 };
 
-static int on_cgroup_ready(void *data, const struct gr_cgroup *cg, struct gr_error **err)
-{
-	struct run_ctx *c = data;
-	_cleanup_free_ char *json = state_json(c->job_id, c->spec, 0, cg);
-
-	/* recorded before any process is in it: gc can remove it after a crash */
-	return gr_state_update(c->state_dir, c->job_id, json, err);
-}
-
 static int on_started(void *data, pid_t pid, int pidfd, const struct gr_cgroup *cg, struct gr_error **err)
 {
 	struct run_ctx *c = data;
@@ -300,7 +291,8 @@ static int sig_from_name(const char *name)
 /*
  * The node-wide copy of the record, DIR/records/<job-id>.json (state.h), for
  * gridrun-exporter's per-account counters: written whether or not the spec
- * asked for a record, atomically, 0644 as the state is (nothing secret), and
+ * asked for a record, atomically but without fsync (the state dir is
+ * /run: a crash loses it anyway), 0644 as the state is (nothing secret), and
  * before the job's state entry goes, so that a copy whose job is no longer
  * listed is final. Its keys: the record's, then account and pool. `gridrun
  * gc` prunes copies older than an hour.
@@ -325,7 +317,7 @@ static void write_record_copy(const char *state_dir, const char *job_id, const s
 	}
 	if (mkdir(dir, 0755) == 0)
 		(void)!chmod(dir, 0755);
-	if (gr_write_file_atomic(path, out, 0644, &e) < 0 || chmod(path, 0644) < 0)
+	if (gr_write_file_replace(path, out, 0644, &e) < 0 || chmod(path, 0644) < 0)
 		fprintf(stderr, "gridrun: record copy `%s`: %s, ignoring\n", path, e ? e->msg : strerror(errno));
 }
 
@@ -358,7 +350,9 @@ static int cmd_run(const char *path)
 	_cleanup_free_ char *state_dir = NULL, *job_id = NULL, *json = NULL;
 	struct gr_run_result res;
 	struct run_ctx ctx;
-	struct gr_run_hooks hooks = { .cgroup_ready = on_cgroup_ready, .started = on_started, .data = &ctx };
+	/* No state write between creating the cgroup and starting the job: a
+	 * crash in between leaves a cgroup that gc finds by its name. */
+	struct gr_run_hooks hooks = { .started = on_started, .data = &ctx };
 	struct job_lease jl = { 0 };
 	int r, status;
 

@@ -326,15 +326,18 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	s.sigfd = sigfd;
 	s.pidfd = pidfd;
 
-	/* v1: the child waits at sync #1, so it is attached before it runs
-	 * anything of the job's */
-	r = gr_cgroup_attach(s.cg, s.pid, err);
-	if (r >= 0)
-		r = gr_userns_from_parent(s.pid, pidfd, &res->ids, err);
+	r = gr_userns_from_parent(s.pid, pidfd, &res->ids, err);
 	/* sync #1: maps written (or not: the child then gets EOF and exits) */
 	if (r >= 0)
 		r = gr_sync_send(s.syncfd, GR_SYNC_MAPS_DONE, err);
 	res->t_maps = gr_now_ns() - s.t0;
+	/* v1: attached while the child builds its mount tree; the child forks
+	 * the job only after sync #1b, so nothing of the job's runs outside */
+	if (r >= 0)
+		r = gr_cgroup_attach(s.cg, s.pid, err);
+	/* a child whose setup failed meanwhile is gone: supervise() reads why */
+	if (r >= 0)
+		(void)gr_sync_send(s.syncfd, GR_SYNC_ATTACHED, NULL);
 	if (r >= 0 && hooks && hooks->started)
 		r = hooks->started(hooks->data, s.pid, pidfd, s.cg, err);
 	if (r < 0) {

@@ -9,6 +9,11 @@
  *
  * The steps of a job's life, in order (design §3):
  *   #1 MAPS_DONE   parent -> child: uid_map/gid_map written
+ *   #1b ATTACHED   parent -> child: the child is in the job's cgroups. On
+ *                  cgroup v1 the parent attaches it while the child builds
+ *                  its mount tree; the child forks the job only after this,
+ *                  so the job runs in its cgroups from its first instruction
+ *                  (on v2 clone3 put the child there already)
  *   #2 EXEC_DONE   child  -> parent: the job's program has been exec'd
  *   #3 MAIN_EXITED child  -> parent: the main process ended; init is about
  *                  to kill the rest (the parent thaws the job's cgroup tree
@@ -26,6 +31,7 @@
 
 enum gr_sync_step {
 	GR_SYNC_MAPS_DONE = 1,
+	GR_SYNC_ATTACHED = 5,
 	GR_SYNC_EXEC_DONE = 2,
 	GR_SYNC_MAIN_EXITED = 3,
 	GR_SYNC_RESULT = 4,

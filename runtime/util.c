@@ -108,7 +108,8 @@ int gr_write_file_at(int dirfd, const char *path, const char *s, struct gr_error
 	return 0;
 }
 
-int gr_write_file_atomic(const char *path, const char *contents, mode_t mode, struct gr_error **err)
+static int write_replace(const char *path, const char *contents, mode_t mode, bool durable,
+			 struct gr_error **err)
 {
 	_cleanup_free_ char *tmp = NULL;
 	_cleanup_close_ int fd = -1;
@@ -120,7 +121,7 @@ int gr_write_file_atomic(const char *path, const char *contents, mode_t mode, st
 	if (fd < 0)
 		return gr_error_sys(err, errno, "create `%s`", tmp);
 	r = gr_write_all(fd, contents, strlen(contents));
-	if (r < 0 || fsync(fd) < 0) {
+	if (r < 0 || (durable && fsync(fd) < 0)) {
 		int e = r < 0 ? (int)-r : errno;
 
 		unlink(tmp);
@@ -133,6 +134,16 @@ int gr_write_file_atomic(const char *path, const char *contents, mode_t mode, st
 		return gr_error_sys(err, e, "rename `%s` to `%s`", tmp, path);
 	}
 	return 0;
+}
+
+int gr_write_file_atomic(const char *path, const char *contents, mode_t mode, struct gr_error **err)
+{
+	return write_replace(path, contents, mode, true, err);
+}
+
+int gr_write_file_replace(const char *path, const char *contents, mode_t mode, struct gr_error **err)
+{
+	return write_replace(path, contents, mode, false, err);
 }
 
 static unsigned long long clock_ns(clockid_t c)

@@ -49,8 +49,12 @@ ssize_t gr_read_full(int fd, void *buf, size_t len);
 int gr_read_file_at(int dirfd, const char *path, char **out, size_t *len, struct gr_error **err);
 /* Write a string to an existing file (e.g. /proc/PID/uid_map), all at once. */
 int gr_write_file_at(int dirfd, const char *path, const char *s, struct gr_error **err);
-/* Atomically replace path with contents (temp file in the same dir + rename). */
+/* Atomically replace path with contents (temp file in the same dir, fsync,
+ * rename): readers see the old or the new file, and a crash leaves one whole. */
 int gr_write_file_atomic(const char *path, const char *contents, mode_t mode, struct gr_error **err);
+/* The same without the fsync: atomic for readers, not durable across a crash
+ * (for copies kept in /run, where a crash loses them anyway). */
+int gr_write_file_replace(const char *path, const char *contents, mode_t mode, struct gr_error **err);
 /* CLOCK_MONOTONIC / CLOCK_REALTIME in nanoseconds. */
 unsigned long long gr_now_ns(void);
 unsigned long long gr_realtime_ns(void);
