@@ -20,11 +20,14 @@ int gr_netns_in_child(struct gr_error **err)
 		r = gr_error_set(err, EIO, "netns: connect rtnetlink: %s", nl_geterror(r));
 		goto out;
 	}
-	r = rtnl_link_get_kernel(sk, 0, "lo", &lo);
-	if (r < 0) {
-		r = gr_error_set(err, ENODEV, "netns: find loopback: %s", nl_geterror(r));
+	/* no lookup round trip: the loopback device of a new network
+	 * namespace is always interface 1 (LOOPBACK_IFINDEX) */
+	lo = rtnl_link_alloc();
+	if (!lo) {
+		r = gr_error_sys(err, ENOMEM, "netns: allocate link");
 		goto out;
 	}
+	rtnl_link_set_ifindex(lo, 1);
 	change = rtnl_link_alloc();
 	if (!change) {
 		r = gr_error_sys(err, ENOMEM, "netns: allocate link");
