@@ -87,9 +87,14 @@ static int on_sync(struct supervisor *s, int flags)
 	struct gr_sync_msg m;
 	ssize_t n;
 
+	/*
+	 * ECONNRESET: the child closed its end with a message of ours unread
+	 * (#1b, sent while its setup was failing). The kernel reports that
+	 * once, then hands out what the child sent before: its ERROR.
+	 */
 	do
 		n = recv(s->syncfd, &m, sizeof(m), flags);
-	while (n < 0 && errno == EINTR);
+	while (n < 0 && (errno == EINTR || errno == ECONNRESET));
 	if (n < 0)
 		return -errno;
 	if (n == 0)
