@@ -116,15 +116,29 @@ VM_LANE := tests/vm/lane.t
 # make check: the whole suite under prove, on this host and in the guest; any
 # SKIP fails the run unless GRIDRUN_ALLOW_SKIP=1 (for users on a poorer kernel
 # than CI's). The vm dependency set is the check set plus qemu and busybox.
+# Scripts that run on this host only: asan.t builds and runs the suite again
+# (make asan), bench.t times things (make bench). Neither runs in the guest
+# nor inside make asan.
+HOST_ONLY_SCRIPTS := tests/asan.t tests/bench.t
+LANE_SCRIPTS = $(filter-out $(HOST_ONLY_SCRIPTS),$(TEST_SCRIPTS))
+TEST_ENV = GRIDRUN=$(abspath $(BUILD)/gridrun) GRIDRUN_SRC=$(CURDIR) GRIDRUN_BUILD=$(abspath $(BUILD))
+
 check: DEPSET = vm
 check: $(BUILD)/.deps-vm tests-build
-	GRIDRUN=$(abspath $(BUILD)/gridrun) GRIDRUN_SRC=$(CURDIR) GRIDRUN_BUILD=$(abspath $(BUILD)) \
-		GRIDRUN_TESTS="$(TEST_BINS) $(TEST_SCRIPTS)" \
+	$(TEST_ENV) GRIDRUN_TESTS="$(TEST_BINS) $(LANE_SCRIPTS)" \
 		tests/run-prove $(TEST_BINS) $(TEST_SCRIPTS) $(VM_LANE)
 
+# make asan: the host lane built with ASan and UBSan (every report fatal)
+# into build-asan/; make check runs it through tests/asan.t.
 asan:
-	$(MAKE) BUILD=build-asan SAN_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
-		OPT_CFLAGS="-O1 -g" check
+	$(MAKE) BUILD=build-asan OPT_CFLAGS="-O1 -g" \
+		SAN_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+		check-lane
+
+check-lane: DEPSET = check
+check-lane: $(BUILD)/.deps-check tests-build
+	$(TEST_ENV) tests/run-prove $(TEST_BINS) $(LANE_SCRIPTS)
+.PHONY: check-lane
 
 demo: $(BUILD)/.deps-build $(BUILD)/gridrun
 	examples/demo.sh $(abspath $(BUILD)/gridrun)

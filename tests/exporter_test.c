@@ -360,7 +360,7 @@ static char *seconds(struct _test_data_ex *self, json_t *rec, const char *key)
 	return S(self, "%lld.%09lld", ns / 1000000000, ns % 1000000000);
 }
 
-TEST_F(ex, promtool_passes_while_jobs_run_and_accounts_sum_their_records)
+TEST_F_TIMEOUT(ex, promtool_passes_while_jobs_run_and_accounts_sum_their_records, 300)
 {
 	const char *acct[2] = { "atlas001", "cms002" };
 	char *text;
@@ -436,7 +436,7 @@ static int free_port(void)
 	return port;
 }
 
-TEST_F(ex, prometheus_sees_the_jobs_cpu_within_2_percent_of_its_record)
+TEST_F_TIMEOUT(ex, prometheus_sees_the_jobs_cpu_within_2_percent_of_its_record, 300)
 {
 	char *done = S(self, "%s/burnt", self->sbx), *q, *cfg;
 	char *argv[] = { "/bin/sh", "-c", NULL, NULL };
@@ -486,7 +486,7 @@ TEST_F(ex, prometheus_sees_the_jobs_cpu_within_2_percent_of_its_record)
 	ASSERT_LT(fabs(acct - rec_s), 1e-6) TH_LOG("the account's counters: %.9f s", acct);
 }
 
-TEST_F(ex, malformed_and_huge_requests_get_bounded_answers)
+TEST_F_TIMEOUT(ex, malformed_and_huge_requests_get_bounded_answers, 300)
 {
 	static const char *const bad[] = {
 		"GARBAGE\r\n\r\n", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", "GET\r\n\r\n",
@@ -536,7 +536,7 @@ TEST_F(ex, malformed_and_huge_requests_get_bounded_answers)
 	ASSERT_EQ(-1, gt_wait(self->exporter, 0));
 }
 
-TEST_F(ex, a_slow_client_is_cut_and_others_are_served_meanwhile)
+TEST_F_TIMEOUT(ex, a_slow_client_is_cut_and_others_are_served_meanwhile, 300)
 {
 	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -569,7 +569,7 @@ TEST_F(ex, a_slow_client_is_cut_and_others_are_served_meanwhile)
 	free(text);
 }
 
-TEST_F(ex, a_thousand_concurrent_connections_get_bounded_answers)
+TEST_F_TIMEOUT(ex, a_thousand_concurrent_connections_get_bounded_answers, 300)
 {
 	enum { N = 1000 };
 	static const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
@@ -639,7 +639,7 @@ TEST_F(ex, a_thousand_concurrent_connections_get_bounded_answers)
 	ASSERT_EQ(-1, gt_wait(self->exporter, 0));
 }
 
-TEST_F(ex, jobs_ending_during_scrapes_are_whole_or_absent)
+TEST_F_TIMEOUT(ex, jobs_ending_during_scrapes_are_whole_or_absent, 300)
 {
 	enum { N = 12 };
 	int seen = 0, scrapes = 0, lines;
@@ -704,7 +704,7 @@ static char *shape(const char *text)
 	return s;
 }
 
-TEST_F(ex, textfile_mode_writes_the_same_exposition_atomically)
+TEST_F_TIMEOUT(ex, textfile_mode_writes_the_same_exposition_atomically, 300)
 {
 	char *out = S(self, "%s/textfile", self->dir), *prom = S(self, "%s/gridrun.prom", out), *text, *a, *b;
 	char *argv[] = { (char *)exporter_bin(), "--textfile", prom, "--state-dir", self->state, NULL };
@@ -761,7 +761,7 @@ TEST_F(ex, textfile_mode_writes_the_same_exposition_atomically)
 	EXPECT_EQ(1, gt_count_dir(out)) TH_LOG("temp files left beside %s", prom);
 }
 
-TEST_F(ex, an_unprivileged_exporter_reads_root_jobs)
+TEST_F_TIMEOUT(ex, an_unprivileged_exporter_reads_root_jobs, 300)
 {
 	char *path, *text, *series;
 	struct stat st;
@@ -783,7 +783,7 @@ TEST_F(ex, an_unprivileged_exporter_reads_root_jobs)
 	free(text);
 }
 
-TEST_F(ex, record_copies_are_kept_for_the_exporter_and_gc_prunes_old_ones)
+TEST_F_TIMEOUT(ex, record_copies_are_kept_for_the_exporter_and_gc_prunes_old_ones, 300)
 {
 	char *argv[] = { (char *)gt_gridrun(), "gc", NULL };
 	char *id1 = S(self, "rc1-%d", (int)getpid()), *id2 = S(self, "rc2-%d", (int)getpid());

@@ -440,7 +440,7 @@ static bool host_has_int80(void)
 	return waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-TEST_F(job, S08_denied_syscalls_never_run_by_any_entry_point)
+TEST_F_TIMEOUT(job, S08_denied_syscalls_never_run_by_any_entry_point, 300)
 {
 	json_t *names = profile_names("SCMP_ACT_ERRNO", EPERM), *args = json_pack("[ss]", "/run/gr-sysprobe", "deny");
 	const char *int80 = host_has_int80() ? "SIGSYS" : "SIGSEGV";
@@ -536,7 +536,7 @@ TEST_F(job, the_job_is_filtered_its_init_is_not)
 	ASSERT_STREQ("/proc/self/status:Seccomp:\t2\n/proc/1/status:Seccomp:\t0\n", self->res.out);
 }
 
-TEST_F(job, a_scientific_workload_runs_unchanged)
+TEST_F_TIMEOUT(job, a_scientific_workload_runs_unchanged, 300)
 {
 	RUN_OK("set -e; cd /tmp\n"
 	       "printf '#include <stdio.h>\\nint main(void) { printf(\"compiled %%d\\\\n\", 6 * 7); return 0; }\\n' > x.c\n"
@@ -555,7 +555,7 @@ TEST_F(job, a_scientific_workload_runs_unchanged)
 	ASSERT_STREQ("compiled 42\nthreads [0, 1, 2, 3] pool [0, 1, 4, 9, 16]\n2997\n", self->res.out);
 }
 
-TEST_F(job, profiles_by_name_from_the_directory_or_built_in_and_inline)
+TEST_F_TIMEOUT(job, profiles_by_name_from_the_directory_or_built_in_and_inline, 300)
 {
 	char *pdir, *spec, *want;
 	const char *extra = "\"linux\": {\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", "

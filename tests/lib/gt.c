@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -298,6 +299,11 @@ pid_t gt_start_spec(const char *spec, int as_uid)
 		if (!getenv("GT_VERBOSE"))
 			dup2(null, 2);
 		become(as_uid);
+		/* a test that dies (an abort, a timeout) takes its jobs with it:
+		 * gridrun's supervisor dies, and so the job (R1). Armed after
+		 * become(), which would clear it. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+			_exit(121);
 		execl(gt_gridrun(), gt_gridrun(), "run", spec, (char *)NULL);
 		_exit(121);
 	}
