@@ -125,7 +125,12 @@ static int on_cgroup_ready(void *data, const struct gr_cgroup *cg, struct gr_err
 {
 	struct run_ctx *c = data;
 	_cleanup_free_ char *json = state_json(c->job_id, c->spec, 0, cg);
+	const char *na = gr_cgroup_not_applied(cg);
 
+	/* optional limits this node cannot enforce, one line each */
+	for (const char *l = na; l && *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != '\0'))
+		fprintf(stderr, "gridrun: job %s: optional limit not applied: %.*s\n", c->job_id,
+			(int)strcspn(l, "\n"), l);
 	/* recorded before any process is in it: gc can remove it after a crash */
 	return gr_state_update(c->state_dir, c->job_id, json, err);
 }
