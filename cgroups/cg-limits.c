@@ -118,27 +118,32 @@ static int limit_first(struct gr_cgroup *cg, const struct gr_resources *res, enu
 	return gr_cg_limit(cg, res, lim, f->dirfd, f->dir, file, value, f->missing, err);
 }
 
+#define LEAF_GONE "leaf weights were CFQ's, gone since Linux 5.0"
+
 static int weights(struct gr_cgroup *cg, const struct gr_resources *res, const struct gr_cg_io_files *f,
 		   struct gr_error **err)
 {
 	char v[64];
 
 	if (res->blkio_weight) {
-		if (!gr_cg_bfq_in_use())
-			return gr_cg_unenforceable(cg, res, GR_LIM_BLKIO_WEIGHT, err,
-						   "no block device here uses the BFQ IO scheduler, "
-						   "the only one that enforces weights");
 		snprintf(v, sizeof(v), "%u", res->blkio_weight);
-		if (limit_first(cg, res, GR_LIM_BLKIO_WEIGHT, f, f->weight, v, err) < 0)
+		if (!gr_cg_bfq_in_use()) {
+			if (gr_cg_unenforceable(cg, res, GR_LIM_BLKIO_WEIGHT, err,
+						"no block device here uses the BFQ IO scheduler, "
+						"the only one that enforces weights") < 0)
+				return -ENOTSUP;
+		} else if (limit_first(cg, res, GR_LIM_BLKIO_WEIGHT, f, f->weight, v, err) < 0) {
 			return -ENOTSUP;
+		}
 	}
 	if (res->blkio_leaf_weight) {
-		if (!f->leaf_weight)
-			return gr_cg_unenforceable(cg, res, GR_LIM_BLKIO_LEAF_WEIGHT, err,
-						   "cgroup v2 has no leaf weight");
 		snprintf(v, sizeof(v), "%u", res->blkio_leaf_weight);
-		if (gr_cg_limit(cg, res, GR_LIM_BLKIO_LEAF_WEIGHT, f->dirfd, f->dir, f->leaf_weight, v,
-				f->missing, err) < 0)
+		if (!f->leaf_weight) {
+			if (gr_cg_unenforceable(cg, res, GR_LIM_BLKIO_LEAF_WEIGHT, err,
+						"cgroup v2 has no leaf weight") < 0)
+				return -ENOTSUP;
+		} else if (gr_cg_limit(cg, res, GR_LIM_BLKIO_LEAF_WEIGHT, f->dirfd, f->dir, f->leaf_weight, v,
+				f->missing ? f->missing : LEAF_GONE, err) < 0)
 			return -ENOTSUP;
 	}
 	for (size_t i = 0; i < res->nweight_devices; i++) {
@@ -156,7 +161,7 @@ static int weights(struct gr_cgroup *cg, const struct gr_resources *res, const s
 		} else if (d->leaf_weight) {
 			snprintf(v, sizeof(v), "%u:%u %u", d->major, d->minor, d->leaf_weight);
 			if (gr_cg_limit(cg, res, GR_LIM_BLKIO_LEAF_WEIGHT, f->dirfd, f->dir,
-					f->leaf_weight_device, v, f->missing, err) < 0)
+					f->leaf_weight_device, v, f->missing ? f->missing : LEAF_GONE, err) < 0)
 				return -ENOTSUP;
 		}
 	}

@@ -70,24 +70,6 @@ static long long rec_int(struct _test_data_cg *self, const char *key)
 	return json_integer_value(json_object_get(self->record, key));
 }
 
-/* No directory named gridrun-<id> anywhere under /sys/fs/cgroup. */
-static int cgroup_dirs_left(const char *job_id)
-{
-	char cmd[256];
-	FILE *p;
-	int n = 0;
-	char line[512];
-
-	snprintf(cmd, sizeof(cmd), "find /sys/fs/cgroup -maxdepth 5 -type d -name 'gridrun-%s' 2>/dev/null", job_id);
-	p = popen(cmd, "r");
-	if (!p)
-		abort();
-	while (fgets(line, sizeof(line), p))
-		n++;
-	pclose(p);
-	return n;
-}
-
 static double file_cpu_ns(const char *path)
 {
 	char *s = gt_read(path);
@@ -150,7 +132,7 @@ TEST_F(cg, cpu_of_a_daemonized_grandchild_is_counted)
 	 * ~100 ms and a starved vCPU's stolen time is charged to it) */
 	ASSERT_GT(burned * 0.9, main_ns);
 	ASSERT_LT(0, rec_int(self, "cgroup_version"));
-	ASSERT_EQ(0, cgroup_dirs_left("cg-daemon"));
+	ASSERT_EQ(0, gt_cgroup_dirs("cg-daemon"));
 	free(args);
 	free(burned_path);
 }
@@ -187,7 +169,7 @@ TEST_F(cg, R4_memory_bomb_is_oom_killed_and_reported)
 	EXPECT_GE(67108864 + 4096, rec_int(self, "memory_peak_bytes"));
 	EXPECT_LT(60 << 20, rec_int(self, "memory_peak_bytes"));
 	ASSERT_NE(NULL, strstr(self->res.err, "gridrun: job cg-oom was killed by the kernel's OOM killer"));
-	ASSERT_EQ(0, cgroup_dirs_left("cg-oom"));
+	ASSERT_EQ(0, gt_cgroup_dirs("cg-oom"));
 }
 
 TEST_F(cg, R4_dev_shm_fill_is_oom_killed)
@@ -197,7 +179,7 @@ TEST_F(cg, R4_dev_shm_fill_is_oom_killed)
 	ASSERT_NE(0, self->res.status);
 	ASSERT_NE(NULL, self->record);
 	EXPECT_TRUE(json_is_true(json_object_get(self->record, "oom_killed")));
-	ASSERT_EQ(0, cgroup_dirs_left("cg-shm"));
+	ASSERT_EQ(0, gt_cgroup_dirs("cg-shm"));
 }
 
 TEST_F(cg, R4_a_16MiB_limit_still_starts_a_job)
@@ -220,7 +202,7 @@ TEST_F(cg, R3_fork_bomb_stops_at_pids_max)
 	EXPECT_GE(32, rec_int(self, "pids_peak"));
 	/* the 30 sleeping children were killed at the end */
 	EXPECT_EQ(30, rec_int(self, "killed_at_end"));
-	ASSERT_EQ(0, cgroup_dirs_left("cg-forks"));
+	ASSERT_EQ(0, gt_cgroup_dirs("cg-forks"));
 }
 
 TEST_F(cg, S13_S14_cgroupfs_is_read_only_inside)
@@ -245,7 +227,7 @@ TEST_F(cg, a_limit_error_leaves_no_cgroup)
 	run_job(self, "cg-bad", "[\"/bin/true\"]", "{\"cpu\": {\"quota\": 500, \"period\": 100}}");
 	ASSERT_EQ(125, self->res.status);
 	ASSERT_NE(NULL, strstr(self->res.err, "gridrun: cgroup v")) TH_LOG("stderr: %s", self->res.err);
-	ASSERT_EQ(0, cgroup_dirs_left("cg-bad"));
+	ASSERT_EQ(0, gt_cgroup_dirs("cg-bad"));
 	ASSERT_EQ(0, gt_count_dir(self->state));
 }
 
@@ -373,7 +355,7 @@ TEST_F(cg, R6_term_ignored_then_grace_then_kill_all)
 	self->record = json_load_file(self->rec, 0, NULL);
 	ASSERT_NE(NULL, self->record);
 	EXPECT_STREQ("killed_by_request", json_string_value(json_object_get(self->record, "reason")));
-	ASSERT_EQ(0, cgroup_dirs_left("cg-grace"));
+	ASSERT_EQ(0, gt_cgroup_dirs("cg-grace"));
 	free(spec);
 	free(ready);
 	free(args);
@@ -395,11 +377,11 @@ TEST_F(cg, gc_removes_the_cgroup_of_a_killed_supervisor)
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(128 + 9, gt_wait(pid, 5000));
 	ASSERT_EQ(0, gt_wait_no_procs(gt_marker(), 3000));
-	ASSERT_LT(0, cgroup_dirs_left("cg-gc"));
+	ASSERT_LT(0, gt_cgroup_dirs("cg-gc"));
 	gt_run_argv(gc_argv, -1, &r);
 	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
 	ASSERT_STREQ("gridrun gc: removed 1 stale state entry\n", r.out);
-	ASSERT_EQ(0, cgroup_dirs_left("cg-gc"));
+	ASSERT_EQ(0, gt_cgroup_dirs("cg-gc"));
 	gt_result_free(&r);
 	free(spec);
 	free(ready);
@@ -489,7 +471,7 @@ TEST_F(cg, S21_a_frozen_sub_cgroup_cannot_hang_the_end)
 	TH_LOG("job end with a frozen sub-cgroup took %.3f s", secs);
 	ASSERT_GT(3.0, secs);
 	ASSERT_EQ(0, gt_count_procs(gt_marker()));
-	ASSERT_EQ(0, cgroup_dirs_left("cg-frozen"));
+	ASSERT_EQ(0, gt_cgroup_dirs("cg-frozen"));
 	json_decref(self->record);
 	self->record = json_load_file(self->rec, 0, NULL);
 	ASSERT_NE(NULL, self->record);

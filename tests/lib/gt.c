@@ -430,3 +430,19 @@ char *gt_spec_sys(const char *dir, const char *args_json, const char *extra, con
 			args_json, gt_probe(), gt_sysprobe(), extra ? ",\n  " : "", extra ? extra : "",
 			gridrun_extra ? gridrun_extra : "");
 }
+
+int gt_cgroup_dirs(const char *job_id)
+{
+	char cmd[256], line[512];
+	int n = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "find /sys/fs/cgroup -maxdepth 5 -type d -name 'gridrun-%s' 2>/dev/null", job_id);
+	p = popen(cmd, "r");
+	if (!p)
+		die("popen");
+	while (fgets(line, sizeof(line), p))
+		n++;
+	pclose(p);
+	return n;
+}

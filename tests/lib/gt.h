@@ -65,6 +65,8 @@ int gt_wait_no_procs(const char *marker, int timeout_ms);
 /* Number of entries (not . or .., nor the state directory's records/ of
  * finished jobs) in a directory; -1 if it does not exist. */
 int gt_count_dir(const char *path);
+/* Directories named gridrun-<job_id> anywhere under /sys/fs/cgroup (depth <= 5). */
+int gt_cgroup_dirs(const char *job_id);
 /* A unique marker string for this test process. */
 const char *gt_marker(void);
 
