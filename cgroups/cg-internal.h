@@ -44,6 +44,20 @@ struct gr_cgroup_ops {
 extern const struct gr_cgroup_ops gr_cg_v1_ops;
 extern const struct gr_cgroup_ops gr_cg_v2_ops;
 
+#define GR_CG_ROOT "/sys/fs/cgroup"
+
+/*
+ * The configured base ($GRIDRUN_CGROUP_BASE, which the CLI sets from the
+ * site config's cgroup_base): an absolute path below /sys/fs/cgroup. *rel is
+ * its cgroup path, the part after /sys/fs/cgroup ("" for the root itself,
+ * else "/a/b"), or NULL when no base is configured. The same cgroup path is
+ * used on v2 (BASE itself) and in every v1 hierarchy (MOUNT/a/b), as
+ * HTCondor's BASE_CGROUP is; the base must exist (it is the admin's, gridrun
+ * never creates or removes it). A path with "/.." or outside
+ * /sys/fs/cgroup is an error.
+ */
+int gr_cg_base(const char **rel, struct gr_error **err);
+
 /* Small file helpers relative to a cgroup directory fd. */
 int gr_cg_write(int dirfd, const char *file, const char *value, struct gr_error **err);
 int gr_cg_read(int dirfd, const char *file, char *buf, size_t len);

@@ -4,7 +4,7 @@
  *
  * Each controller's mount point comes from /proc/self/mountinfo and the
  * cgroup gridrun runs in within that hierarchy from /proc/self/cgroup (read
- * once per job; libcgroup's cgroup_init() did the same in 3-4 ms a job by
+ * once per job; or the configured base, see cg-internal.h's gr_cg_base(); libcgroup's cgroup_init() did the same in 3-4 ms a job by
  * zeroing 2.4 MB of tables, as much as the rest of the start); the job
  * directory gridrun-<job-id> is created
  * beneath it, once per hierarchy (co-mounted controllers such as
@@ -103,17 +103,27 @@ static int job_dir_path(const struct v1_discovery *disc, const char *controller,
 			char **path, struct gr_error **err)
 {
 	_cleanup_free_ char *own = NULL, *mount = NULL, *root = NULL;
-	const char *rel;
+	const char *rel, *base;
+	int r;
 
 	if (!find_mount(disc->mountinfo, controller, &mount, &root))
 		return 0; /* not mounted on this node */
-	own = own_path(disc->own, controller);
+	r = gr_cg_base(&base, err);
+	if (r < 0)
+		return r;
+	own = base ? strdup(*base ? base : "/") : own_path(disc->own, controller);
 	if (!own)
 		return gr_error_set(err, ENOENT, "find our own %s cgroup in /proc/self/cgroup", controller);
 	/* a mount of a subtree shows our path relative to its root */
 	rel = own;
-	if (strcmp(root, "/") && !strncmp(own, root, strlen(root)))
+	if (strcmp(root, "/") && !strncmp(own, root, strlen(root)) &&
+	    (own[strlen(root)] == '/' || !own[strlen(root)]))
 		rel = own + strlen(root);
+	else if (strcmp(root, "/") && base)
+		return gr_error_set(err, EINVAL, "cgroup base `%s%s` is outside the part of the %s "
+				    "hierarchy mounted here (`%s`)", GR_CG_ROOT, base, controller, root);
+	if (!*rel)
+		rel = "/";
 	if (asprintf(path, "%s%s/%s", mount, strcmp(rel, "/") ? rel : "", name) < 0)
 		return gr_error_sys(err, ENOMEM, "cgroup path");
 	return 1;

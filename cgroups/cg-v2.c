@@ -23,7 +23,7 @@
 #include "cg-internal.h"
 #include "util.h"
 
-#define CG2_ROOT "/sys/fs/cgroup"
+#define CG2_ROOT GR_CG_ROOT
 
 static int own_cgroup(char **out, struct gr_error **err)
 {
@@ -46,13 +46,15 @@ static int own_cgroup(char **out, struct gr_error **err)
 
 static int base_path(char **out, struct gr_error **err)
 {
-	const char *env = getenv("GRIDRUN_CGROUP_BASE");
+	const char *rel;
+	int r = gr_cg_base(&rel, err);
 
-	if (env && *env) {
-		if (strncmp(env, CG2_ROOT, strlen(CG2_ROOT)) || strstr(env, "/.."))
-			return gr_error_set(err, EINVAL, "GRIDRUN_CGROUP_BASE `%s` is not below " CG2_ROOT, env);
-		*out = strdup(env);
-		return *out ? 0 : gr_error_sys(err, ENOMEM, "cgroup base");
+	if (r < 0)
+		return r;
+	if (rel) {
+		if (asprintf(out, "%s%s", CG2_ROOT, rel) < 0)
+			return gr_error_sys(err, ENOMEM, "cgroup base");
+		return 0;
 	}
 	return own_cgroup(out, err);
 }

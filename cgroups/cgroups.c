@@ -15,6 +15,22 @@
 #include "cg-internal.h"
 #include "util.h"
 
+int gr_cg_base(const char **rel, struct gr_error **err)
+{
+	const char *env = getenv("GRIDRUN_CGROUP_BASE");
+	size_t n = strlen(GR_CG_ROOT);
+
+	*rel = NULL;
+	if (!env || !*env)
+		return 0;
+	if (strncmp(env, GR_CG_ROOT, n) || (env[n] && env[n] != '/') || strstr(env, "/..") ||
+	    strstr(env, "//"))
+		return gr_error_set(err, EINVAL, "cgroup base (cgroup_base, GRIDRUN_CGROUP_BASE) `%s` "
+				    "is not a path below " GR_CG_ROOT, env);
+	*rel = env + n;
+	return 0;
+}
+
 int gr_cg_write(int dirfd, const char *file, const char *value, struct gr_error **err)
 {
 	_cleanup_close_ int fd = openat(dirfd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);

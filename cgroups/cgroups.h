@@ -10,7 +10,8 @@
  *    clone3(CLONE_INTO_CGROUP): accounted from its first instruction.
  *  - v1 (legacy, or hybrid as on EL7/EL8 and on our own CI host): one
  *    directory per hierarchy (cpu, cpuacct, memory, pids, freezer, blkio),
- *    each beneath the cgroup gridrun runs in *in that hierarchy*, found
+ *    each beneath the base's cgroup path in that hierarchy if a base is
+ *    configured, else beneath the cgroup gridrun runs in *in that hierarchy*, found
  *    in /proc/self/mountinfo and /proc/self/cgroup. The supervisor attaches the job's init before it lets
  *    the child go past sync #1, so the job's program runs attached.
  * Nothing is ever created outside those bases, and only gridrun's own job

@@ -4,6 +4,7 @@
  * job's cgroup. The same tests run on this host's cgroup v1 (hybrid) and in
  * the pure cgroup v2 guest (tests/vm/); nothing here names a version.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <signal.h>
 #include <time.h>
@@ -478,6 +479,115 @@ TEST_F(cg, S21_a_frozen_sub_cgroup_cannot_hang_the_end)
 	EXPECT_LE(1, rec_int(self, "killed_at_end"));
 	EXPECT_GE(2, rec_int(self, "killed_at_end"));
 	free(spec); free(ready); free(go); free(args); free(sub); free(path); free(dir);
+}
+
+/*
+ * The hierarchies gridrun puts a job in: /sys/fs/cgroup on v2; on v1 the
+ * mount points of the controllers it uses. NULL-terminated, malloc'd.
+ */
+static char **job_hierarchies(void)
+{
+	FILE *p = popen("if [ \"$(stat -fc %T /sys/fs/cgroup)\" = cgroup2fs ]; then echo /sys/fs/cgroup; else "
+			"awk '{ for (i = 7; i < NF; i++) if ($i == \"-\") { if ($(i + 1) == \"cgroup\" && "
+			"$(i + 3) ~ /(^|,)(memory|cpu|cpuacct|pids|freezer|blkio)(,|$)/) print $5; break } }' "
+			"/proc/self/mountinfo; fi", "r");
+	char **v = calloc(16, sizeof(char *)), line[512];
+	int n = 0;
+
+	if (!p || !v)
+		abort();
+	while (n < 15 && fgets(line, sizeof(line), p)) {
+		line[strcspn(line, "\n")] = '\0';
+		v[n++] = strdup(line);
+	}
+	pclose(p);
+	return v;
+}
+
+/* The deepest cgroup this process is in, over all hierarchies: beneath our
+ * own cgroup in each of them (true here and in the guest). */
+static char *deepest_own_cgroup(void)
+{
+	char *text = gt_read("/proc/self/cgroup"), *best = NULL;
+
+	for (char *l = text, *nl; l && *l; l = nl ? nl + 1 : NULL) {
+		char *path = strchr(strchr(l, ':') + 1, ':') + 1;
+
+		nl = strchr(l, '\n');
+		if (nl)
+			*nl = '\0';
+		if (!strstr(l, "name=systemd") && (!best || strlen(path) > strlen(best)))
+			best = path;
+	}
+	best = strdup(best && strcmp(best, "/") ? best : "");
+	free(text);
+	return best;
+}
+
+TEST_F(cg, cgroup_base_from_the_site_config_holds_the_job)
+{
+	char **mounts = job_hierarchies(), *own = deepest_own_cgroup(), *base, *conf, *spec, *args, *gr;
+	char *created[64], want[512];
+	size_t ncreated = 0, nmounts = 0, nlines = 0;
+	struct gt_result r;
+
+	ASSERT_NE(NULL, mounts[0]);
+	while (mounts[nmounts])
+		nmounts++;
+	/* a base the admin made: one cgroup path, in every hierarchy used */
+	ASSERT_LE(0, asprintf(&base, "%s/gridrun-test-base-%d", own, (int)getpid()));
+	for (char **m = mounts; *m; m++) {
+		char dir[1024];
+
+		snprintf(dir, sizeof(dir), "%s", *m);
+		for (char *comp = base + 1, *slash; comp && *comp; comp = slash ? slash + 1 : NULL) {
+			slash = strchr(comp, '/');
+			snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/%.*s",
+				 slash ? (int)(slash - comp) : (int)strlen(comp), comp);
+			if (mkdir(dir, 0755) == 0)
+				created[ncreated++] = strdup(dir);
+			ASSERT_LT(ncreated, ARRAY_SIZE(created));
+		}
+	}
+	conf = gt_write(self->dir, "gridrun.conf", "[runtime]\ncgroup_base = /sys/fs/cgroup%s\n", base);
+	unsetenv("GRIDRUN_CGROUP_BASE");
+	ASSERT_LE(0, asprintf(&args, "[\"/bin/cat\", \"/proc/self/cgroup\"]"));
+	ASSERT_LE(0, asprintf(&gr, "\"job_id\": \"cg-base\", \"sandbox\": \"%s\", \"accounting\": \"%s\"",
+			      self->sbx, self->rec));
+	spec = gt_spec(self->dir, args, "\"linux\": {\"resources\": {\"pids\": {\"limit\": 64}}}", gr);
+	{
+		char *argv[] = { (char *)gt_gridrun(), "run", "--config", conf, spec, NULL };
+
+		gt_run_argv(argv, -1, &r);
+	}
+	TH_LOG("base %s; the job's /proc/self/cgroup:\n%s", base, r.out);
+	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
+	/* every hierarchy's line names the job cgroup beneath the base */
+	snprintf(want, sizeof(want), "%s/gridrun-cg-base\n", base);
+	EXPECT_NE(NULL, strstr(r.out, want));
+	for (const char *p = strstr(r.out, "/gridrun-cg-base"); p; p = strstr(p + 1, "/gridrun-cg-base")) {
+		EXPECT_EQ(0, strncmp(p - strlen(base), base, strlen(base)));
+		nlines++;
+	}
+	EXPECT_EQ(nmounts, nlines);
+	EXPECT_EQ(0, gt_cgroup_dirs("cg-base"));
+	gt_result_free(&r);
+	/* the base stays, it is the admin's; we remove what we made */
+	while (ncreated > 0) {
+		char *d = created[--ncreated];
+
+		EXPECT_EQ(0, rmdir(d)) TH_LOG("rmdir %s: %s", d, strerror(errno));
+		free(d);
+	}
+	for (char **m = mounts; *m; m++)
+		free(*m);
+	free(mounts);
+	free(own);
+	free(base);
+	free(conf);
+	free(spec);
+	free(args);
+	free(gr);
 }
 
 TEST_HARNESS_MAIN
