@@ -49,26 +49,13 @@ FIXTURE_TEARDOWN(cg)
 /* Run ARGS (JSON array text) with RESOURCES (JSON object text or NULL). */
 static void run_job(struct _test_data_cg *self, const char *job_id, const char *args, const char *resources)
 {
-	char *extra = NULL, *gr = NULL, *spec;
-
-	if (resources && asprintf(&extra, "\"linux\": {\"resources\": %s}", resources) < 0)
-		abort();
-	if (asprintf(&gr, "\"job_id\": \"%s\", \"sandbox\": \"%s\", \"accounting\": \"%s\"",
-		     job_id, self->sbx, self->rec) < 0)
-		abort();
-	spec = gt_spec(self->dir, args, extra, gr);
-	gt_result_free(&self->res);
-	gt_run_spec(spec, &self->res);
 	json_decref(self->record);
-	self->record = json_load_file(self->rec, 0, NULL);
-	free(spec);
-	free(extra);
-	free(gr);
+	self->record = gt_run_job(self->dir, self->sbx, self->rec, job_id, args, resources, NULL, &self->res);
 }
 
 static long long rec_int(struct _test_data_cg *self, const char *key)
 {
-	return json_integer_value(json_object_get(self->record, key));
+	return gt_json_int(self->record, key);
 }
 
 static double file_cpu_ns(const char *path)

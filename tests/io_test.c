@@ -160,27 +160,18 @@ static bool bfq_in_use(void)
 static void run_io(struct _test_data_io *self, const char *job_id, const char *args, const char *blkio,
 		   const char *gridrun_extra)
 {
-	char *extra = NULL, *gr = NULL, *spec;
+	char *res = NULL;
 
-	unlink(self->rec);
-	if (blkio && asprintf(&extra, "\"linux\": {\"resources\": {\"blockIO\": {%s}}}", blkio) < 0)
+	if (blkio && asprintf(&res, "{\"blockIO\": {%s}}", blkio) < 0)
 		abort();
-	if (asprintf(&gr, "\"job_id\": \"%s\", \"sandbox\": \"%s\", \"accounting\": \"%s\"%s%s", job_id,
-		     self->sbx, self->rec, gridrun_extra ? ", " : "", gridrun_extra ? gridrun_extra : "") < 0)
-		abort();
-	spec = gt_spec(self->dir, args, extra, gr);
-	gt_result_free(&self->res);
-	gt_run_spec(spec, &self->res);
 	json_decref(self->record);
-	self->record = json_load_file(self->rec, 0, NULL);
-	free(spec);
-	free(extra);
-	free(gr);
+	self->record = gt_run_job(self->dir, self->sbx, self->rec, job_id, args, res, gridrun_extra, &self->res);
+	free(res);
 }
 
 static long long rec_int(struct _test_data_io *self, const char *key)
 {
-	return json_integer_value(json_object_get(self->record, key));
+	return gt_json_int(self->record, key);
 }
 
 /* gr-probe dio's figures: bytes moved per second. */
@@ -210,65 +201,53 @@ static char *throttle(struct _test_data_io *self, const char *list, long long ra
 	return t;
 }
 
+/*
+ * OP ("read" or "write") DIO_MIB MiB with O_DIRECT, once free and once with
+ * LIST throttled to RATE: the throttle, not the device, sets the pace, and
+ * each record holds the bytes the job moved and little else (reads: a bit
+ * more for the probe's own start, which is not on the loop device).
+ */
+static void check_throttle(struct __test_metadata *_metadata, struct _test_data_io *self, const char *op,
+			   const char *list)
+{
+	bool rd = !strcmp(op, "read");
+	const char *mine = rd ? "io_read_bytes" : "io_write_bytes", *other = rd ? "io_write_bytes" : "io_read_bytes";
+	char *args = dio_args(self, op), *wargs = dio_args(self, "write"), *t = throttle(self, list, RATE), job[32];
+	double rate[2];
+
+	if (rd) {
+		run_io(self, "io-prep", wargs, NULL, NULL);
+		ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s out: %s", self->res.err, self->res.out);
+	}
+	for (int i = 0; i < 2; i++) {
+		snprintf(job, sizeof(job), "io-%s-%s", op, i ? "bps" : "free");
+		run_io(self, job, args, i ? t : NULL, NULL);
+		ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s out: %s", self->res.err, self->res.out);
+		rate[i] = dio_rate(self->res.out);
+		ASSERT_NE(NULL, self->record);
+		EXPECT_LE(DIO_MIB * MIB, rec_int(self, mine));
+		EXPECT_GE(DIO_MIB * MIB + (rd ? 2 : 1) * MIB, rec_int(self, mine));
+		EXPECT_GE(MIB, rec_int(self, other));
+		EXPECT_EQ(0, gt_cgroup_dirs(job));
+	}
+	TH_LOG("%s: unthrottled %.2f MiB/s; throttled to %.2f MiB/s: achieved %.3f MiB/s (%.1f%%)",
+	       op, rate[0] / MIB, (double)RATE / MIB, rate[1] / MIB, 100 * rate[1] / RATE);
+	ASSERT_LT(3.0 * RATE, rate[0]);
+	ASSERT_GT(1.10 * RATE, rate[1]);
+	ASSERT_LT(0.70 * RATE, rate[1]);
+	free(args);
+	free(wargs);
+	free(t);
+}
+
 TEST_F_TIMEOUT(io, write_bps_throttle_limits_throughput_and_the_record_counts_the_bytes, 180)
 {
-	char *args = dio_args(self, "write"), *t = throttle(self, "throttleWriteBpsDevice", RATE);
-	double free_rate, rate;
-
-	run_io(self, "io-wfree", args, NULL, NULL);
-	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s out: %s", self->res.err, self->res.out);
-	free_rate = dio_rate(self->res.out);
-	ASSERT_NE(NULL, self->record);
-	/* every byte the job wrote is in the record, and little else */
-	EXPECT_LE(DIO_MIB * MIB, rec_int(self, "io_write_bytes"));
-	EXPECT_GE(DIO_MIB * MIB + MIB, rec_int(self, "io_write_bytes"));
-
-	run_io(self, "io-wbps", args, t, NULL);
-	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s out: %s", self->res.err, self->res.out);
-	rate = dio_rate(self->res.out);
-	TH_LOG("write: unthrottled %.2f MiB/s; throttled to %.2f MiB/s: achieved %.3f MiB/s (%.1f%%)",
-	       free_rate / MIB, (double)RATE / MIB, rate / MIB, 100 * rate / RATE);
-	/* the throttle, not the device, set the pace */
-	ASSERT_LT(3.0 * RATE, free_rate);
-	ASSERT_GT(1.10 * RATE, rate);
-	ASSERT_LT(0.70 * RATE, rate);
-	ASSERT_NE(NULL, self->record);
-	EXPECT_LE(DIO_MIB * MIB, rec_int(self, "io_write_bytes"));
-	EXPECT_GE(DIO_MIB * MIB + MIB, rec_int(self, "io_write_bytes"));
-	EXPECT_GE(MIB, rec_int(self, "io_read_bytes"));
-	EXPECT_EQ(0, gt_cgroup_dirs("io-wbps"));
-	free(args);
-	free(t);
+	check_throttle(_metadata, self, "write", "throttleWriteBpsDevice");
 }
 
 TEST_F_TIMEOUT(io, read_bps_throttle_limits_throughput_and_the_record_counts_the_bytes, 180)
 {
-	char *wargs = dio_args(self, "write"), *args = dio_args(self, "read");
-	char *t = throttle(self, "throttleReadBpsDevice", RATE);
-	double free_rate, rate;
-
-	run_io(self, "io-prep", wargs, NULL, NULL);
-	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s out: %s", self->res.err, self->res.out);
-	run_io(self, "io-rfree", args, NULL, NULL);
-	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s out: %s", self->res.err, self->res.out);
-	free_rate = dio_rate(self->res.out);
-	run_io(self, "io-rbps", args, t, NULL);
-	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s out: %s", self->res.err, self->res.out);
-	rate = dio_rate(self->res.out);
-	TH_LOG("read: unthrottled %.2f MiB/s; throttled to %.2f MiB/s: achieved %.3f MiB/s (%.1f%%)",
-	       free_rate / MIB, (double)RATE / MIB, rate / MIB, 100 * rate / RATE);
-	ASSERT_LT(3.0 * RATE, free_rate);
-	ASSERT_GT(1.10 * RATE, rate);
-	ASSERT_LT(0.70 * RATE, rate);
-	ASSERT_NE(NULL, self->record);
-	/* O_DIRECT: all of it came from the device, none from the page cache;
-	 * a little more for the probe's own start (not on the loop device) */
-	EXPECT_LE(DIO_MIB * MIB, rec_int(self, "io_read_bytes"));
-	EXPECT_GE(DIO_MIB * MIB + 2 * MIB, rec_int(self, "io_read_bytes"));
-	EXPECT_GE(MIB, rec_int(self, "io_write_bytes"));
-	free(wargs);
-	free(args);
-	free(t);
+	check_throttle(_metadata, self, "read", "throttleReadBpsDevice");
 }
 
 /* The job prints its own cgroup's weight files (cgroupfs is read-only in

@@ -446,3 +446,31 @@ int gt_cgroup_dirs(const char *job_id)
 	pclose(p);
 	return n;
 }
+
+json_t *gt_run_job(const char *dir, const char *sbx, const char *rec, const char *job_id,
+		   const char *args, const char *resources, const char *gridrun_extra,
+		   struct gt_result *res)
+{
+	char *extra = NULL, *gr = NULL, *spec;
+	json_t *record;
+
+	unlink(rec);
+	if (resources && asprintf(&extra, "\"linux\": {\"resources\": %s}", resources) < 0)
+		die("asprintf");
+	if (asprintf(&gr, "\"job_id\": \"%s\", \"sandbox\": \"%s\", \"accounting\": \"%s\"%s%s", job_id,
+		     sbx, rec, gridrun_extra ? ", " : "", gridrun_extra ? gridrun_extra : "") < 0)
+		die("asprintf");
+	spec = gt_spec(dir, args, extra, gr);
+	gt_result_free(res);
+	gt_run_spec(spec, res);
+	record = json_load_file(rec, 0, NULL);
+	free(spec);
+	free(extra);
+	free(gr);
+	return record;
+}
+
+long long gt_json_int(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
