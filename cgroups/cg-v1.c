@@ -4,7 +4,7 @@
  *
  * Each controller's mount point comes from /proc/self/mountinfo and the
  * cgroup gridrun runs in within that hierarchy from /proc/self/cgroup (read
- * once per job; libcgroup's cgroup_init() did the same in 3-4 ms a job by
+ * once per job; or the configured base, see cg-internal.h's gr_cg_base(); libcgroup's cgroup_init() did the same in 3-4 ms a job by
  * zeroing 2.4 MB of tables, as much as the rest of the start); the job
  * directory gridrun-<job-id> is created
  * beneath it, once per hierarchy (co-mounted controllers such as
@@ -16,7 +16,7 @@
  * nothing can fork while we look), SIGKILL every pid listed, thaw, and wait
  * for the cgroup to empty. Without a freezer hierarchy the kill is repeated
  * until nothing is left.
- * pids has no peak counter in v1: the supervisor samples pids.current.
+ * pids has no peak counter before 6.13: the supervisor samples pids.current.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -103,17 +103,27 @@ static int job_dir_path(const struct v1_discovery *disc, const char *controller,
 			char **path, struct gr_error **err)
 {
 	_cleanup_free_ char *own = NULL, *mount = NULL, *root = NULL;
-	const char *rel;
+	const char *rel, *base;
+	int r;
 
 	if (!find_mount(disc->mountinfo, controller, &mount, &root))
 		return 0; /* not mounted on this node */
-	own = own_path(disc->own, controller);
+	r = gr_cg_base(&base, err);
+	if (r < 0)
+		return r;
+	own = base ? strdup(*base ? base : "/") : own_path(disc->own, controller);
 	if (!own)
 		return gr_error_set(err, ENOENT, "find our own %s cgroup in /proc/self/cgroup", controller);
 	/* a mount of a subtree shows our path relative to its root */
 	rel = own;
-	if (strcmp(root, "/") && !strncmp(own, root, strlen(root)))
+	if (strcmp(root, "/") && !strncmp(own, root, strlen(root)) &&
+	    (own[strlen(root)] == '/' || !own[strlen(root)]))
 		rel = own + strlen(root);
+	else if (strcmp(root, "/") && base)
+		return gr_error_set(err, EINVAL, "cgroup base `%s%s` is outside the part of the %s "
+				    "hierarchy mounted here (`%s`)", GR_CG_ROOT, base, controller, root);
+	if (!*rel)
+		rel = "/";
 	if (asprintf(path, "%s%s/%s", mount, strcmp(rel, "/") ? rel : "", name) < 0)
 		return gr_error_sys(err, ENOMEM, "cgroup path");
 	return 1;
@@ -154,54 +164,71 @@ static int add_dir(struct gr_cgroup *cg, const struct v1_discovery *disc, const 
 	return 0;
 }
 
-static int write_in(struct gr_cgroup *cg, const char *controller, const char *file, const char *value,
+/* Apply limit lim through file of the hierarchy of controller. */
+static int limit_in(struct gr_cgroup *cg, const struct gr_resources *res, enum gr_limit lim,
+		    const char *controller, const char *file, const char *value, const char *missing,
 		    struct gr_error **err)
 {
 	struct gr_cg_v1_dir *d = dir_for(cg, controller);
+	char why[64];
 
-	if (!d)
-		return gr_error_set(err, ENOTSUP, "no %s hierarchy on this node, cannot set %s", controller, file);
-	if (gr_cg_write(d->dirfd, file, value, err) < 0)
-		return gr_error_prefix(err, "`%s`", d->path);
-	return 0;
+	snprintf(why, sizeof(why), "no %s hierarchy is mounted", controller);
+	return gr_cg_limit(cg, res, lim, d ? d->dirfd : -1, d ? d->path : "", file, value,
+			   d ? missing : why, err);
 }
 
 static int v1_limits(struct gr_cgroup *cg, const struct gr_resources *res, struct gr_error **err)
 {
+	struct gr_cg_v1_dir *blkio = dir_for(cg, "blkio");
 	char v[64];
 
 	if (res->memory_limit > 0) {
 		snprintf(v, sizeof(v), "%lld", res->memory_limit);
-		if (write_in(cg, "memory", "memory.limit_in_bytes", v, err) < 0)
+		if (limit_in(cg, res, GR_LIM_MEMORY_LIMIT, "memory", "memory.limit_in_bytes", v, NULL, err) < 0)
 			return -EINVAL;
 	}
 	if (res->memory_swap > 0) {
 		/* OCI's swap and v1's memsw are both memory+swap */
 		snprintf(v, sizeof(v), "%lld", res->memory_swap);
-		if (write_in(cg, "memory", "memory.memsw.limit_in_bytes", v, err) < 0)
+		if (limit_in(cg, res, GR_LIM_MEMORY_SWAP, "memory", "memory.memsw.limit_in_bytes", v,
+			     "no swap accounting (swapaccount=0 or no CONFIG_MEMCG_SWAP)", err) < 0)
 			return -EINVAL;
 	}
 	if (res->cpu_period > 0) {
 		snprintf(v, sizeof(v), "%llu", res->cpu_period);
-		if (write_in(cg, "cpu", "cpu.cfs_period_us", v, err) < 0)
+		if (limit_in(cg, res, GR_LIM_CPU_PERIOD, "cpu", "cpu.cfs_period_us", v, NULL, err) < 0)
 			return -EINVAL;
 	}
 	if (res->cpu_quota > 0) {
 		snprintf(v, sizeof(v), "%lld", res->cpu_quota);
-		if (write_in(cg, "cpu", "cpu.cfs_quota_us", v, err) < 0)
+		if (limit_in(cg, res, GR_LIM_CPU_QUOTA, "cpu", "cpu.cfs_quota_us", v, NULL, err) < 0)
 			return -EINVAL;
 	}
 	if (res->cpu_shares > 0) {
 		snprintf(v, sizeof(v), "%llu", res->cpu_shares);
-		if (write_in(cg, "cpu", "cpu.shares", v, err) < 0)
+		if (limit_in(cg, res, GR_LIM_CPU_SHARES, "cpu", "cpu.shares", v, NULL, err) < 0)
 			return -EINVAL;
 	}
 	if (res->pids_limit > 0) {
 		snprintf(v, sizeof(v), "%lld", res->pids_limit);
-		if (write_in(cg, "pids", "pids.max", v, err) < 0)
+		if (limit_in(cg, res, GR_LIM_PIDS_LIMIT, "pids", "pids.max", v, NULL, err) < 0)
 			return -EINVAL;
 	}
-	return 0;
+	{
+		/* BFQ's files, else CFQ's (EL7) */
+		const struct gr_cg_io_files io = {
+			.dirfd = blkio ? blkio->dirfd : -1, .dir = blkio ? blkio->path : "",
+			.missing = blkio ? NULL : "no blkio hierarchy is mounted",
+			.weight = { "blkio.bfq.weight", "blkio.weight" },
+			.weight_device = { "blkio.bfq.weight_device", "blkio.weight_device" },
+			.leaf_weight = "blkio.leaf_weight", .leaf_weight_device = "blkio.leaf_weight_device",
+			.throttle = { "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
+				      "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device" },
+			.throttle_key = { "", "", "", "" },
+		};
+
+		return gr_cg_io_limits(cg, res, &io, err);
+	}
 }
 
 static int v1_create(struct gr_cgroup *cg, const char *name, const struct gr_resources *res,
@@ -243,14 +270,8 @@ static int v1_attach(struct gr_cgroup *cg, pid_t pid, struct gr_error **err)
 static void v1_sample(struct gr_cgroup *cg)
 {
 	struct gr_cg_v1_dir *d = dir_for(cg, "pids");
-	char buf[64];
 
-	if (d && gr_cg_read(d->dirfd, "pids.current", buf, sizeof(buf)) > 0) {
-		uint64_t cur = strtoull(buf, NULL, 10);
-
-		if (cur > cg->pids_peak_sampled)
-			cg->pids_peak_sampled = cur;
-	}
+	gr_cg_pids_sample(cg, d ? d->dirfd : -1);
 }
 
 static int set_freezer(struct gr_cg_v1_dir *d, const char *state, struct gr_error **err)
@@ -342,18 +363,8 @@ static int v1_usage(struct gr_cgroup *cg, struct gr_cgroup_usage *u, struct gr_e
 		    (v = gr_cg_keyed(buf, "oom_kill")) > 0)
 			u->oom_kills = v;
 	}
-	if ((d = dir_for(cg, "pids"))) {
-		v1_sample(cg);
-		u->pids_known = true;
-		u->pids_peak = cg->pids_peak_sampled;
-		if (gr_cg_read(d->dirfd, "pids.events", buf, sizeof(buf)) > 0 && (v = gr_cg_keyed(buf, "max")) > 0) {
-			/* a refused fork means the job stood exactly at pids.max */
-			u->pids_max_hits = v;
-			if (gr_cg_read(d->dirfd, "pids.max", buf, sizeof(buf)) > 0 && strncmp(buf, "max", 3) &&
-			    strtoull(buf, NULL, 10) > u->pids_peak)
-				u->pids_peak = strtoull(buf, NULL, 10);
-		}
-	}
+	d = dir_for(cg, "pids");
+	gr_cg_pids_usage(cg, d ? d->dirfd : -1, u);
 	if ((d = dir_for(cg, "blkio")) &&
 	    gr_cg_read(d->dirfd, "blkio.throttle.io_service_bytes", buf, sizeof(buf)) >= 0) {
 		u->io_known = true;

@@ -23,7 +23,7 @@
 #include "cg-internal.h"
 #include "util.h"
 
-#define CG2_ROOT "/sys/fs/cgroup"
+#define CG2_ROOT GR_CG_ROOT
 
 static int own_cgroup(char **out, struct gr_error **err)
 {
@@ -46,13 +46,15 @@ static int own_cgroup(char **out, struct gr_error **err)
 
 static int base_path(char **out, struct gr_error **err)
 {
-	const char *env = getenv("GRIDRUN_CGROUP_BASE");
+	const char *rel;
+	int r = gr_cg_base(&rel, err);
 
-	if (env && *env) {
-		if (strncmp(env, CG2_ROOT, strlen(CG2_ROOT)) || strstr(env, "/.."))
-			return gr_error_set(err, EINVAL, "GRIDRUN_CGROUP_BASE `%s` is not below " CG2_ROOT, env);
-		*out = strdup(env);
-		return *out ? 0 : gr_error_sys(err, ENOMEM, "cgroup base");
+	if (r < 0)
+		return r;
+	if (rel) {
+		if (asprintf(out, "%s%s", CG2_ROOT, rel) < 0)
+			return gr_error_sys(err, ENOMEM, "cgroup base");
+		return 0;
 	}
 	return own_cgroup(out, err);
 }
@@ -68,43 +70,46 @@ static bool has_word(const char *text, const char *c)
 	return false;
 }
 
-static int enable_controllers(int basefd, const struct gr_resources *res, struct gr_error **err)
+static const char *const wanted[] = { "memory", "pids", "cpu", "io" };
+
+/*
+ * Enable what the base can give its children. A controller it cannot give
+ * is not an error here: each limit that needs it then fails to apply, and
+ * why[i] (for wanted[i]) says why.
+ */
+static void enable_controllers(int basefd, char why[][160])
 {
-	static const char *const wanted[] = { "memory", "pids", "cpu", "io" };
 	char have[512] = "", enabled[512] = "";
 
 	gr_cg_read(basefd, "cgroup.controllers", have, sizeof(have));
 	gr_cg_read(basefd, "cgroup.subtree_control", enabled, sizeof(enabled));
 	for (size_t i = 0; i < ARRAY_SIZE(wanted); i++) {
 		const char *c = wanted[i];
-		bool needed = (!strcmp(c, "memory") && (res->memory_limit > 0 || res->memory_swap > 0)) ||
-			      (!strcmp(c, "pids") && res->pids_limit > 0) ||
-			      (!strcmp(c, "cpu") && (res->cpu_quota > 0 || res->cpu_shares > 0));
 		char plus[16];
 		_cleanup_gr_error_ struct gr_error *e = NULL;
 
+		why[i][0] = '\0';
 		if (has_word(enabled, c))
 			continue;
 		snprintf(plus, sizeof(plus), "+%s", c);
-		if ((!has_word(have, c) || gr_cg_write(basefd, "cgroup.subtree_control", plus, &e) < 0) && needed) {
-			if (!has_word(have, c))
-				return gr_error_set(err, ENOTSUP,
-						    "the %s controller is not available to the base cgroup, "
-						    "cannot enforce the requested limit", c);
-			return gr_error_set(err, e->errnum, "enable the %s controller for the requested limit: %s",
-					    c, e->msg);
-		}
+		if (!has_word(have, c))
+			snprintf(why[i], 160, "the %s controller is not available to the base cgroup", c);
+		else if (gr_cg_write(basefd, "cgroup.subtree_control", plus, &e) < 0)
+			snprintf(why[i], 160, "enable the %s controller in the base cgroup: %s", c, e->msg);
 	}
-	return 0;
 }
 
-static int set_limits(int fd, const struct gr_resources *res, struct gr_error **err)
+static int set_limits(struct gr_cgroup *cg, const struct gr_resources *res, char why[][160],
+		      struct gr_error **err)
 {
+	int fd = cg->dirfd;
+	const char *dir = cg->path;
 	char v[64];
+#define MISSING(i) (why[i][0] ? why[i] : NULL)
 
 	if (res->memory_limit > 0) {
 		snprintf(v, sizeof(v), "%lld", res->memory_limit);
-		if (gr_cg_write(fd, "memory.max", v, err) < 0)
+		if (gr_cg_limit(cg, res, GR_LIM_MEMORY_LIMIT, fd, dir, "memory.max", v, MISSING(0), err) < 0)
 			return -EINVAL;
 	}
 	if (res->memory_swap > 0) {
@@ -112,7 +117,9 @@ static int set_limits(int fd, const struct gr_resources *res, struct gr_error **
 		long long swap = res->memory_swap - (res->memory_limit > 0 ? res->memory_limit : 0);
 
 		snprintf(v, sizeof(v), "%lld", swap > 0 ? swap : 0);
-		if (gr_cg_write(fd, "memory.swap.max", v, err) < 0)
+		if (gr_cg_limit(cg, res, GR_LIM_MEMORY_SWAP, fd, dir, "memory.swap.max", v,
+				why[0][0] ? why[0] : "no swap accounting (swapaccount=0 or no CONFIG_MEMCG_SWAP)",
+				err) < 0)
 			return -EINVAL;
 	}
 	if (res->cpu_quota > 0 || res->cpu_period > 0) {
@@ -122,7 +129,8 @@ static int set_limits(int fd, const struct gr_resources *res, struct gr_error **
 			snprintf(v, sizeof(v), "%lld %llu", res->cpu_quota, period);
 		else
 			snprintf(v, sizeof(v), "max %llu", period);
-		if (gr_cg_write(fd, "cpu.max", v, err) < 0)
+		if (gr_cg_limit(cg, res, res->cpu_quota > 0 ? GR_LIM_CPU_QUOTA : GR_LIM_CPU_PERIOD, fd, dir,
+				"cpu.max", v, MISSING(2), err) < 0)
 			return -EINVAL;
 	}
 	if (res->cpu_shares > 0) {
@@ -130,15 +138,25 @@ static int set_limits(int fd, const struct gr_resources *res, struct gr_error **
 		unsigned long long s = res->cpu_shares < 2 ? 2 : res->cpu_shares > 262144 ? 262144 : res->cpu_shares;
 
 		snprintf(v, sizeof(v), "%llu", 1 + ((s - 2) * 9999) / 262142);
-		if (gr_cg_write(fd, "cpu.weight", v, err) < 0)
+		if (gr_cg_limit(cg, res, GR_LIM_CPU_SHARES, fd, dir, "cpu.weight", v, MISSING(2), err) < 0)
 			return -EINVAL;
 	}
 	if (res->pids_limit > 0) {
 		snprintf(v, sizeof(v), "%lld", res->pids_limit);
-		if (gr_cg_write(fd, "pids.max", v, err) < 0)
+		if (gr_cg_limit(cg, res, GR_LIM_PIDS_LIMIT, fd, dir, "pids.max", v, MISSING(1), err) < 0)
 			return -EINVAL;
 	}
-	return 0;
+	{
+		const struct gr_cg_io_files io = {
+			.dirfd = fd, .dir = dir, .missing = MISSING(3),
+			.weight = { "io.bfq.weight" }, .weight_device = { "io.bfq.weight" },
+			.throttle = { "io.max", "io.max", "io.max", "io.max" },
+			.throttle_key = { "rbps=", "wbps=", "riops=", "wiops=" },
+		};
+
+		return gr_cg_io_limits(cg, res, &io, err);
+	}
+#undef MISSING
 }
 
 static int v2_create(struct gr_cgroup *cg, const char *name, const struct gr_resources *res,
@@ -146,6 +164,7 @@ static int v2_create(struct gr_cgroup *cg, const char *name, const struct gr_res
 {
 	_cleanup_free_ char *base = NULL;
 	_cleanup_close_ int basefd = -1;
+	char why[ARRAY_SIZE(wanted)][160];
 	int r;
 
 	r = base_path(&base, err);
@@ -154,9 +173,7 @@ static int v2_create(struct gr_cgroup *cg, const char *name, const struct gr_res
 	basefd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (basefd < 0)
 		return gr_error_sys(err, errno, "open base `%s`", base);
-	r = enable_controllers(basefd, res, err);
-	if (r < 0)
-		return gr_error_prefix(err, "`%s`", base);
+	enable_controllers(basefd, why);
 	if (asprintf(&cg->path, "%s/%s", base, name) < 0)
 		return gr_error_sys(err, ENOMEM, "cgroup path");
 	if (mkdirat(basefd, name, 0755) < 0) {
@@ -168,10 +185,7 @@ static int v2_create(struct gr_cgroup *cg, const char *name, const struct gr_res
 	cg->dirfd = openat(basefd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg->dirfd < 0)
 		return gr_error_sys(err, errno, "open `%s`", cg->path);
-	r = set_limits(cg->dirfd, res, err);
-	if (r < 0)
-		return gr_error_prefix(err, "`%s`", cg->path);
-	return 0;
+	return set_limits(cg, res, why, err);
 }
 
 /* Wait until cgroup.events says key is val (populated 0, frozen 1, ...). */
@@ -235,14 +249,7 @@ static int v2_kill_all(struct gr_cgroup *cg, unsigned *killed, struct gr_error *
 
 static void v2_sample(struct gr_cgroup *cg)
 {
-	char buf[64];
-
-	if (gr_cg_read(cg->dirfd, "pids.current", buf, sizeof(buf)) > 0) {
-		uint64_t cur = strtoull(buf, NULL, 10);
-
-		if (cur > cg->pids_peak_sampled)
-			cg->pids_peak_sampled = cur;
-	}
+	gr_cg_pids_sample(cg, cg->dirfd);
 }
 
 static int v2_usage(struct gr_cgroup *cg, struct gr_cgroup_usage *u, struct gr_error **err)
@@ -262,22 +269,7 @@ static int v2_usage(struct gr_cgroup *cg, struct gr_cgroup_usage *u, struct gr_e
 	if (gr_cg_read(cg->dirfd, "memory.events", buf, sizeof(buf)) > 0 &&
 	    (v = gr_cg_keyed(buf, "oom_kill")) > 0)
 		u->oom_kills = v;
-	v2_sample(cg);
-	if (gr_cg_read(cg->dirfd, "pids.peak", buf, sizeof(buf)) > 0) {
-		u->pids_known = true;
-		u->pids_peak = strtoull(buf, NULL, 10);
-	} else if (gr_cg_read(cg->dirfd, "pids.current", buf, sizeof(buf)) > 0) {
-		/* before pids.peak (6.13?): the supervisor's samples */
-		u->pids_known = true;
-		u->pids_peak = cg->pids_peak_sampled;
-	}
-	if (gr_cg_read(cg->dirfd, "pids.events", buf, sizeof(buf)) > 0 && (v = gr_cg_keyed(buf, "max")) > 0) {
-		/* a refused fork means the job stood exactly at pids.max */
-		u->pids_max_hits = v;
-		if (gr_cg_read(cg->dirfd, "pids.max", buf, sizeof(buf)) > 0 && strncmp(buf, "max", 3) &&
-		    strtoull(buf, NULL, 10) > u->pids_peak)
-			u->pids_peak = strtoull(buf, NULL, 10);
-	}
+	gr_cg_pids_usage(cg, cg->dirfd, u);
 	if (gr_cg_read(cg->dirfd, "io.stat", buf, sizeof(buf)) >= 0) {
 		u->io_known = true;
 		for (char *p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,22 @@
 
 #include "cg-internal.h"
 #include "util.h"
+
+int gr_cg_base(const char **rel, struct gr_error **err)
+{
+	const char *env = getenv("GRIDRUN_CGROUP_BASE");
+	size_t n = strlen(GR_CG_ROOT);
+
+	*rel = NULL;
+	if (!env || !*env)
+		return 0;
+	if (strncmp(env, GR_CG_ROOT, n) || (env[n] && env[n] != '/') || strstr(env, "/..") ||
+	    strstr(env, "//"))
+		return gr_error_set(err, EINVAL, "cgroup base (cgroup_base, GRIDRUN_CGROUP_BASE) `%s` "
+				    "is not a path below " GR_CG_ROOT, env);
+	*rel = env + n;
+	return 0;
+}
 
 int gr_cg_write(int dirfd, const char *file, const char *value, struct gr_error **err)
 {
@@ -189,6 +206,43 @@ int gr_cg_procs(int dirfd, pid_t **pids, size_t *n)
 	return 0;
 }
 
+void gr_cg_pids_sample(struct gr_cgroup *cg, int dirfd)
+{
+	char buf[64];
+
+	if (dirfd >= 0 && gr_cg_read(dirfd, "pids.current", buf, sizeof(buf)) > 0) {
+		uint64_t cur = strtoull(buf, NULL, 10);
+
+		if (cur > cg->pids_peak_sampled)
+			cg->pids_peak_sampled = cur;
+	}
+}
+
+void gr_cg_pids_usage(struct gr_cgroup *cg, int dirfd, struct gr_cgroup_usage *u)
+{
+	char buf[64];
+	long long v;
+
+	if (dirfd < 0)
+		return;
+	gr_cg_pids_sample(cg, dirfd);
+	if (gr_cg_read(dirfd, "pids.peak", buf, sizeof(buf)) > 0) {
+		u->pids_known = true;
+		u->pids_peak = strtoull(buf, NULL, 10);
+	} else if (gr_cg_read(dirfd, "pids.current", buf, sizeof(buf)) > 0) {
+		/* no pids.peak (before 6.13): the supervisor's samples */
+		u->pids_known = true;
+		u->pids_peak = cg->pids_peak_sampled;
+	}
+	if (gr_cg_read(dirfd, "pids.events", buf, sizeof(buf)) > 0 && (v = gr_cg_keyed(buf, "max")) > 0) {
+		/* a refused fork means the job stood exactly at pids.max */
+		u->pids_max_hits = v;
+		if (gr_cg_read(dirfd, "pids.max", buf, sizeof(buf)) > 0 && strncmp(buf, "max", 3) &&
+		    strtoull(buf, NULL, 10) > u->pids_peak)
+			u->pids_peak = strtoull(buf, NULL, 10);
+	}
+}
+
 static const struct gr_cgroup_ops *pick_backend(void)
 {
 	struct statfs sfs;
@@ -236,6 +290,7 @@ int gr_cgroup_create(const char *job_id, const struct gr_resources *res,
 
 		ops->remove(cg, NULL);
 		free(cg->path);
+		free(cg->not_applied);
 		free(cg);
 		if (denied && !limits_requested(res)) {
 			/* best effort: an unprivileged caller on a v1 host */
@@ -309,8 +364,14 @@ int gr_cgroup_destroy(struct gr_cgroup *cg, struct gr_error **err)
 	else
 		cg->ops->remove(cg, NULL);
 	free(cg->path);
+	free(cg->not_applied);
 	free(cg);
 	return r;
+}
+
+const char *gr_cgroup_not_applied(const struct gr_cgroup *cg)
+{
+	return cg ? cg->not_applied : NULL;
 }
 
 size_t gr_cgroup_paths(const struct gr_cgroup *cg, const char **paths, size_t max)

@@ -10,15 +10,20 @@
  *    clone3(CLONE_INTO_CGROUP): accounted from its first instruction.
  *  - v1 (legacy, or hybrid as on EL7/EL8 and on our own CI host): one
  *    directory per hierarchy (cpu, cpuacct, memory, pids, freezer, blkio),
- *    each beneath the cgroup gridrun runs in *in that hierarchy*, found
+ *    each beneath the base's cgroup path in that hierarchy if a base is
+ *    configured, else beneath the cgroup gridrun runs in *in that hierarchy*, found
  *    in /proc/self/mountinfo and /proc/self/cgroup. The supervisor attaches the job's init before it lets
  *    the child go past sync #1, so the job's program runs attached.
  * Nothing is ever created outside those bases, and only gridrun's own job
  * directories (named gridrun-<job-id>) are ever removed.
  *
  * Limits (linux.resources): memory limit and swap, cpu quota/period and
- * shares (weight on v2), pids limit. A limit whose controller the node does
- * not give us is an error, never silently dropped.
+ * shares (weight on v2), pids limit, blockIO weights (BFQ: io.bfq.weight on
+ * v2, blkio.bfq.weight or CFQ's blkio.weight on v1) and throttles (io.max;
+ * blkio.throttle.*). A limit the node cannot enforce (cg-limits.c says how
+ * that is told) is an error naming the field, and gr_cgroup_create() leaves
+ * no cgroup behind - unless the spec lists it in gridrun.optional_limits:
+ * then it is left out and gr_cgroup_not_applied() says so.
  *
  * Without a limit to enforce, a cgroup is best effort: if the caller may not
  * create one (an unprivileged account on a v1 host), gr_cgroup_create()
@@ -74,6 +79,10 @@ int gr_cgroup_usage(struct gr_cgroup *cg, struct gr_cgroup_usage *u, struct gr_e
  * first - retrying while the kernel still tears the cgroup down; free cg.
  * NULL is a no-op. */
 int gr_cgroup_destroy(struct gr_cgroup *cg, struct gr_error **err);
+/* The optional limits (gridrun.optional_limits) this node could not
+ * enforce and that were left out, one "linux.resources.NAME: why" a line;
+ * NULL when every limit was applied. */
+const char *gr_cgroup_not_applied(const struct gr_cgroup *cg);
 /* Host path of the job cgroup (v2) or of its memory hierarchy dir (v1). */
 const char *gr_cgroup_path(const struct gr_cgroup *cg);
 /* Every directory of the job cgroup (v1: one per hierarchy), for the state

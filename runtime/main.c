@@ -121,6 +121,21 @@ struct run_ctx {
 	const struct gr_spec *spec;
 };
 
+/* Optional limits this node cannot enforce, one line each. (No state
+ * write here: a crash before the job starts leaves a cgroup that gc finds
+ * by its name.) */
+static int on_cgroup_ready(void *data, const struct gr_cgroup *cg, struct gr_error **err)
+{
+	struct run_ctx *c = data;
+	const char *na = gr_cgroup_not_applied(cg);
+
+	(void)err;
+	for (const char *l = na; l && *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != '\0'))
+		fprintf(stderr, "gridrun: job %s: optional limit not applied: %.*s\n", c->job_id,
+			(int)strcspn(l, "\n"), l);
+	return 0;
+}
+
 static int on_started(void *data, pid_t pid, int pidfd, const struct gr_cgroup *cg, struct gr_error **err)
 {
 	struct run_ctx *c = data;
@@ -350,9 +365,7 @@ static int cmd_run(const char *path)
 	_cleanup_free_ char *state_dir = NULL, *job_id = NULL, *json = NULL;
 	struct gr_run_result res;
 	struct run_ctx ctx;
-	/* No state write between creating the cgroup and starting the job: a
-	 * crash in between leaves a cgroup that gc finds by its name. */
-	struct gr_run_hooks hooks = { .started = on_started, .data = &ctx };
+	struct gr_run_hooks hooks = { .cgroup_ready = on_cgroup_ready, .started = on_started, .data = &ctx };
 	struct job_lease jl = { 0 };
 	int r, status;
 

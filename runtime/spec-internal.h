@@ -36,6 +36,10 @@ struct spec_ctx {
 	struct gr_mount *mount;
 	bool mount_tmpfs;      /* its "type" says tmpfs (read ahead of the walk) */
 	bool ns_have_type;
+	/* the blockIO device entry being parsed (spec-resources.c) */
+	int blkio_list;        /* -1 weightDevice, else GR_BLKIO_* */
+	struct gr_blkio_dev *blkio_dev;
+	unsigned blkio_have;   /* members given: 1 major, 2 minor, 4 weight/rate, 8 leafWeight */
 };
 
 static inline struct spec_ctx *ctx(struct gr_spec_walk *w)
@@ -57,6 +61,12 @@ int gr_spec_get_strv(struct gr_spec_walk *w, json_t *v, enum strv_kind kind,
 /* spec-linux.c: the members of "linux" and of "gridrun". */
 int gr_spec_linux_member(struct gr_spec_walk *w, const char *key, json_t *v);
 int gr_spec_gridrun_member(struct gr_spec_walk *w, const char *key, json_t *v);
+
+/* spec-resources.c: linux.resources.blockIO and gridrun.optional_limits;
+ * gr_spec_resources_settle() recomputes resources.set and .any. */
+int gr_spec_blkio(struct gr_spec_walk *w, json_t *v);
+int gr_spec_optional_limits(struct gr_spec_walk *w, json_t *v);
+void gr_spec_resources_settle(struct gr_resources *res);
 
 /*
  * After the walk: the default namespaces when linux.namespaces was not given,

@@ -132,11 +132,11 @@ static int resources_member(struct gr_spec_walk *w, const char *key, json_t *v)
 		r = gr_spec_each_member(w, v, "expected an object", cpu_member);
 	else if (streq(key, "pids"))
 		r = gr_spec_each_member(w, v, "expected an object", pids_member);
+	else if (streq(key, "blockIO"))
+		r = gr_spec_blkio(w, v);
 	else
 		return gr_spec_unknown_key(w);
-	res->any = res->memory_limit != -1 || res->memory_swap != -1 ||
-		   res->cpu_quota != -1 || res->cpu_period || res->cpu_shares ||
-		   res->pids_limit != -1;
+	gr_spec_resources_settle(res);
 	return r;
 }
 
@@ -234,6 +234,8 @@ int gr_spec_gridrun_member(struct gr_spec_walk *w, const char *key, json_t *v)
 	}
 	if (streq(key, "accounting"))
 		return parse_accounting(w, v);
+	if (streq(key, "optional_limits"))
+		return gr_spec_optional_limits(w, v);
 	if (streq(key, "seccomp_profile")) {
 		if (spec->seccomp_doc)
 			return gr_spec_fail(w, "conflicts with linux.seccomp: give one or the other");

@@ -583,7 +583,9 @@ void gr_spec_free(struct gr_spec *spec)
 		spec->file, spec->oci_version, spec->cwd, spec->root_path, spec->hostname,
 		spec->job_id, spec->account, spec->pool, spec->sandbox, spec->rootfs,
 		spec->accounting, spec->rlimits, spec->mounts, spec->seccomp_profile,
-		spec->seccomp_doc, spec,
+		spec->seccomp_doc, spec->resources.weight_devices,
+		spec->resources.throttle[0], spec->resources.throttle[1],
+		spec->resources.throttle[2], spec->resources.throttle[3], spec,
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(owned); i++)

@@ -62,6 +62,42 @@ enum gr_network {
 	GR_NET_NONE, /* new net namespace with only loopback, up */
 };
 
+/*
+ * Each limit of linux.resources, by its OCI path below linux.resources; the
+ * names (gr_limit_name()) are what gridrun.optional_limits lists.
+ */
+enum gr_limit {
+	GR_LIM_MEMORY_LIMIT,   /* "memory.limit" */
+	GR_LIM_MEMORY_SWAP,    /* "memory.swap" */
+	GR_LIM_CPU_SHARES,     /* "cpu.shares" */
+	GR_LIM_CPU_QUOTA,      /* "cpu.quota" */
+	GR_LIM_CPU_PERIOD,     /* "cpu.period" */
+	GR_LIM_PIDS_LIMIT,     /* "pids.limit" */
+	GR_LIM_BLKIO_WEIGHT,   /* "blockIO.weight" */
+	GR_LIM_BLKIO_LEAF_WEIGHT,  /* "blockIO.leafWeight", also a device's leafWeight */
+	GR_LIM_BLKIO_WEIGHT_DEVICE,
+	GR_LIM_BLKIO_READ_BPS, /* "blockIO.throttleReadBpsDevice"; the four */
+	GR_LIM_BLKIO_WRITE_BPS,  /* throttles in this order (GR_BLKIO_THROTTLE_*) */
+	GR_LIM_BLKIO_READ_IOPS,
+	GR_LIM_BLKIO_WRITE_IOPS,
+	GR_LIM_COUNT
+};
+
+/* "memory.swap" for GR_LIM_MEMORY_SWAP, ...; NULL when out of range. */
+const char *gr_limit_name(enum gr_limit lim);
+
+enum { GR_BLKIO_READ_BPS, GR_BLKIO_WRITE_BPS, GR_BLKIO_READ_IOPS, GR_BLKIO_WRITE_IOPS,
+       GR_BLKIO_THROTTLES };
+
+/* One entry of blockIO.weightDevice or of a throttle list. */
+struct gr_blkio_dev {
+	unsigned major, minor;
+	unsigned long long value; /* weight (10..1000; 0 unset) or rate per second */
+	unsigned leaf_weight;     /* weightDevice's leafWeight, 0 unset */
+};
+
+#define GR_BLKIO_MAX_DEVICES 64
+
 /* Resource limits (linux.resources); -1 / 0 = not set. Applied by cgroups/. */
 struct gr_resources {
 	long long memory_limit;  /* bytes, -1 unset */
@@ -70,7 +106,15 @@ struct gr_resources {
 	unsigned long long cpu_period; /* us, 0 unset */
 	unsigned long long cpu_shares; /* 0 unset */
 	long long pids_limit;    /* -1 unset */
-	bool any;                /* true when linux.resources set any limit */
+	unsigned blkio_weight;   /* 10..1000, 0 unset */
+	unsigned blkio_leaf_weight;
+	struct gr_blkio_dev *weight_devices;  /* each with a weight and/or a leafWeight */
+	size_t nweight_devices;
+	struct gr_blkio_dev *throttle[GR_BLKIO_THROTTLES]; /* value = bytes or ops per second */
+	size_t nthrottle[GR_BLKIO_THROTTLES];
+	unsigned set;            /* 1 << GR_LIM_* of every limit the spec sets */
+	unsigned optional;       /* 1 << GR_LIM_* listed in gridrun.optional_limits */
+	bool any;                /* set != 0 */
 };
 
 struct gr_spec {

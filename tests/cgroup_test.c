@@ -4,6 +4,7 @@
  * job's cgroup. The same tests run on this host's cgroup v1 (hybrid) and in
  * the pure cgroup v2 guest (tests/vm/); nothing here names a version.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <signal.h>
 #include <time.h>
@@ -48,44 +49,13 @@ FIXTURE_TEARDOWN(cg)
 /* Run ARGS (JSON array text) with RESOURCES (JSON object text or NULL). */
 static void run_job(struct _test_data_cg *self, const char *job_id, const char *args, const char *resources)
 {
-	char *extra = NULL, *gr = NULL, *spec;
-
-	if (resources && asprintf(&extra, "\"linux\": {\"resources\": %s}", resources) < 0)
-		abort();
-	if (asprintf(&gr, "\"job_id\": \"%s\", \"sandbox\": \"%s\", \"accounting\": \"%s\"",
-		     job_id, self->sbx, self->rec) < 0)
-		abort();
-	spec = gt_spec(self->dir, args, extra, gr);
-	gt_result_free(&self->res);
-	gt_run_spec(spec, &self->res);
 	json_decref(self->record);
-	self->record = json_load_file(self->rec, 0, NULL);
-	free(spec);
-	free(extra);
-	free(gr);
+	self->record = gt_run_job(self->dir, self->sbx, self->rec, job_id, args, resources, NULL, &self->res);
 }
 
 static long long rec_int(struct _test_data_cg *self, const char *key)
 {
-	return json_integer_value(json_object_get(self->record, key));
-}
-
-/* No directory named gridrun-<id> anywhere under /sys/fs/cgroup. */
-static int cgroup_dirs_left(const char *job_id)
-{
-	char cmd[256];
-	FILE *p;
-	int n = 0;
-	char line[512];
-
-	snprintf(cmd, sizeof(cmd), "find /sys/fs/cgroup -maxdepth 5 -type d -name 'gridrun-%s' 2>/dev/null", job_id);
-	p = popen(cmd, "r");
-	if (!p)
-		abort();
-	while (fgets(line, sizeof(line), p))
-		n++;
-	pclose(p);
-	return n;
+	return gt_json_int(self->record, key);
 }
 
 static double file_cpu_ns(const char *path)
@@ -150,7 +120,7 @@ TEST_F(cg, cpu_of_a_daemonized_grandchild_is_counted)
 	 * ~100 ms and a starved vCPU's stolen time is charged to it) */
 	ASSERT_GT(burned * 0.9, main_ns);
 	ASSERT_LT(0, rec_int(self, "cgroup_version"));
-	ASSERT_EQ(0, cgroup_dirs_left("cg-daemon"));
+	ASSERT_EQ(0, gt_cgroup_dirs("cg-daemon"));
 	free(args);
 	free(burned_path);
 }
@@ -187,7 +157,7 @@ TEST_F(cg, R4_memory_bomb_is_oom_killed_and_reported)
 	EXPECT_GE(67108864 + 4096, rec_int(self, "memory_peak_bytes"));
 	EXPECT_LT(60 << 20, rec_int(self, "memory_peak_bytes"));
 	ASSERT_NE(NULL, strstr(self->res.err, "gridrun: job cg-oom was killed by the kernel's OOM killer"));
-	ASSERT_EQ(0, cgroup_dirs_left("cg-oom"));
+	ASSERT_EQ(0, gt_cgroup_dirs("cg-oom"));
 }
 
 TEST_F(cg, R4_dev_shm_fill_is_oom_killed)
@@ -197,7 +167,7 @@ TEST_F(cg, R4_dev_shm_fill_is_oom_killed)
 	ASSERT_NE(0, self->res.status);
 	ASSERT_NE(NULL, self->record);
 	EXPECT_TRUE(json_is_true(json_object_get(self->record, "oom_killed")));
-	ASSERT_EQ(0, cgroup_dirs_left("cg-shm"));
+	ASSERT_EQ(0, gt_cgroup_dirs("cg-shm"));
 }
 
 TEST_F(cg, R4_a_16MiB_limit_still_starts_a_job)
@@ -220,7 +190,7 @@ TEST_F(cg, R3_fork_bomb_stops_at_pids_max)
 	EXPECT_GE(32, rec_int(self, "pids_peak"));
 	/* the 30 sleeping children were killed at the end */
 	EXPECT_EQ(30, rec_int(self, "killed_at_end"));
-	ASSERT_EQ(0, cgroup_dirs_left("cg-forks"));
+	ASSERT_EQ(0, gt_cgroup_dirs("cg-forks"));
 }
 
 TEST_F(cg, S13_S14_cgroupfs_is_read_only_inside)
@@ -245,7 +215,7 @@ TEST_F(cg, a_limit_error_leaves_no_cgroup)
 	run_job(self, "cg-bad", "[\"/bin/true\"]", "{\"cpu\": {\"quota\": 500, \"period\": 100}}");
 	ASSERT_EQ(125, self->res.status);
 	ASSERT_NE(NULL, strstr(self->res.err, "gridrun: cgroup v")) TH_LOG("stderr: %s", self->res.err);
-	ASSERT_EQ(0, cgroup_dirs_left("cg-bad"));
+	ASSERT_EQ(0, gt_cgroup_dirs("cg-bad"));
 	ASSERT_EQ(0, gt_count_dir(self->state));
 }
 
@@ -373,7 +343,7 @@ TEST_F(cg, R6_term_ignored_then_grace_then_kill_all)
 	self->record = json_load_file(self->rec, 0, NULL);
 	ASSERT_NE(NULL, self->record);
 	EXPECT_STREQ("killed_by_request", json_string_value(json_object_get(self->record, "reason")));
-	ASSERT_EQ(0, cgroup_dirs_left("cg-grace"));
+	ASSERT_EQ(0, gt_cgroup_dirs("cg-grace"));
 	free(spec);
 	free(ready);
 	free(args);
@@ -395,11 +365,11 @@ TEST_F(cg, gc_removes_the_cgroup_of_a_killed_supervisor)
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(128 + 9, gt_wait(pid, 5000));
 	ASSERT_EQ(0, gt_wait_no_procs(gt_marker(), 3000));
-	ASSERT_LT(0, cgroup_dirs_left("cg-gc"));
+	ASSERT_LT(0, gt_cgroup_dirs("cg-gc"));
 	gt_run_argv(gc_argv, -1, &r);
 	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
 	ASSERT_STREQ("gridrun gc: removed 1 stale state entry\n", r.out);
-	ASSERT_EQ(0, cgroup_dirs_left("cg-gc"));
+	ASSERT_EQ(0, gt_cgroup_dirs("cg-gc"));
 	gt_result_free(&r);
 	free(spec);
 	free(ready);
@@ -489,13 +459,122 @@ TEST_F(cg, S21_a_frozen_sub_cgroup_cannot_hang_the_end)
 	TH_LOG("job end with a frozen sub-cgroup took %.3f s", secs);
 	ASSERT_GT(3.0, secs);
 	ASSERT_EQ(0, gt_count_procs(gt_marker()));
-	ASSERT_EQ(0, cgroup_dirs_left("cg-frozen"));
+	ASSERT_EQ(0, gt_cgroup_dirs("cg-frozen"));
 	json_decref(self->record);
 	self->record = json_load_file(self->rec, 0, NULL);
 	ASSERT_NE(NULL, self->record);
 	EXPECT_LE(1, rec_int(self, "killed_at_end"));
 	EXPECT_GE(2, rec_int(self, "killed_at_end"));
 	free(spec); free(ready); free(go); free(args); free(sub); free(path); free(dir);
+}
+
+/*
+ * The hierarchies gridrun puts a job in: /sys/fs/cgroup on v2; on v1 the
+ * mount points of the controllers it uses. NULL-terminated, malloc'd.
+ */
+static char **job_hierarchies(void)
+{
+	FILE *p = popen("if [ \"$(stat -fc %T /sys/fs/cgroup)\" = cgroup2fs ]; then echo /sys/fs/cgroup; else "
+			"awk '{ for (i = 7; i < NF; i++) if ($i == \"-\") { if ($(i + 1) == \"cgroup\" && "
+			"$(i + 3) ~ /(^|,)(memory|cpu|cpuacct|pids|freezer|blkio)(,|$)/) print $5; break } }' "
+			"/proc/self/mountinfo; fi", "r");
+	char **v = calloc(16, sizeof(char *)), line[512];
+	int n = 0;
+
+	if (!p || !v)
+		abort();
+	while (n < 15 && fgets(line, sizeof(line), p)) {
+		line[strcspn(line, "\n")] = '\0';
+		v[n++] = strdup(line);
+	}
+	pclose(p);
+	return v;
+}
+
+/* The deepest cgroup this process is in, over all hierarchies: beneath our
+ * own cgroup in each of them (true here and in the guest). */
+static char *deepest_own_cgroup(void)
+{
+	char *text = gt_read("/proc/self/cgroup"), *best = NULL;
+
+	for (char *l = text, *nl; l && *l; l = nl ? nl + 1 : NULL) {
+		char *path = strchr(strchr(l, ':') + 1, ':') + 1;
+
+		nl = strchr(l, '\n');
+		if (nl)
+			*nl = '\0';
+		if (!strstr(l, "name=systemd") && (!best || strlen(path) > strlen(best)))
+			best = path;
+	}
+	best = strdup(best && strcmp(best, "/") ? best : "");
+	free(text);
+	return best;
+}
+
+TEST_F(cg, cgroup_base_from_the_site_config_holds_the_job)
+{
+	char **mounts = job_hierarchies(), *own = deepest_own_cgroup(), *base, *conf, *spec, *args, *gr;
+	char *created[64], want[512];
+	size_t ncreated = 0, nmounts = 0, nlines = 0;
+	struct gt_result r;
+
+	ASSERT_NE(NULL, mounts[0]);
+	while (mounts[nmounts])
+		nmounts++;
+	/* a base the admin made: one cgroup path, in every hierarchy used */
+	ASSERT_LE(0, asprintf(&base, "%s/gridrun-test-base-%d", own, (int)getpid()));
+	for (char **m = mounts; *m; m++) {
+		char dir[1024];
+
+		snprintf(dir, sizeof(dir), "%s", *m);
+		for (char *comp = base + 1, *slash; comp && *comp; comp = slash ? slash + 1 : NULL) {
+			slash = strchr(comp, '/');
+			snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/%.*s",
+				 slash ? (int)(slash - comp) : (int)strlen(comp), comp);
+			if (mkdir(dir, 0755) == 0)
+				created[ncreated++] = strdup(dir);
+			ASSERT_LT(ncreated, ARRAY_SIZE(created));
+		}
+	}
+	conf = gt_write(self->dir, "gridrun.conf", "[runtime]\ncgroup_base = /sys/fs/cgroup%s\n", base);
+	unsetenv("GRIDRUN_CGROUP_BASE");
+	ASSERT_LE(0, asprintf(&args, "[\"/bin/cat\", \"/proc/self/cgroup\"]"));
+	ASSERT_LE(0, asprintf(&gr, "\"job_id\": \"cg-base\", \"sandbox\": \"%s\", \"accounting\": \"%s\"",
+			      self->sbx, self->rec));
+	spec = gt_spec(self->dir, args, "\"linux\": {\"resources\": {\"pids\": {\"limit\": 64}}}", gr);
+	{
+		char *argv[] = { (char *)gt_gridrun(), "run", "--config", conf, spec, NULL };
+
+		gt_run_argv(argv, -1, &r);
+	}
+	TH_LOG("base %s; the job's /proc/self/cgroup:\n%s", base, r.out);
+	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
+	/* every hierarchy's line names the job cgroup beneath the base */
+	snprintf(want, sizeof(want), "%s/gridrun-cg-base\n", base);
+	EXPECT_NE(NULL, strstr(r.out, want));
+	for (const char *p = strstr(r.out, "/gridrun-cg-base"); p; p = strstr(p + 1, "/gridrun-cg-base")) {
+		EXPECT_EQ(0, strncmp(p - strlen(base), base, strlen(base)));
+		nlines++;
+	}
+	EXPECT_EQ(nmounts, nlines);
+	EXPECT_EQ(0, gt_cgroup_dirs("cg-base"));
+	gt_result_free(&r);
+	/* the base stays, it is the admin's; we remove what we made */
+	while (ncreated > 0) {
+		char *d = created[--ncreated];
+
+		EXPECT_EQ(0, rmdir(d)) TH_LOG("rmdir %s: %s", d, strerror(errno));
+		free(d);
+	}
+	for (char **m = mounts; *m; m++)
+		free(*m);
+	free(mounts);
+	free(own);
+	free(base);
+	free(conf);
+	free(spec);
+	free(args);
+	free(gr);
 }
 
 TEST_HARNESS_MAIN

@@ -337,6 +337,50 @@ TEST(oci_style_spec)
 	EXPECT_EQ(0, leaks());
 }
 
+TEST(block_io_and_optional_limits)
+{
+	static const char text[] =
+		"{\"process\": {\"args\": [\"x\"]}, \"linux\": {\"resources\": {\"blockIO\": {"
+		"\"weight\": 500, \"leafWeight\": 10,"
+		"\"weightDevice\": [{\"major\": 8, \"minor\": 16, \"weight\": 1000}, "
+		"{\"major\": 8, \"minor\": 0, \"leafWeight\": 20}],"
+		"\"throttleReadBpsDevice\": [{\"major\": 7, \"minor\": 3, \"rate\": 1048576}],"
+		"\"throttleWriteIOPSDevice\": [{\"major\": 4095, \"minor\": 1048575, \"rate\": 4294967294}]}}},"
+		"\"gridrun\": {\"optional_limits\": [\"blockIO.weight\", \"memory.swap\"]}}";
+	struct gr_spec *spec = NULL;
+	struct gr_resources *r;
+
+	ASSERT_EQ(0, gr_spec_load_string(text, strlen(text), "io.json", &spec, NULL));
+	r = &spec->resources;
+	EXPECT_EQ(500u, r->blkio_weight);
+	EXPECT_EQ(10u, r->blkio_leaf_weight);
+	ASSERT_EQ(2u, r->nweight_devices);
+	EXPECT_EQ(8u, r->weight_devices[0].major);
+	EXPECT_EQ(16u, r->weight_devices[0].minor);
+	EXPECT_EQ(1000ULL, r->weight_devices[0].value);
+	EXPECT_EQ(0u, r->weight_devices[0].leaf_weight);
+	EXPECT_EQ(0ULL, r->weight_devices[1].value);
+	EXPECT_EQ(20u, r->weight_devices[1].leaf_weight);
+	ASSERT_EQ(1u, r->nthrottle[GR_BLKIO_READ_BPS]);
+	EXPECT_EQ(7u, r->throttle[GR_BLKIO_READ_BPS][0].major);
+	EXPECT_EQ(3u, r->throttle[GR_BLKIO_READ_BPS][0].minor);
+	EXPECT_EQ(1048576ULL, r->throttle[GR_BLKIO_READ_BPS][0].value);
+	EXPECT_EQ(0u, r->nthrottle[GR_BLKIO_WRITE_BPS]);
+	EXPECT_EQ(0u, r->nthrottle[GR_BLKIO_READ_IOPS]);
+	ASSERT_EQ(1u, r->nthrottle[GR_BLKIO_WRITE_IOPS]);
+	EXPECT_EQ(4294967294ULL, r->throttle[GR_BLKIO_WRITE_IOPS][0].value);
+	EXPECT_EQ((1u << GR_LIM_BLKIO_WEIGHT) | (1u << GR_LIM_BLKIO_LEAF_WEIGHT) |
+		  (1u << GR_LIM_BLKIO_WEIGHT_DEVICE) | (1u << GR_LIM_BLKIO_READ_BPS) |
+		  (1u << GR_LIM_BLKIO_WRITE_IOPS), r->set);
+	EXPECT_TRUE(r->any);
+	/* a limit may be optional without being set (a site's template) */
+	EXPECT_EQ((1u << GR_LIM_BLKIO_WEIGHT) | (1u << GR_LIM_MEMORY_SWAP), r->optional);
+	EXPECT_STREQ("blockIO.throttleWriteIOPSDevice", gr_limit_name(GR_LIM_BLKIO_WRITE_IOPS));
+	EXPECT_NULL(gr_limit_name(GR_LIM_COUNT));
+	gr_spec_free(spec);
+	EXPECT_EQ(0, leaks());
+}
+
 TEST(load_string_names_the_source)
 {
 	static const char bad[] = "{\"process\": {\"args\": [\"x\"], \"env\": [\"=x\"]}}";

@@ -9,7 +9,8 @@
  * Build and run (from the repository root; the good and bad specs make a
  * useful seed corpus):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iruntime \
- *       runtime/spec.c runtime/spec-pos.c runtime/error.c \
+ *       runtime/spec.c runtime/spec-linux.c runtime/spec-resources.c runtime/spec-pos.c \
+ *       runtime/error.c \
  *       tests/fuzz/spec_fuzz.c -ljansson -o build/spec_fuzz
  *   mkdir -p build/spec-corpus
  *   build/spec_fuzz -max_total_time=60 -max_len=4096 build/spec-corpus \

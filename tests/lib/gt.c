@@ -436,3 +436,47 @@ char *gt_spec_sys(const char *dir, const char *args_json, const char *extra, con
 			args_json, gt_probe(), gt_sysprobe(), extra ? ",\n  " : "", extra ? extra : "",
 			gridrun_extra ? gridrun_extra : "");
 }
+
+int gt_cgroup_dirs(const char *job_id)
+{
+	char cmd[256], line[512];
+	int n = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "find /sys/fs/cgroup -maxdepth 5 -type d -name 'gridrun-%s' 2>/dev/null", job_id);
+	p = popen(cmd, "r");
+	if (!p)
+		die("popen");
+	while (fgets(line, sizeof(line), p))
+		n++;
+	pclose(p);
+	return n;
+}
+
+json_t *gt_run_job(const char *dir, const char *sbx, const char *rec, const char *job_id,
+		   const char *args, const char *resources, const char *gridrun_extra,
+		   struct gt_result *res)
+{
+	char *extra = NULL, *gr = NULL, *spec;
+	json_t *record;
+
+	unlink(rec);
+	if (resources && asprintf(&extra, "\"linux\": {\"resources\": %s}", resources) < 0)
+		die("asprintf");
+	if (asprintf(&gr, "\"job_id\": \"%s\", \"sandbox\": \"%s\", \"accounting\": \"%s\"%s%s", job_id,
+		     sbx, rec, gridrun_extra ? ", " : "", gridrun_extra ? gridrun_extra : "") < 0)
+		die("asprintf");
+	spec = gt_spec(dir, args, extra, gr);
+	gt_result_free(res);
+	gt_run_spec(spec, res);
+	record = json_load_file(rec, 0, NULL);
+	free(spec);
+	free(extra);
+	free(gr);
+	return record;
+}
+
+long long gt_json_int(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}

@@ -9,6 +9,7 @@
 #ifndef GRIDRUN_GT_H
 #define GRIDRUN_GT_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -65,6 +66,21 @@ int gt_wait_no_procs(const char *marker, int timeout_ms);
 /* Number of entries (not . or .., nor the state directory's records/ of
  * finished jobs) in a directory; -1 if it does not exist. */
 int gt_count_dir(const char *path);
+/*
+ * Run ARGS as job JOB_ID with sandbox SBX and its accounting record at REC
+ * (removed first); RESOURCES is the linux.resources object's text and
+ * GRIDRUN_EXTRA more members of "gridrun" (each may be NULL). The spec goes
+ * to DIR. Returns the record (NULL when none was written); res is freed
+ * first, then filled.
+ */
+json_t *gt_run_job(const char *dir, const char *sbx, const char *rec, const char *job_id,
+		   const char *args, const char *resources, const char *gridrun_extra,
+		   struct gt_result *res);
+/* An integer member of a JSON object (0 when missing). */
+long long gt_json_int(const json_t *o, const char *key);
+
+/* Directories named gridrun-<job_id> anywhere under /sys/fs/cgroup (depth <= 5). */
+int gt_cgroup_dirs(const char *job_id);
 /* A unique marker string for this test process. */
 const char *gt_marker(void);
 

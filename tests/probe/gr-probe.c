@@ -231,6 +231,46 @@ static int cmd_forkbomb(void)
 	}
 }
 
+/*
+ * dio write|read FILE MIB: MIB MiB of O_DIRECT I/O in 256 KiB blocks, so
+ * every byte is a bio on the device (no page cache); prints the bytes moved
+ * and the seconds from the first block to the last.
+ */
+static int cmd_dio(const char *op, const char *path, int mib)
+{
+	const size_t block = 256 << 10;
+	int wr = !strcmp(op, "write");
+	struct timespec t0, t1;
+	long long done = 0;
+	void *buf;
+	int fd;
+
+	if (posix_memalign(&buf, 4096, block))
+		return 1;
+	memset(buf, 0x5a, block);
+	fd = open(path, wr ? O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT : O_RDONLY | O_DIRECT, 0600);
+	if (fd < 0) {
+		printf("open %s\n", ename(0, errno));
+		return 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (done < (long long)mib << 20) {
+		ssize_t n = wr ? write(fd, buf, block) : read(fd, buf, block);
+
+		if (n <= 0) {
+			printf("%s %s\n", op, n == 0 ? "EOF" : ename(0, errno));
+			return 1;
+		}
+		done += n;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	close(fd);
+	printf("bytes %lld\nseconds %.6f\n", done,
+	       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	free(buf);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -256,6 +296,8 @@ int main(int argc, char **argv)
 		return cmd_spin(argv[2]);
 	if (!strcmp(cmd, "eat"))
 		return cmd_eat();
+	if (!strcmp(cmd, "dio") && argc > 4)
+		return cmd_dio(argv[2], argv[3], atoi(argv[4]));
 	if (!strcmp(cmd, "forkbomb"))
 		return cmd_forkbomb();
 	if (!strcmp(cmd, "signal") && argc > 2)
