@@ -45,7 +45,7 @@ PREFIX ?= /usr/local
 .PHONY: all deps demo check check-deps asan bench clean install
 # keep the test library objects: make would delete them as intermediates
 .SECONDARY:
-all: $(BUILD)/gridrun $(BUILD)/gridrun-exporter
+all: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper
 
 deps:
 	@scripts/install-deps.sh $(DEPSET)
@@ -81,6 +81,14 @@ $(LIB): $(LIB_OBJS)
 $(BUILD)/gridrun: $(BUILD)/runtime/main.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
+# gridrun-helper: helper mode's privileged step (runtime/helper.h), installed
+# setuid-root in $(HELPER_DIR); gridrun runs it from there ($GRIDRUN_HELPER
+# overrides that for the unprivileged caller only).
+HELPER_DIR = $(PREFIX)/libexec/gridrun
+$(BUILD)/runtime/helper-client.o: CFLAGS_ALL += -DGR_HELPER_PATH='"$(HELPER_DIR)/gridrun-helper"'
+$(BUILD)/gridrun-helper: $(BUILD)/helper/gridrun-helper.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
 # gridrun-exporter: libgridrun.a plus libmicrohttpd, linked dynamically (a
 # long-running daemon: the start-time cost of shared objects does not matter).
 EXPORTER_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard exporter/*.c))
@@ -105,7 +113,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(LIB) $(HARNESS)
 	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -MMD -MP \
 		$(LDFLAGS_ALL) -o $@ $< $(TEST_LIB_OBJS) $(LIB) $(PKG_LIBS) -lpthread
 
-tests-build: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/tests/gr-probe $(BUILD)/tests/gr-sysprobe $(TEST_BINS)
+tests-build: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper $(BUILD)/tests/gr-probe $(BUILD)/tests/gr-sysprobe $(TEST_BINS)
 .PHONY: tests-build
 
 # The cgroup v2 lane: lane.t boots a pure cgroup v2 guest (tests/vm/) once and
@@ -133,7 +141,7 @@ bench: DEPSET = bench
 bench: $(BUILD)/.deps-bench $(BUILD)/gridrun
 	bench/run.sh $(abspath $(BUILD)/gridrun)
 
-install: $(BUILD)/gridrun $(BUILD)/gridrun-exporter
+install: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper
 	install -D -m 0755 $(BUILD)/gridrun $(DESTDIR)$(PREFIX)/bin/gridrun
 	install -D -m 0755 $(BUILD)/gridrun-exporter $(DESTDIR)$(PREFIX)/bin/gridrun-exporter
 	install -D -m 0644 seccomp-profiles/grid-default.json $(DESTDIR)$(SECCOMP_DIR)/grid-default.json

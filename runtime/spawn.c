@@ -329,7 +329,9 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	/* v1: the child waits at sync #1, so it is attached before it runs
 	 * anything of the job's */
 	r = gr_cgroup_attach(s.cg, s.pid, err);
-	if (r >= 0)
+	if (r >= 0 && hooks && hooks->write_maps)
+		r = hooks->write_maps(hooks->maps_data, s.pid, pidfd, &res->ids, err);
+	else if (r >= 0)
 		r = gr_userns_from_parent(s.pid, pidfd, &res->ids, err);
 	/* sync #1: maps written (or not: the child then gets EOF and exits) */
 	if (r >= 0)
