@@ -7,13 +7,8 @@
  * is the lease exactly), S16 (no ptrace; no uid 0 or capability after the
  * step) and gridrun run in helper mode end to end.
  *
- * Each test builds a small world: a setuid-root copy of the helper in the
- * scratch dir (or, where /tmp is nosuid, in a directory of its own in the
- * build dir, removed at the end), and a child in new PID and mount
- * namespaces whose /etc is a fresh tmpfs holding copies of nsswitch.conf,
- * passwd and group plus the pilots' lines, and the helper's
- * build-time /etc/gridrun/gridrun.conf; the host's /etc is never touched.
- * The pilots are plain numeric uids (setresuid in forked children).
+ * Each test runs in a small world (tests/lib/gt-world.h): a setuid-root
+ * copy of the helper, private /etc, /proc and PID namespace, numeric pilots.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,130 +29,42 @@
 
 #include "kselftest_harness.h"
 #include "gt.h"
+#include "gt-world.h"
 
-#define FIRST 3000000000u
-#define PILOT 23456          /* atlas001, allowed in pool atlas */
-#define OTHER 23457          /* cms001, not allowed */
+#define FIRST GT_FIRST
+#define PILOT GT_PILOT
+#define OTHER GT_OTHER
 
-struct world {
-	char *dir, *helper, *leases;
-	unsigned ranges;
+struct world_ctx {
+	struct __test_metadata *md;
+	void (*body)(struct __test_metadata *, const struct gt_world *);
 };
 
-static char *slurp(const char *path)
+static void world_main(void *arg, const struct gt_world *w)
 {
-	char *t = gt_read(path);
+	struct world_ctx *c = arg;
 
-	if (!t)
-		abort();
-	return t;
+	c->body(c->md, w);
+	_exit(c->md->passed ? 0 : 1);
 }
 
-static void put_etc(const char *name, const char *text)
-{
-	char *p = gt_write("/etc", name, "%s", text);
-
-	if (chmod(p, 0644) < 0)
-		abort();
-	free(p);
-}
-
-/* pid 1 of the world: private mounts, /etc and /proc of its own */
-static void build_world(const struct world *w)
-{
-	char *pw = NULL, *gr = NULL, *nss = slurp("/etc/nsswitch.conf");
-
-	if (asprintf(&pw, "%satlas001:x:%d:%d::/nonexistent:/bin/false\ncms001:x:%d:%d::/nonexistent:/bin/false\n",
-		     slurp("/etc/passwd"), PILOT, PILOT, OTHER, OTHER) < 0 ||
-	    asprintf(&gr, "%satlas001:x:%d:\ncms001:x:%d:\n", slurp("/etc/group"), PILOT, OTHER) < 0 ||
-	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount("tmpfs", "/etc", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0 ||
-	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		_exit(99);
-	put_etc("nsswitch.conf", nss);
-	put_etc("passwd", pw);
-	put_etc("group", gr);
-	gt_mkdirs("/etc/gridrun", 0755, 0, 0);
-	free(gt_write("/etc/gridrun", "gridrun.conf",
-		      "[runtime]\nlease_dir = %s\n\n[pool atlas]\nfirst_uid = %u\nranges = %u\n"
-		      "accounts = atlas001\nquarantine_seconds = 600\n", w->leases, FIRST, w->ranges));
-	chmod("/etc/gridrun/gridrun.conf", 0644);
-}
-
-/* Run body in a fresh world, with the helper installed setuid-root or with
- * file capabilities (README); the test fails when the world's pid 1 does. */
+/* Run body in a fresh world (gt-world.h); the test fails when its pid 1 does. */
 static void in_world_as(struct __test_metadata *_metadata, unsigned ranges,
-			void (*body)(struct __test_metadata *, const struct world *), bool filecaps)
+			void (*body)(struct __test_metadata *, const struct gt_world *), bool filecaps)
 {
-	struct world w = { .dir = gt_tmpdir(), .ranges = ranges };
-	const char *build = getenv("GRIDRUN_BUILD") ? getenv("GRIDRUN_BUILD") : "build";
-	char *src, *cmd, *bindir = NULL;
-	struct statvfs vfs;
-	int status;
-	pid_t pid;
+	struct world_ctx c = { _metadata, body };
+	int status = gt_world_run(ranges, filecaps, world_main, &c);
 
-	ASSERT_LE(0, asprintf(&w.leases, "%s/leases", w.dir));
-	ASSERT_LE(0, asprintf(&src, "%s/gridrun-helper", build));
-	/* the setuid copy needs a filesystem without nosuid: the scratch dir's,
-	 * else a directory of the test's own in the build dir */
-	ASSERT_EQ(0, statvfs(w.dir, &vfs));
-	if (vfs.f_flag & ST_NOSUID) {
-		ASSERT_LE(0, asprintf(&bindir, "%s/helper-test.XXXXXX", build));
-		ASSERT_NE(NULL, mkdtemp(bindir));
-		ASSERT_EQ(0, chmod(bindir, 0755));
-		ASSERT_LE(0, asprintf(&w.helper, "%s/gridrun-helper", bindir));
-	} else {
-		ASSERT_LE(0, asprintf(&w.helper, "%s/bin/gridrun-helper", w.dir));
-		gt_mkdirs(w.helper, 0755, 0, 0);
-		rmdir(w.helper);
-	}
-	ASSERT_LE(0, asprintf(&cmd, "cp '%s' '%s'", src, w.helper));
-	ASSERT_EQ(0, system(cmd));
-	ASSERT_EQ(0, chown(w.helper, 0, 0));
-	ASSERT_EQ(0, chmod(w.helper, filecaps ? 0755 : 04755));
-	if (filecaps) {
-		free(cmd);
-		ASSERT_LE(0, asprintf(&cmd, "PATH=$PATH:/usr/sbin:/sbin setcap cap_setuid,cap_setgid=p '%s'", w.helper));
-		ASSERT_EQ(0, system(cmd));
-	}
-	ASSERT_EQ(0, unshare(CLONE_NEWPID));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		if (unshare(CLONE_NEWNS) < 0)
-			_exit(98);
-		build_world(&w);
-		body(_metadata, &w);
-		_exit(_metadata->passed ? 0 : 1);
-	}
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_EQ(0, status) TH_LOG("the world's pid 1 ended with status 0x%x", status);
-	gt_rm_rf(w.dir);
-	if (bindir) {
-		unlink(w.helper);
-		rmdir(bindir);
-		free(bindir);
-	}
-	free(src);
-	free(cmd);
-	free(w.dir);
-	free(w.helper);
-	free(w.leases);
+	EXPECT_EQ(0, status) TH_LOG("the world's pid 1 ended with status %d", status);
 }
 
 static void in_world(struct __test_metadata *_metadata, unsigned ranges,
-		     void (*body)(struct __test_metadata *, const struct world *))
+		     void (*body)(struct __test_metadata *, const struct gt_world *))
 {
 	in_world_as(_metadata, ranges, body, false);
 }
 
-static void become(uid_t uid)
-{
-	/* dumpable again, as a pilot's exec'd process is (the uid change reset it) */
-	if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0 ||
-	    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
-		_exit(97);
-}
+#define become gt_become
 
 struct hres {
 	int status;
@@ -176,7 +83,7 @@ static void drain(int fd, char *buf, size_t size)
 }
 
 /* Run the helper as the calling process's child, fd 3 = fd3 (-1: none). */
-static void helper(const struct world *w, const char *const args[], int fd3, struct hres *res)
+static void helper(const struct gt_world *w, const char *const args[], int fd3, struct hres *res)
 {
 	char *argv[8] = { "gridrun-helper" };
 	int po[2], pe[2], status;
@@ -262,7 +169,7 @@ static char *proc_file(pid_t pid, const char *name)
 
 /* ---- S18: the request ---- */
 
-static void bad_requests(struct __test_metadata *_metadata, const struct world *w)
+static void bad_requests(struct __test_metadata *_metadata, const struct gt_world *w)
 {
 	pid_t pid = fork();
 	char *dir;
@@ -331,7 +238,7 @@ static bool one_extent(pid_t pid, const char *name, char *buf, size_t size)
 	return ok;
 }
 
-static void maps_as_pilot(struct __test_metadata *_metadata, const struct world *w)
+static void maps_as_pilot(struct __test_metadata *_metadata, const struct gt_world *w)
 {
 	char want[256], got[64], *t;
 	int tfd, t2fd, t3fd, init_fd, null_fd, dp[2];
@@ -407,7 +314,7 @@ static void maps_as_pilot(struct __test_metadata *_metadata, const struct world 
 
 /* A pid reused between the caller's pidfd and the request: the world's pid
  * 1 is root, so the next pid can be forced (ns_last_pid). */
-static void reused_pid(struct __test_metadata *_metadata, const struct world *w)
+static void reused_pid(struct __test_metadata *_metadata, const struct gt_world *w)
 {
 	const char *lease[] = { "lease", "atlas", "job-r", NULL };
 	char pid_s[16], want[128], idx[16];
@@ -438,7 +345,7 @@ static void reused_pid(struct __test_metadata *_metadata, const struct world *w)
 	reap(b);
 }
 
-static void maps(struct __test_metadata *_metadata, const struct world *w)
+static void maps(struct __test_metadata *_metadata, const struct gt_world *w)
 {
 	pid_t pid = fork();
 	char *dir;
@@ -470,7 +377,7 @@ TEST(S18_the_same_with_file_capabilities_instead_of_setuid_root)
 
 /* ---- S16 ---- */
 
-static void after_the_step(struct __test_metadata *_metadata, const struct world *w)
+static void after_the_step(struct __test_metadata *_metadata, const struct gt_world *w)
 {
 	int p[2], ready[2], go[2], status;
 	pid_t c, h = 0;
@@ -548,7 +455,7 @@ TEST(S16_helper_cannot_be_ptraced_and_keeps_no_uid_0_or_capability)
 /* ---- gridrun run in helper mode ---- */
 
 /* The pilot's environment for gridrun: the test's helper, its own state dir. */
-static char *pilot_env(const struct world *w)
+static char *pilot_env(const struct gt_world *w)
 {
 	char *state;
 
@@ -561,7 +468,7 @@ static char *pilot_env(const struct world *w)
 	return state;
 }
 
-static char *pilot_spec(const struct world *w, const char *name, const char *script)
+static char *pilot_spec(const struct gt_world *w, const char *name, const char *script)
 {
 	char *sbx, *args, *gr, *spec, *esc;
 
@@ -582,7 +489,7 @@ static char *pilot_spec(const struct world *w, const char *name, const char *scr
 	return spec;
 }
 
-static void run_in_helper_mode(struct __test_metadata *_metadata, const struct world *w)
+static void run_in_helper_mode(struct __test_metadata *_metadata, const struct gt_world *w)
 {
 	char *state = pilot_env(w), *spec, *path, *rec;
 	char *argv[] = { (char *)gt_gridrun(), "run", NULL, NULL };
@@ -624,7 +531,7 @@ TEST(helper_mode_job_runs_in_its_lease_and_releases_it)
 	in_world(_metadata, 2, run_in_helper_mode);
 }
 
-static void exhausted_and_gc(struct __test_metadata *_metadata, const struct world *w)
+static void exhausted_and_gc(struct __test_metadata *_metadata, const struct gt_world *w)
 {
 	char *state = pilot_env(w), *spec, *ready, *path;
 	char *argv[] = { (char *)gt_gridrun(), "run", NULL, NULL };

@@ -7,6 +7,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <mqueue.h>
 #include <pthread.h>
@@ -20,6 +22,8 @@
 #include <sys/ipc.h>
 #include <sys/ptrace.h>
 #include <sys/shm.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,6 +43,7 @@ static const char *ename(int ok, int e)
 	case EIO: return "EIO";
 	case ENOSPC: return "ENOSPC";
 	case EBADF: return "EBADF";
+	case ECONNREFUSED: return "ECONNREFUSED";
 	}
 	return strerror(e);
 }
@@ -146,6 +151,38 @@ static int cmd_signal(int pid)
 	printf("kill %s\n", ename(r == 0, errno));
 	r = ptrace(PTRACE_ATTACH, pid, 0, 0);
 	printf("ptrace %s\n", ename(r == 0, errno));
+	return 0;
+}
+
+/* An abstract unix socket @NAME: listen on it (until killed), or connect to it. */
+static int cmd_abstract(const char *name, bool listen_on)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name));
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), r;
+
+	snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "%s", name);
+	if (!listen_on) {
+		r = connect(fd, (struct sockaddr *)&a, len);
+		printf("connect %s\n", ename(r == 0, errno));
+		return 0;
+	}
+	r = bind(fd, (struct sockaddr *)&a, len) == 0 ? listen(fd, 8) : -1;
+	printf("listen %s\n", ename(r == 0, errno));
+	for (;;) {
+		int c = accept(fd, NULL, NULL);
+
+		if (c >= 0)
+			close(c);
+	}
+}
+
+/* kill(-1, SIGKILL): every process this one may signal, but itself and init. */
+static int cmd_kill_all(void)
+{
+	int r = kill(-1, SIGKILL);
+
+	printf("kill_all %s\n", ename(r == 0, errno));
 	return 0;
 }
 
@@ -258,6 +295,12 @@ int main(int argc, char **argv)
 		return cmd_eat();
 	if (!strcmp(cmd, "forkbomb"))
 		return cmd_forkbomb();
+	if (!strcmp(cmd, "abstract-listen") && argc > 2)
+		return cmd_abstract(argv[2], true);
+	if (!strcmp(cmd, "abstract-connect") && argc > 2)
+		return cmd_abstract(argv[2], false);
+	if (!strcmp(cmd, "kill-all"))
+		return cmd_kill_all();
 	if (!strcmp(cmd, "signal") && argc > 2)
 		return cmd_signal(atoi(argv[2]));
 	fprintf(stderr, "gr-probe: unknown command `%s`\n", cmd);
