@@ -113,7 +113,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(LIB) $(HARNESS)
 	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -MMD -MP \
 		$(LDFLAGS_ALL) -o $@ $< $(TEST_LIB_OBJS) $(LIB) $(PKG_LIBS) -lpthread
 
-tests-build: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper $(BUILD)/tests/gr-probe $(BUILD)/tests/gr-sysprobe $(TEST_BINS)
+tests-build: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper $(BUILD)/fuzz/helper_fuzz $(BUILD)/tests/gr-probe $(BUILD)/tests/gr-sysprobe $(TEST_BINS)
 .PHONY: tests-build
 
 # The cgroup v2 lane: lane.t boots a pure cgroup v2 guest (tests/vm/) once and
@@ -129,6 +129,28 @@ check: $(BUILD)/.deps-vm tests-build
 	GRIDRUN=$(abspath $(BUILD)/gridrun) GRIDRUN_SRC=$(CURDIR) GRIDRUN_BUILD=$(abspath $(BUILD)) \
 		GRIDRUN_TESTS="$(TEST_BINS) $(TEST_SCRIPTS)" \
 		tests/run-prove $(TEST_BINS) $(TEST_SCRIPTS) $(VM_LANE)
+
+# Fuzz targets (libFuzzer; clang): the helper's request (argv and
+# environment, S15) and the spec parser. make check runs the helper's for
+# 20 s (tests/fuzz.t); make fuzz runs both for FUZZ_SECONDS each.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 600
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-std=gnu11 -D_GNU_SOURCE -Iruntime -Icgroups $(PKG_CFLAGS)
+HELPER_FUZZ_SRCS := tests/fuzz/helper_fuzz.c runtime/helper.c runtime/config.c runtime/util.c runtime/error.c
+SPEC_FUZZ_SRCS := tests/fuzz/spec_fuzz.c runtime/spec.c runtime/spec-pos.c runtime/error.c
+$(BUILD)/fuzz/helper_fuzz: $(HELPER_FUZZ_SRCS) $(wildcard runtime/*.h) $(BUILD)/.deps-check
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(HELPER_FUZZ_SRCS) -linih -lcap
+$(BUILD)/fuzz/spec_fuzz: $(SPEC_FUZZ_SRCS) $(wildcard runtime/*.h) $(BUILD)/.deps-check
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(SPEC_FUZZ_SRCS) -ljansson
+fuzz: $(BUILD)/fuzz/helper_fuzz $(BUILD)/fuzz/spec_fuzz
+	GRIDRUN_BUILD=$(abspath $(BUILD)) GRIDRUN_SRC=$(CURDIR) GRIDRUN_FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz.t
+	mkdir -p $(BUILD)/fuzz/spec-corpus
+	$(BUILD)/fuzz/spec_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(BUILD)/fuzz/spec-corpus \
+		tests/specs/good tests/specs/bad
+.PHONY: fuzz
 
 asan:
 	$(MAKE) BUILD=build-asan SAN_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \

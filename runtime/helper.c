@@ -65,6 +65,18 @@ static bool job_id_ok(const char *id)
 
 #define bad(err, ...) gr_helper_fail(err, GR_HELPER_EXIT_USAGE, EINVAL, __VA_ARGS__)
 
+/* An argument as an error may quote it: at most 40 bytes, printable ASCII
+ * only (a newline must not split the one line, nor an escape reach a tty). */
+static const char *shown(const char *arg, char buf[48])
+{
+	size_t i;
+
+	for (i = 0; arg[i] && i < 40; i++)
+		buf[i] = arg[i] >= 0x20 && arg[i] < 0x7f ? arg[i] : '?';
+	strcpy(buf + i, arg[i] ? "..." : "");
+	return buf;
+}
+
 int gr_helper_parse(int argc, char *const argv[], struct gr_helper_req *req, struct gr_error **err)
 {
 	static const struct { const char *name; enum gr_helper_op op; int nargs; } ops[] = {
@@ -72,6 +84,7 @@ int gr_helper_parse(int argc, char *const argv[], struct gr_helper_req *req, str
 		{ "release", GR_HELPER_RELEASE, 2 }, { "gc", GR_HELPER_GC, 1 },
 	};
 	unsigned long v;
+	char q[48];
 	int r;
 
 	memset(req, 0, sizeof(*req));
@@ -88,25 +101,25 @@ int gr_helper_parse(int argc, char *const argv[], struct gr_helper_req *req, str
 	if (!req->op)
 		return gr_helper_fail(err, GR_HELPER_EXIT_USAGE, EINVAL, "unknown request (" USAGE ")");
 	if (!gr_config_name_ok(argv[2]))
-		return bad(err, "POOL: `%.40s` is not a pool name", argv[2]);
+		return bad(err, "POOL: `%s` is not a pool name", shown(argv[2], q));
 	snprintf(req->pool, sizeof(req->pool), "%s", argv[2]);
 	switch (req->op) {
 	case GR_HELPER_LEASE:
 		if (!job_id_ok(argv[3]))
-			return bad(err, "JOB_ID: `%.70s` is not a job id", argv[3]);
+			return bad(err, "JOB_ID: `%s` is not a job id", shown(argv[3], q));
 		snprintf(req->job_id, sizeof(req->job_id), "%s", argv[3]);
 		break;
 	case GR_HELPER_MAP:
 	case GR_HELPER_RELEASE:
 		r = parse_number(argv[3], GR_POOL_MAX_RANGES - 1, &v);
 		if (r < 0)
-			return bad(err, "INDEX: `%.20s` is not a range index (0-65535)", argv[3]);
+			return bad(err, "INDEX: `%s` is not a range index (0-65535)", shown(argv[3], q));
 		req->index = (unsigned)v;
 		if (req->op == GR_HELPER_RELEASE)
 			break;
 		r = parse_number(argv[4], GR_HELPER_PID_MAX, &v);
 		if (r < 0 || v == 0)
-			return bad(err, "PID: `%.20s` is not a pid (1-4194304)", argv[4]);
+			return bad(err, "PID: `%s` is not a pid (1-4194304)", shown(argv[4], q));
 		req->pid = (pid_t)v;
 		break;
 	case GR_HELPER_GC:
@@ -240,6 +253,11 @@ int gr_helper_status_field(const char *text, const char *key, unsigned long *val
 	return -ENOENT;
 }
 
+void gr_helper_clean_env(void)
+{
+	clearenv();
+}
+
 int gr_helper_enter(struct gr_helper_caller *c, struct gr_error **err)
 {
 	struct rlimit no_core = { 0, 0 };
@@ -252,7 +270,7 @@ int gr_helper_enter(struct gr_helper_caller *c, struct gr_error **err)
 
 	/* 1: before anything else, so nothing below can be watched or steered */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	clearenv();
+	gr_helper_clean_env();
 	umask(077);
 	setrlimit(RLIMIT_CORE, &no_core);
 	sane_signals();

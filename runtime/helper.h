@@ -104,6 +104,8 @@ struct gr_helper_caller {
 
 /* Steps 1-3 above; err->code is the exit status on failure. */
 int gr_helper_enter(struct gr_helper_caller *caller, struct gr_error **err);
+/* Step 1's environment part: nothing of the caller's environment is left. */
+void gr_helper_clean_env(void);
 /* Pure: argv (argv[0] is the program) to a request; err->code is 64. */
 int gr_helper_parse(int argc, char *const argv[], struct gr_helper_req *req, struct gr_error **err);
 /* Do the request; out gets the line to print on success (may be empty). */
