@@ -25,6 +25,8 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <limits.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -568,6 +570,131 @@ static void exhausted_and_gc(struct __test_metadata *_metadata, const struct gt_
 TEST(helper_mode_exhaustion_is_one_line_and_gc_reclaims_a_dead_supervisors_lease)
 {
 	in_world(_metadata, 1, exhausted_and_gc);
+}
+
+/* ---- R2 in helper mode ---- */
+
+static int r2_pid(const char *state, int i)
+{
+	char path[PATH_MAX], *t, *p;
+	int pid = 0;
+
+	snprintf(path, sizeof(path), "%s/r2-%d/state.json", state, i);
+	t = gt_read(path);
+	p = t ? strstr(t, "\"pid\":") : NULL;
+	if (p)
+		pid = atoi(p + 6);
+	free(t);
+	return pid;
+}
+
+/* Every live job's host uid_map is one extent of the pool, pairwise disjoint. */
+static int disjoint(struct __test_metadata *_metadata, const char *state, const bool *alive, int n)
+{
+	unsigned long long first[64];
+	char buf[64];
+	int seen = 0;
+
+	for (int i = 0; i < n; i++) {
+		unsigned long long in, out, count;
+		int pid = alive[i] ? r2_pid(state, i) : 0;
+
+		if (pid <= 0 || !one_extent(pid, "uid_map", buf, sizeof(buf)) ||
+		    sscanf(buf, "%llu %llu %llu", &in, &out, &count) != 3)
+			continue;
+		EXPECT_EQ(65536, count);
+		EXPECT_EQ(0, (out - FIRST) % 65536);
+		for (int j = 0; j < seen; j++)
+			EXPECT_NE(first[j], out) TH_LOG("two live jobs share uids from %llu", out);
+		first[seen++] = out;
+	}
+	return seen;
+}
+
+static void r2(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	char *state = pilot_env(w), *spec, *dir;
+	char *argv[] = { (char *)gt_gridrun(), "run", NULL, NULL };
+	char *gc[] = { (char *)gt_gridrun(), "gc", NULL };
+	struct gt_result res = { 0 };
+	unsigned char rnd[64];
+	bool alive[64];
+	pid_t pid[64];
+	const int n = 64;
+	int killed = 0;
+
+	for (int i = 0; i < n; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "r2-%d", i);
+		spec = pilot_spec(w, name, "touch $SBX/ready; while [ ! -e $SBX/go ]; do sleep 0.05; done");
+		pid[i] = gt_start_spec(spec, PILOT);
+		alive[i] = true;
+		free(spec);
+	}
+	for (int i = 0; i < n; i++) {
+		char p[PATH_MAX];
+
+		snprintf(p, sizeof(p), "%s/execute/r2-%d/ready", w->dir, i);
+		ASSERT_TRUE(gt_wait_file(p, 300000)) TH_LOG("job %d never started", i);
+	}
+	EXPECT_EQ(n, disjoint(_metadata, state, alive, n));
+	spec = pilot_spec(w, "r2-extra", "true");
+	argv[2] = spec;
+	gt_run_argv(argv, PILOT, &res);
+	EXPECT_EQ(125, res.status);
+	EXPECT_STREQ("gridrun: pool atlas exhausted (64 of 64 ranges leased)\n", res.err);
+	gt_result_free(&res);
+	free(spec);
+	/* kill about a third of the supervisors, sampling the maps as they go */
+	ASSERT_EQ(sizeof(rnd), getrandom(rnd, sizeof(rnd), 0));
+	for (int i = 0; i < n; i++) {
+		if (rnd[i] % 3)
+			continue;
+		kill(pid[i], SIGKILL);
+		alive[i] = false;
+		killed++;
+		disjoint(_metadata, state, alive, n);
+	}
+	for (int i = 0; i < n; i++) {
+		char p[PATH_MAX];
+
+		if (!alive[i]) {
+			EXPECT_EQ(128 + SIGKILL, gt_wait(pid[i], 60000));
+			continue;
+		}
+		snprintf(p, sizeof(p), "execute/r2-%d/go", i);
+		free(gt_write(w->dir, p, "%s", ""));
+	}
+	for (int i = 0; i < n; i++)
+		if (alive[i])
+			EXPECT_EQ(0, gt_wait(pid[i], 120000));
+	/* the pilot's gc reclaims exactly the killed supervisors' leases */
+	gt_run_argv(gc, PILOT, &res);
+	EXPECT_EQ(0, res.status) TH_LOG("%s", res.err);
+	ASSERT_LE(0, asprintf(&dir, "gridrun gc: reclaimed %d lease(s)", killed));
+	EXPECT_NE(NULL, strstr(res.out, dir)) TH_LOG("%s", res.out);
+	free(dir);
+	ASSERT_LE(0, asprintf(&dir, "%s/atlas", w->leases));
+	for (int i = 0; i < n; i++) {
+		char p[PATH_MAX];
+
+		snprintf(p, sizeof(p), "%s/%d.lease", dir, i);
+		EXPECT_EQ(-1, access(p, F_OK)) TH_LOG("range %d is still leased", i);
+	}
+	free(dir);
+	gt_result_free(&res);
+	free(state);
+}
+
+/* the harness's plain TEST has a fixed 30 s timeout: a fixture-less TEST_F */
+FIXTURE(slow) {};
+FIXTURE_SETUP(slow) {}
+FIXTURE_TEARDOWN(slow) {}
+
+TEST_F_TIMEOUT(slow, R2_helper_mode_64_concurrent_starts_with_random_kills, 900)
+{
+	in_world(_metadata, 64, r2);
 }
 
 TEST_HARNESS_MAIN
