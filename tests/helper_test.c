@@ -687,6 +687,71 @@ static void r2(struct __test_metadata *_metadata, const struct gt_world *w)
 	free(state);
 }
 
+/* ---- S01 ---- */
+
+static char *digests(const struct gt_world *w)
+{
+	char *cmd, buf[512] = "";
+	FILE *f;
+	size_t n;
+
+	if (asprintf(&cmd, "sha256sum '%s' '%s'", gt_gridrun(), w->helper) < 0 || !(f = popen(cmd, "r")))
+		abort();
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	pclose(f);
+	free(cmd);
+	return strdup(buf);
+}
+
+/* The job loops over /proc/PID/exe and the fds naming gridrun, for writing,
+ * while its supervisor (and in helper mode the helper) started it. */
+static void s01(struct __test_metadata *_metadata, const struct gt_world *w, int as)
+{
+	char *state = pilot_env(w), *spec, *before = digests(w), *after;
+	char *argv[] = { (char *)gt_gridrun(), "run", NULL, NULL };
+	struct gt_result res = { 0 };
+	const char *line = "exe_write tried init and others opened 0\n";
+
+	if (as < 0)
+		ASSERT_EQ(0, chown(state, 0, 0));   /* root mode's state dir is root's */
+	spec = pilot_spec(w, "s01", "for i in 1 2 3 4 5; do /run/gr-probe exe-write; done");
+	argv[2] = spec;
+	gt_run_argv(argv, as, &res);
+	EXPECT_EQ(0, res.status) TH_LOG("%s", res.err);
+	for (int i = 0; i < 5; i++) {
+		EXPECT_EQ(0, strncmp(res.out + i * strlen(line), line, strlen(line))) TH_LOG("%s", res.out);
+	}
+	EXPECT_EQ(5 * strlen(line), strlen(res.out));
+	after = digests(w);
+	EXPECT_STREQ(before, after);
+	gt_result_free(&res);
+	free(before);
+	free(after);
+	free(spec);
+	free(state);
+}
+
+static void s01_helper(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	s01(_metadata, w, PILOT);
+}
+
+static void s01_root(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	s01(_metadata, w, -1);
+}
+
+TEST(S01_job_cannot_open_gridrun_or_the_helper_for_writing_helper_mode)
+{
+	in_world(_metadata, 2, s01_helper);
+}
+
+TEST(S01_job_cannot_open_gridrun_for_writing_root_mode_leased)
+{
+	in_world(_metadata, 2, s01_root);
+}
+
 /* the harness's plain TEST has a fixed 30 s timeout: a fixture-less TEST_F */
 FIXTURE(slow) {};
 FIXTURE_SETUP(slow) {}
