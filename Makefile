@@ -45,7 +45,7 @@ PREFIX ?= /usr/local
 .PHONY: all deps demo check check-deps asan bench clean install
 # keep the test library objects: make would delete them as intermediates
 .SECONDARY:
-all: $(BUILD)/gridrun $(BUILD)/gridrun-exporter
+all: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper
 
 deps:
 	@scripts/install-deps.sh $(DEPSET)
@@ -81,6 +81,14 @@ $(LIB): $(LIB_OBJS)
 $(BUILD)/gridrun: $(BUILD)/runtime/main.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
+# gridrun-helper: helper mode's privileged step (runtime/helper.h), installed
+# setuid-root in $(HELPER_DIR); gridrun runs it from there ($GRIDRUN_HELPER
+# overrides that for the unprivileged caller only).
+HELPER_DIR = $(PREFIX)/libexec/gridrun
+$(BUILD)/runtime/helper-client.o: CFLAGS_ALL += -DGR_HELPER_PATH='"$(HELPER_DIR)/gridrun-helper"'
+$(BUILD)/gridrun-helper: $(BUILD)/helper/gridrun-helper.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
 # gridrun-exporter: libgridrun.a plus libmicrohttpd, linked dynamically (a
 # long-running daemon: the start-time cost of shared objects does not matter).
 EXPORTER_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard exporter/*.c))
@@ -105,7 +113,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(LIB) $(HARNESS)
 	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -MMD -MP \
 		$(LDFLAGS_ALL) -o $@ $< $(TEST_LIB_OBJS) $(LIB) $(PKG_LIBS) -lpthread
 
-tests-build: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/tests/gr-probe $(BUILD)/tests/gr-sysprobe $(TEST_BINS)
+tests-build: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper $(BUILD)/fuzz/helper_fuzz $(BUILD)/tests/gr-probe $(BUILD)/tests/gr-sysprobe $(TEST_BINS)
 .PHONY: tests-build
 
 # The cgroup v2 lane: lane.t boots a pure cgroup v2 guest (tests/vm/) once and
@@ -117,9 +125,10 @@ VM_LANE := tests/vm/lane.t
 # SKIP fails the run unless GRIDRUN_ALLOW_SKIP=1 (for users on a poorer kernel
 # than CI's). The vm dependency set is the check set plus qemu and busybox.
 # Scripts that run on this host only: asan.t builds and runs the suite again
-# (make asan), bench.t times things (make bench). Neither runs in the guest
-# nor inside make asan.
-HOST_ONLY_SCRIPTS := tests/asan.t tests/bench.t
+# (make asan), fuzz.t fuzzes userland parsers under ASan already (nothing of
+# the kernel in it), bench.t times things (make bench). None runs in the
+# guest nor inside make asan.
+HOST_ONLY_SCRIPTS := tests/asan.t tests/bench.t tests/fuzz.t
 LANE_SCRIPTS = $(filter-out $(HOST_ONLY_SCRIPTS),$(TEST_SCRIPTS))
 TEST_ENV = GRIDRUN=$(abspath $(BUILD)/gridrun) GRIDRUN_SRC=$(CURDIR) GRIDRUN_BUILD=$(abspath $(BUILD))
 
@@ -127,6 +136,29 @@ check: DEPSET = vm
 check: $(BUILD)/.deps-vm tests-build
 	$(TEST_ENV) GRIDRUN_TESTS="$(TEST_BINS) $(LANE_SCRIPTS)" \
 		tests/run-prove $(TEST_BINS) $(TEST_SCRIPTS) $(VM_LANE)
+
+# Fuzz targets (libFuzzer; clang): the helper's request (argv and
+# environment, S15) and the spec parser. make check runs the helper's for
+# 20 s (tests/fuzz.t); make fuzz runs both for FUZZ_SECONDS each.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 600
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-std=gnu11 -D_GNU_SOURCE -Iruntime -Icgroups $(PKG_CFLAGS)
+HELPER_FUZZ_SRCS := tests/fuzz/helper_fuzz.c runtime/helper.c runtime/config.c runtime/util.c runtime/error.c
+SPEC_FUZZ_SRCS := tests/fuzz/spec_fuzz.c runtime/spec.c runtime/spec-linux.c runtime/spec-resources.c \
+	runtime/spec-pos.c runtime/error.c
+$(BUILD)/fuzz/helper_fuzz: $(HELPER_FUZZ_SRCS) $(wildcard runtime/*.h) $(BUILD)/.deps-check
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(HELPER_FUZZ_SRCS) -linih -lcap
+$(BUILD)/fuzz/spec_fuzz: $(SPEC_FUZZ_SRCS) $(wildcard runtime/*.h) $(BUILD)/.deps-check
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(SPEC_FUZZ_SRCS) -ljansson
+fuzz: $(BUILD)/fuzz/helper_fuzz $(BUILD)/fuzz/spec_fuzz
+	GRIDRUN_BUILD=$(abspath $(BUILD)) GRIDRUN_SRC=$(CURDIR) GRIDRUN_FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz.t
+	mkdir -p $(BUILD)/fuzz/spec-corpus
+	$(BUILD)/fuzz/spec_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(BUILD)/fuzz/spec-corpus \
+		tests/specs/good tests/specs/bad
+.PHONY: fuzz
 
 # make asan: the host lane built with ASan and UBSan (every report fatal)
 # into build-asan/; make check runs it through tests/asan.t.
@@ -147,7 +179,7 @@ bench: DEPSET = bench
 bench: $(BUILD)/.deps-bench $(BUILD)/gridrun
 	bench/run.sh $(abspath $(BUILD)/gridrun)
 
-install: $(BUILD)/gridrun $(BUILD)/gridrun-exporter
+install: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper
 	install -D -m 0755 $(BUILD)/gridrun $(DESTDIR)$(PREFIX)/bin/gridrun
 	install -D -m 0755 $(BUILD)/gridrun-exporter $(DESTDIR)$(PREFIX)/bin/gridrun-exporter
 	install -D -m 0644 seccomp-profiles/grid-default.json $(DESTDIR)$(SECCOMP_DIR)/grid-default.json

@@ -63,6 +63,21 @@ export GRIDRUN_STATE_DIR="$S/state"
 cat >"$T/spec.json" <<'EOF'
 {"process":{"args":["/bin/true"],"env":["PATH=/usr/bin:/bin"]}}
 EOF
+# A leased range (root mode): a pool of 64 with no quarantine, so that every
+# run can lease again.
+cat >"$T/gridrun.conf" <<EOF
+[runtime]
+lease_dir = $T/leases
+
+[pool bench]
+first_uid = 3900000000
+ranges = 64
+accounts = bench
+quarantine_seconds = 0
+EOF
+cat >"$T/spec-lease.json" <<'EOF'
+{"process":{"args":["/bin/true"],"env":["PATH=/usr/bin:/bin"]},"gridrun":{"pool":"bench","account":"bench"}}
+EOF
 cat >"$T/spec-net.json" <<'EOF'
 {"process":{"args":["/bin/true"],"env":["PATH=/usr/bin:/bin"]},"gridrun":{"network":"none"}}
 EOF
@@ -101,6 +116,7 @@ set -- \
 	-r "floor" /bin/true -- \
 	-R "gridrun" "$GRIDRUN" run "$T/spec.json" -- \
 	-R "gridrun, network none" "$GRIDRUN" run "$T/spec-net.json" -- \
+	-R "gridrun, leased range" "$GRIDRUN" run --config "$T/gridrun.conf" "$T/spec-lease.json" -- \
 	-r "bwrap --unshare-all" "$BWRAP" --unshare-all --ro-bind / / --dev /dev --proc /proc /bin/true -- \
 	-r "unshare -Urmpif" "$UNSHARE" -Urmpif /bin/true -- \
 	-r "runc run" "$RUNC" --root "$S/runc-state" run --bundle "$B" "$RUNC_ID" --

@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -33,6 +34,7 @@
 #include "check.h"
 #include "config.h"
 #include "gr-seccomp.h"
+#include "helper.h"
 #include "lease.h"
 #include "record.h"
 #include "spawn.h"
@@ -210,7 +212,8 @@ static int load_site_config(struct gr_error **err)
 }
 
 struct job_lease {
-	const struct gr_pool *pool;  /* NULL: the spec names no pool */
+	const struct gr_pool *pool;  /* NULL: the spec names no pool, or via_helper */
+	bool via_helper;             /* not root: gridrun-helper leases and maps (helper.h) */
 	struct gr_lease lease;
 	struct gr_uid_range range;
 	bool held;
@@ -222,9 +225,16 @@ static int check_pool(const struct gr_spec *spec, const struct gr_pool **pool, s
 	*pool = NULL;
 	if (!spec->pool)
 		return 0;
-	if (geteuid() != 0)
-		return gr_error_set(err, EPERM, "%s: gridrun.pool: leasing a uid range needs root "
-				    "(gridrun-helper is not available in this build yet)", spec->file);
+	if (geteuid() != 0) {
+		/* helper mode: the helper leases for the caller's own account */
+		struct passwd *pw = getpwuid(getuid());
+
+		if (spec->account && (!pw || strcmp(pw->pw_name, spec->account)))
+			return gr_error_set(err, EPERM, "%s: gridrun.account: `%s` is not the caller's "
+					    "account; gridrun-helper leases only for the caller's own",
+					    spec->file, spec->account);
+		return 0;
+	}
 	if (gr_config_pool_for(site_config, spec->pool, spec->account, pool, err) < 0)
 		return gr_error_prefix(err, "%s", spec->file);
 	return 0;
@@ -237,7 +247,8 @@ static void release_job_lease(struct job_lease *jl)
 	if (!jl->held)
 		return;
 	/* gr_run() left no process of the job: the range goes to quarantine */
-	if (gr_lease_release(jl->pool, &jl->lease, &e) < 0)
+	if ((jl->via_helper ? gr_helper_release(jl->lease.pool, jl->lease.index, &e) :
+	     gr_lease_release(jl->pool, &jl->lease, &e)) < 0)
 		fprintf(stderr, "gridrun: %s, ignoring (gridrun gc reclaims it)\n", e->msg);
 	jl->held = false;
 	run_lease = NULL;
@@ -250,7 +261,10 @@ static int lease_for_job(const struct gr_spec *spec, const char *state_dir, cons
 	_cleanup_free_ char *json = NULL;
 	int r;
 
-	r = gr_lease_acquire(jl->pool, spec->account, job_id, getpid(), &jl->lease, err);
+	if (jl->via_helper)
+		r = gr_helper_lease(spec->pool, job_id, &jl->lease, err);
+	else
+		r = gr_lease_acquire(jl->pool, spec->account, job_id, getpid(), &jl->lease, err);
 	if (r < 0)
 		return r;
 	jl->held = true;
@@ -261,6 +275,23 @@ static int lease_for_job(const struct gr_spec *spec, const char *state_dir, cons
 	if (r < 0)
 		release_job_lease(jl);
 	return r;
+}
+
+/* helper mode: gridrun-helper writes the maps of the job's init, which must
+ * be exactly our lease (it checks that too). */
+static int helper_write_maps(void *data, pid_t pid, int pidfd, const struct gr_userns_plan *plan,
+			     struct gr_error **err)
+{
+	const struct job_lease *jl = data;
+
+	(void)plan;
+	return gr_helper_map(jl->lease.pool, jl->lease.index, pid, pidfd, err);
+}
+
+/* A pool's gc: lease.c's as root, gridrun-helper's otherwise. */
+static int gc_pool(const struct gr_pool *p, struct gr_lease_gc_stats *st, struct gr_error **err)
+{
+	return geteuid() == 0 ? gr_lease_gc(p, st, err) : gr_helper_gc(p->name, st, err);
 }
 
 /* gc: a stale entry's lease goes to quarantine with its cgroups; gr_lease_gc()
@@ -278,7 +309,7 @@ static int on_stale_entry(void *data, const char *json)
 
 		if (!p)
 			fprintf(stderr, "gridrun: gc: pool `%s` of a stale job's lease is not configured, ignoring\n", pool);
-		else if (gr_lease_gc(p, &lease_gc, &e) < 0)
+		else if (gc_pool(p, &lease_gc, &e) < 0)
 			fprintf(stderr, "gridrun: gc: %s, ignoring\n", e->msg);
 	}
 	json_decref(o);
@@ -375,6 +406,7 @@ static int cmd_run(const char *path)
 	}
 	if (check_supported(spec, &err) < 0 || check_pool(spec, &jl.pool, &err) < 0)
 		return fail(err);
+	jl.via_helper = spec->pool && geteuid() != 0;
 	if (spec->job_id) {
 		job_id = strdup(spec->job_id);
 	} else {
@@ -390,11 +422,15 @@ static int cmd_run(const char *path)
 	json = state_json(job_id, spec, 0, NULL);
 	if (gr_state_claim(state_dir, job_id, json, &err) < 0)
 		return fail(err);
-	if (jl.pool && lease_for_job(spec, state_dir, job_id, &jl, &err) < 0) {
+	if ((jl.pool || jl.via_helper) && lease_for_job(spec, state_dir, job_id, &jl, &err) < 0) {
 		gr_state_release(state_dir, job_id);
 		return fail(err);
 	}
 	hooks.range = jl.held ? &jl.range : NULL;
+	if (jl.held && jl.via_helper) {
+		hooks.write_maps = helper_write_maps;
+		hooks.maps_data = &jl;
+	}
 
 	ctx = (struct run_ctx){ .state_dir = state_dir, .job_id = job_id, .spec = spec };
 	r = gr_run(spec, job_id, &hooks, &res, &err);
@@ -470,8 +506,11 @@ static int cmd_gc(void)
 	if (removed)
 		printf("gridrun gc: removed %u record cop%s older than an hour\n", removed, removed == 1 ? "y" : "ies");
 	if (site_config->npools) {
-		if (gr_lease_gc_all(site_config, &lease_gc, &err) < 0)
+		if (geteuid() == 0 && gr_lease_gc_all(site_config, &lease_gc, &err) < 0)
 			return fail(err);
+		for (size_t i = 0; geteuid() != 0 && i < site_config->npools; i++)
+			if (gc_pool(&site_config->pools[i], &lease_gc, &err) < 0)
+				return fail(err);
 		printf("gridrun gc: reclaimed %u lease(s) of dead holders, ended %u quarantine(s)\n",
 		       lease_gc.reclaimed, lease_gc.freed);
 	}

@@ -331,7 +331,11 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	s.sigfd = sigfd;
 	s.pidfd = pidfd;
 
-	r = gr_userns_from_parent(s.pid, pidfd, &res->ids, err);
+	/* the maps: by the helper in helper mode, else by this process */
+	if (hooks && hooks->write_maps)
+		r = hooks->write_maps(hooks->maps_data, s.pid, pidfd, &res->ids, err);
+	else
+		r = gr_userns_from_parent(s.pid, pidfd, &res->ids, err);
 	/* sync #1: maps written (or not: the child then gets EOF and exits) */
 	if (r >= 0)
 		r = gr_sync_send(s.syncfd, GR_SYNC_MAPS_DONE, err);

@@ -66,8 +66,12 @@ struct gr_run_hooks {
 	int (*cgroup_ready)(void *data, const struct gr_cgroup *cg, struct gr_error **err);
 	int (*started)(void *data, pid_t pid, int pidfd, const struct gr_cgroup *cg, struct gr_error **err);
 	void *data;
-	/* not a hook: the leased range to map the job onto (root mode), or NULL */
+	/* not a hook: the leased range to map the job onto, or NULL */
 	const struct gr_uid_range *range;
+	/* writes the maps instead of gr_userns_from_parent() (helper mode) */
+	int (*write_maps)(void *data, pid_t pid, int pidfd, const struct gr_userns_plan *plan,
+			  struct gr_error **err);
+	void *maps_data;
 };
 
 int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_hooks *hooks,

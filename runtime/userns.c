@@ -29,9 +29,6 @@ static int plan_range(const struct gr_uid_range *range, struct gr_userns_plan *p
 {
 	unsigned long long end = (unsigned long long)range->first + range->count;
 
-	if (geteuid() != 0)
-		return gr_error_set(err, EPERM, "userns: a leased uid range needs root "
-				    "(gridrun-helper is not available in this build yet)");
 	if (range->count == 0 || range->first == 0 || end - 1 > 4294967294ull)
 		return gr_error_set(err, ERANGE, "userns: refusing to map uid range %u+%lu",
 				    (unsigned)range->first, range->count);
@@ -39,7 +36,8 @@ static int plan_range(const struct gr_uid_range *range, struct gr_userns_plan *p
 		return gr_error_set(err, ERANGE, "userns: process.user %u:%u is outside the leased range "
 				    "(inner ids 0-%lu)", (unsigned)plan->inner_uid,
 				    (unsigned)plan->inner_gid, range->count - 1);
-	plan->mode = GR_ISOLATION_ROOT;
+	/* not root: gridrun-helper writes the maps (helper.h) */
+	plan->mode = geteuid() == 0 ? GR_ISOLATION_ROOT : GR_ISOLATION_HELPER;
 	plan->outer_uid = range->first;
 	plan->outer_gid = range->first;
 	plan->map_inner_uid = 0;

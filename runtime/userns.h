@@ -26,6 +26,9 @@
  *    group to drop, and a fresh range is a stranger that gets "other"
  *    permissions like any new account; a mode that denies the caller's
  *    group but allows others never kept strangers out.
+ *  - helper: the same leased map, for a supervisor that is not root: the
+ *    setuid gridrun-helper writes it (helper.h), as the caller's euid with
+ *    only CAP_SETUID/CAP_SETGID, through gr_userns_from_parent().
  *  - unprivileged: one-uid mapping of the caller's uid/gid; setgroups is
  *    "deny" as the kernel requires (CVE-2014-8989), so the caller's
  *    supplementary groups stay with the job. Privacy between jobs of one
@@ -71,7 +74,8 @@ struct gr_userns_plan {
 };
 
 const char *gr_isolation_name(enum gr_isolation mode);
-/* range: a leased range to map (root only), or NULL for the one-uid maps. */
+/* range: a leased range to map (root, or helper mode when not root), or
+ * NULL for the one-uid maps. */
 int gr_userns_plan(uid_t inner_uid, gid_t inner_gid, const struct gr_uid_range *range,
 		   struct gr_userns_plan *plan, struct gr_error **err);
 int gr_userns_from_parent(pid_t pid, int pidfd, const struct gr_userns_plan *plan,

@@ -342,7 +342,7 @@ TEST_F(pool, refusals_exit_125_and_leave_nothing_behind)
 	EXPECT_EQ(-1, gt_count_dir(self->leases));
 	EXPECT_EQ(-1, gt_count_dir(self->state));
 	free(want);
-	/* an unprivileged caller cannot lease (no helper yet) */
+	/* an unprivileged caller leases through gridrun-helper, and only for its own account */
 	gt_result_free(&self->res);
 	chmod(other, 0644);
 	free(other);
@@ -355,8 +355,8 @@ TEST_F(pool, refusals_exit_125_and_leave_nothing_behind)
 	argv[3] = NULL;
 	gt_run_argv(argv, UNPRIV_UID, &self->res);
 	EXPECT_EQ(125, self->res.status);
-	ASSERT_LE(0, asprintf(&want, "gridrun: %s: gridrun.pool: leasing a uid range needs root "
-			      "(gridrun-helper is not available in this build yet)\n", other));
+	ASSERT_LE(0, asprintf(&want, "gridrun: %s: gridrun.account: `atlas001` is not the caller's account; "
+			      "gridrun-helper leases only for the caller's own\n", other));
 	EXPECT_STREQ(want, self->res.err);
 	free(want);
 	/* a full pool: the one error, exit 125, no state, no temp file */

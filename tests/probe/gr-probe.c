@@ -7,7 +7,10 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <mqueue.h>
 #include <pthread.h>
 #include <time.h>
@@ -20,6 +23,8 @@
 #include <sys/ipc.h>
 #include <sys/ptrace.h>
 #include <sys/shm.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,6 +44,7 @@ static const char *ename(int ok, int e)
 	case EIO: return "EIO";
 	case ENOSPC: return "ENOSPC";
 	case EBADF: return "EBADF";
+	case ECONNREFUSED: return "ECONNREFUSED";
 	}
 	return strerror(e);
 }
@@ -146,6 +152,93 @@ static int cmd_signal(int pid)
 	printf("kill %s\n", ename(r == 0, errno));
 	r = ptrace(PTRACE_ATTACH, pid, 0, 0);
 	printf("ptrace %s\n", ename(r == 0, errno));
+	return 0;
+}
+
+/* An abstract unix socket @NAME: listen on it (until killed), or connect to it. */
+static int cmd_abstract(const char *name, bool listen_on)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name));
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), r;
+
+	snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "%s", name);
+	if (!listen_on) {
+		r = connect(fd, (struct sockaddr *)&a, len);
+		printf("connect %s\n", ename(r == 0, errno));
+		return 0;
+	}
+	r = bind(fd, (struct sockaddr *)&a, len) == 0 ? listen(fd, 8) : -1;
+	printf("listen %s\n", ename(r == 0, errno));
+	for (;;) {
+		int c = accept(fd, NULL, NULL);
+
+		if (c >= 0)
+			close(c);
+	}
+}
+
+/* S01: every /proc/PID/exe, and every /proc/PID/fd/N naming a gridrun
+ * binary, opened for writing; prints how many were tried, how many opened. */
+static int cmd_exe_write(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int tried = 0, opened = 0, init_tried = 0;
+
+	while (d && (de = readdir(d))) {
+		char path[300], link[PATH_MAX];
+		DIR *fds;
+		struct dirent *fe;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/exe", de->d_name);
+		for (int flags = O_WRONLY; flags <= O_RDWR; flags++) {
+			int fd = open(path, flags | O_CLOEXEC);
+
+			tried++;
+			init_tried |= !strcmp(de->d_name, "1");
+			if (fd >= 0) {
+				opened++;
+				printf("opened %s\n", path);
+				close(fd);
+			}
+		}
+		snprintf(path, sizeof(path), "/proc/%s/fd", de->d_name);
+		fds = opendir(path);
+		while (fds && (fe = readdir(fds))) {
+			char fpath[600];
+			ssize_t n;
+
+			snprintf(fpath, sizeof(fpath), "%s/%s", path, fe->d_name);
+			n = readlink(fpath, link, sizeof(link) - 1);
+			if (n <= 0)
+				continue;
+			link[n] = '\0';
+			if (!strstr(link, "gridrun"))
+				continue;
+			tried++;
+			if (open(fpath, O_WRONLY | O_CLOEXEC) >= 0) {
+				opened++;
+				printf("opened %s -> %s\n", fpath, link);
+			}
+		}
+		if (fds)
+			closedir(fds);
+	}
+	if (d)
+		closedir(d);
+	printf("exe_write tried %s opened %d\n", init_tried && tried > 2 ? "init and others" : "too little", opened);
+	return 0;
+}
+
+/* kill(-1, SIGKILL): every process this one may signal, but itself and init. */
+static int cmd_kill_all(void)
+{
+	int r = kill(-1, SIGKILL);
+
+	printf("kill_all %s\n", ename(r == 0, errno));
 	return 0;
 }
 
@@ -300,6 +393,14 @@ int main(int argc, char **argv)
 		return cmd_dio(argv[2], argv[3], atoi(argv[4]));
 	if (!strcmp(cmd, "forkbomb"))
 		return cmd_forkbomb();
+	if (!strcmp(cmd, "abstract-listen") && argc > 2)
+		return cmd_abstract(argv[2], true);
+	if (!strcmp(cmd, "abstract-connect") && argc > 2)
+		return cmd_abstract(argv[2], false);
+	if (!strcmp(cmd, "exe-write"))
+		return cmd_exe_write();
+	if (!strcmp(cmd, "kill-all"))
+		return cmd_kill_all();
 	if (!strcmp(cmd, "signal") && argc > 2)
 		return cmd_signal(atoi(argv[2]));
 	fprintf(stderr, "gr-probe: unknown command `%s`\n", cmd);

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * helper-act.c - gridrun-helper's four steps (helper.h). Each one is safe to
+ * offer an unprivileged caller because:
+ *  - lease: the account is the caller's real uid's own name, the pool must
+ *    allow it (site configuration, root's file at a build-time path), the
+ *    holder is the caller itself, and lease.c never hands out a taken range.
+ *  - map: it writes only the range the caller itself holds, onto the
+ *    caller's own child in a user namespace the caller created; the range
+ *    comes from the lease file, is checked against the pool's layout and
+ *    again by the map writer (count > 0, no host uid 0, nothing past
+ *    4294967294), and the kernel checks the writer (euid = the caller) owns
+ *    the target's user namespace.
+ *  - release: only of a lease the caller holds.
+ *  - gc: lease.c's gc, which only ever reclaims dead holders' leases and
+ *    ends quarantines no task needs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "helper-int.h"
+#include "userns.h"
+#include "util.h"
+
+struct step {
+	const struct gr_helper_caller *c;
+	const struct gr_helper_req *req;
+	struct gr_config *cfg;
+	const struct gr_pool *pool;
+	char account[GR_NAME_MAX + 1];
+};
+
+static int load_pool(struct step *s, struct gr_error **err)
+{
+	struct passwd *pw = getpwuid(s->c->uid);
+	int r, r2;
+
+	if (!pw || !gr_config_name_ok(pw->pw_name))
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM,
+				      "uid %u has no account name usable for a pool", (unsigned)s->c->uid);
+	snprintf(s->account, sizeof(s->account), "%s", pw->pw_name);
+	/* as root: config.c then insists the file is root's and not writable by others */
+	r = gr_helper_as_root(true, s->c, err);
+	if (r < 0)
+		return r;
+	r = gr_config_load(GR_CONFIG_DEFAULT, 0, &s->cfg, err);
+	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
+	if (r < 0) {
+		(*err)->code = GR_HELPER_EXIT_FAILED;
+		return r;
+	}
+	if (r2 < 0)
+		return r2;
+	r = gr_config_pool_for(s->cfg, s->req->pool, s->account, &s->pool, err);
+	if (r < 0)
+		(*err)->code = GR_HELPER_EXIT_REFUSED;
+	return r;
+}
+
+static int boot_id(char *buf, size_t size)
+{
+	_cleanup_close_ int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? gr_read_full(fd, buf, size - 1) : -1;
+
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/* The lease of req->index, which must be the caller's and fit the pool. */
+static int callers_lease(struct step *s, struct gr_lease *l, struct gr_error **err)
+{
+	const struct gr_pool *p = s->pool;
+	unsigned index = s->req->index;
+	char boot[40];
+	int r, r2;
+
+	if (index >= p->ranges)
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, ERANGE, "pool %s has no range %u (it has %u)",
+				      p->name, index, p->ranges);
+	r = gr_helper_as_root(true, s->c, err);
+	if (r < 0)
+		return r;
+	r = gr_lease_read(p, index, l, err);
+	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
+	if (r < 0) {
+		(*err)->code = GR_HELPER_EXIT_REFUSED;
+		return r;
+	}
+	if (r2 < 0)
+		return r2;
+	if (boot_id(boot, sizeof(boot)) < 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, EIO, "cannot read the boot id");
+	if (l->holder_pid != s->c->pid || l->holder_start != s->c->start || strcmp(l->boot_id, boot) ||
+	    strcmp(l->account, s->account))
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM,
+				      "pool %s: range %u is not leased by the caller (pid %d)", p->name,
+				      index, (int)s->c->pid);
+	if (l->index != index || l->count != p->range_size ||
+	    (unsigned long long)l->first != (unsigned long long)p->first_uid + (unsigned long long)index * p->range_size)
+		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, EINVAL,
+				      "pool %s: the lease of range %u does not match the pool's layout",
+				      p->name, index);
+	return 0;
+}
+
+/* fd 3 is a pidfd of pid (and so, while it lives, pid is not a reused one). */
+static int pidfd_is(pid_t pid, struct gr_error **err)
+{
+	_cleanup_free_ char *info = NULL;
+	const char *p;
+	char link[64], *end;
+	long got;
+	ssize_t n;
+
+	n = readlink("/proc/self/fd/3", link, sizeof(link) - 1);
+	if (n < 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_USAGE, EBADF, "fd 3: no pidfd of the target");
+	link[n] = '\0';
+	if (strcmp(link, "anon_inode:[pidfd]"))
+		return gr_helper_fail(err, GR_HELPER_EXIT_USAGE, EBADF, "fd 3 is not a pidfd");
+	/* "Pid:\t-1" once the process is gone (reaped) */
+	if (gr_read_file_at(AT_FDCWD, "/proc/self/fdinfo/3", &info, NULL, NULL) < 0 ||
+	    !(p = strstr(info, "\nPid:\t")))
+		return gr_helper_fail(err, GR_HELPER_EXIT_USAGE, EBADF, "fd 3 is not a pidfd");
+	errno = 0;
+	got = strtol(p + 6, &end, 10);
+	if (errno || end == p + 6 || *end != '\n' || got <= 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, ESRCH, "the process of fd 3 is gone");
+	if (got != (long)pid)
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, ESRCH,
+				      "fd 3 is the pidfd of pid %ld, not of pid %d", got, (int)pid);
+	return 0;
+}
+
+/* pid is the caller's own child, with the caller's uid, in a user namespace
+ * of its own, and it is the process of the pidfd (fd 3). */
+static int check_target(const struct gr_helper_caller *c, pid_t pid, struct gr_error **err)
+{
+	_cleanup_close_ int procfd = -1;
+	_cleanup_free_ char *status = NULL;
+	unsigned long ppid, uid[4];
+	struct stat mine, its;
+	char path[64];
+	int r;
+
+	r = pidfd_is(pid, err);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	procfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (procfd < 0 || gr_read_file_at(procfd, "status", &status, NULL, NULL) < 0 ||
+	    gr_helper_status_field(status, "PPid:", &ppid, 1) < 0 ||
+	    gr_helper_status_field(status, "Uid:", uid, 4) < 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, ESRCH, "pid %d is gone", (int)pid);
+	if (ppid != (unsigned long)c->pid)
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM,
+				      "pid %d is not the caller's child", (int)pid);
+	for (int i = 0; i < 4; i++)
+		if (uid[i] != c->uid)
+			return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM,
+					      "pid %d does not run as the caller's uid %u", (int)pid,
+					      (unsigned)c->uid);
+	if (stat("/proc/self/ns/user", &mine) < 0 || fstatat(procfd, "ns/user", &its, 0) < 0 ||
+	    (mine.st_dev == its.st_dev && mine.st_ino == its.st_ino))
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM,
+				      "pid %d is not in a user namespace of its own", (int)pid);
+	/* /proc/PID was opened while the pidfd existed: alive now, it was that process */
+	if (syscall(SYS_pidfd_send_signal, GR_HELPER_PIDFD, 0, NULL, 0) < 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, ESRCH, "the process of fd 3 is gone");
+	return 0;
+}
+
+static int do_lease(struct step *s, char *out, size_t outsz, struct gr_error **err)
+{
+	struct gr_lease l;
+	int r, r2;
+
+	r = gr_helper_as_root(true, s->c, err);
+	if (r < 0)
+		return r;
+	r = gr_lease_acquire(s->pool, s->account, s->req->job_id, s->c->pid, &l, err);
+	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
+	if (r < 0) {
+		(*err)->code = r == -EAGAIN ? GR_HELPER_EXIT_EXHAUSTED : GR_HELPER_EXIT_FAILED;
+		return r;
+	}
+	if (r2 < 0)
+		return r2;
+	snprintf(out, outsz, "%u %u %u\n", l.index, (unsigned)l.first, l.count);
+	return 0;
+}
+
+static int do_map(struct step *s, struct gr_error **err)
+{
+	struct gr_userns_plan plan;
+	struct gr_uid_range range;
+	struct gr_lease l;
+	int r;
+
+	r = callers_lease(s, &l, err);
+	if (r < 0)
+		return r;
+	r = check_target(s->c, s->req->pid, err);
+	if (r < 0)
+		return r;
+	gr_lease_range(&l, &range);
+	r = gr_userns_plan(0, 0, &range, &plan, err);
+	if (r >= 0)
+		r = gr_userns_from_parent(s->req->pid, GR_HELPER_PIDFD, &plan, err);
+	if (r < 0)
+		(*err)->code = GR_HELPER_EXIT_FAILED;
+	return r;
+}
+
+static int do_release(struct step *s, struct gr_error **err)
+{
+	struct gr_lease l;
+	int r, r2;
+
+	r = callers_lease(s, &l, err);
+	if (r < 0)
+		return r;
+	r = gr_helper_as_root(true, s->c, err);
+	if (r < 0)
+		return r;
+	r = gr_lease_release(s->pool, &l, err);
+	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
+	if (r < 0)
+		(*err)->code = GR_HELPER_EXIT_FAILED;
+	return r < 0 ? r : r2;
+}
+
+static int do_gc(struct step *s, char *out, size_t outsz, struct gr_error **err)
+{
+	struct gr_lease_gc_stats st = { 0 };
+	int r, r2;
+
+	r = gr_helper_as_root(true, s->c, err);
+	if (r < 0)
+		return r;
+	r = gr_lease_gc(s->pool, &st, err);
+	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
+	if (r < 0) {
+		(*err)->code = GR_HELPER_EXIT_FAILED;
+		return r;
+	}
+	snprintf(out, outsz, "%u %u\n", st.reclaimed, st.freed);
+	return r2;
+}
+
+int gr_helper_act(const struct gr_helper_caller *c, const struct gr_helper_req *req,
+		  char *out, size_t outsz, struct gr_error **err)
+{
+	struct step s = { .c = c, .req = req };
+	int r;
+
+	out[0] = '\0';
+	r = load_pool(&s, err);
+	if (r >= 0) {
+		switch (req->op) {
+		case GR_HELPER_LEASE: r = do_lease(&s, out, outsz, err); break;
+		case GR_HELPER_MAP: r = do_map(&s, err); break;
+		case GR_HELPER_RELEASE: r = do_release(&s, err); break;
+		case GR_HELPER_GC: r = do_gc(&s, out, outsz, err); break;
+		}
+	}
+	gr_config_free(s.cfg);
+	return r;
+}

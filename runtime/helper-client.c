@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * helper-client.c - the unprivileged supervisor's side of gridrun-helper
+ * (helper.h): run it with an empty environment, stdin /dev/null, the
+ * target's pidfd as fd 3 (map) and nothing else open; its one stdout line is
+ * the answer, its one stderr line the error (without "gridrun-helper: ").
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helper.h"
+#include "util.h"
+
+#ifndef GR_HELPER_PATH
+#define GR_HELPER_PATH "/usr/local/libexec/gridrun/gridrun-helper"
+#endif
+
+const char *gr_helper_path(void)
+{
+	const char *p = getenv("GRIDRUN_HELPER");
+
+	return p && *p ? p : GR_HELPER_PATH;
+}
+
+static void child(const char *path, char *const argv[], int pidfd, int out, int errfd)
+{
+	char *const envp[] = { NULL };
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(errfd, 2) < 0 ||
+	    (pidfd >= 0 && dup2(pidfd, GR_HELPER_PIDFD) < 0))
+		_exit(GR_HELPER_EXIT_FAILED);
+	/* dup2() onto itself keeps O_CLOEXEC (pidfds always have it) */
+	for (int fd = 0; fd <= (pidfd >= 0 ? GR_HELPER_PIDFD : 2); fd++)
+		fcntl(fd, F_SETFD, 0);
+	syscall(SYS_close_range, pidfd >= 0 ? GR_HELPER_PIDFD + 1 : GR_HELPER_PIDFD, ~0U, 0);
+	execve(path, argv, envp);
+	dprintf(2, "cannot run gridrun-helper `%s`: %s (a pool needs root, or gridrun-helper installed)\n",
+		path, strerror(errno));
+	_exit(GR_HELPER_EXIT_FAILED);
+}
+
+static void drain(int fd, char *buf, size_t size)
+{
+	size_t used = 0;
+	char sink[256];
+	ssize_t n;
+
+	for (;;) {
+		if (used + 1 < size)
+			n = read(fd, buf + used, size - used - 1);
+		else
+			n = read(fd, sink, sizeof(sink));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (used + 1 < size)
+			used += (size_t)n;
+	}
+	buf[used] = '\0';
+}
+
+static int call(char *const argv[], int pidfd, char *out, size_t outsz, struct gr_error **err)
+{
+	const char *path = gr_helper_path();
+	int po[2], pe[2], status;
+	char msg[512];
+	pid_t pid;
+
+	if (pipe2(po, O_CLOEXEC) < 0)
+		return gr_error_sys(err, errno, "helper: pipe");
+	if (pipe2(pe, O_CLOEXEC) < 0) {
+		close(po[0]);
+		close(po[1]);
+		return gr_error_sys(err, errno, "helper: pipe");
+	}
+	pid = fork();
+	if (pid == 0)
+		child(path, argv, pidfd, po[1], pe[1]);
+	close(po[1]);
+	close(pe[1]);
+	if (pid < 0) {
+		close(po[0]);
+		close(pe[0]);
+		return gr_error_sys(err, errno, "helper: fork");
+	}
+	/* one short line each: the pipes never fill */
+	drain(po[0], out, outsz);
+	drain(pe[0], msg, sizeof(msg));
+	close(po[0]);
+	close(pe[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return gr_error_sys(err, errno, "helper: wait");
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	msg[strcspn(msg, "\n")] = '\0';
+	if (!msg[0])
+		snprintf(msg, sizeof(msg), "gridrun-helper: `%s` failed (status 0x%x)", path, status);
+	return gr_error_set(err, WIFEXITED(status) && WEXITSTATUS(status) == GR_HELPER_EXIT_EXHAUSTED ?
+			    EAGAIN : EPERM, "%s",
+			    strncmp(msg, "gridrun-helper: ", 16) ? msg : msg + 16);
+}
+
+int gr_helper_lease(const char *pool, const char *job_id, struct gr_lease *l, struct gr_error **err)
+{
+	char *const argv[] = { "gridrun-helper", "lease", (char *)pool, (char *)job_id, NULL };
+	char out[128];
+	unsigned index, first, count;
+	int n = 0, r;
+
+	r = call(argv, -1, out, sizeof(out), err);
+	if (r < 0)
+		return r;
+	if (sscanf(out, "%u %u %u\n%n", &index, &first, &count, &n) != 3 || out[n])
+		return gr_error_set(err, EPROTO, "helper: unexpected answer `%.40s`", out);
+	memset(l, 0, sizeof(*l));
+	snprintf(l->pool, sizeof(l->pool), "%s", pool);
+	snprintf(l->job_id, sizeof(l->job_id), "%s", job_id);
+	l->index = index;
+	l->first = first;
+	l->count = count;
+	l->holder_pid = getpid();
+	return 0;
+}
+
+int gr_helper_map(const char *pool, unsigned index, pid_t pid, int pidfd, struct gr_error **err)
+{
+	char idx[16], p[16], out[16];
+	char *const argv[] = { "gridrun-helper", "map", (char *)pool, idx, p, NULL };
+
+	snprintf(idx, sizeof(idx), "%u", index);
+	snprintf(p, sizeof(p), "%d", (int)pid);
+	return call(argv, pidfd, out, sizeof(out), err);
+}
+
+int gr_helper_release(const char *pool, unsigned index, struct gr_error **err)
+{
+	char idx[16], out[16];
+	char *const argv[] = { "gridrun-helper", "release", (char *)pool, idx, NULL };
+
+	snprintf(idx, sizeof(idx), "%u", index);
+	return call(argv, -1, out, sizeof(out), err);
+}
+
+int gr_helper_gc(const char *pool, struct gr_lease_gc_stats *st, struct gr_error **err)
+{
+	char *const argv[] = { "gridrun-helper", "gc", (char *)pool, NULL };
+	unsigned reclaimed, freed;
+	char out[64];
+	int n = 0, r;
+
+	r = call(argv, -1, out, sizeof(out), err);
+	if (r < 0)
+		return r;
+	if (sscanf(out, "%u %u\n%n", &reclaimed, &freed, &n) != 2 || out[n])
+		return gr_error_set(err, EPROTO, "helper: unexpected answer `%.40s`", out);
+	if (st) {
+		st->reclaimed += reclaimed;
+		st->freed += freed;
+	}
+	return 0;
+}

@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * helper.c - gridrun-helper's entry, request parser and privilege handling.
+ * The contract, the request grammar and the order of privilege changes are
+ * in helper.h; the steps themselves are in helper-act.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/securebits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/fsuid.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "helper-int.h"
+#include "util.h"
+
+int gr_helper_fail(struct gr_error **err, int code, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = gr_error_vset(err, errnum, fmt, ap);
+	va_end(ap);
+	if (err && *err)
+		(*err)->code = code;
+	return r;
+}
+
+/* A decimal in [min, max]: digits only, no sign, space or leading zero. */
+static int parse_number(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 10 || strspn(s, "0123456789") != n || (s[0] == '0' && n > 1))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		v = v * 10 + (unsigned long)(s[i] - '0');
+		if (v > max)
+			return -ERANGE;
+	}
+	*out = v;
+	return 0;
+}
+
+static bool job_id_ok(const char *id)
+{
+	size_t n = strlen(id);
+
+	return n >= 1 && n <= GR_JOB_ID_MAX && id[0] != '.' &&
+	       strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+#define USAGE "usage: gridrun-helper lease POOL JOB_ID | map POOL INDEX PID | release POOL INDEX | gc POOL"
+
+#define bad(err, ...) gr_helper_fail(err, GR_HELPER_EXIT_USAGE, EINVAL, __VA_ARGS__)
+
+/* An argument as an error may quote it: at most 40 bytes, printable ASCII
+ * only (a newline must not split the one line, nor an escape reach a tty). */
+static const char *shown(const char *arg, char buf[48])
+{
+	size_t i;
+
+	for (i = 0; arg[i] && i < 40; i++)
+		buf[i] = arg[i] >= 0x20 && arg[i] < 0x7f ? arg[i] : '?';
+	strcpy(buf + i, arg[i] ? "..." : "");
+	return buf;
+}
+
+int gr_helper_parse(int argc, char *const argv[], struct gr_helper_req *req, struct gr_error **err)
+{
+	static const struct { const char *name; enum gr_helper_op op; int nargs; } ops[] = {
+		{ "lease", GR_HELPER_LEASE, 2 }, { "map", GR_HELPER_MAP, 3 },
+		{ "release", GR_HELPER_RELEASE, 2 }, { "gc", GR_HELPER_GC, 1 },
+	};
+	unsigned long v;
+	char q[48];
+	int r;
+
+	memset(req, 0, sizeof(*req));
+	if (argc < 2 || !argv || !argv[1])
+		return gr_helper_fail(err, GR_HELPER_EXIT_USAGE, EINVAL, "no request (" USAGE ")");
+	for (size_t i = 0; i < ARRAY_SIZE(ops); i++)
+		if (!strcmp(argv[1], ops[i].name)) {
+			req->op = ops[i].op;
+			if (argc != ops[i].nargs + 2)
+				return gr_helper_fail(err, GR_HELPER_EXIT_USAGE, EINVAL,
+						      "%s takes %d argument(s), not %d (" USAGE ")",
+						      ops[i].name, ops[i].nargs, argc - 2);
+		}
+	if (!req->op)
+		return gr_helper_fail(err, GR_HELPER_EXIT_USAGE, EINVAL, "unknown request (" USAGE ")");
+	if (!gr_config_name_ok(argv[2]))
+		return bad(err, "POOL: `%s` is not a pool name", shown(argv[2], q));
+	snprintf(req->pool, sizeof(req->pool), "%s", argv[2]);
+	switch (req->op) {
+	case GR_HELPER_LEASE:
+		if (!job_id_ok(argv[3]))
+			return bad(err, "JOB_ID: `%s` is not a job id", shown(argv[3], q));
+		snprintf(req->job_id, sizeof(req->job_id), "%s", argv[3]);
+		break;
+	case GR_HELPER_MAP:
+	case GR_HELPER_RELEASE:
+		r = parse_number(argv[3], GR_POOL_MAX_RANGES - 1, &v);
+		if (r < 0)
+			return bad(err, "INDEX: `%s` is not a range index (0-65535)", shown(argv[3], q));
+		req->index = (unsigned)v;
+		if (req->op == GR_HELPER_RELEASE)
+			break;
+		r = parse_number(argv[4], GR_HELPER_PID_MAX, &v);
+		if (r < 0 || v == 0)
+			return bad(err, "PID: `%s` is not a pid (1-4194304)", shown(argv[4], q));
+		req->pid = (pid_t)v;
+		break;
+	case GR_HELPER_GC:
+		break;
+	}
+	return 0;
+}
+
+/* fds 0-2 open (a closed one would be reused by the first file we open). */
+static int sane_fds(struct gr_error **err)
+{
+	for (;;) {
+		int fd = open("/dev/null", O_RDWR);
+
+		if (fd < 0)
+			return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "open /dev/null");
+		if (fd > 2) {
+			close(fd);
+			break;
+		}
+	}
+	if (syscall(SYS_close_range, GR_HELPER_PIDFD + 1, ~0U, 0) < 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "close_range");
+	return 0;
+}
+
+static void sane_signals(void)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	sigset_t none;
+
+	for (int s = 1; s < NSIG; s++)
+		sigaction(s, &sa, NULL);   /* fails for KILL, STOP and libc's own: fine */
+	signal(SIGXFSZ, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* permitted and effective = {CAP_SETUID, CAP_SETGID} (effective empty if !raise) */
+static int set_caps(bool keep, bool raise, struct gr_error **err)
+{
+	cap_value_t ids[] = { CAP_SETUID, CAP_SETGID };
+	cap_t c = cap_init();
+	int r = 0;
+
+	if (!c)
+		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "cap_init");
+	if (keep && (cap_set_flag(c, CAP_PERMITTED, 2, ids, CAP_SET) < 0 ||
+		     (raise && cap_set_flag(c, CAP_EFFECTIVE, 2, ids, CAP_SET) < 0)))
+		r = gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "cap_set_flag");
+	if (r == 0 && cap_set_proc(c) < 0)
+		r = gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "set capabilities");
+	cap_free(c);
+	return r;
+}
+
+static bool have_cap(cap_t c, cap_value_t v)
+{
+	cap_flag_value_t f = CAP_CLEAR;
+
+	return cap_get_flag(c, v, CAP_PERMITTED, &f) == 0 && f == CAP_SET;
+}
+
+static int raise_setpcap(void)
+{
+	cap_t c = cap_get_proc();
+	cap_value_t v = CAP_SETPCAP;
+	int r;
+
+	if (!c)
+		return -1;
+	r = cap_set_flag(c, CAP_EFFECTIVE, 1, &v, CAP_SET);
+	if (r == 0)
+		r = cap_set_proc(c);
+	cap_free(c);
+	return r;
+}
+
+/* Only CAP_SETUID and CAP_SETGID permitted; the rest leave the bounding set
+ * too when we can (setuid-root: CAP_SETPCAP), so nothing exec'd could get them. */
+static int narrow_caps(struct gr_error **err)
+{
+	cap_t c = cap_get_proc();
+	bool setuid_ok, setpcap;
+
+	if (!c)
+		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "cap_get_proc");
+	setuid_ok = have_cap(c, CAP_SETUID) && have_cap(c, CAP_SETGID);
+	setpcap = have_cap(c, CAP_SETPCAP);
+	cap_free(c);
+	if (!setuid_ok)
+		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, EPERM,
+				      "not installed setuid-root or with cap_setuid,cap_setgid=p");
+	if (setpcap) {
+		if (raise_setpcap() < 0)
+			return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "raise CAP_SETPCAP");
+		for (cap_value_t v = 0; CAP_IS_SUPPORTED(v); v++)
+			if (v != CAP_SETUID && v != CAP_SETGID && cap_drop_bound(v) < 0)
+				return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "drop bounding set");
+		/* exec can never make this process (or a child) root again */
+		if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
+			  SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED, 0, 0, 0) < 0)
+			return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "securebits");
+	}
+	if (cap_reset_ambient() < 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "clear ambient capabilities");
+	return set_caps(true, true, err);
+}
+
+/* "Key:\tN N ..." of a /proc/PID/status text: the first n numbers. */
+int gr_helper_status_field(const char *text, const char *key, unsigned long *vals, int n)
+{
+	size_t klen = strlen(key);
+
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		const char *p = l + klen;
+
+		if (strncmp(l, key, klen))
+			continue;
+		for (int i = 0; i < n; i++) {
+			char *end;
+
+			errno = 0;
+			vals[i] = strtoul(p, &end, 10);
+			if (end == p || errno)
+				return -EINVAL;
+			p = end;
+		}
+		return 0;
+	}
+	return -ENOENT;
+}
+
+void gr_helper_clean_env(void)
+{
+	clearenv();
+}
+
+int gr_helper_enter(struct gr_helper_caller *c, struct gr_error **err)
+{
+	struct rlimit no_core = { 0, 0 };
+	uid_t ruid = getuid();
+	gid_t rgid = getgid();
+	_cleanup_free_ char *status = NULL;
+	unsigned long uids[2];
+	char path[64];
+	int r;
+
+	/* 1: before anything else, so nothing below can be watched or steered */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	gr_helper_clean_env();
+	umask(077);
+	setrlimit(RLIMIT_CORE, &no_core);
+	sane_signals();
+	*c = (struct gr_helper_caller){ .pidfd = -1, .uid = ruid, .gid = rgid };
+	r = sane_fds(err);
+	if (r < 0)
+		return r;
+	/* 2 */
+	r = narrow_caps(err);
+	if (r < 0)
+		return r;
+	if (ruid == 0 || rgid == 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM,
+				      "the caller's uid or gid is 0: root mode needs no helper");
+	/* 3: keep CAP_SETUID/SETGID across the uid change, then re-raise them
+	 * (leaving euid 0 clears the effective set) */
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setresgid(rgid, rgid, rgid) < 0 ||
+	    setresuid(ruid, ruid, ruid) < 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "become the caller");
+	r = set_caps(true, true, err);
+	if (r < 0)
+		return r;
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+	c->pid = getppid();
+	c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+	/* never on fd 3, which is the request's (absent: the request is refused) */
+	if (c->pidfd >= 0 && c->pidfd <= GR_HELPER_PIDFD) {
+		int high = fcntl(c->pidfd, F_DUPFD_CLOEXEC, 10);
+
+		close(c->pidfd);
+		c->pidfd = high;
+	}
+	/* pinned: if our parent is still the one we asked about, the pidfd is its */
+	if (c->pidfd < 0 || getppid() != c->pid)
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, ESRCH, "the caller is gone");
+	c->start = gr_proc_starttime(c->pid);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)c->pid);
+	r = gr_read_file_at(AT_FDCWD, path, &status, NULL, NULL);
+	if (r >= 0)
+		r = gr_helper_status_field(status, "Uid:", uids, 2);
+	if (r < 0 || c->start == 0 || syscall(SYS_pidfd_send_signal, c->pidfd, 0, NULL, 0) < 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, ESRCH, "the caller is gone");
+	if (uids[0] != ruid || uids[1] != ruid)
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM,
+				      "the caller (pid %d) does not run as uid %u", (int)c->pid,
+				      (unsigned)ruid);
+	return 0;
+}
+
+/* For the lease files, which are root's: euid 0 (and egid 0) for one step. */
+int gr_helper_as_root(bool on, const struct gr_helper_caller *c, struct gr_error **err)
+{
+	int r;
+
+	if (on) {
+		if (setresgid(-1, 0, -1) < 0 || setresuid(-1, 0, -1) < 0)
+			return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "euid 0 for the lease files");
+		return 0;
+	}
+	/* gid first: CAP_SETGID is effective only while euid is 0 */
+	if (setresgid(-1, c->gid, -1) < 0 || setresuid(-1, c->uid, -1) < 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "back to the caller's euid");
+	r = set_caps(true, true, err);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	return r;
+}
+
+int gr_helper_leave(struct gr_error **err)
+{
+	uid_t u[3];
+	gid_t g[3];
+	cap_t c, empty;
+	bool clean;
+	int r;
+
+	r = set_caps(false, false, err);
+	if (r < 0)
+		return r;
+	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (getresuid(&u[0], &u[1], &u[2]) < 0 || getresgid(&g[0], &g[1], &g[2]) < 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "getresuid");
+	c = cap_get_proc();
+	empty = cap_init();
+	clean = c && empty && cap_compare(c, empty) == 0 &&
+		prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_SETUID, 0, 0) == 0;
+	cap_free(c);
+	cap_free(empty);
+	for (int i = 0; i < 3; i++)
+		clean = clean && u[i] != 0 && g[i] != 0 && setfsuid((uid_t)-1) != 0 &&
+			setfsgid((gid_t)-1) != 0;
+	if (!clean || prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, EPERM, "privileges are still held after the step");
+	return 0;
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * helper.h - gridrun-helper: the privileged step of helper mode (design §2).
+ *
+ * gridrun-helper is the only privileged code when an unprivileged pilot
+ * account runs jobs with a pool. It is installed setuid-root (or with the
+ * file capabilities cap_setuid,cap_setgid=p; see README) and is run by the
+ * gridrun supervisor, its caller, once per step. Its whole request is argv;
+ * the environment is cleared before anything else, and nothing is read from
+ * it. The site configuration is GR_CONFIG_DEFAULT, fixed at build time.
+ *
+ *   gridrun-helper lease POOL JOB_ID
+ *       leases a free range of POOL for the caller's account (its real uid's
+ *       name in NSS, never an argument) with the caller as holder; prints
+ *       "INDEX FIRST COUNT\n".
+ *   gridrun-helper map POOL INDEX PID          (fd 3: a pidfd of PID)
+ *       writes setgroups "allow", uid_map and gid_map "0 FIRST COUNT" of
+ *       PID: exactly the lease of range INDEX, which must be held by the
+ *       caller (holder pid, its start time, this boot, its account). PID
+ *       must be the caller's own child (PPid), run with the caller's uid, be
+ *       in a user namespace of its own, and be the process of the pidfd.
+ *   gridrun-helper release POOL INDEX
+ *       puts the caller's lease of range INDEX into quarantine.
+ *   gridrun-helper gc POOL
+ *       reclaims leases of dead holders and ends quarantines (lease.h; it
+ *       never touches a live holder's lease), for an account of the pool.
+ * POOL is a configuration name, JOB_ID a lease job id ([A-Za-z0-9._-]{1,64},
+ * no leading '.'), INDEX a decimal below the pool's ranges, PID a decimal in
+ * 1..4194304 (PID_MAX_LIMIT); no sign, space, leading zero or other argument.
+ *
+ * Exit status: 0 done; 64 bad request (argv); 77 refused (not the caller's
+ * child, lease or pool; the caller is root); 75 pool exhausted; 71 the step
+ * failed (configuration, install, system error). Anything but 0 comes with
+ * exactly one line on stderr, "gridrun-helper: what is wrong", and leaves
+ * nothing behind (the one exception: should the final check of step 4 fail
+ * after a lease was taken, that lease is its caller's and gc reclaims it
+ * once the caller has ended).
+ *
+ * Privilege, in order (gr_helper_enter() runs before argv is looked at):
+ *  1. non-dumpable, environment cleared, umask 077, fds 0-2 present and all
+ *     fds above 3 closed, signal dispositions and mask reset (SIGXFSZ
+ *     ignored: a write past the caller's RLIMIT_FSIZE is an error, not death).
+ *  2. capabilities: only CAP_SETUID and CAP_SETGID stay permitted (every
+ *     other one leaves the bounding set too when installed setuid-root),
+ *     ambient cleared, no inheritable.
+ *  3. real, effective and saved uid and gid become the caller's: no uid 0
+ *     is left. The lease files (root's, 0700) are then touched with euid 0
+ *     for the moment of each file operation only (CAP_SETUID), and the maps
+ *     are written with the caller's euid, so that the kernel itself also
+ *     requires the target's user namespace to be the caller's own.
+ *  4. gr_helper_leave() before anything is printed: no capability in any
+ *     set, no 0 in any uid or gid slot, non-dumpable again (a uid change
+ *     resets it to fs.suid_dumpable), and it checks all of that.
+ * Pid reuse: the target is held by the caller's pidfd (fd 3). Its pid
+ * (fdinfo) must be PID; /proc/PID is opened, checked (parent, uid, user
+ * namespace), and only then is the pidfd checked to be alive: the pidfd
+ * existed before the open, so a live pidfd means /proc/PID was its process.
+ * The uid_map write opens /proc/PID anew and repeats that check (userns.h).
+ */
+#ifndef GRIDRUN_HELPER_H
+#define GRIDRUN_HELPER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "error.h"
+#include "lease.h"
+
+#define GR_HELPER_PIDFD 3
+#define GR_HELPER_PID_MAX 4194304
+
+enum {
+	GR_HELPER_EXIT_OK = 0,
+	GR_HELPER_EXIT_USAGE = 64,
+	GR_HELPER_EXIT_FAILED = 71,
+	GR_HELPER_EXIT_EXHAUSTED = 75,
+	GR_HELPER_EXIT_REFUSED = 77,
+};
+
+enum gr_helper_op {
+	GR_HELPER_LEASE = 1,
+	GR_HELPER_MAP,
+	GR_HELPER_RELEASE,
+	GR_HELPER_GC,
+};
+
+struct gr_helper_req {
+	enum gr_helper_op op;
+	char pool[GR_NAME_MAX + 1];
+	char job_id[GR_JOB_ID_MAX + 1];   /* lease */
+	unsigned index;                   /* map, release */
+	pid_t pid;                        /* map */
+};
+
+/* Who runs the helper: its parent, held by pidfd from entry on. */
+struct gr_helper_caller {
+	pid_t pid;
+	int pidfd;
+	unsigned long long start;         /* /proc/PID/stat field 22 */
+	uid_t uid;
+	gid_t gid;
+};
+
+/* Steps 1-3 above; err->code is the exit status on failure. */
+int gr_helper_enter(struct gr_helper_caller *caller, struct gr_error **err);
+/* Step 1's environment part: nothing of the caller's environment is left. */
+void gr_helper_clean_env(void);
+/* Pure: argv (argv[0] is the program) to a request; err->code is 64. */
+int gr_helper_parse(int argc, char *const argv[], struct gr_helper_req *req, struct gr_error **err);
+/* Do the request; out gets the line to print on success (may be empty). */
+int gr_helper_act(const struct gr_helper_caller *caller, const struct gr_helper_req *req,
+		  char *out, size_t outsz, struct gr_error **err);
+/* Step 4; a failure is the helper's (exit 71). */
+int gr_helper_leave(struct gr_error **err);
+
+/* The caller's side (helper-client.c): run the helper at $GRIDRUN_HELPER,
+ * else GR_HELPER_PATH; its failure line becomes err's message. */
+const char *gr_helper_path(void);
+int gr_helper_lease(const char *pool, const char *job_id, struct gr_lease *lease, struct gr_error **err);
+int gr_helper_map(const char *pool, unsigned index, pid_t pid, int pidfd, struct gr_error **err);
+int gr_helper_release(const char *pool, unsigned index, struct gr_error **err);
+/* adds what gc did to *st (may be NULL) */
+int gr_helper_gc(const char *pool, struct gr_lease_gc_stats *st, struct gr_error **err);
+
+#endif

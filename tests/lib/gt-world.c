@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* gt-world.c - see gt-world.h. */
+#include <errno.h>
+#include <grp.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "gt.h"
+#include "gt-world.h"
+
+static void need(bool ok, const char *what)
+{
+	if (!ok) {
+		fprintf(stderr, "gt-world: %s: %s\n", what, strerror(errno));
+		abort();
+	}
+}
+
+static char *slurp(const char *path)
+{
+	char *t = gt_read(path);
+
+	need(t != NULL, path);
+	return t;
+}
+
+static void put_etc(const char *name, const char *text)
+{
+	char *p = gt_write("/etc", name, "%s", text);
+
+	need(chmod(p, 0644) == 0, "chmod");
+	free(p);
+}
+
+/* pid 1 of the world: private mounts, /etc and /proc of its own */
+static void build_world(const struct gt_world *w)
+{
+	char *pw = NULL, *gr = NULL, *nss = slurp("/etc/nsswitch.conf");
+
+	if (asprintf(&pw, "%satlas001:x:%d:%d::/nonexistent:/bin/false\ncms001:x:%d:%d::/nonexistent:/bin/false\n",
+		     slurp("/etc/passwd"), GT_PILOT, GT_PILOT, GT_OTHER, GT_OTHER) < 0 ||
+	    asprintf(&gr, "%satlas001:x:%d:\ncms001:x:%d:\n", slurp("/etc/group"), GT_PILOT, GT_OTHER) < 0 ||
+	    unshare(CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/etc", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0 ||
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		_exit(99);
+	put_etc("nsswitch.conf", nss);
+	put_etc("passwd", pw);
+	put_etc("group", gr);
+	gt_mkdirs("/etc/gridrun", 0755, 0, 0);
+	free(gt_write("/etc/gridrun", "gridrun.conf",
+		      "[runtime]\nlease_dir = %s\n\n[pool atlas]\nfirst_uid = %u\nranges = %u\n"
+		      "accounts = atlas001\nquarantine_seconds = 600\n", w->leases, GT_FIRST, w->ranges));
+	need(chmod("/etc/gridrun/gridrun.conf", 0644) == 0, "chmod");
+	free(pw);
+	free(gr);
+	free(nss);
+}
+
+int gt_world_run(unsigned ranges, bool filecaps, void (*fn)(void *arg, const struct gt_world *w), void *arg)
+{
+	struct gt_world w = { .dir = gt_tmpdir(), .ranges = ranges };
+	const char *build = getenv("GRIDRUN_BUILD") ? getenv("GRIDRUN_BUILD") : "build";
+	char *src, *cmd, *bindir = NULL;
+	struct statvfs vfs;
+	int status;
+	pid_t pid;
+
+	need(asprintf(&w.leases, "%s/leases", w.dir) > 0 && asprintf(&src, "%s/gridrun-helper", build) > 0,
+	     "asprintf");
+	/* the setuid copy needs a filesystem without nosuid: the scratch dir's,
+	 * else a directory of the test's own in the build dir */
+	need(statvfs(w.dir, &vfs) == 0, "statvfs");
+	if (vfs.f_flag & ST_NOSUID) {
+		need(asprintf(&bindir, "%s/helper-test.XXXXXX", build) > 0 && mkdtemp(bindir) &&
+		     chmod(bindir, 0755) == 0 && asprintf(&w.helper, "%s/gridrun-helper", bindir) > 0,
+		     "helper dir in the build dir");
+	} else {
+		need(asprintf(&w.helper, "%s/bin/gridrun-helper", w.dir) > 0, "asprintf");
+		gt_mkdirs(w.helper, 0755, 0, 0);
+		rmdir(w.helper);
+	}
+	need(asprintf(&cmd, "cp '%s' '%s'", src, w.helper) > 0 && system(cmd) == 0, "copy the helper");
+	need(chown(w.helper, 0, 0) == 0 && chmod(w.helper, filecaps ? 0755 : 04755) == 0, "install the helper");
+	if (filecaps) {
+		free(cmd);
+		/* as README says */
+		need(asprintf(&cmd, "PATH=$PATH:/usr/sbin:/sbin setcap cap_setuid,cap_setgid=p '%s'", w.helper) > 0 &&
+		     system(cmd) == 0, "setcap");
+	}
+	pid = fork();
+	need(pid >= 0, "fork");
+	if (pid == 0) {
+		pid_t init;
+
+		/* the world's pid 1 is a child of this one */
+		if (unshare(CLONE_NEWPID) < 0)
+			_exit(98);
+		init = fork();
+		if (init == 0) {
+			build_world(&w);
+			fn(arg, &w);
+			_exit(0);
+		}
+		_exit(init > 0 ? gt_wait(init, -1) : 98);
+	}
+	status = gt_wait(pid, -1);
+	gt_rm_rf(w.dir);
+	if (bindir) {
+		unlink(w.helper);
+		rmdir(bindir);
+		free(bindir);
+	}
+	free(src);
+	free(cmd);
+	free(w.dir);
+	free(w.helper);
+	free(w.leases);
+	return status;
+}
+
+void gt_become(uid_t uid)
+{
+	/* dumpable again, as a pilot's exec'd process is (the uid change reset it) */
+	if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0 ||
+	    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		_exit(97);
+}
