@@ -287,7 +287,7 @@ void gt_result_free(struct gt_result *res)
 
 pid_t gt_start_spec(const char *spec, int as_uid)
 {
-	pid_t pid = fork();
+	pid_t parent = getpid(), pid = fork();
 
 	if (pid < 0)
 		die("fork");
@@ -302,7 +302,7 @@ pid_t gt_start_spec(const char *spec, int as_uid)
 		/* a test that dies (an abort, a timeout) takes its jobs with it:
 		 * gridrun's supervisor dies, and so the job (R1). Armed after
 		 * become(), which would clear it. */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 			_exit(121);
 		execl(gt_gridrun(), gt_gridrun(), "run", spec, (char *)NULL);
 		_exit(121);
