@@ -12,7 +12,7 @@ WARN_CFLAGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 OPT_CFLAGS ?= -O2 -g
 SAN_CFLAGS ?=
 CFLAGS_ALL = -std=gnu11 -D_GNU_SOURCE $(OPT_CFLAGS) $(WARN_CFLAGS) $(HARDEN_CFLAGS) \
-	$(SAN_CFLAGS) -Iruntime -Icgroups $(PKG_CFLAGS) $(CFLAGS)
+	$(SAN_CFLAGS) -Iruntime -Icgroups -Icondor $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now,-z,noexecstack -Wl,--as-needed $(SAN_CFLAGS) $(LDFLAGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # The libraries beside libc are linked statically: loading and binding five
@@ -20,8 +20,9 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # and full RELRO are kept; libc stays dynamic. Rebuild on their updates.
 PKG_LIBS = -Wl,-Bstatic $(shell pkg-config --libs $(PKGS) 2>/dev/null) -Wl,-Bdynamic -lpthread -lm
 
-# libgridrun.a: every module of runtime/ and cgroups/ except the CLI's main.
-LIB_SRCS := $(filter-out runtime/main.c,$(wildcard runtime/*.c cgroups/*.c))
+# libgridrun.a: every module of runtime/, cgroups/ and condor/ except the
+# mains of the CLI and of gridrun-condor.
+LIB_SRCS := $(filter-out runtime/main.c condor/wrapper.c,$(wildcard runtime/*.c cgroups/*.c condor/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/seccomp-builtin.o
 LIB := $(BUILD)/libgridrun.a
 
@@ -105,8 +106,20 @@ $(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(LIB) $(HARNESS)
 	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -MMD -MP \
 		$(LDFLAGS_ALL) -o $@ $< $(TEST_LIB_OBJS) $(LIB) $(PKG_LIBS) -lpthread
 
-tests-build: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/tests/gr-probe $(BUILD)/tests/gr-sysprobe $(TEST_BINS)
+tests-build: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/tests/gr-probe $(BUILD)/tests/gr-sysprobe $(TEST_BINS) \
+	$(FUZZ_BINS)
 .PHONY: tests-build
+
+# libFuzzer targets (clang): tests/fuzz/<name>_fuzz.c with the modules it
+# names; tests/<name>_fuzz.t runs each for a bounded time under make check.
+FUZZ_CC ?= clang
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -Iruntime -Icondor
+FUZZ_BINS := $(BUILD)/fuzz/classad_fuzz
+$(BUILD)/fuzz/classad_fuzz: tests/fuzz/classad_fuzz.c condor/classad.c runtime/util.c runtime/error.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+fuzz: $(FUZZ_BINS)
+.PHONY: fuzz
 
 # The cgroup v2 lane: lane.t boots a pure cgroup v2 guest (tests/vm/) once and
 # runs $(GRIDRUN_TESTS) in it. It is not one of TEST_SCRIPTS, so the guest
