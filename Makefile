@@ -46,7 +46,7 @@ PREFIX ?= /usr/local
 .PHONY: all deps demo check check-deps asan bench clean install
 # keep the test library objects: make would delete them as intermediates
 .SECONDARY:
-all: $(BUILD)/gridrun $(BUILD)/gridrun-exporter
+all: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-condor
 
 deps:
 	@scripts/install-deps.sh $(DEPSET)
@@ -82,6 +82,10 @@ $(LIB): $(LIB_OBJS)
 $(BUILD)/gridrun: $(BUILD)/runtime/main.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
+# gridrun-condor: HTCondor's USER_JOB_WRAPPER (condor/README.md).
+$(BUILD)/gridrun-condor: $(BUILD)/condor/wrapper.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
 # gridrun-exporter: libgridrun.a plus libmicrohttpd, linked dynamically (a
 # long-running daemon: the start-time cost of shared objects does not matter).
 EXPORTER_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard exporter/*.c))
@@ -106,7 +110,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(LIB) $(HARNESS)
 	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -MMD -MP \
 		$(LDFLAGS_ALL) -o $@ $< $(TEST_LIB_OBJS) $(LIB) $(PKG_LIBS) -lpthread
 
-tests-build: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/tests/gr-probe $(BUILD)/tests/gr-sysprobe $(TEST_BINS) \
+tests-build: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-condor $(BUILD)/tests/gr-probe $(BUILD)/tests/gr-sysprobe $(TEST_BINS) \
 	$(FUZZ_BINS)
 .PHONY: tests-build
 
@@ -146,7 +150,7 @@ bench: DEPSET = bench
 bench: $(BUILD)/.deps-bench $(BUILD)/gridrun
 	bench/run.sh $(abspath $(BUILD)/gridrun)
 
-install: $(BUILD)/gridrun $(BUILD)/gridrun-exporter
+install: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-condor
 	install -D -m 0755 $(BUILD)/gridrun $(DESTDIR)$(PREFIX)/bin/gridrun
 	install -D -m 0755 $(BUILD)/gridrun-exporter $(DESTDIR)$(PREFIX)/bin/gridrun-exporter
 	install -D -m 0644 seccomp-profiles/grid-default.json $(DESTDIR)$(SECCOMP_DIR)/grid-default.json
