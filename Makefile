@@ -28,14 +28,14 @@ LIB := $(BUILD)/libgridrun.a
 
 # Tests: one kselftest_harness binary per tests/*_test.c, linked with
 # tests/lib/*.c; shell tests are tests/*.t (TAP). All run under prove.
-TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
+TEST_LIB_SRCS := $(wildcard tests/lib/*.c tests/condor/*.c)
 TEST_LIB_OBJS := $(TEST_LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/*_test.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TEST_SCRIPTS := $(wildcard tests/*.t)
 
 # The harness's FIXTURE_SETUP/TEARDOWN define global functions without prototypes.
-TEST_CFLAGS = -isystem $(BUILD)/include -Itests/lib -Wno-missing-prototypes -Wno-unused-parameter
+TEST_CFLAGS = -isystem $(BUILD)/include -Itests/lib -Itests/condor -Wno-missing-prototypes -Wno-unused-parameter
 KSRC_TAR ?= /usr/src/linux-source-6.1.tar.xz
 HARNESS := $(BUILD)/include/kselftest_harness.h
 DEPS_STAMP := $(BUILD)/.deps-$(DEPSET)
@@ -101,7 +101,7 @@ $(HARNESS): $(BUILD)/.deps-check
 		'*/tools/testing/selftests/kselftest_harness.h'
 	@touch $@
 
-$(BUILD)/tests/lib/%.o: tests/lib/%.c $(HARNESS)
+$(TEST_LIB_OBJS): $(BUILD)/%.o: %.c $(HARNESS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -MMD -MP -c -o $@ $<
 

@@ -276,6 +276,51 @@ static void annotate_str(json_t *a, const char *key, const char *v)
 		json_object_set_new(a, key, s);
 }
 
+/* EXECUTE of the nested layout EXECUTE/dir_<pid>/scratch (malloc'd), or NULL. */
+static char *nested_execute(const char *scratch)
+{
+	char *copy = strdup(scratch), *slash, *out = NULL;
+
+	if (!copy)
+		return NULL;
+	slash = strrchr(copy, '/');
+	if (slash && !strcmp(slash, "/scratch")) {
+		*slash = '\0';
+		slash = strrchr(copy, '/');
+		if (slash && slash != copy && !strncmp(slash, "/dir_", 5)) {
+			*slash = '\0';
+			out = strdup(copy);
+		}
+	}
+	free(copy);
+	return out;
+}
+
+/*
+ * gridrun covers the sandbox's parent; in the nested layout that is only
+ * dir_<pid>, so EXECUTE, which lists the other slots' dir_*, gets an empty
+ * tmpfs of its own and the scratch dir is bound again on top of it (spec
+ * mounts come after the sandbox). Then Iwd, if it lies elsewhere.
+ */
+static json_t *job_mounts(const struct gr_condor_job *job)
+{
+	_cleanup_free_ char *execute = nested_execute(job->scratch);
+	json_t *m = json_array();
+	struct stat st;
+
+	if (execute) {
+		json_array_append_new(m, json_pack("{s:s, s:s, s:[s, s]}", "destination", execute, "type", "tmpfs",
+						   "options", "size=64k", "noexec"));
+		json_array_append_new(m, json_pack("{s:s, s:s, s:s, s:[s]}", "destination", job->scratch,
+						   "source", job->scratch, "type", "bind", "options", "rbind"));
+	}
+	if (job->iwd && !beneath(job->iwd, job->scratch) && !(execute && beneath(job->iwd, execute)) &&
+	    stat(job->iwd, &st) == 0 && S_ISDIR(st.st_mode))
+		json_array_append_new(m, json_pack("{s:s, s:s, s:s, s:[s]}", "destination", job->iwd,
+						   "source", job->iwd, "type", "bind", "options", "rbind"));
+	return m;
+}
+
 char *gr_condor_spec(const struct gr_condor_job *job, char *const argv[], char *const envp[],
 		     const char *cwd, struct gr_error **err)
 {
@@ -321,14 +366,8 @@ char *gr_condor_spec(const struct gr_condor_job *job, char *const argv[], char *
 			 "gridrun", gr, "annotations", ann);
 	if (spec && host[0])
 		json_object_set_new(spec, "hostname", json_string(host));
-	if (spec && job->iwd && !beneath(job->iwd, job->scratch)) {
-		struct stat st;
-
-		if (stat(job->iwd, &st) == 0 && S_ISDIR(st.st_mode))
-			json_object_set_new(spec, "mounts",
-					    json_pack("[{s:s, s:s, s:s, s:[s]}]", "destination", job->iwd,
-						      "source", job->iwd, "type", "bind", "options", "rbind"));
-	}
+	if (spec)
+		json_object_set_new(spec, "mounts", job_mounts(job));
 	text = spec ? json_dumps(spec, JSON_INDENT(1)) : NULL;
 	json_decref(spec);
 	if (!text)
