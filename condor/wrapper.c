@@ -29,6 +29,8 @@
  *    accounting record's figures, go to the starter as Chirp delayed
  *    updates (ChirpGridrun*, chirp.h). No chirp config, or a failing
  *    server: logged on stderr, ignoring; the record stays in the scratch dir.
+ *  - grace: GRIDRUN_KILL_GRACE is 86400 unless set, so that HTCondor's
+ *    vacate timer, not gridrun's 10 s, ends a job that ignores KillSig.
  * Setup failures (its own, or gridrun's exit 125 before the job ran): one
  * line in $_CONDOR_WRAPPER_ERROR_FILE and on stderr, exit 125; the starter
  * then requeues the job (Idle). The file is never created otherwise. A job
@@ -267,6 +269,9 @@ static void exec_gridrun(const char *gridrun, const char *spec_path, const sigse
 		_exit(GR_EXIT_ERROR);
 	if (slice)
 		setenv("GRIDRUN_CGROUP_BASE", slice, 1);
+	/* HTCondor's MachineMaxVacateTime, not gridrun's 10 s, decides when a
+	 * job that ignores KillSig is killed (Kill_Family) */
+	setenv("GRIDRUN_KILL_GRACE", "86400", 0);
 	execve(gridrun, argv, environ);
 	e = errno;
 	(void)!write(errfd, &e, sizeof(e));

@@ -123,9 +123,9 @@ static void expect_chirp(struct __test_metadata *_metadata, struct st_starter *s
 	free(v);
 }
 
-TEST_F(condor, exit_code_and_usage_come_back)
+TEST_F_TIMEOUT(condor, exit_code_and_usage_come_back, 300)
 {
-	char *record, *out, *err, *range = NULL, *v;
+	char *record, *out, *err, *err2, *range = NULL, *v;
 	struct stat st;
 
 	slot(self, variant->uid, "slot1_1", 512, NULL, ST_CHIRP_OK);
@@ -155,10 +155,15 @@ TEST_F(condor, exit_code_and_usage_come_back)
 	expect_chirp(_metadata, &self->st, "ChirpGridrunUidRange", range);
 	expect_chirp(_metadata, &self->st, "ChirpGridrunOomKilled", "false");
 	expect_chirp(_metadata, &self->st, "ChirpGridrunKilledAtEnd", "0");
+	/* v1 splits user/system by the mode at each charge: a tiny job may
+	 * have either at 0, never both */
 	v = chirped(&self->st, "ChirpGridrunCpuUserUsec");
+	err2 = chirped(&self->st, "ChirpGridrunCpuSysUsec");
 	ASSERT_NE(NULL, v);
-	ASSERT_LT(0, atoll(v)) TH_LOG("CpuUserUsec %s", v);
+	ASSERT_NE(NULL, err2);
+	ASSERT_LT(0, atoll(v) + atoll(err2)) TH_LOG("CpuUserUsec %s CpuSysUsec %s", v, err2);
 	free(v);
+	free(err2);
 	v = chirped(&self->st, "ChirpGridrunMemoryPeakBytes");
 	ASSERT_NE(NULL, v);
 	ASSERT_LT(0, atoll(v)) TH_LOG("MemoryPeakBytes %s", v);
@@ -167,7 +172,7 @@ TEST_F(condor, exit_code_and_usage_come_back)
 	free(record); free(out); free(err); free(range);
 }
 
-TEST_F(condor, a_fatal_signal_is_re_raised_for_ExitBySignal)
+TEST_F_TIMEOUT(condor, a_fatal_signal_is_re_raised_for_ExitBySignal, 300)
 {
 	slot(self, variant->uid, "slot1_1", 512, NULL, ST_CHIRP_OK);
 	run_sh(self, "kill -SEGV $$");
@@ -180,7 +185,7 @@ TEST_F(condor, a_fatal_signal_is_re_raised_for_ExitBySignal)
 	expect_chirp(_metadata, &self->st, "ChirpGridrunOomKilled", "false");
 }
 
-TEST_F(condor, vacate_sends_KillSig_to_the_job)
+TEST_F_TIMEOUT(condor, vacate_sends_KillSig_to_the_job, 300)
 {
 	slot(self, variant->uid, "slot1_1", 512, NULL, ST_CHIRP_OK);
 	run_sh(self, "trap 'echo got-TERM; exit 0' TERM; echo ready; while :; do sleep 0.05; done");
@@ -191,7 +196,7 @@ TEST_F(condor, vacate_sends_KillSig_to_the_job)
 	ASSERT_TRUE(stdout_has(&self->st, "got-TERM", 10));
 }
 
-TEST_F(condor, rm_hold_and_checkpoint_signals_reach_the_job)
+TEST_F_TIMEOUT(condor, rm_hold_and_checkpoint_signals_reach_the_job, 300)
 {
 	/* RemoveKillSig and HoldKillSig apply to vanilla jobs too (contract §2);
 	 * SIGALRM cannot pass gridrun's init and arrives as SIGTERM */
@@ -212,7 +217,7 @@ TEST_F(condor, rm_hold_and_checkpoint_signals_reach_the_job)
 	ASSERT_EQ(85, self->ex.code);
 }
 
-TEST_F(condor, vacate_ends_in_kill_family_after_the_grace)
+TEST_F_TIMEOUT(condor, vacate_ends_in_kill_family_after_the_grace, 300)
 {
 	slot(self, variant->uid, "slot1_1", 512, NULL, ST_CHIRP_OK);
 	run_sh(self, "trap '' TERM; echo ready; while :; do sleep 0.05; done");
@@ -224,7 +229,7 @@ TEST_F(condor, vacate_ends_in_kill_family_after_the_grace)
 	ASSERT_EQ(0, st_procs_left(&self->st));
 }
 
-TEST_F(condor, suspend_freezes_the_sandbox_and_resume_thaws_it)
+TEST_F_TIMEOUT(condor, suspend_freezes_the_sandbox_and_resume_thaws_it, 300)
 {
 	char *a, *b, *c;
 
@@ -238,16 +243,22 @@ TEST_F(condor, suspend_freezes_the_sandbox_and_resume_thaws_it)
 	b = gt_read(self->st.out);
 	ASSERT_STREQ(a, b) TH_LOG("the job ran while its slot was frozen");
 	st_suspend(&self->st, false);
-	usleep(500000);
-	c = gt_read(self->st.out);
-	ASSERT_LT(strlen(b), strlen(c)) TH_LOG("the job did not resume");
+	for (int t = 0; t < 400; t++) {
+		c = gt_read(self->st.out);
+		if (strlen(c) > strlen(b))
+			break;
+		free(c);
+		c = NULL;
+		usleep(50000);
+	}
+	ASSERT_NE(NULL, c) TH_LOG("the job did not resume");
 	st_vacate(&self->st, SIGTERM, 10000, &self->ex);
 	ASSERT_TRUE(self->ex.by_signal);
 	ASSERT_EQ(SIGTERM, self->ex.signal);
 	free(a); free(b); free(c);
 }
 
-TEST_F(condor, a_malformed_job_ad_is_a_wrapper_failure)
+TEST_F_TIMEOUT(condor, a_malformed_job_ad_is_a_wrapper_failure, 300)
 {
 	char *out;
 
@@ -266,7 +277,19 @@ TEST_F(condor, a_malformed_job_ad_is_a_wrapper_failure)
 	free(out);
 }
 
-TEST_F(condor, oom_under_the_slot_memory_limit)
+TEST_F_TIMEOUT(condor, USE_PID_NAMESPACES_true_is_a_wrapper_failure, 300)
+{
+	slot(self, variant->uid, "slot1_1", 512, NULL, ST_CHIRP_OK);
+	self->st.pid_ns = true;
+	run_sh(self, "echo the-job-ran");
+	ASSERT_TRUE(st_wait(&self->st, 20000, &self->ex));
+	ASSERT_TRUE(self->ex.wrapper_failed);
+	ASSERT_STREQ("gridrun-condor: running as PID 1: set USE_PID_NAMESPACES = false with USER_JOB_WRAPPER|",
+		     self->ex.failure);
+	ASSERT_FALSE(stdout_has(&self->st, "the-job-ran", 10));
+}
+
+TEST_F_TIMEOUT(condor, oom_under_the_slot_memory_limit, 300)
 {
 	char *argv[] = { (char *)gt_probe(), (char *)"eat", NULL };
 
@@ -288,12 +311,16 @@ TEST_F(condor, oom_under_the_slot_memory_limit)
 	ASSERT_EQ(0, st_procs_left(&self->st));
 }
 
-TEST_F(condor, chirped_cpu_is_within_2_percent_of_htcondors_figure)
+TEST_F_TIMEOUT(condor, chirped_cpu_is_within_2_percent_of_htcondors_figure, 300)
 {
-	char *argv[] = { (char *)gt_probe(), (char *)"burn", (char *)"1", (char *)"3", NULL };
+	char *argv[] = { (char *)gt_probe(), (char *)"burn", (char *)"1", (char *)"5", NULL };
 	struct st_chirp_update user, sys;
-	unsigned long long htc, ours;
+	unsigned long long htc, ours, wrapper;
 
+	/* HTCondor's figure also holds the wrapper's and gridrun's own CPU:
+	 * a periodic update a second keeps that well under 1% */
+	free(self->env[3]);
+	self->env[3] = strdup("GRIDRUN_CONDOR_CHIRP_INTERVAL=1");
 	slot(self, variant->uid, "slot1_1", 512, NULL, ST_CHIRP_OK);
 	st_start(&self->st, argv, self->env);
 	ASSERT_TRUE(st_wait(&self->st, 60000, &self->ex));
@@ -304,12 +331,20 @@ TEST_F(condor, chirped_cpu_is_within_2_percent_of_htcondors_figure)
 	ASSERT_LE(2, user.count);
 	ours = strtoull(user.value, NULL, 10) + strtoull(sys.value, NULL, 10);
 	htc = st_cpu_usec(&self->st);
-	ASSERT_LT(2900000, ours);
-	ASSERT_GE(htc * 2, (ours > htc ? ours - htc : htc - ours) * 100)
-		TH_LOG("chirped %llu us, HTCondor's cgroup %llu us", ours, htc);
+	wrapper = st_scope_cpu_usec(&self->st);
+	ASSERT_LT(4900000, ours);
+	TH_LOG("chirped %llu us; HTCondor's cgroup %llu us, of which the wrapper's and gridrun's own %llu us",
+	       ours, htc, wrapper);
+	/* HTCondor's figure also holds the wrapper's and gridrun's own CPU: on
+	 * v2 that is the .scope's cpu.stat (under the emulated v2 guest gridrun's
+	 * setup alone takes seconds), on v1 it cannot be told apart and is
+	 * ~1% of this job on real hardware */
+	ASSERT_LE(ours, htc + htc / 200);
+	htc -= wrapper;
+	ASSERT_GE(htc * 2, (ours > htc ? ours - htc : htc - ours) * 100);
 }
 
-TEST_F(condor, a_missing_or_refusing_chirp_server_never_fails_the_job)
+TEST_F_TIMEOUT(condor, a_missing_or_refusing_chirp_server_never_fails_the_job, 300)
 {
 	enum st_chirp_mode modes[] = { ST_CHIRP_NONE, ST_CHIRP_REFUSE };
 	const char *says[] = { "chirp: connect to 127.0.0.1:", "refused (-5), ignoring" };
@@ -337,7 +372,7 @@ TEST_F(condor, a_missing_or_refusing_chirp_server_never_fails_the_job)
 }
 
 /* S19: jobs A and B of one slot account, side by side. */
-TEST_F(condor, S19_two_jobs_of_one_slot_account_see_nothing_of_each_other)
+TEST_F_TIMEOUT(condor, S19_two_jobs_of_one_slot_account_see_nothing_of_each_other, 300)
 {
 	struct st_starter b;
 	struct st_exit bex;

@@ -55,6 +55,7 @@ struct st_starter {
 	char *v1[6];                 /* v1 job dirs: memory cpu cpuacct pids freezer blkio */
 	long long memory_mb, cpus;
 	pid_t pid;                   /* the wrapper (JobPid) */
+	bool pid_ns;                 /* USE_PID_NAMESPACES = true: the wrapper is PID 1 */
 	/* chirp */
 	enum st_chirp_mode chirp_mode;
 	int listen_fd, wake[2];
@@ -90,6 +91,8 @@ void st_suspend(struct st_starter *s, bool frozen);
 /* CPU as HTCondor reads it from the job cgroup, in us: v2 cpu.stat of the
  * .slice, v1 cpuacct.stat (USER_HZ ticks) of the cpuacct job dir. */
 unsigned long long st_cpu_usec(struct st_starter *s);
+/* v2: the .scope's part of it (the wrapper and gridrun's supervisor); v1: 0. */
+unsigned long long st_scope_cpu_usec(struct st_starter *s);
 /* A recorded Chirp update (copy), or false. */
 bool st_chirp(struct st_starter *s, const char *name, struct st_chirp_update *out);
 /* Processes left in the slot's cgroup tree. */
