@@ -216,9 +216,11 @@ static void chirp_final(struct wrapper *w, const struct gr_condor_record *rec)
 	chirp_send(w, a, ARRAY_SIZE(a), "final");
 }
 
-/* gridrun's own last line on the job's stderr, when that is a file. */
+/* gridrun's own last line on the job's stderr, when that is a file (the
+ * starter opens it write-only: it is read again through /proc/self/fd/2). */
 static char *gridrun_message(const struct wrapper *w)
 {
+	_cleanup_close_ int fd = -1;
 	char buf[8192], *line, *out = NULL;
 	struct stat st;
 	ssize_t n;
@@ -226,8 +228,11 @@ static char *gridrun_message(const struct wrapper *w)
 
 	if (w->err_start < 0 || fstat(STDERR_FILENO, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= w->err_start)
 		return NULL;
+	fd = open("/proc/self/fd/2", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return NULL;
 	from = st.st_size - w->err_start > (off_t)sizeof(buf) - 1 ? st.st_size - (off_t)sizeof(buf) + 1 : w->err_start;
-	n = pread(STDERR_FILENO, buf, sizeof(buf) - 1, from);
+	n = pread(fd, buf, sizeof(buf) - 1, from);
 	if (n <= 0)
 		return NULL;
 	buf[n] = '\0';
