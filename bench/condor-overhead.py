@@ -11,13 +11,16 @@ server that takes the cookie and the set_job_attr_delayed lines):
            (sandbox, the EXECUTE cover, the record in scratch)
   condor   `gridrun-condor /bin/true` with the starter's environment: ads
            parsed, spec built, gridrun run, record read, final Chirp update
+  nochirp  the same without _CONDOR_CHIRP_CONFIG (no Chirp update)
 and prints the medians (ms, start to exit, measured by perf_counter_ns
-around the child) and their difference: the wrapper's overhead (spec
+around the child; and CPU, user+sys of the child's whole tree from
+RUSAGE_CHILDREN, which a loaded host does not inflate) and their difference: the wrapper's overhead (spec
 building + Chirp + one extra fork/exec). Exit 1 if a job failed or a
 Chirp update was missing.
 """
 import json
 import os
+import resource
 import secrets
 import shutil
 import socket
@@ -103,23 +106,37 @@ def main():
         with open(spec_path, "w") as f:
             json.dump(spec, f)
         ways = {"run": [os.path.join(build, "gridrun"), "run", spec_path],
-                "condor": [os.path.join(build, "gridrun-condor"), "/bin/true"]}
+                "condor": [os.path.join(build, "gridrun-condor"), "/bin/true"],
+                "nochirp": [os.path.join(build, "gridrun-condor"), "/bin/true"]}
+        nochirp_env = {k: v for k, v in env.items() if k != "_CONDOR_CHIRP_CONFIG"}
         times = {k: [] for k in ways}
+        cpu = {k: [] for k in ways}
         failed = 0
         for i in range(n + 3):
             for k, argv in ways.items():
+                r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
                 t0 = time.perf_counter_ns()
-                rc = subprocess.run(argv, env=env, cwd=scratch, stdin=subprocess.DEVNULL).returncode
+                rc = subprocess.run(argv, env=nochirp_env if k == "nochirp" else env, cwd=scratch,
+                                    stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL if k == "nochirp" else None).returncode
                 dt = time.perf_counter_ns() - t0
+                r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
                 failed += rc != 0
                 if i >= 3:  # warm-up rounds
                     times[k].append(dt / 1e6)
+                    cpu[k].append((r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) * 1e3)
         run, condor = statistics.median(times["run"]), statistics.median(times["condor"])
-        chirped = got.count("ChirpGridrunCpuUserUsec")
+        nochirp = statistics.median(times["nochirp"])
+        chirped = got.count("ChirpGridrunCpuUserUsec")  # the nochirp runs send none
         print("jobs per way: %d (interleaved, after 3 warm-up rounds)" % n)
         print("gridrun run     median %.2f ms" % run)
         print("gridrun-condor  median %.2f ms" % condor)
+        print("  without Chirp median %.2f ms (no _CONDOR_CHIRP_CONFIG)" % nochirp)
         print("overhead        median %.2f ms per job (spec building + Chirp + one fork/exec)" % (condor - run))
+        print("  of which Chirp %.2f ms (8 round trips to this script's Python server)" % (condor - nochirp))
+        cr, cc, cn = (statistics.median(cpu[k]) for k in ("run", "condor", "nochirp"))
+        print("CPU (user+sys of the whole process tree, from wait4): run %.2f ms, condor %.2f ms, "
+              "without Chirp %.2f ms" % (cr, cc, cn))
+        print("CPU overhead    median %.2f ms per job, of which Chirp %.2f ms" % (cc - cr, cc - cn))
         print("final Chirp updates received: %d of %d" % (chirped, n + 3))
         sys.exit(1 if failed or chirped != n + 3 else 0)
     finally:
