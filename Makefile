@@ -12,7 +12,7 @@ WARN_CFLAGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 OPT_CFLAGS ?= -O2 -g
 SAN_CFLAGS ?=
 CFLAGS_ALL = -std=gnu11 -D_GNU_SOURCE $(OPT_CFLAGS) $(WARN_CFLAGS) $(HARDEN_CFLAGS) \
-	$(SAN_CFLAGS) -Iruntime -Icgroups $(PKG_CFLAGS) $(CFLAGS)
+	$(SAN_CFLAGS) -Iruntime -Icgroups -Icondor $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now,-z,noexecstack -Wl,--as-needed $(SAN_CFLAGS) $(LDFLAGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # The libraries beside libc are linked statically: loading and binding five
@@ -20,21 +20,24 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # and full RELRO are kept; libc stays dynamic. Rebuild on their updates.
 PKG_LIBS = -Wl,-Bstatic $(shell pkg-config --libs $(PKGS) 2>/dev/null) -Wl,-Bdynamic -lpthread -lm
 
-# libgridrun.a: every module of runtime/ and cgroups/ except the CLI's main.
-LIB_SRCS := $(filter-out runtime/main.c,$(wildcard runtime/*.c cgroups/*.c))
+# libgridrun.a: every module of runtime/, cgroups/ and condor/ except the
+# mains of the CLI and of gridrun-condor.
+LIB_SRCS := $(filter-out runtime/main.c condor/wrapper.c,$(wildcard runtime/*.c cgroups/*.c condor/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/seccomp-builtin.o
 LIB := $(BUILD)/libgridrun.a
 
 # Tests: one kselftest_harness binary per tests/*_test.c, linked with
 # tests/lib/*.c; shell tests are tests/*.t (TAP). All run under prove.
-TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
+TEST_LIB_SRCS := $(wildcard tests/lib/*.c tests/condor/*.c)
 TEST_LIB_OBJS := $(TEST_LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/*_test.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TEST_SCRIPTS := $(wildcard tests/*.t)
+# The fuzz targets make check runs (see "Fuzz targets" below).
+FUZZ_BINS := $(BUILD)/fuzz/helper_fuzz $(BUILD)/fuzz/classad_fuzz
 
 # The harness's FIXTURE_SETUP/TEARDOWN define global functions without prototypes.
-TEST_CFLAGS = -isystem $(BUILD)/include -Itests/lib -Wno-missing-prototypes -Wno-unused-parameter
+TEST_CFLAGS = -isystem $(BUILD)/include -Itests/lib -Itests/condor -Wno-missing-prototypes -Wno-unused-parameter
 KSRC_TAR ?= /usr/src/linux-source-6.1.tar.xz
 HARNESS := $(BUILD)/include/kselftest_harness.h
 DEPS_STAMP := $(BUILD)/.deps-$(DEPSET)
@@ -45,7 +48,7 @@ PREFIX ?= /usr/local
 .PHONY: all deps demo check check-deps asan bench clean install
 # keep the test library objects: make would delete them as intermediates
 .SECONDARY:
-all: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper
+all: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper $(BUILD)/gridrun-condor
 
 deps:
 	@scripts/install-deps.sh $(DEPSET)
@@ -89,6 +92,10 @@ $(BUILD)/runtime/helper-client.o: CFLAGS_ALL += -DGR_HELPER_PATH='"$(HELPER_DIR)
 $(BUILD)/gridrun-helper: $(BUILD)/helper/gridrun-helper.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
+# gridrun-condor: HTCondor's USER_JOB_WRAPPER (condor/README.md).
+$(BUILD)/gridrun-condor: $(BUILD)/condor/wrapper.o $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
 # gridrun-exporter: libgridrun.a plus libmicrohttpd, linked dynamically (a
 # long-running daemon: the start-time cost of shared objects does not matter).
 EXPORTER_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard exporter/*.c))
@@ -104,7 +111,7 @@ $(HARNESS): $(BUILD)/.deps-check
 		'*/tools/testing/selftests/kselftest_harness.h'
 	@touch $@
 
-$(BUILD)/tests/lib/%.o: tests/lib/%.c $(HARNESS)
+$(TEST_LIB_OBJS): $(BUILD)/%.o: %.c $(HARNESS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -113,7 +120,8 @@ $(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(LIB) $(HARNESS)
 	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -MMD -MP \
 		$(LDFLAGS_ALL) -o $@ $< $(TEST_LIB_OBJS) $(LIB) $(PKG_LIBS) -lpthread
 
-tests-build: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper $(BUILD)/fuzz/helper_fuzz $(BUILD)/tests/gr-probe $(BUILD)/tests/gr-sysprobe $(TEST_BINS)
+tests-build: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper $(BUILD)/gridrun-condor \
+	$(BUILD)/tests/gr-probe $(BUILD)/tests/gr-sysprobe $(TEST_BINS) $(FUZZ_BINS)
 .PHONY: tests-build
 
 # The cgroup v2 lane: lane.t boots a pure cgroup v2 guest (tests/vm/) once and
@@ -125,10 +133,10 @@ VM_LANE := tests/vm/lane.t
 # SKIP fails the run unless GRIDRUN_ALLOW_SKIP=1 (for users on a poorer kernel
 # than CI's). The vm dependency set is the check set plus qemu and busybox.
 # Scripts that run on this host only: asan.t builds and runs the suite again
-# (make asan), fuzz.t fuzzes userland parsers under ASan already (nothing of
-# the kernel in it), bench.t times things (make bench). None runs in the
-# guest nor inside make asan.
-HOST_ONLY_SCRIPTS := tests/asan.t tests/bench.t tests/fuzz.t
+# (make asan), the *fuzz.t fuzz userland parsers under ASan already (nothing
+# of the kernel in them), bench.t and condor_bench.t time things. None runs
+# in the guest nor inside make asan.
+HOST_ONLY_SCRIPTS := tests/asan.t tests/bench.t tests/fuzz.t tests/classad_fuzz.t tests/condor_bench.t
 LANE_SCRIPTS = $(filter-out $(HOST_ONLY_SCRIPTS),$(TEST_SCRIPTS))
 TEST_ENV = GRIDRUN=$(abspath $(BUILD)/gridrun) GRIDRUN_SRC=$(CURDIR) GRIDRUN_BUILD=$(abspath $(BUILD))
 
@@ -138,8 +146,9 @@ check: $(BUILD)/.deps-vm tests-build
 		tests/run-prove $(TEST_BINS) $(TEST_SCRIPTS) $(VM_LANE)
 
 # Fuzz targets (libFuzzer; clang): the helper's request (argv and
-# environment, S15) and the spec parser. make check runs the helper's for
-# 20 s (tests/fuzz.t); make fuzz runs both for FUZZ_SECONDS each.
+# environment, S15), the job-ad parser of gridrun-condor and the spec
+# parser. make check runs the first two for a bounded time (tests/fuzz.t,
+# tests/classad_fuzz.t); make fuzz runs all three for FUZZ_SECONDS each.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 600
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
@@ -153,8 +162,13 @@ $(BUILD)/fuzz/helper_fuzz: $(HELPER_FUZZ_SRCS) $(wildcard runtime/*.h) $(BUILD)/
 $(BUILD)/fuzz/spec_fuzz: $(SPEC_FUZZ_SRCS) $(wildcard runtime/*.h) $(BUILD)/.deps-check
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(SPEC_FUZZ_SRCS) -ljansson
-fuzz: $(BUILD)/fuzz/helper_fuzz $(BUILD)/fuzz/spec_fuzz
+CLASSAD_FUZZ_SRCS := tests/fuzz/classad_fuzz.c condor/classad.c runtime/util.c runtime/error.c
+$(BUILD)/fuzz/classad_fuzz: $(CLASSAD_FUZZ_SRCS) condor/classad.h $(BUILD)/.deps-check
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Icondor -o $@ $(CLASSAD_FUZZ_SRCS)
+fuzz: $(FUZZ_BINS) $(BUILD)/fuzz/spec_fuzz
 	GRIDRUN_BUILD=$(abspath $(BUILD)) GRIDRUN_SRC=$(CURDIR) GRIDRUN_FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz.t
+	GRIDRUN_BUILD=$(abspath $(BUILD)) GRIDRUN_SRC=$(CURDIR) GRIDRUN_FUZZ_SECONDS=$(FUZZ_SECONDS) tests/classad_fuzz.t
 	mkdir -p $(BUILD)/fuzz/spec-corpus
 	$(BUILD)/fuzz/spec_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(BUILD)/fuzz/spec-corpus \
 		tests/specs/good tests/specs/bad
@@ -179,7 +193,7 @@ bench: DEPSET = bench
 bench: $(BUILD)/.deps-bench $(BUILD)/gridrun
 	bench/run.sh $(abspath $(BUILD)/gridrun)
 
-install: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper
+install: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper $(BUILD)/gridrun-condor
 	install -D -m 0755 $(BUILD)/gridrun $(DESTDIR)$(PREFIX)/bin/gridrun
 	install -D -m 0755 $(BUILD)/gridrun-exporter $(DESTDIR)$(PREFIX)/bin/gridrun-exporter
 	install -D -m 0644 seccomp-profiles/grid-default.json $(DESTDIR)$(SECCOMP_DIR)/grid-default.json

@@ -31,7 +31,7 @@ enum sect_kind { S_NONE, S_RUNTIME, S_POOL, S_ROOTFS };
 
 static const char *const runtime_keys[] = { "state_dir", "lease_dir", "cgroup_base", NULL };
 static const char *const pool_keys[] = { "first_uid", "ranges", "range_size", "accounts",
-					 "quarantine_seconds", NULL };
+					 "quarantine_seconds", "vos", NULL };
 static const char *const rootfs_keys[] = { "path", NULL };
 
 struct parser {
@@ -105,7 +105,8 @@ static int path_value(struct parser *p, const char *key, const char *v, char **o
 	return *out ? 0 : gr_error_sys(&p->err, ENOMEM, "config");
 }
 
-static int accounts_value(struct parser *p, struct gr_pool *pool, const char *v)
+/* A space-separated list of names (accounts, vos). */
+static int names_value(struct parser *p, const char *key, char ***list, size_t *n, const char *v)
 {
 	_cleanup_free_ char *copy = strdup(v);
 	char *save = NULL, *tok;
@@ -116,17 +117,17 @@ static int accounts_value(struct parser *p, struct gr_pool *pool, const char *v)
 		char **a;
 
 		if (!gr_config_name_ok(tok))
-			return fail(p, p->lineno, "%s: accounts: `%s` is not an account name "
+			return fail(p, p->lineno, "%s: %s: `%s` is not %s name "
 				    "(1 to 32 characters from [A-Za-z0-9._-], not starting with '.')",
-				    p->ctx, tok);
-		a = realloc(pool->accounts, (pool->naccounts + 2) * sizeof(*a));
+				    p->ctx, key, tok, strcmp(key, "vos") ? "an account" : "a VO");
+		a = realloc(*list, (*n + 2) * sizeof(*a));
 		if (!a)
 			return gr_error_sys(&p->err, ENOMEM, "config");
-		pool->accounts = a;
-		a[pool->naccounts] = strdup(tok);
-		if (!a[pool->naccounts])
+		*list = a;
+		a[*n] = strdup(tok);
+		if (!a[*n])
 			return gr_error_sys(&p->err, ENOMEM, "config");
-		a[++pool->naccounts] = NULL;
+		a[++*n] = NULL;
 	}
 	return 0;
 }
@@ -137,7 +138,9 @@ static int pool_key(struct parser *p, struct gr_pool *pool, int key, const char 
 	int r;
 
 	if (key == 3)
-		return accounts_value(p, pool, v);
+		return names_value(p, "accounts", &pool->accounts, &pool->naccounts, v);
+	if (key == 5)
+		return names_value(p, "vos", &pool->vos, &pool->nvos, v);
 	r = number(p, pool_keys[key], v, 4294967295ull, &n);
 	if (r < 0)
 		return r;
@@ -547,6 +550,9 @@ void gr_config_free(struct gr_config *cfg)
 		for (size_t j = 0; j < cfg->pools[i].naccounts; j++)
 			free(cfg->pools[i].accounts[j]);
 		free(cfg->pools[i].accounts);
+		for (size_t j = 0; j < cfg->pools[i].nvos; j++)
+			free(cfg->pools[i].vos[j]);
+		free(cfg->pools[i].vos);
 		free(cfg->pools[i].name);
 	}
 	for (size_t i = 0; i < cfg->nrootfs; i++) {

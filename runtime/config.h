@@ -6,7 +6,9 @@
  *     [runtime]     state_dir, lease_dir, cgroup_base   (absolute paths, all optional)
  *     [pool NAME]   first_uid, ranges (required); range_size (65536),
  *                   accounts (space-separated; empty or absent: nobody may lease),
- *                   quarantine_seconds (600)
+ *                   quarantine_seconds (600), vos (space-separated VO names:
+ *                   gridrun-condor maps a job to this pool only when its
+ *                   proxy's VO is listed; empty or absent: any VO)
  *     [rootfs NAME] path
  * examples/gridrun.conf is a commented sample.
  *
@@ -74,6 +76,8 @@ struct gr_pool {
 	char **accounts;             /* NULL-terminated; none: nobody may lease */
 	size_t naccounts;
 	unsigned quarantine_seconds;
+	char **vos;                  /* NULL-terminated, may be NULL; gridrun-condor's VO filter */
+	size_t nvos;
 	const char *lease_dir;       /* the configuration's lease_dir */
 	const char *file;            /* the configuration's file, for messages */
 	unsigned line;               /* of its [pool NAME] header */

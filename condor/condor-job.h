@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * condor-job.h - what gridrun-condor knows of an HTCondor job: the starter's
+ * environment and the job and machine ads, and the gridrun spec made of them.
+ *
+ * Inputs (the starter's PublishToEnv, ../shared/htcondor-contract.md §1):
+ *   _CONDOR_SCRATCH_DIR   required, absolute: the sandbox
+ *   _CONDOR_JOB_AD        required: Owner, ClusterId, ProcId (required);
+ *                         RequestCpus, RequestMemory, KillSig, RemoveKillSig,
+ *                         HoldKillSig, CheckpointSig, x509UserProxy,
+ *                         x509userproxysubject, x509UserProxyVOName (optional)
+ *   _CONDOR_MACHINE_AD    optional (absent: no slot figures): Cpus, Memory
+ *   _CONDOR_SLOT, _CONDOR_JOB_IWD, _CONDOR_CHIRP_CONFIG  optional
+ * An ad that is malformed, or a required attribute missing or mistyped, is
+ * an error naming the file, line and attribute (classad.h).
+ *
+ * The spec (gr_condor_spec()):
+ *   process.args   the job's argv as the starter gave it (argv[1..] of the
+ *                  wrapper: the absolute job path, then its arguments)
+ *   process.env    the wrapper's environment, unchanged (it is the job's)
+ *   process.cwd    the wrapper's cwd (the starter's Iwd or scratch)
+ *   hostname       the node's: jobs and pilots report where they ran
+ *   gridrun        job_id "condor-CLUSTER.PROC-SLOT" (unique on the node:
+ *                  one job a slot; two schedds may share CLUSTER.PROC),
+ *                  sandbox = scratch (its parent, the starter's dir_<pid>,
+ *                  is covered, so the job sees neither its neighbours nor
+ *                  the starter's own files), accounting = SCRATCH/
+ *                  .gridrun-record.json, and pool + account when the site
+ *                  configuration maps the job to a pool
+ *   mounts         Iwd read-write when it lies outside the scratch dir (a
+ *                  job without file transfer works in its shared Iwd)
+ *   annotations    condor.* : owner, slot, cpus, memory, VO, proxy subject
+ * No resource limit is added: HTCondor's slice keeps the only hard memory
+ * limit (memory.max = the slot's Memory) and the cpu weight, so its OOM ->
+ * Hold policy and its accounting stay as they are (design: one limit, one
+ * policy). RequestCpus/Cpus and RequestMemory/Memory go to annotations.
+ *
+ * Pool mapping (gr_condor_pick_pool()): the first [pool] of the site
+ * configuration, in file order, whose accounts list the job's account and
+ * whose vos (if any) list the job's VO. The account is the name of the
+ * user the wrapper runs as (the slot user, whom gridrun-helper will check);
+ * only when the wrapper runs as root (tests, a root-run starter) is it the
+ * ad's Owner. No pool matches: the job runs without one (one-uid mode).
+ */
+#ifndef GRIDRUN_CONDOR_JOB_H
+#define GRIDRUN_CONDOR_JOB_H
+
+#include "classad.h"
+#include "config.h"
+#include "error.h"
+
+struct gr_condor_job {
+	char *scratch, *iwd, *slot, *chirp_config;
+	char *owner;
+	long long cluster, proc;
+	long long request_cpus, cpus;          /* -1: unknown */
+	long long request_memory_mb, memory_mb;
+	int kill_sig, remove_kill_sig, hold_kill_sig, checkpoint_sig; /* 0: not in the ad */
+	char *proxy, *proxy_subject, *vo;
+	char *account;                         /* whom pools are matched against */
+	const struct gr_pool *pool;            /* NULL: none matched */
+	char *job_id;
+	char *record;                          /* SCRATCH/.gridrun-record.json */
+};
+
+#define GR_CONDOR_RECORD ".gridrun-record.json"
+
+/* From the environment and the ads; cfg may be NULL (no pools). */
+int gr_condor_job_load(const struct gr_config *cfg, struct gr_condor_job **out, struct gr_error **err);
+void gr_condor_job_free(struct gr_condor_job *job);
+void gr_condor_job_freep(struct gr_condor_job **job);
+#define _cleanup_gr_condor_job_ __attribute__((cleanup(gr_condor_job_freep)))
+
+/* The spec JSON (malloc'd) for argv (NULL-terminated, argv[0] the job) and envp. */
+char *gr_condor_spec(const struct gr_condor_job *job, char *const argv[], char *const envp[],
+		     const char *cwd, struct gr_error **err);
+
+/* The pool for account/vo (vo may be NULL), or NULL. */
+const struct gr_pool *gr_condor_pick_pool(const struct gr_config *cfg, const char *account, const char *vo);
+
+/* A signal as KillSig is written: "SIGTERM", "TERM" or "15"; 0 if not one. */
+int gr_condor_signal(const char *name);
+
+#endif

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * usage.c - live cgroup usage through gridrun's state, and the accounting
+ * record (usage.h has the contract).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "state.h"
+#include "usage.h"
+#include "util.h"
+
+/* The number after "key " in a "key value" file, or in a one-number file (key NULL). */
+static bool read_u64(const char *dir, const char *file, const char *key, uint64_t *out)
+{
+	_cleanup_free_ char *path = NULL, *text = NULL;
+	const char *p;
+
+	if (asprintf(&path, "%s/%s", dir, file) < 0 || gr_read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0)
+		return false;
+	p = text;
+	if (key) {
+		size_t n = strlen(key);
+
+		for (p = text; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+			if (!strncmp(p, key, n) && p[n] == ' ')
+				break;
+		if (!p)
+			return false;
+		p += n + 1;
+	}
+	return sscanf(p, "%" SCNu64, out) == 1;
+}
+
+int gr_condor_live_usage(const char *state_dir, const char *job_id, struct gr_condor_usage *u,
+			 struct gr_error **err)
+{
+	_cleanup_free_ char *text = NULL;
+	json_t *o, *paths, *v;
+	json_int_t version = 0;
+	size_t i;
+	int r;
+
+	memset(u, 0, sizeof(*u));
+	r = gr_state_read(state_dir, job_id, &text, NULL);
+	if (r < 0)
+		return -ENOENT;
+	o = json_loads(text, 0, NULL);
+	if (!o)
+		return gr_error_set(err, EINVAL, "state of job %s: not JSON", job_id);
+	paths = json_object_get(o, "cgroups");
+	json_unpack(o, "{s?I}", "cgroup_version", &version);
+	json_array_foreach(paths, i, v) {
+		const char *d = json_string_value(v);
+		uint64_t a, b;
+
+		if (!d)
+			continue;
+		if (version == 2) {
+			u->cpu_known = read_u64(d, "cpu.stat", "user_usec", &u->cpu_user_usec) &&
+				       read_u64(d, "cpu.stat", "system_usec", &u->cpu_sys_usec);
+			u->memory_known = read_u64(d, "memory.peak", NULL, &u->memory_peak_bytes) ||
+					  read_u64(d, "memory.current", NULL, &u->memory_peak_bytes);
+		} else if (read_u64(d, "cpuacct.usage_user", NULL, &a) && read_u64(d, "cpuacct.usage_sys", NULL, &b)) {
+			u->cpu_known = true;
+			u->cpu_user_usec = a / 1000;
+			u->cpu_sys_usec = b / 1000;
+		} else if (read_u64(d, "memory.max_usage_in_bytes", NULL, &a)) {
+			u->memory_known = true;
+			u->memory_peak_bytes = a;
+		}
+	}
+	json_decref(o);
+	return u->cpu_known || u->memory_known ? 0 : -ENOENT;
+}
+
+static bool get_u64(json_t *o, const char *key, uint64_t *out)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return false;
+	*out = (uint64_t)json_integer_value(v);
+	return true;
+}
+
+int gr_condor_record_load(const char *path, struct gr_condor_record *rec, struct gr_error **err)
+{
+	json_error_t je;
+	json_t *o = json_load_file(path, 0, &je), *range;
+	const char *reason = NULL, *isolation = NULL;
+	uint64_t user_ns = 0, sys_ns = 0, x = 0;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->exit_code = -1;
+	if (!o)
+		return gr_error_set(err, errno == ENOENT ? ENOENT : EINVAL, "record `%s`: %s", path, je.text);
+	if (json_unpack(o, "{s:s, s:s}", "reason", &reason, "isolation", &isolation) < 0 ||
+	    strlen(reason) >= sizeof(rec->reason) || strlen(isolation) >= sizeof(rec->isolation)) {
+		json_decref(o);
+		return gr_error_set(err, EINVAL, "record `%s`: not a gridrun accounting record", path);
+	}
+	snprintf(rec->reason, sizeof(rec->reason), "%s", reason);
+	snprintf(rec->isolation, sizeof(rec->isolation), "%s", isolation);
+	if (get_u64(o, "exit_code", &x))
+		rec->exit_code = (int)x;
+	if (get_u64(o, "signal", &x))
+		rec->signal = (int)x;
+	rec->u.cpu_known = get_u64(o, "cpu_user_ns", &user_ns) && get_u64(o, "cpu_system_ns", &sys_ns);
+	rec->u.cpu_user_usec = user_ns / 1000;
+	rec->u.cpu_sys_usec = sys_ns / 1000;
+	rec->u.memory_known = get_u64(o, "memory_peak_bytes", &rec->u.memory_peak_bytes);
+	rec->oom_killed = json_is_true(json_object_get(o, "oom_killed"));
+	rec->killed_at_end_known = get_u64(o, "killed_at_end", &rec->killed_at_end);
+	range = json_object_get(o, "uid_range");
+	get_u64(range, "first", &rec->uid_first);
+	get_u64(range, "count", &rec->uid_count);
+	json_decref(o);
+	return 0;
+}

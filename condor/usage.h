@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * usage.h - a job's usage for gridrun-condor's Chirp updates.
+ *
+ * While the job runs: gr_condor_live_usage() reads the job's cgroup, found
+ * through its entry in gridrun's state directory (state.h: "cgroups",
+ * "cgroup_version"): v2 cpu.stat user_usec/system_usec and memory.peak
+ * (memory.current before 5.19); v1 cpuacct.usage_user/usage_sys (ns) and
+ * memory.max_usage_in_bytes. -ENOENT (no error filled) while the job has no
+ * entry or no cgroup yet.
+ *
+ * At the end: gr_condor_record_load() reads gridrun's accounting record
+ * (record.h), the figures the final update reports exactly. A record that
+ * is not the JSON object gridrun writes is an error naming the file.
+ */
+#ifndef GRIDRUN_CONDOR_USAGE_H
+#define GRIDRUN_CONDOR_USAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct gr_condor_usage {
+	bool cpu_known, memory_known;
+	uint64_t cpu_user_usec, cpu_sys_usec;
+	uint64_t memory_peak_bytes;
+};
+
+struct gr_condor_record {
+	char reason[24];            /* exited signaled oom killed_by_request setup_error */
+	int exit_code;              /* -1: null */
+	int signal;                 /* 0: null */
+	struct gr_condor_usage u;
+	bool oom_killed;
+	bool killed_at_end_known;
+	uint64_t killed_at_end;
+	char isolation[24];
+	uint64_t uid_first, uid_count;
+};
+
+int gr_condor_live_usage(const char *state_dir, const char *job_id, struct gr_condor_usage *u,
+			 struct gr_error **err);
+int gr_condor_record_load(const char *path, struct gr_condor_record *rec, struct gr_error **err);
+
+#endif
