@@ -277,6 +277,44 @@ TEST_F_TIMEOUT(io, weights_are_applied_where_the_device_uses_bfq, 180)
 	free(blkio);
 }
 
+TEST_F_TIMEOUT(io, all_four_throttles_reach_the_cgroup, 180)
+{
+	static const char *const lists[] = { "throttleReadBpsDevice", "throttleWriteBpsDevice",
+					     "throttleReadIOPSDevice", "throttleWriteIOPSDevice" };
+	static const long long rates[] = { 3 * MIB, 5 * MIB, 700, 900 };
+	char *blkio = strdup(""), want[128];
+
+	for (int i = 0; i < 4; i++) {
+		char *t = throttle(self, lists[i], rates[i]), *b;
+
+		ASSERT_LE(0, asprintf(&b, "%s%s%s", blkio, i ? ", " : "", t));
+		free(blkio);
+		free(t);
+		blkio = b;
+	}
+	run_io(self, "io-four",
+	       "[\"/bin/sh\", \"-c\", \"for d in $(find /sys/fs/cgroup -maxdepth 5 -type d -name gridrun-io-four); do "
+	       "for f in io.max blkio.throttle.read_bps_device blkio.throttle.write_bps_device "
+	       "blkio.throttle.read_iops_device blkio.throttle.write_iops_device; do "
+	       "[ -e $d/$f ] && { echo $f; cat $d/$f; }; done; done; exit 0\"]", blkio, NULL);
+	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
+	TH_LOG("the job's throttle files:\n%s", self->res.out);
+	if (strstr(self->res.out, "io.max\n")) {
+		snprintf(want, sizeof(want), "io.max\n%u:%u rbps=%lld wbps=%lld riops=%lld wiops=%lld\n",
+			 self->major, self->minor, rates[0], rates[1], rates[2], rates[3]);
+		ASSERT_NE(NULL, strstr(self->res.out, want));
+	} else {
+		static const char *const files[] = { "read_bps", "write_bps", "read_iops", "write_iops" };
+
+		for (int i = 0; i < 4; i++) {
+			snprintf(want, sizeof(want), "blkio.throttle.%s_device\n%u:%u %lld\n", files[i],
+				 self->major, self->minor, rates[i]);
+			ASSERT_NE(NULL, strstr(self->res.out, want)) TH_LOG("want %s", want);
+		}
+	}
+	free(blkio);
+}
+
 TEST_F_TIMEOUT(io, a_limit_the_node_cannot_enforce_fails_naming_it_and_leaves_nothing, 180)
 {
 	char *blkio;
