@@ -79,6 +79,16 @@ static char *sched_path(struct _test_data_io *self)
 	return p;
 }
 
+static int set_scheduler(struct _test_data_io *self, const char *sched)
+{
+	int fd = open(sched_path(self), O_WRONLY | O_CLOEXEC);
+	int r = fd >= 0 && write(fd, sched, strlen(sched)) == (ssize_t)strlen(sched) ? 0 : -errno;
+
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
 FIXTURE_SETUP(io)
 {
 	char cmd[256];
@@ -120,6 +130,8 @@ FIXTURE_TEARDOWN(io)
 	gt_result_free(&self->res);
 	json_decref(self->record);
 	if (self->loopfd >= 0) {
+		/* the loop device goes back to the kernel's default for it */
+		set_scheduler(self, "none");
 		umount2(self->mnt, MNT_DETACH);
 		ioctl(self->loopfd, LOOP_CLR_FD);
 		close(self->loopfd);
@@ -133,15 +145,6 @@ FIXTURE_TEARDOWN(io)
 	free(self->rec);
 }
 
-static int set_scheduler(struct _test_data_io *self, const char *sched)
-{
-	int fd = open(sched_path(self), O_WRONLY | O_CLOEXEC);
-	int r = fd >= 0 && write(fd, sched, strlen(sched)) == (ssize_t)strlen(sched) ? 0 : -errno;
-
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
 
 /* Some block device of the node uses BFQ. */
 static bool bfq_in_use(void)
