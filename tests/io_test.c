@@ -79,6 +79,16 @@ static char *sched_path(struct _test_data_io *self)
 	return p;
 }
 
+static int set_scheduler(struct _test_data_io *self, const char *sched)
+{
+	int fd = open(sched_path(self), O_WRONLY | O_CLOEXEC);
+	int r = fd >= 0 && write(fd, sched, strlen(sched)) == (ssize_t)strlen(sched) ? 0 : -errno;
+
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
 FIXTURE_SETUP(io)
 {
 	char cmd[256];
@@ -120,6 +130,8 @@ FIXTURE_TEARDOWN(io)
 	gt_result_free(&self->res);
 	json_decref(self->record);
 	if (self->loopfd >= 0) {
+		/* the loop device goes back to the kernel's default for it */
+		set_scheduler(self, "none");
 		umount2(self->mnt, MNT_DETACH);
 		ioctl(self->loopfd, LOOP_CLR_FD);
 		close(self->loopfd);
@@ -133,15 +145,6 @@ FIXTURE_TEARDOWN(io)
 	free(self->rec);
 }
 
-static int set_scheduler(struct _test_data_io *self, const char *sched)
-{
-	int fd = open(sched_path(self), O_WRONLY | O_CLOEXEC);
-	int r = fd >= 0 && write(fd, sched, strlen(sched)) == (ssize_t)strlen(sched) ? 0 : -errno;
-
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
 
 /* Some block device of the node uses BFQ. */
 static bool bfq_in_use(void)
@@ -274,6 +277,44 @@ TEST_F_TIMEOUT(io, weights_are_applied_where_the_device_uses_bfq, 180)
 		    strstr(self->res.out, "blkio.bfq.weight\n500\n")) TH_LOG("out: %s", self->res.out);
 	ASSERT_NE(NULL, strstr(self->res.out, want)) TH_LOG("out: %s", self->res.out);
 	EXPECT_EQ(NULL, strstr(self->res.err, "not applied"));
+	free(blkio);
+}
+
+TEST_F_TIMEOUT(io, all_four_throttles_reach_the_cgroup, 180)
+{
+	static const char *const lists[] = { "throttleReadBpsDevice", "throttleWriteBpsDevice",
+					     "throttleReadIOPSDevice", "throttleWriteIOPSDevice" };
+	static const long long rates[] = { 3 * MIB, 5 * MIB, 700, 900 };
+	char *blkio = strdup(""), want[128];
+
+	for (int i = 0; i < 4; i++) {
+		char *t = throttle(self, lists[i], rates[i]), *b;
+
+		ASSERT_LE(0, asprintf(&b, "%s%s%s", blkio, i ? ", " : "", t));
+		free(blkio);
+		free(t);
+		blkio = b;
+	}
+	run_io(self, "io-four",
+	       "[\"/bin/sh\", \"-c\", \"for d in $(find /sys/fs/cgroup -maxdepth 5 -type d -name gridrun-io-four); do "
+	       "for f in io.max blkio.throttle.read_bps_device blkio.throttle.write_bps_device "
+	       "blkio.throttle.read_iops_device blkio.throttle.write_iops_device; do "
+	       "[ -e $d/$f ] && { echo $f; cat $d/$f; }; done; done; exit 0\"]", blkio, NULL);
+	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
+	TH_LOG("the job's throttle files:\n%s", self->res.out);
+	if (strstr(self->res.out, "io.max\n")) {
+		snprintf(want, sizeof(want), "io.max\n%u:%u rbps=%lld wbps=%lld riops=%lld wiops=%lld\n",
+			 self->major, self->minor, rates[0], rates[1], rates[2], rates[3]);
+		ASSERT_NE(NULL, strstr(self->res.out, want));
+	} else {
+		static const char *const files[] = { "read_bps", "write_bps", "read_iops", "write_iops" };
+
+		for (int i = 0; i < 4; i++) {
+			snprintf(want, sizeof(want), "blkio.throttle.%s_device\n%u:%u %lld\n", files[i],
+				 self->major, self->minor, rates[i]);
+			ASSERT_NE(NULL, strstr(self->res.out, want)) TH_LOG("want %s", want);
+		}
+	}
 	free(blkio);
 }
 
