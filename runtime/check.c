@@ -132,6 +132,10 @@ static const struct kopt kopts[] = {
 	  "v1/hybrid: cpu_user_ns, cpu_system_ns unknown", P_CTL, "cpuacct" },
 	{ "CONFIG_BLK_CGROUP", false, 0, "io limits, io_read/write_bytes",
 	  "no io limits; io bytes unknown", P_CTL, "blkio" },
+	{ "CONFIG_BLK_DEV_THROTTLING", false, 0, "io bps/iops limits (io.max, blkio.throttle.*)",
+	  "specs with blockIO throttles fail unless optional", P_NONE, NULL },
+	{ "CONFIG_BFQ_GROUP_IOSCHED", false, 0, "io weights (BFQ: io.bfq.weight, blkio.bfq.weight)",
+	  "specs with blockIO weights fail unless optional", P_NONE, NULL },
 	/* optional features */
 	{ "CONFIG_NET_NS", false, 0, "network namespace (gridrun.network none)",
 	  "jobs with network none fail; host network works", P_PATH, "/proc/self/ns/net" },
