@@ -77,6 +77,7 @@ struct supervisor {
 	bool exec_done, have_result;
 	bool killed_by_request;          /* the grace period ran out */
 	unsigned long long kill_deadline; /* CLOCK_MONOTONIC ns, 0 = none */
+	int sample_ms;                   /* pids sampling period, backing off */
 	struct gr_error *child_err;
 	struct gr_run_result *res;
 };
@@ -184,9 +185,24 @@ static void kill_after_grace(struct supervisor *s)
 	gr_cgroup_kill_all(s->cg, &killed, &e);
 }
 
-static int poll_timeout(const struct supervisor *s)
+/*
+ * Without a kernel peak counter (v1 pids, v2 before 6.13) the supervisor
+ * samples pids.current: every 100 ms for the first second, when fork
+ * storms happen, then backing off to every 5 s, so that a node running a
+ * thousand long jobs is not woken ten thousand times a second.
+ */
+#define SAMPLE_FIRST_MS 100
+#define SAMPLE_MAX_MS 5000
+
+static int poll_timeout(struct supervisor *s)
 {
-	int t = s->cg ? 100 : -1;
+	int t;
+
+	if (!s->sample_ms)
+		s->sample_ms = SAMPLE_FIRST_MS;
+	else if (gr_now_ns() - s->t0 > 1000000000ull && s->sample_ms < SAMPLE_MAX_MS)
+		s->sample_ms = s->sample_ms * 2 > SAMPLE_MAX_MS ? SAMPLE_MAX_MS : s->sample_ms * 2;
+	t = s->cg ? s->sample_ms : -1;
 
 	if (s->kill_deadline) {
 		unsigned long long now = gr_now_ns();
@@ -211,7 +227,6 @@ static int supervise(struct supervisor *s)
 			{ .fd = sync_open ? s->syncfd : -1, .events = POLLIN },
 		};
 
-		/* without a kernel peak counter (v1 pids), sample while it runs */
 		int n = poll(p, 3, poll_timeout(s));
 
 		if (n < 0) {

@@ -242,4 +242,44 @@ TEST_F_TIMEOUT(life, R1_supervisor_killed_at_random_points, 900)
 	free(ok_spec);
 }
 
+/* A supervisor of a long job is not woken ten times a second for its whole
+ * life: the pids sampling backs off after the first second (spawn.c). Over
+ * 4.5 s it wakes ~10 times in the first second, then a few more; at a fixed
+ * 100 ms it would be ~45. */
+static long voluntary_switches(pid_t pid)
+{
+	char path[64], *text, *p;
+	long n = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	text = gt_read(path);
+	if (text && (p = strstr(text, "voluntary_ctxt_switches:")))
+		n = strtol(p + strlen("voluntary_ctxt_switches:"), NULL, 10);
+	free(text);
+	return n;
+}
+
+TEST_F(life, a_long_jobs_supervisor_stays_asleep)
+{
+	char *done = sbx_file(self->sbx, "done");
+	char *script, *spec;
+	long before, after;
+	pid_t sup;
+
+	ASSERT_LE(0, asprintf(&script, "sleep 5; touch %s", done));
+	spec = life_spec(self, script, NULL);
+	sup = gt_start_spec(spec, -1);
+	usleep(500 * 1000);
+	before = voluntary_switches(sup);
+	sleep(4);
+	after = voluntary_switches(sup);
+	ASSERT_LE(0, before);
+	EXPECT_GT(20, after - before) TH_LOG("%ld wakeups from 0.5 s to 4.5 s", after - before);
+	EXPECT_EQ(0, gt_wait(sup, 20000));
+	EXPECT_EQ(0, access(done, F_OK));
+	free(done);
+	free(script);
+	free(spec);
+}
+
 TEST_HARNESS_MAIN
