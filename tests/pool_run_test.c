@@ -71,7 +71,8 @@ static char *path_in(const char *dir, const char *name)
 	return p;
 }
 
-/* A spec for job NAME of account atlas001 in pool atlas, running sh -c
+/* A spec for job NAME (job id NAME-<test pid>: job ids name cgroups, which
+ * other checkouts' test runs on the node may hold) of account atlas001 in pool atlas, running sh -c
  * SCRIPT with $0 = "mark-NAME-<test pid>", in sandbox DIR/execute/NAME
  * (made with mode and owner uid). SBX in the script is that sandbox. */
 static char *job(struct _test_data_pool *self, const char *name, const char *script, mode_t mode,
@@ -83,8 +84,8 @@ static char *job(struct _test_data_pool *self, const char *name, const char *scr
 	if (asprintf(&sbx, "%s/execute/%s", self->dir, name) < 0 ||
 	    asprintf(&mark, "mark-%s-%d", name, (int)getpid()) < 0 ||
 	    asprintf(&body, "SBX=%s; %s", sbx, script) < 0 ||
-	    asprintf(&gr, "\"job_id\": \"%s\", \"pool\": \"atlas\", \"account\": \"atlas001\", "
-		     "\"sandbox\": \"%s\"%s", name, sbx, extra_gr ? extra_gr : "") < 0)
+	    asprintf(&gr, "\"job_id\": \"%s-%d\", \"pool\": \"atlas\", \"account\": \"atlas001\", "
+		     "\"sandbox\": \"%s\"%s", name, (int)getpid(), sbx, extra_gr ? extra_gr : "") < 0)
 		abort();
 	gt_mkdirs(sbx, mode, -1, -1);
 	if (chown(sbx, owner, owner) < 0)   /* gt_mkdirs() takes ids as int */
@@ -196,7 +197,7 @@ TEST_F(pool, S18_the_job_runs_in_its_lease_and_its_maps_are_the_lease_exactly)
 	EXPECT_EQ(0, count_files(self, ".lease"));
 	q = gt_read(path_in(self->leases, "atlas/0.quarantine"));
 	ASSERT_NE(NULL, q);
-	EXPECT_NE(NULL, strstr(q, gt_f("\"first\":%u,\"count\":65536,\"job_id\":\"s18\"", FIRST)));
+	EXPECT_NE(NULL, strstr(q, gt_f("\"first\":%u,\"count\":65536,\"job_id\":\"s18-%d\"", FIRST, (int)getpid())));
 	free(q);
 	free(mine);
 	free(spec);
@@ -249,7 +250,7 @@ static int job_pid(struct _test_data_pool *self, const char *name)
 	json_t *o;
 	int pid = 0;
 
-	if (asprintf(&p, "%s/%s/state.json", self->state, name) < 0)
+	if (asprintf(&p, "%s/%s-%d/state.json", self->state, name, (int)getpid()) < 0)
 		abort();
 	text = gt_read(p);
 	o = text ? json_loads(text, 0, NULL) : NULL;
