@@ -251,7 +251,7 @@ static void maps_as_pilot(struct __test_metadata *_metadata, const struct gt_wor
 	become(PILOT);
 	helper(w, lease, -1, &r);
 	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
-	EXPECT_STREQ("0 3000000000 65536\n", r.out);
+	EXPECT_STREQ(gt_f("0 %u 65536\n", FIRST), r.out);
 	/* another job of the same account holds range 1 */
 	ASSERT_EQ(0, pipe(dp));
 	d = fork();
@@ -266,15 +266,15 @@ static void maps_as_pilot(struct __test_metadata *_metadata, const struct gt_wor
 		_exit(0);
 	}
 	ASSERT_LT(0, read(dp[0], got, sizeof(got)));
-	EXPECT_STREQ("1 3000065536 65536\n", got);
+	EXPECT_STREQ(gt_f("1 %u 65536\n", FIRST + 65536), got);
 
 	t1 = target(&tfd, true, -1);
 	snprintf(got, sizeof(got), "%d", (int)t1);
 	EXPECT_HELPER(w, tfd, 0, "", "map", "atlas", "0", got);
 	ASSERT_TRUE(one_extent(t1, "uid_map", want, sizeof(want)));
-	EXPECT_STREQ("0 3000000000 65536", want);
+	EXPECT_STREQ(gt_f("0 %u 65536", FIRST), want);
 	ASSERT_TRUE(one_extent(t1, "gid_map", want, sizeof(want)));
-	EXPECT_STREQ("0 3000000000 65536", want);
+	EXPECT_STREQ(gt_f("0 %u 65536", FIRST), want);
 	t = proc_file(t1, "setgroups");
 	EXPECT_STREQ("allow\n", t);
 	free(t);
@@ -502,7 +502,7 @@ static void run_in_helper_mode(struct __test_metadata *_metadata, const struct g
 	argv[2] = spec;
 	gt_run_argv(argv, PILOT, &res);
 	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
-	EXPECT_STREQ(" 0 3000000000 65536\n 0 3000000000 65536\n0\n", res.out);
+	EXPECT_STREQ(gt_f(" 0 %u 65536\n 0 %u 65536\n0\n", FIRST, FIRST), res.out);
 	ASSERT_LE(0, asprintf(&path, "%s/execute/h1/mine", w->dir));
 	ASSERT_EQ(0, stat(path, &st));
 	EXPECT_EQ(FIRST, st.st_uid);
@@ -510,7 +510,7 @@ static void run_in_helper_mode(struct __test_metadata *_metadata, const struct g
 	ASSERT_LE(0, asprintf(&path, "%s/execute/h1/record.json", w->dir));
 	rec = gt_read(path);
 	ASSERT_NE(NULL, rec);
-	EXPECT_NE(NULL, strstr(rec, "\"isolation\":\"helper\",\"uid_range\":{\"first\":3000000000,\"count\":65536}"))
+	EXPECT_NE(NULL, strstr(rec, gt_f("\"isolation\":\"helper\",\"uid_range\":{\"first\":%u,\"count\":65536}", FIRST)))
 		TH_LOG("%s", rec);
 	free(rec);
 	free(path);
@@ -533,10 +533,25 @@ TEST(helper_mode_job_runs_in_its_lease_and_releases_it)
 	in_world(_metadata, 2, run_in_helper_mode);
 }
 
+/* One start too many from the full pool: its one line, exit 125. */
+static void expect_exhausted(struct __test_metadata *_metadata, const struct gt_world *w, const char *name)
+{
+	char *spec = pilot_spec(w, name, "true"), *want;
+	char *argv[] = { (char *)gt_gridrun(), "run", spec, NULL };
+	struct gt_result res = { 0 };
+
+	gt_run_argv(argv, PILOT, &res);
+	EXPECT_EQ(125, res.status);
+	ASSERT_LE(0, asprintf(&want, "gridrun: pool atlas exhausted (%u of %u ranges leased)\n", w->ranges, w->ranges));
+	EXPECT_STREQ(want, res.err);
+	gt_result_free(&res);
+	free(want);
+	free(spec);
+}
+
 static void exhausted_and_gc(struct __test_metadata *_metadata, const struct gt_world *w)
 {
 	char *state = pilot_env(w), *spec, *ready, *path;
-	char *argv[] = { (char *)gt_gridrun(), "run", NULL, NULL };
 	char *gc[] = { (char *)gt_gridrun(), "gc", NULL };
 	struct gt_result res = { 0 };
 	pid_t holder;
@@ -546,12 +561,7 @@ static void exhausted_and_gc(struct __test_metadata *_metadata, const struct gt_
 	free(spec);
 	ASSERT_LE(0, asprintf(&ready, "%s/execute/holder/ready", w->dir));
 	ASSERT_TRUE(gt_wait_file(ready, 20000));
-	spec = pilot_spec(w, "second", "true");
-	argv[2] = spec;
-	gt_run_argv(argv, PILOT, &res);
-	EXPECT_EQ(125, res.status);
-	EXPECT_STREQ("gridrun: pool atlas exhausted (1 of 1 ranges leased)\n", res.err);
-	gt_result_free(&res);
+	expect_exhausted(_metadata, w, "second");
 	/* the supervisor dies: its lease stays until gc, which the pilot runs */
 	ASSERT_EQ(0, kill(holder, SIGKILL));
 	EXPECT_EQ(128 + SIGKILL, gt_wait(holder, 20000));
@@ -563,7 +573,6 @@ static void exhausted_and_gc(struct __test_metadata *_metadata, const struct gt_
 	gt_result_free(&res);
 	free(path);
 	free(ready);
-	free(spec);
 	free(state);
 }
 
@@ -614,7 +623,6 @@ static int disjoint(struct __test_metadata *_metadata, const char *state, const 
 static void r2(struct __test_metadata *_metadata, const struct gt_world *w)
 {
 	char *state = pilot_env(w), *spec, *dir;
-	char *argv[] = { (char *)gt_gridrun(), "run", NULL, NULL };
 	char *gc[] = { (char *)gt_gridrun(), "gc", NULL };
 	struct gt_result res = { 0 };
 	unsigned char rnd[64];
@@ -639,13 +647,7 @@ static void r2(struct __test_metadata *_metadata, const struct gt_world *w)
 		ASSERT_TRUE(gt_wait_file(p, 300000)) TH_LOG("job %d never started", i);
 	}
 	EXPECT_EQ(n, disjoint(_metadata, state, alive, n));
-	spec = pilot_spec(w, "r2-extra", "true");
-	argv[2] = spec;
-	gt_run_argv(argv, PILOT, &res);
-	EXPECT_EQ(125, res.status);
-	EXPECT_STREQ("gridrun: pool atlas exhausted (64 of 64 ranges leased)\n", res.err);
-	gt_result_free(&res);
-	free(spec);
+	expect_exhausted(_metadata, w, "r2-extra");
 	/* kill about a third of the supervisors, sampling the maps as they go */
 	ASSERT_EQ(sizeof(rnd), getrandom(rnd, sizeof(rnd), 0));
 	for (int i = 0; i < n; i++) {
@@ -656,19 +658,7 @@ static void r2(struct __test_metadata *_metadata, const struct gt_world *w)
 		killed++;
 		disjoint(_metadata, state, alive, n);
 	}
-	for (int i = 0; i < n; i++) {
-		char p[PATH_MAX];
-
-		if (!alive[i]) {
-			EXPECT_EQ(128 + SIGKILL, gt_wait(pid[i], 60000));
-			continue;
-		}
-		snprintf(p, sizeof(p), "execute/r2-%d/go", i);
-		free(gt_write(w->dir, p, "%s", ""));
-	}
-	for (int i = 0; i < n; i++)
-		if (alive[i])
-			EXPECT_EQ(0, gt_wait(pid[i], 120000));
+	EXPECT_EQ(0, gt_r2_finish(w->dir, pid, alive, n));
 	/* the pilot's gc reclaims exactly the killed supervisors' leases */
 	gt_run_argv(gc, PILOT, &res);
 	EXPECT_EQ(0, res.status) TH_LOG("%s", res.err);

@@ -7,7 +7,7 @@
  * directory, with holders that are real processes (forked children, some of
  * them SIGKILLed). The second runs real jobs through the real binary with a
  * site configuration in the scratch directory (GRIDRUN_CONFIG). Pools start
- * at 3000000000, far from any account.
+ * at gt_pool_first() (3000000000 and up, per test process), far from any account.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +25,7 @@
 #include "kselftest_harness.h"
 #include "config.h"
 #include "gt.h"
+#include "gt-world.h"
 #include "lease.h"
 
 /* from util.h, whose ARRAY_SIZE the harness defines too */
@@ -33,7 +34,7 @@ unsigned long long gr_proc_starttime(pid_t pid);
 
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 
-#define FIRST 3000000000u
+#define FIRST GT_FIRST
 
 FIXTURE(pool) {
 	char *dir, *leases, *conf;
@@ -74,8 +75,8 @@ static void configure(struct __test_metadata *_metadata, struct _test_data_pool 
 	self->conf = gt_write(self->dir, "gridrun.conf",
 			      "[runtime]\nlease_dir = %s\n\n[pool atlas]\nfirst_uid = %u\nranges = %u\n"
 			      "accounts = atlas001 atlas002\nquarantine_seconds = %u\n\n"
-			      "[pool closed]\nfirst_uid = 3100000000\nranges = 1\n",
-			      self->leases, FIRST, ranges, quarantine);
+			      "[pool closed]\nfirst_uid = %u\nranges = 1\n",
+			      self->leases, FIRST, ranges, quarantine, FIRST + 4194304);
 	ASSERT_EQ(0, chmod(self->conf, 0644));
 	setenv("GRIDRUN_CONFIG", self->conf, 1);
 	gr_config_free(self->cfg);
@@ -547,10 +548,10 @@ TEST_F(pool, a_layout_change_waits_until_the_pool_is_idle)
 	ASSERT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "a", getpid(), &a, &err));
 	configure(_metadata, self, 8, 0);
 	EXPECT_EQ(-EBUSY, gr_lease_acquire(self->pool, "atlas001", "b", getpid(), &b, &err));
-	ASSERT_LE(0, asprintf(&want, "pool atlas: its layout in `%s` (first_uid 3000000000, ranges 8, "
+	ASSERT_LE(0, asprintf(&want, "pool atlas: its layout in `%s` (first_uid %u, ranges 8, "
 			      "range_size 65536) differs from the one its 1 lease file(s) were made for "
-			      "(first_uid 3000000000, ranges 4, range_size 65536); let those jobs end and "
-			      "run `gridrun gc` before changing a pool", self->conf));
+			      "(first_uid %u, ranges 4, range_size 65536); let those jobs end and "
+			      "run `gridrun gc` before changing a pool", self->conf, FIRST, FIRST));
 	EXPECT_STREQ(want, err ? err->msg : "");
 	configure(_metadata, self, 4, 0);
 	ASSERT_EQ(0, gr_lease_release(self->pool, &a, &err));

@@ -7,7 +7,7 @@
  * lease reclaimed by `gridrun gc`, and R2 (concurrent starts from a full
  * pool with supervisors killed at random). The site configuration is a file
  * in the scratch directory named by GRIDRUN_CONFIG; its pool starts at
- * 3000000000, far from any account. The sandbox hand-over to the range is
+ * gt_pool_first() (3000000000 and up, per test process), far from any account. The sandbox hand-over to the range is
  * not gridrun's yet: sandboxes here are made for the range's uid 0 (or 0777).
  */
 #include <dirent.h>
@@ -22,8 +22,9 @@
 
 #include "kselftest_harness.h"
 #include "gt.h"
+#include "gt-world.h"
 
-#define FIRST 3000000000u
+#define FIRST GT_FIRST
 #define UNPRIV_UID 23456
 
 FIXTURE(pool) {
@@ -70,7 +71,8 @@ static char *path_in(const char *dir, const char *name)
 	return p;
 }
 
-/* A spec for job NAME of account atlas001 in pool atlas, running sh -c
+/* A spec for job NAME (job id NAME-<test pid>: job ids name cgroups, which
+ * other checkouts' test runs on the node may hold) of account atlas001 in pool atlas, running sh -c
  * SCRIPT with $0 = "mark-NAME-<test pid>", in sandbox DIR/execute/NAME
  * (made with mode and owner uid). SBX in the script is that sandbox. */
 static char *job(struct _test_data_pool *self, const char *name, const char *script, mode_t mode,
@@ -82,8 +84,8 @@ static char *job(struct _test_data_pool *self, const char *name, const char *scr
 	if (asprintf(&sbx, "%s/execute/%s", self->dir, name) < 0 ||
 	    asprintf(&mark, "mark-%s-%d", name, (int)getpid()) < 0 ||
 	    asprintf(&body, "SBX=%s; %s", sbx, script) < 0 ||
-	    asprintf(&gr, "\"job_id\": \"%s\", \"pool\": \"atlas\", \"account\": \"atlas001\", "
-		     "\"sandbox\": \"%s\"%s", name, sbx, extra_gr ? extra_gr : "") < 0)
+	    asprintf(&gr, "\"job_id\": \"%s-%d\", \"pool\": \"atlas\", \"account\": \"atlas001\", "
+		     "\"sandbox\": \"%s\"%s", name, (int)getpid(), sbx, extra_gr ? extra_gr : "") < 0)
 		abort();
 	gt_mkdirs(sbx, mode, -1, -1);
 	if (chown(sbx, owner, owner) < 0)   /* gt_mkdirs() takes ids as int */
@@ -179,7 +181,7 @@ TEST_F(pool, S18_the_job_runs_in_its_lease_and_its_maps_are_the_lease_exactly)
 	gt_run_spec(spec, &self->res);
 	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
 	/* uid and gid 0 of the lease, no supplementary group: root's were dropped */
-	EXPECT_STREQ("0\n0\n0\n 0 3000000000 65536\n 0 3000000000 65536\nallow\nGroups:\n", self->res.out);
+	EXPECT_STREQ(gt_f("0\n0\n0\n 0 %u 65536\n 0 %u 65536\nallow\nGroups:\n", FIRST, FIRST), self->res.out);
 	mine = path_in(self->dir, "execute/s18/mine");
 	ASSERT_EQ(0, stat(mine, &st));
 	EXPECT_EQ(FIRST, st.st_uid);
@@ -195,7 +197,7 @@ TEST_F(pool, S18_the_job_runs_in_its_lease_and_its_maps_are_the_lease_exactly)
 	EXPECT_EQ(0, count_files(self, ".lease"));
 	q = gt_read(path_in(self->leases, "atlas/0.quarantine"));
 	ASSERT_NE(NULL, q);
-	EXPECT_NE(NULL, strstr(q, "\"first\":3000000000,\"count\":65536,\"job_id\":\"s18\""));
+	EXPECT_NE(NULL, strstr(q, gt_f("\"first\":%u,\"count\":65536,\"job_id\":\"s18-%d\"", FIRST, (int)getpid())));
 	free(q);
 	free(mine);
 	free(spec);
@@ -248,7 +250,7 @@ static int job_pid(struct _test_data_pool *self, const char *name)
 	json_t *o;
 	int pid = 0;
 
-	if (asprintf(&p, "%s/%s/state.json", self->state, name) < 0)
+	if (asprintf(&p, "%s/%s-%d/state.json", self->state, name, (int)getpid()) < 0)
 		abort();
 	text = gt_read(p);
 	o = text ? json_loads(text, 0, NULL) : NULL;
@@ -301,8 +303,8 @@ TEST_F(pool, two_jobs_at_once_get_disjoint_ranges_and_both_end_in_quarantine)
 	EXPECT_NE(first[0], first[1]);
 	gridrun_cmd("ps", &self->res);
 	EXPECT_EQ(0, self->res.status);
-	EXPECT_NE(NULL, strstr(self->res.out, "atlas            3000000000-3000065535 leased"));
-	EXPECT_NE(NULL, strstr(self->res.out, "atlas            3000065536-3000131071 leased"));
+	EXPECT_NE(NULL, strstr(self->res.out, gt_f("atlas            %u-%u leased", FIRST, FIRST + 65535)));
+	EXPECT_NE(NULL, strstr(self->res.out, gt_f("atlas            %u-%u leased", FIRST + 65536, FIRST + 131071)));
 	for (int i = 0; i < 2; i++) {
 		char *d = path_in(self->dir, "execute");
 
@@ -315,8 +317,8 @@ TEST_F(pool, two_jobs_at_once_get_disjoint_ranges_and_both_end_in_quarantine)
 	EXPECT_EQ(2, count_files(self, ".quarantine"));
 	gt_result_free(&self->res);
 	gridrun_cmd("ps", &self->res);
-	EXPECT_NE(NULL, strstr(self->res.out, "3000000000-3000065535 quarantine"));
-	EXPECT_NE(NULL, strstr(self->res.out, "3000065536-3000131071 quarantine"));
+	EXPECT_NE(NULL, strstr(self->res.out, gt_f("%u-%u quarantine", FIRST, FIRST + 65535)));
+	EXPECT_NE(NULL, strstr(self->res.out, gt_f("%u-%u quarantine", FIRST + 65536, FIRST + 131071)));
 	for (int i = 0; i < 2; i++) {
 		free(spec[i]);
 		free(ready[i]);
@@ -505,19 +507,7 @@ TEST_F_TIMEOUT(pool, R2_concurrent_starts_with_random_kills_leak_nothing, 900)
 		alive[i] = false;
 		check_disjoint(_metadata, self, n, alive);
 	}
-	for (int i = 0; i < n; i++) {
-		char r[64];
-
-		if (!alive[i]) {
-			EXPECT_EQ(128 + SIGKILL, gt_wait(pid[i], 60000));
-			continue;
-		}
-		snprintf(r, sizeof(r), "execute/r2-%d/go", i);
-		free(gt_write(self->dir, r, "%s", ""));
-	}
-	for (int i = 0; i < n; i++)
-		if (alive[i])
-			EXPECT_EQ(0, gt_wait(pid[i], 120000));
+	EXPECT_EQ(0, gt_r2_finish(self->dir, pid, alive, n));
 	for (int i = 0; i < n; i++) {
 		char mark[48];
 

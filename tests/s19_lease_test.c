@@ -228,8 +228,8 @@ static void s19(void *arg, const struct gt_world *w)
 	argv[2] = spec_b;
 	gt_run_argv(argv, as, &res);
 	EXPECT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
-	EXPECT_STREQ("0\nshm_visible no\nmq_visible no\nconnect ECONNREFUSED\nno-proxy\nno-sandbox\nno-environ\n"
-		     "no-pilot-proxy\n0\n 0 3000065536 65536\nkill ESRCH\nptrace ESRCH\nkill_all ESRCH\n", res.out);
+	EXPECT_STREQ(gt_f("0\nshm_visible no\nmq_visible no\nconnect ECONNREFUSED\nno-proxy\nno-sandbox\nno-environ\n"
+			  "no-pilot-proxy\n0\n 0 %u 65536\nkill ESRCH\nptrace ESRCH\nkill_all ESRCH\n", ub), res.out);
 
 	/* layer 2: B's host uid with every namespace bypassed; and A's own uid
 	 * against the pilot's proxy */

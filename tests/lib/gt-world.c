@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* gt-world.c - see gt-world.h. */
 #include <errno.h>
+#include <stdarg.h>
 #include <grp.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +68,33 @@ static void build_world(const struct gt_world *w)
 	free(nss);
 }
 
+unsigned gt_pool_first(void)
+{
+	const char *e = getenv("GRIDRUN_TEST_FIRST_UID");
+	char buf[16];
+	unsigned v;
+
+	if (e)
+		return (unsigned)strtoul(e, NULL, 10);
+	v = 3000000000u + (unsigned)(getpid() % 256) * 4194304u;
+	snprintf(buf, sizeof(buf), "%u", v);
+	setenv("GRIDRUN_TEST_FIRST_UID", buf, 1);
+	return v;
+}
+
+const char *gt_f(const char *fmt, ...)
+{
+	static char bufs[8][1024];
+	static unsigned next;
+	char *b = bufs[next++ % 8];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b, sizeof(bufs[0]), fmt, ap);
+	va_end(ap);
+	return b;
+}
+
 int gt_world_run(unsigned ranges, bool filecaps, void (*fn)(void *arg, const struct gt_world *w), void *arg)
 {
 	struct gt_world w = { .dir = gt_tmpdir(), .ranges = ranges };
@@ -75,6 +104,7 @@ int gt_world_run(unsigned ranges, bool filecaps, void (*fn)(void *arg, const str
 	int status;
 	pid_t pid;
 
+	gt_pool_first();   /* fixed before the world's pid 1, whose pid is 1 */
 	need(asprintf(&w.leases, "%s/leases", w.dir) > 0 && asprintf(&src, "%s/gridrun-helper", build) > 0,
 	     "asprintf");
 	/* the setuid copy needs a filesystem without nosuid: the scratch dir's,
@@ -134,4 +164,24 @@ void gt_become(uid_t uid)
 	if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0 ||
 	    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		_exit(97);
+}
+
+int gt_r2_finish(const char *dir, const pid_t *pid, const bool *alive, int n)
+{
+	int bad = 0;
+
+	for (int i = 0; i < n; i++) {
+		char go[64];
+
+		if (!alive[i]) {
+			bad += gt_wait(pid[i], 60000) != 128 + SIGKILL;
+			continue;
+		}
+		snprintf(go, sizeof(go), "execute/r2-%d/go", i);
+		free(gt_write(dir, go, "%s", ""));
+	}
+	for (int i = 0; i < n; i++)
+		if (alive[i])
+			bad += gt_wait(pid[i], 120000) != 0;
+	return bad;
 }

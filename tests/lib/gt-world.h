@@ -14,7 +14,13 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#define GT_FIRST 3000000000u
+/* The first uid of the tests' pools: 3000000000 + (pid % 256) * 4194304,
+ * fixed per test process by the first call ($GRIDRUN_TEST_FIRST_UID, so
+ * that children agree), so that test runs of several checkouts on one node
+ * do not lease the same host uids (a task of one run in the other's range
+ * would keep its quarantines). */
+unsigned gt_pool_first(void);
+#define GT_FIRST gt_pool_first()
 #define GT_PILOT 23456          /* atlas001, allowed in pool atlas */
 #define GT_OTHER 23457          /* cms001, not allowed */
 
@@ -28,6 +34,12 @@ struct gt_world {
 /* Run fn(arg, w) as the world's pid 1 (it should _exit()); returns pid 1's
  * exit status (128+N if killed by signal N). Everything is removed after. */
 int gt_world_run(unsigned ranges, bool filecaps, void (*fn)(void *arg, const struct gt_world *w), void *arg);
+/* R2's end: wait for each killed supervisor (128+SIGKILL), let each live
+ * job r2-I go (touch DIR/execute/r2-I/go) and wait for it (0); returns how
+ * many ended otherwise. */
+int gt_r2_finish(const char *dir, const pid_t *pid, const bool *alive, int n);
+/* printf into one of 8 static buffers, for expected strings */
+const char *gt_f(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* setresuid/setresgid to uid (groups dropped), dumpable as an exec'd process is. */
 void gt_become(uid_t uid);
 
