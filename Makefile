@@ -22,7 +22,7 @@ PKG_LIBS = -Wl,-Bstatic $(shell pkg-config --libs $(PKGS) 2>/dev/null) -Wl,-Bdyn
 
 # libgridrun.a: every module of runtime/, cgroups/ and condor/ except the
 # mains of the CLI and of gridrun-condor.
-LIB_SRCS := $(filter-out runtime/main.c condor/wrapper.c,$(wildcard runtime/*.c cgroups/*.c condor/*.c))
+LIB_SRCS := $(filter-out runtime/main.c runtime/helper-main.c condor/wrapper.c,$(wildcard runtime/*.c cgroups/*.c condor/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/seccomp-builtin.o
 LIB := $(BUILD)/libgridrun.a
 
@@ -89,7 +89,7 @@ $(BUILD)/gridrun: $(BUILD)/runtime/main.o $(LIB)
 # overrides that for the unprivileged caller only).
 HELPER_DIR = $(PREFIX)/libexec/gridrun
 $(BUILD)/runtime/helper-client.o: CFLAGS_ALL += -DGR_HELPER_PATH='"$(HELPER_DIR)/gridrun-helper"'
-$(BUILD)/gridrun-helper: $(BUILD)/helper/gridrun-helper.o $(LIB)
+$(BUILD)/gridrun-helper: $(BUILD)/runtime/helper-main.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
 # gridrun-condor: HTCondor's USER_JOB_WRAPPER (condor/README.md).
