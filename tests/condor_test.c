@@ -84,6 +84,20 @@ static void slot(struct _test_data_condor *self, uid_t uid, const char *name, lo
 	self->started = true;
 }
 
+/* The probe where HTCondor puts a transferred executable: in the job's
+ * scratch dir, the sandbox (the host's /tmp, where a clone of the repository
+ * may live, is not visible from the job). */
+static char *scratch_probe(const struct st_starter *s)
+{
+	char *dst, *cmd;
+
+	if (asprintf(&dst, "%s/gr-probe", s->scratch) < 0 ||
+	    asprintf(&cmd, "cp '%s' '%s' && chmod 0755 '%s'", gt_probe(), dst, dst) < 0 || system(cmd) != 0)
+		abort();   /* the test machinery */
+	free(cmd);
+	return dst;
+}
+
 static void run_sh(struct _test_data_condor *self, const char *script)
 {
 	char *argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)script, (char *)"job", NULL };
@@ -342,10 +356,12 @@ TEST_F_TIMEOUT(condor, USE_PID_NAMESPACES_true_is_a_wrapper_failure, 300)
 
 TEST_F_TIMEOUT(condor, oom_under_the_slot_memory_limit, 300)
 {
-	char *argv[] = { (char *)gt_probe(), (char *)"eat", NULL };
+	char *argv[] = { NULL, (char *)"eat", NULL };
 
 	slot(self, variant->uid, "slot1_1", 64, NULL, ST_CHIRP_OK);
+	argv[0] = scratch_probe(&self->st);
 	st_start(&self->st, argv, self->env);
+	free(argv[0]);
 	ASSERT_TRUE(st_wait(&self->st, 60000, &self->ex));
 	ASSERT_FALSE(self->ex.wrapper_failed);
 	ASSERT_TRUE(self->ex.by_signal);
@@ -364,7 +380,7 @@ TEST_F_TIMEOUT(condor, oom_under_the_slot_memory_limit, 300)
 
 TEST_F_TIMEOUT(condor, chirped_cpu_is_within_2_percent_of_htcondors_figure, 300)
 {
-	char *argv[] = { (char *)gt_probe(), (char *)"burn", (char *)"1", (char *)"5", NULL };
+	char *argv[] = { NULL, (char *)"burn", (char *)"1", (char *)"5", NULL };
 	struct st_chirp_update user, sys;
 	unsigned long long htc, ours, wrapper;
 
@@ -373,7 +389,9 @@ TEST_F_TIMEOUT(condor, chirped_cpu_is_within_2_percent_of_htcondors_figure, 300)
 	free(self->env[3]);
 	self->env[3] = strdup("GRIDRUN_CONDOR_CHIRP_INTERVAL=1");
 	slot(self, variant->uid, "slot1_1", 512, NULL, ST_CHIRP_OK);
+	argv[0] = scratch_probe(&self->st);
 	st_start(&self->st, argv, self->env);
+	free(argv[0]);
 	ASSERT_TRUE(st_wait(&self->st, 60000, &self->ex));
 	ASSERT_EQ(0, self->ex.code);
 	ASSERT_TRUE(st_chirp(&self->st, "ChirpGridrunCpuUserUsec", &user));
@@ -427,7 +445,7 @@ TEST_F_TIMEOUT(condor, S19_two_jobs_of_one_slot_account_see_nothing_of_each_othe
 {
 	struct st_starter b;
 	struct st_exit bex;
-	char *proxy, *script, *out, *flag;
+	char *proxy, *script, *out, *flag, *probe;
 
 	slot(self, variant->uid, "slot1_1", 512, NULL, ST_CHIRP_OK);
 	proxy = gt_write(self->st.scratch, "x509up_u1000", "proxy-of-a\n");
@@ -439,10 +457,12 @@ TEST_F_TIMEOUT(condor, S19_two_jobs_of_one_slot_account_see_nothing_of_each_othe
 	ASSERT_TRUE(stdout_has(&self->st, "ready", 20000));
 
 	st_setup(&b, self->tmp, "slot1_2", variant->uid, 512, NULL, ST_CHIRP_OK);
+	probe = scratch_probe(&b);
 	ASSERT_LE(0, asprintf(&script,
 			      "ls -A /tmp | grep -c secret; ls -A %s; cat %s 2>/dev/null || echo no-proxy; "
 			      "ls /proc | grep -c '^[0-9]'; %s signal %d",
-			      self->st.execute, proxy, gt_probe(), (int)self->st.pid));
+			      self->st.execute, proxy, probe, (int)self->st.pid));
+	free(probe);
 	{
 		char *argv[] = { (char *)"/bin/sh", (char *)"-c", script, (char *)"job-b", NULL };
 

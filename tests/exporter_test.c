@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -170,6 +171,9 @@ static int exporter_start(struct _test_data_ex *self, int as_uid, const char *a1
 		dup2(err, 2);
 		if (as_uid >= 0 && (setgroups(0, NULL) < 0 || setresgid(as_uid, as_uid, as_uid) < 0 ||
 				    setresuid(as_uid, as_uid, as_uid) < 0))
+			_exit(122);
+		/* a test that dies takes its exporter with it */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 			_exit(122);
 		execl(exporter_bin(), exporter_bin(), "--listen", "127.0.0.1:0", "--state-dir", self->state,
 		      a1, a2, (char *)NULL);
@@ -456,6 +460,8 @@ TEST_F_TIMEOUT(ex, prometheus_sees_the_jobs_cpu_within_2_percent_of_its_record, 
 	free(cfg);
 	self->prom = fork();
 	if (self->prom == 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+			_exit(122);
 		execv(argv[0], argv);
 		_exit(121);
 	}
