@@ -137,7 +137,7 @@ VM_LANE := tests/vm/lane.t
 # of the kernel in them), bench.t and condor_bench.t time things. None runs
 # in the guest nor inside make asan.
 HOST_ONLY_SCRIPTS := tests/asan.t tests/bench.t tests/fuzz.t tests/classad_fuzz.t tests/condor_bench.t \
-	tests/make-fuzz.t
+	tests/make-fuzz.t tests/install.t
 LANE_SCRIPTS = $(filter-out $(HOST_ONLY_SCRIPTS),$(TEST_SCRIPTS))
 TEST_ENV = GRIDRUN=$(abspath $(BUILD)/gridrun) GRIDRUN_SRC=$(CURDIR) GRIDRUN_BUILD=$(abspath $(BUILD))
 
@@ -197,6 +197,8 @@ bench: $(BUILD)/.deps-bench $(BUILD)/gridrun
 install: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper $(BUILD)/gridrun-condor
 	install -D -m 0755 $(BUILD)/gridrun $(DESTDIR)$(PREFIX)/bin/gridrun
 	install -D -m 0755 $(BUILD)/gridrun-exporter $(DESTDIR)$(PREFIX)/bin/gridrun-exporter
+	install -D -m 0755 $(BUILD)/gridrun-condor $(DESTDIR)$(PREFIX)/bin/gridrun-condor
+	install -D -m 4755 -o root -g root $(BUILD)/gridrun-helper $(DESTDIR)$(HELPER_DIR)/gridrun-helper
 	install -D -m 0644 seccomp-profiles/grid-default.json $(DESTDIR)$(SECCOMP_DIR)/grid-default.json
 	install -D -m 0644 seccomp-profiles/strict.json $(DESTDIR)$(SECCOMP_DIR)/strict.json
 
