@@ -131,6 +131,32 @@ TEST_F(sec, S07_no_terminal_injection_and_own_session)
 	free(spec);
 }
 
+/*
+ * S03 (runc's CVE-2016-9962: its init ptraced by the container). gridrun
+ * never injects a process into a running job (there is no exec-into), so
+ * the only process of gridrun's inside the job's namespaces is its init,
+ * pid 1: non-dumpable from sync #1 on, capability-free. The job, uid 0 of
+ * its namespace, tries it again and again while init is busy reaping its
+ * children and a signal is in flight, and gets nothing: no ptrace, no
+ * /proc/1 mem, environ, fds, exe or cwd.
+ */
+TEST_F(sec, S03_init_cannot_be_ptraced_or_read_by_the_job)
+{
+	char *spec = sh_spec(self->dir,
+			     "trap 'echo got-usr1' USR1; (sleep 0.1; kill -USR1 $$) & "
+			     "for i in 1 2 3; do /run/gr-probe signal 1; done | sort | uniq -c | tr -s ' '; wait; "
+			     "cat /proc/1/environ >/dev/null 2>&1 || echo no-environ; "
+			     "cat /proc/1/mem >/dev/null 2>&1 || echo no-mem; "
+			     "ls /proc/1/fd >/dev/null 2>&1 || echo no-fd; "
+			     "readlink /proc/1/exe >/dev/null 2>&1 || echo no-exe; "
+			     "readlink /proc/1/cwd >/dev/null 2>&1 || echo no-cwd", NULL, NULL);
+
+	gt_run_spec(spec, &self->res);
+	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
+	ASSERT_STREQ(" 3 kill ok\n 3 ptrace EPERM\ngot-usr1\nno-environ\nno-mem\nno-fd\nno-exe\nno-cwd\n", self->res.out);
+	free(spec);
+}
+
 TEST_F(sec, S11_no_capabilities_in_job_or_init_and_no_new_privs)
 {
 	static const char zero_caps[] =
