@@ -31,13 +31,6 @@
 
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 
-static bool has_suffix(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && !strcmp(s + n - m, suffix);
-}
-
 static char *slurp(const char *path)
 {
 	return gt_read(path);
@@ -121,50 +114,27 @@ out:
 	return problem;
 }
 
+/* One bad config, copied into the test's dir (cwd): messages name it as given. */
+static char *check_bad_copy(const char *corpus, const char *name, const char *expected, void *dir)
+{
+	char path[2 * PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", corpus, name);
+	copy_to(path, dir, name);
+	return check_bad(name, expected);
+}
+
 TEST_F(conf, bad_corpus)
 {
-	struct dirent **names;
-	int n, checked = 0, failed = 0;
-	char corpus[PATH_MAX];
+	int checked, failed;
+	char rel[PATH_MAX], corpus[PATH_MAX];
 
-	snprintf(corpus, sizeof(corpus), "%s/tests/configs/bad", gt_src());
-	n = scandir(corpus, &names, NULL, alphasort);
-	ASSERT_LT(0, n) TH_LOG("%s: %s (set GRIDRUN_SRC)", corpus, strerror(errno));
+	/* absolute: the checks run in the test's dir */
+	snprintf(rel, sizeof(rel), "%s/tests/configs/bad", gt_src());
+	ASSERT_NE(NULL, realpath(rel, corpus)) TH_LOG("%s: %s (set GRIDRUN_SRC)", rel, strerror(errno));
 	ASSERT_EQ(0, chdir(self->dir));
-	for (int i = 0; i < n; i++) {
-		const char *name = names[i]->d_name;
-		char path[2 * PATH_MAX], other[3 * PATH_MAX], *expected, *problem;
-
-		snprintf(path, sizeof(path), "%s/%s", corpus, name);
-		if (has_suffix(name, ".err")) {
-			/* an expectation without its config would silently test nothing */
-			snprintf(other, sizeof(other), "%.*s.conf", (int)(strlen(path) - 4), path);
-			if (access(other, F_OK) != 0) {
-				TH_LOG("%s has no %s", name, other);
-				failed++;
-			}
-		} else if (has_suffix(name, ".conf")) {
-			snprintf(other, sizeof(other), "%.*s.err", (int)(strlen(path) - 5), path);
-			expected = slurp(other);
-			if (!expected) {
-				TH_LOG("%s has no .err", name);
-				failed++;
-			} else {
-				expected[strcspn(expected, "\n")] = '\0';
-				copy_to(path, self->dir, name);
-				problem = check_bad(name, expected);
-				if (problem) {
-					TH_LOG("%s", problem);
-					failed++;
-				}
-				free(problem);
-			}
-			free(expected);
-			checked++;
-		}
-		free(names[i]);
-	}
-	free(names);
+	checked = gt_corpus(corpus, ".conf", check_bad_copy, self->dir, &failed);
+	ASSERT_LT(0, checked) TH_LOG("%s: %s (set GRIDRUN_SRC)", corpus, strerror(errno));
 	EXPECT_LE(30, checked);
 	EXPECT_EQ(0, failed);
 }

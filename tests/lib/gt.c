@@ -480,3 +480,53 @@ long long gt_json_int(const json_t *o, const char *key)
 {
 	return json_integer_value(json_object_get(o, key));
 }
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n > m && !strcmp(s + n - m, suffix);
+}
+
+int gt_corpus(const char *dir, const char *ext, gt_corpus_check *check, void *arg, int *failed)
+{
+	struct dirent **names;
+	int n = scandir(dir, &names, NULL, alphasort), checked = 0;
+
+	*failed = 0;
+	if (n < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+		char *other = NULL, *expected = NULL, *problem = NULL;
+
+		if (ends_with(name, ".err")) {
+			if (asprintf(&other, "%s/%.*s%s", dir, (int)(strlen(name) - 4), name, ext) < 0)
+				abort();
+			if (access(other, F_OK) != 0 && asprintf(&problem, "%s has no %s", name, other) < 0)
+				abort();
+		} else if (ends_with(name, ext)) {
+			if (asprintf(&other, "%s/%.*s.err", dir, (int)(strlen(name) - strlen(ext)), name) < 0)
+				abort();
+			expected = gt_read(other);
+			if (!expected) {
+				if (asprintf(&problem, "%s has no %s", name, other) < 0)
+					abort();
+			} else {
+				expected[strcspn(expected, "\n")] = '\0';
+				problem = check(dir, name, expected, arg);
+			}
+			checked++;
+		}
+		if (problem) {
+			fprintf(stderr, "# %s\n", problem);
+			++*failed;
+		}
+		free(problem);
+		free(expected);
+		free(other);
+		free(names[i]);
+	}
+	free(names);
+	return checked;
+}

@@ -89,4 +89,16 @@ const char *gt_sysprobe(void);
 /* As gt_spec(), binding gr-sysprobe read-only at /run/gr-sysprobe too. */
 char *gt_spec_sys(const char *dir, const char *args_json, const char *extra, const char *gridrun_extra);
 
+/*
+ * A corpus of bad inputs: DIR holds NAME.EXT files (ext with its dot), each
+ * with NAME.err, the one line it must fail with. check(dir, name, expected,
+ * arg) judges one input: NULL when it behaves, else a malloc'd description.
+ * An .err without its input, or an input without its .err, is a problem too
+ * (it would silently test nothing). Each problem is printed as a TAP
+ * comment. Returns how many inputs were judged (-1: DIR unreadable);
+ * *failed counts the problems.
+ */
+typedef char *gt_corpus_check(const char *dir, const char *name, const char *expected, void *arg);
+int gt_corpus(const char *dir, const char *ext, gt_corpus_check *check, void *arg, int *failed);
+
 #endif
