@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "handover.h"
 #include "util.h"
 
 #define MAX_FILE (1u << 20)
@@ -29,7 +30,7 @@
 
 enum sect_kind { S_NONE, S_RUNTIME, S_POOL, S_ROOTFS };
 
-static const char *const runtime_keys[] = { "state_dir", "lease_dir", "cgroup_base", NULL };
+static const char *const runtime_keys[] = { "state_dir", "lease_dir", "cgroup_base", "sandbox_handover", NULL };
 static const char *const pool_keys[] = { "first_uid", "ranges", "range_size", "accounts",
 					 "quarantine_seconds", "vos", NULL };
 static const char *const rootfs_keys[] = { "path", NULL };
@@ -367,6 +368,12 @@ static int handler(void *user, const char *section, const char *name, const char
 	case S_RUNTIME: {
 		char **slot[] = { &p->cfg->state_dir, &p->cfg->lease_dir, &p->cfg->cgroup_base };
 
+		if (k == 3) {
+			if (gr_handover_way_parse(value, &p->cfg->handover) == 0)
+				return 1;
+			fail(p, p->lineno, "runtime: sandbox_handover: `%s` is not auto, idmap or chown", value);
+			return 0;
+		}
 		return path_value(p, name, value, slot[k]) == 0;
 	}
 	case S_POOL:

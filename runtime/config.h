@@ -3,7 +3,9 @@
  * config.h - the site configuration, /etc/gridrun/gridrun.conf (design §5).
  *
  * INI, parsed with libinih:
- *     [runtime]     state_dir, lease_dir, cgroup_base   (absolute paths, all optional)
+ *     [runtime]     state_dir, lease_dir, cgroup_base   (absolute paths, all optional),
+ *                   sandbox_handover (auto | idmap | chown; handover.h: how a
+ *                   leased job gets its sandbox; auto: idmap where possible)
  *     [pool NAME]   first_uid, ranges (required); range_size (65536),
  *                   accounts (space-separated; empty or absent: nobody may lease),
  *                   quarantine_seconds (600), vos (space-separated VO names:
@@ -54,6 +56,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "handover.h"
 
 #ifndef GR_CONFIG_DEFAULT
 #define GR_CONFIG_DEFAULT "/etc/gridrun/gridrun.conf"
@@ -94,6 +97,7 @@ struct gr_config {
 	char *state_dir;             /* NULL: not set */
 	char *lease_dir;             /* always set: GR_LEASE_DIR_DEFAULT unless given */
 	char *cgroup_base;           /* NULL: not set */
+	enum gr_handover_way handover; /* sandbox_handover (handover.h): auto unless given */
 	struct gr_pool *pools;
 	size_t npools;
 	struct gr_rootfs *rootfs;

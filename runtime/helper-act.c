@@ -14,6 +14,11 @@
  *  - release: only of a lease the caller holds.
  *  - gc: lease.c's gc, which only ever reclaims dead holders' leases and
  *    ends quarantines no task needs.
+ *  - sandbox: only a directory the caller owns (fd 3, opened by the caller,
+ *    so one it can reach), only to the caller's own lease, only the
+ *    caller's uid and primary gid (never 0: the caller is not root, and no
+ *    pool holds an account's ids); the walk's rules are handover.h's.
+ *  - unsandbox: only ids of the caller's own lease become the caller's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +29,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "handover.h"
 #include "helper-int.h"
 #include "userns.h"
 #include "util.h"
@@ -257,13 +263,97 @@ static int do_gc(struct step *s, char *out, size_t outsz, struct gr_error **err)
 	return r2;
 }
 
+/* fd 3: a directory; owned by the caller (or, going back, by it or the range) */
+static int sandbox_fd(struct step *s, const struct gr_lease *l, bool back, struct gr_error **err)
+{
+	struct stat st;
+
+	if (fstat(GR_HELPER_PIDFD, &st) < 0 || !S_ISDIR(st.st_mode))
+		return gr_helper_fail(err, GR_HELPER_EXIT_USAGE, EBADF, "fd 3: no sandbox directory");
+	if (st.st_uid != s->c->uid &&
+	    !(back && st.st_uid >= l->first && st.st_uid - l->first < l->count))
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM,
+				      "the sandbox (fd 3) is owned by uid %u, not by the caller",
+				      (unsigned)st.st_uid);
+	return 0;
+}
+
+static int do_sandbox(struct step *s, char *out, size_t outsz, int *outfd, struct gr_error **err)
+{
+	struct gr_handover h;
+	struct gr_lease l;
+	unsigned long changed = 0;
+	int r, r2, mntfd = -1;
+
+	r = callers_lease(s, &l, err);
+	if (r >= 0)
+		r = sandbox_fd(s, &l, false, err);
+	if (r < 0)
+		return r;
+	r = gr_handover_plan(s->c->uid, s->c->gid, l.first, l.count, s->req->uid, s->req->gid, &h, err);
+	if (r < 0) {
+		(*err)->code = GR_HELPER_EXIT_USAGE;
+		return r;
+	}
+	if (r > 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM, "the caller's ids are in the range");
+	r = gr_helper_as_root(true, s->c, err);
+	if (r < 0)
+		return r;
+	r = gr_handover_begin(GR_HELPER_PIDFD, &h, s->cfg->handover, &mntfd, &changed, err);
+	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
+	if (r < 0) {
+		(*err)->code = GR_HELPER_EXIT_FAILED;
+		return r;
+	}
+	if (r2 < 0) {
+		if (mntfd >= 0)
+			close(mntfd);
+		return r2;
+	}
+	*outfd = mntfd;
+	if (mntfd >= 0)
+		snprintf(out, outsz, "idmap\n");
+	else
+		snprintf(out, outsz, "chown %lu\n", changed);
+	return 0;
+}
+
+static int do_unsandbox(struct step *s, char *out, size_t outsz, struct gr_error **err)
+{
+	struct gr_handover h;
+	struct gr_lease l;
+	unsigned long changed = 0;
+	int r, r2;
+
+	r = callers_lease(s, &l, err);
+	if (r >= 0)
+		r = sandbox_fd(s, &l, true, err);
+	if (r < 0)
+		return r;
+	if (gr_handover_plan(s->c->uid, s->c->gid, l.first, l.count, 0, 0, &h, err) != 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM, "the caller's ids are in the range");
+	r = gr_helper_as_root(true, s->c, err);
+	if (r < 0)
+		return r;
+	r = gr_handover_chown(GR_HELPER_PIDFD, &h, true, &changed, err);
+	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
+	if (r < 0) {
+		(*err)->code = GR_HELPER_EXIT_FAILED;
+		return r;
+	}
+	snprintf(out, outsz, "%lu\n", changed);
+	return r2;
+}
+
 int gr_helper_act(const struct gr_helper_caller *c, const struct gr_helper_req *req,
-		  char *out, size_t outsz, struct gr_error **err)
+		  char *out, size_t outsz, int *outfd, struct gr_error **err)
 {
 	struct step s = { .c = c, .req = req };
 	int r;
 
 	out[0] = '\0';
+	*outfd = -1;
 	r = load_pool(&s, err);
 	if (r >= 0) {
 		switch (req->op) {
@@ -271,6 +361,8 @@ int gr_helper_act(const struct gr_helper_caller *c, const struct gr_helper_req *
 		case GR_HELPER_MAP: r = do_map(&s, err); break;
 		case GR_HELPER_RELEASE: r = do_release(&s, err); break;
 		case GR_HELPER_GC: r = do_gc(&s, out, outsz, err); break;
+		case GR_HELPER_SANDBOX: r = do_sandbox(&s, out, outsz, outfd, err); break;
+		case GR_HELPER_UNSANDBOX: r = do_unsandbox(&s, out, outsz, err); break;
 		}
 	}
 	gr_config_free(s.cfg);

@@ -2,14 +2,17 @@
 /*
  * helper-client.c - the unprivileged supervisor's side of gridrun-helper
  * (helper.h): run it with an empty environment, stdin /dev/null, the
- * target's pidfd as fd 3 (map) and nothing else open; its one stdout line is
- * the answer, its one stderr line the error (without "gridrun-helper: ").
+ * target's pidfd (map) or the sandbox directory (sandbox, unsandbox) as fd 3
+ * and nothing else open; its one stdout line is the answer (stdout is a unix
+ * socket, so that "sandbox" can pass a mount with it), its one stderr line the
+ * error (without "gridrun-helper: ").
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,6 +52,47 @@ static void child(const char *path, char *const argv[], int pidfd, int out, int 
 	_exit(GR_HELPER_EXIT_FAILED);
 }
 
+/* The answer on the stdout socket, and the one fd it may carry (into *rfd
+ * if rfd, else closed). */
+static void drain_answer(int fd, char *buf, size_t size, int *rfd)
+{
+	size_t used = 0;
+
+	for (;;) {
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} u;
+		char sink[256];
+		struct iovec iov = { .iov_base = used + 1 < size ? buf + used : sink,
+				     .iov_len = used + 1 < size ? size - used - 1 : sizeof(sink) };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+				    .msg_controllen = sizeof(u.buf) };
+		ssize_t n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		for (struct cmsghdr *c = n >= 0 ? CMSG_FIRSTHDR(&m) : NULL; c; c = CMSG_NXTHDR(&m, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			for (size_t i = 0; (i + 1) * sizeof(int) <= c->cmsg_len - CMSG_LEN(0); i++) {
+				int got;
+
+				memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+				if (rfd && *rfd < 0)
+					*rfd = got;
+				else
+					close(got);
+			}
+		}
+		if (n <= 0)
+			break;
+		if (used + 1 < size)
+			used += (size_t)n;
+	}
+	buf[used] = '\0';
+}
+
 static void drain(int fd, char *buf, size_t size)
 {
 	size_t used = 0;
@@ -70,15 +114,17 @@ static void drain(int fd, char *buf, size_t size)
 	buf[used] = '\0';
 }
 
-static int call(char *const argv[], int pidfd, char *out, size_t outsz, struct gr_error **err)
+static int call(char *const argv[], int pidfd, char *out, size_t outsz, int *rfd, struct gr_error **err)
 {
 	const char *path = gr_helper_path();
 	int po[2], pe[2], status;
 	char msg[512];
 	pid_t pid;
 
-	if (pipe2(po, O_CLOEXEC) < 0)
-		return gr_error_sys(err, errno, "helper: pipe");
+	if (rfd)
+		*rfd = -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, po) < 0)
+		return gr_error_sys(err, errno, "helper: socketpair");
 	if (pipe2(pe, O_CLOEXEC) < 0) {
 		close(po[0]);
 		close(po[1]);
@@ -95,7 +141,7 @@ static int call(char *const argv[], int pidfd, char *out, size_t outsz, struct g
 		return gr_error_sys(err, errno, "helper: fork");
 	}
 	/* one short line each: the pipes never fill */
-	drain(po[0], out, outsz);
+	drain_answer(po[0], out, outsz, rfd);
 	drain(pe[0], msg, sizeof(msg));
 	close(po[0]);
 	close(pe[0]);
@@ -104,6 +150,10 @@ static int call(char *const argv[], int pidfd, char *out, size_t outsz, struct g
 			return gr_error_sys(err, errno, "helper: wait");
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
+	if (rfd && *rfd >= 0) {
+		close(*rfd);
+		*rfd = -1;
+	}
 	msg[strcspn(msg, "\n")] = '\0';
 	if (!msg[0])
 		snprintf(msg, sizeof(msg), "gridrun-helper: `%s` failed (status 0x%x)", path, status);
@@ -119,7 +169,7 @@ int gr_helper_lease(const char *pool, const char *job_id, struct gr_lease *l, st
 	unsigned index, first, count;
 	int n = 0, r;
 
-	r = call(argv, -1, out, sizeof(out), err);
+	r = call(argv, -1, out, sizeof(out), NULL, err);
 	if (r < 0)
 		return r;
 	if (sscanf(out, "%u %u %u\n%n", &index, &first, &count, &n) != 3 || out[n])
@@ -141,7 +191,7 @@ int gr_helper_map(const char *pool, unsigned index, pid_t pid, int pidfd, struct
 
 	snprintf(idx, sizeof(idx), "%u", index);
 	snprintf(p, sizeof(p), "%d", (int)pid);
-	return call(argv, pidfd, out, sizeof(out), err);
+	return call(argv, pidfd, out, sizeof(out), NULL, err);
 }
 
 int gr_helper_release(const char *pool, unsigned index, struct gr_error **err)
@@ -150,7 +200,7 @@ int gr_helper_release(const char *pool, unsigned index, struct gr_error **err)
 	char *const argv[] = { "gridrun-helper", "release", (char *)pool, idx, NULL };
 
 	snprintf(idx, sizeof(idx), "%u", index);
-	return call(argv, -1, out, sizeof(out), err);
+	return call(argv, -1, out, sizeof(out), NULL, err);
 }
 
 int gr_helper_gc(const char *pool, struct gr_lease_gc_stats *st, struct gr_error **err)
@@ -160,7 +210,7 @@ int gr_helper_gc(const char *pool, struct gr_lease_gc_stats *st, struct gr_error
 	char out[64];
 	int n = 0, r;
 
-	r = call(argv, -1, out, sizeof(out), err);
+	r = call(argv, -1, out, sizeof(out), NULL, err);
 	if (r < 0)
 		return r;
 	if (sscanf(out, "%u %u\n%n", &reclaimed, &freed, &n) != 2 || out[n])
@@ -169,5 +219,51 @@ int gr_helper_gc(const char *pool, struct gr_lease_gc_stats *st, struct gr_error
 		st->reclaimed += reclaimed;
 		st->freed += freed;
 	}
+	return 0;
+}
+
+int gr_helper_sandbox(const char *pool, unsigned index, uid_t uid, gid_t gid, int dirfd, int *mntfd,
+		      unsigned long *changed, struct gr_error **err)
+{
+	char idx[16], u[16], g[16], out[64];
+	char *const argv[] = { "gridrun-helper", "sandbox", (char *)pool, idx, u, g, NULL };
+	unsigned long n = 0;
+	int len = 0, r;
+
+	snprintf(idx, sizeof(idx), "%u", index);
+	snprintf(u, sizeof(u), "%u", (unsigned)uid);
+	snprintf(g, sizeof(g), "%u", (unsigned)gid);
+	*changed = 0;
+	r = call(argv, dirfd, out, sizeof(out), mntfd, err);
+	if (r < 0)
+		return r;
+	if (!strcmp(out, "idmap\n") && *mntfd >= 0)
+		return 0;
+	if (*mntfd >= 0) {
+		close(*mntfd);
+		*mntfd = -1;
+	}
+	if (sscanf(out, "chown %lu\n%n", &n, &len) != 1 || out[len])
+		return gr_error_set(err, EPROTO, "helper: unexpected answer `%.40s`", out);
+	*changed = n;
+	return 0;
+}
+
+int gr_helper_unsandbox(const char *pool, unsigned index, int dirfd, unsigned long *changed,
+			struct gr_error **err)
+{
+	char idx[16], out[32];
+	char *const argv[] = { "gridrun-helper", "unsandbox", (char *)pool, idx, NULL };
+	unsigned long n = 0;
+	int len = 0, r;
+
+	snprintf(idx, sizeof(idx), "%u", index);
+	r = call(argv, dirfd, out, sizeof(out), NULL, err);
+	if (r < 0)
+		return r;
+	if (sscanf(out, "%lu\n%n", &n, &len) != 1 || out[len])
+		return gr_error_set(err, EPROTO, "helper: unexpected answer `%.40s`", out);
+	if (changed)
+		*changed = n;
 	return 0;
 }

@@ -4,13 +4,40 @@
  * for the request, the exit codes and the order of privilege changes.
  * Nothing is printed before every privilege is gone.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "helper.h"
 
-static int finish(struct gr_error *e, const char *out)
+/* The answer line with fd attached (SCM_RIGHTS): stdout must be a socket. */
+static int send_with_fd(const char *out, int fd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = { .iov_base = (void *)out, .iov_len = strlen(out) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	memset(&u, 0, sizeof(u));
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	do
+		n = sendmsg(STDOUT_FILENO, &m, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)iov.iov_len ? 0 : -1;
+}
+
+static int finish(struct gr_error *e, const char *out, int outfd)
 {
 	_cleanup_gr_error_ struct gr_error *leave = NULL;
 
@@ -23,6 +50,12 @@ static int finish(struct gr_error *e, const char *out)
 		fprintf(stderr, "gridrun-helper: %s\n", e->msg ? e->msg : "failed");
 		return e->code ? e->code : GR_HELPER_EXIT_FAILED;
 	}
+	if (outfd >= 0) {
+		if (send_with_fd(out, outfd) == 0)
+			return GR_HELPER_EXIT_OK;
+		fprintf(stderr, "gridrun-helper: cannot pass the sandbox's mount: stdout is not a unix socket\n");
+		return GR_HELPER_EXIT_FAILED;
+	}
 	fputs(out, stdout);
 	return fflush(stdout) == 0 ? GR_HELPER_EXIT_OK : GR_HELPER_EXIT_FAILED;
 }
@@ -33,9 +66,11 @@ int main(int argc, char **argv)
 	struct gr_helper_caller caller;
 	struct gr_helper_req req;
 	char out[128] = "";
+	int outfd = -1;
 
 	if (gr_helper_enter(&caller, &err) < 0 || gr_helper_parse(argc, argv, &req, &err) < 0 ||
-	    gr_helper_act(&caller, &req, out, sizeof(out), &err) < 0)
-		return finish(err, out);
-	return finish(NULL, out);
+	    gr_helper_narrow(&req, &err) < 0 ||
+	    gr_helper_act(&caller, &req, out, sizeof(out), &outfd, &err) < 0)
+		return finish(err, out, -1);
+	return finish(NULL, out, outfd);
 }

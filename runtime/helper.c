@@ -61,7 +61,8 @@ static bool job_id_ok(const char *id)
 	       strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
 
-#define USAGE "usage: gridrun-helper lease POOL JOB_ID | map POOL INDEX PID | release POOL INDEX | gc POOL"
+#define USAGE "usage: gridrun-helper lease POOL JOB_ID | map POOL INDEX PID | release POOL INDEX | " \
+	"gc POOL | sandbox POOL INDEX UID GID | unsandbox POOL INDEX"
 
 #define bad(err, ...) gr_helper_fail(err, GR_HELPER_EXIT_USAGE, EINVAL, __VA_ARGS__)
 
@@ -82,6 +83,7 @@ int gr_helper_parse(int argc, char *const argv[], struct gr_helper_req *req, str
 	static const struct { const char *name; enum gr_helper_op op; int nargs; } ops[] = {
 		{ "lease", GR_HELPER_LEASE, 2 }, { "map", GR_HELPER_MAP, 3 },
 		{ "release", GR_HELPER_RELEASE, 2 }, { "gc", GR_HELPER_GC, 1 },
+		{ "sandbox", GR_HELPER_SANDBOX, 4 }, { "unsandbox", GR_HELPER_UNSANDBOX, 2 },
 	};
 	unsigned long v;
 	char q[48];
@@ -111,12 +113,23 @@ int gr_helper_parse(int argc, char *const argv[], struct gr_helper_req *req, str
 		break;
 	case GR_HELPER_MAP:
 	case GR_HELPER_RELEASE:
+	case GR_HELPER_SANDBOX:
+	case GR_HELPER_UNSANDBOX:
 		r = parse_number(argv[3], GR_POOL_MAX_RANGES - 1, &v);
 		if (r < 0)
 			return bad(err, "INDEX: `%s` is not a range index (0-65535)", shown(argv[3], q));
 		req->index = (unsigned)v;
-		if (req->op == GR_HELPER_RELEASE)
+		if (req->op == GR_HELPER_RELEASE || req->op == GR_HELPER_UNSANDBOX)
 			break;
+		if (req->op == GR_HELPER_SANDBOX) {
+			if (parse_number(argv[4], GR_POOL_LAST_UID, &v) < 0)
+				return bad(err, "UID: `%s` is not an id inside the range", shown(argv[4], q));
+			req->uid = (uid_t)v;
+			if (parse_number(argv[5], GR_POOL_LAST_UID, &v) < 0)
+				return bad(err, "GID: `%s` is not an id inside the range", shown(argv[5], q));
+			req->gid = (gid_t)v;
+			break;
+		}
 		r = parse_number(argv[4], GR_HELPER_PID_MAX, &v);
 		if (r < 0 || v == 0)
 			return bad(err, "PID: `%s` is not a pid (1-4194304)", shown(argv[4], q));
@@ -158,17 +171,35 @@ static void sane_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* permitted and effective = {CAP_SETUID, CAP_SETGID} (effective empty if !raise) */
+/*
+ * What any request may need: CAP_SETUID and CAP_SETGID (euid 0 for the lease
+ * files, the maps), and for the sandbox hand-over (handover.h) CAP_CHOWN,
+ * CAP_DAC_READ_SEARCH, CAP_FOWNER (a chown that clears a set-user-ID bit
+ * changes the mode too) and CAP_SYS_ADMIN (open_tree, idmapped mounts).
+ * gr_helper_narrow() keeps only the parsed request's.
+ */
+static cap_value_t kept[] = { CAP_SETUID, CAP_SETGID, CAP_CHOWN, CAP_DAC_READ_SEARCH, CAP_FOWNER,
+			      CAP_SYS_ADMIN };
+static int nkept = 2;   /* until narrow_caps() found the others */
+
+static bool is_kept(cap_value_t v)
+{
+	for (int i = 0; i < (int)ARRAY_SIZE(kept); i++)
+		if (kept[i] == v)
+			return true;
+	return false;
+}
+
+/* permitted and effective = kept[0..nkept) (effective empty if !raise) */
 static int set_caps(bool keep, bool raise, struct gr_error **err)
 {
-	cap_value_t ids[] = { CAP_SETUID, CAP_SETGID };
 	cap_t c = cap_init();
 	int r = 0;
 
 	if (!c)
 		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "cap_init");
-	if (keep && (cap_set_flag(c, CAP_PERMITTED, 2, ids, CAP_SET) < 0 ||
-		     (raise && cap_set_flag(c, CAP_EFFECTIVE, 2, ids, CAP_SET) < 0)))
+	if (keep && (cap_set_flag(c, CAP_PERMITTED, nkept, kept, CAP_SET) < 0 ||
+		     (raise && cap_set_flag(c, CAP_EFFECTIVE, nkept, kept, CAP_SET) < 0)))
 		r = gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "cap_set_flag");
 	if (r == 0 && cap_set_proc(c) < 0)
 		r = gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "set capabilities");
@@ -198,8 +229,8 @@ static int raise_setpcap(void)
 	return r;
 }
 
-/* Only CAP_SETUID and CAP_SETGID permitted; the rest leave the bounding set
- * too when we can (setuid-root: CAP_SETPCAP), so nothing exec'd could get them. */
+/* Only kept[] permitted; the rest leave the bounding set too when we can
+ * (setuid-root: CAP_SETPCAP), so nothing exec'd could get them. */
 static int narrow_caps(struct gr_error **err)
 {
 	cap_t c = cap_get_proc();
@@ -209,15 +240,21 @@ static int narrow_caps(struct gr_error **err)
 		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "cap_get_proc");
 	setuid_ok = have_cap(c, CAP_SETUID) && have_cap(c, CAP_SETGID);
 	setpcap = have_cap(c, CAP_SETPCAP);
+	/* the hand-over's capabilities only if all are there (file
+	 * capabilities may grant just the two the leases need) */
+	nkept = 2;
+	if (have_cap(c, CAP_CHOWN) && have_cap(c, CAP_DAC_READ_SEARCH) && have_cap(c, CAP_FOWNER) &&
+	    have_cap(c, CAP_SYS_ADMIN))
+		nkept = (int)ARRAY_SIZE(kept);
 	cap_free(c);
 	if (!setuid_ok)
 		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, EPERM,
-				      "not installed setuid-root or with cap_setuid,cap_setgid=p");
+				      "not installed setuid-root or with file capabilities (cap_setuid,cap_setgid at least)");
 	if (setpcap) {
 		if (raise_setpcap() < 0)
 			return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "raise CAP_SETPCAP");
 		for (cap_value_t v = 0; CAP_IS_SUPPORTED(v); v++)
-			if (v != CAP_SETUID && v != CAP_SETGID && cap_drop_bound(v) < 0)
+			if (!is_kept(v) && cap_drop_bound(v) < 0)
 				return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "drop bounding set");
 		/* exec can never make this process (or a child) root again */
 		if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
@@ -226,6 +263,19 @@ static int narrow_caps(struct gr_error **err)
 	}
 	if (cap_reset_ambient() < 0)
 		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "clear ambient capabilities");
+	return set_caps(true, true, err);
+}
+
+int gr_helper_narrow(const struct gr_helper_req *req, struct gr_error **err)
+{
+	bool handover = req->op == GR_HELPER_SANDBOX || req->op == GR_HELPER_UNSANDBOX;
+
+	if (handover && nkept < (int)ARRAY_SIZE(kept))
+		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, EPERM,
+				      "the sandbox hand-over needs cap_chown, cap_dac_read_search, cap_fowner "
+				      "and cap_sys_admin (installed with cap_setuid,cap_setgid only?)");
+	/* unsandbox needs no CAP_SYS_ADMIN, the lease steps only the first two */
+	nkept = !handover ? 2 : req->op == GR_HELPER_UNSANDBOX ? 5 : (int)ARRAY_SIZE(kept);
 	return set_caps(true, true, err);
 }
 

@@ -4,7 +4,7 @@
  *
  * gridrun-helper is the only privileged code when an unprivileged pilot
  * account runs jobs with a pool. It is installed setuid-root (or with the
- * file capabilities cap_setuid,cap_setgid=p; see README) and is run by the
+ * file capabilities; see README for the six) and is run by the
  * gridrun supervisor, its caller, once per step. Its whole request is argv;
  * the environment is cleared before anything else, and nothing is read from
  * it. The site configuration is GR_CONFIG_DEFAULT, fixed at build time.
@@ -24,9 +24,20 @@
  *   gridrun-helper gc POOL
  *       reclaims leases of dead holders and ends quarantines (lease.h; it
  *       never touches a live holder's lease), for an account of the pool.
+ *   gridrun-helper sandbox POOL INDEX UID GID    (fd 3: the sandbox directory)
+ *       hands the caller's own directory (its owner must be the caller) to
+ *       ids FIRST+UID, FIRST+GID of the caller's lease of range INDEX
+ *       (handover.h; the way is the configuration's sandbox_handover): the
+ *       caller's uid and primary gid become the job's. Prints "idmap\n" and
+ *       passes the detached idmapped mount as SCM_RIGHTS on stdout (which
+ *       must be a unix socket), or prints "chown N\n" (N entries changed).
+ *   gridrun-helper unsandbox POOL INDEX          (fd 3: the sandbox directory)
+ *       the chown walk back: every entry under fd 3 owned by an id of the
+ *       caller's lease of range INDEX becomes the caller's; prints "N\n".
  * POOL is a configuration name, JOB_ID a lease job id ([A-Za-z0-9._-]{1,64},
  * no leading '.'), INDEX a decimal below the pool's ranges, PID a decimal in
- * 1..4194304 (PID_MAX_LIMIT); no sign, space, leading zero or other argument.
+ * 1..4194304 (PID_MAX_LIMIT), UID and GID decimals below the range's size;
+ * no sign, space, leading zero or other argument.
  *
  * Exit status: 0 done; 64 bad request (argv); 77 refused (not the caller's
  * child, lease or pool; the caller is root); 75 pool exhausted; 71 the step
@@ -40,9 +51,12 @@
  *  1. non-dumpable, environment cleared, umask 077, fds 0-2 present and all
  *     fds above 3 closed, signal dispositions and mask reset (SIGXFSZ
  *     ignored: a write past the caller's RLIMIT_FSIZE is an error, not death).
- *  2. capabilities: only CAP_SETUID and CAP_SETGID stay permitted (every
- *     other one leaves the bounding set too when installed setuid-root),
- *     ambient cleared, no inheritable.
+ *  2. capabilities: only CAP_SETUID, CAP_SETGID and, for the sandbox
+ *     hand-over, CAP_CHOWN, CAP_DAC_READ_SEARCH, CAP_FOWNER and CAP_SYS_ADMIN stay
+ *     permitted (every other one leaves the bounding set too when installed
+ *     setuid-root), ambient cleared, no inheritable. Once the request is
+ *     parsed, gr_helper_narrow() keeps only its own: SETUID and SETGID for
+ *     lease, map, release and gc; no CAP_SYS_ADMIN for unsandbox.
  *  3. real, effective and saved uid and gid become the caller's: no uid 0
  *     is left. The lease files (root's, 0700) are then touched with euid 0
  *     for the moment of each file operation only (CAP_SETUID), and the maps
@@ -83,6 +97,8 @@ enum gr_helper_op {
 	GR_HELPER_MAP,
 	GR_HELPER_RELEASE,
 	GR_HELPER_GC,
+	GR_HELPER_SANDBOX,
+	GR_HELPER_UNSANDBOX,
 };
 
 struct gr_helper_req {
@@ -91,6 +107,8 @@ struct gr_helper_req {
 	char job_id[GR_JOB_ID_MAX + 1];   /* lease */
 	unsigned index;                   /* map, release */
 	pid_t pid;                        /* map */
+	uid_t uid;                        /* sandbox: inside the range */
+	gid_t gid;
 };
 
 /* Who runs the helper: its parent, held by pidfd from entry on. */
@@ -108,9 +126,12 @@ int gr_helper_enter(struct gr_helper_caller *caller, struct gr_error **err);
 void gr_helper_clean_env(void);
 /* Pure: argv (argv[0] is the program) to a request; err->code is 64. */
 int gr_helper_parse(int argc, char *const argv[], struct gr_helper_req *req, struct gr_error **err);
-/* Do the request; out gets the line to print on success (may be empty). */
+/* Step 2's narrowing to what req needs (after the parse). */
+int gr_helper_narrow(const struct gr_helper_req *req, struct gr_error **err);
+/* Do the request; out gets the line to print on success (may be empty),
+ * *outfd an fd to pass with it (or -1). */
 int gr_helper_act(const struct gr_helper_caller *caller, const struct gr_helper_req *req,
-		  char *out, size_t outsz, struct gr_error **err);
+		  char *out, size_t outsz, int *outfd, struct gr_error **err);
 /* Step 4; a failure is the helper's (exit 71). */
 int gr_helper_leave(struct gr_error **err);
 
@@ -122,5 +143,10 @@ int gr_helper_map(const char *pool, unsigned index, pid_t pid, int pidfd, struct
 int gr_helper_release(const char *pool, unsigned index, struct gr_error **err);
 /* adds what gc did to *st (may be NULL) */
 int gr_helper_gc(const char *pool, struct gr_lease_gc_stats *st, struct gr_error **err);
+/* *mntfd: the idmapped mount, or -1 when the helper chowned (*changed entries) */
+int gr_helper_sandbox(const char *pool, unsigned index, uid_t uid, gid_t gid, int dirfd, int *mntfd,
+		      unsigned long *changed, struct gr_error **err);
+int gr_helper_unsandbox(const char *pool, unsigned index, int dirfd, unsigned long *changed,
+			struct gr_error **err);
 
 #endif

@@ -33,11 +33,22 @@ static void noop_handler(int sig)
 	(void)sig;
 }
 
-static int close_fds_except(int keep)
+/* Every fd above stdio but a and b (either may be -1). */
+static int close_fds_except(int a, int b)
 {
-	if (keep > 3 && close_range(3, keep - 1, 0) < 0)
-		return -errno;
-	if (close_range(keep + 1, ~0U, 0) < 0)
+	int lo = a < b ? a : b, hi = a < b ? b : a;
+	unsigned from = 3;
+
+	for (int k = 0; k < 2; k++) {
+		int keep = k == 0 ? lo : hi;
+
+		if (keep < 3)
+			continue;
+		if ((unsigned)keep > from && close_range(from, (unsigned)keep - 1, 0) < 0)
+			return -errno;
+		from = (unsigned)keep + 1;
+	}
+	if (close_range(from, ~0U, 0) < 0)
 		return -errno;
 	return 0;
 }
@@ -282,6 +293,7 @@ static int init_setup(const struct gr_child_ctx *ctx, struct gr_error **err)
 	struct gr_mount_plan plan = {
 		.root_path = spec->root_path,
 		.sandbox = spec->sandbox,
+		.sandbox_mnt = ctx->sandbox_mnt,
 		.mounts = spec->mounts,
 		.nmounts = spec->nmounts,
 		.masked_paths = spec->masked_paths,
@@ -339,7 +351,7 @@ __attribute__((noreturn)) void gr_init_main(const struct gr_child_ctx *ctx)
 	 * supervisor cannot have died yet unnoticed: its end of the sync socket
 	 * would read EOF at sync #1. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (close_fds_except(ctx->syncfd) < 0)
+	if (close_fds_except(ctx->syncfd, ctx->sandbox_mnt) < 0)
 		_exit(GR_EXIT_ERROR);
 
 	/* Signals from the ancestor namespace reach an init only if it has a

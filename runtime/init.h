@@ -35,6 +35,7 @@ struct gr_child_ctx {
 	const struct gr_spec *spec;
 	struct gr_userns_plan ids;
 	int syncfd;
+	int sandbox_mnt;                  /* -1, or the sandbox's idmapped mount */
 	const struct gr_seccomp *seccomp; /* installed last in the job, never in init */
 };
 

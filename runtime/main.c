@@ -34,6 +34,7 @@
 #include "check.h"
 #include "config.h"
 #include "gr-seccomp.h"
+#include "handover.h"
 #include "helper.h"
 #include "lease.h"
 #include "record.h"
@@ -398,6 +399,7 @@ static int cmd_run(const char *path)
 	struct run_ctx ctx;
 	struct gr_run_hooks hooks = { .cgroup_ready = on_cgroup_ready, .started = on_started, .data = &ctx };
 	struct job_lease jl = { 0 };
+	struct gr_job_handover jh;
 	int r, status;
 
 	if (gr_spec_load_file(path, &spec, &err) < 0) {
@@ -431,9 +433,22 @@ static int cmd_run(const char *path)
 		hooks.write_maps = helper_write_maps;
 		hooks.maps_data = &jl;
 	}
+	/* the sandbox to the leased range (handover.h) */
+	if (gr_job_handover_begin(&jh, spec->sandbox, jl.held ? &jl.lease : NULL, jl.via_helper,
+				  site_config ? site_config->handover : GR_HANDOVER_AUTO, spec->uid, spec->gid,
+				  &err) < 0) {
+		release_job_lease(&jl);
+		gr_state_release(state_dir, job_id);
+		return fail(err);
+	}
+	hooks.sandbox_mnt = jh.mntfd >= 0 ? &jh.mntfd : NULL;
 
 	ctx = (struct run_ctx){ .state_dir = state_dir, .job_id = job_id, .spec = spec };
 	r = gr_run(spec, job_id, &hooks, &res, &err);
+	gr_job_handover_end(&jh);
+	if (getenv("GRIDRUN_DEBUG"))
+		fprintf(stderr, "gridrun: debug: job %s: sandbox hand-over %s, %lu entries, %.3f ms\n", job_id,
+			jh.way, jh.changed, jh.ns / 1e6);
 	release_job_lease(&jl);
 	status = r < 0 ? gr_error_exit_code(err) : gr_run_exit_status(&res);
 	if (r < 0) {

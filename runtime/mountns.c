@@ -357,7 +357,13 @@ int gr_mountns_in_child(const struct gr_mount_plan *plan, struct gr_error **err)
 	if (rootfd < 0)
 		return gr_error_prefix(err, "root");
 	if (plan->sandbox) {
-		sandboxfd = clone_host(plan->sandbox, true, JOB_ATTRS, err);
+		if (plan->sandbox_mnt >= 0) {
+			sandboxfd = plan->sandbox_mnt;
+			if (set_attrs(sandboxfd, JOB_ATTRS, true, plan->sandbox, err) < 0)
+				return gr_error_prefix(err, "sandbox");
+		} else {
+			sandboxfd = clone_host(plan->sandbox, true, JOB_ATTRS, err);
+		}
 		if (sandboxfd < 0)
 			return gr_error_prefix(err, "sandbox");
 	}

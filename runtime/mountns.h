@@ -44,6 +44,8 @@
 struct gr_mount_plan {
 	const char *root_path;            /* host path of the new root */
 	const char *sandbox;              /* host path, mounted at the same path; may be NULL */
+	int sandbox_mnt;                  /* >= 0: the sandbox's detached mount to use
+					   * (an idmapped one, handover.h); else cloned */
 	const struct gr_mount *mounts;
 	size_t nmounts;
 	char *const *masked_paths;        /* extra to the defaults */

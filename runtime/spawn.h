@@ -72,6 +72,8 @@ struct gr_run_hooks {
 	int (*write_maps)(void *data, pid_t pid, int pidfd, const struct gr_userns_plan *plan,
 			  struct gr_error **err);
 	void *maps_data;
+	/* not a hook: the sandbox's idmapped mount for the job (handover.h), or NULL */
+	const int *sandbox_mnt;
 };
 
 int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_hooks *hooks,

@@ -21,6 +21,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -93,7 +94,8 @@ static void helper(const struct gt_world *w, const char *const args[], int fd3, 
 
 	for (int i = 0; args[i] && i < 6; i++)
 		argv[i + 1] = (char *)args[i];
-	if (pipe(po) < 0 || pipe(pe) < 0)
+	/* stdout a unix socket, as gridrun gives it (a mount may come with it) */
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, po) < 0 || pipe(pe) < 0)
 		abort();
 	pid = fork();
 	if (pid == 0) {
@@ -180,9 +182,11 @@ static void bad_requests(struct __test_metadata *_metadata, const struct gt_worl
 	if (pid == 0) {
 		become(PILOT);
 		EXPECT_HELPER(w, -1, 64, "gridrun-helper: unknown request (usage: gridrun-helper lease POOL JOB_ID | "
-			      "map POOL INDEX PID | release POOL INDEX | gc POOL)\n", "frob");
+			      "map POOL INDEX PID | release POOL INDEX | gc POOL | sandbox POOL INDEX UID GID | "
+			      "unsandbox POOL INDEX)\n", "frob");
 		EXPECT_HELPER(w, -1, 64, "gridrun-helper: map takes 3 argument(s), not 2 (usage: gridrun-helper "
-			      "lease POOL JOB_ID | map POOL INDEX PID | release POOL INDEX | gc POOL)\n", "map", "atlas", "0");
+			      "lease POOL JOB_ID | map POOL INDEX PID | release POOL INDEX | gc POOL | "
+			      "sandbox POOL INDEX UID GID | unsandbox POOL INDEX)\n", "map", "atlas", "0");
 		EXPECT_HELPER(w, -1, 64, "gridrun-helper: INDEX: `-1` is not a range index (0-65535)\n",
 			      "map", "atlas", "-1", "5");
 		EXPECT_HELPER(w, -1, 64, "gridrun-helper: INDEX: `65536` is not a range index (0-65535)\n",
@@ -414,7 +418,7 @@ static void after_the_step(struct __test_metadata *_metadata, const struct gt_wo
 		EXPECT_NE(NULL, strstr(st, "\nUid:\t23456\t23456\t23456\t23456\n")) TH_LOG("%s", st);
 		EXPECT_NE(NULL, strstr(st, "\nGid:\t23456\t23456\t23456\t23456\n"));
 		EXPECT_NE(NULL, strstr(st, "\nCapInh:\t0000000000000000\nCapPrm:\t0000000000000000\n"
-				       "CapEff:\t0000000000000000\nCapBnd:\t00000000000000c0\n"
+				       "CapEff:\t0000000000000000\nCapBnd:\t00000000002000cd\n"
 				       "CapAmb:\t0000000000000000\n"));
 		free(st);
 		/* non-dumpable: ptrace and /proc/PID/mem refused */
@@ -476,7 +480,7 @@ static char *pilot_spec(const struct gt_world *w, const char *name, const char *
 
 	if (asprintf(&sbx, "%s/execute/%s", w->dir, name) < 0)
 		abort();
-	gt_mkdirs(sbx, 0777, PILOT, PILOT);
+	gt_mkdirs(sbx, 0700, PILOT, PILOT);
 	if (asprintf(&esc, "SBX=%s; %s", sbx, script) < 0 ||
 	    asprintf(&args, "[\"/bin/sh\", \"-c\", \"%s\"]", esc) < 0 ||
 	    asprintf(&gr, "\"job_id\": \"%s\", \"pool\": \"atlas\", \"account\": \"atlas001\", \"sandbox\": \"%s\", "
@@ -498,14 +502,23 @@ static void run_in_helper_mode(struct __test_metadata *_metadata, const struct g
 	struct gt_result res = { 0 };
 	struct stat st;
 
-	spec = pilot_spec(w, "h1", "cat /proc/self/uid_map /proc/self/gid_map | tr -s ' '; id -u; touch $SBX/mine");
+	spec = pilot_spec(w, "h1", "cat /proc/self/uid_map /proc/self/gid_map | tr -s ' '; id -u; "
+			  "stat -c %u:%g $SBX; touch $SBX/mine; stat -c %u:%g $SBX/mine");
 	argv[2] = spec;
+	setenv("GRIDRUN_DEBUG", "1", 1);
 	gt_run_argv(argv, PILOT, &res);
+	unsetenv("GRIDRUN_DEBUG");
 	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
-	EXPECT_STREQ(gt_f(" 0 %u 65536\n 0 %u 65536\n0\n", FIRST, FIRST), res.out);
+	/* the pilot's sandbox is the job's own (handover.h) ... */
+	EXPECT_STREQ(gt_f(" 0 %u 65536\n 0 %u 65536\n0\n0:0\n0:0\n", FIRST, FIRST), res.out);
+	EXPECT_NE(NULL, strstr(res.err, gt_idmap_expected(w->dir) ? "sandbox hand-over idmap, 0 entries"
+								  : "sandbox hand-over chown, "))
+		TH_LOG("%s", res.err);
+	/* ... and after the job, what it made is the pilot's */
 	ASSERT_LE(0, asprintf(&path, "%s/execute/h1/mine", w->dir));
 	ASSERT_EQ(0, stat(path, &st));
-	EXPECT_EQ(FIRST, st.st_uid);
+	EXPECT_EQ(PILOT, st.st_uid);
+	EXPECT_EQ(PILOT, st.st_gid);
 	free(path);
 	ASSERT_LE(0, asprintf(&path, "%s/execute/h1/record.json", w->dir));
 	rec = gt_read(path);
@@ -531,6 +544,145 @@ static void run_in_helper_mode(struct __test_metadata *_metadata, const struct g
 TEST(helper_mode_job_runs_in_its_lease_and_releases_it)
 {
 	in_world(_metadata, 2, run_in_helper_mode);
+}
+
+/* The same with sandbox_handover = chown: the sandbox is the range's while
+ * the job runs, the pilot's again after it. */
+static void run_with_chown(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	char *state = pilot_env(w), *spec, *sbx;
+	char *argv[] = { (char *)gt_gridrun(), "run", NULL, NULL };
+	struct gt_result res = { 0 };
+	struct stat st;
+
+	spec = pilot_spec(w, "c1", "stat -c %u:%g $SBX; mkdir $SBX/d; touch $SBX/d/f; "
+			  "cp /bin/true $SBX/t; chmod 4755 $SBX/t");
+	argv[2] = spec;
+	ASSERT_LE(0, asprintf(&sbx, "%s/execute/c1", w->dir));
+	free(gt_write(sbx, "input", "x\n"));
+	ASSERT_EQ(0, chown(gt_f("%s/input", sbx), PILOT, PILOT));
+	setenv("GRIDRUN_DEBUG", "1", 1);
+	gt_run_argv(argv, PILOT, &res);
+	unsetenv("GRIDRUN_DEBUG");
+	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+	EXPECT_STREQ("0:0\n", res.out);
+	/* sbx and input there, sbx input d f t back */
+	EXPECT_NE(NULL, strstr(res.err, "sandbox hand-over chown, 7 entries")) TH_LOG("%s", res.err);
+	for (int i = 0; i < 5; i++) {
+		static const char *const names[] = { ".", "input", "d", "d/f", "t" };
+
+		ASSERT_EQ(0, lstat(gt_f("%s/%s", sbx, names[i]), &st));
+		EXPECT_EQ(PILOT, st.st_uid) TH_LOG("%s", names[i]);
+		EXPECT_EQ(PILOT, st.st_gid) TH_LOG("%s", names[i]);
+	}
+	/* nothing the job made runs as the pilot */
+	ASSERT_EQ(0, stat(gt_f("%s/t", sbx), &st));
+	EXPECT_EQ(0, st.st_mode & (S_ISUID | S_ISGID));
+	gt_result_free(&res);
+	free(sbx);
+	free(spec);
+	free(state);
+}
+
+TEST(helper_mode_sandbox_handover_by_chown_and_back)
+{
+	setenv("GT_WORLD_HANDOVER", "chown", 1);
+	in_world(_metadata, 2, run_with_chown);
+	unsetenv("GT_WORLD_HANDOVER");
+}
+
+/* sandbox and unsandbox, asked directly: only the caller's own directory,
+ * only its own lease, only ids inside the range; back: only the range's ids. */
+static void sandbox_requests(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	char *mine, *theirs, *file;
+	int status;
+	pid_t pid;
+
+	ASSERT_LE(0, asprintf(&mine, "%s/execute/s1", w->dir));
+	ASSERT_LE(0, asprintf(&theirs, "%s/execute/s2", w->dir));
+	gt_mkdirs(mine, 0700, PILOT, PILOT);
+	gt_mkdirs(theirs, 0700, OTHER, OTHER);
+	file = gt_write(mine, "f", "x\n");
+	ASSERT_EQ(0, chown(file, PILOT, PILOT));
+	pid = fork();
+	if (pid == 0) {
+		int dfd, ffd, tfd;
+		struct hres r;
+		const char *lease[] = { "lease", "atlas", "s1", NULL };
+		const char *ok[] = { "sandbox", "atlas", "0", "0", "0", NULL };
+
+		dfd = open(mine, O_PATH | O_DIRECTORY);
+		ffd = open(file, O_PATH);
+		tfd = open(theirs, O_PATH | O_DIRECTORY);
+		become(PILOT);
+		helper(w, lease, -1, &r);
+		ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+		EXPECT_STREQ(gt_f("0 %u 65536\n", FIRST), r.out);
+		EXPECT_HELPER(w, -1, 64, "gridrun-helper: fd 3: no sandbox directory\n", "sandbox", "atlas", "0", "0", "0");
+		EXPECT_HELPER(w, ffd, 64, "gridrun-helper: fd 3: no sandbox directory\n", "sandbox", "atlas", "0", "0", "0");
+		EXPECT_HELPER(w, tfd, 77, "gridrun-helper: the sandbox (fd 3) is owned by uid 23457, not by the caller\n",
+			      "sandbox", "atlas", "0", "0", "0");
+		EXPECT_HELPER(w, dfd, 64, gt_f("gridrun-helper: sandbox hand-over: ids 65536:0 are outside the range "
+					       "%u+65536\n", FIRST), "sandbox", "atlas", "0", "65536", "0");
+		EXPECT_HELPER(w, dfd, 64, "gridrun-helper: GID: `-1` is not an id inside the range\n",
+			      "sandbox", "atlas", "0", "0", "-1");
+		EXPECT_HELPER(w, dfd, 77, "gridrun-helper: pool atlas: range 1 is not leased\n", "sandbox", "atlas", "1", "0", "0");
+		/* the real one: idmap where the filesystem allows it, else chown */
+		helper(w, ok, dfd, &r);
+		EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
+		EXPECT_STREQ(gt_idmap_expected(mine) ? "idmap\n" : "chown 2\n", r.out);
+		EXPECT_STREQ("", r.err);
+		_exit(_metadata->passed ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* unsandbox: the range's ids become the pilot's, another range's stay
+	 * (after a chown above, the directory is the pilot's again first) */
+	ASSERT_EQ(0, chown(mine, PILOT, PILOT));
+	ASSERT_EQ(0, chown(file, PILOT, PILOT));
+	free(gt_write(mine, "job", "x\n"));
+	ASSERT_EQ(0, chown(gt_f("%s/job", mine), FIRST + 5, FIRST + 5));
+	free(gt_write(mine, "next", "x\n"));
+	ASSERT_EQ(0, chown(gt_f("%s/next", mine), FIRST + 65536 + 5, FIRST + 65536 + 5));
+	pid = fork();
+	if (pid == 0) {
+		const char *lease[] = { "lease", "atlas", "s1b", NULL };
+		char idx[16];
+		unsigned index = 9, first = 0;
+		struct hres r;
+		int dfd = open(mine, O_PATH | O_DIRECTORY);
+		struct stat st;
+
+		become(PILOT);
+		/* the earlier lease's holder is gone: gc, then a fresh lease */
+		EXPECT_HELPER(w, -1, 0, "", "gc", "atlas");
+		helper(w, lease, -1, &r);
+		ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+		ASSERT_EQ(2, sscanf(r.out, "%u %u", &index, &first));
+		ASSERT_TRUE(index <= 1);
+		snprintf(idx, sizeof(idx), "%u", index);
+		helper(w, (const char *[]){ "unsandbox", "atlas", idx, NULL }, dfd, &r);
+		EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
+		EXPECT_STREQ("1\n", r.out);
+		/* the file of this lease's range is the pilot's, the other range's is not */
+		ASSERT_EQ(0, stat(gt_f("%s/%s", mine, index ? "next" : "job"), &st));
+		EXPECT_EQ(PILOT, st.st_uid);
+		EXPECT_EQ(PILOT, st.st_gid);
+		ASSERT_EQ(0, stat(gt_f("%s/%s", mine, index ? "job" : "next"), &st));
+		EXPECT_EQ(index ? FIRST + 5 : FIRST + 65536 + 5, st.st_uid);
+		_exit(_metadata->passed ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	free(file);
+	free(mine);
+	free(theirs);
+}
+
+TEST(S18_sandbox_handover_only_of_the_callers_own_directory_to_its_own_lease)
+{
+	in_world(_metadata, 4, sandbox_requests);
 }
 
 /* One start too many from the full pool: its one line, exit 125. */

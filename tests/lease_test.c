@@ -257,16 +257,28 @@ TEST_F(pool, quarantine_ends_after_its_cool_down)
 }
 
 /* A child whose ids sit in range 0 of the pool (uid if as_uid, else gid). */
+/* A task with a uid (or gid) in range 0, there when this returns. */
 static pid_t squatter(bool as_uid)
 {
-	pid_t pid = fork();
+	int p[2];
+	char c;
+	pid_t pid;
 
+	if (pipe(p) < 0)
+		abort();
+	pid = fork();
 	if (pid == 0) {
+		close(p[0]);
 		if (as_uid ? setresuid(FIRST + 7, FIRST + 7, FIRST + 7) : setresgid(FIRST + 9, FIRST + 9, FIRST + 9))
 			_exit(1);
+		close(p[1]);
 		pause();
 		_exit(0);
 	}
+	close(p[1]);
+	if (pid < 0 || read(p[0], &c, 1) != 0)
+		abort();
+	close(p[0]);
 	return pid;
 }
 

@@ -205,6 +205,55 @@ TEST_F(pool, S18_the_job_runs_in_its_lease_and_its_maps_are_the_lease_exactly)
 	free(rec_path);
 }
 
+/*
+ * Root mode: a sandbox of another account (a slot user's scratch dir) is
+ * handed to the job's ids: process.user 5:6 of the lease sees it as its
+ * own and what it makes is the account's after the job, by an idmapped
+ * mount where the filesystem allows it, else chown there and back.
+ */
+TEST_F(pool, the_sandbox_of_an_account_is_handed_to_the_job_and_back)
+{
+	char *spec, *sbx = path_in(self->dir, "execute/ho"), *f;
+	struct stat st;
+
+	configure(self, 1);
+	spec = job(self, "ho", "stat -c %u:%g $SBX $SBX/in; id -u; echo out > $SBX/out; mkdir $SBX/d; "
+		   "stat -c %u:%g $SBX/out", 0700, 4321,
+		   ", \"accounting\": \"/dev/null\"");
+	/* process.user 5:6 */
+	f = gt_read(spec);
+	ASSERT_NE(NULL, f);
+	{
+		char *at = strstr(f, "\"process\": {"), *nf;
+
+		ASSERT_NE(NULL, at);
+		ASSERT_LE(0, asprintf(&nf, "%.*s\"process\": {\"user\": {\"uid\": 5, \"gid\": 6}, %s",
+				      (int)(at - f), f, at + strlen("\"process\": {")));
+		free(gt_write(self->dir, "ho.json", "%s", nf));
+		free(nf);
+	}
+	free(f);
+	free(gt_write(sbx, "in", "x\n"));
+	ASSERT_EQ(0, chown(gt_f("%s/in", sbx), 4321, 4321));
+	setenv("GRIDRUN_DEBUG", "1", 1);
+	gt_run_spec(gt_f("%s/ho.json", self->dir), &self->res);
+	unsetenv("GRIDRUN_DEBUG");
+	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
+	EXPECT_STREQ("5:6\n5:6\n5\n5:6\n", self->res.out);
+	EXPECT_NE(NULL, strstr(self->res.err, gt_idmap_expected(sbx) ? "sandbox hand-over idmap, 0 entries"
+								    : "sandbox hand-over chown, 6 entries"))
+		TH_LOG("%s", self->res.err);
+	for (int i = 0; i < 4; i++) {
+		static const char *const names[] = { ".", "in", "out", "d" };
+
+		ASSERT_EQ(0, stat(gt_f("%s/%s", sbx, names[i]), &st));
+		EXPECT_EQ(4321, st.st_uid) TH_LOG("%s", names[i]);
+		EXPECT_EQ(4321, st.st_gid) TH_LOG("%s", names[i]);
+	}
+	free(sbx);
+	free(spec);
+}
+
 TEST_F(pool, process_user_is_an_id_inside_the_range_and_one_outside_is_refused)
 {
 	char *spec, *mine;

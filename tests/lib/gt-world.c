@@ -60,8 +60,11 @@ static void build_world(const struct gt_world *w)
 	put_etc("group", gr);
 	gt_mkdirs("/etc/gridrun", 0755, 0, 0);
 	free(gt_write("/etc/gridrun", "gridrun.conf",
-		      "[runtime]\nlease_dir = %s\n\n[pool atlas]\nfirst_uid = %u\nranges = %u\n"
-		      "accounts = atlas001\nquarantine_seconds = 600\n", w->leases, GT_FIRST, w->ranges));
+		      "[runtime]\nlease_dir = %s\n%s%s%s\n[pool atlas]\nfirst_uid = %u\nranges = %u\n"
+		      "accounts = atlas001\nquarantine_seconds = 600\n", w->leases,
+		      getenv("GT_WORLD_HANDOVER") ? "sandbox_handover = " : "",
+		      getenv("GT_WORLD_HANDOVER") ? getenv("GT_WORLD_HANDOVER") : "",
+		      getenv("GT_WORLD_HANDOVER") ? "\n" : "", GT_FIRST, w->ranges));
 	need(chmod("/etc/gridrun/gridrun.conf", 0644) == 0, "chmod");
 	free(pw);
 	free(gr);
@@ -124,7 +127,7 @@ int gt_world_run(unsigned ranges, bool filecaps, void (*fn)(void *arg, const str
 	if (filecaps) {
 		free(cmd);
 		/* as README says */
-		need(asprintf(&cmd, "PATH=$PATH:/usr/sbin:/sbin setcap cap_setuid,cap_setgid=p '%s'", w.helper) > 0 &&
+		need(asprintf(&cmd, "PATH=$PATH:/usr/sbin:/sbin setcap cap_setuid,cap_setgid,cap_chown,cap_dac_read_search,cap_fowner,cap_sys_admin=p '%s'", w.helper) > 0 &&
 		     system(cmd) == 0, "setcap");
 	}
 	pid = fork();

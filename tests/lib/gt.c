@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -529,4 +532,26 @@ int gt_corpus(const char *dir, const char *ext, gt_corpus_check *check, void *ar
 	}
 	free(names);
 	return checked;
+}
+
+bool gt_idmap_expected(const char *path)
+{
+	struct statfs sfs;
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (statfs(path, &sfs) < 0 || uname(&u) < 0)
+		return false;
+	sscanf(u.release, "%d.%d", &major, &minor);
+	if (major < 5 || (major == 5 && minor < 12))
+		return false;
+	switch ((unsigned long)sfs.f_type) {
+	case EXT4_SUPER_MAGIC:
+	case XFS_SUPER_MAGIC:
+	case BTRFS_SUPER_MAGIC:
+		return true;
+	case TMPFS_MAGIC:
+		return major > 6 || (major == 6 && minor >= 3);
+	}
+	return false;
 }

@@ -38,6 +38,10 @@ char *gt_write(const char *dir, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Read a whole file; NULL if missing. */
 char *gt_read(const char *path);
+/* Whether this kernel allows idmapped mounts on path's filesystem (ext4,
+ * xfs, btrfs from 5.12; tmpfs from 6.3): which way gridrun's "auto"
+ * sandbox hand-over must take (runtime/handover.h). */
+bool gt_idmap_expected(const char *path);
 
 /*
  * Spec for a job running ARGS_JSON (a JSON array text) with

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* handover-job.c - a run's sandbox hand-over, by gridrun or gridrun-helper (handover.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "handover.h"
+#include "helper.h"
+#include "lease.h"
+#include "util.h"
+
+int gr_job_handover_begin(struct gr_job_handover *jh, const char *sandbox, const struct gr_lease *lease,
+			  bool via_helper, enum gr_handover_way way, uid_t u, gid_t g,
+			  struct gr_error **err)
+{
+	_cleanup_close_ int fd = -1;
+	unsigned long long t0 = gr_now_ns();
+	struct stat st;
+	int r;
+
+	*jh = (struct gr_job_handover){ .mntfd = -1, .dirfd = -1, .via_helper = via_helper,
+					.lease = lease, .way = "none" };
+	if (!sandbox || !lease)
+		return 0;
+	/* as the caller: a sandbox it cannot reach is not handed over */
+	fd = open(sandbox, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return gr_error_sys(err, errno, "sandbox `%s`", sandbox);
+	if (via_helper) {
+		if (st.st_uid != getuid())
+			return 0;   /* not the caller's: the helper would refuse it */
+	} else {
+		r = gr_handover_plan(st.st_uid, st.st_gid, lease->first, lease->count, u, g, &jh->h, err);
+		if (r != 0)
+			return r < 0 ? r : 0;
+	}
+	if (via_helper)
+		r = gr_helper_sandbox(lease->pool, lease->index, u, g, fd, &jh->mntfd, &jh->changed, err);
+	else
+		r = gr_handover_begin(fd, &jh->h, way, &jh->mntfd, &jh->changed, err);
+	if (r < 0)
+		return gr_error_prefix(err, "sandbox `%s`", sandbox);
+	jh->way = jh->mntfd >= 0 ? "idmap" : "chown";
+	if (jh->mntfd < 0)
+		jh->dirfd = TAKE_FD(fd);
+	jh->ns = gr_now_ns() - t0;
+	return 0;
+}
+
+void gr_job_handover_end(struct gr_job_handover *jh)
+{
+	_cleanup_gr_error_ struct gr_error *e = NULL;
+	unsigned long long t0 = gr_now_ns();
+	unsigned long n = 0;
+	int r;
+
+	if (jh->mntfd >= 0)
+		close(TAKE_FD(jh->mntfd));
+	if (jh->dirfd < 0)
+		return;
+	if (jh->via_helper)
+		r = gr_helper_unsandbox(jh->lease->pool, jh->lease->index, jh->dirfd, &n, &e);
+	else
+		r = gr_handover_chown(jh->dirfd, &jh->h, true, &n, &e);
+	if (r < 0)
+		fprintf(stderr, "gridrun: the sandbox stays the leased range's: %s\n", e->msg);
+	close(TAKE_FD(jh->dirfd));
+	jh->changed += n;
+	jh->ns += gr_now_ns() - t0;
+}

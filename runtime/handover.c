@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* handover.c - the sandbox to the leased range and back; see handover.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "handover.h"
+#include "util.h"
+
+static const char *const way_names[] = {
+	[GR_HANDOVER_AUTO] = "auto", [GR_HANDOVER_IDMAP] = "idmap", [GR_HANDOVER_CHOWN] = "chown",
+};
+
+int gr_handover_way_parse(const char *s, enum gr_handover_way *way)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(way_names); i++)
+		if (!strcmp(s, way_names[i])) {
+			*way = (enum gr_handover_way)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *gr_handover_way_name(enum gr_handover_way way)
+{
+	return (size_t)way < ARRAY_SIZE(way_names) ? way_names[way] : "?";
+}
+
+static bool in_range(const struct gr_handover *h, unsigned long id)
+{
+	return id >= h->first && id - h->first < h->count;
+}
+
+int gr_handover_plan(uid_t owner, gid_t group, uid_t first, unsigned long count, uid_t u, gid_t g,
+		     struct gr_handover *h, struct gr_error **err)
+{
+	if (u >= count || g >= count || first == 0)
+		return gr_error_set(err, ERANGE, "sandbox hand-over: ids %u:%u are outside the range %u+%lu",
+				    (unsigned)u, (unsigned)g, (unsigned)first, count);
+	*h = (struct gr_handover){ .owner = owner, .group = group, .uid = first + u, .gid = first + g,
+				   .first = first, .count = count };
+	if (owner == 0 || in_range(h, owner))
+		return 1;
+	if (group == 0 || in_range(h, group))
+		h->group = (gid_t)-1;
+	return 0;
+}
+
+/*
+ * The idmap's process shares our fd table (CLONE_FILES): it opens its own
+ * user namespace there (no ptrace access check: gridrun-helper is
+ * non-dumpable and has no CAP_SYS_PTRACE), says which fd over the pipe,
+ * and waits until told to go.
+ */
+struct holder_pipes {
+	int ready[2], go[2];
+};
+
+static int holder(void *arg)
+{
+	struct holder_pipes *hp = arg;
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
+	char c;
+
+	(void)!syscall(SYS_write, hp->ready[1], &fd, sizeof(fd));
+	(void)!syscall(SYS_read, hp->go[0], &c, 1);
+	return 0;
+}
+
+/* A user namespace whose maps are OWNER -> uid and GROUP -> gid: the idmap. */
+static int idmap_userns(const struct gr_handover *h, struct gr_error **err)
+{
+	struct holder_pipes hp = { { -1, -1 }, { -1, -1 } };
+	int nsfd = -1, status, r = 0;
+	char path[64], map[64];
+	pid_t pid;
+
+	if (pipe2(hp.ready, O_CLOEXEC) < 0 || pipe2(hp.go, O_CLOEXEC) < 0) {
+		r = gr_error_sys(err, errno, "idmap: pipe");
+		goto out;
+	}
+#ifdef __SANITIZE_ADDRESS__
+	pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | CLONE_FILES | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (pid == 0)
+		_exit(holder(&hp));
+#else
+	{
+		/* no copy of the address space (fork is dear here): it only waits */
+		static char stack[16384] __attribute__((aligned(16)));
+
+		pid = clone(holder, stack + sizeof(stack), CLONE_VM | CLONE_FILES | CLONE_NEWUSER | SIGCHLD, &hp);
+	}
+#endif
+	if (pid < 0) {
+		r = gr_error_sys(err, errno, "idmap: new user namespace");
+		goto out;
+	}
+	if (gr_read_full(hp.ready[0], &nsfd, sizeof(nsfd)) != sizeof(nsfd) || nsfd < 0) {
+		nsfd = -1;
+		r = gr_error_set(err, EIO, "idmap: open the new user namespace");
+	}
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)h->owner, (unsigned)h->uid);
+	if (r >= 0)
+		r = gr_write_file_at(AT_FDCWD, path, map, err);
+	if (r >= 0) {
+		snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
+		if (h->group != (gid_t)-1)
+			snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)h->group, (unsigned)h->gid);
+		else  /* a gid map is needed; one no file of the sandbox has */
+			snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)h->gid, (unsigned)h->gid);
+		r = gr_write_file_at(AT_FDCWD, path, map, err);
+	}
+	(void)!write(hp.go[1], "g", 1);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+out:
+	for (int i = 0; i < 2; i++) {
+		if (hp.ready[i] >= 0)
+			close(hp.ready[i]);
+		if (hp.go[i] >= 0)
+			close(hp.go[i]);
+	}
+	if (r < 0) {
+		if (nsfd >= 0)
+			close(nsfd);
+		return gr_error_prefix(err, "idmap");
+	}
+	return nsfd;
+}
+
+int gr_handover_idmap(int dirfd, const struct gr_handover *h, struct gr_error **err)
+{
+	_cleanup_close_ int nsfd = -1, mfd = -1;
+	struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP };
+
+	mfd = open_tree(dirfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+	if (mfd < 0)
+		return gr_error_sys(err, errno, "idmap: clone the sandbox's mount");
+	nsfd = idmap_userns(h, err);
+	if (nsfd < 0)
+		return nsfd;
+	a.userns_fd = (unsigned long long)nsfd;
+	if (mount_setattr(mfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0)
+		return gr_error_sys(err, errno, "idmap: the sandbox's filesystem or kernel has no idmapped mounts");
+	return TAKE_FD(mfd);
+}
+
+struct walk {
+	const struct gr_handover *h;
+	bool back;
+	dev_t dev;
+	unsigned long changed;
+	unsigned long failed;        /* entries that could not be changed */
+	int first_errno;
+	char first_name[256];
+};
+
+/* The one entry name of dirfd ("" = dirfd itself), as stat'ed in st. */
+static int fix(int dirfd, const char *name, const struct stat *st, struct walk *w, struct gr_error **err)
+{
+	const struct gr_handover *h = w->h;
+	uid_t u = (uid_t)-1;
+	gid_t g = (gid_t)-1;
+
+	if (!w->back) {
+		if (st->st_uid == h->owner)
+			u = h->uid;
+		if (h->group != (gid_t)-1 && st->st_gid == h->group)
+			g = h->gid;
+	} else {
+		if (in_range(h, st->st_uid))
+			u = h->owner;
+		if (in_range(h, st->st_gid))
+			g = h->group != (gid_t)-1 ? h->group : (gid_t)h->owner;
+	}
+	if (u == (uid_t)-1 && g == (gid_t)-1)
+		return 0;
+	(void)err;
+	if (fchownat(dirfd, name, u, g, AT_SYMLINK_NOFOLLOW | (name[0] ? 0 : AT_EMPTY_PATH)) < 0) {
+		if (errno == ENOENT)   /* gone under the walk: nothing to hand over */
+			return 0;
+		/* the rest of the tree still goes */
+		if (!w->failed++) {
+			w->first_errno = errno;
+			snprintf(w->first_name, sizeof(w->first_name), "%s", name[0] ? name : ".");
+		}
+		return 0;
+	}
+	w->changed++;
+	return 0;
+}
+
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
+static void names_free(struct names *ns)
+{
+	for (size_t i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+}
+
+/* Entries of the directory fd (which stays open): non-directories are fixed
+ * at once, directories collected for the caller to descend into. */
+static int list(int fd, struct walk *w, struct names *dirs, struct gr_error **err)
+{
+	int dup_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	if (dup_fd < 0)
+		return gr_error_sys(err, errno, "open directory");
+	d = fdopendir(dup_fd);
+	if (!d) {
+		close(dup_fd);
+		return gr_error_sys(err, errno, "fdopendir");
+	}
+	while (r == 0 && (errno = 0, de = readdir(d))) {
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno != ENOENT)
+				r = gr_error_sys(err, errno, "stat `%s`", de->d_name);
+			continue;
+		}
+		if (st.st_dev != w->dev)
+			continue;     /* a mount point: not the sandbox's filesystem */
+		if (!S_ISDIR(st.st_mode)) {
+			r = fix(fd, de->d_name, &st, w, err);
+			continue;
+		}
+		if (dirs->n == dirs->cap) {
+			size_t cap = dirs->cap ? dirs->cap * 2 : 16;
+			char **v = realloc(dirs->v, cap * sizeof(*v));
+
+			if (!v) {
+				r = gr_error_sys(err, ENOMEM, "walk");
+				break;
+			}
+			dirs->v = v;
+			dirs->cap = cap;
+		}
+		dirs->v[dirs->n] = strdup(de->d_name);
+		if (!dirs->v[dirs->n])
+			r = gr_error_sys(err, ENOMEM, "walk");
+		else
+			dirs->n++;
+	}
+	if (r == 0 && errno)
+		r = gr_error_sys(err, errno, "readdir");
+	closedir(d);
+	return r;
+}
+
+/* fd: a directory already checked to be on w->dev; its entries and subtrees. */
+static int walk_dir(int fd, struct walk *w, unsigned depth, struct gr_error **err)
+{
+	struct names dirs = { 0 };
+	int r;
+
+	if (depth > GR_HANDOVER_MAX_DEPTH)
+		return gr_error_set(err, ELOOP, "the sandbox is deeper than %u directories",
+				    GR_HANDOVER_MAX_DEPTH);
+	r = list(fd, w, &dirs, err);
+	for (size_t i = 0; r == 0 && i < dirs.n; i++) {
+		_cleanup_close_ int sub = -1;
+		struct stat before, st;
+
+		if (fstatat(fd, dirs.v[i], &before, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		sub = openat(fd, dirs.v[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0) {
+			if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP)
+				r = gr_error_sys(err, errno, "open `%s`", dirs.v[i]);
+			continue;
+		}
+		/* the directory listed, not one swapped in since */
+		if (fstat(sub, &st) < 0 || st.st_dev != w->dev || st.st_ino != before.st_ino ||
+		    st.st_dev != before.st_dev)
+			continue;
+		r = fix(sub, "", &st, w, err);
+		if (r == 0)
+			r = walk_dir(sub, w, depth + 1, err);
+		if (r < 0)
+			gr_error_prefix(err, "%s", dirs.v[i]);
+	}
+	names_free(&dirs);
+	return r;
+}
+
+int gr_handover_chown(int dirfd, const struct gr_handover *h, bool back, unsigned long *changed,
+		      struct gr_error **err)
+{
+	_cleanup_close_ int fd = -1;
+	struct walk w = { .h = h, .back = back };
+	struct rlimit nofile;
+	struct stat st;
+	int r;
+
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return gr_error_sys(err, errno, "sandbox hand-over: open the sandbox");
+	/* one fd per level: the caller's soft limit must not cut a deep tree */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
+	w.dev = st.st_dev;
+	r = fix(fd, "", &st, &w, err);
+	if (r == 0)
+		r = walk_dir(fd, &w, 1, err);
+	if (changed)
+		*changed = w.changed;
+	if (r == 0 && w.failed) {
+		char more[48] = "";
+
+		if (w.failed > 1)
+			snprintf(more, sizeof(more), " (and %lu more)", w.failed - 1);
+		r = gr_error_sys(err, w.first_errno, "chown `%s`%s", w.first_name, more);
+	}
+	if (r < 0)
+		return gr_error_prefix(err, "sandbox hand-over%s", back ? " back" : "");
+	return 0;
+}
+
+int gr_handover_begin(int dirfd, const struct gr_handover *h, enum gr_handover_way way,
+		      int *mntfd, unsigned long *changed, struct gr_error **err)
+{
+	*mntfd = -1;
+	*changed = 0;
+	if (way != GR_HANDOVER_CHOWN) {
+		_cleanup_gr_error_ struct gr_error *e = NULL;
+		int fd = gr_handover_idmap(dirfd, h, way == GR_HANDOVER_IDMAP ? err : &e);
+
+		if (fd >= 0) {
+			*mntfd = fd;
+			return 0;
+		}
+		if (way == GR_HANDOVER_IDMAP)
+			return gr_error_prefix(err, "sandbox hand-over");
+		/* the kernel or filesystem cannot: the walk does what it would */
+		if (fd != -EINVAL && fd != -EOPNOTSUPP && fd != -ENOSYS && fd != -EPERM) {
+			*err = TAKE_PTR(e);
+			return gr_error_prefix(err, "sandbox hand-over");
+		}
+	}
+	return gr_handover_chown(dirfd, h, false, changed, err);
+}

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * handover.h - the sandbox handed to a job's leased range, and back
+ * (design §6; issue 3).
+ *
+ * A job in a leased range runs as host uid FIRST+u and gid FIRST+g: a
+ * stranger to the sandbox's owner (the pilot, the slot user), so without a
+ * hand-over it could not write its own sandbox. Two ways:
+ *
+ *  idmap  a detached, recursive clone of the sandbox's mount with an
+ *         idmapping OWNER -> FIRST+u and GROUP -> FIRST+g
+ *         (mount_setattr MOUNT_ATTR_IDMAP). Inside the job the sandbox is
+ *         its own; what the job creates is stored on disk as OWNER:GROUP,
+ *         exactly as if OWNER had run it. O(1), nothing to undo. Other ids
+ *         of the range have no on-disk id there (creating a file as one of
+ *         them fails with EOVERFLOW), and files of other owners show as
+ *         the overflow id. Needs Linux >= 5.12, a filesystem that allows it
+ *         (ext4, xfs, btrfs; tmpfs from 6.3) and CAP_SYS_ADMIN.
+ *  chown  every entry owned by OWNER becomes FIRST+u's, every entry of
+ *         group GROUP FIRST+g's, before the job starts; after it ended,
+ *         every entry owned by an id of the range goes back to OWNER
+ *         (GROUP). O(entries). Needs CAP_CHOWN, CAP_DAC_READ_SEARCH and
+ *         CAP_FOWNER. An entry that cannot be changed does not stop the
+ *         walk; the first such failure is the error, with the count.
+ *
+ * The walks never follow a symlink (entries are changed with
+ * AT_SYMLINK_NOFOLLOW), never leave the sandbox's filesystem (st_dev; a
+ * mount point inside is skipped), never go up by "..", re-check each
+ * directory they open against what they listed, and change an entry only
+ * when its owner is the one expected: someone renaming entries under a walk
+ * can hide them from it, never point it at a file outside the sandbox or
+ * not OWNER's (or, going back, not the range's). chown clears the set-user-ID
+ * and set-group-ID bits, so nothing the job left runs as OWNER. A tree
+ * deeper than GR_HANDOVER_MAX_DEPTH is an error naming the depth.
+ *
+ * Neither way ever hands over id 0 (a job's file would become root's) nor
+ * an owner inside the range: gr_handover_plan() says when there is nothing
+ * to hand over. The privileged side is gridrun itself in root mode and
+ * gridrun-helper's "sandbox"/"unsandbox" requests in helper mode (helper.h).
+ */
+#ifndef GRIDRUN_HANDOVER_H
+#define GRIDRUN_HANDOVER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+#define GR_HANDOVER_MAX_DEPTH 512
+
+enum gr_handover_way {
+	GR_HANDOVER_AUTO = 0,   /* idmap where the kernel and filesystem allow, else chown */
+	GR_HANDOVER_IDMAP,      /* idmap or fail */
+	GR_HANDOVER_CHOWN,      /* always chown */
+};
+
+struct gr_handover {
+	uid_t owner;            /* on disk: the sandbox's owner */
+	gid_t group;            /* (gid_t)-1: groups are not handed over */
+	uid_t uid;              /* the job's host ids: FIRST+u, FIRST+g */
+	gid_t gid;
+	uid_t first;            /* the range, for the way back */
+	unsigned long count;
+};
+
+/* "auto", "idmap" or "chown" (config: [runtime] sandbox_handover). */
+int gr_handover_way_parse(const char *s, enum gr_handover_way *way);
+const char *gr_handover_way_name(enum gr_handover_way way);
+
+/* Fill h for a sandbox owned by owner:group and a job at first+u, first+g
+ * of a range of count ids. 0: there is something to hand over; 1: nothing
+ * (owner 0, or already in the range); <0: error (u or g outside the range). */
+int gr_handover_plan(uid_t owner, gid_t group, uid_t first, unsigned long count, uid_t u, gid_t g,
+		     struct gr_handover *h, struct gr_error **err);
+
+/* A detached mount of the directory dirfd (O_PATH is enough), idmapped as
+ * above; the caller attaches it. -EINVAL/-EPERM/-EOPNOTSUPP with err set
+ * when the kernel or filesystem cannot. */
+int gr_handover_idmap(int dirfd, const struct gr_handover *h, struct gr_error **err);
+
+/* The chown walk of the tree at dirfd, the directory itself included:
+ * to the range (back false) or back to the owner. *changed counts entries. */
+int gr_handover_chown(int dirfd, const struct gr_handover *h, bool back, unsigned long *changed,
+		      struct gr_error **err);
+
+/* AUTO: idmap, else (the kernel or filesystem cannot) chown. Returns a mount
+ * fd (idmap) or -1 with *chowned set (chown), or <0 on error with err set. */
+int gr_handover_begin(int dirfd, const struct gr_handover *h, enum gr_handover_way way,
+		      int *mntfd, unsigned long *changed, struct gr_error **err);
+
+/*
+ * A run's hand-over (handover-job.c), done by gridrun itself in root mode
+ * and by gridrun-helper in helper mode, before the job's init exists:
+ * nothing when the sandbox's owner is 0 or in the range (root mode) or is
+ * not the caller (helper mode). gr_job_handover_end() walks back after the
+ * job is gone (chown only; a failure is logged: the files stay the range's,
+ * which is quarantined with the lease).
+ */
+struct gr_lease;
+struct gr_job_handover {
+	int mntfd;                   /* idmap: the mount for the job; else -1 */
+	int dirfd;                   /* the sandbox, while a chown is to be undone */
+	bool via_helper;
+	const struct gr_lease *lease;
+	struct gr_handover h;
+	const char *way;             /* "idmap", "chown" or "none" */
+	unsigned long changed;       /* entries chowned, each way */
+	unsigned long long ns;       /* time taken, each way */
+};
+
+int gr_job_handover_begin(struct gr_job_handover *jh, const char *sandbox, const struct gr_lease *lease,
+			  bool via_helper, enum gr_handover_way way, uid_t u, gid_t g,
+			  struct gr_error **err);
+void gr_job_handover_end(struct gr_job_handover *jh);
+
+#endif
