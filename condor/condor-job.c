@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <pwd.h>
 #include <signal.h>
@@ -241,6 +242,7 @@ void gr_condor_job_free(struct gr_condor_job *job)
 	free(job->account);
 	free(job->job_id);
 	free(job->record);
+	gr_condor_chirp_unshare(job);
 	free(job);
 }
 
@@ -249,7 +251,7 @@ void gr_condor_job_freep(struct gr_condor_job **job)
 	gr_condor_job_free(*job);
 }
 
-/* Is path the scratch dir or beneath it? */
+/* Is path dir or beneath it? */
 static bool beneath(const char *path, const char *dir)
 {
 	size_t n = strlen(dir);
@@ -296,6 +298,46 @@ static char *nested_execute(const char *scratch)
 	return out;
 }
 
+int gr_condor_chirp_share(struct gr_condor_job *job, struct gr_error **err)
+{
+	_cleanup_free_ char *execute = nested_execute(job->scratch), *starter_dir = NULL, *text = NULL,
+			    *copy = NULL;
+	_cleanup_close_ int fd = -1;
+	ssize_t w;
+
+	if (!job->chirp_config || !execute || beneath(job->chirp_config, job->scratch))
+		return 0;
+	starter_dir = strndup(job->scratch, strrchr(job->scratch, '/') - job->scratch);
+	if (!starter_dir || asprintf(&copy, "%s/" GR_CONDOR_CHIRP_COPY, job->scratch) < 0)
+		return gr_error_sys(err, ENOMEM, "chirp config");
+	if (!beneath(job->chirp_config, starter_dir))
+		return 0;
+	if (gr_read_file_at(AT_FDCWD, job->chirp_config, &text, NULL, err) < 0)
+		return gr_error_prefix(err, "chirp config for the job");
+	/* an input file of that name is replaced, never written through */
+	if (unlink(copy) < 0 && errno != ENOENT)
+		return gr_error_sys(err, errno, "chirp config for the job: remove `%s`", copy);
+	fd = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
+	if (fd < 0)
+		return gr_error_sys(err, errno, "chirp config for the job: create `%s`", copy);
+	/* 0444 whatever the umask: the job may be a stranger to the file's owner */
+	w = fchmod(fd, 0444) < 0 ? -errno : gr_write_all(fd, text, strlen(text));
+	if (w < 0) {
+		unlink(copy);
+		return gr_error_sys(err, (int)-w, "chirp config for the job: write `%s`", copy);
+	}
+	job->chirp_copy = TAKE_PTR(copy);
+	return 0;
+}
+
+void gr_condor_chirp_unshare(struct gr_condor_job *job)
+{
+	if (!job->chirp_copy)
+		return;
+	unlink(job->chirp_copy);
+	free(TAKE_PTR(job->chirp_copy));
+}
+
 /*
  * gridrun covers the sandbox's parent; in the nested layout that is only
  * dir_<pid>, so EXECUTE, which lists the other slots' dir_*, gets an empty
@@ -318,6 +360,10 @@ static json_t *job_mounts(const struct gr_condor_job *job)
 	    stat(job->iwd, &st) == 0 && S_ISDIR(st.st_mode))
 		json_array_append_new(m, json_pack("{s:s, s:s, s:s, s:[s]}", "destination", job->iwd,
 						   "source", job->iwd, "type", "bind", "options", "rbind"));
+	/* after EXECUTE's tmpfs: the target is created in it */
+	if (job->chirp_copy)
+		json_array_append_new(m, json_pack("{s:s, s:s, s:s, s:[s, s]}", "destination", job->chirp_config,
+						   "source", job->chirp_copy, "type", "bind", "options", "bind", "ro"));
 	return m;
 }
 

@@ -28,12 +28,31 @@
  *                  .gridrun-record.json, and pool + account when the site
  *                  configuration maps the job to a pool
  *   mounts         Iwd read-write when it lies outside the scratch dir (a
- *                  job without file transfer works in its shared Iwd)
+ *                  job without file transfer works in its shared Iwd); the
+ *                  job's copy of the Chirp config (below), read-only at
+ *                  $_CONDOR_CHIRP_CONFIG's own path
  *   annotations    condor.* : owner, slot, cpus, memory, VO, proxy subject
  * No resource limit is added: HTCondor's slice keeps the only hard memory
  * limit (memory.max = the slot's Memory) and the cpu weight, so its OOM ->
  * Hold policy and its accounting stay as they are (design: one limit, one
  * policy). RequestCpus/Cpus and RequestMemory/Memory go to annotations.
+ *
+ * condor_chirp inside the job (gr_condor_chirp_share()): the client reads
+ * $_CONDOR_CHIRP_CONFIG and talks to the starter's server on the host's
+ * loopback (the spec keeps the host network). In the nested layout the
+ * starter writes the config in dir_<pid>/user/, which the sandbox hides,
+ * with mode 0700 & ~umask (io_proxy.cpp). A job that is not the slot user
+ * (a leased range; nobody under a root-run wrapper) could not read it, and
+ * gridrun clones bind sources with the job's identity, so a bind of user/
+ * would fail for it too. The wrapper therefore copies the config, as it is,
+ * to SCRATCH/.gridrun-chirp.config with mode 0444 (in the sandbox, which
+ * the job's identity reaches; no other job sees it, their sandboxes cover
+ * EXECUTE), and the spec binds the copy read-only at the config's own path;
+ * the environment is left as it is. The wrapper removes the copy once
+ * gridrun has exited, before the starter transfers the output. A config in
+ * the scratch dir (STARTER_NESTED_SCRATCH = false) is in the sandbox
+ * already, and one outside EXECUTE/dir_<pid> is not the starter's: both
+ * are left alone.
  *
  * Pool mapping (gr_condor_pick_pool()): the first [pool] of the site
  * configuration, in file order, whose accounts list the job's account and
@@ -61,15 +80,24 @@ struct gr_condor_job {
 	const struct gr_pool *pool;            /* NULL: none matched */
 	char *job_id;
 	char *record;                          /* SCRATCH/.gridrun-record.json */
+	char *chirp_copy;                      /* SCRATCH/.gridrun-chirp.config; NULL: none */
 };
 
 #define GR_CONDOR_RECORD ".gridrun-record.json"
+#define GR_CONDOR_CHIRP_COPY ".gridrun-chirp.config"
 
 /* From the environment and the ads; cfg may be NULL (no pools). */
 int gr_condor_job_load(const struct gr_config *cfg, struct gr_condor_job **out, struct gr_error **err);
 void gr_condor_job_free(struct gr_condor_job *job);
 void gr_condor_job_freep(struct gr_condor_job **job);
 #define _cleanup_gr_condor_job_ __attribute__((cleanup(gr_condor_job_freep)))
+
+/* Write the job's copy of the Chirp config and set job->chirp_copy, when
+ * the config is hidden from the sandbox (above); 0 with it NULL when there
+ * is nothing to do. On failure nothing is left behind. */
+int gr_condor_chirp_share(struct gr_condor_job *job, struct gr_error **err);
+/* Remove the copy (gr_condor_job_free() does it too). */
+void gr_condor_chirp_unshare(struct gr_condor_job *job);
 
 /* The spec JSON (malloc'd) for argv (NULL-terminated, argv[0] the job) and envp. */
 char *gr_condor_spec(const struct gr_condor_job *job, char *const argv[], char *const envp[],

@@ -31,8 +31,14 @@
  *    server: logged on stderr, ignoring; the record stays in the scratch dir.
  *  - grace: GRIDRUN_KILL_GRACE is 86400 unless set, so that HTCondor's
  *    vacate timer, not gridrun's 10 s, ends a job that ignores KillSig.
+ *  - condor_chirp in the job: the spec keeps the host network (the
+ *    starter's server is on the host's loopback), and a Chirp config that
+ *    the sandbox hides reaches the job as a copy bound at its own path,
+ *    removed once gridrun has exited (condor-job.h).
  * Setup failures (its own, or gridrun's exit 125 before the job ran): one
- * line in $_CONDOR_WRAPPER_ERROR_FILE and on stderr, exit 125; the starter
+ * line in $_CONDOR_WRAPPER_ERROR_FILE and on stderr, exit 125; gridrun's
+ * messages about the spec name it "<gridrun-condor spec of JOB_ID>" (run
+ * --spec-name), not the /dev/fd/N it is read from. The starter
  * then requeues the job (Idle). The file is never created otherwise. A job
  * that is not executable or not found (gridrun's 126/127) exits so, as a
  * shell wrapper's `exec "$@"` would.
@@ -261,10 +267,11 @@ static void exit_like_signal(int sig)
 }
 
 /* Child: exec gridrun run SPEC; an exec failure goes back over errfd. */
-static void exec_gridrun(const char *gridrun, const char *spec_path, const sigset_t *oldmask,
-			 pid_t parent, int errfd, const char *slice)
+static void exec_gridrun(const char *gridrun, const char *spec_path, const char *spec_name,
+			 const sigset_t *oldmask, pid_t parent, int errfd, const char *slice)
 {
-	char *const argv[] = { (char *)"gridrun", (char *)"run", (char *)spec_path, NULL };
+	char *const argv[] = { (char *)"gridrun", (char *)"run", (char *)"--spec-name", (char *)spec_name,
+			       (char *)spec_path, NULL };
 	int e;
 
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
@@ -328,6 +335,9 @@ static int finish(struct wrapper *w, int status, int exec_errno)
 	struct gr_condor_record rec;
 	bool have = gr_condor_record_load(w->job->record, &rec, &e) == 0;
 
+	/* gone before the starter transfers the output (exit_like_signal()
+	 * below skips every cleanup) */
+	gr_condor_chirp_unshare(w->job);
 	if (exec_errno) {
 		(void)!asprintf(&msg, "cannot run gridrun: %s", strerror(exec_errno));
 		return setup_failed(msg ? msg : "cannot run gridrun");
@@ -355,7 +365,7 @@ int main(int argc, char **argv)
 	_cleanup_gr_error_ struct gr_error *err = NULL;
 	_cleanup_gr_config_ struct gr_config *cfg = NULL;
 	_cleanup_gr_condor_job_ struct gr_condor_job *job = NULL;
-	_cleanup_free_ char *spec = NULL, *gridrun = NULL, *slice = NULL, *state_dir = NULL;
+	_cleanup_free_ char *spec = NULL, *spec_name = NULL, *gridrun = NULL, *slice = NULL, *state_dir = NULL;
 	_cleanup_close_ int memfd = -1, sigfd = -1;
 	int errpipe[2], map[NSIG] = { 0 }, exec_errno = 0, status;
 	struct wrapper w = { .err_start = -1 };
@@ -374,9 +384,16 @@ int main(int argc, char **argv)
 		setenv("GRIDRUN_STATE_DIR", cfg->state_dir, 0);
 	if (!getcwd(cwd, sizeof(cwd)))
 		return setup_failed("cannot tell the job's working directory");
+	/* condor_chirp in the job; the copy goes with job on every return */
+	if (gr_condor_chirp_share(job, &err) < 0)
+		log_line("%s, ignoring (condor_chirp in the job will not find the starter)", err->msg);
+	gr_error_free(TAKE_PTR(err));
 	spec = gr_condor_spec(job, argv + 1, environ, cwd, &err);
 	if (!spec || gr_state_dir(&state_dir, &err) < 0)
 		return fail_err(err);
+	/* what gridrun's messages about the spec name instead of /dev/fd/N */
+	if (asprintf(&spec_name, "<gridrun-condor spec of %s>", job->job_id) < 0)
+		return setup_failed("out of memory");
 	gridrun = gridrun_path();
 	slice = htcondor_slice();
 	memfd = memfd_create("gridrun-condor-spec", 0);
@@ -426,7 +443,7 @@ int main(int argc, char **argv)
 		return setup_failed("cannot fork");
 	if (pid == 0) {
 		close(errpipe[0]);
-		exec_gridrun(gridrun, spec_path, &oldmask, self, errpipe[1], slice);
+		exec_gridrun(gridrun, spec_path, spec_name, &oldmask, self, errpipe[1], slice);
 	}
 	close(errpipe[1]);
 	close(TAKE_FD(memfd));

@@ -7,6 +7,9 @@
  *   gridrun ps                                   running jobs (state directory), leases
  *   gridrun gc                                   remove what crashed runs left, leases too
  * run, ps and gc take --config PATH: the site configuration (config.h).
+ * run takes --spec-name NAME: NAME, not SPEC.json, in messages about the
+ * spec (FILE of "FILE:LINE:COL", the state's "spec"), for a spec handed
+ * over as /dev/fd/N or /dev/stdin (gridrun-condor's).
  *   gridrun suspend ID | resume ID               freeze / thaw a running job
  *   gridrun kill ID SIGNAL                       signal a running job
  *   gridrun seccomp dump PROFILE                 a profile's filter as libseccomp PFC
@@ -47,7 +50,7 @@
 
 static void usage(FILE *out)
 {
-	fputs("usage: gridrun run [--config PATH] SPEC.json\n"
+	fputs("usage: gridrun run [--config PATH] [--spec-name NAME] SPEC.json\n"
 	      "       gridrun SPEC.json\n"
 	      "       gridrun suspend ID | resume ID | kill ID SIGNAL\n"
 	      "       gridrun seccomp dump PROFILE   (a name, or a path with a '/')\n"
@@ -77,6 +80,7 @@ static int check_supported(const struct gr_spec *spec, struct gr_error **err)
 }
 
 static const char *arg_config;            /* --config PATH */
+static const char *arg_spec_name;         /* run --spec-name NAME */
 static struct gr_config *site_config;     /* loaded once, in main() */
 static const struct gr_lease *run_lease;  /* the job's lease, for its state */
 static struct gr_lease_gc_stats lease_gc; /* what gc did to leases */
@@ -179,18 +183,24 @@ static int remove_stale_cgroups(void *data, const char *json)
 	return r;
 }
 
-/* run, ps and gc take --config PATH (or --config=PATH) anywhere after the command. */
-static int take_config_option(int argc, char **argv)
+/* run, ps and gc take --config PATH (or --config=PATH) anywhere after the
+ * command, run also --spec-name NAME (or --spec-name=NAME). */
+static int take_options(int argc, char **argv)
 {
+	bool run = !strcmp(argv[1], "run");
 	int n = 2;
 
-	if (strcmp(argv[1], "run") && strcmp(argv[1], "ps") && strcmp(argv[1], "gc"))
+	if (!run && strcmp(argv[1], "ps") && strcmp(argv[1], "gc"))
 		return argc;
 	for (int i = 2; i < argc; i++) {
 		if (!strncmp(argv[i], "--config=", 9)) {
 			arg_config = argv[i] + 9;
 		} else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
 			arg_config = argv[++i];
+		} else if (run && !strncmp(argv[i], "--spec-name=", 12)) {
+			arg_spec_name = argv[i] + 12;
+		} else if (run && !strcmp(argv[i], "--spec-name") && i + 1 < argc) {
+			arg_spec_name = argv[++i];
 		} else {
 			argv[n++] = argv[i];
 		}
@@ -402,7 +412,7 @@ static int cmd_run(const char *path)
 	struct gr_job_handover jh;
 	int r, status;
 
-	if (gr_spec_load_file(path, &spec, &err) < 0) {
+	if (gr_spec_load_file(path, arg_spec_name, &spec, &err) < 0) {
 		fprintf(stderr, "%s\n", err->msg);
 		return GR_EXIT_ERROR;
 	}
@@ -622,12 +632,12 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "check") && strcmp(cmd, "seccomp")) {
 		_cleanup_gr_error_ struct gr_error *err = NULL;
 
-		argc = take_config_option(argc, argv);
+		argc = take_options(argc, argv);
 		if (load_site_config(&err) < 0)
 			return fail(err);
 	}
 	if (!strcmp(cmd, "run")) {
-		if (argc != 3) {
+		if (argc != 3 || (arg_spec_name && !*arg_spec_name)) {
 			usage(stderr);
 			return GR_EXIT_ERROR;
 		}

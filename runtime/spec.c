@@ -524,7 +524,7 @@ int gr_spec_load_string(const char *text, size_t len, const char *name,
 	return 0;
 }
 
-int gr_spec_load_file(const char *path, struct gr_spec **out, struct gr_error **err)
+int gr_spec_load_file(const char *path, const char *name, struct gr_spec **out, struct gr_error **err)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
@@ -556,7 +556,7 @@ int gr_spec_load_file(const char *path, struct gr_spec **out, struct gr_error **
 			break;
 		len += (size_t)n;
 	}
-	return gr_spec_load_string(buf, len, path, out, err);
+	return gr_spec_load_string(buf, len, name ? name : path, out, err);
 }
 
 static void strv_free(char **v)

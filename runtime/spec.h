@@ -166,7 +166,9 @@ struct gr_spec {
 	size_t seccomp_doc_len;
 };
 
-int gr_spec_load_file(const char *path, struct gr_spec **out, struct gr_error **err);
+/* name is FILE in the messages about the spec's text (NULL: path); those
+ * about reading the file name path. */
+int gr_spec_load_file(const char *path, const char *name, struct gr_spec **out, struct gr_error **err);
 /* name is used as FILE in messages. */
 int gr_spec_load_string(const char *text, size_t len, const char *name,
 			struct gr_spec **out, struct gr_error **err);

@@ -446,6 +446,65 @@ TEST_F_TIMEOUT(condor, a_missing_or_refusing_chirp_server_never_fails_the_job, 3
 	}
 }
 
+/*
+ * condor_chirp in the job: the starter's config, which the nested layout
+ * keeps in user/ (hidden by the sandbox, and the starter's 0600 file is no
+ * use to a leased range), is readable at the path $_CONDOR_CHIRP_CONFIG
+ * names, and the starter's loopback server is reachable (host network).
+ */
+TEST_F_TIMEOUT(condor, condor_chirp_in_the_job_reaches_the_starter, 300)
+{
+	char *argv[] = { NULL, (char *)"chirp", (char *)"ChirpJobProgress", (char *)"\"from-the-job\"", NULL };
+	char *out, *err, *copy, *config;
+	struct stat st;
+
+	slot(self, variant->uid, "slot1_1", 512, NULL, ST_CHIRP_OK);
+	argv[0] = scratch_probe(&self->st);
+	st_start(&self->st, argv, self->env);
+	free(argv[0]);
+	ASSERT_TRUE(st_wait(&self->st, 20000, &self->ex));
+	out = gt_read(self->st.out);
+	err = gt_read(self->st.err);
+	ASSERT_FALSE(self->ex.wrapper_failed) TH_LOG("%s", self->ex.failure);
+	ASSERT_EQ(0, self->ex.code) TH_LOG("stdout: %s; stderr: %s", out, err);
+	ASSERT_STREQ("config ok\nconnect ok\ncookie 0\nset_job_attr_delayed 0\n", out) TH_LOG("stderr: %s", err);
+	expect_chirp(_metadata, &self->st, "ChirpJobProgress", "\"from-the-job\"");
+	ASSERT_EQ(0, self->st.bad_cookies);
+	/* the job's copy is gone before the starter transfers the output; the
+	 * starter's own file is as it wrote it */
+	ASSERT_LE(0, asprintf(&copy, "%s/.gridrun-chirp.config", self->st.scratch));
+	ASSERT_NE(0, lstat(copy, &st));
+	config = gt_read(self->st.chirp_config);
+	ASSERT_NE(NULL, config);
+	ASSERT_NE(NULL, strstr(config, self->st.cookie));
+	ASSERT_EQ(0, stat(self->st.chirp_config, &st));
+	ASSERT_EQ(0600, st.st_mode & 07777);
+	free(out); free(err); free(copy); free(config);
+}
+
+/*
+ * gridrun reads the spec gridrun-condor made from /dev/fd/N; its messages
+ * about that spec, which end in $_CONDOR_WRAPPER_ERROR_FILE, name the job's
+ * spec instead. An Iwd gridrun refuses to mount makes such a spec.
+ */
+TEST_F_TIMEOUT(condor, a_spec_error_names_the_generated_spec, 300)
+{
+	const char *want = "gridrun-condor: gridrun: <gridrun-condor spec of condor-4711.";
+
+	slot(self, variant->uid, "slot1_1", 512, NULL, ST_CHIRP_OK);
+	self->st.iwd = "/dev";
+	run_sh(self, "echo the-job-ran");
+	ASSERT_TRUE(st_wait(&self->st, 20000, &self->ex));
+	ASSERT_TRUE(self->ex.wrapper_failed) TH_LOG("stderr: %s", gt_read(self->st.err));
+	ASSERT_EQ(0, strncmp(want, self->ex.failure, strlen(want))) TH_LOG("%s", self->ex.failure);
+	ASSERT_NE(NULL, strstr(self->ex.failure, "-slot1_1>:")) TH_LOG("%s", self->ex.failure);
+	ASSERT_NE(NULL, strstr(self->ex.failure, ": mounts[2].destination: must not be /proc, /dev, /sys or under them"))
+		TH_LOG("%s", self->ex.failure);
+	ASSERT_EQ(NULL, strstr(self->ex.failure, "/dev/fd/")) TH_LOG("%s", self->ex.failure);
+	ASSERT_EQ(125, self->ex.code);
+	ASSERT_FALSE(stdout_has(&self->st, "the-job-ran", 10));
+}
+
 /* S19: jobs A and B of one slot account, side by side. */
 TEST_F_TIMEOUT(condor, S19_two_jobs_of_one_slot_account_see_nothing_of_each_other, 300)
 {
@@ -461,13 +520,17 @@ TEST_F_TIMEOUT(condor, S19_two_jobs_of_one_slot_account_see_nothing_of_each_othe
 		     "n=0; while [ ! -e \"$_CONDOR_SCRATCH_DIR/done\" ] && [ $n -lt 1000 ]; do sleep 0.02; n=$((n+1)); done; "
 		     "cat /tmp/secret-a");
 	ASSERT_TRUE(stdout_has(&self->st, "ready", 20000));
+	ASSERT_LE(0, asprintf(&flag, "%s/.gridrun-chirp.config", self->st.scratch));
+	ASSERT_EQ(0, access(flag, F_OK)) TH_LOG("A has no copy of its Chirp config");
+	free(flag);
 
 	st_setup(&b, self->tmp, "slot1_2", variant->uid, 512, NULL, ST_CHIRP_OK);
 	probe = scratch_probe(&b);
 	ASSERT_LE(0, asprintf(&script,
 			      "ls -A /tmp | grep -c secret; ls -A %s; cat %s 2>/dev/null || echo no-proxy; "
-			      "ls /proc | grep -c '^[0-9]'; %s signal %d",
-			      self->st.execute, proxy, probe, (int)self->st.pid));
+			      "ls /proc | grep -c '^[0-9]'; %s signal %d; "
+			      "cat %s 2>/dev/null || echo no-chirp-config; cat %s/.gridrun-chirp.config 2>/dev/null || echo no-copy",
+			      self->st.execute, proxy, probe, (int)self->st.pid, self->st.chirp_config, self->st.scratch));
 	free(probe);
 	{
 		char *argv[] = { (char *)"/bin/sh", (char *)"-c", script, (char *)"job-b", NULL };
@@ -481,6 +544,9 @@ TEST_F_TIMEOUT(condor, S19_two_jobs_of_one_slot_account_see_nothing_of_each_othe
 	ASSERT_LE(0, asprintf(&flag, "0\n%s\nno-proxy\n", strrchr(b.dir, '/') + 1));
 	ASSERT_EQ(0, strncmp(out, flag, strlen(flag))) TH_LOG("B's stdout: %s", out);
 	ASSERT_NE(NULL, strstr(out, "\nkill ESRCH\nptrace ESRCH\n")) TH_LOG("B's stdout: %s", out);
+	/* A's Chirp cookie: neither the starter's config nor A's copy */
+	ASSERT_NE(NULL, strstr(out, "\nno-chirp-config\nno-copy\n")) TH_LOG("B's stdout: %s", out);
+	ASSERT_EQ(NULL, strstr(out, self->st.cookie)) TH_LOG("B's stdout: %s", out);
 	ASSERT_EQ(0, st_teardown(&b));
 	st_exit_free(&bex);
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -113,7 +114,7 @@ static char *check_bad(const char *dir, const char *json, const char *expected, 
 			abort();
 		goto out;
 	}
-	r = gr_spec_load_file(json, &spec, &err);
+	r = gr_spec_load_file(json, NULL, &spec, &err);
 	if (r != -EINVAL || spec || !err || strcmp(err->msg, expected) != 0 ||
 	    strchr(err->msg, '\n')) {
 		if (asprintf(&res, "%s: load_file r=%d spec=%p\n  expected: %s\n  got:      %s",
@@ -156,7 +157,7 @@ static struct gr_spec *load_good(struct __test_metadata *_metadata, const char *
 	int r;
 
 	snprintf(path, sizeof(path), "%s/tests/specs/good/%s", src_dir(), name);
-	r = gr_spec_load_file(path, &spec, &err);
+	r = gr_spec_load_file(path, NULL, &spec, &err);
 	EXPECT_EQ(0, r) TH_LOG("%s", err ? err->msg : "?");
 	gr_error_free(err);
 	return spec;
@@ -381,18 +382,49 @@ TEST(load_file_errors)
 	struct gr_spec *spec = NULL;
 	struct gr_error *err = NULL;
 
-	EXPECT_EQ(-ENOENT, gr_spec_load_file("/nonexistent/spec.json", &spec, &err));
+	EXPECT_EQ(-ENOENT, gr_spec_load_file("/nonexistent/spec.json", NULL, &spec, &err));
 	EXPECT_STREQ("open spec `/nonexistent/spec.json`: No such file or directory", err->msg);
 	EXPECT_NULL(spec);
 	gr_error_free(err);
 	err = NULL;
-	EXPECT_EQ(-EISDIR, gr_spec_load_file("/", &spec, &err));
+	EXPECT_EQ(-EISDIR, gr_spec_load_file("/", NULL, &spec, &err));
 	gr_error_free(err);
 	err = NULL;
 	/* bigger than the 4 MiB limit, read in full before refusing */
-	EXPECT_EQ(-EFBIG, gr_spec_load_file("/dev/zero", &spec, &err));
+	EXPECT_EQ(-EFBIG, gr_spec_load_file("/dev/zero", NULL, &spec, &err));
 	EXPECT_NULL(spec);
 	gr_error_free(err);
+	EXPECT_EQ(0, leaks());
+}
+
+/* A spec read from /dev/fd/N (gridrun run --spec-name) reads as the name it is given. */
+TEST(load_file_names_the_spec_as_asked)
+{
+	static const char bad[] = "{\"process\": {\"args\": [\"x\"], \"env\": [\"=x\"]}}";
+	struct gr_spec *spec = NULL;
+	struct gr_error *err = NULL;
+	int fd = memfd_create("spec", MFD_CLOEXEC);
+	char path[64];
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ((ssize_t)strlen(bad), write(fd, bad, strlen(bad)));
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ASSERT_EQ(-EINVAL, gr_spec_load_file(path, "<spec of job 7>", &spec, &err));
+	EXPECT_STREQ("<spec of job 7>:1:37: process.env[0]: expected \"NAME=value\" with a non-empty NAME",
+		     err->msg);
+	gr_error_free(err);
+	err = NULL;
+	ASSERT_EQ(0, ftruncate(fd, 0));
+	ASSERT_EQ(26, pwrite(fd, "{\"process\":{\"args\":[\"x\"]}}", 26, 0));
+	ASSERT_EQ(0, gr_spec_load_file(path, "<spec of job 7>", &spec, NULL));
+	EXPECT_STREQ("<spec of job 7>", spec->file);
+	gr_spec_free(spec);
+	spec = NULL;
+	/* reading the file is about the file: its path */
+	EXPECT_EQ(-ENOENT, gr_spec_load_file("/nonexistent/spec.json", "<spec of job 7>", &spec, &err));
+	EXPECT_STREQ("open spec `/nonexistent/spec.json`: No such file or directory", err->msg);
+	gr_error_free(err);
+	close(fd);
 	EXPECT_EQ(0, leaks());
 }
 

@@ -448,7 +448,7 @@ static char **job_environment(struct st_starter *s, char *const job_env[])
 
 	/* Starter::PublishToEnv */
 	env[n++] = strdup("BATCH_SYSTEM=HTCondor");
-	env[n++] = fmt("_CONDOR_JOB_IWD=%s", s->scratch);
+	env[n++] = fmt("_CONDOR_JOB_IWD=%s", s->iwd ? s->iwd : s->scratch);
 	env[n++] = strdup("_CONDOR_JOB_PIDS=");
 	env[n++] = strdup("_CONDOR_BIN=/usr/bin");
 	env[n++] = fmt("CONDOR_STARTER_PID=%d", (int)getpid());

@@ -48,6 +48,7 @@ struct st_starter {
 	char *execute, *dir, *scratch, *user, *htcondor;
 	char *job_ad, *machine_ad, *chirp_config, *error_file, *out, *err;
 	const char *slot;
+	const char *iwd;             /* _CONDOR_JOB_IWD; NULL: the scratch dir (set after st_setup) */
 	uid_t uid;                   /* the slot user (0: the wrapper runs as root) */
 	int version;                 /* 1 or 2 */
 	char *cg_top;                /* the tree the stand-in made (removed at the end) */

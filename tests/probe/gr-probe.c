@@ -5,6 +5,7 @@
  * "key value" per line, so the test asserts on the outcome, not on a shell's
  * wording. Errors print the errno name (EPERM, ...) or "ok".
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -12,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <mqueue.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <time.h>
 #include <sched.h>
@@ -364,6 +366,54 @@ static int cmd_dio(const char *op, const char *path, int mib)
 	return 0;
 }
 
+/* One reply line of a Chirp server: its result, or -1000 when none came. */
+static int chirp_reply(FILE *f)
+{
+	char line[64];
+
+	return fgets(line, sizeof(line), f) ? atoi(line) : -1000;
+}
+
+/*
+ * condor_chirp set_job_attr_delayed NAME VALUE, as HTCondor's chirp client
+ * does it: the server's "<ip> <port> <cookie>" from $_CONDOR_CHIRP_CONFIG,
+ * one TCP connection, "cookie C" then the request, each answered by a line
+ * holding a decimal result (0: success).
+ */
+static int cmd_chirp(const char *name, const char *value)
+{
+	const char *path = getenv("_CONDOR_CHIRP_CONFIG");
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	char addr[64], cookie[256];
+	unsigned port;
+	FILE *f = path ? fopen(path, "re") : NULL, *s;
+	int fd, r;
+
+	printf("config %s\n", ename(f != NULL, path ? errno : ENOENT));
+	if (!f)
+		return 1;
+	r = fscanf(f, "%63s %u %255s", addr, &port, cookie);
+	fclose(f);
+	if (r != 3 || port > 65535 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+		printf("config malformed\n");
+		return 1;
+	}
+	sa.sin_port = htons((unsigned short)port);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	r = fd >= 0 ? connect(fd, (struct sockaddr *)&sa, sizeof(sa)) : -1;
+	printf("connect %s\n", ename(r == 0, errno));
+	if (r < 0 || !(s = fdopen(fd, "r+")))
+		return 1;
+	fprintf(s, "cookie %s\n", cookie);
+	fflush(s);
+	printf("cookie %d\n", chirp_reply(s));
+	fprintf(s, "set_job_attr_delayed %s %s\n", name, value);
+	fflush(s);
+	printf("set_job_attr_delayed %d\n", chirp_reply(s));
+	fclose(s);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -403,6 +453,8 @@ int main(int argc, char **argv)
 		return cmd_kill_all();
 	if (!strcmp(cmd, "signal") && argc > 2)
 		return cmd_signal(atoi(argv[2]));
+	if (!strcmp(cmd, "chirp") && argc > 3)
+		return cmd_chirp(argv[2], argv[3]);
 	fprintf(stderr, "gr-probe: unknown command `%s`\n", cmd);
 	return 2;
 }
