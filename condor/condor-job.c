@@ -340,9 +340,8 @@ void gr_condor_chirp_unshare(struct gr_condor_job *job)
 
 /*
  * gridrun covers the sandbox's parent; in the nested layout that is only
- * dir_<pid>, so EXECUTE, which lists the other slots' dir_*, gets an empty
- * tmpfs of its own and the scratch dir is bound again on top of it (spec
- * mounts come after the sandbox). Then Iwd, if it lies elsewhere.
+ * dir_<pid>, so the spec's gridrun.sandbox_cover is EXECUTE, which lists the
+ * other slots' dir_* (gr_condor_spec()). Then Iwd, if it lies elsewhere.
  */
 static json_t *job_mounts(const struct gr_condor_job *job)
 {
@@ -350,12 +349,6 @@ static json_t *job_mounts(const struct gr_condor_job *job)
 	json_t *m = json_array();
 	struct stat st;
 
-	if (execute) {
-		json_array_append_new(m, json_pack("{s:s, s:s, s:[s, s]}", "destination", execute, "type", "tmpfs",
-						   "options", "size=64k", "noexec"));
-		json_array_append_new(m, json_pack("{s:s, s:s, s:s, s:[s]}", "destination", job->scratch,
-						   "source", job->scratch, "type", "bind", "options", "rbind"));
-	}
 	if (job->iwd && !beneath(job->iwd, job->scratch) && !(execute && beneath(job->iwd, execute)) &&
 	    stat(job->iwd, &st) == 0 && S_ISDIR(st.st_mode))
 		json_array_append_new(m, json_pack("{s:s, s:s, s:s, s:[s]}", "destination", job->iwd,
@@ -395,6 +388,12 @@ char *gr_condor_spec(const struct gr_condor_job *job, char *const argv[], char *
 	gethostname(host, sizeof(host) - 1);
 	gr = json_pack("{s:s, s:s, s:s, s:s}", "job_id", job->job_id, "sandbox", job->scratch,
 		       "accounting", job->record, "network", "host");
+	{
+		_cleanup_free_ char *execute = nested_execute(job->scratch);
+
+		if (execute)
+			json_object_set_new(gr, "sandbox_cover", json_string(execute));
+	}
 	if (job->pool) {
 		json_object_set_new(gr, "pool", json_string(job->pool->name));
 		json_object_set_new(gr, "account", json_string(job->account));

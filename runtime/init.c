@@ -294,6 +294,7 @@ static int init_setup(const struct gr_child_ctx *ctx, struct gr_error **err)
 		.root_path = spec->root_path,
 		.sandbox = spec->sandbox,
 		.sandbox_mnt = ctx->sandbox_mnt,
+		.sandbox_cover = spec->sandbox_cover,
 		.mounts = spec->mounts,
 		.nmounts = spec->nmounts,
 		.masked_paths = spec->masked_paths,
@@ -301,6 +302,7 @@ static int init_setup(const struct gr_child_ctx *ctx, struct gr_error **err)
 		.readonly_paths = spec->readonly_paths,
 		.nreadonly_paths = spec->nreadonly_paths,
 	};
+	struct gr_mount_sources src;
 
 	/* sync #1: the parent has written uid_map/gid_map */
 	if (gr_sync_wait(ctx->syncfd, GR_SYNC_MAPS_DONE, NULL, err) < 0)
@@ -312,6 +314,9 @@ static int init_setup(const struct gr_child_ctx *ctx, struct gr_error **err)
 	 */
 	if (prctl(PR_SET_DUMPABLE, 0) < 0)
 		return gr_error_sys(err, errno, "set non-dumpable");
+	/* still with the supervisor's ids: sources are the caller's to reach */
+	if (gr_mountns_sources(&plan, &src, err) < 0)
+		return -1;
 	if (gr_userns_in_child(&ctx->ids, err) < 0)
 		return -1;
 	/*
@@ -327,11 +332,12 @@ static int init_setup(const struct gr_child_ctx *ctx, struct gr_error **err)
 		if (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP)))
 			return gr_error_set(err, EPIPE, "the supervisor died during setup");
 	}
+	/* a failure from here on ends this process, sources and all */
 	if (sethostname(hostname, strlen(hostname)) < 0)
 		return gr_error_sys(err, errno, "sethostname `%s`", hostname);
 	if ((spec->namespaces & CLONE_NEWNET) && gr_netns_in_child(err) < 0)
 		return -1;
-	if (gr_mountns_in_child(&plan, err) < 0)
+	if (gr_mountns_in_child(&plan, &src, err) < 0)
 		return -1;
 	/* sync #1b: in the job's cgroups before the job exists */
 	return gr_sync_wait(ctx->syncfd, GR_SYNC_ATTACHED, NULL, err);

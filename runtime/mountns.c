@@ -220,13 +220,16 @@ static int setup_dev(int rootfd, struct gr_error **err)
 	return set_attrs(devfd, MOUNT_ATTR_RDONLY, false, "/dev", err);
 }
 
-static int setup_sandbox(int rootfd, const char *sandbox, int srcfd, struct gr_error **err)
+/* The cover's fd goes to *coverp: read-only once the spec's mounts (which
+ * may have targets in it) are made. */
+static int setup_sandbox(int rootfd, const char *sandbox, const char *cover, int srcfd, int *coverp,
+			 struct gr_error **err)
 {
 	static const char *const cover_opts[] = { "mode", "0755", "size", "65536", NULL };
-	_cleanup_free_ char *parent = strdup(sandbox);
+	_cleanup_free_ char *parent = strdup(sandbox), *rel = NULL;
 	_cleanup_close_ int coverfd = -1, tfd = -1;
-	const char *base;
 	char *slash;
+	size_t n;
 
 	if (!parent)
 		return gr_error_sys(err, ENOMEM, "sandbox");
@@ -234,19 +237,30 @@ static int setup_sandbox(int rootfd, const char *sandbox, int srcfd, struct gr_e
 	if (!slash || slash == parent)
 		return gr_error_set(err, EINVAL, "sandbox `%s`: its parent must not be /", sandbox);
 	*slash = '\0';
-	base = slash + 1;
+	if (cover) {
+		n = strlen(cover);
+		if (n < 2 || strncmp(sandbox, cover, n) || sandbox[n] != '/')
+			return gr_error_set(err, EINVAL, "sandbox `%s`: `%s` is not above it", sandbox, cover);
+		free(parent);
+		parent = strdup(cover);
+		if (!parent)
+			return gr_error_sys(err, ENOMEM, "sandbox");
+	}
+	rel = strdup(sandbox + strlen(parent) + 1);
+	if (!rel)
+		return gr_error_sys(err, ENOMEM, "sandbox");
 	/* cover the directory of all sandboxes: no sibling is even visible */
 	coverfd = mount_fs_at(rootfd, parent, "tmpfs", cover_opts, JOB_ATTRS | MOUNT_ATTR_NOEXEC, err);
 	if (coverfd < 0)
 		return gr_error_prefix(err, "sandbox");
-	if (mkdirat(coverfd, base, 0755) < 0)
-		return gr_error_sys(err, errno, "sandbox: create `%s`", sandbox);
-	tfd = openat_beneath(coverfd, base, O_PATH | O_DIRECTORY);
+	/* the way down to the sandbox, in the cover */
+	tfd = ensure_path(coverfd, rel, true, err);
 	if (tfd < 0)
-		return gr_error_sys(err, -tfd, "sandbox: open `%s`", sandbox);
+		return gr_error_prefix(err, "sandbox");
 	if (attach(srcfd, tfd, sandbox, err) < 0)
 		return gr_error_prefix(err, "sandbox");
-	return set_attrs(coverfd, MOUNT_ATTR_RDONLY, false, parent, err);
+	*coverp = TAKE_FD(coverfd);
+	return 0;
 }
 
 static int setup_spec_mount(int rootfd, const struct gr_mount *m, int srcfd, struct gr_error **err)
@@ -340,38 +354,49 @@ static void close_all(int *fds, size_t n)
 			close(fds[i]);
 }
 
-int gr_mountns_in_child(const struct gr_mount_plan *plan, struct gr_error **err)
+void gr_mount_sources_close(struct gr_mount_sources *src)
 {
-	static const char *const tmp_opts[] = { "mode", "1777", NULL };
-	static const char *const run_opts[] = { "mode", "0755", NULL };
-	_cleanup_close_ int rootfd = -1, sandboxfd = -1, scratchfd = -1;
-	_cleanup_free_ int *srcfds = NULL;
-	size_t i;
-	int r;
+	if (src->root >= 0)
+		close(src->root);
+	if (src->sandbox >= 0)
+		close(src->sandbox);
+	if (src->binds)
+		close_all(src->binds, src->n);
+	free(src->binds);
+	*src = (struct gr_mount_sources){ .root = -1, .sandbox = -1 };
+}
 
+int gr_mountns_sources(const struct gr_mount_plan *plan, struct gr_mount_sources *src, struct gr_error **err)
+{
+	size_t i;
+
+	*src = (struct gr_mount_sources){ .root = -1, .sandbox = -1 };
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		return gr_error_sys(err, errno, "mount: make / a recursive slave");
 
-	/* 1. Every host source is cloned now, before anything shadows it. */
-	rootfd = clone_host(plan->root_path, true, MOUNT_ATTR_RDONLY | JOB_ATTRS, err);
-	if (rootfd < 0)
+	/* Every host source is cloned now, before anything shadows it. */
+	src->root = clone_host(plan->root_path, true, MOUNT_ATTR_RDONLY | JOB_ATTRS, err);
+	if (src->root < 0)
 		return gr_error_prefix(err, "root");
 	if (plan->sandbox) {
 		if (plan->sandbox_mnt >= 0) {
-			sandboxfd = plan->sandbox_mnt;
-			if (set_attrs(sandboxfd, JOB_ATTRS, true, plan->sandbox, err) < 0)
-				return gr_error_prefix(err, "sandbox");
+			src->sandbox = plan->sandbox_mnt;
+			if (set_attrs(src->sandbox, JOB_ATTRS, true, plan->sandbox, err) < 0)
+				goto fail_sandbox;
 		} else {
-			sandboxfd = clone_host(plan->sandbox, true, JOB_ATTRS, err);
+			src->sandbox = clone_host(plan->sandbox, true, JOB_ATTRS, err);
+			if (src->sandbox < 0)
+				goto fail_sandbox;
 		}
-		if (sandboxfd < 0)
-			return gr_error_prefix(err, "sandbox");
 	}
-	srcfds = calloc(plan->nmounts + 1, sizeof(int));
-	if (!srcfds)
+	src->binds = calloc(plan->nmounts + 1, sizeof(int));
+	if (!src->binds) {
+		gr_mount_sources_close(src);
 		return gr_error_sys(err, ENOMEM, "mounts");
+	}
+	src->n = plan->nmounts;
 	for (i = 0; i < plan->nmounts; i++)
-		srcfds[i] = -1;
+		src->binds[i] = -1;
 	for (i = 0; i < plan->nmounts; i++) {
 		const struct gr_mount *m = &plan->mounts[i];
 		unsigned attrs = JOB_ATTRS | (m->flags & GR_MNT_RDONLY ? MOUNT_ATTR_RDONLY : 0) |
@@ -379,12 +404,30 @@ int gr_mountns_in_child(const struct gr_mount_plan *plan, struct gr_error **err)
 
 		if (m->type != GR_MOUNT_BIND)
 			continue;
-		srcfds[i] = clone_host(m->source, m->flags & GR_MNT_RECURSIVE, attrs, err);
-		if (srcfds[i] < 0) {
-			close_all(srcfds, i);
+		src->binds[i] = clone_host(m->source, m->flags & GR_MNT_RECURSIVE, attrs, err);
+		if (src->binds[i] < 0) {
+			gr_mount_sources_close(src);
 			return gr_error_prefix(err, "mounts[%zu]", i);
 		}
 	}
+	return 0;
+fail_sandbox:
+	if (plan->sandbox_mnt >= 0)
+		src->sandbox = -1;     /* the caller's */
+	gr_mount_sources_close(src);
+	return gr_error_prefix(err, "sandbox");
+}
+
+int gr_mountns_in_child(const struct gr_mount_plan *plan, struct gr_mount_sources *src,
+			struct gr_error **err)
+{
+	static const char *const tmp_opts[] = { "mode", "1777", NULL };
+	static const char *const run_opts[] = { "mode", "0755", NULL };
+	_cleanup_close_ int rootfd = TAKE_FD(src->root), sandboxfd = TAKE_FD(src->sandbox), scratchfd = -1,
+			    coverfd = -1;
+	_cleanup_free_ int *srcfds = TAKE_PTR(src->binds);
+	size_t i;
+	int r;
 
 	/* 2. Attach the new root over /tmp of this (private) namespace. */
 	{
@@ -424,7 +467,7 @@ int gr_mountns_in_child(const struct gr_mount_plan *plan, struct gr_error **err)
 
 	/* 4. The sandbox, then the spec's mounts, in order. */
 	if (plan->sandbox) {
-		r = setup_sandbox(rootfd, plan->sandbox, sandboxfd, err);
+		r = setup_sandbox(rootfd, plan->sandbox, plan->sandbox_cover, sandboxfd, &coverfd, err);
 		if (r < 0)
 			goto out;
 	}
@@ -435,6 +478,8 @@ int gr_mountns_in_child(const struct gr_mount_plan *plan, struct gr_error **err)
 			goto out;
 		}
 	}
+	if (coverfd >= 0 && (r = set_attrs(coverfd, MOUNT_ATTR_RDONLY, false, "the sandboxes' cover", err)) < 0)
+		goto out;
 
 	/* 5. Hide and freeze what the job must not read or write. */
 	for (i = 0; i < ARRAY_SIZE(default_masked); i++)

@@ -14,9 +14,10 @@
  *                      at /dev/pts with /dev/ptmx, /dev/shm tmpfs, /dev/mqueue
  *                      of the job's IPC namespace, the fd/stdin/... links
  *   /tmp /var/tmp /run private tmpfs, nosuid, nodev
- *   SANDBOX            the sandbox, read-write at its own path; its parent is
- *                      covered by an empty read-only tmpfs so that sibling
- *                      sandboxes are not even visible
+ *   SANDBOX            the sandbox, read-write at its own path; its parent (or
+ *                      the plan's sandbox_cover, an ancestor) is covered by an
+ *                      empty read-only tmpfs so that sibling sandboxes are not
+ *                      even visible
  *   spec mounts        binds (ro/rw, noexec as asked; always nosuid, nodev)
  *                      and tmpfs, in spec order
  *   /sys               the host's, read-only as part of the root (a fresh
@@ -44,6 +45,7 @@
 struct gr_mount_plan {
 	const char *root_path;            /* host path of the new root */
 	const char *sandbox;              /* host path, mounted at the same path; may be NULL */
+	const char *sandbox_cover;        /* the ancestor of sandbox to cover; NULL: its parent */
 	int sandbox_mnt;                  /* >= 0: the sandbox's detached mount to use
 					   * (an idmapped one, handover.h); else cloned */
 	const struct gr_mount *mounts;
@@ -54,7 +56,24 @@ struct gr_mount_plan {
 	size_t nreadonly_paths;
 };
 
-/* Build the tree and pivot_root into it; the caller's cwd is "/" after. */
-int gr_mountns_in_child(const struct gr_mount_plan *plan, struct gr_error **err);
+/*
+ * Two steps. gr_mountns_sources() makes "/" a recursive slave and clones
+ * every host source (root, sandbox, spec binds) into detached mounts: the
+ * child calls it before it takes the job's ids, so a source is reached with
+ * the caller's own identity (a job of a leased range is a stranger to the
+ * pilot's 0700 directories; what it may then do inside them is still its
+ * own ids' business). gr_mountns_in_child() builds the tree from them and
+ * pivot_roots into it; the caller's cwd is "/" after. Either one closes the
+ * sources on failure; gr_mount_sources_close() is idempotent.
+ */
+struct gr_mount_sources {
+	int root, sandbox;                /* -1: none */
+	int *binds;                       /* per plan->mounts[i]; -1 for non-binds */
+	size_t n;
+};
+int gr_mountns_sources(const struct gr_mount_plan *plan, struct gr_mount_sources *src, struct gr_error **err);
+void gr_mount_sources_close(struct gr_mount_sources *src);
+int gr_mountns_in_child(const struct gr_mount_plan *plan, struct gr_mount_sources *src,
+			struct gr_error **err);
 
 #endif

@@ -287,6 +287,7 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	unsigned long long t0;
 	sigset_t mask, oldmask;
 	siginfo_t info;
+	bool attach_first;
 	int r, status;
 
 	memset(res, 0, sizeof(*res));
@@ -347,10 +348,17 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	s.sigfd = sigfd;
 	s.pidfd = pidfd;
 
+	/*
+	 * helper mode: the child takes the range's uid right after sync #1, and
+	 * v1 lets a non-root writer of cgroup.procs move only tasks of its own
+	 * uid: attach it now, while it still has ours.
+	 */
+	attach_first = hooks && hooks->write_maps;
+	r = attach_first ? gr_cgroup_attach(s.cg, s.pid, err) : 0;
 	/* the maps: by the helper in helper mode, else by this process */
-	if (hooks && hooks->write_maps)
+	if (r >= 0 && hooks && hooks->write_maps)
 		r = hooks->write_maps(hooks->maps_data, s.pid, pidfd, &res->ids, err);
-	else
+	else if (r >= 0)
 		r = gr_userns_from_parent(s.pid, pidfd, &res->ids, err);
 	/* sync #1: maps written (or not: the child then gets EOF and exits) */
 	if (r >= 0)
@@ -358,7 +366,7 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	res->t_maps = gr_now_ns() - s.t0;
 	/* v1: attached while the child builds its mount tree; the child forks
 	 * the job only after sync #1b, so nothing of the job's runs outside */
-	if (r >= 0)
+	if (r >= 0 && !attach_first)
 		r = gr_cgroup_attach(s.cg, s.pid, err);
 	/* a child whose setup failed meanwhile is gone: supervise() reads why */
 	if (r >= 0)

@@ -225,6 +225,14 @@ int gr_spec_gridrun_member(struct gr_spec_walk *w, const char *key, json_t *v)
 					    "(its parent must not be \"/\")");
 		return 0;
 	}
+	if (streq(key, "sandbox_cover")) {
+		r = gr_spec_get_path(w, v, &spec->sandbox_cover);
+		if (r < 0)
+			return r;
+		if (!strcmp(spec->sandbox_cover, "/"))
+			return gr_spec_fail(w, "must not be \"/\"");
+		return 0;
+	}
 	if (streq(key, "network")) {
 		ctx(w)->network_set = true;
 		if (!s || (!streq(s, "host") && !streq(s, "none")))

@@ -458,6 +458,15 @@ static int parse_spec(struct spec_ctx *c, json_t *root)
 	r = gr_spec_resolve_network(c);
 	if (r < 0)
 		return r;
+	if (spec->sandbox_cover) {
+		size_t n = strlen(spec->sandbox_cover);
+
+		if (!spec->sandbox || strncmp(spec->sandbox, spec->sandbox_cover, n) || spec->sandbox[n] != '/') {
+			gr_spec_push(&c->w, "gridrun", 0);
+			gr_spec_push(&c->w, "sandbox_cover", 0);
+			return gr_spec_fail(&c->w, "must be a directory above gridrun.sandbox");
+		}
+	}
 	if (!spec->env && !(spec->env = calloc(1, sizeof(char *))))
 		return gr_spec_oom(&c->w);
 	if (!spec->cwd && gr_spec_dup(&c->w, "/", &spec->cwd) < 0)
@@ -581,7 +590,7 @@ void gr_spec_free(struct gr_spec *spec)
 
 	void *owned[] = {
 		spec->file, spec->oci_version, spec->cwd, spec->root_path, spec->hostname,
-		spec->job_id, spec->account, spec->pool, spec->sandbox, spec->rootfs,
+		spec->job_id, spec->account, spec->pool, spec->sandbox, spec->sandbox_cover, spec->rootfs,
 		spec->accounting, spec->rlimits, spec->mounts, spec->seccomp_profile,
 		spec->seccomp_doc, spec->resources.weight_devices,
 		spec->resources.throttle[0], spec->resources.throttle[1],

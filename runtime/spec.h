@@ -153,6 +153,7 @@ struct gr_spec {
 	char *account;
 	char *pool;
 	char *sandbox;           /* absolute host path, depth >= 2 ("/a/b"); NULL = none */
+	char *sandbox_cover;     /* the ancestor of sandbox covered in the job; NULL = its parent */
 	char *rootfs;            /* name from the site config; NULL = none */
 	enum gr_network network;
 	char *accounting;        /* a path, or "fd:N"; NULL = no record */

@@ -6,8 +6,9 @@
  *
  * Two variants: root_pool runs the wrapper as root with a site
  * configuration that maps the job (Owner atlas001, VO atlas) to a pool, so
- * the job runs in a leased range (root mode leases today; an unprivileged
- * slot user will reach the same through gridrun-helper); slot_user runs it
+ * the job runs in a leased range (an unprivileged slot user with an NSS
+ * account reaches the same through gridrun-helper: helper_sandbox_test
+ * runs this stand-in in helper mode end to end); slot_user runs it
  * as a plain slot uid that no pool names (one-uid mode), as a starter does
  * where gridrun-helper is not installed. Everything the starter would see
  * is asserted exactly: the error file, ExitBySignal/ExitSignal/ExitCode,
@@ -200,9 +201,10 @@ TEST_F_TIMEOUT(condor, a_vo_that_no_pool_lists_runs_without_a_lease, 300)
 
 /*
  * A slot user that the site configuration maps to a pool: root leases for
- * it today; an unprivileged wrapper hands gridrun.pool to gridrun run,
- * which needs gridrun-helper for it - until that is installed, gridrun's
- * refusal is the wrapper's failure, word for word, and the job is requeued.
+ * it; an unprivileged wrapper hands gridrun.pool to gridrun run, which
+ * leases through gridrun-helper for the caller's own NSS account only: a
+ * bare slot uid has none, so gridrun's refusal is the wrapper's failure,
+ * word for word, and the job is requeued.
  */
 TEST_F_TIMEOUT(condor, a_slot_user_in_a_pool_leases_through_gridrun, 300)
 {
@@ -498,7 +500,7 @@ TEST_F_TIMEOUT(condor, a_spec_error_names_the_generated_spec, 300)
 	ASSERT_TRUE(self->ex.wrapper_failed) TH_LOG("stderr: %s", gt_read(self->st.err));
 	ASSERT_EQ(0, strncmp(want, self->ex.failure, strlen(want))) TH_LOG("%s", self->ex.failure);
 	ASSERT_NE(NULL, strstr(self->ex.failure, "-slot1_1>:")) TH_LOG("%s", self->ex.failure);
-	ASSERT_NE(NULL, strstr(self->ex.failure, ": mounts[2].destination: must not be /proc, /dev, /sys or under them"))
+	ASSERT_NE(NULL, strstr(self->ex.failure, ": mounts[0].destination: must not be /proc, /dev, /sys or under them"))
 		TH_LOG("%s", self->ex.failure);
 	ASSERT_EQ(NULL, strstr(self->ex.failure, "/dev/fd/")) TH_LOG("%s", self->ex.failure);
 	ASSERT_EQ(125, self->ex.code);

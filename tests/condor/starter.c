@@ -197,6 +197,18 @@ static void chown_path(const char *dir, const char *file, uid_t uid)
 	free(p);
 }
 
+/* Per process, random: a test in a PID namespace of its own is pid 1 like
+ * every other such test, and their slots' cgroups must not meet. */
+static unsigned tag(void)
+{
+	static unsigned t;
+
+	while (!t)
+		if (getrandom(&t, sizeof(t), 0) != sizeof(t))
+			die("getrandom");
+	return t;
+}
+
 static void setup_v2(struct st_starter *s)
 {
 	char *own = own_cgroup_v2(), *htc, *mangled = strdup(s->execute), buf[64];
@@ -204,7 +216,7 @@ static void setup_v2(struct st_starter *s)
 	for (char *c = mangled; *c; c++)
 		if (*c == '/')
 			*c = '_';
-	s->cg_top = fmt("%s/condor-standin-%d-%s", own, (int)getpid(), s->slot);
+	s->cg_top = fmt("%s/condor-standin-%d-%08x-%s", own, (int)getpid(), tag(), s->slot);
 	htc = fmt("%s/htcondor", s->cg_top);
 	s->slice = fmt("%s/%s_%s.slice", htc, mangled, s->slot);
 	s->scope = fmt("%s/%s_%s.scope", s->slice, mangled, s->slot);
@@ -234,7 +246,7 @@ static void setup_v1(struct st_starter *s)
 	for (size_t i = 0; i < 6; i++) {
 		char *own = own_cgroup_v1(v1_controllers[i]);
 
-		s->v1[i] = fmt("%s/condor-standin-%d-%s", own, (int)getpid(), s->slot);
+		s->v1[i] = fmt("%s/condor-standin-%d-%08x-%s", own, (int)getpid(), tag(), s->slot);
 		if (mkdir(s->v1[i], 0755) < 0)
 			die("mkdir v1 cgroup");
 		chown_path(s->v1[i], NULL, s->uid);

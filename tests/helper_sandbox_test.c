@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * helper_sandbox_test - helper mode's sandbox hand-over (runtime/handover.h,
+ * gridrun-helper's sandbox and unsandbox requests), attacked and used from
+ * an unprivileged pilot uid: only the caller's own directory, only to its
+ * own lease, only ids inside the range; back, only the lease's ids; the
+ * chown way end to end (the idmap way is helper_test's run); and
+ * gridrun-condor run by a slot user with an account in a pool: helper mode
+ * end to end, the scratch dir handed to the leased range.
+ *
+ * Each test runs in a small world (tests/lib/gt-world.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "gt.h"
+#include "gt-world.h"
+#include "gt-helper.h"
+#include "starter.h"
+
+/* The same with sandbox_handover = chown: the sandbox is the range's while
+ * the job runs, the pilot's again after it. */
+static void run_with_chown(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	char *state = pilot_env(w), *spec, *sbx;
+	char *argv[] = { (char *)gt_gridrun(), "run", NULL, NULL };
+	struct gt_result res = { 0 };
+	struct stat st;
+
+	spec = pilot_spec(w, "c1", "stat -c %u:%g $SBX; mkdir $SBX/d; touch $SBX/d/f; "
+			  "cp /bin/true $SBX/t; chmod 4755 $SBX/t");
+	argv[2] = spec;
+	ASSERT_LE(0, asprintf(&sbx, "%s/execute/c1", w->dir));
+	free(gt_write(sbx, "input", "x\n"));
+	ASSERT_EQ(0, chown(gt_f("%s/input", sbx), PILOT, PILOT));
+	setenv("GRIDRUN_DEBUG", "1", 1);
+	gt_run_argv(argv, PILOT, &res);
+	unsetenv("GRIDRUN_DEBUG");
+	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+	EXPECT_STREQ("0:0\n", res.out);
+	/* sbx and input there, sbx input d f t back */
+	EXPECT_NE(NULL, strstr(res.err, "sandbox hand-over chown, 7 entries")) TH_LOG("%s", res.err);
+	for (int i = 0; i < 5; i++) {
+		static const char *const names[] = { ".", "input", "d", "d/f", "t" };
+
+		ASSERT_EQ(0, lstat(gt_f("%s/%s", sbx, names[i]), &st));
+		EXPECT_EQ(PILOT, st.st_uid) TH_LOG("%s", names[i]);
+		EXPECT_EQ(PILOT, st.st_gid) TH_LOG("%s", names[i]);
+	}
+	/* nothing the job made runs as the pilot */
+	ASSERT_EQ(0, stat(gt_f("%s/t", sbx), &st));
+	EXPECT_EQ(0, st.st_mode & (S_ISUID | S_ISGID));
+	gt_result_free(&res);
+	free(sbx);
+	free(spec);
+	free(state);
+}
+
+TEST(helper_mode_sandbox_handover_by_chown_and_back)
+{
+	setenv("GT_WORLD_HANDOVER", "chown", 1);
+	in_world(_metadata, 2, run_with_chown);
+	unsetenv("GT_WORLD_HANDOVER");
+}
+
+/* sandbox and unsandbox, asked directly: only the caller's own directory,
+ * only its own lease, only ids inside the range; back: only the range's ids. */
+static void sandbox_requests(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	char *mine, *theirs, *file;
+	int status;
+	pid_t pid;
+
+	ASSERT_LE(0, asprintf(&mine, "%s/execute/s1", w->dir));
+	ASSERT_LE(0, asprintf(&theirs, "%s/execute/s2", w->dir));
+	gt_mkdirs(mine, 0700, PILOT, PILOT);
+	gt_mkdirs(theirs, 0700, OTHER, OTHER);
+	file = gt_write(mine, "f", "x\n");
+	ASSERT_EQ(0, chown(file, PILOT, PILOT));
+	pid = fork();
+	if (pid == 0) {
+		int dfd, ffd, tfd;
+		struct hres r;
+		const char *lease[] = { "lease", "atlas", "s1", NULL };
+		const char *ok[] = { "sandbox", "atlas", "0", "0", "0", NULL };
+
+		dfd = open(mine, O_PATH | O_DIRECTORY);
+		ffd = open(file, O_PATH);
+		tfd = open(theirs, O_PATH | O_DIRECTORY);
+		become(PILOT);
+		helper(w, lease, -1, &r);
+		ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+		EXPECT_STREQ(gt_f("0 %u 65536\n", FIRST), r.out);
+		EXPECT_HELPER(w, -1, 64, "gridrun-helper: fd 3: no sandbox directory\n", "sandbox", "atlas", "0", "0", "0");
+		EXPECT_HELPER(w, ffd, 64, "gridrun-helper: fd 3: no sandbox directory\n", "sandbox", "atlas", "0", "0", "0");
+		EXPECT_HELPER(w, tfd, 77, "gridrun-helper: the sandbox (fd 3) is owned by uid 23457, not by the caller\n",
+			      "sandbox", "atlas", "0", "0", "0");
+		EXPECT_HELPER(w, dfd, 64, gt_f("gridrun-helper: sandbox hand-over: ids 65536:0 are outside the range "
+					       "%u+65536\n", FIRST), "sandbox", "atlas", "0", "65536", "0");
+		EXPECT_HELPER(w, dfd, 64, "gridrun-helper: GID: `-1` is not an id inside the range\n",
+			      "sandbox", "atlas", "0", "0", "-1");
+		EXPECT_HELPER(w, dfd, 77, "gridrun-helper: pool atlas: range 1 is not leased\n", "sandbox", "atlas", "1", "0", "0");
+		/* the real one: idmap where the filesystem allows it, else chown */
+		helper(w, ok, dfd, &r);
+		EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
+		EXPECT_STREQ(gt_idmap_expected(mine) ? "idmap\n" : "chown 2\n", r.out);
+		EXPECT_STREQ("", r.err);
+		_exit(_metadata->passed ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* unsandbox: the range's ids become the pilot's, another range's stay
+	 * (after a chown above, the directory is the pilot's again first) */
+	ASSERT_EQ(0, chown(mine, PILOT, PILOT));
+	ASSERT_EQ(0, chown(file, PILOT, PILOT));
+	free(gt_write(mine, "job", "x\n"));
+	ASSERT_EQ(0, chown(gt_f("%s/job", mine), FIRST + 5, FIRST + 5));
+	free(gt_write(mine, "next", "x\n"));
+	ASSERT_EQ(0, chown(gt_f("%s/next", mine), FIRST + 65536 + 5, FIRST + 65536 + 5));
+	pid = fork();
+	if (pid == 0) {
+		const char *lease[] = { "lease", "atlas", "s1b", NULL };
+		char idx[16];
+		unsigned index = 9, first = 0;
+		struct hres r;
+		int dfd = open(mine, O_PATH | O_DIRECTORY);
+		struct stat st;
+
+		become(PILOT);
+		/* the earlier lease's holder is gone: gc, then a fresh lease */
+		EXPECT_HELPER(w, -1, 0, "", "gc", "atlas");
+		helper(w, lease, -1, &r);
+		ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+		ASSERT_EQ(2, sscanf(r.out, "%u %u", &index, &first));
+		ASSERT_TRUE(index <= 1);
+		snprintf(idx, sizeof(idx), "%u", index);
+		helper(w, (const char *[]){ "unsandbox", "atlas", idx, NULL }, dfd, &r);
+		EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
+		EXPECT_STREQ("1\n", r.out);
+		/* the file of this lease's range is the pilot's, the other range's is not */
+		ASSERT_EQ(0, stat(gt_f("%s/%s", mine, index ? "next" : "job"), &st));
+		EXPECT_EQ(PILOT, st.st_uid);
+		EXPECT_EQ(PILOT, st.st_gid);
+		ASSERT_EQ(0, stat(gt_f("%s/%s", mine, index ? "job" : "next"), &st));
+		EXPECT_EQ(index ? FIRST + 5 : FIRST + 65536 + 5, st.st_uid);
+		_exit(_metadata->passed ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	free(file);
+	free(mine);
+	free(theirs);
+}
+
+TEST(S18_sandbox_handover_only_of_the_callers_own_directory_to_its_own_lease)
+{
+	in_world(_metadata, 4, sandbox_requests);
+}
+
+/*
+ * gridrun-condor run by the starter as a slot user that is an account of a
+ * pool (atlas001): helper mode end to end. The job runs as its lease's uid
+ * 0, owns its scratch dir (handed over), what it makes there is the slot
+ * user's after it, and the usage says so.
+ */
+static void condor_in_helper_mode(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	char *state = pilot_env(w), *env[6], *out, *v, *made;
+	/* and condor_chirp from the job reaches the starter (gr-probe speaks it) */
+	char *argv[] = { "/bin/sh", "-c", "id -u; stat -c %u:%g \"$_CONDOR_SCRATCH_DIR\"; "
+			 "echo made > \"$_CONDOR_SCRATCH_DIR/made\"; tr -s ' ' < /proc/self/uid_map; "
+			 "\"$_CONDOR_SCRATCH_DIR/gr-probe\" chirp ChirpJobProgress '\"from-the-job\"'",
+			 "job", NULL };
+	struct st_chirp_update u;
+	struct st_starter st;
+	struct st_exit ex = { 0 };
+	struct stat sb;
+
+	env[0] = "PATH=/usr/bin:/bin";
+	ASSERT_LE(0, asprintf(&env[1], "GRIDRUN_HELPER=%s", w->helper));
+	ASSERT_LE(0, asprintf(&env[2], "GRIDRUN_STATE_DIR=%s", state));
+	env[3] = "GRIDRUN_CONDOR_CHIRP_INTERVAL=0.3";
+	env[4] = "GRIDRUN_DEBUG=1";
+	env[5] = NULL;
+	st_setup(&st, w->dir, "slot1_1", PILOT, 512, NULL, ST_CHIRP_OK);
+	/* where HTCondor puts a transferred executable */
+	ASSERT_EQ(0, system(gt_f("cp '%s' '%s/gr-probe' && chown %u:%u '%s/gr-probe'", gt_probe(), st.scratch,
+				 PILOT, PILOT, st.scratch)));
+	st_start(&st, argv, env);
+	ASSERT_TRUE(st_wait(&st, 120000, &ex));
+	EXPECT_FALSE(ex.wrapper_failed) TH_LOG("%s; stderr: %s", ex.failure, gt_read(st.err));
+	EXPECT_FALSE(ex.by_signal);
+	EXPECT_EQ(0, ex.code) TH_LOG("out: %s err: %s", gt_read(st.out), gt_read(st.err));
+	out = gt_read(st.out);
+	ASSERT_NE(NULL, out);
+	EXPECT_EQ(0, strncmp(gt_f("0\n0:0\n 0 %u 65536\n", FIRST), out, strlen(gt_f("0\n0:0\n 0 %u 65536\n", FIRST)))) TH_LOG("stderr: %s", gt_read(st.err));
+	EXPECT_NE(NULL, strstr(gt_read(st.err), gt_idmap_expected(st.scratch) ? "sandbox hand-over idmap"
+									     : "sandbox hand-over chown"))
+		TH_LOG("%s", gt_read(st.err));
+	ASSERT_TRUE(st_chirp(&st, "ChirpJobProgress", &u));
+	EXPECT_STREQ("\"from-the-job\"", u.value);
+	ASSERT_TRUE(st_chirp(&st, "ChirpGridrunIsolation", &u));
+	EXPECT_STREQ("\"helper\"", u.value);
+	ASSERT_TRUE(st_chirp(&st, "ChirpGridrunUidRange", &u));
+	EXPECT_STREQ(gt_f("\"%u-%u\"", FIRST, FIRST + 65535), u.value);
+	ASSERT_LE(0, asprintf(&made, "%s/made", st.scratch));
+	ASSERT_EQ(0, stat(made, &sb));
+	EXPECT_EQ(PILOT, sb.st_uid);
+	EXPECT_EQ(PILOT, sb.st_gid);
+	ASSERT_EQ(0, stat(st.scratch, &sb));
+	EXPECT_EQ(PILOT, sb.st_uid);
+	EXPECT_EQ(0, st_teardown(&st)) TH_LOG("cgroup dirs left behind");
+	st_exit_free(&ex);
+	v = out;
+	free(v);
+	free(made);
+	free(env[1]);
+	free(env[2]);
+	free(state);
+}
+
+TEST(condor_slot_user_of_a_pool_runs_in_helper_mode_with_its_scratch_dir_handed_over)
+{
+	in_world(_metadata, 2, condor_in_helper_mode);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * gt-helper.h - what the helper-mode tests share (helper_test,
+ * helper_sandbox_test): a world per test (gt-world.h), gridrun-helper run
+ * directly with a hostile environment and its answer captured
+ * (EXPECT_HELPER), and the pilot's gridrun run in helper mode. Include it
+ * after kselftest_harness.h.
+ */
+#ifndef GRIDRUN_GT_HELPER_H
+#define GRIDRUN_GT_HELPER_H
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "gt.h"
+#include "gt-world.h"
+
+#define FIRST GT_FIRST
+#define PILOT GT_PILOT
+#define OTHER GT_OTHER
+
+struct world_ctx {
+	struct __test_metadata *md;
+	void (*body)(struct __test_metadata *, const struct gt_world *);
+};
+
+static inline void world_main(void *arg, const struct gt_world *w)
+{
+	struct world_ctx *c = arg;
+
+	c->body(c->md, w);
+	_exit(c->md->passed ? 0 : 1);
+}
+
+/* Run body in a fresh world (gt-world.h); the test fails when its pid 1 does. */
+static inline void in_world_as(struct __test_metadata *_metadata, unsigned ranges,
+			void (*body)(struct __test_metadata *, const struct gt_world *), bool filecaps)
+{
+	struct world_ctx c = { _metadata, body };
+	int status = gt_world_run(ranges, filecaps, world_main, &c);
+
+	EXPECT_EQ(0, status) TH_LOG("the world's pid 1 ended with status %d", status);
+}
+
+static inline void in_world(struct __test_metadata *_metadata, unsigned ranges,
+		     void (*body)(struct __test_metadata *, const struct gt_world *))
+{
+	in_world_as(_metadata, ranges, body, false);
+}
+
+#define become gt_become
+
+struct hres {
+	int status;
+	char out[512], err[512];
+};
+
+static inline void drain(int fd, char *buf, size_t size)
+{
+	size_t used = 0;
+	ssize_t n;
+
+	while (used + 1 < size && (n = read(fd, buf + used, size - used - 1)) > 0)
+		used += (size_t)n;
+	buf[used] = '\0';
+	close(fd);
+}
+
+/* Run the helper as the calling process's child, fd 3 = fd3 (-1: none). */
+static inline void helper(const struct gt_world *w, const char *const args[], int fd3, struct hres *res)
+{
+	char *argv[8] = { "gridrun-helper" };
+	int po[2], pe[2], status;
+	pid_t pid;
+
+	for (int i = 0; args[i] && i < 6; i++)
+		argv[i + 1] = (char *)args[i];
+	/* stdout a unix socket, as gridrun gives it (a mount may come with it) */
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, po) < 0 || pipe(pe) < 0)
+		abort();
+	pid = fork();
+	if (pid == 0) {
+		char *envp[] = { "GRIDRUN_CONFIG=/tmp/evil.conf", "LD_PRELOAD=/tmp/evil.so", NULL };
+
+		dup2(po[1], 1);
+		dup2(pe[1], 2);
+		if (fd3 >= 0) {
+			dup2(fd3, 3);
+			fcntl(3, F_SETFD, 0);
+		} else
+			close(3);
+		syscall(SYS_close_range, 4, ~0U, 0);
+		execve(w->helper, argv, envp);
+		_exit(96);
+	}
+	close(po[1]);
+	close(pe[1]);
+	drain(po[0], res->out, sizeof(res->out));
+	drain(pe[0], res->err, sizeof(res->err));
+	waitpid(pid, &status, 0);
+	res->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+#define EXPECT_HELPER(w, fd3, want_status, want_err, ...) do { \
+		const char *_a[] = { __VA_ARGS__, NULL }; \
+		struct hres _r; \
+		helper(w, _a, fd3, &_r); \
+		EXPECT_EQ(want_status, _r.status) TH_LOG("stderr: %s", _r.err); \
+		EXPECT_STREQ(want_err, _r.err); \
+	} while (0)
+
+/* The pilot's environment for gridrun: the test's helper, its own state dir. */
+static char *pilot_env(const struct gt_world *w)
+{
+	char *state;
+
+	if (asprintf(&state, "%s/pstate", w->dir) < 0)
+		abort();
+	gt_mkdirs(state, 0700, PILOT, PILOT);
+	setenv("GRIDRUN_HELPER", w->helper, 1);
+	setenv("GRIDRUN_STATE_DIR", state, 1);
+	unsetenv("GRIDRUN_CONFIG");
+	return state;
+}
+
+static char *pilot_spec(const struct gt_world *w, const char *name, const char *script)
+{
+	char *sbx, *args, *gr, *spec, *esc;
+
+	if (asprintf(&sbx, "%s/execute/%s", w->dir, name) < 0)
+		abort();
+	gt_mkdirs(sbx, 0700, PILOT, PILOT);
+	if (asprintf(&esc, "SBX=%s; %s", sbx, script) < 0 ||
+	    asprintf(&args, "[\"/bin/sh\", \"-c\", \"%s\"]", esc) < 0 ||
+	    asprintf(&gr, "\"job_id\": \"%s\", \"pool\": \"atlas\", \"account\": \"atlas001\", \"sandbox\": \"%s\", "
+		     "\"accounting\": \"%s/record.json\"", name, sbx, sbx) < 0)
+		abort();
+	spec = gt_spec(w->dir, args, NULL, gr);
+	chmod(spec, 0644);
+	free(sbx);
+	free(esc);
+	free(args);
+	free(gr);
+	return spec;
+}
+
+#endif
