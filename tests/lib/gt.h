@@ -51,7 +51,8 @@ bool gt_idmap_expected(const char *path);
  */
 char *gt_spec(const char *dir, const char *args_json, const char *extra, const char *gridrun_extra);
 
-/* Run argv (argv[0] absolute), with stdin from /dev/null; as uid if >= 0. */
+/* Run argv (argv[0] absolute), with stdin from /dev/null; as uid if >= 0
+ * (no supplementary group, or $GT_SUPPLEMENTARY_GID alone). */
 void gt_run_argv(char *const argv[], int as_uid, struct gt_result *res);
 /* gridrun run SPEC */
 void gt_run_spec(const char *spec, struct gt_result *res);
