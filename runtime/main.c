@@ -73,6 +73,8 @@ static int check_supported(const struct gr_spec *spec, struct gr_error **err)
 		return gr_error_set(err, ENOTSUP,
 				    "%s: gridrun.rootfs: named root filesystems need the site configuration, not available in this build yet",
 				    spec->file);
+	if (gr_record_path_ok(spec, err) < 0)
+		return -EEXIST;
 	if (spec->accounting_fd >= 0 && fcntl(spec->accounting_fd, F_GETFD) < 0)
 		return gr_error_set(err, EBADF, "%s: gridrun.accounting: fd %d is not open",
 				    spec->file, spec->accounting_fd);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "record.h"
 #include "util.h"
@@ -52,6 +53,18 @@ char *gr_record_format(const char *job_id, const struct gr_run_result *res)
 	return text;
 }
 
+int gr_record_path_ok(const struct gr_spec *spec, struct gr_error **err)
+{
+	struct stat st;
+
+	if (!spec->accounting || spec->accounting_fd >= 0 || lstat(spec->accounting, &st) < 0 ||
+	    S_ISREG(st.st_mode))
+		return 0;
+	return gr_error_set(err, EEXIST, "%s: gridrun.accounting: `%s` exists and is not a regular file "
+			    "(the record replaces a file; give fd:N to write to an open pipe or device)",
+			    spec->file, spec->accounting);
+}
+
 int gr_record_write(const struct gr_spec *spec, const char *job_id,
 		    const struct gr_run_result *res, struct gr_error **err)
 {
@@ -69,6 +82,9 @@ int gr_record_write(const struct gr_spec *spec, const char *job_id,
 			return gr_error_sys(err, (int)-w, "accounting: write to fd %d", spec->accounting_fd);
 		return 0;
 	}
+	/* checked before the job ran; again, as the path may have changed */
+	if (gr_record_path_ok(spec, err) < 0)
+		return -EEXIST;
 	if (gr_write_file_atomic(spec->accounting, line, 0644, err) < 0)
 		return gr_error_prefix(err, "accounting");
 	return 0;

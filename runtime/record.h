@@ -18,6 +18,9 @@
 
 /* The record as a JSON text (malloc'd). */
 char *gr_record_format(const char *job_id, const struct gr_run_result *res);
+/* The record's path, if any, is absent or a regular file: it is replaced
+ * with rename(), which must never swap a device or a symlink for a file. */
+int gr_record_path_ok(const struct gr_spec *spec, struct gr_error **err);
 int gr_record_write(const struct gr_spec *spec, const char *job_id,
 		    const struct gr_run_result *res, struct gr_error **err);
 

@@ -219,8 +219,7 @@ TEST_F(pool, the_sandbox_of_an_account_is_handed_to_the_job_and_back)
 
 	configure(self, 1);
 	spec = job(self, "ho", "stat -c %u:%g $SBX $SBX/in; id -u; echo out > $SBX/out; mkdir $SBX/d; "
-		   "stat -c %u:%g $SBX/out", 0700, 4321,
-		   ", \"accounting\": \"/dev/null\"");
+		   "stat -c %u:%g $SBX/out", 0700, 4321, NULL);
 	/* process.user 5:6 */
 	f = gt_read(spec);
 	ASSERT_NE(NULL, f);

@@ -337,6 +337,21 @@ TEST_F(job, gridrun_spec_without_run_works)
 	free(spec);
 }
 
+/* The record replaces its path with rename(): never a device (or a link). */
+TEST_F(job, an_accounting_path_that_is_not_a_regular_file_is_refused_before_the_job)
+{
+	struct stat st;
+
+	run_sh(self, "echo the-job-ran", NULL, "\"accounting\": \"/dev/null\"");
+	EXPECT_EQ(125, self->res.status);
+	EXPECT_STREQ("", self->res.out);
+	EXPECT_NE(NULL, strstr(self->res.err, ": gridrun.accounting: `/dev/null` exists and is not a regular file"))
+		TH_LOG("%s", self->res.err);
+	ASSERT_EQ(0, stat("/dev/null", &st));
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+	EXPECT_TRUE(gt_count_dir(self->state) <= 0);   /* nothing, or not even the dir */
+}
+
 TEST_F(job, state_is_removed_after_the_job)
 {
 	run_sh(self, "ls /proc/1 >/dev/null", NULL, "\"job_id\": \"st.1\"");
