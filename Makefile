@@ -190,9 +190,16 @@ check-lane: $(BUILD)/.deps-check tests-build
 demo: $(BUILD)/.deps-build $(BUILD)/gridrun
 	examples/demo.sh $(abspath $(BUILD)/gridrun)
 
+# make bench: bench/run.sh runs gridrun's rows (helper mode's through a
+# setuid copy of the helper it makes) and then handover-bench, which times the
+# sandbox hand-over with libgridrun.a's own calls (BENCHMARKS.md).
 bench: DEPSET = bench
-bench: $(BUILD)/.deps-bench $(BUILD)/gridrun
+bench: $(BUILD)/.deps-bench $(BUILD)/gridrun $(BUILD)/gridrun-helper $(BUILD)/bench/handover-bench
 	bench/run.sh $(abspath $(BUILD)/gridrun)
+
+$(BUILD)/bench/handover-bench: bench/handover-bench.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -MMD -MP $(LDFLAGS_ALL) -o $@ $< $(LIB) $(PKG_LIBS)
 
 install: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper $(BUILD)/gridrun-condor
 	install -D -m 0755 $(BUILD)/gridrun $(DESTDIR)$(PREFIX)/bin/gridrun

@@ -2,17 +2,30 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Start-to-exit time of /bin/true: plain fork+exec, gridrun (default namespaces,
-# and with a network namespace), bubblewrap, unshare(1) and runc, measured in
-# one interleaved run by build/bench/startbench (bench/startbench.c).
+# with a network namespace, in a leased range without and with a sandbox
+# handed over by idmapped mount or by chown, and in helper mode), bubblewrap,
+# unshare(1) and runc, measured in one interleaved run by build/bench/startbench
+# (bench/startbench.c); then the sandbox hand-over alone for 10 000 files,
+# idmapped mount against chown walk (bench/handover-bench.c).
 #
-#   bench/run.sh GRIDRUN                  print the table and the machine facts
+#   bench/run.sh GRIDRUN                  print the tables and the machine facts
 #   bench/run.sh GRIDRUN --write FILE     ... and put them into FILE between
 #                                         <!-- bench:start --> and <!-- bench:end -->
 #
+# As root, with gridrun-helper and bench/handover-bench built beside GRIDRUN
+# (`make bench` builds them). Helper mode needs an account with a pool in
+# /etc/gridrun/gridrun.conf (the path gridrun-helper reads, fixed at build
+# time) and in passwd/group, but the host's /etc is never touched: the driver,
+# with all its rows, runs in a private mount namespace (unshare -m) in which
+# a scratch copy of /etc that has them is bind-mounted over /etc, and the
+# helper is a setuid-root copy in the scratch directory. Nothing is left
+# behind: the scratch directories are removed at exit, the mounts die with
+# their namespace.
+#
 # Environment: BENCH_N measured runs per row (200), BENCH_WARMUP warm-up rounds
 # (5), CC (cc). `make bench` installs bubblewrap and runc and runs this.
-# Exit status: 0, or 1 when a gridrun row failed (other rows may fail and are
-# reported in the table), 2 on usage or setup errors.
+# Exit status: 0, or 1 when a gridrun row or the hand-over failed (other rows
+# may fail and are reported in the table), 2 on usage or setup errors.
 set -eu
 
 usage() {
@@ -31,12 +44,33 @@ while [ $# -gt 0 ]; do
 done
 case "$GRIDRUN" in /*) ;; *) GRIDRUN=$(pwd)/$GRIDRUN ;; esac
 [ -x "$GRIDRUN" ] || { echo "bench: $GRIDRUN is not an executable" >&2; exit 2; }
+HELPER=$(dirname "$GRIDRUN")/gridrun-helper
+HANDOVER_BENCH=$(dirname "$GRIDRUN")/bench/handover-bench
+for f in "$HELPER" "$HANDOVER_BENCH"; do
+	[ -x "$f" ] || { echo "bench: $f is missing (make bench builds it)" >&2; exit 2; }
+done
+[ "$(id -u)" = 0 ] || { echo "bench: run as root (helper mode's setuid helper, the hand-over)" >&2; exit 2; }
+for t in unshare mount setpriv findmnt getent; do
+	command -v "$t" >/dev/null 2>&1 || { echo "bench: $t is missing" >&2; exit 2; }
+done
 
 N=${BENCH_N:-200}
 WARMUP=${BENCH_WARMUP:-5}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$ROOT/build/bench
 DRIVER=$OUT/startbench
+
+# The owner of the root-mode rows' sandboxes, and helper mode's account: ids
+# outside every pool below, that no user or group of the host has.
+SBX_OWNER=3899998
+ACCOUNT=gridrun-bench
+ACCOUNT_UID=3899997
+for id in "$SBX_OWNER" "$ACCOUNT_UID" "$ACCOUNT"; do
+	if getent passwd "$id" >/dev/null || getent group "$id" >/dev/null; then
+		echo "bench: a user or group $id exists on this host; the bench needs it unused" >&2
+		exit 2
+	fi
+done
 
 # --- the driver, built here ------------------------------------------------
 mkdir -p "$OUT"
@@ -48,15 +82,20 @@ ${CC:-cc} -O2 -Wall -Wextra -Werror -o "$DRIVER" "$ROOT/bench/startbench.c"
 # containers) adds file-system journal work that is not the runtime's.
 T=$(mktemp -d /tmp/gridrun-bench.XXXXXX)
 S=$(mktemp -d /dev/shm/gridrun-bench-state.XXXXXX)
+case "$T" in /tmp/gridrun-bench.?*) ;; *) echo "bench: mktemp gave \"$T\"" >&2; exit 2 ;; esac
+H=
 RUNC_ID=gridrun-bench-$$
 cleanup() {
 	if command -v runc >/dev/null 2>&1 && [ -d "$S/runc-state" ]; then
 		runc --root "$S/runc-state" delete -f "$RUNC_ID" >/dev/null 2>&1 || true
 	fi
 	rm -rf "$T" "$S"
+	[ -z "$H" ] || rm -rf "$H"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP PIPE
+# helper mode's account reaches its spec, sandbox, state and binaries in here
+chmod 0711 "$T" "$S"
 mkdir -p "$S/state" "$S/runc-state"
 export GRIDRUN_STATE_DIR="$S/state"
 
@@ -64,23 +103,79 @@ cat >"$T/spec.json" <<'EOF'
 {"process":{"args":["/bin/true"],"env":["PATH=/usr/bin:/bin"]}}
 EOF
 # A leased range (root mode): a pool of 64 with no quarantine, so that every
-# run can lease again.
-cat >"$T/gridrun.conf" <<EOF
-[runtime]
-lease_dir = $T/leases
-
-[pool bench]
-first_uid = 3900000000
-ranges = 64
-accounts = bench
-quarantine_seconds = 0
-EOF
+# run can lease again; FILE LEASE_DIR FIRST_UID ACCOUNT [SANDBOX_HANDOVER].
+pool_conf() {
+	{
+		echo "[runtime]"
+		echo "lease_dir = $2"
+		[ $# -lt 5 ] || echo "sandbox_handover = $5"
+		echo
+		echo "[pool bench]"
+		echo "first_uid = $3"
+		echo "ranges = 64"
+		echo "accounts = $4"
+		echo "quarantine_seconds = 0"
+	} >"$1"
+	chmod 0644 "$1"
+}
+pool_conf "$T/gridrun.conf" "$T/leases" 3900000000 bench
 cat >"$T/spec-lease.json" <<'EOF'
 {"process":{"args":["/bin/true"],"env":["PATH=/usr/bin:/bin"]},"gridrun":{"pool":"bench","account":"bench"}}
 EOF
+# The same with a sandbox handed over to the range, one way each: an empty
+# directory, 0700, of an owner outside the pool (as a pilot's or slot user's).
+mkdir -m 0755 "$T/execute"
+for way in idmap chown; do
+	pool_conf "$T/gridrun-$way.conf" "$T/leases" 3900000000 bench "$way"
+	mkdir -m 0700 "$T/execute/$way"
+	chown "$SBX_OWNER:$SBX_OWNER" "$T/execute/$way"
+	cat >"$T/spec-$way.json" <<EOF
+{"process":{"args":["/bin/true"],"env":["PATH=/usr/bin:/bin"]},"gridrun":{"pool":"bench","account":"bench","sandbox":"$T/execute/$way"}}
+EOF
+done
 cat >"$T/spec-net.json" <<'EOF'
 {"process":{"args":["/bin/true"],"env":["PATH=/usr/bin:/bin"]},"gridrun":{"network":"none"}}
 EOF
+
+# Helper mode: the account and its pool (sandbox_handover = idmap, so that
+# the row compares with the root-mode idmap row) in a scratch copy of /etc,
+# which only the mount namespaces of in_ns see as /etc. gridrun-helper setuid
+# root, and gridrun beside it, where the account can reach them (the build
+# tree may be in a home directory it cannot enter), on a filesystem without
+# nosuid (else in the build tree, as tests/lib/gt-world.c does).
+cp -a /etc "$T/etc"
+echo "$ACCOUNT:x:$ACCOUNT_UID:$ACCOUNT_UID::/nonexistent:/usr/sbin/nologin" >>"$T/etc/passwd"
+echo "$ACCOUNT:x:$ACCOUNT_UID:" >>"$T/etc/group"
+mkdir -p -m 0755 "$T/etc/gridrun"
+pool_conf "$T/etc/gridrun/gridrun.conf" "$T/leases-helper" 3910000000 "$ACCOUNT" idmap
+nosuid() { findmnt -n -o OPTIONS -T "$1" | tr , '\n' | grep -qx nosuid; }
+HB=$T/bin
+if nosuid "$T"; then
+	H=$(mktemp -d "$OUT/helper.XXXXXX")
+	HB=$H
+	if nosuid "$H"; then
+		echo "bench: /tmp and $OUT are both mounted nosuid: no place for the setuid helper" >&2
+		exit 2
+	fi
+fi
+mkdir -p "$HB"
+chmod 0755 "$HB"
+cp "$HELPER" "$HB/gridrun-helper"
+chown root:root "$HB/gridrun-helper"
+chmod 04755 "$HB/gridrun-helper"
+cp "$GRIDRUN" "$HB/gridrun"
+chmod 0755 "$HB/gridrun"
+mkdir -m 0700 "$T/execute/helper" "$S/state-helper"
+chown "$ACCOUNT_UID:$ACCOUNT_UID" "$T/execute/helper" "$S/state-helper"
+cat >"$T/spec-helper.json" <<EOF
+{"process":{"args":["/bin/true"],"env":["PATH=/usr/bin:/bin"]},"gridrun":{"pool":"bench","account":"$ACCOUNT","sandbox":"$T/execute/helper"}}
+EOF
+chmod 0644 "$T"/spec*.json
+
+# CMD... in a mount namespace of its own whose /etc is the scratch copy
+in_ns() {
+	unshare -m --propagation private sh -c 'mount --bind "$0" /etc && exec "$@"' "$T/etc" "$@"
+}
 
 # Absolute paths, so that no row pays for a PATH search. A missing tool is
 # still given to the driver by name: its row then says it could not execute.
@@ -110,6 +205,31 @@ if [ -x "$RUNC" ]; then
 	fi
 fi
 
+# --- the hand-over rows do hand over ----------------------------------------
+# One run of each with GRIDRUN_DEBUG=1 before the measurement: gridrun says
+# which way it took (a sandbox it does not hand over would time nothing).
+rc=0
+SEEN=
+check_handover() { # LABEL WANT CMD...
+	label=$1
+	want=$2
+	shift 2
+	got=$(in_ns env GRIDRUN_DEBUG=1 "$@" 2>&1 >/dev/null |
+		sed -n 's/^gridrun: debug: job [^ ]*: sandbox hand-over \(.*\), [0-9.]* ms$/\1/p')
+	SEEN="$SEEN${SEEN:+; }$label: ${got:-none}"
+	if [ "$got" != "$want" ]; then
+		echo "bench: $label: sandbox hand-over \"${got:-none}\", expected \"$want\"" >&2
+		rc=1
+	fi
+}
+check_handover "leased range, sandbox idmap" "idmap, 0 entries" \
+	"$GRIDRUN" run --config "$T/gridrun-idmap.conf" "$T/spec-idmap.json"
+check_handover "leased range, sandbox chown" "chown, 2 entries" \
+	"$GRIDRUN" run --config "$T/gridrun-chown.conf" "$T/spec-chown.json"
+check_handover "helper mode" "idmap, 0 entries" \
+	setpriv --reuid="$ACCOUNT_UID" --regid="$ACCOUNT_UID" --clear-groups \
+	env GRIDRUN_HELPER="$HB/gridrun-helper" GRIDRUN_STATE_DIR="$S/state-helper" "$HB/gridrun" run "$T/spec-helper.json"
+
 # --- the rows --------------------------------------------------------------
 # Shown in the output with the scratch directory written as $T.
 set -- \
@@ -117,16 +237,30 @@ set -- \
 	-R "gridrun" "$GRIDRUN" run "$T/spec.json" -- \
 	-R "gridrun, network none" "$GRIDRUN" run "$T/spec-net.json" -- \
 	-R "gridrun, leased range" "$GRIDRUN" run --config "$T/gridrun.conf" "$T/spec-lease.json" -- \
+	-R "gridrun, leased range, sandbox idmap" "$GRIDRUN" run --config "$T/gridrun-idmap.conf" "$T/spec-idmap.json" -- \
+	-R "gridrun, leased range, sandbox chown" "$GRIDRUN" run --config "$T/gridrun-chown.conf" "$T/spec-chown.json" -- \
+	-u "$ACCOUNT_UID" -e "GRIDRUN_HELPER=$HB/gridrun-helper" -e "GRIDRUN_STATE_DIR=$S/state-helper" \
+	-R "gridrun, helper mode, sandbox idmap" "$HB/gridrun" run "$T/spec-helper.json" -- \
 	-r "bwrap --unshare-all" "$BWRAP" --unshare-all --ro-bind / / --dev /dev --proc /proc /bin/true -- \
 	-r "unshare -Urmpif" "$UNSHARE" -Urmpif /bin/true -- \
 	-r "runc run" "$RUNC" --root "$S/runc-state" run --bundle "$B" "$RUNC_ID" --
 
 LOAD0=$(cut -d' ' -f1 /proc/loadavg)
-rc=0
-"$DRIVER" -n "$N" -w "$WARMUP" -o "$OUT/runs.tsv" "$@" >"$T/table.md" || rc=$?
-if [ "$rc" -ge 2 ]; then
-	echo "bench: the driver failed (status $rc)" >&2
+drc=0
+in_ns "$DRIVER" -n "$N" -w "$WARMUP" -o "$OUT/runs.tsv" "$@" >"$T/table.md" || drc=$?
+if [ "$drc" -ge 2 ]; then
+	echo "bench: the driver failed (status $drc)" >&2
 	exit 2
+fi
+[ "$drc" = 0 ] || rc=1
+LOAD1=$(cut -d' ' -f1 /proc/loadavg)
+
+# --- the hand-over alone ---------------------------------------------------
+hrc=0
+"$HANDOVER_BENCH" -p "$T" >"$T/handover.md" || hrc=$?
+if [ "$hrc" != 0 ]; then
+	echo "**handover-bench failed** (exit status $hrc; its message is on stderr)" >>"$T/handover.md"
+	rc=1
 fi
 
 # --- the report ------------------------------------------------------------
@@ -150,6 +284,15 @@ gitdesc() { # read-only: the commit, and whether the sources differ from it
 }
 show_row() { # the command of each row, one per line, $T for the scratch dir
 	while [ $# -gt 0 ]; do
+		who= # the row's -u and -e
+		env=
+		while [ "$1" = -u ] || [ "$1" = -e ]; do
+			case "$1" in
+			-u) who="as uid $2" ;;
+			-e) env="$env $2" ;;
+			esac
+			shift 2
+		done
 		shift # -r / -R
 		label=$1
 		shift
@@ -159,7 +302,9 @@ show_row() { # the command of each row, one per line, $T for the scratch dir
 			shift
 		done
 		shift
-		printf -- '- %s:%s\n' "$label" "$cmd"
+		pre=
+		[ -z "$who$env" ] || pre=" ($who${who:+${env:+, }}${env# })"
+		printf -- '- %s:%s%s\n' "$label" "$pre" "$cmd"
 	done | sed -e "s|$T|\$T|g" -e "s|$S|\$S|g" -e "s| $ROOT/| |g"
 }
 
@@ -170,18 +315,24 @@ report() {
 	echo
 	echo "CPU ms: user + system time of the command's whole process tree (reaped descendants included), from wait4(). Peak RSS: wait4()'s ru_maxrss, the largest high-water resident set of any single process of the tree (supervisor, its init, the job; not a sum)."
 	echo
-	echo "Commands (\$T: the scratch directory with the specs and the runc bundle; \$S: the runtimes' state, on tmpfs):"
+	echo "Commands (\$T: the scratch directory with the specs, the sandboxes, the runc bundle, a copy of /etc with the helper-mode account and its pool, which every row sees as /etc, and in bin/ the setuid-root copy of gridrun-helper and a copy of gridrun; \$S: the runtimes' state, on tmpfs):"
 	echo
 	show_row "$@"
 	echo
-	echo "Machine: Linux $(uname -r), $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), cgroup $(cgroup_mode), 1-minute load average $LOAD0 before the run, $(cut -d' ' -f1 /proc/loadavg) after it; $(date -u '+%Y-%m-%d %H:%M UTC')."
+	echo "Sandbox hand-over per row, from one run with GRIDRUN_DEBUG=1 before the measurement: $SEEN."
+	echo
+	echo "Machine: Linux $(uname -r), $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), cgroup $(cgroup_mode), 1-minute load average $LOAD0 before the run, $LOAD1 after it; $(date -u '+%Y-%m-%d %H:%M UTC')."
 	echo "gridrun: $(gitdesc), binary built $(date -u -r "$GRIDRUN" '+%Y-%m-%d %H:%M UTC'); $(ver "$BWRAP" --version); $(ver "$UNSHARE" --version); $(ver "$RUNC" --version)."
+	echo
+	echo "The sandbox hand-over alone, \`$(echo "$HANDOVER_BENCH" | sed "s|^$ROOT/||") -p \$T\` (bench/handover-bench.c, as root, with libgridrun's own gr_handover_idmap() and gr_handover_chown()): a sandbox of 10 000 two-byte files in 100 directories owned by a uid outside any pool, handed to the job's ids of a range of 65536; the idmapped mount made and released 20 times, the chown walk to the range and back 5 times each (every walk changes all 10 101 entries); in ms."
+	echo
+	cat "$T/handover.md"
 }
 report "$@" >"$T/report.md"
 cat "$T/report.md"
 
 if [ "$rc" -ne 0 ]; then
-	echo "bench: gridrun failed; see the table (nothing written)" >&2
+	echo "bench: gridrun failed; see the tables (nothing written)" >&2
 	exit 1
 fi
 

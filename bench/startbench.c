@@ -3,7 +3,7 @@
  * startbench - start-to-exit time of several commands, side by side.
  *
  *   startbench [-n RUNS] [-w WARMUP] [-o TSV] ROW...
- *   ROW := {-r | -R} LABEL COMMAND [ARG...] --
+ *   ROW := [-u UID[:GID]] [-e NAME=VALUE]... {-r | -R} LABEL COMMAND [ARG...] --
  *
  * Each measured run is clock_gettime(CLOCK_MONOTONIC) just before fork(),
  * then execvp(COMMAND) in the child with stdin, stdout and stderr on
@@ -14,6 +14,12 @@
  * order (fixed seed), so that what a row leaves behind (kernel work deferred
  * to workers, such as namespace and cgroup teardown) does not always land on
  * the same next row.
+ *
+ * -u and -e belong to the row they precede: in its child, just before the
+ * exec (so no extra exec is timed), the supplementary groups are dropped and
+ * the real, effective and saved gid and uid become GID (default: UID) and UID
+ * (setgroups, setresgid, setresuid: the driver must be root for that), and
+ * each NAME=VALUE is put into the environment (putenv), replacing NAME.
  *
  * Every run must exit 0. The first run that does not ends its row: the
  * command is run once more with its output captured, and the row reports the
@@ -32,6 +38,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +51,10 @@
 struct row {
 	const char *label;
 	char **argv;
+	char **env;      /* NAME=VALUE for putenv, NULL-terminated, or NULL */
+	int become;      /* run as uid:gid */
+	uid_t uid;
+	gid_t gid;
 	int required;
 	double *wall_ms; /* one per measured run */
 	double *cpu_ms;	 /* user + system, from wait4 */
@@ -75,13 +86,24 @@ static void describe_status(int status, char *buf, size_t len)
 		snprintf(buf, len, "wait status 0x%x", status);
 }
 
-/* In the child: stdio as given, then exec; never returns. */
-static void exec_child(char **argv, int out)
+/* In the child: stdio as given, the row's ids and environment, then exec;
+ * never returns. Groups first, then gids, then uids: after setresuid there
+ * is no privilege left to change the others. */
+static void exec_child(const struct row *r, int out)
 {
 	if (dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 		_exit(126);
-	execvp(argv[0], argv);
-	dprintf(2, "startbench: cannot execute %s: %s\n", argv[0], strerror(errno));
+	if (r->become && (setgroups(0, NULL) < 0 || setresgid(r->gid, r->gid, r->gid) < 0 ||
+			  setresuid(r->uid, r->uid, r->uid) < 0)) {
+		dprintf(2, "startbench: cannot become %u:%u: %s\n", (unsigned)r->uid, (unsigned)r->gid,
+			strerror(errno));
+		_exit(126);
+	}
+	for (char **e = r->env; e && *e; e++)
+		if (putenv(*e) != 0)
+			_exit(126);
+	execvp(r->argv[0], r->argv);
+	dprintf(2, "startbench: cannot execute %s: %s\n", r->argv[0], strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
@@ -89,7 +111,7 @@ static void exec_child(char **argv, int out)
  * One timed run. Returns 0 and fills the sample when it exited 0; otherwise
  * -1 with the status in *status (or errno set when fork/wait failed).
  */
-static int timed_run(char **argv, double *wall, double *cpu, long *maxrss, int *status)
+static int timed_run(const struct row *r, double *wall, double *cpu, long *maxrss, int *status)
 {
 	struct timespec t0, t1;
 	struct rusage ru;
@@ -100,7 +122,7 @@ static int timed_run(char **argv, double *wall, double *cpu, long *maxrss, int *
 	if (pid < 0)
 		return -1;
 	if (pid == 0)
-		exec_child(argv, devnull);
+		exec_child(r, devnull);
 	do
 		w = wait4(pid, status, 0, &ru);
 	while (w < 0 && errno == EINTR);
@@ -118,7 +140,7 @@ static int timed_run(char **argv, double *wall, double *cpu, long *maxrss, int *
 }
 
 /* After a failure: run once more, capture the output, keep its first line. */
-static void diagnose(char **argv, char *line, size_t len)
+static void diagnose(const struct row *r, char *line, size_t len)
 {
 	char buf[4096];
 	size_t have = 0;
@@ -137,7 +159,7 @@ static void diagnose(char **argv, char *line, size_t len)
 		return;
 	}
 	if (pid == 0)
-		exec_child(argv, p[1]);
+		exec_child(r, p[1]);
 	close(p[1]);
 	while (have < sizeof(buf) - 1 && (n = read(p[0], buf + have, sizeof(buf) - 1 - have)) != 0) {
 		if (n < 0) {
@@ -175,7 +197,7 @@ static void fail_row(struct row *r, int round, int status, int warm)
 		snprintf(st, sizeof(st), "%s", strerror(errno));
 	else
 		describe_status(status, st, sizeof(st));
-	diagnose(r->argv, first, sizeof(first));
+	diagnose(r, first, sizeof(first));
 	snprintf(r->why, sizeof(r->why), "%s run %d: %s%s%s", warm ? "warm-up" : "measured", round + 1, st,
 		 first[0] ? ": " : "", first);
 	r->failed = 1;
@@ -227,7 +249,8 @@ static double percentile(const double *v, int n, int pct)
 static void usage(void)
 {
 	fputs("usage: startbench [-n RUNS] [-w WARMUP] [-o TSV] ROW...\n"
-	      "       ROW := {-r|-R} LABEL COMMAND [ARG...] --   (-R: a required row)\n",
+	      "       ROW := [-u UID[:GID]] [-e NAME=VALUE]... {-r|-R} LABEL COMMAND [ARG...] --\n"
+	      "       (-R: a required row; -u, -e: the row's ids and environment)\n",
 	      stderr);
 	exit(2);
 }
@@ -244,16 +267,38 @@ static int parse_count(const char *s, int min)
 	return (int)v;
 }
 
+/* UID[:GID], decimal; GID defaults to UID. Never 0 or (uid_t)-1: -u is for
+ * becoming someone else, and -1 would mean "leave unchanged" to setres*id. */
+static void parse_ids(const char *s, uid_t *uid, gid_t *gid)
+{
+	unsigned long u, g;
+	char *end;
+
+	errno = 0;
+	u = strtoul(s, &end, 10);
+	g = u;
+	if (!errno && *end == ':' && end[1] >= '0' && end[1] <= '9')
+		g = strtoul(end + 1, &end, 10);
+	if (errno || *end || !(s[0] >= '0' && s[0] <= '9') || u == 0 || g == 0 || u >= 4294967295ul ||
+	    g >= 4294967295ul)
+		usage();
+	*uid = (uid_t)u;
+	*gid = (gid_t)g;
+}
+
 int main(int argc, char **argv)
 {
 	int runs = 200, warmup = 5, nrows = 0, i, j, k, bad_required = 0, *order;
 	const char *tsv_path = NULL;
 	FILE *tsv = NULL;
-	struct row *rows;
+	struct row *rows, next = { 0 };  /* next: -u and -e seen for the row to come */
+	char **envs;
+	int nenv = 0;
 	double ref = 0;
 
 	rows = calloc((size_t)argc, sizeof(*rows));
-	if (!rows)
+	envs = calloc((size_t)argc * 2, sizeof(*envs)); /* each row's, NULL-terminated */
+	if (!rows || !envs)
 		return 2;
 	for (i = 1; i < argc;) {
 		if (!strcmp(argv[i], "-n") && i + 1 < argc) {
@@ -265,9 +310,24 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
 			tsv_path = argv[i + 1];
 			i += 2;
+		} else if (!strcmp(argv[i], "-u") && i + 1 < argc) {
+			parse_ids(argv[i + 1], &next.uid, &next.gid);
+			next.become = 1;
+			i += 2;
+		} else if (!strcmp(argv[i], "-e") && i + 1 < argc) {
+			if (strchr(argv[i + 1], '=') == NULL || argv[i + 1][0] == '=')
+				usage();
+			if (!next.env)
+				next.env = &envs[nenv];
+			envs[nenv++] = argv[i + 1];
+			i += 2;
 		} else if ((!strcmp(argv[i], "-r") || !strcmp(argv[i], "-R")) && i + 2 < argc) {
 			struct row *r = &rows[nrows++];
 
+			*r = next;
+			next = (struct row){ 0 };
+			if (r->env)
+				nenv++; /* the NULL that ends this row's list */
 			r->required = argv[i][1] == 'R';
 			r->label = argv[i + 1];
 			r->argv = &argv[i + 2];
@@ -280,8 +340,8 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (nrows == 0)
-		usage();
+	if (nrows == 0 || next.become || next.env)
+		usage(); /* no row, or -u/-e with no row after them */
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0) {
 		perror("startbench: /dev/null");
@@ -320,7 +380,7 @@ int main(int argc, char **argv)
 
 			if (r->failed)
 				continue;
-			if (timed_run(r->argv, &wall, &cpu, &rss, &status) < 0) {
+			if (timed_run(r, &wall, &cpu, &rss, &status) < 0) {
 				fail_row(r, round, status, warm);
 				continue;
 			}
