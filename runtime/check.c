@@ -8,7 +8,7 @@
  *    user, PID, IPC and UTS namespaces (the spec's default set; mount
  *    namespaces have no Kconfig option), procfs, tmpfs, devpts and mqueue
  *    (mountns.c mounts all four unconditionally), seccomp filters (the
- *    grid-default profile always loads), and the syscalls spawn.c, init.c and
+ *    grid-default profile always loads), and the syscalls supervisor.c, init.c and
  *    mountns.c call without a fallback (clone3, pidfds, the new mount API,
  *    openat2, close_range's CLOSE_RANGE_CLOEXEC, mount_setattr): in effect a
  *    5.12 kernel. Everything else degrades limits, accounting or an option.

@@ -41,7 +41,7 @@
 #include "helper.h"
 #include "lease.h"
 #include "record.h"
-#include "spawn.h"
+#include "supervisor.h"
 #include "spec.h"
 #include "state.h"
 #include "util.h"

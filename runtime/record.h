@@ -13,7 +13,7 @@
 #define GRIDRUN_RECORD_H
 
 #include "error.h"
-#include "spawn.h"
+#include "supervisor.h"
 #include "spec.h"
 
 /* The record as a JSON text (malloc'd). */

@@ -243,7 +243,7 @@ TEST_F_TIMEOUT(life, R1_supervisor_killed_at_random_points, 900)
 }
 
 /* A supervisor of a long job is not woken ten times a second for its whole
- * life: the pids sampling backs off after the first second (spawn.c). Over
+ * life: the pids sampling backs off after the first second (supervisor.c). Over
  * 4.5 s it wakes ~10 times in the first second, then a few more; at a fixed
  * 100 ms it would be ~45. */
 static long voluntary_switches(pid_t pid)

@@ -359,6 +359,30 @@ TEST_F(job, state_is_removed_after_the_job)
 	ASSERT_EQ(0, gt_count_dir(self->state));
 }
 
+/* A pool without root needs gridrun-helper: without one, one line, 125, nothing left. */
+TEST_F(job, a_pool_without_root_or_helper_is_one_clear_error)
+{
+	char *spec, *state;
+	char *argv[] = { (char *)gt_gridrun(), "run", NULL, NULL };
+
+	ASSERT_LE(0, asprintf(&state, "%s/ustate", self->dir));
+	gt_mkdirs(state, 0700, UNPRIV_UID, UNPRIV_UID);
+	setenv("GRIDRUN_STATE_DIR", state, 1);
+	setenv("GRIDRUN_HELPER", "/nonexistent/gridrun-helper", 1);
+	spec = gt_write(self->dir, "pool.json", "{\"process\": {\"args\": [\"/bin/true\"]}, "
+			"\"gridrun\": {\"pool\": \"atlas\"}}");
+	chmod(spec, 0644);
+	argv[2] = spec;
+	gt_run_argv(argv, UNPRIV_UID, &self->res);
+	unsetenv("GRIDRUN_HELPER");
+	EXPECT_EQ(125, self->res.status);
+	EXPECT_STREQ("gridrun: cannot run gridrun-helper `/nonexistent/gridrun-helper` (a pool needs root, or "
+		     "gridrun-helper installed): No such file or directory\n", self->res.err);
+	EXPECT_EQ(0, gt_count_dir(state));
+	free(spec);
+	free(state);
+}
+
 TEST_F(job, unprivileged_user_gets_a_one_uid_mapping)
 {
 	char *spec, *state, *rec_path, *rec;

@@ -48,7 +48,7 @@
 #define X32_BIT 0x40000000L
 
 extern char **environ;
-/* <spawn.h> would find runtime/spawn.h through -Iruntime; only NULLs are passed */
+/* declared here: the probe need not depend on the system header; only NULLs are passed */
 int posix_spawn(pid_t *pid, const char *path, const void *file_actions, const void *attr,
 		char *const argv[], char *const envp[]);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * spawn.h - the supervisor: one job's life from clone3() to the record.
+ * supervisor.h - the supervisor: one job's life from clone3() to the record.
  *
  * gr_run() creates the job cgroup gridrun-<job_id> with the spec's limits
  * (cgroups/cgroups.h), then the job's PID 1 with clone3() in new user,
@@ -24,8 +24,8 @@
  * init, the cgroup is emptied), no mount (all of them live in the job's
  * mount namespace), no cgroup.
  */
-#ifndef GRIDRUN_SPAWN_H
-#define GRIDRUN_SPAWN_H
+#ifndef GRIDRUN_SUPERVISOR_H
+#define GRIDRUN_SUPERVISOR_H
 
 #include <stdbool.h>
 #include <sys/types.h>

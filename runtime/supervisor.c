@@ -13,7 +13,7 @@
 
 #include "gr-seccomp.h"
 #include "init.h"
-#include "spawn.h"
+#include "supervisor.h"
 #include "util.h"
 
 const char *gr_reason_name(enum gr_reason r)
