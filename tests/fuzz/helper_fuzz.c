@@ -99,6 +99,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case GR_HELPER_GC:
 		check(argc == 3);
 		break;
+	case GR_HELPER_SANDBOX:
+		check(argc == 6 && req.index < GR_POOL_MAX_RANGES && req.uid <= GR_POOL_LAST_UID &&
+		      req.gid <= GR_POOL_LAST_UID);
+		check_number(argv[3], req.index);
+		check_number(argv[4], req.uid);
+		check_number(argv[5], req.gid);
+		break;
+	case GR_HELPER_UNSANDBOX:
+		check(argc == 4 && req.index < GR_POOL_MAX_RANGES);
+		check_number(argv[3], req.index);
+		break;
 	default:
 		check(0);
 	}
