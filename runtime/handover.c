@@ -156,10 +156,36 @@ int gr_handover_idmap(int dirfd, const struct gr_handover *h, struct gr_error **
 	return TAKE_FD(mfd);
 }
 
+/*
+ * What the walk needs of an entry. The mount is told by its mount id, not
+ * st_dev: on overlayfs a directory has the overlay's st_dev and a file its
+ * upper or lower layer's, within one mount.
+ */
+struct entry {
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;
+	unsigned long long ino, mnt;
+};
+
+static int entry_at(int dirfd, const char *name, struct entry *e)
+{
+	struct statx stx;
+
+	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | (name[0] ? 0 : AT_EMPTY_PATH),
+		  STATX_TYPE | STATX_MODE | STATX_UID | STATX_GID | STATX_INO | STATX_MNT_ID, &stx) < 0)
+		return -errno;
+	if (!(stx.stx_mask & STATX_MNT_ID))
+		return -ENOSYS;     /* Linux < 5.8 */
+	*e = (struct entry){ .uid = stx.stx_uid, .gid = stx.stx_gid, .mode = stx.stx_mode,
+			     .ino = stx.stx_ino, .mnt = stx.stx_mnt_id };
+	return 0;
+}
+
 struct walk {
 	const struct gr_handover *h;
 	bool back;
-	dev_t dev;
+	unsigned long long mnt;
 	unsigned long changed;
 	unsigned long failed;        /* entries that could not be changed */
 	int first_errno;
@@ -167,21 +193,21 @@ struct walk {
 };
 
 /* The one entry name of dirfd ("" = dirfd itself), as stat'ed in st. */
-static int fix(int dirfd, const char *name, const struct stat *st, struct walk *w, struct gr_error **err)
+static int fix(int dirfd, const char *name, const struct entry *st, struct walk *w, struct gr_error **err)
 {
 	const struct gr_handover *h = w->h;
 	uid_t u = (uid_t)-1;
 	gid_t g = (gid_t)-1;
 
 	if (!w->back) {
-		if (st->st_uid == h->owner)
+		if (st->uid == h->owner)
 			u = h->uid;
-		if (h->group != (gid_t)-1 && st->st_gid == h->group)
+		if (h->group != (gid_t)-1 && st->gid == h->group)
 			g = h->gid;
 	} else {
-		if (in_range(h, st->st_uid))
+		if (in_range(h, st->uid))
 			u = h->owner;
-		if (in_range(h, st->st_gid))
+		if (in_range(h, st->gid))
 			g = h->group != (gid_t)-1 ? h->group : (gid_t)h->owner;
 	}
 	if (u == (uid_t)-1 && g == (gid_t)-1)
@@ -230,18 +256,20 @@ static int list(int fd, struct walk *w, struct names *dirs, struct gr_error **er
 		return gr_error_sys(err, errno, "fdopendir");
 	}
 	while (r == 0 && (errno = 0, de = readdir(d))) {
-		struct stat st;
+		struct entry st;
+		int e;
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno != ENOENT)
-				r = gr_error_sys(err, errno, "stat `%s`", de->d_name);
+		e = entry_at(fd, de->d_name, &st);
+		if (e < 0) {
+			if (e != -ENOENT)
+				r = gr_error_sys(err, -e, "stat `%s`", de->d_name);
 			continue;
 		}
-		if (st.st_dev != w->dev)
-			continue;     /* a mount point: not the sandbox's filesystem */
-		if (!S_ISDIR(st.st_mode)) {
+		if (st.mnt != w->mnt)
+			continue;     /* a mount point: not the sandbox's mount */
+		if (!S_ISDIR(st.mode)) {
 			r = fix(fd, de->d_name, &st, w, err);
 			continue;
 		}
@@ -280,9 +308,9 @@ static int walk_dir(int fd, struct walk *w, unsigned depth, struct gr_error **er
 	r = list(fd, w, &dirs, err);
 	for (size_t i = 0; r == 0 && i < dirs.n; i++) {
 		_cleanup_close_ int sub = -1;
-		struct stat before, st;
+		struct entry before, st;
 
-		if (fstatat(fd, dirs.v[i], &before, AT_SYMLINK_NOFOLLOW) < 0)
+		if (entry_at(fd, dirs.v[i], &before) < 0)
 			continue;
 		sub = openat(fd, dirs.v[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0) {
@@ -291,8 +319,8 @@ static int walk_dir(int fd, struct walk *w, unsigned depth, struct gr_error **er
 			continue;
 		}
 		/* the directory listed, not one swapped in since */
-		if (fstat(sub, &st) < 0 || st.st_dev != w->dev || st.st_ino != before.st_ino ||
-		    st.st_dev != before.st_dev)
+		if (entry_at(sub, "", &st) < 0 || st.mnt != w->mnt || st.ino != before.ino ||
+		    st.mnt != before.mnt)
 			continue;
 		r = fix(sub, "", &st, w, err);
 		if (r == 0)
@@ -310,18 +338,21 @@ int gr_handover_chown(int dirfd, const struct gr_handover *h, bool back, unsigne
 	_cleanup_close_ int fd = -1;
 	struct walk w = { .h = h, .back = back };
 	struct rlimit nofile;
-	struct stat st;
+	struct entry st;
 	int r;
 
 	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0)
+	if (fd < 0)
 		return gr_error_sys(err, errno, "sandbox hand-over: open the sandbox");
+	r = entry_at(fd, "", &st);
+	if (r < 0)
+		return gr_error_sys(err, -r, "sandbox hand-over: stat the sandbox");
 	/* one fd per level: the caller's soft limit must not cut a deep tree */
 	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
 		nofile.rlim_cur = nofile.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
-	w.dev = st.st_dev;
+	w.mnt = st.mnt;
 	r = fix(fd, "", &st, &w, err);
 	if (r == 0)
 		r = walk_dir(fd, &w, 1, err);

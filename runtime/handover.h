@@ -24,7 +24,7 @@
  *         walk; the first such failure is the error, with the count.
  *
  * The walks never follow a symlink (entries are changed with
- * AT_SYMLINK_NOFOLLOW), never leave the sandbox's filesystem (st_dev; a
+ * AT_SYMLINK_NOFOLLOW), never leave the sandbox's mount (its mount id; a
  * mount point inside is skipped), never go up by "..", re-check each
  * directory they open against what they listed, and change an entry only
  * when its owner is the one expected: someone renaming entries under a walk
