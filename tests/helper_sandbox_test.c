@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -175,10 +177,15 @@ static void no_pilot_groups(struct __test_metadata *_metadata, const struct gt_w
 	char *state = pilot_env(w), *spec, *secret;
 	char *argv[] = { (char *)gt_gridrun(), "run", NULL, NULL };
 	struct gt_result res = { 0 };
+	struct statfs etc;
 
-	/* outside /tmp (private in the job), in the read-only host root */
-	ASSERT_LE(0, asprintf(&secret, "%s/tests/group-secret.%d", getenv("GRIDRUN_BUILD"), (int)getpid()));
-	free(gt_write(gt_f("%s/tests", getenv("GRIDRUN_BUILD")), gt_f("group-secret.%d", (int)getpid()), "s\n"));
+	/* outside /tmp (private in the job), in the read-only root the job
+	 * sees: the world's own /etc, a tmpfs (gt-world.h), reachable by the
+	 * pilot wherever the build directory is (a 0700 clone's is not) */
+	ASSERT_EQ(0, statfs("/etc", &etc));
+	ASSERT_EQ(TMPFS_MAGIC, etc.f_type);
+	ASSERT_LE(0, asprintf(&secret, "/etc/group-secret.%d", (int)getpid()));
+	free(gt_write("/etc", gt_f("group-secret.%d", (int)getpid()), "s\n"));
 	ASSERT_EQ(0, chown(secret, 0, OTHER));
 	ASSERT_EQ(0, chmod(secret, 0640));
 	spec = pilot_spec(w, "g1", gt_f("cat /proc/self/setgroups; grep '^Groups:' /proc/self/status | tr -d ' \\t'; "

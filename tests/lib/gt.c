@@ -262,6 +262,7 @@ void gt_run_argv(char *const argv[], int as_uid, struct gt_result *res)
 		dup2(err[1], 2);
 		become(as_uid);
 		execv(argv[0], argv);
+		fprintf(stderr, "gt: exec `%s` as uid %d: %s\n", argv[0], as_uid, strerror(errno));
 		_exit(121);
 	}
 	close(out[1]);
@@ -311,6 +312,7 @@ pid_t gt_start_spec(const char *spec, int as_uid)
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 			_exit(121);
 		execl(gt_gridrun(), gt_gridrun(), "run", spec, (char *)NULL);
+		fprintf(stderr, "gt: exec `%s` as uid %d: %s\n", gt_gridrun(), as_uid, strerror(errno));
 		_exit(121);
 	}
 	return pid;
