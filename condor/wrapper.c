@@ -71,6 +71,7 @@
 #include "condor-job.h"
 #include "state.h"
 #include "usage.h"
+#include "cli-help.h"
 #include "util.h"
 
 extern char **environ;
@@ -374,6 +375,18 @@ int main(int argc, char **argv)
 	struct stat st;
 	pid_t pid, self = getpid();
 
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		puts("usage: gridrun-condor /absolute/job [ARGS...]\n\n"
+		     "HTCondor's USER_JOB_WRAPPER: turns the job ad ($_CONDOR_JOB_AD) into a gridrun\n"
+		     "spec, runs the job with `gridrun run` ($GRIDRUN, else the gridrun beside this\n"
+		     "binary) and reports its usage back to the job ad over Chirp.\n"
+		     "Configuration: /etc/gridrun/gridrun.conf ($GRIDRUN_CONFIG).");
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		printf("gridrun-condor %s\n", GRIDRUN_VERSION);
+		return 0;
+	}
 	if (argc < 2 || argv[1][0] != '/')
 		return setup_failed("usage: gridrun-condor /absolute/job [ARGS...] (HTCondor's USER_JOB_WRAPPER)");
 	if (self == 1)

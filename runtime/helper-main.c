@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/capability.h>
 #include <sys/socket.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include "helper.h"
@@ -60,6 +62,30 @@ static int finish(struct gr_error *e, const char *out, int outfd)
 	return fflush(stdout) == 0 ? GR_HELPER_EXIT_OK : GR_HELPER_EXIT_FAILED;
 }
 
+/* --help answers whoever asks, root included, without a request: every
+ * privilege is dropped for good first (the real ids, no capabilities), as
+ * on every other path nothing is printed before. */
+static int help(void)
+{
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	cap_t none = cap_init();
+	int r = none && setgroups(0, NULL) == 0 ? 0 : -1;
+
+	/* setgroups needs CAP_SETGID: a caller without it keeps its groups */
+	if (r < 0 && errno == EPERM)
+		r = 0;
+	if (r < 0 || !none || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0 || cap_set_proc(none) < 0) {
+		cap_free(none);
+		fprintf(stderr, "gridrun-helper: cannot drop privileges: %s\n", strerror(errno));
+		return GR_HELPER_EXIT_FAILED;
+	}
+	cap_free(none);
+	printf("%s\n(gridrun runs it in helper mode; README.md says how to install it)\n",
+	       GR_HELPER_USAGE);
+	return fflush(stdout) == 0 ? GR_HELPER_EXIT_OK : GR_HELPER_EXIT_FAILED;
+}
+
 int main(int argc, char **argv)
 {
 	_cleanup_gr_error_ struct gr_error *err = NULL;
@@ -68,6 +94,8 @@ int main(int argc, char **argv)
 	char out[128] = "";
 	int outfd = -1;
 
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+		return help();
 	if (gr_helper_enter(&caller, &err) < 0 || gr_helper_parse(argc, argv, &req, &err) < 0 ||
 	    gr_helper_narrow(&req, &err) < 0 ||
 	    gr_helper_act(&caller, &req, out, sizeof(out), &outfd, &err) < 0)

@@ -61,8 +61,7 @@ static bool job_id_ok(const char *id)
 	       strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
 
-#define USAGE "usage: gridrun-helper lease POOL JOB_ID | map POOL INDEX PID | release POOL INDEX | " \
-	"gc POOL | sandbox POOL INDEX UID GID | unsandbox POOL INDEX"
+#define USAGE GR_HELPER_USAGE
 
 #define bad(err, ...) gr_helper_fail(err, GR_HELPER_EXIT_USAGE, EINVAL, __VA_ARGS__)
 

@@ -120,6 +120,10 @@ struct gr_helper_caller {
 	gid_t gid;
 };
 
+/* The requests, for errors and --help. */
+#define GR_HELPER_USAGE "usage: gridrun-helper lease POOL JOB_ID | map POOL INDEX PID | release POOL INDEX | " \
+	"gc POOL | sandbox POOL INDEX UID GID | unsandbox POOL INDEX"
+
 /* Steps 1-3 above; err->code is the exit status on failure. */
 int gr_helper_enter(struct gr_helper_caller *caller, struct gr_error **err);
 /* Step 1's environment part: nothing of the caller's environment is left. */

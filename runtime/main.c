@@ -13,6 +13,8 @@
  *   gridrun suspend ID | resume ID               freeze / thaw a running job
  *   gridrun kill ID SIGNAL                       signal a running job
  *   gridrun seccomp dump PROFILE                 a profile's filter as libseccomp PFC
+ *   gridrun help [COMMAND] | COMMAND --help      usage (cli-help.c); an unknown command
+ *                                                or option is one line, exit 125
  *
  * Exit status of run: the job's exit code; 128+N when it was killed by signal
  * N; 125 when gridrun itself failed (bad spec, setup error); 126 when the
@@ -35,6 +37,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "cli-help.h"
 #include "config.h"
 #include "gr-seccomp.h"
 #include "handover.h"
@@ -45,8 +48,6 @@
 #include "spec.h"
 #include "state.h"
 #include "util.h"
-
-#define GRIDRUN_VERSION "0.1.0"
 
 static void usage(FILE *out)
 {
@@ -83,6 +84,7 @@ static int check_supported(const struct gr_spec *spec, struct gr_error **err)
 
 static const char *arg_config;            /* --config PATH */
 static const char *arg_spec_name;         /* run --spec-name NAME */
+static bool arg_json;                     /* ps --format json */
 static struct gr_config *site_config;     /* loaded once, in main() */
 static const struct gr_lease *run_lease;  /* the job's lease, for its state */
 static struct gr_lease_gc_stats lease_gc; /* what gc did to leases */
@@ -203,6 +205,12 @@ static int take_options(int argc, char **argv)
 			arg_spec_name = argv[i] + 12;
 		} else if (run && !strcmp(argv[i], "--spec-name") && i + 1 < argc) {
 			arg_spec_name = argv[++i];
+		} else if (!strcmp(argv[1], "ps") && (!strcmp(argv[i], "--format=json") ||
+			   (!strcmp(argv[i], "--format") && i + 1 < argc && !strcmp(argv[i + 1], "json") && ++i))) {
+			arg_json = true;
+		} else if (!strcmp(argv[1], "ps") && (!strcmp(argv[i], "--format=table") ||
+			   (!strcmp(argv[i], "--format") && i + 1 < argc && !strcmp(argv[i + 1], "table") && ++i))) {
+			arg_json = false;
 		} else {
 			argv[n++] = argv[i];
 		}
@@ -505,6 +513,19 @@ static void ps_line(void *data, const char *job_id, const char *json, bool alive
 	json_decref(o);
 }
 
+static void ps_json(void *data, const char *job_id, const char *json, bool alive)
+{
+	json_t *o = json_loads(json, 0, NULL), *all = data;
+	json_int_t pid = 0;
+	const char *spec = NULL;
+
+	if (o)
+		json_unpack(o, "{s?I, s?s}", "pid", &pid, "spec", &spec);
+	json_array_append_new(all, json_pack("{s:s, s:I, s:s, s:s?}", "job_id", job_id, "pid", pid,
+					     "state", alive ? "running" : "stale", "spec", spec));
+	json_decref(o);
+}
+
 static int cmd_ps(void)
 {
 	_cleanup_gr_error_ struct gr_error *err = NULL;
@@ -512,6 +533,15 @@ static int cmd_ps(void)
 
 	if (gr_state_dir(&dir, &err) < 0)
 		return fail(err);
+	if (arg_json) {
+		json_t *all = json_array();
+		int r = all ? gr_state_list(dir, ps_json, all, &err) : gr_error_sys(&err, ENOMEM, "ps");
+
+		if (r >= 0 && json_dumpf(all, stdout, JSON_INDENT(2)) == 0)
+			putchar('\n');
+		json_decref(all);
+		return r < 0 ? fail(err) : 0;
+	}
 	printf("%-24s %8s  %-7s %s\n", "JOB", "PID", "STATE", "SPEC");
 	if (gr_state_list(dir, ps_line, NULL, &err) < 0)
 		return fail(err);
@@ -618,6 +648,7 @@ static int cmd_check(void)
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
+	int r;
 
 	if (!cmd) {
 		usage(stderr);
@@ -631,6 +662,9 @@ int main(int argc, char **argv)
 		printf("gridrun %s\n", GRIDRUN_VERSION);
 		return 0;
 	}
+	r = gr_cli_words(argc, argv);
+	if (r != -1)
+		return r;
 	if (strcmp(cmd, "check") && strcmp(cmd, "seccomp")) {
 		_cleanup_gr_error_ struct gr_error *err = NULL;
 
@@ -638,6 +672,9 @@ int main(int argc, char **argv)
 		if (load_site_config(&err) < 0)
 			return fail(err);
 	}
+	r = gr_cli_unknown_option(argc, argv);
+	if (r != -1)
+		return r;
 	if (!strcmp(cmd, "run")) {
 		if (argc != 3 || (arg_spec_name && !*arg_spec_name)) {
 			usage(stderr);
