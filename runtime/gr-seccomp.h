@@ -29,14 +29,25 @@
  * Refused, with "FILE:LINE:COL: PATH: message" as for specs (spec-pos.h):
  *   unknown keys, syscall names, actions, ops, architectures and flags,
  *   wrong types, SCMP_ACT_NOTIFY and listenerPath (no notification
- *   listener), Docker's includes/excludes, an argument compared twice in one
- *   rule, valueTwo with an op other than _MASKED_EQ or with bits outside the
- *   mask, and duplicate rules. A syscall may have one rule without args, or
+ *   listener), an argument compared twice in one rule, valueTwo with an op
+ *   other than _MASKED_EQ or with bits outside the mask, and duplicate rules
+ *   that would change the meaning. A syscall may have one rule without args, or
  *   any number of rules with distinct args, never both: libseccomp would
  *   silently let the rule without args override the others (a profile that
  *   "allows ioctl, but not TIOCSTI" that way would allow TIOCSTI).
  *   A rule whose action is the default action is checked but not added
  *   (libseccomp refuses it; the filter is the same without it).
+ * Docker's and Podman's profiles load as shipped, as runc and crun load
+ *   them (seccomp-profile.c): archMap (this architecture's entry adds it
+ *   and its sub-architectures), defaultErrno and a rule's errno (glibc's
+ *   names; they must agree with the *ErrnoRet beside them), includes and
+ *   excludes resolved for the job (no capabilities, this architecture by
+ *   Go's name, this kernel for minKernel). In a profile with an archMap, a
+ *   lower-case name this libseccomp does not know (newer calls) is skipped
+ *   with a GRIDRUN_DEBUG notice; the same rule twice is added once; a rule
+ *   without args that a condition duplicates keeps the first (libseccomp's
+ *   choice). gridrun.seccomp_profile may name such a file by absolute path;
+ *   a file named by path must be regular and readable by everyone.
  *
  * The filter checks the architecture first. The machine's own architecture
  * is always in it; the others only when the profile lists them. Anything

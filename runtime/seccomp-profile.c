@@ -13,8 +13,10 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 #include "gr-seccomp.h"
 #include "util.h"
@@ -79,6 +81,9 @@ struct rule {
 	struct scmp_arg_cmp args[MAX_ARGS];
 	unsigned nargs;
 	unsigned args_have;      /* of the element being parsed: 1 index, 2 value, 4 op */
+	bool inactive;           /* Docker's includes/excludes leave it out for this job */
+	bool conditional;        /* it has includes/excludes that name something */
+	long long errno_name;    /* Podman's "errno" name, as a number; -1: not given */
 };
 
 struct prof {
@@ -92,6 +97,9 @@ struct prof {
 	struct rule *rules;
 	size_t nrules;
 	struct rule *cur;        /* the rule being parsed */
+	long long def_errno_name; /* Podman's "defaultErrno"; -1: not given */
+	bool in_excludes, listed; /* while resolving a rule's includes/excludes */
+	bool archmap;             /* the profile has Docker's archMap (top_member) */
 };
 
 static struct prof *prof(struct gr_spec_walk *w)
@@ -129,6 +137,38 @@ static int get_errno_ret(struct gr_spec_walk *w, json_t *v, long long *out)
 {
 	return gr_spec_get_int(w, v, 0, MAX_ERRNO_RET, false,
 			       "expected an errno value from 0 to 4095", out);
+}
+
+/* Podman's "errno": a name such as "EPERM" (glibc's names); must agree with
+ * errnoRet where both are given. */
+static int get_errno_name(struct gr_spec_walk *w, json_t *v, long long *out)
+{
+	const char *s = json_string_value(v);
+	char q[GR_SPEC_QUOTE_BUF];
+
+	for (int e = 1; s && e <= MAX_ERRNO_RET; e++) {
+		const char *n = strerrorname_np(e);
+
+		if (n && streq(n, s)) {
+			*out = e;
+			return 0;
+		}
+	}
+	if (!s)
+		return gr_spec_fail(w, "expected an errno name such as \"EPERM\"");
+	return gr_spec_fail(w, "unknown errno name %s", gr_spec_quote(s, q));
+}
+
+static int errno_agree(struct gr_spec_walk *w, const char *key, long long name, long long *ret)
+{
+	if (name < 0)
+		return 0;
+	if (*ret >= 0 && *ret != name) {
+		gr_spec_push(w, key, 0);
+		return gr_spec_fail(w, "says %s, errnoRet %lld: give one errno", strerrorname_np((int)name), *ret);
+	}
+	*ret = name;
+	return 0;
 }
 
 /* A 64-bit argument value: a JSON integer, negative ones as two's complement. */
@@ -205,7 +245,90 @@ static int flag_element(struct gr_spec_walk *w, size_t i, json_t *v)
 			    s ? gr_spec_quote(s, q) : "", s ? ", " : "");
 }
 
+/*
+ * Docker's archMap: {architecture, subArchitectures} per native
+ * architecture; the entry of this one adds it and its sub-architectures
+ * (as Docker's loader turns it into "architectures"; runc, crun the same).
+ * Names are checked in every entry; an architecture the profile also lists
+ * is not a duplicate here.
+ */
+static int archmap_arch(struct gr_spec_walk *w, json_t *v, bool add)
+{
+	struct prof *p = prof(w);
+	const char *s = json_string_value(v);
+	char q[GR_SPEC_QUOTE_BUF];
+	size_t k, j;
+
+	for (k = 0; s && k < ARRAY_SIZE(arch_names); k++)
+		if (streq(s, arch_names[k].name))
+			break;
+	if (!s || k == ARRAY_SIZE(arch_names))
+		return gr_spec_fail(w, "%s%s", s ? "unknown architecture " : "expected an architecture name",
+				    s ? gr_spec_quote(s, q) : "");
+	for (j = 0; add && j < p->narches; j++)
+		if (p->arches[j] == arch_names[k].arch)
+			break;
+	if (add && j == p->narches)
+		p->arches[p->narches++] = arch_names[k].arch;
+	return 0;
+}
+
+static int archmap_sub(struct gr_spec_walk *w, size_t i, json_t *v)
+{
+	(void)i;
+	return archmap_arch(w, v, prof(w)->listed);
+}
+
+static int archmap_member(struct gr_spec_walk *w, const char *key, json_t *v)
+{
+	struct prof *p = prof(w);
+
+	if (streq(key, "architecture")) {
+		p->listed = false;
+		for (size_t k = 0; json_is_string(v) && k < ARRAY_SIZE(arch_names); k++)
+			if (streq(json_string_value(v), arch_names[k].name))
+				p->listed = arch_names[k].arch == seccomp_arch_native();
+		return archmap_arch(w, v, p->listed);
+	}
+	if (streq(key, "subArchitectures"))
+		return gr_spec_each_element(w, v, "expected an array of architecture names", archmap_sub);
+	return gr_spec_unknown_key(w);
+}
+
+static int archmap_element(struct gr_spec_walk *w, size_t i, json_t *v)
+{
+	(void)i;
+	prof(w)->listed = false;
+	return gr_spec_each_member(w, v, "expected an object {architecture, subArchitectures}", archmap_member);
+}
+
 /* --- syscalls[] ------------------------------------------------------ */
+
+/*
+ * A name this libseccomp does not know (newer than it: mseal, statmount,
+ * ...) is skipped, as runc and crun do, where it cannot be a typo: it has
+ * the shape of a syscall name and the profile is one of those that name
+ * calls for several kernels (Docker's and Podman's say so with an archMap).
+ * Where no kernel this libseccomp knows has it, no rule could match it on
+ * them either. The notice is a debug line (GRIDRUN_DEBUG), as runc's.
+ */
+static bool skip_unknown(struct gr_spec_walk *w, const char *name)
+{
+	_cleanup_gr_error_ struct gr_error *e = NULL;
+	struct gr_error **keep = w->err;
+	const struct scmp_version *v = seccomp_version();
+
+	if (!prof(w)->archmap || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(name))
+		return false;
+	if (getenv("GRIDRUN_DEBUG")) {
+		w->err = &e;
+		gr_spec_fail(w, "syscall `%s` is unknown to libseccomp %u.%u.%u, skipped", name,
+			     v ? v->major : 0, v ? v->minor : 0, v ? v->micro : 0);
+		w->err = keep;
+		fprintf(stderr, "gridrun: debug: seccomp: %s\n", e ? e->msg : name);
+	}
+	return true;
+}
 
 static int name_element(struct gr_spec_walk *w, size_t i, json_t *v)
 {
@@ -219,9 +342,9 @@ static int name_element(struct gr_spec_walk *w, size_t i, json_t *v)
 	/* names of other architectures resolve to libseccomp's negative
 	 * pseudo numbers and are valid; only names no architecture has fail */
 	nr = seccomp_syscall_resolve_name(s);
-	if (nr == __NR_SCMP_ERROR)
+	if (nr == __NR_SCMP_ERROR && !skip_unknown(w, s))
 		return gr_spec_fail(w, "unknown syscall %s", gr_spec_quote(s, q));
-	for (size_t k = 0; k < i; k++)
+	for (size_t k = 0; k < i && nr != __NR_SCMP_ERROR; k++)
 		if (r->nrs[k] == nr)
 			return gr_spec_fail(w, "duplicate syscall %s (also names[%zu])",
 					    gr_spec_quote(s, q), k);
@@ -304,6 +427,80 @@ static int arg_element(struct gr_spec_walk *w, size_t i, json_t *v)
 	return 0;
 }
 
+/*
+ * Docker's includes/excludes, resolved for the job as Docker and runc do
+ * (profiles/seccomp/seccomp_linux.go): the job has no capabilities, runs on
+ * this architecture (Go's name for it) and this kernel. A rule whose
+ * includes do not all hold, or one of whose excludes holds, is left out.
+ */
+static const char *go_arch(void)
+{
+	switch (seccomp_arch_native()) {
+	case SCMP_ARCH_X86_64: return "amd64";
+	case SCMP_ARCH_X86: return "386";
+	case SCMP_ARCH_AARCH64: return "arm64";
+	case SCMP_ARCH_ARM: return "arm";
+	case SCMP_ARCH_PPC64LE: return "ppc64le";
+	case SCMP_ARCH_S390X: return "s390x";
+	case SCMP_ARCH_RISCV64: return "riscv64";
+	}
+	return "";
+}
+
+static int arch_listed(struct gr_spec_walk *w, size_t i, json_t *v)
+{
+	struct prof *p = prof(w);
+
+	(void)i;
+	if (!json_is_string(v))
+		return gr_spec_fail(w, "expected an architecture name such as \"amd64\"");
+	p->listed |= streq(json_string_value(v), go_arch());
+	return 0;
+}
+
+static int cap_listed(struct gr_spec_walk *w, size_t i, json_t *v)
+{
+	(void)i;
+	if (!json_is_string(v) || strncmp(json_string_value(v), "CAP_", 4))
+		return gr_spec_fail(w, "expected a capability name such as \"CAP_SYS_ADMIN\"");
+	prof(w)->listed = true;
+	return 0;
+}
+
+static int condition_member(struct gr_spec_walk *w, const char *key, json_t *v)
+{
+	struct prof *p = prof(w);
+	struct utsname u;
+	unsigned maj, min, kmaj = 0, kmin = 0;
+	char tail;
+	int r;
+
+	p->listed = false;
+	if (streq(key, "caps") || streq(key, "arches")) {
+		bool caps = streq(key, "caps");
+
+		r = gr_spec_each_element(w, v, caps ? "expected an array of capability names" :
+					 "expected an array of architecture names",
+					 caps ? cap_listed : arch_listed);
+		if (r < 0 || !json_array_size(v))
+			return r;
+		/* caps: the job holds none, so an included one never holds and
+		 * an excluded one never excludes */
+		if (p->in_excludes ? p->listed && !caps : !(p->listed && !caps))
+			p->cur->inactive = true;
+		return 0;
+	}
+	if (!streq(key, "minKernel"))
+		return gr_spec_unknown_key(w);
+	if (!json_is_string(v) || sscanf(json_string_value(v), "%u.%u%c", &maj, &min, &tail) != 2)
+		return gr_spec_fail(w, "expected a kernel version such as \"4.8\"");
+	if (uname(&u) == 0)
+		sscanf(u.release, "%u.%u", &kmaj, &kmin);
+	if ((kmaj > maj || (kmaj == maj && kmin >= min)) == p->in_excludes)
+		p->cur->inactive = true;
+	return 0;
+}
+
 static int rule_member(struct gr_spec_walk *w, const char *key, json_t *v)
 {
 	struct rule *r = prof(w)->cur;
@@ -324,15 +521,22 @@ static int rule_member(struct gr_spec_walk *w, const char *key, json_t *v)
 	if (streq(key, "errnoRet"))
 		return get_errno_ret(w, v, &r->errno_ret);
 	if (streq(key, "args")) {
+		if (json_is_null(v))
+			return 0;   /* Docker writes "args": null */
 		if (!json_is_array(v) || json_array_size(v) > MAX_ARGS)
 			return gr_spec_fail(w, "expected an array of at most 6 argument comparisons");
 		return gr_spec_each_element(w, v, "", arg_element);
 	}
 	if (streq(key, "comment"))
 		return json_is_string(v) ? 0 : gr_spec_fail(w, "expected a string");
-	if (streq(key, "includes") || streq(key, "excludes"))
-		return gr_spec_fail_key(w, "Docker's \"%s\" is not supported: list only the "
-					"rules that apply (gridrun's jobs have no capabilities)", key);
+	if (streq(key, "errno"))
+		return get_errno_name(w, v, &r->errno_name);
+	if (streq(key, "includes") || streq(key, "excludes")) {
+		prof(w)->in_excludes = streq(key, "excludes");
+		r->conditional |= json_object_size(v) > 0;
+		return gr_spec_each_member(w, v, "expected an object of caps, arches and minKernel",
+					   condition_member);
+	}
 	return gr_spec_unknown_key(w);
 }
 
@@ -354,6 +558,13 @@ static bool same_args(const struct rule *a, const struct rule *b)
 	return true;
 }
 
+static void skip_duplicate(struct gr_spec_walk *w, const char *name, size_t k)
+{
+	if (getenv("GRIDRUN_DEBUG"))
+		fprintf(stderr, "gridrun: debug: seccomp: %s: `%s` already has a rule in syscalls[%zu], "
+			"which decides (a conditional rule's duplicate)\n", w->file, name, k);
+}
+
 /* The rule just parsed against the earlier ones, name by name. */
 static int check_duplicates(struct gr_spec_walk *w, size_t idx)
 {
@@ -366,16 +577,31 @@ static int check_duplicates(struct gr_spec_walk *w, size_t idx)
 		const char *what = NULL, *why = "";
 		size_t k;
 
-		for (k = 0; k < idx && !what; k++) {
+		for (k = 0; k < idx && !what && r->nrs[i] != __NR_SCMP_ERROR; k++) {
 			const struct rule *o = &p->rules[k];
 			size_t j;
 
 			for (j = 0; j < json_array_size(o->names); j++)
 				if (o->nrs[j] == r->nrs[i])
 					break;
-			if (j == json_array_size(o->names))
+			if (o->inactive || j == json_array_size(o->names))
 				continue;
-			if (!o->nargs && !r->nargs) {
+			if (scmp_action(o->act, o->errno_ret) == scmp_action(r->act, r->errno_ret) &&
+			    same_args(o, r)) {
+				/* the same rule again (Podman's socket rule):
+				 * nothing changes, it is added once */
+				r->nrs[i] = __NR_SCMP_ERROR;
+				break;
+			} else if (!o->nargs && !r->nargs && (o->conditional || r->conditional)) {
+				/* Docker's and Podman's profiles say a call twice where
+				 * a condition adds a rule for jobs without some
+				 * capability (Podman: setns, unshare allowed, then
+				 * EPERM without CAP_SYS_ADMIN): the first rule
+				 * decides, as libseccomp (and so runc, crun) do */
+				skip_duplicate(w, name, k);
+				r->nrs[i] = __NR_SCMP_ERROR;
+				break;
+			} else if (!o->nargs && !r->nargs) {
 				what = "a rule";
 			} else if (!o->nargs) {
 				what = "a rule without args";
@@ -405,6 +631,7 @@ static int rule_element(struct gr_spec_walk *w, size_t i, json_t *v)
 
 	p->cur = r;
 	r->errno_ret = -1;
+	r->errno_name = -1;
 	p->nrules = i + 1;
 	ret = gr_spec_each_member(w, v, "expected a rule object", rule_member);
 	if (ret < 0)
@@ -413,11 +640,13 @@ static int rule_element(struct gr_spec_walk *w, size_t i, json_t *v)
 		return gr_spec_fail(w, "missing required key \"names\"");
 	if (!r->have_act)
 		return gr_spec_fail(w, "missing required key \"action\"");
+	if (errno_agree(w, "errno", r->errno_name, &r->errno_ret) < 0)
+		return -EINVAL;
 	if (r->errno_ret >= 0 && !errno_action(r->act)) {
 		gr_spec_push(w, "errnoRet", 0);
 		return gr_spec_fail(w, "applies to SCMP_ACT_ERRNO and SCMP_ACT_TRACE only");
 	}
-	return check_duplicates(w, i);
+	return r->inactive ? 0 : check_duplicates(w, i);
 }
 
 /* --- the profile object ---------------------------------------------- */
@@ -432,6 +661,13 @@ static int top_member(struct gr_spec_walk *w, const char *key, json_t *v)
 	}
 	if (streq(key, "defaultErrnoRet"))
 		return get_errno_ret(w, v, &p->def_errno);
+	if (streq(key, "defaultErrno"))
+		return get_errno_name(w, v, &p->def_errno_name);
+	if (streq(key, "archMap")) {
+		p->archmap = true;
+		return gr_spec_each_element(w, v, "expected an array of {architecture, subArchitectures}",
+					    archmap_element);
+	}
 	if (streq(key, "architectures"))
 		return gr_spec_each_element(w, v, "expected an array of architecture names",
 					    arch_element);
@@ -459,6 +695,8 @@ static int parse(struct prof *p, json_t *v)
 		return r;
 	if (!p->have_default)
 		return gr_spec_fail(&p->w, "missing required key \"defaultAction\"");
+	if (errno_agree(&p->w, "defaultErrno", p->def_errno_name, &p->def_errno) < 0)
+		return -EINVAL;
 	if (p->def_errno >= 0 && !errno_action(p->def_act)) {
 		gr_spec_push(&p->w, "defaultErrnoRet", 0);
 		return gr_spec_fail(&p->w, "applies to SCMP_ACT_ERRNO and SCMP_ACT_TRACE only");
@@ -515,9 +753,11 @@ static int build(struct prof *p, scmp_filter_ctx *out)
 		uint32_t act = scmp_action(ru->act, ru->errno_ret);
 
 		/* libseccomp refuses it, and the default does the same */
-		if (act == def)
+		if (act == def || ru->inactive)
 			continue;
 		for (size_t n = 0; n < json_array_size(ru->names); n++) {
+			if (ru->nrs[n] == __NR_SCMP_ERROR)
+				continue;
 			r = seccomp_rule_add_array(ctx, act, ru->nrs[n], ru->nargs, ru->args);
 			if (r < 0)
 				return fail_rule(p, i, n, r);
@@ -529,7 +769,7 @@ static int build(struct prof *p, scmp_filter_ctx *out)
 
 int gr_seccomp_build(struct gr_spec_walk *w, json_t *v, scmp_filter_ctx *ctx, unsigned *flags)
 {
-	struct prof p = { .w = *w, .def_errno = -1 };
+	struct prof p = { .w = *w, .def_errno = -1, .def_errno_name = -1 };
 	int r;
 
 	*ctx = NULL;

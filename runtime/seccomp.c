@@ -134,9 +134,17 @@ static int read_profile(const char *path, char **text, size_t *len, struct gr_er
 	_cleanup_free_ char *buf = NULL;
 	size_t n = 0, cap = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return gr_error_sys(err, errno, "open seccomp profile `%s`", path);
+	/* a spec may name a profile by path, and gridrun may run as root: only
+	 * a file everyone may read, so that its messages (which quote the
+	 * text) tell the spec's author nothing new */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & S_IROTH))
+		return gr_error_set(err, EACCES, "seccomp profile `%s`: not a regular file readable by "
+				    "everyone", path);
 	for (;;) {
 		ssize_t k;
 

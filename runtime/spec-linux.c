@@ -247,6 +247,10 @@ int gr_spec_gridrun_member(struct gr_spec_walk *w, const char *key, json_t *v)
 	if (streq(key, "seccomp_profile")) {
 		if (spec->seccomp_doc)
 			return gr_spec_fail(w, "conflicts with linux.seccomp: give one or the other");
+		/* a name (gr-seccomp.h), or a profile file by absolute path
+		 * (Podman's /usr/share/containers/seccomp.json) */
+		if (json_is_string(v) && json_string_value(v)[0] == '/')
+			return gr_spec_get_path(w, v, &spec->seccomp_profile);
 		return gr_spec_get_name(w, v, 64, &spec->seccomp_profile);
 	}
 	return gr_spec_unknown_key(w);

@@ -22,7 +22,7 @@
  * process.user.additionalGids, a namespace "path" (joining). Any other
  * member not in design §4 is an unknown key (oomScoreAdj, linux.devices,
  * uidMappings, hooks, ...). linux.seccomp (an object) and
- * gridrun.seccomp_profile (a name) exclude each other; the profile itself is
+ * gridrun.seccomp_profile (a name or an absolute path) exclude each other; the profile itself is
  * checked by the seccomp loader (gr-seccomp.h) before the job starts.
  *
  * Decisions beyond the design:

@@ -30,6 +30,7 @@
 #include <sys/personality.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -622,6 +623,89 @@ TEST_F(job, dump_prints_the_architecture_check_first)
 	gt_run_argv(bad_argv, -1, &self->res);
 	EXPECT_EQ(125, self->res.status);
 	EXPECT_NE(NULL, strstr(self->res.err, "08-unknown-syscall.json:3:35: syscalls[0].names[1]: unknown syscall \"frobnicate\"\n"));
+	free(path);
+}
+
+/*
+ * Docker's and Podman's profiles as Debian ships them (fetched by
+ * tests/seccomp/fetch-real.sh into the build dir, never committed), named
+ * by absolute path: they load as runc and crun load them (archMap,
+ * defaultErrno, per-rule errno, includes/excludes resolved for a job
+ * without capabilities on this arch and kernel), a shell pipeline runs
+ * under each, and a call each one denies is denied as it says.
+ */
+TEST_F_TIMEOUT(job, docker_and_podman_profiles_load_as_shipped, 300)
+{
+	static const struct { const char *file, *calls, *want; } cases[] = {
+		/* keyctl: not allowed; nr 1000, no call: both get the default,
+		 * EPERM (defaultErrnoRet null) */
+		{ "docker.json", "/run/gr-sysprobe call 250; /run/gr-sysprobe call 1000", "call EPERM\ncall EPERM\n" },
+		/* bpf: EPERM from the rule that excludes CAP_SYS_ADMIN holders;
+		 * kexec_load: listed EPERM ("errno"); nr 1000: the
+		 * defaultErrno, ENOSYS */
+		{ "podman.json", "/run/gr-sysprobe call 321; /run/gr-sysprobe call 246; /run/gr-sysprobe call 1000",
+		  "call EPERM\ncall EPERM\ncall ENOSYS\n" },
+	};
+	const char *build = getenv("GRIDRUN_BUILD") && *getenv("GRIDRUN_BUILD") ? getenv("GRIDRUN_BUILD") : "build";
+	char *cmd, *dir, *gr, *script, *want;
+
+	ASSERT_LE(0, asprintf(&dir, "%s/real-seccomp", build));
+	ASSERT_LE(0, asprintf(&cmd, "sh '%s/tests/seccomp/fetch-real.sh' '%s'", gt_src(), dir));
+	ASSERT_EQ(0, system(cmd)) TH_LOG("could not fetch the profiles (needs apt): %s", cmd);
+	for (size_t i = 0; i < 2; i++) {
+		ASSERT_LE(0, asprintf(&gr, "\"seccomp_profile\": \"%s/%s\"", dir, cases[i].file));
+		if (gr[20] != '/') {
+			/* a relative GRIDRUN_BUILD: the spec wants an absolute path */
+			char *abs = realpath(dir, NULL);
+
+			ASSERT_NE(NULL, abs);
+			free(gr);
+			ASSERT_LE(0, asprintf(&gr, "\"seccomp_profile\": \"%s/%s\"", abs, cases[i].file));
+			free(abs);
+		}
+		ASSERT_LE(0, asprintf(&script, "seq 1 1000 | sort -rn | head -n 3 | paste -sd+; %s", cases[i].calls));
+		ASSERT_LE(0, asprintf(&want, "1000+999+998\n%s", cases[i].want));
+		free(run_sh(self, script, NULL, gr));
+		EXPECT_EQ(0, self->res.status) TH_LOG("%s: stderr: %s", cases[i].file, self->res.err);
+		EXPECT_STREQ(want, self->res.out) TH_LOG("%s: stderr: %s", cases[i].file, self->res.err);
+		free(gr);
+		free(script);
+		free(want);
+	}
+	free(cmd);
+	free(dir);
+}
+
+/* A name this libseccomp does not know is skipped, with a debug notice,
+ * in a profile that names calls for several kernels (an archMap); without
+ * one it is an error (tests/seccomp/bad/08-unknown-syscall). */
+TEST_F(job, names_newer_than_libseccomp_are_skipped_with_a_notice)
+{
+	char *path = gt_write(self->dir, "new.json",
+			      "{\"defaultAction\": \"SCMP_ACT_ERRNO\",\n"
+			      " \"archMap\": [{\"architecture\": \"SCMP_ARCH_X86_64\", \"subArchitectures\": []}],\n"
+			      " \"syscalls\": [{\"names\": [\"read\", \"mseal\", \"write\"], \"action\": \"SCMP_ACT_ALLOW\"}]}\n");
+	char *argv[] = { (char *)gt_gridrun(), "seccomp", "dump", path, NULL }, *want;
+
+	chmod(path, 0644);
+	setenv("GRIDRUN_DEBUG", "1", 1);
+	gt_run_argv(argv, -1, &self->res);
+	unsetenv("GRIDRUN_DEBUG");
+	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
+	ASSERT_LE(0, asprintf(&want, "gridrun: debug: seccomp: %s:3:34: syscalls[0].names[1]: syscall `mseal` "
+			      "is unknown to libseccomp ", path));
+	EXPECT_EQ(0, strncmp(want, self->res.err, strlen(want))) TH_LOG("want %s\ngot  %s", want, self->res.err);
+	EXPECT_NE(NULL, strstr(self->res.out, "\"read\"")) TH_LOG("%s", self->res.out);
+	EXPECT_NE(NULL, strstr(self->res.out, "\"write\""));
+	/* a file by path must be one everyone may read: gridrun may be root */
+	chmod(path, 0600);
+	gt_result_free(&self->res);
+	gt_run_argv(argv, -1, &self->res);
+	EXPECT_EQ(125, self->res.status);
+	free(want);
+	ASSERT_LE(0, asprintf(&want, "gridrun: seccomp profile `%s`: not a regular file readable by everyone\n", path));
+	EXPECT_STREQ(want, self->res.err);
+	free(want);
 	free(path);
 }
 
