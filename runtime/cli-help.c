@@ -97,9 +97,16 @@ int gr_cli_words(int argc, char **argv)
 	}
 	/* gridrun SPEC.json: a word that names no file and does not look like
 	 * a spec's path is a mistyped command, not a spec */
-	if (argc > 2 || (access(cmd, F_OK) < 0 && !strchr(cmd, '/') &&
-			 (strlen(cmd) < 5 || strcmp(cmd + strlen(cmd) - 5, ".json")))) {
+	bool spec = access(cmd, F_OK) == 0 || strchr(cmd, '/') ||
+		    (strlen(cmd) >= 5 && !strcmp(cmd + strlen(cmd) - 5, ".json"));
+
+	if (!spec) {
 		fprintf(stderr, "gridrun: unknown command `%s` (see gridrun help)\n", cmd);
+		return GR_EXIT_ERROR;
+	}
+	if (argc > 2) {
+		fprintf(stderr, "gridrun: `%s`: more arguments belong to `gridrun run [OPTIONS] SPEC.json` "
+			"(see gridrun help run)\n", cmd);
 		return GR_EXIT_ERROR;
 	}
 	return -1;

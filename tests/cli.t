@@ -4,7 +4,7 @@ G=${GRIDRUN:-build/gridrun}
 B=$(dirname "$G")
 export GRIDRUN_STATE_DIR=$(mktemp -d /tmp/gridrun-cli.XXXXXX)
 trap 'rm -rf "$GRIDRUN_STATE_DIR"' EXIT
-echo "1..34"
+echo "1..35"
 n=0
 t() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3 (got '$1', want '$2')"; fi; }
 "$G" >/dev/null 2>&1; t $? 125 "no arguments: exit 125"
@@ -38,6 +38,7 @@ t "$(one --nope)" "125 1 gridrun: unknown option \`--nope\` (see gridrun help)" 
 t "$(one ps --nope)" "125 1 gridrun: ps: unknown option \`--nope\` (see gridrun help ps)" "an unknown option of ps"
 t "$(one run --nope x.json)" "125 1 gridrun: run: unknown option \`--nope\` (see gridrun help run)" "an unknown option of run"
 t "$(one check -x)" "125 1 gridrun: check: unknown option \`-x\` (see gridrun help check)" "an unknown option of check"
+t "$(one x.json --config c)" "125 1 gridrun: \`x.json\`: more arguments belong to \`gridrun run [OPTIONS] SPEC.json\` (see gridrun help run)" "options after a bare SPEC.json"
 t "$(one nope.json)" "125 1 open spec \`nope.json\`: No such file or directory" "a missing SPEC.json is still a spec"
 # ps --format json: a running entry (this shell holds it) and a stale one
 mkdir "$GRIDRUN_STATE_DIR/j1" "$GRIDRUN_STATE_DIR/j2"
