@@ -7,7 +7,9 @@
  * directory in one-uid mode. At each depth it can write (a, and a/b),
  * moving the directory away (the record must land in it, under its new
  * name) or removing it (the write must fail, one line, exit 125). The
- * target's files stay as they were and nothing is added to it.
+ * target's files stay as they were and nothing is added to it. Helper
+ * mode (a pilot's gridrun, the job in a leased range): the target is the
+ * pilot's own private directory.
  */
 #include <dirent.h>
 #include <jansson.h>
@@ -19,6 +21,8 @@
 
 #include "kselftest_harness.h"
 #include "gt.h"
+#include "gt-world.h"
+#include "gt-helper.h"
 
 #define UNPRIV_UID 23456
 #define NOBODY 65534
@@ -201,6 +205,54 @@ TEST_F(rec, a_symlink_in_the_record_path_is_refused_before_the_job)
 	EXPECT_NE(NULL, strstr(self->res.err, "gridrun.accounting: the directory `")) TH_LOG("%s", self->res.err);
 	EXPECT_NE(NULL, strstr(self->res.err, "` has a symlink in its path")) TH_LOG("%s", self->res.err);
 	free(link); free(gr); free(spec);
+}
+
+static void helper_mode_s31(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	char *state = pilot_env(w), *spec, *sbx, *target, *gr, *script, *a, *v;
+	char *argv[] = { (char *)gt_gridrun(), "run", NULL, NULL };
+	char before[512] = "", after[512] = "";
+	struct gt_result res = { 0 };
+	json_t *args, *o;
+
+	/* makes execute/s31, the pilot's (its own spec is not used) */
+	free(pilot_spec(w, "s31", "true"));
+	sbx = strdup(gt_f("%s/execute/s31", w->dir));
+	target = strdup(gt_f("%s/pilot-private", w->dir));
+	gt_mkdirs(gt_f("%s/a", sbx), 0755, PILOT, PILOT);
+	gt_mkdirs(target, 0700, PILOT, PILOT);
+	v = gt_write(target, "record.json", "victim\n");
+	ASSERT_EQ(0, chown(v, PILOT, PILOT));
+	ASSERT_EQ(0, chmod(v, 0600));
+	free(v);
+	list(target, "", before, sizeof(before));
+	ASSERT_LE(0, asprintf(&script, "cd %s && mv a a.old && ln -s %s a && echo replaced", sbx, target));
+	ASSERT_LE(0, asprintf(&gr, "\"job_id\": \"s31\", \"pool\": \"atlas\", \"account\": \"atlas001\", "
+			      "\"sandbox\": \"%s\", \"accounting\": \"%s/a/record.json\"", sbx, sbx));
+	args = json_pack("[sss]", "/bin/sh", "-c", script);
+	a = json_dumps(args, JSON_COMPACT);
+	spec = gt_spec(w->dir, a, NULL, gr);
+	chmod(spec, 0644);
+	argv[2] = spec;
+	gt_run_argv(argv, PILOT, &res);
+	EXPECT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+	EXPECT_STREQ("replaced\n", res.out) TH_LOG("stderr: %s", res.err);
+	list(target, "", after, sizeof(after));
+	EXPECT_STREQ(before, after);
+	v = gt_read(gt_f("%s/record.json", target));
+	EXPECT_STREQ("victim\n", v);
+	free(v);
+	o = json_load_file(gt_f("%s/a.old/record.json", sbx), 0, NULL);
+	EXPECT_NE(NULL, o) TH_LOG("no record in the moved directory; stderr: %s", res.err);
+	json_decref(o);
+	json_decref(args);
+	gt_result_free(&res);
+	free(state); free(spec); free(sbx); free(target); free(gr); free(script); free(a);
+}
+
+TEST(S31_helper_mode_record_path_replaced_by_a_symlink_to_the_pilots_dir)
+{
+	in_world(_metadata, 2, helper_mode_s31);
 }
 
 TEST_HARNESS_MAIN
