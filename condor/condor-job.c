@@ -190,13 +190,18 @@ int gr_condor_job_load(const struct gr_config *cfg, struct gr_condor_job **out, 
 	*out = NULL;
 	if (!job)
 		return gr_error_sys(err, ENOMEM, "job");
+	job->record_fd = -1;
+	job->scratch_fd = -1;
 	if (env_path("_CONDOR_SCRATCH_DIR", true, &job->scratch, err) < 0 ||
 	    env_path("_CONDOR_JOB_AD", true, &job_ad, err) < 0 ||
 	    env_path("_CONDOR_MACHINE_AD", false, &machine_ad, err) < 0 ||
 	    env_path("_CONDOR_JOB_IWD", false, &job->iwd, err) < 0 ||
 	    env_path("_CONDOR_CHIRP_CONFIG", false, &job->chirp_config, err) < 0)
 		return -EINVAL;
-	if (stat(job->scratch, &st) < 0)
+	/* before the job: its path is the starter's (EXECUTE may be a site's
+	 * symlink), and the job can write only below it, not replace it */
+	job->scratch_fd = open(job->scratch, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (job->scratch_fd < 0 || fstat(job->scratch_fd, &st) < 0)
 		return gr_error_sys(err, errno, "_CONDOR_SCRATCH_DIR `%s`", job->scratch);
 	if (!S_ISDIR(st.st_mode))
 		return gr_error_set(err, ENOTDIR, "_CONDOR_SCRATCH_DIR `%s` is not a directory", job->scratch);
@@ -220,8 +225,7 @@ int gr_condor_job_load(const struct gr_config *cfg, struct gr_condor_job **out, 
 	if (!slot)
 		return gr_error_sys(err, ENOMEM, "slot");
 	sanitize(slot);
-	if (asprintf(&job->job_id, "condor-%lld.%lld-%.32s", job->cluster, job->proc, slot) < 0 ||
-	    asprintf(&job->record, "%s/" GR_CONDOR_RECORD, job->scratch) < 0)
+	if (asprintf(&job->job_id, "condor-%lld.%lld-%.32s", job->cluster, job->proc, slot) < 0)
 		return gr_error_sys(err, ENOMEM, "job id");
 	*out = TAKE_PTR(job);
 	return 0;
@@ -241,8 +245,8 @@ void gr_condor_job_free(struct gr_condor_job *job)
 	free(job->vo);
 	free(job->account);
 	free(job->job_id);
-	free(job->record);
 	gr_condor_chirp_unshare(job);
+	gr_closep(&job->scratch_fd);
 	free(job);
 }
 
@@ -315,15 +319,15 @@ int gr_condor_chirp_share(struct gr_condor_job *job, struct gr_error **err)
 	if (gr_read_file_at(AT_FDCWD, job->chirp_config, &text, NULL, err) < 0)
 		return gr_error_prefix(err, "chirp config for the job");
 	/* an input file of that name is replaced, never written through */
-	if (unlink(copy) < 0 && errno != ENOENT)
+	if (unlinkat(job->scratch_fd, GR_CONDOR_CHIRP_COPY, 0) < 0 && errno != ENOENT)
 		return gr_error_sys(err, errno, "chirp config for the job: remove `%s`", copy);
-	fd = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
+	fd = openat(job->scratch_fd, GR_CONDOR_CHIRP_COPY, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
 	if (fd < 0)
 		return gr_error_sys(err, errno, "chirp config for the job: create `%s`", copy);
 	/* 0444 whatever the umask: the job may be a stranger to the file's owner */
 	w = fchmod(fd, 0444) < 0 ? -errno : gr_write_all(fd, text, strlen(text));
 	if (w < 0) {
-		unlink(copy);
+		unlinkat(job->scratch_fd, GR_CONDOR_CHIRP_COPY, 0);
 		return gr_error_sys(err, (int)-w, "chirp config for the job: write `%s`", copy);
 	}
 	job->chirp_copy = TAKE_PTR(copy);
@@ -334,7 +338,9 @@ void gr_condor_chirp_unshare(struct gr_condor_job *job)
 {
 	if (!job->chirp_copy)
 		return;
-	unlink(job->chirp_copy);
+	/* by the fd opened before the job: a symlink the job put on the
+	 * scratch dir's path cannot redirect it */
+	unlinkat(job->scratch_fd, GR_CONDOR_CHIRP_COPY, 0);
 	free(TAKE_PTR(job->chirp_copy));
 }
 
@@ -386,8 +392,13 @@ char *gr_condor_spec(const struct gr_condor_job *job, char *const argv[], char *
 			json_array_append_new(env, s);
 	}
 	gethostname(host, sizeof(host) - 1);
-	gr = json_pack("{s:s, s:s, s:s, s:s}", "job_id", job->job_id, "sandbox", job->scratch,
-		       "accounting", job->record, "network", "host");
+	gr = json_pack("{s:s, s:s, s:s}", "job_id", job->job_id, "sandbox", job->scratch, "network", "host");
+	if (job->record_fd >= 0) {
+		char fdn[24];
+
+		snprintf(fdn, sizeof(fdn), "fd:%d", job->record_fd);
+		json_object_set_new(gr, "accounting", json_string(fdn));
+	}
 	{
 		_cleanup_free_ char *execute = nested_execute(job->scratch);
 

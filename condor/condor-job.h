@@ -24,8 +24,10 @@
  *                  one job a slot; two schedds may share CLUSTER.PROC),
  *                  sandbox = scratch (its parent, the starter's dir_<pid>,
  *                  is covered, so the job sees neither its neighbours nor
- *                  the starter's own files), accounting = SCRATCH/
- *                  .gridrun-record.json, and pool + account when the site
+ *                  the starter's own files), accounting = "fd:N"
+ *                  with N = record_fd, the write end of a pipe the
+ *                  wrapper holds (never a file the job can write: S35),
+ *                  and pool + account when the site
  *                  configuration maps the job to a pool
  *   mounts         Iwd read-write when it lies outside the scratch dir (a
  *                  job without file transfer works in its shared Iwd); the
@@ -49,7 +51,9 @@
  * the job's identity reaches; no other job sees it, their sandboxes cover
  * EXECUTE), and the spec binds the copy read-only at the config's own path;
  * the environment is left as it is. The wrapper removes the copy once
- * gridrun has exited, before the starter transfers the output. A config in
+ * gridrun has exited, before the starter transfers the output; both steps
+ * act through scratch_fd (opened at load, before the job),
+ * never by path (S31). A config in
  * the scratch dir (STARTER_NESTED_SCRATCH = false) is in the sandbox
  * already, and one outside EXECUTE/dir_<pid> is not the starter's: both
  * are left alone.
@@ -79,11 +83,11 @@ struct gr_condor_job {
 	char *account;                         /* whom pools are matched against */
 	const struct gr_pool *pool;            /* NULL: none matched */
 	char *job_id;
-	char *record;                          /* SCRATCH/.gridrun-record.json */
+	int record_fd;                         /* gridrun's "fd:N" for the record; -1: none */
+	int scratch_fd;                        /* the scratch dir (O_PATH), opened at load */
 	char *chirp_copy;                      /* SCRATCH/.gridrun-chirp.config; NULL: none */
 };
 
-#define GR_CONDOR_RECORD ".gridrun-record.json"
 #define GR_CONDOR_CHIRP_COPY ".gridrun-chirp.config"
 
 /* From the environment and the ads; cfg may be NULL (no pools). */

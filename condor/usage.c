@@ -90,21 +90,22 @@ static bool get_u64(json_t *o, const char *key, uint64_t *out)
 	return true;
 }
 
-int gr_condor_record_load(const char *path, struct gr_condor_record *rec, struct gr_error **err)
+int gr_condor_record_parse(const char *text, struct gr_condor_record *rec, struct gr_error **err)
 {
+	const char *path = "from gridrun";
 	json_error_t je;
-	json_t *o = json_load_file(path, 0, &je), *range;
+	json_t *o = json_loads(text, 0, &je), *range;
 	const char *reason = NULL, *isolation = NULL;
 	uint64_t user_ns = 0, sys_ns = 0, x = 0;
 
 	memset(rec, 0, sizeof(*rec));
 	rec->exit_code = -1;
 	if (!o)
-		return gr_error_set(err, errno == ENOENT ? ENOENT : EINVAL, "record `%s`: %s", path, je.text);
+		return gr_error_set(err, EINVAL, "record %s: %s", path, je.text);
 	if (json_unpack(o, "{s:s, s:s}", "reason", &reason, "isolation", &isolation) < 0 ||
 	    strlen(reason) >= sizeof(rec->reason) || strlen(isolation) >= sizeof(rec->isolation)) {
 		json_decref(o);
-		return gr_error_set(err, EINVAL, "record `%s`: not a gridrun accounting record", path);
+		return gr_error_set(err, EINVAL, "record %s: not a gridrun accounting record", path);
 	}
 	snprintf(rec->reason, sizeof(rec->reason), "%s", reason);
 	snprintf(rec->isolation, sizeof(rec->isolation), "%s", isolation);

@@ -9,9 +9,10 @@
  * memory.max_usage_in_bytes. -ENOENT (no error filled) while the job has no
  * entry or no cgroup yet.
  *
- * At the end: gr_condor_record_load() reads gridrun's accounting record
- * (record.h), the figures the final update reports exactly. A record that
- * is not the JSON object gridrun writes is an error naming the file.
+ * At the end: gr_condor_record_parse() reads gridrun's accounting record
+ * (record.h) as gridrun wrote it on the wrapper's pipe ("fd:N", never a
+ * file the job could forge: S35), the figures the final update reports
+ * exactly. Text that is not the JSON object gridrun writes is an error.
  */
 #ifndef GRIDRUN_CONDOR_USAGE_H
 #define GRIDRUN_CONDOR_USAGE_H
@@ -41,6 +42,6 @@ struct gr_condor_record {
 
 int gr_condor_live_usage(const char *state_dir, const char *job_id, struct gr_condor_usage *u,
 			 struct gr_error **err);
-int gr_condor_record_load(const char *path, struct gr_condor_record *rec, struct gr_error **err);
+int gr_condor_record_parse(const char *text, struct gr_condor_record *rec, struct gr_error **err);
 
 #endif

@@ -169,6 +169,7 @@ struct wrapper {
 	bool chirp_ok, chirp_failed_once;
 	struct gr_chirp chirp;
 	struct gr_condor_usage peak;   /* what the periodic updates saw */
+	int record_rd;                 /* read end of gridrun's "fd:N" record pipe */
 	off_t err_start;               /* stderr (a regular file) before gridrun ran; -1 */
 };
 
@@ -180,7 +181,7 @@ static void chirp_send(struct wrapper *w, const struct gr_chirp_attr *a, size_t 
 		return;
 	if (gr_chirp_send(&w->chirp, a, n, 2000, &e) < 0 && !w->chirp_failed_once) {
 		w->chirp_failed_once = true;
-		log_line("%s usage update: %s, ignoring (the record stays in %s)", what, e->msg, w->job->record);
+		log_line("%s usage update: %s, ignoring (gridrun's record goes to stderr at the end)", what, e->msg);
 	}
 }
 
@@ -199,15 +200,14 @@ static void chirp_periodic(struct wrapper *w)
 	chirp_send(w, a, ARRAY_SIZE(a), "periodic");
 }
 
-static void chirp_final(struct wrapper *w, const struct gr_condor_record *rec)
+static void chirp_final(struct wrapper *w, const struct gr_condor_record *rec, const char *text)
 {
 	struct gr_chirp_attr a[7];
 	char range[64];
 
 	if (!w->chirp_ok) {
-		log_line("no Chirp (%s), usage not sent to the job ad; the record is %s",
-			 w->job->chirp_config ? "its config is unusable" : "_CONDOR_CHIRP_CONFIG is not set",
-			 w->job->record);
+		log_line("no Chirp (%s), usage not sent to the job ad; gridrun's record: %s",
+			 w->job->chirp_config ? "its config is unusable" : "_CONDOR_CHIRP_CONFIG is not set", text);
 		return;
 	}
 	snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)rec->uid_first,
@@ -221,6 +221,28 @@ static void chirp_final(struct wrapper *w, const struct gr_condor_record *rec)
 	gr_chirp_value_string(&a[6], "ChirpGridrunUidRange", rec->uid_count ? range : NULL);
 	w->chirp_failed_once = false;
 	chirp_send(w, a, ARRAY_SIZE(a), "final");
+	if (w->chirp_failed_once)
+		log_line("gridrun's record: %s", text);
+}
+
+/* What gridrun wrote on the record pipe (it has exited: all of it is in
+ * the pipe, one write of less than PIPE_BUF); NULL: nothing. */
+static char *read_record(int fd)
+{
+	char buf[8192];
+	ssize_t n = 0, r;
+
+	while (n < (ssize_t)sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		n += r;
+	}
+	while (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+	return n > 0 ? strdup(buf) : NULL;
 }
 
 /* gridrun's own last line on the job's stderr, when that is a file (the
@@ -332,9 +354,10 @@ static int supervise(struct wrapper *w, pid_t pid, int sigfd, const int *map)
 static int finish(struct wrapper *w, int status, int exec_errno)
 {
 	_cleanup_gr_error_ struct gr_error *e = NULL;
-	_cleanup_free_ char *msg = NULL;
+	_cleanup_free_ char *msg = NULL, *text = read_record(w->record_rd);
 	struct gr_condor_record rec;
-	bool have = gr_condor_record_load(w->job->record, &rec, &e) == 0;
+	bool have = text && gr_condor_record_parse(text, &rec, &e) == 0;
+	bool ran = have && strcmp(rec.reason, "setup_error");
 
 	/* gone before the starter transfers the output (exit_like_signal()
 	 * below skips every cleanup) */
@@ -343,18 +366,23 @@ static int finish(struct wrapper *w, int status, int exec_errno)
 		(void)!asprintf(&msg, "cannot run gridrun: %s", strerror(exec_errno));
 		return setup_failed(msg ? msg : "cannot run gridrun");
 	}
+	/* only gridrun's own record says the job ran; then its status is the
+	 * job's even if gridrun failed afterwards (S35: not the wrapper's
+	 * failure, no requeue) */
 	if ((!have && WIFEXITED(status) && WEXITSTATUS(status) == GR_EXIT_ERROR) ||
-	    (have && !strcmp(rec.reason, "setup_error") && rec.exit_code == GR_EXIT_ERROR)) {
+	    (have && !ran && rec.exit_code == GR_EXIT_ERROR)) {
 		msg = gridrun_message(w);
 		return setup_failed(msg ? msg : "gridrun could not start the job (exit 125; its message is on the job's stderr)");
 	}
 	if (!have) {
-		log_line("%s, ignoring", e->msg);
+		log_line("%s, ignoring: no usage sent", e ? e->msg : "gridrun reported no accounting record");
 		if (WIFSIGNALED(status))
 			exit_like_signal(WTERMSIG(status)); /* e.g. the slice's OOM group kill */
 		return WIFEXITED(status) ? WEXITSTATUS(status) : GR_EXIT_ERROR;
 	}
-	chirp_final(w, &rec);
+	if (ran && WIFEXITED(status) && WEXITSTATUS(status) == GR_EXIT_ERROR)
+		log_line("gridrun failed after the job ran (its message is above); the job's own status is passed on");
+	chirp_final(w, &rec, text);
 	fflush(stderr);
 	if (strcmp(rec.reason, "exited") && strcmp(rec.reason, "setup_error") && rec.signal > 0)
 		exit_like_signal(rec.signal);
@@ -367,8 +395,8 @@ int main(int argc, char **argv)
 	_cleanup_gr_config_ struct gr_config *cfg = NULL;
 	_cleanup_gr_condor_job_ struct gr_condor_job *job = NULL;
 	_cleanup_free_ char *spec = NULL, *spec_name = NULL, *gridrun = NULL, *slice = NULL, *state_dir = NULL;
-	_cleanup_close_ int memfd = -1, sigfd = -1;
-	int errpipe[2], map[NSIG] = { 0 }, exec_errno = 0, status;
+	_cleanup_close_ int memfd = -1, sigfd = -1, record_rd = -1, record_wr = -1;
+	int recpipe[2], errpipe[2], map[NSIG] = { 0 }, exec_errno = 0, status;
 	struct wrapper w = { .err_start = -1 };
 	char spec_path[64], cwd[PATH_MAX];
 	sigset_t mask, oldmask;
@@ -401,6 +429,16 @@ int main(int argc, char **argv)
 	if (gr_condor_chirp_share(job, &err) < 0)
 		log_line("%s, ignoring (condor_chirp in the job will not find the starter)", err->msg);
 	gr_error_free(TAKE_PTR(err));
+	/* the record comes from gridrun alone, on a pipe (S35); gridrun
+	 * inherits the write end as fd:N, the job never does (gridrun's init
+	 * closes every fd but its own, record.h) */
+	if (pipe2(recpipe, O_CLOEXEC) < 0)
+		return setup_failed("cannot make the record pipe");
+	record_rd = recpipe[0];
+	record_wr = recpipe[1];
+	/* read once gridrun is gone; never wait for a straggler holding it */
+	fcntl(record_rd, F_SETFL, O_NONBLOCK);
+	job->record_fd = record_wr;
 	spec = gr_condor_spec(job, argv + 1, environ, cwd, &err);
 	if (!spec || gr_state_dir(&state_dir, &err) < 0)
 		return fail_err(err);
@@ -416,14 +454,12 @@ int main(int argc, char **argv)
 
 	w.job = job;
 	w.state_dir = state_dir;
+	w.record_rd = record_rd;
 	if (job->chirp_config && gr_chirp_load(job->chirp_config, &w.chirp, &err) == 0)
 		w.chirp_ok = true;
 	else if (err)
 		log_line("%s, ignoring", err->msg);
 	gr_error_free(TAKE_PTR(err));
-	/* an input file of that name must not pass for gridrun's record */
-	if (unlink(job->record) < 0 && errno != ENOENT)
-		return setup_failed("cannot remove a stale accounting record in the scratch dir");
 	if (fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode))
 		w.err_start = st.st_size;
 
@@ -456,10 +492,14 @@ int main(int argc, char **argv)
 		return setup_failed("cannot fork");
 	if (pid == 0) {
 		close(errpipe[0]);
+		if (fcntl(record_wr, F_SETFD, 0) < 0)
+			_exit(GR_EXIT_ERROR);
 		exec_gridrun(gridrun, spec_path, spec_name, &oldmask, self, errpipe[1], slice);
 	}
 	close(errpipe[1]);
 	close(TAKE_FD(memfd));
+	/* EOF on the pipe once gridrun is gone */
+	close(TAKE_FD(record_wr));
 	if (read(errpipe[0], &exec_errno, sizeof(exec_errno)) != sizeof(exec_errno))
 		exec_errno = 0;
 	close(errpipe[0]);

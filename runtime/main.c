@@ -74,11 +74,6 @@ static int check_supported(const struct gr_spec *spec, struct gr_error **err)
 		return gr_error_set(err, ENOTSUP,
 				    "%s: gridrun.rootfs: named root filesystems need the site configuration, not available in this build yet",
 				    spec->file);
-	if (gr_record_path_ok(spec, err) < 0)
-		return -EEXIST;
-	if (spec->accounting_fd >= 0 && fcntl(spec->accounting_fd, F_GETFD) < 0)
-		return gr_error_set(err, EBADF, "%s: gridrun.accounting: fd %d is not open",
-				    spec->file, spec->accounting_fd);
 	return 0;
 }
 
@@ -420,13 +415,16 @@ static int cmd_run(const char *path)
 	struct gr_run_hooks hooks = { .cgroup_ready = on_cgroup_ready, .started = on_started, .data = &ctx };
 	struct job_lease jl = { 0 };
 	struct gr_job_handover jh;
+	/* the record's directory, opened before the job (record.h, S31) */
+	__attribute__((cleanup(gr_record_close))) struct gr_record_dest rec = GR_RECORD_DEST_INIT;
 	int r, status;
 
 	if (gr_spec_load_file(path, arg_spec_name, &spec, &err) < 0) {
 		fprintf(stderr, "%s\n", err->msg);
 		return GR_EXIT_ERROR;
 	}
-	if (check_supported(spec, &err) < 0 || check_pool(spec, &jl.pool, &err) < 0)
+	if (check_supported(spec, &err) < 0 || gr_record_open(spec, &rec, &err) < 0 ||
+	    check_pool(spec, &jl.pool, &err) < 0)
 		return fail(err);
 	jl.via_helper = spec->pool && geteuid() != 0;
 	if (spec->job_id) {
@@ -490,7 +488,7 @@ static int cmd_run(const char *path)
 	if (r >= 0 && res.cg.pids_max_hits)
 		fprintf(stderr, "gridrun: job %s hit its pids limit: %llu fork(s) refused\n", job_id,
 			(unsigned long long)res.cg.pids_max_hits);
-	if (gr_record_write(spec, job_id, &res, &err) < 0) {
+	if (gr_record_write(&rec, job_id, &res, &err) < 0) {
 		fail(err);
 		if (r >= 0)
 			status = GR_EXIT_ERROR;

@@ -1,8 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <jansson.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "record.h"
 #include "util.h"
@@ -53,39 +62,171 @@ char *gr_record_format(const char *job_id, const struct gr_run_result *res)
 	return text;
 }
 
-int gr_record_path_ok(const struct gr_spec *spec, struct gr_error **err)
+/* The name must be absent or a regular file: renameat() replaces it, and
+ * must never swap a device or a symlink for a file. */
+static int check_name(const struct gr_record_dest *d, const char *file, struct gr_error **err)
 {
 	struct stat st;
 
-	if (!spec->accounting || spec->accounting_fd >= 0 || lstat(spec->accounting, &st) < 0 ||
-	    S_ISREG(st.st_mode))
+	if (fstatat(d->dirfd, d->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISREG(st.st_mode))
 		return 0;
 	return gr_error_set(err, EEXIST, "%s: gridrun.accounting: `%s` exists and is not a regular file "
 			    "(the record replaces a file; give fd:N to write to an open pipe or device)",
-			    spec->file, spec->accounting);
+			    file, d->path);
 }
 
-int gr_record_write(const struct gr_spec *spec, const char *job_id,
+int gr_record_open(const struct gr_spec *spec, struct gr_record_dest *d, struct gr_error **err)
+{
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	_cleanup_free_ char *dir = NULL;
+	const char *slash;
+	struct stat st;
+	int fd;
+
+	*d = (struct gr_record_dest)GR_RECORD_DEST_INIT;
+	if (!spec->accounting)
+		return 0;
+	if (spec->accounting_fd >= 0) {
+		if (fcntl(spec->accounting_fd, F_SETFD, FD_CLOEXEC) < 0)
+			return gr_error_set(err, EBADF, "%s: gridrun.accounting: fd %d is not open",
+					    spec->file, spec->accounting_fd);
+		d->fd = spec->accounting_fd;
+		return 0;
+	}
+	d->path = spec->accounting;
+	slash = strrchr(spec->accounting, '/');
+	dir = slash == spec->accounting ? strdup("/") : strndup(spec->accounting, slash - spec->accounting);
+	d->name = strdup(slash + 1);
+	if (!dir || !d->name)
+		return gr_error_sys(err, ENOMEM, "accounting record");
+	if (!*d->name || !strcmp(d->name, ".") || !strcmp(d->name, ".."))
+		return gr_error_set(err, EINVAL, "%s: gridrun.accounting: `%s` does not name a file",
+				    spec->file, spec->accounting);
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
+	if (fd < 0 && errno == ELOOP)
+		return gr_error_set(err, ELOOP, "%s: gridrun.accounting: the directory `%s` has a symlink in its path "
+				    "(the record is never written through a symlink; give the real path)",
+				    spec->file, dir);
+	if (fd < 0)
+		return gr_error_sys(err, errno, "%s: gridrun.accounting: directory `%s`", spec->file, dir);
+	d->dirfd = fd;
+	if (fstat(fd, &st) < 0)
+		return gr_error_sys(err, errno, "%s: gridrun.accounting: directory `%s`", spec->file, dir);
+	d->uid = st.st_uid;
+	d->gid = st.st_gid;
+	return check_name(d, spec->file, err);
+}
+
+void gr_record_close(struct gr_record_dest *d)
+{
+	gr_closep(&d->dirfd);
+	d->dirfd = -1;
+	free(TAKE_PTR(d->name));
+}
+
+/* temp file, fsync, renameat: all within the directory fd. Returns 0 or
+ * -errno with *step naming what failed. */
+static int write_in_dir(const struct gr_record_dest *d, const char *line, const char **step)
+{
+	char tmp[NAME_MAX + 1];
+	_cleanup_close_ int fd = -1;
+	ssize_t w;
+
+	for (int i = 0; i < 8 && fd < 0; i++) {
+		unsigned long long rnd = 0;
+
+		(void)!getrandom(&rnd, sizeof(rnd), 0);
+		snprintf(tmp, sizeof(tmp), ".%.200s.%016llx", d->name, rnd);
+		fd = openat(d->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	*step = "create a temp file in";
+	if (fd < 0)
+		return -errno;
+	w = gr_write_all(fd, line, strlen(line));
+	*step = "write";
+	if (w >= 0 && fsync(fd) < 0)
+		w = -errno;
+	if (w >= 0 && renameat(d->dirfd, tmp, d->dirfd, d->name) < 0) {
+		w = -errno;
+		*step = "rename the record into";
+	}
+	if (w < 0)
+		unlinkat(d->dirfd, tmp, 0);
+	return w < 0 ? (int)w : 0;
+}
+
+/* As the directory's owner: a child with its uid and gid alone. */
+static int write_as_owner(const struct gr_record_dest *d, const char *line, const char **step)
+{
+	static const char *const steps[] = { "create a temp file in", "write", "rename the record into",
+					      "take the owner's ids for" };
+	int p[2], msg[2] = { 0, 0 }, status;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		const char *s = steps[3];
+		int r = -EPERM;
+
+		close(p[0]);
+		if (setgroups(0, NULL) == 0 && setresgid(d->gid, d->gid, d->gid) == 0 &&
+		    setresuid(d->uid, d->uid, d->uid) == 0)
+			r = write_in_dir(d, line, &s);
+		else
+			r = -errno;
+		for (int i = 0; i < 4; i++)
+			if (s == steps[i])
+				msg[0] = i;
+		msg[1] = r;
+		(void)!write(p[1], msg, sizeof(msg));
+		_exit(0);
+	}
+	close(p[1]);
+	if (gr_read_full(p[0], msg, sizeof(msg)) != sizeof(msg)) {
+		msg[0] = 3;
+		msg[1] = -EIO;
+	}
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	*step = steps[msg[0] >= 0 && msg[0] < 4 ? msg[0] : 3];
+	return msg[1];
+}
+
+int gr_record_write(const struct gr_record_dest *d, const char *job_id,
 		    const struct gr_run_result *res, struct gr_error **err)
 {
 	_cleanup_free_ char *text = NULL, *line = NULL;
+	const char *step = "";
 	ssize_t w;
+	int r;
 
-	if (!spec->accounting)
+	if (d->fd < 0 && d->dirfd < 0)
 		return 0;
 	text = gr_record_format(job_id, res);
 	if (!text || asprintf(&line, "%s\n", text) < 0)
 		return gr_error_sys(err, ENOMEM, "accounting record");
-	if (spec->accounting_fd >= 0) {
-		w = gr_write_all(spec->accounting_fd, line, strlen(line));
+	if (d->fd >= 0) {
+		w = gr_write_all(d->fd, line, strlen(line));
 		if (w < 0)
-			return gr_error_sys(err, (int)-w, "accounting: write to fd %d", spec->accounting_fd);
+			return gr_error_sys(err, (int)-w, "accounting: write to fd %d", d->fd);
 		return 0;
 	}
-	/* checked before the job ran; again, as the path may have changed */
-	if (gr_record_path_ok(spec, err) < 0)
+	/* checked before the job ran; again, as the job may have changed it */
+	if (check_name(d, "accounting", err) < 0)
 		return -EEXIST;
-	if (gr_write_file_atomic(spec->accounting, line, 0644, err) < 0)
-		return gr_error_prefix(err, "accounting");
+	r = geteuid() == 0 && d->uid != 0 ? write_as_owner(d, line, &step) : write_in_dir(d, line, &step);
+	if (r < 0)
+		return gr_error_sys(err, -r, "accounting: %s the directory of `%s`", step, d->path);
 	return 0;
 }

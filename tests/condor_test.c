@@ -154,12 +154,9 @@ TEST_F_TIMEOUT(condor, exit_code_and_usage_come_back, 300)
 	ASSERT_NE(0, stat(self->st.error_file, &st));
 	out = gt_read(self->st.out);
 	ASSERT_STREQ("out\n1 HTCondor slot1_1\n", out);
+	/* the record came on the wrapper's pipe: nothing of it in the job's dir */
 	ASSERT_LE(0, asprintf(&record, "%s/.gridrun-record.json", self->st.scratch));
-	v = gt_read(record);
-	ASSERT_NE(NULL, v);
-	ASSERT_NE(NULL, strstr(v, "\"job_id\":\"condor-4711."));
-	ASSERT_NE(NULL, strstr(v, "\"exit_code\":7"));
-	free(v);
+	ASSERT_NE(0, lstat(record, &st));
 
 	if (variant->uid == 0) {
 		ASSERT_LE(0, asprintf(&range, "\"%u-%u\"", POOL_FIRST, POOL_FIRST + 65535));
@@ -427,7 +424,7 @@ TEST_F_TIMEOUT(condor, a_missing_or_refusing_chirp_server_never_fails_the_job, 3
 	const char *says[] = { "chirp: connect to 127.0.0.1:", "refused (-5), ignoring" };
 
 	for (int i = 0; i < 2; i++) {
-		char *err, *record, *v;
+		char *err;
 
 		slot(self, variant->uid, i ? "slot1_2" : "slot1_1", 512, NULL, modes[i]);
 		run_sh(self, "sleep 0.5; exit 3");
@@ -436,12 +433,60 @@ TEST_F_TIMEOUT(condor, a_missing_or_refusing_chirp_server_never_fails_the_job, 3
 		ASSERT_EQ(3, self->ex.code);
 		err = gt_read(self->st.err);
 		ASSERT_NE(NULL, strstr(err, says[i])) TH_LOG("stderr: %s", err);
-		ASSERT_NE(NULL, strstr(err, ", ignoring (the record stays in ")) TH_LOG("stderr: %s", err);
-		ASSERT_LE(0, asprintf(&record, "%s/.gridrun-record.json", self->st.scratch));
-		v = gt_read(record);
-		ASSERT_NE(NULL, v);
+		ASSERT_NE(NULL, strstr(err, ", ignoring (gridrun's record goes to stderr at the end)")) TH_LOG("stderr: %s", err);
+		ASSERT_NE(NULL, strstr(err, "gridrun-condor: gridrun's record: {\"job_id\":\"condor-4711."))
+			TH_LOG("stderr: %s", err);
+		ASSERT_NE(NULL, strstr(err, "\"exit_code\":3,")) TH_LOG("stderr: %s", err);
 		ASSERT_EQ(0, self->st.nupdates);
-		free(v); free(record); free(err);
+		free(err);
+		st_exit_free(&self->ex);
+		ASSERT_EQ(0, st_teardown(&self->st));
+		self->started = false;
+	}
+}
+
+/*
+ * S35 (issue 12, V4): the job forges gridrun's record where the wrapper
+ * used to read it (SCRATCH/.gridrun-record.json), makes the scratch dir
+ * unwritable (or the record's name a directory, which gridrun cannot
+ * replace), and exits 3 (as root_pool's range the job cannot write the
+ * root-owned scratch dir at all: the slot_user variant is the attack).
+ * The starter must see exit 3, no requeue, and only
+ * figures gridrun reported: the record comes on a pipe from gridrun alone.
+ */
+TEST_F_TIMEOUT(condor, S35_a_forged_record_is_never_believed, 300)
+{
+	const char *how[] = { "chmod 0555 \"$_CONDOR_SCRATCH_DIR\"",
+			      "rm -f \"$R\"; mkdir \"$R\"; : > \"$R/x\"" };
+
+	for (int i = 0; i < 2; i++) {
+		char *script, *err, *v;
+
+		slot(self, variant->uid, i ? "slot1_2" : "slot1_1", 512, NULL, ST_CHIRP_OK);
+		ASSERT_LE(0, asprintf(&script,
+				      "R=\"$_CONDOR_SCRATCH_DIR/.gridrun-record.json\"; "
+				      "(printf '%%s\\n' '{\"job_id\":\"x\",\"reason\":\"exited\",\"exit_code\":0,"
+				      "\"signal\":null,\"oom_killed\":false,\"cpu_user_ns\":777000,\"cpu_system_ns\":777000,"
+				      "\"memory_peak_bytes\":777,\"killed_at_end\":0,\"isolation\":\"forged\","
+				      "\"uid_range\":{\"first\":0,\"count\":1}}' > \"$R\"; %s) 2>/dev/null; exit 3", how[i]));
+		run_sh(self, script);
+		ASSERT_TRUE(st_wait(&self->st, 20000, &self->ex));
+		err = gt_read(self->st.err);
+		ASSERT_FALSE(self->ex.wrapper_failed) TH_LOG("%s; stderr: %s", self->ex.failure, err);
+		ASSERT_FALSE(self->ex.by_signal);
+		ASSERT_EQ(3, self->ex.code) TH_LOG("stderr: %s", err);
+		expect_chirp(_metadata, &self->st, "ChirpGridrunIsolation",
+			     variant->uid ? "\"unprivileged\"" : "\"root\"");
+		v = chirped(&self->st, "ChirpGridrunMemoryPeakBytes");
+		ASSERT_NE(NULL, v);
+		EXPECT_STRNE("777", v);
+		free(v);
+		v = chirped(&self->st, "ChirpGridrunCpuUserUsec");
+		ASSERT_NE(NULL, v);
+		EXPECT_STRNE("777", v);
+		free(v);
+		free(err);
+		free(script);
 		st_exit_free(&self->ex);
 		ASSERT_EQ(0, st_teardown(&self->st));
 		self->started = false;
