@@ -220,24 +220,24 @@ int main(int argc, char **argv)
 		closed[i] = now_ms() - t1;
 	}
 	for (int i = 0; i < chown_runs; i++) {
-		unsigned long n1 = 0, n2 = 0;
+		struct gr_handover_count c1 = { 0 }, c2 = { 0 };
 		double t0 = now_ms(), t1, t2;
 
-		if (gr_handover_chown(dirfd, &h, false, &n1, &err) < 0) {
+		if (gr_handover_chown(dirfd, &h, false, &c1, &err) < 0) {
 			fprintf(stderr, "handover-bench: chown to the range: %s\n", err->msg);
 			cleanup();
 			return 1;
 		}
 		t1 = now_ms();
-		if (gr_handover_chown(dirfd, &h, true, &n2, &err) < 0) {
+		if (gr_handover_chown(dirfd, &h, true, &c2, &err) < 0) {
 			fprintf(stderr, "handover-bench: chown back: %s\n", err->msg);
 			cleanup();
 			return 1;
 		}
 		t2 = now_ms();
-		if (n1 != ENTRIES || n2 != ENTRIES) {
-			fprintf(stderr, "handover-bench: the walks changed %lu and %lu entries, not %d each\n", n1,
-				n2, ENTRIES);
+		if (c1.changed != ENTRIES || c2.changed != ENTRIES) {
+			fprintf(stderr, "handover-bench: the walks changed %lu and %lu entries, not %d each\n",
+				c1.changed, c2.changed, ENTRIES);
 			cleanup();
 			return 1;
 		}

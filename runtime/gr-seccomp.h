@@ -100,8 +100,21 @@ int gr_seccomp_load_text(const char *text, size_t len, const char *file,
 			 struct gr_seccomp **out, struct gr_error **err);
 /* Write libseccomp's pseudo filter code (PFC) of a profile (as for gr_seccomp_load) to fd. */
 int gr_seccomp_dump(const char *name, int fd, struct gr_error **err);
-/* In the job, last before execve; needs no_new_privs. A NULL filter fails. */
+/* In the job, last before execve; needs no_new_privs. A NULL filter fails.
+ * The set-id guard below goes first, under every profile. */
 int gr_seccomp_install_in_child(const struct gr_seccomp *f, struct gr_error **err);
+
+/*
+ * The set-id guard (seccomp-guard.c, threat S34): a fixed filter that makes
+ * chmod, fchmod, fchmodat, fchmodat2, mkdir(at), mknod(at), creat and
+ * open(at) with O_CREAT/O_TMPFILE fail with EPERM when their mode has
+ * S_ISUID or S_ISGID, openat2 with ENOSYS and io_uring_setup with EPERM;
+ * everything else it allows (the profile decides). Stacked under the
+ * profile, so no profile can allow what it denies. Not part of any profile
+ * and not shown by `gridrun seccomp dump`.
+ */
+const struct sock_filter *gr_seccomp_guard(size_t *ninsns);
+int gr_seccomp_guard_install_in_child(struct gr_error **err);
 /* The profile directory: $GRIDRUN_SECCOMP_DIR or GR_SECCOMP_DIR. */
 const char *gr_seccomp_dir(void);
 void gr_seccomp_free(struct gr_seccomp *f);

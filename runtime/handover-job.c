@@ -17,6 +17,7 @@ int gr_job_handover_begin(struct gr_job_handover *jh, const char *sandbox, const
 {
 	_cleanup_close_ int fd = -1;
 	unsigned long long t0 = gr_now_ns();
+	struct gr_handover_count n = { 0 };
 	struct stat st;
 	int r;
 
@@ -37,11 +38,17 @@ int gr_job_handover_begin(struct gr_job_handover *jh, const char *sandbox, const
 			return r < 0 ? r : 0;
 	}
 	if (via_helper)
-		r = gr_helper_sandbox(lease->pool, lease->index, u, g, fd, &jh->mntfd, &jh->changed, err);
+		r = gr_helper_sandbox(lease->pool, lease->index, u, g, fd, &jh->mntfd, &n, err);
 	else
-		r = gr_handover_begin(fd, &jh->h, way, &jh->mntfd, &jh->changed, err);
+		r = gr_handover_begin(fd, &jh->h, way, &jh->mntfd, &n, err);
 	if (r < 0)
 		return gr_error_prefix(err, "sandbox `%s`", sandbox);
+	jh->changed = n.changed;
+	jh->linked = n.linked;
+	if (n.linked)
+		fprintf(stderr, "gridrun: sandbox `%s`: %lu file%s with more than one link stay%s the owner's "
+			"(not handed over: the job cannot write %s)\n", sandbox, n.linked, n.linked > 1 ? "s" : "",
+			n.linked > 1 ? "" : "s", n.linked > 1 ? "them" : "it");
 	jh->way = jh->mntfd >= 0 ? "idmap" : "chown";
 	if (jh->mntfd < 0)
 		jh->dirfd = TAKE_FD(fd);
@@ -53,7 +60,7 @@ void gr_job_handover_end(struct gr_job_handover *jh)
 {
 	_cleanup_gr_error_ struct gr_error *e = NULL;
 	unsigned long long t0 = gr_now_ns();
-	unsigned long n = 0;
+	struct gr_handover_count n = { 0 };
 	int r;
 
 	if (jh->mntfd >= 0)
@@ -61,12 +68,12 @@ void gr_job_handover_end(struct gr_job_handover *jh)
 	if (jh->dirfd < 0)
 		return;
 	if (jh->via_helper)
-		r = gr_helper_unsandbox(jh->lease->pool, jh->lease->index, jh->dirfd, &n, &e);
+		r = gr_helper_unsandbox(jh->lease->pool, jh->lease->index, jh->dirfd, &n.changed, &e);
 	else
 		r = gr_handover_chown(jh->dirfd, &jh->h, true, &n, &e);
 	if (r < 0)
 		fprintf(stderr, "gridrun: the sandbox stays the leased range's: %s\n", e->msg);
 	close(TAKE_FD(jh->dirfd));
-	jh->changed += n;
+	jh->changed += n.changed;
 	jh->ns += gr_now_ns() - t0;
 }

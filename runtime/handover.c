@@ -157,28 +157,34 @@ int gr_handover_idmap(int dirfd, const struct gr_handover *h, struct gr_error **
 }
 
 /*
- * What the walk needs of an entry. The mount is told by its mount id, not
- * st_dev: on overlayfs a directory has the overlay's st_dev and a file its
- * upper or lower layer's, within one mount.
+ * What the walk needs of an entry, always read from an fd on it, and the
+ * change is made on that fd: the inode decided on is the inode changed
+ * (threat S32: a statx by name then an fchownat by name let a
+ * renameat2(RENAME_EXCHANGE) put a hard link to a root file under the name
+ * in between). The mount is told by its mount id, not st_dev: on overlayfs
+ * a directory has the overlay's st_dev and a file its upper or lower
+ * layer's, within one mount.
  */
 struct entry {
 	uid_t uid;
 	gid_t gid;
 	mode_t mode;
+	unsigned nlink;
 	unsigned long long ino, mnt;
 };
 
-static int entry_at(int dirfd, const char *name, struct entry *e)
+static int entry_of(int fd, struct entry *e)
 {
 	struct statx stx;
 
-	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | (name[0] ? 0 : AT_EMPTY_PATH),
-		  STATX_TYPE | STATX_MODE | STATX_UID | STATX_GID | STATX_INO | STATX_MNT_ID, &stx) < 0)
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
+		  STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_GID | STATX_INO | STATX_MNT_ID,
+		  &stx) < 0)
 		return -errno;
 	if (!(stx.stx_mask & STATX_MNT_ID))
 		return -ENOSYS;     /* Linux < 5.8 */
 	*e = (struct entry){ .uid = stx.stx_uid, .gid = stx.stx_gid, .mode = stx.stx_mode,
-			     .ino = stx.stx_ino, .mnt = stx.stx_mnt_id };
+			     .nlink = stx.stx_nlink, .ino = stx.stx_ino, .mnt = stx.stx_mnt_id };
 	return 0;
 }
 
@@ -186,57 +192,103 @@ struct walk {
 	const struct gr_handover *h;
 	bool back;
 	unsigned long long mnt;
-	unsigned long changed;
+	struct gr_handover_count n;
 	unsigned long failed;        /* entries that could not be changed */
 	int first_errno;
 	char first_name[256];
 };
 
-/* The one entry name of dirfd ("" = dirfd itself), as stat'ed in st. */
-static int fix(int dirfd, const char *name, const struct entry *st, struct walk *w, struct gr_error **err)
+/*
+ * The ids an entry gets, or false: none. Only an entry of the expected
+ * owner changes at all, group included (H1: a root file of group GROUP is
+ * not the job's to have): OWNER's to the range; back, the range's, and
+ * OWNER's entries still in a group of the range (a walk cut short).
+ */
+static bool wanted(const struct walk *w, const struct entry *st, uid_t *u, gid_t *g)
 {
 	const struct gr_handover *h = w->h;
-	uid_t u = (uid_t)-1;
-	gid_t g = (gid_t)-1;
 
+	*u = (uid_t)-1;
+	*g = (gid_t)-1;
 	if (!w->back) {
-		if (st->uid == h->owner)
-			u = h->uid;
+		if (st->uid != h->owner)
+			return false;
+		*u = h->uid;
 		if (h->group != (gid_t)-1 && st->gid == h->group)
-			g = h->gid;
-	} else {
-		if (in_range(h, st->uid))
-			u = h->owner;
-		if (in_range(h, st->gid))
-			g = h->group != (gid_t)-1 ? h->group : (gid_t)h->owner;
+			*g = h->gid;
+		return true;
 	}
-	if (u == (uid_t)-1 && g == (gid_t)-1)
-		return 0;
-	(void)err;
-	if (fchownat(dirfd, name, u, g, AT_SYMLINK_NOFOLLOW | (name[0] ? 0 : AT_EMPTY_PATH)) < 0) {
-		if (errno == ENOENT)   /* gone under the walk: nothing to hand over */
-			return 0;
+	if (in_range(h, st->uid))
+		*u = h->owner;
+	else if (st->uid != h->owner)
+		return false;
+	if (in_range(h, st->gid))
+		*g = h->group != (gid_t)-1 ? h->group : (gid_t)h->owner;
+	return *u != (uid_t)-1 || *g != (gid_t)-1;
+}
+
+/* The entry open at fd (O_PATH|O_NOFOLLOW, or a directory), as read into st. */
+static void fix(int fd, const char *name, const struct entry *st, struct walk *w)
+{
+	uid_t u;
+	gid_t g;
+
+	if (!wanted(w, st, &u, &g))
+		return;
+	/*
+	 * A file with another name may have it outside the sandbox (a file of
+	 * OWNER's elsewhere, linked in): it is never handed to the range; the
+	 * job cannot write it. Going back, an inode of the range is given back
+	 * wherever its other names are: that is the point of the way back, and
+	 * only the range's inodes (checked here, on the fd) are changed.
+	 */
+	if (!w->back && !S_ISDIR(st->mode) && st->nlink > 1) {
+		w->n.linked++;
+		return;
+	}
+	/* on an O_PATH fd of a symlink, the symlink itself: never its target */
+	if (fchownat(fd, "", u, g, AT_EMPTY_PATH) < 0) {
 		/* the rest of the tree still goes */
 		if (!w->failed++) {
 			w->first_errno = errno;
-			snprintf(w->first_name, sizeof(w->first_name), "%s", name[0] ? name : ".");
+			snprintf(w->first_name, sizeof(w->first_name), "%s", name);
 		}
-		return 0;
+		return;
 	}
-	w->changed++;
-	return 0;
+	w->n.changed++;
 }
 
 struct names {
-	char **v;
+	struct sub {
+		char *name;
+		unsigned long long ino;
+	} *v;
 	size_t n, cap;
 };
 
 static void names_free(struct names *ns)
 {
 	for (size_t i = 0; i < ns->n; i++)
-		free(ns->v[i]);
+		free(ns->v[i].name);
 	free(ns->v);
+}
+
+static int names_add(struct names *ns, const char *name, unsigned long long ino)
+{
+	if (ns->n == ns->cap) {
+		size_t cap = ns->cap ? ns->cap * 2 : 16;
+		struct sub *v = realloc(ns->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		ns->v = v;
+		ns->cap = cap;
+	}
+	ns->v[ns->n].name = strdup(name);
+	if (!ns->v[ns->n].name)
+		return -ENOMEM;
+	ns->v[ns->n++].ino = ino;
+	return 0;
 }
 
 /* Entries of the directory fd (which stays open): non-directories are fixed
@@ -256,39 +308,30 @@ static int list(int fd, struct walk *w, struct names *dirs, struct gr_error **er
 		return gr_error_sys(err, errno, "fdopendir");
 	}
 	while (r == 0 && (errno = 0, de = readdir(d))) {
+		_cleanup_close_ int efd = -1;
 		struct entry st;
 		int e;
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		e = entry_at(fd, de->d_name, &st);
+		/* O_PATH: no open of a device or FIFO, no permission needed */
+		efd = openat(fd, de->d_name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (efd < 0) {
+			if (errno != ENOENT)    /* gone under the walk: nothing to hand over */
+				r = gr_error_sys(err, errno, "open `%s`", de->d_name);
+			continue;
+		}
+		e = entry_of(efd, &st);
 		if (e < 0) {
-			if (e != -ENOENT)
-				r = gr_error_sys(err, -e, "stat `%s`", de->d_name);
+			r = gr_error_sys(err, -e, "stat `%s`", de->d_name);
 			continue;
 		}
 		if (st.mnt != w->mnt)
 			continue;     /* a mount point: not the sandbox's mount */
-		if (!S_ISDIR(st.mode)) {
-			r = fix(fd, de->d_name, &st, w, err);
-			continue;
-		}
-		if (dirs->n == dirs->cap) {
-			size_t cap = dirs->cap ? dirs->cap * 2 : 16;
-			char **v = realloc(dirs->v, cap * sizeof(*v));
-
-			if (!v) {
-				r = gr_error_sys(err, ENOMEM, "walk");
-				break;
-			}
-			dirs->v = v;
-			dirs->cap = cap;
-		}
-		dirs->v[dirs->n] = strdup(de->d_name);
-		if (!dirs->v[dirs->n])
+		if (!S_ISDIR(st.mode))
+			fix(efd, de->d_name, &st, w);
+		else if (names_add(dirs, de->d_name, st.ino) < 0)
 			r = gr_error_sys(err, ENOMEM, "walk");
-		else
-			dirs->n++;
 	}
 	if (r == 0 && errno)
 		r = gr_error_sys(err, errno, "readdir");
@@ -296,7 +339,7 @@ static int list(int fd, struct walk *w, struct names *dirs, struct gr_error **er
 	return r;
 }
 
-/* fd: a directory already checked to be on w->dev; its entries and subtrees. */
+/* fd: a directory already checked to be on w->mnt; its entries and subtrees. */
 static int walk_dir(int fd, struct walk *w, unsigned depth, struct gr_error **err)
 {
 	struct names dirs = { 0 };
@@ -308,31 +351,27 @@ static int walk_dir(int fd, struct walk *w, unsigned depth, struct gr_error **er
 	r = list(fd, w, &dirs, err);
 	for (size_t i = 0; r == 0 && i < dirs.n; i++) {
 		_cleanup_close_ int sub = -1;
-		struct entry before, st;
+		struct entry st;
 
-		if (entry_at(fd, dirs.v[i], &before) < 0)
-			continue;
-		sub = openat(fd, dirs.v[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		sub = openat(fd, dirs.v[i].name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0) {
 			if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP)
-				r = gr_error_sys(err, errno, "open `%s`", dirs.v[i]);
+				r = gr_error_sys(err, errno, "open `%s`", dirs.v[i].name);
 			continue;
 		}
 		/* the directory listed, not one swapped in since */
-		if (entry_at(sub, "", &st) < 0 || st.mnt != w->mnt || st.ino != before.ino ||
-		    st.mnt != before.mnt)
+		if (entry_of(sub, &st) < 0 || st.mnt != w->mnt || st.ino != dirs.v[i].ino)
 			continue;
-		r = fix(sub, "", &st, w, err);
-		if (r == 0)
-			r = walk_dir(sub, w, depth + 1, err);
+		fix(sub, dirs.v[i].name, &st, w);
+		r = walk_dir(sub, w, depth + 1, err);
 		if (r < 0)
-			gr_error_prefix(err, "%s", dirs.v[i]);
+			gr_error_prefix(err, "%s", dirs.v[i].name);
 	}
 	names_free(&dirs);
 	return r;
 }
 
-int gr_handover_chown(int dirfd, const struct gr_handover *h, bool back, unsigned long *changed,
+int gr_handover_chown(int dirfd, const struct gr_handover *h, bool back, struct gr_handover_count *n,
 		      struct gr_error **err)
 {
 	_cleanup_close_ int fd = -1;
@@ -344,7 +383,7 @@ int gr_handover_chown(int dirfd, const struct gr_handover *h, bool back, unsigne
 	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return gr_error_sys(err, errno, "sandbox hand-over: open the sandbox");
-	r = entry_at(fd, "", &st);
+	r = entry_of(fd, &st);
 	if (r < 0)
 		return gr_error_sys(err, -r, "sandbox hand-over: stat the sandbox");
 	/* one fd per level: the caller's soft limit must not cut a deep tree */
@@ -353,11 +392,10 @@ int gr_handover_chown(int dirfd, const struct gr_handover *h, bool back, unsigne
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
 	w.mnt = st.mnt;
-	r = fix(fd, "", &st, &w, err);
-	if (r == 0)
-		r = walk_dir(fd, &w, 1, err);
-	if (changed)
-		*changed = w.changed;
+	fix(fd, ".", &st, &w);
+	r = walk_dir(fd, &w, 1, err);
+	if (n)
+		*n = w.n;
 	if (r == 0 && w.failed) {
 		char more[48] = "";
 
@@ -371,10 +409,10 @@ int gr_handover_chown(int dirfd, const struct gr_handover *h, bool back, unsigne
 }
 
 int gr_handover_begin(int dirfd, const struct gr_handover *h, enum gr_handover_way way,
-		      int *mntfd, unsigned long *changed, struct gr_error **err)
+		      int *mntfd, struct gr_handover_count *n, struct gr_error **err)
 {
 	*mntfd = -1;
-	*changed = 0;
+	*n = (struct gr_handover_count){ 0 };
 	if (way != GR_HANDOVER_CHOWN) {
 		_cleanup_gr_error_ struct gr_error *e = NULL;
 		int fd = gr_handover_idmap(dirfd, h, way == GR_HANDOVER_IDMAP ? err : &e);
@@ -391,5 +429,5 @@ int gr_handover_begin(int dirfd, const struct gr_handover *h, enum gr_handover_w
 			return gr_error_prefix(err, "sandbox hand-over");
 		}
 	}
-	return gr_handover_chown(dirfd, h, false, changed, err);
+	return gr_handover_chown(dirfd, h, false, n, err);
 }

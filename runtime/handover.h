@@ -16,22 +16,31 @@
  *         them fails with EOVERFLOW), and files of other owners show as
  *         the overflow id. Needs Linux >= 5.12, a filesystem that allows it
  *         (ext4, xfs, btrfs; tmpfs from 6.3) and CAP_SYS_ADMIN.
- *  chown  every entry owned by OWNER becomes FIRST+u's, every entry of
- *         group GROUP FIRST+g's, before the job starts; after it ended,
+ *  chown  every entry owned by OWNER becomes FIRST+u's (and, if its group
+ *         is GROUP, FIRST+g's) before the job starts; after it ended,
  *         every entry owned by an id of the range goes back to OWNER
  *         (GROUP). O(entries). Needs CAP_CHOWN, CAP_DAC_READ_SEARCH and
  *         CAP_FOWNER. An entry that cannot be changed does not stop the
  *         walk; the first such failure is the error, with the count.
  *
- * The walks never follow a symlink (entries are changed with
- * AT_SYMLINK_NOFOLLOW), never leave the sandbox's mount (its mount id; a
- * mount point inside is skipped), never go up by "..", re-check each
- * directory they open against what they listed, and change an entry only
- * when its owner is the one expected: someone renaming entries under a walk
- * can hide them from it, never point it at a file outside the sandbox or
- * not OWNER's (or, going back, not the range's). chown clears the set-user-ID
- * and set-group-ID bits, so nothing the job left runs as OWNER. A tree
- * deeper than GR_HANDOVER_MAX_DEPTH is an error naming the depth.
+ * The walks never follow a symlink, never leave the sandbox's mount (its
+ * mount id; a mount point inside is skipped), never go up by "..", and act
+ * on the inode they checked: each entry is opened (O_PATH|O_NOFOLLOW; a
+ * directory O_DIRECTORY|O_NOFOLLOW, and it must be the inode listed), its
+ * owner read from that fd, and the fd changed (fchownat AT_EMPTY_PATH; a
+ * symlink's own owner, never its target's). Someone renaming entries under
+ * a walk (threat S32, renameat2 RENAME_EXCHANGE with a hard link to a root
+ * file) can hide entries from it, never make it change an inode it did not
+ * check. Only entries of the expected owner change at all, group included
+ * (OWNER's going to the range; the range's, or OWNER's still in a range
+ * group, going back): a root file of group GROUP stays root's and GROUP's.
+ * On the way to the range a file with more than one link is left OWNER's
+ * and counted (gr_handover_count.linked): its other name may be outside the
+ * sandbox. The way back gives every inode of the range back, linked or not.
+ * chown clears the set-user-ID bit and the set-group-ID bit of group
+ * executables, so nothing the job left runs as OWNER; the job cannot set
+ * them in the first place (gr_seccomp_guard, gr-seccomp.h). A tree deeper
+ * than GR_HANDOVER_MAX_DEPTH is an error naming the depth.
  *
  * Neither way ever hands over id 0 (a job's file would become root's) nor
  * an owner inside the range: gr_handover_plan() says when there is nothing
@@ -78,15 +87,21 @@ int gr_handover_plan(uid_t owner, gid_t group, uid_t first, unsigned long count,
  * when the kernel or filesystem cannot. */
 int gr_handover_idmap(int dirfd, const struct gr_handover *h, struct gr_error **err);
 
+/* What a chown walk did: entries changed; files (not directories) with more
+ * than one link, left OWNER's on the way to the range. */
+struct gr_handover_count {
+	unsigned long changed, linked;
+};
+
 /* The chown walk of the tree at dirfd, the directory itself included:
- * to the range (back false) or back to the owner. *changed counts entries. */
-int gr_handover_chown(int dirfd, const struct gr_handover *h, bool back, unsigned long *changed,
+ * to the range (back false) or back to the owner; n may be NULL. */
+int gr_handover_chown(int dirfd, const struct gr_handover *h, bool back, struct gr_handover_count *n,
 		      struct gr_error **err);
 
 /* AUTO: idmap, else (the kernel or filesystem cannot) chown. Returns a mount
  * fd (idmap) or -1 with *chowned set (chown), or <0 on error with err set. */
 int gr_handover_begin(int dirfd, const struct gr_handover *h, enum gr_handover_way way,
-		      int *mntfd, unsigned long *changed, struct gr_error **err);
+		      int *mntfd, struct gr_handover_count *n, struct gr_error **err);
 
 /*
  * A run's hand-over (handover-job.c), done by gridrun itself in root mode
@@ -105,6 +120,7 @@ struct gr_job_handover {
 	struct gr_handover h;
 	const char *way;             /* "idmap", "chown" or "none" */
 	unsigned long changed;       /* entries chowned, each way */
+	unsigned long linked;        /* files left OWNER's (more than one link) */
 	unsigned long long ns;       /* time taken, each way */
 };
 

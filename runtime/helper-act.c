@@ -282,7 +282,7 @@ static int do_sandbox(struct step *s, char *out, size_t outsz, int *outfd, struc
 {
 	struct gr_handover h;
 	struct gr_lease l;
-	unsigned long changed = 0;
+	struct gr_handover_count n = { 0 };
 	int r, r2, mntfd = -1;
 
 	r = callers_lease(s, &l, err);
@@ -300,7 +300,7 @@ static int do_sandbox(struct step *s, char *out, size_t outsz, int *outfd, struc
 	r = gr_helper_as_root(true, s->c, err);
 	if (r < 0)
 		return r;
-	r = gr_handover_begin(GR_HELPER_PIDFD, &h, s->cfg->handover, &mntfd, &changed, err);
+	r = gr_handover_begin(GR_HELPER_PIDFD, &h, s->cfg->handover, &mntfd, &n, err);
 	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
 	if (r < 0) {
 		(*err)->code = GR_HELPER_EXIT_FAILED;
@@ -315,7 +315,7 @@ static int do_sandbox(struct step *s, char *out, size_t outsz, int *outfd, struc
 	if (mntfd >= 0)
 		snprintf(out, outsz, "idmap\n");
 	else
-		snprintf(out, outsz, "chown %lu\n", changed);
+		snprintf(out, outsz, "chown %lu %lu\n", n.changed, n.linked);
 	return 0;
 }
 
@@ -323,7 +323,7 @@ static int do_unsandbox(struct step *s, char *out, size_t outsz, struct gr_error
 {
 	struct gr_handover h;
 	struct gr_lease l;
-	unsigned long changed = 0;
+	struct gr_handover_count n = { 0 };
 	int r, r2;
 
 	r = callers_lease(s, &l, err);
@@ -336,13 +336,13 @@ static int do_unsandbox(struct step *s, char *out, size_t outsz, struct gr_error
 	r = gr_helper_as_root(true, s->c, err);
 	if (r < 0)
 		return r;
-	r = gr_handover_chown(GR_HELPER_PIDFD, &h, true, &changed, err);
+	r = gr_handover_chown(GR_HELPER_PIDFD, &h, true, &n, err);
 	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
 	if (r < 0) {
 		(*err)->code = GR_HELPER_EXIT_FAILED;
 		return r;
 	}
-	snprintf(out, outsz, "%lu\n", changed);
+	snprintf(out, outsz, "%lu\n", n.changed);
 	return r2;
 }
 

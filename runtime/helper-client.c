@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "handover.h"
 #include "helper.h"
 #include "util.h"
 
@@ -239,17 +240,17 @@ int gr_helper_gc(const char *pool, struct gr_lease_gc_stats *st, struct gr_error
 }
 
 int gr_helper_sandbox(const char *pool, unsigned index, uid_t uid, gid_t gid, int dirfd, int *mntfd,
-		      unsigned long *changed, struct gr_error **err)
+		      struct gr_handover_count *count, struct gr_error **err)
 {
 	char idx[16], u[16], g[16], out[64];
 	char *const argv[] = { "gridrun-helper", "sandbox", (char *)pool, idx, u, g, NULL };
-	unsigned long n = 0;
+	unsigned long n = 0, linked = 0;
 	int len = 0, r;
 
 	snprintf(idx, sizeof(idx), "%u", index);
 	snprintf(u, sizeof(u), "%u", (unsigned)uid);
 	snprintf(g, sizeof(g), "%u", (unsigned)gid);
-	*changed = 0;
+	*count = (struct gr_handover_count){ 0 };
 	r = call(argv, dirfd, out, sizeof(out), mntfd, err);
 	if (r < 0)
 		return r;
@@ -259,9 +260,9 @@ int gr_helper_sandbox(const char *pool, unsigned index, uid_t uid, gid_t gid, in
 		close(*mntfd);
 		*mntfd = -1;
 	}
-	if (sscanf(out, "chown %lu\n%n", &n, &len) != 1 || out[len])
+	if (sscanf(out, "chown %lu %lu\n%n", &n, &linked, &len) != 2 || out[len])
 		return gr_error_set(err, EPROTO, "helper: unexpected answer `%.40s`", out);
-	*changed = n;
+	*count = (struct gr_handover_count){ .changed = n, .linked = linked };
 	return 0;
 }
 

@@ -30,7 +30,8 @@
  *       (handover.h; the way is the configuration's sandbox_handover): the
  *       caller's uid and primary gid become the job's. Prints "idmap\n" and
  *       passes the detached idmapped mount as SCM_RIGHTS on stdout (which
- *       must be a unix socket), or prints "chown N\n" (N entries changed).
+ *       must be a unix socket), or prints "chown N L\n" (N entries changed, L
+ *       files with more than one link left the caller's).
  *   gridrun-helper unsandbox POOL INDEX          (fd 3: the sandbox directory)
  *       the chown walk back: every entry under fd 3 owned by an id of the
  *       caller's lease of range INDEX becomes the caller's; prints "N\n".
@@ -147,9 +148,10 @@ int gr_helper_map(const char *pool, unsigned index, pid_t pid, int pidfd, struct
 int gr_helper_release(const char *pool, unsigned index, struct gr_error **err);
 /* adds what gc did to *st (may be NULL) */
 int gr_helper_gc(const char *pool, struct gr_lease_gc_stats *st, struct gr_error **err);
-/* *mntfd: the idmapped mount, or -1 when the helper chowned (*changed entries) */
+/* *mntfd: the idmapped mount, or -1 when the helper chowned (*count: what it did) */
+struct gr_handover_count;
 int gr_helper_sandbox(const char *pool, unsigned index, uid_t uid, gid_t gid, int dirfd, int *mntfd,
-		      unsigned long *changed, struct gr_error **err);
+		      struct gr_handover_count *count, struct gr_error **err);
 int gr_helper_unsandbox(const char *pool, unsigned index, int dirfd, unsigned long *changed,
 			struct gr_error **err);
 

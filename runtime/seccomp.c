@@ -338,6 +338,9 @@ int gr_seccomp_install_in_child(const struct gr_seccomp *f, struct gr_error **er
 	/* never run a job unfiltered by mistake */
 	if (!f || !f->ninsns)
 		return gr_error_set(err, EINVAL, "seccomp: no filter to install");
+	/* first: a profile may deny seccomp(2) itself */
+	if (gr_seccomp_guard_install_in_child(err) < 0)
+		return -1;
 	prog = (struct sock_fprog){ .len = (unsigned short)f->ninsns, .filter = f->insns };
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &prog) != 0)
 		return gr_error_sys(err, errno, "seccomp: install the filter");

@@ -12,10 +12,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -110,7 +114,7 @@ TEST_F(ho, plan_never_hands_over_root_or_the_range_itself)
 TEST_F(ho, chown_walk_changes_exactly_the_owners_entries_and_gives_them_back)
 {
 	struct gr_error *err = NULL;
-	unsigned long n = 0;
+	struct gr_handover_count n = { 0 };
 	char *outside_dir, *sub, *deep;
 
 	/* outside the tree: a file of OWNER that a symlink inside points to */
@@ -136,7 +140,7 @@ TEST_F(ho, chown_walk_changes_exactly_the_owners_entries_and_gives_them_back)
 
 	ASSERT_EQ(0, gr_handover_chown(self->fd, &self->h, false, &n, &err)) TH_LOG("%s", err->msg);
 	/* sbx, sub, a, b, c, file, leaf, link */
-	EXPECT_EQ(8, n);
+	EXPECT_EQ(8, n.changed);
 	EXPECT_EQ(first(), owner_of(self->sbx, "."));
 	EXPECT_EQ(first(), owner_of(self->sbx, "file"));
 	EXPECT_EQ(first(), owner_of(self->sbx, "link"));
@@ -150,7 +154,7 @@ TEST_F(ho, chown_walk_changes_exactly_the_owners_entries_and_gives_them_back)
 	mkfile(self->sbx, "made2", first() + 1000, 0644);
 	EXPECT_EQ(04755, mode_of(deep, "made"));
 	ASSERT_EQ(0, gr_handover_chown(self->fd, &self->h, true, &n, &err)) TH_LOG("%s", err->msg);
-	EXPECT_EQ(10, n);
+	EXPECT_EQ(10, n.changed);
 	EXPECT_EQ(OWNER, owner_of(self->sbx, "."));
 	EXPECT_EQ(OWNER, owner_of(self->sbx, "sub/a/b/c/leaf"));
 	EXPECT_EQ(OWNER, owner_of(deep, "made"));
@@ -235,19 +239,19 @@ TEST_F(ho, idmapped_mount_where_the_filesystem_allows_it_else_a_clean_error)
 TEST_F(ho, auto_falls_back_to_chown_only_where_idmap_cannot_be)
 {
 	struct gr_error *err = NULL;
-	unsigned long n = 0;
+	struct gr_handover_count n = { 0 };
 	int mfd = -1;
 
 	ASSERT_EQ(0, gr_handover_begin(self->fd, &self->h, GR_HANDOVER_AUTO, &mfd, &n, &err))
 		TH_LOG("%s", err->msg);
 	if (gt_idmap_expected(self->sbx)) {
 		EXPECT_LE(0, mfd);
-		EXPECT_EQ(0, n);
+		EXPECT_EQ(0, n.changed);
 		EXPECT_EQ(OWNER, owner_of(self->sbx, "."));
 		close(mfd);
 	} else {
 		EXPECT_EQ(-1, mfd);
-		EXPECT_EQ(1, n);
+		EXPECT_EQ(1, n.changed);
 		EXPECT_EQ(first(), owner_of(self->sbx, "."));
 	}
 	/* forced idmap where it cannot be: an error, nothing changed */
@@ -259,6 +263,132 @@ TEST_F(ho, auto_falls_back_to_chown_only_where_idmap_cannot_be)
 		EXPECT_EQ(OWNER, owner_of(self->sbx, "."));
 		gr_error_free(err);
 	}
+}
+
+static unsigned long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
+}
+
+/* S32's attacker: swaps dir/a and dir/b as fast as it can, until killed. */
+static pid_t swapper(const char *dir)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			syscall(SYS_renameat2, fd, "a", fd, "b", RENAME_EXCHANGE);
+	}
+	return pid;
+}
+
+/*
+ * S32: while both walks run, again and again, `a` (the owner's file, then
+ * the range's) and `b` (a hard link to a root 0666 file outside the
+ * sandbox) are swapped by renameat2(RENAME_EXCHANGE). The root file never
+ * changes owner, group or mode. Before the walk acted on the inode it
+ * checked (statx by name, fchownat by name), the root file was the range's
+ * within a few hundred walks.
+ */
+TEST_F(ho, S32_walks_racing_a_swap_with_a_hard_link_change_no_inode_they_did_not_check)
+{
+	struct gr_error *err = NULL;
+	struct gr_handover_count n;
+	char *outside = strdup(gt_f("%s/outside", self->dir)), *rootf;
+	unsigned long long end;
+	unsigned walks = 0;
+	struct stat st;
+	int status;
+	pid_t pid;
+
+	gt_mkdirs(outside, 0755, 0, 0);
+	rootf = gt_write(outside, "root-file", "root's\n");
+	ASSERT_EQ(0, chown(rootf, 0, 0));
+	ASSERT_EQ(0, chmod(rootf, 0666));
+	ASSERT_EQ(0, link(rootf, gt_f("%s/b", self->sbx)));
+	mkfile(self->sbx, "a", OWNER, 0644);
+	pid = swapper(self->sbx);
+	ASSERT_LT(0, pid);
+	for (end = now_ms() + 4000; now_ms() < end; walks++) {
+		for (int back = 0; back < 2; back++) {
+			if (gr_handover_chown(self->fd, &self->h, back, &n, &err) < 0) {
+				TH_LOG("walk %u: %s", walks, err->msg);
+				gr_error_free(err);
+				err = NULL;
+			}
+			ASSERT_EQ(0, stat(rootf, &st));
+			if (st.st_uid != 0 || st.st_gid != 0 || (st.st_mode & 07777) != 0666)
+				break;
+		}
+		if (st.st_uid != 0 || st.st_gid != 0 || (st.st_mode & 07777) != 0666)
+			break;
+	}
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, st.st_uid) TH_LOG("the root file became uid %u's after %u walks each way",
+				       (unsigned)st.st_uid, walks);
+	EXPECT_EQ(0, st.st_gid);
+	EXPECT_EQ(0666, st.st_mode & 07777);
+	EXPECT_LT(100, walks) TH_LOG("only %u walks each way: no race to speak of", walks);
+	/* whichever name it has now, the owner's file is the owner's after the way back */
+	ASSERT_EQ(0, gr_handover_chown(self->fd, &self->h, true, &n, &err));
+	EXPECT_EQ(OWNER, owner_of(self->sbx, owner_of(self->sbx, "a") == 0 ? "b" : "a"));
+	free(rootf);
+	free(outside);
+}
+
+/*
+ * H1 and hard links: to the range, only the owner's entries change, group
+ * included (a root file of the owner's group stays root's and the
+ * group's); a file of the owner's with a second name (here outside the
+ * sandbox) stays the owner's and is counted. Back, a file of the range
+ * with two names is given back (once), a root file with a range group is
+ * left alone.
+ */
+TEST_F(ho, H1_only_the_expected_owners_entries_change_and_linked_files_stay_the_owners)
+{
+	struct gr_error *err = NULL;
+	struct gr_handover_count n = { 0 };
+	char *outside = strdup(gt_f("%s/outside", self->dir));
+	struct stat st;
+
+	gt_mkdirs(outside, 0755, OWNER, OWNER);
+	mkfile(self->sbx, "root-grp", 0, 0644);
+	ASSERT_EQ(0, chown(gt_f("%s/root-grp", self->sbx), 0, OWNER));
+	mkfile(self->sbx, "mine", OWNER, 0644);
+	mkfile(outside, "elsewhere", OWNER, 0600);
+	ASSERT_EQ(0, link(gt_f("%s/elsewhere", outside), gt_f("%s/linked", self->sbx)));
+
+	ASSERT_EQ(0, gr_handover_chown(self->fd, &self->h, false, &n, &err)) TH_LOG("%s", err->msg);
+	EXPECT_EQ(2, n.changed);       /* . and mine */
+	EXPECT_EQ(1, n.linked);
+	ASSERT_EQ(0, lstat(gt_f("%s/root-grp", self->sbx), &st));
+	EXPECT_EQ(0, st.st_uid);
+	EXPECT_EQ(OWNER, st.st_gid) TH_LOG("a root file of the owner's group was given the range's group");
+	ASSERT_EQ(0, lstat(gt_f("%s/elsewhere", outside), &st));
+	EXPECT_EQ(OWNER, st.st_uid) TH_LOG("a file with a name outside the sandbox was handed to the range");
+	EXPECT_EQ(OWNER, st.st_gid);
+	EXPECT_EQ(first(), owner_of(self->sbx, "mine"));
+
+	/* the job's: a file with two names; root's, with a group of the range */
+	mkfile(self->sbx, "made", first() + 3, 0644);
+	ASSERT_EQ(0, link(gt_f("%s/made", self->sbx), gt_f("%s/made2", self->sbx)));
+	mkfile(self->sbx, "root-range-grp", 0, 0644);
+	ASSERT_EQ(0, chown(gt_f("%s/root-range-grp", self->sbx), 0, first() + 3));
+	ASSERT_EQ(0, gr_handover_chown(self->fd, &self->h, true, &n, &err)) TH_LOG("%s", err->msg);
+	EXPECT_EQ(3, n.changed);       /* ., mine, made (made2 is the same inode) */
+	EXPECT_EQ(0, n.linked);
+	EXPECT_EQ(OWNER, owner_of(self->sbx, "made2"));
+	ASSERT_EQ(0, lstat(gt_f("%s/root-range-grp", self->sbx), &st));
+	EXPECT_EQ(0, st.st_uid);
+	EXPECT_EQ(first() + 3, st.st_gid);
+	free(outside);
 }
 
 TEST_HARNESS_MAIN

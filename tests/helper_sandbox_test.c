@@ -113,7 +113,7 @@ static void sandbox_requests(struct __test_metadata *_metadata, const struct gt_
 		/* the real one: idmap where the filesystem allows it, else chown */
 		helper(w, ok, dfd, &r);
 		EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
-		EXPECT_STREQ(gt_idmap_expected(mine) ? "idmap\n" : "chown 2\n", r.out);
+		EXPECT_STREQ(gt_idmap_expected(mine) ? "idmap\n" : "chown 2 0\n", r.out);
 		EXPECT_STREQ("", r.err);
 		_exit(_metadata->passed ? 0 : 1);
 	}
