@@ -65,7 +65,7 @@ int main(int argc, char **argv)
 	_cleanup_gr_error_ struct gr_error *err = NULL;
 	struct gr_helper_caller caller;
 	struct gr_helper_req req;
-	char out[128] = "";
+	char out[512] = "";
 	int outfd = -1;
 
 	if (gr_helper_enter(&caller, &err) < 0 || gr_helper_parse(argc, argv, &req, &err) < 0 ||

@@ -256,13 +256,17 @@ static int check_pool(const struct gr_spec *spec, const struct gr_pool **pool, s
 static void release_job_lease(struct job_lease *jl)
 {
 	_cleanup_gr_error_ struct gr_error *e = NULL;
+	int r;
 
 	if (!jl->held)
 		return;
 	/* gr_run() left no process of the job: the range goes to quarantine */
-	if ((jl->via_helper ? gr_helper_release(jl->lease.pool, jl->lease.index, &e) :
-	     gr_lease_release(jl->pool, &jl->lease, &e)) < 0)
+	r = jl->via_helper ? gr_helper_release(jl->lease.pool, jl->lease.index, &e) :
+			     gr_lease_release(jl->pool, &jl->lease, &e);
+	if (r < 0)
 		fprintf(stderr, "gridrun: %s, ignoring (gridrun gc reclaims it)\n", e->msg);
+	else if (r > 0)   /* released, but what the job left is not settled (lease.h) */
+		fprintf(stderr, "gridrun: %s\n", e->msg);
 	jl->held = false;
 	run_lease = NULL;
 }
@@ -446,7 +450,7 @@ static int cmd_run(const char *path)
 		hooks.maps_data = &jl;
 	}
 	/* the sandbox to the leased range (handover.h) */
-	if (gr_job_handover_begin(&jh, spec->sandbox, jl.held ? &jl.lease : NULL, jl.via_helper,
+	if (gr_job_handover_begin(&jh, spec->sandbox, jl.pool, jl.held ? &jl.lease : NULL, jl.via_helper,
 				  site_config ? site_config->handover : GR_HANDOVER_AUTO, spec->uid, spec->gid,
 				  &err) < 0) {
 		release_job_lease(&jl);
