@@ -42,17 +42,11 @@
 #include "lease-int.h"
 #include "util.h"
 
-/* The status of task dfd/name holds an id in [lo, hi) (and is no zombie). */
-static bool task_holds(int dfd, const char *name, unsigned long long lo, unsigned long long hi)
+/* A status text with an id in [lo, hi) (and no zombie's). */
+static bool status_holds(const char *buf, unsigned long long lo, unsigned long long hi)
 {
-	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	char buf[4096], *line;
-	ssize_t n = fd >= 0 ? gr_read_full(fd, buf, sizeof(buf) - 1) : -1;
+	const char *line = strstr(buf, "\nState:\t");
 
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	line = strstr(buf, "\nState:\t");
 	if (line && (line[8] == 'Z' || line[8] == 'X'))
 		return false;
 	for (int k = 0; k < 2; k++) {
@@ -68,6 +62,19 @@ static bool task_holds(int dfd, const char *name, unsigned long long lo, unsigne
 	return false;
 }
 
+/* The status of task dfd/name holds an id in [lo, hi). */
+static bool task_holds(int dfd, const char *name, unsigned long long lo, unsigned long long hi)
+{
+	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char buf[4096];
+	ssize_t n = fd >= 0 ? gr_read_full(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return status_holds(buf, lo, hi);
+}
+
 /* Kill process pid, whose task dir is taskfd and whose task tid held the
  * range, once its ids are seen in the range again after its pidfd exists. */
 static void kill_holder(pid_t pid, int taskfd, const char *tid, unsigned long long lo, unsigned long long hi)
@@ -79,6 +86,41 @@ static void kill_holder(pid_t pid, int taskfd, const char *tid, unsigned long lo
 		return;
 	snprintf(status, sizeof(status), "%s/status", tid);
 	if (task_holds(taskfd, status, lo, hi))
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+}
+
+/* dfd/name (a /proc/PID/status) is of a process with one thread: true,
+ * and when it holds the range, counted in *found and *one set. */
+static bool single_thread(int dfd, const char *name, unsigned long long lo, unsigned long long hi,
+			  int *found, pid_t *one)
+{
+	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char buf[4096];
+	const char *t;
+	ssize_t n = fd >= 0 ? gr_read_full(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (n <= 0)
+		return true;   /* gone */
+	buf[n] = '\0';
+	t = strstr(buf, "\nThreads:\t");
+	if (!t || strncmp(t + 10, "1\n", 2))
+		return false;
+	if (status_holds(buf, lo, hi)) {
+		(*found)++;
+		*one = (pid_t)atoi(name);
+	}
+	return true;
+}
+
+static void kill_leader(pid_t pid, int procfd, const char *dir, unsigned long long lo, unsigned long long hi)
+{
+	char status[300];
+	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (pidfd < 0)
+		return;
+	snprintf(status, sizeof(status), "%s/status", dir);
+	if (task_holds(procfd, status, lo, hi))
 		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 }
 
@@ -99,6 +141,13 @@ static int holders_pass(unsigned long long lo, unsigned long long hi, bool kill,
 
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
+		/* cheap first: a process of one thread is its leader's status */
+		snprintf(path, sizeof(path), "%s/status", de->d_name);
+		if (single_thread(dirfd(proc), path, lo, hi, &found, one)) {
+			if (kill && *one == (pid_t)atoi(de->d_name))
+				kill_leader(*one, dirfd(proc), de->d_name, lo, hi);
+			continue;
+		}
 		snprintf(path, sizeof(path), "%s/task", de->d_name);
 		taskfd = openat(dirfd(proc), path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		tasks = taskfd >= 0 ? fdopendir(taskfd) : NULL;
