@@ -238,6 +238,14 @@ static int check_pool(const struct gr_spec *spec, const struct gr_pool **pool, s
 	*pool = NULL;
 	if (!spec->pool)
 		return 0;
+	/* S20: what a job writes through a rw bind of a host directory would
+	 * stay the range's, out of reach of the sandbox's walk back */
+	for (size_t i = 0; i < spec->nmounts; i++)
+		if (spec->mounts[i].type == GR_MOUNT_BIND && !(spec->mounts[i].flags & GR_MNT_RDONLY))
+			return gr_error_set(err, EPERM, "%s: mounts[%zu]: a read-write bind of `%s` is refused "
+					    "with a leased range (gridrun.pool): files the job left there "
+					    "would stay the range's; add \"ro\"", spec->file, i,
+					    spec->mounts[i].source);
 	if (geteuid() != 0) {
 		/* helper mode: the helper leases for the caller's own account */
 		struct passwd *pw = getpwuid(getuid());
