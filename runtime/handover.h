@@ -107,15 +107,25 @@ int gr_handover_begin(int dirfd, const struct gr_handover *h, enum gr_handover_w
  * A run's hand-over (handover-job.c), done by gridrun itself in root mode
  * and by gridrun-helper in helper mode, before the job's init exists:
  * nothing when the sandbox's owner is 0 or in the range (root mode) or is
- * not the caller (helper mode). gr_job_handover_end() walks back after the
- * job is gone (chown only; a failure is logged: the files stay the range's,
- * which is quarantined with the lease).
+ * not the caller (helper mode). A chown hand-over is noted in the lease
+ * before it starts (lease.h: "sandbox"), so that a release or gc walks it
+ * back when the run could not. gr_job_handover_end() walks back after the
+ * job is gone (chown only), first killing any process left with the
+ * range's ids, and then notes that no walk back is owed; a failure is
+ * logged: the files stay the range's, and the release leaves the range
+ * in a blocked quarantine that `gridrun gc` retries.
  */
 struct gr_lease;
+struct gr_pool;
+/* gr_handover_begin() with the walk back noted in lease first (when it chowns). */
+int gr_job_handover_start(int dirfd, const struct gr_handover *h, enum gr_handover_way way,
+			  const struct gr_pool *pool, const struct gr_lease *lease, int *mntfd,
+			  struct gr_handover_count *n, struct gr_error **err);
 struct gr_job_handover {
 	int mntfd;                   /* idmap: the mount for the job; else -1 */
 	int dirfd;                   /* the sandbox, while a chown is to be undone */
 	bool via_helper;
+	const struct gr_pool *pool;  /* root mode: the lease's */
 	const struct gr_lease *lease;
 	struct gr_handover h;
 	const char *way;             /* "idmap", "chown" or "none" */
@@ -124,8 +134,8 @@ struct gr_job_handover {
 	unsigned long long ns;       /* time taken, each way */
 };
 
-int gr_job_handover_begin(struct gr_job_handover *jh, const char *sandbox, const struct gr_lease *lease,
-			  bool via_helper, enum gr_handover_way way, uid_t u, gid_t g,
+int gr_job_handover_begin(struct gr_job_handover *jh, const char *sandbox, const struct gr_pool *pool,
+			  const struct gr_lease *lease, bool via_helper, enum gr_handover_way way, uid_t u, gid_t g,
 			  struct gr_error **err);
 void gr_job_handover_end(struct gr_job_handover *jh);
 

@@ -11,14 +11,18 @@
  *    again by the map writer (count > 0, no host uid 0, nothing past
  *    4294967294), and the kernel checks the writer (euid = the caller) owns
  *    the target's user namespace.
- *  - release: only of a lease the caller holds.
+ *  - release: only of a lease the caller holds. It SIGKILLs only processes
+ *    that hold an id of that range (by pidfd, ids re-checked: no pid reuse)
+ *    and walks back only the sandbox the helper itself noted in the lease
+ *    (lease-reclaim.c).
  *  - gc: lease.c's gc, which only ever reclaims dead holders' leases and
- *    ends quarantines no task needs.
+ *    ends quarantines no task needs; it settles them as release does.
  *  - sandbox: only a directory the caller owns (fd 3, opened by the caller,
  *    so one it can reach), only to the caller's own lease, only the
  *    caller's uid and primary gid (never 0: the caller is not root, and no
  *    pool holds an account's ids); the walk's rules are handover.h's.
- *  - unsandbox: only ids of the caller's own lease become the caller's.
+ *  - unsandbox: only ids of the caller's own lease become the caller's,
+ *    after the processes holding them are killed (as release does).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -227,7 +231,7 @@ static int do_map(struct step *s, struct gr_error **err)
 	return r;
 }
 
-static int do_release(struct step *s, struct gr_error **err)
+static int do_release(struct step *s, char *out, size_t outsz, struct gr_error **err)
 {
 	struct gr_lease l;
 	int r, r2;
@@ -239,6 +243,11 @@ static int do_release(struct step *s, struct gr_error **err)
 	if (r < 0)
 		return r;
 	r = gr_lease_release(s->pool, &l, err);
+	if (r > 0) {   /* released into a blocked quarantine: said, not failed */
+		snprintf(out, outsz, "blocked: %s\n", (*err)->msg);
+		gr_error_free(TAKE_PTR(*err));
+		r = 0;
+	}
 	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
 	if (r < 0)
 		(*err)->code = GR_HELPER_EXIT_FAILED;
@@ -300,7 +309,7 @@ static int do_sandbox(struct step *s, char *out, size_t outsz, int *outfd, struc
 	r = gr_helper_as_root(true, s->c, err);
 	if (r < 0)
 		return r;
-	r = gr_handover_begin(GR_HELPER_PIDFD, &h, s->cfg->handover, &mntfd, &n, err);
+	r = gr_job_handover_start(GR_HELPER_PIDFD, &h, s->cfg->handover, s->pool, &l, &mntfd, &n, err);
 	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
 	if (r < 0) {
 		(*err)->code = GR_HELPER_EXIT_FAILED;
@@ -324,7 +333,8 @@ static int do_unsandbox(struct step *s, char *out, size_t outsz, struct gr_error
 	struct gr_handover h;
 	struct gr_lease l;
 	struct gr_handover_count n = { 0 };
-	int r, r2;
+	pid_t one = 0;
+	int r, r2, left;
 
 	r = callers_lease(s, &l, err);
 	if (r >= 0)
@@ -336,7 +346,16 @@ static int do_unsandbox(struct step *s, char *out, size_t outsz, struct gr_error
 	r = gr_helper_as_root(true, s->c, err);
 	if (r < 0)
 		return r;
-	r = gr_handover_chown(GR_HELPER_PIDFD, &h, true, &n, err);
+	/* no process left with the range's ids can add files behind the walk */
+	left = gr_lease_holders(l.first, l.count, true, &one);
+	if (left != 0)
+		r = gr_error_set(err, left < 0 ? -left : EBUSY, "%d process(es) with the range's ids are "
+				 "left (pid %d)", left, (int)one);
+	else
+		r = gr_handover_chown(GR_HELPER_PIDFD, &h, true, &n, err);
+	/* walked back: no walk back is owed any more (lease.h) */
+	if (r >= 0)
+		r = gr_lease_note_sandbox(s->pool, &l, NULL, err);
 	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
 	if (r < 0) {
 		(*err)->code = GR_HELPER_EXIT_FAILED;
@@ -359,7 +378,7 @@ int gr_helper_act(const struct gr_helper_caller *c, const struct gr_helper_req *
 		switch (req->op) {
 		case GR_HELPER_LEASE: r = do_lease(&s, out, outsz, err); break;
 		case GR_HELPER_MAP: r = do_map(&s, err); break;
-		case GR_HELPER_RELEASE: r = do_release(&s, err); break;
+		case GR_HELPER_RELEASE: r = do_release(&s, out, outsz, err); break;
 		case GR_HELPER_GC: r = do_gc(&s, out, outsz, err); break;
 		case GR_HELPER_SANDBOX: r = do_sandbox(&s, out, outsz, outfd, err); break;
 		case GR_HELPER_UNSANDBOX: r = do_unsandbox(&s, out, outsz, err); break;

@@ -213,11 +213,19 @@ int gr_helper_map(const char *pool, unsigned index, pid_t pid, int pidfd, struct
 
 int gr_helper_release(const char *pool, unsigned index, struct gr_error **err)
 {
-	char idx[16], out[16];
+	char idx[16], out[512];
 	char *const argv[] = { "gridrun-helper", "release", (char *)pool, idx, NULL };
+	int r;
 
 	snprintf(idx, sizeof(idx), "%u", index);
-	return call(argv, -1, out, sizeof(out), NULL, err);
+	r = call(argv, -1, out, sizeof(out), NULL, err);
+	if (r < 0 || !out[0])
+		return r;
+	if (strncmp(out, "blocked: ", 9))
+		return gr_error_set(err, EPROTO, "helper: unexpected answer `%.40s`", out);
+	out[strcspn(out, "\n")] = '\0';
+	gr_error_set(err, EBUSY, "%s", out + 9);
+	return 1;
 }
 
 int gr_helper_gc(const char *pool, struct gr_lease_gc_stats *st, struct gr_error **err)

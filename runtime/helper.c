@@ -172,13 +172,15 @@ static void sane_signals(void)
 
 /*
  * What any request may need: CAP_SETUID and CAP_SETGID (euid 0 for the lease
- * files, the maps), and for the sandbox hand-over (handover.h) CAP_CHOWN,
+ * files, the maps), CAP_KILL (release, gc and unsandbox kill the processes
+ * that hold a range's ids: lease-reclaim.c), and for the sandbox hand-over
+ * (and its walk back by release and gc) (handover.h) CAP_CHOWN,
  * CAP_DAC_READ_SEARCH, CAP_FOWNER (a chown that clears a set-user-ID bit
  * changes the mode too) and CAP_SYS_ADMIN (open_tree, idmapped mounts).
  * gr_helper_narrow() keeps only the parsed request's.
  */
-static cap_value_t kept[] = { CAP_SETUID, CAP_SETGID, CAP_CHOWN, CAP_DAC_READ_SEARCH, CAP_FOWNER,
-			      CAP_SYS_ADMIN };
+static cap_value_t kept[] = { CAP_SETUID, CAP_SETGID, CAP_KILL, CAP_CHOWN, CAP_DAC_READ_SEARCH,
+			      CAP_FOWNER, CAP_SYS_ADMIN };
 static int nkept = 2;   /* until narrow_caps() found the others */
 
 static bool is_kept(cap_value_t v)
@@ -242,8 +244,10 @@ static int narrow_caps(struct gr_error **err)
 	/* the hand-over's capabilities only if all are there (file
 	 * capabilities may grant just the two the leases need) */
 	nkept = 2;
-	if (have_cap(c, CAP_CHOWN) && have_cap(c, CAP_DAC_READ_SEARCH) && have_cap(c, CAP_FOWNER) &&
-	    have_cap(c, CAP_SYS_ADMIN))
+	if (have_cap(c, CAP_KILL))
+		nkept = 3;
+	if (nkept == 3 && have_cap(c, CAP_CHOWN) && have_cap(c, CAP_DAC_READ_SEARCH) &&
+	    have_cap(c, CAP_FOWNER) && have_cap(c, CAP_SYS_ADMIN))
 		nkept = (int)ARRAY_SIZE(kept);
 	cap_free(c);
 	if (!setuid_ok)
@@ -269,12 +273,21 @@ int gr_helper_narrow(const struct gr_helper_req *req, struct gr_error **err)
 {
 	bool handover = req->op == GR_HELPER_SANDBOX || req->op == GR_HELPER_UNSANDBOX;
 
+	bool settles = req->op == GR_HELPER_RELEASE || req->op == GR_HELPER_GC;
+
 	if (handover && nkept < (int)ARRAY_SIZE(kept))
 		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, EPERM,
-				      "the sandbox hand-over needs cap_chown, cap_dac_read_search, cap_fowner "
-				      "and cap_sys_admin (installed with cap_setuid,cap_setgid only?)");
-	/* unsandbox needs no CAP_SYS_ADMIN, the lease steps only the first two */
-	nkept = !handover ? 2 : req->op == GR_HELPER_UNSANDBOX ? 5 : (int)ARRAY_SIZE(kept);
+				      "the sandbox hand-over needs cap_kill, cap_chown, cap_dac_read_search, "
+				      "cap_fowner and cap_sys_admin (installed with cap_setuid,cap_setgid only?)");
+	/* lease and map need the first two; release, gc and unsandbox all but
+	 * CAP_SYS_ADMIN (as many as are there: without CAP_KILL, a holder left
+	 * keeps its range blocked, never leased) */
+	if (req->op == GR_HELPER_SANDBOX)
+		nkept = (int)ARRAY_SIZE(kept);
+	else if (settles || req->op == GR_HELPER_UNSANDBOX)
+		nkept = nkept < 6 ? nkept : 6;
+	else
+		nkept = 2;
 	return set_caps(true, true, err);
 }
 

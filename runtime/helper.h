@@ -4,7 +4,7 @@
  *
  * gridrun-helper is the only privileged code when an unprivileged pilot
  * account runs jobs with a pool. It is installed setuid-root (or with the
- * file capabilities; see README for the six) and is run by the
+ * file capabilities; see README for the seven) and is run by the
  * gridrun supervisor, its caller, once per step. Its whole request is argv;
  * the environment is cleared before anything else, and nothing is read from
  * it. The site configuration is GR_CONFIG_DEFAULT, fixed at build time.
@@ -20,21 +20,29 @@
  *       must be the caller's own child (PPid), run with the caller's uid, be
  *       in a user namespace of its own, and be the process of the pidfd.
  *   gridrun-helper release POOL INDEX
- *       puts the caller's lease of range INDEX into quarantine.
+ *       puts the caller's lease of range INDEX into quarantine, after
+ *       killing every process that holds an id of the range and walking
+ *       back the sandbox noted in the lease (lease.h); prints nothing, or
+ *       "blocked: WHY\n" when that could not be settled (the range then
+ *       stays in quarantine until a gc settles it).
  *   gridrun-helper gc POOL
  *       reclaims leases of dead holders and ends quarantines (lease.h; it
- *       never touches a live holder's lease), for an account of the pool.
+ *       never touches a live holder's lease), for an account of the pool;
+ *       reclaiming settles as release does, and blocked quarantines are
+ *       retried (so a SIGKILLed supervisor's sandbox comes back).
  *   gridrun-helper sandbox POOL INDEX UID GID    (fd 3: the sandbox directory)
  *       hands the caller's own directory (its owner must be the caller) to
  *       ids FIRST+UID, FIRST+GID of the caller's lease of range INDEX
  *       (handover.h; the way is the configuration's sandbox_handover): the
- *       caller's uid and primary gid become the job's. Prints "idmap\n" and
+ *       caller's uid and primary gid become the job's; a chown is noted in
+ *       the lease first (its walk back is owed). Prints "idmap\n" and
  *       passes the detached idmapped mount as SCM_RIGHTS on stdout (which
  *       must be a unix socket), or prints "chown N L\n" (N entries changed, L
  *       files with more than one link left the caller's).
  *   gridrun-helper unsandbox POOL INDEX          (fd 3: the sandbox directory)
- *       the chown walk back: every entry under fd 3 owned by an id of the
- *       caller's lease of range INDEX becomes the caller's; prints "N\n".
+ *       the chown walk back: the processes holding the range's ids are
+ *       killed, then every entry under fd 3 owned by an id of the caller's
+ *       lease of range INDEX becomes the caller's; prints "N\n".
  * POOL is a configuration name, JOB_ID a lease job id ([A-Za-z0-9._-]{1,64},
  * no leading '.'), INDEX a decimal below the pool's ranges, PID a decimal in
  * 1..4194304 (PID_MAX_LIMIT), UID and GID decimals below the range's size;
@@ -52,12 +60,13 @@
  *  1. non-dumpable, environment cleared, umask 077, fds 0-2 present and all
  *     fds above 3 closed, signal dispositions and mask reset (SIGXFSZ
  *     ignored: a write past the caller's RLIMIT_FSIZE is an error, not death).
- *  2. capabilities: only CAP_SETUID, CAP_SETGID and, for the sandbox
- *     hand-over, CAP_CHOWN, CAP_DAC_READ_SEARCH, CAP_FOWNER and CAP_SYS_ADMIN stay
- *     permitted (every other one leaves the bounding set too when installed
- *     setuid-root), ambient cleared, no inheritable. Once the request is
- *     parsed, gr_helper_narrow() keeps only its own: SETUID and SETGID for
- *     lease, map, release and gc; no CAP_SYS_ADMIN for unsandbox.
+ *  2. capabilities: only CAP_SETUID, CAP_SETGID, CAP_KILL and, for the
+ *     sandbox hand-over, CAP_CHOWN, CAP_DAC_READ_SEARCH, CAP_FOWNER and
+ *     CAP_SYS_ADMIN stay permitted (every other one leaves the bounding set
+ *     too when installed setuid-root), ambient cleared, no inheritable. Once
+ *     the request is parsed, gr_helper_narrow() keeps only its own: SETUID
+ *     and SETGID for lease and map; all but CAP_SYS_ADMIN for release, gc
+ *     and unsandbox (they kill a range's holders and walk sandboxes back).
  *  3. real, effective and saved uid and gid become the caller's: no uid 0
  *     is left. The lease files (root's, 0700) are then touched with euid 0
  *     for the moment of each file operation only (CAP_SETUID), and the maps
@@ -145,6 +154,7 @@ int gr_helper_leave(struct gr_error **err);
 const char *gr_helper_path(void);
 int gr_helper_lease(const char *pool, const char *job_id, struct gr_lease *lease, struct gr_error **err);
 int gr_helper_map(const char *pool, unsigned index, pid_t pid, int pidfd, struct gr_error **err);
+/* 1: released, but blocked (err says why) */
 int gr_helper_release(const char *pool, unsigned index, struct gr_error **err);
 /* adds what gc did to *st (may be NULL) */
 int gr_helper_gc(const char *pool, struct gr_lease_gc_stats *st, struct gr_error **err);

@@ -162,6 +162,21 @@ static int gc_dead(int dfd, const struct gr_pool *pool, struct gr_lease_gc_stats
 	return r;
 }
 
+/* A blocked quarantine (lease.h) settled again: 1 while it stays blocked. */
+static int retry_blocked(int dfd, const struct gr_pool *pool, const char *name)
+{
+	unsigned long long rel = 0;
+	struct gr_lease q;
+	int blocked;
+
+	if (gr_lease_read_entry(dfd, name, &q, &rel, NULL) < 0 || (!q.blocked[0] && !q.has_sandbox))
+		return 0;
+	blocked = gr_lease_settle(pool, &q);
+	/* settled: an ordinary quarantine from its release on */
+	gr_lease_put_entry(dfd, name, &q, rel, NULL);
+	return blocked;
+}
+
 /* Pass 2 of gc: quarantines that expired, or whose range no task uses. */
 static int gc_quarantine(int dfd, const struct gr_pool *pool, const struct idset *ids,
 			 unsigned long long scan_start, struct gr_lease_gc_stats *st)
@@ -185,6 +200,8 @@ static int gc_quarantine(int dfd, const struct gr_pool *pool, const struct idset
 		if (faccessat(dirfd(d), name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 			continue;
 		first = (unsigned long long)pool->first_uid + (unsigned long long)index * pool->range_size;
+		if (retry_blocked(dirfd(d), pool, de->d_name) > 0)
+			continue;
 		if (gr_lease_quarantined(dirfd(d), pool, index, now, &free_at) &&
 		    (!ids || free_at - pool->quarantine_seconds * NS >= scan_start ||
 		     any_in(ids, first, first + pool->range_size)))
@@ -320,14 +337,21 @@ static void report_line(void *data, const struct gr_lease_info *info)
 	const struct report *rep = data;
 	unsigned long long first = (unsigned long long)rep->pool->first_uid +
 				   (unsigned long long)info->lease.index * rep->pool->range_size;
-	char when[40] = "-", holder[32] = "-";
+	char when[GR_LEASE_BLOCKED_MAX + 16] = "-", holder[32] = "-";
+	const char *state = states[info->state];
 
-	if (info->state == GR_LEASE_QUARANTINE)
+	if (info->state == GR_LEASE_QUARANTINE && info->lease.blocked[0]) {
+		state = "blocked";
+		snprintf(when, sizeof(when), "never: %s", info->lease.blocked);
+	} else if (info->state == GR_LEASE_QUARANTINE && info->lease.has_sandbox) {
+		state = "blocked";
+		snprintf(when, sizeof(when), "never: its sandbox is not walked back yet");
+	} else if (info->state == GR_LEASE_QUARANTINE)
 		gr_format_utc_ms(info->free_at, when, sizeof(when));
 	else if (info->lease.holder_pid)
 		snprintf(holder, sizeof(holder), "%d", (int)info->lease.holder_pid);
 	fprintf(rep->out, "%-16s %10llu-%-10llu %-10s %-24s %-8s %s\n", rep->pool->name, first,
-		first + rep->pool->range_size - 1, states[info->state],
+		first + rep->pool->range_size - 1, state,
 		info->lease.job_id[0] ? info->lease.job_id : "?", holder, when);
 }
 

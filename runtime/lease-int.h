@@ -31,7 +31,14 @@ bool gr_lease_quarantined(int dfd, const struct gr_pool *pool, unsigned index, u
 			  unsigned long long *free_at);
 /* "N<suffix>" with N < ranges: 0 and N in *index. */
 int gr_lease_entry_index(const char *name, unsigned ranges, const char *suffix, unsigned *index);
-/* With .gclock held: write N.quarantine for l, then remove N.lease. */
+/* Write l (with released_at when not 0) to dfd/name atomically. */
+int gr_lease_put_entry(int dfd, const char *name, const struct gr_lease *l, unsigned long long released_at,
+		       struct gr_error **err);
+/* Settle what l's tenant may have left (lease-reclaim.c): its range's
+ * holders killed, its noted sandbox walked back (then l->has_sandbox is
+ * cleared). 0: settled; 1: l->blocked says what is not. */
+int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l);
+/* With .gclock held: settle l, write N.quarantine for it, then remove N.lease. */
 int gr_lease_quarantine(int dfd, const struct gr_pool *pool, const struct gr_lease *l,
 			struct gr_error **err);
 

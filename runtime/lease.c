@@ -90,13 +90,27 @@ static char *lease_json(const struct gr_lease *l, unsigned long long released_at
 			      "holder_pid", (json_int_t)l->holder_pid,
 			      "holder_start", (json_int_t)l->holder_start, "boot_id", l->boot_id,
 			      "leased_at", (json_int_t)l->leased_at);
-	char *text;
+	char *text = NULL;
 
 	if (!o)
 		return NULL;
 	if (released_at)
 		json_object_set_new(o, "released_at", json_integer((json_int_t)released_at));
+	if (l->has_sandbox) {
+		const struct gr_lease_sandbox *b = &l->sandbox;
+		json_t *sb = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "path", b->path,
+				       "dev", (json_int_t)b->dev, "ino", (json_int_t)b->ino,
+				       "mnt_id", (json_int_t)b->mnt_id, "owner", (json_int_t)b->owner,
+				       "group", (json_int_t)(b->group == (gid_t)-1 ? -1 : (json_int_t)b->group));
+
+		if (!sb)   /* a path that is not UTF-8 */
+			goto out;
+		json_object_set_new(o, "sandbox", sb);
+	}
+	if (l->blocked[0])
+		json_object_set_new(o, "blocked", json_string(l->blocked));
 	text = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
+out:
 	json_decref(o);
 	return text;
 }
@@ -109,19 +123,44 @@ static int copy_str(char *dst, size_t size, const char *src)
 	return 0;
 }
 
+static int parse_sandbox(json_t *sb, struct gr_lease *l)
+{
+	struct gr_lease_sandbox *b = &l->sandbox;
+	json_int_t dev, ino, mnt, owner, group;
+	const char *path;
+
+	if (!sb)
+		return 0;
+	if (json_unpack(sb, "{s:s, s:I, s:I, s:I, s:I, s:I}", "path", &path, "dev", &dev, "ino", &ino,
+			"mnt_id", &mnt, "owner", &owner, "group", &group) < 0 ||
+	    copy_str(b->path, sizeof(b->path), path) < 0 || path[0] != '/' || owner <= 0 ||
+	    owner > 4294967294ll || group < -1 || group > 4294967294ll)
+		return -EINVAL;
+	b->dev = (unsigned long long)dev;
+	b->ino = (unsigned long long)ino;
+	b->mnt_id = (unsigned long long)mnt;
+	b->owner = (uid_t)owner;
+	b->group = group < 0 ? (gid_t)-1 : (gid_t)group;
+	l->has_sandbox = true;
+	return 0;
+}
+
 static int parse_lease(const char *text, struct gr_lease *l, unsigned long long *released_at)
 {
 	json_t *o = json_loads(text, 0, NULL);
 	json_int_t index, first, count, pid, start, at, rel = 0;
-	const char *pool, *job, *account, *boot;
+	const char *pool, *job, *account, *boot, *blocked = NULL;
+	json_t *sb = NULL;
 	int r = -EINVAL;
 
 	memset(l, 0, sizeof(*l));
-	if (o && json_unpack(o, "{s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:s, s:I, s?I}",
+	if (o && json_unpack(o, "{s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:s, s:I, s?I, s?o, s?s}",
 			     "pool", &pool, "index", &index, "first", &first, "count", &count,
 			     "job_id", &job, "account", &account, "holder_pid", &pid,
 			     "holder_start", &start, "boot_id", &boot, "leased_at", &at,
-			     "released_at", &rel) == 0 &&
+			     "released_at", &rel, "sandbox", &sb, "blocked", &blocked) == 0 &&
+	    parse_sandbox(sb, l) == 0 &&
+	    (!blocked || copy_str(l->blocked, sizeof(l->blocked), blocked) == 0) &&
 	    index >= 0 && first > 0 && first <= 4294967294ll && count > 0 && pid > 0 && start >= 0 &&
 	    copy_str(l->pool, sizeof(l->pool), pool) == 0 &&
 	    copy_str(l->job_id, sizeof(l->job_id), job) == 0 &&
@@ -146,14 +185,17 @@ int gr_lease_read_entry(int dfd, const char *name, struct gr_lease *l, unsigned 
 			struct stat *st)
 {
 	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	char buf[2048];
+	/* a path of PATH_MAX, escaped by JSON, and the rest */
+	_cleanup_free_ char *buf = malloc(GR_LEASE_PATH_MAX * 6 + 4096);
 	ssize_t n;
 
 	if (fd < 0)
 		return -errno;
+	if (!buf)
+		return -ENOMEM;
 	if (st && fstat(fd, st) < 0)
 		return -errno;
-	n = gr_read_full(fd, buf, sizeof(buf) - 1);
+	n = gr_read_full(fd, buf, GR_LEASE_PATH_MAX * 6 + 4096 - 1);
 	if (n < 0)
 		return (int)n;
 	buf[n] = '\0';
@@ -274,6 +316,17 @@ static int put_file(int dfd, const char *name, const char *text, struct gr_error
 	return 0;
 }
 
+int gr_lease_put_entry(int dfd, const char *name, const struct gr_lease *l, unsigned long long released_at,
+		       struct gr_error **err)
+{
+	_cleanup_free_ char *text = lease_json(l, released_at);
+
+	if (!text)
+		return gr_error_set(err, EINVAL, "lease: `%s`: cannot encode it (a sandbox path that is not UTF-8?)",
+				    name);
+	return put_file(dfd, name, text, err);
+}
+
 bool gr_lease_quarantined(int dfd, const struct gr_pool *pool, unsigned index, unsigned long long now,
 			  unsigned long long *free_at)
 {
@@ -291,6 +344,11 @@ bool gr_lease_quarantined(int dfd, const struct gr_pool *pool, unsigned index, u
 		rel = now;
 	else if (r < 0 || !rel)      /* garbled: released when it was written */
 		rel = (unsigned long long)st.st_mtim.tv_sec * NS + (unsigned long long)st.st_mtim.tv_nsec;
+	else if (l.blocked[0] || l.has_sandbox) {   /* no time ends it, only gc */
+		if (free_at)
+			*free_at = ~0ull;
+		return true;
+	}
 	if (free_at)
 		*free_at = rel + pool->quarantine_seconds * NS;
 	return rel + pool->quarantine_seconds * NS > now;
@@ -431,6 +489,31 @@ struct attempt {
 	bool raced;                   /* another process changed what we saw */
 };
 
+/* With range l->index linked to us (so no release or gc touches it): when a
+ * process holds one of its ids, its quarantine (the last tenant's, else one
+ * naming us) says so, and true. */
+static bool block_if_held(int dfd, const struct gr_lease *l, const char *qname)
+{
+	struct gr_lease q;
+	unsigned long long rel = 0;
+	pid_t one = 0;
+	int n = gr_lease_holders(l->first, l->count, false, &one);
+
+	if (n == 0)
+		return false;
+	if (gr_lease_read_entry(dfd, qname, &q, &rel, NULL) < 0) {
+		q = *l;
+		rel = gr_realtime_ns();
+	}
+	if (n < 0)
+		snprintf(q.blocked, sizeof(q.blocked), "cannot tell whether a process holds its ids: %s",
+			 strerror(-n));
+	else
+		snprintf(q.blocked, sizeof(q.blocked), "%d process(es) hold its ids (pid %d)", n, (int)one);
+	gr_lease_put_entry(dfd, qname, &q, rel, NULL);
+	return true;
+}
+
 /* One pass over the ranges: 1 when range l->index is now ours, 0 when none
  * was free, or a negative errno. */
 static int try_ranges(const struct gr_pool *pool, struct attempt *a, struct gr_lease *l,
@@ -475,6 +558,12 @@ static int try_ranges(const struct gr_pool *pool, struct attempt *a, struct gr_l
 			unlinkat(a->dfd, name, 0);
 			a->quarantined++;
 			a->raced = true;
+			continue;
+		}
+		/* a process of the last tenant still holds an id: the range waits for gc */
+		if (block_if_held(a->dfd, l, qname)) {
+			unlinkat(a->dfd, name, 0);
+			a->quarantined++;
 			continue;
 		}
 		if (a->quar[i] || pool->quarantine_seconds)
@@ -581,26 +670,56 @@ static bool same_lease(const struct gr_lease *a, const struct gr_lease *b)
 	       !strcmp(a->boot_id, b->boot_id) && !strcmp(a->pool, b->pool);
 }
 
-/* With the pool locked alone: N.quarantine, then no N.lease. */
+/* With the pool locked alone: settled, N.quarantine, then no N.lease. */
 int gr_lease_quarantine(int dfd, const struct gr_pool *pool, const struct gr_lease *l,
 			struct gr_error **err)
 {
+	struct gr_lease q = *l;
 	char name[32], qname[32];
-	int r;
+	int r, blocked;
 
 	snprintf(name, sizeof(name), "%u.lease", l->index);
 	snprintf(qname, sizeof(qname), "%u.quarantine", l->index);
-	if (pool->quarantine_seconds) {
-		_cleanup_free_ char *text = lease_json(l, gr_realtime_ns());
-
-		if (!text)
-			return gr_error_sys(err, ENOMEM, "lease");
-		r = put_file(dfd, qname, text, err);
+	blocked = gr_lease_settle(pool, &q);
+	if (pool->quarantine_seconds || blocked) {
+		r = gr_lease_put_entry(dfd, qname, &q, gr_realtime_ns(), err);
 		if (r < 0)
 			return r;
 	}
 	if (unlinkat(dfd, name, 0) < 0)
 		return gr_error_sys(err, errno, "lease: remove `%s`", name);
+	if (blocked) {
+		gr_error_set(err, EBUSY, "pool %s: range %u stays in quarantine until `gridrun gc` settles "
+			     "it: %s", pool->name, l->index, q.blocked);
+		return 1;
+	}
+	return 0;
+}
+
+/* N.lease, which must be exactly lease, locked for release (or a note). */
+static int open_own_lease(const struct gr_pool *pool, const struct gr_lease *lease, const char *what,
+			  int *dfd, int *lockfd, struct gr_lease *now, struct gr_error **err)
+{
+	char name[32];
+	int r;
+
+	r = gr_lease_open_pool(pool, false, dfd, err);
+	if (r == -ENOENT)
+		return gr_error_set(err, ENOENT, "pool %s: lease of range %u is gone", pool->name, lease->index);
+	if (r < 0)
+		return r;
+	r = gr_lease_lock(*dfd, ".gclock", LOCK_SH, lockfd, err);
+	if (r < 0)
+		return r;
+	snprintf(name, sizeof(name), "%u.lease", lease->index);
+	r = gr_lease_read_entry(*dfd, name, now, NULL, NULL);
+	if (r < 0)
+		return gr_error_sys(err, -r, "pool %s: %s range %u: read `%s`", pool->name, what,
+				    lease->index, name);
+	if (!same_lease(now, lease))
+		return gr_error_set(err, EPERM, "pool %s: range %u is no longer job %s's lease "
+				    "(it is job %s's), not %s it", pool->name, lease->index,
+				    lease->job_id, now->job_id, what);
 	return 0;
 }
 
@@ -608,25 +727,27 @@ int gr_lease_release(const struct gr_pool *pool, const struct gr_lease *lease, s
 {
 	_cleanup_close_ int dfd = -1, lockfd = -1;
 	struct gr_lease now;
+	int r;
+
+	r = open_own_lease(pool, lease, "releasing", &dfd, &lockfd, &now, err);
+	/* what is on disk, with the sandbox a walk back is owed for */
+	return r < 0 ? r : gr_lease_quarantine(dfd, pool, &now, err);
+}
+
+int gr_lease_note_sandbox(const struct gr_pool *pool, const struct gr_lease *lease,
+			  const struct gr_lease_sandbox *sbx, struct gr_error **err)
+{
+	_cleanup_close_ int dfd = -1, lockfd = -1;
+	struct gr_lease now;
 	char name[32];
 	int r;
 
-	r = gr_lease_open_pool(pool, false, &dfd, err);
-	if (r == -ENOENT)
-		return gr_error_set(err, ENOENT, "pool %s: lease of range %u is gone", pool->name, lease->index);
+	r = open_own_lease(pool, lease, "noting the sandbox of", &dfd, &lockfd, &now, err);
 	if (r < 0)
 		return r;
-	r = gr_lease_lock(dfd, ".gclock", LOCK_SH, &lockfd, err);
-	if (r < 0)
-		return r;
+	now.has_sandbox = sbx != NULL;
+	if (sbx)
+		now.sandbox = *sbx;
 	snprintf(name, sizeof(name), "%u.lease", lease->index);
-	r = gr_lease_read_entry(dfd, name, &now, NULL, NULL);
-	if (r < 0)
-		return gr_error_sys(err, -r, "pool %s: release range %u: read `%s`", pool->name,
-				    lease->index, name);
-	if (!same_lease(&now, lease))
-		return gr_error_set(err, EPERM, "pool %s: range %u is no longer job %s's lease "
-				    "(it is job %s's), not releasing it", pool->name, lease->index,
-				    lease->job_id, now.job_id);
-	return gr_lease_quarantine(dfd, pool, lease, err);
+	return gr_lease_put_entry(dfd, name, &now, 0, err);
 }

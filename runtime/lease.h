@@ -8,8 +8,18 @@
  *   N.lease        range N is leased. JSON: pool, index, first, count, job_id,
  *                  account, holder_pid, holder_start (/proc/PID/stat field
  *                  22), boot_id (/proc/sys/kernel/random/boot_id), leased_at.
+ *                  While its sandbox may hold files of the range (the chown
+ *                  hand-over was begun and its walk back has not finished),
+ *                  also "sandbox": {path, dev, ino, mnt_id, owner, group}:
+ *                  where it is (the path as the hand-over saw it, and the
+ *                  directory's identity, to re-open it without following
+ *                  a symlink and to know it is the same one) and to whom its
+ *                  files go back. Noted before the walk to the range starts,
+ *                  removed once a walk back has finished.
  *   N.quarantine   range N was released (or reclaimed) at released_at; the
- *                  same fields as the lease it ended.
+ *                  same fields as the lease it ended, and "blocked": why the
+ *                  range cannot be leased again yet (a process still holds
+ *                  one of its ids; its sandbox's walk back cannot finish).
  *   .layout        "first_uid ranges range_size" the files were made for.
  *   .lock          flock(2): acquirers share it; a layout change takes it alone.
  *   .gclock        flock(2): releases share it; gc takes it alone.
@@ -35,6 +45,17 @@
  *    a release or gc takes: under contention they only ever retry a link.
  *  - Release writes N.quarantine first, then unlinks N.lease: a crash in
  *    between leaves a dead holder's lease, which gc reclaims.
+ *  - What the last tenant may have left (lease-reclaim.c), settled by every
+ *    release and every reclaim by gc, before N.quarantine is written: every
+ *    process with any of the range's ids (real, effective, saved, fs; uid
+ *    or gid; /proc/PID/task/TID/status, so host ids) is SIGKILLed through
+ *    a pidfd, and the sandbox noted in the lease is walked back. What cannot
+ *    be settled (a holder that does not die, a walk that cannot finish, a
+ *    sandbox gone) makes the quarantine "blocked", whatever
+ *    quarantine_seconds says (also 0): no time ends it, only a gc that
+ *    settles it (each gc retries). An acquirer also scans for holders of a
+ *    range before it keeps the range; one it finds blocks the range, and
+ *    the acquirer goes on to the next.
  *  - A quarantine ends after quarantine_seconds (CLOCK_REALTIME), or when gc
  *    sees no task on the node (/proc/PID/task/TID/status, all four uids and
  *    gids; zombies do not count) with an id in the range; quarantines made
@@ -55,6 +76,7 @@
 #ifndef GRIDRUN_LEASE_H
 #define GRIDRUN_LEASE_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -63,6 +85,16 @@
 #include "userns.h"
 
 #define GR_JOB_ID_MAX 64
+#define GR_LEASE_PATH_MAX 4096
+#define GR_LEASE_BLOCKED_MAX 256
+
+/* A sandbox whose walk back is owed (see N.lease above). */
+struct gr_lease_sandbox {
+	char path[GR_LEASE_PATH_MAX];
+	unsigned long long dev, ino, mnt_id;
+	uid_t owner;
+	gid_t group;                  /* (gid_t)-1: groups were not handed over */
+};
 
 struct gr_lease {
 	char pool[GR_NAME_MAX + 1];
@@ -75,6 +107,9 @@ struct gr_lease {
 	unsigned long long holder_start;
 	char boot_id[40];
 	unsigned long long leased_at; /* CLOCK_REALTIME ns */
+	bool has_sandbox;
+	struct gr_lease_sandbox sandbox;
+	char blocked[GR_LEASE_BLOCKED_MAX];   /* quarantine only: "" or why it stays */
 };
 
 enum gr_lease_state {
@@ -86,7 +121,8 @@ enum gr_lease_state {
 struct gr_lease_info {
 	enum gr_lease_state state;
 	struct gr_lease lease;        /* in quarantine: the last holder's */
-	unsigned long long released_at, free_at;   /* quarantine only, CLOCK_REALTIME ns */
+	unsigned long long released_at, free_at;   /* quarantine only, CLOCK_REALTIME ns;
+						    * blocked: free_at is ULLONG_MAX */
 };
 
 struct gr_lease_gc_stats {
@@ -97,7 +133,8 @@ struct gr_lease_gc_stats {
 
 int gr_lease_acquire(const struct gr_pool *pool, const char *account, const char *job_id,
 		     pid_t holder_pid, struct gr_lease *lease, struct gr_error **err);
-/* Release a lease into quarantine; refused unless N.lease is still exactly it. */
+/* Release a lease into quarantine; refused unless N.lease is still exactly it.
+ * 1: released, but the quarantine is blocked (err says why). */
 int gr_lease_release(const struct gr_pool *pool, const struct gr_lease *lease, struct gr_error **err);
 /* Range index's lease as it is on disk; -ENOENT when it is not leased. */
 int gr_lease_read(const struct gr_pool *pool, unsigned index, struct gr_lease *lease,
@@ -108,6 +145,19 @@ int gr_lease_list(const struct gr_pool *pool,
 		  void (*cb)(void *data, const struct gr_lease_info *info), void *data,
 		  struct gr_error **err);
 void gr_lease_range(const struct gr_lease *lease, struct gr_uid_range *range);
+
+/* Note in lease's N.lease (still exactly it) the sandbox whose walk back
+ * will be owed (sbx), or that none is owed any more (sbx NULL). */
+int gr_lease_note_sandbox(const struct gr_pool *pool, const struct gr_lease *lease,
+			  const struct gr_lease_sandbox *sbx, struct gr_error **err);
+/* The sandbox at dirfd as a lease notes it (its path from /proc/self/fd). */
+int gr_lease_sandbox_of(int dirfd, uid_t owner, gid_t group, struct gr_lease_sandbox *sbx,
+			struct gr_error **err);
+/* Processes with an id in [first, first+count): with kill, SIGKILLed (by
+ * pidfd, after re-checking their ids) until none is left or a bound of
+ * about two seconds passes. Returns how many are left (0: none), *one one
+ * of them; -errno when /proc cannot be read. */
+int gr_lease_holders(uid_t first, unsigned long count, bool kill, pid_t *one);
 
 /* For the CLI: gc of every pool; a table of every pool's leases (gridrun ps). */
 int gr_lease_gc_all(const struct gr_config *cfg, struct gr_lease_gc_stats *stats, struct gr_error **err);

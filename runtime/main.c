@@ -241,6 +241,14 @@ static int check_pool(const struct gr_spec *spec, const struct gr_pool **pool, s
 	*pool = NULL;
 	if (!spec->pool)
 		return 0;
+	/* S20: what a job writes through a rw bind of a host directory would
+	 * stay the range's, out of reach of the sandbox's walk back */
+	for (size_t i = 0; i < spec->nmounts; i++)
+		if (spec->mounts[i].type == GR_MOUNT_BIND && !(spec->mounts[i].flags & GR_MNT_RDONLY))
+			return gr_error_set(err, EPERM, "%s: mounts[%zu]: a read-write bind of `%s` is refused "
+					    "with a leased range (gridrun.pool): files the job left there "
+					    "would stay the range's; add \"ro\"", spec->file, i,
+					    spec->mounts[i].source);
 	if (geteuid() != 0) {
 		/* helper mode: the helper leases for the caller's own account */
 		struct passwd *pw = getpwuid(getuid());
@@ -259,13 +267,17 @@ static int check_pool(const struct gr_spec *spec, const struct gr_pool **pool, s
 static void release_job_lease(struct job_lease *jl)
 {
 	_cleanup_gr_error_ struct gr_error *e = NULL;
+	int r;
 
 	if (!jl->held)
 		return;
 	/* gr_run() left no process of the job: the range goes to quarantine */
-	if ((jl->via_helper ? gr_helper_release(jl->lease.pool, jl->lease.index, &e) :
-	     gr_lease_release(jl->pool, &jl->lease, &e)) < 0)
+	r = jl->via_helper ? gr_helper_release(jl->lease.pool, jl->lease.index, &e) :
+			     gr_lease_release(jl->pool, &jl->lease, &e);
+	if (r < 0)
 		fprintf(stderr, "gridrun: %s, ignoring (gridrun gc reclaims it)\n", e->msg);
+	else if (r > 0)   /* released, but what the job left is not settled (lease.h) */
+		fprintf(stderr, "gridrun: %s\n", e->msg);
 	jl->held = false;
 	run_lease = NULL;
 }
@@ -452,7 +464,7 @@ static int cmd_run(const char *path)
 		hooks.maps_data = &jl;
 	}
 	/* the sandbox to the leased range (handover.h) */
-	if (gr_job_handover_begin(&jh, spec->sandbox, jl.held ? &jl.lease : NULL, jl.via_helper,
+	if (gr_job_handover_begin(&jh, spec->sandbox, jl.pool, jl.held ? &jl.lease : NULL, jl.via_helper,
 				  site_config ? site_config->handover : GR_HANDOVER_AUTO, spec->uid, spec->gid,
 				  &err) < 0) {
 		release_job_lease(&jl);

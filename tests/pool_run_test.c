@@ -485,6 +485,72 @@ TEST_F(pool, a_sigkilled_supervisors_lease_is_reclaimed_by_gc_and_no_other)
 	free(mark);
 }
 
+
+/* S20 (c): a rw bind of a host directory with a leased range is refused
+ * with one line naming the mount, before anything exists. */
+TEST_F(pool, S20_a_read_write_bind_of_a_host_directory_is_refused_with_a_range)
+{
+	char *spec, *want, *gr, *extra;
+
+	configure(self, 1);
+	extra = gr = NULL;
+	spec = gt_write(self->dir, "rwbind.json", "{\"process\": {\"args\": [\"/bin/true\"]}, \"mounts\": "
+			"[{\"destination\": \"/mnt/drop\", \"source\": \"%s\", \"options\": [\"rbind\"]}], "
+			"\"gridrun\": {\"pool\": \"atlas\", \"account\": \"atlas001\"}}", self->dir);
+	gt_run_spec(spec, &self->res);
+	EXPECT_EQ(125, self->res.status);
+	ASSERT_LE(0, asprintf(&want, "gridrun: %s: mounts[0]: a read-write bind of `%s` is refused with a "
+			      "leased range (gridrun.pool): files the job left there would stay the range's; "
+			      "add \"ro\"\n", spec, self->dir));
+	EXPECT_STREQ(want, self->res.err);
+	EXPECT_EQ(-1, gt_count_dir(self->leases));
+	free(want);
+	free(spec);
+	free(gr);
+	free(extra);
+}
+
+/* S20 (b): chown hand-over, supervisor SIGKILLed while the job runs: the
+ * lease noted the sandbox, so `gridrun gc` walks it back (nothing is left
+ * the range's, the setuid copy is the owner's without its set-id bits). */
+TEST_F(pool, S20_gc_walks_back_the_sandbox_of_a_sigkilled_supervisor)
+{
+	char *spec, *ready, *conf, *sbx;
+	struct stat st;
+	pid_t pid;
+
+	conf = gt_write(self->dir, "gridrun.conf", "[runtime]\nlease_dir = %s\nsandbox_handover = chown\n\n"
+			"[pool atlas]\nfirst_uid = %u\nranges = 1\naccounts = atlas001\nquarantine_seconds = 0\n",
+			self->leases, FIRST);
+	chmod(conf, 0644);
+	setenv("GRIDRUN_CONFIG", conf, 1);
+	spec = job(self, "crash", "mkdir $SBX/d; cp /bin/dash $SBX/d/sh; chmod 6755 $SBX/d/sh; " WAIT_SCRIPT,
+		   0700, UNPRIV_UID, NULL);
+	ready = path_in(self->dir, "execute/crash/ready");
+	sbx = path_in(self->dir, "execute/crash");
+	pid = gt_start_spec(spec, -1);
+	ASSERT_TRUE(gt_wait_file(ready, 20000));
+	ASSERT_EQ(0, stat(gt_f("%s/d/sh", sbx), &st));
+	EXPECT_EQ(FIRST, st.st_uid);
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	EXPECT_EQ(128 + SIGKILL, gt_wait(pid, 20000));
+	EXPECT_TRUE(wait_no_tasks_in(FIRST, 65536, 20000));
+	gridrun_cmd("gc", &self->res);
+	EXPECT_EQ(0, self->res.status) TH_LOG("%s", self->res.err);
+	for (int i = 0; i < 4; i++) {
+		static const char *const names[] = { ".", "d", "d/sh", "ready" };
+
+		ASSERT_EQ(0, lstat(gt_f("%s/%s", sbx, names[i]), &st));
+		EXPECT_EQ(UNPRIV_UID, st.st_uid) TH_LOG("%s", names[i]);
+	}
+	ASSERT_EQ(0, stat(gt_f("%s/d/sh", sbx), &st));
+	EXPECT_EQ(0, st.st_mode & (S_ISUID | S_ISGID));
+	free(conf);
+	free(sbx);
+	free(ready);
+	free(spec);
+}
+
 /* All live jobs' host uid maps are pairwise disjoint; returns how many. */
 static int check_disjoint(struct __test_metadata *_metadata, struct _test_data_pool *self, int n,
 			  const bool *alive)

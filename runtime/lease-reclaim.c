@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * lease-reclaim.c - what a range's last tenant may have left, settled before
+ * the range can be leased again (lease.h, threats S33 and S20): processes
+ * that hold one of its ids, and the files of the sandbox it was handed.
+ *
+ * Holders: a task holds the range when any of its real, effective, saved or
+ * fs uids or gids (/proc/PID/task/TID/status, as seen from the init user
+ * namespace: host ids) lies in it. A pilot that setns()es into its job's
+ * user namespace and calls setresuid(0, 0, 0) becomes host uid FIRST; so
+ * does anything a job left running. Zombies hold nothing. Only processes
+ * with such a task are ever signalled, and only through a pidfd opened
+ * before their ids are read again: a kill that succeeds hit a process that
+ * was alive (so not replaced by a reused pid) when its ids were seen in the
+ * range.
+ *
+ * Sandbox: re-opened by its noted path with RESOLVE_NO_SYMLINKS |
+ * RESOLVE_NO_MAGICLINKS, and used only when it is still the same directory
+ * (device, inode, mount id); then handover.c's walk back. A sandbox that is
+ * gone or replaced cannot be walked: its files may be anywhere, so the range
+ * stays blocked (an admin who knows better removes N.quarantine).
+ *
+ * Privilege: root mode runs this as root; gridrun-helper runs it for release,
+ * gc and unsandbox with euid 0 and CAP_KILL, CAP_CHOWN, CAP_DAC_READ_SEARCH
+ * and CAP_FOWNER (helper.c).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "handover.h"
+#include "lease-int.h"
+#include "util.h"
+
+/* A status text with an id in [lo, hi) (and no zombie's). */
+static bool status_holds(const char *buf, unsigned long long lo, unsigned long long hi)
+{
+	const char *line = strstr(buf, "\nState:\t");
+
+	if (line && (line[8] == 'Z' || line[8] == 'X'))
+		return false;
+	for (int k = 0; k < 2; k++) {
+		unsigned long long ids[4];
+
+		line = strstr(buf, k ? "\nGid:" : "\nUid:");
+		if (!line || sscanf(line + 5, "%llu %llu %llu %llu", &ids[0], &ids[1], &ids[2], &ids[3]) != 4)
+			continue;
+		for (int i = 0; i < 4; i++)
+			if (ids[i] >= lo && ids[i] < hi)
+				return true;
+	}
+	return false;
+}
+
+/* The status of task dfd/name holds an id in [lo, hi). */
+static bool task_holds(int dfd, const char *name, unsigned long long lo, unsigned long long hi)
+{
+	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char buf[4096];
+	ssize_t n = fd >= 0 ? gr_read_full(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return status_holds(buf, lo, hi);
+}
+
+/* Kill process pid, whose task dir is taskfd and whose task tid held the
+ * range, once its ids are seen in the range again after its pidfd exists. */
+static void kill_holder(pid_t pid, int taskfd, const char *tid, unsigned long long lo, unsigned long long hi)
+{
+	char status[300];
+	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (pidfd < 0)
+		return;
+	snprintf(status, sizeof(status), "%s/status", tid);
+	if (task_holds(taskfd, status, lo, hi))
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+}
+
+/* dfd/name (a /proc/PID/status) is of a process with one thread: true,
+ * and when it holds the range, counted in *found and *one set. */
+static bool single_thread(int dfd, const char *name, unsigned long long lo, unsigned long long hi,
+			  int *found, pid_t *one)
+{
+	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char buf[4096];
+	const char *t;
+	ssize_t n = fd >= 0 ? gr_read_full(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (n <= 0)
+		return true;   /* gone */
+	buf[n] = '\0';
+	t = strstr(buf, "\nThreads:\t");
+	if (!t || strncmp(t + 10, "1\n", 2))
+		return false;
+	if (status_holds(buf, lo, hi)) {
+		(*found)++;
+		*one = (pid_t)atoi(name);
+	}
+	return true;
+}
+
+static void kill_leader(pid_t pid, int procfd, const char *dir, unsigned long long lo, unsigned long long hi)
+{
+	char status[300];
+	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (pidfd < 0)
+		return;
+	snprintf(status, sizeof(status), "%s/status", dir);
+	if (task_holds(procfd, status, lo, hi))
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+}
+
+/* One pass over /proc: how many processes hold an id in [lo, hi). */
+static int holders_pass(unsigned long long lo, unsigned long long hi, bool kill, pid_t *one)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+	int found = 0;
+
+	if (!proc)
+		return -errno;
+	while ((de = readdir(proc))) {
+		_cleanup_close_ int taskfd = -1;
+		struct dirent *te;
+		char path[300];
+		DIR *tasks;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		/* cheap first: a process of one thread is its leader's status */
+		snprintf(path, sizeof(path), "%s/status", de->d_name);
+		if (single_thread(dirfd(proc), path, lo, hi, &found, one)) {
+			if (kill && *one == (pid_t)atoi(de->d_name))
+				kill_leader(*one, dirfd(proc), de->d_name, lo, hi);
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/task", de->d_name);
+		taskfd = openat(dirfd(proc), path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		tasks = taskfd >= 0 ? fdopendir(taskfd) : NULL;
+		if (!tasks)
+			continue;
+		taskfd = -1;
+		while ((te = readdir(tasks))) {
+			if (te->d_name[0] < '1' || te->d_name[0] > '9')
+				continue;
+			snprintf(path, sizeof(path), "%s/status", te->d_name);
+			if (!task_holds(dirfd(tasks), path, lo, hi))
+				continue;
+			found++;
+			*one = (pid_t)atoi(de->d_name);
+			if (kill)
+				kill_holder(*one, dirfd(tasks), te->d_name, lo, hi);
+			break;
+		}
+		closedir(tasks);
+	}
+	closedir(proc);
+	return found;
+}
+
+int gr_lease_holders(uid_t first, unsigned long count, bool kill, pid_t *one)
+{
+	unsigned long long lo = first, hi = lo + count;
+	unsigned long long deadline = gr_now_ns() + 2 * NS;
+	pid_t dummy;
+	int n;
+
+	if (!one)
+		one = &dummy;
+	n = holders_pass(lo, hi, kill, one);
+	/* SIGKILL takes a moment (exit, then a zombie that holds nothing);
+	 * what a holder forked meanwhile is found by the next pass */
+	for (long wait_us = 500; kill && n > 0 && gr_now_ns() < deadline; wait_us *= 2) {
+		struct timespec ts = { 0, (wait_us < 100000 ? wait_us : 100000) * 1000 };
+
+		nanosleep(&ts, NULL);
+		n = holders_pass(lo, hi, true, one);
+	}
+	return n;
+}
+
+static int openat2_path(const char *path)
+{
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW,
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+
+	return fd < 0 ? -errno : (int)fd;
+}
+
+static int identity(int fd, unsigned long long *dev, unsigned long long *ino, unsigned long long *mnt)
+{
+	struct statx sx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_MNT_ID, &sx) < 0)
+		return -errno;
+	*dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+	*ino = sx.stx_ino;
+	*mnt = (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
+	return 0;
+}
+
+int gr_lease_sandbox_of(int dirfd, uid_t owner, gid_t group, struct gr_lease_sandbox *sbx,
+			struct gr_error **err)
+{
+	char link[64];
+	ssize_t n;
+	int r;
+
+	memset(sbx, 0, sizeof(*sbx));
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+	n = readlink(link, sbx->path, sizeof(sbx->path) - 1);
+	if (n < 0)
+		return gr_error_sys(err, errno, "lease: the sandbox's path");
+	if (n >= (ssize_t)sizeof(sbx->path) - 1 || sbx->path[0] != '/')
+		return gr_error_set(err, ENAMETOOLONG, "lease: the sandbox's path `%.64s` cannot be noted "
+				    "for its walk back", sbx->path);
+	r = identity(dirfd, &sbx->dev, &sbx->ino, &sbx->mnt_id);
+	if (r < 0)
+		return gr_error_sys(err, -r, "lease: statx the sandbox");
+	sbx->owner = owner;
+	sbx->group = group;
+	return 0;
+}
+
+/* The noted sandbox walked back to its owner; <0 with why not in buf. */
+static int walk_back(const struct gr_lease *l, uid_t first, unsigned long count, char *why, size_t size)
+{
+	_cleanup_gr_error_ struct gr_error *e = NULL;
+	const struct gr_lease_sandbox *b = &l->sandbox;
+	unsigned long long dev, ino, mnt;
+	struct gr_handover h;
+	unsigned long n = 0;
+	_cleanup_close_ int fd = openat2_path(b->path);
+	int r;
+
+	if (fd < 0 || identity(fd, &dev, &ino, &mnt) < 0 || dev != b->dev || ino != b->ino ||
+	    (b->mnt_id && mnt != b->mnt_id)) {
+		snprintf(why, size, "its sandbox `%.120s` is gone or is another directory now, and may hold "
+			 "files of the range", b->path);
+		return -ENOENT;
+	}
+	r = gr_handover_plan(b->owner, b->group, first, count, 0, 0, &h, &e);
+	if (r == 0)
+		r = gr_handover_chown(fd, &h, true, &n, &e);
+	else if (r > 0)
+		r = 0;   /* nothing was handed over */
+	if (r < 0)
+		snprintf(why, size, "the walk back of its sandbox `%.120s` did not finish: %s", b->path,
+			 e ? e->msg : strerror(-r));
+	return r;
+}
+
+int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l)
+{
+	uid_t first = pool->first_uid + l->index * pool->range_size;
+	pid_t one = 0;
+	int n;
+
+	l->blocked[0] = '\0';
+	/* first the holders: none may race the walk back with new files */
+	n = gr_lease_holders(first, pool->range_size, true, &one);
+	if (n != 0) {
+		if (n < 0)
+			snprintf(l->blocked, sizeof(l->blocked), "cannot tell whether a process holds its "
+				 "ids: %s", strerror(-n));
+		else
+			snprintf(l->blocked, sizeof(l->blocked), "%d process(es) that hold its ids did not "
+				 "die (pid %d)", n, (int)one);
+		return 1;
+	}
+	if (l->has_sandbox && walk_back(l, first, pool->range_size, l->blocked, sizeof(l->blocked)) < 0)
+		return 1;
+	l->has_sandbox = false;
+	return 0;
+}
