@@ -81,6 +81,26 @@ static int check_supported(const struct gr_spec *spec, struct gr_error **err)
 	return 0;
 }
 
+/*
+ * The site's defaults for what the spec leaves open (config.h): a pids limit
+ * (optional: where no cgroup can enforce it, e.g. unprivileged on v1, the
+ * job runs without and gridrun says so), and the size of the job's private
+ * tmpfs mounts: its memory limit, else the site's tmpfs_size.
+ */
+static void apply_site_defaults(struct gr_spec *spec, const struct gr_config *cfg)
+{
+	struct gr_resources *res = &spec->resources;
+
+	if (res->pids_limit == -1 && cfg && cfg->default_pids_limit > 0) {
+		res->pids_limit = cfg->default_pids_limit;
+		res->set |= 1u << GR_LIM_PIDS_LIMIT;
+		res->optional |= 1u << GR_LIM_PIDS_LIMIT;
+		res->any = true;
+	}
+	spec->tmpfs_size = res->memory_limit > 0 ? (unsigned long long)res->memory_limit
+						 : cfg ? cfg->tmpfs_size : 0;
+}
+
 static const char *arg_config;            /* --config PATH */
 static const char *arg_spec_name;         /* run --spec-name NAME */
 static struct gr_config *site_config;     /* loaded once, in main() */
@@ -420,6 +440,7 @@ static int cmd_run(const char *path)
 	}
 	if (check_supported(spec, &err) < 0 || check_pool(spec, &jl.pool, &err) < 0)
 		return fail(err);
+	apply_site_defaults(spec, site_config);
 	jl.via_helper = spec->pool && geteuid() != 0;
 	if (spec->job_id) {
 		job_id = strdup(spec->job_id);
