@@ -556,9 +556,18 @@ static int cmd_gc(void)
 	if (site_config->npools) {
 		if (geteuid() == 0 && gr_lease_gc_all(site_config, &lease_gc, &err) < 0)
 			return fail(err);
-		for (size_t i = 0; geteuid() != 0 && i < site_config->npools; i++)
+		/* a pilot's gc: only the pools its account may lease from (the
+		 * helper refuses the others; they are not this pilot's business) */
+		struct passwd *pw = geteuid() != 0 ? getpwuid(getuid()) : NULL;
+
+		for (size_t i = 0; geteuid() != 0 && i < site_config->npools; i++) {
+			_cleanup_gr_error_ struct gr_error *e = NULL;
+
+			if (!pw || gr_pool_check_account(&site_config->pools[i], pw->pw_name, &e) < 0)
+				continue;
 			if (gc_pool(&site_config->pools[i], &lease_gc, &err) < 0)
 				return fail(err);
+		}
 		printf("gridrun gc: reclaimed %u lease(s) of dead holders, ended %u quarantine(s)\n",
 		       lease_gc.reclaimed, lease_gc.freed);
 	}
