@@ -30,7 +30,8 @@
 
 enum sect_kind { S_NONE, S_RUNTIME, S_POOL, S_ROOTFS };
 
-static const char *const runtime_keys[] = { "state_dir", "lease_dir", "cgroup_base", "sandbox_handover", NULL };
+static const char *const runtime_keys[] = { "state_dir", "lease_dir", "cgroup_base", "sandbox_handover",
+					    "tmpfs_size", "default_pids_limit", NULL };
 static const char *const pool_keys[] = { "first_uid", "ranges", "range_size", "accounts",
 					 "quarantine_seconds", "vos", NULL };
 static const char *const rootfs_keys[] = { "path", NULL };
@@ -93,6 +94,29 @@ static int number(struct parser *p, const char *key, const char *v, unsigned lon
 		n = n * 10 + (unsigned)(*s - '0');
 	}
 	*out = n;
+	return 0;
+}
+
+/* Bytes, with an optional k, m or g suffix (powers of 1024), at least 1 MiB. */
+static int size_value(struct parser *p, const char *key, const char *v, unsigned long long *out)
+{
+	_cleanup_free_ char *digits = strdup(v);
+	unsigned shift = 0;
+	size_t n;
+
+	if (!digits)
+		return gr_error_sys(&p->err, ENOMEM, "config");
+	n = strlen(digits);
+	if (n > 1 && strchr("kKmMgG", digits[n - 1])) {
+		shift = strchr("kK", digits[n - 1]) ? 10 : strchr("mM", digits[n - 1]) ? 20 : 30;
+		digits[n - 1] = '\0';
+	}
+	if (number(p, key, digits, (1ull << 50) >> shift, out) < 0)
+		return -EINVAL;
+	*out <<= shift;
+	if (*out < (1ull << 20))
+		return fail(p, p->lineno, "%s: %s: %s is less than 1 MiB (bytes, or a number "
+			    "with k, m or g)", p->ctx, key, v);
 	return 0;
 }
 
@@ -368,6 +392,20 @@ static int handler(void *user, const char *section, const char *name, const char
 	case S_RUNTIME: {
 		char **slot[] = { &p->cfg->state_dir, &p->cfg->lease_dir, &p->cfg->cgroup_base };
 
+		if (k == 4)
+			return size_value(p, name, value, &p->cfg->tmpfs_size) == 0;
+		if (k == 5) {
+			unsigned long long n = 0;
+
+			if (number(p, name, value, 4194304, &n) < 0)
+				return 0;
+			if (n < 1) {
+				fail(p, p->lineno, "runtime: default_pids_limit: must be at least 1");
+				return 0;
+			}
+			p->cfg->default_pids_limit = (long long)n;
+			return 1;
+		}
 		if (k == 3) {
 			if (gr_handover_way_parse(value, &p->cfg->handover) == 0)
 				return 1;

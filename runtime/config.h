@@ -5,7 +5,12 @@
  * INI, parsed with libinih:
  *     [runtime]     state_dir, lease_dir, cgroup_base   (absolute paths, all optional),
  *                   sandbox_handover (auto | idmap | chown; handover.h: how a
- *                   leased job gets its sandbox; auto: idmap where possible)
+ *                   leased job gets its sandbox; auto: idmap where possible),
+ *                   tmpfs_size (bytes, or N[kmg]; at least 1 MiB: the size of
+ *                   each private tmpfs of a job without a memory limit, see
+ *                   mountns.h; unset: the kernel's default, half of the RAM),
+ *                   default_pids_limit (1-4194304: linux.resources.pids.limit
+ *                   of a spec that sets none; unset: no default)
  *     [pool NAME]   first_uid, ranges (required); range_size (65536),
  *                   accounts (space-separated; empty or absent: nobody may lease),
  *                   quarantine_seconds (600), vos (space-separated VO names:
@@ -98,6 +103,8 @@ struct gr_config {
 	char *lease_dir;             /* always set: GR_LEASE_DIR_DEFAULT unless given */
 	char *cgroup_base;           /* NULL: not set */
 	enum gr_handover_way handover; /* sandbox_handover (handover.h): auto unless given */
+	unsigned long long tmpfs_size; /* bytes; 0: not set */
+	long long default_pids_limit;  /* 0: not set */
 	struct gr_pool *pools;
 	size_t npools;
 	struct gr_rootfs *rootfs;

@@ -301,6 +301,7 @@ static int init_setup(const struct gr_child_ctx *ctx, struct gr_error **err)
 		.nmasked_paths = spec->nmasked_paths,
 		.readonly_paths = spec->readonly_paths,
 		.nreadonly_paths = spec->nreadonly_paths,
+		.tmpfs_size = spec->tmpfs_size,
 	};
 	struct gr_mount_sources src;
 

@@ -77,6 +77,26 @@ static int check_supported(const struct gr_spec *spec, struct gr_error **err)
 	return 0;
 }
 
+/*
+ * The site's defaults for what the spec leaves open (config.h): a pids limit
+ * (optional: where no cgroup can enforce it, e.g. unprivileged on v1, the
+ * job runs without and gridrun says so), and the size of the job's private
+ * tmpfs mounts: its memory limit, else the site's tmpfs_size.
+ */
+static void apply_site_defaults(struct gr_spec *spec, const struct gr_config *cfg)
+{
+	struct gr_resources *res = &spec->resources;
+
+	if (res->pids_limit == -1 && cfg && cfg->default_pids_limit > 0) {
+		res->pids_limit = cfg->default_pids_limit;
+		res->set |= 1u << GR_LIM_PIDS_LIMIT;
+		res->optional |= 1u << GR_LIM_PIDS_LIMIT;
+		res->any = true;
+	}
+	spec->tmpfs_size = res->memory_limit > 0 ? (unsigned long long)res->memory_limit
+						 : cfg ? cfg->tmpfs_size : 0;
+}
+
 static const char *arg_config;            /* --config PATH */
 static const char *arg_spec_name;         /* run --spec-name NAME */
 static bool arg_json;                     /* ps --format json */
@@ -438,6 +458,7 @@ static int cmd_run(const char *path)
 	if (check_supported(spec, &err) < 0 || gr_record_open(spec, &rec, &err) < 0 ||
 	    check_pool(spec, &jl.pool, &err) < 0)
 		return fail(err);
+	apply_site_defaults(spec, site_config);
 	jl.via_helper = spec->pool && geteuid() != 0;
 	if (spec->job_id) {
 		job_id = strdup(spec->job_id);
@@ -575,9 +596,18 @@ static int cmd_gc(void)
 	if (site_config->npools) {
 		if (geteuid() == 0 && gr_lease_gc_all(site_config, &lease_gc, &err) < 0)
 			return fail(err);
-		for (size_t i = 0; geteuid() != 0 && i < site_config->npools; i++)
+		/* a pilot's gc: only the pools its account may lease from (the
+		 * helper refuses the others; they are not this pilot's business) */
+		struct passwd *pw = geteuid() != 0 ? getpwuid(getuid()) : NULL;
+
+		for (size_t i = 0; geteuid() != 0 && i < site_config->npools; i++) {
+			_cleanup_gr_error_ struct gr_error *e = NULL;
+
+			if (!pw || gr_pool_check_account(&site_config->pools[i], pw->pw_name, &e) < 0)
+				continue;
 			if (gc_pool(&site_config->pools[i], &lease_gc, &err) < 0)
 				return fail(err);
+		}
 		printf("gridrun gc: reclaimed %u lease(s) of dead holders, ended %u quarantine(s)\n",
 		       lease_gc.reclaimed, lease_gc.freed);
 	}

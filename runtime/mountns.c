@@ -173,11 +173,11 @@ static int mount_fs_at(int rootfd, const char *target, const char *type, const c
 	return TAKE_FD(mfd);
 }
 
-static int setup_dev(int rootfd, struct gr_error **err)
+static int setup_dev(int rootfd, const char *size, struct gr_error **err)
 {
 	static const char *const dev_opts[] = { "mode", "0755", "size", "65536", NULL };
 	static const char *const pts_opts[] = { "newinstance", NULL, "ptmxmode", "0666", "mode", "0620", NULL };
-	static const char *const shm_opts[] = { "mode", "1777", NULL };
+	const char *shm_opts[] = { "mode", "1777", size ? "size" : NULL, size, NULL };
 	_cleanup_close_ int devfd = -1;
 	size_t i;
 	int r;
@@ -263,17 +263,18 @@ static int setup_sandbox(int rootfd, const char *sandbox, const char *cover, int
 	return 0;
 }
 
-static int setup_spec_mount(int rootfd, const struct gr_mount *m, int srcfd, struct gr_error **err)
+static int setup_spec_mount(int rootfd, const struct gr_mount *m, int srcfd, unsigned long long bound,
+			    struct gr_error **err)
 {
 	_cleanup_close_ int tfd = -1, mfd = -1;
 
 	if (m->type == GR_MOUNT_TMPFS) {
 		char size[32];
-		const char *opts[] = { "mode", "1777", m->size ? "size" : NULL, size, NULL };
+		const char *opts[] = { "mode", "1777", m->size || bound ? "size" : NULL, size, NULL };
 		unsigned attrs = JOB_ATTRS | (m->flags & GR_MNT_NOEXEC ? MOUNT_ATTR_NOEXEC : 0) |
 				 (m->flags & GR_MNT_RDONLY ? MOUNT_ATTR_RDONLY : 0);
 
-		snprintf(size, sizeof(size), "%llu", m->size);
+		snprintf(size, sizeof(size), "%llu", m->size ? m->size : bound);
 		mfd = mount_fs_at(rootfd, m->destination, "tmpfs", opts, attrs, err);
 		return mfd < 0 ? mfd : 0;
 	}
@@ -421,14 +422,18 @@ fail_sandbox:
 int gr_mountns_in_child(const struct gr_mount_plan *plan, struct gr_mount_sources *src,
 			struct gr_error **err)
 {
-	static const char *const tmp_opts[] = { "mode", "1777", NULL };
-	static const char *const run_opts[] = { "mode", "0755", NULL };
+	char size[32];
+	/* without size= each tmpfs may take half of the host's RAM (H2) */
+	const char *sz = plan->tmpfs_size ? size : NULL;
+	const char *tmp_opts[] = { "mode", "1777", sz ? "size" : NULL, sz, NULL };
+	const char *run_opts[] = { "mode", "0755", sz ? "size" : NULL, sz, NULL };
 	_cleanup_close_ int rootfd = TAKE_FD(src->root), sandboxfd = TAKE_FD(src->sandbox), scratchfd = -1,
 			    coverfd = -1;
 	_cleanup_free_ int *srcfds = TAKE_PTR(src->binds);
 	size_t i;
 	int r;
 
+	snprintf(size, sizeof(size), "%llu", plan->tmpfs_size);
 	/* 2. Attach the new root over /tmp of this (private) namespace. */
 	{
 		_cleanup_close_ int hostroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -449,7 +454,7 @@ int gr_mountns_in_child(const struct gr_mount_plan *plan, struct gr_mount_source
 	if (r < 0)
 		goto out;
 	close(r);
-	r = setup_dev(rootfd, err);
+	r = setup_dev(rootfd, sz, err);
 	if (r < 0)
 		goto out;
 	r = mount_fs_at(rootfd, "/tmp", "tmpfs", tmp_opts, JOB_ATTRS, err);
@@ -472,7 +477,7 @@ int gr_mountns_in_child(const struct gr_mount_plan *plan, struct gr_mount_source
 			goto out;
 	}
 	for (i = 0; i < plan->nmounts; i++) {
-		r = setup_spec_mount(rootfd, &plan->mounts[i], srcfds[i], err);
+		r = setup_spec_mount(rootfd, &plan->mounts[i], srcfds[i], plan->tmpfs_size, err);
 		if (r < 0) {
 			gr_error_prefix(err, "mounts[%zu] `%s`", i, plan->mounts[i].destination);
 			goto out;

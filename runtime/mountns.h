@@ -13,7 +13,9 @@
  *                      urandom tty bound from the host, a new devpts instance
  *                      at /dev/pts with /dev/ptmx, /dev/shm tmpfs, /dev/mqueue
  *                      of the job's IPC namespace, the fd/stdin/... links
- *   /tmp /var/tmp /run private tmpfs, nosuid, nodev
+ *   /tmp /var/tmp /run private tmpfs, nosuid, nodev; these, /dev/shm and a
+ *                      spec tmpfs without size= are bounded by the plan's
+ *                      tmpfs_size (each one; 0: the kernel's default)
  *   SANDBOX            the sandbox, read-write at its own path; its parent (or
  *                      the plan's sandbox_cover, an ancestor) is covered by an
  *                      empty read-only tmpfs so that sibling sandboxes are not
@@ -54,6 +56,7 @@ struct gr_mount_plan {
 	size_t nmasked_paths;
 	char *const *readonly_paths;
 	size_t nreadonly_paths;
+	unsigned long long tmpfs_size;    /* bytes; 0: no size= */
 };
 
 /*

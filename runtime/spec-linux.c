@@ -207,8 +207,14 @@ int gr_spec_gridrun_member(struct gr_spec_walk *w, const char *key, json_t *v)
 	const char *s = json_string_value(v);
 	int r;
 
-	if (streq(key, "job_id"))
+	if (streq(key, "job_id")) {
+		/* the id becomes an argument of gridrun kill/suspend/resume and of
+		 * gridrun-helper: one that starts with '-' would read as an option */
+		if (s && s[0] == '-')
+			return gr_spec_fail(w, "must not start with '-' (it would read as an option "
+					    "of gridrun kill, suspend and resume)");
 		return gr_spec_get_name(w, v, 64, &spec->job_id);
+	}
 	if (streq(key, "account"))
 		return gr_spec_get_name(w, v, 32, &spec->account);
 	if (streq(key, "pool"))

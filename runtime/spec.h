@@ -147,6 +147,9 @@ struct gr_spec {
 	char **readonly_paths;
 	size_t nreadonly_paths;
 	struct gr_resources resources;
+	unsigned long long tmpfs_size; /* size= of the job's private tmpfs (mountns.h), 0 =
+					* the kernel's default; not in the spec: the CLI sets
+					* it from the memory limit or the site's tmpfs_size */
 
 	/* gridrun */
 	char *job_id;            /* [A-Za-z0-9._-]{1,64}, not starting with '.'; NULL = generated */

@@ -209,6 +209,62 @@ TEST_F(cg, S13_S14_cgroupfs_is_read_only_inside)
 	ASSERT_NE(NULL, strstr(self->res.out, "found\n")) TH_LOG("out: %s", self->res.out);
 }
 
+/* A site configuration in the fixture's directory, for this test's runs. */
+static void site_config(struct _test_data_cg *self, const char *text)
+{
+	char *conf = gt_write(self->dir, "gridrun.conf", "%s", text);
+
+	setenv("GRIDRUN_CONFIG", conf, 1);
+	free(conf);
+}
+
+/* Each private tmpfs's size= as the job sees it, then a write past it. */
+#define TMPFS_SIZES_THEN(write) \
+	"[\"/bin/sh\", \"-c\", \"for m in /tmp /var/tmp /run /dev/shm; do " \
+	"grep \\\"^none $m tmpfs \\\" /proc/self/mounts | tail -1 | grep -o 'size=[0-9]*k' || echo $m-unbounded; done; " \
+	write " 2>&1 | grep -o 'No space left on device'; exit 0\"]"
+
+TEST_F(cg, H2_private_tmpfs_is_bounded_by_the_site_tmpfs_size)
+{
+	site_config(self, "[runtime]\ntmpfs_size = 8m\n");
+	run_job(self, "cg-tmpfs-site", TMPFS_SIZES_THEN("dd if=/dev/zero of=/tmp/fill bs=1M count=16"), NULL);
+	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
+	ASSERT_STREQ("size=8192k\nsize=8192k\nsize=8192k\nsize=8192k\nNo space left on device\n",
+		     self->res.out);
+}
+
+TEST_F(cg, H2_private_tmpfs_is_bounded_by_the_memory_limit)
+{
+	/* the memory limit wins over the site's size; fallocate asks for the
+	 * whole size at once, so the bound answers before the memcg could */
+	site_config(self, "[runtime]\ntmpfs_size = 8m\n");
+	run_job(self, "cg-tmpfs-mem", TMPFS_SIZES_THEN("fallocate -l 80m /dev/shm/fill"),
+		"{\"memory\": {\"limit\": 67108864}}");
+	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
+	ASSERT_STREQ("size=65536k\nsize=65536k\nsize=65536k\nsize=65536k\nNo space left on device\n",
+		     self->res.out);
+}
+
+TEST_F(cg, H3_site_default_pids_limit_stops_a_fork_bomb)
+{
+	site_config(self, "[runtime]\ndefault_pids_limit = 32\n");
+	run_job(self, "cg-pids-default", "[\"/run/gr-probe\", \"forkbomb\"]", NULL);
+	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
+	/* init, the probe and 30 children: pids.max is the site's 32 */
+	ASSERT_STREQ("forked 30 EAGAIN\n", self->res.out);
+	ASSERT_NE(NULL, strstr(self->res.err, "gridrun: job cg-pids-default hit its pids limit: "))
+		TH_LOG("stderr: %s", self->res.err);
+	EXPECT_GE(32, rec_int(self, "pids_peak"));
+}
+
+TEST_F(cg, H3_a_spec_pids_limit_wins_over_the_site_default)
+{
+	site_config(self, "[runtime]\ndefault_pids_limit = 32\n");
+	run_job(self, "cg-pids-spec", "[\"/run/gr-probe\", \"forkbomb\"]", "{\"pids\": {\"limit\": 16}}");
+	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
+	ASSERT_STREQ("forked 14 EAGAIN\n", self->res.out);
+}
+
 TEST_F(cg, a_limit_error_leaves_no_cgroup)
 {
 	/* a cpu period the kernel refuses (below 1 ms) */

@@ -463,6 +463,31 @@ static void exhausted_and_gc(struct __test_metadata *_metadata, const struct gt_
 	free(state);
 }
 
+/* cms001 may lease from no pool of the world's: its gc says nothing of atlas */
+static void gc_by_an_outsider(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	char *state = pilot_env(w), *other_state;
+	char *gc[] = { (char *)gt_gridrun(), "gc", NULL };
+	struct gt_result res = { 0 };
+
+	ASSERT_LE(0, asprintf(&other_state, "%s/ostate", w->dir));
+	gt_mkdirs(other_state, 0700, OTHER, OTHER);
+	setenv("GRIDRUN_STATE_DIR", other_state, 1);
+	gt_run_argv(gc, OTHER, &res);
+	EXPECT_EQ(0, res.status) TH_LOG("%s", res.err);
+	EXPECT_STREQ("", res.err);
+	EXPECT_STREQ("gridrun gc: removed 0 stale state entries\n"
+		     "gridrun gc: reclaimed 0 lease(s) of dead holders, ended 0 quarantine(s)\n", res.out);
+	gt_result_free(&res);
+	free(other_state);
+	free(state);
+}
+
+TEST(helper_mode_gc_by_a_pilot_is_quiet_about_pools_it_is_not_in)
+{
+	in_world(_metadata, 1, gc_by_an_outsider);
+}
+
 TEST(helper_mode_exhaustion_is_one_line_and_gc_reclaims_a_dead_supervisors_lease)
 {
 	in_world(_metadata, 1, exhausted_and_gc);
