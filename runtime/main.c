@@ -412,6 +412,7 @@ static int cmd_run(const char *path)
 	struct gr_run_hooks hooks = { .cgroup_ready = on_cgroup_ready, .started = on_started, .data = &ctx };
 	struct job_lease jl = { 0 };
 	struct gr_job_handover jh;
+	sigset_t sigs;
 	int r, status;
 
 	if (gr_spec_load_file(path, arg_spec_name, &spec, &err) < 0) {
@@ -433,6 +434,16 @@ static int cmd_run(const char *path)
 		return fail(NULL);
 	if (gr_state_dir(&state_dir, &err) < 0 || gr_state_gc(state_dir, NULL, on_stale_entry, site_config, &err) < 0)
 		return fail(err);
+	/*
+	 * From the claim to exit the supervisor's signals stay blocked (gr_run()
+	 * reads them from a signalfd while the job runs): one that arrives
+	 * while it tears down, or while the record and the state are written,
+	 * stays pending and dies with the process, which exits with the job's
+	 * status having written its record and removed its state. One that
+	 * arrives before the job starts reaches the job when it does.
+	 */
+	gr_run_signals(&sigs);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	json = state_json(job_id, spec, 0, NULL);
 	if (gr_state_claim(state_dir, job_id, json, &err) < 0)
 		return fail(err);

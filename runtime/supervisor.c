@@ -277,6 +277,16 @@ static int finish_cgroup(struct supervisor *s, struct gr_run_result *res, int r,
 	return r;
 }
 
+void gr_run_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	for (unsigned i = 0; i < gr_nforwarded_signals; i++)
+		sigaddset(set, gr_forwarded_signals[i]);
+	/* TSTP freezes the job instead of stopping the supervisor; CONT thaws */
+	sigaddset(set, SIGTSTP);
+	sigaddset(set, SIGCONT);
+}
+
 int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_hooks *hooks,
 	   struct gr_run_result *res, struct gr_error **err)
 {
@@ -302,12 +312,7 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	if (r < 0)
 		return r;
 
-	sigemptyset(&mask);
-	for (unsigned i = 0; i < gr_nforwarded_signals; i++)
-		sigaddset(&mask, gr_forwarded_signals[i]);
-	/* TSTP freezes the job instead of stopping the supervisor; CONT thaws */
-	sigaddset(&mask, SIGTSTP);
-	sigaddset(&mask, SIGCONT);
+	gr_run_signals(&mask);
 	sigprocmask(SIG_BLOCK, &mask, &oldmask);
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sigfd < 0) {
