@@ -412,6 +412,7 @@ static int cmd_run(const char *path)
 	struct gr_run_hooks hooks = { .cgroup_ready = on_cgroup_ready, .started = on_started, .data = &ctx };
 	struct job_lease jl = { 0 };
 	struct gr_job_handover jh;
+	struct gr_state_gc_stats gc;
 	sigset_t sigs;
 	int r, status;
 
@@ -432,8 +433,13 @@ static int cmd_run(const char *path)
 	}
 	if (!job_id)
 		return fail(NULL);
-	if (gr_state_dir(&state_dir, &err) < 0 || gr_state_gc(state_dir, NULL, on_stale_entry, site_config, &err) < 0)
+	if (gr_state_dir(&state_dir, &err) < 0 ||
+	    gr_state_gc_if_due(state_dir, &gc, on_stale_entry, site_config, &err) < 0)
 		return fail(err);
+	if (getenv("GRIDRUN_DEBUG"))
+		fprintf(stderr, "gridrun: debug: job %s: state gc %s: %u entries, %u after the last gc, "
+			"%u read, %u removed\n", job_id, gc.ran ? "ran" : "skipped", gc.entries, gc.last,
+			gc.read, gc.removed);
 	/*
 	 * From the claim to exit the supervisor's signals stay blocked (gr_run()
 	 * reads them from a signalfd while the job runs): one that arrives
