@@ -213,9 +213,10 @@ static int take_options(int argc, char **argv)
 
 /* The site configuration; as root, its state_dir and cgroup_base apply
  * unless the environment (tests) names others. */
-static int load_site_config(struct gr_error **err)
+static int load_site_config(bool run_cmd, struct gr_error **err)
 {
-	int r = gr_config_load_cli(arg_config, &site_config, err);
+	/* run: the pools' NSS checks only when the spec leases (check_pool()) */
+	int r = gr_config_load_cli_flags(arg_config, run_cmd ? GR_CONFIG_IDS_LATER : 0, &site_config, err);
 
 	if (r == 0 && geteuid() == 0 && site_config->state_dir)
 		setenv("GRIDRUN_STATE_DIR", site_config->state_dir, 0);
@@ -248,6 +249,9 @@ static int check_pool(const struct gr_spec *spec, const struct gr_pool **pool, s
 					    spec->file, spec->account);
 		return 0;
 	}
+	/* the configuration's own error, as ps and gc give it */
+	if (gr_config_check_ids(site_config, err) < 0)
+		return -EINVAL;
 	if (gr_config_pool_for(site_config, spec->pool, spec->account, pool, err) < 0)
 		return gr_error_prefix(err, "%s", spec->file);
 	return 0;
@@ -652,7 +656,8 @@ int main(int argc, char **argv)
 		_cleanup_gr_error_ struct gr_error *err = NULL;
 
 		argc = take_options(argc, argv);
-		if (load_site_config(&err) < 0)
+		if (load_site_config(!strcmp(cmd, "run") || (argc == 2 && cmd[0] != '-' &&
+						      strcmp(cmd, "ps") && strcmp(cmd, "gc")), &err) < 0)
 			return fail(err);
 	}
 	if (!strcmp(cmd, "run")) {
