@@ -186,7 +186,7 @@ static void kill_after_grace(struct supervisor *s)
 }
 
 /*
- * Without a kernel peak counter (v1 pids, v2 before 6.13) the supervisor
+ * Without a kernel peak counter (pids.peak, before 6.13) the supervisor
  * samples pids.current: every 100 ms for the first second, when fork
  * storms happen, then backing off to every 5 s, so that a node running a
  * thousand long jobs is not woken ten thousand times a second.
@@ -202,7 +202,8 @@ static int poll_timeout(struct supervisor *s)
 		s->sample_ms = SAMPLE_FIRST_MS;
 	else if (gr_now_ns() - s->t0 > 1000000000ull && s->sample_ms < SAMPLE_MAX_MS)
 		s->sample_ms = s->sample_ms * 2 > SAMPLE_MAX_MS ? SAMPLE_MAX_MS : s->sample_ms * 2;
-	t = s->cg ? s->sample_ms : -1;
+	/* where the kernel keeps the peak the supervisor sleeps until something happens */
+	t = gr_cgroup_needs_sampling(s->cg) ? s->sample_ms : -1;
 
 	if (s->kill_deadline) {
 		unsigned long long now = gr_now_ns();

@@ -5,6 +5,7 @@
  * idle node it still collects what a killed supervisor left (R1,
  * lifecycle_test). GRIDRUN_SCALE_N live entries (300).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,76 @@ TEST_F(scale, a_start_reads_no_live_entry)
 	EXPECT_EQ(n, gt_count_dir(self->state));
 	gt_result_free(&res);
 	free(want);
+	free(spec);
+}
+
+static long voluntary_switches(pid_t pid)
+{
+	char path[64], *text, *p;
+	long n = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	text = gt_read(path);
+	if (text && (p = strstr(text, "voluntary_ctxt_switches:")))
+		n = strtol(p + strlen("voluntary_ctxt_switches:"), NULL, 10);
+	free(text);
+	return n;
+}
+
+/* Whether the pids cgroup of pid has pids.peak (v1 or v2): -1 unknown. */
+static int has_pids_peak(pid_t pid)
+{
+	char path[64], *text, *line, *save = NULL, *f;
+	int r = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	text = gt_read(path);
+	for (line = text ? strtok_r(text, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+		char *rel = strchr(line, ':') ? strchr(strchr(line, ':') + 1, ':') : NULL;
+		bool v1 = strstr(line, ":pids:") != NULL;
+
+		if (!rel || (!v1 && strncmp(line, "0::", 3)))
+			continue;
+		if (asprintf(&f, "/sys/fs/cgroup%s%s/pids.peak", v1 ? "/pids" : "", rel + 1) < 0)
+			abort();
+		r = access(f, F_OK) == 0;
+		free(f);
+		if (v1)
+			break;
+	}
+	free(text);
+	return r;
+}
+
+/* The supervisor of a sleeping job: where the kernel keeps pids.peak it
+ * never wakes (no sampling); elsewhere it samples, backing off. */
+TEST_F(scale, a_sleeping_jobs_supervisor_does_not_wake)
+{
+	char *spec = gt_spec(self->dir, "[\"/bin/sleep\", \"2\"]", NULL, NULL), *kids, path[64];
+	long before, after;
+	pid_t sup, init;
+	int peak;
+
+	sup = gt_start_spec(spec, -1);
+	usleep(500 * 1000);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)sup, (int)sup);
+	kids = gt_read(path);
+	init = kids ? atoi(kids) : 0;
+	free(kids);
+	ASSERT_LT(0, init);
+	peak = has_pids_peak(init);
+	ASSERT_LE(0, peak);
+	before = voluntary_switches(sup);
+	sleep(1);
+	after = voluntary_switches(sup);
+	ASSERT_LE(0, before);
+	if (peak) {
+		EXPECT_GE(1, after - before);
+	} else {
+		EXPECT_GT(12, after - before);
+	}
+	TH_LOG("pids.peak %s: %ld wakeups in 1 s", peak ? "kept" : "absent", after - before);
+	EXPECT_EQ(0, gt_wait(sup, 20000));
 	free(spec);
 }
 
