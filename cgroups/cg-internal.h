@@ -24,6 +24,7 @@ struct gr_cgroup {
 	struct gr_cg_v1_dir v1[GR_CG_V1_MAX];
 	size_t nv1;
 	uint64_t pids_peak_sampled;
+	int pids_peak_kept;           /* the kernel keeps pids.peak: 1, it does not: -1, unknown: 0 */
 	char *not_applied;            /* optional limits left out: "linux.resources.X: why\n"... */
 };
 

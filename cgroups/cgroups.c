@@ -210,7 +210,13 @@ void gr_cg_pids_sample(struct gr_cgroup *cg, int dirfd)
 {
 	char buf[64];
 
-	if (dirfd >= 0 && gr_cg_read(dirfd, "pids.current", buf, sizeof(buf)) > 0) {
+	/* where the kernel keeps the peak (pids.peak, v1 and v2, 6.13) there
+	 * is nothing to sample, nor where there is no pids controller */
+	if (!cg->pids_peak_kept)
+		cg->pids_peak_kept = dirfd < 0 || faccessat(dirfd, "pids.peak", F_OK, 0) == 0 ? 1 : -1;
+	if (cg->pids_peak_kept > 0)
+		return;
+	if (gr_cg_read(dirfd, "pids.current", buf, sizeof(buf)) > 0) {
 		uint64_t cur = strtoull(buf, NULL, 10);
 
 		if (cur > cg->pids_peak_sampled)
@@ -327,6 +333,15 @@ void gr_cgroup_sample(struct gr_cgroup *cg)
 {
 	if (cg && cg->ops->sample)
 		cg->ops->sample(cg);
+}
+
+bool gr_cgroup_needs_sampling(struct gr_cgroup *cg)
+{
+	if (!cg || !cg->ops->sample)
+		return false;
+	if (!cg->pids_peak_kept)
+		cg->ops->sample(cg);
+	return cg->pids_peak_kept < 0;
 }
 
 int gr_cgroup_freeze(struct gr_cgroup *cg, bool frozen, struct gr_error **err)

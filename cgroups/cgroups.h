@@ -69,6 +69,9 @@ int gr_cgroup_clone_fd(const struct gr_cgroup *cg);
 int gr_cgroup_attach(struct gr_cgroup *cg, pid_t pid, struct gr_error **err);
 /* Sample counters that have no kernel peak (v1 pids); cheap, call often. */
 void gr_cgroup_sample(struct gr_cgroup *cg);
+/* Whether the supervisor must sample (no pids.peak on this kernel): else it
+ * needs no periodic wake-up at all. */
+bool gr_cgroup_needs_sampling(struct gr_cgroup *cg);
 int gr_cgroup_freeze(struct gr_cgroup *cg, bool frozen, struct gr_error **err);
 /* Thaw the job cgroup and every sub-cgroup in it (best effort). */
 void gr_cgroup_thaw_tree(struct gr_cgroup *cg);

@@ -683,7 +683,9 @@ int gr_config_load(const char *path, unsigned flags, struct gr_config **out, str
 		cfg->pools[i].file = cfg->file;
 	}
 	r = check_overlaps(cfg, err);
-	if (r == 0)
+	if (r == 0 && (flags & GR_CONFIG_IDS_LATER))
+		cfg->ids_unchecked = cfg->npools > 0;
+	else if (r == 0)
 		r = check_ids(cfg, err);
 	if (r < 0)
 		return r;
@@ -691,15 +693,33 @@ int gr_config_load(const char *path, unsigned flags, struct gr_config **out, str
 	return 0;
 }
 
-int gr_config_load_cli(const char *explicit_path, struct gr_config **out, struct gr_error **err)
+int gr_config_check_ids(struct gr_config *cfg, struct gr_error **err)
+{
+	int r;
+
+	if (!cfg->ids_unchecked)
+		return 0;
+	r = check_ids(cfg, err);
+	if (r == 0)
+		cfg->ids_unchecked = false;
+	return r;
+}
+
+int gr_config_load_cli_flags(const char *explicit_path, unsigned flags, struct gr_config **out,
+			     struct gr_error **err)
 {
 	const char *env = getenv("GRIDRUN_CONFIG");
 
 	if (explicit_path)
-		return gr_config_load(explicit_path, 0, out, err);
+		return gr_config_load(explicit_path, flags, out, err);
 	if (env && *env)
-		return gr_config_load(env, 0, out, err);
-	return gr_config_load(GR_CONFIG_DEFAULT, GR_CONFIG_OPTIONAL, out, err);
+		return gr_config_load(env, flags, out, err);
+	return gr_config_load(GR_CONFIG_DEFAULT, flags | GR_CONFIG_OPTIONAL, out, err);
+}
+
+int gr_config_load_cli(const char *explicit_path, struct gr_config **out, struct gr_error **err)
+{
+	return gr_config_load_cli_flags(explicit_path, 0, out, err);
 }
 
 const struct gr_pool *gr_config_pool(const struct gr_config *cfg, const char *name)

@@ -109,15 +109,26 @@ struct gr_config {
 	size_t npools;
 	struct gr_rootfs *rootfs;
 	size_t nrootfs;
+	bool ids_unchecked;          /* loaded with GR_CONFIG_IDS_LATER, not yet checked */
 };
 
 enum {
 	GR_CONFIG_OPTIONAL = 1 << 0, /* a missing file is an empty configuration */
+	/* the pools' NSS, overflow-id and subid checks wait for
+	 * gr_config_check_ids(): `gridrun run` of a spec that names no pool
+	 * enumerates no passwd/group (nor loads libnss_* into a supervisor that
+	 * lives as long as its job); one that leases checks before it does */
+	GR_CONFIG_IDS_LATER = 1 << 1,
 };
 
 int gr_config_load(const char *path, unsigned flags, struct gr_config **out, struct gr_error **err);
 /* The CLI's choice of file (see above); explicit may be NULL. */
 int gr_config_load_cli(const char *explicit_path, struct gr_config **out, struct gr_error **err);
+/* As gr_config_load_cli(), with flags (GR_CONFIG_IDS_LATER). */
+int gr_config_load_cli_flags(const char *explicit_path, unsigned flags, struct gr_config **out,
+			     struct gr_error **err);
+/* The checks GR_CONFIG_IDS_LATER left out, once; 0 when done or not needed. */
+int gr_config_check_ids(struct gr_config *cfg, struct gr_error **err);
 void gr_config_free(struct gr_config *cfg);
 void gr_config_freep(struct gr_config **cfg);
 #define _cleanup_gr_config_ __attribute__((cleanup(gr_config_freep)))

@@ -244,7 +244,7 @@ static int walk_back(const struct gr_lease *l, uid_t first, unsigned long count,
 	const struct gr_lease_sandbox *b = &l->sandbox;
 	unsigned long long dev, ino, mnt;
 	struct gr_handover h;
-	unsigned long n = 0;
+	struct gr_handover_count n = { 0 };
 	_cleanup_close_ int fd = openat2_path(b->path);
 	int r;
 

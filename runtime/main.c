@@ -236,9 +236,10 @@ static int take_options(int argc, char **argv)
 
 /* The site configuration; as root, its state_dir and cgroup_base apply
  * unless the environment (tests) names others. */
-static int load_site_config(struct gr_error **err)
+static int load_site_config(bool run_cmd, struct gr_error **err)
 {
-	int r = gr_config_load_cli(arg_config, &site_config, err);
+	/* run: the pools' NSS checks only when the spec leases (check_pool()) */
+	int r = gr_config_load_cli_flags(arg_config, run_cmd ? GR_CONFIG_IDS_LATER : 0, &site_config, err);
 
 	if (r == 0 && geteuid() == 0 && site_config->state_dir)
 		setenv("GRIDRUN_STATE_DIR", site_config->state_dir, 0);
@@ -279,6 +280,9 @@ static int check_pool(const struct gr_spec *spec, const struct gr_pool **pool, s
 					    spec->file, spec->account);
 		return 0;
 	}
+	/* the configuration's own error, as ps and gc give it */
+	if (gr_config_check_ids(site_config, err) < 0)
+		return -EINVAL;
 	if (gr_config_pool_for(site_config, spec->pool, spec->account, pool, err) < 0)
 		return gr_error_prefix(err, "%s", spec->file);
 	return 0;
@@ -449,6 +453,8 @@ static int cmd_run(const char *path)
 	struct gr_job_handover jh;
 	/* the record's directory, opened before the job (record.h, S31) */
 	__attribute__((cleanup(gr_record_close))) struct gr_record_dest rec = GR_RECORD_DEST_INIT;
+	struct gr_state_gc_stats gc;
+	sigset_t sigs;
 	int r, status;
 
 	if (gr_spec_load_file(path, arg_spec_name, &spec, &err) < 0) {
@@ -470,8 +476,23 @@ static int cmd_run(const char *path)
 	}
 	if (!job_id)
 		return fail(NULL);
-	if (gr_state_dir(&state_dir, &err) < 0 || gr_state_gc(state_dir, NULL, on_stale_entry, site_config, &err) < 0)
+	if (gr_state_dir(&state_dir, &err) < 0 ||
+	    gr_state_gc_if_due(state_dir, &gc, on_stale_entry, site_config, &err) < 0)
 		return fail(err);
+	if (getenv("GRIDRUN_DEBUG"))
+		fprintf(stderr, "gridrun: debug: job %s: state gc %s: %u entries, %u after the last gc, "
+			"%u read, %u removed\n", job_id, gc.ran ? "ran" : "skipped", gc.entries, gc.last,
+			gc.read, gc.removed);
+	/*
+	 * From the claim to exit the supervisor's signals stay blocked (gr_run()
+	 * reads them from a signalfd while the job runs): one that arrives
+	 * while it tears down, or while the record and the state are written,
+	 * stays pending and dies with the process, which exits with the job's
+	 * status having written its record and removed its state. One that
+	 * arrives before the job starts reaches the job when it does.
+	 */
+	gr_run_signals(&sigs);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	json = state_json(job_id, spec, 0, NULL);
 	if (gr_state_claim(state_dir, job_id, json, &err) < 0)
 		return fail(err);
@@ -709,7 +730,8 @@ int main(int argc, char **argv)
 		_cleanup_gr_error_ struct gr_error *err = NULL;
 
 		argc = take_options(argc, argv);
-		if (load_site_config(&err) < 0)
+		if (load_site_config(!strcmp(cmd, "run") || (argc == 2 && cmd[0] != '-' &&
+						      strcmp(cmd, "ps") && strcmp(cmd, "gc")), &err) < 0)
 			return fail(err);
 	}
 	r = gr_cli_unknown_option(argc, argv);

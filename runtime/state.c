@@ -5,8 +5,10 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "state.h"
@@ -14,6 +16,8 @@
 
 #define STATE_FILE "state.json"
 #define CLAIM_PREFIX ".claim."
+/* on DIR: how many entries the last gc left (gr_state_gc_if_due) */
+#define GC_XATTR "user.gridrun.gc"
 
 int gr_state_dir(char **out, struct gr_error **err)
 {
@@ -236,19 +240,25 @@ static char *entry_json(int dirfd, const char *name)
 	return json;
 }
 
-int gr_state_gc(const char *dir, unsigned *removed,
-		int (*on_stale)(void *data, const char *state_json), void *data,
-		struct gr_error **err)
+/* Collect what is stale in the directory open at fd (which this takes);
+ * then note on it how many entries it left. */
+static void collect(int fd, struct gr_state_gc_stats *st,
+		    int (*on_stale)(void *data, const char *state_json), void *data)
 {
-	DIR *d = opendir(dir);
+	DIR *d = fdopendir(fd);
 	struct dirent *de;
-	unsigned n = 0;
+	struct stat sb;
+	char mark[24];
 
-	if (!d)
-		return gr_error_sys(err, errno, "state: open `%s`", dir);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	st->ran = true;
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, GR_STATE_RECORDS))
 			continue;
+		st->read++;
 		if (!entry_stale(dirfd(d), de->d_name))
 			continue;
 		if (on_stale) {
@@ -258,10 +268,78 @@ int gr_state_gc(const char *dir, unsigned *removed,
 				continue;
 		}
 		if (remove_entry(dirfd(d), de->d_name) == 0)
-			n++;
+			st->removed++;
 	}
-	closedir(d);
+	/* entries that started meanwhile are live: counting them is right */
+	if (fstat(dirfd(d), &sb) == 0 && sb.st_nlink >= 2) {
+		snprintf(mark, sizeof(mark), "%llu", (unsigned long long)sb.st_nlink - 2);
+		(void)fsetxattr(dirfd(d), GC_XATTR, mark, strlen(mark), 0);
+	}
+	closedir(d); /* and with it the flock */
+}
+
+int gr_state_gc(const char *dir, unsigned *removed,
+		int (*on_stale)(void *data, const char *state_json), void *data,
+		struct gr_error **err)
+{
+	struct gr_state_gc_stats st = { 0 };
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return gr_error_sys(err, errno, "state: open `%s`", dir);
+	(void)flock(fd, LOCK_EX);
+	collect(fd, &st, on_stale, data);
 	if (removed)
-		*removed = n;
+		*removed = st.removed;
+	return 0;
+}
+
+/*
+ * An entry goes stale only when its supervisor dies without releasing it
+ * (SIGKILL, a crash), so a start need not read every entry to find the few
+ * stale ones (that made N starts cost O(N^2)). The number of entries is
+ * st_nlink - 2 of the directory (every entry is a subdirectory; one
+ * fstat), and a gc notes on the directory how many it left. A start collects
+ * only when the entries grew by more than an eighth, or fell below half, of
+ * that: between two such gcs at least an eighth of the count of starts (or
+ * half of it of ends) happened, so that a start reads at most about nine
+ * entries, amortised, however many jobs run. On an idle node (the last gc
+ * left nothing) the first entry makes the next start collect, as R1 wants;
+ * on a busy one what a crash left waits for a start that collects or for
+ * `gridrun gc` (its timer), and a stale entry of the very job id is
+ * replaced at its claim in any case. A directory that counts no
+ * subdirectories (btrfs: st_nlink 1) or keeps no xattrs is collected on
+ * every start. One such gc at a time: a start that finds another collecting
+ * leaves it to that one.
+ */
+int gr_state_gc_if_due(const char *dir, struct gr_state_gc_stats *st,
+		       int (*on_stale)(void *data, const char *state_json), void *data,
+		       struct gr_error **err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	unsigned long long last;
+	struct stat sb;
+	char mark[24];
+	ssize_t n;
+
+	memset(st, 0, sizeof(*st));
+	if (fd < 0)
+		return gr_error_sys(err, errno, "state: open `%s`", dir);
+	n = fgetxattr(fd, GC_XATTR, mark, sizeof(mark) - 1);
+	if (fstat(fd, &sb) == 0 && sb.st_nlink >= 2 && n > 0) {
+		mark[n] = '\0';
+		last = strtoull(mark, NULL, 10);
+		st->entries = (unsigned)(sb.st_nlink - 2);
+		st->last = (unsigned)last;
+		if (st->entries <= last + last / 8 && st->entries * 2ull >= last) {
+			close(fd);
+			return 0;
+		}
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return 0;
+	}
+	collect(fd, st, on_stale, data);
 	return 0;
 }

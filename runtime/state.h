@@ -8,9 +8,12 @@
  * can never both hold one id and a half-written claim is never visible under
  * the id. Every claim records the supervisor's pid and start time; an entry
  * whose supervisor is gone (or whose pid was reused: the start time differs)
- * is stale, and gr_state_gc() removes it. `gridrun run` collects stale
- * entries before it claims, so the next start garbage-collects what a
- * SIGKILLed supervisor left (threat R1), idempotently.
+ * is stale, and gr_state_gc() removes it. `gridrun run` calls
+ * gr_state_gc_if_due() before it claims: on an idle node the next start
+ * garbage-collects what a SIGKILLed supervisor left (threat R1),
+ * idempotently; on a busy one a start collects only when the number of
+ * entries has grown by an eighth since the last gc (or fallen by half), so
+ * that no start's work grows with the number of running jobs (state.c).
  *
  * DIR is $GRIDRUN_STATE_DIR, else /run/gridrun for root, else
  * $XDG_RUNTIME_DIR/gridrun, else /tmp/gridrun-<uid>; it is created 0755
@@ -47,6 +50,17 @@ void gr_state_release(const char *dir, const char *job_id);
 int gr_state_gc(const char *dir, unsigned *removed,
 		int (*on_stale)(void *data, const char *state_json), void *data,
 		struct gr_error **err);
+struct gr_state_gc_stats {
+	unsigned entries;   /* DIR's subdirectories when the start looked (0: unknown) */
+	unsigned last;      /* how many the last gc left */
+	bool ran;           /* this call collected */
+	unsigned read;      /* entries it judged (each: its state file, its holder's /proc) */
+	unsigned removed;
+};
+/* gr_state_gc() when due (see above), else nothing; *st says which. */
+int gr_state_gc_if_due(const char *dir, struct gr_state_gc_stats *st,
+		       int (*on_stale)(void *data, const char *state_json), void *data,
+		       struct gr_error **err);
 /* The state JSON of a running job (malloc'd); -ESRCH if no such live job. */
 int gr_state_read(const char *dir, const char *job_id, char **json, struct gr_error **err);
 /* List entries (job ids) with their supervisor's liveness, for `gridrun ps`. */

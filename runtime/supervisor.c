@@ -186,7 +186,7 @@ static void kill_after_grace(struct supervisor *s)
 }
 
 /*
- * Without a kernel peak counter (v1 pids, v2 before 6.13) the supervisor
+ * Without a kernel peak counter (pids.peak, before 6.13) the supervisor
  * samples pids.current: every 100 ms for the first second, when fork
  * storms happen, then backing off to every 5 s, so that a node running a
  * thousand long jobs is not woken ten thousand times a second.
@@ -202,7 +202,8 @@ static int poll_timeout(struct supervisor *s)
 		s->sample_ms = SAMPLE_FIRST_MS;
 	else if (gr_now_ns() - s->t0 > 1000000000ull && s->sample_ms < SAMPLE_MAX_MS)
 		s->sample_ms = s->sample_ms * 2 > SAMPLE_MAX_MS ? SAMPLE_MAX_MS : s->sample_ms * 2;
-	t = s->cg ? s->sample_ms : -1;
+	/* where the kernel keeps the peak the supervisor sleeps until something happens */
+	t = gr_cgroup_needs_sampling(s->cg) ? s->sample_ms : -1;
 
 	if (s->kill_deadline) {
 		unsigned long long now = gr_now_ns();
@@ -277,6 +278,16 @@ static int finish_cgroup(struct supervisor *s, struct gr_run_result *res, int r,
 	return r;
 }
 
+void gr_run_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	for (unsigned i = 0; i < gr_nforwarded_signals; i++)
+		sigaddset(set, gr_forwarded_signals[i]);
+	/* TSTP freezes the job instead of stopping the supervisor; CONT thaws */
+	sigaddset(set, SIGTSTP);
+	sigaddset(set, SIGCONT);
+}
+
 int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_hooks *hooks,
 	   struct gr_run_result *res, struct gr_error **err)
 {
@@ -302,12 +313,7 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	if (r < 0)
 		return r;
 
-	sigemptyset(&mask);
-	for (unsigned i = 0; i < gr_nforwarded_signals; i++)
-		sigaddset(&mask, gr_forwarded_signals[i]);
-	/* TSTP freezes the job instead of stopping the supervisor; CONT thaws */
-	sigaddset(&mask, SIGTSTP);
-	sigaddset(&mask, SIGCONT);
+	gr_run_signals(&mask);
 	sigprocmask(SIG_BLOCK, &mask, &oldmask);
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sigfd < 0) {

@@ -19,7 +19,10 @@
  * gridrun itself failed; err->code is then the exit code to use (125, 126
  * not executable, 127 not found) and res still describes the attempt, with
  * reason GR_REASON_SETUP_ERROR, for the accounting record.
- * The calling process's signal mask is restored before gr_run() returns.
+ * The calling process's signal mask is restored before gr_run() returns:
+ * a caller that still has to write the record blocks gr_run_signals()
+ * itself first (runtime/main.c), or a signal that arrives during the
+ * teardown kills it when the mask is restored, before the record.
  * It leaves nothing behind: no process (the PID namespace dies with its
  * init, the cgroup is emptied), no mount (all of them live in the job's
  * mount namespace), no cgroup.
@@ -27,6 +30,7 @@
 #ifndef GRIDRUN_SUPERVISOR_H
 #define GRIDRUN_SUPERVISOR_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -78,6 +82,9 @@ struct gr_run_hooks {
 
 int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_hooks *hooks,
 	   struct gr_run_result *res, struct gr_error **err);
+/* The signals gr_run() blocks and handles while the job runs: the forwarded
+ * ones (TERM, INT, HUP, QUIT, USR1, USR2), TSTP and CONT. */
+void gr_run_signals(sigset_t *set);
 
 /* The exit status gridrun's CLI uses for a finished job (128+N for signal N). */
 int gr_run_exit_status(const struct gr_run_result *res);

@@ -395,6 +395,77 @@ static void expect_nss(struct __test_metadata *_metadata, const char *dir, const
 	free(path);
 }
 
+/*
+ * A run whose spec names no pool enumerates no NSS: with an account inside
+ * pool atlas in the private /etc, it runs all the same, while a run that
+ * leases from the pool, and `gridrun ps`, refuse the configuration.
+ */
+struct lazy_result {
+	int plain, pooled, ps;
+	char pooled_err[1024];
+};
+
+static void lazy_child(int fd, const char *conf, const char *plain_spec, const char *pool_spec)
+{
+	char *pw = NULL, *real = slurp("/etc/passwd");
+	char *plain[] = { (char *)gt_gridrun(), "run", "--config", (char *)conf, (char *)plain_spec, NULL };
+	char *pooled[] = { (char *)gt_gridrun(), "run", "--config", (char *)conf, (char *)pool_spec, NULL };
+	struct lazy_result out = { 0 };
+	struct gt_result res = { 0 };
+
+	if (!real || asprintf(&pw, "%sgridtest:x:3000000005:5000::/nonexistent:/usr/sbin/nologin\n", real) < 0 ||
+	    unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/etc", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+		_exit(99);
+	put_etc("nsswitch.conf", "passwd: files\ngroup: files\n");
+	put_etc("passwd", pw);
+	put_etc("group", "root:x:0:\n");
+	gt_run_argv(plain, -1, &res);
+	out.plain = res.status;
+	gt_result_free(&res);
+	gt_run_argv(pooled, -1, &res);
+	out.pooled = res.status;
+	snprintf(out.pooled_err, sizeof(out.pooled_err), "%s", res.err);
+	gt_result_free(&res);
+	ps_config(conf, &res);
+	out.ps = res.status;
+	_exit(write(fd, &out, sizeof(out)) == sizeof(out) ? 0 : 98);
+}
+
+TEST_F(conf, a_run_without_a_pool_does_not_enumerate_nss)
+{
+	char *path = gt_write(self->dir, "lazy.conf", POOL_CONF), *want;
+	char *plain = gt_spec(self->dir, "[\"/bin/true\"]", NULL, NULL);
+	char *pooled = gt_spec(self->dir, "[\"/bin/true\"]", NULL, "\"pool\": \"atlas\", \"account\": \"atlas001\"");
+	struct lazy_result got = { 0 };
+	int p[2], status;
+	pid_t pid;
+
+	chmod(path, 0644);
+	ASSERT_EQ(0, pipe(p));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(p[0]);
+		lazy_child(p[1], path, plain, pooled);
+	}
+	close(p[1]);
+	ASSERT_EQ(sizeof(got), read(p[0], &got, sizeof(got)));
+	close(p[0]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, status);
+	EXPECT_EQ(0, got.plain);
+	EXPECT_EQ(125, got.pooled);
+	ASSERT_LE(0, asprintf(&want, "gridrun: %s:1: pool atlas: uids 3000000000-3004194303 include uid "
+			      "3000000005 of account `gridtest`\n", path));
+	EXPECT_STREQ(want, got.pooled_err);
+	EXPECT_EQ(125, got.ps);
+	free(want);
+	free(path);
+	free(plain);
+	free(pooled);
+}
+
 TEST_F(conf, nss_account_in_a_pool_is_refused)
 {
 	expect_nss(_metadata, self->dir, "gridtest:x:3000000005:5000::/nonexistent:/usr/sbin/nologin\n",

@@ -2,8 +2,8 @@
 /*
  * lifecycle_test - a job's life from outside: signal forwarding, orphans
  * killed and counted at the end (S21), the job dying with its supervisor,
- * and R1: supervisors SIGKILLed at random points leave no process, mount or
- * state behind.
+ * R1: supervisors SIGKILLed at random points leave no process, mount or
+ * state behind; and signals at random points of a job's end lose no record.
  */
 #include <jansson.h>
 #include <signal.h>
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -240,6 +241,103 @@ TEST_F_TIMEOUT(life, R1_supervisor_killed_at_random_points, 900)
 	gt_result_free(&res);
 	free(spec);
 	free(ok_spec);
+}
+
+/* An integer from the environment (tests scaled down or up), else def. */
+static int env_int(const char *name, int def)
+{
+	const char *v = getenv(name);
+
+	return v && *v && atoi(v) > 0 ? atoi(v) : def;
+}
+
+/* A supervisor's exit status as gt_wait() reports it, or -1 while it runs. */
+static int exited_now(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, WNOHANG) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/*
+ * The supervisor's signals, sent at random points from its claim of the state
+ * entry to its exit, mostly while it tears a 30 ms job down: every run writes
+ * a complete record, removes its state entry and exits with the status the
+ * record gives (the job's), whatever the signal. TSTP is followed by CONT,
+ * as a batch system's suspend is by its resume. GRIDRUN_SIGNAL_RUNS runs
+ * (500).
+ */
+TEST_F_TIMEOUT(life, signals_during_the_teardown_lose_no_record, 1200)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGTSTP, SIGCONT };
+	int runs = env_int("GRIDRUN_SIGNAL_RUNS", 500), lost = 0, wrong = 0, left = 0, ended_by_signal = 0;
+	char *rec_path, *gr, *spec;
+
+	ASSERT_LE(0, asprintf(&rec_path, "%s/rec.json", self->dir));
+	ASSERT_LE(0, asprintf(&gr, "\"accounting\": \"%s\"", rec_path));
+	spec = life_spec(self, "sleep 0.03", gr);
+	for (int i = 0; i < runs; i++) {
+		struct timespec ts = { 0, 0 }, poll_ts = { 0, 200 * 1000 };
+		unsigned rnd = 0;
+		int status = -1, sig, want;
+		json_t *rec;
+		pid_t pid;
+
+		(void)!getrandom(&rnd, sizeof(rnd), 0);
+		unlink(rec_path);
+		sig = sigs[rnd % ARRAY_SIZE(sigs)];
+		/* 0-70 ms after the claim: the job ends ~15-40 ms after it */
+		ts.tv_nsec = (long)((rnd >> 8) % 70000) * 1000L;
+		pid = gt_start_spec(spec, -1);
+		while (gt_count_dir(self->state) <= 0 && (status = exited_now(pid)) < 0)
+			nanosleep(&poll_ts, NULL);
+		if (status < 0) {
+			nanosleep(&ts, NULL);
+			kill(pid, sig);
+			if (sig == SIGTSTP) {
+				ts.tv_nsec = (long)(rnd >> 24) * 20000L;
+				nanosleep(&ts, NULL);
+				kill(pid, SIGCONT);
+			}
+			status = gt_wait(pid, 20000);
+		}
+		ASSERT_NE(-1, status) TH_LOG("run %d: the supervisor did not end (signal %d)", i, sig);
+		rec = json_load_file(rec_path, 0, NULL);
+		if (!rec || json_object_size(rec) != 20) {
+			TH_LOG("run %d: signal %d after %ld us: status %d, %s", i, sig, ts.tv_nsec / 1000,
+			       status, rec ? "an incomplete record" : "no record");
+			lost++;
+		} else {
+			const char *reason = json_string_value(json_object_get(rec, "reason"));
+
+			want = reason && !strcmp(reason, "exited") ? (int)gt_json_int(rec, "exit_code")
+								   : 128 + (int)gt_json_int(rec, "signal");
+			ended_by_signal += want != 0;
+			if (status != want) {
+				TH_LOG("run %d: signal %d: status %d, the record's %d (%s)", i, sig, status,
+				       want, reason ? reason : "?");
+				wrong++;
+			}
+		}
+		json_decref(rec);
+		if (gt_count_dir(self->state) > 0) {
+			left++;
+			gt_rm_rf(self->state);
+		}
+	}
+	TH_LOG("%d runs: %d records lost, %d wrong statuses, %d state entries left; %d jobs ended by the signal",
+	       runs, lost, wrong, left, ended_by_signal);
+	EXPECT_EQ(0, lost);
+	EXPECT_EQ(0, wrong);
+	EXPECT_EQ(0, left);
+	/* the signals did land in the job's life, not only after it */
+	EXPECT_LT(0, ended_by_signal);
+	EXPECT_EQ(0, gt_wait_no_procs(gt_marker(), 5000));
+	free(rec_path);
+	free(gr);
+	free(spec);
 }
 
 /* A supervisor of a long job is not woken ten times a second for its whole

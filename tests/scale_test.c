@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * scale_test - what a start costs on a busy node: with many live jobs in the
+ * state directory, a start reads none of their entries (state.c), yet on an
+ * idle node it still collects what a killed supervisor left (R1,
+ * lifecycle_test). GRIDRUN_SCALE_N live entries (300).
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "gt.h"
+/* util.h (ARRAY_SIZE clashes with the harness) */
+unsigned long long gr_proc_starttime(pid_t pid);
+
+FIXTURE(scale) {
+	char *dir, *state;
+};
+
+FIXTURE_SETUP(scale)
+{
+	self->dir = gt_tmpdir();
+	ASSERT_LE(0, asprintf(&self->state, "%s/state", self->dir));
+	gt_mkdirs(self->state, 0755, -1, -1);
+	setenv("GRIDRUN_STATE_DIR", self->state, 1);
+}
+
+FIXTURE_TEARDOWN(scale)
+{
+	gt_rm_rf(self->dir);
+	free(self->dir);
+	free(self->state);
+}
+
+/* n entries held by this (live) process, as a supervisor writes them */
+static void live_entries(const char *state, int n)
+{
+	unsigned long long start = gr_proc_starttime(getpid());
+
+	for (int i = 0; i < n; i++) {
+		char *d, *p;
+
+		if (asprintf(&d, "%s/live-%d", state, i) < 0)
+			abort();
+		gt_mkdirs(d, 0755, -1, -1);
+		p = gt_write(d, "state.json", "{\"job_id\": \"live-%d\", \"supervisor_pid\": %d, "
+			     "\"supervisor_start\": %llu, \"spec\": \"x\"}", i, (int)getpid(), start);
+		free(p);
+		free(d);
+	}
+}
+
+TEST_F(scale, a_start_reads_no_live_entry)
+{
+	const char *v = getenv("GRIDRUN_SCALE_N");
+	int n = v && atoi(v) > 0 ? atoi(v) : 300;
+	char *gc_argv[] = { (char *)gt_gridrun(), "gc", NULL };
+	char *spec, *want;
+	struct gt_result res;
+
+	live_entries(self->state, n);
+	gt_run_argv(gc_argv, -1, &res);
+	ASSERT_EQ(0, res.status) TH_LOG("%s", res.err);
+	ASSERT_STREQ("gridrun gc: removed 0 stale state entries\n", res.out);
+	gt_result_free(&res);
+
+	setenv("GRIDRUN_DEBUG", "1", 1);
+	spec = gt_spec(self->dir, "[\"/bin/true\"]", NULL, "\"job_id\": \"scale-1\"");
+	gt_run_spec(spec, &res);
+	unsetenv("GRIDRUN_DEBUG");
+	ASSERT_EQ(0, res.status) TH_LOG("%s", res.err);
+	/* the n entries, none of them read (no job ended yet: no records/) */
+	ASSERT_LE(0, asprintf(&want, "gridrun: debug: job scale-1: state gc skipped: %d entries, %d after "
+			      "the last gc, 0 read, 0 removed\n", n, n));
+	EXPECT_NE(NULL, strstr(res.err, want)) TH_LOG("stderr: %s", res.err);
+	EXPECT_EQ(n, gt_count_dir(self->state));
+	gt_result_free(&res);
+	free(want);
+	free(spec);
+}
+
+static long voluntary_switches(pid_t pid)
+{
+	char path[64], *text, *p;
+	long n = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	text = gt_read(path);
+	if (text && (p = strstr(text, "voluntary_ctxt_switches:")))
+		n = strtol(p + strlen("voluntary_ctxt_switches:"), NULL, 10);
+	free(text);
+	return n;
+}
+
+/* Whether the pids cgroup of pid has pids.peak (v1 or v2): -1 unknown. */
+static int has_pids_peak(pid_t pid)
+{
+	char path[64], *text, *line, *save = NULL, *f;
+	int r = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	text = gt_read(path);
+	for (line = text ? strtok_r(text, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+		char *rel = strchr(line, ':') ? strchr(strchr(line, ':') + 1, ':') : NULL;
+		bool v1 = strstr(line, ":pids:") != NULL;
+
+		if (!rel || (!v1 && strncmp(line, "0::", 3)))
+			continue;
+		if (asprintf(&f, "/sys/fs/cgroup%s%s/pids.peak", v1 ? "/pids" : "", rel + 1) < 0)
+			abort();
+		r = access(f, F_OK) == 0;
+		free(f);
+		if (v1)
+			break;
+	}
+	free(text);
+	return r;
+}
+
+/* The supervisor of a sleeping job: where the kernel keeps pids.peak it
+ * never wakes (no sampling); elsewhere it samples, backing off. */
+TEST_F(scale, a_sleeping_jobs_supervisor_does_not_wake)
+{
+	char *spec = gt_spec(self->dir, "[\"/bin/sleep\", \"2\"]", NULL, NULL), *kids, path[64];
+	long before, after;
+	pid_t sup, init;
+	int peak;
+
+	sup = gt_start_spec(spec, -1);
+	usleep(500 * 1000);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)sup, (int)sup);
+	kids = gt_read(path);
+	init = kids ? atoi(kids) : 0;
+	free(kids);
+	ASSERT_LT(0, init);
+	peak = has_pids_peak(init);
+	ASSERT_LE(0, peak);
+	before = voluntary_switches(sup);
+	sleep(1);
+	after = voluntary_switches(sup);
+	ASSERT_LE(0, before);
+	if (peak) {
+		EXPECT_GE(1, after - before);
+	} else {
+		EXPECT_GT(12, after - before);
+	}
+	TH_LOG("pids.peak %s: %ld wakeups in 1 s", peak ? "kept" : "absent", after - before);
+	EXPECT_EQ(0, gt_wait(sup, 20000));
+	free(spec);
+}
+
+TEST_HARNESS_MAIN
