@@ -5,7 +5,8 @@
  * INI, parsed with libinih:
  *     [runtime]     state_dir, lease_dir, cgroup_base   (absolute paths, all optional),
  *                   sandbox_handover (auto | idmap | chown; handover.h: how a
- *                   leased job gets its sandbox; auto: idmap where possible)
+ *                   leased job gets its sandbox; auto: idmap where possible),
+ *                   landlock (on | off; landlock.h: on where the kernel has it)
  *     [pool NAME]   first_uid, ranges (required); range_size (65536),
  *                   accounts (space-separated; empty or absent: nobody may lease),
  *                   quarantine_seconds (600), vos (space-separated VO names:
@@ -98,6 +99,7 @@ struct gr_config {
 	char *lease_dir;             /* always set: GR_LEASE_DIR_DEFAULT unless given */
 	char *cgroup_base;           /* NULL: not set */
 	enum gr_handover_way handover; /* sandbox_handover (handover.h): auto unless given */
+	bool landlock_off;           /* landlock = off: no job gets the Landlock layer */
 	struct gr_pool *pools;
 	size_t npools;
 	struct gr_rootfs *rootfs;
