@@ -47,6 +47,7 @@
 
 #include "check.h"
 #include "kconfig.h"
+#include "landlock.h"
 #include "util.h"
 
 #ifndef GRIDRUN_HELPER_PATH
@@ -147,8 +148,9 @@ static const struct kopt kopts[] = {
 	  "kmod-optional cannot load", P_BPFLSM, NULL },
 	{ "CONFIG_DEBUG_INFO_BTF", false, 0, "kernel BTF, for kmod-optional (CO-RE)",
 	  "kmod-optional cannot load", P_PATH, "/sys/kernel/btf/vmlinux" },
-	{ "CONFIG_SECURITY_LANDLOCK", false, 0, "Landlock (not used by gridrun yet)",
-	  "nothing today", P_LANDLOCK, NULL },
+	{ "CONFIG_SECURITY_LANDLOCK", false, 0, "Landlock: a job writes only its own places",
+	  "jobs run without the Landlock layer (writes limited by the mount tree alone)",
+	  P_LANDLOCK, NULL },
 };
 
 struct sysctl_rule {
@@ -279,12 +281,6 @@ static void report_cb(const char *name, const char *value, void *data)
 
 /* ---- probes of the running kernel ---- */
 
-static long landlock_abi(void)
-{
-	/* LANDLOCK_CREATE_RULESET_VERSION: ENOSYS not built, EOPNOTSUPP not enabled */
-	return syscall(SYS_landlock_create_ruleset, NULL, 0, 1U << 0);
-}
-
 /*
  * A controller is there if the v2 root offers it or /proc/cgroups lists it
  * (enabled column 0: switched off by cgroup_disable=). Newer kernels hide
@@ -344,7 +340,7 @@ static enum st probe_kopt(const struct node *n, const struct kopt *k)
 	case P_BPFLSM: /* built but not active looks the same as not built */
 		return has_word(n->lsm, "bpf") ? ST_PRESENT : ST_UNKNOWN;
 	case P_LANDLOCK:
-		return landlock_abi() < 0 && errno == ENOSYS ? ST_MISSING : ST_PRESENT;
+		return gr_landlock_abi() == -ENOSYS ? ST_MISSING : ST_PRESENT;
 	}
 	return ST_UNKNOWN;
 }
@@ -671,9 +667,8 @@ static void print_lsm_cgroups(FILE *out, const struct node *n)
 		"v1 controllers, v2 at /sys/fs/cgroup/unified; v1 backend",
 		"unified; v2 backend",
 	};
-	char path[PATH_MAX], ctl[512] = "";
-	long abi = landlock_abi();
-	int abi_errno = errno;
+	char path[PATH_MAX], ctl[512] = "", ll[256];
+	int abi = gr_landlock_abi();
 
 	fprintf(out, "\nLSMs\n");
 	if (n->lsm[0])
@@ -682,10 +677,8 @@ static void print_lsm_cgroups(FILE *out, const struct node *n)
 		row(out, "active", "unknown", "no securityfs at /sys/kernel/security, kernel < 6.8");
 	row(out, "bpf", !n->lsm[0] ? "unknown" : has_word(n->lsm, "bpf") ? "active" : "inactive",
 	    "kmod-optional needs bpf in the lsm= list");
-	if (abi >= 0)
-		row(out, "landlock", "active", "ABI version %ld; not used by gridrun yet", abi);
-	else
-		row(out, "landlock", abi_errno == ENOSYS ? "missing" : "inactive", "not used by gridrun yet");
+	row(out, "landlock", abi > 0 ? "active" : abi == -ENOSYS ? "missing" : "inactive", "%s",
+	    gr_landlock_describe(abi, ll, sizeof(ll)));
 
 	fprintf(out, "\nCgroups\n");
 	row(out, "mode", mode[n->cg], "%s", note[n->cg]);

@@ -31,7 +31,7 @@
 enum sect_kind { S_NONE, S_RUNTIME, S_POOL, S_ROOTFS };
 
 static const char *const runtime_keys[] = { "state_dir", "lease_dir", "cgroup_base", "sandbox_handover",
-					    "tmpfs_size", "default_pids_limit", NULL };
+					    "tmpfs_size", "default_pids_limit", "landlock", NULL };
 static const char *const pool_keys[] = { "first_uid", "ranges", "range_size", "accounts",
 					 "quarantine_seconds", "vos", NULL };
 static const char *const rootfs_keys[] = { "path", NULL };
@@ -411,6 +411,14 @@ static int handler(void *user, const char *section, const char *name, const char
 				return 1;
 			fail(p, p->lineno, "runtime: sandbox_handover: `%s` is not auto, idmap or chown", value);
 			return 0;
+		}
+		if (k == 4) {
+			if (strcmp(value, "on") && strcmp(value, "off")) {
+				fail(p, p->lineno, "runtime: landlock: `%s` is not on or off", value);
+				return 0;
+			}
+			p->cfg->landlock_off = !strcmp(value, "off");
+			return 1;
 		}
 		return path_value(p, name, value, slot[k]) == 0;
 	}

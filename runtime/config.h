@@ -11,6 +11,7 @@
  *                   mountns.h; unset: the kernel's default, half of the RAM),
  *                   default_pids_limit (1-4194304: linux.resources.pids.limit
  *                   of a spec that sets none; unset: no default)
+ *                   landlock (on | off; landlock.h: on where the kernel has it)
  *     [pool NAME]   first_uid, ranges (required); range_size (65536),
  *                   accounts (space-separated; empty or absent: nobody may lease),
  *                   quarantine_seconds (600), vos (space-separated VO names:
@@ -105,6 +106,7 @@ struct gr_config {
 	enum gr_handover_way handover; /* sandbox_handover (handover.h): auto unless given */
 	unsigned long long tmpfs_size; /* bytes; 0: not set */
 	long long default_pids_limit;  /* 0: not set */
+	bool landlock_off;           /* landlock = off: no job gets the Landlock layer */
 	struct gr_pool *pools;
 	size_t npools;
 	struct gr_rootfs *rootfs;

@@ -18,6 +18,7 @@
 #include "caps.h"
 #include "gr-seccomp.h"
 #include "init.h"
+#include "landlock.h"
 #include "mountns.h"
 #include "netns.h"
 #include "sync.h"
@@ -132,14 +133,19 @@ static int job_prepare(const struct gr_spec *spec, struct gr_error **err)
 }
 
 __attribute__((noreturn)) static void job_main(const struct gr_spec *spec,
-						const struct gr_seccomp *filter, int errfd)
+						const struct gr_seccomp *filter, int rulesetfd,
+						int errfd)
 {
 	_cleanup_gr_error_ struct gr_error *err = NULL;
 	struct gr_sync_msg m = { .step = GR_SYNC_ERROR };
 
-	/* seccomp last, after the caps drop and no_new_privs: only the execve
-	 * (and its PATH search) runs filtered, none of gridrun's setup */
-	if (job_prepare(spec, &err) >= 0 && gr_seccomp_install_in_child(filter, &err) >= 0)
+	/* Landlock after no_new_privs (which landlock_restrict_self() needs
+	 * without CAP_SYS_ADMIN) and before seccomp, so that no profile can
+	 * deny its syscalls; seccomp last: only the execve (and its PATH
+	 * search) runs filtered, none of gridrun's setup */
+	if (job_prepare(spec, &err) >= 0 &&
+	    (rulesetfd < 0 || gr_landlock_restrict_in_child(rulesetfd, &err) >= 0) &&
+	    gr_seccomp_install_in_child(filter, &err) >= 0)
 		exec_job(spec, &err);
 	m.errnum = err ? err->errnum : 0;
 	m.code = gr_error_exit_code(err);
@@ -162,6 +168,7 @@ __attribute__((noreturn)) static void job_main(const struct gr_spec *spec,
 struct job_start {
 	const struct gr_spec *spec;
 	const struct gr_seccomp *filter;
+	int rulesetfd;                    /* -1: no Landlock domain */
 	int close_fds[3];
 	int errfd;
 };
@@ -172,7 +179,7 @@ static int job_entry(void *data)
 
 	for (int i = 0; i < 3; i++)
 		close(js->close_fds[i]);
-	job_main(js->spec, js->filter, js->errfd);
+	job_main(js->spec, js->filter, js->rulesetfd, js->errfd);
 }
 
 static pid_t start_job(struct job_start *js, struct gr_error **err)
@@ -353,6 +360,7 @@ __attribute__((noreturn)) void gr_init_main(const struct gr_child_ctx *ctx)
 	int errpipe[2], sfd;
 	pid_t job;
 	ssize_t n;
+	int rulesetfd = -1;
 
 	/* The supervisor's death kills init and so the namespace (R1). The
 	 * supervisor cannot have died yet unnoticed: its end of the sync socket
@@ -382,6 +390,10 @@ __attribute__((noreturn)) void gr_init_main(const struct gr_child_ctx *ctx)
 
 	if (init_setup(ctx, &err) < 0)
 		goto fail;
+	/* the job's paths, after pivot_root and before any of its code ran */
+	if (ctx->landlock_abi > 0 &&
+	    (rulesetfd = gr_landlock_ruleset_in_child(ctx->spec, ctx->landlock_abi, &err)) < 0)
+		goto fail;
 
 	if (pipe2(errpipe, O_CLOEXEC) < 0) {
 		gr_error_sys(&err, errno, "pipe");
@@ -389,11 +401,14 @@ __attribute__((noreturn)) void gr_init_main(const struct gr_child_ctx *ctx)
 	}
 	{
 		struct job_start js = { .spec = ctx->spec, .filter = ctx->seccomp, .errfd = errpipe[1],
+					.rulesetfd = rulesetfd,
 					.close_fds = { errpipe[0], sfd, ctx->syncfd } };
 
 		job = start_job(&js, &err);
 	}
 	close(errpipe[1]);
+	if (rulesetfd >= 0)
+		close(rulesetfd);
 	if (job < 0) {
 		close(errpipe[0]);
 		goto fail;

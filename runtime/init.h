@@ -11,8 +11,9 @@
  *   the job's main process, which calls setsid() (threat S07: no controlling
  *   terminal, so TIOCSTI on the pilot's tty fails), sets rlimits and cwd,
  *   drops every capability and sets no_new_privs, marks every fd but stdio
- *   close-on-exec, installs the seccomp filter (gr-seccomp.h; init itself
- *   stays unfiltered) and execs process.args with exactly process.env. A failure
+ *   close-on-exec, enters its Landlock domain (landlock.h; the ruleset is
+ *   built by init after pivot_root, init itself stays outside), installs the
+ *   seccomp filter (gr-seccomp.h; init itself stays unfiltered) and execs process.args with exactly process.env. A failure
  *   before exec comes back over a close-on-exec pipe as a structured error
  *   (code 126 not executable, 127 not found, 125 otherwise) and is passed to
  *   the supervisor word for word.
@@ -37,6 +38,7 @@ struct gr_child_ctx {
 	int syncfd;
 	int sandbox_mnt;                  /* -1, or the sandbox's idmapped mount */
 	const struct gr_seccomp *seccomp; /* installed last in the job, never in init */
+	int landlock_abi;                 /* > 0: the job's Landlock domain at that ABI */
 };
 
 /* The signals the supervisor and init forward to the job. */

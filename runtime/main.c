@@ -41,6 +41,7 @@
 #include "config.h"
 #include "gr-seccomp.h"
 #include "handover.h"
+#include "landlock.h"
 #include "helper.h"
 #include "lease.h"
 #include "record.h"
@@ -514,13 +515,19 @@ static int cmd_run(const char *path)
 		return fail(err);
 	}
 	hooks.sandbox_mnt = jh.mntfd >= 0 ? &jh.mntfd : NULL;
+	hooks.landlock_off = site_config && site_config->landlock_off;
 
 	ctx = (struct run_ctx){ .state_dir = state_dir, .job_id = job_id, .spec = spec };
 	r = gr_run(spec, job_id, &hooks, &res, &err);
 	gr_job_handover_end(&jh);
-	if (getenv("GRIDRUN_DEBUG"))
+	if (getenv("GRIDRUN_DEBUG")) {
+		char ll[256];
+
 		fprintf(stderr, "gridrun: debug: job %s: sandbox hand-over %s, %lu entries, %.3f ms\n", job_id,
 			jh.way, jh.changed, jh.ns / 1e6);
+		fprintf(stderr, "gridrun: debug: job %s: landlock: %s\n", job_id,
+			gr_landlock_describe(res.landlock, ll, sizeof(ll)));
+	}
 	release_job_lease(&jl);
 	status = r < 0 ? gr_error_exit_code(err) : gr_run_exit_status(&res);
 	if (r < 0) {

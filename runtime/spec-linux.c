@@ -250,6 +250,12 @@ int gr_spec_gridrun_member(struct gr_spec_walk *w, const char *key, json_t *v)
 		return parse_accounting(w, v);
 	if (streq(key, "optional_limits"))
 		return gr_spec_optional_limits(w, v);
+	if (streq(key, "landlock")) {
+		if (!json_is_boolean(v))
+			return gr_spec_fail(w, "expected true or false");
+		spec->landlock = json_is_true(v) ? GR_LANDLOCK_ON : GR_LANDLOCK_OFF;
+		return 0;
+	}
 	if (streq(key, "seccomp_profile")) {
 		if (spec->seccomp_doc)
 			return gr_spec_fail(w, "conflicts with linux.seccomp: give one or the other");

@@ -57,6 +57,13 @@ struct gr_mount {
 	unsigned long long size; /* tmpfs size in bytes from "size=N[kmg]", 0 = default */
 };
 
+/* gridrun.landlock (landlock.h); absent: the site's setting decides */
+enum gr_landlock_mode {
+	GR_LANDLOCK_DEFAULT,
+	GR_LANDLOCK_ON,      /* true: as the default; cannot override a site's `off` */
+	GR_LANDLOCK_OFF,     /* false */
+};
+
 enum gr_network {
 	GR_NET_HOST, /* share the host network namespace */
 	GR_NET_NONE, /* new net namespace with only loopback, up */
@@ -161,6 +168,8 @@ struct gr_spec {
 	enum gr_network network;
 	char *accounting;        /* a path, or "fd:N"; NULL = no record */
 	int accounting_fd;       /* N of "fd:N", -1 otherwise */
+
+	enum gr_landlock_mode landlock; /* gridrun.landlock (landlock.h) */
 
 	/* seccomp (runtime/seccomp.h); neither set: the "grid-default" profile */
 	char *seccomp_profile;   /* gridrun.seccomp_profile, a name as job_id; NULL = none */

@@ -13,6 +13,7 @@
 
 #include "gr-seccomp.h"
 #include "init.h"
+#include "landlock.h"
 #include "supervisor.h"
 #include "util.h"
 
@@ -312,6 +313,7 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	r = gr_userns_plan(spec->uid, spec->gid, hooks ? hooks->range : NULL, &res->ids, err);
 	if (r < 0)
 		return r;
+	res->landlock = gr_landlock_plan(spec, hooks && hooks->landlock_off);
 
 	gr_run_signals(&mask);
 	sigprocmask(SIG_BLOCK, &mask, &oldmask);
@@ -345,7 +347,7 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	res->t_clone = gr_now_ns() - s.t0;
 	if (s.pid == 0) {
 		struct gr_child_ctx ctx = { .spec = spec, .ids = res->ids, .syncfd = sv[1],
-					    .seccomp = filter,
+					    .seccomp = filter, .landlock_abi = res->landlock,
 					    .sandbox_mnt = hooks && hooks->sandbox_mnt ? *hooks->sandbox_mnt : -1 };
 
 		close(sv[0]);

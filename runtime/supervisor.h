@@ -60,6 +60,8 @@ struct gr_run_result {
 	struct gr_userns_plan ids;
 	pid_t pid;                   /* host pid of the job's init */
 	struct gr_cgroup_usage cg;   /* version 0: the job had no cgroup */
+	int landlock;                /* gr_landlock_plan(): > 0 the ABI applied, 0 turned off,
+				      * < 0 not available (-errno) */
 	/* CLOCK_MONOTONIC ns since gr_run() began, for GRIDRUN_DEBUG: */
 	unsigned long long t_clone, t_maps, t_exec, t_result, t_exit, t_done;
 };
@@ -78,6 +80,8 @@ struct gr_run_hooks {
 	void *maps_data;
 	/* not a hook: the sandbox's idmapped mount for the job (handover.h), or NULL */
 	const int *sandbox_mnt;
+	/* not a hook: the site turned the Landlock layer off (landlock.h) */
+	bool landlock_off;
 };
 
 int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_hooks *hooks,

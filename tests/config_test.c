@@ -153,6 +153,7 @@ TEST_F(conf, example_config_loads)
 	EXPECT_STREQ("/run/gridrun", cfg->state_dir);
 	EXPECT_STREQ("/var/lib/gridrun/leases", cfg->lease_dir);
 	EXPECT_EQ(NULL, cfg->cgroup_base);
+	EXPECT_FALSE(cfg->landlock_off);
 	EXPECT_STREQ("atlas", cfg->pools[0].name);
 	EXPECT_EQ(3000000000u, cfg->pools[0].first_uid);
 	EXPECT_EQ(64, cfg->pools[0].ranges);

@@ -204,6 +204,7 @@ TEST(minimal_gets_defaults)
 	EXPECT_EQ(GR_NET_HOST, spec->network);
 	EXPECT_NULL(spec->accounting);
 	EXPECT_EQ(-1, spec->accounting_fd);
+	EXPECT_EQ(GR_LANDLOCK_DEFAULT, spec->landlock);
 	EXPECT_EQ(0, leaks());
 }
 
@@ -276,6 +277,7 @@ TEST(full_spec_fills_every_field)
 	EXPECT_EQ(GR_NET_NONE, spec->network);
 	EXPECT_STREQ("fd:5", spec->accounting);
 	EXPECT_EQ(5, spec->accounting_fd);
+	EXPECT_EQ(GR_LANDLOCK_OFF, spec->landlock);
 	EXPECT_EQ(0, leaks());
 }
 
@@ -289,6 +291,15 @@ TEST(network_none_adds_netns_to_defaults)
 	EXPECT_EQ(0u, spec->nenv);
 	EXPECT_STREQ("/var/log/gridrun/acct.json", spec->accounting);
 	EXPECT_EQ(-1, spec->accounting_fd);
+	EXPECT_EQ(0, leaks());
+}
+
+TEST(landlock_true_is_not_the_default)
+{
+	_cleanup_gr_spec_ struct gr_spec *spec = load_good(_metadata, "landlock-on.json");
+
+	ASSERT_NE(NULL, spec);
+	EXPECT_EQ(GR_LANDLOCK_ON, spec->landlock);
 	EXPECT_EQ(0, leaks());
 }
 
