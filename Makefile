@@ -96,6 +96,13 @@ $(BUILD)/gridrun-helper: $(BUILD)/runtime/helper-main.o $(LIB)
 $(BUILD)/gridrun-condor: $(BUILD)/condor/wrapper.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
+# gridrun_spank.so: Slurm's SPANK plugin (slurm/README.md), against Debian's
+# spank.h (libslurm-dev); its own objects, position-independent (-fPIC).
+SPANK_SRCS := $(wildcard slurm/*.c) runtime/util.c runtime/error.c
+$(BUILD)/gridrun_spank.so: $(SPANK_SRCS) $(wildcard slurm/*.h runtime/*.h) $(BUILD)/.deps-check
+	$(CC) $(filter-out -fPIE,$(CFLAGS_ALL)) -fPIC -shared -Wl,-z,relro,-z,now,-z,noexecstack -o $@ $(SPANK_SRCS) -ljansson -linih
+tests-build: $(BUILD)/gridrun_spank.so
+
 # gridrun-exporter: libgridrun.a plus libmicrohttpd, linked dynamically (a
 # long-running daemon: the start-time cost of shared objects does not matter).
 EXPORTER_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard exporter/*.c))

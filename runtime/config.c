@@ -30,7 +30,8 @@
 
 enum sect_kind { S_NONE, S_RUNTIME, S_POOL, S_ROOTFS };
 
-static const char *const runtime_keys[] = { "state_dir", "lease_dir", "cgroup_base", "sandbox_handover", NULL };
+static const char *const runtime_keys[] = { "state_dir", "lease_dir", "cgroup_base", "sandbox_handover",
+					    "record_dir", NULL };
 static const char *const pool_keys[] = { "first_uid", "ranges", "range_size", "accounts",
 					 "quarantine_seconds", "vos", NULL };
 static const char *const rootfs_keys[] = { "path", NULL };
@@ -366,7 +367,8 @@ static int handler(void *user, const char *section, const char *name, const char
 	p->seen[k] = p->lineno;
 	switch (p->kind) {
 	case S_RUNTIME: {
-		char **slot[] = { &p->cfg->state_dir, &p->cfg->lease_dir, &p->cfg->cgroup_base };
+		char **slot[] = { &p->cfg->state_dir, &p->cfg->lease_dir, &p->cfg->cgroup_base, NULL,
+				   &p->cfg->record_dir };
 
 		if (k == 3) {
 			if (gr_handover_way_parse(value, &p->cfg->handover) == 0)
@@ -572,6 +574,7 @@ void gr_config_free(struct gr_config *cfg)
 	free(cfg->state_dir);
 	free(cfg->lease_dir);
 	free(cfg->cgroup_base);
+	free(cfg->record_dir);
 	free(cfg);
 }
 

@@ -5,7 +5,9 @@
  * INI, parsed with libinih:
  *     [runtime]     state_dir, lease_dir, cgroup_base   (absolute paths, all optional),
  *                   sandbox_handover (auto | idmap | chown; handover.h: how a
- *                   leased job gets its sandbox; auto: idmap where possible)
+ *                   leased job gets its sandbox; auto: idmap where possible),
+ *                   record_dir (absolute; where gridrun_spank.so keeps the
+ *                   records of Slurm tasks; gridrun itself does not use it)
  *     [pool NAME]   first_uid, ranges (required); range_size (65536),
  *                   accounts (space-separated; empty or absent: nobody may lease),
  *                   quarantine_seconds (600), vos (space-separated VO names:
@@ -97,6 +99,7 @@ struct gr_config {
 	char *state_dir;             /* NULL: not set */
 	char *lease_dir;             /* always set: GR_LEASE_DIR_DEFAULT unless given */
 	char *cgroup_base;           /* NULL: not set */
+	char *record_dir;            /* NULL: not set; read by slurm/gridrun_spank.so */
 	enum gr_handover_way handover; /* sandbox_handover (handover.h): auto unless given */
 	struct gr_pool *pools;
 	size_t npools;
