@@ -79,7 +79,9 @@ static int opt_gridrun(int val, const char *optarg, int remote)
 	(void)val;
 	(void)remote;
 	arg.asked = true;
-	if (optarg && *optarg) {
+	/* srun in an sbatch job gets the option from the environment, where
+	 * Slurm 22.05 writes an absent optional value as "(null)" */
+	if (optarg && *optarg && strcmp(optarg, "(null)")) {
 		if (!name_ok(optarg)) {
 			slurm_error("gridrun_spank: --gridrun=%s: not a profile name ([A-Za-z0-9._-], up to 32)", optarg);
 			return -1;
@@ -140,10 +142,8 @@ static int parse_arg(const char *a)
 	return -1;
 }
 
-int slurm_spank_init(spank_t sp, int ac, char **av)
+static int parse_args(int ac, char **av)
 {
-	spank_context_t ctx = spank_context();
-
 	arg.default_on = true;
 	for (int i = 0; i < ac; i++)
 		if (parse_arg(av[i]) < 0) {
@@ -152,6 +152,15 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 				    av[i]);
 			return -1;
 		}
+	return 0;
+}
+
+int slurm_spank_init(spank_t sp, int ac, char **av)
+{
+	spank_context_t ctx = spank_context();
+
+	if (parse_args(ac, av) < 0)
+		return -1;
 	if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR || ctx == S_CTX_REMOTE)
 		return spank_option_register(sp, &gridrun_option) == ESPANK_SUCCESS ? 0 : -1;
 	return 0;
@@ -307,8 +316,9 @@ int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 	uid_t uid = 0;
 	struct passwd *pw;
 
-	(void)ac;
-	(void)av;
+	/* slurmd calls no slurm_spank_init before the job script hooks */
+	if (parse_args(ac, av) < 0)
+		return -1;
 	run_gc(0, 0);
 	if (spank_get_item(sp, S_JOB_UID, &uid) == ESPANK_SUCCESS && uid && (pw = getpwuid(uid)))
 		run_gc(uid, pw->pw_gid);
