@@ -120,6 +120,27 @@ until sinfo -h -o %T 2>/dev/null | grep -q idle || [ $i -ge 100 ]; do sleep 0.2;
 check "the one-node cluster is up" "sinfo -h -o %T | grep -q idle" "$T/log/slurmctld.log" "$T/log/slurmd.log"
 
 as_user() { (cd "$1" && shift && timeout -k 5 90 setpriv --reuid $UID1 --regid $UID1 --clear-groups "$@"); }
+
+# bench/slurm-overhead.sh: GRIDRUN_SLURM_BENCH=N times plain `srun true` and
+# `srun --gridrun true` alternately (interleaved: load on this shared
+# machine hits both alike) and prints the medians and their ratio.
+if [ -n "${GRIDRUN_SLURM_BENCH:-}" ]; then
+	: >"$T/plain"; : >"$T/wrapped"
+	k=0
+	while [ $k -lt "$GRIDRUN_SLURM_BENCH" ]; do
+		for mode in plain wrapped; do
+			opt=; [ $mode = wrapped ] && opt=--gridrun
+			t0=$(date +%s%N)
+			as_user "$T/work/u1" srun $opt true >/dev/null 2>&1 || echo "# srun $opt failed"
+			echo $(( ($(date +%s%N) - t0) / 1000 )) >>"$T/$mode"
+		done
+		k=$((k + 1))
+	done
+	med() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+	p=$(med "$T/plain"); w=$(med "$T/wrapped")
+	awk -v p="$p" -v w="$w" -v n="$GRIDRUN_SLURM_BENCH" 'BEGIN { printf "srun true, %d interleaved pairs: plain median %.1f ms, --gridrun (pool, root) median %.1f ms, ratio %.2f, +%.1f ms\n", n, p / 1000, w / 1000, w / p, (w - p) / 1000 }'
+	exit 0
+fi
 rec() { cat "$T/records/slurm-$1.json" 2>/dev/null; }
 field() { rec "$1" | python3 -c "import json,sys; v=json.load(sys.stdin); print(eval('v'+sys.argv[1]))" "$2" 2>/dev/null; }
 
