@@ -24,7 +24,7 @@ P=$((20000 + ($$ % 2000) * 2))
 PIDS=
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; shift; for f in "$@"; do [ -f "$f" ] && sed 's/^/# /' "$f"; done; }
+nok() { n=$((n + 1)); echo "not ok $n - $1"; echo x >>"$T/tap"; shift; for f in "$@"; do [ -f "$f" ] && sed 's/^/# /' "$f"; done; }
 check() { # check NAME COND... (COND is evaluated)
 	name=$1; shift
 	if eval "$1"; then ok "$name"; else shift; nok "$name" "$@"; fi
@@ -223,19 +223,22 @@ rc=$?
 check "a working directory the user does not own is refused: one line, exit 125, nothing written" \
 	"[ $rc = 125 ] && grep -q \"gridrun_spank: the working directory \\\`$T/work/other\\\` (the sandbox) is not grslurm's own\" $T/err5 && [ ! -e $T/work/other/pwned ]" "$T/err5"
 
-# 6. bad plugstack argument: one line naming it, the step fails
+# 6. optin: without --gridrun the task runs as Slurm starts it
+as_user "$T/work/u1" srun sh -c 'cat /proc/self/uid_map' >"$T/out7" 2>&1
+check "default=optin: a step without --gridrun is not wrapped" "grep -q '^ *0 *0 *4294967295' $T/out7" "$T/out7"
+
+# 7. bad plugstack argument: one line naming it, the step fails (the last
+# job: slurmd drains the node when a step's plugin stack fails)
 plugstack pool=bad/name
 as_user "$T/work/u1" srun --gridrun true >/dev/null 2>"$T/err6"
 rc=$?
 plugstack
 check "a bad plugstack argument is refused naming it" "[ $rc != 0 ] && grep -q 'plugstack argument .pool=bad/name.' $T/err6" "$T/err6"
 
-# 7. optin: without --gridrun the task runs as Slurm starts it
-as_user "$T/work/u1" srun sh -c 'cat /proc/self/uid_map' >"$T/out7" 2>&1
-check "default=optin: a step without --gridrun is not wrapped" "grep -q '^ *0 *0 *4294967295' $T/out7" "$T/out7"
-
 stop
 trap - EXIT
 left=0
 for p in $PIDS; do kill -0 "$p" 2>/dev/null && left=1; done
 check "every daemon started here is stopped" "[ $left = 0 ]"
+[ -s "$T/tap" ] && exit 1
+exit 0
