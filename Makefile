@@ -96,6 +96,13 @@ $(BUILD)/gridrun-helper: $(BUILD)/runtime/helper-main.o $(LIB)
 $(BUILD)/gridrun-condor: $(BUILD)/condor/wrapper.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
+# gridrun_spank.so: Slurm's SPANK plugin (slurm/README.md), against Debian's
+# spank.h (libslurm-dev); its own objects, position-independent (-fPIC).
+SPANK_SRCS := $(wildcard slurm/*.c) runtime/util.c runtime/error.c
+$(BUILD)/gridrun_spank.so: $(SPANK_SRCS) $(wildcard slurm/*.h runtime/*.h) $(BUILD)/.deps-check
+	$(CC) $(filter-out -fPIE,$(CFLAGS_ALL)) -fPIC -shared -Wl,-z,relro,-z,now,-z,noexecstack -o $@ $(SPANK_SRCS) -ljansson -linih
+tests-build: $(BUILD)/gridrun_spank.so
+
 # gridrun-exporter: libgridrun.a plus libmicrohttpd, linked dynamically (a
 # long-running daemon: the start-time cost of shared objects does not matter).
 EXPORTER_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard exporter/*.c))
@@ -137,7 +144,7 @@ VM_LANE := tests/vm/lane.t
 # of the kernel in them), bench.t and condor_bench.t time things. None runs
 # in the guest nor inside make asan.
 HOST_ONLY_SCRIPTS := tests/asan.t tests/bench.t tests/fuzz.t tests/classad_fuzz.t tests/condor_bench.t \
-	tests/make-fuzz.t tests/install.t
+	tests/make-fuzz.t tests/install.t tests/slurm.t
 LANE_SCRIPTS = $(filter-out $(HOST_ONLY_SCRIPTS),$(TEST_SCRIPTS))
 TEST_ENV = GRIDRUN=$(abspath $(BUILD)/gridrun) GRIDRUN_SRC=$(CURDIR) GRIDRUN_BUILD=$(abspath $(BUILD))
 

@@ -31,7 +31,7 @@
 enum sect_kind { S_NONE, S_RUNTIME, S_POOL, S_ROOTFS };
 
 static const char *const runtime_keys[] = { "state_dir", "lease_dir", "cgroup_base", "sandbox_handover",
-					    "tmpfs_size", "default_pids_limit", "landlock", NULL };
+					    "tmpfs_size", "default_pids_limit", "landlock", "record_dir", NULL };
 static const char *const pool_keys[] = { "first_uid", "ranges", "range_size", "accounts",
 					 "quarantine_seconds", "vos", NULL };
 static const char *const rootfs_keys[] = { "path", NULL };
@@ -390,7 +390,9 @@ static int handler(void *user, const char *section, const char *name, const char
 	p->seen[k] = p->lineno;
 	switch (p->kind) {
 	case S_RUNTIME: {
-		char **slot[] = { &p->cfg->state_dir, &p->cfg->lease_dir, &p->cfg->cgroup_base };
+		/* indexed as runtime_keys[]; NULL: a key handled below */
+		char **slot[] = { &p->cfg->state_dir, &p->cfg->lease_dir, &p->cfg->cgroup_base, NULL,
+				   NULL, NULL, NULL, &p->cfg->record_dir };
 
 		if (k == 4)
 			return size_value(p, name, value, &p->cfg->tmpfs_size) == 0;
@@ -412,7 +414,7 @@ static int handler(void *user, const char *section, const char *name, const char
 			fail(p, p->lineno, "runtime: sandbox_handover: `%s` is not auto, idmap or chown", value);
 			return 0;
 		}
-		if (k == 4) {
+		if (k == 6) {
 			if (strcmp(value, "on") && strcmp(value, "off")) {
 				fail(p, p->lineno, "runtime: landlock: `%s` is not on or off", value);
 				return 0;
@@ -618,6 +620,7 @@ void gr_config_free(struct gr_config *cfg)
 	free(cfg->state_dir);
 	free(cfg->lease_dir);
 	free(cfg->cgroup_base);
+	free(cfg->record_dir);
 	free(cfg);
 }
 

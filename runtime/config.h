@@ -12,6 +12,8 @@
  *                   default_pids_limit (1-4194304: linux.resources.pids.limit
  *                   of a spec that sets none; unset: no default)
  *                   landlock (on | off; landlock.h: on where the kernel has it)
+ *                   record_dir (absolute; where gridrun_spank.so keeps the
+ *                   records of Slurm tasks; gridrun itself does not use it)
  *     [pool NAME]   first_uid, ranges (required); range_size (65536),
  *                   accounts (space-separated; empty or absent: nobody may lease),
  *                   quarantine_seconds (600), vos (space-separated VO names:
@@ -103,6 +105,7 @@ struct gr_config {
 	char *state_dir;             /* NULL: not set */
 	char *lease_dir;             /* always set: GR_LEASE_DIR_DEFAULT unless given */
 	char *cgroup_base;           /* NULL: not set */
+	char *record_dir;            /* NULL: not set; read by slurm/gridrun_spank.so */
 	enum gr_handover_way handover; /* sandbox_handover (handover.h): auto unless given */
 	unsigned long long tmpfs_size; /* bytes; 0: not set */
 	long long default_pids_limit;  /* 0: not set */

@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* spank-task.c - the task/runner pair of gridrun_spank.so (spank-task.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/openat2.h>
+
+#include "spank-task.h"
+#include "util.h"
+
+#define MSG_MAX (16u << 20)     /* argv + environment; ARG_MAX is far below */
+
+/* What slurmstepd's signal_container sends (scancel, srun's ^C, --signal). */
+static const int job_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGTSTP, SIGCONT,
+				   SIGALRM, SIGPIPE };
+
+static void set_job_signals(void (*how)(int))
+{
+	for (size_t i = 0; i < ARRAY_SIZE(job_signals); i++)
+		signal(job_signals[i], how);
+}
+
+void gr_slurm_exit_like_signal(int sig)
+{
+	struct rlimit none = { 0, 0 };
+	sigset_t s;
+
+	/* slurmstepd must see the job's signal; a core of the wrapper helps nobody */
+	setrlimit(RLIMIT_CORE, &none);
+	signal(sig, SIG_DFL);
+	sigemptyset(&s);
+	sigaddset(&s, sig);
+	sigprocmask(SIG_UNBLOCK, &s, NULL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
+static void __attribute__((noreturn)) exit_like(int status)
+{
+	if (WIFSIGNALED(status))
+		gr_slurm_exit_like_signal(WTERMSIG(status));
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : GR_EXIT_ERROR);
+}
+
+static int wait_for(pid_t pid)
+{
+	int status = 0;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return W_EXITCODE(GR_EXIT_ERROR, 0);
+	return status;
+}
+
+int gr_slurm_task_send(int sock, const char *cwd, int argc, char **argv, char **env)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, cap = 0;
+	char num[16];
+	const char *head[] = { cwd, num };
+	union { char b[CMSG_SPACE(3 * sizeof(int))]; struct cmsghdr h; } ctl = { 0 };
+	int fds[3] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
+	uint32_t n;
+	struct iovec iov;
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
+	struct cmsghdr *c;
+
+	snprintf(num, sizeof(num), "%d", argc);
+	for (int i = 0; i < 2 + argc || (env && env[i - 2 - argc]); i++) {
+		const char *s = i < 2 ? head[i] : i < 2 + argc ? argv[i - 2] : env[i - 2 - argc];
+		size_t l = strlen(s) + 1;
+
+		if (len + l > MSG_MAX)
+			return -E2BIG;
+		if (len + l > cap) {
+			char *nb = realloc(buf, cap = (len + l) * 2);
+
+			if (!nb)
+				return -ENOMEM;
+			buf = nb;
+		}
+		memcpy(buf + len, s, l);
+		len += l;
+	}
+	n = (uint32_t)len;
+	iov = (struct iovec){ &n, sizeof(n) };
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(c), fds, sizeof(fds));
+	if (sendmsg(sock, &m, MSG_NOSIGNAL) != sizeof(n))
+		return -errno ?: -EIO;
+	return gr_write_all(sock, buf, len) < 0 ? -EIO : 0;
+}
+
+void gr_slurm_task_wait(pid_t runner)
+{
+	/* the signals reach the runner and gridrun as well (the whole tree);
+	 * this process is the pid slurmstepd waits for: it must outlive them */
+	set_job_signals(SIG_IGN);
+	exit_like(wait_for(runner));
+}
+
+/* ---- the runner (root) ---- */
+
+struct task_msg {
+	int fd[3];
+	char *buf;
+	char *cwd;
+	char **argv;               /* NULL-terminated, into buf */
+	char **env;
+};
+
+static int recv_task(int sock, struct task_msg *t)
+{
+	union { char b[CMSG_SPACE(3 * sizeof(int))]; struct cmsghdr h; } ctl;
+	uint32_t n = 0;
+	struct iovec iov = { &n, sizeof(n) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
+	struct cmsghdr *c;
+	ssize_t r;
+	size_t nstr = 0, argc, i;
+	char *p, *end;
+
+	do
+		r = recvmsg(sock, &m, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+	while (r < 0 && errno == EINTR);
+	c = CMSG_FIRSTHDR(&m);
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(t->fd)))
+		memcpy(t->fd, CMSG_DATA(c), sizeof(t->fd));
+	if (r != sizeof(n))
+		return r == 0 ? -ENODATA : -EPROTO;  /* ENODATA: the task died before task_init */
+	if (t->fd[2] < 0 || (m.msg_flags & MSG_CTRUNC) || n == 0 || n > MSG_MAX)
+		return -EPROTO;
+	if (!(t->buf = malloc(n + 1)) || gr_read_full(sock, t->buf, n) != (ssize_t)n)
+		return -EPROTO;
+	t->buf[n] = '\0';
+	end = t->buf + n;
+	if (end[-1] != '\0')
+		return -EPROTO;
+	for (p = t->buf; p < end; p += strlen(p) + 1)
+		nstr++;
+	t->cwd = t->buf;
+	p = t->cwd + strlen(t->cwd) + 1;
+	if (nstr < 3 || t->cwd[0] != '/')
+		return -EPROTO;
+	argc = strtoul(p, &end, 10);
+	if (*end || argc < 1 || argc > nstr - 2)
+		return -EPROTO;
+	p += strlen(p) + 1;
+	if (!(t->argv = calloc(argc + 1, sizeof(char *))) || !(t->env = calloc(nstr - 2 - argc + 1, sizeof(char *))))
+		return -ENOMEM;
+	for (i = 0; i < nstr - 2; i++, p += strlen(p) + 1)
+		*(i < argc ? &t->argv[i] : &t->env[i - argc]) = p;
+	return 0;
+}
+
+static json_t *strings(char **v)
+{
+	json_t *a = json_array();
+
+	for (; v && *v; v++)
+		json_array_append_new(a, json_string(*v));
+	return a;
+}
+
+static char *make_spec(const struct gr_slurm_plan *plan, const struct task_msg *t)
+{
+	char host[HOST_NAME_MAX + 1] = "localhost";
+	json_t *o, *g;
+	char *text;
+
+	gethostname(host, sizeof(host) - 1);
+	g = json_pack("{s:s, s:s, s:s, s:s}", "job_id", plan->job_id, "sandbox", t->cwd, "accounting", "fd:3",
+		      /* srun, PMI and the job's data servers are on the node's network */
+		      "network", "host");
+	if (plan->pool) {
+		json_object_set_new(g, "pool", json_string(plan->pool));
+		json_object_set_new(g, "account", json_string(plan->user));
+	}
+	if (plan->profile)
+		json_object_set_new(g, "seccomp_profile", json_string(plan->profile));
+	o = json_pack("{s:s, s:{s:o, s:o, s:s}, s:s, s:o}", "ociVersion", "1.0.2", "process", "args",
+		      strings(t->argv), "env", strings(t->env), "cwd", t->cwd, "hostname", host, "gridrun", g);
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return text;
+}
+
+/* The sandbox a leased range gets (handed over to it by root's gridrun)
+ * must be the user's own: never a directory of someone else that the user
+ * can name. Reached without symlinks. */
+static int check_sandbox(const struct gr_slurm_plan *plan, const char *cwd, int errfd)
+{
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	_cleanup_close_ int fd = (int)syscall(SYS_openat2, AT_FDCWD, cwd, &how, sizeof(how));
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return dprintf(errfd, "gridrun_spank: the working directory `%s` (the sandbox): %s\n", cwd,
+			       strerror(errno)), -1;
+	if (st.st_uid != plan->uid)
+		return dprintf(errfd, "gridrun_spank: the working directory `%s` (the sandbox) is not %s's own "
+			       "(owner uid %u)\n", cwd, plan->user, (unsigned)st.st_uid), -1;
+	return 0;
+}
+
+static int move_high(int fd)
+{
+	return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 10);
+}
+
+/* Child: gridrun run with stdio 0-2, the record as fd 3 and the spec as fd 4. */
+static void exec_gridrun(const struct gr_slurm_plan *plan, const struct task_msg *t, int rec, int spec)
+{
+	int fds[5] = { move_high(t->fd[0]), move_high(t->fd[1]), move_high(t->fd[2]), move_high(rec), move_high(spec) };
+	char grace[32], spec_name[96];
+	char *env[] = { (char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", grace, NULL };
+	const char *argv[10];
+	int n = 0;
+	sigset_t none;
+
+	for (int i = 0; i < 5; i++)
+		if (fds[i] < 0 || dup2(fds[i], i) < 0)
+			_exit(GR_EXIT_ERROR);
+	syscall(SYS_close_range, 5, ~0U, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	set_job_signals(SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (!plan->pool && (setgroups(plan->ngids, plan->gids) < 0 || setresgid(plan->gid, plan->gid, plan->gid) < 0 ||
+			    setresuid(plan->uid, plan->uid, plan->uid) < 0)) {
+		dprintf(2, "gridrun_spank: cannot become uid %u: %s\n", (unsigned)plan->uid, strerror(errno));
+		_exit(GR_EXIT_ERROR);
+	}
+	snprintf(grace, sizeof(grace), "GRIDRUN_KILL_GRACE=%u", plan->grace);
+	snprintf(spec_name, sizeof(spec_name), "<gridrun_spank spec of %s>", plan->job_id);
+	argv[n++] = "gridrun";
+	argv[n++] = "run";
+	if (plan->config) {
+		argv[n++] = "--config";
+		argv[n++] = plan->config;
+	}
+	argv[n++] = "--spec-name";
+	argv[n++] = spec_name;
+	argv[n++] = "/dev/fd/4";
+	argv[n] = NULL;
+	execve(plan->gridrun, (char **)argv, env);
+	dprintf(2, "gridrun_spank: cannot run gridrun `%s`: %s\n", plan->gridrun, strerror(errno));
+	_exit(errno == ENOENT ? GR_EXIT_NOTFOUND : GR_EXIT_ERROR);
+}
+
+/* DIR/slurm-J.S.T.json, replaced atomically, by root through the dir's fd;
+ * only a root-owned directory nobody else may write. */
+static void keep_record(const struct gr_slurm_plan *plan, const char *text, size_t len, int errfd)
+{
+	_cleanup_close_ int dfd = open(plan->record_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), fd = -1;
+	char tmp[96], name[96];
+	struct stat st;
+
+	if (dfd < 0 || fstat(dfd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022)) {
+		dprintf(errfd, "gridrun_spank: record_dir `%s` %s, ignoring\n", plan->record_dir,
+			dfd < 0 ? strerror(errno) : "is not root's alone");
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", plan->job_id);
+	snprintf(name, sizeof(name), "%s.json", plan->job_id);
+	unlinkat(dfd, tmp, 0);
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 || gr_write_all(fd, text, len) < 0 || fsync(fd) < 0 || renameat(dfd, tmp, dfd, name) < 0) {
+		dprintf(errfd, "gridrun_spank: record %s/%s: %s, ignoring\n", plan->record_dir, name, strerror(errno));
+		unlinkat(dfd, tmp, 0);
+	}
+}
+
+static void runner_fail(int errfd, const char *what, int e)
+{
+	if (errfd >= 0)
+		dprintf(errfd, "gridrun_spank: %s: %s\n", what, strerror(e));
+	_exit(GR_EXIT_ERROR);
+}
+
+static void __attribute__((noreturn)) runner_main(const struct gr_slurm_plan *plan, int sock)
+{
+	struct task_msg t = { .fd = { -1, -1, -1 } };
+	_cleanup_free_ char *spec = NULL, *rec = NULL;
+	int specfd, recfd, r, status;
+	json_t *o, *sig;
+	struct stat st;
+	pid_t pid;
+
+	set_job_signals(SIG_IGN);
+	/* the task went (SIGKILL after KillWait): so does this one, and gridrun
+	 * with it (its own PDEATHSIG); job_epilog's gc removes what is left */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	r = recv_task(sock, &t);
+	close(sock);
+	if (r == -ENODATA)
+		_exit(GR_EXIT_ERROR);   /* slurmstepd's own error is the task's */
+	if (r < 0)
+		runner_fail(t.fd[2], "bad hand-over from the task", -r);
+	if (plan->pool && check_sandbox(plan, t.cwd, t.fd[2]) < 0)
+		_exit(GR_EXIT_ERROR);
+	spec = make_spec(plan, &t);
+	specfd = memfd_create("gridrun-slurm-spec", MFD_CLOEXEC);
+	recfd = memfd_create("gridrun-slurm-record", MFD_CLOEXEC);
+	if (!spec || specfd < 0 || recfd < 0 || gr_write_all(specfd, spec, strlen(spec)) < 0 ||
+	    lseek(specfd, 0, SEEK_SET) < 0)
+		runner_fail(t.fd[2], "cannot hand the spec to gridrun", errno ?: ENOMEM);
+	pid = fork();
+	if (pid < 0)
+		runner_fail(t.fd[2], "fork", errno);
+	if (pid == 0)
+		exec_gridrun(plan, &t, recfd, specfd);
+	status = wait_for(pid);
+	if (fstat(recfd, &st) < 0 || st.st_size <= 0 || st.st_size > (1 << 20) || !(rec = malloc(st.st_size + 1)) ||
+	    pread(recfd, rec, st.st_size, 0) != st.st_size)
+		exit_like(status);      /* no record: gridrun could not run at all */
+	rec[st.st_size] = '\0';
+	if (plan->record_dir)
+		keep_record(plan, rec, st.st_size, t.fd[2]);
+	/* gridrun's 128+N is undone from the record, not guessed from the code:
+	 * a job may exit 137 itself */
+	o = json_loads(rec, 0, NULL);
+	sig = json_object_get(o, "signal");
+	if (json_is_integer(sig) && json_integer_value(sig) > 0 && json_integer_value(sig) < NSIG &&
+	    strcmp(json_string_value(json_object_get(o, "reason")) ?: "", "exited"))
+		gr_slurm_exit_like_signal((int)json_integer_value(sig));
+	if (json_is_integer(json_object_get(o, "exit_code")))
+		_exit((int)json_integer_value(json_object_get(o, "exit_code")) & 0xff);
+	exit_like(status);
+}
+
+int gr_slurm_runner_start(const struct gr_slurm_plan *plan, int *sock, pid_t *runner)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+
+		close(sv[0]);
+		close(sv[1]);
+		return -e;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		runner_main(plan, sv[1]);
+	}
+	close(sv[1]);
+	*sock = sv[0];
+	*runner = pid;
+	return 0;
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * spank-task.h - how gridrun_spank.so runs one Slurm task in gridrun
+ * (slurm/README.md has the site's view).
+ *
+ * slurmstepd forks one child per task. That child calls the plugin's
+ * task_init_privileged as root, then setuid()s to the user, dup()s the
+ * task's stdio onto 0-2, builds the task's final environment (SLURM_PROCID,
+ * SLURM_LOCALID, MPI and GRES variables...) and calls task_init as the user
+ * right before its execve(). Root is needed for a pool (a leased range and
+ * root's cgroups); the final environment and stdio exist only after root is
+ * gone. So a wrapped task is two processes:
+ *
+ *   task     (the pid slurmstepd waits for; the user after task_init_privileged)
+ *   └ runner (forked by task_init_privileged; stays root)
+ *     └ gridrun run ... (root with a pool; else the user's ids, one-uid mode)
+ *
+ * In task_init the task sends the runner, over a socketpair made before the
+ * fork, its stdio (SCM_RIGHTS), cwd, argv and environment
+ * (gr_slurm_task_send), then never returns: it waits for the runner and ends
+ * as it does (gr_slurm_task_wait): the job's exit code, or the job's fatal
+ * signal re-raised on itself, so slurmstepd records `0:N` as without gridrun.
+ * What the task sends is the user's to choose anyway (their job's argv and
+ * environment); everything that decides privilege - uid, pool, profile,
+ * record place, job id - the runner took as root from slurmstepd before the
+ * task lost root (struct gr_slurm_plan). The task is not dumpable (it changed
+ * uid), so other processes of the user cannot ptrace it to forge a message.
+ *
+ * The runner builds the spec (process = what the task sent; sandbox and
+ * process.cwd = the task's cwd; job_id slurm-JOB.STEP.TASK; record to
+ * fd:3, a memfd) and hands it to gridrun as /dev/fd/4 of a memfd: no file a
+ * user could write is ever read as a spec. After gridrun exits it reads the
+ * record, stores it (as root, by dir fd, in a root-owned directory) and exits
+ * so that the task can mirror it. A failure of its own: one line
+ * `gridrun_spank: ...` on the task's stderr, exit 125.
+ *
+ * Signals: scancel signals every process of the step (proctrack/linuxproc:
+ * the whole tree), gridrun's supervisor and the job included. Task and runner
+ * ignore the catchable ones and wait: gridrun forwards TERM, kills what is
+ * left after GRIDRUN_KILL_GRACE (the plugin's grace=, below KillWait) and
+ * cleans up; whatever SIGKILL after KillWait leaves, job_epilog's
+ * `gridrun gc` removes.
+ */
+#ifndef GRIDRUN_SPANK_TASK_H
+#define GRIDRUN_SPANK_TASK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Everything decided as root, before the fork. */
+struct gr_slurm_plan {
+	uid_t uid;
+	gid_t gid;
+	gid_t *gids;               /* supplementary groups, for one-uid mode */
+	int ngids;
+	char user[64];
+	char job_id[64];           /* slurm-JOB.STEP.TASK */
+	const char *gridrun;       /* the gridrun binary */
+	const char *config;        /* the site configuration (NULL: gridrun's default) */
+	const char *pool;          /* NULL: one-uid mode as the user */
+	const char *profile;       /* seccomp profile, NULL: gridrun's default */
+	const char *record_dir;    /* NULL: the record is not kept */
+	unsigned grace;            /* GRIDRUN_KILL_GRACE, seconds */
+};
+
+/* task_init_privileged: fork the runner; *sock is the task's end. */
+int gr_slurm_runner_start(const struct gr_slurm_plan *plan, int *sock, pid_t *runner);
+/* task_init: hand the runner what it needs; 0 or -errno. */
+int gr_slurm_task_send(int sock, const char *cwd, int argc, char **argv, char **env);
+/* task_init: wait for the runner and end as it did; never returns. */
+void gr_slurm_task_wait(pid_t runner) __attribute__((noreturn));
+/* exit like a process killed by sig (core dumps off); never returns. */
+void gr_slurm_exit_like_signal(int sig) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,244 @@
+#!/bin/sh
+# tests/slurm.t - gridrun_spank.so in a real one-node Slurm on loopback
+# (issue 16): munged, slurmctld and slurmd started here, in a private mount
+# namespace whose /etc is a scratch copy holding the test user (the host's
+# /etc is never written), with their own key, socket, ports, spool and state
+# in /tmp/gridrun-test.*; every daemon is stopped by the pid this test got.
+GRIDRUN=${GRIDRUN:-$PWD/build/gridrun}
+BUILD=${GRIDRUN_BUILD:-$PWD/build}
+SRC=${GRIDRUN_SRC:-$PWD}
+if [ "${1:-}" != inner ]; then
+	[ "$(id -u)" = 0 ] || { echo "1..1"; echo "not ok 1 - slurm.t needs root (it starts slurmd)"; exit 1; }
+	T=$(mktemp -d /tmp/gridrun-test.XXXXXX) || exit 1
+	chmod 0755 "$T"
+	unshare -m --propagation private "$0" inner "$T"
+	rc=$?
+	case "$T" in /tmp/gridrun-test.*) rm -rf "$T" ;; esac
+	exit $rc
+fi
+T=$2
+set -u
+UID1=23471
+FIRST=$((3000000000 + ($$ % 256) * 4194304))
+P=$((20000 + ($$ % 2000) * 2))
+PIDS=
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); echo "not ok $n - $1"; echo x >>"$T/tap"; shift; for f in "$@"; do [ -f "$f" ] && sed 's/^/# /' "$f"; done; }
+check() { # check NAME COND... (COND is evaluated)
+	name=$1; shift
+	if eval "$1"; then ok "$name"; else shift; nok "$name" "$@"; fi
+}
+stop() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	for p in $PIDS; do
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+		kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+}
+trap stop EXIT
+
+# /etc: a scratch copy with the test user, seen by this namespace only
+mkdir "$T/etc" && cp -a /etc/. "$T/etc/" || exit 1
+echo "grslurm:x:$UID1:$UID1::/nonexistent:/bin/sh" >>"$T/etc/passwd"
+echo "grslurm:x:$UID1:" >>"$T/etc/group"
+mount --bind "$T/etc" /etc || exit 1
+
+mkdir -p "$T/munge" "$T/msock" "$T/state" "$T/spool" "$T/log" "$T/run" "$T/leases" "$T/records" "$T/work/u1" \
+	"$T/work/other"
+chmod 0700 "$T/leases" "$T/run"
+chown munge:munge "$T/munge" "$T/msock" && chmod 0700 "$T/munge" && chmod 0755 "$T/msock"
+head -c 1024 /dev/urandom >"$T/munge/key" && chown munge:munge "$T/munge/key" && chmod 0400 "$T/munge/key"
+chown $UID1:$UID1 "$T/work/u1" && chmod 0700 "$T/work/u1"
+chmod 1777 "$T/work/other"      # a directory the user may work in but does not own
+cat >"$T/gridrun.conf" <<EOF
+[runtime]
+state_dir = $T/run
+lease_dir = $T/leases
+record_dir = $T/records
+
+[pool slurm]
+first_uid = $FIRST
+ranges = 4
+accounts = grslurm
+EOF
+plugstack() {
+	echo "required $BUILD/gridrun_spank.so default=optin config=$T/gridrun.conf gridrun=$GRIDRUN $*" \
+		>"$T/plugstack.conf"
+}
+plugstack
+cat >"$T/slurm.conf" <<EOF
+ClusterName=grtest
+SlurmctldHost=localhost(127.0.0.1)
+SlurmctldPort=$P
+SlurmdPort=$((P + 1))
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+AuthInfo=socket=$T/msock/sock
+CredType=cred/munge
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+JobCompType=jobcomp/filetxt
+JobCompLoc=$T/jobcomp.txt
+KillWait=5
+FirstJobId=$((1000 + ($$ % 5000) * 100))
+StateSaveLocation=$T/state
+SlurmdSpoolDir=$T/spool
+SlurmctldPidFile=$T/slurmctld.pid
+SlurmdPidFile=$T/slurmd.pid
+SlurmctldLogFile=$T/log/slurmctld.log
+SlurmdLogFile=$T/log/slurmd.log
+SwitchType=switch/none
+MpiDefault=none
+ReturnToService=2
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+PlugStackConfig=$T/plugstack.conf
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN
+PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+EOF
+export SLURM_CONF="$T/slurm.conf"
+
+setpriv --reuid munge --regid munge --clear-groups /usr/sbin/munged -F --key-file="$T/munge/key" \
+	--socket="$T/msock/sock" --pid-file="$T/munge/pid" --log-file="$T/munge/log" --seed-file="$T/munge/seed" \
+	>"$T/log/munged.out" 2>&1 &
+PIDS="$PIDS $!"
+i=0; while [ ! -S "$T/msock/sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+/usr/sbin/slurmctld -D -f "$T/slurm.conf" >"$T/log/slurmctld.out" 2>&1 &
+PIDS="$PIDS $!"
+/usr/sbin/slurmd -D -f "$T/slurm.conf" -N localhost >"$T/log/slurmd.out" 2>&1 &
+PIDS="$PIDS $!"
+
+echo "1..14"
+i=0
+until sinfo -h -o %T 2>/dev/null | grep -q idle || [ $i -ge 100 ]; do sleep 0.2; i=$((i + 1)); done
+check "the one-node cluster is up" "sinfo -h -o %T | grep -q idle" "$T/log/slurmctld.log" "$T/log/slurmd.log"
+
+as_user() { (cd "$1" && shift && timeout -k 5 90 setpriv --reuid $UID1 --regid $UID1 --clear-groups "$@"); }
+
+# bench/slurm-overhead.sh: GRIDRUN_SLURM_BENCH=N times plain `srun true` and
+# `srun --gridrun true` alternately (interleaved: load on this shared
+# machine hits both alike) and prints the medians and their ratio.
+if [ -n "${GRIDRUN_SLURM_BENCH:-}" ]; then
+	: >"$T/plain"; : >"$T/wrapped"
+	k=0
+	while [ $k -lt "$GRIDRUN_SLURM_BENCH" ]; do
+		for mode in plain wrapped; do
+			opt=; [ $mode = wrapped ] && opt=--gridrun
+			t0=$(date +%s%N)
+			as_user "$T/work/u1" srun $opt true >/dev/null 2>&1 || echo "# srun $opt failed"
+			echo $(( ($(date +%s%N) - t0) / 1000 )) >>"$T/$mode"
+		done
+		k=$((k + 1))
+	done
+	med() { sort -n "$1" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+	p=$(med "$T/plain"); w=$(med "$T/wrapped")
+	awk -v p="$p" -v w="$w" -v n="$GRIDRUN_SLURM_BENCH" 'BEGIN { printf "srun true, %d interleaved pairs: plain median %.1f ms, --gridrun (pool, root) median %.1f ms, ratio %.2f, +%.1f ms\n", n, p / 1000, w / 1000, w / p, (w - p) / 1000 }'
+	exit 0
+fi
+rec() { cat "$T/records/slurm-$1.json" 2>/dev/null; }
+field() { rec "$1" | python3 -c "import json,sys; v=json.load(sys.stdin); print(eval('v'+sys.argv[1]))" "$2" 2>/dev/null; }
+
+# 1. srun -n2 --gridrun: two sandboxes, two leased ranges, both exit codes
+as_user "$T/work/u1" srun -n2 --gridrun sh -c \
+	'echo "task $SLURM_PROCID pwd $(pwd) map $(cat /proc/self/uid_map) ns $(readlink /proc/self/ns/pid)"; exit $((SLURM_PROCID + 3))' \
+	>"$T/out1" 2>"$T/err1"
+rc=$?
+job=$(sed -n 's/^.*"job_id":"slurm-\([0-9]*\)\..*/\1/p' "$T"/records/*.json 2>/dev/null | head -1)
+check "srun -n2 --gridrun: srun exits with the highest task code (4)" "[ $rc = 4 ]" "$T/out1" "$T/err1"
+check "both tasks' exit codes reach Slurm" "grep -q 'task 0: Exited with exit code 3' $T/err1 && grep -q 'task 1: Exited with exit code 4' $T/err1" "$T/err1"
+f0=$(field "$job.0.0" "['uid_range']['first']"); f1=$(field "$job.0.1" "['uid_range']['first']")
+check "two records slurm-$job.0.0/1 (exit 3, 4), two distinct leased ranges of the pool" \
+	"[ \"\$(field $job.0.0 \"['exit_code']\")\" = 3 ] && [ \"\$(field $job.0.1 \"['exit_code']\")\" = 4 ] && [ -n '$f0' ] && [ '$f0' != '$f1' ] && [ '$f0' -ge $FIRST ] && [ '$f1' -ge $FIRST ] && [ \"\$(field $job.0.0 \"['isolation']\")\" = root ]" \
+	"$T/out1" "$T/err1" "$T"/records/*.json
+check "each task in its own sandbox: cwd is the job's dir, own pid namespace, leased map" \
+	"[ \$(awk -v f=$FIRST -v d=$T/work/u1 '\$4 == d && \$6 == 0 && \$7 >= f && \$7 < f + 4 * 65536 && \$8 == 65536' $T/out1 | wc -l) = 2 ] && [ \$(awk '{print \$NF}' $T/out1 | sort -u | wc -l) = 2 ]" "$T/out1"
+
+# 2. sbatch with the option: the batch script runs as Slurm starts it and
+# calls srun; the step's task is wrapped
+cat >"$T/work/u1/batch.sh" <<'EOF'
+#!/bin/sh
+echo "batch map $(cat /proc/self/uid_map)"
+srun sh -c 'echo "step map $(cat /proc/self/uid_map)"; exit 7'
+echo "srun said $?"
+EOF
+chown $UID1 "$T/work/u1/batch.sh"
+as_user "$T/work/u1" sbatch --wait --gridrun -o "$T/work/u1/batch.out" "$T/work/u1/batch.sh" >"$T/sb.out" 2>&1
+bjob=$(sed -n 's/^Submitted batch job //p' "$T/sb.out")
+check "sbatch --gridrun: the script is unwrapped, its srun step's task runs in a leased range and exits 7" \
+	"grep -q 'batch map *0 *0 *4294967295' $T/work/u1/batch.out && awk -v f=$FIRST '\$1 == \"step\" && \$3 == 0 && \$4 >= f && \$4 < f + 4 * 65536 { ok = 1 } END { exit !ok }' $T/work/u1/batch.out && grep -q 'srun said 7' $T/work/u1/batch.out && [ \"\$(field $bjob.0.0 \"['exit_code']\")\" = 7 ]" \
+	"$T/sb.out" "$T/work/u1/batch.out"
+
+# 3. exit by signal: 0:9 as without gridrun
+as_user "$T/work/u1" srun --gridrun sh -c 'kill -9 $$' >/dev/null 2>"$T/err3"
+sjob=$(ls -t "$T"/records | head -1 | sed 's/slurm-\([0-9]*\)\..*/\1/')
+i=0; until grep -q "JobId=$sjob " "$T/jobcomp.txt" 2>/dev/null || [ $i -ge 50 ]; do sleep 0.2; i=$((i + 1)); done
+check "a task killed by signal 9: srun reports it, Slurm records ExitCode=0:9" \
+	"grep -q 'task 0: Killed' $T/err3 && grep 'JobId=$sjob ' $T/jobcomp.txt | grep -q 'ExitCode=0:9' && [ \"\$(field $sjob.0.0 \"['signal']\")\" = 9 ]" \
+	"$T/err3" "$T/jobcomp.txt"
+
+# 4. scancel of a TERM-ignoring job leaves nothing, with gridrun's grace
+# below KillWait (the plugin's default) and above it (gc in job_epilog)
+nothing_left() { # JOB: no process, cgroup, state, lease or quarantine of it
+	i=0
+	while [ $i -lt 100 ]; do
+		procs=$(grep -l "gr-slurm-marke[r]" /proc/[0-9]*/cmdline 2>/dev/null | wc -l)
+		cgs=$(find /sys/fs/cgroup -maxdepth 4 -name "gridrun-slurm-$1.*" 2>/dev/null | wc -l)
+		state=$(ls -A "$T/run" 2>/dev/null | grep -v '^records$' | wc -l)
+		leases=$(find "$T/leases" -type f \( -name '*.lease' -o -name '*.quarantine' \) 2>/dev/null | wc -l)
+		[ "$procs$cgs$state$leases" = 0000 ] && return 0
+		sleep 0.2; i=$((i + 1))
+	done
+	echo "# left: procs $procs cgroups $cgs state $state leases $leases"
+	find "$T/leases" "$T/run" 2>/dev/null | sed 's/^/# /'
+	grep -i 'gridrun\|epilog' "$T/log/slurmd.log" | tail -5 | sed 's/^/# /'
+	return 1
+}
+cancel_test() { # NAME: start, wait for it to run, scancel, check
+	rm -f "$T/work/u1/started"
+	as_user "$T/work/u1" srun --gridrun -J gr-cancel sh -c \
+		'trap "" TERM; touch started; exec sh -c "trap \"\" TERM; while :; do sleep 0.2; done" gr-slurm-marker' \
+		>/dev/null 2>"$T/err4" &
+	sp=$!
+	i=0; while [ ! -e "$T/work/u1/started" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	cj=$(squeue -h -n gr-cancel -o %i | head -1)
+	scancel "$cj"
+	wait $sp
+	if [ -n "$cj" ] && nothing_left "$cj"; then ok "$1"; else nok "$1" "$T/err4"; fi
+}
+cancel_test "scancel, grace 2 s < KillWait 5 s: no process, cgroup, state entry or lease left"
+plugstack grace=30
+cancel_test "scancel, grace 30 s > KillWait 5 s: SIGKILL, then job_epilog's gc: nothing left"
+plugstack
+check "no mount of the jobs is left in the host's namespace" "! grep -q '$T/work\\|gridrun-slurm' /proc/self/mountinfo"
+
+# 5. the sandbox a leased range gets must be the user's own
+as_user "$T/work/other" srun --gridrun sh -c 'touch pwned' >/dev/null 2>"$T/err5"
+rc=$?
+check "a working directory the user does not own is refused: one line, exit 125, nothing written" \
+	"[ $rc = 125 ] && grep -q \"gridrun_spank: the working directory \\\`$T/work/other\\\` (the sandbox) is not grslurm's own\" $T/err5 && [ ! -e $T/work/other/pwned ]" "$T/err5"
+
+# 6. optin: without --gridrun the task runs as Slurm starts it
+as_user "$T/work/u1" srun sh -c 'cat /proc/self/uid_map' >"$T/out7" 2>&1
+check "default=optin: a step without --gridrun is not wrapped" "grep -q '^ *0 *0 *4294967295' $T/out7" "$T/out7"
+
+# 7. bad plugstack argument: one line naming it, the step fails (the last
+# job: slurmd drains the node when a step's plugin stack fails)
+plugstack pool=bad/name
+as_user "$T/work/u1" srun --gridrun true >/dev/null 2>"$T/err6"
+rc=$?
+plugstack
+check "a bad plugstack argument is refused naming it" "[ $rc != 0 ] && grep -q 'plugstack argument .pool=bad/name.' $T/err6" "$T/err6"
+
+stop
+trap - EXIT
+left=0
+for p in $PIDS; do kill -0 "$p" 2>/dev/null && left=1; done
+check "every daemon started here is stopped" "[ $left = 0 ]"
+[ -s "$T/tap" ] && exit 1
+exit 0
