@@ -127,7 +127,7 @@ int gt_world_run(unsigned ranges, bool filecaps, void (*fn)(void *arg, const str
 	if (filecaps) {
 		free(cmd);
 		/* as README says */
-		need(asprintf(&cmd, "PATH=$PATH:/usr/sbin:/sbin setcap cap_setuid,cap_setgid,cap_chown,cap_dac_read_search,cap_fowner,cap_sys_admin=p '%s'", w.helper) > 0 &&
+		need(asprintf(&cmd, "PATH=$PATH:/usr/sbin:/sbin setcap cap_setuid,cap_setgid,cap_kill,cap_chown,cap_dac_read_search,cap_fowner,cap_sys_admin=p '%s'", w.helper) > 0 &&
 		     system(cmd) == 0, "setcap");
 	}
 	pid = fork();
