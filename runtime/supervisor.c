@@ -77,6 +77,7 @@ struct supervisor {
 	pid_t pid;
 	bool exec_done, have_result;
 	bool killed_by_request;          /* the grace period ran out */
+	bool stopped_by_signal;          /* suspended by SIGTSTP to init, not the freezer */
 	unsigned long long kill_deadline; /* CLOCK_MONOTONIC ns, 0 = none */
 	int sample_ms;                   /* pids sampling period, backing off */
 	struct gr_error *child_err;
@@ -150,9 +151,17 @@ static void suspend_job(struct supervisor *s, bool frozen)
 
 	/* the cgroup freezer stops every process at once, and nothing in the
 	 * job can undo it; without one, init stops its whole namespace */
-	if (gr_cgroup_freezer_path(s->cg) && gr_cgroup_freeze(s->cg, frozen, &e) == 0)
+	if (gr_cgroup_freezer_path(s->cg) && gr_cgroup_freeze(s->cg, frozen, &e) == 0) {
+		/* a freeze that once timed out (v1 can stay FREEZING while the
+		 * job exits) fell back to TSTP below: the thaw alone would
+		 * leave init stopped and the supervisor waiting for ever */
+		if (!frozen && s->stopped_by_signal)
+			syscall(SYS_pidfd_send_signal, s->pidfd, SIGCONT, NULL, 0);
+		s->stopped_by_signal = false;
 		return;
+	}
 	syscall(SYS_pidfd_send_signal, s->pidfd, frozen ? SIGTSTP : SIGCONT, NULL, 0);
+	s->stopped_by_signal = frozen;
 }
 
 static void on_signals(struct supervisor *s)
