@@ -146,7 +146,9 @@ static void sandbox_requests(struct __test_metadata *_metadata, const struct gt_
 		snprintf(idx, sizeof(idx), "%u", index);
 		helper(w, (const char *[]){ "unsandbox", "atlas", idx, NULL }, dfd, &r);
 		EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
-		EXPECT_STREQ("1\n", r.out);
+		/* after a chown hand-over the dead holder's lease names the
+		 * sandbox, and gc above walked range 0's `job` back already (S20) */
+		EXPECT_STREQ(!gt_idmap_expected(mine) && index == 0 ? "0\n" : "1\n", r.out);
 		/* the file of this lease's range is the pilot's, the other range's is not */
 		ASSERT_EQ(0, stat(gt_f("%s/%s", mine, index ? "next" : "job"), &st));
 		EXPECT_EQ(PILOT, st.st_uid);
