@@ -18,6 +18,8 @@
 #define CLAIM_PREFIX ".claim."
 /* on DIR: how many entries the last gc left (gr_state_gc_if_due) */
 #define GC_XATTR "user.gridrun.gc"
+/* tmpfs keeps user.* xattrs only from Linux 6.6 on, trusted.* always (root) */
+#define GC_XATTR_ROOT "trusted.gridrun.gc"
 
 int gr_state_dir(char **out, struct gr_error **err)
 {
@@ -273,7 +275,8 @@ static void collect(int fd, struct gr_state_gc_stats *st,
 	/* entries that started meanwhile are live: counting them is right */
 	if (fstat(dirfd(d), &sb) == 0 && sb.st_nlink >= 2) {
 		snprintf(mark, sizeof(mark), "%llu", (unsigned long long)sb.st_nlink - 2);
-		(void)fsetxattr(dirfd(d), GC_XATTR, mark, strlen(mark), 0);
+		if (fsetxattr(dirfd(d), GC_XATTR, mark, strlen(mark), 0) < 0)
+			(void)fsetxattr(dirfd(d), GC_XATTR_ROOT, mark, strlen(mark), 0);
 	}
 	closedir(d); /* and with it the flock */
 }
@@ -308,7 +311,8 @@ int gr_state_gc(const char *dir, unsigned *removed,
  * on a busy one what a crash left waits for a start that collects or for
  * `gridrun gc` (its timer), and a stale entry of the very job id is
  * replaced at its claim in any case. A directory that counts no
- * subdirectories (btrfs: st_nlink 1) or keeps no xattrs is collected on
+ * subdirectories (btrfs: st_nlink 1) or keeps no xattrs (tmpfs before 6.6
+ * for a caller other than root) is collected on
  * every start. One such gc at a time: a start that finds another collecting
  * leaves it to that one.
  */
@@ -326,6 +330,8 @@ int gr_state_gc_if_due(const char *dir, struct gr_state_gc_stats *st,
 	if (fd < 0)
 		return gr_error_sys(err, errno, "state: open `%s`", dir);
 	n = fgetxattr(fd, GC_XATTR, mark, sizeof(mark) - 1);
+	if (n < 0)
+		n = fgetxattr(fd, GC_XATTR_ROOT, mark, sizeof(mark) - 1);
 	if (fstat(fd, &sb) == 0 && sb.st_nlink >= 2 && n > 0) {
 		mark[n] = '\0';
 		last = strtoull(mark, NULL, 10);
