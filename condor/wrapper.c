@@ -57,7 +57,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -274,21 +273,6 @@ static char *gridrun_message(const struct wrapper *w)
 	return *line && asprintf(&out, "gridrun: %s", line) >= 0 ? out : NULL;
 }
 
-static void exit_like_signal(int sig)
-{
-	struct rlimit none = { 0, 0 };
-	sigset_t s;
-
-	/* the starter must see the job's signal; a core of the wrapper helps nobody */
-	setrlimit(RLIMIT_CORE, &none);
-	signal(sig, SIG_DFL);
-	sigemptyset(&s);
-	sigaddset(&s, sig);
-	sigprocmask(SIG_UNBLOCK, &s, NULL);
-	raise(sig);
-	_exit(128 + sig);
-}
-
 /* Child: exec gridrun run SPEC; an exec failure goes back over errfd. */
 static void exec_gridrun(const char *gridrun, const char *spec_path, const char *spec_name,
 			 const sigset_t *oldmask, pid_t parent, int errfd, const char *slice)
@@ -359,7 +343,7 @@ static int finish(struct wrapper *w, int status, int exec_errno)
 	bool have = text && gr_condor_record_parse(text, &rec, &e) == 0;
 	bool ran = have && strcmp(rec.reason, "setup_error");
 
-	/* gone before the starter transfers the output (exit_like_signal()
+	/* gone before the starter transfers the output (gr_exit_like_signal()
 	 * below skips every cleanup) */
 	gr_condor_chirp_unshare(w->job);
 	if (exec_errno) {
@@ -377,7 +361,7 @@ static int finish(struct wrapper *w, int status, int exec_errno)
 	if (!have) {
 		log_line("%s, ignoring: no usage sent", e ? e->msg : "gridrun reported no accounting record");
 		if (WIFSIGNALED(status))
-			exit_like_signal(WTERMSIG(status)); /* e.g. the slice's OOM group kill */
+			gr_exit_like_signal(WTERMSIG(status)); /* e.g. the slice's OOM group kill */
 		return WIFEXITED(status) ? WEXITSTATUS(status) : GR_EXIT_ERROR;
 	}
 	if (ran && WIFEXITED(status) && WEXITSTATUS(status) == GR_EXIT_ERROR)
@@ -385,7 +369,7 @@ static int finish(struct wrapper *w, int status, int exec_errno)
 	chirp_final(w, &rec, text);
 	fflush(stderr);
 	if (strcmp(rec.reason, "exited") && strcmp(rec.reason, "setup_error") && rec.signal > 0)
-		exit_like_signal(rec.signal);
+		gr_exit_like_signal(rec.signal);
 	return rec.exit_code >= 0 ? rec.exit_code : GR_EXIT_ERROR;
 }
 

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -202,4 +204,18 @@ unsigned long long gr_proc_starttime(pid_t pid)
 	if (p)
 		start = strtoull(p + 1, NULL, 10);
 	return start;
+}
+
+void gr_exit_like_signal(int sig)
+{
+	struct rlimit none = { 0, 0 };
+	sigset_t s;
+
+	setrlimit(RLIMIT_CORE, &none);
+	signal(sig, SIG_DFL);
+	sigemptyset(&s);
+	sigaddset(&s, sig);
+	sigprocmask(SIG_UNBLOCK, &s, NULL);
+	raise(sig);
+	_exit(128 + sig);
 }

@@ -59,6 +59,11 @@ int gr_write_file_replace(const char *path, const char *contents, mode_t mode, s
 unsigned long long gr_now_ns(void);
 unsigned long long gr_realtime_ns(void);
 /* Format a CLOCK_REALTIME ns value as 2026-11-24T12:00:00.000Z into buf (>= 32 bytes). */
+/* A wrapper's exit as if it had died of the job's signal SIG, so that its
+ * parent (HTCondor's starter, slurmstepd) records the signal: no core dump,
+ * the default action restored and unblocked, then raised; 128+SIG if the
+ * signal does not kill. */
+void gr_exit_like_signal(int sig) __attribute__((noreturn));
 void gr_format_utc_ms(unsigned long long ns, char *buf, size_t len);
 /* Process start time (field 22 of /proc/PID/stat, clock ticks since boot); 0 if gone. */
 unsigned long long gr_proc_starttime(pid_t pid);

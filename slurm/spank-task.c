@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -34,25 +33,10 @@ static void set_job_signals(void (*how)(int))
 		signal(job_signals[i], how);
 }
 
-void gr_slurm_exit_like_signal(int sig)
-{
-	struct rlimit none = { 0, 0 };
-	sigset_t s;
-
-	/* slurmstepd must see the job's signal; a core of the wrapper helps nobody */
-	setrlimit(RLIMIT_CORE, &none);
-	signal(sig, SIG_DFL);
-	sigemptyset(&s);
-	sigaddset(&s, sig);
-	sigprocmask(SIG_UNBLOCK, &s, NULL);
-	raise(sig);
-	_exit(128 + sig);
-}
-
 static void __attribute__((noreturn)) exit_like(int status)
 {
 	if (WIFSIGNALED(status))
-		gr_slurm_exit_like_signal(WTERMSIG(status));
+		gr_exit_like_signal(WTERMSIG(status));
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : GR_EXIT_ERROR);
 }
 
@@ -341,7 +325,7 @@ static void __attribute__((noreturn)) runner_main(const struct gr_slurm_plan *pl
 	sig = json_object_get(o, "signal");
 	if (json_is_integer(sig) && json_integer_value(sig) > 0 && json_integer_value(sig) < NSIG &&
 	    strcmp(json_string_value(json_object_get(o, "reason")) ?: "", "exited"))
-		gr_slurm_exit_like_signal((int)json_integer_value(sig));
+		gr_exit_like_signal((int)json_integer_value(sig));
 	if (json_is_integer(json_object_get(o, "exit_code")))
 		_exit((int)json_integer_value(json_object_get(o, "exit_code")) & 0xff);
 	exit_like(status);

@@ -70,7 +70,5 @@ int gr_slurm_runner_start(const struct gr_slurm_plan *plan, int *sock, pid_t *ru
 int gr_slurm_task_send(int sock, const char *cwd, int argc, char **argv, char **env);
 /* task_init: wait for the runner and end as it did; never returns. */
 void gr_slurm_task_wait(pid_t runner) __attribute__((noreturn));
-/* exit like a process killed by sig (core dumps off); never returns. */
-void gr_slurm_exit_like_signal(int sig) __attribute__((noreturn));
 
 #endif
