@@ -142,12 +142,12 @@ static const struct kopt kopts[] = {
 	  "jobs with network none fail; host network works", P_PATH, "/proc/self/ns/net" },
 	{ "CONFIG_TIME_NS", false, 0, "time namespace, when a spec asks for one",
 	  "specs asking for a time namespace fail", P_PATH, "/proc/self/ns/time" },
-	{ "CONFIG_BPF_SYSCALL", false, 0, "bpf(2), for kmod-optional", "kmod-optional cannot load",
+	{ "CONFIG_BPF_SYSCALL", false, 0, "bpf(2), for the optional BPF LSM policy", "the optional BPF LSM policy cannot load",
 	  P_PATH, "/proc/sys/kernel/unprivileged_bpf_disabled" },
-	{ "CONFIG_BPF_LSM", false, 0, "BPF LSM hooks, for kmod-optional",
-	  "kmod-optional cannot load", P_BPFLSM, NULL },
-	{ "CONFIG_DEBUG_INFO_BTF", false, 0, "kernel BTF, for kmod-optional (CO-RE)",
-	  "kmod-optional cannot load", P_PATH, "/sys/kernel/btf/vmlinux" },
+	{ "CONFIG_BPF_LSM", false, 0, "BPF LSM hooks, for the optional BPF LSM policy",
+	  "the optional BPF LSM policy cannot load", P_BPFLSM, NULL },
+	{ "CONFIG_DEBUG_INFO_BTF", false, 0, "kernel BTF, for the optional BPF LSM policy",
+	  "the optional BPF LSM policy cannot load", P_PATH, "/sys/kernel/btf/vmlinux" },
 	{ "CONFIG_SECURITY_LANDLOCK", false, 0, "Landlock: a job writes only its own places",
 	  "jobs run without the Landlock layer (writes limited by the mount tree alone)",
 	  P_LANDLOCK, NULL },
@@ -193,7 +193,7 @@ static const struct kiface kifaces[] = {
 	{ "pidfd_send_signal", KV(5, 1), true, I_PIDFD_SIGNAL, NULL, "signals never hit a reused pid" },
 	{ "waitid(P_PIDFD)", KV(5, 4), true, I_WAITID_PIDFD, NULL, "reaping the job by its pidfd" },
 	{ "fsopen/open_tree/move_mount", KV(5, 2), true, I_FSOPEN, NULL, "mount tree built by fds" },
-	{ "openat2", KV(5, 6), true, I_OPENAT2, NULL, "mount targets never follow symlinks (S04)" },
+	{ "openat2", KV(5, 6), true, I_OPENAT2, NULL, "mount targets never follow symlinks" },
 	{ "close_range(CLOEXEC)", KV(5, 11), true, I_CLOSE_RANGE, NULL, "no stray fd reaches the job" },
 	{ "mount_setattr", KV(5, 12), true, I_MOUNT_SETATTR, NULL, "ro/nosuid/nodev mounts, idmaps" },
 	{ "CLONE_INTO_CGROUP", KV(5, 7), false, I_FILE, "", "job accounted from its first instruction" },
@@ -676,7 +676,7 @@ static void print_lsm_cgroups(FILE *out, const struct node *n)
 	else
 		row(out, "active", "unknown", "no securityfs at /sys/kernel/security, kernel < 6.8");
 	row(out, "bpf", !n->lsm[0] ? "unknown" : has_word(n->lsm, "bpf") ? "active" : "inactive",
-	    "kmod-optional needs bpf in the lsm= list");
+	    "the optional BPF LSM policy needs bpf in the lsm= list");
 	row(out, "landlock", abi > 0 ? "active" : abi == -ENOSYS ? "missing" : "inactive", "%s",
 	    gr_landlock_describe(abi, ll, sizeof(ll)));
 

@@ -321,6 +321,30 @@ TEST(report_this_node)
 }
 
 /*
+ * The report is read by an administrator: no threat-table ids (S04, R3,
+ * H4...) nor names of the source tree (kmod-optional/) in any line.
+ */
+TEST(report_speaks_to_admin)
+{
+	struct gr_error *err = NULL;
+	char *out = NULL;
+	int r;
+
+	r = report(NULL, &out, &err);
+	ASSERT_EQ(0, r) {
+		TH_LOG("%s", err ? err->msg : "");
+	}
+	EXPECT_FALSE(has_line(out, "(^|[^A-Za-z0-9_])[SRH][0-9]{1,3}([^A-Za-z0-9_]|$)")) {
+		LOG_TEXT(out);
+	}
+	EXPECT_EQ(NULL, strstr(out, "kmod")) {
+		LOG_TEXT(out);
+	}
+	free(out);
+	gr_error_free(err);
+}
+
+/*
  * Probing the running kernel never contradicts its own config. Without a
  * config file (e.g. Debian's kernel in the VM lane: no IKCONFIG_PROC) there is
  * nothing to compare with; the probed report must then stand on its own.
