@@ -144,7 +144,7 @@ VM_LANE := tests/vm/lane.t
 # of the kernel in them), bench.t and condor_bench.t time things. None runs
 # in the guest nor inside make asan.
 HOST_ONLY_SCRIPTS := tests/asan.t tests/bench.t tests/fuzz.t tests/classad_fuzz.t tests/condor_bench.t \
-	tests/make-fuzz.t tests/install.t tests/slurm.t
+	tests/make-fuzz.t tests/install.t tests/slurm.t tests/docs.t tests/completion.t tests/deb.t
 LANE_SCRIPTS = $(filter-out $(HOST_ONLY_SCRIPTS),$(TEST_SCRIPTS))
 TEST_ENV = GRIDRUN=$(abspath $(BUILD)/gridrun) GRIDRUN_SRC=$(CURDIR) GRIDRUN_BUILD=$(abspath $(BUILD))
 
