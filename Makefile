@@ -208,13 +208,59 @@ $(BUILD)/bench/handover-bench: bench/handover-bench.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -MMD -MP $(LDFLAGS_ALL) -o $@ $< $(LIB) $(PKG_LIBS)
 
-install: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper $(BUILD)/gridrun-condor
+# make install / make uninstall: the programs, gridrun-helper setuid root,
+# the seccomp profiles, the man pages (scdoc), bash completion, the systemd
+# units and /etc/gridrun/gridrun.conf (every line commented out: no pools
+# until the site writes some; never overwritten). The Debian package
+# (debian/, `make deb`) installs the same with PREFIX=/usr.
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+MANDIR ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+MAN_PAGES := $(patsubst man/%.scd,$(BUILD)/man/%,$(wildcard man/*.scd))
+UNITS := $(BUILD)/units/gridrun-exporter.service $(BUILD)/units/gridrun-gc.service contrib/systemd/gridrun-gc.timer
+$(BUILD)/man/%: man/%.scd
+	@mkdir -p $(@D)
+	scdoc <$< >$@.tmp && mv $@.tmp $@
+man: $(MAN_PAGES)
+$(BUILD)/units/%: contrib/systemd/%.in
+	@mkdir -p $(@D)
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' $< >$@
+$(BUILD)/gridrun.conf: examples/gridrun.conf
+	sed -e 's|^\([^#;]\)|# \1|' $< >$@
+.PHONY: man uninstall deb
+
+install: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper $(BUILD)/gridrun-condor \
+		$(MAN_PAGES) $(UNITS) $(BUILD)/gridrun.conf
 	install -D -m 0755 $(BUILD)/gridrun $(DESTDIR)$(PREFIX)/bin/gridrun
 	install -D -m 0755 $(BUILD)/gridrun-exporter $(DESTDIR)$(PREFIX)/bin/gridrun-exporter
 	install -D -m 0755 $(BUILD)/gridrun-condor $(DESTDIR)$(PREFIX)/bin/gridrun-condor
 	install -D -m 4755 -o root -g root $(BUILD)/gridrun-helper $(DESTDIR)$(HELPER_DIR)/gridrun-helper
-	install -D -m 0644 seccomp-profiles/grid-default.json $(DESTDIR)$(SECCOMP_DIR)/grid-default.json
-	install -D -m 0644 seccomp-profiles/strict.json $(DESTDIR)$(SECCOMP_DIR)/strict.json
+	install -D -m 0644 -t $(DESTDIR)$(SECCOMP_DIR) $(SECCOMP_PROFILES)
+	for m in $(MAN_PAGES); do install -D -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
+	install -D -m 0644 contrib/gridrun.bash-completion $(DESTDIR)$(COMPLETIONDIR)/gridrun
+	install -D -m 0644 -t $(DESTDIR)$(UNITDIR) $(UNITS)
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/gridrun
+	[ -e $(DESTDIR)$(SYSCONFDIR)/gridrun/gridrun.conf ] || \
+		install -m 0644 $(BUILD)/gridrun.conf $(DESTDIR)$(SYSCONFDIR)/gridrun/gridrun.conf
+
+# The site's gridrun.conf stays (like a conffile on remove).
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,gridrun gridrun-exporter gridrun-condor)
+	rm -f $(DESTDIR)$(HELPER_DIR)/gridrun-helper
+	rm -f $(addprefix $(DESTDIR)$(SECCOMP_DIR)/,$(notdir $(SECCOMP_PROFILES)))
+	for m in $(MAN_PAGES); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
+	rm -f $(DESTDIR)$(COMPLETIONDIR)/gridrun $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS)))
+	-rmdir $(DESTDIR)$(HELPER_DIR) $(DESTDIR)$(SECCOMP_DIR) $(DESTDIR)$(PREFIX)/share/gridrun 2>/dev/null
+
+# make deb: the Debian package (debian/), built by dpkg-buildpackage in a
+# copy of the tree under $(BUILD)/deb, so nothing lands beside the checkout.
+DEB_VERSION = $(shell dpkg-parsechangelog -S Version 2>/dev/null)
+deb: $(BUILD)/.deps-check
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
+	tar -c --exclude=./build --exclude=./build-asan --exclude=./.git . | tar -x -C $(BUILD)/deb/src
+	cd $(BUILD)/deb/src && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(BUILD)/deb/gridrun_$(DEB_VERSION)_*.deb
 
 clean:
 	rm -rf build build-asan
