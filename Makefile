@@ -256,6 +256,7 @@ uninstall:
 # make deb: the Debian package (debian/), built by dpkg-buildpackage in a
 # copy of the tree under $(BUILD)/deb, so nothing lands beside the checkout.
 DEB_VERSION = $(shell dpkg-parsechangelog -S Version 2>/dev/null)
+export DEB_BUILD_OPTIONS ?= parallel=$(shell nproc)
 deb: $(BUILD)/.deps-check
 	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
 	tar -c --exclude=./build --exclude=./build-asan --exclude=./.git . | tar -x -C $(BUILD)/deb/src

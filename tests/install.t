@@ -1,10 +1,13 @@
 #!/bin/bash
 # install.t - the README's `make install`, into a scratch DESTDIR: every
 # program and profile lands where the README and condor/README.md say, with
-# its mode; gridrun-helper setuid root (helper mode's only privileged code).
+# its mode; gridrun-helper setuid root (helper mode's only privileged code);
+# the man pages, bash completion, systemd units and the commented
+# /etc/gridrun/gridrun.conf; `make uninstall` takes it all away again but
+# the site's gridrun.conf.
 set -u
 SRC=${GRIDRUN_SRC:?GRIDRUN_SRC: the source tree}
-echo "1..7"
+echo "1..20"
 unset MAKEFLAGS MFLAGS MAKELEVEL
 D=$(mktemp -d /tmp/gridrun-test.XXXXXX)
 trap 'rm -rf "$D"' EXIT
@@ -23,3 +26,22 @@ want /usr/local/bin/gridrun-condor 755 root
 want /usr/local/libexec/gridrun/gridrun-helper 4755 root
 want /usr/local/share/gridrun/seccomp/grid-default.json 644 root
 want /usr/local/share/gridrun/seccomp/strict.json 644 root
+for m in man1/gridrun.1 man1/gridrun-condor.1 man8/gridrun-exporter.8 man8/gridrun-helper.8 \
+	man5/gridrun.conf.5 man5/gridrun-spec.5; do
+	want /usr/local/share/man/$m 644 root
+done
+want /usr/local/share/bash-completion/completions/gridrun 644 root
+want /usr/local/lib/systemd/system/gridrun-exporter.service 644 root
+want /usr/local/lib/systemd/system/gridrun-gc.timer 644 root
+want /etc/gridrun/gridrun.conf 644 root
+n=$((n + 1))
+x=$(sed -n 's/^ExecStart=//p' "$D/usr/local/lib/systemd/system/gridrun-exporter.service" | cut -d' ' -f1)
+if [ "$x" = /usr/local/bin/gridrun-exporter ]; then echo "ok $n - the exporter unit runs \$(PREFIX)/bin/gridrun-exporter"; else echo "not ok $n - ExecStart is '$x'"; fi
+echo "# the site's file" >>"$D/etc/gridrun/gridrun.conf"
+out=$(make -s -C "$SRC" install DESTDIR="$D" PREFIX=/usr/local 2>&1)
+n=$((n + 1))
+if tail -n 1 "$D/etc/gridrun/gridrun.conf" | grep -q "site's file"; then echo "ok $n - make install keeps an existing gridrun.conf"; else echo "not ok $n - make install overwrote gridrun.conf"; fi
+out=$(make -s -C "$SRC" uninstall DESTDIR="$D" PREFIX=/usr/local 2>&1)
+n=$((n + 1))
+left=$(cd "$D" && find . -type f ! -path ./etc/gridrun/gridrun.conf | tr '\n' ' ')
+if [ -z "$left" ]; then echo "ok $n - make uninstall removes every file but gridrun.conf"; else echo "not ok $n - left: $left"; printf '%s\n' "$out" | sed 's/^/# /'; fi
