@@ -380,4 +380,56 @@ TEST_F(life, a_long_jobs_supervisor_stays_asleep)
 	free(spec);
 }
 
+static long status_field(pid_t pid, const char *field)
+{
+	char path[64], *text, *p;
+	long n = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	text = gt_read(path);
+	if (text && (p = strstr(text, field)))
+		n = strtol(p + strlen(field), NULL, 10);
+	free(text);
+	return n;
+}
+
+/*
+ * Issue #13's supervisor targets, for a node running a thousand jobs: while
+ * its job sleeps, the supervisor holds at most 1 MiB of resident memory and,
+ * where the kernel keeps the pids peak, is not woken at all (2 s idle, its
+ * voluntary context switches unchanged). Where the peak must be sampled
+ * (before 6.13) it is woken at the backed-off period: at most once here.
+ * An ASan build's shadow memory alone is megabytes: its lane checks the
+ * wake-ups only.
+ */
+TEST_F(life, an_idle_supervisor_is_small_and_asleep)
+{
+	char *done = sbx_file(self->sbx, "done");
+	char *script, *spec;
+	long rss, before, after;
+	pid_t sup;
+
+	ASSERT_LE(0, asprintf(&script, "sleep 4; touch %s", done));
+	spec = life_spec(self, script, NULL);
+	sup = gt_start_spec(spec, -1);
+	/* past the first second, when pids are sampled where they must be */
+	usleep(1500 * 1000);
+	rss = status_field(sup, "VmRSS:");
+	before = status_field(sup, "voluntary_ctxt_switches:");
+	sleep(2);
+	after = status_field(sup, "voluntary_ctxt_switches:");
+	TH_LOG("supervisor: VmRSS %ld KiB, %ld wake-ups in 2 s", rss, after - before);
+	ASSERT_LE(0, before);
+	ASSERT_LT(0, rss);
+#ifndef __SANITIZE_ADDRESS__
+	EXPECT_GE(1024, rss) TH_LOG("supervisor VmRSS %ld KiB", rss);
+#endif
+	EXPECT_GE(1, after - before);
+	EXPECT_EQ(0, gt_wait(sup, 20000));
+	EXPECT_EQ(0, access(done, F_OK));
+	free(done);
+	free(script);
+	free(spec);
+}
+
 TEST_HARNESS_MAIN
