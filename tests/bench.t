@@ -66,6 +66,20 @@ else
 	printf '%s\n' "$out" | sed -n '/^The sandbox hand-over alone/,$p' | sed 's/^/# /'
 fi
 
+after=$(leftovers)
+mounts=$(grep -E 'gridrun-bench|gridrun-handover' /proc/self/mountinfo)
+if [ "$before" = "$after" ] && [ -z "$mounts" ]; then
+	echo "ok 5 - no scratch or state directory, setuid copy or mount left"
+else
+	echo "not ok 5 - left behind: $(comm -13 <(echo "$before") <(echo "$after") | tr '\n' ' ')$mounts"
+fi
+if [ "$etc_before" = "$(etc_state)" ]; then
+	echo "ok 6 - the host's /etc is untouched"
+else
+	echo "not ok 6 - the host's /etc changed:"
+	diff <(echo "$etc_before") <(etc_state) | sed 's/^/# /'
+fi
+
 # the 1000-job rows, scaled down to 10 jobs (bench/scale-rows.sh)
 missing=
 for re in '\| gridrun /bin/true, idle node \(median of 3\) \| [0-9.]+ ms \| [0-9.]+ ms \| 1 \|' \
@@ -79,18 +93,4 @@ if [ -z "$missing" ] && ! pgrep -f '^/bin/sleep 600\.' >/dev/null; then
 else
 	echo "not ok 7 - scale rows missing or jobs left:$missing $(pgrep -a -f '^/bin/sleep 600\.' | head -3)"
 	printf '%s\n' "$out" | sed -n '/^| scale row/,$p' | sed 's/^/# /'
-fi
-
-after=$(leftovers)
-mounts=$(grep -E 'gridrun-bench|gridrun-handover' /proc/self/mountinfo)
-if [ "$before" = "$after" ] && [ -z "$mounts" ]; then
-	echo "ok 5 - no scratch or state directory, setuid copy or mount left"
-else
-	echo "not ok 5 - left behind: $(comm -13 <(echo "$before") <(echo "$after") | tr '\n' ' ')$mounts"
-fi
-if [ "$etc_before" = "$(etc_state)" ]; then
-	echo "ok 6 - the host's /etc is untouched"
-else
-	echo "not ok 6 - the host's /etc changed:"
-	diff <(echo "$etc_before") <(etc_state) | sed 's/^/# /'
 fi
