@@ -259,31 +259,8 @@ TEST_F(pool, quarantine_ends_after_its_cool_down)
 	EXPECT_FALSE(pool_has(self, "0.quarantine"));
 }
 
-/* A child whose ids sit in range 0 of the pool (uid if as_uid, else gid). */
 /* A task with a uid (or gid) in range 0, there when this returns. */
-static pid_t squatter(bool as_uid)
-{
-	int p[2];
-	char c;
-	pid_t pid;
-
-	if (pipe(p) < 0)
-		abort();
-	pid = fork();
-	if (pid == 0) {
-		close(p[0]);
-		if (as_uid ? setresuid(FIRST + 7, FIRST + 7, FIRST + 7) : setresgid(FIRST + 9, FIRST + 9, FIRST + 9))
-			_exit(1);
-		close(p[1]);
-		pause();
-		_exit(0);
-	}
-	close(p[1]);
-	if (pid < 0 || read(p[0], &c, 1) != 0)
-		abort();
-	close(p[0]);
-	return pid;
-}
+static pid_t squatter(bool as_uid);
 
 TEST_F(pool, gc_ends_a_quarantine_only_when_no_task_has_an_id_in_the_range)
 {
@@ -390,7 +367,7 @@ TEST_F(pool, S33_a_range_is_never_leased_while_a_process_holds_its_ids)
 }
 
 /* How a holder keeps an id of range 0 while its leader looks clean. */
-enum hold_by { BY_SAVED_UID, BY_FS_UID, BY_SAVED_GID, BY_FS_GID, BY_ONE_THREAD };
+enum hold_by { BY_SAVED_UID, BY_FS_UID, BY_SAVED_GID, BY_FS_GID, BY_ONE_THREAD, BY_ALL_UIDS, BY_ALL_GIDS };
 
 static void *thread_takes_uid(void *arg)
 {
@@ -422,6 +399,8 @@ static pid_t partial_holder(enum hold_by how)
 		case BY_FS_UID: setfsuid(FIRST + 7); r = setfsuid(FIRST + 7) == (int)(FIRST + 7) ? 0 : -1; break;
 		case BY_SAVED_GID: r = setresgid(0, 0, FIRST + 9); break;
 		case BY_FS_GID: setfsgid(FIRST + 9); r = setfsgid(FIRST + 9) == (int)(FIRST + 9) ? 0 : -1; break;
+		case BY_ALL_UIDS: r = setresuid(FIRST + 7, FIRST + 7, FIRST + 7); break;
+		case BY_ALL_GIDS: r = setresgid(FIRST + 9, FIRST + 9, FIRST + 9); break;
 		case BY_ONE_THREAD:
 			if (pthread_create(&t, NULL, thread_takes_uid, p) != 0)
 				_exit(1);
@@ -438,6 +417,11 @@ static pid_t partial_holder(enum hold_by how)
 		abort();
 	close(p[0]);
 	return pid;
+}
+
+static pid_t squatter(bool as_uid)
+{
+	return partial_holder(as_uid ? BY_ALL_UIDS : BY_ALL_GIDS);
 }
 
 /*

@@ -344,17 +344,22 @@ TEST_F_TIMEOUT(life, signals_during_the_teardown_lose_no_record, 1200)
  * life: the pids sampling backs off after the first second (supervisor.c). Over
  * 4.5 s it wakes ~10 times in the first second, then a few more; at a fixed
  * 100 ms it would be ~45. */
-static long voluntary_switches(pid_t pid)
+static long status_field(pid_t pid, const char *field)
 {
 	char path[64], *text, *p;
 	long n = -1;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	text = gt_read(path);
-	if (text && (p = strstr(text, "voluntary_ctxt_switches:")))
-		n = strtol(p + strlen("voluntary_ctxt_switches:"), NULL, 10);
+	if (text && (p = strstr(text, field)))
+		n = strtol(p + strlen(field), NULL, 10);
 	free(text);
 	return n;
+}
+
+static long voluntary_switches(pid_t pid)
+{
+	return status_field(pid, "voluntary_ctxt_switches:");
 }
 
 TEST_F(life, a_long_jobs_supervisor_stays_asleep)
@@ -378,19 +383,6 @@ TEST_F(life, a_long_jobs_supervisor_stays_asleep)
 	free(done);
 	free(script);
 	free(spec);
-}
-
-static long status_field(pid_t pid, const char *field)
-{
-	char path[64], *text, *p;
-	long n = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	text = gt_read(path);
-	if (text && (p = strstr(text, field)))
-		n = strtol(p + strlen(field), NULL, 10);
-	free(text);
-	return n;
 }
 
 /* Whether the kernel keeps the pids peak of sup's job (pids.peak, 6.13),
