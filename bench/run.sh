@@ -23,7 +23,7 @@
 # their namespace.
 #
 # Environment: BENCH_N measured runs per row (200), BENCH_WARMUP warm-up rounds
-# (5), CC (cc). `make bench` installs bubblewrap and runc and runs this.
+# (5), BENCH_SCALE_N and BENCH_SCALE_K for bench/scale-rows.sh (1000, 20), CC (cc). `make bench` installs bubblewrap and runc and runs this.
 # Exit status: 0, or 1 when a gridrun row or the hand-over failed (other rows
 # may fail and are reported in the table), 2 on usage or setup errors.
 set -eu
@@ -263,6 +263,14 @@ if [ "$hrc" != 0 ]; then
 	rc=1
 fi
 
+# --- the 1000-job rows (bench/scale-rows.sh; BENCH_SCALE_N jobs) -----------
+src=0
+"$ROOT/bench/scale-rows.sh" "$GRIDRUN" >"$T/scale.md" || src=$?
+if [ "$src" != 0 ]; then
+	echo "**scale-rows failed** (exit status $src; its message is on stderr)" >>"$T/scale.md"
+	rc=1
+fi
+
 # --- the report ------------------------------------------------------------
 cgroup_mode() {
 	if [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then
@@ -327,6 +335,10 @@ report() {
 	echo "The sandbox hand-over alone, \`$(echo "$HANDOVER_BENCH" | sed "s|^$ROOT/||") -p \$T\` (bench/handover-bench.c, as root, with libgridrun's own gr_handover_idmap() and gr_handover_chown()): a sandbox of 10 000 two-byte files in 100 directories owned by a uid outside any pool, handed to the job's ids of a range of 65536; the idmapped mount made and released 20 times, the chown walk to the range and back 5 times each (every walk changes all 10 101 entries); in ms."
 	echo
 	cat "$T/handover.md"
+	echo
+	echo "A start on a busy node, \`bench/scale-rows.sh\` (BENCH_SCALE_N=${BENCH_SCALE_N:-1000} jobs of \`sleep\`, BENCH_SCALE_K=${BENCH_SCALE_K:-20} /bin/true starts per start row): CPU from a cgroup holding the measured commands' whole trees, the jobs' cgroups beneath it; \"until all run\": from the first start to the last job's sleep being seen in /proc."
+	echo
+	cat "$T/scale.md"
 }
 report "$@" >"$T/report.md"
 cat "$T/report.md"

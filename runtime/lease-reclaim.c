@@ -12,7 +12,12 @@
  * with such a task are ever signalled, and only through a pidfd opened
  * before their ids are read again: a kill that succeeds hit a process that
  * was alive (so not replaced by a reused pid) when its ids were seen in the
- * range.
+ * range. Cost: one pass is O(processes on the node); where the kernel has
+ * PIDFD_GET_INFO (6.13) a process of one thread is judged by its eight ids
+ * from a pidfd (~10 us) and only one with an id in range has its status
+ * formatted (~20 us): a scan with 1000 other processes, 24 -> 12.5 ms.
+ * /proc/PID's owner (the euid, or root for a non-dumpable task) is no such
+ * shortcut: a real or saved uid in the range is enough to hold it.
  *
  * Sandbox: re-opened by its noted path with RESOLVE_NO_SYMLINKS |
  * RESOLVE_NO_MAGICLINKS, and used only when it is still the same directory
@@ -31,7 +36,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -124,6 +131,65 @@ static void kill_leader(pid_t pid, int procfd, const char *dir, unsigned long lo
 		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 }
 
+/*
+ * PIDFD_GET_INFO (6.13): a process's eight ids without the kernel formatting
+ * its whole status (memory, signals, capabilities: ~2x the cost). Debian 12's
+ * headers predate it, hence the local copy of the first (64-byte) version.
+ */
+struct gr_pidfd_info {
+	uint64_t mask, cgroupid;
+	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+	int32_t exit_code;
+};
+#define GR_PIDFD_GET_INFO _IOWR(0xFF, 11, struct gr_pidfd_info)
+#define GR_PIDFD_INFO_CREDS (1ull << 1)
+
+static bool no_pidfd_info;   /* the kernel has no PIDFD_GET_INFO: status only */
+
+/*
+ * A cheap verdict on process pid (name in procfd): 0 when it has one
+ * thread and none of its ids lies in [lo, hi); 1 when status must decide
+ * (ids in range, a zombie perhaps, more threads, or no PIDFD_GET_INFO);
+ * -ESRCH when it is gone. Threads can hold other ids than their leader's
+ * (a raw setresuid(2) changes one thread), so only a process whose task
+ * directory counts one thread is judged by its leader's ids.
+ */
+static int quick_verdict(int procfd, const char *name, unsigned long long lo, unsigned long long hi)
+{
+	struct gr_pidfd_info info = { .mask = GR_PIDFD_INFO_CREDS };
+	unsigned long long ids[8];
+	_cleanup_close_ int pidfd = -1;
+	char path[300];
+	struct statx sx;
+
+	if (no_pidfd_info)
+		return 1;
+	snprintf(path, sizeof(path), "%s/task", name);
+	/* the task directory's link count is 2 plus its threads (fs/proc/base.c) */
+	if (statx(procfd, path, AT_SYMLINK_NOFOLLOW, STATX_NLINK, &sx) < 0)
+		return errno == ENOENT ? -ESRCH : 1;
+	if (sx.stx_nlink != 3)
+		return 1;
+	pidfd = (int)syscall(SYS_pidfd_open, atoi(name), 0);
+	if (pidfd < 0)
+		return errno == ESRCH ? -ESRCH : 1;
+	if (ioctl(pidfd, GR_PIDFD_GET_INFO, &info) < 0) {
+		if (errno == ENOTTY || errno == EINVAL)
+			no_pidfd_info = true;
+		return errno == ESRCH ? -ESRCH : 1;
+	}
+	if (!(info.mask & GR_PIDFD_INFO_CREDS))
+		return 1;
+	ids[0] = info.ruid; ids[1] = info.euid; ids[2] = info.suid; ids[3] = info.fsuid;
+	ids[4] = info.rgid; ids[5] = info.egid; ids[6] = info.sgid; ids[7] = info.fsgid;
+	for (int i = 0; i < 8; i++)
+		if (ids[i] >= lo && ids[i] < hi)
+			return 1;
+	/* a thread created since the count is a later change, as a
+	 * process created after the pass is: the kill loop's next pass */
+	return 0;
+}
+
 /* One pass over /proc: how many processes hold an id in [lo, hi). */
 static int holders_pass(unsigned long long lo, unsigned long long hi, bool kill, pid_t *one)
 {
@@ -141,7 +207,9 @@ static int holders_pass(unsigned long long lo, unsigned long long hi, bool kill,
 
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
-		/* cheap first: a process of one thread is its leader's status */
+		if (quick_verdict(dirfd(proc), de->d_name, lo, hi) <= 0)
+			continue;
+		/* then: a process of one thread is its leader's status */
 		snprintf(path, sizeof(path), "%s/status", de->d_name);
 		if (single_thread(dirfd(proc), path, lo, hi, &found, one)) {
 			if (kill && *one == (pid_t)atoi(de->d_name))

@@ -14,6 +14,7 @@
 #include "gr-seccomp.h"
 #include "init.h"
 #include "landlock.h"
+#include "memtrim.h"
 #include "supervisor.h"
 #include "util.h"
 
@@ -78,6 +79,7 @@ struct supervisor {
 	bool exec_done, have_result;
 	bool killed_by_request;          /* the grace period ran out */
 	bool stopped_by_signal;          /* suspended by SIGTSTP to init, not the freezer */
+	bool trimmed;                    /* gr_memtrim_now() done */
 	unsigned long long kill_deadline; /* CLOCK_MONOTONIC ns, 0 = none */
 	int sample_ms;                   /* pids sampling period, backing off */
 	struct gr_error *child_err;
@@ -203,6 +205,7 @@ static void kill_after_grace(struct supervisor *s)
  */
 #define SAMPLE_FIRST_MS 100
 #define SAMPLE_MAX_MS 5000
+#define TRIM_AFTER_NS 1000000000ull
 
 static int poll_timeout(struct supervisor *s)
 {
@@ -214,6 +217,15 @@ static int poll_timeout(struct supervisor *s)
 		s->sample_ms = s->sample_ms * 2 > SAMPLE_MAX_MS ? SAMPLE_MAX_MS : s->sample_ms * 2;
 	/* where the kernel keeps the peak the supervisor sleeps until something happens */
 	t = gr_cgroup_needs_sampling(s->cg) ? s->sample_ms : -1;
+	/* one wake-up, TRIM_AFTER_NS into a job that still runs, to give back
+	 * what setting it up made resident (memtrim.h); short jobs never pay */
+	if (!s->trimmed && s->exec_done) {
+		unsigned long long now = gr_now_ns();
+		int left = now - s->t0 >= TRIM_AFTER_NS ? 0 : (int)((s->t0 + TRIM_AFTER_NS - now) / 1000000 + 1);
+
+		if (t < 0 || left < t)
+			t = left;
+	}
 
 	if (s->kill_deadline) {
 		unsigned long long now = gr_now_ns();
@@ -246,6 +258,10 @@ static int supervise(struct supervisor *s)
 			break;
 		}
 		gr_cgroup_sample(s->cg);
+		if (!s->trimmed && s->exec_done && gr_now_ns() - s->t0 >= TRIM_AFTER_NS) {
+			gr_memtrim_now();
+			s->trimmed = true;
+		}
 		if (p[1].revents)
 			on_signals(s);
 		if (s->kill_deadline && gr_now_ns() >= s->kill_deadline)

@@ -12,7 +12,7 @@
 # figures.)
 set -u
 SRC=${GRIDRUN_SRC:?GRIDRUN_SRC: the source tree}
-echo "1..6"
+echo "1..7"
 unset MAKEFLAGS MFLAGS MAKELEVEL
 leftovers() {
 	ls -d /tmp/gridrun-bench.* /dev/shm/gridrun-bench-state.* /tmp/gridrun-handover.* \
@@ -25,7 +25,7 @@ etc_state() { # what the bench must not change in the host's /etc
 }
 before=$(leftovers)
 etc_before=$(etc_state)
-out=$(BENCH_N=3 BENCH_WARMUP=1 make -s -C "$SRC" bench 2>&1)
+out=$(BENCH_N=3 BENCH_WARMUP=1 BENCH_SCALE_N=10 BENCH_SCALE_K=3 make -s -C "$SRC" bench 2>&1)
 rc=$?
 if [ "$rc" = 0 ]; then echo "ok 1 - make bench exits 0"; else echo "not ok 1 - make bench exits $rc"; fi
 
@@ -78,4 +78,19 @@ if [ "$etc_before" = "$(etc_state)" ]; then
 else
 	echo "not ok 6 - the host's /etc changed:"
 	diff <(echo "$etc_before") <(etc_state) | sed 's/^/# /'
+fi
+
+# the 1000-job rows, scaled down to 10 jobs (bench/scale-rows.sh)
+missing=
+for re in '\| gridrun /bin/true, idle node \(median of 3\) \| [0-9.]+ ms \| [0-9.]+ ms \| 1 \|' \
+	'\| gridrun /bin/true while 10 jobs run \(median of 3\) \| [0-9.]+ ms \| [0-9.]+ ms \| [0-9.]+× idle \|' \
+	'\| gridrun, 10 concurrent starts until all run \| [0-9.]+ s \| [0-9.]+ s \| [0-9.]+× bwrap \|' \
+	'\| bwrap --unshare-all, 10 concurrent starts until all run \| [0-9.]+ s \| [0-9.]+ s \| 1 \|'; do
+	printf '%s\n' "$out" | grep -qE "^$re\$" || missing="$missing [$re]"
+done
+if [ -z "$missing" ] && ! pgrep -f '^/bin/sleep 600\.' >/dev/null; then
+	echo "ok 7 - the scale rows (10 jobs) have figures, CPU from a cgroup, and no job is left"
+else
+	echo "not ok 7 - scale rows missing or jobs left:$missing $(pgrep -a -f '^/bin/sleep 600\.' | head -3)"
+	printf '%s\n' "$out" | sed -n '/^| scale row/,$p' | sed 's/^/# /'
 fi

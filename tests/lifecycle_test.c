@@ -271,10 +271,7 @@ static int exited_now(pid_t pid)
  */
 TEST_F_TIMEOUT(life, signals_during_the_teardown_lose_no_record, 1200)
 {
-	/* TSTP (then CONT) is left out for now: in one clean-clone run of 500 a
-	 * supervisor suspended this close to its job's end did not exit within
-	 * 20 s (run 104); the scale issue's note tracks it */
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCONT };
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGTSTP, SIGCONT };
 	int runs = env_int("GRIDRUN_SIGNAL_RUNS", 500), lost = 0, wrong = 0, left = 0, ended_by_signal = 0;
 	char *rec_path, *gr, *spec;
 
@@ -347,17 +344,22 @@ TEST_F_TIMEOUT(life, signals_during_the_teardown_lose_no_record, 1200)
  * life: the pids sampling backs off after the first second (supervisor.c). Over
  * 4.5 s it wakes ~10 times in the first second, then a few more; at a fixed
  * 100 ms it would be ~45. */
-static long voluntary_switches(pid_t pid)
+static long status_field(pid_t pid, const char *field)
 {
 	char path[64], *text, *p;
 	long n = -1;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	text = gt_read(path);
-	if (text && (p = strstr(text, "voluntary_ctxt_switches:")))
-		n = strtol(p + strlen("voluntary_ctxt_switches:"), NULL, 10);
+	if (text && (p = strstr(text, field)))
+		n = strtol(p + strlen(field), NULL, 10);
 	free(text);
 	return n;
+}
+
+static long voluntary_switches(pid_t pid)
+{
+	return status_field(pid, "voluntary_ctxt_switches:");
 }
 
 TEST_F(life, a_long_jobs_supervisor_stays_asleep)
@@ -376,6 +378,85 @@ TEST_F(life, a_long_jobs_supervisor_stays_asleep)
 	after = voluntary_switches(sup);
 	ASSERT_LE(0, before);
 	EXPECT_GT(20, after - before) TH_LOG("%ld wakeups from 0.5 s to 4.5 s", after - before);
+	EXPECT_EQ(0, gt_wait(sup, 20000));
+	EXPECT_EQ(0, access(done, F_OK));
+	free(done);
+	free(script);
+	free(spec);
+}
+
+/* Whether the kernel keeps the pids peak of sup's job (pids.peak, 6.13),
+ * seen from the job's init: its cgroup in the pids hierarchy on v1, else
+ * its unified one. */
+static bool job_has_pids_peak(pid_t sup)
+{
+	char path[512], *children, *cg, *line;
+	bool kept = false;
+	int init = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)sup, (int)sup);
+	children = gt_read(path);
+	if (children)
+		init = atoi(children);
+	free(children);
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", init);
+	cg = init > 0 ? gt_read(path) : NULL;
+	for (line = cg ? strtok(cg, "\n") : NULL; line && !kept; line = strtok(NULL, "\n")) {
+		char *pids = strstr(line, ":pids:");
+
+		if (pids)
+			snprintf(path, sizeof(path), "/sys/fs/cgroup/pids%s/pids.peak", pids + 6);
+		else if (!strncmp(line, "0::", 3))
+			snprintf(path, sizeof(path), "/sys/fs/cgroup%s/pids.peak", line + 3);
+		else
+			continue;
+		kept = access(path, F_OK) == 0;
+	}
+	free(cg);
+	return kept;
+}
+
+/*
+ * Issue #13's supervisor targets, for a node running a thousand jobs: while
+ * its job sleeps, the supervisor holds at most 1 MiB of resident memory and,
+ * where the kernel keeps the pids peak, is not woken at all (2 s idle, its
+ * voluntary context switches unchanged). Where the peak must be sampled
+ * (before 6.13, the v2 guest) it is woken at the backed-off period.
+ * An ASan build's shadow memory alone is megabytes: its lane checks the
+ * wake-ups only.
+ */
+TEST_F(life, an_idle_supervisor_is_small_and_asleep)
+{
+	char *done = sbx_file(self->sbx, "done");
+	char *script, *spec;
+	long rss, before, after;
+	bool kept;
+	pid_t sup;
+
+	ASSERT_LE(0, asprintf(&script, "sleep 5; touch %s", done));
+	spec = life_spec(self, script, NULL);
+	sup = gt_start_spec(spec, -1);
+	/* past the first second, when pids are sampled where they must be,
+	 * and the trim (supervisor.c), with a margin for a loaded node */
+	usleep(2000 * 1000);
+	kept = job_has_pids_peak(sup);
+	rss = status_field(sup, "VmRSS:");
+	before = status_field(sup, "voluntary_ctxt_switches:");
+	sleep(2);
+	after = status_field(sup, "voluntary_ctxt_switches:");
+	TH_LOG("supervisor: VmRSS %ld KiB, %ld wake-ups in 2 s (pids.peak %s)", rss, after - before,
+	       kept ? "kept" : "sampled");
+	ASSERT_LE(0, before);
+	ASSERT_LT(0, rss);
+#ifndef __SANITIZE_ADDRESS__
+	EXPECT_GE(1024, rss) TH_LOG("supervisor VmRSS %ld KiB", rss);
+#endif
+	/* sampled: every 200, 400, 800... ms from 1 s on, backing off */
+	if (kept) {
+		EXPECT_EQ(0, after - before);
+	} else {
+		EXPECT_GE(5, after - before);
+	}
 	EXPECT_EQ(0, gt_wait(sup, 20000));
 	EXPECT_EQ(0, access(done, F_OK));
 	free(done);

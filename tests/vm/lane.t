@@ -58,7 +58,7 @@ echo "gridrun-vm: subtree $(cat /sys/fs/cgroup/cgroup.subtree_control)"
 exec "$GRIDRUN_SRC/tests/run-prove" --timer --merge "$@" 2>&1
 EOF
 ENVS=(-e "GRIDRUN=$GR" -e "GRIDRUN_SRC=$SRC" -e "GRIDRUN_BUILD=$BUILD" -e GRIDRUN_IN_VM=1)
-for v in GRIDRUN_ALLOW_SKIP GT_VERBOSE; do
+for v in GRIDRUN_ALLOW_SKIP GT_VERBOSE GRIDRUN_SIGNAL_RUNS; do
 	if [ -n "${!v+x}" ]; then ENVS+=(-e "$v=${!v}"); fi
 done
 

@@ -1,0 +1,134 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The 1000-job rows of `make bench` (issue #13): a /bin/true start on an idle
+# node against one while N jobs run (the ratio), and N concurrent starts of a
+# sleeping job until all of them run, gridrun against bwrap in the same run.
+# The CPU of every row is read from a cgroup (cpuacct.usage on v1, cpu.stat
+# usage_usec on v2) that holds the measured command's whole tree, and the
+# jobs' own cgroups beneath it: nothing escapes it as wait4() lets a daemon
+# or a PID 1 that is never waited for escape.
+#
+#   bench/scale-rows.sh GRIDRUN     print the table (markdown)
+#
+# As root. Environment: BENCH_SCALE_N jobs (1000), BENCH_SCALE_K /bin/true
+# starts per start row (20). Exit status 0, 1 when a gridrun row failed, 2 on
+# setup errors. Nothing is left behind: the jobs are killed by pid, the
+# scratch directory and the measuring cgroups are removed at exit.
+set -u
+GRIDRUN=${1:?usage: $0 GRIDRUN}
+N=${BENCH_SCALE_N:-1000}
+K=${BENCH_SCALE_K:-20}
+BWRAP=$(command -v bwrap || echo bwrap)
+[ "$(id -u)" = 0 ] || { echo "scale-rows: run as root" >&2; exit 2; }
+
+T=$(mktemp -d /tmp/gridrun-bench.XXXXXX) || exit 2
+S=$(mktemp -d /dev/shm/gridrun-bench-state.XXXXXX) || exit 2
+export GRIDRUN_STATE_DIR=$S
+# The measuring cgroup: beneath this shell's own, as gridrun puts its jobs.
+if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
+	CG=/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)
+	CGV=2
+else
+	CG=/sys/fs/cgroup/cpuacct$(awk -F: '$2 ~ /(^|,)cpuacct(,|$)/ { print $3 }' /proc/self/cgroup)
+	CGV=1
+fi
+CG=${CG%/}/gridrun-bench-scale.$$
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	# the jobs' cgroups (gridrun removes its own) and ours, innermost first
+	[ -d "$CG" ] && find "$CG" -depth -mindepth 1 -type d -exec rmdir {} + 2>/dev/null
+	[ -d "$CG" ] && rmdir "$CG" 2>/dev/null
+	rm -rf "$T" "$S"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+mkdir "$CG" || { echo "scale-rows: cannot create $CG" >&2; exit 2; }
+
+cpu_ns() { # the measuring cgroup's CPU so far, in ns
+	if [ "$CGV" = 2 ]; then
+		echo $(( $(sed -n 's/^usage_usec //p' "$CG/cpu.stat") * 1000 ))
+	else
+		cat "$CG/cpuacct.usage"
+	fi
+}
+now_ns() { date +%s%N; }
+# CMD... in the measuring cgroup
+in_cg() { sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG" "$@"; }
+
+cat >"$T/true.json" <<'EOF'
+{"process":{"args":["/bin/true"],"env":["PATH=/usr/bin:/bin"]}}
+EOF
+# the sleeping job, told apart from anything else by its argument
+SLEEP_ARG=600.$$
+cat >"$T/sleep.json" <<EOF
+{"process":{"args":["/bin/sleep","$SLEEP_ARG"],"env":["PATH=/usr/bin:/bin"]}}
+EOF
+running() { pgrep -c -x -f "/bin/sleep $SLEEP_ARG"; }
+
+rc=0
+# K /bin/true starts, one after another: median wall ms and CPU ms per start
+true_starts() {
+	local i t0 walls= c0 c1 r
+	c0=$(cpu_ns)
+	for i in $(seq "$K"); do
+		t0=$(now_ns)
+		in_cg "$GRIDRUN" run "$T/true.json" || r=1
+		walls="$walls $(( $(now_ns) - t0 ))"
+	done
+	c1=$(cpu_ns)
+	med=$(printf '%s\n' $walls | sort -n | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] / 1e6 }')
+	cpu=$(awk -v d=$((c1 - c0)) -v k="$K" 'BEGIN { printf "%.1f", d / k / 1e6 }')
+	[ -z "${r:-}" ] || rc=1
+}
+# N starts of the sleeping job at once by CMD...: seconds until all run, CPU s
+n_starts() {
+	local t0 c0 i
+	c0=$(cpu_ns)
+	t0=$(now_ns)
+	for i in $(seq "$N"); do
+		# not through in_cg: $! must be the process that becomes CMD
+		sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG" "$@" >/dev/null 2>&1 &
+		PIDS+=($!)
+	done
+	while [ "$(running)" -lt "$N" ]; do
+		if [ $(( $(now_ns) - t0 )) -gt $((600 * 1000000000)) ]; then
+			echo "scale-rows: $* : not all $N jobs ran within 600 s" >&2
+			rc=1
+			break
+		fi
+		sleep 0.2
+	done
+	all_s=$(awk -v d=$(( $(now_ns) - t0 )) 'BEGIN { printf "%.1f", d / 1e9 }')
+	all_cpu=$(awk -v d=$(( $(cpu_ns) - c0 )) 'BEGIN { printf "%.1f", d / 1e9 }')
+}
+stop_all() { # TERM the supervisors (bwrap: KILL), then wait for them
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	sleep 1
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	PIDS=()
+	while [ "$(running)" -gt 0 ]; do sleep 0.2; done
+}
+
+true_starts
+idle_wall=$med idle_cpu=$cpu
+n_starts "$GRIDRUN" run "$T/sleep.json"
+gr_all=$all_s gr_all_cpu=$all_cpu
+true_starts
+busy_wall=$med busy_cpu=$cpu
+stop_all
+n_starts "$BWRAP" --unshare-all --die-with-parent --ro-bind / / --dev /dev --proc /proc /bin/sleep "$SLEEP_ARG"
+bw_all=$all_s bw_all_cpu=$all_cpu
+stop_all
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "–" }'; }
+echo "| scale row (N=$N) | wall | CPU (cgroup) | ratio |"
+echo "|---|--:|--:|--:|"
+echo "| gridrun /bin/true, idle node (median of $K) | $idle_wall ms | $idle_cpu ms | 1 |"
+echo "| gridrun /bin/true while $N jobs run (median of $K) | $busy_wall ms | $busy_cpu ms | $(ratio "$busy_wall" "$idle_wall")× idle |"
+echo "| gridrun, $N concurrent starts until all run | $gr_all s | $gr_all_cpu s | $(ratio "$gr_all" "$bw_all")× bwrap |"
+echo "| bwrap --unshare-all, $N concurrent starts until all run | $bw_all s | $bw_all_cpu s | 1 |"
+exit "$rc"
