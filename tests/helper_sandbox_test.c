@@ -215,6 +215,43 @@ TEST(S18_helper_mode_job_holds_none_of_the_pilots_groups)
 }
 
 /*
+ * V6 in helper mode, idmapped sandbox: what the job stores is stored as the
+ * pilot's, so a set-id bit would make a setuid-pilot binary. chmod 6755 of
+ * a dash copy and mkdir of a setgid directory are refused (the seccomp
+ * guard), and nothing set-id is on the host afterwards.
+ */
+static void no_setid_left(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	char *state = pilot_env(w), *spec, *sbx;
+	char *argv[] = { (char *)gt_gridrun(), "run", NULL, NULL };
+	struct gt_result res = { 0 };
+	struct stat st;
+
+	spec = pilot_spec(w, "v6", "cp /bin/dash $SBX/tool; chmod 6755 $SBX/tool 2>/dev/null || echo chmod-refused; "
+			  "mkdir -m 2755 $SBX/gdir 2>/dev/null || echo mkdir-refused");
+	ASSERT_LE(0, asprintf(&sbx, "%s/execute/v6", w->dir));
+	argv[2] = spec;
+	gt_run_argv(argv, PILOT, &res);
+	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+	EXPECT_NE(NULL, strstr(res.out, "chmod-refused\n")) TH_LOG("out: %s", res.out);
+	EXPECT_NE(NULL, strstr(res.out, "mkdir-refused\n")) TH_LOG("out: %s", res.out);
+	ASSERT_EQ(0, lstat(gt_f("%s/tool", sbx), &st));
+	EXPECT_EQ(PILOT, st.st_uid);
+	EXPECT_EQ(0, st.st_mode & (S_ISUID | S_ISGID));
+	if (lstat(gt_f("%s/gdir", sbx), &st) == 0)
+		EXPECT_EQ(0, st.st_mode & S_ISGID);
+	gt_result_free(&res);
+	free(sbx);
+	free(spec);
+	free(state);
+}
+
+TEST(V6_helper_mode_idmapped_sandbox_keeps_no_setid_file)
+{
+	in_world(_metadata, 2, no_setid_left);
+}
+
+/*
  * A sandbox whose group is not the pilot's primary group (a group the
  * pilot is in, setgid so that what is made there stays that group's): the
  * job writes its sandbox, and what it made is the pilot's afterwards.
