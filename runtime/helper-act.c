@@ -292,6 +292,8 @@ static int do_sandbox(struct step *s, char *out, size_t outsz, int *outfd, struc
 	struct gr_handover h;
 	struct gr_lease l;
 	struct gr_handover_count n = { 0 };
+	enum gr_handover_way way = s->cfg->handover;
+	struct stat st;
 	int r, r2, mntfd = -1;
 
 	r = callers_lease(s, &l, err);
@@ -299,6 +301,21 @@ static int do_sandbox(struct step *s, char *out, size_t outsz, int *outfd, struc
 		r = sandbox_fd(s, &l, false, err);
 	if (r < 0)
 		return r;
+	/*
+	 * The idmap maps only the caller's primary group: a sandbox of another
+	 * group would show an unmapped group in the job, and the VFS refuses
+	 * every write to an inode with an unmapped id (EACCES). chown hands the
+	 * owner over and leaves the group, so auto takes it; idmap refuses.
+	 */
+	if (way != GR_HANDOVER_CHOWN && fstat(GR_HELPER_PIDFD, &st) == 0 && st.st_gid != s->c->gid) {
+		if (way == GR_HANDOVER_IDMAP)
+			return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EACCES,
+					      "the sandbox's group (gid %u) is not the account's primary group "
+					      "(gid %u), which the idmapped sandbox would need to be writable: "
+					      "chgrp it, or set sandbox_handover = chown",
+					      (unsigned)st.st_gid, (unsigned)s->c->gid);
+		way = GR_HANDOVER_CHOWN;
+	}
 	r = gr_handover_plan(s->c->uid, s->c->gid, l.first, l.count, s->req->uid, s->req->gid, &h, err);
 	if (r < 0) {
 		(*err)->code = GR_HELPER_EXIT_USAGE;
@@ -309,7 +326,7 @@ static int do_sandbox(struct step *s, char *out, size_t outsz, int *outfd, struc
 	r = gr_helper_as_root(true, s->c, err);
 	if (r < 0)
 		return r;
-	r = gr_job_handover_start(GR_HELPER_PIDFD, &h, s->cfg->handover, s->pool, &l, &mntfd, &n, err);
+	r = gr_job_handover_start(GR_HELPER_PIDFD, &h, way, s->pool, &l, &mntfd, &n, err);
 	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
 	if (r < 0) {
 		(*err)->code = GR_HELPER_EXIT_FAILED;

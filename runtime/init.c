@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "cgroupns.h"
 #include "gr-seccomp.h"
 #include "init.h"
 #include "landlock.h"
@@ -348,7 +349,10 @@ static int init_setup(const struct gr_child_ctx *ctx, struct gr_error **err)
 	if (gr_mountns_in_child(&plan, &src, err) < 0)
 		return -1;
 	/* sync #1b: in the job's cgroups before the job exists */
-	return gr_sync_wait(ctx->syncfd, GR_SYNC_ATTACHED, NULL, err);
+	if (gr_sync_wait(ctx->syncfd, GR_SYNC_ATTACHED, NULL, err) < 0)
+		return -1;
+	/* H4: only now, attached, can init's cgroups become the namespace's root */
+	return gr_cgroupns_in_child(ctx->job_id, err);
 }
 
 __attribute__((noreturn)) void gr_init_main(const struct gr_child_ctx *ctx)

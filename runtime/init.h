@@ -34,6 +34,7 @@ struct gr_seccomp;
 
 struct gr_child_ctx {
 	const struct gr_spec *spec;
+	const char *job_id;               /* names the job's cgroups (cgroupns.h) */
 	struct gr_userns_plan ids;
 	int syncfd;
 	int sandbox_mnt;                  /* -1, or the sandbox's idmapped mount */

@@ -371,7 +371,7 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	}
 	res->t_clone = gr_now_ns() - s.t0;
 	if (s.pid == 0) {
-		struct gr_child_ctx ctx = { .spec = spec, .ids = res->ids, .syncfd = sv[1],
+		struct gr_child_ctx ctx = { .spec = spec, .job_id = job_id, .ids = res->ids, .syncfd = sv[1],
 					    .seccomp = filter, .landlock_abi = res->landlock,
 					    .sandbox_mnt = hooks && hooks->sandbox_mnt ? *hooks->sandbox_mnt : -1 };
 

@@ -193,20 +193,67 @@ TEST_F(cg, R3_fork_bomb_stops_at_pids_max)
 	ASSERT_EQ(0, gt_cgroup_dirs("cg-forks"));
 }
 
+/* The job's own cgroup directory in its view: the root of the pids
+ * hierarchy's mount (v1: /sys/fs/cgroup/pids, v2: /sys/fs/cgroup). */
+#define OWN_PIDS_DIR \
+	"d=/sys/fs/cgroup; [ -e $d/pids.max ] || d=$(dirname $(ls /sys/fs/cgroup/*/pids.max | head -1)); "
+
 TEST_F(cg, S13_S14_cgroupfs_is_read_only_inside)
 {
 	run_job(self, "cg-ro",
-		"[\"/bin/sh\", \"-c\", \"for f in $(grep -o '/gridrun-cg-ro' /proc/self/cgroup | head -1); do :; done; "
-		"d=$(find /sys/fs/cgroup -maxdepth 5 -type d -name gridrun-cg-ro | head -1); "
+		"[\"/bin/sh\", \"-c\", \"" OWN_PIDS_DIR
 		"echo $$ 2>/dev/null > /sys/fs/cgroup/cgroup.procs || echo procs-denied; "
-		"mkdir $d/../gridrun-sibling 2>/dev/null || echo mkdir-denied; "
+		"mkdir $d/gridrun-sibling 2>/dev/null || echo mkdir-denied; "
 		"for f in memory.max memory.limit_in_bytes pids.max; do [ -e $d/$f ] && { echo max 2>/dev/null > $d/$f || echo $f-denied; }; done; "
-		"[ -n \\\"$d\\\" ] && echo found\"]",
+		"echo limit $(cat $d/pids.max)\"]",
 		"{\"pids\": {\"limit\": 64}, \"memory\": {\"limit\": 268435456}}");
 	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
 	ASSERT_NE(NULL, strstr(self->res.out, "procs-denied\nmkdir-denied\n")) TH_LOG("out: %s", self->res.out);
 	ASSERT_NE(NULL, strstr(self->res.out, "pids.max-denied\n")) TH_LOG("out: %s", self->res.out);
-	ASSERT_NE(NULL, strstr(self->res.out, "found\n")) TH_LOG("out: %s", self->res.out);
+	/* the view's root is the job's own cgroup: its limit, not the host's */
+	ASSERT_NE(NULL, strstr(self->res.out, "limit 64\n")) TH_LOG("out: %s", self->res.out);
+}
+
+/*
+ * H4: a job does not learn the host's cgroup paths: /proc/self/cgroup says
+ * "/" in every hierarchy, and neither its own nor a concurrently running
+ * job's gridrun-<id> directory is anywhere under /sys/fs/cgroup.
+ */
+TEST_F(cg, H4_a_job_sees_no_other_jobs_cgroup)
+{
+	char *gr, *spec, *args, *ready, *stop, *rec2;
+	pid_t other;
+
+	ASSERT_LE(0, asprintf(&ready, "%s/ready", self->sbx));
+	ASSERT_LE(0, asprintf(&stop, "%s/stop", self->sbx));
+	ASSERT_LE(0, asprintf(&rec2, "%s/other.json", self->dir));
+	ASSERT_LE(0, asprintf(&args, "[\"/bin/sh\", \"-c\", \"touch %s; while [ ! -e %s ]; do sleep 0.1; done\"]",
+			      ready, stop));
+	ASSERT_LE(0, asprintf(&gr, "\"job_id\": \"cg-h4-other\", \"sandbox\": \"%s\", \"accounting\": \"%s\"",
+			      self->sbx, rec2));
+	spec = gt_spec(self->dir, args, "\"linux\": {\"resources\": {\"pids\": {\"limit\": 64}}}", gr);
+	other = gt_start_spec(spec, -1);
+	ASSERT_TRUE(gt_wait_file(ready, 20000));
+	/* the other job's cgroup exists on the host meanwhile */
+	ASSERT_LT(0, gt_cgroup_dirs("cg-h4-other"));
+	run_job(self, "cg-h4",
+		"[\"/bin/sh\", \"-c\", \"sed 's/^[0-9]*:[^:]*://' /proc/self/cgroup | sort -u; "
+		"find /sys/fs/cgroup -maxdepth 6 -name 'gridrun-*' | sed 's/^/seen /'; "
+		"ls /sys/fs/cgroup/*/pids.max /sys/fs/cgroup/pids.max 2>/dev/null | wc -l\"]",
+		"{\"pids\": {\"limit\": 64}}");
+	free(gt_write(self->sbx, "stop", "x"));
+	EXPECT_EQ(0, gt_wait(other, 20000));
+	ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
+	TH_LOG("the job's view:\n%s", self->res.out);
+	/* one path, "/", in every hierarchy; nothing seen; its own pids.max */
+	ASSERT_STREQ("/\n1\n", self->res.out);
+	ASSERT_EQ(0, gt_cgroup_dirs("cg-h4-other"));
+	free(gr);
+	free(spec);
+	free(args);
+	free(ready);
+	free(stop);
+	free(rec2);
 }
 
 /* A site configuration in the fixture's directory, for this test's runs. */
@@ -570,9 +617,10 @@ static char *deepest_own_cgroup(void)
 TEST_F(cg, cgroup_base_from_the_site_config_holds_the_job)
 {
 	char **mounts = job_hierarchies(), *own = deepest_own_cgroup(), *base, *conf, *spec, *args, *gr;
-	char *created[64], want[512];
+	char *created[64], want[512], line[512], seen[4096] = "", *ready;
 	size_t ncreated = 0, nmounts = 0, nlines = 0;
-	struct gt_result r;
+	pid_t pid;
+	FILE *p;
 
 	ASSERT_NE(NULL, mounts[0]);
 	while (mounts[nmounts])
@@ -594,27 +642,37 @@ TEST_F(cg, cgroup_base_from_the_site_config_holds_the_job)
 	}
 	conf = gt_write(self->dir, "gridrun.conf", "[runtime]\ncgroup_base = /sys/fs/cgroup%s\n", base);
 	unsetenv("GRIDRUN_CGROUP_BASE");
-	ASSERT_LE(0, asprintf(&args, "[\"/bin/cat\", \"/proc/self/cgroup\"]"));
+	/* the job's view has its own cgroup as root (H4): its cgroups are
+	 * read from outside, in /proc/PID/cgroup of its shell */
+	ASSERT_LE(0, asprintf(&ready, "%s/ready", self->sbx));
+	ASSERT_LE(0, asprintf(&args, "[\"/bin/sh\", \"-c\", \"touch %s; while [ ! -e %s/stop ]; do sleep 0.1; done\", \"%s\"]",
+			      ready, self->sbx, gt_marker()));
 	ASSERT_LE(0, asprintf(&gr, "\"job_id\": \"cg-base\", \"sandbox\": \"%s\", \"accounting\": \"%s\"",
 			      self->sbx, self->rec));
 	spec = gt_spec(self->dir, args, "\"linux\": {\"resources\": {\"pids\": {\"limit\": 64}}}", gr);
-	{
-		char *argv[] = { (char *)gt_gridrun(), "run", "--config", conf, spec, NULL };
-
-		gt_run_argv(argv, -1, &r);
-	}
-	TH_LOG("base %s; the job's /proc/self/cgroup:\n%s", base, r.out);
-	EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
+	setenv("GRIDRUN_CONFIG", conf, 1);
+	pid = gt_start_spec(spec, -1);
+	unsetenv("GRIDRUN_CONFIG");
+	ASSERT_TRUE(gt_wait_file(ready, 20000));
+	snprintf(want, sizeof(want), "cat /proc/$(pgrep -f -- '%s' | head -1)/cgroup", gt_marker());
+	p = popen(want, "r");
+	ASSERT_NE(NULL, p);
+	while (fgets(line, sizeof(line), p))
+		strncat(seen, line, sizeof(seen) - strlen(seen) - 1);
+	pclose(p);
+	free(gt_write(self->sbx, "stop", "x"));
+	EXPECT_EQ(0, gt_wait(pid, 20000));
+	TH_LOG("base %s; the job's cgroups:\n%s", base, seen);
 	/* every hierarchy's line names the job cgroup beneath the base */
 	snprintf(want, sizeof(want), "%s/gridrun-cg-base\n", base);
-	EXPECT_NE(NULL, strstr(r.out, want));
-	for (const char *p = strstr(r.out, "/gridrun-cg-base"); p; p = strstr(p + 1, "/gridrun-cg-base")) {
-		EXPECT_EQ(0, strncmp(p - strlen(base), base, strlen(base)));
+	EXPECT_NE(NULL, strstr(seen, want));
+	for (const char *q = strstr(seen, "/gridrun-cg-base"); q; q = strstr(q + 1, "/gridrun-cg-base")) {
+		EXPECT_EQ(0, strncmp(q - strlen(base), base, strlen(base)));
 		nlines++;
 	}
 	EXPECT_EQ(nmounts, nlines);
 	EXPECT_EQ(0, gt_cgroup_dirs("cg-base"));
-	gt_result_free(&r);
+	free(ready);
 	/* the base stays, it is the admin's; we remove what we made */
 	while (ncreated > 0) {
 		char *d = created[--ncreated];

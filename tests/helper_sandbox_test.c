@@ -215,6 +215,104 @@ TEST(S18_helper_mode_job_holds_none_of_the_pilots_groups)
 }
 
 /*
+ * V6 in helper mode, idmapped sandbox: what the job stores is stored as the
+ * pilot's, so a set-id bit would make a setuid-pilot binary. chmod 6755 of
+ * a dash copy and mkdir of a setgid directory are refused (the seccomp
+ * guard), and nothing set-id is on the host afterwards.
+ */
+static void no_setid_left(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	char *state = pilot_env(w), *spec, *sbx;
+	char *argv[] = { (char *)gt_gridrun(), "run", NULL, NULL };
+	struct gt_result res = { 0 };
+	struct stat st;
+
+	spec = pilot_spec(w, "v6", "cp /bin/dash $SBX/tool; chmod 6755 $SBX/tool 2>/dev/null || echo chmod-refused; "
+			  "mkdir -m 2755 $SBX/gdir 2>/dev/null || echo mkdir-refused");
+	ASSERT_LE(0, asprintf(&sbx, "%s/execute/v6", w->dir));
+	argv[2] = spec;
+	gt_run_argv(argv, PILOT, &res);
+	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+	EXPECT_NE(NULL, strstr(res.out, "chmod-refused\n")) TH_LOG("out: %s", res.out);
+	EXPECT_NE(NULL, strstr(res.out, "mkdir-refused\n")) TH_LOG("out: %s", res.out);
+	ASSERT_EQ(0, lstat(gt_f("%s/tool", sbx), &st));
+	EXPECT_EQ(PILOT, st.st_uid);
+	EXPECT_EQ(0, st.st_mode & (S_ISUID | S_ISGID));
+	if (lstat(gt_f("%s/gdir", sbx), &st) == 0)
+		EXPECT_EQ(0, st.st_mode & S_ISGID);
+	gt_result_free(&res);
+	free(sbx);
+	free(spec);
+	free(state);
+}
+
+TEST(V6_helper_mode_idmapped_sandbox_keeps_no_setid_file)
+{
+	in_world(_metadata, 2, no_setid_left);
+}
+
+/*
+ * A sandbox whose group is not the pilot's primary group (a group the
+ * pilot is in, setgid so that what is made there stays that group's): the
+ * job writes its sandbox, and what it made is the pilot's afterwards.
+ */
+static void sandbox_of_another_group(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	char *state = pilot_env(w), *spec, *sbx;
+	char *argv[] = { (char *)gt_gridrun(), "run", NULL, NULL };
+	struct gt_result res = { 0 };
+	struct stat st;
+
+	spec = pilot_spec(w, "og", "touch $SBX/f && mkdir $SBX/d && echo wrote");
+	ASSERT_LE(0, asprintf(&sbx, "%s/execute/og", w->dir));
+	ASSERT_EQ(0, chown(sbx, PILOT, OTHER));
+	ASSERT_EQ(0, chmod(sbx, 02770));
+	argv[2] = spec;
+	setenv("GT_SUPPLEMENTARY_GID", gt_f("%d", OTHER), 1);
+	gt_run_argv(argv, PILOT, &res);
+	unsetenv("GT_SUPPLEMENTARY_GID");
+	if (getenv("GT_WORLD_HANDOVER") && !strcmp(getenv("GT_WORLD_HANDOVER"), "idmap")) {
+		/* an idmap can map one group: refused before the job, in one line */
+		EXPECT_EQ(125, res.status);
+		EXPECT_STREQ("", res.out);
+		EXPECT_NE(NULL, strstr(res.err, "is not the account's primary group")) TH_LOG("%s", res.err);
+		EXPECT_EQ(NULL, strchr(res.err, '\n') ? strchr(strchr(res.err, '\n') + 1, '\n') : "no line")
+			TH_LOG("%s", res.err);
+		EXPECT_NE(0, lstat(gt_f("%s/f", sbx), &st));
+		goto out;
+	}
+	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+	EXPECT_STREQ("wrote\n", res.out);
+	ASSERT_EQ(0, lstat(gt_f("%s/f", sbx), &st));
+	EXPECT_EQ(PILOT, st.st_uid);
+	EXPECT_EQ(OTHER, st.st_gid);
+out:
+	gt_result_free(&res);
+	free(sbx);
+	free(spec);
+	free(state);
+}
+
+TEST(V6_sandbox_of_another_group_than_the_pilots_is_writable_auto)
+{
+	in_world(_metadata, 2, sandbox_of_another_group);
+}
+
+TEST(V6_sandbox_of_another_group_than_the_pilots_is_refused_by_idmap)
+{
+	setenv("GT_WORLD_HANDOVER", "idmap", 1);
+	in_world(_metadata, 2, sandbox_of_another_group);
+	unsetenv("GT_WORLD_HANDOVER");
+}
+
+TEST(V6_sandbox_of_another_group_than_the_pilots_is_writable_chown)
+{
+	setenv("GT_WORLD_HANDOVER", "chown", 1);
+	in_world(_metadata, 2, sandbox_of_another_group);
+	unsetenv("GT_WORLD_HANDOVER");
+}
+
+/*
  * gridrun-condor run by the starter as a slot user that is an account of a
  * pool (atlas001): helper mode end to end. The job runs as its lease's uid
  * 0, owns its scratch dir (handed over), what it makes there is the slot

@@ -255,10 +255,10 @@ TEST_F_TIMEOUT(io, read_bps_throttle_limits_throughput_and_the_record_counts_the
 	check_throttle(_metadata, self, "read", "throttleReadBpsDevice");
 }
 
-/* The job prints its own cgroup's weight files (cgroupfs is read-only in
- * the job, not hidden). */
+/* The job prints its own cgroup's weight files: the root of its view of
+ * each hierarchy (a cgroup namespace, read-only; H4). */
 #define SHOW_WEIGHTS \
-	"[\"/bin/sh\", \"-c\", \"for d in $(find /sys/fs/cgroup -maxdepth 5 -type d -name gridrun-io-weight); do " \
+	"[\"/bin/sh\", \"-c\", \"for d in /sys/fs/cgroup /sys/fs/cgroup/*; do " \
 	"for f in io.bfq.weight blkio.bfq.weight blkio.bfq.weight_device; do " \
 	"[ -e $d/$f ] && { echo $f; cat $d/$f; }; done; done; exit 0\"]"
 
@@ -370,7 +370,7 @@ TEST_F_TIMEOUT(io, all_four_throttles_reach_the_cgroup, 180)
 		blkio = b;
 	}
 	run_io(self, "io-four",
-	       "[\"/bin/sh\", \"-c\", \"for d in $(find /sys/fs/cgroup -maxdepth 5 -type d -name gridrun-io-four); do "
+	       "[\"/bin/sh\", \"-c\", \"for d in /sys/fs/cgroup /sys/fs/cgroup/*; do "
 	       "for f in io.max blkio.throttle.read_bps_device blkio.throttle.write_bps_device "
 	       "blkio.throttle.read_iops_device blkio.throttle.write_iops_device; do "
 	       "[ -e $d/$f ] && { echo $f; cat $d/$f; }; done; done; exit 0\"]", blkio, NULL);

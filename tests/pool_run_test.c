@@ -11,6 +11,7 @@
  * not gridrun's yet: sandboxes here are made for the range's uid 0 (or 0777).
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -548,6 +549,81 @@ TEST_F(pool, S20_gc_walks_back_the_sandbox_of_a_sigkilled_supervisor)
 	free(conf);
 	free(sbx);
 	free(ready);
+	free(spec);
+}
+
+/*
+ * S20 (a): chown hand-over, the job leaves a setuid copy of dash deeper
+ * than the walk's limit (GR_HANDOVER_MAX_DEPTH): the walk back cannot
+ * reach it, so the range is not leased again (the next job of the pool
+ * finds it exhausted), `gridrun gc` keeps it while the file is there, and
+ * once the tree is gone gc settles the range and a job gets it again.
+ */
+TEST_F_TIMEOUT(pool, S20_a_sandbox_deeper_than_the_walk_keeps_its_range, 120)
+{
+	char *spec, *next, *conf, *sbx, *deep;
+	struct stat st;
+
+	conf = gt_write(self->dir, "gridrun.conf", "[runtime]\nlease_dir = %s\nsandbox_handover = chown\n\n"
+			"[pool atlas]\nfirst_uid = %u\nranges = 1\naccounts = atlas001\nquarantine_seconds = 0\n",
+			self->leases, FIRST);
+	chmod(conf, 0644);
+	setenv("GRIDRUN_CONFIG", conf, 1);
+	spec = job(self, "deep", "cd $SBX; i=0; while [ $i -lt 520 ]; do mkdir d; cd d; i=$((i+1)); done; "
+		   "cp /bin/dash sh; echo made", 0700, UNPRIV_UID, NULL);
+	sbx = path_in(self->dir, "execute/deep");
+	gt_run_spec(spec, &self->res);
+	EXPECT_EQ(0, self->res.status) TH_LOG("stderr: %s", self->res.err);
+	EXPECT_STREQ("made\n", self->res.out);
+	/* said in short lines naming the depth, not one name per level */
+	EXPECT_NE(NULL, strstr(self->res.err, "sandbox hand-over back: the sandbox is deeper than 512 directories\n"))
+		TH_LOG("stderr: %s", self->res.err);
+	EXPECT_EQ(NULL, strstr(self->res.err, "d: d: ")) TH_LOG("stderr: %s", self->res.err);
+	/* where it is, the dash copy still belongs to the range */
+	deep = strdup(sbx);
+	for (int i = 0; i < 520; i++) {
+		char *d = path_in(deep, "d");
+
+		free(deep);
+		deep = d;
+	}
+	{
+		char *f = path_in(deep, "sh");
+		int dfd = open(sbx, O_PATH | O_DIRECTORY);
+
+		/* the path is longer than PATH_MAX for no one: 520 * 2 bytes */
+		ASSERT_LE(0, dfd);
+		ASSERT_EQ(0, fstatat(dfd, f + strlen(sbx) + 1, &st, AT_SYMLINK_NOFOLLOW));
+		close(dfd);
+		EXPECT_LE(FIRST, st.st_uid);
+		free(f);
+	}
+	gt_result_free(&self->res);
+	/* the range is not leased again while the file is there */
+	next = job(self, "next", "echo ran", 0700, UNPRIV_UID, NULL);
+	gt_run_spec(next, &self->res);
+	EXPECT_EQ(125, self->res.status) TH_LOG("out %s err %s", self->res.out, self->res.err);
+	EXPECT_STREQ("gridrun: pool atlas exhausted (0 of 1 ranges leased, 1 in quarantine)\n", self->res.err);
+	EXPECT_STREQ("", self->res.out);
+	gt_result_free(&self->res);
+	gridrun_cmd("gc", &self->res);
+	gt_result_free(&self->res);
+	gt_run_spec(next, &self->res);
+	EXPECT_EQ(125, self->res.status) TH_LOG("after gc: out %s err %s", self->res.out, self->res.err);
+	gt_result_free(&self->res);
+	/* the deep tree gone (the test's own scratch dir), gc walks the
+	 * sandbox back and settles the range */
+	gt_rm_rf(gt_f("%s/d", sbx));
+	gridrun_cmd("gc", &self->res);
+	EXPECT_EQ(0, self->res.status) TH_LOG("%s", self->res.err);
+	gt_result_free(&self->res);
+	gt_run_spec(next, &self->res);
+	EXPECT_EQ(0, self->res.status) TH_LOG("%s", self->res.err);
+	EXPECT_STREQ("ran\n", self->res.out);
+	free(deep);
+	free(conf);
+	free(sbx);
+	free(next);
 	free(spec);
 }
 
