@@ -23,6 +23,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "cgroups.h"
 #include "exporter.h"
 #include "state.h"
 #include "util.h"
@@ -493,11 +494,11 @@ static int job_read(struct gr_jobs *j, struct job *jb)
 		parse_file(&jb->s, f, j->buf, cpu1);
 	}
 	if (r == 0 && (have1 & 1)) {
-		uint64_t total = cpu1[0], user = cpu1[1], sys = cpu1[2];
-		uint64_t u = user + sys ? (uint64_t)((long double)total * user / (user + sys)) : total;
+		uint64_t u, y;
 
+		gr_cgroup_v1_cpu_split(cpu1[0], cpu1[1], cpu1[2], &u, &y);
 		set(&jb->s, GR_M_CPU_USER, u);
-		set(&jb->s, GR_M_CPU_SYSTEM, total - u);
+		set(&jb->s, GR_M_CPU_SYSTEM, y);
 	}
 	if (!jb->opened || r < 0)
 		job_close(j, jb);
