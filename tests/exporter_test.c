@@ -273,8 +273,6 @@ static int lines_of(const char *text, const char *id)
 }
 
 /* Start job NAME-<pid> of account: /bin/sh -c "BEFORE; read x < its fifo". */
-static const char *job_resources;  /* the next job_start()'s linux.resources, JSON text */
-
 static int job_start(struct _test_data_ex *self, const char *name, const char *account, const char *before)
 {
 	int i = self->njobs++;
@@ -289,7 +287,7 @@ static int job_start(struct _test_data_ex *self, const char *name, const char *a
 		abort();
 	a = json_pack("[sss]", "/bin/sh", "-c", S(self, "%s%sread x < %s", before ? before : "", before ? "; " : "", fifo));
 	args = json_dumps(a, JSON_COMPACT);
-	spec = gt_spec(self->dir, args, job_resources,
+	spec = gt_spec(self->dir, args, NULL,
 		       S(self, "\"job_id\": \"%s\", \"account\": \"%s\", \"sandbox\": \"%s\", \"accounting\": \"%s/%s.rec\"",
 			 id, account, self->sbx, self->dir, id));
 	self->ids[i] = id;
@@ -843,52 +841,6 @@ TEST_F_TIMEOUT(ex, record_copies_are_kept_for_the_exporter_and_gc_prunes_old_one
 	ASSERT_NE(NULL, text);
 	EXPECT_EQ(NULL, strstr(text, "gridrun_account_jobs_finished_total{"));
 	free(text);
-}
-
-/* #17: the cAdvisor-like families of a running job: its memory limit, its
- * working set (usage less inactive file pages) and its start time;
- * promtool still passes. */
-static double sample_of(const char *text, const char *family, const char *id)
-{
-	char *needle;
-	const char *p;
-	double v = NAN;
-
-	if (asprintf(&needle, "\n%s{job_id=\"%s\"", family, id) < 0)
-		abort();
-	if ((p = strstr(text, needle)) && (p = strchr(p + 1, '}')))
-		v = atof(p + 2);
-	free(needle);
-	return v;
-}
-
-TEST_F_TIMEOUT(ex, a_job_shows_its_memory_limit_working_set_and_start_time, 300)
-{
-	char *done = S(self, "%s/written", self->sbx), *text;
-	double limit, ws, mem, start;
-	time_t t0 = time(NULL);
-
-	ASSERT_LT(0, exporter_start(self, -1, NULL, NULL));
-	job_resources = "{\"memory\": {\"limit\": 268435456}}";
-	job_start(self, "cadv", "atlas001",
-		  S(self, "touch %s", done));
-	job_resources = NULL;
-	ASSERT_TRUE(gt_wait_file(done, 60000));
-	text = scrape_until(self, "gridrun_job_memory_working_set_bytes{", 20000);
-	limit = sample_of(text, "gridrun_job_memory_limit_bytes", self->ids[0]);
-	ws = sample_of(text, "gridrun_job_memory_working_set_bytes", self->ids[0]);
-	mem = sample_of(text, "gridrun_job_memory_bytes", self->ids[0]);
-	start = sample_of(text, "gridrun_job_start_time_seconds", self->ids[0]);
-	TH_LOG("limit %.0f working set %.0f memory %.0f start %.0f (test began %lld)", limit, ws, mem, start,
-	       (long long)t0);
-	EXPECT_EQ(268435456.0, limit);
-	EXPECT_LE(0, ws);
-	EXPECT_LE(ws, mem);
-	EXPECT_LE(t0 - 2, start);
-	EXPECT_GE(time(NULL) + 1, start);
-	EXPECT_EQ(0, promtool_check(self, text));
-	free(text);
-	ASSERT_EQ(0, job_end(self, 0));
 }
 
 TEST_HARNESS_MAIN
