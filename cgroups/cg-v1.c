@@ -341,9 +341,6 @@ static int v1_usage(struct gr_cgroup *cg, struct gr_cgroup_usage *u, struct gr_e
 
 	(void)err;
 	if ((d = dir_for(cg, "cpuacct")) && gr_cg_read(d->dirfd, "cpuacct.usage", buf, sizeof(buf)) > 0) {
-		/* cpuacct.usage is exact (scheduler ns); usage_user/usage_sys are
-		 * the same time split by where each tick found the task: keep the
-		 * exact total and split it in their proportion */
 		uint64_t total = strtoull(buf, NULL, 10), user = 0, sys = 0;
 
 		if (gr_cg_read(d->dirfd, "cpuacct.usage_user", buf, sizeof(buf)) > 0)
@@ -351,8 +348,7 @@ static int v1_usage(struct gr_cgroup *cg, struct gr_cgroup_usage *u, struct gr_e
 		if (gr_cg_read(d->dirfd, "cpuacct.usage_sys", buf, sizeof(buf)) > 0)
 			sys = strtoull(buf, NULL, 10);
 		u->cpu_known = true;
-		u->cpu_user_ns = user + sys ? (uint64_t)((long double)total * user / (user + sys)) : total;
-		u->cpu_system_ns = total - u->cpu_user_ns;
+		gr_cgroup_v1_cpu_split(total, user, sys, &u->cpu_user_ns, &u->cpu_system_ns);
 	}
 	if ((d = dir_for(cg, "memory"))) {
 		if (gr_cg_read(d->dirfd, "memory.max_usage_in_bytes", buf, sizeof(buf)) > 0) {

@@ -78,6 +78,20 @@ void gr_cgroup_thaw_tree(struct gr_cgroup *cg);
 /* SIGKILL everything in the job cgroup (frozen first on v1); *killed counts. */
 int gr_cgroup_kill_all(struct gr_cgroup *cg, unsigned *killed, struct gr_error **err);
 int gr_cgroup_usage(struct gr_cgroup *cg, struct gr_cgroup_usage *u, struct gr_error **err);
+/*
+ * The same reading from another process (gridrun-condor's live updates,
+ * cg-usage.c): the job's cgroup directories as its state entry lists them
+ * ("cgroup_version", "cgroups"), each of which must be a directory called
+ * gridrun-<job_id> below /sys/fs/cgroup on a cgroup filesystem of that
+ * version, opened without following symlinks; anything else is -EINVAL.
+ * The figures come from the backend's own usage() above.
+ */
+int gr_cgroup_usage_read(int version, const char *const *paths, size_t n, const char *job_id,
+			 struct gr_cgroup_usage *u, struct gr_error **err);
+/* v1 CPU as every reader reports it: the exact cpuacct.usage (total) split
+ * in the proportion of the tick-based cpuacct.usage_user to usage_sys. */
+void gr_cgroup_v1_cpu_split(uint64_t total, uint64_t user, uint64_t sys, uint64_t *user_ns,
+			    uint64_t *sys_ns);
 /* Kill what is left, remove the directories - sub-cgroups first, depth
  * first - retrying while the kernel still tears the cgroup down; free cg.
  * NULL is a no-op. */

@@ -12,31 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroups.h"
 #include "state.h"
 #include "usage.h"
 #include "util.h"
-
-/* The number after "key " in a "key value" file, or in a one-number file (key NULL). */
-static bool read_u64(const char *dir, const char *file, const char *key, uint64_t *out)
-{
-	_cleanup_free_ char *path = NULL, *text = NULL;
-	const char *p;
-
-	if (asprintf(&path, "%s/%s", dir, file) < 0 || gr_read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0)
-		return false;
-	p = text;
-	if (key) {
-		size_t n = strlen(key);
-
-		for (p = text; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-			if (!strncmp(p, key, n) && p[n] == ' ')
-				break;
-		if (!p)
-			return false;
-		p += n + 1;
-	}
-	return sscanf(p, "%" SCNu64, out) == 1;
-}
 
 int gr_condor_live_usage(const char *state_dir, const char *job_id, struct gr_condor_usage *u,
 			 struct gr_error **err)
@@ -44,7 +23,9 @@ int gr_condor_live_usage(const char *state_dir, const char *job_id, struct gr_co
 	_cleanup_free_ char *text = NULL;
 	json_t *o, *paths, *v;
 	json_int_t version = 0;
-	size_t i;
+	struct gr_cgroup_usage cu;
+	const char *dirs[8];
+	size_t i, n = 0;
 	int r;
 
 	memset(u, 0, sizeof(*u));
@@ -56,25 +37,17 @@ int gr_condor_live_usage(const char *state_dir, const char *job_id, struct gr_co
 		return gr_error_set(err, EINVAL, "state of job %s: not JSON", job_id);
 	paths = json_object_get(o, "cgroups");
 	json_unpack(o, "{s?I}", "cgroup_version", &version);
-	json_array_foreach(paths, i, v) {
-		const char *d = json_string_value(v);
-		uint64_t a, b;
-
-		if (!d)
-			continue;
-		if (version == 2) {
-			u->cpu_known = read_u64(d, "cpu.stat", "user_usec", &u->cpu_user_usec) &&
-				       read_u64(d, "cpu.stat", "system_usec", &u->cpu_sys_usec);
-			u->memory_known = read_u64(d, "memory.peak", NULL, &u->memory_peak_bytes) ||
-					  read_u64(d, "memory.current", NULL, &u->memory_peak_bytes);
-		} else if (read_u64(d, "cpuacct.usage_user", NULL, &a) && read_u64(d, "cpuacct.usage_sys", NULL, &b)) {
-			u->cpu_known = true;
-			u->cpu_user_usec = a / 1000;
-			u->cpu_sys_usec = b / 1000;
-		} else if (read_u64(d, "memory.max_usage_in_bytes", NULL, &a)) {
-			u->memory_known = true;
-			u->memory_peak_bytes = a;
-		}
+	json_array_foreach(paths, i, v)
+		if (n < ARRAY_SIZE(dirs) && json_is_string(v))
+			dirs[n++] = json_string_value(v);
+	/* the supervisor's own reader (cgroups.h): the same figures the
+	 * record will have, v1 CPU split from the exact cpuacct.usage */
+	if (n && gr_cgroup_usage_read((int)version, dirs, n, job_id, &cu, NULL) >= 0) {
+		u->cpu_known = cu.cpu_known;
+		u->cpu_user_usec = cu.cpu_user_ns / 1000;
+		u->cpu_sys_usec = cu.cpu_system_ns / 1000;
+		u->memory_known = cu.memory_known;
+		u->memory_peak_bytes = cu.memory_peak_bytes;
 	}
 	json_decref(o);
 	return u->cpu_known || u->memory_known ? 0 : -ENOENT;

@@ -4,9 +4,8 @@
  *
  * While the job runs: gr_condor_live_usage() reads the job's cgroup, found
  * through its entry in gridrun's state directory (state.h: "cgroups",
- * "cgroup_version"): v2 cpu.stat user_usec/system_usec and memory.peak
- * (memory.current before 5.19); v1 cpuacct.usage_user/usage_sys (ns) and
- * memory.max_usage_in_bytes. -ENOENT (no error filled) while the job has no
+ * "cgroup_version") with gr_cgroup_usage_read(), the supervisor's own
+ * reader, so the live figures and the record's agree. -ENOENT (no error filled) while the job has no
  * entry or no cgroup yet.
  *
  * At the end: gr_condor_record_parse() reads gridrun's accounting record

@@ -101,6 +101,9 @@ enum gr_job_metric {
 	GR_M_IO_READ,
 	GR_M_IO_WRITE,
 	GR_M_FROZEN,
+	GR_M_MEMORY_LIMIT,  /* absent when unlimited */
+	GR_M_WORKING_SET,   /* memory less inactive file pages, as cAdvisor's */
+	GR_M_START_TIME,    /* s since the epoch: the supervisor's start */
 	GR_M_COUNT
 };
 

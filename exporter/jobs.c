@@ -23,6 +23,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "cgroups.h"
 #include "exporter.h"
 #include "state.h"
 #include "util.h"
@@ -36,8 +37,8 @@
 enum ctl { C_CPUACCT = 1, C_MEMORY = 2, C_PIDS = 4, C_FREEZER = 8, C_BLKIO = 16 };
 
 enum file_id {
-	F2_CPU, F2_MEM, F2_MEM_PEAK, F2_PIDS, F2_MEM_EVENTS, F2_IO, F2_EVENTS,
-	F1_CPU, F1_CPU_ALL, F1_MEM, F1_MEM_PEAK, F1_OOM, F1_PIDS, F1_IO, F1_FREEZER,
+	F2_CPU, F2_MEM, F2_MEM_PEAK, F2_PIDS, F2_MEM_EVENTS, F2_IO, F2_EVENTS, F2_MEM_MAX, F2_MEM_STAT,
+	F1_CPU, F1_CPU_ALL, F1_MEM, F1_MEM_PEAK, F1_OOM, F1_PIDS, F1_IO, F1_FREEZER, F1_MEM_MAX, F1_MEM_STAT,
 	F_COUNT
 };
 
@@ -53,6 +54,8 @@ static const struct {
 	[F2_MEM_EVENTS] = { 2, 0, "memory.events" },
 	[F2_IO] = { 2, 0, "io.stat" },
 	[F2_EVENTS] = { 2, 0, "cgroup.events" },
+	[F2_MEM_MAX] = { 2, 0, "memory.max" },
+	[F2_MEM_STAT] = { 2, 0, "memory.stat" },
 	[F1_CPU] = { 1, C_CPUACCT, "cpuacct.usage" },
 	/* per CPU user and system ns in one file: the same figures as
 	 * cpuacct.usage_user and usage_sys, one read fewer per job */
@@ -63,6 +66,8 @@ static const struct {
 	[F1_PIDS] = { 1, C_PIDS, "pids.current" },
 	[F1_IO] = { 1, C_BLKIO, "blkio.throttle.io_service_bytes" },
 	[F1_FREEZER] = { 1, C_FREEZER, "freezer.state" },
+	[F1_MEM_MAX] = { 1, C_MEMORY, "memory.limit_in_bytes" },
+	[F1_MEM_STAT] = { 1, C_MEMORY, "memory.stat" },
 };
 
 struct mount {
@@ -79,6 +84,7 @@ struct job {
 	unsigned long long sup_start;
 	int pidfd;                    /* the supervisor; -1: none (see alive) */
 	bool alive;
+	uint64_t start_time;          /* s since the epoch, 0: unknown */
 	char *labels;
 	int version;                  /* 0: no cgroup listed */
 	char *dirs[JOB_DIRS_MAX];
@@ -269,6 +275,23 @@ static void job_set_labels(struct job *jb, const char *account, const char *pool
 		free(b.p);
 }
 
+/* A /proc starttime (clock ticks since boot) in seconds since the epoch. */
+static uint64_t start_epoch(unsigned long long ticks)
+{
+	static uint64_t btime;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	if (!btime) {
+		_cleanup_free_ char *stat = NULL;
+		const char *p;
+
+		if (gr_read_file_at(AT_FDCWD, "/proc/stat", &stat, NULL, NULL) == 0 &&
+		    (p = strstr(stat, "\nbtime ")))
+			btime = strtoull(p + 7, NULL, 10);
+	}
+	return btime && hz > 0 && ticks ? btime + ticks / (unsigned long long)hz : 0;
+}
+
 /* Take in a new version of the job's state file. */
 static void job_parse(struct gr_jobs *j, struct job *jb, const char *text)
 {
@@ -295,6 +318,7 @@ static void job_parse(struct gr_jobs *j, struct job *jb, const char *text)
 	if ((pid_t)sp != jb->sup_pid || (unsigned long long)ss != jb->sup_start || jb->pidfd < 0) {
 		jb->sup_pid = (pid_t)sp;
 		jb->sup_start = (unsigned long long)ss;
+		jb->start_time = start_epoch(jb->sup_start);
 		job_watch(j, jb);
 	}
 	json_array_foreach(cgs, i, v) {
@@ -392,8 +416,10 @@ static void set(struct gr_job_sample *s, enum gr_job_metric m, uint64_t v)
 	s->have |= 1u << m;
 }
 
-static void parse_file(struct gr_job_sample *s, int f, const char *t, uint64_t cpu1[3])
+/* tmp: v1 cpuacct total, user, system; inactive file bytes and whether read */
+static void parse_file(struct gr_job_sample *s, int f, const char *t, uint64_t tmp[5])
 {
+	uint64_t *cpu1 = tmp;
 	bool ok, ok2;
 	uint64_t v, w;
 
@@ -425,6 +451,18 @@ static void parse_file(struct gr_job_sample *s, int f, const char *t, uint64_t c
 		break;
 	case F1_FREEZER:
 		set(s, GR_M_FROZEN, !strncmp(t, "FROZEN", 6));
+		break;
+	case F2_MEM_MAX: case F1_MEM_MAX:
+		/* v2 "max"; v1 has no word for it: PAGE_COUNTER_MAX pages, > 2^62 */
+		if (t[0] >= '0' && t[0] <= '9' && (v = strtoull(t, NULL, 10)) < (1ULL << 62))
+			set(s, GR_M_MEMORY_LIMIT, v);
+		break;
+	case F2_MEM_STAT: case F1_MEM_STAT:
+		/* v1's hierarchical figure is total_inactive_file */
+		if ((v = keyed(t, f == F2_MEM_STAT ? "inactive_file" : "total_inactive_file", &ok)), ok) {
+			tmp[3] = v;
+			tmp[4] = 1;
+		}
 		break;
 	case F1_CPU:
 		cpu1[0] = strtoull(t, NULL, 10);
@@ -470,7 +508,7 @@ static void parse_file(struct gr_job_sample *s, int f, const char *t, uint64_t c
 /* Read the job's figures into jb->s; -errno when the cgroup is gone. */
 static int job_read(struct gr_jobs *j, struct job *jb)
 {
-	uint64_t cpu1[3] = { 0 };
+	uint64_t cpu1[5] = { 0 };
 	unsigned have1 = 0;
 	int r = 0;
 
@@ -493,12 +531,16 @@ static int job_read(struct gr_jobs *j, struct job *jb)
 		parse_file(&jb->s, f, j->buf, cpu1);
 	}
 	if (r == 0 && (have1 & 1)) {
-		uint64_t total = cpu1[0], user = cpu1[1], sys = cpu1[2];
-		uint64_t u = user + sys ? (uint64_t)((long double)total * user / (user + sys)) : total;
+		uint64_t u, y;
 
+		gr_cgroup_v1_cpu_split(cpu1[0], cpu1[1], cpu1[2], &u, &y);
 		set(&jb->s, GR_M_CPU_USER, u);
-		set(&jb->s, GR_M_CPU_SYSTEM, total - u);
+		set(&jb->s, GR_M_CPU_SYSTEM, y);
 	}
+	if (r == 0 && cpu1[4] && (jb->s.have & (1u << GR_M_MEMORY)))
+		set(&jb->s, GR_M_WORKING_SET, jb->s.v[GR_M_MEMORY] > cpu1[3] ? jb->s.v[GR_M_MEMORY] - cpu1[3] : 0);
+	if (r == 0 && jb->start_time)
+		set(&jb->s, GR_M_START_TIME, jb->start_time);
 	if (!jb->opened || r < 0)
 		job_close(j, jb);
 	return r;

@@ -284,6 +284,12 @@ static const struct {
 	{ GR_M_IO_WRITE, "gridrun_job_io_written_bytes_total", "counter",
 	  "Bytes the running job's cgroup has written to block devices." },
 	{ GR_M_FROZEN, "gridrun_job_frozen", "gauge", "1 while the running job is frozen (suspended), else 0." },
+	{ GR_M_MEMORY_LIMIT, "gridrun_job_memory_limit_bytes", "gauge",
+	  "Memory limit of the running job's cgroup; absent when unlimited." },
+	{ GR_M_WORKING_SET, "gridrun_job_memory_working_set_bytes", "gauge",
+	  "Memory the running job's cgroup uses less inactive file pages (cAdvisor's working set)." },
+	{ GR_M_START_TIME, "gridrun_job_start_time_seconds", "gauge",
+	  "When the running job's supervisor started, in seconds since the epoch." },
 };
 
 static void family(struct gr_buf *b, const char *name, const char *type, const char *help)

@@ -16,6 +16,11 @@
 
 #include "kselftest_harness.h"
 #include "gt.h"
+#include "cgroups.h"
+#include "state.h"
+#include "usage.h"
+unsigned long long gr_proc_starttime(pid_t pid); /* util.h: its ARRAY_SIZE clashes with the harness */
+#include <sys/wait.h>
 
 FIXTURE(cg) {
 	char *dir, *state, *sbx, *rec;
@@ -689,6 +694,86 @@ TEST_F(cg, cgroup_base_from_the_site_config_holds_the_job)
 	free(spec);
 	free(args);
 	free(gr);
+}
+
+/*
+ * One usage reader (#15): gridrun-condor's live figures, read from the
+ * state entry's directories, are the supervisor's own gr_cgroup_usage() of
+ * the same cgroup to the ns. The job has ended (its cgroup still holds its
+ * CPU), so nothing changes between the readings. Before the shared reader,
+ * condor read raw cpuacct.usage_user/usage_sys on v1 (ticks, USER_HZ
+ * granular), which misses the exact cpuacct.usage the record splits.
+ */
+TEST_F(cg, condor_live_usage_is_the_supervisors_reading)
+{
+	struct gr_resources res;
+	struct gr_cgroup *cg = NULL;
+	struct gr_error *err = NULL;
+	struct gr_cgroup_usage a, b;
+	struct gr_condor_usage c;
+	const char *paths[8];
+	char id[64], *json;
+	json_t *o, *arr;
+	size_t n;
+	pid_t pid;
+	int status, r;
+
+	memset(&res, 0, sizeof(res));
+	res.memory_limit = res.memory_swap = res.cpu_quota = -1;
+	snprintf(id, sizeof(id), "usage-%d", (int)getpid());
+	r = gr_cgroup_create(id, &res, &cg, &err);
+	ASSERT_EQ(0, r) { TH_LOG("%s", err->msg); }
+	ASSERT_NE(NULL, cg);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct timespec t0, t;
+
+		if (gr_cgroup_attach(cg, getpid(), NULL) < 0)
+			_exit(1);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do {
+			for (volatile int i = 0; i < 100000; i++)
+				;
+			getppid();
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		} while ((t.tv_sec - t0.tv_sec) * 1000000000LL + t.tv_nsec - t0.tv_nsec < 300000000LL);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, status);
+	n = gr_cgroup_paths(cg, paths, 8);
+	ASSERT_EQ(0, gr_cgroup_usage(cg, &a, &err)) { TH_LOG("%s", err->msg); }
+	ASSERT_TRUE(a.cpu_known);
+	ASSERT_LT(10000000ULL, a.cpu_user_ns + a.cpu_system_ns);
+	ASSERT_EQ(0, gr_cgroup_usage_read(gr_cgroup_version(cg), paths, n, id, &b, &err)) { TH_LOG("%s", err->msg); }
+	EXPECT_EQ(a.cpu_user_ns, b.cpu_user_ns);
+	EXPECT_EQ(a.cpu_system_ns, b.cpu_system_ns);
+	EXPECT_EQ(a.memory_peak_bytes, b.memory_peak_bytes);
+
+	/* the same through a state entry, as gridrun-condor reads it */
+	mkdir(self->state, 0700);
+	arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(paths[i]));
+	o = json_pack("{s:s, s:I, s:I, s:i, s:o}", "job_id", id, "supervisor_pid", (json_int_t)getpid(),
+		      "supervisor_start", (json_int_t)gr_proc_starttime(getpid()), "cgroup_version", gr_cgroup_version(cg), "cgroups", arr);
+	json = json_dumps(o, 0);
+	ASSERT_EQ(0, gr_state_claim(self->state, id, json, &err)) { TH_LOG("%s", err->msg); }
+	ASSERT_EQ(0, gr_condor_live_usage(self->state, id, &c, &err));
+	EXPECT_EQ(a.cpu_user_ns / 1000, c.cpu_user_usec);
+	EXPECT_EQ(a.cpu_system_ns / 1000, c.cpu_sys_usec);
+	EXPECT_EQ(a.memory_peak_bytes, c.memory_peak_bytes);
+	gr_state_release(self->state, id);
+	free(json);
+	json_decref(o);
+
+	/* a path that is not this job's cgroup is never read */
+	paths[0] = "/sys/fs/cgroup";
+	EXPECT_EQ(-EINVAL, gr_cgroup_usage_read(gr_cgroup_version(cg), paths, 1, id, &b, NULL));
+	paths[0] = self->dir;
+	EXPECT_EQ(-EINVAL, gr_cgroup_usage_read(gr_cgroup_version(cg), paths, 1, id, &b, NULL));
+	ASSERT_EQ(0, gr_cgroup_destroy(cg, &err)) { TH_LOG("%s", err->msg); }
 }
 
 TEST_HARNESS_MAIN
