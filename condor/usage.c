@@ -42,27 +42,21 @@ int gr_condor_live_usage(const char *state_dir, const char *job_id, struct gr_co
 			 struct gr_error **err)
 {
 	_cleanup_free_ char *text = NULL;
-	json_t *o, *paths, *v;
-	json_int_t version = 0;
-	size_t i;
+	_cleanup_gr_job_state_ struct gr_job_state st = { 0 };
+	_cleanup_gr_error_ struct gr_error *e = NULL;
 	int r;
 
 	memset(u, 0, sizeof(*u));
 	r = gr_state_read(state_dir, job_id, &text, NULL);
 	if (r < 0)
 		return -ENOENT;
-	o = json_loads(text, 0, NULL);
-	if (!o)
-		return gr_error_set(err, EINVAL, "state of job %s: not JSON", job_id);
-	paths = json_object_get(o, "cgroups");
-	json_unpack(o, "{s?I}", "cgroup_version", &version);
-	json_array_foreach(paths, i, v) {
-		const char *d = json_string_value(v);
+	if (gr_job_state_parse(text, GR_JOB_STATE_PARTIAL, &st, &e) < 0)
+		return gr_error_set(err, EINVAL, "state of job %s: %s", job_id, e->msg);
+	for (size_t i = 0; i < st.ncgroups; i++) {
+		const char *d = st.cgroups[i];
 		uint64_t a, b;
 
-		if (!d)
-			continue;
-		if (version == 2) {
+		if (st.cgroup_version == 2) {
 			u->cpu_known = read_u64(d, "cpu.stat", "user_usec", &u->cpu_user_usec) &&
 				       read_u64(d, "cpu.stat", "system_usec", &u->cpu_sys_usec);
 			u->memory_known = read_u64(d, "memory.peak", NULL, &u->memory_peak_bytes) ||
@@ -76,7 +70,6 @@ int gr_condor_live_usage(const char *state_dir, const char *job_id, struct gr_co
 			u->memory_peak_bytes = a;
 		}
 	}
-	json_decref(o);
 	return u->cpu_known || u->memory_known ? 0 : -ENOENT;
 }
 
