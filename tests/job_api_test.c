@@ -7,6 +7,7 @@
  * one whose fields have the wrong type, is an error that leaves nothing
  * allocated.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,34 @@ TEST(state_format_needs_job_id)
 	EXPECT_EQ(-EINVAL, gr_job_state_format(&st, &text, &err));
 	EXPECT_EQ(NULL, text);
 	gr_error_free(err);
+}
+
+/* Structure: parsing the site config does not pull the sandbox hand-over
+ * (privileged code) into whatever links config.o: config.o names no
+ * handover.c symbol it does not define itself. */
+TEST(config_does_not_need_handover)
+{
+	const char *build = getenv("GRIDRUN_BUILD");
+	char *cmd = NULL, line[256];
+	unsigned seen = 0, undefined = 0;
+	FILE *f;
+
+	ASSERT_NE(NULL, build) TH_LOG("GRIDRUN_BUILD is not set");
+	ASSERT_LT(0, asprintf(&cmd, "nm '%s/runtime/config.o'", build));
+	f = popen(cmd, "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, " gr_handover_") || strstr(line, " gr_job_handover_")) {
+			seen++;
+			if (strstr(line, " U "))
+				undefined++;
+			TH_LOG("%s", line);
+		}
+	}
+	EXPECT_EQ(0, pclose(f));
+	EXPECT_EQ(2U, seen);   /* gr_handover_way_parse/name, defined here */
+	EXPECT_EQ(0U, undefined);
+	free(cmd);
 }
 
 TEST_HARNESS_MAIN
