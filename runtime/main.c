@@ -237,8 +237,8 @@ static int load_site_config(bool run_cmd, struct gr_error **err)
 
 	if (r == 0 && geteuid() == 0 && site_config->state_dir)
 		setenv("GRIDRUN_STATE_DIR", site_config->state_dir, 0);
-	if (r == 0 && geteuid() == 0 && site_config->cgroup_base)
-		setenv("GRIDRUN_CGROUP_BASE", site_config->cgroup_base, 0);
+	if (r == 0 && geteuid() == 0)
+		gr_cgroup_set_base(site_config->cgroup_base);
 	return r;
 }
 

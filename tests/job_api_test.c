@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "kselftest_harness.h"
+#include "cg-internal.h"
+#include "cgroups.h"
 #include "state.h"
 
 static struct gr_job_state full(void)
@@ -220,6 +222,33 @@ TEST(config_does_not_need_handover)
 	EXPECT_EQ(2U, seen);   /* gr_handover_way_parse/name, defined here */
 	EXPECT_EQ(0U, undefined);
 	free(cmd);
+}
+
+/* The site config's cgroup_base reaches the cgroup code as a parameter, not
+ * through the environment; $GRIDRUN_CGROUP_BASE (tests, gridrun-condor's
+ * slice) still wins, and a bad base is refused naming the setting. */
+TEST(cgroup_base_is_a_parameter)
+{
+	struct gr_error *err = NULL;
+	const char *rel = "x";
+
+	unsetenv("GRIDRUN_CGROUP_BASE");
+	ASSERT_EQ(0, gr_cg_base(&rel, &err));
+	EXPECT_EQ(NULL, rel);
+	gr_cgroup_set_base("/sys/fs/cgroup/site.slice");
+	ASSERT_EQ(0, gr_cg_base(&rel, &err));
+	EXPECT_STREQ("/site.slice", rel);
+	EXPECT_EQ(NULL, getenv("GRIDRUN_CGROUP_BASE"));
+	ASSERT_EQ(0, setenv("GRIDRUN_CGROUP_BASE", "/sys/fs/cgroup/condor.slice", 1));
+	ASSERT_EQ(0, gr_cg_base(&rel, &err));
+	EXPECT_STREQ("/condor.slice", rel);
+	unsetenv("GRIDRUN_CGROUP_BASE");
+	gr_cgroup_set_base("/etc/x");
+	EXPECT_EQ(-EINVAL, gr_cg_base(&rel, &err));
+	ASSERT_NE(NULL, err);
+	EXPECT_NE(NULL, strstr(err->msg, "cgroup_base")) TH_LOG("%s", err->msg);
+	gr_error_free(err);
+	gr_cgroup_set_base(NULL);
 }
 
 TEST_HARNESS_MAIN
