@@ -12,7 +12,7 @@ WARN_CFLAGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 OPT_CFLAGS ?= -O2 -g
 SAN_CFLAGS ?=
 CFLAGS_ALL = -std=gnu11 -D_GNU_SOURCE $(OPT_CFLAGS) $(WARN_CFLAGS) $(HARDEN_CFLAGS) \
-	$(SAN_CFLAGS) -Iruntime -Icgroups -Icondor $(PKG_CFLAGS) $(CFLAGS)
+	$(SAN_CFLAGS) -Iruntime -Iruntime/helper -Icgroups -Icondor $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now,-z,noexecstack -Wl,--as-needed $(SAN_CFLAGS) $(LDFLAGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # The libraries beside libc are linked statically: loading and binding five
@@ -22,7 +22,7 @@ PKG_LIBS = -Wl,-Bstatic $(shell pkg-config --libs $(PKGS) 2>/dev/null) -Wl,-Bdyn
 
 # libgridrun.a: every module of runtime/, cgroups/ and condor/ except the
 # mains of the CLI and of gridrun-condor.
-LIB_SRCS := $(filter-out runtime/main.c runtime/helper-main.c condor/wrapper.c,$(wildcard runtime/*.c cgroups/*.c condor/*.c))
+LIB_SRCS := $(filter-out runtime/main.c runtime/helper/helper-main.c condor/wrapper.c,$(wildcard runtime/*.c runtime/helper/*.c cgroups/*.c condor/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/seccomp-builtin.o
 LIB := $(BUILD)/libgridrun.a
 
@@ -84,12 +84,12 @@ $(LIB): $(LIB_OBJS)
 $(BUILD)/gridrun: $(BUILD)/runtime/main.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
-# gridrun-helper: helper mode's privileged step (runtime/helper.h), installed
+# gridrun-helper: helper mode's privileged step (runtime/helper/helper.h), installed
 # setuid-root in $(HELPER_DIR); gridrun runs it from there ($GRIDRUN_HELPER
 # overrides that for the unprivileged caller only).
 HELPER_DIR = $(PREFIX)/libexec/gridrun
-$(BUILD)/runtime/helper-client.o: CFLAGS_ALL += -DGR_HELPER_PATH='"$(HELPER_DIR)/gridrun-helper"'
-$(BUILD)/gridrun-helper: $(BUILD)/runtime/helper-main.o $(LIB)
+$(BUILD)/runtime/helper/helper-client.o: CFLAGS_ALL += -DGR_HELPER_PATH='"$(HELPER_DIR)/gridrun-helper"'
+$(BUILD)/gridrun-helper: $(BUILD)/runtime/helper/helper-main.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
 # gridrun-condor: HTCondor's USER_JOB_WRAPPER (condor/README.md).
@@ -160,11 +160,11 @@ check: $(BUILD)/.deps-vm tests-build
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 600
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-std=gnu11 -D_GNU_SOURCE -Iruntime -Icgroups $(PKG_CFLAGS)
-HELPER_FUZZ_SRCS := tests/fuzz/helper_fuzz.c runtime/helper.c runtime/config.c runtime/handover.c runtime/util.c runtime/error.c
+	-std=gnu11 -D_GNU_SOURCE -Iruntime -Iruntime/helper -Icgroups $(PKG_CFLAGS)
+HELPER_FUZZ_SRCS := tests/fuzz/helper_fuzz.c runtime/helper/helper.c runtime/config.c runtime/handover.c runtime/util.c runtime/error.c
 SPEC_FUZZ_SRCS := tests/fuzz/spec_fuzz.c runtime/spec.c runtime/spec-linux.c runtime/spec-resources.c \
 	runtime/spec-pos.c runtime/error.c
-$(BUILD)/fuzz/helper_fuzz: $(HELPER_FUZZ_SRCS) $(wildcard runtime/*.h) $(BUILD)/.deps-check
+$(BUILD)/fuzz/helper_fuzz: $(HELPER_FUZZ_SRCS) $(wildcard runtime/*.h runtime/helper/*.h) $(BUILD)/.deps-check
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(HELPER_FUZZ_SRCS) -linih -lcap
 $(BUILD)/fuzz/spec_fuzz: $(SPEC_FUZZ_SRCS) $(wildcard runtime/*.h) $(BUILD)/.deps-check

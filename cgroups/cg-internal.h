@@ -48,8 +48,8 @@ extern const struct gr_cgroup_ops gr_cg_v2_ops;
 #define GR_CG_ROOT "/sys/fs/cgroup"
 
 /*
- * The configured base ($GRIDRUN_CGROUP_BASE, which the CLI sets from the
- * site config's cgroup_base): an absolute path below /sys/fs/cgroup. *rel is
+ * The configured base ($GRIDRUN_CGROUP_BASE if set: tests, gridrun-condor's
+ * slice; else what gr_cgroup_set_base() was given): an absolute path below /sys/fs/cgroup. *rel is
  * its cgroup path, the part after /sys/fs/cgroup ("" for the root itself,
  * else "/a/b"), or NULL when no base is configured. The same cgroup path is
  * used on v2 (BASE itself) and in every v1 hierarchy (MOUNT/a/b), as

@@ -15,12 +15,22 @@
 #include "cg-internal.h"
 #include "util.h"
 
+/* the site config's cgroup_base, set once by the CLI before any job */
+static const char *configured_base;
+
+void gr_cgroup_set_base(const char *base)
+{
+	configured_base = base;
+}
+
 int gr_cg_base(const char **rel, struct gr_error **err)
 {
 	const char *env = getenv("GRIDRUN_CGROUP_BASE");
 	size_t n = strlen(GR_CG_ROOT);
 
 	*rel = NULL;
+	if (!env || !*env)
+		env = configured_base;
 	if (!env || !*env)
 		return 0;
 	if (strncmp(env, GR_CG_ROOT, n) || (env[n] && env[n] != '/') || strstr(env, "/..") ||

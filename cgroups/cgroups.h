@@ -5,7 +5,7 @@
  * One interface, two backends (design §7), picked once per call of
  * gr_cgroup_create() by the filesystem magic of /sys/fs/cgroup:
  *  - v2 (cgroup2fs at /sys/fs/cgroup): the job cgroup is a child of the
- *    base ($GRIDRUN_CGROUP_BASE, a path below /sys/fs/cgroup, else the
+ *    base ($GRIDRUN_CGROUP_BASE, else gr_cgroup_set_base()'s, a path below /sys/fs/cgroup, else the
  *    cgroup gridrun runs in). The job is cloned straight into it with
  *    clone3(CLONE_INTO_CGROUP): accounted from its first instruction.
  *  - v1 (legacy, or hybrid as on EL7/EL8 and on our own CI host): one
@@ -60,6 +60,10 @@ struct gr_cgroup_usage {
 };
 
 /* Create the job cgroup gridrun-<job_id> and apply res. */
+/* The site config's cgroup_base (NULL: none; the string must outlive every
+ * job), given once before the first gr_cgroup_create(); a non-empty
+ * $GRIDRUN_CGROUP_BASE still wins (tests, gridrun-condor's slice). */
+void gr_cgroup_set_base(const char *base);
 int gr_cgroup_create(const char *job_id, const struct gr_resources *res,
 		     struct gr_cgroup **out, struct gr_error **err);
 int gr_cgroup_version(const struct gr_cgroup *cg);

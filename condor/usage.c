@@ -21,35 +21,30 @@ int gr_condor_live_usage(const char *state_dir, const char *job_id, struct gr_co
 			 struct gr_error **err)
 {
 	_cleanup_free_ char *text = NULL;
-	json_t *o, *paths, *v;
-	json_int_t version = 0;
+	_cleanup_gr_job_state_ struct gr_job_state st = { 0 };
+	_cleanup_gr_error_ struct gr_error *e = NULL;
 	struct gr_cgroup_usage cu;
 	const char *dirs[8];
-	size_t i, n = 0;
+	size_t n = 0;
 	int r;
 
 	memset(u, 0, sizeof(*u));
 	r = gr_state_read(state_dir, job_id, &text, NULL);
 	if (r < 0)
 		return -ENOENT;
-	o = json_loads(text, 0, NULL);
-	if (!o)
-		return gr_error_set(err, EINVAL, "state of job %s: not JSON", job_id);
-	paths = json_object_get(o, "cgroups");
-	json_unpack(o, "{s?I}", "cgroup_version", &version);
-	json_array_foreach(paths, i, v)
-		if (n < ARRAY_SIZE(dirs) && json_is_string(v))
-			dirs[n++] = json_string_value(v);
+	if (gr_job_state_parse(text, GR_JOB_STATE_PARTIAL, &st, &e) < 0)
+		return gr_error_set(err, EINVAL, "state of job %s: %s", job_id, e->msg);
+	for (size_t i = 0; i < st.ncgroups && n < ARRAY_SIZE(dirs); i++)
+		dirs[n++] = st.cgroups[i];
 	/* the supervisor's own reader (cgroups.h): the same figures the
 	 * record will have, v1 CPU split from the exact cpuacct.usage */
-	if (n && gr_cgroup_usage_read((int)version, dirs, n, job_id, &cu, NULL) >= 0) {
+	if (n && gr_cgroup_usage_read(st.cgroup_version, dirs, n, job_id, &cu, NULL) >= 0) {
 		u->cpu_known = cu.cpu_known;
 		u->cpu_user_usec = cu.cpu_user_ns / 1000;
 		u->cpu_sys_usec = cu.cpu_system_ns / 1000;
 		u->memory_known = cu.memory_known;
 		u->memory_peak_bytes = cu.memory_peak_bytes;
 	}
-	json_decref(o);
 	return u->cpu_known || u->memory_known ? 0 : -ENOENT;
 }
 

@@ -292,45 +292,36 @@ static uint64_t start_epoch(unsigned long long ticks)
 	return btime && hz > 0 && ticks ? btime + ticks / (unsigned long long)hz : 0;
 }
 
-/* Take in a new version of the job's state file. */
+/* Take in a new version of the job's state file (state.c parses it). */
 static void job_parse(struct gr_jobs *j, struct job *jb, const char *text)
 {
-	json_t *o = json_loads(text, 0, NULL), *cgs = NULL, *lease = NULL, *v;
-	const char *id = NULL, *account = "", *pool = "";
-	json_int_t sp = 0, ss = 0, version = 0;
+	_cleanup_gr_job_state_ struct gr_job_state st = { 0 };
 	char *dirs[JOB_DIRS_MAX];
 	size_t n = 0, i;
 	bool same;
 
-	if (!o || json_unpack(o, "{s:s, s:I, s:I, s?s, s?I, s?o, s?o}", "job_id", &id,
-			      "supervisor_pid", &sp, "supervisor_start", &ss, "account", &account,
-			      "cgroup_version", &version, "cgroups", &cgs, "lease", &lease) < 0 ||
-	    strcmp(id, jb->id)) {
+	if (gr_job_state_parse(text, 0, &st, NULL) < 0 || strcmp(st.job_id, jb->id)) {
 		warn(&jb->warned, "job `%s`: its state file is not gridrun's", jb->id);
 		job_close(j, jb);
 		job_unwatch(j, jb);
-		json_decref(o);
 		return;
 	}
-	if (json_is_object(lease) && json_is_string(json_object_get(lease, "pool")))
-		pool = json_string_value(json_object_get(lease, "pool"));
-	job_set_labels(jb, account, pool);
-	if ((pid_t)sp != jb->sup_pid || (unsigned long long)ss != jb->sup_start || jb->pidfd < 0) {
-		jb->sup_pid = (pid_t)sp;
-		jb->sup_start = (unsigned long long)ss;
+	job_set_labels(jb, st.account ? st.account : "", st.has_lease ? st.lease.pool : "");
+	if (st.supervisor_pid != jb->sup_pid || st.supervisor_start != jb->sup_start || jb->pidfd < 0) {
+		jb->sup_pid = st.supervisor_pid;
+		jb->sup_start = st.supervisor_start;
 		jb->start_time = start_epoch(jb->sup_start);
 		job_watch(j, jb);
 	}
-	json_array_foreach(cgs, i, v) {
-		if (n < JOB_DIRS_MAX && json_is_string(v) && job_dir_ok(json_string_value(v), jb->id))
-			dirs[n++] = (char *)json_string_value(v);
+	for (i = 0; i < st.ncgroups; i++) {
+		if (n < JOB_DIRS_MAX && job_dir_ok(st.cgroups[i], jb->id))
+			dirs[n++] = st.cgroups[i];
 		else
-			warn(&jb->warned, "job `%s`: cgroup %s is not a gridrun job cgroup", jb->id,
-			     json_is_string(v) ? json_string_value(v) : "(not a string)");
+			warn(&jb->warned, "job `%s`: cgroup %s is not a gridrun job cgroup", jb->id, st.cgroups[i]);
 	}
-	if (version != 1 && version != 2)
+	if (st.cgroup_version != 1 && st.cgroup_version != 2)
 		n = 0;
-	same = n == jb->ndirs && version == jb->version;
+	same = n == jb->ndirs && st.cgroup_version == jb->version;
 	for (i = 0; same && i < n; i++)
 		same = !strcmp(dirs[i], jb->dirs[i]);
 	if (!same) {
@@ -341,9 +332,8 @@ static void job_parse(struct gr_jobs *j, struct job *jb, const char *text)
 		for (i = 0; i < n; i++)
 			if ((jb->dirs[jb->ndirs] = strdup(dirs[i])))
 				jb->ndirs++;
-		jb->version = (int)version;
+		jb->version = st.cgroup_version;
 	}
-	json_decref(o);
 }
 
 /* Open the job's usage files; 0, or -errno when no directory could be. */

@@ -22,13 +22,31 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "handover.h"
 #include "util.h"
 
 #define MAX_FILE (1u << 20)
 #define MAX_LINE 1024
 
 enum sect_kind { S_NONE, S_RUNTIME, S_POOL, S_ROOTFS };
+
+static const char *const way_names[] = {
+	[GR_HANDOVER_AUTO] = "auto", [GR_HANDOVER_IDMAP] = "idmap", [GR_HANDOVER_CHOWN] = "chown",
+};
+
+int gr_handover_way_parse(const char *s, enum gr_handover_way *way)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(way_names); i++)
+		if (!strcmp(s, way_names[i])) {
+			*way = (enum gr_handover_way)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *gr_handover_way_name(enum gr_handover_way way)
+{
+	return (size_t)way < ARRAY_SIZE(way_names) ? way_names[way] : "?";
+}
 
 static const char *const runtime_keys[] = { "state_dir", "lease_dir", "cgroup_base", "sandbox_handover",
 					    "tmpfs_size", "default_pids_limit", "landlock", "record_dir", NULL };

@@ -64,7 +64,17 @@
 #include <sys/types.h>
 
 #include "error.h"
-#include "handover.h"
+
+/* How a sandbox is handed over to a leased range (sandbox_handover; the
+ * hand-over itself is handover.h's: the config parser must not pull the
+ * privileged code in, gridrun-exporter links it). */
+enum gr_handover_way {
+	GR_HANDOVER_AUTO = 0,   /* idmap where the kernel and filesystem allow, else chown */
+	GR_HANDOVER_IDMAP,      /* idmap or fail */
+	GR_HANDOVER_CHOWN,      /* always chown */
+};
+int gr_handover_way_parse(const char *s, enum gr_handover_way *way);
+const char *gr_handover_way_name(enum gr_handover_way way);
 
 #ifndef GR_CONFIG_DEFAULT
 #define GR_CONFIG_DEFAULT "/etc/gridrun/gridrun.conf"

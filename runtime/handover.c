@@ -17,25 +17,6 @@
 #include "handover.h"
 #include "util.h"
 
-static const char *const way_names[] = {
-	[GR_HANDOVER_AUTO] = "auto", [GR_HANDOVER_IDMAP] = "idmap", [GR_HANDOVER_CHOWN] = "chown",
-};
-
-int gr_handover_way_parse(const char *s, enum gr_handover_way *way)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(way_names); i++)
-		if (!strcmp(s, way_names[i])) {
-			*way = (enum gr_handover_way)i;
-			return 0;
-		}
-	return -EINVAL;
-}
-
-const char *gr_handover_way_name(enum gr_handover_way way)
-{
-	return (size_t)way < ARRAY_SIZE(way_names) ? way_names[way] : "?";
-}
-
 static bool in_range(const struct gr_handover *h, unsigned long id)
 {
 	return id >= h->first && id - h->first < h->count;

@@ -53,15 +53,10 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "config.h"   /* enum gr_handover_way: a setting of the site config */
 #include "error.h"
 
 #define GR_HANDOVER_MAX_DEPTH 512
-
-enum gr_handover_way {
-	GR_HANDOVER_AUTO = 0,   /* idmap where the kernel and filesystem allow, else chown */
-	GR_HANDOVER_IDMAP,      /* idmap or fail */
-	GR_HANDOVER_CHOWN,      /* always chown */
-};
 
 struct gr_handover {
 	uid_t owner;            /* on disk: the sandbox's owner */
@@ -73,8 +68,6 @@ struct gr_handover {
 };
 
 /* "auto", "idmap" or "chown" (config: [runtime] sandbox_handover). */
-int gr_handover_way_parse(const char *s, enum gr_handover_way *way);
-const char *gr_handover_way_name(enum gr_handover_way way);
 
 /* Fill h for a sandbox owned by owner:group and a job at first+u, first+g
  * of a range of count ids. 0: there is something to hand over; 1: nothing

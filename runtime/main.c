@@ -105,40 +105,38 @@ static struct gr_config *site_config;     /* loaded once, in main() */
 static const struct gr_lease *run_lease;  /* the job's lease, for its state */
 static struct gr_lease_gc_stats lease_gc; /* what gc did to leases */
 
+/* The job's state entry as it stands (state.h owns the format). */
 static char *state_json(const char *job_id, const struct gr_spec *spec, pid_t pid,
 			const struct gr_cgroup *cg)
 {
-	json_t *o = json_pack("{s:s, s:I, s:I, s:s}", "job_id", job_id,
-			      "supervisor_pid", (json_int_t)getpid(),
-			      "supervisor_start", (json_int_t)gr_proc_starttime(getpid()),
-			      "spec", spec->file);
+	const char *paths[GR_JOB_STATE_CGROUPS_MAX];
+	struct gr_job_state st = {
+		.job_id = (char *)job_id,
+		.supervisor_pid = getpid(),
+		.supervisor_start = gr_proc_starttime(getpid()),
+		.spec = (char *)spec->file,
+		.pid = pid > 0 ? pid : 0,
+		.pid_start = pid > 0 ? gr_proc_starttime(pid) : 0,
+		.account = (char *)spec->account,
+		.has_lease = run_lease != NULL,
+	};
 	char *text;
 
-	if (pid > 0) {
-		json_object_set_new(o, "pid", json_integer(pid));
-		json_object_set_new(o, "pid_start", json_integer((json_int_t)gr_proc_starttime(pid)));
+	if (run_lease) {
+		st.lease.pool = (char *)run_lease->pool;
+		st.lease.index = run_lease->index;
+		st.lease.first = run_lease->first;
+		st.lease.count = run_lease->count;
 	}
-	if (spec->account)
-		json_object_set_new(o, "account", json_string(spec->account));
-	if (run_lease)
-		json_object_set_new(o, "lease", json_pack("{s:s, s:I, s:I, s:I}", "pool", run_lease->pool,
-							  "index", (json_int_t)run_lease->index,
-							  "first", (json_int_t)run_lease->first,
-							  "count", (json_int_t)run_lease->count));
 	if (cg) {
-		const char *paths[8];
-		size_t n = gr_cgroup_paths(cg, paths, ARRAY_SIZE(paths));
-		json_t *a = json_array();
-
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, json_string(paths[i]));
-		json_object_set_new(o, "cgroup_version", json_integer(gr_cgroup_version(cg)));
-		json_object_set_new(o, "cgroups", a);
-		if (gr_cgroup_freezer_path(cg))
-			json_object_set_new(o, "freezer", json_string(gr_cgroup_freezer_path(cg)));
+		st.cgroup_version = gr_cgroup_version(cg);
+		st.ncgroups = gr_cgroup_paths(cg, paths, ARRAY_SIZE(paths));
+		memcpy(st.cgroups, paths, sizeof(paths));
+		st.freezer = (char *)gr_cgroup_freezer_path(cg);
 	}
-	text = json_dumps(o, JSON_PRESERVE_ORDER);
-	json_decref(o);
+	/* st borrows every string: no gr_job_state_free() */
+	if (gr_job_state_format(&st, &text, NULL) < 0)
+		return NULL;
 	return text;
 }
 
@@ -174,32 +172,27 @@ static int on_started(void *data, pid_t pid, int pidfd, const struct gr_cgroup *
 
 /* gc: a stale entry's cgroups go with it (only gridrun-* job dirs); if one
  * cannot go yet, the entry stays so that the next gc tries again. */
-static int remove_stale_cgroups(void *data, const char *json)
+static int remove_stale_cgroups(const struct gr_job_state *st)
 {
-	json_t *o = json_loads(json, 0, NULL), *a = o ? json_object_get(o, "cgroups") : NULL;
 	int r = 0;
-	size_t i;
-	json_t *v;
 
-	(void)data;
-	json_array_foreach(a, i, v) {
+	for (size_t i = 0; i < st->ncgroups; i++) {
 		_cleanup_gr_error_ struct gr_error *e = NULL;
 
-		if (json_is_string(v) && gr_cgroup_remove_path(json_string_value(v), &e) < 0) {
+		if (gr_cgroup_remove_path(st->cgroups[i], &e) < 0) {
 			fprintf(stderr, "gridrun: gc: %s, keeping its state for the next gc\n", e->msg);
 			r = -EBUSY;
 		}
 	}
 	/* killed before the state named its cgroup: find it by its name */
-	if (json_is_string(json_object_get(o, "job_id"))) {
+	if (st->job_id) {
 		_cleanup_gr_error_ struct gr_error *e = NULL;
 
-		if (gr_cgroup_remove_job(json_string_value(json_object_get(o, "job_id")), &e) < 0) {
+		if (gr_cgroup_remove_job(st->job_id, &e) < 0) {
 			fprintf(stderr, "gridrun: gc: %s, keeping its state for the next gc\n", e->msg);
 			r = -EBUSY;
 		}
 	}
-	json_decref(o);
 	return r;
 }
 
@@ -244,8 +237,8 @@ static int load_site_config(bool run_cmd, struct gr_error **err)
 
 	if (r == 0 && geteuid() == 0 && site_config->state_dir)
 		setenv("GRIDRUN_STATE_DIR", site_config->state_dir, 0);
-	if (r == 0 && geteuid() == 0 && site_config->cgroup_base)
-		setenv("GRIDRUN_CGROUP_BASE", site_config->cgroup_base, 0);
+	if (r == 0 && geteuid() == 0)
+		gr_cgroup_set_base(site_config->cgroup_base);
 	return r;
 }
 
@@ -352,20 +345,22 @@ static int gc_pool(const struct gr_pool *p, struct gr_lease_gc_stats *st, struct
 static int on_stale_entry(void *data, const char *json)
 {
 	const struct gr_config *cfg = data;
-	int r = remove_stale_cgroups(NULL, json);
-	json_t *o = json_loads(json, 0, NULL);
-	const char *pool = NULL;
+	_cleanup_gr_job_state_ struct gr_job_state st = { 0 };
+	int r;
 
-	if (o && json_unpack(o, "{s:{s:s}}", "lease", "pool", &pool) == 0) {
+	if (gr_job_state_parse(json, GR_JOB_STATE_PARTIAL, &st, NULL) < 0)
+		return 0;
+	r = remove_stale_cgroups(&st);
+	if (st.has_lease) {
 		_cleanup_gr_error_ struct gr_error *e = NULL;
-		const struct gr_pool *p = gr_config_pool(cfg, pool);
+		const struct gr_pool *p = gr_config_pool(cfg, st.lease.pool);
 
 		if (!p)
-			fprintf(stderr, "gridrun: gc: pool `%s` of a stale job's lease is not configured, ignoring\n", pool);
+			fprintf(stderr, "gridrun: gc: pool `%s` of a stale job's lease is not configured, ignoring\n",
+				st.lease.pool);
 		else if (gc_pool(p, &lease_gc, &e) < 0)
 			fprintf(stderr, "gridrun: gc: %s, ignoring\n", e->msg);
 	}
-	json_decref(o);
 	return r;
 }
 
@@ -561,28 +556,22 @@ static int cmd_run(const char *path)
 
 static void ps_line(void *data, const char *job_id, const char *json, bool alive)
 {
-	json_t *o = json_loads(json, 0, NULL);
-	json_int_t pid = 0;
-	const char *spec = "-";
+	_cleanup_gr_job_state_ struct gr_job_state st = { 0 };
 
 	(void)data;
-	if (o)
-		json_unpack(o, "{s?I, s?s}", "pid", &pid, "spec", &spec);
-	printf("%-24s %8lld  %-7s %s\n", job_id, (long long)pid, alive ? "running" : "stale", spec);
-	json_decref(o);
+	gr_job_state_parse(json, GR_JOB_STATE_PARTIAL, &st, NULL);
+	printf("%-24s %8lld  %-7s %s\n", job_id, (long long)st.pid, alive ? "running" : "stale",
+	       st.spec ? st.spec : "-");
 }
 
 static void ps_json(void *data, const char *job_id, const char *json, bool alive)
 {
-	json_t *o = json_loads(json, 0, NULL), *all = data;
-	json_int_t pid = 0;
-	const char *spec = NULL;
+	_cleanup_gr_job_state_ struct gr_job_state st = { 0 };
+	json_t *all = data;
 
-	if (o)
-		json_unpack(o, "{s?I, s?s}", "pid", &pid, "spec", &spec);
-	json_array_append_new(all, json_pack("{s:s, s:I, s:s, s:s?}", "job_id", job_id, "pid", pid,
-					     "state", alive ? "running" : "stale", "spec", spec));
-	json_decref(o);
+	gr_job_state_parse(json, GR_JOB_STATE_PARTIAL, &st, NULL);
+	json_array_append_new(all, json_pack("{s:s, s:I, s:s, s:s?}", "job_id", job_id, "pid", (json_int_t)st.pid,
+					     "state", alive ? "running" : "stale", "spec", st.spec));
 }
 
 static int cmd_ps(void)
@@ -642,27 +631,34 @@ static int cmd_gc(void)
 	return 0;
 }
 
+/* The entry of a running job, for suspend, resume and kill. */
+static int read_job_state(const char *job_id, struct gr_job_state *st, struct gr_error **err)
+{
+	_cleanup_free_ char *dir = NULL, *text = NULL;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	if ((r = gr_state_dir(&dir, err)) < 0 || (r = gr_state_read(dir, job_id, &text, err)) < 0)
+		return r;
+	/* an entry of the wrong shape: no supervisor to ask (as before: ESRCH below) */
+	gr_job_state_parse(text, GR_JOB_STATE_PARTIAL, st, NULL);
+	return 0;
+}
+
 /* gridrun suspend|resume ID: freeze the job's cgroup, or ask its supervisor. */
 static int cmd_suspend(const char *job_id, bool frozen)
 {
 	_cleanup_gr_error_ struct gr_error *err = NULL;
-	_cleanup_free_ char *dir = NULL, *text = NULL;
-	json_int_t version = 0, pid = 0;
-	const char *freezer = NULL;
-	json_t *o;
+	_cleanup_gr_job_state_ struct gr_job_state st = { 0 };
 	int r = 0;
 
-	if (gr_state_dir(&dir, &err) < 0 || gr_state_read(dir, job_id, &text, &err) < 0)
+	if (read_job_state(job_id, &st, &err) < 0)
 		return fail(err);
-	o = json_loads(text, 0, NULL);
-	if (o)
-		json_unpack(o, "{s:I, s?I, s?s}", "supervisor_pid", &pid, "cgroup_version", &version,
-			    "freezer", &freezer);
-	if (freezer && version)
-		r = gr_cgroup_freeze_path((int)version, freezer, frozen, &err);
-	else if (pid <= 0 || kill((pid_t)pid, frozen ? SIGTSTP : SIGCONT) < 0)
+	errno = 0;
+	if (st.freezer && st.cgroup_version)
+		r = gr_cgroup_freeze_path(st.cgroup_version, st.freezer, frozen, &err);
+	else if (st.supervisor_pid <= 0 || kill(st.supervisor_pid, frozen ? SIGTSTP : SIGCONT) < 0)
 		r = gr_error_sys(&err, errno ? errno : ESRCH, "signal the supervisor of `%s`", job_id);
-	json_decref(o);
 	return r < 0 ? fail(err) : 0;
 }
 
@@ -670,9 +666,7 @@ static int cmd_suspend(const char *job_id, bool frozen)
 static int cmd_kill(const char *job_id, const char *signame)
 {
 	_cleanup_gr_error_ struct gr_error *err = NULL;
-	_cleanup_free_ char *dir = NULL, *text = NULL;
-	json_int_t pid = 0;
-	json_t *o;
+	_cleanup_gr_job_state_ struct gr_job_state st = { 0 };
 	int sig;
 
 	sig = sig_from_name(signame);
@@ -680,13 +674,10 @@ static int cmd_kill(const char *job_id, const char *signame)
 		gr_error_set(&err, EINVAL, "unknown signal `%s`", signame);
 		return fail(err);
 	}
-	if (gr_state_dir(&dir, &err) < 0 || gr_state_read(dir, job_id, &text, &err) < 0)
+	if (read_job_state(job_id, &st, &err) < 0)
 		return fail(err);
-	o = json_loads(text, 0, NULL);
-	if (o)
-		json_unpack(o, "{s:I}", "supervisor_pid", &pid);
-	json_decref(o);
-	if (pid <= 0 || kill((pid_t)pid, sig) < 0) {
+	errno = 0;
+	if (st.supervisor_pid <= 0 || kill(st.supervisor_pid, sig) < 0) {
 		gr_error_sys(&err, errno ? errno : ESRCH, "signal the supervisor of `%s`", job_id);
 		return fail(err);
 	}

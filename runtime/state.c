@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -347,5 +349,159 @@ int gr_state_gc_if_due(const char *dir, struct gr_state_gc_stats *st,
 		return 0;
 	}
 	collect(fd, st, on_stale, data);
+	return 0;
+}
+
+void gr_job_state_free(struct gr_job_state *st)
+{
+	free(st->job_id);
+	free(st->spec);
+	free(st->account);
+	free(st->lease.pool);
+	for (size_t i = 0; i < st->ncgroups; i++)
+		free(st->cgroups[i]);
+	free(st->freezer);
+	memset(st, 0, sizeof(*st));
+}
+
+/* The keys in the order earlier gridrun wrote them, so that entries read the
+ * same to people and scripts across the move. */
+int gr_job_state_format(const struct gr_job_state *st, char **text, struct gr_error **err)
+{
+	json_t *o;
+
+	*text = NULL;
+	if (!st->job_id)
+		return gr_error_set(err, EINVAL, "job state: no job_id");
+	o = json_pack("{s:s, s:I, s:I}", "job_id", st->job_id,
+		      "supervisor_pid", (json_int_t)st->supervisor_pid,
+		      "supervisor_start", (json_int_t)st->supervisor_start);
+	if (!o)
+		return gr_error_sys(err, ENOMEM, "job state");
+	if (st->spec)
+		json_object_set_new(o, "spec", json_string(st->spec));
+	if (st->pid > 0) {
+		json_object_set_new(o, "pid", json_integer(st->pid));
+		json_object_set_new(o, "pid_start", json_integer((json_int_t)st->pid_start));
+	}
+	if (st->account)
+		json_object_set_new(o, "account", json_string(st->account));
+	if (st->has_lease)
+		json_object_set_new(o, "lease", json_pack("{s:s, s:I, s:I, s:I}", "pool",
+							  st->lease.pool ? st->lease.pool : "",
+							  "index", (json_int_t)st->lease.index,
+							  "first", (json_int_t)st->lease.first,
+							  "count", (json_int_t)st->lease.count));
+	if (st->cgroup_version) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; a && i < st->ncgroups; i++)
+			json_array_append_new(a, json_string(st->cgroups[i]));
+		json_object_set_new(o, "cgroup_version", json_integer(st->cgroup_version));
+		json_object_set_new(o, "cgroups", a);
+		if (st->freezer)
+			json_object_set_new(o, "freezer", json_string(st->freezer));
+	}
+	*text = json_dumps(o, JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return *text ? 0 : gr_error_sys(err, ENOMEM, "job state");
+}
+
+static int dup_opt(json_t *v, char **out)
+{
+	if (!v)
+		return 0;
+	if (!json_is_string(v))
+		return -EINVAL;
+	*out = strdup(json_string_value(v));
+	return *out ? 0 : -ENOMEM;
+}
+
+static int int_opt(json_t *v, long long min, long long max, long long *out)
+{
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
+		return -EINVAL;
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static int parse_fields(json_t *o, unsigned flags, struct gr_job_state *st, const char **bad)
+{
+	long long sp = 0, ss = 0, pid = 0, ps = 0, ver = 0, idx = 0, first = 0, count = 0;
+	json_t *lease = json_object_get(o, "lease"), *a = json_object_get(o, "cgroups"), *v;
+	size_t i;
+	int r = 0;
+
+#define FIELD(name, call) if (r >= 0 && (r = (call)) < 0) *bad = (name)
+	*bad = "job_id";
+	if (!(flags & GR_JOB_STATE_PARTIAL) &&
+	    (!json_is_string(json_object_get(o, "job_id")) || !json_object_get(o, "supervisor_pid") ||
+	     !json_object_get(o, "supervisor_start")))
+		return -EINVAL;
+	FIELD("job_id", dup_opt(json_object_get(o, "job_id"), &st->job_id));
+	FIELD("supervisor_pid", int_opt(json_object_get(o, "supervisor_pid"), 0, INT32_MAX, &sp));
+	FIELD("supervisor_start", int_opt(json_object_get(o, "supervisor_start"), 0, INT64_MAX, &ss));
+	FIELD("spec", dup_opt(json_object_get(o, "spec"), &st->spec));
+	FIELD("pid", int_opt(json_object_get(o, "pid"), 0, INT32_MAX, &pid));
+	FIELD("pid_start", int_opt(json_object_get(o, "pid_start"), 0, INT64_MAX, &ps));
+	FIELD("account", dup_opt(json_object_get(o, "account"), &st->account));
+	FIELD("cgroup_version", int_opt(json_object_get(o, "cgroup_version"), 0, 2, &ver));
+	FIELD("freezer", dup_opt(json_object_get(o, "freezer"), &st->freezer));
+	if (r >= 0 && lease) {
+		*bad = "lease";
+		if (!json_is_object(lease) || !json_is_string(json_object_get(lease, "pool")))
+			return -EINVAL;
+		st->has_lease = true;
+		FIELD("lease.pool", dup_opt(json_object_get(lease, "pool"), &st->lease.pool));
+		FIELD("lease.index", int_opt(json_object_get(lease, "index"), 0, UINT32_MAX, &idx));
+		FIELD("lease.first", int_opt(json_object_get(lease, "first"), 0, UINT32_MAX, &first));
+		FIELD("lease.count", int_opt(json_object_get(lease, "count"), 0, UINT32_MAX, &count));
+	}
+	if (r >= 0 && a) {
+		*bad = "cgroups";
+		if (!json_is_array(a) || json_array_size(a) > GR_JOB_STATE_CGROUPS_MAX)
+			return -EINVAL;
+		json_array_foreach(a, i, v) {
+			if (!json_is_string(v))
+				return -EINVAL;
+			if ((r = dup_opt(v, &st->cgroups[i])) < 0)
+				return r;
+			st->ncgroups++;
+		}
+	}
+#undef FIELD
+	if (r < 0)
+		return r;
+	st->supervisor_pid = (pid_t)sp;
+	st->supervisor_start = (unsigned long long)ss;
+	st->pid = (pid_t)pid;
+	st->pid_start = (unsigned long long)ps;
+	st->cgroup_version = (int)ver;
+	st->lease.index = (unsigned)idx;
+	st->lease.first = (uid_t)first;
+	st->lease.count = (unsigned)count;
+	return 0;
+}
+
+int gr_job_state_parse(const char *text, unsigned flags, struct gr_job_state *st, struct gr_error **err)
+{
+	json_error_t je;
+	json_t *o;
+	const char *bad = NULL;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	o = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+	if (!o)
+		return gr_error_set(err, EINVAL, "job state: not JSON: %s", je.text);
+	r = json_is_object(o) ? parse_fields(o, flags, st, &bad) : (bad = "(top level)", -EINVAL);
+	json_decref(o);
+	if (r < 0) {
+		gr_job_state_free(st);
+		return r == -ENOMEM ? gr_error_sys(err, ENOMEM, "job state")
+				    : gr_error_set(err, EINVAL, "job state: field `%s` missing or of the wrong type", bad);
+	}
 	return 0;
 }

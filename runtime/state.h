@@ -35,6 +35,45 @@
 
 #define GR_STATE_RECORDS "records"
 
+/*
+ * The state entry of one job, DIR/<job-id>/state.json: the one definition of
+ * its fields. `gridrun run` formats it (claim, lease, start), and run's gc,
+ * ps, kill, suspend/resume, gridrun-exporter and gridrun-condor parse it here
+ * and nowhere else. Strings are malloc'd and owned by the struct.
+ */
+#define GR_JOB_STATE_CGROUPS_MAX 8
+struct gr_job_state {
+	char *job_id;
+	pid_t supervisor_pid;
+	unsigned long long supervisor_start;  /* gr_proc_starttime() */
+	char *spec;                           /* the spec's name (NULL: none) */
+	pid_t pid;                            /* the job's init; 0 before start */
+	unsigned long long pid_start;
+	char *account;                        /* NULL: none */
+	bool has_lease;
+	struct {
+		char *pool;
+		unsigned index;
+		uid_t first;
+		unsigned count;
+	} lease;
+	int cgroup_version;                   /* 0: no cgroups named yet */
+	size_t ncgroups;
+	char *cgroups[GR_JOB_STATE_CGROUPS_MAX];
+	char *freezer;                        /* NULL: none */
+};
+/* The entry's JSON text (malloc'd); -ENOMEM or -EINVAL (no job_id). */
+int gr_job_state_format(const struct gr_job_state *st, char **text, struct gr_error **err);
+/* Parse an entry: job_id, supervisor_pid and supervisor_start are required
+ * (unless flags has GR_JOB_STATE_PARTIAL: ps, kill, suspend and gc take what
+ * an entry has), every known field must have its type, unknown fields are
+ * ignored. Anything else (not JSON, truncated, a field of the wrong type) is
+ * -EINVAL and leaves *st zeroed. */
+#define GR_JOB_STATE_PARTIAL 0x1u
+int gr_job_state_parse(const char *text, unsigned flags, struct gr_job_state *st, struct gr_error **err);
+void gr_job_state_free(struct gr_job_state *st);
+#define _cleanup_gr_job_state_ __attribute__((cleanup(gr_job_state_free)))
+
 int gr_state_dir(char **out, struct gr_error **err);
 /* Claim job_id; state_json becomes DIR/<job_id>/state.json. */
 int gr_state_claim(const char *dir, const char *job_id, const char *state_json,

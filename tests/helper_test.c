@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * helper_test - gridrun-helper (runtime/helper.h), the setuid step of helper
+ * helper_test - gridrun-helper (runtime/helper/helper.h), the setuid step of helper
  * mode, attacked from an unprivileged pilot uid: S18 (strict request; a map
  * only for the caller's own child and lease, refused for counts, signs and
  * overflows, someone else's pid, a mismatched or reused pid; the map written
