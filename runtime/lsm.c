@@ -114,16 +114,17 @@ int gr_lsm_register(struct gr_lsm_reg *reg, pid_t pid, int pidfd, const struct g
 		job.gid_first = ids->outer_gid;
 		job.uid_count = job.gid_count = (uint32_t)ids->count;
 	}
+	/* the tag first: init may be taking the job's ids in its namespace
+	 * right now (after sync #1), and once the job is in "jobs" an untagged
+	 * task doing that is refused */
+	tag.job = st.st_ino;
+	r = map_update(tags, &pidfd, &tag, BPF_ANY);
+	if (r < 0)
+		return gr_error_sys(err, -r, "lsm: tag the job's init");
 	r = map_update(jobs, &(uint64_t){ st.st_ino }, &job, BPF_NOEXIST);
 	if (r < 0)
 		return gr_error_sys(err, -r, "lsm: register the job (user namespace %llu)",
 				    (unsigned long long)st.st_ino);
-	tag.job = st.st_ino;
-	r = map_update(tags, &pidfd, &tag, BPF_ANY);
-	if (r < 0) {
-		(void)map_op(BPF_MAP_DELETE_ELEM, jobs, &(uint64_t){ st.st_ino }, NULL);
-		return gr_error_sys(err, -r, "lsm: tag the job's init");
-	}
 	reg->job = st.st_ino;
 	reg->jobs_fd = TAKE_FD(jobs);
 	reg->denials_fd = TAKE_FD(denials);
@@ -151,4 +152,17 @@ void gr_lsm_unregister(struct gr_lsm_reg *reg, struct gr_lsm_denials *out)
 	gr_closep(&reg->denials_fd);
 	reg->jobs_fd = reg->denials_fd = -1;
 	reg->job = 0;
+}
+
+void gr_lsm_debug(const char *job_id, const struct gr_lsm_denials *d)
+{
+	if (!d->loaded) {
+		fprintf(stderr, "gridrun: debug: job %s: bpf lsm: not loaded\n", job_id);
+		return;
+	}
+	fprintf(stderr, "gridrun: debug: job %s: bpf lsm: %llu denial(s)", job_id, d->total);
+	for (unsigned h = 0; h < GR_LSM_HOOKS; h++)
+		if (d->hook[h])
+			fprintf(stderr, " %s=%llu", hook_names[h], d->hook[h]);
+	fputc('\n', stderr);
 }

@@ -47,6 +47,8 @@ int gr_lsm_register(struct gr_lsm_reg *reg, pid_t pid, int pidfd, const struct g
 		    struct gr_error **err);
 void gr_lsm_unregister(struct gr_lsm_reg *reg, struct gr_lsm_denials *out);
 const char *gr_lsm_hook_name(unsigned hook);
+/* GRIDRUN_DEBUG=1: one line with the job's denials per hook (stderr) */
+void gr_lsm_debug(const char *job_id, const struct gr_lsm_denials *d);
 /* 1: the maps are pinned (the LSM is loaded), 0: not; for gridrun check */
 int gr_lsm_loaded(void);
 const char *gr_lsm_pin_dir(void);
