@@ -130,6 +130,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(LIB) $(HARNESS)
 tests-build: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper $(BUILD)/gridrun-condor \
 	$(BUILD)/tests/gr-probe $(BUILD)/tests/gr-sysprobe $(TEST_BINS) $(FUZZ_BINS)
 .PHONY: tests-build
+include kmod-optional/lsm.mk
 
 # The cgroup v2 lane: lane.t boots a pure cgroup v2 guest (tests/vm/) once and
 # runs $(GRIDRUN_TESTS) in it. It is not one of TEST_SCRIPTS, so the guest

@@ -48,6 +48,7 @@
 #include "check.h"
 #include "kconfig.h"
 #include "landlock.h"
+#include "lsm.h"
 #include "util.h"
 
 #ifndef GRIDRUN_HELPER_PATH
@@ -677,6 +678,8 @@ static void print_lsm_cgroups(FILE *out, const struct node *n)
 		row(out, "active", "unknown", "no securityfs at /sys/kernel/security, kernel < 6.8");
 	row(out, "bpf", !n->lsm[0] ? "unknown" : has_word(n->lsm, "bpf") ? "active" : "inactive",
 	    "the optional BPF LSM policy needs bpf in the lsm= list");
+	row(out, "gridrun-lsm", gr_lsm_loaded() ? "loaded" : "not loaded", "%s (gridrun-lsm load)",
+	    gr_lsm_pin_dir());
 	row(out, "landlock", abi > 0 ? "active" : abi == -ENOSYS ? "missing" : "inactive", "%s",
 	    gr_landlock_describe(abi, ll, sizeof(ll)));
 

@@ -42,6 +42,7 @@
 #include "gr-seccomp.h"
 #include "handover.h"
 #include "landlock.h"
+#include "lsm.h"
 #include "helper.h"
 #include "lease.h"
 #include "record.h"
@@ -522,6 +523,7 @@ static int cmd_run(const char *path)
 			jh.way, jh.changed, jh.ns / 1e6);
 		fprintf(stderr, "gridrun: debug: job %s: landlock: %s\n", job_id,
 			gr_landlock_describe(res.landlock, ll, sizeof(ll)));
+		gr_lsm_debug(job_id, &res.lsm);   /* lsm.h: the BPF LSM's denials */
 	}
 	release_job_lease(&jl);
 	status = r < 0 ? gr_error_exit_code(err) : gr_run_exit_status(&res);

@@ -23,6 +23,22 @@ static json_t *ns_or_null(bool known, unsigned long long ns)
 
 #define cg_or_null(res, known, v) ns_or_null((res)->cg.version && (res)->cg.known, (v))
 
+/* "lsm_denials": the BPF LSM's refusals per hook, null when it was not loaded */
+static void gr_record_add_lsm(json_t *o, const struct gr_run_result *res)
+{
+	json_t *d;
+
+	if (!res->lsm.loaded) {
+		json_object_set_new(o, "lsm_denials", json_null());
+		return;
+	}
+	d = json_object();
+	for (unsigned h = 0; h < GR_LSM_HOOKS; h++)
+		if (res->lsm.hook[h])
+			json_object_set_new(d, gr_lsm_hook_name(h), json_integer((json_int_t)res->lsm.hook[h]));
+	json_object_set_new(o, "lsm_denials", d);
+}
+
 char *gr_record_format(const char *job_id, const struct gr_run_result *res)
 {
 	char started[40], ended[40];
@@ -57,6 +73,7 @@ char *gr_record_format(const char *job_id, const struct gr_run_result *res)
 	json_object_set_new(o, "isolation", json_string(gr_isolation_name(res->ids.mode)));
 	json_object_set_new(o, "uid_range", json_pack("{s:I, s:I}", "first", (json_int_t)res->ids.outer_uid,
 						      "count", (json_int_t)res->ids.count));
+	gr_record_add_lsm(o, res);
 	text = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
 	json_decref(o);
 	return text;

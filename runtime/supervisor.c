@@ -16,6 +16,7 @@
 #include "landlock.h"
 #include "memtrim.h"
 #include "supervisor.h"
+#include "lsm.h"
 #include "util.h"
 
 const char *gr_reason_name(enum gr_reason r)
@@ -321,6 +322,7 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	_cleanup_gr_seccomp_ struct gr_seccomp *filter = NULL;
 	int sv[2] = { -1, -1 };
 	struct supervisor s = { .res = res };
+	struct gr_lsm_reg lsm = GR_LSM_REG_INIT;
 	unsigned long long t0;
 	sigset_t mask, oldmask;
 	siginfo_t info;
@@ -405,6 +407,9 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	 * the job only after sync #1b, so nothing of the job's runs outside */
 	if (r >= 0 && !attach_first)
 		r = gr_cgroup_attach(s.cg, s.pid, err);
+	/* the BPF LSM (lsm.h), if loaded: before sync #1b, after which init forks the job */
+	if (r >= 0)
+		r = gr_lsm_register(&lsm, s.pid, pidfd, &res->ids, err);
 	/* a child whose setup failed meanwhile is gone: supervise() reads why */
 	if (r >= 0)
 		(void)gr_sync_send(s.syncfd, GR_SYNC_ATTACHED, NULL);
@@ -443,6 +448,7 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	}
 out_close:
 	r = finish_cgroup(&s, res, r, err);
+	gr_lsm_unregister(&lsm, &res->lsm);   /* the job's tasks are gone */
 	res->t_done = gr_now_ns() - s.t0;
 	gr_error_free(s.child_err);
 	if (sv[0] >= 0)

@@ -6,7 +6,7 @@
 set -eu
 set_for() {
 	case "$1" in
-	build) echo "gcc make pkg-config libc6-dev libjansson-dev libinih-dev libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev zlib1g-dev xz-utils libmicrohttpd-dev" ;;
+	build) echo "gcc make pkg-config libc6-dev libjansson-dev libinih-dev libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev zlib1g-dev xz-utils libmicrohttpd-dev clang llvm libbpf-dev bpftool" ;;
 	check) echo "$(set_for build) perl scdoc debhelper lintian fakeroot dpkg-dev linux-source-6.1 iproute2 util-linux procps psmisc python3 prometheus libcap2-bin clang libclang-rt-14-dev slurm-wlm slurmctld slurmd slurm-client munge libslurm-dev" ;;
 	# vm: the cgroup v2 guest of tests/vm/ (kernel fetched by apt-get download)
 	vm) echo "$(set_for check) qemu-system-x86 busybox-static" ;;

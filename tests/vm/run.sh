@@ -26,6 +26,7 @@
 #                on a CPU with vmx/svm, else tcg)
 #   -v           print the qemu command line and, afterwards, the console log
 # Env: GRIDRUN_VM_APPEND - more kernel command line (e.g. loglevel=7 with -v)
+# The guest boots with the BPF LSM active (lsm=...,landlock,bpf: tests/lsm_test.c).
 set -euo pipefail
 # bash reads a script as it runs it: the braces make it read all of it first,
 # so editing this file (or a git checkout) cannot derail a run in progress.
@@ -110,7 +111,7 @@ NINE=security_model=none,multidevs=remap
 Q=(qemu-system-x86_64 "${ACCEL_ARGS[@]}" -M pc -m "$MEM" -smp "$CPUS"
 	-nodefaults -no-user-config -display none -no-reboot
 	-kernel "$KERNEL" -initrd "$VMDIR/initramfs.img"
-	-append "console=ttyS0 quiet loglevel=4 panic=-1 ${GRIDRUN_VM_APPEND:-}"
+	-append "console=ttyS0 quiet loglevel=4 panic=-1 lsm=lockdown,capability,yama,landlock,bpf ${GRIDRUN_VM_APPEND:-}"
 	-serial "file:$D/console"
 	-chardev "file,id=out,path=$D/out" -serial chardev:out
 	-chardev "file,id=err,path=$D/err" -serial chardev:err

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * gridrun_lsm.bpf.c - the BPF LSM of gridrun (site opt-in, see README.md).
+ *
+ * Every program returns 0 for a task that is in no registered job and
+ * touches no registered job: a map miss allows. What it refuses (-EPERM),
+ * counting each refusal per job and hook in "denials":
+ *   task_fix_setuid/setgid  a task outside a job taking an id of the job's
+ *                           leased range in the job's user namespace
+ *                           (the pilot's setns + setresuid, threats V3);
+ *   task_kill, ptrace_access_check, ptrace_traceme
+ *                           a signal or a ptrace between two jobs (also in
+ *                           one-uid mode, where uids do not separate them);
+ *   userns_create, sb_mount, move_mount, bpf
+ *                           from an armed job task, whatever seccomp allowed.
+ * CO-RE: vmlinux.h comes from the build host's BTF; libbpf relocates the
+ * field offsets against the target kernel's BTF at load time. All hooks
+ * used exist in 6.1 (userns_create is the youngest, 6.1).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "gridrun-lsm.h"
+
+#define EPERM 1
+#define ENOMEM 12
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GR_LSM_MAX_JOBS);
+	__type(key, __u64);
+	__type(value, struct gr_lsm_job);
+} jobs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct gr_lsm_tag);
+} tags SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GR_LSM_MAX_JOBS * GR_LSM_NHOOKS);
+	__type(key, struct gr_lsm_denial_key);
+	__type(value, __u64);
+} denials SEC(".maps");
+
+static __always_inline int deny(__u64 job, __u32 hook)
+{
+	struct gr_lsm_denial_key k = { .job = job, .hook = hook };
+	__u64 one = 1, *n = bpf_map_lookup_elem(&denials, &k);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else
+		bpf_map_update_elem(&denials, &k, &one, BPF_NOEXIST);
+	return -EPERM;
+}
+
+static __always_inline struct gr_lsm_tag *tag_of(struct task_struct *t)
+{
+	return bpf_task_storage_get(&tags, t, 0, 0);
+}
+
+/* an armed task of a job that is still registered: the job's key, else 0 */
+static __always_inline __u64 armed_job(void)
+{
+	struct gr_lsm_tag *tag = tag_of(bpf_get_current_task_btf());
+
+	if (!tag || !tag->armed || !bpf_map_lookup_elem(&jobs, &tag->job))
+		return 0;
+	return tag->job;
+}
+
+SEC("lsm/task_alloc")
+int BPF_PROG(gr_task_alloc, struct task_struct *task, unsigned long clone_flags)
+{
+	struct gr_lsm_tag *parent = tag_of(bpf_get_current_task_btf()), *child;
+
+	if (!parent)
+		return 0;
+	child = bpf_task_storage_get(&tags, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	/* a job's fork that cannot carry the tag fails: no untagged job task */
+	if (!child)
+		return -ENOMEM;
+	child->job = parent->job;
+	child->armed = parent->armed;
+	return 0;
+}
+
+/* The tag arms at the job's first exec: before it, init runs gridrun's own
+ * setup (its mount tree, set*id to the job's identity). */
+SEC("lsm/bprm_committed_creds")
+int BPF_PROG(gr_bprm_committed, struct linux_binprm *bprm)
+{
+	struct gr_lsm_tag *tag = tag_of(bpf_get_current_task_btf());
+
+	if (tag)
+		tag->armed = 1;
+	return 0;
+}
+
+static __always_inline bool in_range(__u32 id, __u32 first, __u32 count)
+{
+	return count && id - first < count;
+}
+
+/* a task not of the job whose user namespace the new creds are in */
+static __always_inline __u64 foreign_job(struct cred *new, struct gr_lsm_job **job)
+{
+	__u64 key = BPF_CORE_READ(new, user_ns, ns.inum);
+	struct gr_lsm_tag *tag;
+
+	*job = bpf_map_lookup_elem(&jobs, &key);
+	if (!*job)
+		return 0;
+	tag = tag_of(bpf_get_current_task_btf());
+	if (tag && tag->job == key)
+		return 0;
+	return key;
+}
+
+SEC("lsm/task_fix_setuid")
+int BPF_PROG(gr_fix_setuid, struct cred *new, const struct cred *old, int flags)
+{
+	struct gr_lsm_job *job;
+	__u64 key = foreign_job(new, &job);
+
+	if (!key)
+		return 0;
+	if (in_range(new->uid.val, job->uid_first, job->uid_count) ||
+	    in_range(new->euid.val, job->uid_first, job->uid_count) ||
+	    in_range(new->suid.val, job->uid_first, job->uid_count) ||
+	    in_range(new->fsuid.val, job->uid_first, job->uid_count))
+		return deny(key, GR_LSM_SETUID);
+	return 0;
+}
+
+SEC("lsm/task_fix_setgid")
+int BPF_PROG(gr_fix_setgid, struct cred *new, const struct cred *old, int flags)
+{
+	struct gr_lsm_job *job;
+	__u64 key = foreign_job(new, &job);
+
+	if (!key)
+		return 0;
+	if (in_range(new->gid.val, job->gid_first, job->gid_count) ||
+	    in_range(new->egid.val, job->gid_first, job->gid_count) ||
+	    in_range(new->sgid.val, job->gid_first, job->gid_count) ||
+	    in_range(new->fsgid.val, job->gid_first, job->gid_count))
+		return deny(key, GR_LSM_SETGID);
+	return 0;
+}
+
+/* two tasks of two different jobs: the caller's job, else 0 */
+static __always_inline __u64 across_jobs(struct task_struct *other)
+{
+	struct gr_lsm_tag *me = tag_of(bpf_get_current_task_btf()), *them;
+
+	if (!me)
+		return 0;
+	them = tag_of(other);
+	if (!them || them->job == me->job)
+		return 0;
+	return me->job;
+}
+
+SEC("lsm/task_kill")
+int BPF_PROG(gr_task_kill, struct task_struct *p, struct kernel_siginfo *info, int sig,
+	     const struct cred *cred)
+{
+	__u64 key;
+
+	/* cred set: SIGIO/SIGURG on behalf of a file owner, not current's act */
+	if (cred)
+		return 0;
+	key = across_jobs(p);
+	return key ? deny(key, GR_LSM_KILL) : 0;
+}
+
+SEC("lsm/ptrace_access_check")
+int BPF_PROG(gr_ptrace_access, struct task_struct *child, unsigned int mode)
+{
+	__u64 key = across_jobs(child);
+
+	return key ? deny(key, GR_LSM_PTRACE) : 0;
+}
+
+SEC("lsm/ptrace_traceme")
+int BPF_PROG(gr_ptrace_traceme, struct task_struct *parent)
+{
+	__u64 key = across_jobs(parent);
+
+	return key ? deny(key, GR_LSM_PTRACE) : 0;
+}
+
+SEC("lsm/userns_create")
+int BPF_PROG(gr_userns_create, const struct cred *cred)
+{
+	__u64 key = armed_job();
+
+	return key ? deny(key, GR_LSM_USERNS) : 0;
+}
+
+SEC("lsm/sb_mount")
+int BPF_PROG(gr_sb_mount, const char *dev_name, const struct path *path, const char *type,
+	     unsigned long flags, void *data)
+{
+	__u64 key = armed_job();
+
+	return key ? deny(key, GR_LSM_MOUNT) : 0;
+}
+
+SEC("lsm/move_mount")
+int BPF_PROG(gr_move_mount, const struct path *from_path, const struct path *to_path)
+{
+	__u64 key = armed_job();
+
+	return key ? deny(key, GR_LSM_MOVE_MOUNT) : 0;
+}
+
+SEC("lsm/bpf")
+int BPF_PROG(gr_bpf, int cmd, union bpf_attr *attr, unsigned int size)
+{
+	__u64 key = armed_job();
+
+	return key ? deny(key, GR_LSM_BPF) : 0;
+}

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lsm.h"
+#include "util.h"
+#include "../kmod-optional/gridrun-lsm.h"
+
+_Static_assert(GR_LSM_HOOKS == GR_LSM_NHOOKS, "lsm.h and gridrun-lsm.h disagree on the hooks");
+
+static const char *const hook_names[GR_LSM_HOOKS] = {
+	[GR_LSM_SETUID] = "task_fix_setuid",   [GR_LSM_SETGID] = "task_fix_setgid",
+	[GR_LSM_KILL] = "task_kill",           [GR_LSM_PTRACE] = "ptrace",
+	[GR_LSM_USERNS] = "userns_create",     [GR_LSM_MOUNT] = "sb_mount",
+	[GR_LSM_MOVE_MOUNT] = "move_mount",    [GR_LSM_BPF] = "bpf",
+};
+
+const char *gr_lsm_hook_name(unsigned hook)
+{
+	return hook < GR_LSM_HOOKS ? hook_names[hook] : "?";
+}
+
+const char *gr_lsm_pin_dir(void)
+{
+	const char *p = getenv("GRIDRUN_LSM_PIN");
+
+	return p && p[0] == '/' ? p : "/sys/fs/bpf/gridrun";
+}
+
+static int bpf_sys(int cmd, union bpf_attr *a)
+{
+	return (int)syscall(SYS_bpf, cmd, a, sizeof(*a));
+}
+
+static int obj_get(const char *name)
+{
+	char path[4096];
+	union bpf_attr a;
+
+	snprintf(path, sizeof(path), "%s/%s", gr_lsm_pin_dir(), name);
+	memset(&a, 0, sizeof(a));
+	a.pathname = (uintptr_t)path;
+	a.file_flags = 0;
+	return bpf_sys(BPF_OBJ_GET, &a);
+}
+
+static int map_update(int fd, const void *key, const void *val, uint64_t flags)
+{
+	union bpf_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.map_fd = fd;
+	a.key = (uintptr_t)key;
+	a.value = (uintptr_t)val;
+	a.flags = flags;
+	return bpf_sys(BPF_MAP_UPDATE_ELEM, &a) < 0 ? -errno : 0;
+}
+
+static int map_op(int cmd, int fd, const void *key, void *val)
+{
+	union bpf_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.map_fd = fd;
+	a.key = (uintptr_t)key;
+	a.value = (uintptr_t)val;
+	return bpf_sys(cmd, &a) < 0 ? -errno : 0;
+}
+
+int gr_lsm_loaded(void)
+{
+	int fd = obj_get("jobs");
+
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+int gr_lsm_register(struct gr_lsm_reg *reg, pid_t pid, int pidfd, const struct gr_userns_plan *ids,
+		    struct gr_error **err)
+{
+	_cleanup_close_ int jobs = -1, tags = -1, denials = -1;
+	struct gr_lsm_job job = { 0 };
+	struct gr_lsm_tag tag = { 0 };
+	char path[64];
+	struct stat st;
+	int r;
+
+	jobs = obj_get("jobs");
+	if (jobs < 0)
+		return 0;   /* not loaded: nothing changes for the job */
+	tags = obj_get("tags");
+	denials = obj_get("denials");
+	if (tags < 0 || denials < 0)
+		return gr_error_sys(err, errno, "lsm: open the pinned maps under %s", gr_lsm_pin_dir());
+	/* init is ours and stopped at sync #1b: its pid cannot be reused
+	 * before the pidfd check below, which proves it was still init */
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	if (stat(path, &st) < 0)
+		return gr_error_sys(err, errno, "lsm: the job's user namespace (%s)", path);
+	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+		return gr_error_sys(err, errno, "lsm: the job's init is gone");
+	/* a range only when one was leased: one-uid maps map the caller's own ids */
+	if (ids->mode != GR_ISOLATION_UNPRIVILEGED && ids->count > 1) {
+		job.uid_first = ids->outer_uid;
+		job.gid_first = ids->outer_gid;
+		job.uid_count = job.gid_count = (uint32_t)ids->count;
+	}
+	/* the tag first: init may be taking the job's ids in its namespace
+	 * right now (after sync #1), and once the job is in "jobs" an untagged
+	 * task doing that is refused */
+	tag.job = st.st_ino;
+	r = map_update(tags, &pidfd, &tag, BPF_ANY);
+	if (r < 0)
+		return gr_error_sys(err, -r, "lsm: tag the job's init");
+	r = map_update(jobs, &(uint64_t){ st.st_ino }, &job, BPF_NOEXIST);
+	if (r < 0)
+		return gr_error_sys(err, -r, "lsm: register the job (user namespace %llu)",
+				    (unsigned long long)st.st_ino);
+	reg->job = st.st_ino;
+	reg->jobs_fd = TAKE_FD(jobs);
+	reg->denials_fd = TAKE_FD(denials);
+	return 1;
+}
+
+void gr_lsm_unregister(struct gr_lsm_reg *reg, struct gr_lsm_denials *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!reg->job)
+		return;
+	out->loaded = true;
+	for (unsigned h = 0; h < GR_LSM_HOOKS; h++) {
+		struct gr_lsm_denial_key k = { .job = reg->job, .hook = h };
+		uint64_t n = 0;
+
+		if (map_op(BPF_MAP_LOOKUP_ELEM, reg->denials_fd, &k, &n) == 0) {
+			out->hook[h] = n;
+			out->total += n;
+			(void)map_op(BPF_MAP_DELETE_ELEM, reg->denials_fd, &k, NULL);
+		}
+	}
+	(void)map_op(BPF_MAP_DELETE_ELEM, reg->jobs_fd, &reg->job, NULL);
+	gr_closep(&reg->jobs_fd);
+	gr_closep(&reg->denials_fd);
+	reg->jobs_fd = reg->denials_fd = -1;
+	reg->job = 0;
+}
+
+void gr_lsm_debug(const char *job_id, const struct gr_lsm_denials *d)
+{
+	if (!d->loaded) {
+		fprintf(stderr, "gridrun: debug: job %s: bpf lsm: not loaded\n", job_id);
+		return;
+	}
+	fprintf(stderr, "gridrun: debug: job %s: bpf lsm: %llu denial(s)", job_id, d->total);
+	for (unsigned h = 0; h < GR_LSM_HOOKS; h++)
+		if (d->hook[h])
+			fprintf(stderr, " %s=%llu", hook_names[h], d->hook[h]);
+	fputc('\n', stderr);
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * lsm.h - registering a job with gridrun's BPF LSM (kmod-optional/).
+ *
+ * The LSM is a site opt-in that `gridrun-lsm load` pins under
+ * /sys/fs/bpf/gridrun (GRIDRUN_LSM_PIN overrides it, for the tests). When
+ * its maps are not pinned, nothing changes for jobs: gr_lsm_register()
+ * costs one failed BPF_OBJ_GET and returns 0.
+ *
+ * gr_lsm_register() runs in the supervisor after the job's init exists and
+ * its maps are written, and before init forks the job (supervisor.c, before
+ * sync #1b): it keys the job by its user namespace's inode number (reliable
+ * on hybrid v1, where a cgroup id is not), records its leased range (kuids;
+ * none in one-uid mode) and tags init by pidfd, so that every task init
+ * forks carries the tag (kmod-optional/gridrun-lsm.h). Returns 1 when
+ * registered, 0 when the LSM is not loaded, -errno with *err otherwise
+ * (the job must not start: the site asked for the LSM).
+ * gr_lsm_unregister() reads the job's denials into counts[] (per hook,
+ * gr_lsm_hook_name()) and removes the job and its counters; it runs after
+ * the job's last task is gone. Both need root (CAP_BPF, CAP_SYS_ADMIN).
+ */
+#ifndef GRIDRUN_LSM_H
+#define GRIDRUN_LSM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "userns.h"
+
+#define GR_LSM_HOOKS 8
+
+struct gr_lsm_reg {
+	int jobs_fd, denials_fd;
+	uint64_t job;             /* userns inode number, 0 when not registered */
+};
+#define GR_LSM_REG_INIT { .jobs_fd = -1, .denials_fd = -1, .job = 0 }
+
+struct gr_lsm_denials {
+	bool loaded;              /* the job was registered with the LSM */
+	unsigned long long total;
+	unsigned long long hook[GR_LSM_HOOKS];
+};
+
+int gr_lsm_register(struct gr_lsm_reg *reg, pid_t pid, int pidfd, const struct gr_userns_plan *ids,
+		    struct gr_error **err);
+void gr_lsm_unregister(struct gr_lsm_reg *reg, struct gr_lsm_denials *out);
+const char *gr_lsm_hook_name(unsigned hook);
+/* GRIDRUN_DEBUG=1: one line with the job's denials per hook (stderr) */
+void gr_lsm_debug(const char *job_id, const struct gr_lsm_denials *d);
+/* 1: the maps are pinned (the LSM is loaded), 0: not; for gridrun check */
+int gr_lsm_loaded(void);
+const char *gr_lsm_pin_dir(void);
+
+#endif
