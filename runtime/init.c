@@ -124,6 +124,9 @@ static int job_prepare(const struct gr_spec *spec, struct gr_error **err)
 	}
 	if (chdir(spec->cwd) < 0)
 		return gr_error_sys(err, errno, "process.cwd `%s`", spec->cwd);
+	/* OCI process.user.umask and process.oomScoreAdj (spec-oci.c) */
+	if (gr_spec_oci_apply_in_child(spec, err) < 0)
+		return -1;
 	if (gr_caps_drop_in_child(err) < 0)
 		return -1;
 	/* stdio passes through; everything else is gone at exec */
