@@ -25,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "spec-internal.h"
@@ -347,20 +349,130 @@ int gr_spec_oci_root_path(struct gr_spec_walk *w, json_t *v, const char *bundle,
 
 int gr_spec_oci_apply_in_child(const struct gr_spec *spec, struct gr_error **err)
 {
+	(void)err;
+	if (spec->umask >= 0)
+		umask((mode_t)spec->umask);
+	return 0;
+}
+
+int gr_spec_oci_oom_in_child(const struct gr_spec *spec, struct gr_error **err)
+{
 	_cleanup_close_ int fd = -1;
 	char buf[16];
 	int n;
 
-	if (spec->umask >= 0)
-		umask((mode_t)spec->umask);
 	if (!spec->has_oom_score_adj)
 		return 0;
-	/* the job's own /proc (mountns.h) is mounted by now */
 	fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return gr_error_sys(err, errno, "process.oomScoreAdj: open /proc/self/oom_score_adj");
 	n = snprintf(buf, sizeof(buf), "%d", spec->oom_score_adj);
 	if (write(fd, buf, (size_t)n) != n)
 		return gr_error_sys(err, errno, "process.oomScoreAdj: set %d", spec->oom_score_adj);
+	return 0;
+}
+
+/* --- mount targets in a bundle's rootfs ------------------------------ */
+
+/* What gridrun itself mounts on a job's root (mountns.h). */
+static const char *const own_targets[] = { "/proc", "/dev", "/tmp", "/var/tmp", "/run" };
+
+/*
+ * Open path below rootfd as if rootfd were "/": a symlink planted in the
+ * rootfs (absolute or with "..") stays inside it (RESOLVE_IN_ROOT), and
+ * /proc-style magic links are refused.
+ */
+static int open_in_root(int rootfd, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (unsigned long long)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd;
+
+	do
+		fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	while (fd < 0 && errno == EAGAIN);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Each missing component of path, a directory (the last one a file when !dir). */
+static int make_target(int rootfd, const char *path, bool dir, struct gr_error **err)
+{
+	_cleanup_free_ char *prefix = strdup(path);
+	char *p;
+
+	if (!prefix)
+		return gr_error_set(err, ENOMEM, "mount target `%s`: out of memory", path);
+	for (p = prefix + 1;; p++) {
+		bool last = !*p;
+		_cleanup_close_ int parent = -1;
+		char *slash, saved;
+		int fd;
+
+		if (*p && *p != '/')
+			continue;
+		saved = *p;
+		*p = '\0';
+		fd = open_in_root(rootfd, prefix, O_PATH);
+		if (fd >= 0) {
+			close(fd);
+		} else if (fd == -ENOENT) {
+			/* create the one name in its parent, both opened in the root:
+			 * mkdirat() and O_CREAT|O_EXCL|O_NOFOLLOW never follow a
+			 * symlink that is the name itself */
+			slash = strrchr(prefix, '/');
+			*slash = '\0';
+			parent = open_in_root(rootfd, *prefix ? prefix : "/", O_PATH | O_DIRECTORY);
+			*slash = '/';
+			if (parent < 0)
+				return gr_error_sys(err, -parent, "mount target `%s`: open `%s`", path,
+						    *prefix ? prefix : "/");
+			if (!last || dir)
+				fd = mkdirat(parent, slash + 1, 0755);
+			else
+				fd = openat(parent, slash + 1, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC |
+					    O_NOFOLLOW | O_NOCTTY, 0644);
+			if (fd < 0 && errno != EEXIST)
+				return gr_error_sys(err, errno, "create mount target `%s` in the rootfs",
+						    prefix);
+			if (fd > 0 && (!dir && last))
+				close(fd);
+		} else {
+			return gr_error_sys(err, -fd, "mount target `%s`: open `%s`", path, prefix);
+		}
+		*p = saved;
+		if (last)
+			return 0;
+	}
+}
+
+int gr_spec_oci_make_targets(const struct gr_spec *spec, struct gr_error **err)
+{
+	_cleanup_close_ int rootfd = -1;
+	size_t i;
+	int r;
+
+	if (!spec->bundle || streq(spec->root_path, "/"))
+		return 0;
+	rootfd = open(spec->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return gr_error_sys(err, errno, "root.path `%s`", spec->root_path);
+	for (i = 0; i < ARRAY_SIZE(own_targets); i++) {
+		r = make_target(rootfd, own_targets[i], true, err);
+		if (r < 0)
+			return r;
+	}
+	for (i = 0; i < spec->nmounts; i++) {
+		const struct gr_mount *m = &spec->mounts[i];
+		struct stat st;
+		bool dir = true;
+
+		if (m->type == GR_MOUNT_BIND && stat(m->source, &st) == 0)
+			dir = S_ISDIR(st.st_mode);
+		r = make_target(rootfd, m->destination, dir, err);
+		if (r < 0)
+			return gr_error_prefix(err, "mounts[%zu]", i);
+	}
 	return 0;
 }

@@ -200,12 +200,23 @@ enum {
 /* The one-line notice for one GR_SPEC_IGNORED_* bit ("json.path: what"), NULL if none. */
 const char *gr_spec_notice_text(unsigned bit);
 
-/*
- * In the job's process before execve: process.user.umask and
- * process.oomScoreAdj (raising it needs no privilege; lowering it below the
- * supervisor's fails with EACCES, reported as such).
- */
+/* In the job's process before execve: process.user.umask. */
 int gr_spec_oci_apply_in_child(const struct gr_spec *spec, struct gr_error **err);
+/*
+ * process.oomScoreAdj, in init while it is still dumpable (a non-dumpable
+ * process's /proc files belong to host root) and before its ids change; the
+ * job inherits it. Raising needs no privilege; lowering below the
+ * supervisor's fails with EACCES, reported as such.
+ */
+int gr_spec_oci_oom_in_child(const struct gr_spec *spec, struct gr_error **err);
+/*
+ * In init's mount namespace, with the supervisor's ids, before the root is
+ * cloned: in a bundle's rootfs (spec->bundle set and root.path not "/"),
+ * create each missing mount target (gridrun's own and the spec's) as runc
+ * does. Every lookup is openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) from
+ * the rootfs fd, so a symlink in the rootfs never leads a creation outside.
+ */
+int gr_spec_oci_make_targets(const struct gr_spec *spec, struct gr_error **err);
 
 /* name is FILE in the messages about the spec's text (NULL: path); those
  * about reading the file name path. */
