@@ -125,6 +125,9 @@ static int job_prepare(const struct gr_spec *spec, struct gr_error **err)
 	}
 	if (chdir(spec->cwd) < 0)
 		return gr_error_sys(err, errno, "process.cwd `%s`", spec->cwd);
+	/* OCI process.user.umask and process.oomScoreAdj (spec-oci.c) */
+	if (gr_spec_oci_apply_in_child(spec, err) < 0)
+		return -1;
 	if (gr_caps_drop_in_child(err) < 0)
 		return -1;
 	/* stdio passes through; everything else is gone at exec */
@@ -321,6 +324,10 @@ static int init_setup(const struct gr_child_ctx *ctx, struct gr_error **err)
 	 * an unprivileged supervisor could not have written our maps. From here
 	 * on, nothing in the job can ptrace init or read its /proc entries.
 	 */
+	/* OCI (spec-oci.c): oomScoreAdj while still dumpable; a bundle
+	 * rootfs's missing mount targets with the supervisor's ids */
+	if (gr_spec_oci_oom_in_child(spec, err) < 0 || gr_spec_oci_make_targets(spec, err) < 0)
+		return -1;
 	if (prctl(PR_SET_DUMPABLE, 0) < 0)
 		return gr_error_sys(err, errno, "set non-dumpable");
 	/* still with the supervisor's ids: sources are the caller's to reach */

@@ -458,6 +458,10 @@ static int cmd_run(const char *path)
 		fprintf(stderr, "%s\n", err->msg);
 		return GR_EXIT_ERROR;
 	}
+	/* OCI keys accepted but not honoured: one notice line each (spec-oci.c) */
+	for (unsigned b = 1; b; b <<= 1)
+		if ((spec->ignored & b) && gr_spec_notice_text(b))
+			fprintf(stderr, "gridrun: notice: %s: %s\n", spec->file, gr_spec_notice_text(b));
 	if (check_supported(spec, &err) < 0 || gr_record_open(spec, &rec, &err) < 0 ||
 	    check_pool(spec, &jl.pool, &err) < 0)
 		return fail(err);

@@ -269,12 +269,14 @@ static int setup_spec_mount(int rootfd, const struct gr_mount *m, int srcfd, uns
 	_cleanup_close_ int tfd = -1, mfd = -1;
 
 	if (m->type == GR_MOUNT_TMPFS) {
-		char size[32];
-		const char *opts[] = { "mode", "1777", m->size || bound ? "size" : NULL, size, NULL };
+		char size[32], mode[8];
+		const char *opts[] = { "mode", mode, m->size || bound ? "size" : NULL, size, NULL };
 		unsigned attrs = JOB_ATTRS | (m->flags & GR_MNT_NOEXEC ? MOUNT_ATTR_NOEXEC : 0) |
 				 (m->flags & GR_MNT_RDONLY ? MOUNT_ATTR_RDONLY : 0);
 
 		snprintf(size, sizeof(size), "%llu", m->size ? m->size : bound);
+		/* spec "mode=" (spec.h); the mount attrs keep nosuid/nodev whatever the mode */
+		snprintf(mode, sizeof(mode), "%o", m->mode & GR_MNT_MODE_SET ? m->mode & 07777 : 01777);
 		mfd = mount_fs_at(rootfd, m->destination, "tmpfs", opts, attrs, err);
 		return mfd < 0 ? mfd : 0;
 	}

@@ -40,6 +40,9 @@ struct spec_ctx {
 	int blkio_list;        /* -1 weightDevice, else GR_BLKIO_* */
 	struct gr_blkio_dev *blkio_dev;
 	unsigned blkio_have;   /* members given: 1 major, 2 minor, 4 weight/rate, 8 leafWeight */
+	/* uid/gidMappings (spec-oci.c) */
+	long long map_first, map_size, map_cur;
+	bool map_covered;
 };
 
 static inline struct spec_ctx *ctx(struct gr_spec_walk *w)
@@ -74,5 +77,16 @@ void gr_spec_resources_settle(struct gr_resources *res);
  * (spec.c's header comment). Fails at gridrun.network.
  */
 int gr_spec_resolve_network(struct spec_ctx *c);
+
+/* spec-oci.c: OCI members accepted for compatibility (its header). */
+int gr_spec_oci_unsupported(struct gr_spec_walk *w, const char *object, const char *key);
+int gr_spec_oci_capability(struct gr_spec_walk *w, const char *key, json_t *v);
+/* 1: a standard mount gridrun provides (checked, not to be added), 0: not one */
+int gr_spec_oci_std_mount(struct gr_spec_walk *w, json_t *v);
+int gr_spec_oci_devices(struct gr_spec_walk *w, json_t *v);
+int gr_spec_oci_mappings(struct gr_spec_walk *w, const char *key, json_t *v);
+int gr_spec_oci_cgroups_path(struct gr_spec_walk *w, json_t *v);
+int gr_spec_oci_root_path(struct gr_spec_walk *w, json_t *v, const char *bundle, char **out);
+void gr_spec_oci_env_dedup(struct gr_spec *spec);
 
 #endif

@@ -78,10 +78,13 @@ static int parse_namespaces(struct gr_spec_walk *w, json_t *v)
 	c->ns_listed = true;
 	r = gr_spec_each_element(w, v, "expected an array of namespace objects",
 				 namespace_element);
-	for (size_t k = 0; r == 0 && k < 4; k++)
+	/* the job always gets a user namespace (design §2); runc's rootful
+	 * config.json lists none, which gridrun then adds */
+	c->spec->namespaces |= CLONE_NEWUSER;
+	for (size_t k = 1; r == 0 && k < 4; k++)
 		if (!(c->spec->namespaces & ns_names[k].flag))
-			r = gr_spec_fail(w, "missing the \"%s\" namespace (user, mount, pid "
-					 "and ipc are required)", ns_names[k].name);
+			r = gr_spec_fail(w, "missing the \"%s\" namespace (mount, pid and ipc "
+					 "are required; user is always used)", ns_names[k].name);
 	return r;
 }
 
@@ -134,8 +137,10 @@ static int resources_member(struct gr_spec_walk *w, const char *key, json_t *v)
 		r = gr_spec_each_member(w, v, "expected an object", pids_member);
 	else if (streq(key, "blockIO"))
 		r = gr_spec_blkio(w, v);
+	else if (streq(key, "devices"))
+		return gr_spec_oci_devices(w, v);
 	else
-		return gr_spec_unknown_key(w);
+		return gr_spec_oci_unsupported(w, "resources", key);
 	gr_spec_resources_settle(res);
 	return r;
 }
@@ -175,7 +180,11 @@ int gr_spec_linux_member(struct gr_spec_walk *w, const char *key, json_t *v)
 					&spec->nreadonly_paths);
 	if (streq(key, "seccomp"))
 		return parse_seccomp(w, v);
-	return gr_spec_unknown_key(w);
+	if (streq(key, "uidMappings") || streq(key, "gidMappings"))
+		return gr_spec_oci_mappings(w, key, v);
+	if (streq(key, "cgroupsPath"))
+		return gr_spec_oci_cgroups_path(w, v);
+	return gr_spec_oci_unsupported(w, "linux", key);
 }
 
 /* --- gridrun --------------------------------------------------------- */

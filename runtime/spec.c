@@ -109,6 +109,12 @@ static int user_member(struct gr_spec_walk *w, const char *key, json_t *v)
 	if (streq(key, "additionalGids"))
 		return gr_spec_fail_key(w, "additionalGids is not supported: "
 					"gridrun sets no supplementary groups");
+	if (streq(key, "umask")) {
+		r = gr_spec_get_int(w, v, 0, 0777, false, "expected an integer from 0 to 0777 "
+				    "(511)", &id);
+		spec->umask = (int)id;
+		return r;
+	}
 	if (!streq(key, "uid") && !streq(key, "gid"))
 		return gr_spec_unknown_key(w);
 	/* (uid_t)-1 means "leave unchanged" to the set*id() calls */
@@ -196,18 +202,6 @@ static int rlimit_element(struct gr_spec_walk *w, size_t i, json_t *v)
 	return 0;
 }
 
-static int capability_member(struct gr_spec_walk *w, const char *key, json_t *v)
-{
-	if (!streq(key, "bounding") && !streq(key, "effective") &&
-	    !streq(key, "inheritable") && !streq(key, "permitted") && !streq(key, "ambient"))
-		return gr_spec_unknown_key(w);
-	if (!json_is_array(v))
-		return gr_spec_fail(w, "expected an empty array");
-	if (json_array_size(v) > 0)
-		return gr_spec_fail(w, "must be empty: gridrun grants no capabilities");
-	return 0;
-}
-
 static int process_member(struct gr_spec_walk *w, const char *key, json_t *v)
 {
 	struct gr_spec *spec = ctx(w)->spec;
@@ -237,20 +231,35 @@ static int process_member(struct gr_spec_walk *w, const char *key, json_t *v)
 	if (streq(key, "noNewPrivileges"))
 		return bool_is(v, true) ? 0 :
 			gr_spec_fail(w, "must be true: gridrun always sets no_new_privs");
-	if (streq(key, "terminal"))
-		return bool_is(v, false) ? 0 :
-			gr_spec_fail(w, "must be false: gridrun allocates no terminal");
+	if (streq(key, "terminal")) {
+		if (!json_is_boolean(v))
+			return gr_spec_fail(w, "expected true or false");
+		if (json_is_true(v))
+			spec->ignored |= GR_SPEC_IGNORED_TERMINAL;
+		return 0;
+	}
 	if (streq(key, "capabilities"))
-		return gr_spec_each_member(w, v, "expected an object", capability_member);
-	return gr_spec_unknown_key(w);
+		return gr_spec_each_member(w, v, "expected an object", gr_spec_oci_capability);
+	if (streq(key, "oomScoreAdj")) {
+		long long n;
+
+		r = gr_spec_get_int(w, v, -1000, 1000, false,
+				    "expected an integer from -1000 to 1000", &n);
+		spec->oom_score_adj = (int)n;
+		spec->has_oom_score_adj = r == 0;
+		return r;
+	}
+	return gr_spec_oci_unsupported(w, "process", key);
 }
 
 /* --- root, hostname, mounts ------------------------------------------ */
 
 static int root_member(struct gr_spec_walk *w, const char *key, json_t *v)
 {
+	struct gr_spec *spec = ctx(w)->spec;
+
 	if (streq(key, "path"))
-		return gr_spec_get_path(w, v, &ctx(w)->spec->root_path);
+		return gr_spec_oci_root_path(w, v, spec->bundle, &spec->root_path);
 	if (streq(key, "readonly"))
 		return bool_is(v, true) ? 0 :
 			gr_spec_fail(w, "must be true: the root is always read-only");
@@ -317,9 +326,20 @@ static int mount_option(struct gr_spec_walk *w, size_t i, json_t *v)
 		c->mount->flags = (c->mount->flags & ~opts[k].clear) | opts[k].set;
 		return 0;
 	}
+	if (!strncmp(s, "mode=", 5)) {
+		char *end;
+		unsigned long mode = strtoul(s + 5, &end, 8);
+
+		if (!c->mount_tmpfs)
+			return gr_spec_fail(w, "\"mode=\" applies to tmpfs mounts only");
+		if (!s[5] || *end || s[5] == '-' || s[5] == '+' || mode > 07777)
+			return gr_spec_fail(w, "expected \"mode=\" and an octal mode up to 7777");
+		c->mount->mode = (unsigned)mode | GR_MNT_MODE_SET;
+		return 0;
+	}
 	if (strncmp(s, "size=", 5) != 0)
 		return gr_spec_fail(w, "unknown option %s (expected bind, rbind, ro, rw, "
-				    "nosuid, nodev, noexec or size=N)", gr_spec_quote(s, q));
+				    "nosuid, nodev, noexec, mode=OCTAL or size=N)", gr_spec_quote(s, q));
 	if (!c->mount_tmpfs)
 		return gr_spec_fail(w, "\"size=\" applies to tmpfs mounts only");
 	c->mount->size = parse_size(s);
@@ -358,8 +378,9 @@ static int mount_member(struct gr_spec_walk *w, const char *key, json_t *v)
 	if (streq(key, "type")) {
 		if (s && streq(s, "tmpfs"))
 			m->type = GR_MOUNT_TMPFS;
-		else if (!s || !streq(s, "bind"))
-			return gr_spec_fail(w, "expected \"bind\" or \"tmpfs\"");
+		/* "none" is runc's and Slurm's name for a bind */
+		else if (!s || (!streq(s, "bind") && !streq(s, "none")))
+			return gr_spec_fail(w, "expected \"bind\", \"none\" (a bind) or \"tmpfs\"");
 		return 0;
 	}
 	if (streq(key, "options"))
@@ -374,10 +395,15 @@ static int mount_element(struct gr_spec_walk *w, size_t i, json_t *v)
 	const char *type = json_string_value(json_object_get(v, "type"));
 	int r;
 
+	/* gridrun's own /proc, /dev, ...: checked, not added (spec-oci.c) */
+	r = gr_spec_oci_std_mount(w, v);
+	if (r != 0)
+		return r < 0 ? r : 0;
 	/* options and source depend on the type, wherever "type" is written */
-	c->mount = &spec->mounts[i];
+	(void)i;
+	c->mount = &spec->mounts[spec->nmounts];
 	c->mount_tmpfs = type && streq(type, "tmpfs");
-	spec->nmounts = i + 1;
+	i = spec->nmounts++;
 	r = gr_spec_each_member(w, v, "expected an object", mount_member);
 	if (r < 0)
 		return r;
@@ -441,7 +467,7 @@ static int top_member(struct gr_spec_walk *w, const char *key, json_t *v)
 					   annotation_member);
 	if (streq(key, "gridrun"))
 		return gr_spec_each_member(w, v, "expected an object", gr_spec_gridrun_member);
-	return gr_spec_unknown_key(w);
+	return gr_spec_oci_unsupported(w, "", key);
 }
 
 static int parse_spec(struct spec_ctx *c, json_t *root)
@@ -469,6 +495,7 @@ static int parse_spec(struct spec_ctx *c, json_t *root)
 	}
 	if (!spec->env && !(spec->env = calloc(1, sizeof(char *))))
 		return gr_spec_oom(&c->w);
+	gr_spec_oci_env_dedup(spec);
 	if (!spec->cwd && gr_spec_dup(&c->w, "/", &spec->cwd) < 0)
 		return -ENOMEM;
 	if (!spec->root_path && gr_spec_dup(&c->w, "/", &spec->root_path) < 0)
@@ -476,8 +503,8 @@ static int parse_spec(struct spec_ctx *c, json_t *root)
 	return 0;
 }
 
-int gr_spec_load_string(const char *text, size_t len, const char *name,
-			struct gr_spec **out, struct gr_error **err)
+static int load_string(const char *text, size_t len, const char *name, const char *bundle,
+		       struct gr_spec **out, struct gr_error **err)
 {
 	struct spec_ctx c = { 0 };
 	const char *nul;
@@ -513,12 +540,16 @@ int gr_spec_load_string(const char *text, size_t len, const char *name,
 					    json_error_code(&jerr) == json_error_duplicate_key,
 					    jerr.text);
 	c.spec = calloc(1, sizeof(*c.spec));
-	if (!c.spec || !(c.spec->file = strdup(name))) {
+	if (!c.spec || !(c.spec->file = strdup(name)) ||
+	    (bundle && !(c.spec->bundle = strdup(bundle)))) {
+		if (c.spec)
+			free(c.spec->file);
 		free(c.spec);
 		json_decref(root);
 		return gr_spec_oom(&c.w);
 	}
 	c.spec->accounting_fd = -1;
+	c.spec->umask = -1;
 	c.spec->network = GR_NET_HOST;
 	c.spec->resources = (struct gr_resources){
 		.memory_limit = -1, .memory_swap = -1, .cpu_quota = -1, .pids_limit = -1,
@@ -533,10 +564,22 @@ int gr_spec_load_string(const char *text, size_t len, const char *name,
 	return 0;
 }
 
+int gr_spec_load_string(const char *text, size_t len, const char *name,
+			struct gr_spec **out, struct gr_error **err)
+{
+	return load_string(text, len, name, NULL, out, err);
+}
+
 int gr_spec_load_file(const char *path, const char *name, struct gr_spec **out, struct gr_error **err)
 {
+	return gr_spec_load_bundle(path, name, NULL, out, err);
+}
+
+int gr_spec_load_bundle(const char *path, const char *name, const char *bundle,
+			struct gr_spec **out, struct gr_error **err)
+{
 	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *buf = NULL;
+	_cleanup_free_ char *buf = NULL, *dir = NULL, *real = NULL;
 	size_t len = 0, cap = 0;
 
 	*out = NULL;
@@ -565,7 +608,19 @@ int gr_spec_load_file(const char *path, const char *name, struct gr_spec **out, 
 			break;
 		len += (size_t)n;
 	}
-	return gr_spec_load_string(buf, len, name ? name : path, out, err);
+	/* the bundle, absolute: by default the spec file's directory */
+	if (!bundle) {
+		const char *slash = strrchr(path, '/');
+
+		dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+		if (!dir)
+			return gr_error_set(err, ENOMEM, "read spec `%s`: out of memory", path);
+		bundle = dir;
+	}
+	real = realpath(bundle, NULL);
+	if (!real)
+		return gr_error_sys(err, errno, "bundle directory `%s`", bundle);
+	return load_string(buf, len, name ? name : path, real, out, err);
 }
 
 static void strv_free(char **v)
@@ -589,7 +644,7 @@ void gr_spec_free(struct gr_spec *spec)
 	strv_free(spec->readonly_paths);
 
 	void *owned[] = {
-		spec->file, spec->oci_version, spec->cwd, spec->root_path, spec->hostname,
+		spec->file, spec->bundle, spec->oci_version, spec->cwd, spec->root_path, spec->hostname,
 		spec->job_id, spec->account, spec->pool, spec->sandbox, spec->sandbox_cover, spec->rootfs,
 		spec->accounting, spec->rlimits, spec->mounts, spec->seccomp_profile,
 		spec->seccomp_doc, spec->resources.weight_devices,

@@ -44,6 +44,8 @@ enum {
 	GR_MNT_RECURSIVE = 1 << 4, /* "rbind" */
 };
 
+#define GR_MNT_MODE_SET 0x10000u
+
 enum gr_mount_type {
 	GR_MOUNT_BIND,  /* type "bind" or absent with "bind"/"rbind" in options */
 	GR_MOUNT_TMPFS, /* type "tmpfs" (source ignored) */
@@ -55,6 +57,7 @@ struct gr_mount {
 	char *source;       /* absolute host path for binds, NULL for tmpfs */
 	unsigned flags;     /* GR_MNT_*; binds are always nosuid,nodev in the job */
 	unsigned long long size; /* tmpfs size in bytes from "size=N[kmg]", 0 = default */
+	unsigned mode;      /* tmpfs "mode=OCTAL" | GR_MNT_MODE_SET; 0: 1777 */
 };
 
 /* gridrun.landlock (landlock.h); absent: the site's setting decides */
@@ -177,11 +180,51 @@ struct gr_spec {
 				  * text, NUL-terminated, which the profile loader reads at
 				  * "linux.seccomp", so its messages point into the spec */
 	size_t seccomp_doc_len;
+
+	/* OCI compatibility (spec-oci.c) */
+	char *bundle;            /* absolute; relative root.path is below it; NULL for a string */
+	unsigned ignored;        /* GR_SPEC_IGNORED_*: accepted, not honoured, one notice each */
+	int oom_score_adj;       /* process.oomScoreAdj, with has_oom_score_adj */
+	bool has_oom_score_adj;
+	int umask;               /* process.user.umask, -1 = unset (the caller's) */
 };
+
+enum {
+	GR_SPEC_IGNORED_CAPS = 1 << 0,
+	GR_SPEC_IGNORED_TERMINAL = 1 << 1,
+	GR_SPEC_IGNORED_SYSFS = 1 << 2,
+	GR_SPEC_IGNORED_MAPPINGS = 1 << 3,
+	GR_SPEC_IGNORED_CGROUPS_PATH = 1 << 4,
+};
+
+/* The one-line notice for one GR_SPEC_IGNORED_* bit ("json.path: what"), NULL if none. */
+const char *gr_spec_notice_text(unsigned bit);
+
+/* In the job's process before execve: process.user.umask. */
+int gr_spec_oci_apply_in_child(const struct gr_spec *spec, struct gr_error **err);
+/*
+ * process.oomScoreAdj, in init while it is still dumpable (a non-dumpable
+ * process's /proc files belong to host root) and before its ids change; the
+ * job inherits it. Raising needs no privilege; lowering below the
+ * supervisor's fails with EACCES, reported as such.
+ */
+int gr_spec_oci_oom_in_child(const struct gr_spec *spec, struct gr_error **err);
+/*
+ * In init's mount namespace, with the supervisor's ids, before the root is
+ * cloned: in a bundle's rootfs (spec->bundle set and root.path not "/"),
+ * create each missing mount target (gridrun's own and the spec's) as runc
+ * does. Every lookup is openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) from
+ * the rootfs fd, so a symlink in the rootfs never leads a creation outside.
+ */
+int gr_spec_oci_make_targets(const struct gr_spec *spec, struct gr_error **err);
 
 /* name is FILE in the messages about the spec's text (NULL: path); those
  * about reading the file name path. */
 int gr_spec_load_file(const char *path, const char *name, struct gr_spec **out, struct gr_error **err);
+/* The same with the OCI bundle directory given (gridrun run --bundle); NULL:
+ * the spec file's directory. A relative root.path is relative to it. */
+int gr_spec_load_bundle(const char *path, const char *name, const char *bundle,
+			struct gr_spec **out, struct gr_error **err);
 /* name is used as FILE in messages. */
 int gr_spec_load_string(const char *text, size_t len, const char *name,
 			struct gr_spec **out, struct gr_error **err);
