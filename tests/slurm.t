@@ -121,7 +121,7 @@ PIDS="$PIDS $!"
 /usr/sbin/slurmd -D -f "$T/slurm.conf" -N localhost >"$T/log/slurmd.out" 2>&1 &
 PIDS="$PIDS $!"
 
-echo "1..17"
+echo "1..18"
 i=0
 until sinfo -h -o %T 2>/dev/null | grep -q idle || [ $i -ge 100 ]; do sleep 0.2; i=$((i + 1)); done
 check "the one-node cluster is up" "sinfo -h -o %T | grep -q idle" "$T/log/slurmctld.log" "$T/log/slurmd.log"
@@ -250,6 +250,22 @@ check "srun --container BUNDLE: the task runs in gridrun (own PID namespace, one
 check "Slurm's RunTimeQuery/Kill/Delete as root after the task: no error logged, no state entry left" \
 	"! grep -q 'RunTime.*failed\|oci.*error' $T/log/slurmd.log && [ -z \"\$(ls -A /tmp/gridrun-$UID1 2>/dev/null | grep -v '^records\$')\" ]" \
 	"$T/log/slurmd.log"
+as_user "$T/work/u1" srun --container "$B" -J gr-oci sh -c 'exec sleep 3001' >/dev/null 2>"$T/err8b" &
+sp=$!
+i=0; oj=; seen=no
+while [ $i -lt 100 ]; do
+	oj=$(squeue -h -n gr-oci -o %i | head -1)
+	[ -n "$oj" ] && ls /tmp/gridrun-$UID1 2>/dev/null | grep -q "\.$oj\.0\.0\$" && seen=yes && break
+	sleep 0.1; i=$((i + 1))
+done
+scancel "$oj"; wait $sp
+i=0
+while [ $i -lt 100 ] && { ls /tmp/gridrun-$UID1 | grep -q "\.$oj\." || grep -q 'sleep.3001' /proc/[0-9]*/cmdline 2>/dev/null; }; do
+	sleep 0.1; i=$((i + 1))
+done
+check "scancel of an srun --container task: gridrun's job ends, its state entry goes" \
+	"[ $seen = yes ] && ! ls /tmp/gridrun-$UID1 | grep -q '\.$oj\.' && ! grep -q 'sleep.3001' /proc/[0-9]*/cmdline 2>/dev/null" \
+	"$T/err8b"
 umount "$B/rootfs"
 
 # 8. gridrun-exporter sees a running Slurm task's usage
