@@ -379,24 +379,6 @@ static int on_stale_entry(void *data, const char *json)
 	return r;
 }
 
-static int sig_from_name(const char *name)
-{
-	static const struct { const char *name; int sig; } sigs[] = {
-		{ "TERM", SIGTERM }, { "INT", SIGINT }, { "HUP", SIGHUP }, { "QUIT", SIGQUIT },
-		{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "KILL", SIGKILL },
-	};
-	char *end;
-	long n;
-
-	if (!strncmp(name, "SIG", 3))
-		name += 3;
-	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
-		if (!strcmp(name, sigs[i].name))
-			return sigs[i].sig;
-	n = strtol(name, &end, 10);
-	return *name && !*end && n > 0 && n < 65 ? (int)n : -1;
-}
-
 /*
  * The node-wide copy of the record, DIR/records/<job-id>.json (state.h), for
  * gridrun-exporter's per-account counters: written whether or not the spec
@@ -687,7 +669,7 @@ static int cmd_kill(const char *job_id, const char *signame)
 	json_t *o;
 	int sig;
 
-	sig = sig_from_name(signame);
+	sig = gr_oci_signal(signame);   /* one signal table: oci.c's */
 	if (sig <= 0) {
 		gr_error_set(&err, EINVAL, "unknown signal `%s`", signame);
 		return fail(err);

@@ -382,7 +382,7 @@ static int signal_job(const char *id, int sig, const char *what, struct gr_error
 	return r;
 }
 
-static int sig_number(const char *name)
+int gr_oci_signal(const char *name)
 {
 	static const struct { const char *name; int sig; } sigs[] = {
 		{ "TERM", SIGTERM }, { "INT", SIGINT }, { "HUP", SIGHUP }, { "QUIT", SIGQUIT },
@@ -411,7 +411,7 @@ static bool wait_gone(int pidfd, int seconds)
 static int cmd_oci_kill(const char *id, const char *signame)
 {
 	_cleanup_gr_error_ struct gr_error *err = NULL;
-	int sig = sig_number(signame ? signame : "TERM"), r;
+	int sig = gr_oci_signal(signame ? signame : "TERM"), r;
 
 	if (sig <= 0) {
 		gr_error_set(&err, EINVAL, "kill: unknown signal `%s`", signame);

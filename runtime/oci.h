@@ -69,6 +69,8 @@ int gr_oci_run_target(const char *arg, char **spec_path, const char **job_id, st
 const char *gr_oci_bundle(void);
 /* The job started as pid: write --pid-file. */
 int gr_oci_started(pid_t pid, struct gr_error **err);
+/* A signal by name (TERM, SIGTERM, ...) or number 1-64; -1 if none. */
+int gr_oci_signal(const char *name);
 /* state, delete and kill in the OCI form: its exit status, or -1 (not one). */
 int gr_oci_main(int argc, char **argv);
 
