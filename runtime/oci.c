@@ -27,6 +27,9 @@
 static char *arg_bundle;    /* run --bundle (absolute once resolved) */
 static char *arg_pid_file;  /* run --pid-file (absolute) */
 static bool bundle_given;
+static int pid_dirfd = -1;  /* --pid-file's directory, checked (open_pid_dir) */
+
+static int open2(int dirfd, const char *path, int flags, unsigned long long resolve);
 
 static char *absolute(const char *p)
 {
@@ -74,6 +77,30 @@ static int check_id(const char *id, struct gr_error **err)
 	return 0;
 }
 
+/*
+ * --pid-file's directory, opened without following symlinks, must be the
+ * caller's or root's and writable by no one else: root never creates or
+ * renames a file by path in a directory a user can write (a user could
+ * swap the name for a symlink, or move the directory). The file is then
+ * written beneath that fd.
+ */
+static int open_pid_dir(struct gr_error **err)
+{
+	char *slash = strrchr(arg_pid_file, '/');
+	_cleanup_free_ char *dir = strndup(arg_pid_file, slash && slash != arg_pid_file ? (size_t)(slash - arg_pid_file) : 1);
+	struct stat st;
+
+	if (!dir || !slash || !slash[1] || !strcmp(slash + 1, ".") || !strcmp(slash + 1, ".."))
+		return gr_error_set(err, EINVAL, "--pid-file `%s`: not a file name", arg_pid_file);
+	pid_dirfd = open2(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	if (pid_dirfd < 0)
+		return gr_error_sys(err, errno, "--pid-file `%s`: its directory", arg_pid_file);
+	if (fstat(pid_dirfd, &st) < 0 || (st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022))
+		return gr_error_set(err, EPERM, "--pid-file `%s`: its directory must be owned by uid %u or root "
+				    "and writable by no one else", arg_pid_file, (unsigned)geteuid());
+	return 0;
+}
+
 int gr_oci_run_target(const char *arg, char **spec_path, const char **job_id, struct gr_error **err)
 {
 	size_t n = strlen(arg);
@@ -88,6 +115,8 @@ int gr_oci_run_target(const char *arg, char **spec_path, const char **job_id, st
 	}
 	if (check_id(arg, err) < 0)
 		return -EINVAL;
+	if (arg_pid_file && open_pid_dir(err) < 0)
+		return -EPERM;
 	if (!arg_bundle && !(arg_bundle = absolute(".")))
 		return gr_error_sys(err, errno ? errno : ENOMEM, "bundle: the working directory");
 	if (!arg_bundle || !(real = realpath(arg_bundle, NULL)))
@@ -107,12 +136,25 @@ const char *gr_oci_bundle(void)
 
 int gr_oci_started(pid_t pid, struct gr_error **err)
 {
-	char buf[32];
+	const char *name = arg_pid_file ? strrchr(arg_pid_file, '/') + 1 : NULL;
+	_cleanup_close_ int fd = -1;
+	char buf[32], tmp[300];
+	ssize_t r;
 
-	if (!arg_pid_file)
+	if (!arg_pid_file || pid_dirfd < 0)
 		return 0;
 	snprintf(buf, sizeof(buf), "%d", (int)pid);
-	return gr_write_file_replace(arg_pid_file, buf, 0644, err);
+	snprintf(tmp, sizeof(tmp), ".%.200s.tmp.%d", name, (int)getpid());
+	fd = openat(pid_dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return gr_error_sys(err, errno, "--pid-file `%s`", arg_pid_file);
+	r = gr_write_all(fd, buf, strlen(buf));
+	if (r < 0 || renameat(pid_dirfd, tmp, pid_dirfd, name) < 0) {
+		r = r < 0 ? -r : errno;
+		unlinkat(pid_dirfd, tmp, 0);
+		return gr_error_sys(err, (int)r, "--pid-file `%s`", arg_pid_file);
+	}
+	return 0;
 }
 
 /* ---- finding a job by its id ------------------------------------------ */

@@ -50,7 +50,7 @@ runtime_run() { # BUNDLE ID [more options]: in the background, rc to BUNDLE/rc
 wait_for() { i=0; while ! eval "$1" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; eval "$1"; }
 running() { "$G" state "$1" >"$T/st.json" 2>"$T/st.err" && [ "$(jget "$T/st.json" status)" = running ]; }
 
-echo "1..15"
+echo "1..16"
 
 # 1. a user's job: root queries it, then kills it
 B1=$T/b1
@@ -130,6 +130,12 @@ forge forged.own "{\"supervisor_pid\": $uvictim, \"supervisor_start\": $(sed 's/
 st=$("$G" state forged.own | jq -r '.status + " " + (.owner|tostring)')
 check "control: an entry naming a live process of the directory's owner is believed (created, owner $U)" \
 	"[ \"$st\" = 'created $U' ]"
+
+# --pid-file as root in a directory the user can write: refused before the job
+mkdir "$T/udir" && chown $U "$T/udir"
+out=$(cd "$B3" && "$G" run --bundle "$B3" --pid-file "$T/udir/pid" node.u.104.0.0 2>&1); rc=$?
+check "root: --pid-file in a user-writable directory is refused: one line naming it, exit 125, nothing written" \
+	"[ $rc = 125 ] && [ \$(echo '$out' | wc -l) = 1 ] && echo '$out' | grep -q -- '--pid-file .$T/udir/pid.: its directory must be owned' && [ -z \"\$(ls -A $T/udir)\" ]"
 
 # 6. the old form still works: `gridrun run path/spec.json`
 mkdir -p "$T/plain" && sed 's|"args": \["sh"\]|"args": ["sh", "-c", "exit 7"]|' \
