@@ -61,7 +61,7 @@ check "root: state of a job a user started is running, with its pid, bundle, oci
 	"[ \"\$(jget $T/st.json status)\" = running ] && [ \"\$(jget $T/st.json pid)\" = \"\$(cat $B1/pid)\" ] && [ \"\$(jget $T/st.json bundle)\" = $B1 ] && [ \"\$(jget $T/st.json id)\" = node.u.101.0.0 ] && [ \"\$(jget $T/st.json ociVersion)\" = 1.0.2 ] && [ ! -s $T/st.err ]" \
 	"$T/st.json" "$T/st.err" "$B1/err"
 check "--pid-file holds the job's pid, a process of the user's" \
-	"[ \"\$(stat -c %u /proc/\$(cat $B1/pid))\" != 0 ]" "$B1/err"
+	"[ \"\$(stat -c %u /proc/\$(cat $B1/pid))\" = $U ]" "$B1/err"
 "$G" kill --all node.u.101.0.0 >"$T/k.out" 2>&1; krc=$?
 wait_for "[ -s $B1/rc ]"
 check "root: kill --all (TERM) ends the user's job; RunTimeRun exits 143" \
