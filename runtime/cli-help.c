@@ -13,9 +13,14 @@
 static const struct {
 	const char *name, *synopsis, *text;
 } commands[] = {
-	{ "run", "run [--config PATH] [--spec-name NAME] SPEC.json",
+	{ "run", "run [--config PATH] [--spec-name NAME] SPEC.json | run [--bundle DIR] [--pid-file F] ID",
 	  "Run one job in a fresh sandbox as SPEC.json says, wait for it, write its\n"
 	  "accounting record and clean up. `gridrun SPEC.json` is the same.\n"
+	  "The OCI form: DIR/config.json (DIR: --bundle, else the working directory)\n"
+	  "is the spec and ID the job id; ARG is a spec when it contains a '/' or\n"
+	  "is an existing *.json file and neither --bundle nor --pid-file is given.\n"
+	  "  --bundle DIR, -b  the OCI bundle\n"
+	  "  --pid-file F      write the job's pid to F once it has started\n"
 	  "  --config PATH     the site configuration (default /etc/gridrun/gridrun.conf)\n"
 	  "  --spec-name NAME  call the spec NAME in messages (for /dev/fd/N, /dev/stdin)\n"
 	  "Exit status: the job's; 128+N if killed by signal N; 125 gridrun error,\n"
@@ -31,9 +36,18 @@ static const struct {
 	  "than an hour, leases of dead holders, ended quarantines.\n" },
 	{ "suspend", "suspend ID", "Freeze the running job ID (its whole cgroup).\n" },
 	{ "resume", "resume ID", "Thaw the suspended job ID.\n" },
-	{ "kill", "kill ID SIGNAL",
+	{ "kill", "kill [--all|-a] ID [SIGNAL]",
 	  "Send SIGNAL (a name such as TERM, or a number) to the job ID through its\n"
-	  "supervisor; TERM and INT start the grace period before everything is killed.\n" },
+	  "supervisor; TERM and INT start the grace period before everything is killed.\n"
+	  "The OCI form (--all, or no SIGNAL: TERM) exits 0 for an unknown or ended ID,\n"
+	  "and as root also finds a job a user started.\n" },
+	{ "state", "state ID",
+	  "Print the OCI state of ID as JSON (ociVersion, id, status created|running|\n"
+	  "stopped, pid, bundle); an unknown ID is \"stopped\", exit 0.\n" },
+	{ "delete", "delete [--force|-f] ID",
+	  "Forget the ended job ID (nothing to do: its supervisor cleans up). With\n"
+	  "--force, a running one is sent TERM, then KILL if its supervisor has not\n"
+	  "ended within GRIDRUN_OCI_DELETE_WAIT seconds (30). Unknown ID: exit 0.\n" },
 	{ "seccomp", "seccomp dump PROFILE",
 	  "Print a seccomp profile's filter as libseccomp PFC, for review. PROFILE is\n"
 	  "a built-in name (grid-default, strict) or a path with a '/'.\n" },

@@ -45,6 +45,7 @@
 #include "lsm.h"
 #include "helper.h"
 #include "lease.h"
+#include "oci.h"
 #include "record.h"
 #include "supervisor.h"
 #include "spec.h"
@@ -54,6 +55,8 @@
 static void usage(FILE *out)
 {
 	fputs("usage: gridrun run [--config PATH] [--spec-name NAME] SPEC.json\n"
+	      "       gridrun run [--bundle DIR] [--pid-file F] ID | state ID | delete [--force] ID\n"
+	      "       gridrun kill [--all] ID [SIGNAL]   (OCI runtime verbs)\n"
 	      "       gridrun SPEC.json\n"
 	      "       gridrun suspend ID | resume ID | kill ID SIGNAL\n"
 	      "       gridrun seccomp dump PROFILE   (a name, or a path with a '/')\n"
@@ -119,6 +122,7 @@ static char *state_json(const char *job_id, const struct gr_spec *spec, pid_t pi
 		.pid = pid > 0 ? pid : 0,
 		.pid_start = pid > 0 ? gr_proc_starttime(pid) : 0,
 		.account = (char *)spec->account,
+		.bundle = (char *)gr_oci_bundle(),   /* `gridrun run [--bundle B] ID` (oci.h) */
 		.has_lease = run_lease != NULL,
 	};
 	char *text;
@@ -168,6 +172,9 @@ static int on_started(void *data, pid_t pid, int pidfd, const struct gr_cgroup *
 	_cleanup_free_ char *json = state_json(c->job_id, c->spec, pid, cg);
 
 	(void)pidfd;
+	/* OCI --pid-file (oci.h) */
+	if (gr_oci_started(pid, err) < 0)
+		return -EIO;
 	return gr_state_update(c->state_dir, c->job_id, json, err);
 }
 
@@ -215,6 +222,8 @@ static int take_options(int argc, char **argv)
 			arg_spec_name = argv[i] + 12;
 		} else if (run && !strcmp(argv[i], "--spec-name") && i + 1 < argc) {
 			arg_spec_name = argv[++i];
+		} else if (run && gr_oci_take_run_option(argc, argv, &i)) {
+			/* --bundle, -b, --pid-file (oci.h) */
 		} else if (!strcmp(argv[1], "ps") && (!strcmp(argv[i], "--format=json") ||
 			   (!strcmp(argv[i], "--format") && i + 1 < argc && !strcmp(argv[i + 1], "json") && ++i))) {
 			arg_json = true;
@@ -365,24 +374,6 @@ static int on_stale_entry(void *data, const char *json)
 	return r;
 }
 
-static int sig_from_name(const char *name)
-{
-	static const struct { const char *name; int sig; } sigs[] = {
-		{ "TERM", SIGTERM }, { "INT", SIGINT }, { "HUP", SIGHUP }, { "QUIT", SIGQUIT },
-		{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "KILL", SIGKILL },
-	};
-	char *end;
-	long n;
-
-	if (!strncmp(name, "SIG", 3))
-		name += 3;
-	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
-		if (!strcmp(name, sigs[i].name))
-			return sigs[i].sig;
-	n = strtol(name, &end, 10);
-	return *name && !*end && n > 0 && n < 65 ? (int)n : -1;
-}
-
 /*
  * The node-wide copy of the record, DIR/records/<job-id>.json (state.h), for
  * gridrun-exporter's per-account counters: written whether or not the spec
@@ -438,7 +429,7 @@ static unsigned prune_record_copies(const char *state_dir)
 	return n;
 }
 
-static int cmd_run(const char *path)
+static int cmd_run(const char *path, const char *oci_id)
 {
 	_cleanup_gr_error_ struct gr_error *err = NULL;
 	_cleanup_gr_spec_ struct gr_spec *spec = NULL;
@@ -467,7 +458,9 @@ static int cmd_run(const char *path)
 		return fail(err);
 	apply_site_defaults(spec, site_config);
 	jl.via_helper = spec->pool && geteuid() != 0;
-	if (spec->job_id) {
+	if (oci_id) {   /* `gridrun run ID` (oci.h) */
+		job_id = strdup(oci_id);
+	} else if (spec->job_id) {
 		job_id = strdup(spec->job_id);
 	} else {
 		unsigned long long rnd = 0;
@@ -675,7 +668,7 @@ static int cmd_kill(const char *job_id, const char *signame)
 	_cleanup_gr_job_state_ struct gr_job_state st = { 0 };
 	int sig;
 
-	sig = sig_from_name(signame);
+	sig = gr_oci_signal(signame);   /* one signal table: oci.c's */
 	if (sig <= 0) {
 		gr_error_set(&err, EINVAL, "unknown signal `%s`", signame);
 		return fail(err);
@@ -738,15 +731,25 @@ int main(int argc, char **argv)
 						      strcmp(cmd, "ps") && strcmp(cmd, "gc")), &err) < 0)
 			return fail(err);
 	}
+	r = gr_oci_main(argc, argv);   /* state, delete, kill --all (oci.h) */
+	if (r != -1)
+		return r;
 	r = gr_cli_unknown_option(argc, argv);
 	if (r != -1)
 		return r;
 	if (!strcmp(cmd, "run")) {
+		_cleanup_gr_error_ struct gr_error *err = NULL;
+		_cleanup_free_ char *path = NULL;
+		const char *oci_id;
+
 		if (argc != 3 || (arg_spec_name && !*arg_spec_name)) {
 			usage(stderr);
 			return GR_EXIT_ERROR;
 		}
-		return cmd_run(argv[2]);
+		/* SPEC.json, or an OCI container id and its bundle (oci.h) */
+		if (gr_oci_run_target(argv[2], &path, &oci_id, &err) < 0)
+			return fail(err);
+		return cmd_run(path, oci_id);
 	}
 	if (argc == 2 && !strcmp(cmd, "check"))
 		return cmd_check();
@@ -763,7 +766,7 @@ int main(int argc, char **argv)
 	if (argc == 2 && cmd[0] != '-' && strcmp(cmd, "check") && strcmp(cmd, "ps") && strcmp(cmd, "gc") &&
 	    strcmp(cmd, "suspend") && strcmp(cmd, "resume") && strcmp(cmd, "kill") &&
 	    strcmp(cmd, "seccomp"))
-		return cmd_run(cmd);
+		return cmd_run(cmd, NULL);
 	usage(stderr);
 	return GR_EXIT_ERROR;
 }

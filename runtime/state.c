@@ -357,6 +357,7 @@ void gr_job_state_free(struct gr_job_state *st)
 	free(st->job_id);
 	free(st->spec);
 	free(st->account);
+	free(st->bundle);
 	free(st->lease.pool);
 	for (size_t i = 0; i < st->ncgroups; i++)
 		free(st->cgroups[i]);
@@ -386,6 +387,8 @@ int gr_job_state_format(const struct gr_job_state *st, char **text, struct gr_er
 	}
 	if (st->account)
 		json_object_set_new(o, "account", json_string(st->account));
+	if (st->bundle)
+		json_object_set_new(o, "bundle", json_string(st->bundle));
 	if (st->has_lease)
 		json_object_set_new(o, "lease", json_pack("{s:s, s:I, s:I, s:I}", "pool",
 							  st->lease.pool ? st->lease.pool : "",
@@ -447,6 +450,7 @@ static int parse_fields(json_t *o, unsigned flags, struct gr_job_state *st, cons
 	FIELD("pid", int_opt(json_object_get(o, "pid"), 0, INT32_MAX, &pid));
 	FIELD("pid_start", int_opt(json_object_get(o, "pid_start"), 0, INT64_MAX, &ps));
 	FIELD("account", dup_opt(json_object_get(o, "account"), &st->account));
+	FIELD("bundle", dup_opt(json_object_get(o, "bundle"), &st->bundle));
 	FIELD("cgroup_version", int_opt(json_object_get(o, "cgroup_version"), 0, 2, &ver));
 	FIELD("freezer", dup_opt(json_object_get(o, "freezer"), &st->freezer));
 	if (r >= 0 && lease) {

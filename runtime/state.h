@@ -50,6 +50,7 @@ struct gr_job_state {
 	pid_t pid;                            /* the job's init; 0 before start */
 	unsigned long long pid_start;
 	char *account;                        /* NULL: none */
+	char *bundle;                         /* an OCI bundle (oci.h); NULL: none */
 	bool has_lease;
 	struct {
 		char *pool;

@@ -4,7 +4,7 @@ G=${GRIDRUN:-build/gridrun}
 B=$(dirname "$G")
 export GRIDRUN_STATE_DIR=$(mktemp -d /tmp/gridrun-cli.XXXXXX)
 trap 'rm -rf "$GRIDRUN_STATE_DIR"' EXIT
-echo "1..35"
+echo "1..39"
 n=0
 t() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3 (got '$1', want '$2')"; fi; }
 "$G" >/dev/null 2>&1; t $? 125 "no arguments: exit 125"
@@ -24,7 +24,7 @@ err=$(echo "$bad" | "$G" run /dev/stdin --spec-name=job7.json 2>&1 | cut -d: -f1
 # help: stdout, exit 0, for the overview and each command, both ways
 out=$("$G" help 2>/dev/null); rc=$?
 t "$rc $(echo "$out" | head -n 1)" "0 usage: gridrun COMMAND [ARGS...] | gridrun SPEC.json | --version | --help" "help: the overview on stdout, exit 0"
-for c in run check ps gc suspend resume kill seccomp help; do
+for c in run check ps gc suspend resume kill state delete seccomp help; do
 	case $("$G" help $c 2>&1) in "usage: gridrun $c"*) ok=yes;; *) ok=no;; esac
 	case $("$G" $c --help 2>&1) in "usage: gridrun $c"*) ok=$ok-yes;; *) ok=$ok-no;; esac
 	t "$ok" "yes-yes" "help $c and $c --help: its usage"
@@ -37,6 +37,8 @@ t "$(one help nope)" "125 1 gridrun: help: unknown command \`nope\` (see gridrun
 t "$(one --nope)" "125 1 gridrun: unknown option \`--nope\` (see gridrun help)" "an unknown option is named"
 t "$(one ps --nope)" "125 1 gridrun: ps: unknown option \`--nope\` (see gridrun help ps)" "an unknown option of ps"
 t "$(one run --nope x.json)" "125 1 gridrun: run: unknown option \`--nope\` (see gridrun help run)" "an unknown option of run"
+t "$(one state)" "125 1 gridrun: usage: gridrun state ID (see gridrun help)" "state without an id: usage, exit 125"
+t "$(one delete --nope x)" "125 1 gridrun: delete: unknown option \`--nope\` (see gridrun help delete)" "an unknown option of delete"
 t "$(one check -x)" "125 1 gridrun: check: unknown option \`-x\` (see gridrun help check)" "an unknown option of check"
 t "$(one x.json --config c)" "125 1 gridrun: \`x.json\`: more arguments belong to \`gridrun run [OPTIONS] SPEC.json\` (see gridrun help run)" "options after a bare SPEC.json"
 t "$(one nope.json)" "125 1 open spec \`nope.json\`: No such file or directory" "a missing SPEC.json is still a spec"

@@ -18,6 +18,11 @@ if [ "${1:-}" != inner ]; then
 fi
 T=$2
 set -u
+# /tmp: $T/tmp, with $T still reachable at its name inside it, so that the
+# state directory an OCI job's user gets (/tmp/gridrun-UID) is this test's
+mkdir -m 1777 "$T/tmp" && mkdir "$T/tmp/${T#/tmp/}" && mount --bind "$T" "$T/tmp/${T#/tmp/}" &&
+	mount --bind "$T/tmp" /tmp || exit 1
+unset GRIDRUN_STATE_DIR XDG_RUNTIME_DIR
 UID1=23471
 FIRST=$((3000000000 + ($$ % 256) * 4194304))
 P=$((20000 + ($$ % 2000) * 2))
@@ -103,6 +108,8 @@ NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOF
 export SLURM_CONF="$T/slurm.conf"
+# srun --container: examples/slurm/oci.conf with this build's gridrun
+sed "s|/usr/local/bin/gridrun|$GRIDRUN|" "$SRC/examples/slurm/oci.conf" >"$T/oci.conf"
 
 setpriv --reuid munge --regid munge --clear-groups /usr/sbin/munged -F --key-file="$T/munge/key" \
 	--socket="$T/msock/sock" --pid-file="$T/munge/pid" --log-file="$T/munge/log" --seed-file="$T/munge/seed" \
@@ -114,7 +121,7 @@ PIDS="$PIDS $!"
 /usr/sbin/slurmd -D -f "$T/slurm.conf" -N localhost >"$T/log/slurmd.out" 2>&1 &
 PIDS="$PIDS $!"
 
-echo "1..14"
+echo "1..18"
 i=0
 until sinfo -h -o %T 2>/dev/null | grep -q idle || [ $i -ge 100 ]; do sleep 0.2; i=$((i + 1)); done
 check "the one-node cluster is up" "sinfo -h -o %T | grep -q idle" "$T/log/slurmctld.log" "$T/log/slurmd.log"
@@ -227,7 +234,55 @@ check "a working directory the user does not own is refused: one line, exit 125,
 as_user "$T/work/u1" srun sh -c 'cat /proc/self/uid_map' >"$T/out7" 2>&1
 check "default=optin: a step without --gridrun is not wrapped" "grep -q '^ *0 *0 *4294967295' $T/out7" "$T/out7"
 
-# 7. bad plugstack argument: one line naming it, the step fails (the last
+# 7. srun --container BUNDLE: examples/slurm/oci.conf, Slurm's own calls
+# (RunTimeRun as the user from the bundle it rewrote, then Query, Kill,
+# Delete as root). root.path is forced to BUNDLE/rootfs: the host's root.
+B=$T/work/u1/bundle
+mkdir -p "$B/rootfs" && mount --bind / "$B/rootfs" &&
+	sed 's|"args": \["sh"\]|"args": ["true"]|' "$SRC/tests/specs/good/oci-trimmed.json" >"$B/config.json"
+chown $UID1:$UID1 "$B" "$B/config.json"
+as_user "$T/work/u1" srun --container "$B" sh -c 'echo "oci map $(cat /proc/self/uid_map) pid $$"; exit 5' \
+	>"$T/out8" 2>"$T/err8"
+rc=$?
+check "srun --container BUNDLE: the task runs in gridrun (own PID namespace, one-uid map, job id %n.%u.%j.%s.%t), exit 5" \
+	"[ $rc = 5 ] && awk -v u=$UID1 '\$1 == \"oci\" && \$4 == u && \$5 == 1 && \$7 == 2 { ok = 1 } END { exit !ok }' $T/out8 && ls /tmp/gridrun-$UID1/records/localhost.grslurm.*.0.0.json >/dev/null" \
+	"$T/out8" "$T/err8" "$T/log/slurmd.log"
+check "Slurm's RunTimeQuery/Kill/Delete as root after the task: no error logged, no state entry left" \
+	"! grep -q 'RunTime.*failed\|oci.*error' $T/log/slurmd.log && [ -z \"\$(ls -A /tmp/gridrun-$UID1 2>/dev/null | grep -v '^records\$')\" ]" \
+	"$T/log/slurmd.log"
+as_user "$T/work/u1" srun --container "$B" -J gr-oci sh -c 'exec sleep 3001' >/dev/null 2>"$T/err8b" &
+sp=$!
+i=0; oj=; seen=no
+while [ $i -lt 100 ]; do
+	oj=$(squeue -h -n gr-oci -o %i | head -1)
+	[ -n "$oj" ] && ls /tmp/gridrun-$UID1 2>/dev/null | grep -q "\.$oj\.0\.0\$" && seen=yes && break
+	sleep 0.1; i=$((i + 1))
+done
+scancel "$oj"; wait $sp
+i=0
+while [ $i -lt 100 ] && { ls /tmp/gridrun-$UID1 | grep -q "\.$oj\." || grep -q 'sleep.3001' /proc/[0-9]*/cmdline 2>/dev/null; }; do
+	sleep 0.1; i=$((i + 1))
+done
+check "scancel of an srun --container task: gridrun's job ends, its state entry goes" \
+	"[ $seen = yes ] && ! ls /tmp/gridrun-$UID1 | grep -q '\.$oj\.' && ! grep -q 'sleep.3001' /proc/[0-9]*/cmdline 2>/dev/null" \
+	"$T/err8b"
+umount "$B/rootfs"
+
+# 8. gridrun-exporter sees a running Slurm task's usage
+rm -f "$T/work/u1/started"
+as_user "$T/work/u1" srun --gridrun -J gr-exp sh -c 'touch started; while :; do :; done' >/dev/null 2>"$T/err9" &
+sp=$!
+i=0; while [ ! -e "$T/work/u1/started" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 1
+ej=$(squeue -h -n gr-exp -o %i | head -1)
+"$BUILD/gridrun-exporter" --textfile "$T/metrics.prom" --state-dir "$T/run" --config "$T/gridrun.conf" 2>"$T/err9e"
+scancel "$ej"; wait $sp
+check "gridrun-exporter: the running Slurm task slurm-$ej.0.0 is a job with CPU time > 0" \
+	"awk -v j='job_id=\"slurm-$ej.0.0\"' '/^gridrun_job_cpu_user_seconds_total/ && index(\$0, j) && \$NF > 0 { ok = 1 } END { exit !ok }' $T/metrics.prom" \
+	"$T/metrics.prom" "$T/err9e" "$T/err9"
+nothing_left "$ej" >/dev/null
+
+# 9. bad plugstack argument: one line naming it, the step fails (the last
 # job: slurmd drains the node when a step's plugin stack fails)
 plugstack pool=bad/name
 as_user "$T/work/u1" srun --gridrun true >/dev/null 2>"$T/err6"

@@ -1,0 +1,151 @@
+#!/bin/sh
+# tests/oci.t - the OCI verbs (runtime/oci.h) called the way Slurm's oci.conf
+# calls them (examples/slurm/oci.conf): RunTimeRun by `/bin/sh -c` as the
+# job's user, from the bundle, with a bare environment; RunTimeQuery, Kill
+# and Delete as root afterwards, their output parsed as JSON. Runs in a
+# private mount namespace whose /tmp is a scratch directory, so the user's
+# default state directory (/tmp/gridrun-UID) is this test's own.
+GRIDRUN=${GRIDRUN:-$PWD/build/gridrun}
+SRC=${GRIDRUN_SRC:-$PWD}
+if [ "${1:-}" != inner ]; then
+	[ "$(id -u)" = 0 ] || { echo "1..1"; echo "not ok 1 - oci.t needs root (root's verbs on a user's job)"; exit 1; }
+	T=$(mktemp -d /tmp/gridrun-test.XXXXXX) || exit 1
+	chmod 0755 "$T"
+	unshare -m --propagation private "$0" inner "$T"
+	rc=$?
+	case "$T" in /tmp/gridrun-test.*) rm -rf "$T" ;; esac
+	exit $rc
+fi
+T=$2
+set -u
+# /tmp: $T/tmp, with $T itself still reachable at its name inside it
+mkdir -m 1777 "$T/tmp" && mkdir "$T/tmp/${T#/tmp/}" && mount --bind "$T" "$T/tmp/${T#/tmp/}" &&
+	mount --bind "$T/tmp" /tmp || { echo "1..1"; echo "not ok 1 - private /tmp"; exit 1; }
+unset GRIDRUN_STATE_DIR XDG_RUNTIME_DIR
+U=23481
+G=$GRIDRUN
+PIDS=
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); echo "not ok $n - $1"; echo x >>"$T/tap"; shift; for f in "$@"; do [ -f "$f" ] && sed 's/^/# /' "$f"; done; }
+check() { name=$1; shift; if eval "$1"; then ok "$name"; else shift; nok "$name" "$@"; fi; }
+stop() { for p in $PIDS; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
+trap stop EXIT
+jget() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); print(v.get(sys.argv[2], "-"))' "$1" "$2" 2>/dev/null; }
+
+# a bundle as Slurm leaves it: config.json (a spec gridrun accepts today), cwd
+bundle() { # DIR ARGS-JSON
+	mkdir -p "$1"
+	sed "s|\"args\": \\[\"sh\"\\]|\"args\": $2|" "$SRC/tests/specs/good/oci-trimmed.json" >"$1/config.json"
+	chown -R $U:$U "$1"
+}
+# RunTimeRun="gridrun run --bundle %b %n.%u.%j.%s.%t" as Slurm runs it
+runtime_run() { # BUNDLE ID [more options]: in the background, rc to BUNDLE/rc
+	b=$1; id=$2; shift 2
+	(cd "$b" && env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin SLURM_CONF=/nonexistent \
+		setpriv --reuid $U --regid $U --clear-groups /bin/sh -c "$G run --bundle $b $* $id" \
+		>"$b/out" 2>"$b/err"; echo $? >"$b/rc") &
+	PIDS="$PIDS $!"
+}
+wait_for() { i=0; while ! eval "$1" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; eval "$1"; }
+running() { "$G" state "$1" >"$T/st.json" 2>"$T/st.err" && [ "$(jget "$T/st.json" status)" = running ]; }
+
+echo "1..16"
+
+# 1. a user's job: root queries it, then kills it
+B1=$T/b1
+bundle "$B1" '["sh", "-c", "echo started; exec sleep 60"]'
+runtime_run "$B1" node.u.101.0.0 --pid-file "$B1/pid"
+wait_for "running node.u.101.0.0"
+check "root: state of a job a user started is running, with its pid, bundle, ociVersion and id" \
+	"[ \"\$(jget $T/st.json status)\" = running ] && [ \"\$(jget $T/st.json pid)\" = \"\$(cat $B1/pid)\" ] && [ \"\$(jget $T/st.json bundle)\" = $B1 ] && [ \"\$(jget $T/st.json id)\" = node.u.101.0.0 ] && [ \"\$(jget $T/st.json ociVersion)\" = 1.0.2 ] && [ ! -s $T/st.err ]" \
+	"$T/st.json" "$T/st.err" "$B1/err"
+check "--pid-file holds the job's pid, a process of the user's" \
+	"[ \"\$(stat -c %u /proc/\$(cat $B1/pid))\" = $U ]" "$B1/err"
+"$G" kill --all node.u.101.0.0 >"$T/k.out" 2>&1; krc=$?
+wait_for "[ -s $B1/rc ]"
+check "root: kill --all (TERM) ends the user's job; RunTimeRun exits 143" \
+	"[ $krc = 0 ] && [ \"\$(cat $B1/rc)\" = 143 ] && grep -q started $B1/out" "$T/k.out" "$B1/err" "$B1/rc"
+"$G" state node.u.101.0.0 >"$T/st.json" 2>"$T/st.err"; src=$?
+check "state after the end: stopped, exit 0, nothing on stderr; the user's state entry is gone" \
+	"[ $src = 0 ] && [ \"\$(jget $T/st.json status)\" = stopped ] && [ ! -s $T/st.err ] && [ ! -e /tmp/gridrun-$U/node.u.101.0.0 ]" \
+	"$T/st.json" "$T/st.err"
+
+# 2. unknown ids, idempotence
+out=$("$G" state no.such.job 2>"$T/e"); rc=$?
+check "state of an unknown id: {\"status\": \"stopped\"} on stdout, exit 0, no stderr" \
+	"[ $rc = 0 ] && [ \"\$(echo '$out' | jq -r .status)\" = stopped ] && [ \"\$(echo '$out' | jq -r .id)\" = no.such.job ] && [ ! -s $T/e ]" "$T/e"
+"$G" kill -a no.such.job KILL 2>"$T/e"; r1=$?; "$G" kill no.such.job 2>>"$T/e"; r2=$?
+"$G" delete no.such.job 2>>"$T/e"; r3=$?; "$G" delete --force node.u.101.0.0 2>>"$T/e"; r4=$?
+check "kill, delete and delete --force of an unknown or ended id: exit 0, silent" "[ $r1$r2$r3$r4 = 0000 ] && [ ! -s $T/e ]" "$T/e"
+out=$("$G" state 'bad/id' 2>&1); rc=$?
+check "a malformed id: one line naming it, exit 125" "[ $rc = 125 ] && [ \$(echo '$out' | wc -l) = 1 ] && echo '$out' | grep -q 'container id .bad/id.'" 
+
+# 3. KILL goes to the job's init: the supervisor still cleans up
+B2=$T/b2
+bundle "$B2" '["sh", "-c", "exec sleep 60"]'
+runtime_run "$B2" node.u.102.0.0
+wait_for "running node.u.102.0.0"
+"$G" kill -a node.u.102.0.0 KILL 2>"$T/e"; krc=$?
+wait_for "[ -s $B2/rc ]"
+check "root: kill -a ID KILL: RunTimeRun exits 137 and its supervisor removed the state entry" \
+	"[ $krc = 0 ] && [ \"\$(cat $B2/rc)\" = 137 ] && [ ! -e /tmp/gridrun-$U/node.u.102.0.0 ]" "$T/e" "$B2/err"
+
+# 4. delete: refused while running, --force ends it
+B3=$T/b3
+bundle "$B3" '["sh", "-c", "exec sleep 60"]'
+runtime_run "$B3" node.u.103.0.0
+wait_for "running node.u.103.0.0"
+out=$("$G" delete node.u.103.0.0 2>&1); rc=$?
+check "delete of a running job without --force: one line, exit 125, the job runs on" \
+	"[ $rc = 125 ] && [ \$(echo '$out' | wc -l) = 1 ] && echo '$out' | grep -q 'is running' && running node.u.103.0.0"
+GRIDRUN_OCI_DELETE_WAIT=20 "$G" delete --force node.u.103.0.0 2>"$T/e"; rc=$?
+wait_for "[ -s $B3/rc ]"
+check "delete --force: the job ends (TERM: 143), state stopped, exit 0" \
+	"[ $rc = 0 ] && [ \"\$(cat $B3/rc)\" = 143 ] && ! running node.u.103.0.0" "$T/e" "$B3/err"
+
+# 5. forged entries in the user's own state directory: root must not
+# signal a process that is not the user's, nor a reused pid
+sleep 300 & victim=$!; PIDS="$PIDS $victim"
+vstart=$(sed 's/.*) //' /proc/$victim/stat | cut -d' ' -f20)
+D=/tmp/gridrun-$U
+forge() { # ID JSON
+	setpriv --reuid $U --regid $U --clear-groups sh -c "mkdir -p $D/$1 && printf '%s' '$2' >$D/$1/state.json"
+}
+forge forged.root "{\"supervisor_pid\": $victim, \"supervisor_start\": $vstart, \"pid\": $victim, \"pid_start\": $vstart}"
+"$G" kill -a forged.root KILL 2>"$T/e"; r1=$?; "$G" delete --force forged.root 2>>"$T/e"; r2=$?
+st=$("$G" state forged.root | jq -r .status)
+check "a user's entry naming root's process (right pid and start time): not signalled, stopped" \
+	"[ $r1$r2 = 00 ] && kill -0 $victim && [ $st = stopped ]" "$T/e"
+setpriv --reuid $U --regid $U --clear-groups sleep 300 & uvictim=$!; PIDS="$PIDS $uvictim"
+wait_for "[ \"\$(stat -c %u /proc/$uvictim)\" = $U ]"
+forge forged.reuse "{\"supervisor_pid\": $uvictim, \"supervisor_start\": $((vstart - 1)), \"pid\": $uvictim, \"pid_start\": 1}"
+"$G" kill -a forged.reuse KILL 2>"$T/e"; r1=$?
+st=$("$G" state forged.reuse | jq -r .status)
+check "pid reuse: an entry whose pid now is another process (start time differs) is stopped and not signalled" \
+	"[ $r1 = 0 ] && kill -0 $uvictim && [ $st = stopped ]" "$T/e"
+# the control: the same forged entry naming the user's own live process is
+# believed (so the two refusals above are the checks', not a parse failure)
+forge forged.own "{\"supervisor_pid\": $uvictim, \"supervisor_start\": $(sed 's/.*) //' /proc/$uvictim/stat | cut -d' ' -f20)}"
+st=$("$G" state forged.own | jq -r '.status + " " + (.owner|tostring)')
+check "control: an entry naming a live process of the directory's owner is believed (created, owner $U)" \
+	"[ \"$st\" = 'created $U' ]"
+
+# --pid-file as root in a directory the user can write: refused before the job
+mkdir "$T/udir" && chown $U "$T/udir"
+out=$(cd "$B3" && "$G" run --bundle "$B3" --pid-file "$T/udir/pid" node.u.104.0.0 2>&1); rc=$?
+check "root: --pid-file in a user-writable directory is refused: one line naming it, exit 125, nothing written" \
+	"[ $rc = 125 ] && [ \$(echo '$out' | wc -l) = 1 ] && echo '$out' | grep -q -- '--pid-file .$T/udir/pid.: its directory must be owned' && [ -z \"\$(ls -A $T/udir)\" ]"
+
+# 6. the old form still works: `gridrun run path/spec.json`
+mkdir -p "$T/plain" && sed 's|"args": \["sh"\]|"args": ["sh", "-c", "exit 7"]|' \
+	"$SRC/tests/specs/good/oci-trimmed.json" >"$T/plain/spec.json"
+(cd "$T" && "$G" run plain/spec.json >/dev/null 2>"$T/e"); rc=$?
+check "gridrun run DIR/spec.json is still a spec (exit 7)" "[ $rc = 7 ]" "$T/e"
+(cd "$T/plain" && "$G" run spec.json >/dev/null 2>"$T/e"); rc=$?
+check "gridrun run spec.json (an existing *.json) is still a spec (exit 7)" "[ $rc = 7 ]" "$T/e"
+
+stop
+trap - EXIT
+[ -s "$T/tap" ] && exit 1
+exit 0
