@@ -810,7 +810,7 @@ TEST_F_TIMEOUT(ex, record_copies_are_kept_for_the_exporter_and_gc_prunes_old_one
 	EXPECT_EQ(0644, st.st_mode & 07777);
 	o = json_load_file(old, 0, NULL);
 	ASSERT_NE(NULL, o);
-	EXPECT_EQ(22, json_object_size(o));
+	EXPECT_EQ(23, json_object_size(o));
 	EXPECT_STREQ("lhcb003", json_string_value(json_object_get(o, "account")));
 	EXPECT_TRUE(json_is_null(json_object_get(o, "pool")));
 	EXPECT_STREQ("exited", json_string_value(json_object_get(o, "reason")));

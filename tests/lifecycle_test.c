@@ -305,7 +305,7 @@ TEST_F_TIMEOUT(life, signals_during_the_teardown_lose_no_record, 1200)
 		}
 		ASSERT_NE(-1, status) TH_LOG("run %d: the supervisor did not end (signal %d)", i, sig);
 		rec = json_load_file(rec_path, 0, NULL);
-		if (!rec || json_object_size(rec) != 20) {
+		if (!rec || json_object_size(rec) != 21) {
 			TH_LOG("run %d: signal %d after %ld us: status %d, %s", i, sig, ts.tv_nsec / 1000,
 			       status, rec ? "an incomplete record" : "no record");
 			lost++;

@@ -247,7 +247,7 @@ TEST_F(job, accounting_record_has_every_key)
 		"job_id", "reason", "exit_code", "signal", "oom_killed", "wall_ns", "cpu_user_ns",
 		"cpu_system_ns", "rusage_user_ns", "rusage_system_ns", "memory_peak_bytes",
 		"pids_peak", "io_read_bytes", "io_write_bytes", "killed_at_end", "started_at",
-		"ended_at", "cgroup_version", "isolation", "uid_range",
+		"ended_at", "cgroup_version", "isolation", "uid_range", "lsm_denials",
 	};
 	char *gr, *path;
 	json_t *rec;
