@@ -214,6 +214,9 @@ $(BUILD)/bench/handover-bench: bench/handover-bench.c $(LIB)
 # units and /etc/gridrun/gridrun.conf (every line commented out: no pools
 # until the site writes some; never overwritten). The Debian package
 # (debian/, `make deb`) installs the same with PREFIX=/usr.
+# contrib/gridrun-helper.caps is the one copy of the helper's file
+# capabilities: the README's setcap line and debian's postinst read the
+# installed file (tests/install.t compares it with the helper's own list).
 SYSCONFDIR ?= /etc
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 MANDIR ?= $(PREFIX)/share/man
@@ -238,6 +241,7 @@ install: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper $(BU
 	install -D -m 0755 $(BUILD)/gridrun-condor $(DESTDIR)$(PREFIX)/bin/gridrun-condor
 	install -D -m 4755 -o root -g root $(BUILD)/gridrun-helper $(DESTDIR)$(HELPER_DIR)/gridrun-helper
 	install -D -m 0644 -t $(DESTDIR)$(SECCOMP_DIR) $(SECCOMP_PROFILES)
+	install -D -m 0644 contrib/gridrun-helper.caps $(DESTDIR)$(PREFIX)/share/gridrun/gridrun-helper.caps
 	for m in $(MAN_PAGES); do install -D -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
 	install -D -m 0644 contrib/gridrun.bash-completion $(DESTDIR)$(COMPLETIONDIR)/gridrun
 	install -D -m 0644 -t $(DESTDIR)$(UNITDIR) $(UNITS)
@@ -250,6 +254,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,gridrun gridrun-exporter gridrun-condor)
 	rm -f $(DESTDIR)$(HELPER_DIR)/gridrun-helper
 	rm -f $(addprefix $(DESTDIR)$(SECCOMP_DIR)/,$(notdir $(SECCOMP_PROFILES)))
+	rm -f $(DESTDIR)$(PREFIX)/share/gridrun/gridrun-helper.caps
 	for m in $(MAN_PAGES); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
 	rm -f $(DESTDIR)$(COMPLETIONDIR)/gridrun $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS)))
 	-rmdir $(DESTDIR)$(HELPER_DIR) $(DESTDIR)$(SECCOMP_DIR) $(DESTDIR)$(PREFIX)/share/gridrun 2>/dev/null

@@ -43,11 +43,14 @@ static const struct {
 	  "and as root also finds a job a user started.\n" },
 	{ "state", "state ID",
 	  "Print the OCI state of ID as JSON (ociVersion, id, status created|running|\n"
-	  "stopped, pid, bundle); an unknown ID is \"stopped\", exit 0.\n" },
+	  "stopped, pid, bundle, owner); an unknown ID is \"stopped\", exit 0. As root\n"
+	  "it also finds a job a user started.\n" },
 	{ "delete", "delete [--force|-f] ID",
 	  "Forget the ended job ID (nothing to do: its supervisor cleans up). With\n"
 	  "--force, a running one is sent TERM, then KILL if its supervisor has not\n"
-	  "ended within GRIDRUN_OCI_DELETE_WAIT seconds (30). Unknown ID: exit 0.\n" },
+	  "ended within GRIDRUN_OCI_DELETE_WAIT seconds (30); without --force it is\n"
+	  "refused (exit 125). Unknown ID: exit 0. As root it also finds a job a user\n"
+	  "started.\n" },
 	{ "seccomp", "seccomp dump PROFILE",
 	  "Print a seccomp profile's filter as libseccomp PFC, for review. PROFILE is\n"
 	  "a built-in name (grid-default, strict) or a path with a '/'.\n" },

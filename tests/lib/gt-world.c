@@ -126,8 +126,9 @@ int gt_world_run(unsigned ranges, bool filecaps, void (*fn)(void *arg, const str
 	need(chown(w.helper, 0, 0) == 0 && chmod(w.helper, filecaps ? 0755 : 04755) == 0, "install the helper");
 	if (filecaps) {
 		free(cmd);
-		/* as README says */
-		need(asprintf(&cmd, "PATH=$PATH:/usr/sbin:/sbin setcap cap_setuid,cap_setgid,cap_kill,cap_chown,cap_dac_read_search,cap_fowner,cap_sys_admin=p '%s'", w.helper) > 0 &&
+		/* as README says, from the one list make install installs */
+		need(asprintf(&cmd, "PATH=$PATH:/usr/sbin:/sbin setcap \"$(cat '%s/contrib/gridrun-helper.caps')\" '%s'",
+			      gt_src(), w.helper) > 0 &&
 		     system(cmd) == 0, "setcap");
 	}
 	pid = fork();
