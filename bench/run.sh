@@ -133,6 +133,9 @@ for way in idmap chown; do
 {"process":{"args":["/bin/true"],"env":["PATH=/usr/bin:/bin"]},"gridrun":{"pool":"bench","account":"bench","sandbox":"$T/execute/$way"}}
 EOF
 done
+cat >"$T/spec-nolandlock.json" <<'EOF'
+{"process":{"args":["/bin/true"],"env":["PATH=/usr/bin:/bin"]},"gridrun":{"landlock":false}}
+EOF
 cat >"$T/spec-net.json" <<'EOF'
 {"process":{"args":["/bin/true"],"env":["PATH=/usr/bin:/bin"]},"gridrun":{"network":"none"}}
 EOF
@@ -235,19 +238,20 @@ check_handover "helper mode" "idmap, 0 entries" \
 set -- \
 	-r "floor" /bin/true -- \
 	-R "gridrun" "$GRIDRUN" run "$T/spec.json" -- \
+	-R "gridrun, Landlock off" "$GRIDRUN" run "$T/spec-nolandlock.json" -- \
 	-R "gridrun, network none" "$GRIDRUN" run "$T/spec-net.json" -- \
 	-R "gridrun, leased range" "$GRIDRUN" run --config "$T/gridrun.conf" "$T/spec-lease.json" -- \
 	-R "gridrun, leased range, sandbox idmap" "$GRIDRUN" run --config "$T/gridrun-idmap.conf" "$T/spec-idmap.json" -- \
 	-R "gridrun, leased range, sandbox chown" "$GRIDRUN" run --config "$T/gridrun-chown.conf" "$T/spec-chown.json" -- \
 	-u "$ACCOUNT_UID" -e "GRIDRUN_HELPER=$HB/gridrun-helper" -e "GRIDRUN_STATE_DIR=$S/state-helper" \
 	-R "gridrun, helper mode, sandbox idmap" "$HB/gridrun" run "$T/spec-helper.json" -- \
-	-r "bwrap --unshare-all" "$BWRAP" --unshare-all --ro-bind / / --dev /dev --proc /proc /bin/true -- \
+	-r "bwrap --unshare-all" "$BWRAP" --unshare-all --die-with-parent --ro-bind / / --dev /dev --proc /proc /bin/true -- \
 	-r "unshare -Urmpif" "$UNSHARE" -Urmpif /bin/true -- \
 	-r "runc run" "$RUNC" --root "$S/runc-state" run --bundle "$B" "$RUNC_ID" --
 
 LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 drc=0
-in_ns "$DRIVER" -n "$N" -w "$WARMUP" -o "$OUT/runs.tsv" "$@" >"$T/table.md" || drc=$?
+in_ns "$DRIVER" -n "$N" -w "$WARMUP" -o "$OUT/runs.tsv" -x "bwrap --unshare-all" "$@" >"$T/table.md" || drc=$?
 if [ "$drc" -ge 2 ]; then
 	echo "bench: the driver failed (status $drc)" >&2
 	exit 2
@@ -321,7 +325,7 @@ report() {
 	echo
 	cat "$T/table.md"
 	echo
-	echo "CPU ms: user + system time of the command's whole process tree (reaped descendants included), from wait4(). Peak RSS: wait4()'s ru_maxrss, the largest high-water resident set of any single process of the tree (supervisor, its init, the job; not a sum)."
+	echo "CPU ms: the CPU time of the command's whole process tree, from a fresh cgroup per run (cpuacct.usage on v1, beneath the driver's own cgroup; cpu.stat usage_usec on v2) that the child joins just before its exec and that is read once no process is left in it or beneath it: processes nobody waits for (bwrap's PID 1) and the job's own cgroups are counted, which wait4()'s rusage misses (build/bench/runs.tsv has both). × / CPU × bwrap: the medians divided by the bwrap row's. Peak RSS: wait4()'s ru_maxrss, the largest high-water resident set of any single process of the tree (supervisor, its init, the job; not a sum)."
 	echo
 	echo "Commands (\$T: the scratch directory with the specs, the sandboxes, the runc bundle, a copy of /etc with the helper-mode account and its pool, which every row sees as /etc, and in bin/ the setuid-root copy of gridrun-helper and a copy of gridrun; \$S: the runtimes' state, on tmpfs):"
 	echo

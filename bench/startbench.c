@@ -21,6 +21,19 @@
  * (setgroups, setresgid, setresuid: the driver must be root for that), and
  * each NAME=VALUE is put into the environment (putenv), replacing NAME.
  *
+ * CPU is the whole tree's, from a cgroup: every run gets a fresh cgroup
+ * (startbench.PID.run, beneath the driver's own cgroup in the cpuacct
+ * hierarchy on v1, in the unified one on v2) that the child joins just before
+ * the exec (a write to cgroup.procs, timed in every row alike). After wait4()
+ * the driver waits until no process is left in that cgroup or beneath it,
+ * reads cpuacct.usage (v1) or cpu.stat usage_usec (v2), removes what the
+ * command left beneath it (empty cgroups) and the cgroup itself. wait4()'s
+ * rusage counts only what the child reaped: a PID 1 or a daemon that nobody
+ * waits for (bwrap's PID 1 with --unshare-pid is one) escapes it, and a
+ * runtime that leaves work to such a process looked cheaper than it is. The
+ * wall time still ends with wait4(), what a batch system sees; the next run
+ * starts only after the tree is gone. The TSV keeps wait4()'s figure too.
+ *
  * Every run must exit 0. The first run that does not ends its row: the
  * command is run once more with its output captured, and the row reports the
  * status and the first line of what the command printed. -R marks a row as
@@ -42,11 +55,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
 
 struct row {
 	const char *label;
@@ -57,7 +78,7 @@ struct row {
 	gid_t gid;
 	int required;
 	double *wall_ms; /* one per measured run */
-	double *cpu_ms;	 /* user + system, from wait4 */
+	double *cpu_ms;	 /* the whole tree's, from the run's cgroup */
 	long maxrss_kib;
 	int done;
 	int failed;
@@ -65,6 +86,12 @@ struct row {
 };
 
 static int devnull = -1;
+
+/* the driver's own cgroup (cpuacct on v1, unified on v2), the run's name in it */
+static int cg_base = -1;
+static int cg_v2;
+static char cg_run[64];
+static volatile sig_atomic_t stop_sig;
 
 static double ts_ms(const struct timespec *a, const struct timespec *b)
 {
@@ -74,6 +101,241 @@ static double ts_ms(const struct timespec *a, const struct timespec *b)
 static double tv_ms(const struct timeval *t)
 {
 	return (double)t->tv_sec * 1e3 + (double)t->tv_usec / 1e3;
+}
+
+/* The controllers field of a /proc/self/cgroup line names CTRL (v1). */
+static int names_controller(const char *list, size_t len, const char *ctrl)
+{
+	size_t n = strlen(ctrl);
+
+	for (const char *s = list; s < list + len;) {
+		const char *e = memchr(s, ',', (size_t)(list + len - s));
+
+		if (!e)
+			e = list + len;
+		if ((size_t)(e - s) == n && !memcmp(s, ctrl, n))
+			return 1;
+		s = e + 1;
+	}
+	return 0;
+}
+
+/*
+ * Where the cgroup hierarchy that counts CPU is mounted: /sys/fs/cgroup on
+ * v2, else the v1 mount whose super options name cpuacct (from mountinfo:
+ * "cpuacct" alone on this host, "cpu,cpuacct" co-mounted on others).
+ */
+static int cg_mount(char *mnt, size_t len)
+{
+	struct statfs sf;
+	char line[4096];
+	FILE *f;
+	int found = 0;
+
+	if (statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC) {
+		cg_v2 = 1;
+		snprintf(mnt, len, "/sys/fs/cgroup");
+		return 0;
+	}
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - "), *fields[5] = { 0 }, *save = NULL, *opts, *o;
+		int i = 0;
+
+		if (!sep)
+			continue;
+		/* before " - ": id parent major:minor root MOUNTPOINT ... */
+		for (char *t = strtok_r(line, " ", &save); t && i < 5; t = strtok_r(NULL, " ", &save))
+			fields[i++] = t;
+		/* after it: FSTYPE SOURCE SUPER-OPTIONS */
+		if (i < 5 || strncmp(sep + 3, "cgroup ", 7))
+			continue;
+		opts = strrchr(sep + 3, ' ');
+		if (!opts)
+			continue;
+		opts++;
+		opts[strcspn(opts, "\n")] = '\0';
+		for (o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save))
+			if (!strcmp(o, "cpuacct"))
+				found = 1;
+		if (found)
+			snprintf(mnt, len, "%s", fields[4]);
+	}
+	fclose(f);
+	return found ? 0 : -1;
+}
+
+/* Open our own cgroup in the hierarchy that counts CPU, into cg_base. */
+static int cg_open_base(void)
+{
+	char mnt[512], line[4096], path[4608];
+	FILE *f;
+	int found = 0;
+
+	if (cg_mount(mnt, sizeof(mnt)) < 0) {
+		fprintf(stderr, "startbench: no cgroup hierarchy with cpuacct (v1) or cgroup2 at /sys/fs/cgroup\n");
+		return -1;
+	}
+	f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return -1;
+	/* "ID:CONTROLLERS:PATH": "0::PATH" on v2, the line naming cpuacct on v1 */
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *c = strchr(line, ':'), *p = c ? strchr(c + 1, ':') : NULL;
+
+		if (!p)
+			continue;
+		p[strcspn(p, "\n")] = '\0';
+		if (cg_v2 ? (!strncmp(line, "0::", 3)) : names_controller(c + 1, (size_t)(p - c - 1), "cpuacct")) {
+			snprintf(path, sizeof(path), "%s%s", mnt, p + 1);
+			found = 1;
+		}
+	}
+	fclose(f);
+	if (!found) {
+		fprintf(stderr, "startbench: our own cgroup is not in /proc/self/cgroup\n");
+		return -1;
+	}
+	cg_base = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg_base < 0) {
+		fprintf(stderr, "startbench: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	snprintf(cg_run, sizeof(cg_run), "startbench.%d.run", (int)getpid());
+	return 0;
+}
+
+/* Read a small cgroup file at DIRFD into BUF; its length, or -1. */
+static ssize_t cg_read(int dirfd, const char *name, char *buf, size_t len)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	do
+		n = read(fd, buf, len - 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
+}
+
+/*
+ * Whether a process is left in the cgroup at DIRFD or beneath it. v2 says so
+ * in cgroup.events; v1 has no such file: cgroup.procs of each cgroup of the
+ * subtree (gridrun's job cgroups are beneath the run's while they exist).
+ */
+static int cg_populated(int dirfd)
+{
+	char buf[4096];
+	DIR *d;
+	struct dirent *e;
+	int fd, busy;
+
+	if (cg_v2)
+		return cg_read(dirfd, "cgroup.events", buf, sizeof(buf)) < 0 || !strstr(buf, "populated 0");
+	busy = cg_read(dirfd, "cgroup.procs", buf, sizeof(buf)) != 0;
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	while (!busy && (e = readdir(d)))
+		if (e->d_type == DT_DIR && strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+			busy = sub < 0 ? errno != ENOENT : cg_populated(sub);
+			if (sub >= 0)
+				close(sub);
+		}
+	closedir(d);
+	return busy;
+}
+
+/* Remove the (empty) cgroups beneath DIRFD, innermost first. */
+static void cg_prune(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *e;
+	DIR *d;
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((e = readdir(d)))
+		if (e->d_type == DT_DIR && strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+			if (sub >= 0) {
+				cg_prune(sub);
+				close(sub);
+			}
+			unlinkat(dirfd, e->d_name, AT_REMOVEDIR);
+		}
+	closedir(d);
+}
+
+/* Remove the run's cgroup and anything the command left beneath it. */
+static void cg_remove_run(void)
+{
+	int fd = openat(cg_base, cg_run, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		cg_prune(fd);
+		close(fd);
+	}
+	unlinkat(cg_base, cg_run, AT_REMOVEDIR);
+}
+
+/* A fresh cgroup for one run: the fd of its cgroup.procs for the child to
+ * join, and of the cgroup itself in *dirfd; -1 with errno set. */
+static int cg_new_run(int *dirfd)
+{
+	int procs;
+
+	cg_remove_run(); /* a leftover of ours, if an earlier run was cut short */
+	if (mkdirat(cg_base, cg_run, 0755) < 0)
+		return -1;
+	*dirfd = openat(cg_base, cg_run, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*dirfd < 0)
+		return -1;
+	procs = openat(*dirfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+	if (procs < 0) {
+		close(*dirfd);
+		return -1;
+	}
+	return procs;
+}
+
+/*
+ * After wait4(): wait (up to 60 s) until nothing is left in the run's cgroup,
+ * then its CPU so far in ms; -1 when it does not empty or cannot be read.
+ */
+static double cg_run_cpu(int dirfd)
+{
+	struct timespec nap = { 0, 200000 };
+	char buf[4096], *u;
+	int i;
+
+	for (i = 0; cg_populated(dirfd); i++) {
+		if (i == 300000) {
+			errno = EBUSY;
+			return -1;
+		}
+		nanosleep(&nap, NULL);
+	}
+	if (!cg_v2)
+		return cg_read(dirfd, "cpuacct.usage", buf, sizeof(buf)) > 0 ? strtod(buf, NULL) / 1e6 : -1;
+	if (cg_read(dirfd, "cpu.stat", buf, sizeof(buf)) <= 0 || !(u = strstr(buf, "usage_usec ")))
+		return -1;
+	return strtod(u + 11, NULL) / 1e3;
 }
 
 static void describe_status(int status, char *buf, size_t len)
@@ -89,10 +351,15 @@ static void describe_status(int status, char *buf, size_t len)
 /* In the child: stdio as given, the row's ids and environment, then exec;
  * never returns. Groups first, then gids, then uids: after setresuid there
  * is no privilege left to change the others. */
-static void exec_child(const struct row *r, int out)
+static void exec_child(const struct row *r, int out, int cg_procs)
 {
 	if (dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 		_exit(126);
+	/* "0": the writer itself; before the ids change, while we may */
+	if (cg_procs >= 0 && write(cg_procs, "0", 1) != 1) {
+		dprintf(2, "startbench: cannot join the run's cgroup: %s\n", strerror(errno));
+		_exit(126);
+	}
 	if (r->become && (setgroups(0, NULL) < 0 || setresgid(r->gid, r->gid, r->gid) < 0 ||
 			  setresuid(r->uid, r->uid, r->uid) < 0)) {
 		dprintf(2, "startbench: cannot become %u:%u: %s\n", (unsigned)r->uid, (unsigned)r->gid,
@@ -109,32 +376,56 @@ static void exec_child(const struct row *r, int out)
 
 /*
  * One timed run. Returns 0 and fills the sample when it exited 0; otherwise
- * -1 with the status in *status (or errno set when fork/wait failed).
+ * -1 with the status in *status (or errno set when fork/wait or the cgroup
+ * failed). *cpu is the cgroup's, *cpu_wait4 what wait4() reported.
  */
-static int timed_run(const struct row *r, double *wall, double *cpu, long *maxrss, int *status)
+static int timed_run(const struct row *r, double *wall, double *cpu, double *cpu_wait4, long *maxrss,
+		     int *status)
 {
 	struct timespec t0, t1;
 	struct rusage ru;
 	pid_t pid, w;
+	int procs, cg = -1, saved;
 
+	procs = cg_new_run(&cg);
+	if (procs < 0) {
+		saved = errno;
+		cg_remove_run();
+		errno = saved ? saved : EIO;
+		return -1;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pid = fork();
-	if (pid < 0)
-		return -1;
 	if (pid == 0)
-		exec_child(r, devnull);
+		exec_child(r, devnull, procs);
+	saved = errno;
+	close(procs);
+	if (pid < 0) {
+		close(cg);
+		cg_remove_run();
+		errno = saved;
+		return -1;
+	}
 	do
 		w = wait4(pid, status, 0, &ru);
 	while (w < 0 && errno == EINTR);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (w < 0)
+	saved = errno;
+	*cpu = cg_run_cpu(cg);
+	if (*cpu < 0 && w >= 0)
+		saved = errno ? errno : EIO;
+	close(cg);
+	cg_remove_run();
+	if (w < 0 || *cpu < 0) {
+		errno = saved;
 		return -1;
+	}
 	if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
 		errno = 0;
 		return -1;
 	}
 	*wall = ts_ms(&t0, &t1);
-	*cpu = tv_ms(&ru.ru_utime) + tv_ms(&ru.ru_stime);
+	*cpu_wait4 = tv_ms(&ru.ru_utime) + tv_ms(&ru.ru_stime);
 	*maxrss = ru.ru_maxrss;
 	return 0;
 }
@@ -159,7 +450,7 @@ static void diagnose(const struct row *r, char *line, size_t len)
 		return;
 	}
 	if (pid == 0)
-		exec_child(r, p[1]);
+		exec_child(r, p[1], -1);
 	close(p[1]);
 	while (have < sizeof(buf) - 1 && (n = read(p[0], buf + have, sizeof(buf) - 1 - have)) != 0) {
 		if (n < 0) {
@@ -246,11 +537,17 @@ static double percentile(const double *v, int n, int pct)
 	return v[k < 1 ? 0 : k - 1];
 }
 
+static void on_signal(int sig)
+{
+	stop_sig = sig;
+}
+
 static void usage(void)
 {
-	fputs("usage: startbench [-n RUNS] [-w WARMUP] [-o TSV] ROW...\n"
+	fputs("usage: startbench [-n RUNS] [-w WARMUP] [-o TSV] [-x LABEL] ROW...\n"
 	      "       ROW := [-u UID[:GID]] [-e NAME=VALUE]... {-r|-R} LABEL COMMAND [ARG...] --\n"
-	      "       (-R: a required row; -u, -e: the row's ids and environment)\n",
+	      "       (-R: a required row; -u, -e: the row's ids and environment;\n"
+	      "       -x: also the ratios to that row's medians)\n",
 	      stderr);
 	exit(2);
 }
@@ -289,12 +586,13 @@ static void parse_ids(const char *s, uid_t *uid, gid_t *gid)
 int main(int argc, char **argv)
 {
 	int runs = 200, warmup = 5, nrows = 0, i, j, k, bad_required = 0, *order;
-	const char *tsv_path = NULL;
+	const char *tsv_path = NULL, *vs_label = NULL;
 	FILE *tsv = NULL;
+	struct sigaction sa = { .sa_handler = on_signal };
 	struct row *rows, next = { 0 };  /* next: -u and -e seen for the row to come */
 	char **envs;
 	int nenv = 0;
-	double ref = 0;
+	double ref = 0, vs_wall = 0, vs_cpu = 0;
 
 	rows = calloc((size_t)argc, sizeof(*rows));
 	envs = calloc((size_t)argc * 2, sizeof(*envs)); /* each row's, NULL-terminated */
@@ -306,6 +604,9 @@ int main(int argc, char **argv)
 			i += 2;
 		} else if (!strcmp(argv[i], "-w") && i + 1 < argc) {
 			warmup = parse_count(argv[i + 1], 0);
+			i += 2;
+		} else if (!strcmp(argv[i], "-x") && i + 1 < argc) {
+			vs_label = argv[i + 1];
 			i += 2;
 		} else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
 			tsv_path = argv[i + 1];
@@ -342,6 +643,12 @@ int main(int argc, char **argv)
 	}
 	if (nrows == 0 || next.become || next.env)
 		usage(); /* no row, or -u/-e with no row after them */
+	/* no SA_RESTART: the run in progress ends, its cgroup is removed, then we exit */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if (cg_open_base() < 0)
+		return 2;
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0) {
 		perror("startbench: /dev/null");
@@ -353,7 +660,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "startbench: %s: %s\n", tsv_path, strerror(errno));
 			return 2;
 		}
-		fputs("round\trow\twall_ms\tcpu_ms\tmaxrss_kib\n", tsv);
+		fputs("round\trow\twall_ms\tcpu_ms\tcpu_wait4_ms\tmaxrss_kib\n", tsv);
 	}
 	order = calloc((size_t)nrows, sizeof(int));
 	if (!order)
@@ -374,13 +681,15 @@ int main(int argc, char **argv)
 		shuffle(order, nrows);
 		for (j = 0; j < nrows; j++) {
 			struct row *r = &rows[order[j]];
-			double wall, cpu;
+			double wall, cpu, cpu_wait4;
 			long rss;
 			int status = 0;
 
 			if (r->failed)
 				continue;
-			if (timed_run(r, &wall, &cpu, &rss, &status) < 0) {
+			if (timed_run(r, &wall, &cpu, &cpu_wait4, &rss, &status) < 0) {
+				if (stop_sig)
+					break;
 				fail_row(r, round, status, warm);
 				continue;
 			}
@@ -392,28 +701,44 @@ int main(int argc, char **argv)
 				r->maxrss_kib = rss;
 			r->done++;
 			if (tsv)
-				fprintf(tsv, "%d\t%s\t%.4f\t%.3f\t%ld\n", round + 1, r->label, wall, cpu, rss);
+				fprintf(tsv, "%d\t%s\t%.4f\t%.3f\t%.3f\t%ld\n", round + 1, r->label, wall, cpu,
+					cpu_wait4, rss);
+			if (stop_sig)
+				break;
+		}
+		if (stop_sig) {
+			fprintf(stderr, "startbench: signal %d, stopped\n", (int)stop_sig);
+			return 2;
 		}
 	}
 	if (tsv)
 		fclose(tsv);
 
-	printf("| command | runs | median ms | p90 ms | × %s | CPU ms (median) | peak RSS KiB |\n",
-	       rows[0].label);
-	printf("|---|--:|--:|--:|--:|--:|--:|\n");
+	for (k = 0; vs_label && k < nrows; k++)
+		if (!strcmp(rows[k].label, vs_label) && !rows[k].failed && rows[k].done) {
+			qsort(rows[k].wall_ms, (size_t)rows[k].done, sizeof(double), cmp_double);
+			qsort(rows[k].cpu_ms, (size_t)rows[k].done, sizeof(double), cmp_double);
+			vs_wall = median(rows[k].wall_ms, rows[k].done);
+			vs_cpu = median(rows[k].cpu_ms, rows[k].done);
+		}
+	printf("| command | runs | median ms | p90 ms | × %s | CPU ms (median) | peak RSS KiB", rows[0].label);
+	if (vs_label)
+		printf(" | × %s | CPU × %s", vs_label, vs_label);
+	printf(" |\n|---|--:|--:|--:|--:|--:|--:|%s\n", vs_label ? "--:|--:|" : "");
 	for (k = 0; k < nrows; k++) {
 		struct row *r = &rows[k];
-		double med;
+		double med, cpu;
 
 		if (r->failed) {
-			printf("| %s | %d/%d | **did not run** — %s | – | – | – | – |\n", r->label, r->done, runs,
-			       r->why);
+			printf("| %s | %d/%d | **did not run** — %s | – | – | – | –%s |\n", r->label, r->done, runs,
+			       r->why, vs_label ? " | – | –" : "");
 			bad_required |= r->required;
 			continue;
 		}
 		qsort(r->wall_ms, (size_t)r->done, sizeof(double), cmp_double);
 		qsort(r->cpu_ms, (size_t)r->done, sizeof(double), cmp_double);
 		med = median(r->wall_ms, r->done);
+		cpu = median(r->cpu_ms, r->done);
 		if (k == 0)
 			ref = med;
 		printf("| %s | %d | %.2f | %.2f | ", r->label, r->done, med,
@@ -422,7 +747,12 @@ int main(int argc, char **argv)
 			printf("%.1f", med / ref);
 		else
 			printf("–");
-		printf(" | %.2f | %ld |\n", median(r->cpu_ms, r->done), r->maxrss_kib);
+		printf(" | %.2f | %ld", cpu, r->maxrss_kib);
+		if (vs_label && vs_wall > 0 && vs_cpu > 0)
+			printf(" | %.2f | %.2f", med / vs_wall, cpu / vs_cpu);
+		else if (vs_label)
+			printf(" | – | –");
+		printf(" |\n");
 	}
 	return bad_required ? 1 : 0;
 }
