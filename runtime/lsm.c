@@ -77,6 +77,23 @@ static int map_op(int cmd, int fd, const void *key, void *val)
 	return bpf_sys(cmd, &a) < 0 ? -errno : 0;
 }
 
+static void read_counts(int denials_fd, uint64_t job, struct gr_lsm_denials *out, bool remove)
+{
+	memset(out, 0, sizeof(*out));
+	out->loaded = true;
+	for (unsigned h = 0; h < GR_LSM_HOOKS; h++) {
+		struct gr_lsm_denial_key k = { .job = job, .hook = h };
+		uint64_t n = 0;
+
+		if (map_op(BPF_MAP_LOOKUP_ELEM, denials_fd, &k, &n) == 0) {
+			out->hook[h] = n;
+			out->total += n;
+			if (remove)
+				(void)map_op(BPF_MAP_DELETE_ELEM, denials_fd, &k, NULL);
+		}
+	}
+}
+
 int gr_lsm_loaded(void)
 {
 	int fd = obj_get("jobs");
@@ -123,7 +140,17 @@ int gr_lsm_register(struct gr_lsm_reg *reg, pid_t pid, int pidfd, const struct g
 	r = map_update(tags, &pidfd, &tag, BPF_ANY);
 	if (r < 0)
 		return gr_error_sys(err, -r, "lsm: tag the job's init");
-	r = map_update(jobs, &key, &job, BPF_NOEXIST);
+	/* An entry already under this key is a dead job's: namespace inode
+	 * numbers are unique among live namespaces, and this one is our own
+	 * child's. Its supervisor was killed before it unregistered (R1): the
+	 * number may be reused, and must not keep the next job from starting,
+	 * nor lend it the dead job's counts. */
+	{
+		struct gr_lsm_denials stale;
+
+		read_counts(denials, key, &stale, true);
+	}
+	r = map_update(jobs, &key, &job, BPF_ANY);
 	if (r < 0)
 		return gr_error_sys(err, -r, "lsm: register the job (user namespace %llu)",
 				    (unsigned long long)key);
@@ -131,23 +158,6 @@ int gr_lsm_register(struct gr_lsm_reg *reg, pid_t pid, int pidfd, const struct g
 	reg->jobs_fd = TAKE_FD(jobs);
 	reg->denials_fd = TAKE_FD(denials);
 	return 1;
-}
-
-static void read_counts(int denials_fd, uint64_t job, struct gr_lsm_denials *out, bool remove)
-{
-	memset(out, 0, sizeof(*out));
-	out->loaded = true;
-	for (unsigned h = 0; h < GR_LSM_HOOKS; h++) {
-		struct gr_lsm_denial_key k = { .job = job, .hook = h };
-		uint64_t n = 0;
-
-		if (map_op(BPF_MAP_LOOKUP_ELEM, denials_fd, &k, &n) == 0) {
-			out->hook[h] = n;
-			out->total += n;
-			if (remove)
-				(void)map_op(BPF_MAP_DELETE_ELEM, denials_fd, &k, NULL);
-		}
-	}
 }
 
 void gr_lsm_unregister(struct gr_lsm_reg *reg, struct gr_lsm_denials *out)
