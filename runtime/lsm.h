@@ -14,7 +14,13 @@
  * none in one-uid mode) and tags init by pidfd, so that every task init
  * forks carries the tag (kmod-optional/gridrun-lsm.h). Returns 1 when
  * registered, 0 when the LSM is not loaded, -errno with *err otherwise
- * (the job must not start: the site asked for the LSM).
+ * (the job must not start: the site asked for the LSM). An entry already
+ * under the key is a dead job's (its supervisor was killed; namespace inode
+ * numbers are reused): it is replaced, its counts dropped. Entries of
+ * killed supervisors stay until their number is reused or the LSM is
+ * reloaded (GR_LSM_MAX_JOBS bounds them).
+ * Only root registers: in helper mode jobs run unregistered (the helper
+ * has no request for it yet).
  * gr_lsm_unregister() reads the job's denials into counts[] (per hook,
  * gr_lsm_hook_name()) and removes the job and its counters; it runs after
  * the job's last task is gone. Both need root (CAP_BPF, CAP_SYS_ADMIN).
