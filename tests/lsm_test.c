@@ -481,6 +481,9 @@ static void standin(struct __test_metadata *_metadata, bool reg, const char *scr
 	if (c == 0) {
 		char b;
 
+		/* the write end must be the parent's alone: EOF if it fails */
+		close(go[1]);
+		close(outp[0]);
 		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 			_exit(120);
 		if (uid >= 0 && (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
