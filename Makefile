@@ -223,6 +223,8 @@ MANDIR ?= $(PREFIX)/share/man
 COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 MAN_PAGES := $(patsubst man/%.scd,$(BUILD)/man/%,$(wildcard man/*.scd))
 UNITS := $(BUILD)/units/gridrun-exporter.service $(BUILD)/units/gridrun-gc.service contrib/systemd/gridrun-gc.timer
+# gridrun-lsm and its unit only where kmod-optional/lsm.mk could build it
+LSM_UNIT := $(if $(LSM_BIN),$(BUILD)/units/gridrun-lsm.service)
 $(BUILD)/man/%: man/%.scd
 	@mkdir -p $(@D)
 	scdoc <$< >$@.tmp && mv $@.tmp $@
@@ -235,8 +237,10 @@ $(BUILD)/gridrun.conf: examples/gridrun.conf
 .PHONY: man uninstall deb
 
 install: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper $(BUILD)/gridrun-condor \
-		$(MAN_PAGES) $(UNITS) $(BUILD)/gridrun.conf
+		$(MAN_PAGES) $(UNITS) $(BUILD)/gridrun.conf $(LSM_BIN) $(LSM_UNIT)
 	install -D -m 0755 $(BUILD)/gridrun $(DESTDIR)$(PREFIX)/bin/gridrun
+	$(if $(LSM_BIN),install -D -m 0755 $(LSM_BIN) $(DESTDIR)$(PREFIX)/bin/gridrun-lsm)
+	$(if $(LSM_UNIT),install -D -m 0644 -t $(DESTDIR)$(UNITDIR) $(LSM_UNIT))
 	install -D -m 0755 $(BUILD)/gridrun-exporter $(DESTDIR)$(PREFIX)/bin/gridrun-exporter
 	install -D -m 0755 $(BUILD)/gridrun-condor $(DESTDIR)$(PREFIX)/bin/gridrun-condor
 	install -D -m 4755 -o root -g root $(BUILD)/gridrun-helper $(DESTDIR)$(HELPER_DIR)/gridrun-helper
@@ -251,7 +255,8 @@ install: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper $(BU
 
 # The site's gridrun.conf stays (like a conffile on remove).
 uninstall:
-	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,gridrun gridrun-exporter gridrun-condor)
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,gridrun gridrun-exporter gridrun-condor gridrun-lsm)
+	rm -f $(DESTDIR)$(UNITDIR)/gridrun-lsm.service
 	rm -f $(DESTDIR)$(HELPER_DIR)/gridrun-helper
 	rm -f $(addprefix $(DESTDIR)$(SECCOMP_DIR)/,$(notdir $(SECCOMP_PROFILES)))
 	rm -f $(DESTDIR)$(PREFIX)/share/gridrun/gridrun-helper.caps

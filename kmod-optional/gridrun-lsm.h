@@ -38,6 +38,11 @@ enum gr_lsm_hook {
 	GR_LSM_MOUNT,
 	GR_LSM_MOVE_MOUNT,
 	GR_LSM_BPF,
+	GR_LSM_CHMOD,        /* path_chmod with a set-id bit */
+	GR_LSM_MKNOD,        /* path_mknod (mknod, open O_CREAT) with a set-id bit */
+	GR_LSM_MKDIR,        /* path_mkdir with a set-id bit */
+	GR_LSM_UNIX_CONNECT, /* unix_stream_connect to another job's socket */
+	GR_LSM_UNIX_SEND,    /* unix_may_send to another job's socket */
 	GR_LSM_NHOOKS,
 };
 

@@ -12,7 +12,18 @@
  *                           a signal or a ptrace between two jobs (also in
  *                           one-uid mode, where uids do not separate them);
  *   userns_create, sb_mount, move_mount, bpf
- *                           from an armed job task, whatever seccomp allowed.
+ *                           from an armed job task, whatever seccomp allowed;
+ *   path_chmod, path_mknod, path_mkdir
+ *                           a set-id bit asked for by an armed job task:
+ *                           chmod/fchmod(at), open(O_CREAT), mknod, mkdir
+ *                           (threat S34; on any filesystem, sandbox or not);
+ *   unix_stream_connect, unix_may_send
+ *                           an armed job task reaching a unix socket that
+ *                           another job created (abstract names are shared
+ *                           by all jobs on the host network, threat S19);
+ *                           sockets of the host and of its own job stay open.
+ * Needs CONFIG_SECURITY_PATH for the path_* hooks (Debian and EL kernels
+ * have it: AppArmor and TOMOYO use them).
  * CO-RE: vmlinux.h comes from the build host's BTF; libbpf relocates the
  * field offsets against the target kernel's BTF at load time. All hooks
  * used exist in 6.1 (userns_create is the youngest, 6.1).
@@ -25,6 +36,8 @@
 
 #define EPERM 1
 #define ENOMEM 12
+#define S_ISUID 04000
+#define S_ISGID 02000
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -229,4 +242,71 @@ int BPF_PROG(gr_bpf, int cmd, union bpf_attr *attr, unsigned int size)
 	__u64 key = armed_job();
 
 	return key ? deny(key, GR_LSM_BPF) : 0;
+}
+
+/* A set-id bit in a mode an armed job task asks for. chmod(2) and the
+ * creating calls are the only ways to a new set-id inode: chown and
+ * write clear the bits, and rename or link only move an inode the job
+ * could not have made set-id. Checked before DAC, so the job's other
+ * errors do not mask the count. */
+static __always_inline int setid_mode(umode_t mode, __u32 hook)
+{
+	__u64 key;
+
+	if (!(mode & (S_ISUID | S_ISGID)))
+		return 0;
+	key = armed_job();
+	return key ? deny(key, hook) : 0;
+}
+
+SEC("lsm/path_chmod")
+int BPF_PROG(gr_path_chmod, const struct path *path, umode_t mode)
+{
+	return setid_mode(mode, GR_LSM_CHMOD);
+}
+
+SEC("lsm/path_mknod")
+int BPF_PROG(gr_path_mknod, const struct path *dir, struct dentry *dentry, umode_t mode,
+	     unsigned int dev)
+{
+	return setid_mode(mode, GR_LSM_MKNOD);
+}
+
+SEC("lsm/path_mkdir")
+int BPF_PROG(gr_path_mkdir, const struct path *dir, struct dentry *dentry, umode_t mode)
+{
+	return setid_mode(mode, GR_LSM_MKDIR);
+}
+
+/* The job that created a socket: the user namespace of the creds its
+ * file was opened with (every job has its own, and cannot nest one),
+ * when that is a registered job; else 0. Sockets carry no task tag, and
+ * their creator may be gone while the socket lives on. */
+static __always_inline __u64 sock_job(struct sock *sk)
+{
+	__u64 key = BPF_CORE_READ(sk, sk_socket, file, f_cred, user_ns, ns.inum);
+
+	return key && bpf_map_lookup_elem(&jobs, &key) ? key : 0;
+}
+
+static __always_inline int unix_peer(struct sock *other, __u32 hook)
+{
+	__u64 me = armed_job(), them;
+
+	if (!me)
+		return 0;
+	them = sock_job(other);
+	return them && them != me ? deny(me, hook) : 0;
+}
+
+SEC("lsm/unix_stream_connect")
+int BPF_PROG(gr_unix_connect, struct sock *sock, struct sock *other, struct sock *newsk)
+{
+	return unix_peer(other, GR_LSM_UNIX_CONNECT);
+}
+
+SEC("lsm/unix_may_send")
+int BPF_PROG(gr_unix_send, struct socket *sock, struct socket *other)
+{
+	return unix_peer(BPF_CORE_READ(other, sk), GR_LSM_UNIX_SEND);
 }

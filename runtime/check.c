@@ -149,6 +149,8 @@ static const struct kopt kopts[] = {
 	  "the optional BPF LSM policy cannot load", P_BPFLSM, NULL },
 	{ "CONFIG_DEBUG_INFO_BTF", false, 0, "kernel BTF, for the optional BPF LSM policy",
 	  "the optional BPF LSM policy cannot load", P_PATH, "/sys/kernel/btf/vmlinux" },
+	{ "CONFIG_SECURITY_PATH", false, 0, "path LSM hooks, for the BPF LSM's set-id rules",
+	  "the optional BPF LSM policy cannot load", P_NONE, NULL },
 	{ "CONFIG_SECURITY_LANDLOCK", false, 0, "Landlock: a job writes only its own places",
 	  "jobs run without the Landlock layer (writes limited by the mount tree alone)",
 	  P_LANDLOCK, NULL },

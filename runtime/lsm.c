@@ -20,6 +20,9 @@ static const char *const hook_names[GR_LSM_HOOKS] = {
 	[GR_LSM_KILL] = "task_kill",           [GR_LSM_PTRACE] = "ptrace",
 	[GR_LSM_USERNS] = "userns_create",     [GR_LSM_MOUNT] = "sb_mount",
 	[GR_LSM_MOVE_MOUNT] = "move_mount",    [GR_LSM_BPF] = "bpf",
+	[GR_LSM_CHMOD] = "path_chmod",         [GR_LSM_MKNOD] = "path_mknod",
+	[GR_LSM_MKDIR] = "path_mkdir",         [GR_LSM_UNIX_CONNECT] = "unix_stream_connect",
+	[GR_LSM_UNIX_SEND] = "unix_may_send",
 };
 
 const char *gr_lsm_hook_name(unsigned hook)
@@ -74,6 +77,23 @@ static int map_op(int cmd, int fd, const void *key, void *val)
 	return bpf_sys(cmd, &a) < 0 ? -errno : 0;
 }
 
+static void read_counts(int denials_fd, uint64_t job, struct gr_lsm_denials *out, bool remove)
+{
+	memset(out, 0, sizeof(*out));
+	out->loaded = true;
+	for (unsigned h = 0; h < GR_LSM_HOOKS; h++) {
+		struct gr_lsm_denial_key k = { .job = job, .hook = h };
+		uint64_t n = 0;
+
+		if (map_op(BPF_MAP_LOOKUP_ELEM, denials_fd, &k, &n) == 0) {
+			out->hook[h] = n;
+			out->total += n;
+			if (remove)
+				(void)map_op(BPF_MAP_DELETE_ELEM, denials_fd, &k, NULL);
+		}
+	}
+}
+
 int gr_lsm_loaded(void)
 {
 	int fd = obj_get("jobs");
@@ -90,8 +110,7 @@ int gr_lsm_register(struct gr_lsm_reg *reg, pid_t pid, int pidfd, const struct g
 	_cleanup_close_ int jobs = -1, tags = -1, denials = -1;
 	struct gr_lsm_job job = { 0 };
 	struct gr_lsm_tag tag = { 0 };
-	char path[64];
-	struct stat st;
+	uint64_t key;
 	int r;
 
 	jobs = obj_get("jobs");
@@ -103,9 +122,9 @@ int gr_lsm_register(struct gr_lsm_reg *reg, pid_t pid, int pidfd, const struct g
 		return gr_error_sys(err, errno, "lsm: open the pinned maps under %s", gr_lsm_pin_dir());
 	/* init is ours and stopped at sync #1b: its pid cannot be reused
 	 * before the pidfd check below, which proves it was still init */
-	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-	if (stat(path, &st) < 0)
-		return gr_error_sys(err, errno, "lsm: the job's user namespace (%s)", path);
+	r = gr_lsm_job_key(pid, &key, err);
+	if (r < 0)
+		return r;
 	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
 		return gr_error_sys(err, errno, "lsm: the job's init is gone");
 	/* a range only when one was leased: one-uid maps map the caller's own ids */
@@ -117,15 +136,25 @@ int gr_lsm_register(struct gr_lsm_reg *reg, pid_t pid, int pidfd, const struct g
 	/* the tag first: init may be taking the job's ids in its namespace
 	 * right now (after sync #1), and once the job is in "jobs" an untagged
 	 * task doing that is refused */
-	tag.job = st.st_ino;
+	tag.job = key;
 	r = map_update(tags, &pidfd, &tag, BPF_ANY);
 	if (r < 0)
 		return gr_error_sys(err, -r, "lsm: tag the job's init");
-	r = map_update(jobs, &(uint64_t){ st.st_ino }, &job, BPF_NOEXIST);
+	/* An entry already under this key is a dead job's: namespace inode
+	 * numbers are unique among live namespaces, and this one is our own
+	 * child's. Its supervisor was killed before it unregistered (R1): the
+	 * number may be reused, and must not keep the next job from starting,
+	 * nor lend it the dead job's counts. */
+	{
+		struct gr_lsm_denials stale;
+
+		read_counts(denials, key, &stale, true);
+	}
+	r = map_update(jobs, &key, &job, BPF_ANY);
 	if (r < 0)
 		return gr_error_sys(err, -r, "lsm: register the job (user namespace %llu)",
-				    (unsigned long long)st.st_ino);
-	reg->job = st.st_ino;
+				    (unsigned long long)key);
+	reg->job = key;
 	reg->jobs_fd = TAKE_FD(jobs);
 	reg->denials_fd = TAKE_FD(denials);
 	return 1;
@@ -136,22 +165,42 @@ void gr_lsm_unregister(struct gr_lsm_reg *reg, struct gr_lsm_denials *out)
 	memset(out, 0, sizeof(*out));
 	if (!reg->job)
 		return;
-	out->loaded = true;
-	for (unsigned h = 0; h < GR_LSM_HOOKS; h++) {
-		struct gr_lsm_denial_key k = { .job = reg->job, .hook = h };
-		uint64_t n = 0;
-
-		if (map_op(BPF_MAP_LOOKUP_ELEM, reg->denials_fd, &k, &n) == 0) {
-			out->hook[h] = n;
-			out->total += n;
-			(void)map_op(BPF_MAP_DELETE_ELEM, reg->denials_fd, &k, NULL);
-		}
-	}
+	read_counts(reg->denials_fd, reg->job, out, true);
 	(void)map_op(BPF_MAP_DELETE_ELEM, reg->jobs_fd, &reg->job, NULL);
 	gr_closep(&reg->jobs_fd);
 	gr_closep(&reg->denials_fd);
 	reg->jobs_fd = reg->denials_fd = -1;
 	reg->job = 0;
+}
+
+int gr_lsm_job_key(pid_t pid, uint64_t *job, struct gr_error **err)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	if (stat(path, &st) < 0)
+		return gr_error_sys(err, errno, "lsm: the job's user namespace (%s)", path);
+	*job = st.st_ino;
+	return 0;
+}
+
+int gr_lsm_read_denials(uint64_t job, struct gr_lsm_denials *out, struct gr_error **err)
+{
+	_cleanup_close_ int jobs = -1, denials = -1;
+	struct gr_lsm_job val;
+
+	memset(out, 0, sizeof(*out));
+	jobs = obj_get("jobs");
+	if (jobs < 0)
+		return 0;
+	if (map_op(BPF_MAP_LOOKUP_ELEM, jobs, &job, &val) < 0)
+		return 0;   /* not registered (or gone): no figure */
+	denials = obj_get("denials");
+	if (denials < 0)
+		return gr_error_sys(err, errno, "lsm: open the pinned maps under %s", gr_lsm_pin_dir());
+	read_counts(denials, job, out, false);
+	return 1;
 }
 
 void gr_lsm_debug(const char *job_id, const struct gr_lsm_denials *d)

@@ -14,7 +14,13 @@
  * none in one-uid mode) and tags init by pidfd, so that every task init
  * forks carries the tag (kmod-optional/gridrun-lsm.h). Returns 1 when
  * registered, 0 when the LSM is not loaded, -errno with *err otherwise
- * (the job must not start: the site asked for the LSM).
+ * (the job must not start: the site asked for the LSM). An entry already
+ * under the key is a dead job's (its supervisor was killed; namespace inode
+ * numbers are reused): it is replaced, its counts dropped. Entries of
+ * killed supervisors stay until their number is reused or the LSM is
+ * reloaded (GR_LSM_MAX_JOBS bounds them).
+ * Only root registers: in helper mode jobs run unregistered (the helper
+ * has no request for it yet).
  * gr_lsm_unregister() reads the job's denials into counts[] (per hook,
  * gr_lsm_hook_name()) and removes the job and its counters; it runs after
  * the job's last task is gone. Both need root (CAP_BPF, CAP_SYS_ADMIN).
@@ -29,7 +35,7 @@
 #include "error.h"
 #include "userns.h"
 
-#define GR_LSM_HOOKS 8
+#define GR_LSM_HOOKS 13
 
 struct gr_lsm_reg {
 	int jobs_fd, denials_fd;
@@ -47,6 +53,14 @@ int gr_lsm_register(struct gr_lsm_reg *reg, pid_t pid, int pidfd, const struct g
 		    struct gr_error **err);
 void gr_lsm_unregister(struct gr_lsm_reg *reg, struct gr_lsm_denials *out);
 const char *gr_lsm_hook_name(unsigned hook);
+/* The key of the job whose init (or any task) is host pid `pid`: the inode
+ * number of its user namespace. 0, or -errno with *err. */
+int gr_lsm_job_key(pid_t pid, uint64_t *job, struct gr_error **err);
+/* The denials counted so far for a running job, left in place (for the
+ * exporter's gridrun_job_lsm_denials_total, per hook): 1 read, 0 the LSM is
+ * not loaded or the job is not registered (out zeroed, out->loaded false),
+ * -errno with *err. Needs root, as registering does. */
+int gr_lsm_read_denials(uint64_t job, struct gr_lsm_denials *out, struct gr_error **err);
 /* GRIDRUN_DEBUG=1: one line with the job's denials per hook (stderr) */
 void gr_lsm_debug(const char *job_id, const struct gr_lsm_denials *d);
 /* 1: the maps are pinned (the LSM is loaded), 0: not; for gridrun check */

@@ -16,7 +16,7 @@ t() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not o
 doc() { # PAGE NAME: whether the page sets NAME in bold (*NAME*)
 	if grep -qF -- "*$2*" "$M/$1.scd" 2>/dev/null; then echo yes; else echo no; fi
 }
-pages="gridrun.1 gridrun-condor.1 gridrun-exporter.8 gridrun-helper.8 gridrun.conf.5 gridrun-spec.5"
+pages="gridrun.1 gridrun-condor.1 gridrun-exporter.8 gridrun-helper.8 gridrun-lsm.8 gridrun.conf.5 gridrun-spec.5"
 cmds=$("$G" help | sed -n 's/^  gridrun \([a-z]*\).*/\1/p')
 opts=$(for c in $cmds; do "$G" help "$c"; done | grep -o -- '--[a-z][a-z-]*' | sort -u)
 xopts=$("$B/gridrun-exporter" --help 2>&1 | grep -o -- '--[a-z][a-z-]*' | sort -u)

@@ -10,7 +10,7 @@
 # setcap line must give exactly it, and no other file may spell it out.
 set -u
 SRC=${GRIDRUN_SRC:?GRIDRUN_SRC: the source tree}
-echo "1..25"
+echo "1..28"
 unset MAKEFLAGS MFLAGS MAKELEVEL
 D=$(mktemp -d /tmp/gridrun-test.XXXXXX)
 trap 'rm -rf "$D"' EXIT
@@ -31,13 +31,23 @@ want /usr/local/share/gridrun/seccomp/grid-default.json 644 root
 want /usr/local/share/gridrun/seccomp/strict.json 644 root
 want /usr/local/share/gridrun/gridrun-helper.caps 644 root
 for m in man1/gridrun.1 man1/gridrun-condor.1 man8/gridrun-exporter.8 man8/gridrun-helper.8 \
-	man5/gridrun.conf.5 man5/gridrun-spec.5; do
+	man5/gridrun.conf.5 man5/gridrun-spec.5 man8/gridrun-lsm.8; do
 	want /usr/local/share/man/$m 644 root
 done
 want /usr/local/share/bash-completion/completions/gridrun 644 root
 want /usr/local/lib/systemd/system/gridrun-exporter.service 644 root
 want /usr/local/lib/systemd/system/gridrun-gc.timer 644 root
 want /etc/gridrun/gridrun.conf 644 root
+# the BPF LSM's loader and unit: installed exactly when the build made it
+if [ -x "$SRC/build/gridrun-lsm" ]; then
+	want /usr/local/bin/gridrun-lsm 755 root
+	want /usr/local/lib/systemd/system/gridrun-lsm.service 644 root
+else
+	for f in /usr/local/bin/gridrun-lsm /usr/local/lib/systemd/system/gridrun-lsm.service; do
+		n=$((n + 1))
+		if [ -e "$D$f" ]; then echo "not ok $n - $f installed without gridrun-lsm built"; else echo "ok $n - no $f (gridrun-lsm not built)"; fi
+	done
+fi
 n=$((n + 1))
 x=$(sed -n 's/^ExecStart=//p' "$D/usr/local/lib/systemd/system/gridrun-exporter.service" | cut -d' ' -f1)
 if [ "$x" = /usr/local/bin/gridrun-exporter ]; then echo "ok $n - the exporter unit runs \$(PREFIX)/bin/gridrun-exporter"; else echo "not ok $n - ExecStart is '$x'"; fi

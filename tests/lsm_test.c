@@ -23,12 +23,17 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "gt.h"
 #include "gt-world.h"
+#include "lsm.h"
+#include <linux/types.h>
+#include "../kmod-optional/gridrun-lsm.h"
 
 FIXTURE(lsm) {
 	char *dir, *state, *pin, *conf, *leases, *lsm_bin;
@@ -277,6 +282,374 @@ TEST_F(lsm, loading_needs_root)
 	gt_result_free(&r);
 	EXPECT_EQ(3, lsm_cmd(self, "status", -1, &r));
 	gt_result_free(&r);
+}
+
+static json_t *read_record(const char *rec)
+{
+	char *text = gt_read(rec);
+	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+
+	free(text);
+	return o;
+}
+
+/* the first child of host pid `init` (the job's main process), 0 if none */
+static pid_t first_child(pid_t init)
+{
+	char path[64], *text;
+	pid_t c = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)init, (int)init);
+	for (int i = 0; i < 100 && !c; i++) {
+		text = gt_read(path);
+		c = text ? (pid_t)atoi(text) : 0;
+		free(text);
+		if (!c)
+			usleep(50000);
+	}
+	return c;
+}
+
+/* Job A: one-uid (nobody, like every job gridrun runs as root without a
+ * pool) so that uids do not separate it from job B; host pid of its main
+ * process (a sleeping python that also serves an abstract stream socket and
+ * an abstract datagram socket named after `tag`). */
+static const char victim_py[] =
+	"import socket, sys, time\n"
+	"s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind('\\0gr-lsm-s-' + sys.argv[1]); s.listen(8)\n"
+	"d = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d.bind('\\0gr-lsm-d-' + sys.argv[1])\n"
+	"time.sleep(60)\n";
+
+static pid_t start_victim(struct __test_metadata *_metadata, struct _test_data_lsm *self,
+			  const char *job_id, pid_t *main_pid)
+{
+	json_t *spec = json_pack("{s:{s:[ssss],s:[s]}, s:{s:s,s:b}}",
+				 "process", "args", "/usr/bin/python3", "-c", victim_py, gt_marker(),
+				 "env", "PATH=/usr/bin:/bin", "gridrun", "job_id", job_id, "landlock", 0);
+	char *text = json_dumps(spec, 0), *path = gt_write(self->dir, "victim.json", "%s\n", text);
+	char *sp, *unix_names, want[128];
+	pid_t pid, init = 0;
+
+	pid = gt_start_spec(path, -1);
+	ASSERT_LT(0, pid);
+	ASSERT_LE(0, asprintf(&sp, "%s/%s/state.json", self->state, job_id));
+	for (int i = 0; i < 200 && !init; i++) {
+		json_t *o;
+
+		usleep(50000);
+		o = read_record(sp);
+		init = (pid_t)gt_json_int(o, "pid");
+		json_decref(o);
+	}
+	ASSERT_LT(0, init) TH_LOG("no state at %s", sp);
+	*main_pid = first_child(init);
+	ASSERT_LT(0, *main_pid);
+	/* serving once both names show in the (host network's) socket table */
+	snprintf(want, sizeof(want), "@gr-lsm-d-%s", gt_marker());
+	for (int i = 0; i < 200; i++) {
+		unix_names = gt_read("/proc/net/unix");
+		if (unix_names && strstr(unix_names, want)) {
+			free(unix_names);
+			break;
+		}
+		free(unix_names);
+		usleep(50000);
+	}
+	free(sp);
+	free(path);
+	free(text);
+	json_decref(spec);
+	return pid;
+}
+
+static void stop_victim(struct __test_metadata *_metadata, pid_t pid)
+{
+	kill(pid, SIGTERM);
+	EXPECT_NE(-1, gt_wait(pid, 30000));
+}
+
+/* Whether the LSM loads here; unloaded again either way. On a kernel that
+ * refuses it, load() has asserted the one-line refusal. */
+static bool loadable(struct __test_metadata *_metadata, struct _test_data_lsm *self)
+{
+	struct gt_result r = { 0 };
+
+	if (!load(_metadata, self))
+		return false;
+	EXPECT_EQ(0, lsm_cmd(self, "unload", -1, &r));
+	gt_result_free(&r);
+	self->loaded = false;
+	return true;
+}
+
+/* S19: job B connects to job A's abstract sockets (both on the host
+ * network); its own abstract socket stays usable. */
+static const char unix_py[] =
+	"import socket, sys\n"
+	"def t(name, f):\n"
+	"    try:\n"
+	"        f(); print(name, 'ok')\n"
+	"    except OSError as e:\n"
+	"        print(name, e.strerror)\n"
+	"m = sys.argv[1]\n"
+	"t('connect', lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).connect('\\0gr-lsm-s-' + m))\n"
+	"t('sendto', lambda: socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b'x', '\\0gr-lsm-d-' + m))\n"
+	"own = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); own.bind('\\0gr-lsm-own-' + m); own.listen(1)\n"
+	"t('own', lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).connect('\\0gr-lsm-own-' + m))\n";
+
+static void unix_attack(struct __test_metadata *_metadata, struct _test_data_lsm *self,
+			const char *rec, const char *sfx, const char *want)
+{
+	json_t *spec = json_pack("{s:{s:[ssss],s:[s]}, s:{s:s,s:s,s:b}}",
+				 "process", "args", "/usr/bin/python3", "-c", unix_py, gt_marker(),
+				 "env", "PATH=/usr/bin:/bin", "gridrun", "job_id", sfx, "accounting", rec,
+				 "landlock", 0);
+	char ja[32], *text = json_dumps(spec, 0), *path = gt_write(self->dir, "unix.json", "%s\n", text);
+	pid_t pid, target;
+
+	snprintf(ja, sizeof(ja), "lsm.ua%s", sfx);
+	pid = start_victim(_metadata, self, ja, &target);
+	gt_result_free(&self->res);
+	gt_run_spec(path, &self->res);
+	EXPECT_EQ(0, self->res.status) TH_LOG("%s", self->res.err);
+	EXPECT_STREQ(want, self->res.out) TH_LOG("%s", self->res.err);
+	stop_victim(_metadata, pid);
+	free(path);
+	free(text);
+	json_decref(spec);
+}
+
+TEST_F_TIMEOUT(lsm, S19_no_abstract_unix_socket_across_jobs, 600)
+{
+	char *rec;
+	json_t *o, *d;
+
+	ASSERT_LE(0, asprintf(&rec, "%s/rec.json", self->dir));
+	unix_attack(_metadata, self, rec, "lsm.ub1", "connect ok\nsendto ok\nown ok\n");
+	if (!load(_metadata, self))
+		return;
+	unix_attack(_metadata, self, rec, "lsm.ub2",
+		    "connect Operation not permitted\nsendto Operation not permitted\nown ok\n");
+	o = read_record(rec);
+	ASSERT_NE(NULL, o);
+	d = json_object_get(o, "lsm_denials");
+	EXPECT_EQ(1, gt_json_int(d, "unix_stream_connect"));
+	EXPECT_EQ(1, gt_json_int(d, "unix_may_send"));
+	json_decref(o);
+	free(rec);
+}
+
+/*
+ * Some hooks stand behind other layers that already stop a real job:
+ * gridrun gives a job no capability to mount or use bpf() with (and the LSM
+ * refuses the nested user namespace that would give one, previous test),
+ * and the seccomp set-id guard (gr-seccomp.h) refuses set-id modes before
+ * any LSM is asked. The LSM is the layer that holds when those fail (a
+ * kernel bug, a call the filter cannot see), so these tests take the other
+ * layers away: a root task of the test, without seccomp, stands in for a job
+ * task that got past them. It is registered and tagged by gr_lsm_register(),
+ * exactly as gridrun registers a job's init, then exec's the attack (which
+ * arms the tag). Unregistered, the same task succeeds. d NULL: the
+ * registration is left behind, as by a supervisor that was killed.
+ */
+static const char mount_py[] =
+	"import ctypes, os, sys\n"
+	"libc = ctypes.CDLL(None, use_errno=True)\n"
+	"def t(name, r):\n"
+	"    print(name, 'ok' if r >= 0 else os.strerror(ctypes.get_errno()))\n"
+	"m = sys.argv[1].encode()\n"
+	"t('mount', libc.mount(b'none', m, b'tmpfs', 0, None))\n"
+	"fd = libc.syscall(428, -100, b'/tmp', 1 | 0x80000)\n"       /* open_tree(OPEN_TREE_CLONE) */
+	"t('move_mount', libc.syscall(429, fd, b'', -100, m, 4) if fd >= 0 else fd)\n"
+	"attr = (ctypes.c_uint32 * 5)(2, 4, 4, 1, 0)\n"             /* an array map */
+	"t('bpf', libc.syscall(321, 0, attr, 20))\n";
+
+static void standin(struct __test_metadata *_metadata, bool reg, const char *script, const char *arg,
+		    int uid, const char *want, struct gr_lsm_denials *d)
+{
+	struct gr_lsm_reg lr = GR_LSM_REG_INIT;
+	struct gr_userns_plan ids = { .mode = GR_ISOLATION_ROOT, .count = 1 };
+	struct gr_error *err = NULL;
+	char *out;
+	int go[2], outp[2], status, pidfd;
+	pid_t c;
+
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(outp, O_CLOEXEC));
+	c = fork();
+	ASSERT_LE(0, c);
+	if (c == 0) {
+		char b;
+
+		/* the write end must be the parent's alone: EOF if it fails */
+		close(go[1]);
+		close(outp[0]);
+		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			_exit(120);
+		if (uid >= 0 && (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
+				 setresuid(uid, uid, uid) < 0))
+			_exit(122);
+		dup2(outp[1], 1);
+		if (read(go[0], &b, 1) != 1)
+			_exit(121);
+		execl("/usr/bin/python3", "python3", "-c", script, arg, (char *)NULL);
+		_exit(127);
+	}
+	close(go[0]);
+	close(outp[1]);
+	pidfd = (int)syscall(SYS_pidfd_open, c, 0);
+	ASSERT_LE(0, pidfd);
+	if (reg)
+		ASSERT_EQ(1, gr_lsm_register(&lr, c, pidfd, &ids, &err)) TH_LOG("%s", err ? err->msg : "");
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	close(go[1]);
+	out = calloc(1, 4096);
+	for (size_t n = 0; n < 4095;) {
+		ssize_t k = read(outp[0], out + n, 4095 - n);
+
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+	}
+	close(outp[0]);
+	waitpid(c, &status, 0);
+	EXPECT_EQ(0, status);
+	EXPECT_STREQ(want, out);
+	if (d) {
+		gr_lsm_unregister(&lr, d);
+	} else {   /* as a supervisor killed before it unregistered */
+		close(lr.jobs_fd);
+		close(lr.denials_fd);
+	}
+	close(pidfd);
+	free(out);
+}
+
+TEST_F_TIMEOUT(lsm, no_mount_or_bpf_from_a_job_task_whatever_it_may, 600)
+{
+	struct gr_lsm_denials d;
+
+	if (!loadable(_metadata, self))
+		return;
+	gt_mkdirs(gt_f("%s/mnt", self->dir), 0755, -1, -1);
+	standin(_metadata, false, mount_py, gt_f("%s/mnt", self->dir), -1,
+		"mount ok\nmove_mount ok\nbpf ok\n", &d);
+	EXPECT_FALSE(d.loaded);
+	ASSERT_TRUE(load(_metadata, self));
+	standin(_metadata, true, mount_py, gt_f("%s/mnt", self->dir), -1,
+		     "mount Operation not permitted\nmove_mount Operation not permitted\n"
+		     "bpf Operation not permitted\n", &d);
+	EXPECT_TRUE(d.loaded);
+	EXPECT_EQ(3, d.total);
+	EXPECT_EQ(1, d.hook[GR_LSM_MOUNT]);
+	EXPECT_EQ(1, d.hook[GR_LSM_MOVE_MOUNT]);
+	EXPECT_EQ(1, d.hook[GR_LSM_BPF]);
+}
+
+/* S34: every way to a set-id inode, past the seccomp guard */
+static const char setid_py[] =
+	"import os, sys\n"
+	"def t(name, f):\n"
+	"    try:\n"
+	"        f(); print(name, 'ok')\n"
+	"    except OSError as e:\n"
+	"        print(name, e.strerror)\n"
+	"d = sys.argv[1]\n"
+	"open(d + '/f', 'w').close()\n"
+	"t('chmod', lambda: os.chmod(d + '/f', 0o4755))\n"
+	"t('chmod-g', lambda: os.chmod(d + '/f', 0o2755))\n"
+	"t('creat', lambda: os.close(os.open(d + '/g', os.O_CREAT | os.O_WRONLY, 0o4755)))\n"
+	"t('mknod', lambda: os.mknod(d + '/h', 0o100000 | 0o4755))\n"
+	"t('mkdir', lambda: os.mkdir(d + '/k', 0o2755))\n"
+	"print('set-id', sorted(n for n in os.listdir(d) if os.stat(d + '/' + n).st_mode & 0o6000))\n";
+
+TEST_F_TIMEOUT(lsm, S34_no_set_id_bit_from_a_job_task_however_it_tries, 600)
+{
+	struct gr_lsm_denials d;
+
+	if (!loadable(_metadata, self))
+		return;
+	gt_mkdirs(gt_f("%s/id1", self->dir), 0755, -1, -1);
+	gt_mkdirs(gt_f("%s/id2", self->dir), 0755, -1, -1);
+	standin(_metadata, false, setid_py, gt_f("%s/id1", self->dir), -1,
+		"chmod ok\nchmod-g ok\ncreat ok\nmknod ok\nmkdir ok\nset-id ['f', 'g', 'h']\n", &d);
+	ASSERT_TRUE(load(_metadata, self));
+	standin(_metadata, true, setid_py, gt_f("%s/id2", self->dir), -1,
+		"chmod Operation not permitted\nchmod-g Operation not permitted\n"
+		"creat Operation not permitted\nmknod Operation not permitted\n"
+		"mkdir Operation not permitted\nset-id []\n", &d);
+	EXPECT_EQ(5, d.total);
+	EXPECT_EQ(2, d.hook[GR_LSM_CHMOD]);
+	EXPECT_EQ(2, d.hook[GR_LSM_MKNOD]);
+	EXPECT_EQ(1, d.hook[GR_LSM_MKDIR]);
+}
+
+/*
+ * S19: a task of one job signals and ptraces (pidfd_getfd: a ptrace access
+ * check) the main process of another. Two jobs' pid namespaces are
+ * siblings, so no job can name the other's tasks (and the kernel refuses a
+ * pidfd across them); nor may a task ptrace into a sibling user namespace.
+ * The stand-ins, each registered as a job of its own, run in the host's pid
+ * namespace: the signal as nobody, the uid of the victim (a one-uid job, as
+ * every job gridrun runs as root without a pool), where the uid does not
+ * tell the jobs apart; the ptrace as root, whom the kernel lets ptrace
+ * anything. Nothing but the LSM stops either.
+ */
+static const char kill_py[] =
+	"import os, signal, sys\n"
+	"try:\n"
+	"    os.kill(int(sys.argv[1]), signal.SIGCONT); print('kill ok')\n"
+	"except OSError as e:\n"
+	"    print('kill', e.strerror)\n";
+static const char getfd_py[] =
+	"import ctypes, os, sys\n"
+	"libc = ctypes.CDLL(None, use_errno=True)\n"
+	"fd = libc.syscall(438, os.pidfd_open(int(sys.argv[1])), 1, 0)\n"   /* pidfd_getfd(pidfd, 1, 0) */
+	"print('getfd', 'ok' if fd >= 0 else os.strerror(ctypes.get_errno()))\n";
+
+TEST_F_TIMEOUT(lsm, S19_no_signal_or_ptrace_across_jobs_even_one_uid, 600)
+{
+	struct gr_lsm_denials d;
+	pid_t pid, target;
+	char arg[16];
+
+	if (!loadable(_metadata, self))
+		return;
+	pid = start_victim(_metadata, self, "lsm.k1", &target);
+	snprintf(arg, sizeof(arg), "%d", (int)target);
+	standin(_metadata, false, kill_py, arg, GR_OVERFLOW_ID, "kill ok\n", &d);
+	standin(_metadata, false, getfd_py, arg, -1, "getfd ok\n", &d);
+	stop_victim(_metadata, pid);
+	ASSERT_TRUE(load(_metadata, self));
+	pid = start_victim(_metadata, self, "lsm.k2", &target);   /* registered now */
+	snprintf(arg, sizeof(arg), "%d", (int)target);
+	standin(_metadata, true, kill_py, arg, GR_OVERFLOW_ID, "kill Operation not permitted\n", &d);
+	EXPECT_EQ(1, d.total);
+	EXPECT_EQ(1, d.hook[GR_LSM_KILL]);
+	standin(_metadata, true, getfd_py, arg, -1, "getfd Operation not permitted\n", &d);
+	EXPECT_EQ(1, d.total);
+	EXPECT_EQ(1, d.hook[GR_LSM_PTRACE]);
+	/* the victim survived, and still runs */
+	EXPECT_EQ(0, kill(target, 0));
+	stop_victim(_metadata, pid);
+}
+
+/* R1: a supervisor killed before it unregistered leaves its job in the
+ * maps. Namespace inode numbers are reused: the next job under the same
+ * number (here: the same stand-in key) must start, and count from 0. */
+TEST_F_TIMEOUT(lsm, a_dead_supervisors_registration_does_not_block_the_next_job, 600)
+{
+	const char *denied = "mount Operation not permitted\nmove_mount Operation not permitted\n"
+			     "bpf Operation not permitted\n";
+	struct gr_lsm_denials d;
+
+	if (!load(_metadata, self))
+		return;
+	gt_mkdirs(gt_f("%s/mnt", self->dir), 0755, -1, -1);
+	standin(_metadata, true, mount_py, gt_f("%s/mnt", self->dir), -1, denied, NULL);
+	standin(_metadata, true, mount_py, gt_f("%s/mnt", self->dir), -1, denied, &d);
+	EXPECT_TRUE(d.loaded);
+	EXPECT_EQ(3, d.total);
 }
 
 TEST_HARNESS_MAIN
