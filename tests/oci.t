@@ -20,16 +20,8 @@ T=$2
 set -u
 # /tmp: $T/tmp, with $T, and the source tree and binary where they lie below
 # /tmp (a CI clone), still reachable at their names inside it
-private_tmp() {
-	mkdir -m 1777 "$T/tmp" || return 1
-	for d in "$T" "$SRC" "$GRIDRUN"; do
-		case "$d" in /tmp/?*) top=${d#/tmp/}; top=${top%%/*} ;; *) continue ;; esac
-		[ -d "$T/tmp/$top" ] && continue
-		mkdir "$T/tmp/$top" && mount --bind "/tmp/$top" "$T/tmp/$top" || return 1
-	done
-	mount --rbind "$T/tmp" /tmp
-}
-private_tmp || { echo "1..1"; echo "not ok 1 - private /tmp"; exit 1; }
+. "$SRC/tests/lib/private-tmp.sh"
+gt_private_tmp "$T" "$SRC" "$GRIDRUN" || { echo "1..1"; echo "not ok 1 - private /tmp"; exit 1; }
 unset GRIDRUN_STATE_DIR XDG_RUNTIME_DIR
 U=23481
 G=$GRIDRUN

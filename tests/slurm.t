@@ -21,16 +21,8 @@ set -u
 # /tmp: $T/tmp, with $T still reachable at its name inside it, so that the
 # state directory an OCI job's user gets (/tmp/gridrun-UID) is this test's
 # (and the source tree, build and binary where they lie below /tmp: a CI clone)
-private_tmp() {
-	mkdir -m 1777 "$T/tmp" || return 1
-	for d in "$T" "$SRC" "$BUILD" "$GRIDRUN"; do
-		case "$d" in /tmp/?*) top=${d#/tmp/}; top=${top%%/*} ;; *) continue ;; esac
-		[ -d "$T/tmp/$top" ] && continue
-		mkdir "$T/tmp/$top" && mount --bind "/tmp/$top" "$T/tmp/$top" || return 1
-	done
-	mount --rbind "$T/tmp" /tmp
-}
-private_tmp || exit 1
+. "$SRC/tests/lib/private-tmp.sh"
+gt_private_tmp "$T" "$SRC" "$BUILD" "$GRIDRUN" || exit 1
 unset GRIDRUN_STATE_DIR XDG_RUNTIME_DIR
 UID1=23471
 FIRST=$((3000000000 + ($$ % 256) * 4194304))
