@@ -17,12 +17,18 @@
  *    jansson's position and text.
  *  - File errors carry no position: "open spec `x.json`: strerror".
  *
- * Rejected although OCI has them, because gridrun cannot honour them (yet):
- * noNewPrivileges false, terminal true, any capability, root.readonly false,
- * process.user.additionalGids, a namespace "path" (joining). Any other
- * member not in design §4 is an unknown key (oomScoreAdj, linux.devices,
- * uidMappings, hooks, ...). linux.seccomp (an object) and
- * gridrun.seccomp_profile (a name or an absolute path) exclude each other; the profile itself is
+ * OCI compatibility (spec-oci.c has the list): the members that runc spec,
+ * runc spec --rootless, crun spec and Slurm's rewrite of them carry are
+ * accepted where gridrun provides or can honour them (the standard mounts,
+ * process.terminal and process.capabilities with a notice, oomScoreAdj,
+ * user.umask, uid/gid mappings that map process.user, deny-only device
+ * rules, cgroupsPath with a notice). Still refused, because gridrun cannot
+ * honour them: noNewPrivileges false, root.readonly false (the root is
+ * always read-only), process.user.additionalGids and a namespace "path"
+ * (joining). An OCI member gridrun does not implement is "not supported"
+ * (gr_spec_oci_unsupported()); any other member not in design §4 is an
+ * unknown key. linux.seccomp (an object) and gridrun.seccomp_profile (a
+ * name or an absolute path) exclude each other; the profile itself is
  * checked by the seccomp loader (gr-seccomp.h) before the job starts.
  *
  * Decisions beyond the design:
