@@ -97,19 +97,21 @@ int gr_handover_begin(int dirfd, const struct gr_handover *h, enum gr_handover_w
 		      int *mntfd, struct gr_handover_count *n, struct gr_error **err);
 
 /*
- * A run's hand-over (handover-job.c), done by gridrun itself in root mode
- * and by gridrun-helper in helper mode, before the job's init exists:
- * nothing when the sandbox's owner is 0 or in the range (root mode) or is
- * not the caller (helper mode). A chown hand-over is noted in the lease
- * before it starts (lease.h: "sandbox"), so that a release or gc walks it
- * back when the run could not. gr_job_handover_end() walks back after the
- * job is gone (chown only), first killing any process left with the
- * range's ids, and then notes that no walk back is owed; a failure is
- * logged: the files stay the range's, and the release leaves the range
- * in a blocked quarantine that `gridrun gc` retries.
+ * A run's hand-over (handover-job.c), done by the job's privilege backend
+ * (priv.h): gridrun itself as root, gridrun-helper otherwise, before the
+ * job's init exists: nothing when the sandbox's owner is 0 or in the range
+ * (root) or is not the caller (helper). A chown hand-over is noted in the
+ * lease before it starts (lease.h: "sandbox"), so that a release or gc walks
+ * it back when the run could not. gr_job_handover_end() walks back after the
+ * job is gone (chown only), first killing any process left with the range's
+ * ids, and then notes that no walk back is owed; on failure (returned, the
+ * caller says it) the files stay the range's, and the release leaves the
+ * range in a blocked quarantine that `gridrun gc` retries. Neither prints:
+ * jh->linked counts the files left the owner's (more than one link).
  */
 struct gr_lease;
 struct gr_pool;
+struct gr_priv_ops;
 /* gr_handover_begin() with the walk back noted in lease first (when it chowns). */
 int gr_job_handover_start(int dirfd, const struct gr_handover *h, enum gr_handover_way way,
 			  const struct gr_pool *pool, const struct gr_lease *lease, int *mntfd,
@@ -117,8 +119,9 @@ int gr_job_handover_start(int dirfd, const struct gr_handover *h, enum gr_handov
 struct gr_job_handover {
 	int mntfd;                   /* idmap: the mount for the job; else -1 */
 	int dirfd;                   /* the sandbox, while a chown is to be undone */
-	bool via_helper;
-	const struct gr_pool *pool;  /* root mode: the lease's */
+	const struct gr_priv_ops *priv;
+	enum gr_handover_way want;   /* the site's choice (config: sandbox_handover) */
+	const struct gr_pool *pool;  /* root: the lease's */
 	const struct gr_lease *lease;
 	struct gr_handover h;
 	const char *way;             /* "idmap", "chown" or "none" */
@@ -127,9 +130,9 @@ struct gr_job_handover {
 	unsigned long long ns;       /* time taken, each way */
 };
 
-int gr_job_handover_begin(struct gr_job_handover *jh, const char *sandbox, const struct gr_pool *pool,
-			  const struct gr_lease *lease, bool via_helper, enum gr_handover_way way, uid_t u, gid_t g,
-			  struct gr_error **err);
-void gr_job_handover_end(struct gr_job_handover *jh);
+int gr_job_handover_begin(struct gr_job_handover *jh, const char *sandbox, const struct gr_priv_ops *priv,
+			  const struct gr_pool *pool, const struct gr_lease *lease, enum gr_handover_way way,
+			  uid_t u, gid_t g, struct gr_error **err);
+int gr_job_handover_end(struct gr_job_handover *jh, struct gr_error **err);
 
 #endif

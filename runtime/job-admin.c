@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* job-admin.c - jobs by id and the node's housekeeping: ps, kill, suspend,
+ * resume, gc and the CLI's site configuration (job.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroups.h"
+#include "config.h"
+#include "job-int.h"
+#include "priv.h"
+#include "state.h"
+#include "util.h"
+
+int gr_job_config_load(const char *path, bool run, struct gr_config **cfg, struct gr_error **err)
+{
+	/* run: the pools' NSS checks only when the spec leases (gr_job_prepare()) */
+	int r = gr_config_load_cli_flags(path, run ? GR_CONFIG_IDS_LATER : 0, cfg, err);
+
+	if (r == 0 && geteuid() == 0 && (*cfg)->state_dir)
+		setenv("GRIDRUN_STATE_DIR", (*cfg)->state_dir, 0);
+	if (r == 0 && geteuid() == 0)
+		gr_cgroup_set_base((*cfg)->cgroup_base);
+	return r;
+}
+
+int gr_job_gc_pool(const struct gr_pool *p, struct gr_lease_gc_stats *st, struct gr_error **err)
+{
+	return gr_priv_choose()->gc(p, st, err);
+}
+
+/* gc: a stale entry's cgroups go with it (only gridrun-* job dirs); if one
+ * cannot go yet, the entry stays so that the next gc tries again. */
+static int remove_stale_cgroups(const struct gr_job_state *st, const struct gr_job_options *opts)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < st->ncgroups; i++) {
+		_cleanup_gr_error_ struct gr_error *e = NULL;
+
+		if (gr_cgroup_remove_path(st->cgroups[i], &e) < 0) {
+			gr_job_say(opts, "gc: %s, keeping its state for the next gc", e->msg);
+			r = -EBUSY;
+		}
+	}
+	/* killed before the state named its cgroup: find it by its name */
+	if (st->job_id) {
+		_cleanup_gr_error_ struct gr_error *e = NULL;
+
+		if (gr_cgroup_remove_job(st->job_id, &e) < 0) {
+			gr_job_say(opts, "gc: %s, keeping its state for the next gc", e->msg);
+			r = -EBUSY;
+		}
+	}
+	return r;
+}
+
+/* gc: a stale entry's lease goes to quarantine with its cgroups; gr_lease_gc()
+ * reclaims exactly the leases whose holder is dead, this supervisor's too. */
+int gr_job_on_stale(void *data, const char *json)
+{
+	struct gr_job_stale *c = data;
+	_cleanup_gr_job_state_ struct gr_job_state st = { 0 };
+	int r;
+
+	if (gr_job_state_parse(json, GR_JOB_STATE_PARTIAL, &st, NULL) < 0)
+		return 0;
+	r = remove_stale_cgroups(&st, c->opts);
+	if (st.has_lease) {
+		_cleanup_gr_error_ struct gr_error *e = NULL;
+		const struct gr_pool *p = gr_config_pool(c->cfg, st.lease.pool);
+
+		if (!p)
+			gr_job_say(c->opts, "gc: pool `%s` of a stale job's lease is not configured, ignoring",
+				   st.lease.pool);
+		else if (gr_job_gc_pool(p, &c->lease_gc, &e) < 0)
+			gr_job_say(c->opts, "gc: %s, ignoring", e->msg);
+	}
+	return r;
+}
+
+/* gc: record copies (and temp files) older than an hour. */
+static unsigned prune_record_copies(const char *state_dir)
+{
+	_cleanup_free_ char *dir = NULL;
+	time_t cutoff = time(NULL) - 3600;
+	struct dirent *de;
+	unsigned n = 0;
+	DIR *d;
+
+	if (asprintf(&dir, "%s/" GR_STATE_RECORDS, state_dir) < 0 || !(d = opendir(dir)))
+		return 0;
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (de->d_name[0] != '.' && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !S_ISDIR(st.st_mode) && st.st_mtime < cutoff && unlinkat(dirfd(d), de->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int gr_job_gc(const struct gr_config *cfg, const struct gr_job_options *opts, struct gr_job_gc_stats *out,
+	      struct gr_error **err)
+{
+	struct gr_job_stale stale = { .cfg = cfg, .opts = opts };
+	_cleanup_free_ char *dir = NULL;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = gr_state_dir(&dir, err)) < 0 || (r = gr_state_gc(dir, &out->removed, gr_job_on_stale, &stale, err)) < 0)
+		return r;
+	out->swept = true;
+	out->copies = prune_record_copies(dir);
+	if (cfg->npools) {
+		out->pools = true;
+		if (geteuid() == 0 && (r = gr_lease_gc_all(cfg, &stale.lease_gc, err)) < 0)
+			return r;
+		/* a pilot's gc: only the pools its account may lease from (the
+		 * helper refuses the others; they are not this pilot's business) */
+		struct passwd *pw = geteuid() != 0 ? getpwuid(getuid()) : NULL;
+
+		for (size_t i = 0; geteuid() != 0 && i < cfg->npools; i++) {
+			_cleanup_gr_error_ struct gr_error *e = NULL;
+
+			if (!pw || gr_pool_check_account(&cfg->pools[i], pw->pw_name, &e) < 0)
+				continue;
+			if ((r = gr_job_gc_pool(&cfg->pools[i], &stale.lease_gc, err)) < 0)
+				return r;
+		}
+		out->reclaimed = stale.lease_gc.reclaimed;
+		out->freed = stale.lease_gc.freed;
+	}
+	return 0;
+}
+
+struct list_ctx {
+	void (*cb)(void *data, const char *job_id, const struct gr_job_state *st, bool alive);
+	void *data;
+};
+
+static void list_one(void *data, const char *job_id, const char *json, bool alive)
+{
+	struct list_ctx *c = data;
+	_cleanup_gr_job_state_ struct gr_job_state st = { 0 };
+
+	gr_job_state_parse(json, GR_JOB_STATE_PARTIAL, &st, NULL);
+	c->cb(c->data, job_id, &st, alive);
+}
+
+int gr_job_list(void (*cb)(void *data, const char *job_id, const struct gr_job_state *st, bool alive),
+		void *data, struct gr_error **err)
+{
+	struct list_ctx c = { .cb = cb, .data = data };
+	_cleanup_free_ char *dir = NULL;
+	int r;
+
+	if ((r = gr_state_dir(&dir, err)) < 0)
+		return r;
+	return gr_state_list(dir, list_one, &c, err);
+}
+
+int gr_job_lease_report(FILE *out, const struct gr_config *cfg, struct gr_error **err)
+{
+	return gr_lease_report(out, cfg, err);
+}
+
+/* The entry of a running job, for suspend, resume and kill. */
+static int read_job_state(const char *job_id, struct gr_job_state *st, struct gr_error **err)
+{
+	_cleanup_free_ char *dir = NULL, *text = NULL;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	if ((r = gr_state_dir(&dir, err)) < 0 || (r = gr_state_read(dir, job_id, &text, err)) < 0)
+		return r;
+	/* an entry of the wrong shape: no supervisor to ask (ESRCH below) */
+	gr_job_state_parse(text, GR_JOB_STATE_PARTIAL, st, NULL);
+	return 0;
+}
+
+/* Freeze the job's cgroup, or ask its supervisor (SIGTSTP/SIGCONT). */
+int gr_job_freeze_id(const char *job_id, bool frozen, struct gr_error **err)
+{
+	_cleanup_gr_job_state_ struct gr_job_state st = { 0 };
+	int r;
+
+	if ((r = read_job_state(job_id, &st, err)) < 0)
+		return r;
+	errno = 0;
+	if (st.freezer && st.cgroup_version)
+		return gr_cgroup_freeze_path(st.cgroup_version, st.freezer, frozen, err);
+	if (st.supervisor_pid <= 0 || kill(st.supervisor_pid, frozen ? SIGTSTP : SIGCONT) < 0)
+		return gr_error_sys(err, errno ? errno : ESRCH, "signal the supervisor of `%s`", job_id);
+	return 0;
+}
+
+/* The job's supervisor forwards it (TERM/INT start the grace period). */
+int gr_job_signal_id(const char *job_id, int sig, struct gr_error **err)
+{
+	_cleanup_gr_job_state_ struct gr_job_state st = { 0 };
+	int r;
+
+	if ((r = read_job_state(job_id, &st, err)) < 0)
+		return r;
+	errno = 0;
+	if (st.supervisor_pid <= 0 || kill(st.supervisor_pid, sig) < 0)
+		return gr_error_sys(err, errno ? errno : ESRCH, "signal the supervisor of `%s`", job_id);
+	return 0;
+}

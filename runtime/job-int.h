@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* job-int.h - what job.c and job-admin.c share (job.h). */
+#ifndef GRIDRUN_JOB_INT_H
+#define GRIDRUN_JOB_INT_H
+
+#include "job.h"
+#include "lease.h"
+
+/* One line through opts->say (printf-like). */
+void gr_job_say(const struct gr_job_options *opts, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* gc of stale state entries: their cgroups, and their pools' dead leases
+ * (gr_state_gc()'s on_stale, data a struct gr_job_stale). */
+struct gr_job_stale {
+	const struct gr_config *cfg;
+	const struct gr_job_options *opts;
+	struct gr_lease_gc_stats lease_gc;
+};
+int gr_job_on_stale(void *data, const char *json);
+/* A pool's gc by the caller's privilege backend (priv.h). */
+int gr_job_gc_pool(const struct gr_pool *p, struct gr_lease_gc_stats *st, struct gr_error **err);
+
+#endif

@@ -1,0 +1,541 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* job.c - one job's life: prepare, start, wait, end (job.h). */
+#include <errno.h>
+#include <jansson.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "handover.h"
+#include "job-int.h"
+#include "landlock.h"
+#include "lease.h"
+#include "lsm.h"
+#include "priv.h"
+#include "record.h"
+#include "spec.h"
+#include "state.h"
+#include "supervisor.h"
+#include "util.h"
+
+struct gr_job {
+	struct gr_spec *spec;
+	struct gr_config *cfg;
+	struct gr_job_options opts;
+	char *job_id;
+	char *state_dir;
+	const struct gr_priv_ops *priv;
+	const struct gr_pool *pool;      /* root: the configured pool; NULL: none, or the helper's */
+	bool leases;                     /* the spec names a pool */
+	struct gr_lease lease;
+	struct gr_uid_range range;
+	bool lease_held;
+	struct gr_job_handover jh;
+	bool handover_held;
+	/* the record's directory, opened before the job (record.h, S31) */
+	struct gr_record_dest rec;
+	bool claimed, ran, ended;
+	struct gr_run_result res;
+};
+
+void gr_job_say(const struct gr_job_options *opts, const char *fmt, ...)
+{
+	_cleanup_free_ char *line = NULL;
+	va_list ap;
+	int n;
+
+	if (!opts || !opts->say)
+		return;
+	va_start(ap, fmt);
+	n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (n >= 0)
+		opts->say(opts->data, line);
+	else
+		line = NULL;
+}
+
+const char *gr_job_id(const struct gr_job *job)
+{
+	return job->job_id;
+}
+
+const struct gr_run_result *gr_job_result(const struct gr_job *job)
+{
+	return job->ran ? &job->res : NULL;
+}
+
+/* What this build cannot honour yet is refused, never silently ignored. */
+static int check_supported(const struct gr_spec *spec, struct gr_error **err)
+{
+	if (spec->rootfs)
+		return gr_error_set(err, ENOTSUP,
+				    "%s: gridrun.rootfs: named root filesystems need the site configuration, not available in this build yet",
+				    spec->file);
+	return 0;
+}
+
+/*
+ * The site's defaults for what the spec leaves open (config.h): a pids limit
+ * (optional: where no cgroup can enforce it, e.g. unprivileged on v1, the
+ * job runs without and gridrun says so), and the size of the job's private
+ * tmpfs mounts: its memory limit, else the site's tmpfs_size.
+ */
+static void apply_site_defaults(struct gr_spec *spec, const struct gr_config *cfg)
+{
+	struct gr_resources *res = &spec->resources;
+
+	if (res->pids_limit == -1 && cfg && cfg->default_pids_limit > 0) {
+		res->pids_limit = cfg->default_pids_limit;
+		res->set |= 1u << GR_LIM_PIDS_LIMIT;
+		res->optional |= 1u << GR_LIM_PIDS_LIMIT;
+		res->any = true;
+	}
+	spec->tmpfs_size = res->memory_limit > 0 ? (unsigned long long)res->memory_limit
+						 : cfg ? cfg->tmpfs_size : 0;
+}
+
+/* gridrun.pool, checked before anything is created. */
+static int check_pool(const struct gr_spec *spec, struct gr_config *cfg, const struct gr_priv_ops *priv,
+		      const struct gr_pool **pool, struct gr_error **err)
+{
+	*pool = NULL;
+	if (!spec->pool)
+		return 0;
+	/* S20: what a job writes through a rw bind of a host directory would
+	 * stay the range's, out of reach of the sandbox's walk back */
+	for (size_t i = 0; i < spec->nmounts; i++)
+		if (spec->mounts[i].type == GR_MOUNT_BIND && !(spec->mounts[i].flags & GR_MNT_RDONLY))
+			return gr_error_set(err, EPERM, "%s: mounts[%zu]: a read-write bind of `%s` is refused "
+					    "with a leased range (gridrun.pool): files the job left there "
+					    "would stay the range's; add \"ro\"", spec->file, i,
+					    spec->mounts[i].source);
+	if (priv == &gr_priv_helper) {
+		/* the helper leases for the caller's own account */
+		struct passwd *pw = getpwuid(getuid());
+
+		if (spec->account && (!pw || strcmp(pw->pw_name, spec->account)))
+			return gr_error_set(err, EPERM, "%s: gridrun.account: `%s` is not the caller's "
+					    "account; gridrun-helper leases only for the caller's own",
+					    spec->file, spec->account);
+		return 0;
+	}
+	if (!cfg)
+		return gr_error_set(err, EINVAL, "%s: gridrun.pool: no site configuration", spec->file);
+	/* the configuration's own error, as ps and gc give it */
+	if (gr_config_check_ids(cfg, err) < 0)
+		return -EINVAL;
+	if (gr_config_pool_for(cfg, spec->pool, spec->account, pool, err) < 0)
+		return gr_error_prefix(err, "%s", spec->file);
+	return 0;
+}
+
+int gr_job_load_spec(const char *path, const struct gr_job_options *opts, struct gr_spec **spec,
+		     struct gr_error **err)
+{
+	int r = gr_spec_load_file(path, opts ? opts->spec_name : NULL, spec, err);
+
+	if (r < 0)
+		return r;
+	/* OCI keys accepted but not honoured: one notice line each (spec-oci.c) */
+	for (unsigned b = 1; b; b <<= 1)
+		if (((*spec)->ignored & b) && gr_spec_notice_text(b))
+			gr_job_say(opts, "notice: %s: %s", (*spec)->file, gr_spec_notice_text(b));
+	return 0;
+}
+
+int gr_job_prepare(struct gr_spec *spec, struct gr_config *cfg, const struct gr_job_options *opts,
+		   struct gr_job **out, struct gr_error **err)
+{
+	struct gr_job *job = calloc(1, sizeof(*job));
+	int r;
+
+	*out = NULL;
+	if (!job) {
+		gr_spec_free(spec);
+		return gr_error_sys(err, ENOMEM, "job");
+	}
+	job->spec = spec;
+	job->cfg = cfg;
+	if (opts)
+		job->opts = *opts;
+	job->rec = (struct gr_record_dest)GR_RECORD_DEST_INIT;
+	job->jh = (struct gr_job_handover){ .mntfd = -1, .dirfd = -1, .way = "none" };
+	job->ended = true;   /* nothing to end until gr_job_start() */
+	/* the privilege backend, once: root does it, else gridrun-helper */
+	job->priv = gr_priv_choose();
+	r = check_supported(spec, err);
+	if (r >= 0)
+		r = gr_record_open(spec, &job->rec, err);
+	if (r >= 0)
+		r = check_pool(spec, cfg, job->priv, &job->pool, err);
+	if (r < 0)
+		goto fail;
+	apply_site_defaults(spec, cfg);
+	job->leases = spec->pool != NULL;
+	if (job->opts.job_id) {   /* `gridrun run ID` (oci.h) */
+		job->job_id = strdup(job->opts.job_id);
+	} else if (spec->job_id) {
+		job->job_id = strdup(spec->job_id);
+	} else {
+		unsigned long long rnd = 0;
+
+		(void)!getrandom(&rnd, sizeof(rnd), 0);
+		if (asprintf(&job->job_id, "gr-%016llx", rnd) < 0)
+			job->job_id = NULL;
+	}
+	if (!job->job_id) {
+		r = gr_error_sys(err, ENOMEM, "job id");
+		goto fail;
+	}
+	r = gr_state_dir(&job->state_dir, err);
+	if (r < 0)
+		goto fail;
+	*out = job;
+	return 0;
+fail:
+	gr_job_free(job);
+	return r;
+}
+
+int gr_job_prepare_path(const char *path, struct gr_config *cfg, const struct gr_job_options *opts,
+			struct gr_job **out, struct gr_error **err)
+{
+	struct gr_spec *spec = NULL;
+	int r;
+
+	*out = NULL;
+	r = gr_job_load_spec(path, opts, &spec, err);
+	if (r < 0)
+		return r;
+	return gr_job_prepare(spec, cfg, opts, out, err);
+}
+
+/* The job's state entry as it stands (state.h owns the format). */
+static char *state_json(const struct gr_job *job, pid_t pid, const struct gr_cgroup *cg)
+{
+	const char *paths[GR_JOB_STATE_CGROUPS_MAX];
+	struct gr_job_state st = {
+		.job_id = job->job_id,
+		.supervisor_pid = getpid(),
+		.supervisor_start = gr_proc_starttime(getpid()),
+		.spec = (char *)job->spec->file,
+		.pid = pid > 0 ? pid : 0,
+		.pid_start = pid > 0 ? gr_proc_starttime(pid) : 0,
+		.account = (char *)job->spec->account,
+		.bundle = (char *)job->opts.bundle,
+		.has_lease = job->lease_held,
+	};
+	char *text;
+
+	if (job->lease_held) {
+		st.lease.pool = (char *)job->lease.pool;
+		st.lease.index = job->lease.index;
+		st.lease.first = job->lease.first;
+		st.lease.count = job->lease.count;
+	}
+	if (cg) {
+		st.cgroup_version = gr_cgroup_version(cg);
+		st.ncgroups = gr_cgroup_paths(cg, paths, ARRAY_SIZE(paths));
+		memcpy(st.cgroups, paths, sizeof(paths));
+		st.freezer = (char *)gr_cgroup_freezer_path(cg);
+	}
+	/* st borrows every string: no gr_job_state_free() */
+	if (gr_job_state_format(&st, &text, NULL) < 0)
+		return NULL;
+	return text;
+}
+
+static void release_lease(struct gr_job *job)
+{
+	_cleanup_gr_error_ struct gr_error *e = NULL;
+	int r;
+
+	if (!job->lease_held)
+		return;
+	/* gr_run() left no process of the job: the range goes to quarantine */
+	r = job->priv->release(job->pool, &job->lease, &e);
+	if (r < 0)
+		gr_job_say(&job->opts, "%s, ignoring (gridrun gc reclaims it)", e->msg);
+	else if (r > 0)   /* released, but what the job left is not settled (lease.h) */
+		gr_job_say(&job->opts, "%s", e->msg);
+	job->lease_held = false;
+}
+
+/* Lease a range, held by this supervisor, and name it in the job's state. */
+static int lease_for_job(struct gr_job *job, struct gr_error **err)
+{
+	_cleanup_free_ char *json = NULL;
+	int r;
+
+	r = job->priv->lease(job->pool, job->spec->pool, job->spec->account, job->job_id, &job->lease, err);
+	if (r < 0)
+		return r;
+	job->lease_held = true;
+	gr_lease_range(&job->lease, &job->range);
+	json = state_json(job, 0, NULL);
+	r = json ? gr_state_update(job->state_dir, job->job_id, json, err) : gr_error_sys(err, ENOMEM, "state");
+	if (r < 0)
+		release_lease(job);
+	return r;
+}
+
+static void end_handover(struct gr_job *job)
+{
+	_cleanup_gr_error_ struct gr_error *e = NULL;
+
+	if (!job->handover_held)
+		return;
+	if (gr_job_handover_end(&job->jh, &e) < 0)
+		gr_job_say(&job->opts, "the sandbox stays the leased range's, and the range in quarantine "
+			   "until `gridrun gc` walks it back: %s", e->msg);
+	job->handover_held = false;
+}
+
+int gr_job_start(struct gr_job *job, struct gr_error **err)
+{
+	struct gr_job_stale stale = { .cfg = job->cfg, .opts = &job->opts };
+	struct gr_state_gc_stats gc;
+	_cleanup_free_ char *json = NULL;
+	const struct gr_spec *spec = job->spec;
+	sigset_t sigs;
+	int r;
+
+	if (job->claimed)
+		return gr_error_set(err, EALREADY, "job %s: started already", job->job_id);
+	r = gr_state_gc_if_due(job->state_dir, &gc, gr_job_on_stale, &stale, err);
+	if (r < 0)
+		return r;
+	if (getenv("GRIDRUN_DEBUG"))
+		fprintf(stderr, "gridrun: debug: job %s: state gc %s: %u entries, %u after the last gc, "
+			"%u read, %u removed\n", job->job_id, gc.ran ? "ran" : "skipped", gc.entries, gc.last,
+			gc.read, gc.removed);
+	/*
+	 * From the claim to exit the supervisor's signals stay blocked (gr_run()
+	 * reads them from a signalfd while the job runs): one that arrives
+	 * while it tears down, or while the record and the state are written,
+	 * stays pending and dies with the process, which exits with the job's
+	 * status having written its record and removed its state. One that
+	 * arrives before the job starts reaches the job when it does.
+	 */
+	gr_run_signals(&sigs);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	json = state_json(job, 0, NULL);
+	r = json ? gr_state_claim(job->state_dir, job->job_id, json, err) : gr_error_sys(err, ENOMEM, "state");
+	if (r < 0)
+		return r;
+	job->claimed = true;
+	job->ended = false;
+	if (job->leases) {
+		r = lease_for_job(job, err);
+		if (r < 0)
+			goto fail;
+	}
+	/* the sandbox to the leased range (handover.h) */
+	r = gr_job_handover_begin(&job->jh, spec->sandbox, job->priv, job->pool,
+				  job->lease_held ? &job->lease : NULL,
+				  job->cfg ? job->cfg->handover : GR_HANDOVER_AUTO, spec->uid, spec->gid, err);
+	if (r < 0)
+		goto fail;
+	job->handover_held = true;
+	if (job->jh.linked)
+		gr_job_say(&job->opts, "sandbox `%s`: %lu file%s with more than one link stay%s the owner's "
+			   "(not handed over: the job cannot write %s)", spec->sandbox, job->jh.linked,
+			   job->jh.linked > 1 ? "s" : "", job->jh.linked > 1 ? "" : "s",
+			   job->jh.linked > 1 ? "them" : "it");
+	return 0;
+fail:
+	release_lease(job);
+	gr_state_release(job->state_dir, job->job_id);
+	job->claimed = false;
+	job->ended = true;
+	return r;
+}
+
+/* Optional limits this node cannot enforce, one line each. (No state
+ * write here: a crash before the job starts leaves a cgroup that gc finds
+ * by its name.) */
+static int on_cgroup_ready(void *data, const struct gr_cgroup *cg, struct gr_error **err)
+{
+	struct gr_job *job = data;
+	const char *na = gr_cgroup_not_applied(cg);
+
+	(void)err;
+	for (const char *l = na; l && *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != '\0'))
+		gr_job_say(&job->opts, "job %s: optional limit not applied: %.*s", job->job_id,
+			   (int)strcspn(l, "\n"), l);
+	return 0;
+}
+
+static int on_started(void *data, pid_t pid, int pidfd, const struct gr_cgroup *cg, struct gr_error **err)
+{
+	struct gr_job *job = data;
+	_cleanup_free_ char *json = state_json(job, pid, cg);
+
+	(void)pidfd;
+	/* OCI --pid-file (oci.h) */
+	if (job->opts.started && job->opts.started(job->opts.data, pid, err) < 0)
+		return -EIO;
+	return gr_state_update(job->state_dir, job->job_id, json, err);
+}
+
+static int write_maps(void *data, pid_t pid, int pidfd, const struct gr_userns_plan *plan, struct gr_error **err)
+{
+	const struct gr_job *job = data;
+
+	return job->priv->map(&job->lease, pid, pidfd, plan, err);
+}
+
+static void debug_after_run(const struct gr_job *job, int r)
+{
+	const struct gr_run_result *res = &job->res;
+
+	if (r >= 0 && res->have_rusage)
+		fprintf(stderr, "gridrun: debug: job %s: init used %llu ns of CPU\n", job->job_id,
+			(unsigned long long)(res->main.init_utime_ns + res->main.init_stime_ns));
+	fprintf(stderr, "gridrun: debug: job %s: timeline ms: cloned %.3f, maps %.3f, exec %.3f, "
+		"ended %.3f, init gone %.3f, cgroup removed %.3f\n", job->job_id,
+		res->t_clone / 1e6, res->t_maps / 1e6, res->t_exec / 1e6, res->t_result / 1e6,
+		res->t_exit / 1e6, res->t_done / 1e6);
+}
+
+int gr_job_wait(struct gr_job *job, int *status, struct gr_error **err)
+{
+	struct gr_run_hooks hooks = { .cgroup_ready = on_cgroup_ready, .started = on_started, .data = job };
+	bool debug = getenv("GRIDRUN_DEBUG") != NULL;
+	int r;
+
+	*status = GR_EXIT_ERROR;
+	if (!job->claimed || job->ran || job->ended)
+		return gr_error_set(err, EINVAL, "job %s: not started", job->job_id);
+	hooks.range = job->lease_held ? &job->range : NULL;
+	if (job->lease_held && job->priv->map) {
+		hooks.write_maps = write_maps;
+		hooks.maps_data = job;
+	}
+	hooks.sandbox_mnt = job->jh.mntfd >= 0 ? &job->jh.mntfd : NULL;
+	hooks.landlock_off = job->cfg && job->cfg->landlock_off;
+
+	r = gr_run(job->spec, job->job_id, &hooks, &job->res, err);
+	job->ran = true;
+	end_handover(job);
+	if (debug) {
+		char ll[256];
+
+		fprintf(stderr, "gridrun: debug: job %s: sandbox hand-over %s, %lu entries, %.3f ms\n",
+			job->job_id, job->jh.way, job->jh.changed, job->jh.ns / 1e6);
+		fprintf(stderr, "gridrun: debug: job %s: landlock: %s\n", job->job_id,
+			gr_landlock_describe(job->res.landlock, ll, sizeof(ll)));
+		gr_lsm_debug(job->job_id, &job->res.lsm);   /* lsm.h: the BPF LSM's denials */
+	}
+	release_lease(job);
+	*status = r < 0 ? gr_error_exit_code(err ? *err : NULL) : gr_run_exit_status(&job->res);
+	if (r < 0)
+		job->res.exit_code = *status;
+	if (debug)
+		debug_after_run(job, r);
+	/* what ended or limited the job, said once for the batch system's log */
+	if (r >= 0 && job->res.reason == GR_REASON_OOM)
+		gr_job_say(&job->opts, "job %s was killed by the kernel's OOM killer (memory limit)", job->job_id);
+	if (r >= 0 && job->res.cg.pids_max_hits)
+		gr_job_say(&job->opts, "job %s hit its pids limit: %llu fork(s) refused", job->job_id,
+			   (unsigned long long)job->res.cg.pids_max_hits);
+	return r;
+}
+
+/*
+ * The node-wide copy of the record, DIR/records/<job-id>.json (state.h), for
+ * gridrun-exporter's per-account counters: written whether or not the spec
+ * asked for a record, atomically but without fsync (the state dir is
+ * /run: a crash loses it anyway), 0644 as the state is (nothing secret), and
+ * before the job's state entry goes, so that a copy whose job is no longer
+ * listed is final. Its keys: the record's, then account and pool. `gridrun
+ * gc` prunes copies older than an hour.
+ */
+static void write_record_copy(const struct gr_job *job)
+{
+	_cleanup_gr_error_ struct gr_error *e = NULL;
+	_cleanup_free_ char *text = gr_record_format(job->job_id, &job->res), *out = NULL, *dir = NULL,
+			    *path = NULL;
+	const struct gr_spec *spec = job->spec;
+	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+
+	if (o) {
+		json_object_set_new(o, "account", spec->account ? json_string(spec->account) : json_null());
+		json_object_set_new(o, "pool", spec->pool ? json_string(spec->pool) : json_null());
+		out = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
+		json_decref(o);
+	}
+	if (!out || asprintf(&dir, "%s/" GR_STATE_RECORDS, job->state_dir) < 0 ||
+	    asprintf(&path, "%s/%s.json", dir, job->job_id) < 0) {
+		gr_job_say(&job->opts, "record copy of job %s: out of memory, ignoring", job->job_id);
+		return;
+	}
+	if (mkdir(dir, 0755) == 0)
+		(void)!chmod(dir, 0755);
+	if (gr_write_file_replace(path, out, 0644, &e) < 0 || chmod(path, 0644) < 0)
+		gr_job_say(&job->opts, "record copy `%s`: %s, ignoring", path, e ? e->msg : strerror(errno));
+}
+
+int gr_job_end(struct gr_job *job, struct gr_error **err)
+{
+	int r = 0;
+
+	if (!job || job->ended)
+		return 0;
+	job->ended = true;
+	/* started but not waited for: what start took goes back */
+	end_handover(job);
+	release_lease(job);
+	if (job->ran) {
+		r = gr_record_write(&job->rec, job->job_id, &job->res, err);
+		write_record_copy(job);
+	}
+	if (job->claimed)
+		gr_state_release(job->state_dir, job->job_id);
+	job->claimed = false;
+	return r;
+}
+
+void gr_job_free(struct gr_job *job)
+{
+	_cleanup_gr_error_ struct gr_error *e = NULL;
+
+	if (!job)
+		return;
+	if (gr_job_end(job, &e) < 0)
+		gr_job_say(&job->opts, "%s, ignoring", e->msg);
+	gr_record_close(&job->rec);
+	gr_spec_free(job->spec);
+	free(job->job_id);
+	free(job->state_dir);
+	free(job);
+}
+
+void gr_job_freep(struct gr_job **job)
+{
+	gr_job_free(*job);
+	*job = NULL;
+}
+
+int gr_job_signal(const struct gr_job *job, int sig, struct gr_error **err)
+{
+	return gr_job_signal_id(job->job_id, sig, err);
+}
+
+int gr_job_suspend(const struct gr_job *job, struct gr_error **err)
+{
+	return gr_job_freeze_id(job->job_id, true, err);
+}
+
+int gr_job_resume(const struct gr_job *job, struct gr_error **err)
+{
+	return gr_job_freeze_id(job->job_id, false, err);
+}
