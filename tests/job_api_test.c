@@ -6,16 +6,30 @@
  * parsing the text gives the same struct; a truncated or garbled entry, or
  * one whose fields have the wrong type, is an error that leaves nothing
  * allocated.
+ *
+ * The job's life (job.h): gr_job_prepare() of a bad spec leaves nothing
+ * (no state entry, no cgroup, no lease); a started job that is signalled
+ * ends with its record written and its state gone; gr_job_end() twice is
+ * safe; and runtime/main.c stays a thin map of argv onto gr_job_*.
  */
 #include <errno.h>
+#include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "cg-internal.h"
 #include "cgroups.h"
+#include "config.h"
+#include "gt.h"
+#include "job.h"
 #include "state.h"
+#include "supervisor.h"
 
 static struct gr_job_state full(void)
 {
@@ -249,6 +263,225 @@ TEST(cgroup_base_is_a_parameter)
 	EXPECT_NE(NULL, strstr(err->msg, "cgroup_base")) TH_LOG("%s", err->msg);
 	gr_error_free(err);
 	gr_cgroup_set_base(NULL);
+}
+
+/* main.o calls none of the job's modules directly: only gr_job_*, gr_cli_*,
+ * gr_oci_* (the OCI verbs), gr_error_*, check and seccomp dump, and printing. */
+TEST(main_stays_thin)
+{
+	static const char *const banned[] = { "gr_lease_", "gr_userns_", "gr_cgroup_", "gr_supervisor_",
+					       "gr_run", "gr_helper_", "gr_state_", "gr_record_", "gr_priv_",
+					       "gr_handover_", "gr_job_handover_", "gr_spec_", "gr_config_" };
+	const char *build = getenv("GRIDRUN_BUILD");
+	char *cmd = NULL, line[256];
+	unsigned undefined = 0, job = 0, bad = 0;
+	FILE *f;
+
+	ASSERT_NE(NULL, build) TH_LOG("GRIDRUN_BUILD is not set");
+	ASSERT_LT(0, asprintf(&cmd, "nm '%s/runtime/main.o'", build));
+	f = popen(cmd, "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f)) {
+		const char *name = strstr(line, " U ");
+
+		if (!name)
+			continue;
+		name += 3;
+		undefined++;
+		if (!strncmp(name, "gr_job_", 7))
+			job++;
+		for (size_t i = 0; i < sizeof(banned) / sizeof(banned[0]); i++)
+			if (!strncmp(name, banned[i], strlen(banned[i]))) {
+				bad++;
+				TH_LOG("main.o calls %s", name);
+			}
+	}
+	EXPECT_EQ(0, pclose(f));
+	EXPECT_LT(10U, undefined);   /* nm read the object */
+	EXPECT_LE(8U, job);          /* prepare, start, wait, end, ... */
+	EXPECT_EQ(0U, bad);
+	free(cmd);
+}
+
+FIXTURE(life) {
+	char *dir, *state, *sbx, *leases;
+	struct gr_config *cfg;
+	char said[4096];
+};
+
+static void said(void *data, const char *line)
+{
+	char *buf = data;
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, 4096 - n, "%s\n", line);
+}
+
+FIXTURE_SETUP(life)
+{
+	struct gr_error *err = NULL;
+	char *conf;
+
+	self->dir = gt_tmpdir();
+	ASSERT_LE(0, asprintf(&self->state, "%s/state", self->dir));
+	ASSERT_LE(0, asprintf(&self->leases, "%s/leases", self->dir));
+	ASSERT_LE(0, asprintf(&self->sbx, "%s/execute/dir_1", self->dir));
+	gt_mkdirs(self->sbx, 0700, 65534, 65534);
+	setenv("GRIDRUN_STATE_DIR", self->state, 1);
+	conf = gt_write(self->dir, "gridrun.conf", "[runtime]\nlease_dir = %s\n\n[pool atlas]\n"
+			"first_uid = 3000000\nranges = 2\naccounts = root\n", self->leases);
+	chmod(conf, 0644);
+	ASSERT_EQ(0, gr_job_config_load(conf, true, &self->cfg, &err)) TH_LOG("%s", err->msg);
+	free(conf);
+	self->said[0] = '\0';
+}
+
+FIXTURE_TEARDOWN(life)
+{
+	gr_config_free(self->cfg);
+	gt_rm_rf(self->dir);
+	free(self->dir);
+	free(self->state);
+	free(self->leases);
+	free(self->sbx);
+}
+
+static char *life_spec(struct _test_data_life *self, const char *job_id, const char *args, const char *gr_extra)
+{
+	char *gr, *spec;
+
+	if (asprintf(&gr, "\"job_id\": \"%s\", \"sandbox\": \"%s\", \"accounting\": \"%s/record.json\"%s%s",
+		     job_id, self->sbx, self->sbx, gr_extra ? ", " : "", gr_extra ? gr_extra : "") < 0)
+		abort();
+	spec = gt_spec(self->dir, args, NULL, gr);
+	free(gr);
+	return spec;
+}
+
+/* Nothing of the job on the node: state entry, cgroup, lease. */
+static void nothing_left(struct __test_metadata *_metadata, struct _test_data_life *self, const char *id)
+{
+	EXPECT_GE(0, gt_count_dir(self->state));
+	EXPECT_EQ(0, gt_cgroup_dirs(id));
+	EXPECT_GE(0, gt_count_dir(self->leases));
+}
+
+/* A spec that does not parse, one refused by prepare's checks (a rw bind
+ * with a leased range, a named rootfs): an error, no job, nothing left. */
+TEST_F(life, prepare_with_a_bad_spec_leaves_nothing)
+{
+	const struct gr_job_options opts = { .say = said, .data = self->said };
+	struct gr_error *err = NULL;
+	struct gr_job *job = (struct gr_job *)1;
+	char *bad = gt_write(self->dir, "bad.json", "{\"ociVersion\": \"1.0.2\", \"process\": {\"args\": [}\n");
+	char *rw, *rootfs, *host = gt_tmpdir();
+
+	EXPECT_GT(0, gr_job_prepare_path(bad, self->cfg, &opts, &job, &err));
+	EXPECT_EQ(NULL, job);
+	ASSERT_NE(NULL, err);
+	EXPECT_NE(NULL, strstr(err->msg, "bad.json:")) TH_LOG("%s", err->msg);
+	gr_error_free(err);
+	err = NULL;
+	nothing_left(_metadata, self, "api-bad");
+
+	rw = gt_write(self->dir, "rw.json",
+		      "{\"ociVersion\": \"1.0.2\", \"process\": {\"args\": [\"/bin/true\"], \"cwd\": \"/\"},\n"
+		      " \"mounts\": [{\"destination\": \"/data\", \"source\": \"%s\", \"options\": [\"bind\"]}],\n"
+		      " \"gridrun\": {\"job_id\": \"api-bad\", \"sandbox\": \"%s\", \"pool\": \"atlas\"}}\n",
+		      host, self->sbx);
+	job = (struct gr_job *)1;
+	EXPECT_EQ(-EPERM, gr_job_prepare_path(rw, self->cfg, &opts, &job, &err));
+	EXPECT_EQ(NULL, job);
+	ASSERT_NE(NULL, err);
+	EXPECT_NE(NULL, strstr(err->msg, "read-write bind")) TH_LOG("%s", err->msg);
+	gr_error_free(err);
+	err = NULL;
+	nothing_left(_metadata, self, "api-bad");
+
+	rootfs = life_spec(self, "api-bad", "[\"/bin/true\"]", "\"rootfs\": \"el9\"");
+	job = (struct gr_job *)1;
+	EXPECT_EQ(-ENOTSUP, gr_job_prepare_path(rootfs, self->cfg, &opts, &job, &err));
+	EXPECT_EQ(NULL, job);
+	gr_error_free(err);
+	err = NULL;
+	nothing_left(_metadata, self, "api-bad");
+	gt_rm_rf(host);
+	free(host);
+	free(bad);
+	free(rw);
+	free(rootfs);
+}
+
+/* Signalled after gr_job_start() (the CLI's `gridrun kill` would be the
+ * same: its supervisor is this process): the signal reaches the job when
+ * it runs, the job ends by it, and gr_job_end() writes its record and
+ * removes its state entry and cgroup. */
+TEST_F_TIMEOUT(life, a_started_job_that_is_signalled_ends_with_its_record, 60)
+{
+	const struct gr_job_options opts = { .say = said, .data = self->said };
+	struct gr_error *err = NULL;
+	struct gr_job *job = NULL;
+	char *spec = life_spec(self, "api-sig", "[\"/bin/sh\", \"-c\", \"sleep 30\"]", NULL);
+	char *rec = NULL;
+	time_t t0 = time(NULL);
+	json_t *o;
+	int status = -1;
+
+	ASSERT_LE(0, asprintf(&rec, "%s/record.json", self->sbx));
+	ASSERT_EQ(0, gr_job_prepare_path(spec, self->cfg, &opts, &job, &err)) TH_LOG("%s", err->msg);
+	EXPECT_STREQ("api-sig", gr_job_id(job));
+	ASSERT_EQ(0, gr_job_start(job, &err)) TH_LOG("%s", err->msg);
+	EXPECT_EQ(1, gt_count_dir(self->state));   /* claimed */
+	ASSERT_EQ(0, gr_job_signal(job, SIGTERM, &err)) TH_LOG("%s", err->msg);
+	ASSERT_EQ(0, gr_job_wait(job, &status, &err)) TH_LOG("%s", err->msg);
+	EXPECT_EQ(128 + SIGTERM, status);
+	EXPECT_GT(20, time(NULL) - t0);
+	ASSERT_NE(NULL, gr_job_result(job));
+	EXPECT_EQ(SIGTERM, gr_job_result(job)->signal);
+	EXPECT_EQ(0, gr_job_end(job, &err));
+	nothing_left(_metadata, self, "api-sig");
+	o = json_load_file(rec, 0, NULL);
+	ASSERT_NE(NULL, o) TH_LOG("no record at %s", rec);
+	EXPECT_STREQ("api-sig", json_string_value(json_object_get(o, "job_id")));
+	json_decref(o);
+	gr_job_free(job);
+	free(spec);
+	free(rec);
+}
+
+/* gr_job_end() twice, and gr_job_free() after it, do nothing more: the
+ * record is written once; ending a job that was only prepared writes none. */
+TEST_F_TIMEOUT(life, end_twice_is_safe, 60)
+{
+	const struct gr_job_options opts = { .say = said, .data = self->said };
+	struct gr_error *err = NULL;
+	struct gr_job *job = NULL;
+	char *spec = life_spec(self, "api-end", "[\"/bin/true\"]", NULL);
+	char *rec = NULL, *first;
+	int status = -1;
+
+	ASSERT_LE(0, asprintf(&rec, "%s/record.json", self->sbx));
+	ASSERT_EQ(0, gr_job_prepare_path(spec, self->cfg, &opts, &job, &err)) TH_LOG("%s", err->msg);
+	EXPECT_EQ(0, gr_job_end(job, &err));   /* never started: nothing to end */
+	EXPECT_NE(0, access(rec, F_OK));
+	EXPECT_EQ(NULL, gr_job_result(job));
+	ASSERT_EQ(0, gr_job_start(job, &err)) TH_LOG("%s", err->msg);
+	ASSERT_EQ(0, gr_job_wait(job, &status, &err)) TH_LOG("%s", err->msg);
+	EXPECT_EQ(0, status);
+	EXPECT_EQ(0, gr_job_end(job, &err));
+	first = gt_read(rec);
+	ASSERT_NE(NULL, first);
+	unlink(rec);
+	EXPECT_EQ(0, gr_job_end(job, &err));
+	EXPECT_NE(0, access(rec, F_OK));   /* not written again */
+	EXPECT_EQ(-EINVAL, gr_job_wait(job, &status, &err));   /* ended: no second run */
+	gr_error_free(err);
+	gr_job_free(job);
+	EXPECT_NE(0, access(rec, F_OK));
+	nothing_left(_metadata, self, "api-end");
+	free(first);
+	free(spec);
+	free(rec);
 }
 
 TEST_HARNESS_MAIN
