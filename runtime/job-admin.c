@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -174,6 +175,72 @@ int gr_job_lease_report(FILE *out, const struct gr_config *cfg, struct gr_error 
 	return gr_lease_report(out, cfg, err);
 }
 
+/* The parent pid of pid, or 0. */
+static pid_t proc_ppid(pid_t pid)
+{
+	_cleanup_free_ char *text = NULL;
+	char path[64];
+	const char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (gr_read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0 || !(p = strrchr(text, ')')))
+		return 0;
+	/* ") S PPID": comm may hold anything, the fields after the last ')' not */
+	return (pid_t)strtol(p + 3, NULL, 10);
+}
+
+/*
+ * A pidfd of the job's init (its "pid"), for SIGKILL: the supervisor
+ * cannot forward what it cannot catch, while a killed init takes the
+ * whole PID namespace with it and the supervisor then ends the job as
+ * usual (cgroup, record, state). Believed only when, after the pidfd is
+ * open, the process started when recorded and is a child of the checked
+ * supervisor (its uid is the lease's, not the owner's). Else -1.
+ */
+static int init_pidfd(const struct gr_job_state *st, int sup_pidfd)
+{
+	int fd = -1;
+
+	if (st->pid > 0 && st->pid_start > 0 && st->supervisor_pid > 0) {
+		fd = (int)syscall(SYS_pidfd_open, st->pid, 0);
+		if (fd >= 0 && (gr_proc_starttime(st->pid) != st->pid_start ||
+				proc_ppid(st->pid) != st->supervisor_pid ||
+				syscall(SYS_pidfd_send_signal, sup_pidfd, 0, NULL, 0) < 0)) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	return fd;
+}
+
+int gr_job_signal_pidfd(const struct gr_job_state *st, int sup_pidfd, int sig, bool kill_init,
+			struct gr_error **err)
+{
+	_cleanup_close_ int ifd = sig == SIGKILL && kill_init ? init_pidfd(st, sup_pidfd) : -1;
+
+	/* ESRCH: it ended meanwhile (as kill() of a zombie, no error) */
+	if (syscall(SYS_pidfd_send_signal, ifd >= 0 ? ifd : sup_pidfd, sig, NULL, 0) < 0 && errno != ESRCH)
+		return gr_error_sys(err, errno, "signal the %s of `%s`", ifd >= 0 ? "init" : "supervisor",
+				    st->job_id ? st->job_id : "?");
+	return 0;
+}
+
+/* A pidfd of the entry's supervisor, opened first and then checked by its
+ * start time (no pid reuse between check and signal); else -1. */
+static int supervisor_pidfd(const struct gr_job_state *st)
+{
+	int fd;
+
+	if (st->supervisor_pid <= 0 || !st->supervisor_start)
+		return -1;
+	fd = (int)syscall(SYS_pidfd_open, st->supervisor_pid, 0);
+	if (fd >= 0 && gr_proc_starttime(st->supervisor_pid) != st->supervisor_start) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 /* The entry of a running job, for suspend, resume and kill. */
 static int read_job_state(const char *job_id, struct gr_job_state *st, struct gr_error **err)
 {
@@ -188,6 +255,18 @@ static int read_job_state(const char *job_id, struct gr_job_state *st, struct gr
 	return 0;
 }
 
+/* The supervisor that st names, through a checked pidfd. */
+static int signal_supervisor(const struct gr_job_state *st, const char *job_id, int sig, struct gr_error **err)
+{
+	_cleanup_close_ int fd = supervisor_pidfd(st);
+
+	if (fd < 0)
+		return gr_error_sys(err, ESRCH, "signal the supervisor of `%s`", job_id);
+	if (syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) < 0 && errno != ESRCH)
+		return gr_error_sys(err, errno, "signal the supervisor of `%s`", job_id);
+	return 0;
+}
+
 /* Freeze the job's cgroup, or ask its supervisor (SIGTSTP/SIGCONT). */
 int gr_job_freeze_id(const char *job_id, bool frozen, struct gr_error **err)
 {
@@ -196,12 +275,9 @@ int gr_job_freeze_id(const char *job_id, bool frozen, struct gr_error **err)
 
 	if ((r = read_job_state(job_id, &st, err)) < 0)
 		return r;
-	errno = 0;
 	if (st.freezer && st.cgroup_version)
 		return gr_cgroup_freeze_path(st.cgroup_version, st.freezer, frozen, err);
-	if (st.supervisor_pid <= 0 || kill(st.supervisor_pid, frozen ? SIGTSTP : SIGCONT) < 0)
-		return gr_error_sys(err, errno ? errno : ESRCH, "signal the supervisor of `%s`", job_id);
-	return 0;
+	return signal_supervisor(&st, job_id, frozen ? SIGTSTP : SIGCONT, err);
 }
 
 /* The job's supervisor forwards it (TERM/INT start the grace period). */
@@ -212,8 +288,5 @@ int gr_job_signal_id(const char *job_id, int sig, struct gr_error **err)
 
 	if ((r = read_job_state(job_id, &st, err)) < 0)
 		return r;
-	errno = 0;
-	if (st.supervisor_pid <= 0 || kill(st.supervisor_pid, sig) < 0)
-		return gr_error_sys(err, errno ? errno : ESRCH, "signal the supervisor of `%s`", job_id);
-	return 0;
+	return signal_supervisor(&st, job_id, sig, err);
 }

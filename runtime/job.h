@@ -97,9 +97,20 @@ int gr_job_signal(const struct gr_job *job, int sig, struct gr_error **err);
 int gr_job_suspend(const struct gr_job *job, struct gr_error **err);
 int gr_job_resume(const struct gr_job *job, struct gr_error **err);
 
-/* The same by job id, from its state entry (gridrun kill, suspend, resume). */
+/* The same by job id, from its state entry (gridrun kill, suspend, resume):
+ * its supervisor through a pidfd checked by its start time (ESRCH: none). */
 int gr_job_signal_id(const char *job_id, int sig, struct gr_error **err);
 int gr_job_freeze_id(const char *job_id, bool frozen, struct gr_error **err);
+/*
+ * What both of those, and the OCI verbs (oci.c), send a signal through: st
+ * is the job's state entry and sup_pidfd a pidfd of its supervisor that the
+ * caller checked (pid and start time, and whose it is). With kill_init,
+ * SIGKILL goes to the job's init instead (checked by its start time and
+ * parent): the supervisor cannot forward it, and ends the job as usual
+ * when its init is killed. A job that ended meanwhile is no error.
+ */
+int gr_job_signal_pidfd(const struct gr_job_state *st, int sup_pidfd, int sig, bool kill_init,
+			struct gr_error **err);
 
 /* The site configuration for the CLI: as root, its state_dir and cgroup_base
  * apply unless the environment (tests) names others. run: the pools' NSS

@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "job.h"
 #include "oci.h"
 #include "state.h"
 #include "util.h"
@@ -218,48 +219,6 @@ static int supervisor_pidfd(const char *state_json, uid_t owner, bool any_uid)
 	return fd;
 }
 
-/* The parent pid of pid, or 0. */
-static pid_t proc_ppid(pid_t pid)
-{
-	_cleanup_free_ char *text = NULL;
-	char path[64];
-	const char *p;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (gr_read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0 || !(p = strrchr(text, ')')))
-		return 0;
-	/* ") S PPID": comm may hold anything, the fields after the last ')' not */
-	return (pid_t)strtol(p + 3, NULL, 10);
-}
-
-/*
- * A pidfd of the job's init (its "pid"), for SIGKILL: the supervisor
- * cannot forward what it cannot catch, while a killed init takes the
- * whole PID namespace with it and the supervisor then ends the job as
- * usual (cgroup, record, state). Believed only when, after the pidfd is
- * open, the process started when recorded and is a child of the checked
- * supervisor (its uid is the lease's, not the owner's). Else -1.
- */
-static int init_pidfd(const char *state_json, int sup_pidfd)
-{
-	json_t *o = json_loads(state_json, 0, NULL);
-	json_int_t pid = 0, start = 0, sup = 0;
-	int fd = -1;
-
-	if (o && json_unpack(o, "{s:I, s:I, s:I}", "pid", &pid, "pid_start", &start, "supervisor_pid", &sup) == 0 &&
-	    pid > 0 && pid <= INT_MAX && start > 0) {
-		fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
-		if (fd >= 0 && (gr_proc_starttime((pid_t)pid) != (unsigned long long)start ||
-				proc_ppid((pid_t)pid) != (pid_t)sup ||
-				syscall(SYS_pidfd_send_signal, sup_pidfd, 0, NULL, 0) < 0)) {
-			close(fd);
-			fd = -1;
-		}
-	}
-	json_decref(o);
-	return fd;
-}
-
 /* ID's state in the directory open at dirfd, owned by owner. */
 static void look_in(int dirfd, uid_t owner, bool any_uid, const char *id, struct oci_job *j)
 {
@@ -412,11 +371,15 @@ static int signal_job(const char *id, int sig, const char *what, struct gr_error
 		r = gr_error_set(err, ENOTUNIQ, "%s: job `%s` runs under more than one uid; refusing to guess",
 				 what, id);
 	else if (j.live) {
-		_cleanup_close_ int ifd = sig == SIGKILL ? init_pidfd(j.json, j.pidfd) : -1;
+		/* SIGKILL to the job's init, checked (job.h) */
+		_cleanup_gr_job_state_ struct gr_job_state st = { 0 };
 
-		if (syscall(SYS_pidfd_send_signal, ifd >= 0 ? ifd : j.pidfd, sig, NULL, 0) < 0 && errno != ESRCH)
-			r = gr_error_sys(err, errno, "%s: signal the %s of `%s`", what,
-					 ifd >= 0 ? "init" : "supervisor", id);
+		gr_job_state_parse(j.json, GR_JOB_STATE_PARTIAL, &st, NULL);
+		if (!st.job_id)
+			st.job_id = strdup(id);
+		r = gr_job_signal_pidfd(&st, j.pidfd, sig, true, err);
+		if (r < 0)
+			gr_error_prefix(err, "%s", what);
 	}
 	if (r == 0 && j.live)
 		r = TAKE_FD(j.pidfd);
