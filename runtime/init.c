@@ -283,7 +283,7 @@ __attribute__((noreturn)) static void init_loop(const struct gr_child_ctx *ctx, 
 			}
 		}
 	}
-	/* sync #3: the supervisor thaws anything frozen before we kill it */
+	/* sync #4 MAIN_EXITED: child -> parent, the main process ended; thaw before init kills the rest */
 	gr_sync_send(ctx->syncfd, GR_SYNC_MAIN_EXITED, NULL);
 	res.killed_at_end = kill_the_rest();
 	{
@@ -293,6 +293,7 @@ __attribute__((noreturn)) static void init_loop(const struct gr_child_ctx *ctx, 
 		ns_from_timeval(&self.ru_utime, &res.init_utime_ns);
 		ns_from_timeval(&self.ru_stime, &res.init_stime_ns);
 	}
+	/* sync #5 RESULT: child -> parent, the main process's status and rusage */
 	gr_sync_send_result(ctx->syncfd, &res, NULL);
 	_exit(0);
 }
@@ -316,7 +317,7 @@ static int init_setup(const struct gr_child_ctx *ctx, struct gr_error **err)
 	};
 	struct gr_mount_sources src;
 
-	/* sync #1: the parent has written uid_map/gid_map */
+	/* sync #1 MAPS_DONE: parent -> child, uid_map/gid_map written */
 	if (gr_sync_wait(ctx->syncfd, GR_SYNC_MAPS_DONE, NULL, err) < 0)
 		return -1;
 	/*
@@ -355,7 +356,7 @@ static int init_setup(const struct gr_child_ctx *ctx, struct gr_error **err)
 		return -1;
 	if (gr_mountns_in_child(&plan, &src, err) < 0)
 		return -1;
-	/* sync #1b: in the job's cgroups before the job exists */
+	/* sync #2 ATTACHED: parent -> child, init is in the job's cgroups, the job not yet forked */
 	if (gr_sync_wait(ctx->syncfd, GR_SYNC_ATTACHED, NULL, err) < 0)
 		return -1;
 	/* H4: only now, attached, can init's cgroups become the namespace's root */
@@ -435,7 +436,8 @@ __attribute__((noreturn)) void gr_init_main(const struct gr_child_ctx *ctx)
 		send(ctx->syncfd, &m, sizeof(m), MSG_NOSIGNAL);
 		_exit(m.code);
 	}
-	/* sync #2: the job's program runs (EOF: exec closed the pipe) */
+	/* sync #3 EXEC_DONE: child -> parent, the job's program runs */
+	/* (sent once exec closed the CLOEXEC pipe with EOF) */
 	if (gr_sync_send(ctx->syncfd, GR_SYNC_EXEC_DONE, &err) < 0)
 		goto fail_job;
 	/* init itself needs no privilege to reap and kill in its namespace */

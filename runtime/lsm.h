@@ -9,7 +9,7 @@
  *
  * gr_lsm_register() runs in the supervisor after the job's init exists and
  * its maps are written, and before init forks the job (supervisor.c, before
- * sync #1b): it keys the job by its user namespace's inode number (reliable
+ * sync #2): it keys the job by its user namespace's inode number (reliable
  * on hybrid v1, where a cgroup id is not), records its leased range (kuids;
  * none in one-uid mode) and tags init by pidfd, so that every task init
  * forks carries the tag (kmod-optional/gridrun-lsm.h). Returns 1 when

@@ -110,15 +110,18 @@ static int on_sync(struct supervisor *s, int flags)
 	m.text[sizeof(m.text) - 1] = '\0';
 	switch (m.step) {
 	case GR_SYNC_EXEC_DONE:
+		/* sync #3 EXEC_DONE: child -> parent, the job's program runs */
 		s->exec_done = true;
 		s->res->t_exec = gr_now_ns() - s->t0;
 		break;
 	case GR_SYNC_MAIN_EXITED:
+		/* sync #4 MAIN_EXITED: child -> parent, the main process ended; thaw before init kills the rest */
 		/* a frozen process (v1 freezer) cannot die; thaw the whole tree,
 		 * sub-cgroups included, before init kills what is left */
 		gr_cgroup_thaw_tree(s->cg);
 		break;
 	case GR_SYNC_RESULT:
+		/* sync #5 RESULT: child -> parent, the main process's status and rusage */
 		s->res->t_result = gr_now_ns() - s->t0;
 		s->have_result = true;
 		s->res->main = m.result;
@@ -399,19 +402,21 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 		r = hooks->write_maps(hooks->maps_data, s.pid, pidfd, &res->ids, err);
 	else if (r >= 0)
 		r = gr_userns_from_parent(s.pid, pidfd, &res->ids, err);
-	/* sync #1: maps written (or not: the child then gets EOF and exits) */
+	/* sync #1 MAPS_DONE: parent -> child, uid_map/gid_map written */
+	/* (not written: the child gets EOF and exits) */
 	if (r >= 0)
 		r = gr_sync_send(s.syncfd, GR_SYNC_MAPS_DONE, err);
 	res->t_maps = gr_now_ns() - s.t0;
 	/* v1: attached while the child builds its mount tree; the child forks
-	 * the job only after sync #1b, so nothing of the job's runs outside */
+	 * the job only after sync #2, so nothing of the job's runs outside */
 	if (r >= 0 && !attach_first)
 		r = gr_cgroup_attach(s.cg, s.pid, err);
-	/* the BPF LSM (lsm.h), if loaded: before sync #1b, after which init forks the job */
+	/* the BPF LSM (lsm.h), if loaded: before sync #2, after which init forks the job */
 	if (r >= 0)
 		r = gr_lsm_register(&lsm, s.pid, pidfd, &res->ids, err);
 	/* a child whose setup failed meanwhile is gone: supervise() reads why */
 	if (r >= 0)
+		/* sync #2 ATTACHED: parent -> child, init is in the job's cgroups, the job not yet forked */
 		(void)gr_sync_send(s.syncfd, GR_SYNC_ATTACHED, NULL);
 	if (r >= 0 && hooks && hooks->started)
 		r = hooks->started(hooks->data, s.pid, pidfd, s.cg, err);

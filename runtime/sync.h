@@ -7,20 +7,22 @@
  * supervisor word for word. Both sides name the step they expect; a short
  * read or EOF means "the other side died before step N" and is an error.
  *
- * The steps of a job's life, in order (design §3):
+ * The steps of a job's life, in order (design §3). Step N is GR_SYNC_* = N,
+ * and both sides (supervisor.c, init.c) mark it with the same comment,
+ * "sync #N NAME: ..." (job_api_test checks it):
  *   #1 MAPS_DONE   parent -> child: uid_map/gid_map written
- *   #1b ATTACHED   parent -> child: the child is in the job's cgroups. On
+ *   #2 ATTACHED    parent -> child: the child is in the job's cgroups. On
  *                  cgroup v1 the parent attaches it while the child builds
  *                  its mount tree; the child forks the job only after this,
  *                  so the job runs in its cgroups from its first instruction
  *                  (on v2 clone3 put the child there already)
- *   #2 EXEC_DONE   child  -> parent: the job's program has been exec'd
- *   #3 MAIN_EXITED child  -> parent: the main process ended; init is about
+ *   #3 EXEC_DONE   child  -> parent: the job's program has been exec'd
+ *   #4 MAIN_EXITED child  -> parent: the main process ended; init is about
  *                  to kill the rest (the parent thaws the job's cgroup tree
  *                  now, or a frozen process could never die)
- *   #4 RESULT      child  -> parent: the job's main process ended (status,
+ *   #5 RESULT      child  -> parent: the job's main process ended (status,
  *                  rusage of the main process, processes killed at the end)
- *   ERROR          child  -> parent: instead of #2/#3, setup failed
+ *   ERROR          child  -> parent: instead of #3, setup failed
  */
 #ifndef GRIDRUN_SYNC_H
 #define GRIDRUN_SYNC_H
@@ -31,10 +33,10 @@
 
 enum gr_sync_step {
 	GR_SYNC_MAPS_DONE = 1,
-	GR_SYNC_ATTACHED = 5,
-	GR_SYNC_EXEC_DONE = 2,
-	GR_SYNC_MAIN_EXITED = 3,
-	GR_SYNC_RESULT = 4,
+	GR_SYNC_ATTACHED = 2,
+	GR_SYNC_EXEC_DONE = 3,
+	GR_SYNC_MAIN_EXITED = 4,
+	GR_SYNC_RESULT = 5,
 	GR_SYNC_ERROR = 100,
 };
 

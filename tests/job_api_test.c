@@ -27,6 +27,7 @@
 #include "cgroups.h"
 #include "config.h"
 #include "gt.h"
+#include "gt-world.h"
 #include "job.h"
 #include "state.h"
 #include "supervisor.h"
@@ -482,6 +483,100 @@ TEST_F_TIMEOUT(life, end_twice_is_safe, 60)
 	free(first);
 	free(spec);
 	free(rec);
+}
+
+/* `gridrun kill ID SIGNAL` reaches the job through its supervisor (a pidfd
+ * checked by the entry's start time): the job ends by the signal, with
+ * its record; an id with no live job is one line, exit 125. */
+TEST_F_TIMEOUT(life, kill_by_id_through_the_cli, 60)
+{
+	char *argv[] = { (char *)gt_gridrun(), "kill", "api-kill", "TERM", NULL };
+	char *ready = NULL, *rec = NULL, *args = NULL, *spec;
+	struct gt_result res = { 0 };
+	time_t t0;
+	json_t *o;
+	pid_t pid;
+
+	ASSERT_LE(0, asprintf(&ready, "%s/ready", self->sbx));
+	ASSERT_LE(0, asprintf(&rec, "%s/record.json", self->sbx));
+	ASSERT_LE(0, asprintf(&args, "[\"/bin/sh\", \"-c\", \"touch %s; sleep 30\"]", ready));
+	spec = life_spec(self, "api-kill", args, NULL);
+	pid = gt_start_spec(spec, -1);
+	ASSERT_TRUE(gt_wait_file(ready, 10000));
+	t0 = time(NULL);
+	gt_run_argv(argv, -1, &res);
+	EXPECT_EQ(0, res.status) TH_LOG("%s", res.err);
+	EXPECT_EQ(128 + SIGTERM, gt_wait(pid, 20000));
+	EXPECT_GT(15, time(NULL) - t0);
+	o = json_load_file(rec, 0, NULL);
+	ASSERT_NE(NULL, o) TH_LOG("no record at %s", rec);
+	EXPECT_STREQ("api-kill", json_string_value(json_object_get(o, "job_id")));
+	json_decref(o);
+	nothing_left(_metadata, self, "api-kill");
+	gt_result_free(&res);
+	gt_run_argv(argv, -1, &res);   /* gone now */
+	EXPECT_EQ(125, res.status);
+	EXPECT_NE(NULL, strstr(res.err, "gridrun: ")) TH_LOG("%s", res.err);
+	EXPECT_EQ(NULL, strchr(strchr(res.err, '\n') ? strchr(res.err, '\n') + 1 : "", '\n'));
+	gt_result_free(&res);
+	free(spec);
+	free(args);
+	free(ready);
+	free(rec);
+}
+
+/* The comment "sync #N NAME: ..." of a file, malloc'd, or NULL. */
+static char *sync_comment(const char *text, unsigned step, const char *name)
+{
+	char key[64];
+	const char *a, *b;
+
+	snprintf(key, sizeof(key), "/* sync #%u %s: ", step, name);
+	a = strstr(text, key);
+	b = a ? strstr(a, "*/") : NULL;
+	return b ? strndup(a, (size_t)(b - a + 2)) : NULL;
+}
+
+/* Sync steps are numbered 1..N in order in sync.h, and each is marked with
+ * the same comment on both sides, the supervisor's and init's. */
+TEST(sync_steps_numbered_on_both_sides)
+{
+	char *sync = gt_read(gt_f("%s/runtime/sync.h", gt_src()));
+	char *init = gt_read(gt_f("%s/runtime/init.c", gt_src()));
+	char *sup = gt_read(gt_f("%s/runtime/supervisor.c", gt_src()));
+	const char *p;
+	unsigned steps = 0;
+
+	ASSERT_NE(NULL, sync);
+	ASSERT_NE(NULL, init);
+	ASSERT_NE(NULL, sup);
+	p = strstr(sync, "enum gr_sync_step {");
+	ASSERT_NE(NULL, p);
+	for (;;) {
+		char name[32], *a, *b;
+		unsigned n;
+
+		p = strstr(p, "GR_SYNC_");
+		if (!p || sscanf(p, "GR_SYNC_%31[A-Z_] = %u,", name, &n) != 2 || !strcmp(name, "ERROR"))
+			break;
+		EXPECT_EQ(steps + 1, n) TH_LOG("GR_SYNC_%s = %u out of order", name, n);
+		steps++;
+		a = sync_comment(init, n, name);
+		b = sync_comment(sup, n, name);
+		EXPECT_NE(NULL, a) TH_LOG("init.c has no comment \"sync #%u %s: ...\"", n, name);
+		EXPECT_NE(NULL, b) TH_LOG("supervisor.c has no comment \"sync #%u %s: ...\"", n, name);
+		if (a && b)
+			EXPECT_STREQ(a, b);
+		free(a);
+		free(b);
+		p += 8;
+	}
+	EXPECT_EQ(5U, steps);
+	EXPECT_EQ(NULL, strstr(init, "sync #1b"));
+	EXPECT_EQ(NULL, strstr(sup, "sync #1b"));
+	free(sync);
+	free(init);
+	free(sup);
 }
 
 TEST_HARNESS_MAIN
