@@ -68,6 +68,7 @@
 
 #include "chirp.h"
 #include "condor-job.h"
+#include "job.h"
 #include "state.h"
 #include "usage.h"
 #include "cli-help.h"
@@ -403,10 +404,9 @@ int main(int argc, char **argv)
 		return setup_failed("usage: gridrun-condor /absolute/job [ARGS...] (HTCondor's USER_JOB_WRAPPER)");
 	if (self == 1)
 		return setup_failed("running as PID 1: set USE_PID_NAMESPACES = false with USER_JOB_WRAPPER");
-	if (gr_config_load_cli(NULL, &cfg, &err) < 0 || gr_condor_job_load(cfg, &job, &err) < 0)
+	/* the site configuration as `gridrun run` takes it (job.h): its state_dir too */
+	if (gr_job_config_load(NULL, false, &cfg, &err) < 0 || gr_condor_job_load(cfg, &job, &err) < 0)
 		return fail_err(err);
-	if (geteuid() == 0 && cfg->state_dir)
-		setenv("GRIDRUN_STATE_DIR", cfg->state_dir, 0);
 	if (!getcwd(cwd, sizeof(cwd)))
 		return setup_failed("cannot tell the job's working directory");
 	/* condor_chirp in the job; the copy goes with job on every return */

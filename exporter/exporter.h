@@ -23,7 +23,7 @@
  *    While more than the fd budget (RLIMIT_NOFILE less a reserve for
  *    connections) would be open, the rest are opened and closed per scrape.
  *  - DIR/records/<job-id>.json, the node-wide copies of finished jobs'
- *    accounting records (runtime/main.c): summed per account, each once,
+ *    accounting records (runtime/job.c): summed per account, each once,
  *    starting with those that appear after the exporter started. A copy
  *    whose job is still listed as running is not final yet and waits.
  *  - the site configuration's pools and their lease directories (lease.h),

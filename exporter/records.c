@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * records.c - finished jobs, summed per account, from the node-wide copies
- * of their accounting records (DIR/records/<job-id>.json, runtime/main.c).
+ * of their accounting records (DIR/records/<job-id>.json, runtime/job.c).
  *
  * Each copy counts once: a copy is known by its name, inode and mtime (a job
  * id run again replaces its copy with a new inode, and counts again). The

@@ -2,7 +2,8 @@
 /*
  * job.h - one job's life as one library API (issue 15, part 1).
  *
- * The CLI (runtime/main.c), gridrun-condor and the tests call these, in order:
+ * The CLI (runtime/main.c) and the tests call these, in order (gridrun-condor
+ * runs `gridrun run` as its child, and shares only gr_job_config_load()):
  *
  *   gr_job_load_spec()   the spec file (or gr_job_prepare_path(): both steps)
  *   gr_job_prepare()     checks, site defaults, the job id resolved once, the

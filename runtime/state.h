@@ -22,7 +22,7 @@
  * group/world-writable.
  *
  * DIR/records/ is not a job: it holds a copy of each finished job's
- * accounting record for gridrun-exporter (runtime/main.c); gc leaves it to
+ * accounting record for gridrun-exporter (runtime/job.c); gc leaves it to
  * `gridrun gc`, and no job may take the id "records".
  */
 #ifndef GRIDRUN_STATE_H

@@ -21,7 +21,7 @@
  * reason GR_REASON_SETUP_ERROR, for the accounting record.
  * The calling process's signal mask is restored before gr_run() returns:
  * a caller that still has to write the record blocks gr_run_signals()
- * itself first (runtime/main.c), or a signal that arrives during the
+ * itself first (gr_job_start(), job.h), or a signal that arrives during the
  * teardown kills it when the mask is restored, before the record.
  * It leaves nothing behind: no process (the PID namespace dies with its
  * init, the cgroup is emptied), no mount (all of them live in the job's
