@@ -2,7 +2,6 @@
 /* job.c - one job's life: prepare, start, wait, end (job.h). */
 #include <errno.h>
 #include <jansson.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -117,24 +116,7 @@ static int check_pool(const struct gr_spec *spec, struct gr_config *cfg, const s
 					    "with a leased range (gridrun.pool): files the job left there "
 					    "would stay the range's; add \"ro\"", spec->file, i,
 					    spec->mounts[i].source);
-	if (priv == &gr_priv_helper) {
-		/* the helper leases for the caller's own account */
-		struct passwd *pw = getpwuid(getuid());
-
-		if (spec->account && (!pw || strcmp(pw->pw_name, spec->account)))
-			return gr_error_set(err, EPERM, "%s: gridrun.account: `%s` is not the caller's "
-					    "account; gridrun-helper leases only for the caller's own",
-					    spec->file, spec->account);
-		return 0;
-	}
-	if (!cfg)
-		return gr_error_set(err, EINVAL, "%s: gridrun.pool: no site configuration", spec->file);
-	/* the configuration's own error, as ps and gc give it */
-	if (gr_config_check_ids(cfg, err) < 0)
-		return -EINVAL;
-	if (gr_config_pool_for(cfg, spec->pool, spec->account, pool, err) < 0)
-		return gr_error_prefix(err, "%s", spec->file);
-	return 0;
+	return priv->may_lease(spec, cfg, pool, err);
 }
 
 int gr_job_load_spec(const char *path, const struct gr_job_options *opts, struct gr_spec **spec,

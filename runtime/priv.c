@@ -1,13 +1,31 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* priv.c - the two privilege backends of a job (priv.h). */
 #include <errno.h>
+#include <pwd.h>
+#include <string.h>
 #include <unistd.h>
+
+#include "config.h"
 
 #include "handover.h"
 #include "helper.h"
 #include "lease.h"
 #include "priv.h"
+#include "spec.h"
 #include "userns.h"
+
+static int root_may_lease(const struct gr_spec *spec, struct gr_config *cfg, const struct gr_pool **pool,
+			  struct gr_error **err)
+{
+	if (!cfg)
+		return gr_error_set(err, EINVAL, "%s: gridrun.pool: no site configuration", spec->file);
+	/* the configuration's own error, as ps and gc give it */
+	if (gr_config_check_ids(cfg, err) < 0)
+		return -EINVAL;
+	if (gr_config_pool_for(cfg, spec->pool, spec->account, pool, err) < 0)
+		return gr_error_prefix(err, "%s", spec->file);
+	return 0;
+}
 
 static int root_lease(const struct gr_pool *pool, const char *pool_name, const char *account,
 		      const char *job_id, struct gr_lease *lease, struct gr_error **err)
@@ -56,6 +74,7 @@ static int root_unsandbox(struct gr_job_handover *jh, struct gr_handover_count *
 
 const struct gr_priv_ops gr_priv_root = {
 	.name = "root",
+	.may_lease = root_may_lease,
 	.lease = root_lease,
 	.map = NULL,   /* the supervisor's gr_userns_from_parent() */
 	.release = root_release,
@@ -65,6 +84,20 @@ const struct gr_priv_ops gr_priv_root = {
 };
 
 /* The helper leases for the caller's own account, from its own configuration. */
+static int helper_may_lease(const struct gr_spec *spec, struct gr_config *cfg, const struct gr_pool **pool,
+			    struct gr_error **err)
+{
+	struct passwd *pw = getpwuid(getuid());
+
+	(void)cfg;
+	*pool = NULL;
+	if (spec->account && (!pw || strcmp(pw->pw_name, spec->account)))
+		return gr_error_set(err, EPERM, "%s: gridrun.account: `%s` is not the caller's "
+				    "account; gridrun-helper leases only for the caller's own",
+				    spec->file, spec->account);
+	return 0;
+}
+
 static int helper_lease(const struct gr_pool *pool, const char *pool_name, const char *account,
 			const char *job_id, struct gr_lease *lease, struct gr_error **err)
 {
@@ -111,6 +144,7 @@ static int helper_unsandbox(struct gr_job_handover *jh, struct gr_handover_count
 
 const struct gr_priv_ops gr_priv_helper = {
 	.name = "helper",
+	.may_lease = helper_may_lease,
 	.lease = helper_lease,
 	.map = helper_map,
 	.release = helper_release,

@@ -21,7 +21,9 @@
 
 #include "error.h"
 
+struct gr_config;
 struct gr_pool;
+struct gr_spec;
 struct gr_lease;
 struct gr_lease_gc_stats;
 struct gr_userns_plan;
@@ -30,6 +32,10 @@ struct gr_handover_count;
 
 struct gr_priv_ops {
 	const char *name;   /* "root" or "helper" */
+	/* before anything is created: may spec lease (gridrun.pool, .account)?
+	 * *pool: the configured pool (root) or NULL (the helper has its own) */
+	int (*may_lease)(const struct gr_spec *spec, struct gr_config *cfg, const struct gr_pool **pool,
+			 struct gr_error **err);
 	/* pool: the configured pool (root), or NULL (the helper reads its own
 	 * configuration and finds pool_name there) */
 	int (*lease)(const struct gr_pool *pool, const char *pool_name, const char *account,
