@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,20 +123,8 @@ int gr_job_gc(const struct gr_config *cfg, const struct gr_job_options *opts, st
 	out->copies = prune_record_copies(dir);
 	if (cfg->npools) {
 		out->pools = true;
-		if (geteuid() == 0 && (r = gr_lease_gc_all(cfg, &stale.lease_gc, err)) < 0)
+		if ((r = gr_priv_choose()->gc_all(cfg, &stale.lease_gc, err)) < 0)
 			return r;
-		/* a pilot's gc: only the pools its account may lease from (the
-		 * helper refuses the others; they are not this pilot's business) */
-		struct passwd *pw = geteuid() != 0 ? getpwuid(getuid()) : NULL;
-
-		for (size_t i = 0; geteuid() != 0 && i < cfg->npools; i++) {
-			_cleanup_gr_error_ struct gr_error *e = NULL;
-
-			if (!pw || gr_pool_check_account(&cfg->pools[i], pw->pw_name, &e) < 0)
-				continue;
-			if ((r = gr_job_gc_pool(&cfg->pools[i], &stale.lease_gc, err)) < 0)
-				return r;
-		}
 		out->reclaimed = stale.lease_gc.reclaimed;
 		out->freed = stale.lease_gc.freed;
 	}

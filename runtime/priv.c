@@ -45,6 +45,11 @@ static int root_gc(const struct gr_pool *pool, struct gr_lease_gc_stats *st, str
 	return gr_lease_gc(pool, st, err);
 }
 
+static int root_gc_all(const struct gr_config *cfg, struct gr_lease_gc_stats *st, struct gr_error **err)
+{
+	return gr_lease_gc_all(cfg, st, err);
+}
+
 static int root_sandbox(struct gr_job_handover *jh, int dirfd, uid_t owner, gid_t group, uid_t u, gid_t g,
 			struct gr_handover_count *n, struct gr_error **err)
 {
@@ -79,6 +84,7 @@ const struct gr_priv_ops gr_priv_root = {
 	.map = NULL,   /* the supervisor's gr_userns_from_parent() */
 	.release = root_release,
 	.gc = root_gc,
+	.gc_all = root_gc_all,
 	.sandbox = root_sandbox,
 	.unsandbox = root_unsandbox,
 };
@@ -125,6 +131,24 @@ static int helper_gc(const struct gr_pool *pool, struct gr_lease_gc_stats *st, s
 	return gr_helper_gc(pool->name, st, err);
 }
 
+/* A pilot's gc: only the pools its account may lease from (the helper
+ * refuses the others; they are not this pilot's business). */
+static int helper_gc_all(const struct gr_config *cfg, struct gr_lease_gc_stats *st, struct gr_error **err)
+{
+	struct passwd *pw = getpwuid(getuid());
+	int r;
+
+	for (size_t i = 0; i < cfg->npools; i++) {
+		_cleanup_gr_error_ struct gr_error *e = NULL;
+
+		if (!pw || gr_pool_check_account(&cfg->pools[i], pw->pw_name, &e) < 0)
+			continue;
+		if ((r = helper_gc(&cfg->pools[i], st, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int helper_sandbox(struct gr_job_handover *jh, int dirfd, uid_t owner, gid_t group, uid_t u, gid_t g,
 			  struct gr_handover_count *n, struct gr_error **err)
 {
@@ -149,6 +173,7 @@ const struct gr_priv_ops gr_priv_helper = {
 	.map = helper_map,
 	.release = helper_release,
 	.gc = helper_gc,
+	.gc_all = helper_gc_all,
 	.sandbox = helper_sandbox,
 	.unsandbox = helper_unsandbox,
 };

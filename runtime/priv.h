@@ -51,6 +51,8 @@ struct gr_priv_ops {
 	int (*release)(const struct gr_pool *pool, const struct gr_lease *lease, struct gr_error **err);
 	/* adds what it did to *st */
 	int (*gc)(const struct gr_pool *pool, struct gr_lease_gc_stats *st, struct gr_error **err);
+	/* gc of every pool of cfg this caller may collect (gridrun gc) */
+	int (*gc_all)(const struct gr_config *cfg, struct gr_lease_gc_stats *st, struct gr_error **err);
 	/*
 	 * The sandbox dirfd (owned by the caller, uid owner) handed over to the
 	 * lease's range for inner ids u:g: 1 done (*mntfd an idmapped mount, or
