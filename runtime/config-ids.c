@@ -21,7 +21,8 @@
  * tells sites to keep pools far from any directory's allocation.
  *
  * The stamp is trusted only in a directory owned by the effective uid and
- * closed to others (lease.c's own rule for the lease directory), as a
+ * closed to others (lease.c's own rule for the lease directory), reached
+ * without a symlink (openat2 RESOLVE_NO_SYMLINKS), as a
  * regular file of that uid, mode 0600, one link: whoever could write it
  * could switch the check off. It is written through the directory's fd (a
  * private temporary file renamed over it); it is never created where a job
@@ -34,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/openat2.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,6 +43,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "config-int.h"
@@ -242,11 +245,14 @@ static char *stamp_key(const struct gr_config *cfg)
 	return key;
 }
 
-/* The lease directory, when it exists and only its owner, we, may use it. */
+/* The lease directory, when it exists and only its owner, we, may use it;
+ * no symlink anywhere on its path (a path with one just has no stamp). */
 static int open_stamp_dir(const struct gr_config *cfg)
 {
+	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
 	struct stat st;
-	int fd = open(cfg->lease_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, cfg->lease_dir, &how, sizeof(how));
 
 	if (fd < 0)
 		return -errno;

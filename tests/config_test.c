@@ -515,7 +515,7 @@ TEST_F(conf, nss_ids_right_beside_a_pool_are_fine)
  * written, one too old, or GR_CONFIG_IDS_FULL make the check full again.
  * Counted with gr_config_ids_enumerations(), in a child with a private /etc.
  */
-#define STAMP_STEPS 12
+#define STAMP_STEPS 14
 struct stamp_result {
 	int ok[STAMP_STEPS];          /* 1: accepted */
 	unsigned n[STAMP_STEPS];      /* enumerations after the step */
@@ -538,7 +538,7 @@ static int stamp_load(const char *conf, unsigned flags, char *msg, size_t size)
 	return ok;
 }
 
-static void stamp_child(int fd, const char *dir, const char *conf)
+static void stamp_child(int fd, const char *dir, const char *conf, const char *linked)
 {
 	char *real = slurp("/etc/passwd"), *pw = NULL, *stamp = NULL, *leases = NULL;
 	struct stamp_result out = { 0 };
@@ -580,6 +580,10 @@ static void stamp_child(int fd, const char *dir, const char *conf)
 		chmod(leases, 0755);
 		STEP(0);                                /* 10: a directory others may read: full */
 		STEP(0);                                /* 11: and again */
+		chmod(leases, 0700);
+		conf = linked;
+		STEP(0);                                /* 12: lease_dir through a symlink: */
+		STEP(0);                                /* 13: no stamp, full each time */
 		memcpy(out.refused, keep, sizeof(keep));
 	}
 #undef STEP
@@ -588,9 +592,9 @@ static void stamp_child(int fd, const char *dir, const char *conf)
 
 TEST_F(conf, the_ids_stamp_spares_the_enumeration_until_an_input_changes)
 {
-	static const int ok[STAMP_STEPS] = { 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1 };
-	static const unsigned n[STAMP_STEPS] = { 1, 1, 1, 2, 3, 3, 4, 5, 6, 7, 8, 9 };
-	char *leases, *path, *want;
+	static const int ok[STAMP_STEPS] = { 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1 };
+	static const unsigned n[STAMP_STEPS] = { 1, 1, 1, 2, 3, 3, 4, 5, 6, 7, 8, 9, 10, 11 };
+	char *leases, *path, *want, *link, *linked;
 	struct stamp_result got = { 0 };
 	int p[2], status;
 	pid_t pid;
@@ -599,12 +603,16 @@ TEST_F(conf, the_ids_stamp_spares_the_enumeration_until_an_input_changes)
 	ASSERT_EQ(0, mkdir(leases, 0700));
 	path = gt_write(self->dir, "stamp.conf", "[runtime]\nlease_dir = %s\n\n" POOL_CONF, leases);
 	chmod(path, 0644);
+	ASSERT_LE(0, asprintf(&link, "%s/link", self->dir));
+	ASSERT_EQ(0, symlink(self->dir, link));
+	linked = gt_write(self->dir, "linked.conf", "[runtime]\nlease_dir = %s/leases\n\n" POOL_CONF, link);
+	chmod(linked, 0644);
 	ASSERT_EQ(0, pipe(p));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		close(p[0]);
-		stamp_child(p[1], self->dir, path);
+		stamp_child(p[1], self->dir, path, linked);
 	}
 	close(p[1]);
 	ASSERT_EQ(sizeof(got), read(p[0], &got, sizeof(got)));
@@ -621,6 +629,8 @@ TEST_F(conf, the_ids_stamp_spares_the_enumeration_until_an_input_changes)
 	EXPECT_STREQ(want, got.refused);
 	free(want);
 	free(path);
+	free(linked);
+	free(link);
 	free(leases);
 }
 
