@@ -49,7 +49,7 @@
  *    passed for the same configuration, passwd, group, subuid, subgid and
  *    nsswitch.conf less than GR_CONFIG_IDS_STAMP_MAX_AGE ago (config-ids.c
  *    says how it is kept and why it can be trusted); GR_CONFIG_IDS_FULL
- *    always checks. A job start does no NSS call while the stamp holds.
+ *    always checks. While the stamp holds, these checks make no NSS call.
  *
  * Which file: gr_config_load_cli() takes --config PATH, else
  * $GRIDRUN_CONFIG, else GR_CONFIG_DEFAULT; only the default may be missing
