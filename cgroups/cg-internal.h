@@ -26,6 +26,9 @@ struct gr_cgroup {
 	uint64_t pids_peak_sampled;
 	int pids_peak_kept;           /* the kernel keeps pids.peak: 1, it does not: -1, unknown: 0 */
 	char *not_applied;            /* optional limits left out: "linux.resources.X: why\n"... */
+	bool emptied;                 /* kill_all found no task (v1): none can come back, as
+				       * only a member forks into it and the job cannot
+				       * attach (cgroupfs is read-only inside) */
 };
 
 struct gr_cgroup_ops {

@@ -311,8 +311,12 @@ static int v1_kill_all(struct gr_cgroup *cg, unsigned *killed, struct gr_error *
 		_cleanup_free_ pid_t *pids = NULL;
 		size_t n = 0;
 
-		if (gr_cg_procs_tree(d->path, &pids, &n) < 0 || n == 0)
+		if (gr_cg_procs_tree(d->path, &pids, &n) < 0)
 			break;
+		if (n == 0) {
+			cg->emptied = true;
+			break;
+		}
 		if (f && set_freezer(f, "FROZEN", err) < 0)
 			return -ETIMEDOUT;
 		/* re-read: nothing can fork while frozen */

@@ -125,7 +125,12 @@ static void rmdir_sub(const char *dir, void *data)
 
 int gr_cg_rmdir_retry(const char *path, struct gr_error **err)
 {
-	/* sub-cgroups (made by a delegated job, or by a test) go first */
+	/* most jobs make no sub-cgroup: try first, read the directory only
+	 * when the kernel says EBUSY (sub-cgroups, made by a delegated job or
+	 * by a test, go first; or tasks still exiting, which rmdir_one()
+	 * waits out) */
+	if (rmdir(path) == 0 || errno == ENOENT)
+		return 0;
 	walk_below(path, rmdir_sub, NULL, 0);
 	return rmdir_one(path, err);
 }
@@ -383,7 +388,9 @@ int gr_cgroup_destroy(struct gr_cgroup *cg, struct gr_error **err)
 
 	if (!cg)
 		return 0;
-	r = cg->ops->kill_all(cg, &killed, err);
+	/* the end of a job already emptied it (finish_cgroup()): a second
+	 * look would read its cgroup.procs and directory for nothing */
+	r = cg->emptied ? 0 : cg->ops->kill_all(cg, &killed, err);
 	if (r >= 0)
 		r = cg->ops->remove(cg, err);
 	else

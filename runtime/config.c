@@ -11,9 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <ini.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +20,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config-int.h"
 #include "util.h"
 
 #define MAX_FILE (1u << 20)
@@ -452,141 +451,6 @@ static int handler(void *user, const char *section, const char *name, const char
 	return 0;
 }
 
-static unsigned long long pool_end(const struct gr_pool *pool)
-{
-	return (unsigned long long)pool->first_uid + (unsigned long long)pool->ranges * pool->range_size;
-}
-
-__attribute__((format(printf, 3, 4)))
-static int pool_fail(const struct gr_pool *pool, struct gr_error **err, const char *fmt, ...)
-{
-	_cleanup_free_ char *msg = NULL;
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return gr_error_set(err, EINVAL, "%s:%u: pool %s: %s", pool->file, pool->line, pool->name, msg);
-}
-
-static const struct gr_pool *pool_holding(const struct gr_config *cfg, unsigned long long id)
-{
-	for (size_t i = 0; i < cfg->npools; i++)
-		if (id >= cfg->pools[i].first_uid && id < pool_end(&cfg->pools[i]))
-			return &cfg->pools[i];
-	return NULL;
-}
-
-#define EXTENT(pool) (pool)->first_uid, pool_end(pool) - 1
-
-static int check_overlaps(const struct gr_config *cfg, struct gr_error **err)
-{
-	for (size_t i = 1; i < cfg->npools; i++)
-		for (size_t j = 0; j < i; j++) {
-			const struct gr_pool *a = &cfg->pools[i], *b = &cfg->pools[j];
-
-			if (a->first_uid < pool_end(b) && b->first_uid < pool_end(a))
-				return pool_fail(a, err, "uids %u-%llu overlap pool %s (uids %u-%llu, line %u)",
-						 EXTENT(a), b->name, EXTENT(b), b->line);
-		}
-	return 0;
-}
-
-static int check_passwd(const struct gr_config *cfg, const struct passwd *pw, struct gr_error **err)
-{
-	const struct gr_pool *pool;
-
-	if ((pool = pool_holding(cfg, pw->pw_uid)))
-		return pool_fail(pool, err, "uids %u-%llu include uid %u of account `%s`",
-				 EXTENT(pool), (unsigned)pw->pw_uid, pw->pw_name);
-	if ((pool = pool_holding(cfg, pw->pw_gid)))
-		return pool_fail(pool, err, "gids %u-%llu include gid %u, the primary group of account `%s`",
-				 EXTENT(pool), (unsigned)pw->pw_gid, pw->pw_name);
-	return 0;
-}
-
-static int check_group(const struct gr_config *cfg, const struct group *g, struct gr_error **err)
-{
-	const struct gr_pool *pool = pool_holding(cfg, g->gr_gid);
-
-	if (pool)
-		return pool_fail(pool, err, "gids %u-%llu include gid %u of group `%s`",
-				 EXTENT(pool), (unsigned)g->gr_gid, g->gr_name);
-	return 0;
-}
-
-/* /etc/subuid, /etc/subgid: "name:start:count" lines. */
-static int check_subids(const struct gr_config *cfg, const char *path, struct gr_error **err)
-{
-	_cleanup_free_ char *text = NULL;
-	char *save = NULL, *line;
-
-	if (gr_read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0)
-		return 0;
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char name[256];
-		unsigned long long start, count;
-
-		if (sscanf(line, "%255[^:]:%llu:%llu", name, &start, &count) != 3 || !count)
-			continue;
-		for (size_t i = 0; i < cfg->npools; i++) {
-			const struct gr_pool *pool = &cfg->pools[i];
-
-			if (start < pool_end(pool) && pool->first_uid < start + count)
-				return pool_fail(pool, err, "ids %u-%llu overlap %s range %llu-%llu of `%s`",
-						 EXTENT(pool), path, start, start + count - 1, name);
-		}
-	}
-	return 0;
-}
-
-static int check_ids(const struct gr_config *cfg, struct gr_error **err)
-{
-	static const char *const overflow[] = { "/proc/sys/kernel/overflowuid", "/proc/sys/kernel/overflowgid" };
-	const struct passwd *pw;
-	const struct group *g;
-	int r = 0;
-
-	if (!cfg->npools)
-		return 0;
-	for (size_t i = 0; i < ARRAY_SIZE(overflow); i++) {
-		_cleanup_free_ char *v = NULL;
-		const struct gr_pool *pool;
-
-		if (gr_read_file_at(AT_FDCWD, overflow[i], &v, NULL, NULL) < 0)
-			continue;
-		pool = pool_holding(cfg, strtoull(v, NULL, 10));
-		if (pool)
-			return pool_fail(pool, err, "ids %u-%llu include the kernel's overflow id %llu (%s)",
-					 EXTENT(pool), strtoull(v, NULL, 10), overflow[i]);
-	}
-	setpwent();
-	while (r == 0 && (pw = getpwent()))
-		r = check_passwd(cfg, pw, err);
-	endpwent();
-	setgrent();
-	while (r == 0 && (g = getgrent()))
-		r = check_group(cfg, g, err);
-	endgrent();
-	/* directories that do not enumerate (sssd's default) still answer lookups */
-	for (size_t i = 0; r == 0 && i < cfg->npools; i++) {
-		uid_t ends[2] = { cfg->pools[i].first_uid, (uid_t)(pool_end(&cfg->pools[i]) - 1) };
-
-		for (size_t j = 0; r == 0 && j < 2; j++) {
-			if ((pw = getpwuid(ends[j])))
-				r = check_passwd(cfg, pw, err);
-			if (r == 0 && (g = getgrgid(ends[j])))
-				r = check_group(cfg, g, err);
-		}
-	}
-	if (r == 0)
-		r = check_subids(cfg, "/etc/subuid", err);
-	if (r == 0)
-		r = check_subids(cfg, "/etc/subgid", err);
-	return r;
-}
-
 static int parse(const char *text, size_t len, const char *file, struct gr_config *cfg,
 		 struct gr_error **err)
 {
@@ -648,7 +512,8 @@ void gr_config_freep(struct gr_config **cfg)
 	*cfg = NULL;
 }
 
-static int read_config(int fd, const char *path, char **text, size_t *len, struct gr_error **err)
+static int read_config(int fd, const char *path, char **text, size_t *len, struct stat *stp,
+		       struct gr_error **err)
 {
 	struct stat st;
 
@@ -676,6 +541,7 @@ static int read_config(int fd, const char *path, char **text, size_t *len, struc
 			return gr_error_set(err, EAGAIN, "config `%s` changed while it was read", path);
 		buf[n] = '\0';
 		*len = (size_t)n;
+		*stp = st;
 		*text = TAKE_PTR(buf);
 	}
 	return 0;
@@ -698,7 +564,7 @@ int gr_config_load(const char *path, unsigned flags, struct gr_config **out, str
 		cfg->file = strdup(path);
 		if (!cfg->file)
 			return gr_error_sys(err, ENOMEM, "config");
-		r = read_config(fd, path, &text, &len, err);
+		r = read_config(fd, path, &text, &len, &cfg->file_stat, err);
 		if (r < 0)
 			return r;
 		r = parse(text, len, path, cfg, err);
@@ -711,11 +577,11 @@ int gr_config_load(const char *path, unsigned flags, struct gr_config **out, str
 		cfg->pools[i].lease_dir = cfg->lease_dir;
 		cfg->pools[i].file = cfg->file;
 	}
-	r = check_overlaps(cfg, err);
+	r = gr_config_check_overlaps(cfg, err);
 	if (r == 0 && (flags & GR_CONFIG_IDS_LATER))
 		cfg->ids_unchecked = cfg->npools > 0;
 	else if (r == 0)
-		r = check_ids(cfg, err);
+		r = gr_config_ids_check(cfg, (flags & GR_CONFIG_IDS_FULL) != 0, err);
 	if (r < 0)
 		return r;
 	*out = TAKE_PTR(cfg);
@@ -728,7 +594,7 @@ int gr_config_check_ids(struct gr_config *cfg, struct gr_error **err)
 
 	if (!cfg->ids_unchecked)
 		return 0;
-	r = check_ids(cfg, err);
+	r = gr_config_ids_check(cfg, false, err);
 	if (r == 0)
 		cfg->ids_unchecked = false;
 	return r;

@@ -45,6 +45,11 @@
  *    /etc/subuid or /etc/subgid (whose owner could map it with newuidmap).
  *    A network account created after the load is not seen: choose pools far
  *    from any directory's allocation (CVE-2024-56433); see examples/.
+ *    The NSS and subid part is spared while a stamp in lease_dir says it
+ *    passed for the same configuration, passwd, group, subuid, subgid and
+ *    nsswitch.conf less than GR_CONFIG_IDS_STAMP_MAX_AGE ago (config-ids.c
+ *    says how it is kept and why it can be trusted); GR_CONFIG_IDS_FULL
+ *    always checks. While the stamp holds, these checks make no NSS call.
  *
  * Which file: gr_config_load_cli() takes --config PATH, else
  * $GRIDRUN_CONFIG, else GR_CONFIG_DEFAULT; only the default may be missing
@@ -61,6 +66,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -125,6 +131,7 @@ struct gr_config {
 	struct gr_rootfs *rootfs;
 	size_t nrootfs;
 	bool ids_unchecked;          /* loaded with GR_CONFIG_IDS_LATER, not yet checked */
+	struct stat file_stat;       /* of file as it was read: keys the ids stamp */
 };
 
 enum {
@@ -134,7 +141,13 @@ enum {
 	 * enumerates no passwd/group (nor loads libnss_* into a supervisor that
 	 * lives as long as its job); one that leases checks before it does */
 	GR_CONFIG_IDS_LATER = 1 << 1,
+	/* enumerate passwd and group even when the stamp is fresh */
+	GR_CONFIG_IDS_FULL = 1 << 2,
 };
+
+/* A stamp older than this is not trusted (seconds): what directories that
+ * do not enumerate add is seen at most this late (config-ids.c). */
+#define GR_CONFIG_IDS_STAMP_MAX_AGE 600ull
 
 int gr_config_load(const char *path, unsigned flags, struct gr_config **out, struct gr_error **err);
 /* The CLI's choice of file (see above); explicit may be NULL. */
@@ -144,6 +157,8 @@ int gr_config_load_cli_flags(const char *explicit_path, unsigned flags, struct g
 			     struct gr_error **err);
 /* The checks GR_CONFIG_IDS_LATER left out, once; 0 when done or not needed. */
 int gr_config_check_ids(struct gr_config *cfg, struct gr_error **err);
+/* How many times this process enumerated passwd and group (for tests). */
+unsigned gr_config_ids_enumerations(void);
 void gr_config_free(struct gr_config *cfg);
 void gr_config_freep(struct gr_config **cfg);
 #define _cleanup_gr_config_ __attribute__((cleanup(gr_config_freep)))

@@ -23,6 +23,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -505,6 +506,132 @@ TEST_F(conf, nss_ids_right_beside_a_pool_are_fine)
 		   "above:x:3004194304:3004194304::/nonexistent:/usr/sbin/nologin\n",
 		   "below:x:2999999999:\nabove:x:3004194304:\n",
 		   "alice:100000:65536\nbob:3004194304:65536\n", "dave:2999934464:65536\n", NULL);
+}
+
+/*
+ * The ids stamp (config-ids.c): a full check that passed leaves
+ * LEASE_DIR/.ids-checked, and a load that finds it fresh for the same
+ * inputs enumerates nothing; a changed input, a stamp others could have
+ * written, one too old, or GR_CONFIG_IDS_FULL make the check full again.
+ * Counted with gr_config_ids_enumerations(), in a child with a private /etc.
+ */
+#define STAMP_STEPS 14
+struct stamp_result {
+	int ok[STAMP_STEPS];          /* 1: accepted */
+	unsigned n[STAMP_STEPS];      /* enumerations after the step */
+	unsigned mode;                /* of the stamp after the first load */
+	char refused[1024];
+};
+
+static int stamp_load(const char *conf, unsigned flags, char *msg, size_t size)
+{
+	struct gr_config *cfg = NULL;
+	struct gr_error *err = NULL;
+	int ok = gr_config_load(conf, flags & ~GR_CONFIG_IDS_LATER, &cfg, &err) == 0;
+
+	if (ok && (flags & GR_CONFIG_IDS_LATER))
+		ok = gr_config_check_ids(cfg, &err) == 0;
+	if (!ok && msg)
+		snprintf(msg, size, "%s", err->msg);
+	gr_error_free(err);
+	gr_config_free(cfg);
+	return ok;
+}
+
+static void stamp_child(int fd, const char *dir, const char *conf, const char *linked)
+{
+	char *real = slurp("/etc/passwd"), *pw = NULL, *stamp = NULL, *leases = NULL;
+	struct stamp_result out = { 0 };
+	struct timespec old[2] = { { time(NULL) - GR_CONFIG_IDS_STAMP_MAX_AGE - 5, 0 },
+				   { time(NULL) - GR_CONFIG_IDS_STAMP_MAX_AGE - 5, 0 } };
+	struct stat st;
+	int i = 0;
+
+	if (!real || asprintf(&pw, "%sgridtest:x:3000000005:5000::/nonexistent:/usr/sbin/nologin\n", real) < 0 ||
+	    asprintf(&stamp, "%s/leases/.ids-checked", dir) < 0 || asprintf(&leases, "%s/leases", dir) < 0 ||
+	    unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/etc", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+		_exit(99);
+	put_etc("nsswitch.conf", "passwd: files\ngroup: files\n");
+	put_etc("passwd", real);
+	put_etc("group", "root:x:0:\n");
+#define STEP(flags) (out.ok[i] = stamp_load(conf, (flags), out.refused, sizeof(out.refused)), \
+		     out.n[i] = gr_config_ids_enumerations(), i++)
+	STEP(0);                                        /* 0: full, writes the stamp */
+	out.mode = stat(stamp, &st) == 0 ? (unsigned)(st.st_mode & 07777) : 1;
+	STEP(0);                                        /* 1: stamp */
+	STEP(GR_CONFIG_IDS_LATER);                      /* 2: stamp (gridrun run's way) */
+	STEP(GR_CONFIG_IDS_FULL);                       /* 3: full */
+	chmod(stamp, 0644);
+	STEP(0);                                        /* 4: not trusted: full, rewritten */
+	STEP(0);                                        /* 5: stamp */
+	utimensat(AT_FDCWD, stamp, old, 0);
+	STEP(0);                                        /* 6: too old: full */
+	put_etc("passwd", pw);
+	STEP(GR_CONFIG_IDS_LATER);                      /* 7: passwd changed: full, refused */
+	out.refused[sizeof(out.refused) - 1] = '\0';
+	{
+		char keep[sizeof(out.refused)];
+
+		memcpy(keep, out.refused, sizeof(keep));
+		STEP(0);                                /* 8: still refused: no stamp was written */
+		put_etc("passwd", real);
+		STEP(0);                                /* 9: full, accepted */
+		chmod(leases, 0755);
+		STEP(0);                                /* 10: a directory others may read: full */
+		STEP(0);                                /* 11: and again */
+		chmod(leases, 0700);
+		conf = linked;
+		STEP(0);                                /* 12: lease_dir through a symlink: */
+		STEP(0);                                /* 13: no stamp, full each time */
+		memcpy(out.refused, keep, sizeof(keep));
+	}
+#undef STEP
+	_exit(write(fd, &out, sizeof(out)) == sizeof(out) ? 0 : 98);
+}
+
+TEST_F(conf, the_ids_stamp_spares_the_enumeration_until_an_input_changes)
+{
+	static const int ok[STAMP_STEPS] = { 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1 };
+	static const unsigned n[STAMP_STEPS] = { 1, 1, 1, 2, 3, 3, 4, 5, 6, 7, 8, 9, 10, 11 };
+	char *leases, *path, *want, *link, *linked;
+	struct stamp_result got = { 0 };
+	int p[2], status;
+	pid_t pid;
+
+	ASSERT_LE(0, asprintf(&leases, "%s/leases", self->dir));
+	ASSERT_EQ(0, mkdir(leases, 0700));
+	path = gt_write(self->dir, "stamp.conf", "[runtime]\nlease_dir = %s\n\n" POOL_CONF, leases);
+	chmod(path, 0644);
+	ASSERT_LE(0, asprintf(&link, "%s/link", self->dir));
+	ASSERT_EQ(0, symlink(self->dir, link));
+	linked = gt_write(self->dir, "linked.conf", "[runtime]\nlease_dir = %s/leases\n\n" POOL_CONF, link);
+	chmod(linked, 0644);
+	ASSERT_EQ(0, pipe(p));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(p[0]);
+		stamp_child(p[1], self->dir, path, linked);
+	}
+	close(p[1]);
+	ASSERT_EQ(sizeof(got), read(p[0], &got, sizeof(got)));
+	close(p[0]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, status);
+	EXPECT_EQ(0600, got.mode);
+	for (int i = 0; i < STAMP_STEPS; i++) {
+		EXPECT_EQ(ok[i], got.ok[i]) TH_LOG("step %d", i);
+		EXPECT_EQ(n[i], got.n[i]) TH_LOG("step %d", i);
+	}
+	ASSERT_LE(0, asprintf(&want, "%s:4: pool atlas: uids 3000000000-3004194303 include uid "
+			      "3000000005 of account `gridtest`", path));
+	EXPECT_STREQ(want, got.refused);
+	free(want);
+	free(path);
+	free(linked);
+	free(link);
+	free(leases);
 }
 
 TEST_HARNESS_MAIN

@@ -5,7 +5,8 @@
  * record's uid_range, disjoint ranges for concurrent jobs, quarantine after
  * the end, refusals that leave nothing behind, a SIGKILLed supervisor's
  * lease reclaimed by `gridrun gc`, and R2 (concurrent starts from a full
- * pool with supervisors killed at random). The site configuration is a file
+ * pool with supervisors killed at random), and no NSS module in the supervisor
+ * of a start with a fresh ids stamp. The site configuration is a file
  * in the scratch directory named by GRIDRUN_CONFIG; its pool starts at
  * gt_pool_first() (3000000000 and up, per test process), far from any account. The sandbox hand-over to the range is
  * not gridrun's yet: sandboxes here are made for the range's uid 0 (or 0777).
@@ -17,8 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -715,6 +719,108 @@ TEST_F_TIMEOUT(pool, R2_concurrent_starts_with_random_kills_leak_nothing, 900)
 	EXPECT_EQ(0, gt_count_dir(self->state));
 	free(spec);
 	free(want);
+}
+
+/*
+ * Issue #13: a start with a fresh ids stamp (config-ids.c) makes no NSS
+ * call, so its supervisor maps no libnss_* module for the job's life; an
+ * account added inside the pool is refused at the next start all the same.
+ * In a child whose /etc is a private tmpfs with copies of nsswitch.conf,
+ * passwd and group (the host's /etc is only read). The first start is the
+ * control: no lease directory yet, so a full check, and its modules mapped.
+ */
+struct ids_result {
+	int status[4];
+	int nss[3];            /* libnss_* lines in the supervisor's maps */
+	char err[1024];
+};
+
+static void etc_file(const char *name, const char *text)
+{
+	char *p = gt_write("/etc", name, "%s", text);
+
+	if (chmod(p, 0644) < 0)
+		abort();
+	free(p);
+}
+
+static int nss_maps(pid_t pid)
+{
+	char path[64], *maps, *l;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	maps = gt_read(path);
+	for (l = maps; l && (l = strstr(l, "/libnss_")); l++)
+		n++;
+	free(maps);
+	return maps ? n : -1;
+}
+
+static void ids_child(struct _test_data_pool *self, int fd)
+{
+	static const char *const names[] = { "a", "b", "c" };
+	char *passwd = gt_read("/etc/passwd"), *group = gt_read("/etc/group");
+	char *nsswitch = gt_read("/etc/nsswitch.conf"), *pw = NULL, *spec;
+	struct ids_result out = { 0 };
+	struct gt_result res = { 0 };
+
+	if (!passwd || !group || !nsswitch ||
+	    asprintf(&pw, "%sintruder:x:%u:5000::/nonexistent:/usr/sbin/nologin\n", passwd, FIRST + 5) < 0 ||
+	    unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/etc", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+		_exit(99);
+	etc_file("nsswitch.conf", nsswitch);
+	etc_file("passwd", passwd);
+	etc_file("group", group);
+	for (int i = 0; i < 3; i++) {
+		const char *ready = gt_f("%s/execute/%s/ready", self->dir, names[i]);
+		pid_t pid;
+
+		spec = job(self, names[i], WAIT_SCRIPT, 0777, 0, NULL);
+		pid = gt_start_spec(spec, -1);
+		out.nss[i] = gt_wait_file(ready, 20000) ? nss_maps(pid) : -2;
+		free(gt_write(self->dir, gt_f("execute/%s/go", names[i]), "%s", ""));
+		out.status[i] = gt_wait(pid, 20000);
+		free(spec);
+	}
+	etc_file("passwd", pw);
+	spec = job(self, "d", "true", 0777, 0, NULL);
+	gt_run_spec(spec, &res);
+	out.status[3] = res.status;
+	snprintf(out.err, sizeof(out.err), "%s", res.err);
+	_exit(write(fd, &out, sizeof(out)) == sizeof(out) ? 0 : 98);
+}
+
+TEST_F(pool, a_start_with_a_fresh_ids_stamp_loads_no_nss_and_a_new_account_is_still_refused)
+{
+	struct ids_result got = { 0 };
+	int p[2], status;
+	pid_t pid;
+
+	configure(self, 2);
+	ASSERT_EQ(0, pipe(p));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(p[0]);
+		ids_child(self, p[1]);
+	}
+	close(p[1]);
+	ASSERT_EQ(sizeof(got), read(p[0], &got, sizeof(got)));
+	close(p[0]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, status);
+	for (int i = 0; i < 3; i++) {
+		EXPECT_EQ(0, got.status[i]) TH_LOG("start %d", i);
+	}
+	EXPECT_LT(0, got.nss[0]);      /* full check: the modules were loaded */
+	EXPECT_LT(0, got.nss[1]);      /* full again: the stamp is written after it */
+	EXPECT_EQ(0, got.nss[2]);
+	EXPECT_EQ(125, got.status[3]);
+	EXPECT_STREQ(gt_f("gridrun: %s/gridrun.conf:4: pool atlas: uids %u-%u include uid %u of account "
+			  "`intruder`\n", self->dir, FIRST, FIRST + 2 * 65536 - 1, FIRST + 5), got.err);
+	EXPECT_EQ(0, count_files(self, ".lease"));
 }
 
 TEST_HARNESS_MAIN
