@@ -111,7 +111,7 @@ static struct gr_lease_gc_stats lease_gc; /* what gc did to leases */
 
 /* The job's state entry as it stands (state.h owns the format). */
 static char *state_json(const char *job_id, const struct gr_spec *spec, pid_t pid,
-			const struct gr_cgroup *cg)
+			const struct gr_cgroup *cg, bool running)
 {
 	const char *paths[GR_JOB_STATE_CGROUPS_MAX];
 	struct gr_job_state st = {
@@ -121,6 +121,7 @@ static char *state_json(const char *job_id, const struct gr_spec *spec, pid_t pi
 		.spec = (char *)spec->file,
 		.pid = pid > 0 ? pid : 0,
 		.pid_start = pid > 0 ? gr_proc_starttime(pid) : 0,
+		.running = running,
 		.account = (char *)spec->account,
 		.bundle = (char *)gr_oci_bundle(),   /* `gridrun run [--bundle B] ID` (oci.h) */
 		.has_lease = run_lease != NULL,
@@ -149,6 +150,8 @@ struct run_ctx {
 	const char *state_dir;
 	const char *job_id;
 	const struct gr_spec *spec;
+	pid_t pid;                   /* from started, for exec_done */
+	const struct gr_cgroup *cg;
 };
 
 /* Optional limits this node cannot enforce, one line each. (No state
@@ -169,13 +172,24 @@ static int on_cgroup_ready(void *data, const struct gr_cgroup *cg, struct gr_err
 static int on_started(void *data, pid_t pid, int pidfd, const struct gr_cgroup *cg, struct gr_error **err)
 {
 	struct run_ctx *c = data;
-	_cleanup_free_ char *json = state_json(c->job_id, c->spec, pid, cg);
+	_cleanup_free_ char *json = state_json(c->job_id, c->spec, pid, cg, false);
 
 	(void)pidfd;
+	c->pid = pid;
+	c->cg = cg;
 	/* OCI --pid-file (oci.h) */
 	if (gr_oci_started(pid, err) < 0)
 		return -EIO;
 	return gr_state_update(c->state_dir, c->job_id, json, err);
+}
+
+/* the job's program runs: its state says so (OCI "running", oci.h) */
+static int on_exec_done(void *data, struct gr_error **err)
+{
+	struct run_ctx *c = data;
+	_cleanup_free_ char *json = state_json(c->job_id, c->spec, c->pid, c->cg, true);
+
+	return json ? gr_state_update(c->state_dir, c->job_id, json, err) : gr_error_sys(err, ENOMEM, "state");
 }
 
 /* gc: a stale entry's cgroups go with it (only gridrun-* job dirs); if one
@@ -326,7 +340,7 @@ static int lease_for_job(const struct gr_spec *spec, const char *state_dir, cons
 	jl->held = true;
 	gr_lease_range(&jl->lease, &jl->range);
 	run_lease = &jl->lease;
-	json = state_json(job_id, spec, 0, NULL);
+	json = state_json(job_id, spec, 0, NULL, false);
 	r = json ? gr_state_update(state_dir, job_id, json, err) : gr_error_sys(err, ENOMEM, "state");
 	if (r < 0)
 		release_job_lease(jl);
@@ -436,7 +450,8 @@ static int cmd_run(const char *path, const char *oci_id)
 	_cleanup_free_ char *state_dir = NULL, *job_id = NULL, *json = NULL;
 	struct gr_run_result res;
 	struct run_ctx ctx;
-	struct gr_run_hooks hooks = { .cgroup_ready = on_cgroup_ready, .started = on_started, .data = &ctx };
+	struct gr_run_hooks hooks = { .cgroup_ready = on_cgroup_ready, .started = on_started,
+				      .exec_done = on_exec_done, .data = &ctx };
 	struct job_lease jl = { 0 };
 	struct gr_job_handover jh;
 	/* the record's directory, opened before the job (record.h, S31) */
@@ -487,8 +502,8 @@ static int cmd_run(const char *path, const char *oci_id)
 	 */
 	gr_run_signals(&sigs);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	json = state_json(job_id, spec, 0, NULL);
-	if (gr_state_claim(state_dir, job_id, json, &err) < 0)
+	json = state_json(job_id, spec, 0, NULL, false);
+	if (gr_state_claim_gc(state_dir, job_id, json, on_stale_entry, site_config, &err) < 0)
 		return fail(err);
 	if ((jl.pool || jl.via_helper) && lease_for_job(spec, state_dir, job_id, &jl, &err) < 0) {
 		gr_state_release(state_dir, job_id);
