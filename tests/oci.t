@@ -53,7 +53,9 @@ runtime_run() { # BUNDLE ID [more options]: in the background, rc to BUNDLE/rc
 		>"$b/out" 2>"$b/err"; echo $? >"$b/rc") &
 	PIDS="$PIDS $!"
 }
-wait_for() { i=0; while ! eval "$1" && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done; eval "$1"; }
+# (2 minutes at most: a root job's start in the emulated v2 guest, BPF LSM
+# loaded, takes tens of seconds)
+wait_for() { i=0; while ! eval "$1" && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done; eval "$1"; }
 running() { "$G" state "$1" >"$T/st.json" 2>"$T/st.err" && [ "$(jget "$T/st.json" status)" = running ]; }
 # the job's own first line of output, then its state says running
 started() { grep -q '^started$' "$1/out" && running "$2"; }
