@@ -67,6 +67,8 @@ int gr_cg_write(int dirfd, const char *file, const char *value, struct gr_error 
 int gr_cg_read(int dirfd, const char *file, char *buf, size_t len);
 /* "key value" lines (cpu.stat, memory.events, ...): value of key, or -1. */
 long long gr_cg_keyed(const char *text, const char *key);
+/* A job's cgroup directory path exists already: -EEXIST, saying so. */
+int gr_cg_exists(const char *path, struct gr_error **err);
 /* Remove a cgroup directory and every sub-cgroup below it (deepest first),
  * retrying while the kernel is still tearing them down. */
 int gr_cg_rmdir_retry(const char *path, struct gr_error **err);

@@ -153,8 +153,10 @@ static int add_dir(struct gr_cgroup *cg, const struct v1_discovery *disc, const 
 	}
 	if (cg->nv1 == GR_CG_V1_MAX)
 		return gr_error_set(err, E2BIG, "too many cgroup hierarchies");
-	if (mkdir(path, 0755) < 0 && (errno != EEXIST || rmdir(path) < 0 || mkdir(path, 0755) < 0))
-		return gr_error_sys(err, errno, "create `%s`", path);
+	/* an existing one is another job's (or a killed job's, for gc): never
+	 * taken over, nor removed (cgroups.h) */
+	if (mkdir(path, 0755) < 0)
+		return errno == EEXIST ? gr_cg_exists(path, err) : gr_error_sys(err, errno, "create `%s`", path);
 	d = &cg->v1[cg->nv1++];
 	d->controllers = strdup(controller);
 	d->path = TAKE_PTR(path);

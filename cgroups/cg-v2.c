@@ -177,10 +177,12 @@ static int v2_create(struct gr_cgroup *cg, const char *name, const struct gr_res
 	if (asprintf(&cg->path, "%s/%s", base, name) < 0)
 		return gr_error_sys(err, ENOMEM, "cgroup path");
 	if (mkdirat(basefd, name, 0755) < 0) {
-		/* an empty leftover of a crashed run with this job id goes first */
-		if (errno != EEXIST || unlinkat(basefd, name, AT_REMOVEDIR) < 0 ||
-		    mkdirat(basefd, name, 0755) < 0)
-			return gr_error_sys(err, errno, "create `%s`", cg->path);
+		/* another job's (or a killed job's, for gc): never taken over, nor
+		 * removed by this job's clean-up (cgroups.h) */
+		int e = errno;
+		_cleanup_free_ char *path = TAKE_PTR(cg->path);
+
+		return e == EEXIST ? gr_cg_exists(path, err) : gr_error_sys(err, e, "create `%s`", path);
 	}
 	cg->dirfd = openat(basefd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg->dirfd < 0)

@@ -123,6 +123,12 @@ static void rmdir_sub(const char *dir, void *data)
 	rmdir_one(dir, NULL);
 }
 
+int gr_cg_exists(const char *path, struct gr_error **err)
+{
+	return gr_error_set(err, EEXIST, "`%s` exists: a job with this id is running (under another "
+			    "user or state directory), or a killed one left it (gridrun gc removes that)", path);
+}
+
 int gr_cg_rmdir_retry(const char *path, struct gr_error **err)
 {
 	/* most jobs make no sub-cgroup: try first, read the directory only

@@ -15,7 +15,10 @@
  *    in /proc/self/mountinfo and /proc/self/cgroup. The supervisor attaches the job's init before it lets
  *    the child go past sync #1, so the job's program runs attached.
  * Nothing is ever created outside those bases, and only gridrun's own job
- * directories (named gridrun-<job-id>) are ever removed.
+ * directories (named gridrun-<job-id>) are ever removed. A job directory
+ * that exists already is another job's: gr_cgroup_create() fails with
+ * -EEXIST and neither joins nor removes it (a killed supervisor's leftover
+ * is gc's: gr_cgroup_remove_job()). 
  *
  * Limits (linux.resources): memory limit and swap, cpu quota/period and
  * shares (weight on v2), pids limit, blockIO weights (BFQ: io.bfq.weight on

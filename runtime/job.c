@@ -42,6 +42,8 @@ struct gr_job {
 	struct gr_record_dest rec;
 	bool claimed, ran, ended;
 	struct gr_run_result res;
+	pid_t init_pid;                  /* from the started hook, for exec_done */
+	const struct gr_cgroup *cg;
 };
 
 void gr_job_say(const struct gr_job_options *opts, const char *fmt, ...)
@@ -201,7 +203,7 @@ int gr_job_prepare_path(const char *path, struct gr_config *cfg, const struct gr
 }
 
 /* The job's state entry as it stands (state.h owns the format). */
-static char *state_json(const struct gr_job *job, pid_t pid, const struct gr_cgroup *cg)
+static char *state_json(const struct gr_job *job, pid_t pid, const struct gr_cgroup *cg, bool running)
 {
 	const char *paths[GR_JOB_STATE_CGROUPS_MAX];
 	struct gr_job_state st = {
@@ -211,6 +213,7 @@ static char *state_json(const struct gr_job *job, pid_t pid, const struct gr_cgr
 		.spec = (char *)job->spec->file,
 		.pid = pid > 0 ? pid : 0,
 		.pid_start = pid > 0 ? gr_proc_starttime(pid) : 0,
+		.running = running,
 		.account = (char *)job->spec->account,
 		.bundle = (char *)job->opts.bundle,
 		.has_lease = job->lease_held,
@@ -262,7 +265,7 @@ static int lease_for_job(struct gr_job *job, struct gr_error **err)
 		return r;
 	job->lease_held = true;
 	gr_lease_range(&job->lease, &job->range);
-	json = state_json(job, 0, NULL);
+	json = state_json(job, 0, NULL, false);
 	r = json ? gr_state_update(job->state_dir, job->job_id, json, err) : gr_error_sys(err, ENOMEM, "state");
 	if (r < 0)
 		release_lease(job);
@@ -309,8 +312,15 @@ int gr_job_start(struct gr_job *job, struct gr_error **err)
 	 */
 	gr_run_signals(&sigs);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	json = state_json(job, 0, NULL);
-	r = json ? gr_state_claim(job->state_dir, job->job_id, json, err) : gr_error_sys(err, ENOMEM, "state");
+	json = state_json(job, 0, NULL, false);
+	if (json) {
+		/* a stale entry of this id (a killed job's) goes with its cgroups first */
+		struct gr_job_stale stale = { .cfg = job->cfg, .opts = &job->opts };
+
+		r = gr_state_claim_gc(job->state_dir, job->job_id, json, gr_job_on_stale, &stale, err);
+	} else {
+		r = gr_error_sys(err, ENOMEM, "state");
+	}
 	if (r < 0)
 		return r;
 	job->claimed = true;
@@ -359,13 +369,24 @@ static int on_cgroup_ready(void *data, const struct gr_cgroup *cg, struct gr_err
 static int on_started(void *data, pid_t pid, int pidfd, const struct gr_cgroup *cg, struct gr_error **err)
 {
 	struct gr_job *job = data;
-	_cleanup_free_ char *json = state_json(job, pid, cg);
+	_cleanup_free_ char *json = state_json(job, pid, cg, false);
 
 	(void)pidfd;
+	job->init_pid = pid;
+	job->cg = cg;
 	/* OCI --pid-file (oci.h) */
 	if (job->opts.started && job->opts.started(job->opts.data, pid, err) < 0)
 		return -EIO;
 	return gr_state_update(job->state_dir, job->job_id, json, err);
+}
+
+/* the job's program runs: its state says so (OCI "running", oci.h) */
+static int on_exec_done(void *data, struct gr_error **err)
+{
+	struct gr_job *job = data;
+	_cleanup_free_ char *json = state_json(job, job->init_pid, job->cg, true);
+
+	return json ? gr_state_update(job->state_dir, job->job_id, json, err) : gr_error_sys(err, ENOMEM, "state");
 }
 
 static int write_maps(void *data, pid_t pid, int pidfd, const struct gr_userns_plan *plan, struct gr_error **err)
@@ -390,7 +411,8 @@ static void debug_after_run(const struct gr_job *job, int r)
 
 int gr_job_wait(struct gr_job *job, int *status, struct gr_error **err)
 {
-	struct gr_run_hooks hooks = { .cgroup_ready = on_cgroup_ready, .started = on_started, .data = job };
+	struct gr_run_hooks hooks = { .cgroup_ready = on_cgroup_ready, .started = on_started,
+				      .exec_done = on_exec_done, .data = job };
 	bool debug = getenv("GRIDRUN_DEBUG") != NULL;
 	int r;
 

@@ -339,13 +339,14 @@ static int cmd_state(const char *id)
 	json_t *st = NULL, *out;
 	const char *bundle = NULL;
 	json_int_t pid = 0;
+	int running = 0;
 
 	if (oci_find(id, &j, &err) < 0)
 		return oci_fail(err);
 	if (j.json && (st = json_loads(j.json, 0, NULL)))
-		json_unpack(st, "{s?s, s?I}", "bundle", &bundle, "pid", &pid);
+		json_unpack(st, "{s?s, s?I, s?b}", "bundle", &bundle, "pid", &pid, "running", &running);
 	out = json_pack("{s:s, s:s, s:s}", "ociVersion", OCI_VERSION, "id", id, "status",
-			!j.live ? "stopped" : pid > 0 ? "running" : "created");
+			!j.live ? "stopped" : running && pid > 0 ? "running" : "created");
 	if (j.live && pid > 0)
 		json_object_set_new(out, "pid", json_integer(pid));
 	if (bundle)

@@ -42,8 +42,9 @@
  * for the supervisor to end, then sends KILL. `create`/`start` are not
  * offered: a gridrun job is one supervisor from start to end (design §3),
  * with no daemon to hold a created-but-not-started container.
- * status is "created" while the entry names no job pid yet, "running"
- * after. kill's signals go to the supervisor, which forwards them (TERM and
+ * status is "created" until the job's program has been exec'd (the
+ * supervisor marks the entry "running" after sync #2, supervisor.h), and
+ * "running" after; "pid" is the job's init once it exists. kill's signals go to the supervisor, which forwards them (TERM and
  * INT start its grace period), except KILL, which it could not forward:
  * that goes to the job's init (checked: its start time, and that its parent
  * is the checked supervisor), whose death ends the PID namespace, and the

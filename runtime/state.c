@@ -143,6 +143,27 @@ static bool entry_stale(int dirfd, const char *name)
 int gr_state_claim(const char *dir, const char *job_id, const char *state_json,
 		   struct gr_error **err)
 {
+	return gr_state_claim_gc(dir, job_id, state_json, NULL, NULL, err);
+}
+
+/* A stale entry of the id being claimed: what it names goes first (gc's
+ * on_stale); 0 when it may be replaced. */
+static int collect_stale(int dirfd, const char *job_id,
+			 int (*on_stale)(void *data, const char *state_json), void *data)
+{
+	_cleanup_free_ char *json = NULL;
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", job_id, STATE_FILE);
+	if (!on_stale || gr_read_file_at(dirfd, path, &json, NULL, NULL) < 0)
+		return 0;
+	return on_stale(data, json) < 0 ? -EBUSY : 0;
+}
+
+int gr_state_claim_gc(const char *dir, const char *job_id, const char *state_json,
+		      int (*on_stale)(void *data, const char *state_json), void *data,
+		      struct gr_error **err)
+{
 	_cleanup_close_ int dirfd = -1;
 	char claim[96];
 	unsigned rnd = 0;
@@ -161,13 +182,21 @@ int gr_state_claim(const char *dir, const char *job_id, const char *state_json,
 		return gr_error_sys(err, errno, "state: create `%s/%s`", dir, claim);
 	r = write_state(dirfd, claim, state_json, err);
 	for (tries = 0; r >= 0 && tries < 2; tries++) {
+		int e;
+
 		if (renameat2(dirfd, claim, dirfd, job_id, RENAME_NOREPLACE) == 0)
 			return 0;
-		if (errno != EEXIST || !entry_stale(dirfd, job_id)) {
-			r = errno == EEXIST
+		e = errno;   /* entry_stale() reads files: errno is not kept */
+		if (e != EEXIST || !entry_stale(dirfd, job_id)) {
+			r = e == EEXIST
 				    ? gr_error_set(err, EEXIST, "job `%s` is already running (state in `%s/%s`)",
 						   job_id, dir, job_id)
-				    : gr_error_sys(err, errno, "state: claim `%s`", job_id);
+				    : gr_error_sys(err, e, "state: claim `%s`", job_id);
+			break;
+		}
+		if (collect_stale(dirfd, job_id, on_stale, data) < 0) {
+			r = gr_error_set(err, EBUSY, "job `%s`: what a killed job of this id left cannot be "
+					 "removed yet (state in `%s/%s`)", job_id, dir, job_id);
 			break;
 		}
 		remove_entry(dirfd, job_id);
@@ -385,6 +414,8 @@ int gr_job_state_format(const struct gr_job_state *st, char **text, struct gr_er
 		json_object_set_new(o, "pid", json_integer(st->pid));
 		json_object_set_new(o, "pid_start", json_integer((json_int_t)st->pid_start));
 	}
+	if (st->running)
+		json_object_set_new(o, "running", json_true());
 	if (st->account)
 		json_object_set_new(o, "account", json_string(st->account));
 	if (st->bundle)
@@ -430,6 +461,16 @@ static int int_opt(json_t *v, long long min, long long max, long long *out)
 	return 0;
 }
 
+static int bool_opt(json_t *v, bool *out)
+{
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v))
+		return -EINVAL;
+	*out = json_is_true(v);
+	return 0;
+}
+
 static int parse_fields(json_t *o, unsigned flags, struct gr_job_state *st, const char **bad)
 {
 	long long sp = 0, ss = 0, pid = 0, ps = 0, ver = 0, idx = 0, first = 0, count = 0;
@@ -449,6 +490,7 @@ static int parse_fields(json_t *o, unsigned flags, struct gr_job_state *st, cons
 	FIELD("spec", dup_opt(json_object_get(o, "spec"), &st->spec));
 	FIELD("pid", int_opt(json_object_get(o, "pid"), 0, INT32_MAX, &pid));
 	FIELD("pid_start", int_opt(json_object_get(o, "pid_start"), 0, INT64_MAX, &ps));
+	FIELD("running", bool_opt(json_object_get(o, "running"), &st->running));
 	FIELD("account", dup_opt(json_object_get(o, "account"), &st->account));
 	FIELD("bundle", dup_opt(json_object_get(o, "bundle"), &st->bundle));
 	FIELD("cgroup_version", int_opt(json_object_get(o, "cgroup_version"), 0, 2, &ver));

@@ -49,6 +49,8 @@ struct gr_job_state {
 	char *spec;                           /* the spec's name (NULL: none) */
 	pid_t pid;                            /* the job's init; 0 before start */
 	unsigned long long pid_start;
+	bool running;                         /* the job's program was exec'd (sync #2):
+					       * OCI "running"; before, "created" */
 	char *account;                        /* NULL: none */
 	char *bundle;                         /* an OCI bundle (oci.h); NULL: none */
 	bool has_lease;
@@ -79,6 +81,12 @@ int gr_state_dir(char **out, struct gr_error **err);
 /* Claim job_id; state_json becomes DIR/<job_id>/state.json. */
 int gr_state_claim(const char *dir, const char *job_id, const char *state_json,
 		   struct gr_error **err);
+/* The same; a stale entry of job_id (its supervisor gone) is first handed
+ * to on_stale (as gr_state_gc()'s, e.g. to remove the cgroups it names) and
+ * replaced only when that succeeds. */
+int gr_state_claim_gc(const char *dir, const char *job_id, const char *state_json,
+		      int (*on_stale)(void *data, const char *state_json), void *data,
+		      struct gr_error **err);
 int gr_state_update(const char *dir, const char *job_id, const char *state_json,
 		    struct gr_error **err);
 void gr_state_release(const char *dir, const char *job_id);

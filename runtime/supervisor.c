@@ -85,6 +85,7 @@ struct supervisor {
 	int sample_ms;                   /* pids sampling period, backing off */
 	struct gr_error *child_err;
 	struct gr_run_result *res;
+	const struct gr_run_hooks *hooks;
 };
 
 /* Handle one sync packet from the child; returns -EPIPE at EOF. */
@@ -113,6 +114,13 @@ static int on_sync(struct supervisor *s, int flags)
 		/* sync #3 EXEC_DONE: child -> parent, the job's program runs */
 		s->exec_done = true;
 		s->res->t_exec = gr_now_ns() - s->t0;
+		/* after #2 only: the caller's "running" (state.h) */
+		if (s->hooks && s->hooks->exec_done && !s->child_err &&
+		    s->hooks->exec_done(s->hooks->data, &s->child_err) < 0) {
+			if (!s->child_err)
+				gr_error_set(&s->child_err, EIO, "the job's start hook failed");
+			syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
+		}
 		break;
 	case GR_SYNC_MAIN_EXITED:
 		/* sync #4 MAIN_EXITED: child -> parent, the main process ended; thaw before init kills the rest */
@@ -324,7 +332,7 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	_cleanup_close_ int sigfd = -1, pidfd = -1;
 	_cleanup_gr_seccomp_ struct gr_seccomp *filter = NULL;
 	int sv[2] = { -1, -1 };
-	struct supervisor s = { .res = res };
+	struct supervisor s = { .res = res, .hooks = hooks };
 	struct gr_lsm_reg lsm = GR_LSM_REG_INIT;
 	unsigned long long t0;
 	sigset_t mask, oldmask;

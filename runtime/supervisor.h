@@ -69,10 +69,13 @@ struct gr_run_result {
 };
 
 /* Hooks a caller may set (all optional). cgroup_ready: the job cgroup exists
- * (before any process is in it); started: the job's init exists. */
+ * (before any process is in it); started: the job's init exists; exec_done:
+ * the job's program has been exec'd (sync #2), called from the supervisor's
+ * loop. A hook's error ends the job (SIGKILL) and is gr_run()'s. */
 struct gr_run_hooks {
 	int (*cgroup_ready)(void *data, const struct gr_cgroup *cg, struct gr_error **err);
 	int (*started)(void *data, pid_t pid, int pidfd, const struct gr_cgroup *cg, struct gr_error **err);
+	int (*exec_done)(void *data, struct gr_error **err);
 	void *data;
 	/* not a hook: the leased range to map the job onto, or NULL */
 	const struct gr_uid_range *range;

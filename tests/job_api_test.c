@@ -38,7 +38,7 @@ static struct gr_job_state full(void)
 			       "/sys/fs/cgroup/cpu,cpuacct/gridrun/gridrun-j1" };
 	struct gr_job_state st = {
 		.job_id = "j1", .supervisor_pid = 4242, .supervisor_start = 987654321ULL,
-		.spec = "job.json", .pid = 4243, .pid_start = 987654399ULL, .account = "atlas",
+		.spec = "job.json", .pid = 4243, .pid_start = 987654399ULL, .running = true, .account = "atlas",
 		.has_lease = true, .lease = { .pool = "pilots", .index = 7, .first = 200000, .count = 65536 },
 		.cgroup_version = 1, .ncgroups = 2,
 		.freezer = "/sys/fs/cgroup/freezer/gridrun/gridrun-j1",
@@ -58,7 +58,8 @@ static int same(const struct gr_job_state *a, const struct gr_job_state *b)
 {
 	if (!streq(a->job_id, b->job_id) || a->supervisor_pid != b->supervisor_pid ||
 	    a->supervisor_start != b->supervisor_start || !streq(a->spec, b->spec) ||
-	    a->pid != b->pid || a->pid_start != b->pid_start || !streq(a->account, b->account) ||
+	    a->pid != b->pid || a->pid_start != b->pid_start || a->running != b->running ||
+	    !streq(a->account, b->account) ||
 	    a->has_lease != b->has_lease || a->cgroup_version != b->cgroup_version ||
 	    a->ncgroups != b->ncgroups || !streq(a->freezer, b->freezer))
 		return 0;
@@ -95,6 +96,7 @@ TEST(state_round_trip_claim)
 	ASSERT_EQ(0, gr_job_state_format(&in, &text, &err));
 	EXPECT_EQ(NULL, strstr(text, "\"pid\"")) TH_LOG("%s", text);
 	EXPECT_EQ(NULL, strstr(text, "lease")) TH_LOG("%s", text);
+	EXPECT_EQ(NULL, strstr(text, "running")) TH_LOG("%s", text);
 	ASSERT_EQ(0, gr_job_state_parse(text, 0, &out, &err));
 	EXPECT_TRUE(same(&in, &out)) TH_LOG("%s", text);
 	gr_job_state_free(&out);
@@ -153,6 +155,7 @@ TEST(state_truncated_or_garbled_is_error)
 		"{\"job_id\": \"j\", \"supervisor_pid\": 1, \"supervisor_start\": 2, \"lease\": "
 			"{\"pool\": \"p\", \"index\": -4}}",
 		"{\"job_id\": \"j\", \"supervisor_pid\": 1, \"supervisor_start\": 2, \"account\": {}}",
+		"{\"job_id\": \"j\", \"supervisor_pid\": 1, \"supervisor_start\": 2, \"running\": 1}",
 		"{\"job_id\": \"j\", \"job_id\": \"k\", \"supervisor_pid\": 1, \"supervisor_start\": 2}",
 		"{\"job_id\": \"j\", \"supervisor_pid\": 1, \"supervisor_start\": 2, \"cgroups\": "
 			"[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]}",

@@ -4,7 +4,10 @@
 # job's user, from the bundle, with a bare environment; RunTimeQuery, Kill
 # and Delete as root afterwards, their output parsed as JSON. Runs in a
 # private mount namespace whose /tmp is a scratch directory, so the user's
-# default state directory (/tmp/gridrun-UID) is this test's own.
+# default state directory (/tmp/gridrun-UID) is this test's own. The
+# bundles are real ones (tests/lib/oci-bundle.sh): `runc spec`, `runc spec
+# --rootless` and `crun spec` with a busybox-static rootfs, only
+# process.args changed; every run's ids are its own (I, below).
 GRIDRUN=${GRIDRUN:-$PWD/build/gridrun}
 SRC=${GRIDRUN_SRC:-$PWD}
 if [ "${1:-}" != inner ]; then
@@ -22,9 +25,11 @@ set -u
 # /tmp (a CI clone), still reachable at their names inside it
 . "$SRC/tests/lib/private-tmp.sh"
 gt_private_tmp "$T" "$SRC" "$GRIDRUN" || { echo "1..1"; echo "not ok 1 - private /tmp"; exit 1; }
+. "$SRC/tests/lib/oci-bundle.sh"
 unset GRIDRUN_STATE_DIR XDG_RUNTIME_DIR
 U=23481
 G=$GRIDRUN
+I=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')   # this run's ids: node.u.$I.N.0
 PIDS=
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
@@ -34,42 +39,48 @@ stop() { for p in $PIDS; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; don
 trap stop EXIT
 jget() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); print(v.get(sys.argv[2], "-"))' "$1" "$2" 2>/dev/null; }
 
-# a bundle as Slurm leaves it: config.json (a spec gridrun accepts today), cwd
-bundle() { # DIR ARGS-JSON
-	mkdir -p "$1"
-	sed "s|\"args\": \\[\"sh\"\\]|\"args\": $2|" "$SRC/tests/specs/good/oci-trimmed.json" >"$1/config.json"
+# a real bundle (KIND: runc, runc-rootless, crun), the user's, as Slurm leaves it
+bundle() { # DIR KIND ARGS-JSON
+	gt_oci_bundle "$1" "$2" "$3" || echo "# bundle $1 ($2) could not be made"
 	chown -R $U:$U "$1"
 }
 # RunTimeRun="gridrun run --bundle %b %n.%u.%j.%s.%t" as Slurm runs it
+# ($WRAP, if set, runs it: strace below)
 runtime_run() { # BUNDLE ID [more options]: in the background, rc to BUNDLE/rc
 	b=$1; id=$2; shift 2
 	(cd "$b" && env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin SLURM_CONF=/nonexistent \
-		setpriv --reuid $U --regid $U --clear-groups /bin/sh -c "$G run --bundle $b $* $id" \
+		${WRAP:-} setpriv --reuid $U --regid $U --clear-groups /bin/sh -c "$G run --bundle $b $* $id" \
 		>"$b/out" 2>"$b/err"; echo $? >"$b/rc") &
 	PIDS="$PIDS $!"
 }
-wait_for() { i=0; while ! eval "$1" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; eval "$1"; }
+# (2 minutes at most: a root job's start in the emulated v2 guest, BPF LSM
+# loaded, takes tens of seconds)
+wait_for() { i=0; while ! eval "$1" && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done; eval "$1"; }
 running() { "$G" state "$1" >"$T/st.json" 2>"$T/st.err" && [ "$(jget "$T/st.json" status)" = running ]; }
+# the job's own first line of output, then its state says running
+started() { grep -q '^started$' "$1/out" && running "$2"; }
+# gridrun's lines but its notices (what it does not honour in a runc spec)
+errlines() { grep -v '^gridrun: notice: ' "$@"; }
 
-echo "1..16"
+echo "1..21"
 
 # 1. a user's job: root queries it, then kills it
 B1=$T/b1
-bundle "$B1" '["sh", "-c", "echo started; exec sleep 60"]'
-runtime_run "$B1" node.u.101.0.0 --pid-file "$B1/pid"
-wait_for "running node.u.101.0.0"
+bundle "$B1" runc '["sh", "-c", "echo started; exec sleep 60"]'
+runtime_run "$B1" node.u.$I.1.0 --pid-file "$B1/pid"
+wait_for "started $B1 node.u.$I.1.0"
 check "root: state of a job a user started is running, with its pid, bundle, ociVersion and id" \
-	"[ \"\$(jget $T/st.json status)\" = running ] && [ \"\$(jget $T/st.json pid)\" = \"\$(cat $B1/pid)\" ] && [ \"\$(jget $T/st.json bundle)\" = $B1 ] && [ \"\$(jget $T/st.json id)\" = node.u.101.0.0 ] && [ \"\$(jget $T/st.json ociVersion)\" = 1.0.2 ] && [ ! -s $T/st.err ]" \
+	"[ \"\$(jget $T/st.json status)\" = running ] && [ \"\$(jget $T/st.json pid)\" = \"\$(cat $B1/pid)\" ] && [ \"\$(jget $T/st.json bundle)\" = $B1 ] && [ \"\$(jget $T/st.json id)\" = node.u.$I.1.0 ] && [ \"\$(jget $T/st.json ociVersion)\" = 1.0.2 ] && [ ! -s $T/st.err ]" \
 	"$T/st.json" "$T/st.err" "$B1/err"
 check "--pid-file holds the job's pid, a process of the user's" \
 	"[ \"\$(stat -c %u /proc/\$(cat $B1/pid))\" = $U ]" "$B1/err"
-"$G" kill --all node.u.101.0.0 >"$T/k.out" 2>&1; krc=$?
+"$G" kill --all node.u.$I.1.0 >"$T/k.out" 2>&1; krc=$?
 wait_for "[ -s $B1/rc ]"
-check "root: kill --all (TERM) ends the user's job; RunTimeRun exits 143" \
+check "runc spec bundle, root: kill --all (TERM) ends the user's job; RunTimeRun exits 143" \
 	"[ $krc = 0 ] && [ \"\$(cat $B1/rc)\" = 143 ] && grep -q started $B1/out" "$T/k.out" "$B1/err" "$B1/rc"
-"$G" state node.u.101.0.0 >"$T/st.json" 2>"$T/st.err"; src=$?
+"$G" state node.u.$I.1.0 >"$T/st.json" 2>"$T/st.err"; src=$?
 check "state after the end: stopped, exit 0, nothing on stderr; the user's state entry is gone" \
-	"[ $src = 0 ] && [ \"\$(jget $T/st.json status)\" = stopped ] && [ ! -s $T/st.err ] && [ ! -e /tmp/gridrun-$U/node.u.101.0.0 ]" \
+	"[ $src = 0 ] && [ \"\$(jget $T/st.json status)\" = stopped ] && [ ! -s $T/st.err ] && [ ! -e /tmp/gridrun-$U/node.u.$I.1.0 ]" \
 	"$T/st.json" "$T/st.err"
 
 # 2. unknown ids, idempotence
@@ -77,33 +88,33 @@ out=$("$G" state no.such.job 2>"$T/e"); rc=$?
 check "state of an unknown id: {\"status\": \"stopped\"} on stdout, exit 0, no stderr" \
 	"[ $rc = 0 ] && [ \"\$(echo '$out' | jq -r .status)\" = stopped ] && [ \"\$(echo '$out' | jq -r .id)\" = no.such.job ] && [ ! -s $T/e ]" "$T/e"
 "$G" kill -a no.such.job KILL 2>"$T/e"; r1=$?; "$G" kill no.such.job 2>>"$T/e"; r2=$?
-"$G" delete no.such.job 2>>"$T/e"; r3=$?; "$G" delete --force node.u.101.0.0 2>>"$T/e"; r4=$?
+"$G" delete no.such.job 2>>"$T/e"; r3=$?; "$G" delete --force node.u.$I.1.0 2>>"$T/e"; r4=$?
 check "kill, delete and delete --force of an unknown or ended id: exit 0, silent" "[ $r1$r2$r3$r4 = 0000 ] && [ ! -s $T/e ]" "$T/e"
 out=$("$G" state 'bad/id' 2>&1); rc=$?
 check "a malformed id: one line naming it, exit 125" "[ $rc = 125 ] && [ \$(echo '$out' | wc -l) = 1 ] && echo '$out' | grep -q 'container id .bad/id.'" 
 
 # 3. KILL goes to the job's init: the supervisor still cleans up
 B2=$T/b2
-bundle "$B2" '["sh", "-c", "exec sleep 60"]'
-runtime_run "$B2" node.u.102.0.0
-wait_for "running node.u.102.0.0"
-"$G" kill -a node.u.102.0.0 KILL 2>"$T/e"; krc=$?
+bundle "$B2" runc-rootless '["sh", "-c", "echo started; exec sleep 60"]'
+runtime_run "$B2" node.u.$I.2.0
+wait_for "started $B2 node.u.$I.2.0"
+"$G" kill -a node.u.$I.2.0 KILL 2>"$T/e"; krc=$?
 wait_for "[ -s $B2/rc ]"
-check "root: kill -a ID KILL: RunTimeRun exits 137 and its supervisor removed the state entry" \
-	"[ $krc = 0 ] && [ \"\$(cat $B2/rc)\" = 137 ] && [ ! -e /tmp/gridrun-$U/node.u.102.0.0 ]" "$T/e" "$B2/err"
+check "runc spec --rootless bundle, root: kill -a ID KILL: RunTimeRun exits 137 and its supervisor removed the state entry" \
+	"[ $krc = 0 ] && [ \"\$(cat $B2/rc)\" = 137 ] && [ ! -e /tmp/gridrun-$U/node.u.$I.2.0 ]" "$T/e" "$B2/err"
 
 # 4. delete: refused while running, --force ends it
 B3=$T/b3
-bundle "$B3" '["sh", "-c", "exec sleep 60"]'
-runtime_run "$B3" node.u.103.0.0
-wait_for "running node.u.103.0.0"
-out=$("$G" delete node.u.103.0.0 2>&1); rc=$?
+bundle "$B3" crun '["sh", "-c", "echo started; exec sleep 60"]'
+runtime_run "$B3" node.u.$I.3.0
+wait_for "started $B3 node.u.$I.3.0"
+out=$("$G" delete node.u.$I.3.0 2>&1); rc=$?
 check "delete of a running job without --force: one line, exit 125, the job runs on" \
-	"[ $rc = 125 ] && [ \$(echo '$out' | wc -l) = 1 ] && echo '$out' | grep -q 'is running' && running node.u.103.0.0"
-GRIDRUN_OCI_DELETE_WAIT=20 "$G" delete --force node.u.103.0.0 2>"$T/e"; rc=$?
+	"[ $rc = 125 ] && [ \$(echo '$out' | wc -l) = 1 ] && echo '$out' | grep -q 'is running' && running node.u.$I.3.0"
+GRIDRUN_OCI_DELETE_WAIT=20 "$G" delete --force node.u.$I.3.0 2>"$T/e"; rc=$?
 wait_for "[ -s $B3/rc ]"
-check "delete --force: the job ends (TERM: 143), state stopped, exit 0" \
-	"[ $rc = 0 ] && [ \"\$(cat $B3/rc)\" = 143 ] && ! running node.u.103.0.0" "$T/e" "$B3/err"
+check "crun spec bundle: delete --force: the job ends (TERM: 143), state stopped, exit 0" \
+	"[ $rc = 0 ] && [ \"\$(cat $B3/rc)\" = 143 ] && ! running node.u.$I.3.0" "$T/e" "$B3/err"
 
 # 5. forged entries in the user's own state directory: root must not
 # signal a process that is not the user's, nor a reused pid
@@ -134,7 +145,7 @@ check "control: an entry naming a live process of the directory's owner is belie
 
 # --pid-file as root in a directory the user can write: refused before the job
 mkdir "$T/udir" && chown $U "$T/udir"
-out=$(cd "$B3" && "$G" run --bundle "$B3" --pid-file "$T/udir/pid" node.u.104.0.0 2>&1); rc=$?
+out=$(cd "$B3" && "$G" run --bundle "$B3" --pid-file "$T/udir/pid" node.u.$I.4.0 2>&1); rc=$?
 check "root: --pid-file in a user-writable directory is refused: one line naming it, exit 125, nothing written" \
 	"[ $rc = 125 ] && [ \$(echo '$out' | wc -l) = 1 ] && echo '$out' | grep -q -- '--pid-file .$T/udir/pid.: its directory must be owned' && [ -z \"\$(ls -A $T/udir)\" ]"
 
@@ -145,6 +156,59 @@ mkdir -p "$T/plain" && sed 's|"args": \["sh"\]|"args": ["sh", "-c", "exit 7"]|' 
 check "gridrun run DIR/spec.json is still a spec (exit 7)" "[ $rc = 7 ]" "$T/e"
 (cd "$T/plain" && "$G" run spec.json >/dev/null 2>"$T/e"); rc=$?
 check "gridrun run spec.json (an existing *.json) is still a spec (exit 7)" "[ $rc = 7 ]" "$T/e"
+
+# 7. "running" only once the job's program runs: strace holds every execve
+# (after its own first) for 2 s, so the job's init exists long before the
+# job's program is exec'd; the state says created meanwhile
+has_pid() { "$G" state "$1" 2>/dev/null | jq -e .pid >/dev/null 2>&1; }
+B5=$T/b5
+bundle "$B5" runc '["sh", "-c", "echo started; exec sleep 60"]'
+WRAP="strace -f -qq -o /dev/null -e trace=execve -e inject=execve:delay_enter=2000000:when=2+"
+runtime_run "$B5" node.u.$I.5.0
+WRAP=
+wait_for "has_pid node.u.$I.5.0"
+"$G" state node.u.$I.5.0 >"$T/st5.json" 2>&1
+check "before the job's exec (held by strace): state created, with its init's pid; the job printed nothing yet" \
+	"[ \"\$(jget $T/st5.json status)\" = created ] && [ \"\$(jget $T/st5.json pid)\" -gt 0 ] && ! grep -q started $B5/out" \
+	"$T/st5.json" "$B5/err"
+wait_for "started $B5 node.u.$I.5.0"
+check "after the job's exec: running" "running node.u.$I.5.0" "$T/st.json" "$B5/err"
+"$G" kill --all node.u.$I.5.0 KILL
+wait_for "[ -s $B5/rc ]"
+
+# 8. one id, two jobs: the second is refused (one line, exit 125) and the
+# first runs on, unharmed
+B6=$T/b6
+bundle "$B6" runc '["sh", "-c", "echo started; exec sleep 60"]'
+runtime_run "$B6" node.u.$I.6.0
+wait_for "started $B6 node.u.$I.6.0"
+(cd "$B6" && env -i PATH=/usr/bin:/bin setpriv --reuid $U --regid $U --clear-groups \
+	"$G" run --bundle "$B6" node.u.$I.6.0 >"$T/d1.out" 2>&1); rc=$?
+errlines "$T/d1.out" >"$T/d1.err"
+check "the user's id again: refused with one line (already running), exit 125; the first job runs on" \
+	"[ $rc = 125 ] && [ \$(wc -l <$T/d1.err) = 1 ] && grep -q 'job .node.u.$I.6.0. is already running' $T/d1.err && running node.u.$I.6.0" \
+	"$T/d1.out"
+"$G" kill --all node.u.$I.6.0
+wait_for "[ -s $B6/rc ]"
+# root, two state directories: the ids meet at the job cgroup gridrun-ID
+cgdirs() { find /sys/fs/cgroup -maxdepth 9 -type d -name "gridrun-$1" 2>/dev/null | wc -l; }
+rstate() { GRIDRUN_STATE_DIR=$1 "$G" state "$2" 2>/dev/null | jq -r .status; }
+mkdir -p "$T/sa" "$T/sb"
+B7=$T/b7   # root's: its job's uid (not root) gets the mount targets made for it
+gt_oci_bundle "$B7" runc '["sh", "-c", "echo started; exec sleep 60"]' && mkdir "$B7/rootfs/proc" "$B7/rootfs/dev" "$B7/rootfs/sys"
+(cd "$B7" && GRIDRUN_STATE_DIR=$T/sa "$G" run -b "$B7" node.u.$I.7.0 >"$B7/out" 2>"$B7/err"; echo $? >"$B7/rc") &
+PIDS="$PIDS $!"
+wait_for "grep -q '^started\$' $B7/out && [ \"\$(rstate $T/sa node.u.$I.7.0)\" = running ]"
+ncg=$(cgdirs node.u.$I.7.0)
+(cd "$B7" && GRIDRUN_STATE_DIR=$T/sb "$G" run -b "$B7" node.u.$I.7.0 >"$T/d2.out" 2>&1); rc=$?
+errlines "$T/d2.out" >"$T/d2.err"
+check "root, another state directory, the same id: refused with one line (its cgroup exists), exit 125, no state entry in that directory" \
+	"[ $rc = 125 ] && [ \$(wc -l <$T/d2.err) = 1 ] && grep -q 'gridrun-node.u.$I.7.0. exists: a job with this id is running' $T/d2.err && [ -z \"\$(ls -A $T/sb | grep -vx records)\" ] && [ \"\$(rstate $T/sa node.u.$I.7.0)\" = running ] && [ \$(cgdirs node.u.$I.7.0) = $ncg ]" \
+	"$T/d2.out"
+GRIDRUN_STATE_DIR=$T/sa "$G" kill --all node.u.$I.7.0
+wait_for "[ -s $B7/rc ]"
+check "the first job ran on unharmed: running with its $ncg cgroup(s) meanwhile, ended by TERM (143), its cgroups removed" \
+	"[ $ncg -gt 0 ] && [ \"\$(cat $B7/rc)\" = 143 ] && [ \$(cgdirs node.u.$I.7.0) = 0 ]" "$B7/err"
 
 stop
 trap - EXIT

@@ -22,6 +22,7 @@ set -u
 # state directory an OCI job's user gets (/tmp/gridrun-UID) is this test's
 # (and the source tree, build and binary where they lie below /tmp: a CI clone)
 . "$SRC/tests/lib/private-tmp.sh"
+. "$SRC/tests/lib/oci-bundle.sh"
 gt_private_tmp "$T" "$SRC" "$BUILD" "$GRIDRUN" || exit 1
 unset GRIDRUN_STATE_DIR XDG_RUNTIME_DIR
 UID1=23471
@@ -237,11 +238,12 @@ check "default=optin: a step without --gridrun is not wrapped" "grep -q '^ *0 *0
 
 # 7. srun --container BUNDLE: examples/slurm/oci.conf, Slurm's own calls
 # (RunTimeRun as the user from the bundle it rewrote, then Query, Kill,
-# Delete as root). root.path is forced to BUNDLE/rootfs: the host's root.
+# Delete as root). The bundle is `runc spec`'s, unmodified (Slurm itself
+# rewrites process.args, env, terminal and root.path), with a busybox-static
+# rootfs (tests/lib/oci-bundle.sh).
 B=$T/work/u1/bundle
-mkdir -p "$B/rootfs" && mount --bind / "$B/rootfs" &&
-	sed 's|"args": \["sh"\]|"args": ["true"]|' "$SRC/tests/specs/good/oci-trimmed.json" >"$B/config.json"
-chown $UID1:$UID1 "$B" "$B/config.json"
+gt_oci_bundle "$B" runc || echo "# bundle $B could not be made"
+chown -R $UID1:$UID1 "$B"
 as_user "$T/work/u1" srun --container "$B" sh -c 'echo "oci map $(cat /proc/self/uid_map) pid $$"; exit 5' \
 	>"$T/out8" 2>"$T/err8"
 rc=$?
@@ -251,12 +253,14 @@ check "srun --container BUNDLE: the task runs in gridrun (own PID namespace, one
 check "Slurm's RunTimeQuery/Kill/Delete as root after the task: no error logged, no state entry left" \
 	"! grep -q 'RunTime.*failed\|oci.*error' $T/log/slurmd.log && [ -z \"\$(ls -A /tmp/gridrun-$UID1 2>/dev/null | grep -v '^records\$')\" ]" \
 	"$T/log/slurmd.log"
-as_user "$T/work/u1" srun --container "$B" -J gr-oci sh -c 'exec sleep 3001' >/dev/null 2>"$T/err8b" &
+as_user "$T/work/u1" srun --container "$B" -J gr-oci sh -c 'echo started; exec sleep 3001' >"$T/out8b" 2>"$T/err8b" &
 sp=$!
+# the job's own first line, then its state entry (the TERM must find a job)
 i=0; oj=; seen=no
-while [ $i -lt 100 ]; do
+while [ $i -lt 300 ]; do
 	oj=$(squeue -h -n gr-oci -o %i | head -1)
-	[ -n "$oj" ] && ls /tmp/gridrun-$UID1 2>/dev/null | grep -q "\.$oj\.0\.0\$" && seen=yes && break
+	[ -n "$oj" ] && grep -q '^started$' "$T/out8b" && ls /tmp/gridrun-$UID1 2>/dev/null | grep -q "\.$oj\.0\.0\$" &&
+		seen=yes && break
 	sleep 0.1; i=$((i + 1))
 done
 scancel "$oj"; wait $sp
@@ -267,7 +271,6 @@ done
 check "scancel of an srun --container task: gridrun's job ends, its state entry goes" \
 	"[ $seen = yes ] && ! ls /tmp/gridrun-$UID1 | grep -q '\.$oj\.' && ! grep -q 'sleep.3001' /proc/[0-9]*/cmdline 2>/dev/null" \
 	"$T/err8b"
-umount "$B/rootfs"
 
 # 8. gridrun-exporter sees a running Slurm task's usage
 rm -f "$T/work/u1/started"
