@@ -103,13 +103,15 @@ enum gr_job_metric {
 	GR_M_FROZEN,
 	GR_M_MEMORY_LIMIT,  /* absent when unlimited */
 	GR_M_WORKING_SET,   /* memory less inactive file pages, as cAdvisor's */
-	GR_M_START_TIME,    /* s since the epoch: the supervisor's start */
+	GR_M_START_TIME,    /* ns since the epoch: the supervisor's start */
 	GR_M_COUNT
 };
 
 struct gr_job_sample {
 	const char *job_id;
 	const char *labels;            /* job_id="..",account="..",pool=".." */
+	const char *layers;            /* landlock="on|off|unavailable",landlock_abi="N",
+					* lsm="on|off"; NULL: the state does not say */
 	uint64_t v[GR_M_COUNT];
 	unsigned have;                 /* bit (1 << metric) when v[metric] was read */
 };

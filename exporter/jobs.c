@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cgroups.h"
@@ -84,8 +85,9 @@ struct job {
 	unsigned long long sup_start;
 	int pidfd;                    /* the supervisor; -1: none (see alive) */
 	bool alive;
-	uint64_t start_time;          /* s since the epoch, 0: unknown */
+	uint64_t start_time;          /* ns since the epoch, 0: unknown */
 	char *labels;
+	char *layers;                 /* gr_job_sample.layers; NULL: not in the state */
 	int version;                  /* 0: no cgroup listed */
 	char *dirs[JOB_DIRS_MAX];
 	size_t ndirs;
@@ -234,6 +236,7 @@ static void job_free(struct gr_jobs *j, struct job *jb)
 	for (size_t i = 0; i < jb->ndirs; i++)
 		free(jb->dirs[i]);
 	free(jb->labels);
+	free(jb->layers);
 	free(jb->id);
 	free(jb);
 }
@@ -275,21 +278,35 @@ static void job_set_labels(struct job *jb, const char *account, const char *pool
 		free(b.p);
 }
 
-/* A /proc starttime (clock ticks since boot) in seconds since the epoch. */
-static uint64_t start_epoch(unsigned long long ticks)
+/* A /proc starttime (clock ticks since boot) in ns since the epoch: the
+ * realtime clock less the boot-time clock is when the machine booted, to the
+ * ns (/proc/stat's btime is truncated to the second), plus the ticks. */
+static uint64_t start_epoch_ns(unsigned long long ticks)
 {
-	static uint64_t btime;
 	long hz = sysconf(_SC_CLK_TCK);
+	struct timespec rt, bt;
+	long long boot;
 
-	if (!btime) {
-		_cleanup_free_ char *stat = NULL;
-		const char *p;
+	if (!ticks || hz <= 0 || clock_gettime(CLOCK_REALTIME, &rt) < 0 || clock_gettime(CLOCK_BOOTTIME, &bt) < 0)
+		return 0;
+	boot = (rt.tv_sec - bt.tv_sec) * 1000000000LL + (rt.tv_nsec - bt.tv_nsec);
+	return (uint64_t)boot + ticks / (unsigned long long)hz * 1000000000ULL +
+	       ticks % (unsigned long long)hz * 1000000000ULL / (unsigned long long)hz;
+}
 
-		if (gr_read_file_at(AT_FDCWD, "/proc/stat", &stat, NULL, NULL) == 0 &&
-		    (p = strstr(stat, "\nbtime ")))
-			btime = strtoull(p + 7, NULL, 10);
-	}
-	return btime && hz > 0 && ticks ? btime + ticks / (unsigned long long)hz : 0;
+/* The info labels of the kernel layers the supervisor put in the state. */
+static void job_set_layers(struct job *jb, const struct gr_job_state *st)
+{
+	char *l = NULL;
+
+	if (st->has_layers &&
+	    /* %.0d: nothing for 0 */
+	    asprintf(&l, "landlock=\"%s\",landlock_abi=\"%.0d\",lsm=\"%s\"",
+		     st->landlock > 0 ? "on" : st->landlock == 0 ? "off" : "unavailable",
+		     st->landlock > 0 ? st->landlock : 0, st->lsm ? "on" : "off") < 0)
+		l = NULL;
+	free(jb->layers);
+	jb->layers = l;
 }
 
 /* Take in a new version of the job's state file (state.c parses it). */
@@ -307,10 +324,11 @@ static void job_parse(struct gr_jobs *j, struct job *jb, const char *text)
 		return;
 	}
 	job_set_labels(jb, st.account ? st.account : "", st.has_lease ? st.lease.pool : "");
+	job_set_layers(jb, &st);
 	if (st.supervisor_pid != jb->sup_pid || st.supervisor_start != jb->sup_start || jb->pidfd < 0) {
 		jb->sup_pid = st.supervisor_pid;
 		jb->sup_start = st.supervisor_start;
-		jb->start_time = start_epoch(jb->sup_start);
+		jb->start_time = start_epoch_ns(jb->sup_start);
 		job_watch(j, jb);
 	}
 	for (i = 0; i < st.ncgroups; i++) {
@@ -504,7 +522,7 @@ static int job_read(struct gr_jobs *j, struct job *jb)
 
 	if (!jb->opened && (r = job_open(j, jb)) < 0)
 		return r;
-	jb->s = (struct gr_job_sample){ .job_id = jb->id, .labels = jb->labels };
+	jb->s = (struct gr_job_sample){ .job_id = jb->id, .labels = jb->labels, .layers = jb->layers };
 	for (int f = 0; f < F_COUNT && r == 0; f++) {
 		ssize_t n;
 

@@ -357,7 +357,7 @@ int gr_collect_scrape(struct gr_collector *c, char **text, size_t *len, struct g
 	gr_records_update(c->records, c->jobs);
 	for (size_t f = 0; f < ARRAY_SIZE(job_families); f++) {
 		enum gr_job_metric m = job_families[f].m;
-		bool ns = m == GR_M_CPU_USER || m == GR_M_CPU_SYSTEM;
+		bool ns = m == GR_M_CPU_USER || m == GR_M_CPU_SYSTEM || m == GR_M_START_TIME;
 
 		family(&b, job_families[f].name, job_families[f].type, job_families[f].help);
 		for (size_t i = 0; i < n; i++) {
@@ -372,6 +372,13 @@ int gr_collect_scrape(struct gr_collector *c, char **text, size_t *len, struct g
 					      (unsigned long long)s[i].v[m]);
 		}
 	}
+	family(&b, "gridrun_job_layers_info", "gauge",
+	       "The kernel layers in effect for the running job: landlock=\"on\" (landlock_abi: its ABI), "
+	       "\"off\" (turned off by the site or the spec) or \"unavailable\"; lsm=\"on\" when gridrun's BPF LSM "
+	       "guards it. Always 1.");
+	for (size_t i = 0; i < n; i++)
+		if (s[i].layers)
+			gr_buf_printf(&b, "gridrun_job_layers_info{%s,%s} 1\n", s[i].labels, s[i].layers);
 	family(&b, "gridrun_jobs_running", "gauge", "Jobs whose supervisor is alive in the state directory.");
 	gr_buf_printf(&b, "gridrun_jobs_running %u\n", running);
 	format_pools(c, &b);

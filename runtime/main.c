@@ -111,7 +111,7 @@ static struct gr_lease_gc_stats lease_gc; /* what gc did to leases */
 
 /* The job's state entry as it stands (state.h owns the format). */
 static char *state_json(const char *job_id, const struct gr_spec *spec, pid_t pid,
-			const struct gr_cgroup *cg)
+			const struct gr_cgroup *cg, const struct gr_run_result *res)
 {
 	const char *paths[GR_JOB_STATE_CGROUPS_MAX];
 	struct gr_job_state st = {
@@ -139,6 +139,11 @@ static char *state_json(const char *job_id, const struct gr_spec *spec, pid_t pi
 		memcpy(st.cgroups, paths, sizeof(paths));
 		st.freezer = (char *)gr_cgroup_freezer_path(cg);
 	}
+	if (res) {
+		st.has_layers = true;
+		st.landlock = res->landlock;
+		st.lsm = res->lsm.loaded;
+	}
 	/* st borrows every string: no gr_job_state_free() */
 	if (gr_job_state_format(&st, &text, NULL) < 0)
 		return NULL;
@@ -149,6 +154,7 @@ struct run_ctx {
 	const char *state_dir;
 	const char *job_id;
 	const struct gr_spec *spec;
+	const struct gr_run_result *res;   /* gr_run()'s, for the state's layers */
 };
 
 /* Optional limits this node cannot enforce, one line each. (No state
@@ -169,7 +175,7 @@ static int on_cgroup_ready(void *data, const struct gr_cgroup *cg, struct gr_err
 static int on_started(void *data, pid_t pid, int pidfd, const struct gr_cgroup *cg, struct gr_error **err)
 {
 	struct run_ctx *c = data;
-	_cleanup_free_ char *json = state_json(c->job_id, c->spec, pid, cg);
+	_cleanup_free_ char *json = state_json(c->job_id, c->spec, pid, cg, c->res);
 
 	(void)pidfd;
 	/* OCI --pid-file (oci.h) */
@@ -326,7 +332,7 @@ static int lease_for_job(const struct gr_spec *spec, const char *state_dir, cons
 	jl->held = true;
 	gr_lease_range(&jl->lease, &jl->range);
 	run_lease = &jl->lease;
-	json = state_json(job_id, spec, 0, NULL);
+	json = state_json(job_id, spec, 0, NULL, NULL);
 	r = json ? gr_state_update(state_dir, job_id, json, err) : gr_error_sys(err, ENOMEM, "state");
 	if (r < 0)
 		release_job_lease(jl);
@@ -487,7 +493,7 @@ static int cmd_run(const char *path, const char *oci_id)
 	 */
 	gr_run_signals(&sigs);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	json = state_json(job_id, spec, 0, NULL);
+	json = state_json(job_id, spec, 0, NULL, NULL);
 	if (gr_state_claim(state_dir, job_id, json, &err) < 0)
 		return fail(err);
 	if ((jl.pool || jl.via_helper) && lease_for_job(spec, state_dir, job_id, &jl, &err) < 0) {
@@ -510,7 +516,7 @@ static int cmd_run(const char *path, const char *oci_id)
 	hooks.sandbox_mnt = jh.mntfd >= 0 ? &jh.mntfd : NULL;
 	hooks.landlock_off = site_config && site_config->landlock_off;
 
-	ctx = (struct run_ctx){ .state_dir = state_dir, .job_id = job_id, .spec = spec };
+	ctx = (struct run_ctx){ .state_dir = state_dir, .job_id = job_id, .spec = spec, .res = &res };
 	r = gr_run(spec, job_id, &hooks, &res, &err);
 	gr_job_handover_end(&jh);
 	if (getenv("GRIDRUN_DEBUG")) {
