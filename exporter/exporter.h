@@ -15,7 +15,8 @@
  *  - each running job's cgroup directories, as its state file lists them,
  *    but only directories called gridrun-<job-id> below /sys/fs/cgroup,
  *    opened without following symlinks and on a cgroup filesystem whose
- *    hierarchy (v1: its controllers) /proc/self/mountinfo names; anything
+ *    hierarchy (v1: its controllers) libcgroup lists (cg-discover.h): looked
+ *    up at start and again when a directory is on a device not seen; anything
  *    else in a state file is ignored. The usage files are opened once and
  *    re-read with pread() (a cgroup file regenerates at offset 0): a pread is
  *    ~4 us here, an open+read+close ~10 us. A read that fails (the cgroup was

@@ -6,7 +6,7 @@
 set -eu
 set_for() {
 	case "$1" in
-	build) echo "gcc make pkg-config libc6-dev libjansson-dev libinih-dev libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev zlib1g-dev xz-utils libmicrohttpd-dev clang llvm libbpf-dev bpftool" ;;
+	build) echo "gcc make pkg-config libc6-dev libjansson-dev libinih-dev libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev zlib1g-dev libcgroup-dev xz-utils libmicrohttpd-dev clang llvm libbpf-dev bpftool" ;;
 	# check: runc/crun write the real bundles of tests/oci.t and slurm.t (`runc spec`,
 	# `crun spec`), busybox-static is their rootfs
 	check) echo "$(set_for build) perl scdoc debhelper lintian fakeroot dpkg-dev linux-source-6.1 iproute2 util-linux procps psmisc python3 prometheus libcap2-bin clang libclang-rt-14-dev slurm-wlm slurmctld slurmd slurm-client munge libslurm-dev jq runc crun busybox-static" ;;
