@@ -954,4 +954,37 @@ TEST_F_TIMEOUT(ex, a_job_shows_the_kernel_layers_in_effect, 300)
 	ASSERT_EQ(0, job_end(self, 1));
 }
 
+/* The records' lsm_denials, summed per account over every hook: copies that
+ * appear after the exporter started, one with denials (as a node with the
+ * BPF LSM loaded writes them; this host cannot load it) and one with null. */
+TEST_F_TIMEOUT(ex, accounts_sum_the_lsm_denials_of_their_records, 300)
+{
+	char *recs = S(self, "%s/records", self->state), *text, *spec;
+	struct gt_result r;
+	int pid = (int)getpid();
+
+	/* a real job first: the state and records directories as gridrun makes them */
+	spec = gt_spec(self->dir, "[\"/bin/true\"]", NULL, S(self, "\"job_id\": \"lsmreal-%d\"", pid));
+	gt_run_spec(spec, &r);
+	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+	gt_result_free(&r);
+	free(spec);
+	ASSERT_LT(0, exporter_start(self, -1, NULL, NULL));
+	free(scrape_until(self, "gridrun_jobs_running 0\n", 20000));
+	free(gt_write(self->dir, "a.tmp", "{\"job_id\": \"lsm1-%d\", \"reason\": \"exited\", \"account\": \"cms009\", "
+		 "\"lsm_denials\": {\"task_kill\": 2, \"ptrace_access_check\": 3}}", pid));
+	ASSERT_EQ(0, rename(S(self, "%s/a.tmp", self->dir), S(self, "%s/lsm1-%d.json", recs, pid)));
+	free(gt_write(self->dir, "b.tmp", "{\"job_id\": \"lsm2-%d\", \"reason\": \"exited\", \"account\": \"cms009\", "
+		 "\"lsm_denials\": {\"task_kill\": 4}}", pid));
+	ASSERT_EQ(0, rename(S(self, "%s/b.tmp", self->dir), S(self, "%s/lsm2-%d.json", recs, pid)));
+	free(gt_write(self->dir, "c.tmp", "{\"job_id\": \"lsm3-%d\", \"reason\": \"exited\", \"account\": \"cms010\", "
+		 "\"lsm_denials\": null}", pid));
+	ASSERT_EQ(0, rename(S(self, "%s/c.tmp", self->dir), S(self, "%s/lsm3-%d.json", recs, pid)));
+	text = scrape_until(self, "{account=\"cms010\",reason=\"exited\"} 1\n", 20000);
+	EXPECT_NE(NULL, strstr(text, "gridrun_account_lsm_denials_total{account=\"cms009\"} 9\n")) TH_LOG("%s", text);
+	EXPECT_NE(NULL, strstr(text, "gridrun_account_lsm_denials_total{account=\"cms010\"} 0\n"));
+	EXPECT_EQ(0, promtool_check(self, text));
+	free(text);
+}
+
 TEST_HARNESS_MAIN
