@@ -94,6 +94,8 @@ struct job {
 	size_t ndirs;
 	int fd[F_COUNT];              /* open, -1 (closed) or FD_ABSENT */
 	bool opened;                  /* fd[] are open (and cached) */
+	bool limit_read, limit_set;   /* the memory limit, read since they were opened */
+	uint64_t limit;
 	bool warned;
 	unsigned gen;
 	struct gr_job_sample s;
@@ -198,6 +200,7 @@ static void job_close(struct gr_jobs *j, struct job *jb)
 		jb->fd[f] = -1;
 	}
 	jb->opened = false;
+	jb->limit_read = false;
 }
 
 static void job_unwatch(struct gr_jobs *j, struct job *jb)
@@ -509,6 +512,12 @@ static int job_read(struct gr_jobs *j, struct job *jb)
 
 		if (jb->fd[f] < 0)
 			continue;
+		/* the limit is set before the job starts: read once per open */
+		if ((f == F2_MEM_MAX || f == F1_MEM_MAX) && jb->opened && jb->limit_read) {
+			if (jb->limit_set)
+				set(&jb->s, GR_M_MEMORY_LIMIT, jb->limit);
+			continue;
+		}
 		n = pread(jb->fd[f], j->buf, sizeof(j->buf) - 1, 0);
 		if (n < 0) {
 			r = -errno;      /* ENODEV: removed under us */
@@ -518,6 +527,11 @@ static int job_read(struct gr_jobs *j, struct job *jb)
 		if (f == F1_CPU || f == F1_CPU_ALL)
 			have1 |= 1u << (f - F1_CPU);
 		parse_file(&jb->s, f, j->buf, cpu1);
+		if (f == F2_MEM_MAX || f == F1_MEM_MAX) {
+			jb->limit_read = true;
+			jb->limit_set = (jb->s.have >> GR_M_MEMORY_LIMIT) & 1;
+			jb->limit = jb->s.v[GR_M_MEMORY_LIMIT];
+		}
 	}
 	if (r == 0 && (have1 & 1)) {
 		uint64_t u, y;
