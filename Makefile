@@ -4,7 +4,7 @@
 
 CC ?= gcc
 BUILD ?= build
-PKGS := jansson inih libseccomp libcap libnl-3.0 libnl-route-3.0 zlib
+PKGS := jansson inih libseccomp libcap libnl-3.0 libnl-route-3.0 zlib libcgroup
 
 HARDEN_CFLAGS := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 WARN_CFLAGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \

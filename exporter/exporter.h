@@ -15,7 +15,8 @@
  *  - each running job's cgroup directories, as its state file lists them,
  *    but only directories called gridrun-<job-id> below /sys/fs/cgroup,
  *    opened without following symlinks and on a cgroup filesystem whose
- *    hierarchy (v1: its controllers) /proc/self/mountinfo names; anything
+ *    hierarchy (v1: its controllers) libcgroup lists (cg-discover.h): looked
+ *    up at start and again when a directory is on a device not seen; anything
  *    else in a state file is ignored. The usage files are opened once and
  *    re-read with pread() (a cgroup file regenerates at offset 0): a pread is
  *    ~4 us here, an open+read+close ~10 us. A read that fails (the cgroup was
@@ -103,13 +104,15 @@ enum gr_job_metric {
 	GR_M_FROZEN,
 	GR_M_MEMORY_LIMIT,  /* absent when unlimited */
 	GR_M_WORKING_SET,   /* memory less inactive file pages, as cAdvisor's */
-	GR_M_START_TIME,    /* s since the epoch: the supervisor's start */
+	GR_M_START_TIME,    /* ns since the epoch: the supervisor's start */
 	GR_M_COUNT
 };
 
 struct gr_job_sample {
 	const char *job_id;
 	const char *labels;            /* job_id="..",account="..",pool=".." */
+	const char *layers;            /* landlock="on|off|unavailable",landlock_abi="N",
+					* lsm="on|off"; NULL: the state does not say */
 	uint64_t v[GR_M_COUNT];
 	unsigned have;                 /* bit (1 << metric) when v[metric] was read */
 };

@@ -36,6 +36,7 @@ static const char *const reasons[] = { "exited", "signaled", "oom", "killed_by_r
 struct account {
 	uint64_t jobs[NREASONS];
 	uint64_t cpu_user_ns, cpu_system_ns, io_read, io_write, wall_ns, oom_killed;
+	uint64_t lsm_denials;        /* summed over the record's hooks; null counts 0 */
 };
 
 struct seen {
@@ -100,8 +101,8 @@ static uint64_t num(json_t *o, const char *key)
 /* Add one record to its account's sums; false if it is not a record. */
 static bool take(struct gr_records *r, const char *text)
 {
-	json_t *o = json_loads(text, 0, NULL), *acc;
-	const char *name = "", *reason;
+	json_t *o = json_loads(text, 0, NULL), *acc, *v;
+	const char *name = "", *reason, *key;
 	struct account *a;
 	size_t i;
 
@@ -129,6 +130,9 @@ static bool take(struct gr_records *r, const char *text)
 	a->io_write += num(o, "io_write_bytes");
 	a->wall_ns += num(o, "wall_ns");
 	a->oom_killed += json_is_true(json_object_get(o, "oom_killed"));
+	json_object_foreach(json_object_get(o, "lsm_denials"), key, v)
+		if (json_is_integer(v) && json_integer_value(v) > 0)
+			a->lsm_denials += (uint64_t)json_integer_value(v);
 	json_decref(o);
 	return true;
 }
@@ -260,6 +264,8 @@ void gr_records_format(const struct gr_records *r, struct gr_buf *b)
 		  "Bytes the account's finished jobs wrote to block devices.", false, offsetof(struct account, io_write) },
 		{ "gridrun_account_oom_killed_jobs_total", "Finished jobs of the account that lost a process to the "
 		  "OOM killer.", false, offsetof(struct account, oom_killed) },
+		{ "gridrun_account_lsm_denials_total", "Operations gridrun's BPF LSM refused to the account's finished "
+		  "jobs (their records' lsm_denials, every hook).", false, offsetof(struct account, lsm_denials) },
 	};
 	struct fmt f = { r, calloc(r->accounts.n + 1, sizeof(char *)), 0 };
 

@@ -292,6 +292,19 @@ static const struct {
 	  "When the running job's supervisor started, in seconds since the epoch." },
 };
 
+/* v in decimal, zero-padded to width digits (0: as many as it has). */
+static void u64_add(struct gr_buf *b, uint64_t v, int width)
+{
+	char d[24];
+	int i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v || (int)sizeof(d) - i < width);
+	gr_buf_add(b, d + i, sizeof(d) - (size_t)i);
+}
+
 static void family(struct gr_buf *b, const char *name, const char *type, const char *help)
 {
 	gr_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -357,21 +370,36 @@ int gr_collect_scrape(struct gr_collector *c, char **text, size_t *len, struct g
 	gr_records_update(c->records, c->jobs);
 	for (size_t f = 0; f < ARRAY_SIZE(job_families); f++) {
 		enum gr_job_metric m = job_families[f].m;
-		bool ns = m == GR_M_CPU_USER || m == GR_M_CPU_SYSTEM;
+		bool ns = m == GR_M_CPU_USER || m == GR_M_CPU_SYSTEM || m == GR_M_START_TIME;
+
+		size_t nl = strlen(job_families[f].name);
 
 		family(&b, job_families[f].name, job_families[f].type, job_families[f].help);
 		for (size_t i = 0; i < n; i++) {
 			if (!(s[i].have & (1u << m)))
 				continue;
-			if (ns)
-				gr_buf_printf(&b, "%s{%s} %llu.%09llu\n", job_families[f].name, s[i].labels,
-					      (unsigned long long)(s[i].v[m] / 1000000000u),
-					      (unsigned long long)(s[i].v[m] % 1000000000u));
-			else
-				gr_buf_printf(&b, "%s{%s} %llu\n", job_families[f].name, s[i].labels,
-					      (unsigned long long)s[i].v[m]);
+			/* 13 lines a job: appended, not printf'd */
+			gr_buf_add(&b, job_families[f].name, nl);
+			gr_buf_add(&b, "{", 1);
+			gr_buf_puts(&b, s[i].labels);
+			gr_buf_add(&b, "} ", 2);
+			if (ns) {
+				u64_add(&b, s[i].v[m] / 1000000000u, 0);
+				gr_buf_add(&b, ".", 1);
+				u64_add(&b, s[i].v[m] % 1000000000u, 9);
+			} else {
+				u64_add(&b, s[i].v[m], 0);
+			}
+			gr_buf_add(&b, "\n", 1);
 		}
 	}
+	family(&b, "gridrun_job_layers_info", "gauge",
+	       "The kernel layers in effect for the running job: landlock=\"on\" (landlock_abi: its ABI), "
+	       "\"off\" (turned off by the site or the spec) or \"unavailable\"; lsm=\"on\" when gridrun's BPF LSM "
+	       "guards it. Always 1.");
+	for (size_t i = 0; i < n; i++)
+		if (s[i].layers)
+			gr_buf_printf(&b, "gridrun_job_layers_info{%s,%s} 1\n", s[i].labels, s[i].layers);
 	family(&b, "gridrun_jobs_running", "gauge", "Jobs whose supervisor is alive in the state directory.");
 	gr_buf_printf(&b, "gridrun_jobs_running %u\n", running);
 	format_pools(c, &b);

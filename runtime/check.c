@@ -45,6 +45,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "cg-discover.h"
 #include "check.h"
 #include "kconfig.h"
 #include "landlock.h"
@@ -216,6 +217,7 @@ struct node {
 	enum cg_mode cg;
 	char v2root[32];            /* mount point of the v2 hierarchy, "" none */
 	char own_v2[512];           /* our cgroup in it, "" unknown */
+	const struct gr_cg_discovery *disc;  /* libcgroup's view (cg-discover.h); NULL: it failed */
 	char lsm[256];              /* active LSMs, "" unknown */
 	const char *lsm_src;
 	char fatal[512];            /* names of the missing required items */
@@ -285,29 +287,24 @@ static void report_cb(const char *name, const char *value, void *data)
 /* ---- probes of the running kernel ---- */
 
 /*
- * A controller is there if the v2 root offers it or /proc/cgroups lists it
- * (enabled column 0: switched off by cgroup_disable=). Newer kernels hide
- * from /proc/cgroups what cannot be used on v1, hence both.
+ * A controller is there if the v2 root offers it or libcgroup lists it
+ * (from /proc/cgroups; enabled 0: switched off by cgroup_disable=). Newer
+ * kernels hide from /proc/cgroups what cannot be used on v1, hence both.
  */
 static enum st probe_controller(const struct node *n, const char *name)
 {
-	char buf[2048], ctl[32], path[64];
-	int hier, num, enabled;
-	enum st st = ST_MISSING;
-	FILE *f;
+	char buf[2048], path[64];
 
 	snprintf(path, sizeof(path), "%s/cgroup.controllers", n->v2root);
 	if (n->v2root[0] && read_small(path, buf, sizeof(buf)) == 0 &&
 	    has_word(buf, strcmp(name, "blkio") ? name : "io"))
 		return ST_PRESENT;
-	f = fopen("/proc/cgroups", "re");
-	if (!f)
+	if (!n->disc || !n->disc->nc)
 		return path_exists("/proc/self/cgroup") ? ST_UNKNOWN : ST_MISSING;
-	while (st == ST_MISSING && fgets(buf, sizeof(buf), f))
-		if (sscanf(buf, "%31s %d %d %d", ctl, &hier, &num, &enabled) == 4 && !strcmp(ctl, name))
-			st = enabled ? ST_PRESENT : ST_DISABLED;
-	fclose(f);
-	return st;
+	for (size_t i = 0; i < n->disc->nc; i++)
+		if (!strcmp(n->disc->c[i].name, name))
+			return n->disc->c[i].enabled ? ST_PRESENT : ST_DISABLED;
+	return ST_MISSING;
 }
 
 static enum st probe_kopt(const struct node *n, const struct kopt *k)
@@ -530,12 +527,14 @@ static void node_lsm(struct node *n)
 		n->lsm_src = "lsm_list_modules";
 }
 
-static int node_init(struct node *n, const char *override, struct gr_error **err)
+static int node_init(struct node *n, const char *override, const struct gr_cg_discovery *disc,
+		     struct gr_error **err)
 {
 	unsigned a = 0, b = 0;
 	int r;
 
 	memset(n, 0, sizeof(*n));
+	n->disc = disc;
 	if (uname(&n->uts) < 0)
 		return gr_error_sys(err, errno, "uname");
 	sscanf(n->uts.release, "%u.%u", &a, &b);
@@ -687,6 +686,11 @@ static void print_lsm_cgroups(FILE *out, const struct node *n)
 
 	fprintf(out, "\nCgroups\n");
 	row(out, "mode", mode[n->cg], "%s", note[n->cg]);
+	if (!n->disc)
+		row(out, "hierarchies", "unknown", "libcgroup could not list them");
+	for (size_t i = 0; n->disc && i < n->disc->nh; i++)
+		row(out, n->disc->h[i].controllers[0] ? n->disc->h[i].controllers : "(no controllers)",
+		    n->disc->h[i].version == 2 ? "v2" : "v1", "%s", n->disc->h[i].path);
 	if (!n->v2root[0])
 		return;
 	snprintf(path, sizeof(path), "%s/cgroup.controllers", n->v2root);
@@ -750,11 +754,15 @@ static void print_isolation(FILE *out, struct node *n)
 int gr_check_report(FILE *out, const char *config_override, struct gr_error **err)
 {
 	_cleanup_free_ struct node *n = calloc(1, sizeof(*n));
+	_cleanup_gr_cg_discovery_ struct gr_cg_discovery disc = { 0 };
+	bool have_disc;
 	int r;
 
 	if (!n)
 		return gr_error_set(err, ENOMEM, "check: out of memory");
-	r = node_init(n, config_override, err);
+	/* the controllers and where they are mounted, through libcgroup */
+	have_disc = gr_cg_discover(&disc, NULL) == 0;
+	r = node_init(n, config_override, have_disc ? &disc : NULL, err);
 	if (r < 0)
 		return gr_error_prefix(err, "check");
 	fprintf(out, "gridrun check: kernel %s %s\n", n->uts.release, n->uts.machine);

@@ -232,6 +232,12 @@ static char *state_json(const struct gr_job *job, pid_t pid, const struct gr_cgr
 		memcpy(st.cgroups, paths, sizeof(paths));
 		st.freezer = (char *)gr_cgroup_freezer_path(cg);
 	}
+	if (pid > 0) {
+		/* the kernel layers gr_run() put in place (the exporter's layers_info) */
+		st.has_layers = true;
+		st.landlock = job->res.landlock;
+		st.lsm = job->res.lsm.loaded;
+	}
 	/* st borrows every string: no gr_job_state_free() */
 	if (gr_job_state_format(&st, &text, NULL) < 0)
 		return NULL;
@@ -315,8 +321,6 @@ int gr_job_start(struct gr_job *job, struct gr_error **err)
 	json = state_json(job, 0, NULL, false);
 	if (json) {
 		/* a stale entry of this id (a killed job's) goes with its cgroups first */
-		struct gr_job_stale stale = { .cfg = job->cfg, .opts = &job->opts };
-
 		r = gr_state_claim_gc(job->state_dir, job->job_id, json, gr_job_on_stale, &stale, err);
 	} else {
 		r = gr_error_sys(err, ENOMEM, "state");

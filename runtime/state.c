@@ -436,6 +436,9 @@ int gr_job_state_format(const struct gr_job_state *st, char **text, struct gr_er
 		if (st->freezer)
 			json_object_set_new(o, "freezer", json_string(st->freezer));
 	}
+	if (st->has_layers)
+		json_object_set_new(o, "layers", json_pack("{s:i, s:b}", "landlock", st->landlock,
+							   "lsm", st->lsm));
 	*text = json_dumps(o, JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return *text ? 0 : gr_error_sys(err, ENOMEM, "job state");
@@ -473,8 +476,9 @@ static int bool_opt(json_t *v, bool *out)
 
 static int parse_fields(json_t *o, unsigned flags, struct gr_job_state *st, const char **bad)
 {
-	long long sp = 0, ss = 0, pid = 0, ps = 0, ver = 0, idx = 0, first = 0, count = 0;
+	long long sp = 0, ss = 0, pid = 0, ps = 0, ver = 0, idx = 0, first = 0, count = 0, ll = 0;
 	json_t *lease = json_object_get(o, "lease"), *a = json_object_get(o, "cgroups"), *v;
+	json_t *layers = json_object_get(o, "layers");
 	size_t i;
 	int r = 0;
 
@@ -505,6 +509,15 @@ static int parse_fields(json_t *o, unsigned flags, struct gr_job_state *st, cons
 		FIELD("lease.first", int_opt(json_object_get(lease, "first"), 0, UINT32_MAX, &first));
 		FIELD("lease.count", int_opt(json_object_get(lease, "count"), 0, UINT32_MAX, &count));
 	}
+	if (r >= 0 && layers) {
+		*bad = "layers";
+		if (!json_is_object(layers) || !json_is_integer(json_object_get(layers, "landlock")) ||
+		    !json_is_boolean(json_object_get(layers, "lsm")))
+			return -EINVAL;
+		st->has_layers = true;
+		st->lsm = json_is_true(json_object_get(layers, "lsm"));
+		FIELD("layers.landlock", int_opt(json_object_get(layers, "landlock"), -4095, INT32_MAX, &ll));
+	}
 	if (r >= 0 && a) {
 		*bad = "cgroups";
 		if (!json_is_array(a) || json_array_size(a) > GR_JOB_STATE_CGROUPS_MAX)
@@ -525,6 +538,7 @@ static int parse_fields(json_t *o, unsigned flags, struct gr_job_state *st, cons
 	st->pid = (pid_t)pid;
 	st->pid_start = (unsigned long long)ps;
 	st->cgroup_version = (int)ver;
+	st->landlock = (int)ll;
 	st->lease.index = (unsigned)idx;
 	st->lease.first = (uid_t)first;
 	st->lease.count = (unsigned)count;

@@ -64,6 +64,13 @@ struct gr_job_state {
 	size_t ncgroups;
 	char *cgroups[GR_JOB_STATE_CGROUPS_MAX];
 	char *freezer;                        /* NULL: none */
+	/* The kernel layers in effect for the job, known once it started
+	 * (gr_run() decides them before its started hook); "layers" in the
+	 * JSON, absent before: {"landlock": N, "lsm": true|false}. */
+	bool has_layers;
+	int landlock;                         /* gr_landlock_plan(): > 0 the ABI applied, 0 turned
+					       * off by site or spec, < 0 not available (-errno) */
+	bool lsm;                             /* registered with gridrun's BPF LSM (lsm.h) */
 };
 /* The entry's JSON text (malloc'd); -ENOMEM or -EINVAL (no job_id). */
 int gr_job_state_format(const struct gr_job_state *st, char **text, struct gr_error **err);

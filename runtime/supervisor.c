@@ -422,6 +422,8 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	/* the BPF LSM (lsm.h), if loaded: before sync #2, after which init forks the job */
 	if (r >= 0)
 		r = gr_lsm_register(&lsm, s.pid, pidfd, &res->ids, err);
+	/* known from here on, for the started hook (the job's state entry) */
+	res->lsm.loaded = r >= 0 && lsm.job != 0;
 	/* a child whose setup failed meanwhile is gone: supervise() reads why */
 	if (r >= 0)
 		/* sync #2 ATTACHED: parent -> child, init is in the job's cgroups, the job not yet forked */

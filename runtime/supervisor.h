@@ -63,7 +63,8 @@ struct gr_run_result {
 	struct gr_cgroup_usage cg;   /* version 0: the job had no cgroup */
 	int landlock;                /* gr_landlock_plan(): > 0 the ABI applied, 0 turned off,
 				      * < 0 not available (-errno) */
-	struct gr_lsm_denials lsm;   /* the BPF LSM's refusals (lsm.h); .loaded false: not loaded */
+	struct gr_lsm_denials lsm;   /* the BPF LSM's refusals (lsm.h); .loaded false: not loaded.
+				      * landlock and lsm.loaded are set before hooks->started */
 	/* CLOCK_MONOTONIC ns since gr_run() began, for GRIDRUN_DEBUG: */
 	unsigned long long t_clone, t_maps, t_exec, t_result, t_exit, t_done;
 };

@@ -6,7 +6,7 @@
 set -eu
 set_for() {
 	case "$1" in
-	build) echo "gcc make pkg-config libc6-dev libjansson-dev libinih-dev libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev zlib1g-dev xz-utils libmicrohttpd-dev clang llvm libbpf-dev bpftool" ;;
+	build) echo "gcc make pkg-config libc6-dev libjansson-dev libinih-dev libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev zlib1g-dev libcgroup-dev xz-utils libmicrohttpd-dev clang llvm libbpf-dev bpftool" ;;
 	# check: runc/crun write the real bundles of tests/oci.t and slurm.t (`runc spec`,
 	# `crun spec`), busybox-static is their rootfs; strace holds a job's execve in
 	# oci.t (its state is "created" until the exec)

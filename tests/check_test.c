@@ -324,6 +324,54 @@ TEST(report_this_node)
  * The report is read by an administrator: no threat-table ids (S04, R3,
  * H4...) nor names of the source tree (kmod-optional/) in any line.
  */
+/* #15: the Cgroups section lists every cgroup hierarchy of this node, as
+ * libcgroup finds it, with its version and mount point: each cgroup and
+ * cgroup2 mount of /proc/self/mountinfo with a controller (v1: the first
+ * controller it names is in its row's name). */
+TEST(report_lists_the_cgroup_hierarchies_libcgroup_finds)
+{
+	static const char *const known[] = { "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer",
+					     "blkio", "pids", "hugetlb", "net_cls", "net_prio", "perf_event",
+					     "rdma", "misc" };
+	struct gr_error *err = NULL;
+	char *out = NULL, line[4096];
+	int mounts = 0;
+	FILE *f;
+
+	ASSERT_EQ(0, report(NULL, &out, &err)) TH_LOG("%s", err ? err->msg : "");
+	f = fopen("/proc/self/mountinfo", "re");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f)) {
+		char mnt[1024], fstype[64], super[1024], re[2048], ctl[2048] = "";
+		const char *dash = strstr(line, " - ");
+
+		if (!dash || sscanf(line, "%*s %*s %*s %*s %1023s", mnt) != 1 ||
+		    sscanf(dash + 3, "%63s %*s %1023s", fstype, super) != 2)
+			continue;
+		if (!strcmp(fstype, "cgroup")) {
+			for (char *save = NULL, *o = strtok_r(super, ",", &save); o && !ctl[0];
+			     o = strtok_r(NULL, ",", &save))
+				for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+					if (!strcmp(o, known[i]))
+						snprintf(ctl, sizeof(ctl), "([a-z_]+,)*%s(,[a-z_]+)*", o);
+			if (!ctl[0])
+				continue;   /* a named hierarchy (systemd's): no controller */
+			snprintf(re, sizeof(re), "^  %s +v1 +%s$", ctl, mnt);
+		} else if (!strcmp(fstype, "cgroup2")) {
+			snprintf(re, sizeof(re), "^  [^ ]+ +v2 +%s$", mnt);
+		} else {
+			continue;
+		}
+		mounts++;
+		EXPECT_TRUE(has_line(out, re)) TH_LOG("no row %s", re);
+	}
+	fclose(f);
+	EXPECT_LT(0, mounts);
+	if (getenv("GRIDRUN_CHECK_SHOW"))
+		LOG_TEXT(out);
+	free(out);
+}
+
 TEST(report_speaks_to_admin)
 {
 	struct gr_error *err = NULL;

@@ -26,7 +26,7 @@ fi
 D=$GR_DEB_DIR
 n=0
 t() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3 (got '$1', want '$2')"; fi; }
-echo "1..34"
+echo "1..35"
 t "$GR_DEB_RC" 0 "make deb (dpkg-buildpackage, lintian --fail-on error) exits 0"
 [ "$GR_DEB_RC" = 0 ] || sed 's/^/# /' "$D/make.log" | tail -n 40
 deb=$(ls "$D"/build/deb/gridrun_*_*.deb 2>/dev/null | head -n 1)
@@ -34,7 +34,7 @@ bu=$(dpkg-deb -f "$deb" Built-Using 2>/dev/null)
 # postinst's setcap comes from libcap2-bin
 case ", $(dpkg-deb -f "$deb" Depends 2>/dev/null), " in *", libcap2-bin, "*) t yes yes "Depends names libcap2-bin";;
 *) t "$(dpkg-deb -f "$deb" Depends 2>/dev/null)" "..., libcap2-bin" "Depends names libcap2-bin";; esac
-for s in jansson libinih libseccomp libcap2 libnl3 zlib; do
+for s in jansson libinih libseccomp libcap2 libnl3 zlib libcgroup; do
 	case "$bu" in *"$s (= "*) t yes yes "Built-Using names $s";; *) t "$bu" "$s (= ...)" "Built-Using names $s";; esac
 done
 

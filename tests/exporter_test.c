@@ -25,12 +25,15 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/landlock.h>
 
 #include "kselftest_harness.h"
 #include "gt.h"
+#include "lsm.h"
 
 #define UNPRIV_UID 23457
 #define MAX_JOBS 8
@@ -273,6 +276,9 @@ static int lines_of(const char *text, const char *id)
 }
 
 /* Start job NAME-<pid> of account: /bin/sh -c "BEFORE; read x < its fifo". */
+static const char *job_extra;     /* the next job_start()'s top-level spec members, or NULL */
+static const char *job_gridrun;   /* and more members of its "gridrun" object */
+
 static int job_start(struct _test_data_ex *self, const char *name, const char *account, const char *before)
 {
 	int i = self->njobs++;
@@ -287,9 +293,10 @@ static int job_start(struct _test_data_ex *self, const char *name, const char *a
 		abort();
 	a = json_pack("[sss]", "/bin/sh", "-c", S(self, "%s%sread x < %s", before ? before : "", before ? "; " : "", fifo));
 	args = json_dumps(a, JSON_COMPACT);
-	spec = gt_spec(self->dir, args, NULL,
-		       S(self, "\"job_id\": \"%s\", \"account\": \"%s\", \"sandbox\": \"%s\", \"accounting\": \"%s/%s.rec\"",
-			 id, account, self->sbx, self->dir, id));
+	spec = gt_spec(self->dir, args, job_extra,
+		       S(self, "\"job_id\": \"%s\", \"account\": \"%s\", \"sandbox\": \"%s\", \"accounting\": \"%s/%s.rec\"%s%s",
+			 id, account, self->sbx, self->dir, id, job_gridrun ? ", " : "", job_gridrun ? job_gridrun : ""));
+	job_extra = job_gridrun = NULL;
 	self->ids[i] = id;
 	self->jobs[i] = gt_start_spec(spec, -1);
 	free(spec);
@@ -840,6 +847,164 @@ TEST_F_TIMEOUT(ex, record_copies_are_kept_for_the_exporter_and_gc_prunes_old_one
 	text = get(self->port, "/metrics");
 	ASSERT_NE(NULL, text);
 	EXPECT_EQ(NULL, strstr(text, "gridrun_account_jobs_finished_total{"));
+	free(text);
+}
+
+/* #17: the cAdvisor-like families of a running job. */
+static double sample_of(const char *text, const char *family, const char *id)
+{
+	char *needle;
+	const char *p;
+	double v = NAN;
+
+	if (asprintf(&needle, "\n%s{job_id=\"%s\"", family, id) < 0)
+		abort();
+	if ((p = strstr(text, needle)) && (p = strchr(p + 1, '}')))
+		v = atof(p + 2);
+	free(needle);
+	return v;
+}
+
+static double realtime_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* What the kernel says of job i's memory: usage less inactive file pages,
+ * from its cgroup's files as the state entry names them; -1 if unread. */
+static double kernel_working_set(struct _test_data_ex *self, int i)
+{
+	json_t *st = json_load_file(S(self, "%s/%s/state.json", self->state, self->ids[i]), 0, NULL), *v;
+	double ws = -1;
+	size_t k;
+
+	json_array_foreach(json_object_get(st, "cgroups"), k, v) {
+		const char *d = json_string_value(v);
+		bool v1 = strstr(d, "/memory/") != NULL;
+		char *use = gt_read(S(self, "%s/%s", d, v1 ? "memory.usage_in_bytes" : "memory.current"));
+		char *stat = gt_read(S(self, "%s/memory.stat", d));
+		const char *key = v1 ? "\ntotal_inactive_file " : "\ninactive_file ";
+		const char *p = stat ? strstr(stat, key) : NULL;
+
+		if (use && p && (v1 || json_integer_value(json_object_get(st, "cgroup_version")) == 2))
+			ws = atof(use) - atof(p + strlen(key));
+		free(use);
+		free(stat);
+		if (ws >= 0)
+			break;
+	}
+	json_decref(st);
+	return ws;
+}
+
+/* Its memory limit (none: no series), its working set (usage less inactive
+ * file pages, as the kernel counts them at that moment: a job that wrote
+ * 32 MiB and then only waits changes neither; whether fresh file pages are
+ * inactive depends on the kernel's LRU, MGLRU counts them active), and its
+ * start time, to 10 ms (a clock tick), not to the second (/proc/stat's
+ * btime); promtool still passes. */
+TEST_F_TIMEOUT(ex, a_job_shows_its_memory_limit_working_set_and_start_time, 300)
+{
+	char *done = S(self, "%s/written", self->sbx), *text;
+	double limit, ws, mem, start, t0, t1, kws;
+
+	ASSERT_LT(0, exporter_start(self, -1, NULL, NULL));
+	t0 = realtime_s();
+	job_extra = "\"linux\": {\"resources\": {\"memory\": {\"limit\": 268435456}}}";
+	job_start(self, "cadv", "atlas001",
+		  S(self, "dd if=/dev/zero of=%s/data bs=1M count=32 2>/dev/null && touch %s", self->sbx, done));
+	job_start(self, "nolimit", "atlas001", NULL);
+	ASSERT_TRUE(gt_wait_file(done, 60000));
+	t1 = realtime_s();
+	text = scrape_until(self, S(self, "gridrun_job_frozen{job_id=\"%s\"", self->ids[1]), 20000);
+	kws = kernel_working_set(self, 0);
+	limit = sample_of(text, "gridrun_job_memory_limit_bytes", self->ids[0]);
+	ws = sample_of(text, "gridrun_job_memory_working_set_bytes", self->ids[0]);
+	mem = sample_of(text, "gridrun_job_memory_bytes", self->ids[0]);
+	start = sample_of(text, "gridrun_job_start_time_seconds", self->ids[0]);
+	TH_LOG("limit %.0f working set %.0f (kernel %.0f) memory %.0f start %.3f (test %.3f to %.3f)", limit, ws,
+	       kws, mem, start, t0, t1);
+	EXPECT_EQ(268435456.0, limit);
+	EXPECT_TRUE(isnan(sample_of(text, "gridrun_job_memory_limit_bytes", self->ids[1])))
+		TH_LOG("an unlimited job has no limit series");
+	EXPECT_FALSE(isnan(sample_of(text, "gridrun_job_memory_working_set_bytes", self->ids[1])));
+	EXPECT_LE(0, ws);
+	EXPECT_GE(mem, ws);
+	EXPECT_LE(32 << 20, mem);     /* the data written is charged to the job */
+	ASSERT_LE(0, kws);
+	EXPECT_GT(1 << 20, fabs(ws - kws)) TH_LOG("not usage less inactive_file");
+	/* the supervisor started after t0; one clock tick of slack */
+	EXPECT_LE(t0 - 0.011, start);
+	EXPECT_GE(t1, start);
+	EXPECT_EQ(0, promtool_check(self, text));
+	free(text);
+	ASSERT_EQ(0, job_end(self, 0));
+	ASSERT_EQ(0, job_end(self, 1));
+}
+
+/* The layers in effect, as the supervisor wrote them into the state entry:
+ * Landlock with the kernel's ABI, or off when the spec turns it off; the BPF
+ * LSM on only where it is loaded (this host refuses BPF LSM programs). */
+TEST_F_TIMEOUT(ex, a_job_shows_the_kernel_layers_in_effect, 300)
+{
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	bool lsm = access(S(self, "%s/jobs", gr_lsm_pin_dir()), F_OK) == 0;
+	const char *lsm_l = lsm ? "on" : "off";
+	char *text, *want0, *want1;
+
+	ASSERT_LT(0, exporter_start(self, -1, NULL, NULL));
+	job_start(self, "layers", "atlas001", NULL);
+	job_gridrun = "\"landlock\": false";
+	job_start(self, "nolandlock", "atlas001", NULL);
+	want0 = abi > 0 ? S(self, "landlock=\"on\",landlock_abi=\"%ld\",lsm=\"%s\"} 1\n", abi, lsm_l)
+			: S(self, "landlock=\"unavailable\",landlock_abi=\"\",lsm=\"%s\"} 1\n", lsm_l);
+	want0 = S(self, "gridrun_job_layers_info{job_id=\"%s\",account=\"atlas001\",pool=\"\",%s", self->ids[0], want0);
+	want1 = S(self, "gridrun_job_layers_info{job_id=\"%s\",account=\"atlas001\",pool=\"\","
+			"landlock=\"off\",landlock_abi=\"\",lsm=\"%s\"} 1\n", self->ids[1], lsm_l);
+	text = scrape_until(self, "gridrun_job_layers_info{job_id=\"nolandlock", 20000);
+	free(text);
+	text = scrape_until(self, "gridrun_job_layers_info{job_id=\"layers", 20000);
+	EXPECT_NE(NULL, strstr(text, want0)) TH_LOG("want %s in\n%s", want0, text);
+	EXPECT_NE(NULL, strstr(text, want1)) TH_LOG("want %s", want1);
+	EXPECT_EQ(0, promtool_check(self, text));
+	free(text);
+	ASSERT_EQ(0, job_end(self, 0));
+	ASSERT_EQ(0, job_end(self, 1));
+}
+
+/* The records' lsm_denials, summed per account over every hook: copies that
+ * appear after the exporter started, one with denials (as a node with the
+ * BPF LSM loaded writes them; this host cannot load it) and one with null. */
+TEST_F_TIMEOUT(ex, accounts_sum_the_lsm_denials_of_their_records, 300)
+{
+	char *recs = S(self, "%s/records", self->state), *text, *spec;
+	struct gt_result r;
+	int pid = (int)getpid();
+
+	/* a real job first: the state and records directories as gridrun makes them */
+	spec = gt_spec(self->dir, "[\"/bin/true\"]", NULL, S(self, "\"job_id\": \"lsmreal-%d\"", pid));
+	gt_run_spec(spec, &r);
+	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+	gt_result_free(&r);
+	free(spec);
+	ASSERT_LT(0, exporter_start(self, -1, NULL, NULL));
+	free(scrape_until(self, "gridrun_jobs_running 0\n", 20000));
+	free(gt_write(self->dir, "a.tmp", "{\"job_id\": \"lsm1-%d\", \"reason\": \"exited\", \"account\": \"cms009\", "
+		 "\"lsm_denials\": {\"task_kill\": 2, \"ptrace_access_check\": 3}}", pid));
+	ASSERT_EQ(0, rename(S(self, "%s/a.tmp", self->dir), S(self, "%s/lsm1-%d.json", recs, pid)));
+	free(gt_write(self->dir, "b.tmp", "{\"job_id\": \"lsm2-%d\", \"reason\": \"exited\", \"account\": \"cms009\", "
+		 "\"lsm_denials\": {\"task_kill\": 4}}", pid));
+	ASSERT_EQ(0, rename(S(self, "%s/b.tmp", self->dir), S(self, "%s/lsm2-%d.json", recs, pid)));
+	free(gt_write(self->dir, "c.tmp", "{\"job_id\": \"lsm3-%d\", \"reason\": \"exited\", \"account\": \"cms010\", "
+		 "\"lsm_denials\": null}", pid));
+	ASSERT_EQ(0, rename(S(self, "%s/c.tmp", self->dir), S(self, "%s/lsm3-%d.json", recs, pid)));
+	text = scrape_until(self, "{account=\"cms010\",reason=\"exited\"} 1\n", 20000);
+	EXPECT_NE(NULL, strstr(text, "gridrun_account_lsm_denials_total{account=\"cms009\"} 9\n")) TH_LOG("%s", text);
+	EXPECT_NE(NULL, strstr(text, "gridrun_account_lsm_denials_total{account=\"cms010\"} 0\n"));
+	EXPECT_EQ(0, promtool_check(self, text));
 	free(text);
 }
 

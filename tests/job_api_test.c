@@ -42,6 +42,7 @@ static struct gr_job_state full(void)
 		.has_lease = true, .lease = { .pool = "pilots", .index = 7, .first = 200000, .count = 65536 },
 		.cgroup_version = 1, .ncgroups = 2,
 		.freezer = "/sys/fs/cgroup/freezer/gridrun/gridrun-j1",
+		.has_layers = true, .landlock = 7, .lsm = true,
 	};
 
 	st.cgroups[0] = cgs[0];
@@ -61,7 +62,8 @@ static int same(const struct gr_job_state *a, const struct gr_job_state *b)
 	    a->pid != b->pid || a->pid_start != b->pid_start || a->running != b->running ||
 	    !streq(a->account, b->account) ||
 	    a->has_lease != b->has_lease || a->cgroup_version != b->cgroup_version ||
-	    a->ncgroups != b->ncgroups || !streq(a->freezer, b->freezer))
+	    a->ncgroups != b->ncgroups || !streq(a->freezer, b->freezer) || a->has_layers != b->has_layers ||
+	    a->landlock != b->landlock || a->lsm != b->lsm)
 		return 0;
 	if (a->has_lease && (!streq(a->lease.pool, b->lease.pool) || a->lease.index != b->lease.index ||
 			     a->lease.first != b->lease.first || a->lease.count != b->lease.count))
@@ -97,6 +99,7 @@ TEST(state_round_trip_claim)
 	EXPECT_EQ(NULL, strstr(text, "\"pid\"")) TH_LOG("%s", text);
 	EXPECT_EQ(NULL, strstr(text, "lease")) TH_LOG("%s", text);
 	EXPECT_EQ(NULL, strstr(text, "running")) TH_LOG("%s", text);
+	EXPECT_EQ(NULL, strstr(text, "layers")) TH_LOG("%s", text);
 	ASSERT_EQ(0, gr_job_state_parse(text, 0, &out, &err));
 	EXPECT_TRUE(same(&in, &out)) TH_LOG("%s", text);
 	gr_job_state_free(&out);
@@ -156,6 +159,10 @@ TEST(state_truncated_or_garbled_is_error)
 			"{\"pool\": \"p\", \"index\": -4}}",
 		"{\"job_id\": \"j\", \"supervisor_pid\": 1, \"supervisor_start\": 2, \"account\": {}}",
 		"{\"job_id\": \"j\", \"supervisor_pid\": 1, \"supervisor_start\": 2, \"running\": 1}",
+		"{\"job_id\": \"j\", \"supervisor_pid\": 1, \"supervisor_start\": 2, \"layers\": {\"landlock\": 7}}",
+		"{\"job_id\": \"j\", \"supervisor_pid\": 1, \"supervisor_start\": 2, \"layers\": "
+			"{\"landlock\": \"on\", \"lsm\": false}}",
+		"{\"job_id\": \"j\", \"supervisor_pid\": 1, \"supervisor_start\": 2, \"layers\": true}",
 		"{\"job_id\": \"j\", \"job_id\": \"k\", \"supervisor_pid\": 1, \"supervisor_start\": 2}",
 		"{\"job_id\": \"j\", \"supervisor_pid\": 1, \"supervisor_start\": 2, \"cgroups\": "
 			"[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]}",
