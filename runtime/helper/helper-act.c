@@ -14,7 +14,8 @@
  *  - release: only of a lease the caller holds. It SIGKILLs only processes
  *    that hold an id of that range (by pidfd, ids re-checked: no pid reuse)
  *    and walks back only the sandbox the helper itself noted in the lease
- *    (lease-reclaim.c).
+ *    (lease-reclaim.c); then it drops the BPF LSM's entries of that range,
+ *    none of whose processes is left.
  *  - gc: lease.c's gc, which only ever reclaims dead holders' leases and
  *    ends quarantines no task needs; it settles them as release does.
  *  - sandbox: only a directory the caller owns (fd 3, opened by the caller,
@@ -261,6 +262,12 @@ static int do_release(struct step *s, char *out, size_t outsz, struct gr_error *
 		gr_error_free(TAKE_PTR(*err));
 		r = 0;
 	}
+	/* the range's BPF LSM entry, if its supervisor did not lsm-del it (the
+	 * release killed the range's processes first). Best effort: kernels
+	 * before 6.5 refuse bpf() without CAP_SYS_ADMIN, which release does not
+	 * keep, and the next lsm-add of the range drops it anyway. */
+	if (r >= 0)
+		(void)gr_lsm_drop_range((uint32_t)l.first, (uint32_t)l.count, NULL, NULL);
 	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
 	if (r < 0)
 		(*err)->code = GR_HELPER_EXIT_FAILED;

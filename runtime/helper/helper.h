@@ -25,6 +25,8 @@
  *       back the sandbox noted in the lease (lease.h); prints nothing, or
  *       "blocked: WHY\n" when that could not be settled (the range then
  *       stays in quarantine until a gc settles it).
+ *       The BPF LSM's entries of the range (lsm-add) go too, where the
+ *       kernel allows it without CAP_SYS_ADMIN (6.5 on).
  *   gridrun-helper gc POOL
  *       reclaims leases of dead holders and ends quarantines (lease.h; it
  *       never touches a live holder's lease), for an account of the pool;
