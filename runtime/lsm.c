@@ -180,7 +180,21 @@ void gr_lsm_reg_close(struct gr_lsm_reg *reg)
 	reg->jobs_fd = reg->denials_fd = -1;
 }
 
+static int walk_range(uint32_t first, uint32_t count, bool remove, struct gr_lsm_denials *out,
+		      struct gr_error **err);
+
 int gr_lsm_drop_range(uint32_t first, uint32_t count, struct gr_lsm_denials *out, struct gr_error **err)
+{
+	return walk_range(first, count, true, out, err);
+}
+
+int gr_lsm_count_range(uint32_t first, uint32_t count, struct gr_error **err)
+{
+	return walk_range(first, count, false, NULL, err);
+}
+
+static int walk_range(uint32_t first, uint32_t count, bool remove, struct gr_lsm_denials *out,
+		      struct gr_error **err)
 {
 	_cleanup_close_ int jobs = -1, denials = -1;
 	uint64_t key, next, *prev = NULL;
@@ -213,6 +227,10 @@ int gr_lsm_drop_range(uint32_t first, uint32_t count, struct gr_lsm_denials *out
 		if (map_op(BPF_MAP_LOOKUP_ELEM, jobs, &key, &val) < 0 || val.uid_first != first ||
 		    val.uid_count != count || count == 0)
 			continue;
+		if (!remove) {
+			n++;
+			continue;
+		}
 		read_counts(denials, key, &d, true);
 		r = map_op(BPF_MAP_DELETE_ELEM, jobs, &key, NULL);
 		if (r < 0 && r != -ENOENT)

@@ -65,6 +65,8 @@ void gr_lsm_reg_close(struct gr_lsm_reg *reg);
  * NULL, gets their denials summed). The number of entries removed, 0 too
  * when the LSM is not loaded (out->loaded false), -errno with *err. */
 int gr_lsm_drop_range(uint32_t first, uint32_t count, struct gr_lsm_denials *out, struct gr_error **err);
+/* How many jobs are registered with that range (0 too when not loaded). */
+int gr_lsm_count_range(uint32_t first, uint32_t count, struct gr_error **err);
 /* Without privilege: 0 the pins are absent (the LSM is not loaded), 1 they
  * exist or cannot be seen (only the helper can tell). */
 int gr_lsm_maybe_loaded(void);

@@ -29,9 +29,10 @@
  *    user namespace of its own, held by the pidfd), so the key (that
  *    namespace's inode number, unique among live namespaces) cannot be
  *    another job's, and the range written is the caller's own lease. The
- *    entries it drops first are those of that same lease (a dead
- *    supervisor's), so a caller holds at most one entry per lease and
- *    cannot fill the map (GR_LSM_MAX_JOBS) that other jobs need.
+ *    entries it drops first are those of that same lease, and only when
+ *    no process holds an id of the range (a dead supervisor's; a live job's
+ *    entry makes it refuse), so a caller holds at most one entry per lease
+ *    and cannot fill the map (GR_LSM_MAX_JOBS) that other jobs need.
  *  - lsm-del: it lifts the LSM's rules only from the caller's own lease's
  *    range, and only after every process holding an id of it is killed
  *    (as unsandbox does): a pilot cannot unregister its job and then take
@@ -427,13 +428,28 @@ static int do_lsm_add(struct step *s, char *out, size_t outsz, struct gr_error *
 	r = gr_helper_as_root(true, s->c, err);
 	if (r < 0)
 		return r;
-	r = gr_lsm_drop_range((uint32_t)l.first, (uint32_t)l.count, NULL, err);
+	/* an entry of this lease is a dead job's only if no process holds an
+	 * id of the range: dropping a live job's would let the pilot take its
+	 * ids behind it (S33), as lsm-del without its kill would */
+	r = gr_lsm_count_range((uint32_t)l.first, (uint32_t)l.count, err);
+	if (r > 0) {
+		pid_t one = 0;
+		int left = gr_lease_holders(l.first, l.count, false, &one);
+
+		if (left != 0)
+			r = gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, left < 0 ? -left : EBUSY,
+					   "pool %s: range %u: its registered job still runs (pid %d)",
+					   s->pool->name, l.index, (int)one);
+	}
+	if (r >= 0)
+		r = gr_lsm_drop_range((uint32_t)l.first, (uint32_t)l.count, NULL, err);
 	if (r >= 0)
 		r = gr_lsm_register(&reg, s->req->pid, GR_HELPER_PIDFD, &plan, err);
 	gr_lsm_reg_close(&reg);
 	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
 	if (r < 0) {
-		(*err)->code = GR_HELPER_EXIT_FAILED;
+		if ((*err)->code != GR_HELPER_EXIT_REFUSED)
+			(*err)->code = GR_HELPER_EXIT_FAILED;
 		return r;
 	}
 	snprintf(out, outsz, "%llu\n", r > 0 ? (unsigned long long)reg.job : 0ULL);

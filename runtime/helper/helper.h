@@ -51,8 +51,9 @@
  *       as its range, PID tagged by the pidfd. PID is checked as for map
  *       (the caller's own child, its uid, a user namespace of its own, the
  *       pidfd's process), so it runs before sync #1. An entry left for the
- *       same range (a dead supervisor's) is dropped first: one entry per
- *       lease. Prints "KEY\n", or "0\n" when the LSM is not loaded.
+ *       same range is dropped first if no process holds an id of the range
+ *       (a dead supervisor's), else refused (77): one entry per lease.
+ *       Prints "KEY\n", or "0\n" when the LSM is not loaded.
  *   gridrun-helper lsm-del POOL INDEX
  *       kills every process holding an id of the caller's lease of range
  *       INDEX (as unsandbox does: an unregistered job must have no task
