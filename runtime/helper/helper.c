@@ -197,14 +197,13 @@ static bool is_kept(cap_value_t v)
 	return false;
 }
 
-/* permitted and effective = kept[0..nkept) (effective empty if !raise) */
+/* permitted and effective = kept[0..nkept), or the lsm requests' own set
+ * (effective empty if !raise) */
 static int set_caps(bool keep, bool raise, struct gr_error **err)
 {
-	cap_t c = cap_init();
-	int r = 0;
-
 	cap_value_t set[ARRAY_SIZE(kept)];
-	int n = 0;
+	cap_t c = cap_init();
+	int r = 0, n = 0;
 
 	if (!c)
 		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "cap_init");
