@@ -107,10 +107,15 @@ int gr_lsm_loaded(void)
 int gr_lsm_register(struct gr_lsm_reg *reg, pid_t pid, int pidfd, const struct gr_userns_plan *ids,
 		    struct gr_error **err)
 {
+	return gr_lsm_register_key(reg, pid, 0, pidfd, ids, err);
+}
+
+int gr_lsm_register_key(struct gr_lsm_reg *reg, pid_t pid, uint64_t key, int pidfd,
+			const struct gr_userns_plan *ids, struct gr_error **err)
+{
 	_cleanup_close_ int jobs = -1, tags = -1, denials = -1;
 	struct gr_lsm_job job = { 0 };
 	struct gr_lsm_tag tag = { 0 };
-	uint64_t key;
 	int r;
 
 	jobs = obj_get("jobs");
@@ -122,7 +127,7 @@ int gr_lsm_register(struct gr_lsm_reg *reg, pid_t pid, int pidfd, const struct g
 		return gr_error_sys(err, errno, "lsm: open the pinned maps under %s", gr_lsm_pin_dir());
 	/* init is ours and stopped at sync #1b: its pid cannot be reused
 	 * before the pidfd check below, which proves it was still init */
-	r = gr_lsm_job_key(pid, &key, err);
+	r = key ? 0 : gr_lsm_job_key(pid, &key, err);
 	if (r < 0)
 		return r;
 	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)

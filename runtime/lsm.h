@@ -56,6 +56,11 @@ struct gr_lsm_denials {
 
 int gr_lsm_register(struct gr_lsm_reg *reg, pid_t pid, int pidfd, const struct gr_userns_plan *ids,
 		    struct gr_error **err);
+/* The same with the key read before (gridrun-helper reads it as the caller:
+ * with euid 0 and no CAP_SYS_PTRACE, /proc/PID/ns of the caller's child is
+ * not its to read); pid's pidfd is checked after, as above. key 0: read it. */
+int gr_lsm_register_key(struct gr_lsm_reg *reg, pid_t pid, uint64_t key, int pidfd,
+			const struct gr_userns_plan *ids, struct gr_error **err);
 void gr_lsm_unregister(struct gr_lsm_reg *reg, struct gr_lsm_denials *out);
 /* Close reg's fds and leave the job registered (gridrun-helper's lsm-add:
  * its caller undoes it with lsm-del). */

@@ -16,7 +16,6 @@
 #include <linux/types.h>
 #include <stdint.h>
 #include <sys/mount.h>
-#include <sys/utsname.h>
 
 #include "kselftest_harness.h"
 #include "gt.h"
@@ -89,18 +88,6 @@ static void job(int jobs, int denials, uint64_t key, unsigned range, uint64_t ki
 		abort();
 }
 
-/* bpf() map commands without CAP_BPF/CAP_SYS_ADMIN (which release does not
- * keep) while unprivileged BPF is disabled: refused before 6.5 */
-static bool release_can_drop(void)
-{
-	struct utsname u;
-	int major = 0, minor = 0;
-
-	uname(&u);
-	sscanf(u.release, "%d.%d", &major, &minor);
-	return major > 6 || (major == 6 && minor >= 5);
-}
-
 /* the world's own bpf filesystem with the maps "jobs" and "denials" pinned
  * where the helper looks (no "tags": that needs the programs' BTF) */
 static void pins(struct __test_metadata *_metadata, int *jobs, int *denials)
@@ -168,11 +155,7 @@ static void unregister(struct __test_metadata *_metadata, const struct gt_world 
 	job(jobs, denials, late, 0, 1);
 	ASSERT_EQ(1, write(go[1], "g", 1));
 	EXPECT_EQ(0, gt_wait(c, 60000));
-	if (release_can_drop()) {
-		EXPECT_FALSE(map_has(jobs, &late, &j));
-	} else {   /* the next lsm-add of range 0 drops it (helper.h) */
-		EXPECT_TRUE(map_has(jobs, &late, &j));
-	}
+	EXPECT_FALSE(map_has(jobs, &late, &j));
 	EXPECT_TRUE(map_has(jobs, &other, &j));
 	close(jobs);
 	close(denials);

@@ -264,9 +264,9 @@ static int do_release(struct step *s, char *out, size_t outsz, struct gr_error *
 		r = 0;
 	}
 	/* the range's BPF LSM entry, if its supervisor did not lsm-del it (the
-	 * release killed the range's processes first). Best effort: kernels
-	 * before 6.5 refuse bpf() without CAP_SYS_ADMIN, which release does not
-	 * keep, and the next lsm-add of the range drops it anyway. */
+	 * release killed the range's processes first). Best effort: a kernel
+	 * that refuses bpf() without CAP_SYS_ADMIN (which release does not
+	 * keep) leaves it, and the next lsm-add of the range drops it. */
 	if (r >= 0)
 		(void)gr_lsm_drop_range((uint32_t)l.first, (uint32_t)l.count, NULL, NULL);
 	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
@@ -407,6 +407,7 @@ static int do_lsm_add(struct step *s, char *out, size_t outsz, struct gr_error *
 {
 	struct gr_lsm_reg reg = GR_LSM_REG_INIT;
 	struct gr_userns_plan plan;
+	uint64_t key = 0;
 	struct gr_uid_range range;
 	struct gr_lease l;
 	int r, r2;
@@ -419,6 +420,10 @@ static int do_lsm_add(struct step *s, char *out, size_t outsz, struct gr_error *
 		return r;
 	gr_lease_range(&l, &range);
 	r = gr_userns_plan(0, 0, &range, &plan, err);
+	/* the key as the caller (check_target's own view of the child): as
+	 * euid 0 without CAP_SYS_PTRACE, its /proc/PID/ns is not ours to read */
+	if (r >= 0)
+		r = gr_lsm_job_key(s->req->pid, &key, err);
 	if (r < 0) {
 		(*err)->code = GR_HELPER_EXIT_FAILED;
 		return r;
@@ -444,7 +449,7 @@ static int do_lsm_add(struct step *s, char *out, size_t outsz, struct gr_error *
 	if (r >= 0)
 		r = gr_lsm_drop_range((uint32_t)l.first, (uint32_t)l.count, NULL, err);
 	if (r >= 0)
-		r = gr_lsm_register(&reg, s->req->pid, GR_HELPER_PIDFD, &plan, err);
+		r = gr_lsm_register_key(&reg, s->req->pid, key, GR_HELPER_PIDFD, &plan, err);
 	gr_lsm_reg_close(&reg);
 	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
 	if (r < 0) {

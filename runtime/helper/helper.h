@@ -26,7 +26,8 @@
  *       "blocked: WHY\n" when that could not be settled (the range then
  *       stays in quarantine until a gc settles it).
  *       The BPF LSM's entries of the range (lsm-add) go too, where the
- *       kernel allows it without CAP_SYS_ADMIN (6.5 on).
+ *       kernel lets bpf() reach the pins without CAP_SYS_ADMIN (6.1 and 6.18
+ *       as tested do; else the next lsm-add of the range drops them).
  *   gridrun-helper gc POOL
  *       reclaims leases of dead holders and ends quarantines (lease.h; it
  *       never touches a live holder's lease), for an account of the pool;
