@@ -107,10 +107,15 @@ int gr_lsm_loaded(void)
 int gr_lsm_register(struct gr_lsm_reg *reg, pid_t pid, int pidfd, const struct gr_userns_plan *ids,
 		    struct gr_error **err)
 {
+	return gr_lsm_register_key(reg, pid, 0, pidfd, ids, err);
+}
+
+int gr_lsm_register_key(struct gr_lsm_reg *reg, pid_t pid, uint64_t key, int pidfd,
+			const struct gr_userns_plan *ids, struct gr_error **err)
+{
 	_cleanup_close_ int jobs = -1, tags = -1, denials = -1;
 	struct gr_lsm_job job = { 0 };
 	struct gr_lsm_tag tag = { 0 };
-	uint64_t key;
 	int r;
 
 	jobs = obj_get("jobs");
@@ -122,7 +127,7 @@ int gr_lsm_register(struct gr_lsm_reg *reg, pid_t pid, int pidfd, const struct g
 		return gr_error_sys(err, errno, "lsm: open the pinned maps under %s", gr_lsm_pin_dir());
 	/* init is ours and stopped at sync #2: its pid cannot be reused
 	 * before the pidfd check below, which proves it was still init */
-	r = gr_lsm_job_key(pid, &key, err);
+	r = key ? 0 : gr_lsm_job_key(pid, &key, err);
 	if (r < 0)
 		return r;
 	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
@@ -171,6 +176,88 @@ void gr_lsm_unregister(struct gr_lsm_reg *reg, struct gr_lsm_denials *out)
 	gr_closep(&reg->denials_fd);
 	reg->jobs_fd = reg->denials_fd = -1;
 	reg->job = 0;
+}
+
+void gr_lsm_reg_close(struct gr_lsm_reg *reg)
+{
+	gr_closep(&reg->jobs_fd);
+	gr_closep(&reg->denials_fd);
+	reg->jobs_fd = reg->denials_fd = -1;
+}
+
+static int walk_range(uint32_t first, uint32_t count, bool remove, struct gr_lsm_denials *out,
+		      struct gr_error **err);
+
+int gr_lsm_drop_range(uint32_t first, uint32_t count, struct gr_lsm_denials *out, struct gr_error **err)
+{
+	return walk_range(first, count, true, out, err);
+}
+
+int gr_lsm_count_range(uint32_t first, uint32_t count, struct gr_error **err)
+{
+	return walk_range(first, count, false, NULL, err);
+}
+
+static int walk_range(uint32_t first, uint32_t count, bool remove, struct gr_lsm_denials *out,
+		      struct gr_error **err)
+{
+	_cleanup_close_ int jobs = -1, denials = -1;
+	uint64_t key, next, *prev = NULL;
+	int n = 0, r;
+
+	if (out)
+		memset(out, 0, sizeof(*out));
+	jobs = obj_get("jobs");
+	if (jobs < 0)
+		return 0;
+	denials = obj_get("denials");
+	if (denials < 0)
+		return gr_error_sys(err, errno, "lsm: open the pinned maps under %s", gr_lsm_pin_dir());
+	if (out)
+		out->loaded = true;
+	/* a deleted key restarts the walk (GET_NEXT_KEY after a deleted key
+	 * starts over on a hash map anyway); the map holds at most
+	 * GR_LSM_MAX_JOBS entries, so the walk ends */
+	for (unsigned steps = 0; steps < 4 * GR_LSM_MAX_JOBS; steps++) {
+		struct gr_lsm_job val;
+		struct gr_lsm_denials d;
+
+		r = map_op(BPF_MAP_GET_NEXT_KEY, jobs, prev, &next);
+		if (r == -ENOENT)
+			break;
+		if (r < 0)
+			return gr_error_sys(err, -r, "lsm: walk the registered jobs");
+		key = next;
+		prev = &key;
+		if (map_op(BPF_MAP_LOOKUP_ELEM, jobs, &key, &val) < 0 || val.uid_first != first ||
+		    val.uid_count != count || count == 0)
+			continue;
+		if (!remove) {
+			n++;
+			continue;
+		}
+		read_counts(denials, key, &d, true);
+		r = map_op(BPF_MAP_DELETE_ELEM, jobs, &key, NULL);
+		if (r < 0 && r != -ENOENT)
+			return gr_error_sys(err, -r, "lsm: remove job %llu", (unsigned long long)key);
+		n++;
+		prev = NULL;
+		if (out) {
+			out->total += d.total;
+			for (unsigned h = 0; h < GR_LSM_HOOKS; h++)
+				out->hook[h] += d.hook[h];
+		}
+	}
+	return n;
+}
+
+int gr_lsm_maybe_loaded(void)
+{
+	char path[4096];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/jobs", gr_lsm_pin_dir());
+	return stat(path, &st) < 0 && errno == ENOENT ? 0 : 1;
 }
 
 int gr_lsm_job_key(pid_t pid, uint64_t *job, struct gr_error **err)

@@ -19,8 +19,10 @@
  * numbers are reused): it is replaced, its counts dropped. Entries of
  * killed supervisors stay until their number is reused or the LSM is
  * reloaded (GR_LSM_MAX_JOBS bounds them).
- * Only root registers: in helper mode jobs run unregistered (the helper
- * has no request for it yet).
+ * In helper mode gridrun-helper registers the job (its request lsm-add,
+ * helper.h): the supervisor cannot open root's pins, and the helper checks
+ * the job's init is the caller's child and the range the caller's lease;
+ * reg->via_helper then says the helper's lsm-del must undo it.
  * gr_lsm_unregister() reads the job's denials into counts[] (per hook,
  * gr_lsm_hook_name()) and removes the job and its counters; it runs after
  * the job's last task is gone. Both need root (CAP_BPF, CAP_SYS_ADMIN).
@@ -40,6 +42,9 @@
 struct gr_lsm_reg {
 	int jobs_fd, denials_fd;
 	uint64_t job;             /* userns inode number, 0 when not registered */
+	bool via_helper;          /* registered by gridrun-helper (lsm-add): */
+	unsigned index;           /* the lease it was given, for lsm-del */
+	char pool[33];
 };
 #define GR_LSM_REG_INIT { .jobs_fd = -1, .denials_fd = -1, .job = 0 }
 
@@ -51,7 +56,25 @@ struct gr_lsm_denials {
 
 int gr_lsm_register(struct gr_lsm_reg *reg, pid_t pid, int pidfd, const struct gr_userns_plan *ids,
 		    struct gr_error **err);
+/* The same with the key read before (gridrun-helper reads it as the caller:
+ * with euid 0 and no CAP_SYS_PTRACE, /proc/PID/ns of the caller's child is
+ * not its to read); pid's pidfd is checked after, as above. key 0: read it. */
+int gr_lsm_register_key(struct gr_lsm_reg *reg, pid_t pid, uint64_t key, int pidfd,
+			const struct gr_userns_plan *ids, struct gr_error **err);
 void gr_lsm_unregister(struct gr_lsm_reg *reg, struct gr_lsm_denials *out);
+/* Close reg's fds and leave the job registered (gridrun-helper's lsm-add:
+ * its caller undoes it with lsm-del). */
+void gr_lsm_reg_close(struct gr_lsm_reg *reg);
+/* Remove every job registered with the range of host ids [first, first +
+ * count) and its counters (gridrun-helper: one entry per lease; out, if not
+ * NULL, gets their denials summed). The number of entries removed, 0 too
+ * when the LSM is not loaded (out->loaded false), -errno with *err. */
+int gr_lsm_drop_range(uint32_t first, uint32_t count, struct gr_lsm_denials *out, struct gr_error **err);
+/* How many jobs are registered with that range (0 too when not loaded). */
+int gr_lsm_count_range(uint32_t first, uint32_t count, struct gr_error **err);
+/* Without privilege: 0 the pins are absent (the LSM is not loaded), 1 they
+ * exist or cannot be seen (only the helper can tell). */
+int gr_lsm_maybe_loaded(void);
 const char *gr_lsm_hook_name(unsigned hook);
 /* The key of the job whose init (or any task) is host pid `pid`: the inode
  * number of its user namespace. 0, or -errno with *err. */

@@ -16,6 +16,7 @@
 #include "landlock.h"
 #include "memtrim.h"
 #include "supervisor.h"
+#include "helper.h"
 #include "lsm.h"
 #include "util.h"
 
@@ -406,9 +407,13 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	attach_first = hooks && hooks->write_maps;
 	r = attach_first ? gr_cgroup_attach(s.cg, s.pid, err) : 0;
 	/* the maps: by the helper in helper mode, else by this process */
-	if (r >= 0 && hooks && hooks->write_maps)
+	if (r >= 0 && hooks && hooks->write_maps) {
 		r = hooks->write_maps(hooks->maps_data, s.pid, pidfd, &res->ids, err);
-	else if (r >= 0)
+		/* the BPF LSM through gridrun-helper (lsm-add), before sync #1:
+		 * the helper checks init still runs as us, as for the maps */
+		if (r >= 0)
+			r = gr_helper_lsm_add(s.pid, pidfd, &lsm, err);
+	} else if (r >= 0)
 		r = gr_userns_from_parent(s.pid, pidfd, &res->ids, err);
 	/* sync #1 MAPS_DONE: parent -> child, uid_map/gid_map written */
 	/* (not written: the child gets EOF and exits) */
@@ -419,8 +424,9 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	 * the job only after sync #2, so nothing of the job's runs outside */
 	if (r >= 0 && !attach_first)
 		r = gr_cgroup_attach(s.cg, s.pid, err);
-	/* the BPF LSM (lsm.h), if loaded: before sync #2, after which init forks the job */
-	if (r >= 0)
+	/* the BPF LSM (lsm.h), if loaded: before sync #2, after which init forks the job
+	 * (helper mode registered it with the maps, above) */
+	if (r >= 0 && !(hooks && hooks->write_maps))
 		r = gr_lsm_register(&lsm, s.pid, pidfd, &res->ids, err);
 	/* known from here on, for the started hook (the job's state entry) */
 	res->lsm.loaded = r >= 0 && lsm.job != 0;
@@ -463,7 +469,17 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	}
 out_close:
 	r = finish_cgroup(&s, res, r, err);
-	gr_lsm_unregister(&lsm, &res->lsm);   /* the job's tasks are gone */
+	/* the job's tasks are gone */
+	if (lsm.via_helper) {
+		struct gr_error *le = NULL;
+
+		/* the job ran: a failure here costs only its record's count */
+		if (gr_helper_lsm_del(&lsm, &res->lsm, &le) < 0 && getenv("GRIDRUN_DEBUG"))
+			fprintf(stderr, "gridrun: debug: job %s: bpf lsm: %s, ignoring\n", job_id, le->msg);
+		gr_error_free(le);
+	} else {
+		gr_lsm_unregister(&lsm, &res->lsm);
+	}
 	res->t_done = gr_now_ns() - s.t0;
 	gr_error_free(s.child_err);
 	if (sv[0] >= 0)

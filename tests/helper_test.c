@@ -34,6 +34,7 @@
 #include "gt.h"
 #include "gt-world.h"
 #include "gt-helper.h"
+#include "helper.h"
 
 /* A child of the caller (as uid, if not -1), in a new user namespace if
  * asked, waiting for its map; *pidfd holds it. */
@@ -90,10 +91,11 @@ static void bad_requests(struct __test_metadata *_metadata, const struct gt_worl
 		become(PILOT);
 		EXPECT_HELPER(w, -1, 64, "gridrun-helper: unknown request (usage: gridrun-helper lease POOL JOB_ID | "
 			      "map POOL INDEX PID | release POOL INDEX | gc POOL | sandbox POOL INDEX UID GID | "
-			      "unsandbox POOL INDEX)\n", "frob");
+			      "unsandbox POOL INDEX | lsm-add POOL INDEX PID | lsm-del POOL INDEX)\n", "frob");
 		EXPECT_HELPER(w, -1, 64, "gridrun-helper: map takes 3 argument(s), not 2 (usage: gridrun-helper "
 			      "lease POOL JOB_ID | map POOL INDEX PID | release POOL INDEX | gc POOL | "
-			      "sandbox POOL INDEX UID GID | unsandbox POOL INDEX)\n", "map", "atlas", "0");
+			      "sandbox POOL INDEX UID GID | unsandbox POOL INDEX | lsm-add POOL INDEX PID | "
+			      "lsm-del POOL INDEX)\n", "map", "atlas", "0");
 		EXPECT_HELPER(w, -1, 64, "gridrun-helper: INDEX: `-1` is not a range index (0-65535)\n",
 			      "map", "atlas", "-1", "5");
 		EXPECT_HELPER(w, -1, 64, "gridrun-helper: INDEX: `65536` is not a range index (0-65535)\n",
@@ -286,6 +288,118 @@ TEST(S18_maps_are_the_callers_lease_exactly_on_its_own_child_held_by_pidfd)
 TEST(S18_the_same_with_file_capabilities_instead_of_setuid_root)
 {
 	in_world_as(_metadata, 4, maps, true);
+}
+
+/* ---- the BPF LSM in helper mode (lsm-add, lsm-del) ---- */
+
+/*
+ * lsm-add registers only the caller's own child (held by pidfd, in a user
+ * namespace of its own, still with the caller's uid) with the caller's own
+ * lease; lsm-del lifts only the caller's own lease's entries. Every refusal
+ * comes before the LSM is consulted, so it is the same whether the LSM is
+ * loaded (the v2 guest) or not (this host, where the kernel refuses BPF LSM
+ * programs): there lsm-add answers "0" (not loaded) and lsm-del "none".
+ */
+static void lsm_as_pilot(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	const char *lease[] = { "lease", "atlas", "job-l", NULL };
+	char pid_s[16], want[160], idx[16], other[16];
+	int tfd, t2fd, t3fd, init_fd, dp[2];
+	pid_t t1, t2, t3, d, me = getpid();
+	struct hres r;
+
+	become(PILOT);
+	helper(w, lease, -1, &r);
+	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+	ASSERT_EQ(1, sscanf(r.out, "%15s", idx));
+	/* another supervisor of the same account holds the next range */
+	ASSERT_EQ(0, pipe(dp));
+	d = fork();
+	if (d == 0) {
+		const char *l2[] = { "lease", "atlas", "job-m", NULL };
+		struct hres r2;
+
+		helper(w, l2, -1, &r2);
+		if (write(dp[1], r2.out, strlen(r2.out) + 1) < 0)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	ASSERT_LT(0, read(dp[0], want, sizeof(want)));
+	ASSERT_EQ(1, sscanf(want, "%15s", other));
+
+	t1 = target(&tfd, true, -1);
+	snprintf(pid_s, sizeof(pid_s), "%d", (int)t1);
+	/* grammar */
+	EXPECT_HELPER(w, tfd, 64, "gridrun-helper: lsm-add takes 3 argument(s), not 2 (" GR_HELPER_USAGE ")\n",
+		      "lsm-add", "atlas", idx);
+	EXPECT_HELPER(w, tfd, 64, "gridrun-helper: PID: `0` is not a pid (1-4194304)\n", "lsm-add", "atlas", idx, "0");
+	EXPECT_HELPER(w, -1, 64, "gridrun-helper: lsm-del takes 2 argument(s), not 3 (" GR_HELPER_USAGE ")\n",
+		      "lsm-del", "atlas", idx, pid_s);
+	/* a range the caller does not hold: another supervisor's, or nobody's */
+	snprintf(want, sizeof(want), "gridrun-helper: pool atlas: range %s is not leased by the caller (pid %d)\n",
+		 other, (int)me);
+	EXPECT_HELPER(w, tfd, 77, want, "lsm-add", "atlas", other, pid_s);
+	EXPECT_HELPER(w, -1, 77, want, "lsm-del", "atlas", other);
+	EXPECT_HELPER(w, tfd, 77, "gridrun-helper: pool atlas: range 3 is not leased\n", "lsm-add", "atlas", "3", pid_s);
+	EXPECT_HELPER(w, -1, 77, "gridrun-helper: pool atlas: range 3 is not leased\n", "lsm-del", "atlas", "3");
+	/* a foreign pid: root's pid 1, with its own pidfd */
+	init_fd = (int)syscall(SYS_pidfd_open, 1, 0);
+	ASSERT_LE(0, init_fd);
+	EXPECT_HELPER(w, init_fd, 77, "gridrun-helper: pid 1 is not the caller's child\n", "lsm-add", "atlas", idx, "1");
+	/* a pid that is not the pidfd's, no pidfd at all */
+	t2 = target(&t2fd, true, -1);
+	snprintf(want, sizeof(want), "gridrun-helper: fd 3 is the pidfd of pid %d, not of pid %d\n", (int)t2, (int)t1);
+	EXPECT_HELPER(w, t2fd, 77, want, "lsm-add", "atlas", idx, pid_s);
+	EXPECT_HELPER(w, -1, 64, "gridrun-helper: fd 3: no pidfd of the target\n", "lsm-add", "atlas", idx, pid_s);
+	/* the caller's child in the caller's own user namespace: the key
+	 * would be the pilot's own namespace */
+	t3 = target(&t3fd, false, -1);
+	snprintf(pid_s, sizeof(pid_s), "%d", (int)t3);
+	snprintf(want, sizeof(want), "gridrun-helper: pid %d is not in a user namespace of its own\n", (int)t3);
+	EXPECT_HELPER(w, t3fd, 77, want, "lsm-add", "atlas", idx, pid_s);
+	/* the caller's own child and lease: accepted; the LSM is not loaded here */
+	snprintf(pid_s, sizeof(pid_s), "%d", (int)t1);
+	{
+		const char *add[] = { "lsm-add", "atlas", idx, pid_s, NULL };
+		const char *del[] = { "lsm-del", "atlas", idx, NULL };
+
+		helper(w, add, tfd, &r);
+		EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
+		EXPECT_STREQ("0\n", r.out);
+		EXPECT_STREQ("", r.err);
+		/* lsm-del kills what holds the range's ids: none here (t1 has no map) */
+		helper(w, del, -1, &r);
+		EXPECT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);
+		EXPECT_STREQ("none\n", r.out);
+		EXPECT_EQ(0, kill(t1, 0));
+	}
+	EXPECT_HELPER(w, -1, 0, "", "release", "atlas", idx);
+	reap(t1);
+	reap(t2);
+	reap(t3);
+	reap(d);
+	close(init_fd);
+	_exit(_metadata->passed ? 0 : 1);
+}
+
+static void lsm_requests(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		lsm_as_pilot(_metadata, w);
+	EXPECT_EQ(0, gt_wait(pid, 60000));
+}
+
+TEST(S18_lsm_add_only_for_the_callers_own_child_and_lease_lsm_del_only_its_lease)
+{
+	in_world(_metadata, 4, lsm_requests);
+}
+
+TEST(S18_the_lsm_requests_with_file_capabilities_instead_of_setuid_root)
+{
+	in_world_as(_metadata, 4, lsm_requests, true);
 }
 
 /* ---- S16 ---- */

@@ -13,6 +13,9 @@
  * kernel loads no LSM or tracing program, even for root), the test asserts
  * gridrun-lsm's one-line refusal and that jobs run as before; the positive
  * path runs in the v2 guest (tests/vm/, booted with lsm=...,bpf).
+ * Helper mode runs in a world (gt-world.h: a setuid gridrun-helper, a pilot
+ * uid) with its own bpf filesystem on /sys/fs/bpf, where the helper, which
+ * reads no environment, finds the pins.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +34,7 @@
 #include "kselftest_harness.h"
 #include "gt.h"
 #include "gt-world.h"
+#include "gt-helper.h"
 #include "lsm.h"
 #include <linux/types.h>
 #include "../kmod-optional/gridrun-lsm.h"
@@ -650,6 +654,139 @@ TEST_F_TIMEOUT(lsm, a_dead_supervisors_registration_does_not_block_the_next_job,
 	standin(_metadata, true, mount_py, gt_f("%s/mnt", self->dir), -1, denied, &d);
 	EXPECT_TRUE(d.loaded);
 	EXPECT_EQ(3, d.total);
+}
+
+/*
+ * Helper mode (gridrun-helper lsm-add, lsm-del): the pilot's job is
+ * registered although the pilot cannot open the pins. Without the LSM the
+ * pilot's V3/S33 (setns into its job's user namespace, setresuid to the
+ * range's first id) and a kill from another job (a registered root
+ * stand-in, which uids do not stop) work; with it both are refused, and
+ * the job's record counts its own denial (the helper's lsm-del brought it).
+ * Where the kernel refuses BPF LSM programs: gridrun-lsm's refusal, and the
+ * helper-mode job runs as before, its record saying the LSM was not loaded.
+ */
+static pid_t start_pilot_job(struct __test_metadata *_metadata, const struct gt_world *w, const char *name,
+			     pid_t *init, pid_t *main_pid)
+{
+	char *spec = pilot_spec(w, name, "echo up; sleep 30"), *sp;
+	pid_t pid = gt_start_spec(spec, PILOT);
+
+	ASSERT_LT(0, pid);
+	ASSERT_LE(0, asprintf(&sp, "%s/pstate/%s/state.json", w->dir, name));
+	*init = 0;
+	for (int i = 0; i < 200 && !*init; i++) {
+		json_t *o;
+
+		usleep(50000);
+		o = read_record(sp);
+		*init = (pid_t)gt_json_int(o, "pid");
+		json_decref(o);
+	}
+	ASSERT_LT(0, *init) TH_LOG("no state at %s", sp);
+	*main_pid = first_child(*init);
+	ASSERT_LT(0, *main_pid);
+	usleep(200000);   /* past exec */
+	free(sp);
+	free(spec);
+	return pid;
+}
+
+static json_t *stop_pilot_job(struct __test_metadata *_metadata, const struct gt_world *w, pid_t pid,
+			      const char *name)
+{
+	json_t *o;
+
+	kill(pid, SIGTERM);
+	EXPECT_NE(-1, gt_wait(pid, 30000));
+	o = read_record(gt_f("%s/execute/%s/record.json", w->dir, name));
+	EXPECT_NE(NULL, o);
+	return o;
+}
+
+/* as the pilot: V3 against its own job, through its main process (init
+ * is not dumpable); 0 or the errno */
+static int pilot_setns_setresuid(pid_t init)
+{
+	int status;
+	pid_t c = fork();
+
+	if (c == 0) {
+		become(PILOT);
+		_exit(setns_setresuid(init, false));
+	}
+	waitpid(c, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 200;
+}
+
+static void helper_mode(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	char *lsm_bin, *argv[6], arg[16];
+	struct gr_lsm_denials d;
+	struct gt_result r = { 0 };
+	pid_t pid, init, main_pid;
+	json_t *o, *den;
+	int st;
+
+	ASSERT_LE(0, asprintf(&lsm_bin, "%s/gridrun-lsm", getenv("GRIDRUN_BUILD")));
+	ASSERT_EQ(0, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+	ASSERT_EQ(0, mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"));
+	if (access("/sys/kernel/security/lsm", R_OK) < 0)
+		(void)mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL);
+	setenv("GRIDRUN_LSM_PIN", "/sys/fs/bpf/gridrun", 1);
+	free(pilot_env(w));
+	argv[0] = lsm_bin;
+	argv[1] = "--pin";
+	argv[2] = "/sys/fs/bpf/gridrun";
+	argv[4] = NULL;
+
+	/* without the LSM */
+	pid = start_pilot_job(_metadata, w, "lh1", &init, &main_pid);
+	EXPECT_EQ(0, pilot_setns_setresuid(main_pid));
+	snprintf(arg, sizeof(arg), "%d", (int)main_pid);
+	standin(_metadata, false, kill_py, arg, -1, "kill ok\n", &d);
+	o = stop_pilot_job(_metadata, w, pid, "lh1");
+	EXPECT_TRUE(json_is_null(json_object_get(o, "lsm_denials")));
+	json_decref(o);
+
+	argv[3] = "load";
+	gt_run_argv(argv, -1, &r);
+	st = r.status;
+	if (st != 0) {
+		EXPECT_EQ(1, st);
+		EXPECT_NE(NULL, strstr(r.err, "gridrun-lsm: the kernel refuses BPF LSM programs")) TH_LOG("%s", r.err);
+		gt_result_free(&r);
+		free(lsm_bin);
+		return;
+	}
+	gt_result_free(&r);
+	pid = start_pilot_job(_metadata, w, "lh2", &init, &main_pid);
+	EXPECT_EQ(EPERM, pilot_setns_setresuid(main_pid));
+	snprintf(arg, sizeof(arg), "%d", (int)main_pid);
+	standin(_metadata, true, kill_py, arg, -1, "kill Operation not permitted\n", &d);
+	EXPECT_EQ(1, d.hook[GR_LSM_KILL]);
+	EXPECT_EQ(0, kill(main_pid, 0));   /* the victim still runs */
+	o = stop_pilot_job(_metadata, w, pid, "lh2");
+	den = json_object_get(o, "lsm_denials");
+	EXPECT_TRUE(json_is_object(den)) TH_LOG("lsm_denials is not an object");
+	EXPECT_EQ(1, gt_json_int(den, "task_fix_setuid"));
+	json_decref(o);
+	/* lsm-del removed the job: nothing of it is left in the map */
+	{
+		struct gr_error *err = NULL;
+
+		EXPECT_EQ(0, gr_lsm_drop_range(FIRST, 65536, NULL, &err));
+	}
+	argv[3] = "unload";
+	gt_run_argv(argv, -1, &r);
+	EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
+	gt_result_free(&r);
+	free(lsm_bin);
+}
+
+TEST(S33_helper_mode_jobs_are_registered_by_the_helper_and_their_denials_recorded)
+{
+	in_world(_metadata, 2, helper_mode);
 }
 
 TEST_HARNESS_MAIN

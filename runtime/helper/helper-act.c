@@ -14,7 +14,8 @@
  *  - release: only of a lease the caller holds. It SIGKILLs only processes
  *    that hold an id of that range (by pidfd, ids re-checked: no pid reuse)
  *    and walks back only the sandbox the helper itself noted in the lease
- *    (lease-reclaim.c).
+ *    (lease-reclaim.c); then it drops the BPF LSM's entries of that range,
+ *    none of whose processes is left.
  *  - gc: lease.c's gc, which only ever reclaims dead holders' leases and
  *    ends quarantines no task needs; it settles them as release does.
  *  - sandbox: only a directory the caller owns (fd 3, opened by the caller,
@@ -23,6 +24,19 @@
  *    pool holds an account's ids); the walk's rules are handover.h's.
  *  - unsandbox: only ids of the caller's own lease become the caller's,
  *    after the processes holding them are killed (as release does).
+ *  - lsm-add: it only ever adds restrictions, and only to the caller's own
+ *    job: the target is checked as for map (the caller's child, its uid, a
+ *    user namespace of its own, held by the pidfd), so the key (that
+ *    namespace's inode number, unique among live namespaces) cannot be
+ *    another job's, and the range written is the caller's own lease. The
+ *    entries it drops first are those of that same lease, and only when
+ *    no process holds an id of the range (a dead supervisor's; a live job's
+ *    entry makes it refuse), so a caller holds at most one entry per lease
+ *    and cannot fill the map (GR_LSM_MAX_JOBS) that other jobs need.
+ *  - lsm-del: it lifts the LSM's rules only from the caller's own lease's
+ *    range, and only after every process holding an id of it is killed
+ *    (as unsandbox does): a pilot cannot unregister its job and then take
+ *    the range's ids behind it (S33).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +49,7 @@
 
 #include "handover.h"
 #include "helper-int.h"
+#include "lsm.h"
 #include "userns.h"
 #include "util.h"
 
@@ -248,6 +263,12 @@ static int do_release(struct step *s, char *out, size_t outsz, struct gr_error *
 		gr_error_free(TAKE_PTR(*err));
 		r = 0;
 	}
+	/* the range's BPF LSM entry, if its supervisor did not lsm-del it (the
+	 * release killed the range's processes first). Best effort: a kernel
+	 * that refuses bpf() without CAP_SYS_ADMIN (which release does not
+	 * keep) leaves it, and the next lsm-add of the range drops it. */
+	if (r >= 0)
+		(void)gr_lsm_drop_range((uint32_t)l.first, (uint32_t)l.count, NULL, NULL);
 	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
 	if (r < 0)
 		(*err)->code = GR_HELPER_EXIT_FAILED;
@@ -382,6 +403,101 @@ static int do_unsandbox(struct step *s, char *out, size_t outsz, struct gr_error
 	return r2;
 }
 
+static int do_lsm_add(struct step *s, char *out, size_t outsz, struct gr_error **err)
+{
+	struct gr_lsm_reg reg = GR_LSM_REG_INIT;
+	struct gr_userns_plan plan;
+	uint64_t key = 0;
+	struct gr_uid_range range;
+	struct gr_lease l;
+	int r, r2;
+
+	r = callers_lease(s, &l, err);
+	if (r < 0)
+		return r;
+	r = check_target(s->c, s->req->pid, err);
+	if (r < 0)
+		return r;
+	gr_lease_range(&l, &range);
+	r = gr_userns_plan(0, 0, &range, &plan, err);
+	/* the key as the caller (check_target's own view of the child): as
+	 * euid 0 without CAP_SYS_PTRACE, its /proc/PID/ns is not ours to read */
+	if (r >= 0)
+		r = gr_lsm_job_key(s->req->pid, &key, err);
+	if (r < 0) {
+		(*err)->code = GR_HELPER_EXIT_FAILED;
+		return r;
+	}
+	/* euid 0 for the pins (root's, under /sys/fs/bpf: the environment that
+	 * could have named other pins is gone, helper.h step 1) */
+	r = gr_helper_as_root(true, s->c, err);
+	if (r < 0)
+		return r;
+	/* an entry of this lease is a dead job's only if no process holds an
+	 * id of the range: dropping a live job's would let the pilot take its
+	 * ids behind it (S33), as lsm-del without its kill would */
+	r = gr_lsm_count_range((uint32_t)l.first, (uint32_t)l.count, err);
+	if (r > 0) {
+		pid_t one = 0;
+		int left = gr_lease_holders(l.first, l.count, false, &one);
+
+		if (left != 0)
+			r = gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, left < 0 ? -left : EBUSY,
+					   "pool %s: range %u: its registered job still runs (pid %d)",
+					   s->pool->name, l.index, (int)one);
+	}
+	if (r >= 0)
+		r = gr_lsm_drop_range((uint32_t)l.first, (uint32_t)l.count, NULL, err);
+	if (r >= 0)
+		r = gr_lsm_register_key(&reg, s->req->pid, key, GR_HELPER_PIDFD, &plan, err);
+	gr_lsm_reg_close(&reg);
+	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
+	if (r < 0) {
+		if ((*err)->code != GR_HELPER_EXIT_REFUSED)
+			(*err)->code = GR_HELPER_EXIT_FAILED;
+		return r;
+	}
+	snprintf(out, outsz, "%llu\n", r > 0 ? (unsigned long long)reg.job : 0ULL);
+	return r2;
+}
+
+static int do_lsm_del(struct step *s, char *out, size_t outsz, struct gr_error **err)
+{
+	struct gr_lsm_denials d;
+	struct gr_lease l;
+	pid_t one = 0;
+	int r, r2, left, len;
+
+	r = callers_lease(s, &l, err);
+	if (r < 0)
+		return r;
+	r = gr_helper_as_root(true, s->c, err);
+	if (r < 0)
+		return r;
+	/* no task of the range may outlive its registration (S33) */
+	left = gr_lease_holders(l.first, l.count, true, &one);
+	if (left != 0)
+		r = gr_error_set(err, left < 0 ? -left : EBUSY, "%d process(es) with the range's ids are "
+				 "left (pid %d)", left, (int)one);
+	else
+		r = gr_lsm_drop_range((uint32_t)l.first, (uint32_t)l.count, &d, err);
+	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
+	if (r < 0) {
+		(*err)->code = GR_HELPER_EXIT_FAILED;
+		return r;
+	}
+	if (r == 0) {
+		snprintf(out, outsz, "none\n");
+		return r2;
+	}
+	len = snprintf(out, outsz, "denials %llu", d.total);
+	for (unsigned h = 0; h < GR_LSM_HOOKS && len > 0 && (size_t)len < outsz; h++)
+		len += snprintf(out + len, outsz - (size_t)len, " %llu", d.hook[h]);
+	if (len > 0 && (size_t)len < outsz)
+		snprintf(out + len, outsz - (size_t)len, "\n");
+	return r2;
+}
+
 int gr_helper_act(const struct gr_helper_caller *c, const struct gr_helper_req *req,
 		  char *out, size_t outsz, int *outfd, struct gr_error **err)
 {
@@ -399,6 +515,8 @@ int gr_helper_act(const struct gr_helper_caller *c, const struct gr_helper_req *
 		case GR_HELPER_GC: r = do_gc(&s, out, outsz, err); break;
 		case GR_HELPER_SANDBOX: r = do_sandbox(&s, out, outsz, outfd, err); break;
 		case GR_HELPER_UNSANDBOX: r = do_unsandbox(&s, out, outsz, err); break;
+		case GR_HELPER_LSM_ADD: r = do_lsm_add(&s, out, outsz, err); break;
+		case GR_HELPER_LSM_DEL: r = do_lsm_del(&s, out, outsz, err); break;
 		}
 	}
 	gr_config_free(s.cfg);

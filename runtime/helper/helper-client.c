@@ -20,6 +20,7 @@
 
 #include "handover.h"
 #include "helper.h"
+#include "lsm.h"
 #include "util.h"
 
 #ifndef GR_HELPER_PATH
@@ -201,14 +202,91 @@ int gr_helper_lease(const char *pool, const char *job_id, struct gr_lease *l, st
 	return 0;
 }
 
+/* What gr_helper_map() last mapped, for gr_helper_lsm_add(): the supervisor
+ * only holds the maps hook's opaque data, not the lease (helper.h). */
+static struct {
+	pid_t pid;
+	unsigned index;
+	char pool[GR_NAME_MAX + 1];
+} mapped;
+
 int gr_helper_map(const char *pool, unsigned index, pid_t pid, int pidfd, struct gr_error **err)
 {
 	char idx[16], p[16], out[16];
 	char *const argv[] = { "gridrun-helper", "map", (char *)pool, idx, p, NULL };
+	int r;
 
 	snprintf(idx, sizeof(idx), "%u", index);
 	snprintf(p, sizeof(p), "%d", (int)pid);
-	return call(argv, pidfd, out, sizeof(out), NULL, err);
+	mapped.pid = 0;
+	r = call(argv, pidfd, out, sizeof(out), NULL, err);
+	if (r < 0)
+		return r;
+	mapped.pid = pid;
+	mapped.index = index;
+	snprintf(mapped.pool, sizeof(mapped.pool), "%s", pool);
+	return r;
+}
+
+int gr_helper_lsm_add(pid_t pid, int pidfd, struct gr_lsm_reg *reg, struct gr_error **err)
+{
+	char idx[16], p[16], out[32];
+	char *const argv[] = { "gridrun-helper", "lsm-add", mapped.pool, idx, p, NULL };
+	unsigned long long key;
+	int n = 0, r;
+
+	if (mapped.pid != pid || pid <= 0 || !gr_lsm_maybe_loaded())
+		return 0;
+	snprintf(idx, sizeof(idx), "%u", mapped.index);
+	snprintf(p, sizeof(p), "%d", (int)pid);
+	r = call(argv, pidfd, out, sizeof(out), NULL, err);
+	if (r < 0)
+		return gr_error_prefix(err, "lsm");
+	if (sscanf(out, "%llu\n%n", &key, &n) != 1 || out[n])
+		return gr_error_set(err, EPROTO, "helper: unexpected answer `%.40s`", out);
+	if (key == 0)
+		return 0;
+	reg->job = key;
+	reg->via_helper = true;
+	reg->index = mapped.index;
+	snprintf(reg->pool, sizeof(reg->pool), "%s", mapped.pool);
+	return 1;
+}
+
+int gr_helper_lsm_del(struct gr_lsm_reg *reg, struct gr_lsm_denials *out, struct gr_error **err)
+{
+	char idx[16], ans[256];
+	char *const argv[] = { "gridrun-helper", "lsm-del", reg->pool, idx, NULL };
+	unsigned long long v[GR_LSM_HOOKS + 1];
+	const char *q;
+	int n = 0, r;
+
+	memset(out, 0, sizeof(*out));
+	if (!reg->via_helper || !reg->job)
+		return 0;
+	reg->job = 0;
+	reg->via_helper = false;
+	snprintf(idx, sizeof(idx), "%u", reg->index);
+	r = call(argv, -1, ans, sizeof(ans), NULL, err);
+	if (r < 0)
+		return gr_error_prefix(err, "lsm");
+	if (!strcmp(ans, "none\n"))
+		return 0;
+	if (strncmp(ans, "denials", 7))
+		return gr_error_set(err, EPROTO, "helper: unexpected answer `%.40s`", ans);
+	q = ans + 7;
+	for (unsigned i = 0; i <= GR_LSM_HOOKS; i++) {
+		if (sscanf(q, " %llu%n", &v[i], &n) != 1)
+			return gr_error_set(err, EPROTO, "helper: unexpected answer `%.40s`", ans);
+		q += n;
+	}
+	if (strcmp(q, "\n"))
+		return gr_error_set(err, EPROTO, "helper: unexpected answer `%.40s`", ans);
+	out->loaded = true;
+	out->total = v[0];
+	for (unsigned h = 0; h < GR_LSM_HOOKS; h++)
+		out->hook[h] = v[h + 1];
+	return 1;
 }
 
 int gr_helper_release(const char *pool, unsigned index, struct gr_error **err)

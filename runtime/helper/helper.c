@@ -83,6 +83,7 @@ int gr_helper_parse(int argc, char *const argv[], struct gr_helper_req *req, str
 		{ "lease", GR_HELPER_LEASE, 2 }, { "map", GR_HELPER_MAP, 3 },
 		{ "release", GR_HELPER_RELEASE, 2 }, { "gc", GR_HELPER_GC, 1 },
 		{ "sandbox", GR_HELPER_SANDBOX, 4 }, { "unsandbox", GR_HELPER_UNSANDBOX, 2 },
+		{ "lsm-add", GR_HELPER_LSM_ADD, 3 }, { "lsm-del", GR_HELPER_LSM_DEL, 2 },
 	};
 	unsigned long v;
 	char q[48];
@@ -114,11 +115,14 @@ int gr_helper_parse(int argc, char *const argv[], struct gr_helper_req *req, str
 	case GR_HELPER_RELEASE:
 	case GR_HELPER_SANDBOX:
 	case GR_HELPER_UNSANDBOX:
+	case GR_HELPER_LSM_ADD:
+	case GR_HELPER_LSM_DEL:
 		r = parse_number(argv[3], GR_POOL_MAX_RANGES - 1, &v);
 		if (r < 0)
 			return bad(err, "INDEX: `%s` is not a range index (0-65535)", shown(argv[3], q));
 		req->index = (unsigned)v;
-		if (req->op == GR_HELPER_RELEASE || req->op == GR_HELPER_UNSANDBOX)
+		if (req->op == GR_HELPER_RELEASE || req->op == GR_HELPER_UNSANDBOX ||
+		    req->op == GR_HELPER_LSM_DEL)
 			break;
 		if (req->op == GR_HELPER_SANDBOX) {
 			if (parse_number(argv[4], GR_POOL_LAST_UID, &v) < 0)
@@ -182,6 +186,8 @@ static void sane_signals(void)
 static cap_value_t kept[] = { CAP_SETUID, CAP_SETGID, CAP_KILL, CAP_CHOWN, CAP_DAC_READ_SEARCH,
 			      CAP_FOWNER, CAP_SYS_ADMIN };
 static int nkept = 2;   /* until narrow_caps() found the others */
+/* lsm-add and lsm-del (helper.h): not a prefix of kept[], so their own set */
+static bool lsm_caps, lsm_sys_admin, lsm_kill;
 
 static bool is_kept(cap_value_t v)
 {
@@ -191,16 +197,29 @@ static bool is_kept(cap_value_t v)
 	return false;
 }
 
-/* permitted and effective = kept[0..nkept) (effective empty if !raise) */
+/* permitted and effective = kept[0..nkept), or the lsm requests' own set
+ * (effective empty if !raise) */
 static int set_caps(bool keep, bool raise, struct gr_error **err)
 {
+	cap_value_t set[ARRAY_SIZE(kept)];
 	cap_t c = cap_init();
-	int r = 0;
+	int r = 0, n = 0;
 
 	if (!c)
 		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "cap_init");
-	if (keep && (cap_set_flag(c, CAP_PERMITTED, nkept, kept, CAP_SET) < 0 ||
-		     (raise && cap_set_flag(c, CAP_EFFECTIVE, nkept, kept, CAP_SET) < 0)))
+	if (lsm_caps) {
+		set[n++] = CAP_SETUID;
+		set[n++] = CAP_SETGID;
+		if (lsm_kill)
+			set[n++] = CAP_KILL;
+		if (lsm_sys_admin)
+			set[n++] = CAP_SYS_ADMIN;
+	} else {
+		for (; n < nkept; n++)
+			set[n] = kept[n];
+	}
+	if (keep && (cap_set_flag(c, CAP_PERMITTED, n, set, CAP_SET) < 0 ||
+		     (raise && cap_set_flag(c, CAP_EFFECTIVE, n, set, CAP_SET) < 0)))
 		r = gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "cap_set_flag");
 	if (r == 0 && cap_set_proc(c) < 0)
 		r = gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "set capabilities");
@@ -274,6 +293,7 @@ int gr_helper_narrow(const struct gr_helper_req *req, struct gr_error **err)
 	bool handover = req->op == GR_HELPER_SANDBOX || req->op == GR_HELPER_UNSANDBOX;
 
 	bool settles = req->op == GR_HELPER_RELEASE || req->op == GR_HELPER_GC;
+	cap_t c;
 
 	if (handover && nkept < (int)ARRAY_SIZE(kept))
 		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, EPERM,
@@ -282,7 +302,20 @@ int gr_helper_narrow(const struct gr_helper_req *req, struct gr_error **err)
 	/* lease and map need the first two; release, gc and unsandbox all but
 	 * CAP_SYS_ADMIN (as many as are there: without CAP_KILL, a holder left
 	 * keeps its range blocked, never leased) */
-	if (req->op == GR_HELPER_SANDBOX)
+	if (req->op == GR_HELPER_LSM_ADD || req->op == GR_HELPER_LSM_DEL) {
+		/* SETUID/SETGID for euid 0 (the pins are root's), SYS_ADMIN where
+		 * permitted (bpf() before 6.5), KILL for lsm-del's holders */
+		c = cap_get_proc();
+		if (!c)
+			return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "cap_get_proc");
+		lsm_sys_admin = have_cap(c, CAP_SYS_ADMIN);
+		lsm_kill = req->op == GR_HELPER_LSM_DEL && have_cap(c, CAP_KILL);
+		cap_free(c);
+		if (req->op == GR_HELPER_LSM_DEL && !lsm_kill)
+			return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, EPERM,
+					      "lsm-del needs cap_kill (installed with cap_setuid,cap_setgid only?)");
+		lsm_caps = true;
+	} else if (req->op == GR_HELPER_SANDBOX)
 		nkept = (int)ARRAY_SIZE(kept);
 	else if (settles || req->op == GR_HELPER_UNSANDBOX)
 		nkept = nkept < 6 ? nkept : 6;

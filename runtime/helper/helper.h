@@ -25,6 +25,9 @@
  *       back the sandbox noted in the lease (lease.h); prints nothing, or
  *       "blocked: WHY\n" when that could not be settled (the range then
  *       stays in quarantine until a gc settles it).
+ *       The BPF LSM's entries of the range (lsm-add) go too, where the
+ *       kernel lets bpf() reach the pins without CAP_SYS_ADMIN (6.1 and 6.18
+ *       as tested do; else the next lsm-add of the range drops them).
  *   gridrun-helper gc POOL
  *       reclaims leases of dead holders and ends quarantines (lease.h; it
  *       never touches a live holder's lease), for an account of the pool;
@@ -43,6 +46,21 @@
  *       the chown walk back: the processes holding the range's ids are
  *       killed, then every entry under fd 3 owned by an id of the caller's
  *       lease of range INDEX becomes the caller's; prints "N\n".
+ *   gridrun-helper lsm-add POOL INDEX PID      (fd 3: a pidfd of PID)
+ *       registers PID's job with the BPF LSM (lsm.h): the inode number of
+ *       PID's user namespace as the job, the caller's lease of range INDEX
+ *       as its range, PID tagged by the pidfd. PID is checked as for map
+ *       (the caller's own child, its uid, a user namespace of its own, the
+ *       pidfd's process), so it runs before sync #1. An entry left for the
+ *       same range is dropped first if no process holds an id of the range
+ *       (a dead supervisor's), else refused (77): one entry per lease.
+ *       Prints "KEY\n", or "0\n" when the LSM is not loaded.
+ *   gridrun-helper lsm-del POOL INDEX
+ *       kills every process holding an id of the caller's lease of range
+ *       INDEX (as unsandbox does: an unregistered job must have no task
+ *       left), then removes the LSM's entries for that range and their
+ *       denial counts; prints "none\n" (nothing registered, or the LSM is
+ *       not loaded) or "denials TOTAL N0 .. N12\n" (per hook, lsm.h).
  * POOL is a configuration name, JOB_ID a lease job id ([A-Za-z0-9._-]{1,64},
  * no leading '.'), INDEX a decimal below the pool's ranges, PID a decimal in
  * 1..4194304 (PID_MAX_LIMIT), UID and GID decimals below the range's size;
@@ -66,7 +84,11 @@
  *     too when installed setuid-root), ambient cleared, no inheritable. Once
  *     the request is parsed, gr_helper_narrow() keeps only its own: SETUID
  *     and SETGID for lease and map; all but CAP_SYS_ADMIN for release, gc
- *     and unsandbox (they kill a range's holders and walk sandboxes back).
+ *     and unsandbox (they kill a range's holders and walk sandboxes back);
+ *     SETUID, SETGID and CAP_SYS_ADMIN (if permitted) for lsm-add, and
+ *     CAP_KILL as well for lsm-del: the pinned maps are root's (euid 0 to
+ *     open them), and kernels before 6.5 refuse every bpf() command without
+ *     CAP_BPF or CAP_SYS_ADMIN while unprivileged BPF is disabled.
  *  3. real, effective and saved uid and gid become the caller's: no uid 0
  *     is left. The lease files (root's, 0700) are then touched with euid 0
  *     for the moment of each file operation only (CAP_SETUID), and the maps
@@ -109,14 +131,16 @@ enum gr_helper_op {
 	GR_HELPER_GC,
 	GR_HELPER_SANDBOX,
 	GR_HELPER_UNSANDBOX,
+	GR_HELPER_LSM_ADD,
+	GR_HELPER_LSM_DEL,
 };
 
 struct gr_helper_req {
 	enum gr_helper_op op;
 	char pool[GR_NAME_MAX + 1];
 	char job_id[GR_JOB_ID_MAX + 1];   /* lease */
-	unsigned index;                   /* map, release */
-	pid_t pid;                        /* map */
+	unsigned index;                   /* map, release, lsm-add, lsm-del */
+	pid_t pid;                        /* map, lsm-add */
 	uid_t uid;                        /* sandbox: inside the range */
 	gid_t gid;
 };
@@ -132,7 +156,8 @@ struct gr_helper_caller {
 
 /* The requests, for errors and --help. */
 #define GR_HELPER_USAGE "usage: gridrun-helper lease POOL JOB_ID | map POOL INDEX PID | release POOL INDEX | " \
-	"gc POOL | sandbox POOL INDEX UID GID | unsandbox POOL INDEX"
+	"gc POOL | sandbox POOL INDEX UID GID | unsandbox POOL INDEX | lsm-add POOL INDEX PID | " \
+	"lsm-del POOL INDEX"
 
 /* Steps 1-3 above; err->code is the exit status on failure. */
 int gr_helper_enter(struct gr_helper_caller *caller, struct gr_error **err);
@@ -164,5 +189,17 @@ int gr_helper_sandbox(const char *pool, unsigned index, uid_t uid, gid_t gid, in
 		      struct gr_handover_count *count, struct gr_error **err);
 int gr_helper_unsandbox(const char *pool, unsigned index, int dirfd, unsigned long *changed,
 			struct gr_error **err);
+/* The BPF LSM in helper mode. gr_helper_map() notes what it mapped (pool,
+ * index, pid: one job per supervisor process); gr_helper_lsm_add() registers
+ * that job when pid is the one mapped, before sync #1 (the helper checks the
+ * target still runs as the caller). 1 registered (reg says how to undo it), 0
+ * not loaded or pid not mapped by the helper, -errno with *err (the job must
+ * not start). No helper is run when the pins are absent (stat, no privilege).
+ * gr_helper_lsm_del() undoes it after the job's last task is gone, with the
+ * denials into *out; nothing when reg is not the helper's. */
+struct gr_lsm_reg;
+struct gr_lsm_denials;
+int gr_helper_lsm_add(pid_t pid, int pidfd, struct gr_lsm_reg *reg, struct gr_error **err);
+int gr_helper_lsm_del(struct gr_lsm_reg *reg, struct gr_lsm_denials *out, struct gr_error **err);
 
 #endif

@@ -89,11 +89,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(argc == 4 && !strcmp(req.job_id, argv[3]) && req.job_id[0] && req.job_id[0] != '.');
 		break;
 	case GR_HELPER_MAP:
+	case GR_HELPER_LSM_ADD:
 		check(argc == 5 && req.pid >= 1 && req.pid <= GR_HELPER_PID_MAX);
 		check_number(argv[4], (unsigned long)req.pid);
 		/* fall through */
 	case GR_HELPER_RELEASE:
-		check(argc == (req.op == GR_HELPER_MAP ? 5 : 4) && req.index < GR_POOL_MAX_RANGES);
+	case GR_HELPER_LSM_DEL:
+		check(argc == (req.op == GR_HELPER_MAP || req.op == GR_HELPER_LSM_ADD ? 5 : 4) &&
+		      req.index < GR_POOL_MAX_RANGES);
 		check_number(argv[3], req.index);
 		break;
 	case GR_HELPER_GC:
