@@ -177,10 +177,18 @@ TEST_F(life, the_job_dies_with_its_supervisor)
 }
 
 /* gridrun job cgroups on this node (v1: one per hierarchy). */
-static int count_job_cgroups(void)
+/* this test's job cgroups only: other jobs may come and go on the node */
+static int count_job_cgroups(const char *prefix)
 {
-	FILE *p = popen("find /sys/fs/cgroup -maxdepth 6 -type d -name 'gridrun-*' 2>/dev/null | wc -l", "r");
+	char *cmd;
+	FILE *p;
 	int n = -1;
+
+	if (asprintf(&cmd, "find /sys/fs/cgroup -maxdepth 6 -type d -name 'gridrun-%s*' 2>/dev/null | wc -l",
+		     prefix) < 0)
+		abort();
+	p = popen(cmd, "r");
+	free(cmd);
 
 	if (!p || fscanf(p, "%d", &n) != 1)
 		n = -1;
@@ -204,17 +212,21 @@ static int count_lines(const char *path)
 TEST_F_TIMEOUT(life, R1_supervisor_killed_at_random_points, 900)
 {
 	int mounts_before = count_lines("/proc/self/mountinfo");
-	int cgroups_before = count_job_cgroups();
-	char *spec, *ok_spec;
+	char prefix[64], *spec, *ok_spec;
 	struct gt_result res;
 	int killed = 0;
 
-	spec = life_spec(self, "while :; do sleep 1; done", NULL);
+	/* job ids of this run, so that only its cgroups are counted */
+	snprintf(prefix, sizeof(prefix), "r1-%d-", (int)getpid());
+	ASSERT_EQ(0, count_job_cgroups(prefix));
 	for (int i = 0; i < 200; i++) {
 		unsigned rnd = 0;
 		struct timespec ts;
+		char id[96];
 		pid_t pid;
 
+		snprintf(id, sizeof(id), "\"job_id\": \"%s%d\"", prefix, i);
+		spec = life_spec(self, "while :; do sleep 1; done", id);
 		(void)!getrandom(&rnd, sizeof(rnd), 0);
 		/* 0-30 ms: from before clone3 to well after the job started */
 		ts.tv_sec = 0;
@@ -223,12 +235,14 @@ TEST_F_TIMEOUT(life, R1_supervisor_killed_at_random_points, 900)
 		nanosleep(&ts, NULL);
 		kill(pid, SIGKILL);
 		killed += gt_wait(pid, 10000) == 128 + SIGKILL;
+		free(spec);
 	}
 	TH_LOG("%d of 200 supervisors were killed (the rest had not started)", killed);
 	ASSERT_LT(150, killed);
 	ASSERT_EQ(0, gt_wait_no_procs(gt_marker(), 5000));
-	/* an init killed before it exec'd anything still carries gridrun's argv */
-	ASSERT_EQ(0, gt_wait_no_procs(spec, 5000));
+	/* an init killed before it exec'd anything still carries gridrun's argv
+	 * (its spec's path, in this test's directory) */
+	ASSERT_EQ(0, gt_wait_no_procs(self->dir, 5000));
 	ASSERT_EQ(mounts_before, count_lines("/proc/self/mountinfo"));
 	/* the next start collects every stale entry, then leaves none itself */
 	ok_spec = life_spec(self, "exit 0", NULL);
@@ -237,9 +251,8 @@ TEST_F_TIMEOUT(life, R1_supervisor_killed_at_random_points, 900)
 	ASSERT_EQ(0, gt_count_dir(self->state));
 	/* and no job cgroup is left, even of a supervisor killed between
 	 * creating its cgroup and recording it */
-	ASSERT_EQ(cgroups_before, count_job_cgroups());
+	ASSERT_EQ(0, count_job_cgroups(prefix));
 	gt_result_free(&res);
-	free(spec);
 	free(ok_spec);
 }
 
