@@ -379,10 +379,13 @@ TEST_F_TIMEOUT(ex, promtool_passes_while_jobs_run_and_accounts_sum_their_records
 	ASSERT_LT(0, exporter_start(self, -1, NULL, NULL));
 	job_start(self, "pt-a", acct[0], "/run/gr-probe burn 1 0.2");
 	job_start(self, "pt-c", acct[1], NULL);
-	text = scrape_until(self, "gridrun_jobs_running 2\n", 20000);
+	/* a job's entry exists from its claim; its cgroup figures from its start
+	 * (the started hook): wait for the second job's, not only its count */
+	text = scrape_until(self, S(self, "gridrun_job_pids{job_id=\"%s\",account=\"cms002\",pool=\"\"} ",
+				    self->ids[1]), 20000);
 	ASSERT_NE(NULL, strstr(text, "gridrun_jobs_running 2\n")) TH_LOG("%s", text);
 	ASSERT_NE(NULL, strstr(text, S(self, "gridrun_job_pids{job_id=\"%s\",account=\"cms002\",pool=\"\"} ",
-				      self->ids[1])));
+				      self->ids[1]))) TH_LOG("%s", text);
 	ASSERT_EQ(0, promtool_check(self, text));
 	for (size_t i = 0; i < ARRAY_SIZE(families); i++) {
 		int n = (int)(strchr(families[i], ' ') - families[i]);
