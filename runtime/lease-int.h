@@ -38,6 +38,13 @@ int gr_lease_put_entry(int dfd, const char *name, const struct gr_lease *l, unsi
  * holders killed, its noted sandbox walked back (then l->has_sandbox is
  * cleared). 0: settled; 1: l->blocked says what is not. */
 int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l);
+/* Processes that hold a user namespace of [first, first+count)
+ * (lease-userns.c): in it, by an nsfs fd or (why) by an nsfs mount. With
+ * kill, the first two are SIGKILLed (pidfd) until none is left or about two
+ * seconds pass. Returns how many are left (*one one of them); -EBUSY with
+ * why set when none is, but a mount keeps one or something could not be
+ * inspected; another -errno when /proc cannot be read. */
+int gr_lease_ns_holders(uid_t first, unsigned long count, bool kill, pid_t *one, char *why, size_t size);
 /* With .gclock held: settle l, write N.quarantine for it, then remove N.lease. */
 int gr_lease_quarantine(int dfd, const struct gr_pool *pool, const struct gr_lease *l,
 			struct gr_error **err);

@@ -336,6 +336,7 @@ static int walk_back(const struct gr_lease *l, uid_t first, unsigned long count,
 int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l)
 {
 	uid_t first = pool->first_uid + l->index * pool->range_size;
+	char why[GR_LEASE_BLOCKED_MAX];
 	pid_t one = 0;
 	int n;
 
@@ -349,6 +350,19 @@ int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l)
 		else
 			snprintf(l->blocked, sizeof(l->blocked), "%d process(es) that hold its ids did not "
 				 "die (pid %d)", n, (int)one);
+		return 1;
+	}
+	/* then whoever could enter its user namespace again (lease-userns.c) */
+	n = gr_lease_ns_holders(first, pool->range_size, true, &one, why, sizeof(why));
+	if (n != 0) {
+		if (n == -EBUSY)
+			snprintf(l->blocked, sizeof(l->blocked), "%s", why);
+		else if (n < 0)
+			snprintf(l->blocked, sizeof(l->blocked), "cannot tell whether a process holds its "
+				 "user namespace: %s", strerror(-n));
+		else
+			snprintf(l->blocked, sizeof(l->blocked), "%d process(es) that hold its user namespace "
+				 "did not die (pid %d)", n, (int)one);
 		return 1;
 	}
 	if (l->has_sandbox && walk_back(l, first, pool->range_size, l->blocked, sizeof(l->blocked)) < 0)

@@ -497,15 +497,22 @@ static bool block_if_held(int dfd, const struct gr_lease *l, const char *qname)
 	struct gr_lease q;
 	unsigned long long rel = 0;
 	pid_t one = 0;
+	char why[GR_LEASE_BLOCKED_MAX] = "";
 	int n = gr_lease_holders(l->first, l->count, false, &one);
 
+	/* Not the range's user namespaces (lease-userns.c, ~20-60 ms a scan):
+	 * every release and every gc reclaim settled them before N.lease went
+	 * (or the quarantine stays blocked), and a namespace nothing held then
+	 * is freed for good; nothing can take a new reference to it. */
 	if (n == 0)
 		return false;
 	if (gr_lease_read_entry(dfd, qname, &q, &rel, NULL) < 0) {
 		q = *l;
 		rel = gr_realtime_ns();
 	}
-	if (n < 0)
+	if (n == -EBUSY && why[0])
+		snprintf(q.blocked, sizeof(q.blocked), "%s", why);
+	else if (n < 0)
 		snprintf(q.blocked, sizeof(q.blocked), "cannot tell whether a process holds its ids: %s",
 			 strerror(-n));
 	else

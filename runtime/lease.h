@@ -53,9 +53,14 @@
  *    be settled (a holder that does not die, a walk that cannot finish, a
  *    sandbox gone) makes the quarantine "blocked", whatever
  *    quarantine_seconds says (also 0): no time ends it, only a gc that
- *    settles it (each gc retries). An acquirer also scans for holders of a
- *    range before it keeps the range; one it finds blocks the range, and
- *    the acquirer goes on to the next.
+ *    settles it (each gc retries). Settling also finds whoever could enter
+ *    a user namespace of the range again (lease-userns.c, S33): a process
+ *    in one, or holding one by an nsfs fd, is SIGKILLed; an nsfs mount of
+ *    one keeps the quarantine blocked, and its line says where. An
+ *    acquirer also scans for holders of a range's ids before it keeps the
+ *    range; one it finds blocks the range, and the acquirer goes on to the
+ *    next. (It does not scan for namespaces again: a namespace nothing
+ *    held when its range was settled is freed for good.)
  *  - A quarantine ends after quarantine_seconds (CLOCK_REALTIME), or when gc
  *    sees no task on the node (/proc/PID/task/TID/status, all four uids and
  *    gids; zombies do not count) with an id in the range; quarantines made

@@ -439,7 +439,7 @@ static void after_the_step(struct __test_metadata *_metadata, const struct gt_wo
 		EXPECT_NE(NULL, strstr(st, "\nUid:\t23456\t23456\t23456\t23456\n")) TH_LOG("%s", st);
 		EXPECT_NE(NULL, strstr(st, "\nGid:\t23456\t23456\t23456\t23456\n"));
 		EXPECT_NE(NULL, strstr(st, "\nCapInh:\t0000000000000000\nCapPrm:\t0000000000000000\n"
-				       "CapEff:\t0000000000000000\nCapBnd:\t00000000002000ed\n"
+				       "CapEff:\t0000000000000000\nCapBnd:\t00000000002800ed\n"
 				       "CapAmb:\t0000000000000000\n"));
 		free(st);
 		/* non-dumpable: ptrace and /proc/PID/mem refused */

@@ -180,11 +180,15 @@ static void sane_signals(void)
  * that hold a range's ids: lease-reclaim.c), and for the sandbox hand-over
  * (and its walk back by release and gc) (handover.h) CAP_CHOWN,
  * CAP_DAC_READ_SEARCH, CAP_FOWNER (a chown that clears a set-user-ID bit
- * changes the mode too) and CAP_SYS_ADMIN (open_tree, idmapped mounts).
+ * changes the mode too) and CAP_SYS_ADMIN (open_tree, idmapped mounts);
+ * lease, release and gc also CAP_SYS_PTRACE (the /proc/PID/ns and /proc/PID/fd
+ * links of every process) and CAP_SYS_ADMIN (a child's setns() into a user
+ * namespace to read its map) to find who holds the range's user namespace
+ * (lease-userns.c).
  * gr_helper_narrow() keeps only the parsed request's.
  */
 static cap_value_t kept[] = { CAP_SETUID, CAP_SETGID, CAP_KILL, CAP_CHOWN, CAP_DAC_READ_SEARCH,
-			      CAP_FOWNER, CAP_SYS_ADMIN };
+			      CAP_FOWNER, CAP_SYS_ADMIN, CAP_SYS_PTRACE };
 static int nkept = 2;   /* until narrow_caps() found the others */
 /* lsm-add and lsm-del (helper.h): not a prefix of kept[], so their own set */
 static bool lsm_caps, lsm_sys_admin, lsm_kill;
@@ -266,7 +270,7 @@ static int narrow_caps(struct gr_error **err)
 	if (have_cap(c, CAP_KILL))
 		nkept = 3;
 	if (nkept == 3 && have_cap(c, CAP_CHOWN) && have_cap(c, CAP_DAC_READ_SEARCH) &&
-	    have_cap(c, CAP_FOWNER) && have_cap(c, CAP_SYS_ADMIN))
+	    have_cap(c, CAP_FOWNER) && have_cap(c, CAP_SYS_ADMIN) && have_cap(c, CAP_SYS_PTRACE))
 		nkept = (int)ARRAY_SIZE(kept);
 	cap_free(c);
 	if (!setuid_ok)
@@ -291,17 +295,19 @@ static int narrow_caps(struct gr_error **err)
 int gr_helper_narrow(const struct gr_helper_req *req, struct gr_error **err)
 {
 	bool handover = req->op == GR_HELPER_SANDBOX || req->op == GR_HELPER_UNSANDBOX;
-
-	bool settles = req->op == GR_HELPER_RELEASE || req->op == GR_HELPER_GC;
+	/* lease looks for holders of a range before keeping it, as gc does */
+	bool settles = req->op == GR_HELPER_RELEASE || req->op == GR_HELPER_GC || req->op == GR_HELPER_LEASE;
 	cap_t c;
 
 	if (handover && nkept < (int)ARRAY_SIZE(kept))
 		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, EPERM,
 				      "the sandbox hand-over needs cap_kill, cap_chown, cap_dac_read_search, "
-				      "cap_fowner and cap_sys_admin (installed with cap_setuid,cap_setgid only?)");
-	/* lease and map need the first two; release, gc and unsandbox all but
-	 * CAP_SYS_ADMIN (as many as are there: without CAP_KILL, a holder left
-	 * keeps its range blocked, never leased) */
+				      "cap_fowner, cap_sys_admin and cap_sys_ptrace (installed with "
+				      "cap_setuid,cap_setgid only?)");
+	/* map needs the first two; lease, release and gc all (as many as
+	 * are there: without CAP_KILL a holder left, without CAP_SYS_PTRACE a
+	 * user namespace that cannot be looked for, keeps its range blocked,
+	 * never leased); unsandbox all but CAP_SYS_ADMIN and CAP_SYS_PTRACE */
 	if (req->op == GR_HELPER_LSM_ADD || req->op == GR_HELPER_LSM_DEL) {
 		/* SETUID/SETGID for euid 0 (the pins are root's), SYS_ADMIN where
 		 * permitted (bpf() before 6.5), KILL for lsm-del's holders */
@@ -315,11 +321,9 @@ int gr_helper_narrow(const struct gr_helper_req *req, struct gr_error **err)
 			return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, EPERM,
 					      "lsm-del needs cap_kill (installed with cap_setuid,cap_setgid only?)");
 		lsm_caps = true;
-	} else if (req->op == GR_HELPER_SANDBOX)
-		nkept = (int)ARRAY_SIZE(kept);
-	else if (settles || req->op == GR_HELPER_UNSANDBOX)
+	} else if (req->op == GR_HELPER_UNSANDBOX)
 		nkept = nkept < 6 ? nkept : 6;
-	else
+	else if (!handover && !settles)
 		nkept = 2;
 	return set_caps(true, true, err);
 }

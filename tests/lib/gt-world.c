@@ -61,10 +61,11 @@ static void build_world(const struct gt_world *w)
 	gt_mkdirs("/etc/gridrun", 0755, 0, 0);
 	free(gt_write("/etc/gridrun", "gridrun.conf",
 		      "[runtime]\nlease_dir = %s\n%s%s%s\n[pool atlas]\nfirst_uid = %u\nranges = %u\n"
-		      "accounts = atlas001\nquarantine_seconds = 600\n", w->leases,
+		      "accounts = atlas001\nquarantine_seconds = 600\n%s", w->leases,
 		      getenv("GT_WORLD_HANDOVER") ? "sandbox_handover = " : "",
 		      getenv("GT_WORLD_HANDOVER") ? getenv("GT_WORLD_HANDOVER") : "",
-		      getenv("GT_WORLD_HANDOVER") ? "\n" : "", GT_FIRST, w->ranges));
+		      getenv("GT_WORLD_HANDOVER") ? "\n" : "", GT_FIRST, w->ranges,
+		      getenv("GT_WORLD_POOLS") ? getenv("GT_WORLD_POOLS") : ""));
 	need(chmod("/etc/gridrun/gridrun.conf", 0644) == 0, "chmod");
 	free(pw);
 	free(gr);

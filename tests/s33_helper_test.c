@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * s33_helper_test - S33 (a pilot outlives its range) in helper mode with two
+ * pilots in one pool: `[pool shared]` with `accounts = atlas001 cms001`
+ * (pilot A and pilot B), one range, quarantine_seconds = 3 (issue 12, V3).
+ *
+ * Pilot A owns its job's user namespace, so a process of pilot A can enter
+ * it at any time while it lives, call setresuid(0, 0, 0) and be host uid
+ * FIRST: the range's, and the next tenant's. Attacked three ways:
+ *  - it enters while the job runs and lingers: release kills it;
+ *  - it keeps only an fd of /proc/JOB/ns/user (its ids are pilot A's until
+ *    it uses it): release kills it too (lease-userns.c), and pilot B's job,
+ *    which gets the range after the quarantine, is never signalled by it;
+ *  - it bind-mounts the namespace in a mount namespace of its own: gridrun
+ *    cannot undo that, so the range stays quarantined (one line says where),
+ *    pilot B gets "exhausted", and gets the range after the holder is gone
+ *    and `gridrun gc` has settled it.
+ * Each runs in a world (tests/lib/gt-world.h) with its private /proc.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "gt.h"
+#include "gt-world.h"
+#include "gt-helper.h"
+
+/* gt-helper.h's pool atlas helpers are not used here */
+static void *const unused_helpers[] __attribute__((unused)) = { (void *)pilot_env, (void *)pilot_spec };
+
+/* pool shared: past atlas's ranges in this test process's block of 64 */
+#define SHARED_FIRST (GT_FIRST + 32u * 65536u)
+
+static void shared_pool(void)
+{
+	setenv("GT_WORLD_POOLS", gt_f("\n[pool shared]\nfirst_uid = %u\nranges = 1\n"
+				      "accounts = atlas001 cms001\nquarantine_seconds = 3\n", SHARED_FIRST), 1);
+}
+
+/* a spec of pool shared for account (uid), its sandbox w->dir/execute/name */
+static char *shared_spec(const struct gt_world *w, const char *name, const char *account, uid_t uid,
+			 const char *script)
+{
+	char *sbx, *args, *gr, *spec, *esc;
+
+	if (asprintf(&sbx, "%s/execute/%s", w->dir, name) < 0)
+		abort();
+	gt_mkdirs(sbx, 0700, uid, uid);
+	if (asprintf(&esc, "SBX=%s; %s", sbx, script) < 0 ||
+	    asprintf(&args, "[\"/bin/sh\", \"-c\", \"%s\"]", esc) < 0 ||
+	    asprintf(&gr, "\"job_id\": \"%s\", \"pool\": \"shared\", \"account\": \"%s\", \"sandbox\": \"%s\"",
+		     name, account, sbx) < 0)
+		abort();
+	spec = gt_spec(w->dir, args, NULL, gr);
+	chmod(spec, 0644);
+	free(sbx);
+	free(esc);
+	free(args);
+	free(gr);
+	return spec;
+}
+
+/* The environment of pilot uid: the world's helper, a state dir of its own */
+static void as_pilot(const struct gt_world *w, uid_t uid)
+{
+	char *state;
+
+	if (asprintf(&state, "%s/state-%u", w->dir, (unsigned)uid) < 0)
+		abort();
+	gt_mkdirs(state, 0700, uid, uid);
+	setenv("GRIDRUN_HELPER", w->helper, 1);
+	setenv("GRIDRUN_STATE_DIR", state, 1);
+	unsetenv("GRIDRUN_CONFIG");
+	free(state);
+}
+
+/* A live process with real uid first (a job process of the range; the
+ * job's shell when sh: gridrun's init is not dumpable); 0: none */
+static pid_t range_process_named(uid_t first, const char *comm)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t found = 0;
+
+	while (d && !found && (de = readdir(d))) {
+		char path[300], *t, *u, *st;
+		unsigned uid;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/status", de->d_name);
+		t = gt_read(path);
+		u = t ? strstr(t, "\nUid:\t") : NULL;
+		st = t ? strstr(t, "\nState:\t") : NULL;
+		if (u && st && st[8] != 'Z' && sscanf(u + 6, "%u", &uid) == 1 && uid == first &&
+		    (!comm || !strncmp(t, gt_f("Name:\t%s\n", comm), strlen(comm) + 7)))
+			found = (pid_t)atoi(de->d_name);
+		free(t);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static pid_t range_process(uid_t first)
+{
+	return range_process_named(first, NULL);
+}
+
+enum hold { HOLD_ENTERED, HOLD_FD, HOLD_MOUNT };
+
+/*
+ * Pilot A's lingering process: holds job jpid's user namespace (how), says
+ * 'k' on up (or 'e' and why), then waits for a pid on down, enters the
+ * namespace, becomes its uid 0 and SIGKILLs that pid: writes the errno of
+ * kill (0: it hit). The process runs until killed.
+ */
+static pid_t lingerer(enum hold how, pid_t jpid, const char *mnt_file, int *up, int *down)
+{
+	int u[2], d[2];
+	pid_t pid;
+
+	if (pipe(u) < 0 || pipe(d) < 0)
+		abort();
+	pid = fork();
+	if (pid == 0) {
+		char path[64];
+		int fd, err = 0;
+		pid_t victim;
+
+		close(u[0]);
+		close(d[1]);
+		become(PILOT);
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)jpid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			err = errno;
+		if (!err && how == HOLD_ENTERED && (setns(fd, CLONE_NEWUSER) < 0 || setresuid(0, 0, 0) < 0))
+			err = errno;
+		if (!err && how == HOLD_MOUNT) {
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+			if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 ||
+			    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+			    mount(path, mnt_file, NULL, MS_BIND, NULL) < 0)
+				err = errno;
+			close(fd);
+			fd = -1;
+		}
+		if (err) {
+			dprintf(u[1], "e%s", strerror(err));
+			_exit(1);
+		}
+		if (write(u[1], "k", 1) != 1 || read(d[0], &victim, sizeof(victim)) != sizeof(victim))
+			_exit(1);
+		if (how == HOLD_MOUNT)   /* back through its own mount namespace's file */
+			fd = open(mnt_file, O_RDONLY | O_CLOEXEC);
+		if (how != HOLD_ENTERED && (fd < 0 || setns(fd, CLONE_NEWUSER) < 0 || setresuid(0, 0, 0) < 0))
+			err = errno ? errno : EBADF;
+		if (!err && kill(victim, SIGKILL) < 0)
+			err = errno;
+		if (write(u[1], &err, sizeof(err)) != sizeof(err))
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(u[1]);
+	close(d[0]);
+	*up = u[0];
+	*down = d[1];
+	return pid;
+}
+
+/* Pilot A's job, held by a lingerer made while it runs; the job then ends. */
+static pid_t job_a_with_lingerer(struct __test_metadata *_metadata, const struct gt_world *w, enum hold how,
+				 int *up, int *down, struct gt_result *res)
+{
+	char *spec = shared_spec(w, "a", "atlas001", PILOT,
+				 "touch $SBX/ready; while [ ! -e $SBX/go ]; do sleep 0.05; done");
+	char *ready, *go, *mnt_file, buf[128] = "";
+	pid_t sup, jpid = 0, l;
+	ssize_t n;
+
+	if (asprintf(&ready, "%s/execute/a/ready", w->dir) < 0 || asprintf(&go, "%s/execute/a/go", w->dir) < 0 ||
+	    asprintf(&mnt_file, "%s/hold", w->dir) < 0)
+		abort();
+	free(gt_write(w->dir, "hold", "x"));
+	if (chown(mnt_file, PILOT, PILOT) < 0)
+		abort();
+	signal(SIGPIPE, SIG_IGN);   /* a lingerer killed early closes its pipe */
+	as_pilot(w, PILOT);
+	sup = gt_start_spec(spec, PILOT);
+	EXPECT_TRUE(gt_wait_file(ready, 20000));
+	for (int i = 0; i < 100 && !jpid; i++, usleep(20000))
+		jpid = range_process_named(SHARED_FIRST, "sh");
+	EXPECT_NE(0, jpid);
+	l = lingerer(how, jpid, mnt_file, up, down);
+	n = read(*up, buf, sizeof(buf) - 1);
+	EXPECT_EQ(1, n) TH_LOG("the lingerer: %s", buf);
+	EXPECT_EQ('k', buf[0]);
+	/* the job ends; its supervisor releases the range through the helper */
+	free(gt_write(w->dir, "execute/a/go", "go"));
+	res->status = gt_wait(sup, 30000);
+	free(spec);
+	free(ready);
+	free(go);
+	free(mnt_file);
+	return l;
+}
+
+/* Pilot B's job, once pilot A's quarantine (3 s) is over */
+static pid_t job_b(const struct gt_world *w, const char *name)
+{
+	char *spec = shared_spec(w, name, "cms001", OTHER,
+				 "touch $SBX/ready; while [ ! -e $SBX/go ]; do sleep 0.05; done");
+	pid_t sup;
+
+	as_pilot(w, OTHER);
+	sup = gt_start_spec(spec, OTHER);
+	free(spec);
+	return sup;
+}
+
+/* After A: pilot B's job runs in the range; the lingerer (if alive) tries to kill it. */
+static void b_survives(struct __test_metadata *_metadata, const struct gt_world *w, pid_t l, int up, int down)
+{
+	char *ready;
+	pid_t sup, bpid = 0;
+	int err = -1, status = 0;
+
+	sleep(4);
+	sup = job_b(w, "b");
+	ASSERT_LE(0, asprintf(&ready, "%s/execute/b/ready", w->dir));
+	EXPECT_TRUE(gt_wait_file(ready, 20000));
+	for (int i = 0; i < 100 && !bpid; i++, usleep(20000))
+		bpid = range_process(SHARED_FIRST);
+	EXPECT_NE(0, bpid);
+	/* the attack: a dead lingerer reads nothing and answers nothing */
+	if (write(down, &bpid, sizeof(bpid)) == sizeof(bpid) && read(up, &err, sizeof(err)) == sizeof(err))
+		EXPECT_NE(0, err) TH_LOG("pilot A's lingerer became range uid 0 and killed pilot B's job");
+	EXPECT_EQ(l, waitpid(l, &status, WNOHANG)) TH_LOG("pilot A's lingerer outlived the release");
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) TH_LOG("status %#x", status);
+	free(gt_write(w->dir, "execute/b/go", "go"));
+	EXPECT_EQ(0, gt_wait(sup, 30000));
+	kill(l, SIGKILL);
+	waitpid(l, NULL, 0);
+	free(ready);
+}
+
+static void entered(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	struct gt_result res = { 0 };
+	int up, down;
+	pid_t l = job_a_with_lingerer(_metadata, w, HOLD_ENTERED, &up, &down, &res);
+
+	EXPECT_EQ(0, res.status);
+	b_survives(_metadata, w, l, up, down);
+}
+
+static void by_fd(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	struct gt_result res = { 0 };
+	int up, down;
+	pid_t l = job_a_with_lingerer(_metadata, w, HOLD_FD, &up, &down, &res);
+
+	EXPECT_EQ(0, res.status);
+	b_survives(_metadata, w, l, up, down);
+}
+
+static void by_mount(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	char *gc[] = { (char *)gt_gridrun(), "gc", NULL }, *spec, *q, *text, *ready;
+	struct gt_result res = { 0 }, out = { 0 };
+	int up, down;
+	pid_t l = job_a_with_lingerer(_metadata, w, HOLD_MOUNT, &up, &down, &res), sup, bpid = 0;
+
+	EXPECT_EQ(0, res.status);
+	/* released into a blocked quarantine, which says where the mount is */
+	ASSERT_LE(0, asprintf(&q, "%s/shared/0.quarantine", w->leases));
+	text = gt_read(q);
+	ASSERT_NE(NULL, text);
+	EXPECT_NE(NULL, strstr(text, gt_f("kept by an nsfs mount in the mount namespace of pid %d, at `%s/hold`",
+					  (int)l, w->dir))) TH_LOG("%s", text);
+	free(text);
+	/* no time ends it: pilot B finds the pool exhausted, with one line */
+	sleep(4);
+	spec = shared_spec(w, "b1", "cms001", OTHER, "true");
+	as_pilot(w, OTHER);
+	{
+		char *argv[] = { (char *)gt_gridrun(), "run", spec, NULL };
+
+		gt_run_argv(argv, OTHER, &out);
+	}
+	EXPECT_EQ(125, out.status);
+	EXPECT_STREQ("gridrun: pool shared exhausted (0 of 1 ranges leased, 1 in quarantine)\n", out.err);
+	gt_result_free(&out);
+	free(spec);
+	/* gc cannot settle it while the mount lives either */
+	gt_run_argv(gc, OTHER, &out);
+	EXPECT_EQ(0, out.status) TH_LOG("%s", out.err);
+	EXPECT_EQ(0, access(q, F_OK));
+	gt_result_free(&out);
+	/* the holder's mount namespace ends with it: gc settles the range, B gets it */
+	kill(l, SIGKILL);
+	waitpid(l, NULL, 0);
+	gt_run_argv(gc, OTHER, &out);
+	EXPECT_EQ(0, out.status) TH_LOG("%s", out.err);
+	EXPECT_NE(NULL, strstr(out.out, "ended 1 quarantine(s)")) TH_LOG("%s", out.out);
+	gt_result_free(&out);
+	sup = job_b(w, "b2");
+	ASSERT_LE(0, asprintf(&ready, "%s/execute/b2/ready", w->dir));
+	EXPECT_TRUE(gt_wait_file(ready, 20000));
+	for (int i = 0; i < 100 && !bpid; i++, usleep(20000))
+		bpid = range_process(SHARED_FIRST);
+	EXPECT_NE(0, bpid);
+	free(gt_write(w->dir, "execute/b2/go", "go"));
+	EXPECT_EQ(0, gt_wait(sup, 30000));
+	free(ready);
+	free(q);
+}
+
+/* the harness's plain TEST has a fixed 30 s timeout */
+FIXTURE(s33) {};
+FIXTURE_SETUP(s33) { shared_pool(); }
+FIXTURE_TEARDOWN(s33) {}
+
+TEST_F_TIMEOUT(s33, S33_helper_a_pilot_inside_its_jobs_user_namespace_is_killed_at_release, 120)
+{
+	in_world(_metadata, 1, entered);
+}
+
+TEST_F_TIMEOUT(s33, S33_helper_a_pilot_holding_its_jobs_user_namespace_by_fd_is_killed_at_release, 120)
+{
+	in_world(_metadata, 1, by_fd);
+}
+
+TEST_F_TIMEOUT(s33, S33_helper_an_nsfs_mount_of_the_user_namespace_keeps_the_range_quarantined, 120)
+{
+	in_world(_metadata, 1, by_mount);
+}
+
+TEST_HARNESS_MAIN
