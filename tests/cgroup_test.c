@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -729,8 +730,23 @@ TEST_F(cg, condor_live_usage_is_the_supervisors_reading)
 	if (pid == 0) {
 		struct timespec t0, t;
 
-		if (gr_cgroup_attach(cg, getpid(), NULL) < 0)
+		/* v2 attaches only by CLONE_INTO_CGROUP (its attach op is a
+		 * no-op): join by cgroup.procs, as the v1 op does per hierarchy */
+		if (gr_cgroup_version(cg) == 2) {
+			const char *p2[8];
+			char procs[4096];
+			int fd;
+
+			if (gr_cgroup_paths(cg, p2, 8) < 1)
+				_exit(1);
+			snprintf(procs, sizeof(procs), "%s/cgroup.procs", p2[0]);
+			fd = open(procs, O_WRONLY | O_CLOEXEC);
+			if (fd < 0 || write(fd, "0", 1) != 1)
+				_exit(1);
+			close(fd);
+		} else if (gr_cgroup_attach(cg, getpid(), NULL) < 0) {
 			_exit(1);
+		}
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		do {
 			for (volatile int i = 0; i < 100000; i++)
