@@ -224,6 +224,26 @@ static int do_lease(struct step *s, char *out, size_t outsz, struct gr_error **e
 	return 0;
 }
 
+/* map and lsm-add: the caller's lease, its own child as the target, and
+ * the maps that lease gives (a failure of the plan is the helper's) */
+static int leased_target(struct step *s, struct gr_lease *l, struct gr_uid_range *range,
+			 struct gr_userns_plan *plan, struct gr_error **err)
+{
+	int r;
+
+	r = callers_lease(s, l, err);
+	if (r < 0)
+		return r;
+	r = check_target(s->c, s->req->pid, err);
+	if (r < 0)
+		return r;
+	gr_lease_range(l, range);
+	r = gr_userns_plan(0, 0, range, plan, err);
+	if (r < 0)
+		(*err)->code = GR_HELPER_EXIT_FAILED;
+	return r;
+}
+
 static int do_map(struct step *s, struct gr_error **err)
 {
 	struct gr_userns_plan plan;
@@ -231,16 +251,10 @@ static int do_map(struct step *s, struct gr_error **err)
 	struct gr_lease l;
 	int r;
 
-	r = callers_lease(s, &l, err);
+	r = leased_target(s, &l, &range, &plan, err);
 	if (r < 0)
 		return r;
-	r = check_target(s->c, s->req->pid, err);
-	if (r < 0)
-		return r;
-	gr_lease_range(&l, &range);
-	r = gr_userns_plan(0, 0, &range, &plan, err);
-	if (r >= 0)
-		r = gr_userns_from_parent(s->req->pid, GR_HELPER_PIDFD, &plan, err);
+	r = gr_userns_from_parent(s->req->pid, GR_HELPER_PIDFD, &plan, err);
 	if (r < 0)
 		(*err)->code = GR_HELPER_EXIT_FAILED;
 	return r;
@@ -412,18 +426,12 @@ static int do_lsm_add(struct step *s, char *out, size_t outsz, struct gr_error *
 	struct gr_lease l;
 	int r, r2;
 
-	r = callers_lease(s, &l, err);
+	r = leased_target(s, &l, &range, &plan, err);
 	if (r < 0)
 		return r;
-	r = check_target(s->c, s->req->pid, err);
-	if (r < 0)
-		return r;
-	gr_lease_range(&l, &range);
-	r = gr_userns_plan(0, 0, &range, &plan, err);
 	/* the key as the caller (check_target's own view of the child): as
 	 * euid 0 without CAP_SYS_PTRACE, its /proc/PID/ns is not ours to read */
-	if (r >= 0)
-		r = gr_lsm_job_key(s->req->pid, &key, err);
+	r = gr_lsm_job_key(s->req->pid, &key, err);
 	if (r < 0) {
 		(*err)->code = GR_HELPER_EXIT_FAILED;
 		return r;
