@@ -342,7 +342,7 @@ TEST(report_lists_the_cgroup_hierarchies_libcgroup_finds)
 	f = fopen("/proc/self/mountinfo", "re");
 	ASSERT_NE(NULL, f);
 	while (fgets(line, sizeof(line), f)) {
-		char mnt[1024], fstype[64], super[1024], re[2048], ctl[2048] = "";
+		char mnt[1024], fstype[64], super[1024], re[4096], ctl[1100] = "";
 		const char *dash = strstr(line, " - ");
 
 		if (!dash || sscanf(line, "%*s %*s %*s %*s %1023s", mnt) != 1 ||
