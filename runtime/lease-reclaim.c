@@ -261,6 +261,17 @@ int gr_lease_holders(uid_t first, unsigned long count, bool kill, pid_t *one)
 	return n;
 }
 
+int gr_lease_kill_holders(uid_t first, unsigned long count, struct gr_error **err)
+{
+	pid_t one = 0;
+	int left = gr_lease_holders(first, count, true, &one);
+
+	if (left == 0)
+		return 0;
+	return gr_error_set(err, left < 0 ? -left : EBUSY, "%d process(es) with the range's ids are "
+			    "left (pid %d)", left, (int)one);
+}
+
 static int openat2_path(const char *path)
 {
 	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW,

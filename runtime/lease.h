@@ -163,6 +163,11 @@ int gr_lease_sandbox_of(int dirfd, uid_t owner, gid_t group, struct gr_lease_san
  * about two seconds passes. Returns how many are left (0: none), *one one
  * of them; -errno when /proc cannot be read. */
 int gr_lease_holders(uid_t first, unsigned long count, bool kill, pid_t *one);
+/* The same with kill, as an error: 0 when none is left, else -errno with
+ * "N process(es) with the range's ids are left (pid P)" (-EBUSY) or why
+ * /proc could not be read. Before a walk back or an LSM entry's removal:
+ * no task of the range may add files behind it or outlive it. */
+int gr_lease_kill_holders(uid_t first, unsigned long count, struct gr_error **err);
 
 /* For the CLI: gc of every pool; a table of every pool's leases (gridrun ps). */
 int gr_lease_gc_all(const struct gr_config *cfg, struct gr_lease_gc_stats *stats, struct gr_error **err);

@@ -64,13 +64,10 @@ static int root_sandbox(struct gr_job_handover *jh, int dirfd, uid_t owner, gid_
 static int root_unsandbox(struct gr_job_handover *jh, struct gr_handover_count *n, struct gr_error **err)
 {
 	/* no process left with the range's ids can add files behind the walk */
-	pid_t one = 0;
-	int left = gr_lease_holders(jh->lease->first, jh->lease->count, true, &one);
-	int r;
+	int r = gr_lease_kill_holders(jh->lease->first, jh->lease->count, err);
 
-	r = left != 0 ? gr_error_set(err, left < 0 ? -left : EBUSY, "%d process(es) with the range's "
-				     "ids are left (pid %d)", left, (int)one)
-		      : gr_handover_chown(jh->dirfd, &jh->h, true, n, err);
+	if (r >= 0)
+		r = gr_handover_chown(jh->dirfd, &jh->h, true, n, err);
 	/* walked back: no walk back is owed any more (lease.h) */
 	if (r >= 0)
 		r = gr_lease_note_sandbox(jh->pool, jh->lease, NULL, err);

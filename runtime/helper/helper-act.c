@@ -385,8 +385,7 @@ static int do_unsandbox(struct step *s, char *out, size_t outsz, struct gr_error
 	struct gr_handover h;
 	struct gr_lease l;
 	struct gr_handover_count n = { 0 };
-	pid_t one = 0;
-	int r, r2, left;
+	int r, r2;
 
 	r = callers_lease(s, &l, err);
 	if (r >= 0)
@@ -399,11 +398,8 @@ static int do_unsandbox(struct step *s, char *out, size_t outsz, struct gr_error
 	if (r < 0)
 		return r;
 	/* no process left with the range's ids can add files behind the walk */
-	left = gr_lease_holders(l.first, l.count, true, &one);
-	if (left != 0)
-		r = gr_error_set(err, left < 0 ? -left : EBUSY, "%d process(es) with the range's ids are "
-				 "left (pid %d)", left, (int)one);
-	else
+	r = gr_lease_kill_holders(l.first, l.count, err);
+	if (r >= 0)
 		r = gr_handover_chown(GR_HELPER_PIDFD, &h, true, &n, err);
 	/* walked back: no walk back is owed any more (lease.h) */
 	if (r >= 0)
@@ -473,8 +469,7 @@ static int do_lsm_del(struct step *s, char *out, size_t outsz, struct gr_error *
 {
 	struct gr_lsm_denials d;
 	struct gr_lease l;
-	pid_t one = 0;
-	int r, r2, left, len;
+	int r, r2, len;
 
 	r = callers_lease(s, &l, err);
 	if (r < 0)
@@ -483,11 +478,8 @@ static int do_lsm_del(struct step *s, char *out, size_t outsz, struct gr_error *
 	if (r < 0)
 		return r;
 	/* no task of the range may outlive its registration (S33) */
-	left = gr_lease_holders(l.first, l.count, true, &one);
-	if (left != 0)
-		r = gr_error_set(err, left < 0 ? -left : EBUSY, "%d process(es) with the range's ids are "
-				 "left (pid %d)", left, (int)one);
-	else
+	r = gr_lease_kill_holders(l.first, l.count, err);
+	if (r >= 0)
 		r = gr_lsm_drop_range((uint32_t)l.first, (uint32_t)l.count, &d, err);
 	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
 	if (r < 0) {
