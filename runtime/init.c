@@ -325,9 +325,8 @@ static int init_setup(const struct gr_child_ctx *ctx, struct gr_error **err)
 	 * an unprivileged supervisor could not have written our maps. From here
 	 * on, nothing in the job can ptrace init or read its /proc entries.
 	 */
-	/* OCI (spec-oci.c): oomScoreAdj while still dumpable; a bundle
-	 * rootfs's missing mount targets with the supervisor's ids */
-	if (gr_spec_oci_oom_in_child(spec, err) < 0 || gr_spec_oci_make_targets(spec, err) < 0)
+	/* OCI (spec-oci.c): oomScoreAdj while still dumpable */
+	if (gr_spec_oci_oom_in_child(spec, err) < 0)
 		return -1;
 	if (prctl(PR_SET_DUMPABLE, 0) < 0)
 		return gr_error_sys(err, errno, "set non-dumpable");

@@ -316,6 +316,11 @@ int gr_job_start(struct gr_job *job, struct gr_error **err)
 	 * status having written its record and removed its state. One that
 	 * arrives before the job starts reaches the job when it does.
 	 */
+	/* an OCI bundle's missing mount targets, as the bundle's owner: before
+	 * anything of the job's exists, so a failure leaves nothing behind */
+	r = gr_spec_oci_make_targets(spec, err);
+	if (r < 0)
+		return r;
 	gr_run_signals(&sigs);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	json = state_json(job, 0, NULL, false);

@@ -22,12 +22,15 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "spec-internal.h"
@@ -447,32 +450,138 @@ static int make_target(int rootfd, const char *path, bool dir, struct gr_error *
 	}
 }
 
-int gr_spec_oci_make_targets(const struct gr_spec *spec, struct gr_error **err)
+/* A target of the rootfs that does not exist yet (other errors are make_target's to report). */
+static bool target_missing(int rootfd, const char *path)
 {
-	_cleanup_close_ int rootfd = -1;
+	int fd = open_in_root(rootfd, path, O_PATH);
+
+	if (fd >= 0)
+		close(fd);
+	return fd == -ENOENT;
+}
+
+/* Whether a bind mount's target is a directory (a file's target is a file). */
+static bool mount_target_is_dir(const struct gr_mount *m)
+{
+	struct stat st;
+
+	return !(m->type == GR_MOUNT_BIND && stat(m->source, &st) == 0 && !S_ISDIR(st.st_mode));
+}
+
+static bool any_target_missing(int rootfd, const struct gr_spec *spec)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(own_targets); i++)
+		if (target_missing(rootfd, own_targets[i]))
+			return true;
+	for (i = 0; i < spec->nmounts; i++)
+		if (target_missing(rootfd, spec->mounts[i].destination))
+			return true;
+	return false;
+}
+
+static int make_all_targets(int rootfd, const struct gr_spec *spec, struct gr_error **err)
+{
 	size_t i;
 	int r;
 
-	if (!spec->bundle || streq(spec->root_path, "/"))
-		return 0;
-	rootfd = open(spec->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		return gr_error_sys(err, errno, "root.path `%s`", spec->root_path);
 	for (i = 0; i < ARRAY_SIZE(own_targets); i++) {
 		r = make_target(rootfd, own_targets[i], true, err);
 		if (r < 0)
 			return r;
 	}
 	for (i = 0; i < spec->nmounts; i++) {
-		const struct gr_mount *m = &spec->mounts[i];
-		struct stat st;
-		bool dir = true;
-
-		if (m->type == GR_MOUNT_BIND && stat(m->source, &st) == 0)
-			dir = S_ISDIR(st.st_mode);
-		r = make_target(rootfd, m->destination, dir, err);
+		r = make_target(rootfd, spec->mounts[i].destination, mount_target_is_dir(&spec->mounts[i]),
+				err);
 		if (r < 0)
 			return gr_error_prefix(err, "mounts[%zu]", i);
 	}
 	return 0;
+}
+
+/*
+ * make_all_targets() in a child that has become the bundle's owner (uid,
+ * gid, no supplementary groups): root running a user's bundle creates in
+ * it only what that user could, and the job's own ids (a leased range)
+ * need no write access to the user's rootfs. The child's error comes back
+ * over a pipe: its errno, then its message.
+ */
+static int make_targets_as(int rootfd, const struct gr_spec *spec, uid_t uid, gid_t gid,
+			   struct gr_error **err)
+{
+	_cleanup_close_ int rd = -1, wr = -1;
+	char msg[1024];
+	int p[2], errnum = 0, status;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return gr_error_sys(err, errno, "mount targets: pipe");
+	rd = p[0];
+	wr = p[1];
+	pid = fork();
+	if (pid < 0)
+		return gr_error_sys(err, errno, "mount targets: fork");
+	if (pid == 0) {
+		struct gr_error *e = NULL;
+		int r;
+
+		if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+			r = gr_error_sys(&e, errno, "mount targets: become the bundle's owner %u:%u",
+					 (unsigned)uid, (unsigned)gid);
+		else
+			r = make_all_targets(rootfd, spec, &e);
+		if (r < 0) {
+			errnum = e && e->errnum ? e->errnum : EINVAL;
+			if (gr_write_all(wr, &errnum, sizeof(errnum)) == (ssize_t)sizeof(errnum) && e && e->msg)
+				(void)gr_write_all(wr, e->msg, strlen(e->msg));
+		}
+		_exit(r < 0 ? 1 : 0);
+	}
+	close(wr);
+	wr = -1;
+	n = gr_read_full(rd, &errnum, sizeof(errnum));
+	if (n == (ssize_t)sizeof(errnum)) {
+		n = gr_read_full(rd, msg, sizeof(msg) - 1);
+		msg[n > 0 ? n : 0] = '\0';
+	} else {
+		errnum = 0;
+		msg[0] = '\0';
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return gr_error_sys(err, errno, "mount targets: wait");
+	if (errnum)
+		return gr_error_set(err, errnum, "%s", msg);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return gr_error_set(err, EIO, "mount targets: the bundle owner's process failed (status %d)",
+				    status);
+	return 0;
+}
+
+int gr_spec_oci_make_targets(const struct gr_spec *spec, struct gr_error **err)
+{
+	_cleanup_close_ int rootfd = -1, bundlefd = -1;
+	struct stat rst, hst, bst;
+
+	if (!spec->bundle || streq(spec->root_path, "/"))
+		return 0;
+	rootfd = open(spec->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return gr_error_sys(err, errno, "root.path `%s`", spec->root_path);
+	if (fstat(rootfd, &rst) < 0 || stat("/", &hst) < 0)
+		return gr_error_sys(err, errno, "root.path `%s`", spec->root_path);
+	/* a root.path that leads to the host's own root (a symlink to /, say):
+	 * nothing is ever made in it */
+	if (rst.st_dev == hst.st_dev && rst.st_ino == hst.st_ino)
+		return 0;
+	if (!any_target_missing(rootfd, spec))
+		return 0;
+	bundlefd = open(spec->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (bundlefd < 0 || fstat(bundlefd, &bst) < 0)
+		return gr_error_sys(err, errno, "bundle `%s`", spec->bundle);
+	if (geteuid() == 0 && bst.st_uid != 0)
+		return make_targets_as(rootfd, spec, bst.st_uid, bst.st_gid, err);
+	return make_all_targets(rootfd, spec, err);
 }

@@ -210,11 +210,16 @@ int gr_spec_oci_apply_in_child(const struct gr_spec *spec, struct gr_error **err
  */
 int gr_spec_oci_oom_in_child(const struct gr_spec *spec, struct gr_error **err);
 /*
- * In init's mount namespace, with the supervisor's ids, before the root is
- * cloned: in a bundle's rootfs (spec->bundle set and root.path not "/"),
- * create each missing mount target (gridrun's own and the spec's) as runc
- * does. Every lookup is openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) from
- * the rootfs fd, so a symlink in the rootfs never leads a creation outside.
+ * At the job's start (gr_job_start(), before any lease, in the caller's
+ * mount namespace): in a bundle's rootfs (spec->bundle set and root.path
+ * neither "/" nor the host's root by another name), create each missing
+ * mount target (gridrun's own and the spec's) as runc does, as the bundle
+ * directory's owner: root running a user's bundle forks a child with that
+ * user's uid, gid and no groups, so it makes nothing the user could not, and
+ * the job's own ids (a leased range) need no write access to the rootfs.
+ * Every lookup is openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) from the
+ * rootfs fd, so a symlink in the rootfs never leads a creation outside.
+ * Nothing missing: no fork, no creation.
  */
 int gr_spec_oci_make_targets(const struct gr_spec *spec, struct gr_error **err);
 
