@@ -9,16 +9,8 @@
 # its configuration are this test's own.
 GRIDRUN=${GRIDRUN:-$PWD/build/gridrun}
 SRC=${GRIDRUN_SRC:-$PWD}
-if [ "${1:-}" != inner ]; then
-	[ "$(id -u)" = 0 ] || { echo "1..1"; echo "not ok 1 - oci_targets.t needs root"; exit 1; }
-	T=$(mktemp -d /tmp/gridrun-test.XXXXXX) || exit 1
-	chmod 0755 "$T"
-	unshare -m --propagation private "$0" inner "$T"
-	rc=$?
-	case "$T" in /tmp/gridrun-test.*) rm -rf "$T" ;; esac
-	exit $rc
-fi
-T=$2
+. "$SRC/tests/lib/t-root.sh"
+gt_root_ns "it runs root's jobs of a user's bundles" "$0" "$@"
 set -u
 . "$SRC/tests/lib/oci-bundle.sh"
 unset GRIDRUN_STATE_DIR XDG_RUNTIME_DIR
@@ -26,10 +18,6 @@ export GRIDRUN_STATE_DIR=$T/state
 U=23482
 G=$GRIDRUN
 I=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; echo x >>"$T/tap"; shift; for f in "$@"; do [ -f "$f" ] && sed 's/^/# /' "$f"; done; }
-check() { name=$1; shift; if eval "$1"; then ok "$name"; else shift; nok "$name" "$@"; fi; }
 errlines() { grep -v '^gridrun: notice: ' "$@"; }
 cgdirs() { find /sys/fs/cgroup -maxdepth 9 -type d -name "gridrun-$1" 2>/dev/null | wc -l; }
 
@@ -79,5 +67,4 @@ check "a user's root.path leading into root's directory: refused (exit 125) in o
 	"[ $rc = 125 ] && [ \$(wc -l <$B3/lines) = 1 ] && grep -q 'mount target .*Permission denied' $B3/lines && [ -z \"\$(ls -A $T/roots)\" ] && [ -z \"\$(ls -A $T/state 2>/dev/null | grep -vx records)\" ] && [ \$(cgdirs oci.t.$I.3) = 0 ]" \
 	"$B3/out" "$B3/err"
 
-[ -s "$T/tap" ] && exit 1
-exit 0
+gt_tap_status

@@ -7,16 +7,8 @@
 GRIDRUN=${GRIDRUN:-$PWD/build/gridrun}
 BUILD=${GRIDRUN_BUILD:-$PWD/build}
 SRC=${GRIDRUN_SRC:-$PWD}
-if [ "${1:-}" != inner ]; then
-	[ "$(id -u)" = 0 ] || { echo "1..1"; echo "not ok 1 - slurm.t needs root (it starts slurmd)"; exit 1; }
-	T=$(mktemp -d /tmp/gridrun-test.XXXXXX) || exit 1
-	chmod 0755 "$T"
-	unshare -m --propagation private "$0" inner "$T"
-	rc=$?
-	case "$T" in /tmp/gridrun-test.*) rm -rf "$T" ;; esac
-	exit $rc
-fi
-T=$2
+. "$SRC/tests/lib/t-root.sh"
+gt_root_ns "it starts slurmd" "$0" "$@"
 set -u
 # /tmp: $T/tmp, with $T still reachable at its name inside it, so that the
 # state directory an OCI job's user gets (/tmp/gridrun-UID) is this test's
@@ -29,13 +21,6 @@ UID1=23471
 FIRST=$((3000000000 + ($$ % 256) * 4194304))
 P=$((20000 + ($$ % 2000) * 2))
 PIDS=
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; echo x >>"$T/tap"; shift; for f in "$@"; do [ -f "$f" ] && sed 's/^/# /' "$f"; done; }
-check() { # check NAME COND... (COND is evaluated)
-	name=$1; shift
-	if eval "$1"; then ok "$name"; else shift; nok "$name" "$@"; fi
-}
 stop() {
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	for p in $PIDS; do
@@ -299,5 +284,4 @@ trap - EXIT
 left=0
 for p in $PIDS; do kill -0 "$p" 2>/dev/null && left=1; done
 check "every daemon started here is stopped" "[ $left = 0 ]"
-[ -s "$T/tap" ] && exit 1
-exit 0
+gt_tap_status
