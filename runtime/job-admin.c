@@ -20,10 +20,13 @@
 #include "state.h"
 #include "util.h"
 
-int gr_job_config_load(const char *path, bool run, struct gr_config **cfg, struct gr_error **err)
+int gr_job_config_load(const char *path, unsigned use, struct gr_config **cfg, struct gr_error **err)
 {
-	/* run: the pools' NSS checks only when the spec leases (gr_job_prepare()) */
-	int r = gr_config_load_cli_flags(path, run ? GR_CONFIG_IDS_LATER : 0, cfg, err);
+	/* run: the pools' NSS checks only when the spec leases (gr_job_prepare());
+	 * gc as root: the full check that refreshes the stamp starts trust */
+	unsigned flags = (use & GR_JOB_CONFIG_RUN) ? GR_CONFIG_IDS_LATER
+			 : (use & GR_JOB_CONFIG_GC) && geteuid() == 0 ? GR_CONFIG_IDS_FULL : 0;
+	int r = gr_config_load_cli_flags(path, flags, cfg, err);
 
 	if (r == 0 && geteuid() == 0 && (*cfg)->state_dir)
 		setenv("GRIDRUN_STATE_DIR", (*cfg)->state_dir, 0);

@@ -342,7 +342,7 @@ FIXTURE_SETUP(life)
 	conf = gt_write(self->dir, "gridrun.conf", "[runtime]\nlease_dir = %s\n\n[pool atlas]\n"
 			"first_uid = 3000000\nranges = 2\naccounts = root\n", self->leases);
 	chmod(conf, 0644);
-	ASSERT_EQ(0, gr_job_config_load(conf, true, &self->cfg, &err)) TH_LOG("%s", err->msg);
+	ASSERT_EQ(0, gr_job_config_load(conf, GR_JOB_CONFIG_RUN, &self->cfg, &err)) TH_LOG("%s", err->msg);
 	free(conf);
 	self->said[0] = '\0';
 }
