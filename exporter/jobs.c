@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <linux/openat2.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,10 @@
 #define JOB_DIRS_MAX 8
 #define FD_ABSENT (-2)            /* the file does not exist (controller off) */
 #define FD_RESERVE 1024           /* fds kept for connections and the rest */
+#define READERS_MAX 4             /* threads reading jobs' cgroups in one scrape */
+#define READER_MIN_JOBS 64        /* fewer jobs: one thread */
+#define READ_BUF (64u << 10)
+#define PARENTS_MAX 16            /* directories job cgroups are made in */
 
 enum ctl { C_CPUACCT = 1, C_MEMORY = 2, C_PIDS = 4, C_FREEZER = 8, C_BLKIO = 16 };
 
@@ -96,6 +101,11 @@ struct job {
 	bool opened;                  /* fd[] are open (and cached) */
 	bool limit_read, limit_set;   /* the memory limit, read since they were opened */
 	uint64_t limit;
+	/* v1: cpuacct.usage and the user/system ns of usage_all that went with
+	 * it; the same usage again means no task ran, so the same split */
+	bool cpu_known;
+	uint64_t cpu_prev[3];
+	int read_rc;                  /* of this scrape's job_read() */
 	bool warned;
 	unsigned gen;
 	struct gr_job_sample s;
@@ -108,9 +118,22 @@ struct gr_jobs {
 	size_t nmounts;
 	bool mounts_fresh;            /* reloaded during this scrape */
 	size_t nfds, budget;          /* fds held by the cache, and how many it may */
+	pthread_mutex_t lock;         /* mounts, nfds, parents: the readers share them */
+	struct parent {
+		char *path;
+		int fd;
+		struct mount m;
+	} parents[PARENTS_MAX];
+	size_t nparents;
 	unsigned gen;
 	bool dir_warned;
-	char buf[64u << 10];
+	bool once;                    /* a one-shot: nothing kept for a next scrape */
+	unsigned readers;             /* threads reading cgroups (1..READERS_MAX) */
+	/* this scrape's running jobs, kept (grown) across scrapes */
+	struct job **alive;
+	struct pollfd *pfd;
+	struct gr_job_sample *out;
+	size_t cap;
 };
 
 static void warn(bool *once, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -191,16 +214,23 @@ static bool job_dir_ok(const char *path, const char *job_id)
 
 static void job_close(struct gr_jobs *j, struct job *jb)
 {
+	size_t held = 0;
+
 	for (int f = 0; f < F_COUNT; f++) {
 		if (jb->fd[f] >= 0) {
 			close(jb->fd[f]);
-			if (jb->opened)
-				j->nfds--;
+			held += jb->opened;
 		}
 		jb->fd[f] = -1;
 	}
+	if (held) {
+		pthread_mutex_lock(&j->lock);
+		j->nfds -= held;
+		pthread_mutex_unlock(&j->lock);
+	}
 	jb->opened = false;
 	jb->limit_read = false;
+	jb->cpu_known = false;
 }
 
 static void job_unwatch(struct gr_jobs *j, struct job *jb)
@@ -233,6 +263,10 @@ static void job_watch(struct gr_jobs *j, struct job *jb)
 	job_unwatch(j, jb);
 	if (jb->sup_pid <= 0 || gr_proc_starttime(jb->sup_pid) != jb->sup_start)
 		return;
+	if (j->once) {
+		jb->alive = true;   /* one look is all a single scrape needs */
+		return;
+	}
 	fd = (int)syscall(SYS_pidfd_open, jb->sup_pid, 0);
 	/* checked again once the pidfd pins the process */
 	if (fd >= 0 && gr_proc_starttime(jb->sup_pid) != jb->sup_start) {
@@ -338,27 +372,91 @@ static void job_parse(struct gr_jobs *j, struct job *jb, const char *text)
 	}
 }
 
-/* Open the job's usage files; 0, or -errno when no directory could be. */
-static int job_open(struct gr_jobs *j, struct job *jb)
+/* The parent of a job directory (job_dir_ok() vouched for its path), kept
+ * open with the hierarchy it is on, or NULL. Called with j->lock held. */
+static const struct parent *parent_of(struct gr_jobs *j, const char *path)
 {
 	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
 				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	size_t n = (size_t)(strrchr(path, '/') - path);
+	struct parent *p = &j->parents[j->nparents];
+	const struct mount *m;
+	struct stat st;
+
+	for (size_t i = 0; i < j->nparents; i++)
+		if (!strncmp(j->parents[i].path, path, n) && !j->parents[i].path[n])
+			return &j->parents[i];
+	if (j->nparents == PARENTS_MAX || !(p->path = strndup(path, n)))
+		return NULL;
+	p->fd = (int)syscall(SYS_openat2, AT_FDCWD, p->path, &how, sizeof(how));
+	if (p->fd >= 0 && fstat(p->fd, &st) == 0 && (m = mount_of(j, st.st_dev))) {
+		p->m = *m;
+		j->nparents++;
+		return p;
+	}
+	if (p->fd >= 0)
+		close(p->fd);
+	free(p->path);
+	return NULL;
+}
+
+/* A job's cgroup directory and the hierarchy it is on (version 0: none
+ * known): one lookup below its parent's fd, on the parent's filesystem
+ * (RESOLVE_NO_XDEV), instead of a walk from / and an fstat; else (a
+ * parent removed and made again, say) from /. -errno when it is gone. */
+static int job_dir_open(struct gr_jobs *j, const char *path, struct mount *m)
+{
+	struct open_how below = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+				  .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+					     RESOLVE_NO_XDEV };
+	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	const struct parent *p;
+	const struct mount *known;
+	struct stat st;
+	int pfd = -1, dfd;
+
+	pthread_mutex_lock(&j->lock);
+	if ((p = parent_of(j, path))) {
+		pfd = p->fd;
+		*m = p->m;
+	}
+	pthread_mutex_unlock(&j->lock);
+	if (pfd >= 0 && (dfd = (int)syscall(SYS_openat2, pfd, strrchr(path, '/') + 1, &below, sizeof(below))) >= 0)
+		return dfd;
+	dfd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	if (dfd < 0 || fstat(dfd, &st) < 0) {
+		int e = -errno;
+
+		if (dfd >= 0)
+			close(dfd);
+		return e;
+	}
+	pthread_mutex_lock(&j->lock);
+	known = mount_of(j, st.st_dev);
+	*m = known ? *known : (struct mount){ 0 };
+	pthread_mutex_unlock(&j->lock);
+	return dfd;
+}
+
+/* Open the job's usage files; 0, or -errno when no directory could be. */
+static int job_open(struct gr_jobs *j, struct job *jb)
+{
 	size_t opened = 0;
 	int r = 0;
 
 	job_close(j, jb);
 	/* any directory missing: the job's cgroup is being removed */
 	for (size_t d = 0; d < jb->ndirs && r == 0; d++) {
-		_cleanup_close_ int dfd = (int)syscall(SYS_openat2, AT_FDCWD, jb->dirs[d], &how, sizeof(how));
-		const struct mount *m;
-		struct stat st;
+		struct mount mount = { 0 };
+		_cleanup_close_ int dfd = job_dir_open(j, jb->dirs[d], &mount);
+		const struct mount *m = &mount;
 
-		if (dfd < 0 || fstat(dfd, &st) < 0) {
-			r = -errno;
+		if (dfd < 0) {
+			r = dfd;
 			break;
 		}
-		m = mount_of(j, st.st_dev);
-		if (!m || m->version != jb->version) {
+		if (mount.version != jb->version) {
 			warn(&jb->warned, "job `%s`: `%s` is not on a cgroup v%d filesystem", jb->id, jb->dirs[d],
 			     jb->version);
 			continue;
@@ -382,10 +480,12 @@ static int job_open(struct gr_jobs *j, struct job *jb)
 		job_close(j, jb);
 		return r;
 	}
-	if (j->nfds + opened <= j->budget) {
+	pthread_mutex_lock(&j->lock);
+	if (!j->once && j->nfds + opened <= j->budget) {
 		jb->opened = true;
 		j->nfds += opened;
 	}
+	pthread_mutex_unlock(&j->lock);
 	return 0;
 }
 
@@ -497,8 +597,9 @@ static void parse_file(struct gr_job_sample *s, int f, const char *t, uint64_t t
 	}
 }
 
-/* Read the job's figures into jb->s; -errno when the cgroup is gone. */
-static int job_read(struct gr_jobs *j, struct job *jb)
+/* Read the job's figures into jb->s (buf: READ_BUF bytes, the caller
+ * thread's); -errno when the cgroup is gone. */
+static int job_read(struct gr_jobs *j, struct job *jb, char *buf)
 {
 	uint64_t cpu1[5] = { 0 };
 	unsigned have1 = 0;
@@ -518,15 +619,21 @@ static int job_read(struct gr_jobs *j, struct job *jb)
 				set(&jb->s, GR_M_MEMORY_LIMIT, jb->limit);
 			continue;
 		}
-		n = pread(jb->fd[f], j->buf, sizeof(j->buf) - 1, 0);
+		/* usage_all comes right after usage (files[]) */
+		if (f == F1_CPU_ALL && (have1 & 1) && jb->cpu_known && cpu1[0] == jb->cpu_prev[0]) {
+			cpu1[1] = jb->cpu_prev[1];
+			cpu1[2] = jb->cpu_prev[2];
+			continue;
+		}
+		n = pread(jb->fd[f], buf, READ_BUF - 1, 0);
 		if (n < 0) {
 			r = -errno;      /* ENODEV: removed under us */
 			break;
 		}
-		j->buf[n] = '\0';
+		buf[n] = '\0';
 		if (f == F1_CPU || f == F1_CPU_ALL)
 			have1 |= 1u << (f - F1_CPU);
-		parse_file(&jb->s, f, j->buf, cpu1);
+		parse_file(&jb->s, f, buf, cpu1);
 		if (f == F2_MEM_MAX || f == F1_MEM_MAX) {
 			jb->limit_read = true;
 			jb->limit_set = (jb->s.have >> GR_M_MEMORY_LIMIT) & 1;
@@ -535,6 +642,9 @@ static int job_read(struct gr_jobs *j, struct job *jb)
 	}
 	if (r == 0 && (have1 & 1)) {
 		uint64_t u, y;
+
+		memcpy(jb->cpu_prev, cpu1, sizeof(jb->cpu_prev));
+		jb->cpu_known = jb->opened;
 
 		gr_cgroup_v1_cpu_split(cpu1[0], cpu1[1], cpu1[2], &u, &y);
 		set(&jb->s, GR_M_CPU_USER, u);
@@ -549,15 +659,19 @@ static int job_read(struct gr_jobs *j, struct job *jb)
 	return r;
 }
 
-int gr_jobs_new(const char *state_dir, struct gr_jobs **out)
+int gr_jobs_new(const char *state_dir, bool once, struct gr_jobs **out)
 {
 	struct gr_jobs *j = calloc(1, sizeof(*j));
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	struct rlimit rl;
 
 	if (!j || !(j->state_dir = strdup(state_dir))) {
 		free(j);
 		return -ENOMEM;
 	}
+	pthread_mutex_init(&j->lock, NULL);
+	j->once = once;
+	j->readers = cpus < 1 ? 1 : cpus > READERS_MAX ? READERS_MAX : (unsigned)cpus;
 	j->budget = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 2 * FD_RESERVE
 			    ? (size_t)(rl.rlim_cur - FD_RESERVE) : 0;
 	load_mounts(j);
@@ -577,6 +691,14 @@ void gr_jobs_free(struct gr_jobs *j)
 		return;
 	gr_map_each(&j->jobs, free_job_value, j);
 	gr_map_done(&j->jobs);
+	pthread_mutex_destroy(&j->lock);
+	for (size_t i = 0; i < j->nparents; i++) {
+		close(j->parents[i].fd);
+		free(j->parents[i].path);
+	}
+	free(j->alive);
+	free(j->pfd);
+	free(j->out);
 	free(j->mounts);
 	free(j->state_dir);
 	free(j);
@@ -658,16 +780,75 @@ static void collect(void *data, const char *key, void *value)
 		sc->v[sc->n++] = jb;
 }
 
+/* The cgroup reads of one scrape, shared out among threads (each takes the
+ * next job): on a busy node they are most of a scrape's time, nearly all of
+ * it in the kernel (seq_file formatting), and jobs are independent. */
+struct readers {
+	struct gr_jobs *j;
+	struct job **v;
+	size_t n, next;
+};
+
+static void *reader(void *data)
+{
+	struct readers *rd = data;
+	char *buf = malloc(READ_BUF);
+
+	for (size_t i; (i = __atomic_fetch_add(&rd->next, 1, __ATOMIC_RELAXED)) < rd->n; ) {
+		struct job *jb = rd->v[i];
+
+		jb->read_rc = !buf ? -ENOMEM : !jb->labels || !jb->version ? -ENOENT : job_read(rd->j, jb, buf);
+	}
+	free(buf);
+	return NULL;
+}
+
+static void read_all(struct gr_jobs *j, struct job **v, size_t n)
+{
+	struct readers rd = { j, v, n, 0 };
+	pthread_t t[READERS_MAX];
+	unsigned extra = 0;
+
+	for (; n >= READER_MIN_JOBS && extra + 1 < j->readers; extra++)
+		if (pthread_create(&t[extra], NULL, reader, &rd) != 0)
+			break;
+	reader(&rd);
+	for (unsigned i = 0; i < extra; i++)
+		pthread_join(t[i], NULL);
+}
+
+/* The per-scrape arrays, for n jobs, kept from one scrape to the next. */
+static int reserve(struct gr_jobs *j, size_t n)
+{
+	void *a, *p, *o;
+
+	if (n <= j->cap)
+		return 0;
+	n = n < 64 ? 64 : n + n / 2;
+	a = realloc(j->alive, n * sizeof(*j->alive));
+	if (a)
+		j->alive = a;
+	p = a ? realloc(j->pfd, n * sizeof(*j->pfd)) : NULL;
+	if (p)
+		j->pfd = p;
+	o = p ? realloc(j->out, n * sizeof(*j->out)) : NULL;
+	if (!o)
+		return -ENOMEM;
+	j->out = o;
+	j->cap = n;
+	return 0;
+}
+
 int gr_jobs_scrape(struct gr_jobs *j, struct gr_job_sample **samples, size_t *n, unsigned *running,
 		   unsigned *unreadable, struct gr_error **err)
 {
-	_cleanup_free_ struct job **alive = NULL;
-	_cleanup_free_ struct pollfd *pfd = NULL;
+	struct job **alive;
+	struct pollfd *pfd;
 	struct gr_job_sample *out;
 	struct scan sc = { j, NULL, 0 };
 	struct dirent *de;
 	struct stat st;
-	size_t np = 0, k = 0;
+	size_t np = 0, np2 = 0, k = 0;
 	DIR *d;
 
 	*samples = NULL;
@@ -694,11 +875,11 @@ int gr_jobs_scrape(struct gr_jobs *j, struct gr_job_sample **samples, size_t *n,
 	gr_map_filter(&j->jobs, stale, j);
 
 	/* who still runs: one poll over every supervisor's pidfd */
-	alive = calloc(j->jobs.n + 1, sizeof(*alive));
-	pfd = calloc(j->jobs.n + 1, sizeof(*pfd));
-	if (!alive || !pfd)
+	if (reserve(j, j->jobs.n + 1) < 0)
 		return gr_error_sys(err, ENOMEM, "scrape");
-	sc.v = alive;
+	alive = sc.v = j->alive;
+	pfd = j->pfd;
+	out = j->out;
 	gr_map_each(&j->jobs, collect, &sc);
 	for (size_t i = 0; i < sc.n; i++)
 		if (alive[i]->pidfd >= 0)
@@ -707,24 +888,23 @@ int gr_jobs_scrape(struct gr_jobs *j, struct gr_job_sample **samples, size_t *n,
 		return gr_error_sys(err, errno, "scrape: poll");
 	for (size_t i = 0, p = 0; i < sc.n; i++) {
 		struct job *jb = alive[i];
+		/* a one-shot looked at each just now (job_watch()) */
 		bool gone = jb->pidfd >= 0 ? (pfd[p++].revents & (POLLIN | POLLHUP | POLLERR)) != 0
-					   : gr_proc_starttime(jb->sup_pid) != jb->sup_start;
+			    : !j->once && gr_proc_starttime(jb->sup_pid) != jb->sup_start;
 
 		if (gone) {
 			job_unwatch(j, jb);
 			job_close(j, jb);
+		} else {
+			alive[np2++] = jb;
 		}
 	}
-	out = calloc(sc.n + 1, sizeof(*out));
-	if (!out)
-		return gr_error_sys(err, ENOMEM, "scrape");
-	for (size_t i = 0; i < sc.n; i++) {
+	read_all(j, alive, np2);
+	for (size_t i = 0; i < np2; i++) {
 		struct job *jb = alive[i];
 
-		if (!jb->alive)
-			continue;
 		(*running)++;
-		if (!jb->labels || !jb->version || job_read(j, jb) < 0) {
+		if (jb->read_rc < 0) {
 			(*unreadable) += jb->version != 0;
 			continue;
 		}
