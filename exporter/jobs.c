@@ -297,8 +297,11 @@ static void job_set_labels(struct job *jb, const char *account, const char *pool
 }
 
 /* A /proc starttime (clock ticks since boot) in ns since the epoch: the
- * realtime clock less the boot-time clock is when the machine booted, to the
- * ns (/proc/stat's btime is truncated to the second), plus the ticks. */
+ * realtime clock less the boot-time clock is when the machine booted
+ * (/proc/stat's btime is truncated to the second), plus the ticks. The two
+ * clock reads are tens of ns apart, a different amount each time: rounded
+ * to the ms (a tick is 1-10 ms), the same job shows the same start in every
+ * scrape and every exporter, one-shots included. */
 static uint64_t start_epoch_ns(unsigned long long ticks)
 {
 	long hz = sysconf(_SC_CLK_TCK);
@@ -308,6 +311,7 @@ static uint64_t start_epoch_ns(unsigned long long ticks)
 	if (!ticks || hz <= 0 || clock_gettime(CLOCK_REALTIME, &rt) < 0 || clock_gettime(CLOCK_BOOTTIME, &bt) < 0)
 		return 0;
 	boot = (rt.tv_sec - bt.tv_sec) * 1000000000LL + (rt.tv_nsec - bt.tv_nsec);
+	boot = (boot + 500000) / 1000000 * 1000000;
 	return (uint64_t)boot + ticks / (unsigned long long)hz * 1000000000ULL +
 	       ticks % (unsigned long long)hz * 1000000000ULL / (unsigned long long)hz;
 }
