@@ -17,7 +17,7 @@
 # (/proc/PID/task/*/schedstat before and after each), which a loaded machine
 # barely changes, and of gridrun_exporter_scrape_duration_seconds, its own
 # wall time to build a scrape, which waits for the CPU as well; and the
-# exposition's size. The exporters get the hard fd limit (as a service unit
+# exposition's size; and the wall time of a `--textfile` one-shot (TEXTFILE_RUNS, 5). The exporters get the hard fd limit (as a service unit
 # would give more), so that every job's files stay open (11 a job). Run as root; everything made is
 # removed at exit.
 set -euo pipefail
@@ -110,11 +110,21 @@ for _ in $(seq "$ROUNDS"); do
 		sed -n 's/^gridrun_exporter_scrape_duration_seconds //p' "$S/scrape.$k" >>"$S/t.$k"
 	done
 done
-echo "| exporter | jobs | CPU median ms | CPU p90 ms | build wall median ms | build wall p90 ms | exposition KiB |"
-echo "|--|--:|--:|--:|--:|--:|--:|"
+# --textfile one-shot, interleaved too: whole process, start to exit (wall)
+for _ in $(seq "${TEXTFILE_RUNS:-5}"); do
+	for k in "${!EXPORTERS[@]}"; do
+		t0=$(date +%s%N)
+		"${EXPORTERS[$k]}" --textfile "$S/one.$k.prom" --state-dir "$S/state" 2>/dev/null
+		echo $(( $(date +%s%N) - t0 )) >>"$S/o.$k"
+	done
+done
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "| exporter | jobs | CPU median ms | CPU p90 ms | build wall median ms | build wall p90 ms | exposition KiB | textfile one-shot median ms |"
+echo "|--|--:|--:|--:|--:|--:|--:|--:|"
 for k in "${!URLS[@]}"; do
 	c=$(sort -g "$S/c.$k" | awk '{ t[NR] = $1 / 1e6 } END { printf "%.2f | %.2f", t[int((NR + 1) / 2)], t[int(NR * 0.9 + 0.5)] }')
-	sort -g "$S/t.$k" | awk -v e="${EXPORTERS[$k]}" -v n="$N" -v c="$c" -v kib="$(( $(stat -c %s "$S/scrape.$k") / 1024 ))" '
+	o=$(sort -g "$S/o.$k" | awk '{ t[NR] = $1 / 1e6 } END { printf "%.1f", t[int((NR + 1) / 2)] }')
+	sort -g "$S/t.$k" | awk -v e="${EXPORTERS[$k]}" -v n="$N" -v c="$c" -v o="$o" -v kib="$(( $(stat -c %s "$S/scrape.$k") / 1024 ))" '
 		{ t[NR] = $1 * 1000 }
-		END { printf "| %s | %d | %s | %.2f | %.2f | %d |\n", e, n, c, t[int((NR + 1) / 2)], t[int(NR * 0.9 + 0.5)], kib }'
+		END { printf "| %s | %d | %s | %.2f | %.2f | %d | %s |\n", e, n, c, t[int((NR + 1) / 2)], t[int(NR * 0.9 + 0.5)], kib, o }'
 done

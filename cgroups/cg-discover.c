@@ -13,7 +13,15 @@
 #include <sys/statfs.h>
 
 #include "cg-discover.h"
+#include "cg-internal.h"
 #include "util.h"
+
+static unsigned inits;
+
+unsigned gr_cg_discover_inits(void)
+{
+	return inits;
+}
 
 static int grow(void **v, size_t n, size_t size)
 {
@@ -77,6 +85,15 @@ static int mounts(struct gr_cg_discovery *d)
 			continue;
 		len = strlen(h->controllers);
 		snprintf(h->controllers + len, sizeof(h->controllers) - len, "%s%s", len ? "," : "", mp.name);
+		if (h->version == 1 && !h->own[0]) {
+			char *own = NULL;
+
+			/* /proc/self/cgroup's line for the controller */
+			if (cgroup_get_current_controller_path(getpid(), mp.name, &own) == 0 && own &&
+			    strlen(own) < sizeof(h->own))
+				strcpy(h->own, own);
+			free(own);
+		}
 	}
 	cgroup_get_controller_end(&it);
 	if (r != ECGEOF)
@@ -117,6 +134,7 @@ int gr_cg_discover(struct gr_cg_discovery *d, struct gr_error **err)
 	int init, r;
 
 	memset(d, 0, sizeof(*d));
+	inits++;
 	init = cgroup_init();
 	d->init_ns = gr_now_ns() - t0;
 	if (init != 0 && init != ECGROUPNOTMOUNTED)
@@ -149,4 +167,37 @@ const struct gr_cg_hierarchy *gr_cg_discovery_find(const struct gr_cg_discovery 
 			if ((p == d->h[i].controllers || p[-1] == ',') && (p[n] == '\0' || p[n] == ','))
 				return &d->h[i];
 	return NULL;
+}
+
+ssize_t gr_cg_discovery_job_paths(const struct gr_cg_discovery *d, const char *name, char **paths, size_t max)
+{
+	const char *base = NULL;
+	size_t n = 0;
+
+	if (gr_cg_base(&base, NULL) < 0)
+		return -1;
+	for (size_t i = 0; i < d->nh; i++) {
+		const struct gr_cg_hierarchy *h = &d->h[i];
+		bool ours = false;
+		char dir[600];
+		struct stat st;
+
+		for (size_t k = 0; h->version == 1 && k < GR_CG_V1_CONTROLLERS; k++)
+			ours = ours || gr_cg_discovery_find(d, gr_cg_v1_controllers[k]) == h;
+		if (!ours)
+			continue;
+		/* libcgroup's OWN must be our cgroup's directory under MOUNT */
+		if (!h->own[0] || snprintf(dir, sizeof(dir), "%s%s", h->path, h->own) >= (int)sizeof(dir) ||
+		    stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || n == max)
+			goto fallback;
+		if (asprintf(&paths[n], "%s%s/%s", h->path,
+			     base ? base : strcmp(h->own, "/") ? h->own : "", name) < 0)
+			goto fallback;
+		n++;
+	}
+	return (ssize_t)n;
+fallback:
+	while (n)
+		free(paths[--n]);
+	return -1;
 }

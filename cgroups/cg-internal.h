@@ -10,6 +10,9 @@
 #include "cgroups.h"
 
 #define GR_CG_V1_MAX 8
+/* The v1 controllers gridrun makes job directories for (cg-v1.c). */
+#define GR_CG_V1_CONTROLLERS 6
+extern const char *const gr_cg_v1_controllers[GR_CG_V1_CONTROLLERS];
 
 struct gr_cg_v1_dir {
 	char *controllers;   /* e.g. "memory" or "cpu,cpuacct" (co-mounted) */

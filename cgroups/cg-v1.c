@@ -31,7 +31,8 @@
 #include "cg-internal.h"
 #include "util.h"
 
-static const char *const v1_controllers[] = { "memory", "cpu", "cpuacct", "pids", "freezer", "blkio" };
+const char *const gr_cg_v1_controllers[GR_CG_V1_CONTROLLERS] = { "memory", "cpu", "cpuacct", "pids", "freezer", "blkio" };
+#define v1_controllers gr_cg_v1_controllers
 
 static struct gr_cg_v1_dir *dir_for(struct gr_cgroup *cg, const char *controller)
 {

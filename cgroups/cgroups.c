@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cg-discover.h"
 #include "cg-internal.h"
 #include "util.h"
 
@@ -488,17 +489,20 @@ int gr_cgroup_remove_path(const char *path, struct gr_error **err)
 	return gr_cg_rmdir_retry(path, err);
 }
 
-int gr_cgroup_remove_job(const char *job_id, struct gr_error **err)
+int gr_cgroup_remove_job(const char *job_id, const struct gr_cg_discovery *disc, struct gr_error **err)
 {
 	const struct gr_cgroup_ops *ops = pick_backend();
 	_cleanup_free_ char *name = NULL;
 	char *paths[GR_CG_V1_MAX];
+	ssize_t found = -1;
 	size_t n;
 	int removed = 0, r = 0;
 
 	if (!ops || asprintf(&name, "gridrun-%s", job_id) < 0)
 		return 0;
-	n = ops->paths_for(name, paths, GR_CG_V1_MAX);
+	if (disc && ops->version == 1)
+		found = gr_cg_discovery_job_paths(disc, name, paths, GR_CG_V1_MAX);
+	n = found >= 0 ? (size_t)found : ops->paths_for(name, paths, GR_CG_V1_MAX);
 	for (size_t i = 0; i < n; i++) {
 		if (access(paths[i], F_OK) == 0) {
 			if (gr_cgroup_remove_path(paths[i], r < 0 ? NULL : err) < 0)

@@ -126,7 +126,10 @@ int gr_cgroup_freeze_path(int version, const char *path, bool frozen, struct gr_
 int gr_cgroup_remove_path(const char *path, struct gr_error **err);
 /* Remove every directory of job job_id's cgroup that exists, wherever this
  * process would have created it: for a supervisor killed between creating
- * the cgroup and recording it. Returns how many were removed. */
-int gr_cgroup_remove_job(const char *job_id, struct gr_error **err);
+ * the cgroup and recording it. Returns how many were removed. disc (gc's,
+ * cg-discover.h; NULL on a job's start) says where the v1 hierarchies and
+ * our cgroup in each are, instead of /proc/self/mountinfo. */
+struct gr_cg_discovery;
+int gr_cgroup_remove_job(const char *job_id, const struct gr_cg_discovery *disc, struct gr_error **err);
 
 #endif

@@ -405,7 +405,7 @@ int main(int argc, char **argv)
 	if (self == 1)
 		return setup_failed("running as PID 1: set USE_PID_NAMESPACES = false with USER_JOB_WRAPPER");
 	/* the site configuration as `gridrun run` takes it (job.h): its state_dir too */
-	if (gr_job_config_load(NULL, false, &cfg, &err) < 0 || gr_condor_job_load(cfg, &job, &err) < 0)
+	if (gr_job_config_load(NULL, 0, &cfg, &err) < 0 || gr_condor_job_load(cfg, &job, &err) < 0)
 		return fail_err(err);
 	if (!getcwd(cwd, sizeof(cwd)))
 		return setup_failed("cannot tell the job's working directory");

@@ -45,8 +45,10 @@
 
 struct gr_collector;
 
-/* cfg may be NULL (no pools); it must outlive the collector. */
-int gr_collect_new(const char *state_dir, const struct gr_config *cfg, struct gr_collector **out,
+/* cfg may be NULL (no pools); it must outlive the collector. once: for a
+ * single scrape (--textfile without --interval): no pidfd watches a
+ * supervisor (its start time is read once), no file stays open. */
+int gr_collect_new(const char *state_dir, const struct gr_config *cfg, bool once, struct gr_collector **out,
 		   struct gr_error **err);
 void gr_collect_free(struct gr_collector *c);
 /* One whole exposition (text format 0.0.4), malloc'd, in *text. */
@@ -118,13 +120,14 @@ struct gr_job_sample {
 };
 
 struct gr_jobs;
-int gr_jobs_new(const char *state_dir, struct gr_jobs **out);
+int gr_jobs_new(const char *state_dir, bool once, struct gr_jobs **out);
 void gr_jobs_free(struct gr_jobs *j);
 /*
- * List and read the running jobs: *samples (malloc'd, sorted by job id)
- * holds the jobs whose cgroup could be read, *running counts every running
- * job, *unreadable those of them whose cgroup could not be read. The
- * samples point into j: valid until the next call.
+ * List and read the running jobs: *samples (sorted by job id) holds the
+ * jobs whose cgroup could be read, *running counts every running job,
+ * *unreadable those of them whose cgroup could not be read. The samples
+ * and the array are j's: valid until the next call. With more than a few
+ * dozen jobs the cgroups are read by up to one thread per CPU (at most 4).
  */
 int gr_jobs_scrape(struct gr_jobs *j, struct gr_job_sample **samples, size_t *n, unsigned *running,
 		   unsigned *unreadable, struct gr_error **err);

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * jobs.c - the running jobs and their cgroup usage, for gridrun-exporter.
- * exporter.h says what is read, what is trusted and what is kept between
- * scrapes. The usage files and how they are read follow the backends
- * (cgroups/cg-v1.c, cg-v2.c), so that a job's last scrape and its
- * accounting record agree: v1 CPU is cpuacct.usage (exact) split in the
- * proportion of usage_user to usage_sys, as the record's is.
+ * jobs.c - the running jobs, for gridrun-exporter: the state directory's
+ * entries (parsed again only when replaced), their supervisors (a pidfd
+ * each, polled once a scrape) and one scrape's list; their cgroup figures
+ * are job-read.c's (jobs-int.h). exporter.h says what is read, what is
+ * trusted and what is kept between scrapes.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -13,6 +12,7 @@
 #include <jansson.h>
 #include <linux/openat2.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,97 +24,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cg-discover.h"
-#include "cgroups.h"
-#include "exporter.h"
+#include "jobs-int.h"
 #include "state.h"
 #include "util.h"
 
-#define CG_ROOT "/sys/fs/cgroup/"
-#define STATE_MAX (64u << 10)
-#define JOB_DIRS_MAX 8
-#define FD_ABSENT (-2)            /* the file does not exist (controller off) */
-#define FD_RESERVE 1024           /* fds kept for connections and the rest */
-
-enum ctl { C_CPUACCT = 1, C_MEMORY = 2, C_PIDS = 4, C_FREEZER = 8, C_BLKIO = 16 };
-
-enum file_id {
-	F2_CPU, F2_MEM, F2_MEM_PEAK, F2_PIDS, F2_MEM_EVENTS, F2_IO, F2_EVENTS, F2_MEM_MAX, F2_MEM_STAT,
-	F1_CPU, F1_CPU_ALL, F1_MEM, F1_MEM_PEAK, F1_OOM, F1_PIDS, F1_IO, F1_FREEZER, F1_MEM_MAX, F1_MEM_STAT,
-	F_COUNT
-};
-
-static const struct {
-	int version;
-	unsigned ctl;                 /* v1: the hierarchy that has it */
-	const char *name;
-} files[F_COUNT] = {
-	[F2_CPU] = { 2, 0, "cpu.stat" },
-	[F2_MEM] = { 2, 0, "memory.current" },
-	[F2_MEM_PEAK] = { 2, 0, "memory.peak" },
-	[F2_PIDS] = { 2, 0, "pids.current" },
-	[F2_MEM_EVENTS] = { 2, 0, "memory.events" },
-	[F2_IO] = { 2, 0, "io.stat" },
-	[F2_EVENTS] = { 2, 0, "cgroup.events" },
-	[F2_MEM_MAX] = { 2, 0, "memory.max" },
-	[F2_MEM_STAT] = { 2, 0, "memory.stat" },
-	[F1_CPU] = { 1, C_CPUACCT, "cpuacct.usage" },
-	/* per CPU user and system ns in one file: the same figures as
-	 * cpuacct.usage_user and usage_sys, one read fewer per job */
-	[F1_CPU_ALL] = { 1, C_CPUACCT, "cpuacct.usage_all" },
-	[F1_MEM] = { 1, C_MEMORY, "memory.usage_in_bytes" },
-	[F1_MEM_PEAK] = { 1, C_MEMORY, "memory.max_usage_in_bytes" },
-	[F1_OOM] = { 1, C_MEMORY, "memory.oom_control" },
-	[F1_PIDS] = { 1, C_PIDS, "pids.current" },
-	[F1_IO] = { 1, C_BLKIO, "blkio.throttle.io_service_bytes" },
-	[F1_FREEZER] = { 1, C_FREEZER, "freezer.state" },
-	[F1_MEM_MAX] = { 1, C_MEMORY, "memory.limit_in_bytes" },
-	[F1_MEM_STAT] = { 1, C_MEMORY, "memory.stat" },
-};
-
-struct mount {
-	dev_t dev;
-	int version;
-	unsigned ctl;
-};
-
-struct job {
-	char *id;
-	ino_t ino;                    /* of the state file last parsed */
-	struct timespec mtim;
-	pid_t sup_pid;
-	unsigned long long sup_start;
-	int pidfd;                    /* the supervisor; -1: none (see alive) */
-	bool alive;
-	uint64_t start_time;          /* ns since the epoch, 0: unknown */
-	char *labels;
-	char *layers;                 /* gr_job_sample.layers; NULL: not in the state */
-	int version;                  /* 0: no cgroup listed */
-	char *dirs[JOB_DIRS_MAX];
-	size_t ndirs;
-	int fd[F_COUNT];              /* open, -1 (closed) or FD_ABSENT */
-	bool opened;                  /* fd[] are open (and cached) */
-	bool limit_read, limit_set;   /* the memory limit, read since they were opened */
-	uint64_t limit;
-	bool warned;
-	unsigned gen;
-	struct gr_job_sample s;
-};
-
-struct gr_jobs {
-	char *state_dir;
-	struct gr_map jobs;
-	struct mount *mounts;
-	size_t nmounts;
-	bool mounts_fresh;            /* reloaded during this scrape */
-	size_t nfds, budget;          /* fds held by the cache, and how many it may */
-	unsigned gen;
-	bool dir_warned;
-	char buf[64u << 10];
-};
-
-static void warn(bool *once, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warn(bool *once, const char *fmt, ...)
+void gr_jobs_warn(bool *once, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -126,49 +40,6 @@ static void warn(bool *once, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputs(", ignoring\n", stderr);
 	va_end(ap);
-}
-
-/* The cgroup hierarchies, by device, from libcgroup (cg-discover.h): the
- * first call costs tens of ms (at start), a later one ~0.2 ms. */
-static void load_mounts(struct gr_jobs *j)
-{
-	static const struct { const char *name; unsigned ctl; } c[] = {
-		{ "cpuacct", C_CPUACCT }, { "memory", C_MEMORY }, { "pids", C_PIDS },
-		{ "freezer", C_FREEZER }, { "blkio", C_BLKIO },
-	};
-	struct gr_cg_discovery d;
-	struct mount *v;
-
-	j->nmounts = 0;
-	j->mounts_fresh = true;
-	if (gr_cg_discover(&d, NULL) < 0)
-		return;
-	v = d.nh ? realloc(j->mounts, d.nh * sizeof(*v)) : NULL;
-	if (v)
-		j->mounts = v;
-	for (size_t i = 0; v && i < d.nh; i++) {
-		struct mount m = { .dev = d.h[i].dev, .version = d.h[i].version };
-
-		for (size_t k = 0; m.version == 1 && k < ARRAY_SIZE(c); k++)
-			if (gr_cg_discovery_find(&d, c[k].name) == &d.h[i])
-				m.ctl |= c[k].ctl;
-		j->mounts[j->nmounts++] = m;
-	}
-	gr_cg_discovery_free(&d);
-}
-
-static const struct mount *mount_of(struct gr_jobs *j, dev_t dev)
-{
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < j->nmounts; i++)
-			if (j->mounts[i].dev == dev)
-				return &j->mounts[i];
-		/* a hierarchy mounted since: look again, once per scrape */
-		if (j->mounts_fresh)
-			break;
-		load_mounts(j);
-	}
-	return NULL;
 }
 
 /* Only gridrun's own job directory, CG_ROOT...gridrun-<job-id>, plainly named. */
@@ -189,20 +60,6 @@ static bool job_dir_ok(const char *path, const char *job_id)
 	return true;
 }
 
-static void job_close(struct gr_jobs *j, struct job *jb)
-{
-	for (int f = 0; f < F_COUNT; f++) {
-		if (jb->fd[f] >= 0) {
-			close(jb->fd[f]);
-			if (jb->opened)
-				j->nfds--;
-		}
-		jb->fd[f] = -1;
-	}
-	jb->opened = false;
-	jb->limit_read = false;
-}
-
 static void job_unwatch(struct gr_jobs *j, struct job *jb)
 {
 	if (jb->pidfd >= 0) {
@@ -215,7 +72,7 @@ static void job_unwatch(struct gr_jobs *j, struct job *jb)
 
 static void job_free(struct gr_jobs *j, struct job *jb)
 {
-	job_close(j, jb);
+	gr_job_close(j, jb);
 	job_unwatch(j, jb);
 	for (size_t i = 0; i < jb->ndirs; i++)
 		free(jb->dirs[i]);
@@ -233,6 +90,10 @@ static void job_watch(struct gr_jobs *j, struct job *jb)
 	job_unwatch(j, jb);
 	if (jb->sup_pid <= 0 || gr_proc_starttime(jb->sup_pid) != jb->sup_start)
 		return;
+	if (j->once) {
+		jb->alive = true;   /* one look is all a single scrape needs */
+		return;
+	}
 	fd = (int)syscall(SYS_pidfd_open, jb->sup_pid, 0);
 	/* checked again once the pidfd pins the process */
 	if (fd >= 0 && gr_proc_starttime(jb->sup_pid) != jb->sup_start) {
@@ -263,8 +124,11 @@ static void job_set_labels(struct job *jb, const char *account, const char *pool
 }
 
 /* A /proc starttime (clock ticks since boot) in ns since the epoch: the
- * realtime clock less the boot-time clock is when the machine booted, to the
- * ns (/proc/stat's btime is truncated to the second), plus the ticks. */
+ * realtime clock less the boot-time clock is when the machine booted
+ * (/proc/stat's btime is truncated to the second), plus the ticks. The two
+ * clock reads are tens of ns apart, a different amount each time: rounded
+ * to the ms (a tick is 1-10 ms), the same job shows the same start in every
+ * scrape and every exporter, one-shots included. */
 static uint64_t start_epoch_ns(unsigned long long ticks)
 {
 	long hz = sysconf(_SC_CLK_TCK);
@@ -274,6 +138,7 @@ static uint64_t start_epoch_ns(unsigned long long ticks)
 	if (!ticks || hz <= 0 || clock_gettime(CLOCK_REALTIME, &rt) < 0 || clock_gettime(CLOCK_BOOTTIME, &bt) < 0)
 		return 0;
 	boot = (rt.tv_sec - bt.tv_sec) * 1000000000LL + (rt.tv_nsec - bt.tv_nsec);
+	boot = (boot + 500000) / 1000000 * 1000000;
 	return (uint64_t)boot + ticks / (unsigned long long)hz * 1000000000ULL +
 	       ticks % (unsigned long long)hz * 1000000000ULL / (unsigned long long)hz;
 }
@@ -302,8 +167,8 @@ static void job_parse(struct gr_jobs *j, struct job *jb, const char *text)
 	bool same;
 
 	if (gr_job_state_parse(text, 0, &st, NULL) < 0 || strcmp(st.job_id, jb->id)) {
-		warn(&jb->warned, "job `%s`: its state file is not gridrun's", jb->id);
-		job_close(j, jb);
+		gr_jobs_warn(&jb->warned, "job `%s`: its state file is not gridrun's", jb->id);
+		gr_job_close(j, jb);
 		job_unwatch(j, jb);
 		return;
 	}
@@ -319,7 +184,7 @@ static void job_parse(struct gr_jobs *j, struct job *jb, const char *text)
 		if (n < JOB_DIRS_MAX && job_dir_ok(st.cgroups[i], jb->id))
 			dirs[n++] = st.cgroups[i];
 		else
-			warn(&jb->warned, "job `%s`: cgroup %s is not a gridrun job cgroup", jb->id, st.cgroups[i]);
+			gr_jobs_warn(&jb->warned, "job `%s`: cgroup %s is not a gridrun job cgroup", jb->id, st.cgroups[i]);
 	}
 	if (st.cgroup_version != 1 && st.cgroup_version != 2)
 		n = 0;
@@ -327,7 +192,7 @@ static void job_parse(struct gr_jobs *j, struct job *jb, const char *text)
 	for (i = 0; same && i < n; i++)
 		same = !strcmp(dirs[i], jb->dirs[i]);
 	if (!same) {
-		job_close(j, jb);
+		gr_job_close(j, jb);
 		for (i = 0; i < jb->ndirs; i++)
 			free(jb->dirs[i]);
 		jb->ndirs = 0;
@@ -338,229 +203,22 @@ static void job_parse(struct gr_jobs *j, struct job *jb, const char *text)
 	}
 }
 
-/* Open the job's usage files; 0, or -errno when no directory could be. */
-static int job_open(struct gr_jobs *j, struct job *jb)
-{
-	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
-	size_t opened = 0;
-	int r = 0;
-
-	job_close(j, jb);
-	/* any directory missing: the job's cgroup is being removed */
-	for (size_t d = 0; d < jb->ndirs && r == 0; d++) {
-		_cleanup_close_ int dfd = (int)syscall(SYS_openat2, AT_FDCWD, jb->dirs[d], &how, sizeof(how));
-		const struct mount *m;
-		struct stat st;
-
-		if (dfd < 0 || fstat(dfd, &st) < 0) {
-			r = -errno;
-			break;
-		}
-		m = mount_of(j, st.st_dev);
-		if (!m || m->version != jb->version) {
-			warn(&jb->warned, "job `%s`: `%s` is not on a cgroup v%d filesystem", jb->id, jb->dirs[d],
-			     jb->version);
-			continue;
-		}
-		for (int f = 0; f < F_COUNT && r == 0; f++) {
-			if (files[f].version != m->version || (m->version == 1 && !(files[f].ctl & m->ctl)) ||
-			    jb->fd[f] != -1)
-				continue;
-			jb->fd[f] = openat(dfd, files[f].name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-			if (jb->fd[f] >= 0)
-				opened++;
-			else if (errno == ENOENT)
-				jb->fd[f] = FD_ABSENT;   /* its controller is off */
-			else
-				r = -errno;
-		}
-	}
-	if (r == 0 && !opened)
-		r = -ENOENT;
-	if (r < 0) {
-		job_close(j, jb);
-		return r;
-	}
-	if (j->nfds + opened <= j->budget) {
-		jb->opened = true;
-		j->nfds += opened;
-	}
-	return 0;
-}
-
-static uint64_t keyed(const char *text, const char *key, bool *found)
-{
-	size_t n = strlen(key);
-
-	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-		if (!strncmp(p, key, n) && p[n] == ' ') {
-			*found = true;
-			return strtoull(p + n + 1, NULL, 10);
-		}
-	*found = false;
-	return 0;
-}
-
-static void set(struct gr_job_sample *s, enum gr_job_metric m, uint64_t v)
-{
-	s->v[m] = v;
-	s->have |= 1u << m;
-}
-
-/* tmp: v1 cpuacct total, user, system; inactive file bytes and whether read */
-static void parse_file(struct gr_job_sample *s, int f, const char *t, uint64_t tmp[5])
-{
-	uint64_t *cpu1 = tmp;
-	bool ok, ok2;
-	uint64_t v, w;
-
-	switch (f) {
-	case F2_CPU:
-		v = keyed(t, "user_usec", &ok);
-		w = keyed(t, "system_usec", &ok2);
-		if (ok && ok2) {
-			set(s, GR_M_CPU_USER, v * 1000);
-			set(s, GR_M_CPU_SYSTEM, w * 1000);
-		}
-		break;
-	case F2_MEM: case F1_MEM:
-		set(s, GR_M_MEMORY, strtoull(t, NULL, 10));
-		break;
-	case F2_MEM_PEAK: case F1_MEM_PEAK:
-		set(s, GR_M_MEMORY_PEAK, strtoull(t, NULL, 10));
-		break;
-	case F2_PIDS: case F1_PIDS:
-		set(s, GR_M_PIDS, strtoull(t, NULL, 10));
-		break;
-	case F2_MEM_EVENTS: case F1_OOM:
-		if ((v = keyed(t, "oom_kill", &ok)), ok)
-			set(s, GR_M_OOM_KILLS, v);
-		break;
-	case F2_EVENTS:
-		if ((v = keyed(t, "frozen", &ok)), ok)
-			set(s, GR_M_FROZEN, v ? 1 : 0);
-		break;
-	case F1_FREEZER:
-		set(s, GR_M_FROZEN, !strncmp(t, "FROZEN", 6));
-		break;
-	case F2_MEM_MAX: case F1_MEM_MAX:
-		/* v2 "max"; v1 has no word for it: PAGE_COUNTER_MAX pages, > 2^62 */
-		if (t[0] >= '0' && t[0] <= '9' && (v = strtoull(t, NULL, 10)) < (1ULL << 62))
-			set(s, GR_M_MEMORY_LIMIT, v);
-		break;
-	case F2_MEM_STAT: case F1_MEM_STAT:
-		/* v1's hierarchical figure is total_inactive_file */
-		if ((v = keyed(t, f == F2_MEM_STAT ? "inactive_file" : "total_inactive_file", &ok)), ok) {
-			tmp[3] = v;
-			tmp[4] = 1;
-		}
-		break;
-	case F1_CPU:
-		cpu1[0] = strtoull(t, NULL, 10);
-		break;
-	case F1_CPU_ALL:
-		/* "cpu user system" then one "N USER SYSTEM" line per CPU */
-		for (const char *p = strchr(t, '\n'); p && p[1]; p = strchr(p + 1, '\n')) {
-			unsigned long long u, y;
-
-			if (sscanf(p + 1, "%*u %llu %llu", &u, &y) == 2) {
-				cpu1[1] += u;
-				cpu1[2] += y;
-			}
-		}
-		break;
-	case F2_IO: case F1_IO:
-		v = w = 0;
-		for (const char *p = t; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-			const char *nl = strchr(p, '\n'), *r, *x;
-			char dev[32], op[16];
-			unsigned long long n;
-
-			if (f == F2_IO) {
-				/* "MAJ:MIN rbytes=N wbytes=N rios=N ..." */
-				if ((r = strstr(p, " rbytes=")) && (!nl || r < nl))
-					v += strtoull(r + 8, NULL, 10);
-				if ((x = strstr(p, " wbytes=")) && (!nl || x < nl))
-					w += strtoull(x + 8, NULL, 10);
-			} else if (sscanf(p, "%31s %15s %llu", dev, op, &n) == 3) {
-				/* "MAJ:MIN Read N" ...; the last line is "Total N" */
-				if (!strcmp(op, "Read"))
-					v += n;
-				else if (!strcmp(op, "Write"))
-					w += n;
-			}
-		}
-		set(s, GR_M_IO_READ, v);
-		set(s, GR_M_IO_WRITE, w);
-		break;
-	}
-}
-
-/* Read the job's figures into jb->s; -errno when the cgroup is gone. */
-static int job_read(struct gr_jobs *j, struct job *jb)
-{
-	uint64_t cpu1[5] = { 0 };
-	unsigned have1 = 0;
-	int r = 0;
-
-	if (!jb->opened && (r = job_open(j, jb)) < 0)
-		return r;
-	jb->s = (struct gr_job_sample){ .job_id = jb->id, .labels = jb->labels, .layers = jb->layers };
-	for (int f = 0; f < F_COUNT && r == 0; f++) {
-		ssize_t n;
-
-		if (jb->fd[f] < 0)
-			continue;
-		/* the limit is set before the job starts: read once per open */
-		if ((f == F2_MEM_MAX || f == F1_MEM_MAX) && jb->opened && jb->limit_read) {
-			if (jb->limit_set)
-				set(&jb->s, GR_M_MEMORY_LIMIT, jb->limit);
-			continue;
-		}
-		n = pread(jb->fd[f], j->buf, sizeof(j->buf) - 1, 0);
-		if (n < 0) {
-			r = -errno;      /* ENODEV: removed under us */
-			break;
-		}
-		j->buf[n] = '\0';
-		if (f == F1_CPU || f == F1_CPU_ALL)
-			have1 |= 1u << (f - F1_CPU);
-		parse_file(&jb->s, f, j->buf, cpu1);
-		if (f == F2_MEM_MAX || f == F1_MEM_MAX) {
-			jb->limit_read = true;
-			jb->limit_set = (jb->s.have >> GR_M_MEMORY_LIMIT) & 1;
-			jb->limit = jb->s.v[GR_M_MEMORY_LIMIT];
-		}
-	}
-	if (r == 0 && (have1 & 1)) {
-		uint64_t u, y;
-
-		gr_cgroup_v1_cpu_split(cpu1[0], cpu1[1], cpu1[2], &u, &y);
-		set(&jb->s, GR_M_CPU_USER, u);
-		set(&jb->s, GR_M_CPU_SYSTEM, y);
-	}
-	if (r == 0 && cpu1[4] && (jb->s.have & (1u << GR_M_MEMORY)))
-		set(&jb->s, GR_M_WORKING_SET, jb->s.v[GR_M_MEMORY] > cpu1[3] ? jb->s.v[GR_M_MEMORY] - cpu1[3] : 0);
-	if (r == 0 && jb->start_time)
-		set(&jb->s, GR_M_START_TIME, jb->start_time);
-	if (!jb->opened || r < 0)
-		job_close(j, jb);
-	return r;
-}
-
-int gr_jobs_new(const char *state_dir, struct gr_jobs **out)
+int gr_jobs_new(const char *state_dir, bool once, struct gr_jobs **out)
 {
 	struct gr_jobs *j = calloc(1, sizeof(*j));
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	struct rlimit rl;
 
 	if (!j || !(j->state_dir = strdup(state_dir))) {
 		free(j);
 		return -ENOMEM;
 	}
+	pthread_mutex_init(&j->lock, NULL);
+	j->once = once;
+	j->readers = cpus < 1 ? 1 : cpus > READERS_MAX ? READERS_MAX : (unsigned)cpus;
 	j->budget = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 2 * FD_RESERVE
 			    ? (size_t)(rl.rlim_cur - FD_RESERVE) : 0;
-	load_mounts(j);
+	gr_jobs_load_mounts(j);
 	*out = j;
 	return 0;
 }
@@ -577,6 +235,14 @@ void gr_jobs_free(struct gr_jobs *j)
 		return;
 	gr_map_each(&j->jobs, free_job_value, j);
 	gr_map_done(&j->jobs);
+	pthread_mutex_destroy(&j->lock);
+	for (size_t i = 0; i < j->nparents; i++) {
+		close(j->parents[i].fd);
+		free(j->parents[i].path);
+	}
+	free(j->alive);
+	free(j->pfd);
+	free(j->out);
 	free(j->mounts);
 	free(j->state_dir);
 	free(j);
@@ -658,16 +324,38 @@ static void collect(void *data, const char *key, void *value)
 		sc->v[sc->n++] = jb;
 }
 
+/* The per-scrape arrays, for n jobs, kept from one scrape to the next. */
+static int reserve(struct gr_jobs *j, size_t n)
+{
+	void *a, *p, *o;
+
+	if (n <= j->cap)
+		return 0;
+	n = n < 64 ? 64 : n + n / 2;
+	a = realloc(j->alive, n * sizeof(*j->alive));
+	if (a)
+		j->alive = a;
+	p = a ? realloc(j->pfd, n * sizeof(*j->pfd)) : NULL;
+	if (p)
+		j->pfd = p;
+	o = p ? realloc(j->out, n * sizeof(*j->out)) : NULL;
+	if (!o)
+		return -ENOMEM;
+	j->out = o;
+	j->cap = n;
+	return 0;
+}
+
 int gr_jobs_scrape(struct gr_jobs *j, struct gr_job_sample **samples, size_t *n, unsigned *running,
 		   unsigned *unreadable, struct gr_error **err)
 {
-	_cleanup_free_ struct job **alive = NULL;
-	_cleanup_free_ struct pollfd *pfd = NULL;
+	struct job **alive;
+	struct pollfd *pfd;
 	struct gr_job_sample *out;
 	struct scan sc = { j, NULL, 0 };
 	struct dirent *de;
 	struct stat st;
-	size_t np = 0, k = 0;
+	size_t np = 0, np2 = 0, k = 0;
 	DIR *d;
 
 	*samples = NULL;
@@ -680,7 +368,7 @@ int gr_jobs_scrape(struct gr_jobs *j, struct gr_job_sample **samples, size_t *n,
 		return gr_error_sys(err, errno, "state: open `%s`", j->state_dir);
 	if (d && fstat(dirfd(d), &st) == 0 && (st.st_mode & 022)) {
 		/* gridrun itself refuses such a directory (state.c): anyone could fake jobs */
-		warn(&j->dir_warned, "state directory `%s` is group or world writable, not reading it",
+		gr_jobs_warn(&j->dir_warned, "state directory `%s` is group or world writable, not reading it",
 		     j->state_dir);
 		closedir(d);
 		d = NULL;
@@ -694,11 +382,11 @@ int gr_jobs_scrape(struct gr_jobs *j, struct gr_job_sample **samples, size_t *n,
 	gr_map_filter(&j->jobs, stale, j);
 
 	/* who still runs: one poll over every supervisor's pidfd */
-	alive = calloc(j->jobs.n + 1, sizeof(*alive));
-	pfd = calloc(j->jobs.n + 1, sizeof(*pfd));
-	if (!alive || !pfd)
+	if (reserve(j, j->jobs.n + 1) < 0)
 		return gr_error_sys(err, ENOMEM, "scrape");
-	sc.v = alive;
+	alive = sc.v = j->alive;
+	pfd = j->pfd;
+	out = j->out;
 	gr_map_each(&j->jobs, collect, &sc);
 	for (size_t i = 0; i < sc.n; i++)
 		if (alive[i]->pidfd >= 0)
@@ -707,24 +395,23 @@ int gr_jobs_scrape(struct gr_jobs *j, struct gr_job_sample **samples, size_t *n,
 		return gr_error_sys(err, errno, "scrape: poll");
 	for (size_t i = 0, p = 0; i < sc.n; i++) {
 		struct job *jb = alive[i];
+		/* a one-shot looked at each just now (job_watch()) */
 		bool gone = jb->pidfd >= 0 ? (pfd[p++].revents & (POLLIN | POLLHUP | POLLERR)) != 0
-					   : gr_proc_starttime(jb->sup_pid) != jb->sup_start;
+			    : !j->once && gr_proc_starttime(jb->sup_pid) != jb->sup_start;
 
 		if (gone) {
 			job_unwatch(j, jb);
-			job_close(j, jb);
+			gr_job_close(j, jb);
+		} else {
+			alive[np2++] = jb;
 		}
 	}
-	out = calloc(sc.n + 1, sizeof(*out));
-	if (!out)
-		return gr_error_sys(err, ENOMEM, "scrape");
-	for (size_t i = 0; i < sc.n; i++) {
+	gr_jobs_read_all(j, alive, np2);
+	for (size_t i = 0; i < np2; i++) {
 		struct job *jb = alive[i];
 
-		if (!jb->alive)
-			continue;
 		(*running)++;
-		if (!jb->labels || !jb->version || job_read(j, jb) < 0) {
+		if (jb->read_rc < 0) {
 			(*unreadable) += jb->version != 0;
 			continue;
 		}

@@ -527,7 +527,7 @@ int main(int argc, char **argv)
 		say("state directory `%s` is not an absolute path", state_dir);
 		return 2;
 	}
-	if (gr_collect_new(state_dir, cfg, &col, &err) < 0) {
+	if (gr_collect_new(state_dir, cfg, arg_textfile && !arg_interval, &col, &err) < 0) {
 		say("%s", err->msg);
 		return 1;
 	}

@@ -237,14 +237,15 @@ struct gr_collector {
 	struct gr_records *records;
 	const struct gr_config *cfg;
 	bool *pool_warned;
+	size_t last_cap;              /* of the last scrape's text */
 };
 
-int gr_collect_new(const char *state_dir, const struct gr_config *cfg, struct gr_collector **out,
+int gr_collect_new(const char *state_dir, const struct gr_config *cfg, bool once, struct gr_collector **out,
 		   struct gr_error **err)
 {
 	struct gr_collector *c = calloc(1, sizeof(*c));
 
-	if (!c || gr_jobs_new(state_dir, &c->jobs) < 0 || gr_records_new(state_dir, &c->records) < 0 ||
+	if (!c || gr_jobs_new(state_dir, once, &c->jobs) < 0 || gr_records_new(state_dir, &c->records) < 0 ||
 	    !(c->pool_warned = calloc(cfg ? cfg->npools + 1 : 1, sizeof(bool)))) {
 		gr_collect_free(c);
 		return gr_error_sys(err, ENOMEM, "collector");
@@ -358,15 +359,20 @@ static void format_pools(struct gr_collector *c, struct gr_buf *b)
 int gr_collect_scrape(struct gr_collector *c, char **text, size_t *len, struct gr_error **err)
 {
 	unsigned long long t0 = gr_now_ns();
-	_cleanup_free_ struct gr_job_sample *s = NULL;
+	struct gr_job_sample *s;
 	struct gr_buf b = { 0 };
 	unsigned running, unreadable;
 	size_t n;
 	int r;
 
+	/* as big as the last one: no growing and copying ~1 MB as it is built */
+	if (c->last_cap && (b.p = malloc(c->last_cap)))
+		b.cap = c->last_cap;
 	r = gr_jobs_scrape(c->jobs, &s, &n, &running, &unreadable, err);
-	if (r < 0)
+	if (r < 0) {
+		free(b.p);
 		return r;
+	}
 	gr_records_update(c->records, c->jobs);
 	for (size_t f = 0; f < ARRAY_SIZE(job_families); f++) {
 		enum gr_job_metric m = job_families[f].m;
@@ -414,6 +420,7 @@ int gr_collect_scrape(struct gr_collector *c, char **text, size_t *len, struct g
 		free(b.p);
 		return gr_error_sys(err, ENOMEM, "scrape");
 	}
+	c->last_cap = b.cap;
 	*text = b.p;
 	*len = b.len;
 	return 0;

@@ -755,8 +755,9 @@ int gr_check_report(FILE *out, const char *config_override, struct gr_error **er
 {
 	_cleanup_free_ struct node *n = calloc(1, sizeof(*n));
 	_cleanup_gr_cg_discovery_ struct gr_cg_discovery disc = { 0 };
+	_cleanup_gr_error_ struct gr_error *site_err = NULL;
 	bool have_disc;
-	int r;
+	int r, site;
 
 	if (!n)
 		return gr_error_set(err, ENOMEM, "check: out of memory");
@@ -770,11 +771,14 @@ int gr_check_report(FILE *out, const char *config_override, struct gr_error **er
 	print_sysctls(out, n);
 	print_ifaces(out, n);
 	print_lsm_cgroups(out, n);
+	site = gr_check_site(out, &site_err);
 	print_isolation(out, n);
 	if (fflush(out) != 0 || ferror(out))
 		return gr_error_sys(err, errno ? errno : EIO, "check: write the report");
 	if (n->fatal[0])
 		return gr_error_set(err, EOPNOTSUPP, "check: this node cannot run gridrun: missing %s",
 				    n->fatal);
-	return 0;
+	if (site < 0 && err)
+		*err = TAKE_PTR(site_err);
+	return site;
 }

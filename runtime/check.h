@@ -39,6 +39,15 @@
  */
 int gr_check_report(FILE *out, const char *config_override, struct gr_error **err);
 
+/*
+ * The "Site configuration" section (check-site.c): the site configuration
+ * ($GRIDRUN_CONFIG, else the default file, when there is one) with the full
+ * pool-ids check whatever the stamp says, as `gridrun gc` does as root; as
+ * root it refreshes LEASE_DIR/.ids-checked. A problem is printed as an item
+ * ("PROBLEM", the file, line, pool and what is in the way) and returned.
+ */
+int gr_check_site(FILE *out, struct gr_error **err);
+
 /* The i-th option of the compiled-in table ("CONFIG_USER_NS"), NULL past the end. */
 const char *gr_check_kconfig_option(size_t i);
 

@@ -20,10 +20,13 @@
 #include "state.h"
 #include "util.h"
 
-int gr_job_config_load(const char *path, bool run, struct gr_config **cfg, struct gr_error **err)
+int gr_job_config_load(const char *path, unsigned use, struct gr_config **cfg, struct gr_error **err)
 {
-	/* run: the pools' NSS checks only when the spec leases (gr_job_prepare()) */
-	int r = gr_config_load_cli_flags(path, run ? GR_CONFIG_IDS_LATER : 0, cfg, err);
+	/* run: the pools' NSS checks only when the spec leases (gr_job_prepare());
+	 * gc as root: the full check that refreshes the stamp starts trust */
+	unsigned flags = (use & GR_JOB_CONFIG_RUN) ? GR_CONFIG_IDS_LATER
+			 : (use & GR_JOB_CONFIG_GC) && geteuid() == 0 ? GR_CONFIG_IDS_FULL : 0;
+	int r = gr_config_load_cli_flags(path, flags, cfg, err);
 
 	if (r == 0 && geteuid() == 0 && (*cfg)->state_dir)
 		setenv("GRIDRUN_STATE_DIR", (*cfg)->state_dir, 0);
@@ -39,8 +42,9 @@ int gr_job_gc_pool(const struct gr_pool *p, struct gr_lease_gc_stats *st, struct
 
 /* gc: a stale entry's cgroups go with it (only gridrun-* job dirs); if one
  * cannot go yet, the entry stays so that the next gc tries again. */
-static int remove_stale_cgroups(const struct gr_job_state *st, const struct gr_job_options *opts)
+static int remove_stale_cgroups(const struct gr_job_state *st, struct gr_job_stale *c)
 {
+	const struct gr_job_options *opts = c->opts;
 	int r = 0;
 
 	for (size_t i = 0; i < st->ncgroups; i++) {
@@ -55,7 +59,9 @@ static int remove_stale_cgroups(const struct gr_job_state *st, const struct gr_j
 	if (st->job_id) {
 		_cleanup_gr_error_ struct gr_error *e = NULL;
 
-		if (gr_cgroup_remove_job(st->job_id, &e) < 0) {
+		if (c->libcgroup && c->disc_state == 0)
+			c->disc_state = gr_cg_discover(&c->disc, NULL) == 0 ? 1 : -1;
+		if (gr_cgroup_remove_job(st->job_id, c->disc_state > 0 ? &c->disc : NULL, &e) < 0) {
 			gr_job_say(opts, "gc: %s, keeping its state for the next gc", e->msg);
 			r = -EBUSY;
 		}
@@ -73,7 +79,7 @@ int gr_job_on_stale(void *data, const char *json)
 
 	if (gr_job_state_parse(json, GR_JOB_STATE_PARTIAL, &st, NULL) < 0)
 		return 0;
-	r = remove_stale_cgroups(&st, c->opts);
+	r = remove_stale_cgroups(&st, c);
 	if (st.has_lease) {
 		_cleanup_gr_error_ struct gr_error *e = NULL;
 		const struct gr_pool *p = gr_config_pool(c->cfg, st.lease.pool);
@@ -112,12 +118,16 @@ static unsigned prune_record_copies(const char *state_dir)
 int gr_job_gc(const struct gr_config *cfg, const struct gr_job_options *opts, struct gr_job_gc_stats *out,
 	      struct gr_error **err)
 {
-	struct gr_job_stale stale = { .cfg = cfg, .opts = opts };
+	struct gr_job_stale stale = { .cfg = cfg, .opts = opts, .libcgroup = true };
 	_cleanup_free_ char *dir = NULL;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if ((r = gr_state_dir(&dir, err)) < 0 || (r = gr_state_gc(dir, &out->removed, gr_job_on_stale, &stale, err)) < 0)
+	r = gr_state_dir(&dir, err);
+	if (r == 0)
+		r = gr_state_gc(dir, &out->removed, gr_job_on_stale, &stale, err);
+	gr_cg_discovery_free(&stale.disc);
+	if (r < 0)
 		return r;
 	out->swept = true;
 	out->copies = prune_record_copies(dir);

@@ -3,6 +3,7 @@
 #ifndef GRIDRUN_JOB_INT_H
 #define GRIDRUN_JOB_INT_H
 
+#include "cg-discover.h"
 #include "job.h"
 #include "lease.h"
 
@@ -15,6 +16,11 @@ struct gr_job_stale {
 	const struct gr_config *cfg;
 	const struct gr_job_options *opts;
 	struct gr_lease_gc_stats lease_gc;
+	/* gr_job_gc() only (never a job's start, cg-discover.h): find the v1
+	 * hierarchies through libcgroup, once, at the first stale entry */
+	bool libcgroup;
+	int disc_state;               /* 0 not yet, 1 disc filled, -1 failed */
+	struct gr_cg_discovery disc;
 };
 int gr_job_on_stale(void *data, const char *json);
 /* A pool's gc by the caller's privilege backend (priv.h). */

@@ -114,9 +114,15 @@ int gr_job_signal_pidfd(const struct gr_job_state *st, int sup_pidfd, int sig, b
 			struct gr_error **err);
 
 /* The site configuration for the CLI: as root, its state_dir and cgroup_base
- * apply unless the environment (tests) names others. run: the pools' NSS
- * checks wait until a spec leases. */
-int gr_job_config_load(const char *path, bool run, struct gr_config **cfg, struct gr_error **err);
+ * apply unless the environment (tests) names others. use: 0 (ps, the condor
+ * wrapper), or one of: */
+enum {
+	GR_JOB_CONFIG_RUN = 1,      /* the pools' NSS checks wait until a spec leases */
+	GR_JOB_CONFIG_GC = 2,       /* as root: the full passwd/group/subid check,
+				     * whatever the stamp says, and the stamp refreshed
+				     * (config-ids.c); jobs' starts trust it */
+};
+int gr_job_config_load(const char *path, unsigned use, struct gr_config **cfg, struct gr_error **err);
 
 /* gridrun ps: every entry, parsed (partial entries too), and whether its
  * supervisor lives; then the pools' leases as a table on out. */

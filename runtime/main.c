@@ -261,9 +261,12 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "check") && strcmp(cmd, "seccomp")) {
 		_cleanup_gr_error_ struct gr_error *err = NULL;
 
+		bool run;
+
 		argc = take_options(argc, argv);
-		if (gr_job_config_load(arg_config, !strcmp(cmd, "run") || (argc == 2 && cmd[0] != '-' &&
-				       strcmp(cmd, "ps") && strcmp(cmd, "gc")), &site_config, &err) < 0)
+		run = !strcmp(cmd, "run") || (argc == 2 && cmd[0] != '-' && strcmp(cmd, "ps") && strcmp(cmd, "gc"));
+		if (gr_job_config_load(arg_config, run ? GR_JOB_CONFIG_RUN : !strcmp(cmd, "gc") ? GR_JOB_CONFIG_GC : 0,
+				       &site_config, &err) < 0)
 			return fail(err);
 	}
 	r = gr_oci_main(argc, argv);   /* state, delete, kill --all (oci.h) */

@@ -27,8 +27,10 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "check.h"
 #include "config.h"
 #include "gt.h"
+#include "job.h"
 
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 
@@ -631,6 +633,113 @@ TEST_F(conf, the_ids_stamp_spares_the_enumeration_until_an_input_changes)
 	free(path);
 	free(linked);
 	free(link);
+	free(leases);
+}
+
+/*
+ * gridrun check and gridrun gc as root force the full ids check (issue 17):
+ * with a fresh stamp that a job start or ps trusts, gr_check_site() and the
+ * CLI's gc load enumerate passwd and group again and refresh the stamp; a
+ * pool holding an account's uid is a PROBLEM line in check's report naming
+ * the file, line, pool and account, and an error. In a child with a private
+ * /etc, counted with gr_config_ids_enumerations().
+ */
+struct admin_result {
+	unsigned n[6];                /* enumerations after each step */
+	int ok[6];
+	int stamp_newer;              /* check rewrote the stamp (mtime moved on) */
+	char report[2048], problem[2048];
+};
+
+static int site_report(char *buf, size_t size)
+{
+	struct gr_error *err = NULL;
+	FILE *f = fmemopen(buf, size, "w");
+	int r;
+
+	if (!f)
+		_exit(97);
+	r = gr_check_site(f, &err);
+	fclose(f);
+	buf[size - 1] = '\0';
+	gr_error_free(err);
+	return r == 0;
+}
+
+static void admin_child(int fd, const char *dir, const char *conf)
+{
+	char *real = slurp("/etc/passwd"), *pw = NULL, *stamp = NULL;
+	struct admin_result out = { 0 };
+	struct timespec before[2] = { { time(NULL) - 100, 0 }, { time(NULL) - 100, 0 } };
+	struct gr_config *cfg = NULL;
+	struct gr_error *err = NULL;
+	struct stat st;
+	int i = 0;
+
+	if (!real || asprintf(&pw, "%sgridtest:x:3000000005:5000::/nonexistent:/usr/sbin/nologin\n", real) < 0 ||
+	    asprintf(&stamp, "%s/leases/.ids-checked", dir) < 0 || unshare(CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/etc", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+		_exit(99);
+	put_etc("nsswitch.conf", "passwd: files\ngroup: files\n");
+	put_etc("passwd", real);
+	put_etc("group", "root:x:0:\n");
+	setenv("GRIDRUN_CONFIG", conf, 1);
+#define STEP(expr) (out.ok[i] = (expr), out.n[i] = gr_config_ids_enumerations(), i++)
+	STEP(stamp_load(conf, 0, NULL, 0));                             /* 0: full, stamp written */
+	STEP(stamp_load(conf, 0, NULL, 0));                             /* 1: the stamp spares it */
+	utimensat(AT_FDCWD, stamp, before, 0);
+	STEP(site_report(out.report, sizeof(out.report)));              /* 2: check: full */
+	out.stamp_newer = stat(stamp, &st) == 0 && st.st_mtime > before[0].tv_sec;
+	STEP(gr_job_config_load(conf, GR_JOB_CONFIG_GC, &cfg, &err) == 0); /* 3: gc as root: full */
+	gr_config_free(cfg);
+	STEP(gr_job_config_load(conf, 0, &cfg, &err) == 0);             /* 4: ps: the stamp */
+	gr_config_free(cfg);
+	put_etc("passwd", pw);
+	STEP(site_report(out.problem, sizeof(out.problem)));            /* 5: refused, said */
+#undef STEP
+	_exit(write(fd, &out, sizeof(out)) == sizeof(out) ? 0 : 98);
+}
+
+TEST_F(conf, check_and_gc_as_root_force_the_full_ids_check)
+{
+	static const int ok[6] = { 1, 1, 1, 1, 1, 0 };
+	static const unsigned n[6] = { 1, 1, 2, 3, 3, 4 };
+	char *leases, *path, *want;
+	struct admin_result got = { 0 };
+	int p[2], status;
+	pid_t pid;
+
+	ASSERT_LE(0, asprintf(&leases, "%s/leases", self->dir));
+	ASSERT_EQ(0, mkdir(leases, 0700));
+	path = gt_write(self->dir, "admin.conf", "[runtime]\nlease_dir = %s\n\n" POOL_CONF, leases);
+	chmod(path, 0644);
+	ASSERT_EQ(0, pipe(p));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(p[0]);
+		admin_child(p[1], self->dir, path);
+	}
+	close(p[1]);
+	ASSERT_EQ(sizeof(got), read(p[0], &got, sizeof(got)));
+	close(p[0]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, status);
+	for (int i = 0; i < 6; i++) {
+		EXPECT_EQ(ok[i], got.ok[i]) TH_LOG("step %d", i);
+		EXPECT_EQ(n[i], got.n[i]) TH_LOG("step %d", i);
+	}
+	EXPECT_EQ(1, got.stamp_newer);
+	EXPECT_NE(NULL, strstr(got.report, "  pool atlas                     ok         uids 3000000000-3004194303"))
+		TH_LOG("%s", got.report);
+	EXPECT_NE(NULL, strstr(got.report, "  pool ids                       clear      "));
+	EXPECT_NE(NULL, strstr(got.report, "  ids stamp                      refreshed  "));
+	ASSERT_LE(0, asprintf(&want, "  configuration                  PROBLEM    %s:4: pool atlas: uids "
+			      "3000000000-3004194303 include uid 3000000005 of account `gridtest`\n", path));
+	EXPECT_NE(NULL, strstr(got.problem, want)) TH_LOG("%s", got.problem);
+	free(want);
+	free(path);
 	free(leases);
 }
 

@@ -19,10 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "cg-discover.h"
 #include "cg-internal.h"
 #include "cgroups.h"
 #include "config.h"
@@ -342,7 +344,7 @@ FIXTURE_SETUP(life)
 	conf = gt_write(self->dir, "gridrun.conf", "[runtime]\nlease_dir = %s\n\n[pool atlas]\n"
 			"first_uid = 3000000\nranges = 2\naccounts = root\n", self->leases);
 	chmod(conf, 0644);
-	ASSERT_EQ(0, gr_job_config_load(conf, true, &self->cfg, &err)) TH_LOG("%s", err->msg);
+	ASSERT_EQ(0, gr_job_config_load(conf, GR_JOB_CONFIG_RUN, &self->cfg, &err)) TH_LOG("%s", err->msg);
 	free(conf);
 	self->said[0] = '\0';
 }
@@ -421,6 +423,66 @@ TEST_F(life, prepare_with_a_bad_spec_leaves_nothing)
 	free(bad);
 	free(rw);
 	free(rootfs);
+}
+
+/* A stale entry of job_id whose supervisor is dead, and its cgroup made
+ * (as a supervisor killed before it recorded the cgroup leaves it). */
+static void leave_stale(struct __test_metadata *_metadata, struct _test_data_life *self, const char *job_id)
+{
+	struct gr_job_state st = { .job_id = (char *)job_id, .supervisor_start = 1 };
+	struct gr_resources res = { 0 };
+	struct gr_cgroup *cg = NULL;
+	struct gr_error *err = NULL;
+	char *json = NULL;
+	pid_t dead = fork();
+
+	ASSERT_LE(0, dead);
+	if (dead == 0)
+		_exit(0);
+	ASSERT_EQ(dead, waitpid(dead, NULL, 0));
+	st.supervisor_pid = dead;
+	mkdir(self->state, 0755);
+	ASSERT_EQ(0, gr_job_state_format(&st, &json, &err));
+	ASSERT_EQ(0, gr_state_claim(self->state, job_id, json, &err)) TH_LOG("%s", err->msg);
+	ASSERT_EQ(0, gr_cgroup_create(job_id, &res, &cg, &err)) TH_LOG("%s", err->msg);
+	ASSERT_NE(NULL, cg);
+	free(cg);               /* forgotten, not removed: gc's to find */
+	free(json);
+	ASSERT_LT(0, gt_cgroup_dirs(job_id));
+}
+
+/* Issue 15: gc finds a stale job's cgroup through libcgroup (cg-discover.h),
+ * while a job's start never calls cgroup_init(), not even when it clears a
+ * stale entry of its own id (counted by gr_cg_discover_inits()). */
+TEST_F_TIMEOUT(life, gc_uses_libcgroup_and_a_start_never_inits_it, 60)
+{
+	const struct gr_job_options opts = { .say = said, .data = self->said };
+	struct gr_job_gc_stats gc;
+	struct gr_error *err = NULL;
+	struct gr_job *job = NULL;
+	char id[64], stale[64], *spec;
+	int status = -1;
+
+	snprintf(id, sizeof(id), "api-lc-%d", (int)getpid());
+	snprintf(stale, sizeof(stale), "api-lc-gc-%d", (int)getpid());
+	spec = life_spec(self, id, "[\"/bin/true\"]", NULL);
+	leave_stale(_metadata, self, id);
+	ASSERT_EQ(0, gr_job_prepare_path(spec, self->cfg, &opts, &job, &err)) TH_LOG("%s", err->msg);
+	ASSERT_EQ(0, gr_job_start(job, &err)) TH_LOG("%s", err->msg);
+	ASSERT_EQ(0, gr_job_wait(job, &status, &err)) TH_LOG("%s", err->msg);
+	EXPECT_EQ(0, status);
+	EXPECT_EQ(0, gr_job_end(job, &err));
+	gr_job_free(job);
+	EXPECT_EQ(0, gr_cg_discover_inits());
+	nothing_left(_metadata, self, id);
+
+	leave_stale(_metadata, self, stale);
+	ASSERT_EQ(0, gr_job_gc(self->cfg, &opts, &gc, &err)) TH_LOG("%s", err->msg);
+	EXPECT_EQ(1, gc.removed);
+	EXPECT_EQ(1, gr_cg_discover_inits());
+	EXPECT_EQ(0, gt_cgroup_dirs(stale));
+	EXPECT_GE(0, gt_count_dir(self->state));
+	free(spec);
 }
 
 /* Signalled after gr_job_start() (the CLI's `gridrun kill` would be the
