@@ -68,20 +68,99 @@
 #include "lease-int.h"
 #include "util.h"
 
-#define SEEN_MAX 256
+/* A set of nsfs inode numbers (never 0), each with a flag: open addressing,
+ * grown at half full, so that a node with thousands of namespaces costs no
+ * re-judging (a fixed table that filled up made every later namespace
+ * judged again, and a mount namespace past it looked like one no process
+ * is in). */
+struct ino_set {
+	unsigned long long *key;
+	bool *val;
+	size_t cap, n;
+};
+
+static size_t ino_slot(const struct ino_set *t, unsigned long long ino)
+{
+	size_t i = (size_t)((ino * 0x9E3779B97F4A7C15ull) >> 20) & (t->cap - 1);
+
+	while (t->key[i] && t->key[i] != ino)
+		i = (i + 1) & (t->cap - 1);
+	return i;
+}
+
+/* the flag of ino, or -1 when it is not in t */
+static int ino_get(const struct ino_set *t, unsigned long long ino)
+{
+	size_t i;
+
+	if (!t->cap)
+		return -1;
+	i = ino_slot(t, ino);
+	return t->key[i] ? t->val[i] : -1;
+}
+
+/* -ENOMEM when it cannot grow (the caller then judges again) */
+static int ino_put(struct ino_set *t, unsigned long long ino, bool val)
+{
+	size_t i;
+
+	if (!ino)
+		return 0;
+	if (2 * (t->n + 1) > t->cap) {
+		struct ino_set g = { .cap = t->cap ? 2 * t->cap : 256 };
+
+		g.key = calloc(g.cap, sizeof(*g.key));
+		g.val = calloc(g.cap, sizeof(*g.val));
+		if (!g.key || !g.val) {
+			free(g.key);
+			free(g.val);
+			return -ENOMEM;
+		}
+		for (size_t j = 0; j < t->cap; j++)
+			if (t->key[j]) {
+				size_t k = ino_slot(&g, t->key[j]);
+
+				g.key[k] = t->key[j];
+				g.val[k] = t->val[j];
+				g.n++;
+			}
+		free(t->key);
+		free(t->val);
+		*t = g;
+	}
+	i = ino_slot(t, ino);
+	if (!t->key[i])
+		t->n++;
+	t->key[i] = ino;
+	t->val[i] = val;
+	return 0;
+}
+
+static void ino_clear(struct ino_set *t)
+{
+	if (t->cap) {
+		memset(t->key, 0, t->cap * sizeof(*t->key));
+		t->n = 0;
+	}
+}
+
+static void ino_free(struct ino_set *t)
+{
+	free(t->key);
+	free(t->val);
+	*t = (struct ino_set){ 0 };
+}
 
 struct ns_scan {
 	unsigned long long lo, hi;
 	unsigned long long self_user;     /* our user namespace's inode */
 	int procfd;
 	bool kill;
+	pid_t self;
 	/* user namespaces judged: inode -> holds */
-	unsigned long long seen[SEEN_MAX];
-	bool seen_holds[SEEN_MAX];
-	int nseen;
+	struct ino_set seen;
 	/* mount namespaces whose mountinfo was read; mount ns fds to check after */
-	unsigned long long mnt[SEEN_MAX];
-	int nmnt;
+	struct ino_set mnt;
 	unsigned long long mnt_fd[16];
 	pid_t mnt_fd_pid[16];
 	int nmnt_fd;
@@ -197,18 +276,12 @@ static int map_of_process(const struct ns_scan *s, const char *dir)
 
 static int seen_lookup(const struct ns_scan *s, unsigned long long ino)
 {
-	for (int i = 0; i < s->nseen; i++)
-		if (s->seen[i] == ino)
-			return s->seen_holds[i];
-	return -1;
+	return ino_get(&s->seen, ino);
 }
 
 static void seen_add(struct ns_scan *s, unsigned long long ino, bool holds)
 {
-	if (s->nseen < SEEN_MAX) {
-		s->seen[s->nseen] = ino;
-		s->seen_holds[s->nseen++] = holds;
-	}
+	(void)ino_put(&s->seen, ino, holds);   /* no room: judged again when met again */
 }
 
 static unsigned long long fd_ino(int fd)
@@ -413,14 +486,11 @@ static void scan_process(struct ns_scan *s, const char *dir)
 
 	snprintf(path, sizeof(path), "%s/ns/mnt", dir);
 	if (readlink_at(s->procfd, path, link, sizeof(link)) == 0) {
-		bool known = false;
-
 		ino = ns_link_ino(link, NULL);
-		for (int i = 0; i < s->nmnt && !known; i++)
-			known = s->mnt[i] == ino;
-		if (!known) {
-			if (s->nmnt < SEEN_MAX)
-				s->mnt[s->nmnt++] = ino;
+		if (ino_get(&s->mnt, ino) < 0) {
+			/* no room: its mounts are read again when met again, and a
+			 * mount namespace fd of it may be taken for one no process is in */
+			(void)ino_put(&s->mnt, ino, true);
 			scan_mounts(s, pid, dir);
 		}
 	}
@@ -465,24 +535,21 @@ static int ns_pass(struct ns_scan *s)
 	s->holders = 0;
 	s->uninspectable = 0;
 	s->why[0] = '\0';
-	s->nmnt = s->nmnt_fd = 0;
+	ino_clear(&s->mnt);
+	s->nmnt_fd = 0;
 	for (int phase = 1; phase <= 2; phase++) {
 		/* a fresh open: a dup would share the offset */
 		proc = fdopendir(openat(s->procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 		if (!proc)
 			return -errno;
 		while ((de = readdir(proc)))
-			if (de->d_name[0] >= '1' && de->d_name[0] <= '9' && atoi(de->d_name) != getpid())
+			if (de->d_name[0] >= '1' && de->d_name[0] <= '9' && atoi(de->d_name) != s->self)
 				(phase == 1 ? scan_userns : scan_process)(s, de->d_name);
 		closedir(proc);
 	}
 	/* a mount namespace only an fd keeps: its mounts are nowhere in /proc */
 	for (int i = 0; i < s->nmnt_fd; i++) {
-		bool known = false;
-
-		for (int j = 0; j < s->nmnt && !known; j++)
-			known = s->mnt[j] == s->mnt_fd[i];
-		if (!known)
+		if (ino_get(&s->mnt, s->mnt_fd[i]) < 0)
 			note_why(s, "pid %d keeps by an fd a mount namespace no process is in, which may "
 				 "hold an nsfs mount of its user namespace", (int)s->mnt_fd_pid[i]);
 	}
@@ -514,6 +581,7 @@ int gr_lease_ns_holders(uid_t first, unsigned long count, bool kill, pid_t *one,
 	s->lo = first;
 	s->hi = (unsigned long long)first + count;
 	s->kill = kill;
+	s->self = getpid();
 	s->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->procfd < 0 || readlink_at(AT_FDCWD, "/proc/self/ns/user", link, sizeof(link)) < 0) {
 		n = -errno;
@@ -542,12 +610,14 @@ int gr_lease_ns_holders(uid_t first, unsigned long count, bool kill, pid_t *one,
 		n = -EBUSY;
 	if (getenv("GRIDRUN_DEBUG"))
 		fprintf(stderr, "gridrun: debug: lease: user namespace scan of range %u: %u processes, %u fds, "
-			"%d namespace(s) judged, %u not inspectable, %llu us\n", (unsigned)first, s->procs, s->fds,
-			s->nseen, s->uninspectable,
+			"%zu namespace(s) judged, %u not inspectable, %llu us\n", (unsigned)first, s->procs, s->fds,
+			s->seen.n, s->uninspectable,
 			(gr_now_ns() - t0) / 1000);
 out:
 	if (s->procfd >= 0)
 		close(s->procfd);
+	ino_free(&s->seen);
+	ino_free(&s->mnt);
 	free(s);
 	return n;
 }
