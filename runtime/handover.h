@@ -45,7 +45,7 @@
  * Neither way ever hands over id 0 (a job's file would become root's) nor
  * an owner inside the range: gr_handover_plan() says when there is nothing
  * to hand over. The privileged side is gridrun itself in root mode and
- * gridrun-helper's "sandbox"/"unsandbox" requests in helper mode (helper.h).
+ * gridrun-helper's "lease" and "release" with the sandbox as fd 3 in helper mode (helper.h).
  */
 #ifndef GRIDRUN_HANDOVER_H
 #define GRIDRUN_HANDOVER_H

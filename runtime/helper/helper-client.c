@@ -37,8 +37,8 @@ const char *gr_helper_path(void)
 /*
  * posix_spawn() (a vfork-style clone in glibc): no copy of this process's
  * page tables per helper run, which a fork of the supervisor would cost on
- * every job (and helper mode runs the helper three or four times a job: lease, map,
- * lsm-add where the BPF LSM is loaded, release).
+ * every job (and helper mode runs the helper three times a job: lease, map, release;
+ * five where the BPF LSM is loaded).
  * The child gets stdin /dev/null, out and errfd as stdout and stderr, fd3
  * (if >= 0) as fd 3, nothing else, an empty signal mask and environment.
  */

@@ -179,7 +179,7 @@ static void sane_signals(void)
 
 /*
  * What any request may need: CAP_SETUID and CAP_SETGID (euid 0 for the lease
- * files, the maps), CAP_KILL (release, gc and unsandbox kill the processes
+ * files, the maps), CAP_KILL (release and gc kill the processes
  * that hold a range's ids: lease-reclaim.c), and for the sandbox hand-over
  * (and its walk back by release and gc) (handover.h) CAP_CHOWN,
  * CAP_DAC_READ_SEARCH, CAP_FOWNER (a chown that clears a set-user-ID bit
