@@ -40,10 +40,45 @@
  * maps of a foreign namespace once), the second its ns/mnt link, its fd
  * directory and one readlink per fd (nsfs ones opened), each distinct mount
  * namespace's mountinfo once, and forks only for a user namespace no process
- * is in. On the shared 2-CPU test host (~150 processes, ~1300 fds) 7-60 ms
- * (GRIDRUN_DEBUG prints it). Acquire does not scan again (lease.c).
+ * is in. Namespaces judged and mount namespaces read are kept in growing
+ * hash sets, so a node with thousands of jobs judges each namespace once.
+ * The fds dominate: ~4-5 us per fd on the shared 2-CPU host whatever the
+ * call (readlink, fstatat and statx through /proc/PID/fd cost the same), so
+ * a process with 10 000 sockets adds ~50 ms to every release; 2000 sleeping
+ * processes with 3 fds each added ~0.3 s at load 50 (GRIDRUN_DEBUG prints
+ * each scan). Acquire does not scan again (lease.c).
+ *
+ * Who has to be looked at (issue 13: why no process is skipped). Entering
+ * the range's user namespace J (setns) needs CAP_SYS_ADMIN in it: a process
+ * in J or below it, or one in J's parent (our) namespace whose euid is J's
+ * owner, or that has CAP_SYS_ADMIN there. J's owner is root in root mode,
+ * the pilot in helper mode. Opening /proc/PID/ns/* of a job process needs
+ * ptrace read access to it: its own ids (the range's: the id scan kills
+ * those first) or CAP_SYS_PTRACE over J (root; in helper mode the pilot,
+ * which owns J). So only root, the range and (helper mode) the pilot can
+ * enter J or open it. But anyone can hold it: the job passes an nsfs fd over
+ * any unix socket it reaches (SCM_RIGHTS), and a root process that opened
+ * one keeps it across setresuid() to any uid (lease_test's lingerer, uid
+ * 23456, does exactly that in root mode, and must be killed). A holder
+ * that cannot enter J keeps it alive, and acquire trusts that a settled
+ * range has no live namespace: it could hand the fd on, in helper mode to
+ * the pilot, who can enter. Hence every process's fds are read, in both
+ * modes; skipping processes by uid (e.g. /proc/PID's owner, the euid of a
+ * dumpable process) would let a third uid keep J for the pilot. It would
+ * not widen what the pilot can already do alone (the socket-queue and
+ * socket cases below), which is why it remains an option for the lead.
+ * Also tried and rejected: taking a file handle of J at map time and
+ * skipping the scan when open_by_handle_at() says it is stale (6.18 has
+ * nsfs file handles): it says ESTALE for a live namespace when the caller
+ * is outside the host PID namespace (seen here), and kernels that count
+ * "active" namespace references refuse one a socket can still reach
+ * (below): stale does not mean gone.
  * Not seen: an nsfs fd parked in a unix socket's queue (SCM_RIGHTS in
- * flight) is in no process's fd table; nothing in /proc shows it.
+ * flight) is in no process's fd table; nothing in /proc shows it. Nor a
+ * socket of a network namespace that J owns (the job's own, "network":
+ * "none"): SIOCGSKNS gives the namespace back, NS_GET_USERNS gives J, and
+ * its owner (the pilot) can setns() into J although no nsfs fd or process
+ * of J is left (checked on 6.18: issue 13's report).
  */
 #include <dirent.h>
 #include <errno.h>
