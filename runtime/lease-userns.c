@@ -52,7 +52,7 @@
  * the range's user namespace J (setns) needs CAP_SYS_ADMIN in it: a process
  * in J or below it, or one in J's parent (our) namespace whose euid is J's
  * owner, or that has CAP_SYS_ADMIN there. J's owner is root in root mode,
- * the pilot in helper mode. Opening /proc/PID/ns/* of a job process needs
+ * the pilot in helper mode. Opening a job process's /proc/PID/ns files needs
  * ptrace read access to it: its own ids (the range's: the id scan kills
  * those first) or CAP_SYS_PTRACE over J (root; in helper mode the pilot,
  * which owns J). So only root, the range and (helper mode) the pilot can
