@@ -347,6 +347,7 @@ int gr_job_start(struct gr_job *job, struct gr_error **err)
 			   job->jh.linked > 1 ? "them" : "it");
 	return 0;
 fail:
+	end_handover(job);
 	release_lease(job);
 	gr_state_release(job->state_dir, job->job_id);
 	job->claimed = false;
