@@ -39,51 +39,49 @@ int gr_job_handover_start(int dirfd, const struct gr_handover *h, enum gr_handov
 	return gr_handover_begin(dirfd, h, GR_HANDOVER_CHOWN, mntfd, n, err);
 }
 
-int gr_job_handover_begin(struct gr_job_handover *jh, const char *sandbox, const struct gr_priv_ops *priv,
-			  const struct gr_pool *pool, const struct gr_lease *lease, enum gr_handover_way way,
-			  uid_t u, gid_t g, struct gr_error **err)
+int gr_job_handover_open(struct gr_job_handover *jh, const char *sandbox, enum gr_handover_way way,
+			 uid_t u, gid_t g, struct gr_error **err)
 {
 	_cleanup_close_ int fd = -1;
-	unsigned long long t0 = gr_now_ns();
-	struct gr_handover_count n = { 0 };
 	struct stat st;
-	int r;
 
-	*jh = (struct gr_job_handover){ .mntfd = -1, .dirfd = -1, .priv = priv, .want = way,
-					.pool = pool, .lease = lease, .way = "none" };
-	if (!sandbox || !lease)
+	*jh = (struct gr_job_handover){ .mntfd = -1, .dirfd = -1, .want = way, .u = u, .g = g,
+					.way = "none", .t0 = gr_now_ns() };
+	if (!sandbox)
 		return 0;
-	/* as the caller: a sandbox it cannot reach is not handed over */
 	fd = open(sandbox, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return gr_error_sys(err, errno, "sandbox `%s`", sandbox);
-	r = priv->sandbox(jh, fd, st.st_uid, st.st_gid, u, g, &n, err);
-	if (r < 0)
-		return gr_error_prefix(err, "sandbox `%s`", sandbox);
-	if (r == 0)
-		return 0;
-	jh->changed = n.changed;
-	jh->linked = n.linked;
-	jh->way = jh->mntfd >= 0 ? "idmap" : "chown";
-	if (jh->mntfd < 0)
-		jh->dirfd = TAKE_FD(fd);
-	jh->ns = gr_now_ns() - t0;
+	jh->path = sandbox;
+	jh->owner = st.st_uid;
+	jh->group = st.st_gid;
+	jh->dirfd = TAKE_FD(fd);
 	return 0;
 }
 
-int gr_job_handover_end(struct gr_job_handover *jh, struct gr_error **err)
+void gr_job_handover_done(struct gr_job_handover *jh, int handed, const struct gr_handover_count *n)
 {
-	unsigned long long t0 = gr_now_ns();
-	struct gr_handover_count n = { 0 };
-	int r;
+	if (handed > 0) {
+		jh->changed = n->changed;
+		jh->linked = n->linked;
+		jh->way = jh->mntfd >= 0 ? "idmap" : "chown";
+	}
+	/* kept only while a chown is to be walked back */
+	if ((handed <= 0 || jh->mntfd >= 0) && jh->dirfd >= 0)
+		close(TAKE_FD(jh->dirfd));
+	jh->ns = handed > 0 ? gr_now_ns() - jh->t0 : 0;
+}
 
+void gr_job_handover_end(struct gr_job_handover *jh)
+{
 	if (jh->mntfd >= 0)
 		close(TAKE_FD(jh->mntfd));
-	if (jh->dirfd < 0)
-		return 0;
-	r = jh->priv->unsandbox(jh, &n, err);
-	close(TAKE_FD(jh->dirfd));
-	jh->changed += n.changed;
+}
+
+void gr_job_handover_walked(struct gr_job_handover *jh, unsigned long long t0, unsigned long n)
+{
+	if (jh->dirfd >= 0)
+		close(TAKE_FD(jh->dirfd));
+	jh->changed += n;
 	jh->ns += gr_now_ns() - t0;
-	return r < 0 ? r : 0;
 }

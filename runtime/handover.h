@@ -45,7 +45,7 @@
  * Neither way ever hands over id 0 (a job's file would become root's) nor
  * an owner inside the range: gr_handover_plan() says when there is nothing
  * to hand over. The privileged side is gridrun itself in root mode and
- * gridrun-helper's "sandbox"/"unsandbox" requests in helper mode (helper.h).
+ * gridrun-helper's "lease" and "release" with the sandbox as fd 3 in helper mode (helper.h).
  */
 #ifndef GRIDRUN_HANDOVER_H
 #define GRIDRUN_HANDOVER_H
@@ -98,41 +98,51 @@ int gr_handover_begin(int dirfd, const struct gr_handover *h, enum gr_handover_w
 
 /*
  * A run's hand-over (handover-job.c), done by the job's privilege backend
- * (priv.h): gridrun itself as root, gridrun-helper otherwise, before the
+ * (priv.h) as part of its lease: gridrun itself as root, gridrun-helper
+ * otherwise (one request, "lease" with the sandbox as fd 3), before the
  * job's init exists: nothing when the sandbox's owner is 0 or in the range
  * (root) or is not the caller (helper). A chown hand-over is noted in the
  * lease before it starts (lease.h: "sandbox"), so that a release or gc walks
- * it back when the run could not. gr_job_handover_end() walks back after the
- * job is gone (chown only), first killing any process left with the range's
- * ids, and then notes that no walk back is owed; on failure (returned, the
- * caller says it) the files stay the range's, and the release leaves the
- * range in a blocked quarantine that `gridrun gc` retries. Neither prints:
- * jh->linked counts the files left the owner's (more than one link).
+ * it back when the run could not. The walk back is part of the release
+ * (priv.h), after the job is gone (chown only): first every process left with
+ * the range's ids is killed, then the files go back, then the lease notes
+ * that no walk back is owed; a walk back that cannot finish leaves the range
+ * in a blocked quarantine that `gridrun gc` retries (the release says why).
+ * Nothing here prints: jh->linked counts the files left the owner's (more
+ * than one link).
  */
 struct gr_lease;
 struct gr_pool;
-struct gr_priv_ops;
 /* gr_handover_begin() with the walk back noted in lease first (when it chowns). */
 int gr_job_handover_start(int dirfd, const struct gr_handover *h, enum gr_handover_way way,
 			  const struct gr_pool *pool, const struct gr_lease *lease, int *mntfd,
 			  struct gr_handover_count *n, struct gr_error **err);
 struct gr_job_handover {
 	int mntfd;                   /* idmap: the mount for the job; else -1 */
-	int dirfd;                   /* the sandbox, while a chown is to be undone */
-	const struct gr_priv_ops *priv;
+	int dirfd;                   /* the sandbox (O_PATH): until the lease, then while a
+				      * chown is to be undone */
+	const char *path;            /* the sandbox as the spec names it */
+	uid_t owner;                 /* the sandbox's owner and group, as opened */
+	gid_t group;
+	uid_t u;                     /* the job's ids inside the range */
+	gid_t g;
 	enum gr_handover_way want;   /* the site's choice (config: sandbox_handover) */
-	const struct gr_pool *pool;  /* root: the lease's */
-	const struct gr_lease *lease;
-	struct gr_handover h;
+	struct gr_handover h;        /* root: what a chown changed (for its walk back) */
 	const char *way;             /* "idmap", "chown" or "none" */
 	unsigned long changed;       /* entries chowned, each way */
 	unsigned long linked;        /* files left OWNER's (more than one link) */
-	unsigned long long ns;       /* time taken, each way */
+	unsigned long long t0, ns;   /* time taken, each way */
 };
 
-int gr_job_handover_begin(struct gr_job_handover *jh, const char *sandbox, const struct gr_priv_ops *priv,
-			  const struct gr_pool *pool, const struct gr_lease *lease, enum gr_handover_way way,
-			  uid_t u, gid_t g, struct gr_error **err);
-int gr_job_handover_end(struct gr_job_handover *jh, struct gr_error **err);
+/* Open the sandbox as the caller (a sandbox it cannot reach is not handed
+ * over), before the lease that hands it over; nothing when sandbox is NULL. */
+int gr_job_handover_open(struct gr_job_handover *jh, const char *sandbox, enum gr_handover_way way,
+			 uid_t u, gid_t g, struct gr_error **err);
+/* The lease's backend handed it over (handed: 1) or not (0), n what it did. */
+void gr_job_handover_done(struct gr_job_handover *jh, int handed, const struct gr_handover_count *n);
+/* After the job: the idmapped mount goes (the walk back is the release's). */
+void gr_job_handover_end(struct gr_job_handover *jh);
+/* The release's walk back took t0..now and changed n entries; no fd is left. */
+void gr_job_handover_walked(struct gr_job_handover *jh, unsigned long long t0, unsigned long n);
 
 #endif

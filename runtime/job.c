@@ -252,7 +252,7 @@ static void release_lease(struct gr_job *job)
 	if (!job->lease_held)
 		return;
 	/* gr_run() left no process of the job: the range goes to quarantine */
-	r = job->priv->release(job->pool, &job->lease, &e);
+	r = job->priv->release(job->pool, &job->lease, &job->jh, &e);
 	if (r < 0)
 		gr_job_say(&job->opts, "%s, ignoring (gridrun gc reclaims it)", e->msg);
 	else if (r > 0)   /* released, but what the job left is not settled (lease.h) */
@@ -260,15 +260,24 @@ static void release_lease(struct gr_job *job)
 	job->lease_held = false;
 }
 
-/* Lease a range, held by this supervisor, and name it in the job's state. */
+/* Lease a range, held by this supervisor, with the sandbox handed over to
+ * it (handover.h), and name it in the job's state. */
 static int lease_for_job(struct gr_job *job, struct gr_error **err)
 {
+	const struct gr_spec *spec = job->spec;
 	_cleanup_free_ char *json = NULL;
 	int r;
 
-	r = job->priv->lease(job->pool, job->spec->pool, job->spec->account, job->job_id, &job->lease, err);
+	r = gr_job_handover_open(&job->jh, spec->sandbox, job->cfg ? job->cfg->handover : GR_HANDOVER_AUTO,
+				 spec->uid, spec->gid, err);
 	if (r < 0)
 		return r;
+	r = job->priv->lease(job->pool, spec->pool, spec->account, job->job_id, &job->lease, &job->jh, err);
+	if (r < 0) {
+		gr_job_handover_done(&job->jh, 0, NULL);
+		return r;
+	}
+	job->handover_held = true;
 	job->lease_held = true;
 	gr_lease_range(&job->lease, &job->range);
 	json = state_json(job, 0, NULL, false);
@@ -278,15 +287,12 @@ static int lease_for_job(struct gr_job *job, struct gr_error **err)
 	return r;
 }
 
+/* The idmapped mount goes; a chown's walk back is the release's. */
 static void end_handover(struct gr_job *job)
 {
-	_cleanup_gr_error_ struct gr_error *e = NULL;
-
 	if (!job->handover_held)
 		return;
-	if (gr_job_handover_end(&job->jh, &e) < 0)
-		gr_job_say(&job->opts, "the sandbox stays the leased range's, and the range in quarantine "
-			   "until `gridrun gc` walks it back: %s", e->msg);
+	gr_job_handover_end(&job->jh);
 	job->handover_held = false;
 }
 
@@ -339,13 +345,6 @@ int gr_job_start(struct gr_job *job, struct gr_error **err)
 		if (r < 0)
 			goto fail;
 	}
-	/* the sandbox to the leased range (handover.h) */
-	r = gr_job_handover_begin(&job->jh, spec->sandbox, job->priv, job->pool,
-				  job->lease_held ? &job->lease : NULL,
-				  job->cfg ? job->cfg->handover : GR_HANDOVER_AUTO, spec->uid, spec->gid, err);
-	if (r < 0)
-		goto fail;
-	job->handover_held = true;
 	if (job->jh.linked)
 		gr_job_say(&job->opts, "sandbox `%s`: %lu file%s with more than one link stay%s the owner's "
 			   "(not handed over: the job cannot write %s)", spec->sandbox, job->jh.linked,
@@ -353,6 +352,7 @@ int gr_job_start(struct gr_job *job, struct gr_error **err)
 			   job->jh.linked > 1 ? "them" : "it");
 	return 0;
 fail:
+	end_handover(job);
 	release_lease(job);
 	gr_state_release(job->state_dir, job->job_id);
 	job->claimed = false;
@@ -439,6 +439,8 @@ int gr_job_wait(struct gr_job *job, int *status, struct gr_error **err)
 	r = gr_run(job->spec, job->job_id, &hooks, &job->res, err);
 	job->ran = true;
 	end_handover(job);
+	/* the release walks a chown hand-over back: the line below counts both ways */
+	release_lease(job);
 	if (debug) {
 		char ll[256];
 
@@ -448,7 +450,6 @@ int gr_job_wait(struct gr_job *job, int *status, struct gr_error **err)
 			gr_landlock_describe(job->res.landlock, ll, sizeof(ll)));
 		gr_lsm_debug(job->job_id, &job->res.lsm);   /* lsm.h: the BPF LSM's denials */
 	}
-	release_lease(job);
 	*status = r < 0 ? gr_error_exit_code(err ? *err : NULL) : gr_run_exit_status(&job->res);
 	if (r < 0)
 		job->res.exit_code = *status;

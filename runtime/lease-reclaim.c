@@ -25,8 +25,8 @@
  * gone or replaced cannot be walked: its files may be anywhere, so the range
  * stays blocked (an admin who knows better removes N.quarantine).
  *
- * Privilege: root mode runs this as root; gridrun-helper runs it for release,
- * gc and unsandbox with euid 0 and CAP_KILL, CAP_CHOWN, CAP_DAC_READ_SEARCH
+ * Privilege: root mode runs this as root; gridrun-helper runs it for release
+ * (and its walk back of the sandbox) and gc with euid 0 and CAP_KILL, CAP_CHOWN, CAP_DAC_READ_SEARCH
  * and CAP_FOWNER (helper.c).
  */
 #include <dirent.h>

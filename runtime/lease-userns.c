@@ -40,10 +40,45 @@
  * maps of a foreign namespace once), the second its ns/mnt link, its fd
  * directory and one readlink per fd (nsfs ones opened), each distinct mount
  * namespace's mountinfo once, and forks only for a user namespace no process
- * is in. On the shared 2-CPU test host (~150 processes, ~1300 fds) 7-60 ms
- * (GRIDRUN_DEBUG prints it). Acquire does not scan again (lease.c).
+ * is in. Namespaces judged and mount namespaces read are kept in growing
+ * hash sets, so a node with thousands of jobs judges each namespace once.
+ * The fds dominate: ~4-5 us per fd on the shared 2-CPU host whatever the
+ * call (readlink, fstatat and statx through /proc/PID/fd cost the same), so
+ * a process with 10 000 sockets adds ~50 ms to every release; 2000 sleeping
+ * processes with 3 fds each added ~0.3 s at load 50 (GRIDRUN_DEBUG prints
+ * each scan). Acquire does not scan again (lease.c).
+ *
+ * Who has to be looked at (issue 13: why no process is skipped). Entering
+ * the range's user namespace J (setns) needs CAP_SYS_ADMIN in it: a process
+ * in J or below it, or one in J's parent (our) namespace whose euid is J's
+ * owner, or that has CAP_SYS_ADMIN there. J's owner is root in root mode,
+ * the pilot in helper mode. Opening a job process's /proc/PID/ns files needs
+ * ptrace read access to it: its own ids (the range's: the id scan kills
+ * those first) or CAP_SYS_PTRACE over J (root; in helper mode the pilot,
+ * which owns J). So only root, the range and (helper mode) the pilot can
+ * enter J or open it. But anyone can hold it: the job passes an nsfs fd over
+ * any unix socket it reaches (SCM_RIGHTS), and a root process that opened
+ * one keeps it across setresuid() to any uid (lease_test's lingerer, uid
+ * 23456, does exactly that in root mode, and must be killed). A holder
+ * that cannot enter J keeps it alive, and acquire trusts that a settled
+ * range has no live namespace: it could hand the fd on, in helper mode to
+ * the pilot, who can enter. Hence every process's fds are read, in both
+ * modes; skipping processes by uid (e.g. /proc/PID's owner, the euid of a
+ * dumpable process) would let a third uid keep J for the pilot. It would
+ * not widen what the pilot can already do alone (the socket-queue and
+ * socket cases below), which is why it remains an option for the lead.
+ * Also tried and rejected: taking a file handle of J at map time and
+ * skipping the scan when open_by_handle_at() says it is stale (6.18 has
+ * nsfs file handles): it says ESTALE for a live namespace when the caller
+ * is outside the host PID namespace (seen here), and kernels that count
+ * "active" namespace references refuse one a socket can still reach
+ * (below): stale does not mean gone.
  * Not seen: an nsfs fd parked in a unix socket's queue (SCM_RIGHTS in
- * flight) is in no process's fd table; nothing in /proc shows it.
+ * flight) is in no process's fd table; nothing in /proc shows it. Nor a
+ * socket of a network namespace that J owns (the job's own, "network":
+ * "none"): SIOCGSKNS gives the namespace back, NS_GET_USERNS gives J, and
+ * its owner (the pilot) can setns() into J although no nsfs fd or process
+ * of J is left (checked on 6.18: issue 13's report).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -68,20 +103,99 @@
 #include "lease-int.h"
 #include "util.h"
 
-#define SEEN_MAX 256
+/* A set of nsfs inode numbers (never 0), each with a flag: open addressing,
+ * grown at half full, so that a node with thousands of namespaces costs no
+ * re-judging (a fixed table that filled up made every later namespace
+ * judged again, and a mount namespace past it looked like one no process
+ * is in). */
+struct ino_set {
+	unsigned long long *key;
+	bool *val;
+	size_t cap, n;
+};
+
+static size_t ino_slot(const struct ino_set *t, unsigned long long ino)
+{
+	size_t i = (size_t)((ino * 0x9E3779B97F4A7C15ull) >> 20) & (t->cap - 1);
+
+	while (t->key[i] && t->key[i] != ino)
+		i = (i + 1) & (t->cap - 1);
+	return i;
+}
+
+/* the flag of ino, or -1 when it is not in t */
+static int ino_get(const struct ino_set *t, unsigned long long ino)
+{
+	size_t i;
+
+	if (!t->cap)
+		return -1;
+	i = ino_slot(t, ino);
+	return t->key[i] ? t->val[i] : -1;
+}
+
+/* -ENOMEM when it cannot grow (the caller then judges again) */
+static int ino_put(struct ino_set *t, unsigned long long ino, bool val)
+{
+	size_t i;
+
+	if (!ino)
+		return 0;
+	if (2 * (t->n + 1) > t->cap) {
+		struct ino_set g = { .cap = t->cap ? 2 * t->cap : 256 };
+
+		g.key = calloc(g.cap, sizeof(*g.key));
+		g.val = calloc(g.cap, sizeof(*g.val));
+		if (!g.key || !g.val) {
+			free(g.key);
+			free(g.val);
+			return -ENOMEM;
+		}
+		for (size_t j = 0; j < t->cap; j++)
+			if (t->key[j]) {
+				size_t k = ino_slot(&g, t->key[j]);
+
+				g.key[k] = t->key[j];
+				g.val[k] = t->val[j];
+				g.n++;
+			}
+		free(t->key);
+		free(t->val);
+		*t = g;
+	}
+	i = ino_slot(t, ino);
+	if (!t->key[i])
+		t->n++;
+	t->key[i] = ino;
+	t->val[i] = val;
+	return 0;
+}
+
+static void ino_clear(struct ino_set *t)
+{
+	if (t->cap) {
+		memset(t->key, 0, t->cap * sizeof(*t->key));
+		t->n = 0;
+	}
+}
+
+static void ino_free(struct ino_set *t)
+{
+	free(t->key);
+	free(t->val);
+	*t = (struct ino_set){ 0 };
+}
 
 struct ns_scan {
 	unsigned long long lo, hi;
 	unsigned long long self_user;     /* our user namespace's inode */
 	int procfd;
 	bool kill;
+	pid_t self;
 	/* user namespaces judged: inode -> holds */
-	unsigned long long seen[SEEN_MAX];
-	bool seen_holds[SEEN_MAX];
-	int nseen;
+	struct ino_set seen;
 	/* mount namespaces whose mountinfo was read; mount ns fds to check after */
-	unsigned long long mnt[SEEN_MAX];
-	int nmnt;
+	struct ino_set mnt;
 	unsigned long long mnt_fd[16];
 	pid_t mnt_fd_pid[16];
 	int nmnt_fd;
@@ -197,18 +311,12 @@ static int map_of_process(const struct ns_scan *s, const char *dir)
 
 static int seen_lookup(const struct ns_scan *s, unsigned long long ino)
 {
-	for (int i = 0; i < s->nseen; i++)
-		if (s->seen[i] == ino)
-			return s->seen_holds[i];
-	return -1;
+	return ino_get(&s->seen, ino);
 }
 
 static void seen_add(struct ns_scan *s, unsigned long long ino, bool holds)
 {
-	if (s->nseen < SEEN_MAX) {
-		s->seen[s->nseen] = ino;
-		s->seen_holds[s->nseen++] = holds;
-	}
+	(void)ino_put(&s->seen, ino, holds);   /* no room: judged again when met again */
 }
 
 static unsigned long long fd_ino(int fd)
@@ -413,14 +521,11 @@ static void scan_process(struct ns_scan *s, const char *dir)
 
 	snprintf(path, sizeof(path), "%s/ns/mnt", dir);
 	if (readlink_at(s->procfd, path, link, sizeof(link)) == 0) {
-		bool known = false;
-
 		ino = ns_link_ino(link, NULL);
-		for (int i = 0; i < s->nmnt && !known; i++)
-			known = s->mnt[i] == ino;
-		if (!known) {
-			if (s->nmnt < SEEN_MAX)
-				s->mnt[s->nmnt++] = ino;
+		if (ino_get(&s->mnt, ino) < 0) {
+			/* no room: its mounts are read again when met again, and a
+			 * mount namespace fd of it may be taken for one no process is in */
+			(void)ino_put(&s->mnt, ino, true);
 			scan_mounts(s, pid, dir);
 		}
 	}
@@ -465,24 +570,21 @@ static int ns_pass(struct ns_scan *s)
 	s->holders = 0;
 	s->uninspectable = 0;
 	s->why[0] = '\0';
-	s->nmnt = s->nmnt_fd = 0;
+	ino_clear(&s->mnt);
+	s->nmnt_fd = 0;
 	for (int phase = 1; phase <= 2; phase++) {
 		/* a fresh open: a dup would share the offset */
 		proc = fdopendir(openat(s->procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 		if (!proc)
 			return -errno;
 		while ((de = readdir(proc)))
-			if (de->d_name[0] >= '1' && de->d_name[0] <= '9' && atoi(de->d_name) != getpid())
+			if (de->d_name[0] >= '1' && de->d_name[0] <= '9' && atoi(de->d_name) != s->self)
 				(phase == 1 ? scan_userns : scan_process)(s, de->d_name);
 		closedir(proc);
 	}
 	/* a mount namespace only an fd keeps: its mounts are nowhere in /proc */
 	for (int i = 0; i < s->nmnt_fd; i++) {
-		bool known = false;
-
-		for (int j = 0; j < s->nmnt && !known; j++)
-			known = s->mnt[j] == s->mnt_fd[i];
-		if (!known)
+		if (ino_get(&s->mnt, s->mnt_fd[i]) < 0)
 			note_why(s, "pid %d keeps by an fd a mount namespace no process is in, which may "
 				 "hold an nsfs mount of its user namespace", (int)s->mnt_fd_pid[i]);
 	}
@@ -514,6 +616,7 @@ int gr_lease_ns_holders(uid_t first, unsigned long count, bool kill, pid_t *one,
 	s->lo = first;
 	s->hi = (unsigned long long)first + count;
 	s->kill = kill;
+	s->self = getpid();
 	s->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->procfd < 0 || readlink_at(AT_FDCWD, "/proc/self/ns/user", link, sizeof(link)) < 0) {
 		n = -errno;
@@ -542,12 +645,14 @@ int gr_lease_ns_holders(uid_t first, unsigned long count, bool kill, pid_t *one,
 		n = -EBUSY;
 	if (getenv("GRIDRUN_DEBUG"))
 		fprintf(stderr, "gridrun: debug: lease: user namespace scan of range %u: %u processes, %u fds, "
-			"%d namespace(s) judged, %u not inspectable, %llu us\n", (unsigned)first, s->procs, s->fds,
-			s->nseen, s->uninspectable,
+			"%zu namespace(s) judged, %u not inspectable, %llu us\n", (unsigned)first, s->procs, s->fds,
+			s->seen.n, s->uninspectable,
 			(gr_now_ns() - t0) / 1000);
 out:
 	if (s->procfd >= 0)
 		close(s->procfd);
+	ino_free(&s->seen);
+	ino_free(&s->mnt);
 	free(s);
 	return n;
 }

@@ -13,6 +13,7 @@
 #include "priv.h"
 #include "spec.h"
 #include "userns.h"
+#include "util.h"
 
 static int root_may_lease(const struct gr_spec *spec, struct gr_config *cfg, const struct gr_pool **pool,
 			  struct gr_error **err)
@@ -27,16 +28,58 @@ static int root_may_lease(const struct gr_spec *spec, struct gr_config *cfg, con
 	return 0;
 }
 
-static int root_lease(const struct gr_pool *pool, const char *pool_name, const char *account,
-		      const char *job_id, struct gr_lease *lease, struct gr_error **err)
+/* A hand-over that failed after the lease: the lease goes again (its
+ * release walks back what a chown noted), the hand-over's error stays. */
+static int undo_lease(const struct gr_pool *pool, const struct gr_lease *lease, int r)
 {
-	(void)pool_name;
-	/* held by this supervisor: a lease whose holder died is gc's */
-	return gr_lease_acquire(pool, account, job_id, getpid(), lease, err);
+	_cleanup_gr_error_ struct gr_error *e = NULL;
+
+	(void)gr_lease_release(pool, lease, &e);   /* not released: gc reclaims it */
+	return r;
 }
 
-static int root_release(const struct gr_pool *pool, const struct gr_lease *lease, struct gr_error **err)
+static int root_lease(const struct gr_pool *pool, const char *pool_name, const char *account,
+		      const char *job_id, struct gr_lease *lease, struct gr_job_handover *jh,
+		      struct gr_error **err)
 {
+	struct gr_handover_count n = { 0 };
+	int r, handed = 0;
+
+	(void)pool_name;
+	/* held by this supervisor: a lease whose holder died is gc's */
+	r = gr_lease_acquire(pool, account, job_id, getpid(), lease, err);
+	if (r < 0 || !jh || jh->dirfd < 0)
+		return r;
+	r = gr_handover_plan(jh->owner, jh->group, lease->first, lease->count, jh->u, jh->g, &jh->h, err);
+	if (r == 0) {
+		r = gr_job_handover_start(jh->dirfd, &jh->h, jh->want, pool, lease, &jh->mntfd, &n, err);
+		handed = 1;
+	}
+	if (r < 0)
+		return undo_lease(pool, lease, gr_error_prefix(err, "sandbox `%s`", jh->path));
+	gr_job_handover_done(jh, handed, &n);
+	return 0;
+}
+
+static int root_release(const struct gr_pool *pool, const struct gr_lease *lease, struct gr_job_handover *jh,
+			struct gr_error **err)
+{
+	if (jh && jh->dirfd >= 0) {
+		_cleanup_gr_error_ struct gr_error *e = NULL;
+		unsigned long long t0 = gr_now_ns();
+		struct gr_handover_count n = { 0 };
+		/* no process left with the range's ids can add files behind the walk */
+		int r = gr_lease_kill_holders(lease->first, lease->count, &e);
+
+		if (r >= 0)
+			r = gr_handover_chown(jh->dirfd, &jh->h, true, &n, &e);
+		/* walked back: no walk back is owed any more (lease.h); one that did
+		 * not finish is the release's own walk back of the noted sandbox,
+		 * which blocks the range if it cannot finish either */
+		if (r >= 0)
+			(void)gr_lease_note_sandbox(pool, lease, NULL, &e);
+		gr_job_handover_walked(jh, t0, n.changed);
+	}
 	return gr_lease_release(pool, lease, err);
 }
 
@@ -50,30 +93,6 @@ static int root_gc_all(const struct gr_config *cfg, struct gr_lease_gc_stats *st
 	return gr_lease_gc_all(cfg, st, err);
 }
 
-static int root_sandbox(struct gr_job_handover *jh, int dirfd, uid_t owner, gid_t group, uid_t u, gid_t g,
-			struct gr_handover_count *n, struct gr_error **err)
-{
-	int r = gr_handover_plan(owner, group, jh->lease->first, jh->lease->count, u, g, &jh->h, err);
-
-	if (r != 0)
-		return r < 0 ? r : 0;
-	r = gr_job_handover_start(dirfd, &jh->h, jh->want, jh->pool, jh->lease, &jh->mntfd, n, err);
-	return r < 0 ? r : 1;
-}
-
-static int root_unsandbox(struct gr_job_handover *jh, struct gr_handover_count *n, struct gr_error **err)
-{
-	/* no process left with the range's ids can add files behind the walk */
-	int r = gr_lease_kill_holders(jh->lease->first, jh->lease->count, err);
-
-	if (r >= 0)
-		r = gr_handover_chown(jh->dirfd, &jh->h, true, n, err);
-	/* walked back: no walk back is owed any more (lease.h) */
-	if (r >= 0)
-		r = gr_lease_note_sandbox(jh->pool, jh->lease, NULL, err);
-	return r;
-}
-
 const struct gr_priv_ops gr_priv_root = {
 	.name = "root",
 	.may_lease = root_may_lease,
@@ -82,8 +101,6 @@ const struct gr_priv_ops gr_priv_root = {
 	.release = root_release,
 	.gc = root_gc,
 	.gc_all = root_gc_all,
-	.sandbox = root_sandbox,
-	.unsandbox = root_unsandbox,
 };
 
 /* The helper leases for the caller's own account, from its own configuration. */
@@ -101,12 +118,32 @@ static int helper_may_lease(const struct gr_spec *spec, struct gr_config *cfg, c
 	return 0;
 }
 
+/* One helper run: the lease, and the sandbox when it is the caller's (the
+ * helper would refuse another's; root mode hands over any owner's). */
 static int helper_lease(const struct gr_pool *pool, const char *pool_name, const char *account,
-			const char *job_id, struct gr_lease *lease, struct gr_error **err)
+			const char *job_id, struct gr_lease *lease, struct gr_job_handover *jh,
+			struct gr_error **err)
 {
+	struct gr_handover_count n = { 0 };
+	bool handed = jh && jh->dirfd >= 0 && jh->owner == getuid();
+	int r;
+
 	(void)pool;
 	(void)account;
-	return gr_helper_lease(pool_name, job_id, lease, err);
+	if (handed)
+		r = gr_helper_lease(pool_name, job_id, jh->dirfd, jh->u, jh->g, &jh->mntfd, &n, lease, err);
+	else
+		r = gr_helper_lease(pool_name, job_id, -1, 0, 0, NULL, NULL, lease, err);
+	if (r >= 0 && jh)
+		gr_job_handover_done(jh, handed, &n);
+	/* the helper says "sandbox: WHY" of the hand-over (it knows fd 3 only) */
+	if (r < 0 && handed && *err && (*err)->msg && !strncmp((*err)->msg, "sandbox: ", 9)) {
+		_cleanup_gr_error_ struct gr_error *e = TAKE_PTR(*err);
+
+		r = gr_error_set(err, e->errnum, "sandbox `%s`: %s", jh->path, e->msg + 9);
+		(*err)->code = e->code;
+	}
+	return r;
 }
 
 /* The helper checks that the maps are exactly the caller's lease. */
@@ -117,10 +154,20 @@ static int helper_map(const struct gr_lease *lease, pid_t pid, int pidfd, const 
 	return gr_helper_map(lease->pool, lease->index, pid, pidfd, err);
 }
 
-static int helper_release(const struct gr_pool *pool, const struct gr_lease *lease, struct gr_error **err)
+/* One helper run: the chown's walk back through the sandbox (fd 3), then the release. */
+static int helper_release(const struct gr_pool *pool, const struct gr_lease *lease, struct gr_job_handover *jh,
+			  struct gr_error **err)
 {
+	unsigned long long t0 = gr_now_ns();
+	unsigned long n = 0;
+	int r;
+
 	(void)pool;
-	return gr_helper_release(lease->pool, lease->index, err);
+	if (!jh || jh->dirfd < 0)
+		return gr_helper_release(lease->pool, lease->index, -1, NULL, err);
+	r = gr_helper_release(lease->pool, lease->index, jh->dirfd, &n, err);
+	gr_job_handover_walked(jh, t0, n);
+	return r;
 }
 
 static int helper_gc(const struct gr_pool *pool, struct gr_lease_gc_stats *st, struct gr_error **err)
@@ -146,23 +193,6 @@ static int helper_gc_all(const struct gr_config *cfg, struct gr_lease_gc_stats *
 	return 0;
 }
 
-static int helper_sandbox(struct gr_job_handover *jh, int dirfd, uid_t owner, gid_t group, uid_t u, gid_t g,
-			  struct gr_handover_count *n, struct gr_error **err)
-{
-	int r;
-
-	(void)group;
-	if (owner != getuid())
-		return 0;   /* not the caller's: the helper would refuse it */
-	r = gr_helper_sandbox(jh->lease->pool, jh->lease->index, u, g, dirfd, &jh->mntfd, n, err);
-	return r < 0 ? r : 1;
-}
-
-static int helper_unsandbox(struct gr_job_handover *jh, struct gr_handover_count *n, struct gr_error **err)
-{
-	return gr_helper_unsandbox(jh->lease->pool, jh->lease->index, jh->dirfd, &n->changed, err);
-}
-
 const struct gr_priv_ops gr_priv_helper = {
 	.name = "helper",
 	.may_lease = helper_may_lease,
@@ -171,8 +201,6 @@ const struct gr_priv_ops gr_priv_helper = {
 	.release = helper_release,
 	.gc = helper_gc,
 	.gc_all = helper_gc_all,
-	.sandbox = helper_sandbox,
-	.unsandbox = helper_unsandbox,
 };
 
 const struct gr_priv_ops *gr_priv_choose(void)

@@ -2,9 +2,11 @@
 /*
  * priv.h - the privileged steps of a job, one backend chosen once (issue 15).
  *
- * A job needs six privileged operations: lease a uid range, write its
- * init's maps onto it, release it, collect a pool's dead leases, hand the
- * sandbox over to the range and walk it back. As root gridrun does them
+ * A job needs four privileged operations: lease a uid range (and hand the
+ * sandbox over to it), write its init's maps onto it, release it (after
+ * walking the sandbox back), collect a pool's dead leases. The hand-over and
+ * its walk back are part of the lease and the release, so that helper mode
+ * runs gridrun-helper three times a job, not five. As root gridrun does them
  * itself (gr_priv_root: lease.c, userns.c, handover.c); unprivileged it asks
  * gridrun-helper (gr_priv_helper: helper-client.c), which checks each
  * request against the caller's account and lease (helper.h). gr_job_prepare()
@@ -28,7 +30,6 @@ struct gr_lease;
 struct gr_lease_gc_stats;
 struct gr_userns_plan;
 struct gr_job_handover;
-struct gr_handover_count;
 
 struct gr_priv_ops {
 	const char *name;   /* "root" or "helper" */
@@ -37,9 +38,16 @@ struct gr_priv_ops {
 	int (*may_lease)(const struct gr_spec *spec, struct gr_config *cfg, const struct gr_pool **pool,
 			 struct gr_error **err);
 	/* pool: the configured pool (root), or NULL (the helper reads its own
-	 * configuration and finds pool_name there) */
+	 * configuration and finds pool_name there). jh: NULL, or a sandbox
+	 * opened by gr_job_handover_open() (jh->dirfd < 0: none), handed over
+	 * to the lease's range for the inner ids jh->u:jh->g when its owner is
+	 * the caller's (helper) or neither 0 nor in the range (root); then
+	 * jh->mntfd is an idmapped mount, or the chown is noted in the lease
+	 * and jh->dirfd kept for the walk back (gr_job_handover_done()). A
+	 * hand-over that fails releases the lease again: an error leaves none. */
 	int (*lease)(const struct gr_pool *pool, const char *pool_name, const char *account,
-		     const char *job_id, struct gr_lease *lease, struct gr_error **err);
+		     const char *job_id, struct gr_lease *lease, struct gr_job_handover *jh,
+		     struct gr_error **err);
 	/*
 	 * The maps of the job's init, exactly the lease. NULL for root: the
 	 * supervisor writes them itself (gr_userns_from_parent()) after it
@@ -48,20 +56,17 @@ struct gr_priv_ops {
 	 */
 	int (*map)(const struct gr_lease *lease, pid_t pid, int pidfd, const struct gr_userns_plan *plan,
 		   struct gr_error **err);
-	int (*release)(const struct gr_pool *pool, const struct gr_lease *lease, struct gr_error **err);
+	/* jh: NULL, or the lease's hand-over: a chown (jh->dirfd >= 0) is
+	 * walked back first (the range's processes killed, the files the
+	 * caller's again, the lease's note removed); one that cannot finish
+	 * leaves the range blocked (1), as the release's own walk back of the
+	 * noted sandbox does (lease.h) */
+	int (*release)(const struct gr_pool *pool, const struct gr_lease *lease, struct gr_job_handover *jh,
+		       struct gr_error **err);
 	/* adds what it did to *st */
 	int (*gc)(const struct gr_pool *pool, struct gr_lease_gc_stats *st, struct gr_error **err);
 	/* gc of every pool of cfg this caller may collect (gridrun gc) */
 	int (*gc_all)(const struct gr_config *cfg, struct gr_lease_gc_stats *st, struct gr_error **err);
-	/*
-	 * The sandbox dirfd (owned by the caller, uid owner) handed over to the
-	 * lease's range for inner ids u:g: 1 done (*mntfd an idmapped mount, or
-	 * -1 when chowned: jh->h then says how to walk back), 0 nothing to do.
-	 */
-	int (*sandbox)(struct gr_job_handover *jh, int dirfd, uid_t owner, gid_t group, uid_t u, gid_t g,
-		       struct gr_handover_count *n, struct gr_error **err);
-	/* the walk back of a chown hand-over, after the job is gone */
-	int (*unsandbox)(struct gr_job_handover *jh, struct gr_handover_count *n, struct gr_error **err);
 };
 
 extern const struct gr_priv_ops gr_priv_root;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * helper_sandbox_test - helper mode's sandbox hand-over (runtime/handover.h,
- * gridrun-helper's sandbox and unsandbox requests), attacked and used from
+ * gridrun-helper's lease with UID GID and release with "sandbox"), attacked and used from
  * an unprivileged pilot uid: only the caller's own directory, only to its
  * own lease, only ids inside the range; back, only the lease's ids; the
  * chown way end to end (the idmap way is helper_test's run); and
@@ -73,8 +73,10 @@ TEST(helper_mode_sandbox_handover_by_chown_and_back)
 	unsetenv("GT_WORLD_HANDOVER");
 }
 
-/* sandbox and unsandbox, asked directly: only the caller's own directory,
- * only its own lease, only ids inside the range; back: only the range's ids. */
+/* lease with the sandbox and release with it, asked directly: only the
+ * caller's own directory (checked before anything is leased), only its own
+ * lease, only ids inside the range (else the lease goes again); back: only
+ * the range's ids. */
 static void sandbox_requests(struct __test_metadata *_metadata, const struct gt_world *w)
 {
 	char *mine, *theirs, *file;
@@ -91,42 +93,50 @@ static void sandbox_requests(struct __test_metadata *_metadata, const struct gt_
 	if (pid == 0) {
 		int dfd, ffd, tfd;
 		struct hres r;
-		const char *lease[] = { "lease", "atlas", "s1", NULL };
-		const char *ok[] = { "sandbox", "atlas", "0", "0", "0", NULL };
+		const char *ok[] = { "lease", "atlas", "s1", "0", "0", NULL };
 
 		dfd = open(mine, O_PATH | O_DIRECTORY);
 		ffd = open(file, O_PATH);
 		tfd = open(theirs, O_PATH | O_DIRECTORY);
 		become(PILOT);
-		helper(w, lease, -1, &r);
-		ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
-		EXPECT_STREQ(gt_f("0 %u 65536\n", FIRST), r.out);
-		EXPECT_HELPER(w, -1, 64, "gridrun-helper: fd 3: no sandbox directory\n", "sandbox", "atlas", "0", "0", "0");
-		EXPECT_HELPER(w, ffd, 64, "gridrun-helper: fd 3: no sandbox directory\n", "sandbox", "atlas", "0", "0", "0");
+		EXPECT_HELPER(w, -1, 64, "gridrun-helper: fd 3: no sandbox directory\n", "lease", "atlas", "s0", "0", "0");
+		EXPECT_HELPER(w, ffd, 64, "gridrun-helper: fd 3: no sandbox directory\n", "lease", "atlas", "s0", "0", "0");
 		EXPECT_HELPER(w, tfd, 77, "gridrun-helper: the sandbox (fd 3) is owned by uid 23457, not by the caller\n",
-			      "sandbox", "atlas", "0", "0", "0");
-		EXPECT_HELPER(w, dfd, 64, gt_f("gridrun-helper: sandbox hand-over: ids 65536:0 are outside the range "
-					       "%u+65536\n", FIRST), "sandbox", "atlas", "0", "65536", "0");
+			      "lease", "atlas", "s0", "0", "0");
 		EXPECT_HELPER(w, dfd, 64, "gridrun-helper: GID: `-1` is not an id inside the range\n",
-			      "sandbox", "atlas", "0", "0", "-1");
-		EXPECT_HELPER(w, dfd, 77, "gridrun-helper: pool atlas: range 1 is not leased\n", "sandbox", "atlas", "1", "0", "0");
-		/* the real one: idmap where the filesystem allows it, else chown */
+			      "lease", "atlas", "s0", "0", "-1");
+		EXPECT_HELPER(w, dfd, 64, "gridrun-helper: lease takes 2 or 4 arguments, not 3 (usage: gridrun-helper "
+			      "lease POOL JOB_ID [UID GID] | map POOL INDEX PID | release POOL INDEX [sandbox] | "
+			      "gc POOL | lsm-add POOL INDEX PID | lsm-del POOL INDEX)\n",
+			      "lease", "atlas", "s0", "0");
+		/* none of them leased: the real one gets range 0; idmap where
+		 * the filesystem allows it, else chown */
 		helper(w, ok, dfd, &r);
 		EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
-		EXPECT_STREQ(gt_idmap_expected(mine) ? "idmap\n" : "chown 2 0\n", r.out);
+		EXPECT_STREQ(gt_f("0 %u 65536 %s\n", FIRST, gt_idmap_expected(mine) ? "idmap" : "chown 2 0"), r.out);
 		EXPECT_STREQ("", r.err);
+		/* ids outside the range: known only once leased (range 1), which
+		 * goes again at once */
+		EXPECT_HELPER(w, dfd, 64, gt_f("gridrun-helper: sandbox: sandbox hand-over: ids 65536:0 are outside "
+					       "the range %u+65536\n", FIRST + 65536), "lease", "atlas", "s2", "65536", "0");
+		EXPECT_HELPER(w, -1, 77, "gridrun-helper: pool atlas: range 1 is not leased\n", "release", "atlas", "1");
+		/* release's walk back takes only the literal word */
+		EXPECT_HELPER(w, dfd, 64, "gridrun-helper: release: `frob` is not `sandbox`\n",
+			      "release", "atlas", "0", "frob");
+		EXPECT_HELPER(w, tfd, 77, "gridrun-helper: the sandbox (fd 3) is owned by uid 23457, not by the caller\n",
+			      "release", "atlas", "0", "sandbox");
 		_exit(_metadata->passed ? 0 : 1);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, WEXITSTATUS(status));
-	/* unsandbox: the range's ids become the pilot's, another range's stay
-	 * (after a chown above, the directory is the pilot's again first) */
+	/* release with the sandbox: the range's ids become the pilot's, another
+	 * range's stay (after a chown above, the directory is the pilot's again first) */
 	ASSERT_EQ(0, chown(mine, PILOT, PILOT));
 	ASSERT_EQ(0, chown(file, PILOT, PILOT));
 	free(gt_write(mine, "job", "x\n"));
-	ASSERT_EQ(0, chown(gt_f("%s/job", mine), FIRST + 5, FIRST + 5));
+	ASSERT_EQ(0, chown(gt_f("%s/job", mine), FIRST + 2 * 65536 + 5, FIRST + 2 * 65536 + 5));
 	free(gt_write(mine, "next", "x\n"));
-	ASSERT_EQ(0, chown(gt_f("%s/next", mine), FIRST + 65536 + 5, FIRST + 65536 + 5));
+	ASSERT_EQ(0, chown(gt_f("%s/next", mine), FIRST + 3 * 65536 + 5, FIRST + 3 * 65536 + 5));
 	pid = fork();
 	if (pid == 0) {
 		const char *lease[] = { "lease", "atlas", "s1b", NULL };
@@ -137,24 +147,23 @@ static void sandbox_requests(struct __test_metadata *_metadata, const struct gt_
 		struct stat st;
 
 		become(PILOT);
-		/* the earlier lease's holder is gone: gc, then a fresh lease */
-		EXPECT_HELPER(w, -1, 0, "", "gc", "atlas");
+		/* ranges 0 and 1 are in quarantine (600 s): this one is 2 */
 		helper(w, lease, -1, &r);
 		ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
 		ASSERT_EQ(2, sscanf(r.out, "%u %u", &index, &first));
-		ASSERT_TRUE(index <= 1);
+		ASSERT_EQ(2, index);
 		snprintf(idx, sizeof(idx), "%u", index);
-		helper(w, (const char *[]){ "unsandbox", "atlas", idx, NULL }, dfd, &r);
+		helper(w, (const char *[]){ "release", "atlas", idx, "sandbox", NULL }, dfd, &r);
 		EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
-		/* after a chown hand-over the dead holder's lease names the
-		 * sandbox, and gc above walked range 0's `job` back already (S20) */
-		EXPECT_STREQ(!gt_idmap_expected(mine) && index == 0 ? "0\n" : "1\n", r.out);
+		EXPECT_STREQ("walked 1\n", r.out);
 		/* the file of this lease's range is the pilot's, the other range's is not */
-		ASSERT_EQ(0, stat(gt_f("%s/%s", mine, index ? "next" : "job"), &st));
+		ASSERT_EQ(0, stat(gt_f("%s/job", mine), &st));
 		EXPECT_EQ(PILOT, st.st_uid);
 		EXPECT_EQ(PILOT, st.st_gid);
-		ASSERT_EQ(0, stat(gt_f("%s/%s", mine, index ? "job" : "next"), &st));
-		EXPECT_EQ(index ? FIRST + 5 : FIRST + 65536 + 5, st.st_uid);
+		ASSERT_EQ(0, stat(gt_f("%s/next", mine), &st));
+		EXPECT_EQ(FIRST + 3 * 65536 + 5, st.st_uid);
+		/* and the lease went with it */
+		EXPECT_HELPER(w, -1, 77, "gridrun-helper: pool atlas: range 2 is not leased\n", "release", "atlas", idx);
 		_exit(_metadata->passed ? 0 : 1);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));

@@ -442,6 +442,61 @@ static pid_t userns_lingerer(bool by_mount, const char *mnt_file)
 }
 
 /*
+ * S33 on a busy node: past 256 user and mount namespaces (a node with
+ * hundreds of jobs) the scan still knows every mount namespace a process is
+ * in, so an fd of one of them (here of the last one made) is no "mount
+ * namespace no process is in", which would block the range. (The scan
+ * kept 256 of each and then took such an fd for a hidden one.)
+ */
+#define BUSY_NS 300
+TEST_F(pool, S33_the_scan_keeps_every_namespace_past_256)
+{
+	struct gr_error *err = NULL;
+	pid_t kids[BUSY_NS + 1];
+	struct gr_lease a;
+	int p[2], n = 0;
+	char c;
+
+	configure(_metadata, self, 1, 0);
+	ASSERT_EQ(0, pipe(p));
+	for (; n < BUSY_NS; n++) {
+		kids[n] = fork();
+		ASSERT_LE(0, kids[n]);
+		if (kids[n] == 0) {   /* a namespace pair of its own, unmapped */
+			close(p[0]);
+			if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 || write(p[1], "x", 1) != 1)
+				_exit(1);
+			pause();
+			_exit(0);
+		}
+	}
+	for (int i = 0; i < BUSY_NS; i++)
+		ASSERT_EQ(1, read(p[0], &c, 1));
+	/* another process keeps an fd of the last mount namespace */
+	kids[n] = fork();
+	ASSERT_LE(0, kids[n]);
+	if (kids[n] == 0) {
+		int fd = open(gt_f("/proc/%d/ns/mnt", (int)kids[BUSY_NS - 1]), O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0 || write(p[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	n++;
+	EXPECT_EQ(1, read(p[0], &c, 1));
+	ASSERT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "a", getpid(), &a, &err));
+	EXPECT_EQ(0, gr_lease_release(self->pool, &a, &err)) TH_LOG("%s", err ? err->msg : "");
+	for (int i = 0; i < n; i++) {
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], NULL, 0);
+	}
+	close(p[0]);
+	close(p[1]);
+	gr_error_free(err);
+}
+
+/*
  * S33 in root mode: the release kills a process that holds the range's user
  * namespace by an fd (it could enter it later and be host uid FIRST), and a
  * bind mount of it, which gridrun does not unmount, keeps the range

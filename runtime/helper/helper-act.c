@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * helper-act.c - gridrun-helper's four steps (helper.h). Each one is safe to
+ * helper-act.c - gridrun-helper's steps (helper.h). Each one is safe to
  * offer an unprivileged caller because:
  *  - lease: the account is the caller's real uid's own name, the pool must
  *    allow it (site configuration, root's file at a build-time path), the
  *    holder is the caller itself, and lease.c never hands out a taken range.
+ *    Its sandbox hand-over: only a directory the caller owns (fd 3, opened
+ *    by the caller, so one it can reach, checked before the lease is taken),
+ *    only to the lease just taken, only the caller's uid and primary gid
+ *    (never 0: the caller is not root, and no pool holds an account's ids);
+ *    the walk's rules are handover.h's. A hand-over that fails releases the
+ *    lease it took, as its caller would.
  *  - map: it writes only the range the caller itself holds, onto the
  *    caller's own child in a user namespace the caller created; the range
  *    comes from the lease file, is checked against the pool's layout and
@@ -15,15 +21,11 @@
  *    that hold an id of that range (by pidfd, ids re-checked: no pid reuse)
  *    and walks back only the sandbox the helper itself noted in the lease
  *    (lease-reclaim.c); then it drops the BPF LSM's entries of that range,
- *    none of whose processes is left.
+ *    none of whose processes is left. With "sandbox", the walk back through
+ *    fd 3 first: only ids of the caller's own lease become the caller's,
+ *    after the processes holding them are killed.
  *  - gc: lease.c's gc, which only ever reclaims dead holders' leases and
  *    ends quarantines no task needs; it settles them as release does.
- *  - sandbox: only a directory the caller owns (fd 3, opened by the caller,
- *    so one it can reach), only to the caller's own lease, only the
- *    caller's uid and primary gid (never 0: the caller is not root, and no
- *    pool holds an account's ids); the walk's rules are handover.h's.
- *  - unsandbox: only ids of the caller's own lease become the caller's,
- *    after the processes holding them are killed (as release does).
  *  - lsm-add: it only ever adds restrictions, and only to the caller's own
  *    job: the target is checked as for map (the caller's child, its uid, a
  *    user namespace of its own, held by the pidfd), so the key (that
@@ -35,7 +37,7 @@
  *    and cannot fill the map (GR_LSM_MAX_JOBS) that other jobs need.
  *  - lsm-del: it lifts the LSM's rules only from the caller's own lease's
  *    range, and only after every process holding an id of it is killed
- *    (as unsandbox does): a pilot cannot unregister its job and then take
+ *    (as release does): a pilot cannot unregister its job and then take
  *    the range's ids behind it (S33).
  */
 #include <errno.h>
@@ -204,11 +206,82 @@ static int check_target(const struct gr_helper_caller *c, pid_t pid, struct gr_e
 	return 0;
 }
 
-static int do_lease(struct step *s, char *out, size_t outsz, struct gr_error **err)
+/* fd 3: a directory; owned by the caller (or, going back, by it or the range) */
+static int sandbox_fd(struct step *s, const struct gr_lease *l, bool back, struct gr_error **err)
 {
-	struct gr_lease l;
+	struct stat st;
+
+	if (fstat(GR_HELPER_PIDFD, &st) < 0 || !S_ISDIR(st.st_mode))
+		return gr_helper_fail(err, GR_HELPER_EXIT_USAGE, EBADF, "fd 3: no sandbox directory");
+	if (st.st_uid != s->c->uid &&
+	    !(back && l && st.st_uid >= l->first && st.st_uid - l->first < l->count))
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM,
+				      "the sandbox (fd 3) is owned by uid %u, not by the caller",
+				      (unsigned)st.st_uid);
+	return 0;
+}
+
+/*
+ * The way for fd 3: the idmap maps only the caller's primary group: a
+ * sandbox of another group would show an unmapped group in the job, and the
+ * VFS refuses every write to an inode with an unmapped id (EACCES). chown
+ * hands the owner over and leaves the group, so auto takes it; idmap refuses.
+ */
+static int sandbox_way(struct step *s, enum gr_handover_way *way, struct gr_error **err)
+{
+	struct stat st;
+
+	*way = s->cfg->handover;
+	if (*way != GR_HANDOVER_CHOWN && fstat(GR_HELPER_PIDFD, &st) == 0 && st.st_gid != s->c->gid) {
+		if (*way == GR_HANDOVER_IDMAP)
+			return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EACCES,
+					      "the sandbox's group (gid %u) is not the account's primary group "
+					      "(gid %u), which the idmapped sandbox would need to be writable: "
+					      "chgrp it, or set sandbox_handover = chown",
+					      (unsigned)st.st_gid, (unsigned)s->c->gid);
+		*way = GR_HANDOVER_CHOWN;
+	}
+	return 0;
+}
+
+/* fd 3 to the range of l, just leased (as euid 0 for the lease file's note) */
+static int hand_over(struct step *s, const struct gr_lease *l, enum gr_handover_way way, int *mntfd,
+		     struct gr_handover_count *n, struct gr_error **err)
+{
+	struct gr_handover h;
 	int r, r2;
 
+	r = gr_handover_plan(s->c->uid, s->c->gid, l->first, l->count, s->req->uid, s->req->gid, &h, err);
+	if (r < 0) {
+		(*err)->code = GR_HELPER_EXIT_USAGE;
+		return r;
+	}
+	if (r > 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM, "the caller's ids are in the range");
+	r = gr_helper_as_root(true, s->c, err);
+	if (r < 0)
+		return r;
+	r = gr_job_handover_start(GR_HELPER_PIDFD, &h, way, s->pool, l, mntfd, n, err);
+	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
+	if (r < 0) {
+		(*err)->code = GR_HELPER_EXIT_FAILED;
+		return r;
+	}
+	if (r2 < 0 && *mntfd >= 0)
+		close(TAKE_FD(*mntfd));
+	return r2;
+}
+
+static int do_lease(struct step *s, char *out, size_t outsz, int *outfd, struct gr_error **err)
+{
+	struct gr_handover_count n = { 0 };
+	enum gr_handover_way way = GR_HANDOVER_AUTO;
+	struct gr_lease l;
+	int r, r2, mntfd = -1;
+
+	/* the sandbox is checked before anything is leased */
+	if (s->req->sandbox && ((r = sandbox_fd(s, NULL, false, err)) < 0 || (r = sandbox_way(s, &way, err)) < 0))
+		return r;
 	r = gr_helper_as_root(true, s->c, err);
 	if (r < 0)
 		return r;
@@ -218,9 +291,30 @@ static int do_lease(struct step *s, char *out, size_t outsz, struct gr_error **e
 		(*err)->code = r == -EAGAIN ? GR_HELPER_EXIT_EXHAUSTED : GR_HELPER_EXIT_FAILED;
 		return r;
 	}
-	if (r2 < 0)
+	if (r2 >= 0 && s->req->sandbox) {
+		r2 = hand_over(s, &l, way, &mntfd, &n, err);
+		if (r2 < 0)
+			gr_error_prefix(err, "sandbox");
+	}
+	if (r2 < 0) {
+		/* the caller gets no lease: it goes as its release would (walking
+		 * back what the hand-over noted); one that cannot go is gc's */
+		_cleanup_gr_error_ struct gr_error *e = NULL;
+
+		if (gr_helper_as_root(true, s->c, &e) >= 0) {
+			(void)gr_lease_release(s->pool, &l, &e);
+			(void)gr_helper_as_root(false, s->c, NULL);
+		}
 		return r2;
-	snprintf(out, outsz, "%u %u %u\n", l.index, (unsigned)l.first, l.count);
+	}
+	*outfd = mntfd;
+	if (!s->req->sandbox)
+		snprintf(out, outsz, "%u %u %u\n", l.index, (unsigned)l.first, l.count);
+	else if (mntfd >= 0)
+		snprintf(out, outsz, "%u %u %u idmap\n", l.index, (unsigned)l.first, l.count);
+	else
+		snprintf(out, outsz, "%u %u %u chown %lu %lu\n", l.index, (unsigned)l.first, l.count,
+			 n.changed, n.linked);
 	return 0;
 }
 
@@ -260,20 +354,50 @@ static int do_map(struct step *s, struct gr_error **err)
 	return r;
 }
 
+/* release's "sandbox": the chown's walk back through fd 3, as euid 0;
+ * *walked what it changed. A failure is left to the release's own walk back
+ * of the noted sandbox (the lease keeps its note). */
+static void walk_back(struct step *s, const struct gr_lease *l, unsigned long *walked)
+{
+	_cleanup_gr_error_ struct gr_error *e = NULL;
+	struct gr_handover h;
+	struct gr_handover_count n = { 0 };
+	int r;
+
+	if (gr_handover_plan(s->c->uid, s->c->gid, l->first, l->count, 0, 0, &h, &e) != 0)
+		return;
+	/* no process left with the range's ids can add files behind the walk */
+	r = gr_lease_kill_holders(l->first, l->count, &e);
+	if (r >= 0)
+		r = gr_handover_chown(GR_HELPER_PIDFD, &h, true, &n, &e);
+	/* walked back: no walk back is owed any more (lease.h) */
+	if (r >= 0)
+		(void)gr_lease_note_sandbox(s->pool, l, NULL, &e);
+	*walked = n.changed;
+}
+
 static int do_release(struct step *s, char *out, size_t outsz, struct gr_error **err)
 {
 	struct gr_lease l;
+	unsigned long walked = 0;
+	size_t len = 0;
 	int r, r2;
 
 	r = callers_lease(s, &l, err);
+	if (r >= 0 && s->req->sandbox)
+		r = sandbox_fd(s, &l, true, err);
 	if (r < 0)
 		return r;
 	r = gr_helper_as_root(true, s->c, err);
 	if (r < 0)
 		return r;
+	if (s->req->sandbox) {
+		walk_back(s, &l, &walked);
+		len = (size_t)snprintf(out, outsz, "walked %lu\n", walked);
+	}
 	r = gr_lease_release(s->pool, &l, err);
 	if (r > 0) {   /* released into a blocked quarantine: said, not failed */
-		snprintf(out, outsz, "blocked: %s\n", (*err)->msg);
+		snprintf(out + len, outsz - len, "blocked: %s\n", (*err)->msg);
 		gr_error_free(TAKE_PTR(*err));
 		r = 0;
 	}
@@ -304,112 +428,6 @@ static int do_gc(struct step *s, char *out, size_t outsz, struct gr_error **err)
 		return r;
 	}
 	snprintf(out, outsz, "%u %u\n", st.reclaimed, st.freed);
-	return r2;
-}
-
-/* fd 3: a directory; owned by the caller (or, going back, by it or the range) */
-static int sandbox_fd(struct step *s, const struct gr_lease *l, bool back, struct gr_error **err)
-{
-	struct stat st;
-
-	if (fstat(GR_HELPER_PIDFD, &st) < 0 || !S_ISDIR(st.st_mode))
-		return gr_helper_fail(err, GR_HELPER_EXIT_USAGE, EBADF, "fd 3: no sandbox directory");
-	if (st.st_uid != s->c->uid &&
-	    !(back && st.st_uid >= l->first && st.st_uid - l->first < l->count))
-		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM,
-				      "the sandbox (fd 3) is owned by uid %u, not by the caller",
-				      (unsigned)st.st_uid);
-	return 0;
-}
-
-static int do_sandbox(struct step *s, char *out, size_t outsz, int *outfd, struct gr_error **err)
-{
-	struct gr_handover h;
-	struct gr_lease l;
-	struct gr_handover_count n = { 0 };
-	enum gr_handover_way way = s->cfg->handover;
-	struct stat st;
-	int r, r2, mntfd = -1;
-
-	r = callers_lease(s, &l, err);
-	if (r >= 0)
-		r = sandbox_fd(s, &l, false, err);
-	if (r < 0)
-		return r;
-	/*
-	 * The idmap maps only the caller's primary group: a sandbox of another
-	 * group would show an unmapped group in the job, and the VFS refuses
-	 * every write to an inode with an unmapped id (EACCES). chown hands the
-	 * owner over and leaves the group, so auto takes it; idmap refuses.
-	 */
-	if (way != GR_HANDOVER_CHOWN && fstat(GR_HELPER_PIDFD, &st) == 0 && st.st_gid != s->c->gid) {
-		if (way == GR_HANDOVER_IDMAP)
-			return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EACCES,
-					      "the sandbox's group (gid %u) is not the account's primary group "
-					      "(gid %u), which the idmapped sandbox would need to be writable: "
-					      "chgrp it, or set sandbox_handover = chown",
-					      (unsigned)st.st_gid, (unsigned)s->c->gid);
-		way = GR_HANDOVER_CHOWN;
-	}
-	r = gr_handover_plan(s->c->uid, s->c->gid, l.first, l.count, s->req->uid, s->req->gid, &h, err);
-	if (r < 0) {
-		(*err)->code = GR_HELPER_EXIT_USAGE;
-		return r;
-	}
-	if (r > 0)
-		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM, "the caller's ids are in the range");
-	r = gr_helper_as_root(true, s->c, err);
-	if (r < 0)
-		return r;
-	r = gr_job_handover_start(GR_HELPER_PIDFD, &h, way, s->pool, &l, &mntfd, &n, err);
-	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
-	if (r < 0) {
-		(*err)->code = GR_HELPER_EXIT_FAILED;
-		return r;
-	}
-	if (r2 < 0) {
-		if (mntfd >= 0)
-			close(mntfd);
-		return r2;
-	}
-	*outfd = mntfd;
-	if (mntfd >= 0)
-		snprintf(out, outsz, "idmap\n");
-	else
-		snprintf(out, outsz, "chown %lu %lu\n", n.changed, n.linked);
-	return 0;
-}
-
-static int do_unsandbox(struct step *s, char *out, size_t outsz, struct gr_error **err)
-{
-	struct gr_handover h;
-	struct gr_lease l;
-	struct gr_handover_count n = { 0 };
-	int r, r2;
-
-	r = callers_lease(s, &l, err);
-	if (r >= 0)
-		r = sandbox_fd(s, &l, true, err);
-	if (r < 0)
-		return r;
-	if (gr_handover_plan(s->c->uid, s->c->gid, l.first, l.count, 0, 0, &h, err) != 0)
-		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM, "the caller's ids are in the range");
-	r = gr_helper_as_root(true, s->c, err);
-	if (r < 0)
-		return r;
-	/* no process left with the range's ids can add files behind the walk */
-	r = gr_lease_kill_holders(l.first, l.count, err);
-	if (r >= 0)
-		r = gr_handover_chown(GR_HELPER_PIDFD, &h, true, &n, err);
-	/* walked back: no walk back is owed any more (lease.h) */
-	if (r >= 0)
-		r = gr_lease_note_sandbox(s->pool, &l, NULL, err);
-	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
-	if (r < 0) {
-		(*err)->code = GR_HELPER_EXIT_FAILED;
-		return r;
-	}
-	snprintf(out, outsz, "%lu\n", n.changed);
 	return r2;
 }
 
@@ -509,12 +527,10 @@ int gr_helper_act(const struct gr_helper_caller *c, const struct gr_helper_req *
 	r = load_pool(&s, err);
 	if (r >= 0) {
 		switch (req->op) {
-		case GR_HELPER_LEASE: r = do_lease(&s, out, outsz, err); break;
+		case GR_HELPER_LEASE: r = do_lease(&s, out, outsz, outfd, err); break;
 		case GR_HELPER_MAP: r = do_map(&s, err); break;
 		case GR_HELPER_RELEASE: r = do_release(&s, out, outsz, err); break;
 		case GR_HELPER_GC: r = do_gc(&s, out, outsz, err); break;
-		case GR_HELPER_SANDBOX: r = do_sandbox(&s, out, outsz, outfd, err); break;
-		case GR_HELPER_UNSANDBOX: r = do_unsandbox(&s, out, outsz, err); break;
 		case GR_HELPER_LSM_ADD: r = do_lsm_add(&s, out, outsz, err); break;
 		case GR_HELPER_LSM_DEL: r = do_lsm_del(&s, out, outsz, err); break;
 		}

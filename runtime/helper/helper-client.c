@@ -2,7 +2,7 @@
 /*
  * helper-client.c - the unprivileged supervisor's side of gridrun-helper
  * (helper.h): run it with an empty environment, stdin /dev/null, the
- * target's pidfd (map) or the sandbox directory (sandbox, unsandbox) as fd 3
+ * target's pidfd (map) or the sandbox directory (lease, release) as fd 3
  * and nothing else open; its one stdout line is the answer (stdout is a unix
  * socket, so that "sandbox" can pass a mount with it), its one stderr line the
  * error (without "gridrun-helper: ").
@@ -37,7 +37,8 @@ const char *gr_helper_path(void)
 /*
  * posix_spawn() (a vfork-style clone in glibc): no copy of this process's
  * page tables per helper run, which a fork of the supervisor would cost on
- * every job (and helper mode runs the helper three or four times a job).
+ * every job (and helper mode runs the helper three times a job: lease, map, release;
+ * five where the BPF LSM is loaded).
  * The child gets stdin /dev/null, out and errfd as stdout and stderr, fd3
  * (if >= 0) as fd 3, nothing else, an empty signal mask and environment.
  */
@@ -180,26 +181,58 @@ static int call(char *const argv[], int pidfd, char *out, size_t outsz, int *rfd
 			    strncmp(msg, "gridrun-helper: ", 16) ? msg : msg + 16);
 }
 
-int gr_helper_lease(const char *pool, const char *job_id, struct gr_lease *l, struct gr_error **err)
+int gr_helper_lease(const char *pool, const char *job_id, int dirfd, uid_t uid, gid_t gid, int *mntfd,
+		    struct gr_handover_count *count, struct gr_lease *l, struct gr_error **err)
 {
-	char *const argv[] = { "gridrun-helper", "lease", (char *)pool, (char *)job_id, NULL };
-	char out[128];
-	unsigned index, first, count;
-	int n = 0, r;
+	char u[16], g[16], out[160], way[8] = "";
+	char *const argv[] = { "gridrun-helper", "lease", (char *)pool, (char *)job_id,
+			       dirfd >= 0 ? u : NULL, g, NULL };
+	unsigned index, first, count_;
+	unsigned long n = 0, linked = 0;
+	int len = 0, r;
 
-	r = call(argv, -1, out, sizeof(out), NULL, err);
+	snprintf(u, sizeof(u), "%u", (unsigned)uid);
+	snprintf(g, sizeof(g), "%u", (unsigned)gid);
+	if (dirfd >= 0)
+		*count = (struct gr_handover_count){ 0 };
+	r = call(argv, dirfd, out, sizeof(out), dirfd >= 0 ? mntfd : NULL, err);
 	if (r < 0)
 		return r;
-	if (sscanf(out, "%u %u %u\n%n", &index, &first, &count, &n) != 3 || out[n])
-		return gr_error_set(err, EPROTO, "helper: unexpected answer `%.40s`", out);
+	if (sscanf(out, "%u %u %u%n", &index, &first, &count_, &len) != 3)
+		goto bad;
+	if (dirfd < 0 && strcmp(out + len, "\n"))
+		goto bad;
+	if (dirfd >= 0) {
+		int len2 = 0;
+
+		if (sscanf(out + len, " %5s%n", way, &len2) != 1)
+			goto bad;
+		len += len2;
+		if (!strcmp(way, "idmap") && *mntfd >= 0 && !strcmp(out + len, "\n"))
+			goto ok;
+		if (*mntfd >= 0)
+			close(TAKE_FD(*mntfd));
+		len2 = 0;
+		if (strcmp(way, "chown") || sscanf(out + len, " %lu %lu\n%n", &n, &linked, &len2) != 2 ||
+		    out[len + len2])
+			goto bad;
+		*count = (struct gr_handover_count){ .changed = n, .linked = linked };
+	}
+ok:
 	memset(l, 0, sizeof(*l));
 	snprintf(l->pool, sizeof(l->pool), "%s", pool);
 	snprintf(l->job_id, sizeof(l->job_id), "%s", job_id);
 	l->index = index;
 	l->first = first;
-	l->count = count;
+	l->count = count_;
 	l->holder_pid = getpid();
 	return 0;
+bad:
+	/* an answer we cannot read: the lease is ours, but unusable; gc's
+	 * once we are gone (the helper releases only a lease it is asked to) */
+	if (dirfd >= 0 && *mntfd >= 0)
+		close(TAKE_FD(*mntfd));
+	return gr_error_set(err, EPROTO, "helper: unexpected answer `%.40s`", out);
 }
 
 /* What gr_helper_map() last mapped, for gr_helper_lsm_add(): the supervisor
@@ -289,20 +322,32 @@ int gr_helper_lsm_del(struct gr_lsm_reg *reg, struct gr_lsm_denials *out, struct
 	return 1;
 }
 
-int gr_helper_release(const char *pool, unsigned index, struct gr_error **err)
+int gr_helper_release(const char *pool, unsigned index, int dirfd, unsigned long *walked, struct gr_error **err)
 {
 	char idx[16], out[512];
-	char *const argv[] = { "gridrun-helper", "release", (char *)pool, idx, NULL };
-	int r;
+	char *const argv[] = { "gridrun-helper", "release", (char *)pool, idx, dirfd >= 0 ? "sandbox" : NULL, NULL };
+	char *p = out;
+	int r, len = 0;
 
 	snprintf(idx, sizeof(idx), "%u", index);
-	r = call(argv, -1, out, sizeof(out), NULL, err);
-	if (r < 0 || !out[0])
+	r = call(argv, dirfd, out, sizeof(out), NULL, err);
+	if (r < 0)
 		return r;
-	if (strncmp(out, "blocked: ", 9))
+	if (dirfd >= 0) {
+		unsigned long n = 0;
+
+		if (sscanf(out, "walked %lu\n%n", &n, &len) != 1 || !len)
+			return gr_error_set(err, EPROTO, "helper: unexpected answer `%.40s`", out);
+		if (walked)
+			*walked = n;
+		p += len;
+	}
+	if (!p[0])
+		return 0;
+	if (strncmp(p, "blocked: ", 9))
 		return gr_error_set(err, EPROTO, "helper: unexpected answer `%.40s`", out);
-	out[strcspn(out, "\n")] = '\0';
-	gr_error_set(err, EBUSY, "%s", out + 9);
+	p[strcspn(p, "\n")] = '\0';
+	gr_error_set(err, EBUSY, "%s", p + 9);
 	return 1;
 }
 
@@ -322,51 +367,5 @@ int gr_helper_gc(const char *pool, struct gr_lease_gc_stats *st, struct gr_error
 		st->reclaimed += reclaimed;
 		st->freed += freed;
 	}
-	return 0;
-}
-
-int gr_helper_sandbox(const char *pool, unsigned index, uid_t uid, gid_t gid, int dirfd, int *mntfd,
-		      struct gr_handover_count *count, struct gr_error **err)
-{
-	char idx[16], u[16], g[16], out[64];
-	char *const argv[] = { "gridrun-helper", "sandbox", (char *)pool, idx, u, g, NULL };
-	unsigned long n = 0, linked = 0;
-	int len = 0, r;
-
-	snprintf(idx, sizeof(idx), "%u", index);
-	snprintf(u, sizeof(u), "%u", (unsigned)uid);
-	snprintf(g, sizeof(g), "%u", (unsigned)gid);
-	*count = (struct gr_handover_count){ 0 };
-	r = call(argv, dirfd, out, sizeof(out), mntfd, err);
-	if (r < 0)
-		return r;
-	if (!strcmp(out, "idmap\n") && *mntfd >= 0)
-		return 0;
-	if (*mntfd >= 0) {
-		close(*mntfd);
-		*mntfd = -1;
-	}
-	if (sscanf(out, "chown %lu %lu\n%n", &n, &linked, &len) != 2 || out[len])
-		return gr_error_set(err, EPROTO, "helper: unexpected answer `%.40s`", out);
-	*count = (struct gr_handover_count){ .changed = n, .linked = linked };
-	return 0;
-}
-
-int gr_helper_unsandbox(const char *pool, unsigned index, int dirfd, unsigned long *changed,
-			struct gr_error **err)
-{
-	char idx[16], out[32];
-	char *const argv[] = { "gridrun-helper", "unsandbox", (char *)pool, idx, NULL };
-	unsigned long n = 0;
-	int len = 0, r;
-
-	snprintf(idx, sizeof(idx), "%u", index);
-	r = call(argv, dirfd, out, sizeof(out), NULL, err);
-	if (r < 0)
-		return r;
-	if (sscanf(out, "%lu\n%n", &n, &len) != 1 || out[len])
-		return gr_error_set(err, EPROTO, "helper: unexpected answer `%.40s`", out);
-	if (changed)
-		*changed = n;
 	return 0;
 }

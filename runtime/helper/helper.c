@@ -79,11 +79,11 @@ static const char *shown(const char *arg, char buf[48])
 
 int gr_helper_parse(int argc, char *const argv[], struct gr_helper_req *req, struct gr_error **err)
 {
-	static const struct { const char *name; enum gr_helper_op op; int nargs; } ops[] = {
-		{ "lease", GR_HELPER_LEASE, 2 }, { "map", GR_HELPER_MAP, 3 },
-		{ "release", GR_HELPER_RELEASE, 2 }, { "gc", GR_HELPER_GC, 1 },
-		{ "sandbox", GR_HELPER_SANDBOX, 4 }, { "unsandbox", GR_HELPER_UNSANDBOX, 2 },
-		{ "lsm-add", GR_HELPER_LSM_ADD, 3 }, { "lsm-del", GR_HELPER_LSM_DEL, 2 },
+	/* nargs, or (with the sandbox) nargs_sbx */
+	static const struct { const char *name; enum gr_helper_op op; int nargs, nargs_sbx; } ops[] = {
+		{ "lease", GR_HELPER_LEASE, 2, 4 }, { "map", GR_HELPER_MAP, 3, 3 },
+		{ "release", GR_HELPER_RELEASE, 2, 3 }, { "gc", GR_HELPER_GC, 1, 1 },
+		{ "lsm-add", GR_HELPER_LSM_ADD, 3, 3 }, { "lsm-del", GR_HELPER_LSM_DEL, 2, 2 },
 	};
 	unsigned long v;
 	char q[48];
@@ -95,10 +95,15 @@ int gr_helper_parse(int argc, char *const argv[], struct gr_helper_req *req, str
 	for (size_t i = 0; i < ARRAY_SIZE(ops); i++)
 		if (!strcmp(argv[1], ops[i].name)) {
 			req->op = ops[i].op;
-			if (argc != ops[i].nargs + 2)
+			req->sandbox = ops[i].nargs_sbx != ops[i].nargs && argc == ops[i].nargs_sbx + 2;
+			if (argc != ops[i].nargs + 2 && !req->sandbox)
 				return gr_helper_fail(err, GR_HELPER_EXIT_USAGE, EINVAL,
+						      ops[i].nargs_sbx != ops[i].nargs ?
+						      "%s takes %d or %d arguments, not %d (" USAGE ")" :
 						      "%s takes %d argument(s), not %d (" USAGE ")",
-						      ops[i].name, ops[i].nargs, argc - 2);
+						      ops[i].name, ops[i].nargs,
+						      ops[i].nargs_sbx != ops[i].nargs ? ops[i].nargs_sbx : argc - 2,
+						      argc - 2);
 		}
 	if (!req->op)
 		return gr_helper_fail(err, GR_HELPER_EXIT_USAGE, EINVAL, "unknown request (" USAGE ")");
@@ -110,29 +115,27 @@ int gr_helper_parse(int argc, char *const argv[], struct gr_helper_req *req, str
 		if (!job_id_ok(argv[3]))
 			return bad(err, "JOB_ID: `%s` is not a job id", shown(argv[3], q));
 		snprintf(req->job_id, sizeof(req->job_id), "%s", argv[3]);
+		if (!req->sandbox)
+			break;
+		if (parse_number(argv[4], GR_POOL_LAST_UID, &v) < 0)
+			return bad(err, "UID: `%s` is not an id inside the range", shown(argv[4], q));
+		req->uid = (uid_t)v;
+		if (parse_number(argv[5], GR_POOL_LAST_UID, &v) < 0)
+			return bad(err, "GID: `%s` is not an id inside the range", shown(argv[5], q));
+		req->gid = (gid_t)v;
 		break;
 	case GR_HELPER_MAP:
 	case GR_HELPER_RELEASE:
-	case GR_HELPER_SANDBOX:
-	case GR_HELPER_UNSANDBOX:
 	case GR_HELPER_LSM_ADD:
 	case GR_HELPER_LSM_DEL:
 		r = parse_number(argv[3], GR_POOL_MAX_RANGES - 1, &v);
 		if (r < 0)
 			return bad(err, "INDEX: `%s` is not a range index (0-65535)", shown(argv[3], q));
 		req->index = (unsigned)v;
-		if (req->op == GR_HELPER_RELEASE || req->op == GR_HELPER_UNSANDBOX ||
-		    req->op == GR_HELPER_LSM_DEL)
+		if (req->op == GR_HELPER_RELEASE && req->sandbox && strcmp(argv[4], "sandbox"))
+			return bad(err, "release: `%s` is not `sandbox`", shown(argv[4], q));
+		if (req->op == GR_HELPER_RELEASE || req->op == GR_HELPER_LSM_DEL)
 			break;
-		if (req->op == GR_HELPER_SANDBOX) {
-			if (parse_number(argv[4], GR_POOL_LAST_UID, &v) < 0)
-				return bad(err, "UID: `%s` is not an id inside the range", shown(argv[4], q));
-			req->uid = (uid_t)v;
-			if (parse_number(argv[5], GR_POOL_LAST_UID, &v) < 0)
-				return bad(err, "GID: `%s` is not an id inside the range", shown(argv[5], q));
-			req->gid = (gid_t)v;
-			break;
-		}
 		r = parse_number(argv[4], GR_HELPER_PID_MAX, &v);
 		if (r < 0 || v == 0)
 			return bad(err, "PID: `%s` is not a pid (1-4194304)", shown(argv[4], q));
@@ -176,7 +179,7 @@ static void sane_signals(void)
 
 /*
  * What any request may need: CAP_SETUID and CAP_SETGID (euid 0 for the lease
- * files, the maps), CAP_KILL (release, gc and unsandbox kill the processes
+ * files, the maps), CAP_KILL (release and gc kill the processes
  * that hold a range's ids: lease-reclaim.c), and for the sandbox hand-over
  * (and its walk back by release and gc) (handover.h) CAP_CHOWN,
  * CAP_DAC_READ_SEARCH, CAP_FOWNER (a chown that clears a set-user-ID bit
@@ -294,7 +297,7 @@ static int narrow_caps(struct gr_error **err)
 
 int gr_helper_narrow(const struct gr_helper_req *req, struct gr_error **err)
 {
-	bool handover = req->op == GR_HELPER_SANDBOX || req->op == GR_HELPER_UNSANDBOX;
+	bool handover = req->sandbox;   /* lease or release with the sandbox */
 	/* lease looks for holders of a range before keeping it, as gc does */
 	bool settles = req->op == GR_HELPER_RELEASE || req->op == GR_HELPER_GC || req->op == GR_HELPER_LEASE;
 	cap_t c;
@@ -307,7 +310,7 @@ int gr_helper_narrow(const struct gr_helper_req *req, struct gr_error **err)
 	/* map needs the first two; lease, release and gc all (as many as
 	 * are there: without CAP_KILL a holder left, without CAP_SYS_PTRACE a
 	 * user namespace that cannot be looked for, keeps its range blocked,
-	 * never leased); unsandbox all but CAP_SYS_ADMIN and CAP_SYS_PTRACE */
+	 * never leased) */
 	if (req->op == GR_HELPER_LSM_ADD || req->op == GR_HELPER_LSM_DEL) {
 		/* SETUID/SETGID for euid 0 (the pins are root's), SYS_ADMIN where
 		 * permitted (bpf() before 6.5), KILL for lsm-del's holders */
@@ -321,9 +324,7 @@ int gr_helper_narrow(const struct gr_helper_req *req, struct gr_error **err)
 			return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, EPERM,
 					      "lsm-del needs cap_kill (installed with cap_setuid,cap_setgid only?)");
 		lsm_caps = true;
-	} else if (req->op == GR_HELPER_UNSANDBOX)
-		nkept = nkept < 6 ? nkept : 6;
-	else if (!handover && !settles)
+	} else if (!handover && !settles)
 		nkept = 2;
 	return set_caps(true, true, err);
 }

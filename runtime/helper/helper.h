@@ -13,18 +13,37 @@
  *       leases a free range of POOL for the caller's account (its real uid's
  *       name in NSS, never an argument) with the caller as holder; prints
  *       "INDEX FIRST COUNT\n".
+ *   gridrun-helper lease POOL JOB_ID UID GID     (fd 3: the sandbox directory)
+ *       the same, and in the same run hands the caller's own directory (its
+ *       owner must be the caller) to ids FIRST+UID, FIRST+GID of that lease
+ *       (handover.h; the way is the configuration's sandbox_handover): the
+ *       caller's uid and primary gid become the job's; a chown is noted in
+ *       the lease first (its walk back is owed). fd 3 is checked before
+ *       anything is leased; a hand-over that fails after it releases the
+ *       lease again (walking back what it noted). Prints "INDEX FIRST COUNT
+ *       idmap\n" and passes the detached idmapped mount as SCM_RIGHTS on
+ *       stdout (which must be a unix socket), or prints "INDEX FIRST COUNT
+ *       chown N L\n" (N entries changed, L files with more than one link
+ *       left the caller's).
  *   gridrun-helper map POOL INDEX PID          (fd 3: a pidfd of PID)
  *       writes setgroups "allow", uid_map and gid_map "0 FIRST COUNT" of
  *       PID: exactly the lease of range INDEX, which must be held by the
  *       caller (holder pid, its start time, this boot, its account). PID
  *       must be the caller's own child (PPid), run with the caller's uid, be
  *       in a user namespace of its own, and be the process of the pidfd.
- *   gridrun-helper release POOL INDEX
+ *   gridrun-helper release POOL INDEX [sandbox]   (fd 3: the sandbox directory)
  *       puts the caller's lease of range INDEX into quarantine, after
  *       killing every process that holds an id of the range and walking
  *       back the sandbox noted in the lease (lease.h); prints nothing, or
  *       "blocked: WHY\n" when that could not be settled (the range then
  *       stays in quarantine until a gc settles it).
+ *       With "sandbox", first the chown's walk back through fd 3 (a
+ *       directory owned by the caller or by an id of the range): the
+ *       processes holding the range's ids are killed, then every entry under
+ *       fd 3 owned by an id of the lease becomes the caller's, then the
+ *       lease's note goes; prints "walked N\n" before the line above. A walk
+ *       back that cannot finish is left to the release's own walk back of the
+ *       noted sandbox, which blocks the range if it cannot finish either.
  *       The BPF LSM's entries of the range (lsm-add) go too, where the
  *       kernel lets bpf() reach the pins without CAP_SYS_ADMIN (6.1 and 6.18
  *       as tested do; else the next lsm-add of the range drops them).
@@ -33,19 +52,6 @@
  *       never touches a live holder's lease), for an account of the pool;
  *       reclaiming settles as release does, and blocked quarantines are
  *       retried (so a SIGKILLed supervisor's sandbox comes back).
- *   gridrun-helper sandbox POOL INDEX UID GID    (fd 3: the sandbox directory)
- *       hands the caller's own directory (its owner must be the caller) to
- *       ids FIRST+UID, FIRST+GID of the caller's lease of range INDEX
- *       (handover.h; the way is the configuration's sandbox_handover): the
- *       caller's uid and primary gid become the job's; a chown is noted in
- *       the lease first (its walk back is owed). Prints "idmap\n" and
- *       passes the detached idmapped mount as SCM_RIGHTS on stdout (which
- *       must be a unix socket), or prints "chown N L\n" (N entries changed, L
- *       files with more than one link left the caller's).
- *   gridrun-helper unsandbox POOL INDEX          (fd 3: the sandbox directory)
- *       the chown walk back: the processes holding the range's ids are
- *       killed, then every entry under fd 3 owned by an id of the caller's
- *       lease of range INDEX becomes the caller's; prints "N\n".
  *   gridrun-helper lsm-add POOL INDEX PID      (fd 3: a pidfd of PID)
  *       registers PID's job with the BPF LSM (lsm.h): the inode number of
  *       PID's user namespace as the job, the caller's lease of range INDEX
@@ -57,7 +63,7 @@
  *       Prints "KEY\n", or "0\n" when the LSM is not loaded.
  *   gridrun-helper lsm-del POOL INDEX
  *       kills every process holding an id of the caller's lease of range
- *       INDEX (as unsandbox does: an unregistered job must have no task
+ *       INDEX (as release does: an unregistered job must have no task
  *       left), then removes the LSM's entries for that range and their
  *       denial counts; prints "none\n" (nothing registered, or the LSM is
  *       not loaded) or "denials TOTAL N0 .. N12\n" (per hook, lsm.h).
@@ -83,8 +89,9 @@
  *     CAP_SYS_ADMIN stay permitted (every other one leaves the bounding set
  *     too when installed setuid-root), ambient cleared, no inheritable. Once
  *     the request is parsed, gr_helper_narrow() keeps only its own: SETUID
- *     and SETGID for lease and map; all but CAP_SYS_ADMIN for release, gc
- *     and unsandbox (they kill a range's holders and walk sandboxes back);
+ *     and SETGID for map; all of them for lease, release and gc (they kill a
+ *     range's holders, look for its user namespaces, hand sandboxes over
+ *     and walk them back; with "sandbox" all must be permitted);
  *     SETUID, SETGID and CAP_SYS_ADMIN (if permitted) for lsm-add, and
  *     CAP_KILL as well for lsm-del: the pinned maps are root's (euid 0 to
  *     open them), and kernels before 6.5 refuse every bpf() command without
@@ -106,6 +113,7 @@
 #ifndef GRIDRUN_HELPER_H
 #define GRIDRUN_HELPER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -129,8 +137,6 @@ enum gr_helper_op {
 	GR_HELPER_MAP,
 	GR_HELPER_RELEASE,
 	GR_HELPER_GC,
-	GR_HELPER_SANDBOX,
-	GR_HELPER_UNSANDBOX,
 	GR_HELPER_LSM_ADD,
 	GR_HELPER_LSM_DEL,
 };
@@ -141,7 +147,8 @@ struct gr_helper_req {
 	char job_id[GR_JOB_ID_MAX + 1];   /* lease */
 	unsigned index;                   /* map, release, lsm-add, lsm-del */
 	pid_t pid;                        /* map, lsm-add */
-	uid_t uid;                        /* sandbox: inside the range */
+	bool sandbox;                     /* lease UID GID, release sandbox: fd 3 */
+	uid_t uid;                        /* lease's sandbox: inside the range */
 	gid_t gid;
 };
 
@@ -155,9 +162,8 @@ struct gr_helper_caller {
 };
 
 /* The requests, for errors and --help. */
-#define GR_HELPER_USAGE "usage: gridrun-helper lease POOL JOB_ID | map POOL INDEX PID | release POOL INDEX | " \
-	"gc POOL | sandbox POOL INDEX UID GID | unsandbox POOL INDEX | lsm-add POOL INDEX PID | " \
-	"lsm-del POOL INDEX"
+#define GR_HELPER_USAGE "usage: gridrun-helper lease POOL JOB_ID [UID GID] | map POOL INDEX PID | " \
+	"release POOL INDEX [sandbox] | gc POOL | lsm-add POOL INDEX PID | lsm-del POOL INDEX"
 
 /* Steps 1-3 above; err->code is the exit status on failure. */
 int gr_helper_enter(struct gr_helper_caller *caller, struct gr_error **err);
@@ -177,18 +183,18 @@ int gr_helper_leave(struct gr_error **err);
 /* The caller's side (helper-client.c): run the helper at $GRIDRUN_HELPER,
  * else GR_HELPER_PATH; its failure line becomes err's message. */
 const char *gr_helper_path(void);
-int gr_helper_lease(const char *pool, const char *job_id, struct gr_lease *lease, struct gr_error **err);
+/* dirfd >= 0: the sandbox handed over in the same run, to inner ids uid:gid;
+ * *mntfd the idmapped mount, or -1 when the helper chowned (*count: what it
+ * did). dirfd < 0: mntfd and count unused. */
+struct gr_handover_count;
+int gr_helper_lease(const char *pool, const char *job_id, int dirfd, uid_t uid, gid_t gid, int *mntfd,
+		    struct gr_handover_count *count, struct gr_lease *lease, struct gr_error **err);
 int gr_helper_map(const char *pool, unsigned index, pid_t pid, int pidfd, struct gr_error **err);
-/* 1: released, but blocked (err says why) */
-int gr_helper_release(const char *pool, unsigned index, struct gr_error **err);
+/* 1: released, but blocked (err says why). dirfd >= 0: a chown's walk back
+ * through it first (*walked: entries changed). */
+int gr_helper_release(const char *pool, unsigned index, int dirfd, unsigned long *walked, struct gr_error **err);
 /* adds what gc did to *st (may be NULL) */
 int gr_helper_gc(const char *pool, struct gr_lease_gc_stats *st, struct gr_error **err);
-/* *mntfd: the idmapped mount, or -1 when the helper chowned (*count: what it did) */
-struct gr_handover_count;
-int gr_helper_sandbox(const char *pool, unsigned index, uid_t uid, gid_t gid, int dirfd, int *mntfd,
-		      struct gr_handover_count *count, struct gr_error **err);
-int gr_helper_unsandbox(const char *pool, unsigned index, int dirfd, unsigned long *changed,
-			struct gr_error **err);
 /* The BPF LSM in helper mode. gr_helper_map() notes what it mapped (pool,
  * index, pid: one job per supervisor process); gr_helper_lsm_add() registers
  * that job when pid is the one mapped, before sync #1 (the helper checks the

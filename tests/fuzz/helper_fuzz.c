@@ -86,7 +86,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(!err && gr_config_name_ok(req.pool) && !strcmp(req.pool, argv[2]));
 	switch (req.op) {
 	case GR_HELPER_LEASE:
-		check(argc == 4 && !strcmp(req.job_id, argv[3]) && req.job_id[0] && req.job_id[0] != '.');
+		check(!strcmp(req.job_id, argv[3]) && req.job_id[0] && req.job_id[0] != '.');
+		/* with the sandbox (fd 3): its inner uid and gid */
+		check(argc == (req.sandbox ? 6 : 4));
+		if (req.sandbox) {
+			check(req.uid <= GR_POOL_LAST_UID && req.gid <= GR_POOL_LAST_UID);
+			check_number(argv[4], req.uid);
+			check_number(argv[5], req.gid);
+		} else {
+			check(req.uid == 0 && req.gid == 0);
+		}
 		break;
 	case GR_HELPER_MAP:
 	case GR_HELPER_LSM_ADD:
@@ -95,23 +104,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* fall through */
 	case GR_HELPER_RELEASE:
 	case GR_HELPER_LSM_DEL:
-		check(argc == (req.op == GR_HELPER_MAP || req.op == GR_HELPER_LSM_ADD ? 5 : 4) &&
+		/* release's walk back through fd 3 is the one literal word "sandbox" */
+		check(req.op == GR_HELPER_RELEASE || !req.sandbox);
+		check(argc == (req.op == GR_HELPER_MAP || req.op == GR_HELPER_LSM_ADD || req.sandbox ? 5 : 4) &&
 		      req.index < GR_POOL_MAX_RANGES);
+		check(!req.sandbox || !strcmp(argv[4], "sandbox"));
 		check_number(argv[3], req.index);
 		break;
 	case GR_HELPER_GC:
-		check(argc == 3);
-		break;
-	case GR_HELPER_SANDBOX:
-		check(argc == 6 && req.index < GR_POOL_MAX_RANGES && req.uid <= GR_POOL_LAST_UID &&
-		      req.gid <= GR_POOL_LAST_UID);
-		check_number(argv[3], req.index);
-		check_number(argv[4], req.uid);
-		check_number(argv[5], req.gid);
-		break;
-	case GR_HELPER_UNSANDBOX:
-		check(argc == 4 && req.index < GR_POOL_MAX_RANGES);
-		check_number(argv[3], req.index);
+		check(argc == 3 && !req.sandbox);
 		break;
 	default:
 		check(0);
