@@ -41,6 +41,8 @@ struct gr_job {
 	/* the record's directory, opened before the job (record.h, S31) */
 	struct gr_record_dest rec;
 	bool claimed, ran, ended;
+	struct gr_run_hooks hooks;       /* gr_run_start() keeps a pointer */
+	struct gr_run *run;              /* started, not yet waited for */
 	struct gr_run_result res;
 	pid_t init_pid;                  /* from the started hook, for exec_done */
 	const struct gr_cgroup *cg;
@@ -290,6 +292,69 @@ static void end_handover(struct gr_job *job)
 	job->handover_held = false;
 }
 
+/* Optional limits this node cannot enforce, one line each. (No state
+ * write here: a crash before the job starts leaves a cgroup that gc finds
+ * by its name.) */
+static int on_cgroup_ready(void *data, const struct gr_cgroup *cg, struct gr_error **err)
+{
+	struct gr_job *job = data;
+	const char *na = gr_cgroup_not_applied(cg);
+
+	(void)err;
+	for (const char *l = na; l && *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != '\0'))
+		gr_job_say(&job->opts, "job %s: optional limit not applied: %.*s", job->job_id,
+			   (int)strcspn(l, "\n"), l);
+	return 0;
+}
+
+static int on_started(void *data, pid_t pid, int pidfd, const struct gr_cgroup *cg, struct gr_error **err)
+{
+	struct gr_job *job = data;
+	_cleanup_free_ char *json = state_json(job, pid, cg, false);
+
+	(void)pidfd;
+	job->init_pid = pid;
+	job->cg = cg;
+	/* OCI --pid-file (oci.h) */
+	if (job->opts.started && job->opts.started(job->opts.data, pid, err) < 0)
+		return -EIO;
+	return gr_state_update(job->state_dir, job->job_id, json, err);
+}
+
+/* the job's program runs: its state says so (OCI "running", oci.h) */
+static int on_exec_done(void *data, struct gr_error **err)
+{
+	struct gr_job *job = data;
+	_cleanup_free_ char *json = state_json(job, job->init_pid, job->cg, true);
+
+	return json ? gr_state_update(job->state_dir, job->job_id, json, err) : gr_error_sys(err, ENOMEM, "state");
+}
+
+static int write_maps(void *data, pid_t pid, int pidfd, const struct gr_userns_plan *plan, struct gr_error **err)
+{
+	const struct gr_job *job = data;
+
+	return job->priv->map(&job->lease, pid, pidfd, plan, err);
+}
+
+/* gr_run_start() with the job's hooks: its process exists when it returns
+ * (opts->hold: held before its exec; opts->until_exec: its program runs). */
+static int run_start(struct gr_job *job, struct gr_error **err)
+{
+	unsigned flags = job->opts.hold ? GR_RUN_HOLD : job->opts.until_exec ? GR_RUN_UNTIL_EXEC : 0;
+
+	job->hooks = (struct gr_run_hooks){ .cgroup_ready = on_cgroup_ready, .started = on_started,
+					    .exec_done = on_exec_done, .data = job };
+	job->hooks.range = job->lease_held ? &job->range : NULL;
+	if (job->lease_held && job->priv->map) {
+		job->hooks.write_maps = write_maps;
+		job->hooks.maps_data = job;
+	}
+	job->hooks.sandbox_mnt = job->jh.mntfd >= 0 ? &job->jh.mntfd : NULL;
+	job->hooks.landlock_off = job->cfg && job->cfg->landlock_off;
+	return gr_run_start(job->spec, job->job_id, &job->hooks, flags, &job->res, &job->run, err);
+}
+
 int gr_job_start(struct gr_job *job, struct gr_error **err)
 {
 	struct gr_job_stale stale = { .cfg = job->cfg, .opts = &job->opts };
@@ -299,7 +364,7 @@ int gr_job_start(struct gr_job *job, struct gr_error **err)
 	sigset_t sigs;
 	int r;
 
-	if (job->claimed)
+	if (job->claimed || job->ran)
 		return gr_error_set(err, EALREADY, "job %s: started already", job->job_id);
 	r = gr_state_gc_if_due(job->state_dir, &gc, gr_job_on_stale, &stale, err);
 	if (r < 0)
@@ -346,58 +411,21 @@ int gr_job_start(struct gr_job *job, struct gr_error **err)
 			   "(not handed over: the job cannot write %s)", spec->sandbox, job->jh.linked,
 			   job->jh.linked > 1 ? "s" : "", job->jh.linked > 1 ? "" : "s",
 			   job->jh.linked > 1 ? "them" : "it");
+	r = run_start(job, err);
+	if (r < 0) {
+		/* it was tried: gr_job_end() writes its record (setup_error) */
+		job->ran = true;
+		job->res.exit_code = gr_error_exit_code(err ? *err : NULL);
+		end_handover(job);
+		goto fail;
+	}
 	return 0;
 fail:
 	release_lease(job);
 	gr_state_release(job->state_dir, job->job_id);
 	job->claimed = false;
-	job->ended = true;
+	job->ended = !job->ran;
 	return r;
-}
-
-/* Optional limits this node cannot enforce, one line each. (No state
- * write here: a crash before the job starts leaves a cgroup that gc finds
- * by its name.) */
-static int on_cgroup_ready(void *data, const struct gr_cgroup *cg, struct gr_error **err)
-{
-	struct gr_job *job = data;
-	const char *na = gr_cgroup_not_applied(cg);
-
-	(void)err;
-	for (const char *l = na; l && *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != '\0'))
-		gr_job_say(&job->opts, "job %s: optional limit not applied: %.*s", job->job_id,
-			   (int)strcspn(l, "\n"), l);
-	return 0;
-}
-
-static int on_started(void *data, pid_t pid, int pidfd, const struct gr_cgroup *cg, struct gr_error **err)
-{
-	struct gr_job *job = data;
-	_cleanup_free_ char *json = state_json(job, pid, cg, false);
-
-	(void)pidfd;
-	job->init_pid = pid;
-	job->cg = cg;
-	/* OCI --pid-file (oci.h) */
-	if (job->opts.started && job->opts.started(job->opts.data, pid, err) < 0)
-		return -EIO;
-	return gr_state_update(job->state_dir, job->job_id, json, err);
-}
-
-/* the job's program runs: its state says so (OCI "running", oci.h) */
-static int on_exec_done(void *data, struct gr_error **err)
-{
-	struct gr_job *job = data;
-	_cleanup_free_ char *json = state_json(job, job->init_pid, job->cg, true);
-
-	return json ? gr_state_update(job->state_dir, job->job_id, json, err) : gr_error_sys(err, ENOMEM, "state");
-}
-
-static int write_maps(void *data, pid_t pid, int pidfd, const struct gr_userns_plan *plan, struct gr_error **err)
-{
-	const struct gr_job *job = data;
-
-	return job->priv->map(&job->lease, pid, pidfd, plan, err);
 }
 
 static void debug_after_run(const struct gr_job *job, int r)
@@ -413,25 +441,22 @@ static void debug_after_run(const struct gr_job *job, int r)
 		res->t_exit / 1e6, res->t_done / 1e6);
 }
 
+int gr_job_release(struct gr_job *job, struct gr_error **err)
+{
+	if (!job->run)
+		return gr_error_set(err, EINVAL, "job %s: not started", job->job_id);
+	return gr_run_release(job->run, err);
+}
+
 int gr_job_wait(struct gr_job *job, int *status, struct gr_error **err)
 {
-	struct gr_run_hooks hooks = { .cgroup_ready = on_cgroup_ready, .started = on_started,
-				      .exec_done = on_exec_done, .data = job };
 	bool debug = getenv("GRIDRUN_DEBUG") != NULL;
 	int r;
 
 	*status = GR_EXIT_ERROR;
-	if (!job->claimed || job->ran || job->ended)
+	if (!job->run)
 		return gr_error_set(err, EINVAL, "job %s: not started", job->job_id);
-	hooks.range = job->lease_held ? &job->range : NULL;
-	if (job->lease_held && job->priv->map) {
-		hooks.write_maps = write_maps;
-		hooks.maps_data = job;
-	}
-	hooks.sandbox_mnt = job->jh.mntfd >= 0 ? &job->jh.mntfd : NULL;
-	hooks.landlock_off = job->cfg && job->cfg->landlock_off;
-
-	r = gr_run(job->spec, job->job_id, &hooks, &job->res, err);
+	r = gr_run_wait(TAKE_PTR(job->run), err);
 	job->ran = true;
 	end_handover(job);
 	if (debug) {
@@ -498,8 +523,17 @@ int gr_job_end(struct gr_job *job, struct gr_error **err)
 
 	if (!job || job->ended)
 		return 0;
+	/* started but not waited for: the job is ended (killed) and reaped,
+	 * then what start took goes back */
+	if (job->run) {
+		_cleanup_gr_error_ struct gr_error *e = NULL;
+		int status;
+
+		gr_run_cancel(job->run);
+		if (gr_job_wait(job, &status, &e) < 0)
+			gr_job_say(&job->opts, "job %s: %s", job->job_id, e->msg);
+	}
 	job->ended = true;
-	/* started but not waited for: what start took goes back */
 	end_handover(job);
 	release_lease(job);
 	if (job->ran) {
