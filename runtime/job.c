@@ -216,6 +216,8 @@ static char *state_json(const struct gr_job *job, pid_t pid, const struct gr_cgr
 		.pid = pid > 0 ? pid : 0,
 		.pid_start = pid > 0 ? gr_proc_starttime(pid) : 0,
 		.running = running,
+		/* until the exec: `gridrun start` may release it (oci.h) */
+		.held = job->opts.hold && pid > 0 && !running,
 		.account = (char *)job->spec->account,
 		.bundle = (char *)job->opts.bundle,
 		.has_lease = job->lease_held,

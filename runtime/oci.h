@@ -54,6 +54,7 @@
 #ifndef GRIDRUN_OCI_H
 #define GRIDRUN_OCI_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -63,13 +64,19 @@ struct json_t;
 /* take_options() of `run`: argv[*i] (and its value) is --bundle, -b or
  * --pid-file: 1 (and *i moved past it), else 0. */
 int gr_oci_take_run_option(int argc, char **argv, int *i);
-/* `run ARG`: 0 and *spec_path = ARG when ARG is a spec; 1 with *spec_path =
+/* `run ARG` (oci: `create ID`, always an id): 0 and *spec_path = ARG when ARG is a spec; 1 with *spec_path =
  * BUNDLE/config.json and *job_id = ARG when it is an OCI id; -errno. */
-int gr_oci_run_target(const char *arg, char **spec_path, const char **job_id, struct gr_error **err);
+int gr_oci_run_target(const char *arg, bool oci, char **spec_path, const char **job_id, struct gr_error **err);
 /* The run's absolute bundle path, NULL for a plain spec. */
 const char *gr_oci_bundle(void);
 /* The job started as pid: write --pid-file. */
 int gr_oci_started(pid_t pid, struct gr_error **err);
+/* create: fork; the child (returns 0) is the job's supervisor, in its own
+ * session, and calls gr_oci_detached() once the job is created; the parent
+ * (returns 1) waits for that, or for the child's end, and *status is its
+ * exit status (0: created; the child printed any error). */
+int gr_oci_detach(int *status, struct gr_error **err);
+void gr_oci_detached(void);
 /* A signal by name (TERM, SIGTERM, ...) or number 1-64; -1 if none. */
 int gr_oci_signal(const char *name);
 /* state, delete and kill in the OCI form: its exit status, or -1 (not one). */

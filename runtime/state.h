@@ -51,6 +51,8 @@ struct gr_job_state {
 	unsigned long long pid_start;
 	bool running;                         /* the job's program was exec'd (sync #4):
 					       * OCI "running"; before, "created" */
+	bool held;                            /* held before its exec until `gridrun start`
+					       * (gridrun create, oci.h) */
 	char *account;                        /* NULL: none */
 	char *bundle;                         /* an OCI bundle (oci.h); NULL: none */
 	bool has_lease;

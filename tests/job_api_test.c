@@ -59,7 +59,7 @@ static int same(const struct gr_job_state *a, const struct gr_job_state *b)
 {
 	if (!streq(a->job_id, b->job_id) || a->supervisor_pid != b->supervisor_pid ||
 	    a->supervisor_start != b->supervisor_start || !streq(a->spec, b->spec) ||
-	    a->pid != b->pid || a->pid_start != b->pid_start || a->running != b->running ||
+	    a->pid != b->pid || a->pid_start != b->pid_start || a->running != b->running || a->held != b->held ||
 	    !streq(a->account, b->account) ||
 	    a->has_lease != b->has_lease || a->cgroup_version != b->cgroup_version ||
 	    a->ncgroups != b->ncgroups || !streq(a->freezer, b->freezer) || a->has_layers != b->has_layers ||
@@ -608,6 +608,7 @@ TEST_F_TIMEOUT(life, a_held_job_runs_only_when_released, 60)
 	ASSERT_EQ(0, gr_job_start(job, &err)) TH_LOG("%s", err->msg);
 	ASSERT_EQ(0, entry(self, "api-held", &st));
 	EXPECT_FALSE(st.running);
+	EXPECT_TRUE(st.held);
 	EXPECT_LT(0, st.pid);
 	EXPECT_EQ(0, kill(st.pid, 0));
 	usleep(300 * 1000);
