@@ -115,7 +115,8 @@ const struct gr_run_result *gr_job_result(const struct gr_job *job);
 
 /* A running job: its supervisor forwards sig (TERM and INT start the grace
  * period). For this process's own job that is started but not yet waited
- * for, the signal stays pending and reaches the job when it runs. */
+ * for, the signal stays pending until gr_job_wait() supervises it, and is
+ * then forwarded (a held job is ended by TERM, INT, HUP or QUIT). */
 int gr_job_signal(const struct gr_job *job, int sig, struct gr_error **err);
 int gr_job_suspend(const struct gr_job *job, struct gr_error **err);
 int gr_job_resume(const struct gr_job *job, struct gr_error **err);
