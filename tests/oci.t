@@ -62,7 +62,7 @@ started() { grep -q '^started$' "$1/out" && running "$2"; }
 # gridrun's lines but its notices (what it does not honour in a runc spec)
 errlines() { grep -v '^gridrun: notice: ' "$@"; }
 
-echo "1..36"
+echo "1..37"
 
 # 1. a user's job: root queries it, then kills it
 B1=$T/b1
@@ -308,6 +308,20 @@ as_user "$B12" dup "$G create -b $B12 node.u.$I.12.1"; rc=$?
 check "create of an id that exists: one line (already running), exit 125; the first stays created" \
 	"[ $rc = 125 ] && [ \$(errlines $B12/dup.err | wc -l) = 1 ] && grep -q 'already running' $B12/dup.err && [ \"\$(ostate node.u.$I.12.1)\" = created ]" "$B12/dup.err"
 "$G" delete node.u.$I.12.1
+
+# 13. plain `kill ID KILL` (no --all) goes to the job's init too: the
+# supervisor outlives it and cleans up (killed itself, it left the state
+# entry and the cgroups to gc)
+B13=$T/b13
+gt_oci_bundle "$B13" runc '["sh", "-c", "echo started; exec sleep 60"]' && mkdir "$B13/rootfs/proc" "$B13/rootfs/dev" "$B13/rootfs/sys"
+(cd "$B13" && GRIDRUN_STATE_DIR=$T/sa "$G" run -b "$B13" node.u.$I.13.0 >"$B13/out" 2>"$B13/err"; echo $? >"$B13/rc") &
+PIDS="$PIDS $!"
+wait_for "grep -q '^started\$' $B13/out && [ \"\$(rstate $T/sa node.u.$I.13.0)\" = running ]"
+GRIDRUN_STATE_DIR=$T/sa "$G" kill node.u.$I.13.0 KILL >"$T/k13.out" 2>&1; krc=$?
+wait_for "[ -s $B13/rc ]"
+check "root: kill ID KILL: exit 0, the run exits 137, its state entry and cgroups are gone" \
+	"[ $krc = 0 ] && [ \"\$(cat $B13/rc)\" = 137 ] && [ -z \"\$(ls -A $T/sa | grep -vx records)\" ] && [ \$(cgdirs node.u.$I.13.0) = 0 ]" \
+	"$T/k13.out" "$B13/err"
 
 stop
 trap - EXIT
