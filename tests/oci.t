@@ -227,7 +227,8 @@ sid_of() { ps -o sid= -p "$1" | tr -d ' '; }
 # no such process, or a zombie (create's caller is gone: whoever reaps it may be slow)
 gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 B9=$T/b9
-bundle "$B9" runc '["sh", "-c", "echo started; sleep 2; exit 5"]'
+# (it runs until the test creates rootfs/go: slow guests take their time)
+bundle "$B9" runc '["sh", "-c", "echo started; while [ ! -e /go ]; do sleep 0.05; done; exit 5"]'
 as_user "$B9" create "$G create --bundle $B9 --pid-file $B9/pid node.u.$I.9.0"; rc=$?
 "$G" state node.u.$I.9.0 >"$T/st9.json" 2>&1
 ipid=$(cat "$B9/pid" 2>/dev/null); sup=$(ppid_of "${ipid:-1}")
@@ -249,6 +250,7 @@ check "the job's program runs, its output on create's stdout" "grep -q '^started
 as_user "$B9" start2 "$G start node.u.$I.9.0"; rc=$?
 check "start of a started job: one line (started already), exit 125" \
 	"[ $rc = 125 ] && [ \$(wc -l <$B9/start2.err) = 1 ] && grep -q 'started already' $B9/start2.err" "$B9/start2.err"
+touch "$B9/rootfs/go"
 wait_for "[ \"\$(ostate node.u.$I.9.0)\" = stopped ] && gone $sup"
 check "after its exit: stopped; no state entry, cgroup or process left; its record says exit 5" \
 	"[ \"\$(ostate node.u.$I.9.0)\" = stopped ] && [ \$(entries node.u.$I.9.0) = 0 ] && [ \$(cgdirs node.u.$I.9.0) = 0 ] && gone $ipid && gone $sup && [ \"\$(jq .exit_code $udir/records/node.u.$I.9.0.json)\" = 5 ]" \
