@@ -4,7 +4,7 @@
  *
  * Ordering: /proc/self/cgroup is read before unshare(CLONE_NEWCGROUP), while
  * it still shows host paths, to tell the job's hierarchies by their
- * gridrun-<id> component. The namespace is entered only after sync #2: on
+ * gridrun-<id> component. The namespace is entered only after sync #3: on
  * v1 the supervisor attaches init after clone, and a namespace entered
  * earlier would be rooted at the supervisor's cgroup, whose subtree holds
  * the other jobs. Fresh cgroupfs mounts made in a non-initial cgroup

@@ -3,7 +3,7 @@
  * cgroupns.h - the job's own cgroup view (threats H4).
  *
  * Contract: gr_cgroupns_in_child() runs in init, after pivot_root and after
- * the supervisor attached init to the job's cgroups (sync #2), before the
+ * the supervisor attached init to the job's cgroups (sync #3), before the
  * job exists. It enters a new cgroup namespace, so that init's cgroups are
  * the namespace's root and /proc/<pid>/cgroup shows "/" for the job, and
  * covers /sys/fs/cgroup with a fresh read-only view:

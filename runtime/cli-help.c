@@ -25,6 +25,20 @@ static const struct {
 	  "  --spec-name NAME  call the spec NAME in messages (for /dev/fd/N, /dev/stdin)\n"
 	  "Exit status: the job's; 128+N if killed by signal N; 125 gridrun error,\n"
 	  "126 not executable, 127 not found.\n" },
+	{ "create", "create [--config PATH] [--bundle|-b DIR] [--pid-file F] ID",
+	  "The OCI create: set up the job of the bundle DIR (default: the working\n"
+	  "directory) as run would, and hold it before its program's exec (state\n"
+	  "\"created\", pid: its init); exit 0 with its supervisor running on in its\n"
+	  "own session, with create's stdin, stdout and stderr (the job's). `gridrun\n"
+	  "start ID` lets it run; `gridrun delete ID` ends it unstarted.\n"
+	  "  --bundle DIR, -b  the OCI bundle\n"
+	  "  --pid-file F      write the job's pid (its init) to F before create exits\n"
+	  "Exit status: 0 created; 125 gridrun error (nothing left behind).\n" },
+	{ "start", "start ID",
+	  "The OCI start: the job ID held by `gridrun create` execs its program; start\n"
+	  "returns once it runs (or ended), within GRIDRUN_OCI_START_WAIT seconds (30).\n"
+	  "Exit status: 0; 125 for an unknown or ended ID, or one started already. As\n"
+	  "root it also finds a job a user created.\n" },
 	{ "check", "check",
 	  "Report the kernel options, sysctls and interfaces gridrun relies on, and the\n"
 	  "isolation mode (root, helper, unprivileged) this node reaches.\n" },
@@ -46,7 +60,8 @@ static const struct {
 	  "stopped, pid, bundle, owner); an unknown ID is \"stopped\", exit 0. As root\n"
 	  "it also finds a job a user started.\n" },
 	{ "delete", "delete [--force|-f] ID",
-	  "Forget the ended job ID (nothing to do: its supervisor cleans up). With\n"
+	  "Forget the ended job ID (nothing to do: its supervisor cleans up); a job\n"
+	  "created and never started is ended at once, and leaves nothing. With\n"
 	  "--force, a running one is sent TERM, then KILL if its supervisor has not\n"
 	  "ended within GRIDRUN_OCI_DELETE_WAIT seconds (30); without --force it is\n"
 	  "refused (exit 125). Unknown ID: exit 0. As root it also finds a job a user\n"

@@ -283,7 +283,7 @@ __attribute__((noreturn)) static void init_loop(const struct gr_child_ctx *ctx, 
 			}
 		}
 	}
-	/* sync #4 MAIN_EXITED: child -> parent, the main process ended; thaw before init kills the rest */
+	/* sync #5 MAIN_EXITED: child -> parent, the main process ended; thaw before init kills the rest */
 	gr_sync_send(ctx->syncfd, GR_SYNC_MAIN_EXITED, NULL);
 	res.killed_at_end = kill_the_rest();
 	{
@@ -293,7 +293,7 @@ __attribute__((noreturn)) static void init_loop(const struct gr_child_ctx *ctx, 
 		ns_from_timeval(&self.ru_utime, &res.init_utime_ns);
 		ns_from_timeval(&self.ru_stime, &res.init_stime_ns);
 	}
-	/* sync #5 RESULT: child -> parent, the main process's status and rusage */
+	/* sync #6 RESULT: child -> parent, the main process's status and rusage */
 	gr_sync_send_result(ctx->syncfd, &res, NULL);
 	_exit(0);
 }
@@ -355,7 +355,10 @@ static int init_setup(const struct gr_child_ctx *ctx, struct gr_error **err)
 		return -1;
 	if (gr_mountns_in_child(&plan, &src, err) < 0)
 		return -1;
-	/* sync #2 ATTACHED: parent -> child, init is in the job's cgroups, the job not yet forked */
+	/* sync #2 READY: child -> parent, the mount tree is built; init waits for #3 (held: until released) */
+	if (gr_sync_send(ctx->syncfd, GR_SYNC_READY, err) < 0)
+		return -1;
+	/* sync #3 ATTACHED: parent -> child, init is in the job's cgroups, the job not yet forked */
 	if (gr_sync_wait(ctx->syncfd, GR_SYNC_ATTACHED, NULL, err) < 0)
 		return -1;
 	/* H4: only now, attached, can init's cgroups become the namespace's root */
@@ -435,7 +438,7 @@ __attribute__((noreturn)) void gr_init_main(const struct gr_child_ctx *ctx)
 		send(ctx->syncfd, &m, sizeof(m), MSG_NOSIGNAL);
 		_exit(m.code);
 	}
-	/* sync #3 EXEC_DONE: child -> parent, the job's program runs */
+	/* sync #4 EXEC_DONE: child -> parent, the job's program runs */
 	/* (sent once exec closed the CLOEXEC pipe with EOF) */
 	if (gr_sync_send(ctx->syncfd, GR_SYNC_EXEC_DONE, &err) < 0)
 		goto fail_job;

@@ -7,7 +7,8 @@
  *   parent-death signal SIGKILL and non-dumpable (the job can never ptrace
  *   or read its init), every inherited fd but stdio and the sync socket
  *   closed; sync #1 (maps written); switch to the mapped ids; hostname;
- *   loopback (own net namespace); the mount tree and pivot_root; then fork
+ *   loopback (own net namespace); the mount tree and pivot_root; sync #2
+ *   (ready) and #3 (attached: a held job waits here for its release); then fork
  *   the job's main process, which calls setsid() (threat S07: no controlling
  *   terminal, so TIOCSTI on the pilot's tty fails), sets rlimits and cwd,
  *   drops every capability and sets no_new_privs, marks every fd but stdio
@@ -20,7 +21,7 @@
  * As init it then holds no capability either; it forwards TERM, INT, HUP,
  * QUIT, USR1 and USR2 to the main process, reaps every orphan, and when the
  * main process ends it SIGKILLs everything left in the namespace, counts it,
- * and sends the main process's status and rusage to the supervisor (#3).
+ * and sends the main process's status and rusage to the supervisor (#6).
  * If the supervisor dies at any point, the parent-death signal kills init and
  * with it the whole PID namespace.
  */

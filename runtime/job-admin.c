@@ -259,9 +259,9 @@ static int signal_supervisor(const struct gr_job_state *st, const char *job_id, 
 
 	if (fd < 0)
 		return gr_error_sys(err, ESRCH, "signal the supervisor of `%s`", job_id);
-	if (syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) < 0 && errno != ESRCH)
-		return gr_error_sys(err, errno, "signal the supervisor of `%s`", job_id);
-	return 0;
+	/* KILL to the job's init, which the supervisor outlives to clean up
+	 * (a killed supervisor would leave the entry and cgroups to gc) */
+	return gr_job_signal_pidfd(st, fd, sig, true, err);
 }
 
 /* Freeze the job's cgroup, or ask its supervisor (SIGTSTP/SIGCONT). */

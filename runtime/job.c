@@ -41,6 +41,8 @@ struct gr_job {
 	/* the record's directory, opened before the job (record.h, S31) */
 	struct gr_record_dest rec;
 	bool claimed, ran, ended;
+	struct gr_run_hooks hooks;       /* gr_run_start() keeps a pointer */
+	struct gr_run *run;              /* started, not yet waited for */
 	struct gr_run_result res;
 	pid_t init_pid;                  /* from the started hook, for exec_done */
 	const struct gr_cgroup *cg;
@@ -214,6 +216,8 @@ static char *state_json(const struct gr_job *job, pid_t pid, const struct gr_cgr
 		.pid = pid > 0 ? pid : 0,
 		.pid_start = pid > 0 ? gr_proc_starttime(pid) : 0,
 		.running = running,
+		/* until the exec: `gridrun start` may release it (oci.h) */
+		.held = job->opts.hold && pid > 0 && !running,
 		.account = (char *)job->spec->account,
 		.bundle = (char *)job->opts.bundle,
 		.has_lease = job->lease_held,
@@ -296,70 +300,6 @@ static void end_handover(struct gr_job *job)
 	job->handover_held = false;
 }
 
-int gr_job_start(struct gr_job *job, struct gr_error **err)
-{
-	struct gr_job_stale stale = { .cfg = job->cfg, .opts = &job->opts };
-	struct gr_state_gc_stats gc;
-	_cleanup_free_ char *json = NULL;
-	const struct gr_spec *spec = job->spec;
-	sigset_t sigs;
-	int r;
-
-	if (job->claimed)
-		return gr_error_set(err, EALREADY, "job %s: started already", job->job_id);
-	r = gr_state_gc_if_due(job->state_dir, &gc, gr_job_on_stale, &stale, err);
-	if (r < 0)
-		return r;
-	if (getenv("GRIDRUN_DEBUG"))
-		fprintf(stderr, "gridrun: debug: job %s: state gc %s: %u entries, %u after the last gc, "
-			"%u read, %u removed\n", job->job_id, gc.ran ? "ran" : "skipped", gc.entries, gc.last,
-			gc.read, gc.removed);
-	/*
-	 * From the claim to exit the supervisor's signals stay blocked (gr_run()
-	 * reads them from a signalfd while the job runs): one that arrives
-	 * while it tears down, or while the record and the state are written,
-	 * stays pending and dies with the process, which exits with the job's
-	 * status having written its record and removed its state. One that
-	 * arrives before the job starts reaches the job when it does.
-	 */
-	/* an OCI bundle's missing mount targets, as the bundle's owner: before
-	 * anything of the job's exists, so a failure leaves nothing behind */
-	r = gr_spec_oci_make_targets(spec, err);
-	if (r < 0)
-		return r;
-	gr_run_signals(&sigs);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	json = state_json(job, 0, NULL, false);
-	if (json) {
-		/* a stale entry of this id (a killed job's) goes with its cgroups first */
-		r = gr_state_claim_gc(job->state_dir, job->job_id, json, gr_job_on_stale, &stale, err);
-	} else {
-		r = gr_error_sys(err, ENOMEM, "state");
-	}
-	if (r < 0)
-		return r;
-	job->claimed = true;
-	job->ended = false;
-	if (job->leases) {
-		r = lease_for_job(job, err);
-		if (r < 0)
-			goto fail;
-	}
-	if (job->jh.linked)
-		gr_job_say(&job->opts, "sandbox `%s`: %lu file%s with more than one link stay%s the owner's "
-			   "(not handed over: the job cannot write %s)", spec->sandbox, job->jh.linked,
-			   job->jh.linked > 1 ? "s" : "", job->jh.linked > 1 ? "" : "s",
-			   job->jh.linked > 1 ? "them" : "it");
-	return 0;
-fail:
-	end_handover(job);
-	release_lease(job);
-	gr_state_release(job->state_dir, job->job_id);
-	job->claimed = false;
-	job->ended = true;
-	return r;
-}
-
 /* Optional limits this node cannot enforce, one line each. (No state
  * write here: a crash before the job starts leaves a cgroup that gc finds
  * by its name.) */
@@ -405,6 +345,96 @@ static int write_maps(void *data, pid_t pid, int pidfd, const struct gr_userns_p
 	return job->priv->map(&job->lease, pid, pidfd, plan, err);
 }
 
+/* gr_run_start() with the job's hooks: its process exists when it returns
+ * (opts->hold: held before its exec; opts->until_exec: its program runs). */
+static int run_start(struct gr_job *job, struct gr_error **err)
+{
+	unsigned flags = job->opts.hold ? GR_RUN_HOLD : job->opts.until_exec ? GR_RUN_UNTIL_EXEC : 0;
+
+	job->hooks = (struct gr_run_hooks){ .cgroup_ready = on_cgroup_ready, .started = on_started,
+					    .exec_done = on_exec_done, .data = job };
+	job->hooks.range = job->lease_held ? &job->range : NULL;
+	if (job->lease_held && job->priv->map) {
+		job->hooks.write_maps = write_maps;
+		job->hooks.maps_data = job;
+	}
+	job->hooks.sandbox_mnt = job->jh.mntfd >= 0 ? &job->jh.mntfd : NULL;
+	job->hooks.landlock_off = job->cfg && job->cfg->landlock_off;
+	return gr_run_start(job->spec, job->job_id, &job->hooks, flags, &job->res, &job->run, err);
+}
+
+int gr_job_start(struct gr_job *job, struct gr_error **err)
+{
+	struct gr_job_stale stale = { .cfg = job->cfg, .opts = &job->opts };
+	struct gr_state_gc_stats gc;
+	_cleanup_free_ char *json = NULL;
+	const struct gr_spec *spec = job->spec;
+	sigset_t sigs;
+	int r;
+
+	if (job->claimed || job->ran)
+		return gr_error_set(err, EALREADY, "job %s: started already", job->job_id);
+	r = gr_state_gc_if_due(job->state_dir, &gc, gr_job_on_stale, &stale, err);
+	if (r < 0)
+		return r;
+	if (getenv("GRIDRUN_DEBUG"))
+		fprintf(stderr, "gridrun: debug: job %s: state gc %s: %u entries, %u after the last gc, "
+			"%u read, %u removed\n", job->job_id, gc.ran ? "ran" : "skipped", gc.entries, gc.last,
+			gc.read, gc.removed);
+	/*
+	 * From the claim to exit the supervisor's signals stay blocked (gr_run()
+	 * reads them from a signalfd while the job runs): one that arrives
+	 * while it tears down, or while the record and the state are written,
+	 * stays pending and dies with the process, which exits with the job's
+	 * status having written its record and removed its state. One that
+	 * arrives before the job starts reaches the job when it does.
+	 */
+	/* an OCI bundle's missing mount targets, as the bundle's owner: before
+	 * anything of the job's exists, so a failure leaves nothing behind */
+	r = gr_spec_oci_make_targets(spec, err);
+	if (r < 0)
+		return r;
+	gr_run_signals(&sigs);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	json = state_json(job, 0, NULL, false);
+	if (json) {
+		/* a stale entry of this id (a killed job's) goes with its cgroups first */
+		r = gr_state_claim_gc(job->state_dir, job->job_id, json, gr_job_on_stale, &stale, err);
+	} else {
+		r = gr_error_sys(err, ENOMEM, "state");
+	}
+	if (r < 0)
+		return r;
+	job->claimed = true;
+	job->ended = false;
+	if (job->leases) {
+		r = lease_for_job(job, err);
+		if (r < 0)
+			goto fail;
+	}
+	if (job->jh.linked)
+		gr_job_say(&job->opts, "sandbox `%s`: %lu file%s with more than one link stay%s the owner's "
+			   "(not handed over: the job cannot write %s)", spec->sandbox, job->jh.linked,
+			   job->jh.linked > 1 ? "s" : "", job->jh.linked > 1 ? "" : "s",
+			   job->jh.linked > 1 ? "them" : "it");
+	r = run_start(job, err);
+	if (r < 0) {
+		/* it was tried: gr_job_end() writes its record (setup_error) */
+		job->ran = true;
+		job->res.exit_code = gr_error_exit_code(err ? *err : NULL);
+		end_handover(job);
+		goto fail;
+	}
+	return 0;
+fail:
+	end_handover(job);
+	release_lease(job);
+	gr_state_release(job->state_dir, job->job_id);
+	job->claimed = false;
+	job->ended = !job->ran;
+	return r;
+}
+
 static void debug_after_run(const struct gr_job *job, int r)
 {
 	const struct gr_run_result *res = &job->res;
@@ -418,25 +448,22 @@ static void debug_after_run(const struct gr_job *job, int r)
 		res->t_exit / 1e6, res->t_done / 1e6);
 }
 
+int gr_job_release(struct gr_job *job, struct gr_error **err)
+{
+	if (!job->run)
+		return gr_error_set(err, EINVAL, "job %s: not started", job->job_id);
+	return gr_run_release(job->run, err);
+}
+
 int gr_job_wait(struct gr_job *job, int *status, struct gr_error **err)
 {
-	struct gr_run_hooks hooks = { .cgroup_ready = on_cgroup_ready, .started = on_started,
-				      .exec_done = on_exec_done, .data = job };
 	bool debug = getenv("GRIDRUN_DEBUG") != NULL;
 	int r;
 
 	*status = GR_EXIT_ERROR;
-	if (!job->claimed || job->ran || job->ended)
+	if (!job->run)
 		return gr_error_set(err, EINVAL, "job %s: not started", job->job_id);
-	hooks.range = job->lease_held ? &job->range : NULL;
-	if (job->lease_held && job->priv->map) {
-		hooks.write_maps = write_maps;
-		hooks.maps_data = job;
-	}
-	hooks.sandbox_mnt = job->jh.mntfd >= 0 ? &job->jh.mntfd : NULL;
-	hooks.landlock_off = job->cfg && job->cfg->landlock_off;
-
-	r = gr_run(job->spec, job->job_id, &hooks, &job->res, err);
+	r = gr_run_wait(TAKE_PTR(job->run), err);
 	job->ran = true;
 	end_handover(job);
 	/* the release walks a chown hand-over back: the line below counts both ways */
@@ -504,8 +531,17 @@ int gr_job_end(struct gr_job *job, struct gr_error **err)
 
 	if (!job || job->ended)
 		return 0;
+	/* started but not waited for: the job is ended (killed) and reaped,
+	 * then what start took goes back */
+	if (job->run) {
+		_cleanup_gr_error_ struct gr_error *e = NULL;
+		int status;
+
+		gr_run_cancel(job->run);
+		if (gr_job_wait(job, &status, &e) < 0)
+			gr_job_say(&job->opts, "job %s: %s", job->job_id, e->msg);
+	}
 	job->ended = true;
-	/* started but not waited for: what start took goes back */
 	end_handover(job);
 	release_lease(job);
 	if (job->ran) {

@@ -11,13 +11,32 @@
  *                        directory opened (record.h). Creates nothing.
  *   gr_job_start()       blocks gr_run_signals() in the calling thread, then
  *                        claims the state entry, leases a range (gridrun.pool),
- *                        hands the sandbox over. On failure it undoes all three.
- *   gr_job_wait()        runs the job to its end (gr_run(): clone, maps,
- *                        supervise, cgroup removed), walks the hand-over back,
- *                        releases the lease; *status is the CLI's exit status.
- *   gr_job_end()         the record written (the spec's and the node's copy),
- *                        and whatever is still held released: hand-over, lease,
- *                        state entry. Safe twice and on every path; a job that
+ *                        hands the sandbox over and starts the job
+ *                        (gr_run_start(), supervisor.h: its cgroup, its init
+ *                        cloned into the namespaces, the maps, the sync steps
+ *                        up to its exec, the started hook: the state entry
+ *                        names its init). It returns once the job's init
+ *                        exists; with opts->until_exec once its program was
+ *                        exec'd (the entry says running); with opts->hold once
+ *                        init has built the mount tree and is held before the
+ *                        exec (OCI "created"), until gr_job_release() or the
+ *                        `gridrun start` signal reaches gr_job_wait(). On
+ *                        failure it undoes all of it (no process, cgroup,
+ *                        lease, hand-over, state entry); the attempt's record
+ *                        (setup_error) is still written by gr_job_end().
+ *                        Between start and wait the job runs unsupervised:
+ *                        signals to this process stay pending until wait
+ *                        reads them, so call gr_job_wait() soon.
+ *   gr_job_release()     a held job goes on to its exec.
+ *   gr_job_wait()        supervises the job to its end (forwarded signals,
+ *                        grace period, freezer, cgroup removed), walks the
+ *                        hand-over back, releases the lease; *status is the
+ *                        CLI's exit status. A held job that is never released
+ *                        waits here until its start signal or its end.
+ *   gr_job_end()         a job started but not waited for is killed and
+ *                        waited for first; then the record written (the
+ *                        spec's and the node's copy), and whatever is still
+ *                        held released: hand-over, lease, state entry. Safe twice and on every path; a job that
  *                        never ran has no record.
  *   gr_job_free()        gr_job_end() if not yet done, then the memory.
  *
@@ -61,6 +80,8 @@ struct gr_job_options {
 	const char *bundle;      /* an OCI bundle, for the state entry; NULL: none */
 	/* the job's init exists (OCI --pid-file); an error ends the run */
 	int (*started)(void *data, pid_t pid, struct gr_error **err);
+	bool hold;               /* gr_job_start() leaves the job held before its exec */
+	bool until_exec;         /* gr_job_start() returns once the program runs */
 	/* one line for the user (see above); NULL: dropped */
 	void (*say)(void *data, const char *line);
 	void *data;
@@ -77,6 +98,7 @@ int gr_job_prepare(struct gr_spec *spec, struct gr_config *cfg, const struct gr_
 int gr_job_prepare_path(const char *path, struct gr_config *cfg, const struct gr_job_options *opts,
 			struct gr_job **out, struct gr_error **err);
 int gr_job_start(struct gr_job *job, struct gr_error **err);
+int gr_job_release(struct gr_job *job, struct gr_error **err);
 /* 0 when the job ran (whatever its status), < 0 when gridrun failed: *status
  * is then the error's exit code (125, 126, 127) and the result says
  * GR_REASON_SETUP_ERROR, for the record. */
@@ -93,7 +115,8 @@ const struct gr_run_result *gr_job_result(const struct gr_job *job);
 
 /* A running job: its supervisor forwards sig (TERM and INT start the grace
  * period). For this process's own job that is started but not yet waited
- * for, the signal stays pending and reaches the job when it runs. */
+ * for, the signal stays pending until gr_job_wait() supervises it, and is
+ * then forwarded (a held job is ended by TERM, INT, HUP or QUIT). */
 int gr_job_signal(const struct gr_job *job, int sig, struct gr_error **err);
 int gr_job_suspend(const struct gr_job *job, struct gr_error **err);
 int gr_job_resume(const struct gr_job *job, struct gr_error **err);

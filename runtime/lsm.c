@@ -125,7 +125,7 @@ int gr_lsm_register_key(struct gr_lsm_reg *reg, pid_t pid, uint64_t key, int pid
 	denials = obj_get("denials");
 	if (tags < 0 || denials < 0)
 		return gr_error_sys(err, errno, "lsm: open the pinned maps under %s", gr_lsm_pin_dir());
-	/* init is ours and stopped at sync #2: its pid cannot be reused
+	/* init is ours and stopped at sync #3: its pid cannot be reused
 	 * before the pidfd check below, which proves it was still init */
 	r = key ? 0 : gr_lsm_job_key(pid, &key, err);
 	if (r < 0)

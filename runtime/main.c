@@ -74,7 +74,7 @@ static void say(void *data, const char *line)
  * command, run also --spec-name NAME (or --spec-name=NAME). */
 static int take_options(int argc, char **argv)
 {
-	bool run = !strcmp(argv[1], "run");
+	bool run = !strcmp(argv[1], "run") || !strcmp(argv[1], "create");
 	int n = 2;
 
 	if (!run && strcmp(argv[1], "ps") && strcmp(argv[1], "gc"))
@@ -111,21 +111,27 @@ static int oci_started(void *data, pid_t pid, struct gr_error **err)
 	return gr_oci_started(pid, err);
 }
 
-static int cmd_run(const char *path, const char *oci_id)
+/* run, or create (oci.h): the job held before its exec, its supervisor
+ * detached from the caller until the job ends */
+static int cmd_run(const char *path, const char *oci_id, bool create)
 {
 	_cleanup_gr_error_ struct gr_error *err = NULL;
 	_cleanup_gr_job_ struct gr_job *job = NULL;
 	struct gr_spec *spec = NULL;
 	const struct gr_job_options opts = { .spec_name = arg_spec_name, .job_id = oci_id,
-					     .bundle = gr_oci_bundle(), .started = oci_started, .say = say };
+					     .bundle = gr_oci_bundle(), .started = oci_started, .say = say,
+					     .hold = create };
 	int r, status;
 
+	if (create && (r = gr_oci_detach(&status, &err)) != 0)
+		return r < 0 ? fail(err) : status;
 	if (gr_job_load_spec(path, &opts, &spec, &err) < 0) {
 		fprintf(stderr, "%s\n", err->msg);
 		return GR_EXIT_ERROR;
 	}
 	if (gr_job_prepare(spec, site_config, &opts, &job, &err) < 0 || gr_job_start(job, &err) < 0)
 		return fail(err);
+	gr_oci_detached();   /* create: held; `gridrun start` lets it go on */
 	r = gr_job_wait(job, &status, &err);
 	if (r < 0) {
 		fail(err);
@@ -260,11 +266,11 @@ int main(int argc, char **argv)
 		return r;
 	if (strcmp(cmd, "check") && strcmp(cmd, "seccomp")) {
 		_cleanup_gr_error_ struct gr_error *err = NULL;
-
 		bool run;
 
 		argc = take_options(argc, argv);
-		run = !strcmp(cmd, "run") || (argc == 2 && cmd[0] != '-' && strcmp(cmd, "ps") && strcmp(cmd, "gc"));
+		run = !strcmp(cmd, "run") || !strcmp(cmd, "create") ||
+		      (argc == 2 && cmd[0] != '-' && strcmp(cmd, "ps") && strcmp(cmd, "gc"));
 		if (gr_job_config_load(arg_config, run ? GR_JOB_CONFIG_RUN : !strcmp(cmd, "gc") ? GR_JOB_CONFIG_GC : 0,
 				       &site_config, &err) < 0)
 			return fail(err);
@@ -275,19 +281,20 @@ int main(int argc, char **argv)
 	r = gr_cli_unknown_option(argc, argv);
 	if (r != -1)
 		return r;
-	if (!strcmp(cmd, "run")) {
+	if (!strcmp(cmd, "run") || !strcmp(cmd, "create")) {
 		_cleanup_gr_error_ struct gr_error *err = NULL;
 		_cleanup_free_ char *path = NULL;
+		bool create = !strcmp(cmd, "create");
 		const char *oci_id;
 
 		if (argc != 3 || (arg_spec_name && !*arg_spec_name)) {
 			usage(stderr);
 			return GR_EXIT_ERROR;
 		}
-		/* SPEC.json, or an OCI container id and its bundle (oci.h) */
-		if (gr_oci_run_target(argv[2], &path, &oci_id, &err) < 0)
+		/* SPEC.json, or an OCI container id and its bundle (oci.h); create: always an id */
+		if (gr_oci_run_target(argv[2], create, &path, &oci_id, &err) < 0)
 			return fail(err);
-		return cmd_run(path, oci_id);
+		return cmd_run(path, oci_id, create);
 	}
 	if (argc == 2 && !strcmp(cmd, "check"))
 		return cmd_check();
@@ -304,7 +311,7 @@ int main(int argc, char **argv)
 	if (argc == 2 && cmd[0] != '-' && strcmp(cmd, "check") && strcmp(cmd, "ps") && strcmp(cmd, "gc") &&
 	    strcmp(cmd, "suspend") && strcmp(cmd, "resume") && strcmp(cmd, "kill") &&
 	    strcmp(cmd, "seccomp"))
-		return cmd_run(cmd, NULL);
+		return cmd_run(cmd, NULL, false);
 	usage(stderr);
 	return GR_EXIT_ERROR;
 }

@@ -15,11 +15,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "job.h"
 #include "oci.h"
 #include "state.h"
+#include "supervisor.h"
 #include "util.h"
 
 #define OCI_VERSION "1.0.2"
@@ -102,14 +104,14 @@ static int open_pid_dir(struct gr_error **err)
 	return 0;
 }
 
-int gr_oci_run_target(const char *arg, char **spec_path, const char **job_id, struct gr_error **err)
+int gr_oci_run_target(const char *arg, bool oci, char **spec_path, const char **job_id, struct gr_error **err)
 {
 	size_t n = strlen(arg);
 	struct stat st;
 	char *real;
 
 	*job_id = NULL;
-	if (!bundle_given && !arg_pid_file &&
+	if (!oci && !bundle_given && !arg_pid_file &&
 	    (strchr(arg, '/') || (n > 5 && !strcmp(arg + n - 5, ".json") && stat(arg, &st) == 0))) {
 		*spec_path = strdup(arg);
 		return *spec_path ? 0 : gr_error_sys(err, ENOMEM, "run");
@@ -156,6 +158,61 @@ int gr_oci_started(pid_t pid, struct gr_error **err)
 		return gr_error_sys(err, (int)r, "--pid-file `%s`", arg_pid_file);
 	}
 	return 0;
+}
+
+/* ---- create: the supervisor detached from its caller -------------------- */
+
+static int detach_fd = -1;   /* the child's end: closed with a byte once the job is created */
+
+int gr_oci_detach(int *status, struct gr_error **err)
+{
+	int p[2], st;
+	pid_t pid;
+	char c;
+	ssize_t n;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return gr_error_sys(err, errno, "create: pipe");
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return gr_error_sys(err, errno, "create: fork");
+	}
+	if (pid == 0) {
+		close(p[0]);
+		detach_fd = p[1];
+		/* its own session: the caller's terminal and process group are not its */
+		if (setsid() < 0)
+			return gr_error_sys(err, errno, "create: setsid");
+		return 0;
+	}
+	close(p[1]);
+	do
+		n = read(p[0], &c, 1);
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	if (n == 1) {   /* created: the supervisor runs on */
+		*status = 0;
+		return 1;
+	}
+	/* it failed, and said why on the stderr we share */
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : GR_EXIT_ERROR;
+	if (*status == 0)
+		*status = GR_EXIT_ERROR;
+	return 1;
+}
+
+void gr_oci_detached(void)
+{
+	if (detach_fd < 0)
+		return;
+	(void)!write(detach_fd, "1", 1);
+	close(detach_fd);
+	detach_fd = -1;
 }
 
 /* ---- finding a job by its id ------------------------------------------ */
@@ -332,6 +389,18 @@ static int oci_fail(struct gr_error *e)
 	return gr_error_exit_code(e);
 }
 
+/* A live entry's OCI status: "created" until the job's program runs. */
+static const char *live_status(const char *json, bool *held)
+{
+	_cleanup_gr_job_state_ struct gr_job_state st = { 0 };
+
+	*held = false;
+	if (!json || gr_job_state_parse(json, GR_JOB_STATE_PARTIAL, &st, NULL) < 0)
+		return "created";
+	*held = st.held;
+	return st.running && st.pid > 0 ? "running" : "created";
+}
+
 static int cmd_state(const char *id)
 {
 	_cleanup_gr_error_ struct gr_error *err = NULL;
@@ -339,14 +408,14 @@ static int cmd_state(const char *id)
 	json_t *st = NULL, *out;
 	const char *bundle = NULL;
 	json_int_t pid = 0;
-	int running = 0;
+	bool held;
 
 	if (oci_find(id, &j, &err) < 0)
 		return oci_fail(err);
 	if (j.json && (st = json_loads(j.json, 0, NULL)))
-		json_unpack(st, "{s?s, s?I, s?b}", "bundle", &bundle, "pid", &pid, "running", &running);
+		json_unpack(st, "{s?s, s?I}", "bundle", &bundle, "pid", &pid);
 	out = json_pack("{s:s, s:s, s:s}", "ociVersion", OCI_VERSION, "id", id, "status",
-			!j.live ? "stopped" : running && pid > 0 ? "running" : "created");
+			!j.live ? "stopped" : live_status(j.json, &held));
 	if (j.live && pid > 0)
 		json_object_set_new(out, "pid", json_integer(pid));
 	if (bundle)
@@ -439,15 +508,21 @@ static int cmd_delete(const char *id, bool force)
 	struct oci_job j;
 
 	if (!force) {
+		bool live, held;
+
 		if (oci_find(id, &j, &err) < 0)
 			return oci_fail(err);
-		bool live = j.live;
-
+		live = j.live;
+		/* created by `gridrun create`, never started: ended like --force
+		 * (its program never ran, the supervisor kills it at once) */
+		force = live && !strcmp(live_status(j.json, &held), "created") && held;
 		oci_job_done(&j);
 		if (!live)
 			return 0;
-		gr_error_set(&err, EBUSY, "delete: job `%s` is running (kill it first, or delete --force)", id);
-		return oci_fail(err);
+		if (!force) {
+			gr_error_set(&err, EBUSY, "delete: job `%s` is running (kill it first, or delete --force)", id);
+			return oci_fail(err);
+		}
 	}
 	fd = signal_job(id, SIGTERM, "delete", &err);
 	if (fd < 0)
@@ -465,6 +540,52 @@ static int cmd_delete(const char *id, bool force)
 	return err ? oci_fail(err) : 0;
 }
 
+/*
+ * start: a job that `gridrun create` holds goes on to its exec. The
+ * supervisor (checked as for kill) gets GR_RUN_START_SIGNAL; start returns
+ * once the entry says running, or the job ended (within
+ * GRIDRUN_OCI_START_WAIT seconds, default 30).
+ */
+static int cmd_start(const char *id)
+{
+	_cleanup_gr_error_ struct gr_error *err = NULL;
+	const char *w = getenv("GRIDRUN_OCI_START_WAIT");
+	int wait_ms = (w && *w ? atoi(w) : 30) * 1000;
+	const char *status;
+	struct oci_job j;
+	bool held;
+
+	if (oci_find(id, &j, &err) < 0)
+		return oci_fail(err);
+	status = j.live ? live_status(j.json, &held) : "stopped";
+	if (j.live > 1)
+		gr_error_set(&err, ENOTUNIQ, "start: job `%s` runs under more than one uid; refusing to guess", id);
+	else if (!j.live)
+		gr_error_set(&err, ESRCH, "start: no job `%s` (never created, or ended)", id);
+	else if (strcmp(status, "created") || !held)
+		gr_error_set(&err, EALREADY, "start: job `%s` is %s, not held by `gridrun create`", id,
+			     strcmp(status, "created") ? "started already" : "still being set up");
+	else if (syscall(SYS_pidfd_send_signal, j.pidfd, GR_RUN_START_SIGNAL, NULL, 0) < 0)
+		gr_error_sys(&err, errno, "start: job `%s`", id);
+	oci_job_done(&j);
+	if (err)
+		return oci_fail(err);
+	/* until its program runs (or it ended: a failed exec is the supervisor's to record) */
+	for (int ms = 0;; ms += 10) {
+		if (oci_find(id, &j, &err) < 0)
+			return oci_fail(err);
+		status = j.live ? live_status(j.json, &held) : "stopped";
+		oci_job_done(&j);
+		if (strcmp(status, "created"))
+			return 0;
+		if (ms >= wait_ms) {
+			gr_error_set(&err, ETIMEDOUT, "start: job `%s` did not start within %d s", id, wait_ms / 1000);
+			return oci_fail(err);
+		}
+		usleep(10 * 1000);
+	}
+}
+
 static int usage_error(const char *what)
 {
 	fprintf(stderr, "gridrun: usage: gridrun %s (see gridrun help)\n", what);
@@ -477,7 +598,7 @@ int gr_oci_main(int argc, char **argv)
 	bool flag = false;
 	int n = 0;
 
-	if (strcmp(cmd, "state") && strcmp(cmd, "delete") && strcmp(cmd, "kill"))
+	if (strcmp(cmd, "state") && strcmp(cmd, "delete") && strcmp(cmd, "kill") && strcmp(cmd, "start"))
 		return -1;
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
@@ -495,6 +616,8 @@ int gr_oci_main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "state"))
 		return n == 1 ? cmd_state(pos[0]) : usage_error("state ID");
+	if (!strcmp(cmd, "start"))
+		return n == 1 ? cmd_start(pos[0]) : usage_error("start ID");
 	if (!strcmp(cmd, "delete"))
 		return n == 1 ? cmd_delete(pos[0], flag) : usage_error("delete [--force] ID");
 	/* `kill ID SIGNAL` without --all stays main.c's (its errors for an

@@ -416,6 +416,8 @@ int gr_job_state_format(const struct gr_job_state *st, char **text, struct gr_er
 	}
 	if (st->running)
 		json_object_set_new(o, "running", json_true());
+	if (st->held)
+		json_object_set_new(o, "held", json_true());
 	if (st->account)
 		json_object_set_new(o, "account", json_string(st->account));
 	if (st->bundle)
@@ -495,6 +497,7 @@ static int parse_fields(json_t *o, unsigned flags, struct gr_job_state *st, cons
 	FIELD("pid", int_opt(json_object_get(o, "pid"), 0, INT32_MAX, &pid));
 	FIELD("pid_start", int_opt(json_object_get(o, "pid_start"), 0, INT64_MAX, &ps));
 	FIELD("running", bool_opt(json_object_get(o, "running"), &st->running));
+	FIELD("held", bool_opt(json_object_get(o, "held"), &st->held));
 	FIELD("account", dup_opt(json_object_get(o, "account"), &st->account));
 	FIELD("bundle", dup_opt(json_object_get(o, "bundle"), &st->bundle));
 	FIELD("cgroup_version", int_opt(json_object_get(o, "cgroup_version"), 0, 2, &ver));

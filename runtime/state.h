@@ -49,8 +49,10 @@ struct gr_job_state {
 	char *spec;                           /* the spec's name (NULL: none) */
 	pid_t pid;                            /* the job's init; 0 before start */
 	unsigned long long pid_start;
-	bool running;                         /* the job's program was exec'd (sync #2):
+	bool running;                         /* the job's program was exec'd (sync #4):
 					       * OCI "running"; before, "created" */
+	bool held;                            /* held before its exec until `gridrun start`
+					       * (gridrun create, oci.h) */
 	char *account;                        /* NULL: none */
 	char *bundle;                         /* an OCI bundle (oci.h); NULL: none */
 	bool has_lease;

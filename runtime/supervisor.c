@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -73,13 +74,19 @@ static void result_from_status(struct gr_run_result *res, int status)
 	}
 }
 
-struct supervisor {
-	unsigned long long t0;
+/* A started job (gr_run_start() to gr_run_wait()); "the supervisor". */
+struct gr_run {
+	unsigned long long t0;           /* gr_run_start() began */
+	unsigned long long t_clone0;     /* just before clone3: res->wall_ns */
 	int syncfd, sigfd, pidfd;
 	struct gr_cgroup *cg;
 	pid_t pid;
-	bool exec_done, have_result;
-	bool killed_by_request;          /* the grace period ran out */
+	bool exec_done, have_result, ready;
+	bool held;                       /* GR_RUN_HOLD: sync #3 not sent yet */
+	bool killed_held;                /* ended before its release: the program never ran */
+	bool exited;                     /* init's pidfd said it ended (not yet reaped) */
+	bool sync_open;
+	bool killed_by_request;          /* the grace period ran out, or gr_run_cancel() */
 	bool stopped_by_signal;          /* suspended by SIGTSTP to init, not the freezer */
 	bool trimmed;                    /* gr_memtrim_now() done */
 	unsigned long long kill_deadline; /* CLOCK_MONOTONIC ns, 0 = none */
@@ -87,10 +94,13 @@ struct supervisor {
 	struct gr_error *child_err;
 	struct gr_run_result *res;
 	const struct gr_run_hooks *hooks;
+	const char *job_id;
+	struct gr_lsm_reg lsm;
+	sigset_t oldmask;
 };
 
 /* Handle one sync packet from the child; returns -EPIPE at EOF. */
-static int on_sync(struct supervisor *s, int flags)
+static int on_sync(struct gr_run *s, int flags)
 {
 	struct gr_sync_msg m;
 	ssize_t n;
@@ -111,11 +121,15 @@ static int on_sync(struct supervisor *s, int flags)
 		return -EPROTO;
 	m.text[sizeof(m.text) - 1] = '\0';
 	switch (m.step) {
+	case GR_SYNC_READY:
+		/* sync #2 READY: child -> parent, the mount tree is built; init waits for #3 (held: until released) */
+		s->ready = true;
+		break;
 	case GR_SYNC_EXEC_DONE:
-		/* sync #3 EXEC_DONE: child -> parent, the job's program runs */
+		/* sync #4 EXEC_DONE: child -> parent, the job's program runs */
 		s->exec_done = true;
 		s->res->t_exec = gr_now_ns() - s->t0;
-		/* after #2 only: the caller's "running" (state.h) */
+		/* after #3 only: the caller's "running" (state.h) */
 		if (s->hooks && s->hooks->exec_done && !s->child_err &&
 		    s->hooks->exec_done(s->hooks->data, &s->child_err) < 0) {
 			if (!s->child_err)
@@ -124,13 +138,13 @@ static int on_sync(struct supervisor *s, int flags)
 		}
 		break;
 	case GR_SYNC_MAIN_EXITED:
-		/* sync #4 MAIN_EXITED: child -> parent, the main process ended; thaw before init kills the rest */
+		/* sync #5 MAIN_EXITED: child -> parent, the main process ended; thaw before init kills the rest */
 		/* a frozen process (v1 freezer) cannot die; thaw the whole tree,
 		 * sub-cgroups included, before init kills what is left */
 		gr_cgroup_thaw_tree(s->cg);
 		break;
 	case GR_SYNC_RESULT:
-		/* sync #5 RESULT: child -> parent, the main process's status and rusage */
+		/* sync #6 RESULT: child -> parent, the main process's status and rusage */
 		s->res->t_result = gr_now_ns() - s->t0;
 		s->have_result = true;
 		s->res->main = m.result;
@@ -160,7 +174,7 @@ static unsigned long long kill_grace_ns(void)
 	return (unsigned long long)(secs * 1e9);
 }
 
-static void suspend_job(struct supervisor *s, bool frozen)
+static void suspend_job(struct gr_run *s, bool frozen)
 {
 	_cleanup_gr_error_ struct gr_error *e = NULL;
 
@@ -179,13 +193,31 @@ static void suspend_job(struct supervisor *s, bool frozen)
 	s->stopped_by_signal = frozen;
 }
 
-static void on_signals(struct supervisor *s)
+/* A held job ends before its program ever ran (delete or kill of an OCI
+ * "created" job, gr_run_cancel()): nothing to be graceful about. */
+static void kill_held(struct gr_run *s)
+{
+	s->killed_held = true;
+	syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
+}
+
+static void on_signals(struct gr_run *s)
 {
 	struct signalfd_siginfo si;
 
 	while (read(s->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if ((int)si.ssi_signo == GR_RUN_START_SIGNAL) {
+			/* `gridrun start` (oci.h); once started, it means nothing */
+			if (s->held)
+				gr_run_release(s, NULL);
+			continue;
+		}
 		if (si.ssi_signo == SIGTSTP || si.ssi_signo == SIGCONT) {
 			suspend_job(s, si.ssi_signo == SIGTSTP);
+			continue;
+		}
+		if (s->held && si.ssi_signo != SIGUSR1 && si.ssi_signo != SIGUSR2) {
+			kill_held(s);
 			continue;
 		}
 		syscall(SYS_pidfd_send_signal, s->pidfd, si.ssi_signo, NULL, 0);
@@ -195,7 +227,7 @@ static void on_signals(struct supervisor *s)
 }
 
 /* The job did not end within the grace period: kill all of it. */
-static void kill_after_grace(struct supervisor *s)
+static void kill_after_grace(struct gr_run *s)
 {
 	_cleanup_gr_error_ struct gr_error *e = NULL;
 	unsigned killed;
@@ -220,7 +252,7 @@ static void kill_after_grace(struct supervisor *s)
 #define SAMPLE_MAX_MS 5000
 #define TRIM_AFTER_NS 1000000000ull
 
-static int poll_timeout(struct supervisor *s)
+static int poll_timeout(struct gr_run *s)
 {
 	int t;
 
@@ -250,17 +282,15 @@ static int poll_timeout(struct supervisor *s)
 	return t;
 }
 
-/* Run until the job's init has exited; returns its wait status. */
-static int supervise(struct supervisor *s)
+/* Run until the job's init has exited (s->exited), or with until_exec
+ * until its program runs. */
+static void supervise(struct gr_run *s, bool until_exec)
 {
-	bool sync_open = true;
-	siginfo_t info;
-
-	for (;;) {
+	while (!s->exited && !(until_exec && s->exec_done)) {
 		struct pollfd p[3] = {
 			{ .fd = s->pidfd, .events = POLLIN },
 			{ .fd = s->sigfd, .events = POLLIN },
-			{ .fd = sync_open ? s->syncfd : -1, .events = POLLIN },
+			{ .fd = s->sync_open ? s->syncfd : -1, .events = POLLIN },
 		};
 
 		int n = poll(p, 3, poll_timeout(s));
@@ -268,6 +298,7 @@ static int supervise(struct supervisor *s)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			s->exited = true;
 			break;
 		}
 		gr_cgroup_sample(s->cg);
@@ -280,12 +311,18 @@ static int supervise(struct supervisor *s)
 		if (s->kill_deadline && gr_now_ns() >= s->kill_deadline)
 			kill_after_grace(s);
 		if (p[2].revents && on_sync(s, 0) < 0)
-			sync_open = false;
+			s->sync_open = false;
 		if (p[0].revents)
-			break;
+			s->exited = true;
 	}
-	/* the child is gone: take whatever it still queued */
-	while (sync_open && on_sync(s, MSG_DONTWAIT) == 0)
+}
+
+/* The job's init has exited: what it still queued, then its wait status. */
+static int reap(struct gr_run *s)
+{
+	siginfo_t info;
+
+	while (s->sync_open && on_sync(s, MSG_DONTWAIT) == 0)
 		;
 	memset(&info, 0, sizeof(info));
 	while (waitid(P_PIDFD, s->pidfd, &info, WEXITED) < 0 && errno == EINTR)
@@ -296,7 +333,7 @@ static int supervise(struct supervisor *s)
 }
 
 /* Empty the job's cgroup, read its usage, remove it; OOM decides the reason. */
-static int finish_cgroup(struct supervisor *s, struct gr_run_result *res, int r, struct gr_error **err)
+static int finish_cgroup(struct gr_run *s, struct gr_run_result *res, int r, struct gr_error **err)
 {
 	_cleanup_gr_error_ struct gr_error *e = NULL;
 	unsigned killed = 0;
@@ -325,66 +362,122 @@ void gr_run_signals(sigset_t *set)
 	/* TSTP freezes the job instead of stopping the supervisor; CONT thaws */
 	sigaddset(set, SIGTSTP);
 	sigaddset(set, SIGCONT);
+	/* `gridrun start` releases a held job (oci.h) */
+	sigaddset(set, GR_RUN_START_SIGNAL);
 }
 
-int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_hooks *hooks,
-	   struct gr_run_result *res, struct gr_error **err)
+
+/* Wait for sync #2 (a held job): 0, or the child's error / its death. */
+static int wait_ready(struct gr_run *s, struct gr_error **err)
 {
-	_cleanup_close_ int sigfd = -1, pidfd = -1;
+	while (!s->ready && !s->child_err && s->sync_open)
+		if (on_sync(s, 0) < 0)
+			s->sync_open = false;
+	if (s->ready)
+		return 0;
+	if (s->child_err) {
+		int r = -(s->child_err->errnum ? s->child_err->errnum : EINVAL);
+
+		if (err) {
+			gr_error_free(*err);
+			*err = TAKE_PTR(s->child_err);
+		}
+		return r;
+	}
+	return gr_error_set(err, EPIPE, "the job's init died during setup");
+}
+
+/* The end of every run, failed or not: the cgroup emptied and removed,
+ * the BPF LSM's entry gone, the mask restored, s freed. */
+static int run_finish(struct gr_run *s, int r, struct gr_error **err)
+{
+	struct gr_run_result *res = s->res;
+
+	r = finish_cgroup(s, res, r, err);
+	/* the job's tasks are gone */
+	if (s->lsm.via_helper) {
+		struct gr_error *le = NULL;
+
+		/* the job ran: a failure here costs only its record's count */
+		if (gr_helper_lsm_del(&s->lsm, &res->lsm, &le) < 0 && getenv("GRIDRUN_DEBUG"))
+			fprintf(stderr, "gridrun: debug: job %s: bpf lsm: %s, ignoring\n", s->job_id, le->msg);
+		gr_error_free(le);
+	} else {
+		gr_lsm_unregister(&s->lsm, &res->lsm);
+	}
+	res->t_done = gr_now_ns() - s->t0;
+	gr_error_free(s->child_err);
+	if (s->syncfd >= 0)
+		close(s->syncfd);
+	if (s->sigfd >= 0)
+		close(s->sigfd);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	sigprocmask(SIG_SETMASK, &s->oldmask, NULL);
+	free(s);
+	return r;
+}
+
+int gr_run_start(const struct gr_spec *spec, const char *job_id, const struct gr_run_hooks *hooks,
+		 unsigned flags, struct gr_run_result *res, struct gr_run **out, struct gr_error **err)
+{
 	_cleanup_gr_seccomp_ struct gr_seccomp *filter = NULL;
+	struct gr_run *s;
 	int sv[2] = { -1, -1 };
-	struct supervisor s = { .res = res, .hooks = hooks };
-	struct gr_lsm_reg lsm = GR_LSM_REG_INIT;
-	unsigned long long t0;
-	sigset_t mask, oldmask;
+	sigset_t mask;
 	siginfo_t info;
 	bool attach_first;
-	int r, status;
+	int r;
 
+	*out = NULL;
 	memset(res, 0, sizeof(*res));
-	s.t0 = gr_now_ns();
 	res->reason = GR_REASON_SETUP_ERROR;
 	res->exit_code = GR_EXIT_ERROR;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return gr_error_sys(err, ENOMEM, "supervisor");
+	*s = (struct gr_run){ .t0 = gr_now_ns(), .syncfd = -1, .sigfd = -1, .pidfd = -1, .res = res,
+			      .hooks = hooks, .job_id = job_id, .lsm = GR_LSM_REG_INIT, .sync_open = true };
 	/* the job's seccomp filter, compiled before anything exists (design §8) */
 	r = gr_seccomp_for_spec(spec, &filter, err);
-	if (r < 0)
+	if (r >= 0)
+		r = gr_userns_plan(spec->uid, spec->gid, hooks ? hooks->range : NULL, &res->ids, err);
+	if (r < 0) {
+		free(s);
 		return r;
-	r = gr_userns_plan(spec->uid, spec->gid, hooks ? hooks->range : NULL, &res->ids, err);
-	if (r < 0)
-		return r;
+	}
 	res->landlock = gr_landlock_plan(spec, hooks && hooks->landlock_off);
 
 	gr_run_signals(&mask);
-	sigprocmask(SIG_BLOCK, &mask, &oldmask);
-	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sigfd < 0) {
-		r = gr_error_sys(err, errno, "signalfd");
-		goto out_mask;
-	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		r = gr_error_sys(err, errno, "socketpair");
-		goto out_mask;
-	}
+	sigprocmask(SIG_BLOCK, &mask, &s->oldmask);
+	s->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (s->sigfd < 0)
+		return run_finish(s, gr_error_sys(err, errno, "signalfd"), err);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return run_finish(s, gr_error_sys(err, errno, "socketpair"), err);
+	s->syncfd = sv[0];
 
-	r = gr_cgroup_create(job_id, &spec->resources, &s.cg, err);
-	if (r >= 0 && s.cg && hooks && hooks->cgroup_ready)
-		r = hooks->cgroup_ready(hooks->data, s.cg, err);
-	if (r < 0)
-		goto out_close;
-
+	r = gr_cgroup_create(job_id, &spec->resources, &s->cg, err);
+	if (r >= 0 && s->cg && hooks && hooks->cgroup_ready)
+		r = hooks->cgroup_ready(hooks->data, s->cg, err);
 	/* root: the job starts without our groups, and setgroups is denied */
-	r = gr_userns_drop_groups(&res->ids, err);
-	if (r < 0)
-		goto out_close;
-	res->started_ns = gr_realtime_ns();
-	t0 = gr_now_ns();
-	s.pid = clone3_job(spec->namespaces, &pidfd, gr_cgroup_clone_fd(s.cg));
-	if (s.pid < 0) {
-		r = gr_error_sys(err, errno, "clone3 into new namespaces");
-		goto out_close;
+	if (r >= 0)
+		r = gr_userns_drop_groups(&res->ids, err);
+	if (r < 0) {
+		close(sv[1]);
+		return run_finish(s, r, err);
 	}
-	res->t_clone = gr_now_ns() - s.t0;
-	if (s.pid == 0) {
+	res->started_ns = gr_realtime_ns();
+	s->t_clone0 = gr_now_ns();
+	s->pid = clone3_job(spec->namespaces, &s->pidfd, gr_cgroup_clone_fd(s->cg));
+	if (s->pid < 0) {
+		r = gr_error_sys(err, errno, "clone3 into new namespaces");
+		s->pidfd = -1;
+		close(sv[1]);
+		return run_finish(s, r, err);
+	}
+	res->t_clone = gr_now_ns() - s->t0;
+	if (s->pid == 0) {
 		struct gr_child_ctx ctx = { .spec = spec, .job_id = job_id, .ids = res->ids, .syncfd = sv[1],
 					    .seccomp = filter, .landlock_abi = res->landlock,
 					    .sandbox_mnt = hooks && hooks->sandbox_mnt ? *hooks->sandbox_mnt : -1 };
@@ -393,11 +486,7 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 		gr_init_main(&ctx);
 	}
 	close(sv[1]);
-	sv[1] = -1;
-	res->pid = s.pid;
-	s.syncfd = sv[0];
-	s.sigfd = sigfd;
-	s.pidfd = pidfd;
+	res->pid = s->pid;
 
 	/*
 	 * helper mode: the child takes the range's uid right after sync #1, and
@@ -405,88 +494,121 @@ int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_h
 	 * uid: attach it now, while it still has ours.
 	 */
 	attach_first = hooks && hooks->write_maps;
-	r = attach_first ? gr_cgroup_attach(s.cg, s.pid, err) : 0;
+	r = attach_first ? gr_cgroup_attach(s->cg, s->pid, err) : 0;
 	/* the maps: by the helper in helper mode, else by this process */
 	if (r >= 0 && hooks && hooks->write_maps) {
-		r = hooks->write_maps(hooks->maps_data, s.pid, pidfd, &res->ids, err);
+		r = hooks->write_maps(hooks->maps_data, s->pid, s->pidfd, &res->ids, err);
 		/* the BPF LSM through gridrun-helper (lsm-add), before sync #1:
 		 * the helper checks init still runs as us, as for the maps */
 		if (r >= 0)
-			r = gr_helper_lsm_add(s.pid, pidfd, &lsm, err);
+			r = gr_helper_lsm_add(s->pid, s->pidfd, &s->lsm, err);
 	} else if (r >= 0)
-		r = gr_userns_from_parent(s.pid, pidfd, &res->ids, err);
+		r = gr_userns_from_parent(s->pid, s->pidfd, &res->ids, err);
 	/* sync #1 MAPS_DONE: parent -> child, uid_map/gid_map written */
 	/* (not written: the child gets EOF and exits) */
 	if (r >= 0)
-		r = gr_sync_send(s.syncfd, GR_SYNC_MAPS_DONE, err);
-	res->t_maps = gr_now_ns() - s.t0;
+		r = gr_sync_send(s->syncfd, GR_SYNC_MAPS_DONE, err);
+	res->t_maps = gr_now_ns() - s->t0;
 	/* v1: attached while the child builds its mount tree; the child forks
-	 * the job only after sync #2, so nothing of the job's runs outside */
+	 * the job only after sync #3, so nothing of the job's runs outside */
 	if (r >= 0 && !attach_first)
-		r = gr_cgroup_attach(s.cg, s.pid, err);
-	/* the BPF LSM (lsm.h), if loaded: before sync #2, after which init forks the job
+		r = gr_cgroup_attach(s->cg, s->pid, err);
+	/* the BPF LSM (lsm.h), if loaded: before sync #3, after which init forks the job
 	 * (helper mode registered it with the maps, above) */
 	if (r >= 0 && !(hooks && hooks->write_maps))
-		r = gr_lsm_register(&lsm, s.pid, pidfd, &res->ids, err);
+		r = gr_lsm_register(&s->lsm, s->pid, s->pidfd, &res->ids, err);
 	/* known from here on, for the started hook (the job's state entry) */
-	res->lsm.loaded = r >= 0 && lsm.job != 0;
-	/* a child whose setup failed meanwhile is gone: supervise() reads why */
-	if (r >= 0)
-		/* sync #2 ATTACHED: parent -> child, init is in the job's cgroups, the job not yet forked */
-		(void)gr_sync_send(s.syncfd, GR_SYNC_ATTACHED, NULL);
+	res->lsm.loaded = r >= 0 && s->lsm.job != 0;
+	/* held: init has built its mount tree, only the exec is left */
+	if (r >= 0 && (flags & GR_RUN_HOLD))
+		r = wait_ready(s, err);
+	s->held = true;
+	if (r >= 0 && !(flags & GR_RUN_HOLD))
+		gr_run_release(s, NULL);
 	if (r >= 0 && hooks && hooks->started)
-		r = hooks->started(hooks->data, s.pid, pidfd, s.cg, err);
+		r = hooks->started(hooks->data, s->pid, s->pidfd, s->cg, err);
 	if (r < 0) {
-		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-		while (waitid(P_PIDFD, pidfd, &info, WEXITED) < 0 && errno == EINTR)
+		syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
+		while (waitid(P_PIDFD, s->pidfd, &info, WEXITED) < 0 && errno == EINTR)
 			;
-		goto out_close;
+		return run_finish(s, r, err);
 	}
+	if ((flags & GR_RUN_UNTIL_EXEC) && !s->held)
+		supervise(s, true);
+	*out = s;
+	return 0;
+}
 
-	status = supervise(&s);
-	res->t_exit = gr_now_ns() - s.t0;
+int gr_run_release(struct gr_run *s, struct gr_error **err)
+{
+	(void)err;
+	if (!s->held)
+		return 0;
+	s->held = false;
+	/* a child whose setup failed meanwhile is gone: gr_run_wait() reads why */
+	/* sync #3 ATTACHED: parent -> child, init is in the job's cgroups, the job not yet forked */
+	(void)gr_sync_send(s->syncfd, GR_SYNC_ATTACHED, NULL);
+	return 0;
+}
+
+void gr_run_cancel(struct gr_run *s)
+{
+	if (s->held) {
+		kill_held(s);
+		return;
+	}
+	s->killed_by_request = true;
+	syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
+}
+
+bool gr_run_held(const struct gr_run *s)
+{
+	return s->held;
+}
+
+int gr_run_wait(struct gr_run *s, struct gr_error **err)
+{
+	struct gr_run_result *res = s->res;
+	int r, status;
+
+	supervise(s, false);
+	status = reap(s);
+	res->t_exit = gr_now_ns() - s->t0;
 	res->ended_ns = gr_realtime_ns();
-	res->wall_ns = gr_now_ns() - t0;
-	if (s.child_err) {
+	res->wall_ns = gr_now_ns() - s->t_clone0;
+	if (s->child_err && !s->killed_held) {
 		/* setup failed inside: the child's message, word for word */
-		r = -(s.child_err->errnum ? s.child_err->errnum : EINVAL);
-		res->exit_code = gr_error_exit_code(s.child_err);
+		r = -(s->child_err->errnum ? s->child_err->errnum : EINVAL);
+		res->exit_code = gr_error_exit_code(s->child_err);
 		if (err) {
 			gr_error_free(*err);
-			*err = TAKE_PTR(s.child_err);
+			*err = TAKE_PTR(s->child_err);
 		}
-	} else if (s.have_result) {
+	} else if (s->have_result) {
 		result_from_status(res, res->main.wait_status);
 		r = 0;
-	} else if (s.exec_done) {
-		/* init itself was killed: by us after the grace period, or from outside */
+	} else if (s->exec_done || s->killed_held) {
+		/* init itself was killed: by us after the grace period, or from
+		 * outside; or, held, before the job's program ever ran */
 		result_from_status(res, status);
-		if (s.killed_by_request && res->reason == GR_REASON_SIGNALED)
+		if ((s->killed_by_request || s->killed_held) && res->reason == GR_REASON_SIGNALED)
 			res->reason = GR_REASON_KILLED_BY_REQUEST;
+		r = 0;
+	} else if (s->held && !s->child_err && WIFSIGNALED(status)) {
+		/* a held job's init killed from outside (OCI kill KILL, oci.h) */
+		result_from_status(res, status);
 		r = 0;
 	} else {
 		r = gr_error_set(err, EPIPE, "the job's init died during setup (status 0x%x)", status);
 	}
-out_close:
-	r = finish_cgroup(&s, res, r, err);
-	/* the job's tasks are gone */
-	if (lsm.via_helper) {
-		struct gr_error *le = NULL;
+	return run_finish(s, r, err);
+}
 
-		/* the job ran: a failure here costs only its record's count */
-		if (gr_helper_lsm_del(&lsm, &res->lsm, &le) < 0 && getenv("GRIDRUN_DEBUG"))
-			fprintf(stderr, "gridrun: debug: job %s: bpf lsm: %s, ignoring\n", job_id, le->msg);
-		gr_error_free(le);
-	} else {
-		gr_lsm_unregister(&lsm, &res->lsm);
-	}
-	res->t_done = gr_now_ns() - s.t0;
-	gr_error_free(s.child_err);
-	if (sv[0] >= 0)
-		close(sv[0]);
-	if (sv[1] >= 0)
-		close(sv[1]);
-out_mask:
-	sigprocmask(SIG_SETMASK, &oldmask, NULL);
-	return r;
+int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_hooks *hooks,
+	   struct gr_run_result *res, struct gr_error **err)
+{
+	struct gr_run *s;
+	int r = gr_run_start(spec, job_id, hooks, 0, res, &s, err);
+
+	return r < 0 ? r : gr_run_wait(s, err);
 }

@@ -2,11 +2,15 @@
 /*
  * supervisor.h - the supervisor: one job's life from clone3() to the record.
  *
- * gr_run() creates the job cgroup gridrun-<job_id> with the spec's limits
+ * gr_run() (gr_run_start() then gr_run_wait()) creates the job cgroup gridrun-<job_id> with the spec's limits
  * (cgroups/cgroups.h), then the job's PID 1 with clone3() in new user,
  * mount, PID, IPC and UTS namespaces (net when the spec asks, cgroup if
  * listed) - straight into the cgroup on v2, attached before sync #1 on v1 -
- * holding it by pidfd; writes its uid/gid maps, forwards TERM, INT, HUP,
+ * holding it by pidfd; writes its uid/gid maps; that is gr_run_start(), which
+ * returns once the job's init exists (the started hook ran) and sync #3 is
+ * sent (GR_RUN_UNTIL_EXEC: once the program was exec'd, sync #4; GR_RUN_HOLD:
+ * init built the mount tree, sync #2, and is held before sync #3 until
+ * gr_run_release() or GR_RUN_START_SIGNAL). gr_run_wait() forwards TERM, INT, HUP,
  * QUIT, USR1 and USR2 to it while it runs; SIGTSTP freezes the whole job
  * (cgroup freezer; without a cgroup, init stops its namespace) and SIGCONT
  * thaws it. After a forwarded TERM or INT the job has GRIDRUN_KILL_GRACE
@@ -19,6 +23,12 @@
  * gridrun itself failed; err->code is then the exit code to use (125, 126
  * not executable, 127 not found) and res still describes the attempt, with
  * reason GR_REASON_SETUP_ERROR, for the accounting record.
+ * While held, TERM, INT, HUP and QUIT end the job at once (SIGKILL to init:
+ * its program never ran; reason GR_REASON_KILLED_BY_REQUEST), and so does
+ * gr_run_cancel(); a held init killed from outside ends it as SIGNALED.
+ * gr_run_start() blocks gr_run_signals() and gr_run_wait() restores the
+ * mask the caller had; a failed gr_run_start() has restored it and left
+ * nothing (no process, cgroup or LSM entry), as gr_run_wait() leaves nothing.
  * The calling process's signal mask is restored before gr_run() returns:
  * a caller that still has to write the record blocks gr_run_signals()
  * itself first (gr_job_start(), job.h), or a signal that arrives during the
@@ -71,7 +81,7 @@ struct gr_run_result {
 
 /* Hooks a caller may set (all optional). cgroup_ready: the job cgroup exists
  * (before any process is in it); started: the job's init exists; exec_done:
- * the job's program has been exec'd (sync #2), called from the supervisor's
+ * the job's program has been exec'd (sync #4), called from the supervisor's
  * loop. A hook's error ends the job (SIGKILL) and is gr_run()'s. */
 struct gr_run_hooks {
 	int (*cgroup_ready)(void *data, const struct gr_cgroup *cg, struct gr_error **err);
@@ -90,10 +100,25 @@ struct gr_run_hooks {
 	bool landlock_off;
 };
 
+/* `gridrun start ID` sends this to a held job's supervisor (oci.h). */
+#define GR_RUN_START_SIGNAL (SIGRTMIN + 2)
+#define GR_RUN_HOLD 1u        /* held before the job's exec (sync #3) */
+#define GR_RUN_UNTIL_EXEC 2u  /* gr_run_start() returns once the program runs (not with HOLD) */
+struct gr_run;
+/* spec, job_id, hooks and res must outlive the run (until gr_run_wait()). */
+int gr_run_start(const struct gr_spec *spec, const char *job_id, const struct gr_run_hooks *hooks,
+		 unsigned flags, struct gr_run_result *res, struct gr_run **out, struct gr_error **err);
+/* A held job goes on to its exec (no-op otherwise). */
+int gr_run_release(struct gr_run *run, struct gr_error **err);
+bool gr_run_held(const struct gr_run *run);
+/* SIGKILL to the job's init, which gr_run_wait() then reaps as killed by request. */
+void gr_run_cancel(struct gr_run *run);
+/* Supervises to the end; frees run. Returns as gr_run(). */
+int gr_run_wait(struct gr_run *run, struct gr_error **err);
 int gr_run(const struct gr_spec *spec, const char *job_id, const struct gr_run_hooks *hooks,
 	   struct gr_run_result *res, struct gr_error **err);
 /* The signals gr_run() blocks and handles while the job runs: the forwarded
- * ones (TERM, INT, HUP, QUIT, USR1, USR2), TSTP and CONT. */
+ * ones (TERM, INT, HUP, QUIT, USR1, USR2), TSTP, CONT and GR_RUN_START_SIGNAL. */
 void gr_run_signals(sigset_t *set);
 
 /* The exit status gridrun's CLI uses for a finished job (128+N for signal N). */

@@ -10,10 +10,11 @@ static const char *step_name(int step)
 {
 	switch (step) {
 	case GR_SYNC_MAPS_DONE: return "#1 maps written";
-	case GR_SYNC_ATTACHED: return "#1b in the job's cgroups";
-	case GR_SYNC_EXEC_DONE: return "#2 job started";
-	case GR_SYNC_MAIN_EXITED: return "#3 main process ended";
-	case GR_SYNC_RESULT: return "#4 job ended";
+	case GR_SYNC_READY: return "#2 mount tree built";
+	case GR_SYNC_ATTACHED: return "#3 in the job's cgroups";
+	case GR_SYNC_EXEC_DONE: return "#4 job started";
+	case GR_SYNC_MAIN_EXITED: return "#5 main process ended";
+	case GR_SYNC_RESULT: return "#6 job ended";
 	case GR_SYNC_ERROR: return "error";
 	}
 	return "unknown";

@@ -11,18 +11,21 @@
  * and both sides (supervisor.c, init.c) mark it with the same comment,
  * "sync #N NAME: ..." (job_api_test checks it):
  *   #1 MAPS_DONE   parent -> child: uid_map/gid_map written
- *   #2 ATTACHED    parent -> child: the child is in the job's cgroups. On
+ *   #2 READY       child  -> parent: init built the job's mount tree and
+ *                  waits for #3; a job held before its exec (OCI create,
+ *                  GR_RUN_HOLD in supervisor.h) stays here until released
+ *   #3 ATTACHED    parent -> child: the child is in the job's cgroups. On
  *                  cgroup v1 the parent attaches it while the child builds
  *                  its mount tree; the child forks the job only after this,
  *                  so the job runs in its cgroups from its first instruction
  *                  (on v2 clone3 put the child there already)
- *   #3 EXEC_DONE   child  -> parent: the job's program has been exec'd
- *   #4 MAIN_EXITED child  -> parent: the main process ended; init is about
+ *   #4 EXEC_DONE   child  -> parent: the job's program has been exec'd
+ *   #5 MAIN_EXITED child  -> parent: the main process ended; init is about
  *                  to kill the rest (the parent thaws the job's cgroup tree
  *                  now, or a frozen process could never die)
- *   #5 RESULT      child  -> parent: the job's main process ended (status,
+ *   #6 RESULT      child  -> parent: the job's main process ended (status,
  *                  rusage of the main process, processes killed at the end)
- *   ERROR          child  -> parent: instead of #3, setup failed
+ *   ERROR          child  -> parent: instead of #2 or #4, setup failed
  */
 #ifndef GRIDRUN_SYNC_H
 #define GRIDRUN_SYNC_H
@@ -33,10 +36,11 @@
 
 enum gr_sync_step {
 	GR_SYNC_MAPS_DONE = 1,
-	GR_SYNC_ATTACHED = 2,
-	GR_SYNC_EXEC_DONE = 3,
-	GR_SYNC_MAIN_EXITED = 4,
-	GR_SYNC_RESULT = 5,
+	GR_SYNC_READY = 2,
+	GR_SYNC_ATTACHED = 3,
+	GR_SYNC_EXEC_DONE = 4,
+	GR_SYNC_MAIN_EXITED = 5,
+	GR_SYNC_RESULT = 6,
 	GR_SYNC_ERROR = 100,
 };
 

@@ -21,7 +21,7 @@ comp() { # WORD... (the last one is being completed): the sorted replies, one li
 cd "$D" && mkdir sub && touch job.json other.txt sub/inner.json
 has() { case " $1 " in *" $2 "*) echo yes;; *) echo no;; esac; }
 cmds=$("$G" help | sed -n 's/^  gridrun \([a-z]*\).*/\1/p')
-echo "1..$(( $(echo $cmds | wc -w) * 2 + 11 + $(for c in $cmds; do "$G" help $c | grep -o -- '--[a-z-]*' | sort -u; done | wc -l) ))"
+echo "1..$(( $(echo $cmds | wc -w) * 2 + 13 + $(for c in $cmds; do "$G" help $c | grep -o -- '--[a-z-]*' | sort -u; done | wc -l) ))"
 for c in $cmds; do
 	t "$(has "$(comp "")" "$c")" yes "gridrun <TAB> offers $c"
 	t "$(has "$(comp "${c:0:1}")" "$c")" yes "gridrun ${c:0:1}<TAB> offers $c"
@@ -37,6 +37,8 @@ t "$(comp ps --format "")" "json table" "gridrun ps --format <TAB>"
 t "$(comp seccomp dump "")" "grid-default job.json strict sub/" "gridrun seccomp dump <TAB>: built-in profiles and files"
 t "$(comp run --bundle "")" "sub/" "gridrun run --bundle <TAB>: directories only"
 t "$(comp run -b "")" "sub/" "gridrun run -b <TAB>: directories only"
+t "$(comp create -b "")" "sub/" "gridrun create -b <TAB>: directories only"
+t "$(comp create "")" "" "gridrun create <TAB>: an ID, no spec file"
 t "$(comp kill job-1 K)" "KILL" "gridrun kill ID K<TAB>: a signal"
 t "$(comp kill --all job-1 K)" "KILL" "gridrun kill --all ID K<TAB>: a signal after the option"
 t "$(comp kill --all "")" "" "gridrun kill --all <TAB>: an ID, no signal yet"

@@ -62,7 +62,7 @@ started() { grep -q '^started$' "$1/out" && running "$2"; }
 # gridrun's lines but its notices (what it does not honour in a runc spec)
 errlines() { grep -v '^gridrun: notice: ' "$@"; }
 
-echo "1..21"
+echo "1..37"
 
 # 1. a user's job: root queries it, then kills it
 B1=$T/b1
@@ -209,6 +209,121 @@ GRIDRUN_STATE_DIR=$T/sa "$G" kill --all node.u.$I.7.0
 wait_for "[ -s $B7/rc ]"
 check "the first job ran on unharmed: running with its $ncg cgroup(s) meanwhile, ended by TERM (143), its cgroups removed" \
 	"[ $ncg -gt 0 ] && [ \"\$(cat $B7/rc)\" = 143 ] && [ \$(cgdirs node.u.$I.7.0) = 0 ]" "$B7/err"
+
+# 9. create and start the runc way, as the job's user (RunTimeCreate,
+# RunTimeStart), root querying: create sets the job up and holds it before
+# its exec, exits 0 with its supervisor detached (its own session); start
+# lets it run; it ends by itself; stopped, nothing left
+as_user() { # BUNDLE NAME COMMAND...: from the bundle, as the user, bare env; output to BUNDLE/NAME.{out,err}
+	b=$1; nm=$2; shift 2
+	(cd "$b" && env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin setpriv --reuid $U --regid $U --clear-groups \
+		/bin/sh -c "$*" >"$b/$nm.out" 2>"$b/$nm.err")
+}
+udir=/tmp/gridrun-$U
+ostate() { "$G" state "$1" 2>/dev/null | jq -r .status; }
+entries() { ls -A "$udir" 2>/dev/null | grep -vx records | grep -c "$1"; }
+ppid_of() { ps -o ppid= -p "$1" | tr -d ' '; }
+sid_of() { ps -o sid= -p "$1" | tr -d ' '; }
+# no such process, or a zombie (create's caller is gone: whoever reaps it may be slow)
+gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+B9=$T/b9
+# (it runs until the test creates rootfs/go: slow guests take their time)
+bundle "$B9" runc '["sh", "-c", "echo started; while [ ! -e /go ]; do sleep 0.05; done; exit 5"]'
+as_user "$B9" create "$G create --bundle $B9 --pid-file $B9/pid node.u.$I.9.0"; rc=$?
+"$G" state node.u.$I.9.0 >"$T/st9.json" 2>&1
+ipid=$(cat "$B9/pid" 2>/dev/null); sup=$(ppid_of "${ipid:-1}")
+check "create (as the user): exit 0; root's state says created, pid = --pid-file's = the job's init, alive; the program has not run" \
+	"[ $rc = 0 ] && [ \"\$(jget $T/st9.json status)\" = created ] && [ \"\$(jget $T/st9.json pid)\" = '$ipid' ] && kill -0 $ipid && ! grep -q started $B9/create.out" \
+	"$T/st9.json" "$B9/create.err"
+check "create's supervisor runs on detached: the init's parent leads its own session, not the caller's" \
+	"[ -n '$sup' ] && [ \"\$(sid_of $sup)\" = '$sup' ] && [ '$sup' != \$\$ ]"
+sleep 0.3
+check "held: still created, the program has not run" \
+	"[ \"\$(ostate node.u.$I.9.0)\" = created ] && ! grep -q started $B9/create.out" "$B9/create.err"
+as_user "$B9" start "$G start node.u.$I.9.0"; rc=$?
+"$G" state node.u.$I.9.0 >"$T/st9.json" 2>&1
+check "start (as the user): exit 0, and the state says running at once (same pid)" \
+	"[ $rc = 0 ] && [ \"\$(jget $T/st9.json status)\" = running ] && [ \"\$(jget $T/st9.json pid)\" = '$ipid' ]" \
+	"$T/st9.json" "$B9/start.err"
+wait_for "grep -q '^started\$' $B9/create.out"
+check "the job's program runs, its output on create's stdout" "grep -q '^started\$' $B9/create.out" "$B9/create.err"
+as_user "$B9" start2 "$G start node.u.$I.9.0"; rc=$?
+check "start of a started job: one line (started already), exit 125" \
+	"[ $rc = 125 ] && [ \$(wc -l <$B9/start2.err) = 1 ] && grep -q 'started already' $B9/start2.err" "$B9/start2.err"
+touch "$B9/rootfs/go"
+wait_for "[ \"\$(ostate node.u.$I.9.0)\" = stopped ] && gone $sup"
+check "after its exit: stopped; no state entry, cgroup or process left; its record says exit 5" \
+	"[ \"\$(ostate node.u.$I.9.0)\" = stopped ] && [ \$(entries node.u.$I.9.0) = 0 ] && [ \$(cgdirs node.u.$I.9.0) = 0 ] && gone $ipid && gone $sup && [ \"\$(jq .exit_code $udir/records/node.u.$I.9.0.json)\" = 5 ]" \
+	"$B9/create.err"
+
+# 10. create, then delete (root, as RunTimeDelete): a job never started is
+# ended at once; nothing is left and its program never ran
+B10=$T/b10
+bundle "$B10" runc '["sh", "-c", "echo started; exec sleep 60"]'
+as_user "$B10" create "$G create -b $B10 --pid-file $B10/pid node.u.$I.10.0"; rc=$?
+ipid=$(cat "$B10/pid" 2>/dev/null); sup=$(ppid_of "${ipid:-1}")
+ncg=$(cgdirs node.u.$I.10.0)
+"$G" delete node.u.$I.10.0 >"$T/d10.out" 2>&1; drc=$?
+check "delete of a created job (no --force): exit 0, stopped; no process, cgroup or state entry left, the program never ran" \
+	"[ $rc = 0 ] && [ $drc = 0 ] && [ \"\$(ostate node.u.$I.10.0)\" = stopped ] && gone $ipid && gone $sup && [ \$(cgdirs node.u.$I.10.0) = 0 ] && [ \$(entries node.u.$I.10.0) = 0 ] && ! grep -q started $B10/create.out" \
+	"$T/d10.out" "$B10/create.err"
+# root's job has cgroups (the user's, on cgroup v1, has none)
+B10r=$T/b10r
+gt_oci_bundle "$B10r" runc '["sh", "-c", "echo started; exec sleep 60"]' && mkdir "$B10r/rootfs/proc" "$B10r/rootfs/dev" "$B10r/rootfs/sys"
+(cd "$B10r" && GRIDRUN_STATE_DIR=$T/sa "$G" create -b "$B10r" --pid-file "$B10r/pid" node.u.$I.10.1 >"$B10r/out" 2>"$B10r/err"); rc=$?
+ipid=$(cat "$B10r/pid" 2>/dev/null); sup=$(ppid_of "${ipid:-1}")
+ncg=$(cgdirs node.u.$I.10.1)
+GRIDRUN_STATE_DIR=$T/sa "$G" delete node.u.$I.10.1 >"$T/d10.out" 2>&1; drc=$?
+check "root: delete of a created job: its $ncg cgroup(s) removed, no process or state entry left, the program never ran" \
+	"[ $rc = 0 ] && [ $drc = 0 ] && [ $ncg -gt 0 ] && [ \"\$(rstate $T/sa node.u.$I.10.1)\" = stopped ] && gone $ipid && gone $sup && [ \$(cgdirs node.u.$I.10.1) = 0 ] && [ -z \"\$(ls -A $T/sa | grep -vx records)\" ] && ! grep -q started $B10r/out" \
+	"$T/d10.out" "$B10r/err"
+
+# 11. create, then kill (root, as RunTimeKill), TERM and KILL: the held job
+# ends, stopped, nothing left
+for k in TERM KILL; do
+	B11=$T/b11$k
+	bundle "$B11" runc '["sh", "-c", "echo started; exec sleep 60"]'
+	as_user "$B11" create "$G create -b $B11 --pid-file $B11/pid node.u.$I.11.$k"; rc=$?
+	ipid=$(cat "$B11/pid" 2>/dev/null); sup=$(ppid_of "${ipid:-1}")
+	"$G" kill --all node.u.$I.11.$k $k >"$T/k11.out" 2>&1; krc=$?
+	wait_for "gone $sup"
+	check "kill $k of a created job: exit 0, stopped; no process, cgroup or state entry left, the program never ran" \
+		"[ $rc = 0 ] && [ $krc = 0 ] && [ \"\$(ostate node.u.$I.11.$k)\" = stopped ] && gone $ipid && [ \$(cgdirs node.u.$I.11.$k) = 0 ] && [ \$(entries node.u.$I.11.$k) = 0 ] && ! grep -q started $B11/create.out" \
+		"$T/k11.out" "$B11/create.err"
+done
+
+# 12. bad input: one line, exit 125, nothing left
+as_user "$B9" bad1 "$G start node.u.$I.nosuch"; rc=$?
+check "start of an unknown id: one line (no job), exit 125" \
+	"[ $rc = 125 ] && [ \$(wc -l <$B9/bad1.err) = 1 ] && grep -q 'start: no job' $B9/bad1.err" "$B9/bad1.err"
+as_user "$B9" bad2 "$G create -b $B9 ../x"; rc=$?
+check "create with a bad id: one line naming it, exit 125, no supervisor left" \
+	"[ $rc = 125 ] && [ \$(errlines $B9/bad2.err | wc -l) = 1 ] && grep -q 'container id' $B9/bad2.err && [ \$(entries x) = 0 ]" "$B9/bad2.err"
+mkdir -p "$T/empty" && chown $U "$T/empty"
+as_user "$T/empty" bad3 "$G create -b $T/empty node.u.$I.12.0"; rc=$?
+check "create of a bundle without config.json: one line, exit 125, no state entry" \
+	"[ $rc = 125 ] && [ \$(wc -l <$T/empty/bad3.err) = 1 ] && [ \$(entries node.u.$I.12.0) = 0 ]" "$T/empty/bad3.err"
+B12=$T/b12
+bundle "$B12" runc '["sh", "-c", "echo started; exec sleep 60"]'
+as_user "$B12" create "$G create -b $B12 node.u.$I.12.1"
+as_user "$B12" dup "$G create -b $B12 node.u.$I.12.1"; rc=$?
+check "create of an id that exists: one line (already running), exit 125; the first stays created" \
+	"[ $rc = 125 ] && [ \$(errlines $B12/dup.err | wc -l) = 1 ] && grep -q 'already running' $B12/dup.err && [ \"\$(ostate node.u.$I.12.1)\" = created ]" "$B12/dup.err"
+"$G" delete node.u.$I.12.1
+
+# 13. plain `kill ID KILL` (no --all) goes to the job's init too: the
+# supervisor outlives it and cleans up (killed itself, it left the state
+# entry and the cgroups to gc)
+B13=$T/b13
+gt_oci_bundle "$B13" runc '["sh", "-c", "echo started; exec sleep 60"]' && mkdir "$B13/rootfs/proc" "$B13/rootfs/dev" "$B13/rootfs/sys"
+(cd "$B13" && GRIDRUN_STATE_DIR=$T/sa "$G" run -b "$B13" node.u.$I.13.0 >"$B13/out" 2>"$B13/err"; echo $? >"$B13/rc") &
+PIDS="$PIDS $!"
+wait_for "grep -q '^started\$' $B13/out && [ \"\$(rstate $T/sa node.u.$I.13.0)\" = running ]"
+GRIDRUN_STATE_DIR=$T/sa "$G" kill node.u.$I.13.0 KILL >"$T/k13.out" 2>&1; krc=$?
+wait_for "[ -s $B13/rc ]"
+check "root: kill ID KILL: exit 0, the run exits 137, its state entry and cgroups are gone" \
+	"[ $krc = 0 ] && [ \"\$(cat $B13/rc)\" = 137 ] && [ -z \"\$(ls -A $T/sa | grep -vx records)\" ] && [ \$(cgdirs node.u.$I.13.0) = 0 ]" \
+	"$T/k13.out" "$B13/err"
 
 stop
 trap - EXIT
