@@ -10,16 +10,8 @@
 # process.args changed; every run's ids are its own (I, below).
 GRIDRUN=${GRIDRUN:-$PWD/build/gridrun}
 SRC=${GRIDRUN_SRC:-$PWD}
-if [ "${1:-}" != inner ]; then
-	[ "$(id -u)" = 0 ] || { echo "1..1"; echo "not ok 1 - oci.t needs root (root's verbs on a user's job)"; exit 1; }
-	T=$(mktemp -d /tmp/gridrun-test.XXXXXX) || exit 1
-	chmod 0755 "$T"
-	unshare -m --propagation private "$0" inner "$T"
-	rc=$?
-	case "$T" in /tmp/gridrun-test.*) rm -rf "$T" ;; esac
-	exit $rc
-fi
-T=$2
+. "$SRC/tests/lib/t-root.sh"
+gt_root_ns "root's verbs on a user's job" "$0" "$@"
 set -u
 # /tmp: $T/tmp, with $T, and the source tree and binary where they lie below
 # /tmp (a CI clone), still reachable at their names inside it
@@ -31,10 +23,6 @@ U=23481
 G=$GRIDRUN
 I=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')   # this run's ids: node.u.$I.N.0
 PIDS=
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; echo x >>"$T/tap"; shift; for f in "$@"; do [ -f "$f" ] && sed 's/^/# /' "$f"; done; }
-check() { name=$1; shift; if eval "$1"; then ok "$name"; else shift; nok "$name" "$@"; fi; }
 stop() { for p in $PIDS; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
 trap stop EXIT
 jget() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); print(v.get(sys.argv[2], "-"))' "$1" "$2" 2>/dev/null; }
@@ -327,5 +315,4 @@ check "root: kill ID KILL: exit 0, the run exits 137, its state entry and cgroup
 
 stop
 trap - EXIT
-[ -s "$T/tap" ] && exit 1
-exit 0
+gt_tap_status
