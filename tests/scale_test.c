@@ -82,6 +82,43 @@ TEST_F(scale, a_start_reads_no_live_entry)
 	free(spec);
 }
 
+/* Whether a run of spec, traced, signalled the whole namespace (kill(-1)):
+ * 1 or 0, -1 when the run failed. */
+static int traced_kill_all(const char *dir, const char *spec)
+{
+	char *trace, *text, *argv[] = { "/usr/bin/strace", "-f", "-qq", "-e", "trace=kill", "-o", NULL,
+					(char *)gt_gridrun(), "run", (char *)spec, NULL };
+	struct gt_result res;
+	int all;
+
+	if (asprintf(&trace, "%s/kill.trace", dir) < 0)
+		abort();
+	argv[6] = trace;
+	gt_run_argv(argv, -1, &res);
+	text = gt_read(trace);
+	if (res.status != 0 || !text)
+		fprintf(stderr, "# strace gridrun run: status %d: %s\n", res.status, res.err);
+	all = res.status != 0 || !text ? -1 : strstr(text, "kill(-1, ") != NULL;
+	gt_result_free(&res);
+	unlink(trace);
+	free(trace);
+	free(text);
+	return all;
+}
+
+/* A job's end signals the processes it left, and only then: kill(-1) walks
+ * every process on the host, not the namespace's (init.c). */
+TEST_F(scale, an_end_walks_the_hosts_processes_only_for_what_the_job_left)
+{
+	char *plain = gt_spec(self->dir, "[\"/bin/true\"]", NULL, NULL);
+	char *left = gt_spec(self->dir, "[\"/bin/sh\", \"-c\", \"sleep 30 & exit 0\"]", NULL, NULL);
+
+	EXPECT_EQ(0, traced_kill_all(self->dir, plain));
+	EXPECT_EQ(1, traced_kill_all(self->dir, left));
+	free(plain);
+	free(left);
+}
+
 static long voluntary_switches(pid_t pid)
 {
 	char path[64], *text, *p;
