@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -117,6 +120,89 @@ TEST_F(scale, an_end_walks_the_hosts_processes_only_for_what_the_job_left)
 	EXPECT_EQ(1, traced_kill_all(self->dir, left));
 	free(plain);
 	free(left);
+}
+
+static int count_lines(const char *path)
+{
+	char *text = gt_read(path);
+	int n = 0;
+
+	for (char *p = text; p && *p; p++)
+		n += *p == '\n';
+	free(text);
+	return text ? n : -1;
+}
+
+/* The pid of the first child of pid, 0 if none within timeout_ms. */
+static pid_t first_child(pid_t pid, int timeout_ms)
+{
+	char path[64], *kids;
+	pid_t kid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	for (int t = 0; !kid && t < timeout_ms; t += 20) {
+		kids = gt_read(path);
+		kid = kids ? atoi(kids) : 0;
+		free(kids);
+		if (!kid)
+			usleep(20 * 1000);
+	}
+	return kid;
+}
+
+/*
+ * With 1000 jobs a mount that propagated out of a job would reach the
+ * host's table and every other job's. On a host whose mounts are shared
+ * (systemd's), a job's copy is a slave: nothing of it goes back to the host
+ * nor, through the host, to another job. This test's own mount namespace
+ * stands for such a host.
+ */
+TEST_F(scale, a_jobs_mounts_reach_neither_the_host_nor_another_job)
+{
+	char *sleeper = gt_spec(self->dir, "[\"/bin/sleep\", \"30\"]", NULL, NULL);
+	char *counter = gt_spec(self->dir, "[\"/bin/sh\", \"-c\", \"grep -c . /proc/self/mountinfo\"]",
+				NULL, NULL);
+	char *job_mounts, path[64], *alone;
+	struct gt_result res;
+	pid_t sup, init, job;
+	int host;
+
+	ASSERT_EQ(0, unshare(CLONE_NEWNS));
+	/* private first: never a peer of the real host's mounts */
+	ASSERT_EQ(0, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+	ASSERT_EQ(0, mount(NULL, "/", NULL, MS_REC | MS_SHARED, NULL));
+	host = count_lines("/proc/self/mountinfo");
+	ASSERT_LT(0, host);
+	gt_run_spec(counter, &res);
+	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+	alone = strdup(res.out);
+	gt_result_free(&res);
+
+	sup = gt_start_spec(sleeper, -1);
+	init = first_child(sup, 10000);
+	ASSERT_LT(0, init);
+	job = first_child(init, 10000);
+	ASSERT_LT(0, job);
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)job);
+	job_mounts = gt_read(path);
+	ASSERT_NE(NULL, job_mounts);
+	/* the job's root is a slave of the host's, none of its mounts a peer */
+	EXPECT_NE(NULL, strstr(job_mounts, " master:")) TH_LOG("%s", job_mounts);
+	EXPECT_EQ(NULL, strstr(job_mounts, " shared:")) TH_LOG("%s", job_mounts);
+	EXPECT_EQ(host, count_lines("/proc/self/mountinfo"));
+	/* another job sees as many mounts as one alone does */
+	gt_run_spec(counter, &res);
+	EXPECT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+	EXPECT_STREQ(alone, res.out);
+	gt_result_free(&res);
+
+	kill(sup, SIGTERM);
+	EXPECT_NE(-1, gt_wait(sup, 20000));
+	EXPECT_EQ(host, count_lines("/proc/self/mountinfo"));
+	free(job_mounts);
+	free(alone);
+	free(counter);
+	free(sleeper);
 }
 
 static long voluntary_switches(pid_t pid)
