@@ -205,6 +205,26 @@ TEST_F(scale, a_jobs_mounts_reach_neither_the_host_nor_another_job)
 	free(sleeper);
 }
 
+/*
+ * Each superblock a job makes costs the kernel a step at every memory
+ * cgroup's removal on the node (memcg_reparent_list_lrus()): the masked
+ * directories show one empty read-only tmpfs, not one each.
+ */
+TEST_F(scale, the_masked_directories_share_one_superblock)
+{
+	char *spec = gt_spec(self->dir, "[\"/bin/sh\", \"-c\", \"stat -c %d /proc/acpi /sys/firmware /usr/share/doc / "
+			     "| sort -u | wc -l; ls -A /usr/share/doc | wc -l; touch /sys/firmware/x 2>/dev/null "
+			     "|| echo ro\"]", "\"linux\": {\"maskedPaths\": [\"/usr/share/doc\"]}", NULL);
+	struct gt_result res;
+
+	gt_run_spec(spec, &res);
+	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+	/* the three masks one device, the root another; empty, read-only */
+	EXPECT_STREQ("2\n0\nro\n", res.out);
+	gt_result_free(&res);
+	free(spec);
+}
+
 static long voluntary_switches(pid_t pid)
 {
 	char path[64], *text, *p;
