@@ -298,8 +298,9 @@ static int setup_spec_mount(int rootfd, const struct gr_mount *m, int srcfd, uns
  * closes it): a superblock costs the kernel at each memory cgroup's
  * removal a step per superblock on the node (memcg_reparent_list_lrus(),
  * under cgroup_mutex), so with 1000 jobs each one a job makes counts. The
- * copies are clones of the attached first, in this namespace (a detached
- * mount cannot be cloned before Linux 6.15).
+ * copies are clones of the first once it is attached in this namespace,
+ * which open_tree() allows on every kernel that has it; cloning a detached
+ * mount is not allowed everywhere.
  */
 static int mask_path(int rootfd, const char *path, int *dirmask, struct gr_error **err)
 {
