@@ -3,7 +3,11 @@
  * scale_test - what a start costs on a busy node: with many live jobs in the
  * state directory, a start reads none of their entries (state.c), yet on an
  * idle node it still collects what a killed supervisor left (R1,
- * lifecycle_test). GRIDRUN_SCALE_N live entries (300).
+ * lifecycle_test). GRIDRUN_SCALE_N live entries (300). What the kernel does
+ * per job for every process or superblock on the node: a job's end walks
+ * the host's processes (kill(-1)) only for what the job left; the masked
+ * directories make one superblock; no job's mount reaches the host or
+ * another job; a sleeping job's supervisor does not wake.
  */
 #include <stdbool.h>
 #include <stdio.h>
