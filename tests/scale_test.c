@@ -129,15 +129,32 @@ TEST_F(scale, an_end_walks_the_hosts_processes_only_for_what_the_job_left)
 	free(left);
 }
 
-static int count_lines(const char *path)
+/* The syscalls of a traced run of spec (strace -c -f): total calls, -1 on failure. */
+static long traced_syscalls(const char *dir, const char *spec)
 {
-	char *text = gt_read(path);
-	int n = 0;
+	char *trace, *text, *p, *argv[] = { "/usr/bin/strace", "-f", "-c", "-o", NULL,
+					(char *)gt_gridrun(), "run", (char *)spec, NULL };
+	struct gt_result res;
+	long calls = -1;
 
-	for (char *p = text; p && *p; p++)
-		n += *p == '\n';
+	if (asprintf(&trace, "%s/count.trace", dir) < 0)
+		abort();
+	argv[4] = trace;
+	setenv("LSAN_OPTIONS", "detect_leaks=0", 1);
+	gt_run_argv(argv, -1, &res);
+	unsetenv("LSAN_OPTIONS");
+	text = gt_read(trace);
+	/* the last line: "100.00 SECONDS USECS/CALL CALLS [ERRORS] total" */
+	p = text ? strstr(text, "100.00 ") : NULL;
+	if (res.status == 0 && p && sscanf(p, "%*s %*s %*s %ld", &calls) != 1)
+		calls = -1;
+	if (res.status != 0)
+		fprintf(stderr, "# strace gridrun run: status %d: %s\n", res.status, res.err);
+	gt_result_free(&res);
+	unlink(trace);
+	free(trace);
 	free(text);
-	return text ? n : -1;
+	return calls;
 }
 
 /* The pid of the first child of pid, 0 if none within timeout_ms. */
@@ -155,6 +172,59 @@ static pid_t first_child(pid_t pid, int timeout_ms)
 			usleep(20 * 1000);
 	}
 	return kid;
+}
+
+/*
+ * A start makes as many syscalls while jobs run as on an idle node: nothing
+ * in gridrun walks the state directory, /proc or the jobs' cgroups per
+ * start. (The state gc, amortised, reads entries only when their number
+ * grew: the start after the jobs started takes it, untraced.)
+ */
+TEST_F(scale, a_start_makes_no_more_syscalls_while_jobs_run)
+{
+	enum { JOBS = 40 };
+	char *plain = gt_spec(self->dir, "[\"/bin/true\"]", NULL, NULL);
+	char *sleeper = gt_spec(self->dir, "[\"/bin/sleep\", \"60\"]", NULL, NULL);
+	struct gt_result res;
+	pid_t sup[JOBS];
+	long idle, busy;
+
+	gt_run_spec(plain, &res);
+	gt_result_free(&res);
+	idle = traced_syscalls(self->dir, plain);
+	ASSERT_LT(0, idle);
+	for (int i = 0; i < JOBS; i++)
+		sup[i] = gt_start_spec(sleeper, -1);
+	for (int i = 0; i < JOBS; i++) {
+		pid_t init = first_child(sup[i], 20000);
+
+		EXPECT_LT(0, init);
+		EXPECT_LT(0, init > 0 ? first_child(init, 20000) : 0);
+	}
+	gt_run_spec(plain, &res);
+	EXPECT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+	gt_result_free(&res);
+	busy = traced_syscalls(self->dir, plain);
+	for (int i = 0; i < JOBS; i++)
+		kill(sup[i], SIGTERM);
+	for (int i = 0; i < JOBS; i++)
+		gt_wait(sup[i], 20000);
+	/* a few of slack: EINTR retries, a poll that wakes twice */
+	EXPECT_LE(busy, idle + idle / 20);
+	TH_LOG("%ld syscalls idle, %ld with %d jobs running", idle, busy, JOBS);
+	free(plain);
+	free(sleeper);
+}
+
+static int count_lines(const char *path)
+{
+	char *text = gt_read(path);
+	int n = 0;
+
+	for (char *p = text; p && *p; p++)
+		n += *p == '\n';
+	free(text);
+	return text ? n : -1;
 }
 
 /*
