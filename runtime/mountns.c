@@ -292,11 +292,22 @@ static int setup_spec_mount(int rootfd, const struct gr_mount *m, int srcfd, uns
 	return attach(srcfd, tfd, m->destination, err);
 }
 
-static int mask_path(int rootfd, const char *path, struct gr_error **err)
+/*
+ * Cover `path` (if it exists). Every masked directory shows the one empty
+ * read-only tmpfs, `*dirmask` (-1 until the first is mounted; the caller
+ * closes it): a superblock costs the kernel at each memory cgroup's
+ * removal a step per superblock on the node (memcg_reparent_list_lrus(),
+ * under cgroup_mutex), so with 1000 jobs each one a job makes counts. The
+ * copies are clones of the first once it is attached in this namespace,
+ * which open_tree() allows on every kernel that has it; cloning a detached
+ * mount is not allowed everywhere.
+ */
+static int mask_path(int rootfd, const char *path, int *dirmask, struct gr_error **err)
 {
 	static const char *const opts[] = { "size", "0", "mode", "0555", NULL };
 	_cleanup_close_ int tfd = -1, mfd = -1;
 	struct stat st;
+	int r;
 
 	tfd = openat_beneath(rootfd, path, O_PATH);
 	if (tfd == -ENOENT)
@@ -305,7 +316,11 @@ static int mask_path(int rootfd, const char *path, struct gr_error **err)
 		return gr_error_sys(err, -tfd, "mask `%s`", path);
 	if (fstat(tfd, &st) < 0)
 		return gr_error_sys(err, errno, "mask `%s`", path);
-	if (S_ISDIR(st.st_mode)) {
+	if (S_ISDIR(st.st_mode) && *dirmask >= 0) {
+		mfd = open_tree(*dirmask, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		if (mfd < 0)
+			return gr_error_sys(err, errno, "mask `%s`", path);
+	} else if (S_ISDIR(st.st_mode)) {
 		mfd = new_fs("tmpfs", opts, JOB_ATTRS | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC, err);
 		if (mfd < 0)
 			return gr_error_prefix(err, "mask `%s`", path);
@@ -315,7 +330,10 @@ static int mask_path(int rootfd, const char *path, struct gr_error **err)
 		if (mfd < 0)
 			return gr_error_sys(err, errno, "mask `%s`", path);
 	}
-	return attach(mfd, tfd, path, err);
+	r = attach(mfd, tfd, path, err);
+	if (r == 0 && S_ISDIR(st.st_mode) && *dirmask < 0)
+		*dirmask = TAKE_FD(mfd);
+	return r;
 }
 
 static int readonly_path(int rootfd, const char *path, struct gr_error **err)
@@ -430,7 +448,7 @@ int gr_mountns_in_child(const struct gr_mount_plan *plan, struct gr_mount_source
 	const char *tmp_opts[] = { "mode", "1777", sz ? "size" : NULL, sz, NULL };
 	const char *run_opts[] = { "mode", "0755", sz ? "size" : NULL, sz, NULL };
 	_cleanup_close_ int rootfd = TAKE_FD(src->root), sandboxfd = TAKE_FD(src->sandbox), scratchfd = -1,
-			    coverfd = -1;
+			    coverfd = -1, dirmask = -1;
 	_cleanup_free_ int *srcfds = TAKE_PTR(src->binds);
 	size_t i;
 	int r;
@@ -490,10 +508,10 @@ int gr_mountns_in_child(const struct gr_mount_plan *plan, struct gr_mount_source
 
 	/* 5. Hide and freeze what the job must not read or write. */
 	for (i = 0; i < ARRAY_SIZE(default_masked); i++)
-		if ((r = mask_path(rootfd, default_masked[i], err)) < 0)
+		if ((r = mask_path(rootfd, default_masked[i], &dirmask, err)) < 0)
 			goto out;
 	for (i = 0; i < plan->nmasked_paths; i++)
-		if ((r = mask_path(rootfd, plan->masked_paths[i], err)) < 0)
+		if ((r = mask_path(rootfd, plan->masked_paths[i], &dirmask, err)) < 0)
 			goto out;
 	for (i = 0; i < ARRAY_SIZE(default_readonly); i++)
 		if ((r = readonly_path(rootfd, default_readonly[i], err)) < 0)

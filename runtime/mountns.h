@@ -7,7 +7,7 @@
  *                      nosuid, nodev
  *   /proc              fresh procfs of the job's PID namespace; the masked
  *                      paths are covered (files by /dev/null, directories by
- *                      an empty read-only tmpfs), the read-only paths
+ *                      one empty read-only tmpfs, shared), the read-only paths
  *                      re-mounted read-only
  *   /dev               tmpfs (read-only once populated): null zero full random
  *                      urandom tty bound from the host, a new devpts instance
