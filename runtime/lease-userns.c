@@ -43,7 +43,8 @@
  * is in. On the shared 2-CPU test host (~150 processes, ~1300 fds) 7-60 ms
  * (GRIDRUN_DEBUG prints it). Acquire does not scan again (lease.c).
  * Not seen: an nsfs fd parked in a unix socket's queue (SCM_RIGHTS in
- * flight) is in no process's fd table; nothing in /proc shows it.
+ * flight) is in no process's fd table; nothing in /proc shows it. The
+ * namespace's own life does, where the kernel tells it (lease-nsalive.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -146,7 +147,7 @@ static bool map_inside(const char *text, unsigned long long lo, unsigned long lo
 }
 
 /* A child in user namespace fd reads its maps: 1 the range's, 0 not, <0 error */
-static int map_of(int fd, unsigned long long lo, unsigned long long hi)
+int gr_lease_map_of(int fd, unsigned long long lo, unsigned long long hi)
 {
 	int status;
 	pid_t pid = fork();
@@ -263,7 +264,7 @@ static int judge_fd(struct ns_scan *s, int fd)
 	}
 	r = seen_lookup(s, fd_ino(cur));
 	if (r < 0)
-		r = map_of(cur, s->lo, s->hi);
+		r = gr_lease_map_of(cur, s->lo, s->hi);
 	if (r < 0)
 		return r;
 	seen_add(s, fd_ino(cur), r);

@@ -14,7 +14,11 @@
  *  - it bind-mounts the namespace in a mount namespace of its own: gridrun
  *    cannot undo that, so the range stays quarantined (one line says where),
  *    pilot B gets "exhausted", and gets the range after the holder is gone
- *    and `gridrun gc` has settled it.
+ *    and `gridrun gc` has settled it;
+ *  - it sends the fd to itself over a unix socket and closes it (the fd is
+ *    only in flight, in no fd table): the namespace's life keeps the range
+ *    quarantined (lease-nsalive.c) until it drains the socket; on a kernel
+ *    without nsfs file handles, `gridrun check` says that this is not seen.
  * Each runs in a world (tests/lib/gt-world.h) with its private /proc.
  */
 #include <dirent.h>
@@ -26,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -117,7 +122,34 @@ static pid_t range_process(uid_t first)
 	return range_process_named(first, NULL);
 }
 
-enum hold { HOLD_ENTERED, HOLD_FD, HOLD_MOUNT };
+enum hold { HOLD_ENTERED, HOLD_FD, HOLD_MOUNT, HOLD_IN_FLIGHT };
+
+/* fd over unix socket s (SCM_RIGHTS): sent (fd >= 0) or received (returned) */
+static int pass_fd(int s, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	char c = 'f';
+	struct iovec iov = { &c, 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+
+	memset(u.buf, 0, sizeof(u.buf));
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	if (fd >= 0) {
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+		return sendmsg(s, &m, 0) == 1 ? 0 : -1;
+	}
+	if (recvmsg(s, &m, MSG_CMSG_CLOEXEC) != 1 || !(cm = CMSG_FIRSTHDR(&m)) || cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
 
 /*
  * Pilot A's lingering process: holds job jpid's user namespace (how), says
@@ -135,7 +167,7 @@ static pid_t lingerer(enum hold how, pid_t jpid, const char *mnt_file, int *up, 
 	pid = fork();
 	if (pid == 0) {
 		char path[64];
-		int fd, err = 0;
+		int fd, err = 0, sp[2] = { -1, -1 };
 		pid_t victim;
 
 		close(u[0]);
@@ -156,6 +188,12 @@ static pid_t lingerer(enum hold how, pid_t jpid, const char *mnt_file, int *up, 
 			close(fd);
 			fd = -1;
 		}
+		if (!err && how == HOLD_IN_FLIGHT) {   /* sent to itself: the fd is only in flight */
+			if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0 || pass_fd(sp[0], fd) < 0)
+				err = errno ? errno : EIO;
+			close(fd);
+			fd = -1;
+		}
 		if (err) {
 			dprintf(u[1], "e%s", strerror(err));
 			_exit(1);
@@ -164,6 +202,18 @@ static pid_t lingerer(enum hold how, pid_t jpid, const char *mnt_file, int *up, 
 			_exit(1);
 		if (how == HOLD_MOUNT)   /* back through its own mount namespace's file */
 			fd = open(mnt_file, O_RDONLY | O_CLOEXEC);
+		if (how == HOLD_IN_FLIGHT) {   /* received back; victim 0: only drained */
+			fd = pass_fd(sp[1], -1);
+			close(sp[0]);
+			close(sp[1]);
+			if (!victim) {
+				close(fd);
+				fd = -1;
+				if (write(u[1], &err, sizeof(err)) != sizeof(err))
+					_exit(1);
+				pause();
+			}
+		}
 		if (how != HOLD_ENTERED && (fd < 0 || setns(fd, CLONE_NEWUSER) < 0 || setresuid(0, 0, 0) < 0))
 			err = errno ? errno : EBADF;
 		if (!err && kill(victim, SIGKILL) < 0)
@@ -328,6 +378,87 @@ static void by_mount(struct __test_metadata *_metadata, const struct gt_world *w
 	free(q);
 }
 
+/* pilot uid runs argv (gridrun ...): exit status 125 and one line, or 0 */
+static void pilot_runs(struct __test_metadata *_metadata, char *const argv[], uid_t uid, int status,
+		       const char *err)
+{
+	struct gt_result out = { 0 };
+
+	gt_run_argv(argv, (int)uid, &out);
+	EXPECT_EQ(status, out.status) TH_LOG("%s", out.err);
+	if (err)
+		EXPECT_STREQ(err, out.err);
+	gt_result_free(&out);
+}
+
+/* This kernel has nsfs file handles (6.18): name_to_handle_at on an nsfs file */
+static bool nsfs_handles(void)
+{
+	char buf[sizeof(struct file_handle) + 64];
+	struct file_handle *fh = (struct file_handle *)buf;
+	int mnt;
+
+	fh->handle_bytes = 64;
+	return name_to_handle_at(AT_FDCWD, "/proc/self/ns/user", fh, &mnt, AT_SYMLINK_FOLLOW) == 0 ||
+	       (errno != EOPNOTSUPP && errno != ENOTSUP);
+}
+
+static void in_flight(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	char *gc[] = { (char *)gt_gridrun(), "gc", NULL }, *check[] = { (char *)gt_gridrun(), "check", NULL };
+	char *run[] = { (char *)gt_gridrun(), "run", NULL, NULL }, *q, *text, *ready;
+	struct gt_result res = { 0 }, out = { 0 };
+	int up, down, err = -1;
+	pid_t l, sup, bpid = 0, none = 0;
+
+	if (!nsfs_handles()) {
+		/* no means to see it: gridrun says so, as its README does */
+		gt_run_argv(check, PILOT, &out);
+		EXPECT_NE(NULL, strstr(out.out, "nsfs file handles")) TH_LOG("%s", out.out);
+		EXPECT_NE(NULL, strstr(out.out, "missing    since 6.18  not seen: a range's user namespace kept "
+				       "alive by an nsfs fd in flight")) TH_LOG("%s", out.out);
+		gt_result_free(&out);
+		return;
+	}
+	l = job_a_with_lingerer(_metadata, w, HOLD_IN_FLIGHT, &up, &down, &res);
+	EXPECT_EQ(0, res.status);
+	/* the fd is in no fd table: the lingerer lives, and so does the namespace */
+	EXPECT_EQ(0, waitpid(l, NULL, WNOHANG));
+	ASSERT_LE(0, asprintf(&q, "%s/shared/0.quarantine", w->leases));
+	text = gt_read(q);
+	ASSERT_NE(NULL, text);
+	EXPECT_NE(NULL, strstr(text, "its user namespace still lives after every process that held it was "
+			       "killed")) TH_LOG("%s", text);
+	free(text);
+	/* no time ends it: pilot B finds the pool exhausted, and gc cannot settle it */
+	sleep(4);
+	as_pilot(w, OTHER);
+	run[2] = shared_spec(w, "b1", "cms001", OTHER, "true");
+	pilot_runs(_metadata, run, OTHER, 125, "gridrun: pool shared exhausted (0 of 1 ranges leased, 1 in quarantine)\n");
+	pilot_runs(_metadata, gc, OTHER, 0, NULL);
+	EXPECT_EQ(0, access(q, F_OK));
+	/* pilot A drains the socket and closes it: the namespace ends, gc settles it */
+	EXPECT_EQ(sizeof(none), (size_t)write(down, &none, sizeof(none)));
+	EXPECT_EQ(sizeof(err), (size_t)read(up, &err, sizeof(err)));
+	gt_run_argv(gc, OTHER, &out);
+	EXPECT_EQ(0, out.status) TH_LOG("%s", out.err);
+	EXPECT_NE(NULL, strstr(out.out, "ended 1 quarantine(s)")) TH_LOG("%s", out.out);
+	gt_result_free(&out);
+	sup = job_b(w, "b2");
+	ASSERT_LE(0, asprintf(&ready, "%s/execute/b2/ready", w->dir));
+	EXPECT_TRUE(gt_wait_file(ready, 20000));
+	for (int i = 0; i < 100 && !bpid; i++, usleep(20000))
+		bpid = range_process(SHARED_FIRST);
+	EXPECT_NE(0, bpid);
+	free(gt_write(w->dir, "execute/b2/go", "go"));
+	EXPECT_EQ(0, gt_wait(sup, 30000));
+	kill(l, SIGKILL);
+	waitpid(l, NULL, 0);
+	free(run[2]);
+	free(ready);
+	free(q);
+}
+
 /* the harness's plain TEST has a fixed 30 s timeout */
 FIXTURE(s33) {};
 FIXTURE_SETUP(s33) { shared_pool(); }
@@ -346,6 +477,15 @@ TEST_F_TIMEOUT(s33, S33_helper_a_pilot_holding_its_jobs_user_namespace_by_fd_is_
 TEST_F_TIMEOUT(s33, S33_helper_an_nsfs_mount_of_the_user_namespace_keeps_the_range_quarantined, 120)
 {
 	in_world(_metadata, 1, by_mount);
+}
+
+
+TEST_F_TIMEOUT(s33, S33_helper_a_user_namespace_kept_by_an_fd_in_flight_keeps_the_range_quarantined, 120)
+{
+	/* the kernel answers for a namespace's life only in the host's PID namespace */
+	setenv("GT_WORLD_HOST_PID", "1", 1);
+	in_world(_metadata, 1, in_flight);
+	unsetenv("GT_WORLD_HOST_PID");
 }
 
 TEST_HARNESS_MAIN
