@@ -52,6 +52,10 @@ int gr_lease_map_of(int fd, unsigned long long lo, unsigned long long hi);
  * 1 alive after about a second of asking, 0 gone, -errno (-EBUSY: cannot
  * tell); why says it when not 0. */
 int gr_lease_userns_alive(const char *handle, char *why, size_t size);
+/* An inode owned by [first, first+count) (owner or group) in the host's
+ * /tmp, /var/tmp or /dev/shm (lease-leftover.c): 1 with why naming it, or
+ * saying the scan could not finish; 0 none. */
+int gr_lease_leftovers(uid_t first, unsigned long count, char *why, size_t size);
 /* With .gclock held: settle l, write N.quarantine for it, then remove N.lease. */
 int gr_lease_quarantine(int dfd, const struct gr_pool *pool, const struct gr_lease *l,
 			struct gr_error **err);

@@ -388,5 +388,8 @@ int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l)
 	if (l->has_sandbox && walk_back(l, first, pool->range_size, l->blocked, sizeof(l->blocked)) < 0)
 		return 1;
 	l->has_sandbox = false;
+	/* and what a lingerer may have left where the host's users write */
+	if (gr_lease_leftovers(first, pool->range_size, l->blocked, sizeof(l->blocked)))
+		return 1;
 	return 0;
 }

@@ -60,7 +60,9 @@
  *    a user namespace of the range again (lease-userns.c, S33): a process
  *    in one, or holding one by an nsfs fd, is SIGKILLed; an nsfs mount of
  *    one keeps the quarantine blocked, and its line says where; so does
- *    a noted user namespace that still lives after that (lease-nsalive.c). An
+ *    a noted user namespace that still lives after that (lease-nsalive.c),
+ *    and an inode whose owner or group is the range's left in the host's
+ *    /tmp, /var/tmp or /dev/shm (lease-leftover.c; named, never removed). An
  *    acquirer also scans for holders of a range's ids before it keeps the
  *    range; one it finds blocks the range, and the acquirer goes on to the
  *    next. (It does not scan for namespaces again: a namespace nothing

@@ -18,7 +18,10 @@
  *  - it sends the fd to itself over a unix socket and closes it (the fd is
  *    only in flight, in no fd table): the namespace's life keeps the range
  *    quarantined (lease-nsalive.c) until it drains the socket; on a kernel
- *    without nsfs file handles, `gridrun check` says that this is not seen.
+ *    without nsfs file handles, `gridrun check` says that this is not seen;
+ *  - (S20) it enters and leaves a setuid file of the range in the host's
+ *    /tmp: release kills it, the file keeps the range quarantined (one line
+ *    names it) until it is removed and gc looks again.
  * Each runs in a world (tests/lib/gt-world.h) with its private /proc.
  */
 #include <dirent.h>
@@ -122,7 +125,10 @@ static pid_t range_process(uid_t first)
 	return range_process_named(first, NULL);
 }
 
-enum hold { HOLD_ENTERED, HOLD_FD, HOLD_MOUNT, HOLD_IN_FLIGHT };
+enum hold { HOLD_ENTERED, HOLD_FD, HOLD_MOUNT, HOLD_IN_FLIGHT, HOLD_LEAVES };
+
+/* HOLD_LEAVES: where the entered lingerer leaves a setuid file of the range */
+static char *leave_path;
 
 /* fd over unix socket s (SCM_RIGHTS): sent (fd >= 0) or received (returned) */
 static int pass_fd(int s, int fd)
@@ -177,8 +183,16 @@ static pid_t lingerer(enum hold how, pid_t jpid, const char *mnt_file, int *up, 
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			err = errno;
-		if (!err && how == HOLD_ENTERED && (setns(fd, CLONE_NEWUSER) < 0 || setresuid(0, 0, 0) < 0))
+		if (!err && (how == HOLD_ENTERED || how == HOLD_LEAVES) &&
+		    (setns(fd, CLONE_NEWUSER) < 0 || setresuid(0, 0, 0) < 0))
 			err = errno;
+		if (!err && how == HOLD_LEAVES) {   /* host uid FIRST now: a setuid-to-the-range file */
+			int t = open(leave_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+
+			if (t < 0 || fchmod(t, 04755) < 0)
+				err = errno;
+			close(t);
+		}
 		if (!err && how == HOLD_MOUNT) {
 			snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 			if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 ||
@@ -459,6 +473,50 @@ static void in_flight(struct __test_metadata *_metadata, const struct gt_world *
 	free(q);
 }
 
+/* S20(c): what an entered lingerer leaves in the host's /tmp keeps the range quarantined */
+static void leaves(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	char *gc[] = { (char *)gt_gridrun(), "gc", NULL }, *run[] = { (char *)gt_gridrun(), "run", NULL, NULL };
+	char *dir, *q, *text;
+	struct gt_result res = { 0 }, out = { 0 };
+	int up, down, status = 0;
+	pid_t l;
+
+	/* below a directory others may write (the scan enters those), not at the top */
+	ASSERT_LE(0, asprintf(&dir, "/tmp/gt-s20-%d", (int)getpid()));
+	ASSERT_EQ(0, mkdir(dir, 0777));
+	ASSERT_EQ(0, chmod(dir, 0777));
+	ASSERT_LE(0, asprintf(&leave_path, "%s/tool", dir));
+	l = job_a_with_lingerer(_metadata, w, HOLD_LEAVES, &up, &down, &res);
+	EXPECT_EQ(0, res.status);
+	EXPECT_EQ(l, waitpid(l, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) TH_LOG("status %#x", status);
+	ASSERT_LE(0, asprintf(&q, "%s/shared/0.quarantine", w->leases));
+	text = gt_read(q);
+	ASSERT_NE(NULL, text);
+	EXPECT_NE(NULL, strstr(text, gt_f("`%s` (owner %u, group %u, mode 4755) is its; remove it and run "
+					  "`gridrun gc`", leave_path, SHARED_FIRST, (unsigned)PILOT))) TH_LOG("%s", text);
+	free(text);
+	/* no time ends it, nor gc while the file is there */
+	sleep(4);
+	as_pilot(w, OTHER);
+	run[2] = shared_spec(w, "b1", "cms001", OTHER, "true");
+	pilot_runs(_metadata, run, OTHER, 125, "gridrun: pool shared exhausted (0 of 1 ranges leased, 1 in quarantine)\n");
+	pilot_runs(_metadata, gc, OTHER, 0, NULL);
+	EXPECT_EQ(0, access(q, F_OK));
+	/* the admin removes it: gc ends the quarantine, B's job runs in the range */
+	EXPECT_EQ(0, unlink(leave_path));
+	gt_run_argv(gc, OTHER, &out);
+	EXPECT_NE(NULL, strstr(out.out, "ended 1 quarantine(s)")) TH_LOG("%s", out.out);
+	gt_result_free(&out);
+	pilot_runs(_metadata, run, OTHER, 0, NULL);
+	rmdir(dir);
+	free(run[2]);
+	free(dir);
+	free(q);
+	free(leave_path);
+}
+
 /* the harness's plain TEST has a fixed 30 s timeout */
 FIXTURE(s33) {};
 FIXTURE_SETUP(s33) { shared_pool(); }
@@ -486,6 +544,11 @@ TEST_F_TIMEOUT(s33, S33_helper_a_user_namespace_kept_by_an_fd_in_flight_keeps_th
 	setenv("GT_WORLD_HOST_PID", "1", 1);
 	in_world(_metadata, 1, in_flight);
 	unsetenv("GT_WORLD_HOST_PID");
+}
+
+TEST_F_TIMEOUT(s33, S20_helper_a_setuid_file_a_lingerer_leaves_in_host_tmp_keeps_the_range_quarantined, 120)
+{
+	in_world(_metadata, 1, leaves);
 }
 
 TEST_HARNESS_MAIN
