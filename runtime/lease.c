@@ -710,6 +710,7 @@ int gr_lease_quarantine(int dfd, const struct gr_pool *pool, const struct gr_lea
 static int open_own_lease(const struct gr_pool *pool, const struct gr_lease *lease, const char *what,
 			  int *dfd, int *lockfd, struct gr_lease *now, struct gr_error **err)
 {
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 1 };
 	char name[32];
 	int r;
 
@@ -721,11 +722,13 @@ static int open_own_lease(const struct gr_pool *pool, const struct gr_lease *lea
 	r = gr_lease_lock(*dfd, ".gclock", LOCK_SH, lockfd, err);
 	if (r < 0)
 		return r;
-	/* notes and the release read, change and write N.lease: one at a time
-	 * (a note must neither lose another's field nor bring a released lease back) */
-	while (flock(*dfd, LOCK_EX) < 0)
+	/* notes and the release of a range read, change and write its N.lease: one
+	 * at a time (a note must neither lose another's field nor bring a released
+	 * lease back); an OFD lock on byte N of .gclock, apart from its flock */
+	fl.l_start = lease->index;
+	while (fcntl(*lockfd, F_OFD_SETLKW, &fl) < 0)
 		if (errno != EINTR)
-			return gr_error_sys(err, errno, "lease: lock pool %s", pool->name);
+			return gr_error_sys(err, errno, "lease: lock range %u of pool %s", lease->index, pool->name);
 	snprintf(name, sizeof(name), "%u.lease", lease->index);
 	r = gr_lease_read_entry(*dfd, name, now, NULL, NULL);
 	if (r < 0)
