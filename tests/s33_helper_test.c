@@ -407,18 +407,6 @@ static void pilot_runs(struct __test_metadata *_metadata, char *const argv[], ui
 	gt_result_free(&out);
 }
 
-/* This kernel has nsfs file handles (6.18): name_to_handle_at on an nsfs file */
-static bool nsfs_handles(void)
-{
-	char buf[sizeof(struct file_handle) + 64];
-	struct file_handle *fh = (struct file_handle *)buf;
-	int mnt;
-
-	fh->handle_bytes = 64;
-	return name_to_handle_at(AT_FDCWD, "/proc/self/ns/user", fh, &mnt, AT_SYMLINK_FOLLOW) == 0 ||
-	       (errno != EOPNOTSUPP && errno != ENOTSUP);
-}
-
 static void in_flight(struct __test_metadata *_metadata, const struct gt_world *w)
 {
 	char *gc[] = { (char *)gt_gridrun(), "gc", NULL }, *check[] = { (char *)gt_gridrun(), "check", NULL };
@@ -427,7 +415,7 @@ static void in_flight(struct __test_metadata *_metadata, const struct gt_world *
 	int up, down, err = -1;
 	pid_t l, sup, bpid = 0, none = 0;
 
-	if (!nsfs_handles()) {
+	if (!gt_nsfs_handles()) {
 		/* no means to see it: gridrun says so, as its README does */
 		gt_run_argv(check, PILOT, &out);
 		EXPECT_NE(NULL, strstr(out.out, "nsfs file handles")) TH_LOG("%s", out.out);
@@ -520,6 +508,36 @@ static void leaves(struct __test_metadata *_metadata, const struct gt_world *w)
 	free(leave_path);
 }
 
+/* A lease maps one user namespace: the map notes its nsfs file handle (kernel
+ * 6.18, the host's PID namespace) and refuses a second namespace for the
+ * lease; where nothing can be noted, nothing is refused either. */
+static void one_namespace(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	const char *lease[] = { "lease", "atlas", "job-o", NULL };
+	char p1[16], p2[16];
+	int fd1, fd2;
+	pid_t t1, t2;
+	struct hres r;
+
+	become(PILOT);
+	helper(w, lease, -1, &r);
+	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+	t1 = gt_target(&fd1, true, -1);
+	t2 = gt_target(&fd2, true, -1);
+	snprintf(p1, sizeof(p1), "%d", (int)t1);
+	snprintf(p2, sizeof(p2), "%d", (int)t2);
+	EXPECT_HELPER(w, fd1, 0, "", "map", "atlas", "0", p1);
+	if (gt_nsfs_handles())
+		EXPECT_HELPER(w, fd2, 77, "gridrun-helper: pool atlas: range 0 is mapped already (a lease maps one "
+			      "user namespace)\n", "map", "atlas", "0", p2);
+	else
+		EXPECT_HELPER(w, fd2, 0, "", "map", "atlas", "0", p2);
+	kill(t1, SIGKILL);
+	kill(t2, SIGKILL);
+	waitpid(t1, NULL, 0);
+	waitpid(t2, NULL, 0);
+}
+
 /* the harness's plain TEST has a fixed 30 s timeout */
 FIXTURE(s33) {};
 FIXTURE_SETUP(s33) { shared_pool(); }
@@ -552,6 +570,13 @@ TEST_F_TIMEOUT(s33, S33_helper_a_user_namespace_kept_by_an_fd_in_flight_keeps_th
 TEST_F_TIMEOUT(s33, S20_helper_a_setuid_file_a_lingerer_leaves_in_host_tmp_keeps_the_range_quarantined, 120)
 {
 	in_world(_metadata, 1, leaves);
+}
+
+TEST_F_TIMEOUT(s33, S33_helper_a_lease_maps_one_user_namespace, 120)
+{
+	setenv("GT_WORLD_HOST_PID", "1", 1);
+	in_world(_metadata, 1, one_namespace);
+	unsetenv("GT_WORLD_HOST_PID");
 }
 
 TEST_HARNESS_MAIN
