@@ -538,6 +538,27 @@ static void one_namespace(struct __test_metadata *_metadata, const struct gt_wor
 	waitpid(t2, NULL, 0);
 }
 
+/* Our own references (the supervisor's fds, the idmapped sandbox's mount,
+ * the job's mount namespace torn down after it) do not outlive the release:
+ * a plain job's range goes into an ordinary quarantine, its noted user
+ * namespace seen to have ended. */
+static void plain_release(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	char *run[] = { (char *)gt_gridrun(), "run", NULL, NULL }, *q, *text;
+
+	as_pilot(w, PILOT);
+	run[2] = shared_spec(w, "p1", "atlas001", PILOT, "echo x > $SBX/out");
+	pilot_runs(_metadata, run, PILOT, 0, "");
+	ASSERT_LE(0, asprintf(&q, "%s/shared/0.quarantine", w->leases));
+	text = gt_read(q);
+	ASSERT_NE(NULL, text);
+	EXPECT_EQ(NULL, strstr(text, "\"blocked\"")) TH_LOG("%s", text);
+	EXPECT_EQ(NULL, strstr(text, "\"userns\"")) TH_LOG("%s", text);
+	free(text);
+	free(run[2]);
+	free(q);
+}
+
 /* the harness's plain TEST has a fixed 30 s timeout */
 FIXTURE(s33) {};
 FIXTURE_SETUP(s33) { shared_pool(); }
@@ -576,6 +597,16 @@ TEST_F_TIMEOUT(s33, S33_helper_a_lease_maps_one_user_namespace, 120)
 {
 	setenv("GT_WORLD_HOST_PID", "1", 1);
 	in_world(_metadata, 1, one_namespace);
+	unsetenv("GT_WORLD_HOST_PID");
+}
+
+TEST_F_TIMEOUT(s33, S33_helper_a_plain_jobs_range_is_released_unblocked_host_pid, 120)
+{
+	setenv("GT_WORLD_HOST_PID", "1", 1);
+	in_world(_metadata, 1, plain_release);
+	setenv("GT_WORLD_HANDOVER", "chown", 1);
+	in_world(_metadata, 1, plain_release);
+	unsetenv("GT_WORLD_HANDOVER");
 	unsetenv("GT_WORLD_HOST_PID");
 }
 
