@@ -177,7 +177,8 @@ int gr_lease_userns_handle(int nsfd, char *out, size_t size);
 /* User namespace nsfd is a child of ours whose uid or gid map lies wholly
  * in [first, first+count): 1, 0 not, <0 error (a fork, lease-userns.c). */
 int gr_lease_userns_mapped(int nsfd, uid_t first, unsigned long count);
-/* This kernel, here, can tell whether a noted user namespace still lives. */
+/* This kernel, here (in the host's PID namespace), can tell whether a noted
+ * user namespace still lives (`gridrun check`). */
 bool gr_lease_userns_handles(void);
 /* The sandbox at dirfd as a lease notes it (its path from /proc/self/fd). */
 int gr_lease_sandbox_of(int dirfd, uid_t owner, gid_t group, struct gr_lease_sandbox *sbx,

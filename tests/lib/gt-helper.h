@@ -88,16 +88,19 @@ static inline pid_t gt_target(int *pidfd, bool userns, int uid)
 	return pid;
 }
 
-/* This kernel has nsfs file handles (6.18): name_to_handle_at on an nsfs file */
+/* This kernel has nsfs file handles (6.18: name_to_handle_at on an nsfs
+ * file) and we are in the host's PID namespace (its inode is fixed), where
+ * the kernel answers for another namespace's handle. */
 static inline bool gt_nsfs_handles(void)
 {
 	char buf[sizeof(struct file_handle) + 64];
 	struct file_handle *fh = (struct file_handle *)buf;
+	struct stat st;
 	int mnt;
 
 	fh->handle_bytes = 64;
-	return name_to_handle_at(AT_FDCWD, "/proc/self/ns/user", fh, &mnt, AT_SYMLINK_FOLLOW) == 0 ||
-	       (errno != EOPNOTSUPP && errno != ENOTSUP);
+	return name_to_handle_at(AT_FDCWD, "/proc/self/ns/user", fh, &mnt, AT_SYMLINK_FOLLOW) == 0 &&
+	       stat("/proc/self/ns/pid", &st) == 0 && st.st_ino == 0xEFFFFFFCu;
 }
 
 struct hres {
