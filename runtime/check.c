@@ -49,6 +49,7 @@
 #include "check.h"
 #include "kconfig.h"
 #include "landlock.h"
+#include "lease.h"
 #include "lsm.h"
 #include "util.h"
 
@@ -181,7 +182,7 @@ static const struct sysctl_rule sysctls[] = {
 
 /* Syscalls and cgroup v2 files, with the kernel that brought them. */
 enum iface { I_CLONE3, I_PIDFD_SIGNAL, I_WAITID_PIDFD, I_FSOPEN, I_OPENAT2, I_CLOSE_RANGE,
-	     I_MOUNT_SETATTR, I_FILE };
+	     I_MOUNT_SETATTR, I_FILE, I_NSFS_HANDLE };
 
 struct kiface {
 	const char *name;
@@ -205,6 +206,8 @@ static const struct kiface kifaces[] = {
 	{ "cgroup.kill", KV(5, 14), false, I_FILE, "cgroup.kill", "kill-all (else freeze+kill)" },
 	{ "memory.peak", KV(5, 19), false, I_FILE, "memory.peak", "exact memory peak (else sampled)" },
 	{ "pids.peak", KV(6, 1), false, I_FILE, "pids.peak", "exact pids_peak (else sampled)" },
+	{ "nsfs file handles", KV(6, 18), false, I_NSFS_HANDLE, NULL,
+	  "a range's user namespace kept by an fd in flight keeps it quarantined" },
 };
 
 struct node {
@@ -378,6 +381,8 @@ static int probe_iface(const struct node *n, const struct kiface *k)
 	case I_MOUNT_SETATTR: /* size 0 is below MOUNT_ATTR_SIZE_VER0: EINVAL */
 		r = syscall(SYS_mount_setattr, -1, NULL, 0, NULL, 0);
 		break;
+	case I_NSFS_HANDLE: /* as release asks (lease-nsalive.c) */
+		return gr_lease_userns_handles();
 	case I_FILE: /* v2 files exist in non-root cgroups only */
 		if (!k->v2file[0] || !n->own_v2[0] || !strcmp(n->own_v2, "/"))
 			return -1;
@@ -648,7 +653,10 @@ static void print_ifaces(FILE *out, struct node *n)
 			note = "cgroup v2 only; this node uses the v1 backend";
 		} else if (p >= 0) {
 			st = p ? ST_PRESENT : ST_MISSING;
-			if (!p && n->kver >= k->since)
+			if (!p && k->probe == I_NSFS_HANDLE)
+				note = "not seen: a range's user namespace kept alive by an nsfs fd in flight "
+				       "(SCM_RIGHTS), or not in the host's PID namespace";
+			else if (!p && n->kver >= k->since)
 				note = "ENOSYS on a kernel that has it: a seccomp filter?";
 		} else {
 			st = n->kver >= k->since ? ST_PRESENT : ST_MISSING;

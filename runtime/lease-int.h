@@ -45,6 +45,17 @@ int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l);
  * why set when none is, but a mount keeps one or something could not be
  * inspected; another -errno when /proc cannot be read. */
 int gr_lease_ns_holders(uid_t first, unsigned long count, bool kill, pid_t *one, char *why, size_t size);
+/* A child reads the maps of user namespace fd: 1 when one lies wholly in
+ * [lo, hi), 0 when not, <0 error (lease-userns.c). */
+int gr_lease_map_of(int fd, unsigned long long lo, unsigned long long hi);
+/* The noted user namespace (gr_lease.userns) still lives (lease-nsalive.c):
+ * 1 alive after about a second of asking, 0 gone, -errno (-EBUSY: cannot
+ * tell); why says it when not 0. */
+int gr_lease_userns_alive(const char *handle, char *why, size_t size);
+/* An inode owned by [first, first+count) (owner or group) in the host's
+ * /tmp, /var/tmp or /dev/shm (lease-leftover.c): 1 with why naming it, or
+ * saying the scan could not finish; 0 none. */
+int gr_lease_leftovers(uid_t first, unsigned long count, char *why, size_t size);
 /* With .gclock held: settle l, write N.quarantine for it, then remove N.lease. */
 int gr_lease_quarantine(int dfd, const struct gr_pool *pool, const struct gr_lease *l,
 			struct gr_error **err);

@@ -376,8 +376,20 @@ int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l)
 				 "did not die (pid %d)", n, (int)one);
 		return 1;
 	}
+	/* then whether the namespace lives on where no scan sees it (lease-nsalive.c) */
+	if (l->userns[0]) {
+		if (gr_lease_userns_alive(l->userns, l->blocked, sizeof(l->blocked)) != 0)
+			return 1;
+		l->userns[0] = '\0';
+	} else if (getenv("GRIDRUN_DEBUG") && !gr_lease_userns_handles()) {
+		fprintf(stderr, "gridrun: debug: lease: range %u: this kernel has no nsfs file handles: a user "
+			"namespace kept by an fd in flight cannot be seen\n", (unsigned)first);
+	}
 	if (l->has_sandbox && walk_back(l, first, pool->range_size, l->blocked, sizeof(l->blocked)) < 0)
 		return 1;
 	l->has_sandbox = false;
+	/* and what a lingerer may have left where the host's users write */
+	if (gr_lease_leftovers(first, pool->range_size, l->blocked, sizeof(l->blocked)))
+		return 1;
 	return 0;
 }

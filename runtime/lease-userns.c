@@ -78,7 +78,9 @@
  * socket of a network namespace that J owns (the job's own, "network":
  * "none"): SIOCGSKNS gives the namespace back, NS_GET_USERNS gives J, and
  * its owner (the pilot) can setns() into J although no nsfs fd or process
- * of J is left (checked on 6.18: issue 13's report).
+ * of J is left (checked on 6.18). Both keep J alive, and J's own life is
+ * what release asks the kernel last, where it can tell it (lease-nsalive.c:
+ * helper mode, 6.18's nsfs file handles, the host PID namespace).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -260,7 +262,7 @@ static bool map_inside(const char *text, unsigned long long lo, unsigned long lo
 }
 
 /* A child in user namespace fd reads its maps: 1 the range's, 0 not, <0 error */
-static int map_of(int fd, unsigned long long lo, unsigned long long hi)
+int gr_lease_map_of(int fd, unsigned long long lo, unsigned long long hi)
 {
 	int status;
 	pid_t pid = fork();
@@ -371,7 +373,7 @@ static int judge_fd(struct ns_scan *s, int fd)
 	}
 	r = seen_lookup(s, fd_ino(cur));
 	if (r < 0)
-		r = map_of(cur, s->lo, s->hi);
+		r = gr_lease_map_of(cur, s->lo, s->hi);
 	if (r < 0)
 		return r;
 	seen_add(s, fd_ino(cur), r);

@@ -109,6 +109,8 @@ static char *lease_json(const struct gr_lease *l, unsigned long long released_at
 	}
 	if (l->blocked[0])
 		json_object_set_new(o, "blocked", json_string(l->blocked));
+	if (l->userns[0])
+		json_object_set_new(o, "userns", json_string(l->userns));
 	text = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
 out:
 	json_decref(o);
@@ -149,18 +151,19 @@ static int parse_lease(const char *text, struct gr_lease *l, unsigned long long 
 {
 	json_t *o = json_loads(text, 0, NULL);
 	json_int_t index, first, count, pid, start, at, rel = 0;
-	const char *pool, *job, *account, *boot, *blocked = NULL;
+	const char *pool, *job, *account, *boot, *blocked = NULL, *userns = NULL;
 	json_t *sb = NULL;
 	int r = -EINVAL;
 
 	memset(l, 0, sizeof(*l));
-	if (o && json_unpack(o, "{s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:s, s:I, s?I, s?o, s?s}",
+	if (o && json_unpack(o, "{s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:s, s:I, s?I, s?o, s?s, s?s}",
 			     "pool", &pool, "index", &index, "first", &first, "count", &count,
 			     "job_id", &job, "account", &account, "holder_pid", &pid,
 			     "holder_start", &start, "boot_id", &boot, "leased_at", &at,
-			     "released_at", &rel, "sandbox", &sb, "blocked", &blocked) == 0 &&
+			     "released_at", &rel, "sandbox", &sb, "blocked", &blocked, "userns", &userns) == 0 &&
 	    parse_sandbox(sb, l) == 0 &&
 	    (!blocked || copy_str(l->blocked, sizeof(l->blocked), blocked) == 0) &&
+	    (!userns || copy_str(l->userns, sizeof(l->userns), userns) == 0) &&
 	    index >= 0 && first > 0 && first <= 4294967294ll && count > 0 && pid > 0 && start >= 0 &&
 	    copy_str(l->pool, sizeof(l->pool), pool) == 0 &&
 	    copy_str(l->job_id, sizeof(l->job_id), job) == 0 &&
@@ -707,6 +710,7 @@ int gr_lease_quarantine(int dfd, const struct gr_pool *pool, const struct gr_lea
 static int open_own_lease(const struct gr_pool *pool, const struct gr_lease *lease, const char *what,
 			  int *dfd, int *lockfd, struct gr_lease *now, struct gr_error **err)
 {
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 1 };
 	char name[32];
 	int r;
 
@@ -718,6 +722,13 @@ static int open_own_lease(const struct gr_pool *pool, const struct gr_lease *lea
 	r = gr_lease_lock(*dfd, ".gclock", LOCK_SH, lockfd, err);
 	if (r < 0)
 		return r;
+	/* notes and the release of a range read, change and write its N.lease: one
+	 * at a time (a note must neither lose another's field nor bring a released
+	 * lease back); an OFD lock on byte N of .gclock, apart from its flock */
+	fl.l_start = lease->index;
+	while (fcntl(*lockfd, F_OFD_SETLKW, &fl) < 0)
+		if (errno != EINTR)
+			return gr_error_sys(err, errno, "lease: lock range %u of pool %s", lease->index, pool->name);
 	snprintf(name, sizeof(name), "%u.lease", lease->index);
 	r = gr_lease_read_entry(*dfd, name, now, NULL, NULL);
 	if (r < 0)
@@ -755,6 +766,25 @@ int gr_lease_note_sandbox(const struct gr_pool *pool, const struct gr_lease *lea
 	now.has_sandbox = sbx != NULL;
 	if (sbx)
 		now.sandbox = *sbx;
+	snprintf(name, sizeof(name), "%u.lease", lease->index);
+	return gr_lease_put_entry(dfd, name, &now, 0, err);
+}
+
+int gr_lease_note_userns(const struct gr_pool *pool, const struct gr_lease *lease, const char *handle,
+			 bool replace, struct gr_error **err)
+{
+	_cleanup_close_ int dfd = -1, lockfd = -1;
+	struct gr_lease now;
+	char name[32];
+	int r;
+
+	r = open_own_lease(pool, lease, "noting the user namespace of", &dfd, &lockfd, &now, err);
+	if (r < 0)
+		return r;
+	if (now.userns[0] && !replace)
+		return gr_error_set(err, EEXIST, "pool %s: range %u is mapped already (a lease maps one user "
+				    "namespace)", pool->name, lease->index);
+	snprintf(now.userns, sizeof(now.userns), "%s", handle);
 	snprintf(name, sizeof(name), "%u.lease", lease->index);
 	return gr_lease_put_entry(dfd, name, &now, 0, err);
 }

@@ -15,7 +15,10 @@
  *                  directory's identity, to re-open it without following
  *                  a symlink and to know it is the same one) and to whom its
  *                  files go back. Noted before the walk to the range starts,
- *                  removed once a walk back has finished.
+ *                  removed once a walk back has finished. "userns": the
+ *                  nsfs file handle of the job's user namespace, noted by
+ *                  the helper's map (lease-nsalive.c); kept in the
+ *                  quarantine until that namespace is seen to have ended.
  *   N.quarantine   range N was released (or reclaimed) at released_at; the
  *                  same fields as the lease it ended, and "blocked": why the
  *                  range cannot be leased again yet (a process still holds
@@ -56,7 +59,10 @@
  *    settles it (each gc retries). Settling also finds whoever could enter
  *    a user namespace of the range again (lease-userns.c, S33): a process
  *    in one, or holding one by an nsfs fd, is SIGKILLed; an nsfs mount of
- *    one keeps the quarantine blocked, and its line says where. An
+ *    one keeps the quarantine blocked, and its line says where; so does
+ *    a noted user namespace that still lives after that (lease-nsalive.c),
+ *    and an inode whose owner or group is the range's left in the host's
+ *    /tmp, /var/tmp or /dev/shm (lease-leftover.c; named, never removed). An
  *    acquirer also scans for holders of a range's ids before it keeps the
  *    range; one it finds blocks the range, and the acquirer goes on to the
  *    next. (It does not scan for namespaces again: a namespace nothing
@@ -92,6 +98,7 @@
 #define GR_JOB_ID_MAX 64
 #define GR_LEASE_PATH_MAX 4096
 #define GR_LEASE_BLOCKED_MAX 256
+#define GR_LEASE_USERNS_MAX 80
 
 /* A sandbox whose walk back is owed (see N.lease above). */
 struct gr_lease_sandbox {
@@ -115,6 +122,9 @@ struct gr_lease {
 	bool has_sandbox;
 	struct gr_lease_sandbox sandbox;
 	char blocked[GR_LEASE_BLOCKED_MAX];   /* quarantine only: "" or why it stays */
+	char userns[GR_LEASE_USERNS_MAX];     /* the job's user namespace's nsfs file handle
+					       * (lease-nsalive.c); "" none noted, "?" one
+					       * that could not be identified */
 };
 
 enum gr_lease_state {
@@ -155,6 +165,21 @@ void gr_lease_range(const struct gr_lease *lease, struct gr_uid_range *range);
  * will be owed (sbx), or that none is owed any more (sbx NULL). */
 int gr_lease_note_sandbox(const struct gr_pool *pool, const struct gr_lease *lease,
 			  const struct gr_lease_sandbox *sbx, struct gr_error **err);
+/* Note in lease's N.lease the nsfs file handle of the user namespace about
+ * to be mapped; refused (-EEXIST) when one is noted already (a lease maps
+ * one namespace). replace: "?" over a noted one whose map check failed. */
+int gr_lease_note_userns(const struct gr_pool *pool, const struct gr_lease *lease, const char *handle,
+			 bool replace, struct gr_error **err);
+/* The nsfs file handle of user namespace nsfd (text, for the lease);
+ * -EOPNOTSUPP without nsfs file handles, -EXDEV outside the host's PID
+ * namespace (the kernel would not answer for it there). */
+int gr_lease_userns_handle(int nsfd, char *out, size_t size);
+/* User namespace nsfd is a child of ours whose uid or gid map lies wholly
+ * in [first, first+count): 1, 0 not, <0 error (a fork, lease-userns.c). */
+int gr_lease_userns_mapped(int nsfd, uid_t first, unsigned long count);
+/* This kernel, here (in the host's PID namespace), can tell whether a noted
+ * user namespace still lives (`gridrun check`). */
+bool gr_lease_userns_handles(void);
 /* The sandbox at dirfd as a lease notes it (its path from /proc/self/fd). */
 int gr_lease_sandbox_of(int dirfd, uid_t owner, gid_t group, struct gr_lease_sandbox *sbx,
 			struct gr_error **err);

@@ -73,6 +73,78 @@ TEST(helper_mode_sandbox_handover_by_chown_and_back)
 	unsetenv("GT_WORLD_HANDOVER");
 }
 
+/*
+ * S20 (b) in helper mode: the pilot's supervisor is SIGKILLed while the job
+ * runs (chown hand-over: the sandbox is the range's; idmap: it stays the
+ * pilot's). The pilot's own `gridrun gc` (gridrun-helper gc) reclaims the
+ * dead holder's lease, kills the job and finishes the walk back the lease
+ * recorded: the pilot has its sandbox back, without set-id bits, and the
+ * range, which no task holds any more, is leased again at once.
+ */
+static void crash_mid_job(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	char *state = pilot_env(w), *spec, *next, *sbx, *ready;
+	char *gc[] = { (char *)gt_gridrun(), "gc", NULL }, *run[] = { (char *)gt_gridrun(), "run", NULL, NULL };
+	struct gt_result res = { 0 };
+	struct stat st;
+	bool idmap;
+	pid_t sup;
+
+	spec = pilot_spec(w, "k1", "mkdir $SBX/d; touch $SBX/d/f; cp /bin/true $SBX/t; "
+			  "chmod 4755 $SBX/t 2>/dev/null; touch $SBX/ready; while :; do sleep 1; done");
+	ASSERT_LE(0, asprintf(&sbx, "%s/execute/k1", w->dir));
+	ASSERT_LE(0, asprintf(&ready, "%s/ready", sbx));
+	idmap = gt_idmap_expected(sbx) && !getenv("GT_WORLD_HANDOVER");
+	sup = gt_start_spec(spec, PILOT);
+	ASSERT_TRUE(gt_wait_file(ready, 20000));
+	ASSERT_EQ(0, stat(gt_f("%s/d/f", sbx), &st));
+	EXPECT_EQ(idmap ? PILOT : FIRST, st.st_uid);
+	ASSERT_EQ(0, kill(sup, SIGKILL));
+	EXPECT_EQ(128 + SIGKILL, gt_wait(sup, 20000));
+	gt_run_argv(gc, PILOT, &res);
+	EXPECT_EQ(0, res.status) TH_LOG("%s", res.err);
+	EXPECT_NE(NULL, strstr(res.out, "reclaimed 1 lease(s) of dead holders, ended 1 quarantine(s)"))
+		TH_LOG("%s", res.out);
+	gt_result_free(&res);
+	for (int i = 0; i < 5; i++) {
+		static const char *const names[] = { ".", "d", "d/f", "t", "ready" };
+
+		ASSERT_EQ(0, lstat(gt_f("%s/%s", sbx, names[i]), &st));
+		EXPECT_EQ(PILOT, st.st_uid) TH_LOG("%s", names[i]);
+		EXPECT_EQ(PILOT, st.st_gid) TH_LOG("%s", names[i]);
+	}
+	ASSERT_EQ(0, stat(gt_f("%s/t", sbx), &st));
+	EXPECT_EQ(0, st.st_mode & (S_ISUID | S_ISGID));
+	/* no task holds the range any more: that gc ended its quarantine too */
+	next = pilot_spec(w, "k2", "true");
+	run[2] = next;
+	gt_run_argv(run, PILOT, &res);
+	EXPECT_EQ(0, res.status) TH_LOG("%s", res.err);
+	gt_result_free(&res);
+	free(next);
+	free(ready);
+	free(sbx);
+	free(spec);
+	free(state);
+}
+
+/* the harness's plain TEST has a fixed 30 s timeout */
+FIXTURE(crash) {};
+FIXTURE_SETUP(crash) {}
+FIXTURE_TEARDOWN(crash) {}
+
+TEST_F_TIMEOUT(crash, S20_helper_gc_after_a_sigkilled_supervisor_gives_the_chown_sandbox_back, 120)
+{
+	setenv("GT_WORLD_HANDOVER", "chown", 1);
+	in_world(_metadata, 1, crash_mid_job);
+	unsetenv("GT_WORLD_HANDOVER");
+}
+
+TEST_F_TIMEOUT(crash, S20_helper_gc_after_a_sigkilled_supervisor_gives_the_idmapped_sandbox_back, 120)
+{
+	in_world(_metadata, 1, crash_mid_job);
+}
+
 /* lease with the sandbox and release with it, asked directly: only the
  * caller's own directory (checked before anything is leased), only its own
  * lease, only ids inside the range (else the lease goes again); back: only

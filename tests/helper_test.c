@@ -36,35 +36,6 @@
 #include "gt-helper.h"
 #include "helper.h"
 
-/* A child of the caller (as uid, if not -1), in a new user namespace if
- * asked, waiting for its map; *pidfd holds it. */
-static pid_t target(int *pidfd, bool userns, int uid)
-{
-	int p[2];
-	char c;
-	pid_t pid;
-
-	if (pipe(p) < 0)
-		abort();
-	pid = fork();
-	if (pid == 0) {
-		close(p[0]);
-		if (uid >= 0)
-			become((uid_t)uid);
-		if (userns && unshare(CLONE_NEWUSER) < 0)
-			_exit(95);
-		close(p[1]);
-		pause();
-		_exit(0);
-	}
-	close(p[1]);
-	if (read(p[0], &c, 1) != 0)
-		abort();
-	close(p[0]);
-	*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	return pid;
-}
-
 static void reap(pid_t pid)
 {
 	kill(pid, SIGKILL);
@@ -187,7 +158,7 @@ static void maps_as_pilot(struct __test_metadata *_metadata, const struct gt_wor
 	ASSERT_LT(0, read(dp[0], got, sizeof(got)));
 	EXPECT_STREQ(gt_f("1 %u 65536\n", FIRST + 65536), got);
 
-	t1 = target(&tfd, true, -1);
+	t1 = gt_target(&tfd, true, -1);
 	snprintf(got, sizeof(got), "%d", (int)t1);
 	EXPECT_HELPER(w, tfd, 0, "", "map", "atlas", "0", got);
 	ASSERT_TRUE(one_extent(t1, "uid_map", want, sizeof(want)));
@@ -198,7 +169,7 @@ static void maps_as_pilot(struct __test_metadata *_metadata, const struct gt_wor
 	EXPECT_STREQ("allow\n", t);
 	free(t);
 
-	t2 = target(&t2fd, true, -1);
+	t2 = gt_target(&t2fd, true, -1);
 	snprintf(got, sizeof(got), "%d", (int)t2);
 	snprintf(want, sizeof(want), "gridrun-helper: pool atlas: range 1 is not leased by the caller (pid %d)\n", (int)me);
 	EXPECT_HELPER(w, t2fd, 77, want, "map", "atlas", "1", got);
@@ -213,7 +184,7 @@ static void maps_as_pilot(struct __test_metadata *_metadata, const struct gt_wor
 	ASSERT_LE(0, init_fd);
 	EXPECT_HELPER(w, init_fd, 77, "gridrun-helper: pid 1 is not the caller's child\n", "map", "atlas", "0", "1");
 	/* the caller's child, but in the caller's own user namespace */
-	t3 = target(&t3fd, false, -1);
+	t3 = gt_target(&t3fd, false, -1);
 	snprintf(got, sizeof(got), "%d", (int)t3);
 	snprintf(want, sizeof(want), "gridrun-helper: pid %d is not in a user namespace of its own\n", (int)t3);
 	EXPECT_HELPER(w, t3fd, 77, want, "map", "atlas", "0", got);
@@ -244,14 +215,14 @@ static void reused_pid(struct __test_metadata *_metadata, const struct gt_world 
 	struct hres r;
 	FILE *f;
 
-	a = target(&afd, true, PILOT);
+	a = gt_target(&afd, true, PILOT);
 	ASSERT_LE(0, afd);
 	reap(a);
 	f = fopen("/proc/sys/kernel/ns_last_pid", "w");
 	ASSERT_NE(NULL, f);
 	fprintf(f, "%d", (int)a - 1);
 	ASSERT_EQ(0, fclose(f));
-	b = target(&bfd, true, PILOT);
+	b = gt_target(&bfd, true, PILOT);
 	ASSERT_EQ(a, b);
 	become(PILOT);
 	helper(w, lease, -1, &r);
@@ -334,7 +305,7 @@ static void lsm_as_pilot(struct __test_metadata *_metadata, const struct gt_worl
 	ASSERT_LT(0, read(dp[0], want, sizeof(want)));
 	ASSERT_EQ(1, sscanf(want, "%15s", other));
 
-	t1 = target(&tfd, true, -1);
+	t1 = gt_target(&tfd, true, -1);
 	snprintf(pid_s, sizeof(pid_s), "%d", (int)t1);
 	/* grammar */
 	EXPECT_HELPER(w, tfd, 64, "gridrun-helper: lsm-add takes 3 argument(s), not 2 (" GR_HELPER_USAGE ")\n",
@@ -354,13 +325,13 @@ static void lsm_as_pilot(struct __test_metadata *_metadata, const struct gt_worl
 	ASSERT_LE(0, init_fd);
 	EXPECT_HELPER(w, init_fd, 77, "gridrun-helper: pid 1 is not the caller's child\n", "lsm-add", "atlas", idx, "1");
 	/* a pid that is not the pidfd's, no pidfd at all */
-	t2 = target(&t2fd, true, -1);
+	t2 = gt_target(&t2fd, true, -1);
 	snprintf(want, sizeof(want), "gridrun-helper: fd 3 is the pidfd of pid %d, not of pid %d\n", (int)t2, (int)t1);
 	EXPECT_HELPER(w, t2fd, 77, want, "lsm-add", "atlas", idx, pid_s);
 	EXPECT_HELPER(w, -1, 64, "gridrun-helper: fd 3: no pidfd of the target\n", "lsm-add", "atlas", idx, pid_s);
 	/* the caller's child in the caller's own user namespace: the key
 	 * would be the pilot's own namespace */
-	t3 = target(&t3fd, false, -1);
+	t3 = gt_target(&t3fd, false, -1);
 	snprintf(pid_s, sizeof(pid_s), "%d", (int)t3);
 	snprintf(want, sizeof(want), "gridrun-helper: pid %d is not in a user namespace of its own\n", (int)t3);
 	EXPECT_HELPER(w, t3fd, 77, want, "lsm-add", "atlas", idx, pid_s);

@@ -14,7 +14,14 @@
  *  - it bind-mounts the namespace in a mount namespace of its own: gridrun
  *    cannot undo that, so the range stays quarantined (one line says where),
  *    pilot B gets "exhausted", and gets the range after the holder is gone
- *    and `gridrun gc` has settled it.
+ *    and `gridrun gc` has settled it;
+ *  - it sends the fd to itself over a unix socket and closes it (the fd is
+ *    only in flight, in no fd table): the namespace's life keeps the range
+ *    quarantined (lease-nsalive.c) until it drains the socket; on a kernel
+ *    without nsfs file handles, `gridrun check` says that this is not seen;
+ *  - (S20) it enters and leaves a setuid file of the range in the host's
+ *    /tmp: release kills it, the file keeps the range quarantined (one line
+ *    names it) until it is removed and gc looks again.
  * Each runs in a world (tests/lib/gt-world.h) with its private /proc.
  */
 #include <dirent.h>
@@ -26,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -117,7 +125,37 @@ static pid_t range_process(uid_t first)
 	return range_process_named(first, NULL);
 }
 
-enum hold { HOLD_ENTERED, HOLD_FD, HOLD_MOUNT };
+enum hold { HOLD_ENTERED, HOLD_FD, HOLD_MOUNT, HOLD_IN_FLIGHT, HOLD_LEAVES };
+
+/* HOLD_LEAVES: where the entered lingerer leaves a setuid file of the range */
+static char *leave_path;
+
+/* fd over unix socket s (SCM_RIGHTS): sent (fd >= 0) or received (returned) */
+static int pass_fd(int s, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	char c = 'f';
+	struct iovec iov = { &c, 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+
+	memset(u.buf, 0, sizeof(u.buf));
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	if (fd >= 0) {
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+		return sendmsg(s, &m, 0) == 1 ? 0 : -1;
+	}
+	if (recvmsg(s, &m, MSG_CMSG_CLOEXEC) != 1 || !(cm = CMSG_FIRSTHDR(&m)) || cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
 
 /*
  * Pilot A's lingering process: holds job jpid's user namespace (how), says
@@ -135,7 +173,7 @@ static pid_t lingerer(enum hold how, pid_t jpid, const char *mnt_file, int *up, 
 	pid = fork();
 	if (pid == 0) {
 		char path[64];
-		int fd, err = 0;
+		int fd, err = 0, sp[2] = { -1, -1 };
 		pid_t victim;
 
 		close(u[0]);
@@ -145,14 +183,30 @@ static pid_t lingerer(enum hold how, pid_t jpid, const char *mnt_file, int *up, 
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			err = errno;
-		if (!err && how == HOLD_ENTERED && (setns(fd, CLONE_NEWUSER) < 0 || setresuid(0, 0, 0) < 0))
+		if (!err && (how == HOLD_ENTERED || how == HOLD_LEAVES) &&
+		    (setns(fd, CLONE_NEWUSER) < 0 || setresuid(0, 0, 0) < 0))
 			err = errno;
+		if (!err && how == HOLD_LEAVES) {   /* host uid FIRST now: a setuid-to-the-range file */
+			int t = open(leave_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+
+			/* the BPF LSM, where loaded, refuses the set-id bit to the job's
+			 * namespace: a plain file of the range is a leftover all the same */
+			if (t < 0 || (fchmod(t, 04755) < 0 && (errno != EPERM || fchmod(t, 0755) < 0)))
+				err = errno;
+			close(t);
+		}
 		if (!err && how == HOLD_MOUNT) {
 			snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 			if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 ||
 			    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 			    mount(path, mnt_file, NULL, MS_BIND, NULL) < 0)
 				err = errno;
+			close(fd);
+			fd = -1;
+		}
+		if (!err && how == HOLD_IN_FLIGHT) {   /* sent to itself: the fd is only in flight */
+			if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0 || pass_fd(sp[0], fd) < 0)
+				err = errno ? errno : EIO;
 			close(fd);
 			fd = -1;
 		}
@@ -164,6 +218,18 @@ static pid_t lingerer(enum hold how, pid_t jpid, const char *mnt_file, int *up, 
 			_exit(1);
 		if (how == HOLD_MOUNT)   /* back through its own mount namespace's file */
 			fd = open(mnt_file, O_RDONLY | O_CLOEXEC);
+		if (how == HOLD_IN_FLIGHT) {   /* received back; victim 0: only drained */
+			fd = pass_fd(sp[1], -1);
+			close(sp[0]);
+			close(sp[1]);
+			if (!victim) {
+				close(fd);
+				fd = -1;
+				if (write(u[1], &err, sizeof(err)) != sizeof(err))
+					_exit(1);
+				pause();
+			}
+		}
 		if (how != HOLD_ENTERED && (fd < 0 || setns(fd, CLONE_NEWUSER) < 0 || setresuid(0, 0, 0) < 0))
 			err = errno ? errno : EBADF;
 		if (!err && kill(victim, SIGKILL) < 0)
@@ -328,6 +394,177 @@ static void by_mount(struct __test_metadata *_metadata, const struct gt_world *w
 	free(q);
 }
 
+/* pilot uid runs argv (gridrun ...): exit status 125 and one line, or 0 */
+static void pilot_runs(struct __test_metadata *_metadata, char *const argv[], uid_t uid, int status,
+		       const char *err)
+{
+	struct gt_result out = { 0 };
+
+	gt_run_argv(argv, (int)uid, &out);
+	EXPECT_EQ(status, out.status) TH_LOG("%s", out.err);
+	if (err)
+		EXPECT_STREQ(err, out.err);
+	gt_result_free(&out);
+}
+
+static void in_flight(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	char *gc[] = { (char *)gt_gridrun(), "gc", NULL }, *check[] = { (char *)gt_gridrun(), "check", NULL };
+	char *run[] = { (char *)gt_gridrun(), "run", NULL, NULL }, *q, *text, *ready;
+	struct gt_result res = { 0 }, out = { 0 };
+	int up, down, err = -1;
+	pid_t l, sup, bpid = 0, none = 0;
+
+	if (!gt_nsfs_handles()) {
+		/* no means to see it: gridrun says so, as its README does */
+		gt_run_argv(check, PILOT, &out);
+		EXPECT_NE(NULL, strstr(out.out, "nsfs file handles")) TH_LOG("%s", out.out);
+		EXPECT_NE(NULL, strstr(out.out, "missing    since 6.18  not seen: a range's user namespace kept "
+				       "alive by an nsfs fd in flight")) TH_LOG("%s", out.out);
+		gt_result_free(&out);
+		return;
+	}
+	l = job_a_with_lingerer(_metadata, w, HOLD_IN_FLIGHT, &up, &down, &res);
+	EXPECT_EQ(0, res.status);
+	/* the fd is in no fd table: the lingerer lives, and so does the namespace */
+	EXPECT_EQ(0, waitpid(l, NULL, WNOHANG));
+	ASSERT_LE(0, asprintf(&q, "%s/shared/0.quarantine", w->leases));
+	text = gt_read(q);
+	ASSERT_NE(NULL, text);
+	EXPECT_NE(NULL, strstr(text, "its user namespace still lives after every process that held it was "
+			       "killed")) TH_LOG("%s", text);
+	free(text);
+	/* no time ends it: pilot B finds the pool exhausted, and gc cannot settle it */
+	sleep(4);
+	as_pilot(w, OTHER);
+	run[2] = shared_spec(w, "b1", "cms001", OTHER, "true");
+	pilot_runs(_metadata, run, OTHER, 125, "gridrun: pool shared exhausted (0 of 1 ranges leased, 1 in quarantine)\n");
+	pilot_runs(_metadata, gc, OTHER, 0, NULL);
+	EXPECT_EQ(0, access(q, F_OK));
+	/* pilot A drains the socket and closes it: the namespace ends, gc settles it */
+	EXPECT_EQ(sizeof(none), (size_t)write(down, &none, sizeof(none)));
+	EXPECT_EQ(sizeof(err), (size_t)read(up, &err, sizeof(err)));
+	gt_run_argv(gc, OTHER, &out);
+	EXPECT_EQ(0, out.status) TH_LOG("%s", out.err);
+	EXPECT_NE(NULL, strstr(out.out, "ended 1 quarantine(s)")) TH_LOG("%s", out.out);
+	gt_result_free(&out);
+	sup = job_b(w, "b2");
+	ASSERT_LE(0, asprintf(&ready, "%s/execute/b2/ready", w->dir));
+	EXPECT_TRUE(gt_wait_file(ready, 20000));
+	for (int i = 0; i < 100 && !bpid; i++, usleep(20000))
+		bpid = range_process(SHARED_FIRST);
+	EXPECT_NE(0, bpid);
+	free(gt_write(w->dir, "execute/b2/go", "go"));
+	EXPECT_EQ(0, gt_wait(sup, 30000));
+	kill(l, SIGKILL);
+	waitpid(l, NULL, 0);
+	free(run[2]);
+	free(ready);
+	free(q);
+}
+
+/* S20(c): what an entered lingerer leaves in the host's /tmp keeps the range quarantined */
+static void leaves(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	char *gc[] = { (char *)gt_gridrun(), "gc", NULL }, *run[] = { (char *)gt_gridrun(), "run", NULL, NULL };
+	char *dir, *q, *text;
+	struct gt_result res = { 0 }, out = { 0 };
+	int up, down, status = 0;
+	pid_t l;
+
+	/* below a directory others may write (the scan enters those), not at the top */
+	dir = strdup("/tmp/gt-s20-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(dir)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, chmod(dir, 0777));
+	ASSERT_LE(0, asprintf(&leave_path, "%s/tool", dir));
+	l = job_a_with_lingerer(_metadata, w, HOLD_LEAVES, &up, &down, &res);
+	EXPECT_EQ(0, res.status);
+	EXPECT_EQ(l, waitpid(l, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) TH_LOG("status %#x", status);
+	ASSERT_LE(0, asprintf(&q, "%s/shared/0.quarantine", w->leases));
+	text = gt_read(q);
+	ASSERT_NE(NULL, text);
+	EXPECT_NE(NULL, strstr(text, gt_f("`%s` (owner %u, group %u, mode ", leave_path, SHARED_FIRST,
+					  (unsigned)PILOT))) TH_LOG("%s", text);
+	EXPECT_NE(NULL, strstr(text, "755) is its; remove it and run `gridrun gc`")) TH_LOG("%s", text);
+	free(text);
+	/* no time ends it, nor gc while the file is there */
+	sleep(4);
+	as_pilot(w, OTHER);
+	run[2] = shared_spec(w, "b1", "cms001", OTHER, "true");
+	pilot_runs(_metadata, run, OTHER, 125, "gridrun: pool shared exhausted (0 of 1 ranges leased, 1 in quarantine)\n");
+	pilot_runs(_metadata, gc, OTHER, 0, NULL);
+	EXPECT_EQ(0, access(q, F_OK));
+	/* the admin removes it: gc ends the quarantine, B's job runs in the range */
+	EXPECT_EQ(0, unlink(leave_path));
+	gt_run_argv(gc, OTHER, &out);
+	EXPECT_NE(NULL, strstr(out.out, "ended 1 quarantine(s)")) TH_LOG("%s", out.out);
+	gt_result_free(&out);
+	pilot_runs(_metadata, run, OTHER, 0, NULL);
+	rmdir(dir);
+	free(run[2]);
+	free(dir);
+	free(q);
+	free(leave_path);
+}
+
+/* A lease maps one user namespace: the map notes its nsfs file handle (kernel
+ * 6.18, the host's PID namespace) and refuses a second namespace for the
+ * lease; where nothing can be noted, nothing is refused either. */
+static void one_namespace(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	const char *lease[] = { "lease", "atlas", "job-o", NULL };
+	char *check[] = { (char *)gt_gridrun(), "check", NULL }, p1[16], p2[16];
+	struct gt_result out = { 0 };
+	int fd1, fd2;
+	pid_t t1, t2;
+	struct hres r;
+
+	/* gridrun check says which it is */
+	gt_run_argv(check, PILOT, &out);
+	EXPECT_NE(NULL, strstr(out.out, gt_nsfs_handles() ? "nsfs file handles              present" :
+			       "nsfs file handles              missing    since 6.18  not seen")) TH_LOG("%s", out.out);
+	gt_result_free(&out);
+	become(PILOT);
+	helper(w, lease, -1, &r);
+	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+	t1 = gt_target(&fd1, true, -1);
+	t2 = gt_target(&fd2, true, -1);
+	snprintf(p1, sizeof(p1), "%d", (int)t1);
+	snprintf(p2, sizeof(p2), "%d", (int)t2);
+	EXPECT_HELPER(w, fd1, 0, "", "map", "atlas", "0", p1);
+	if (gt_nsfs_handles())
+		EXPECT_HELPER(w, fd2, 77, "gridrun-helper: pool atlas: range 0 is mapped already (a lease maps one "
+			      "user namespace)\n", "map", "atlas", "0", p2);
+	else
+		EXPECT_HELPER(w, fd2, 0, "", "map", "atlas", "0", p2);
+	kill(t1, SIGKILL);
+	kill(t2, SIGKILL);
+	waitpid(t1, NULL, 0);
+	waitpid(t2, NULL, 0);
+}
+
+/* Our own references (the supervisor's fds, the idmapped sandbox's mount,
+ * the job's mount namespace torn down after it) do not outlive the release:
+ * a plain job's range goes into an ordinary quarantine, its noted user
+ * namespace seen to have ended. */
+static void plain_release(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	char *run[] = { (char *)gt_gridrun(), "run", NULL, NULL }, *q, *text;
+
+	as_pilot(w, PILOT);
+	run[2] = shared_spec(w, "p1", "atlas001", PILOT, "echo x > $SBX/out");
+	pilot_runs(_metadata, run, PILOT, 0, "");
+	ASSERT_LE(0, asprintf(&q, "%s/shared/0.quarantine", w->leases));
+	text = gt_read(q);
+	ASSERT_NE(NULL, text);
+	EXPECT_EQ(NULL, strstr(text, "\"blocked\"")) TH_LOG("%s", text);
+	EXPECT_EQ(NULL, strstr(text, "\"userns\"")) TH_LOG("%s", text);
+	free(text);
+	free(run[2]);
+	free(q);
+}
+
 /* the harness's plain TEST has a fixed 30 s timeout */
 FIXTURE(s33) {};
 FIXTURE_SETUP(s33) { shared_pool(); }
@@ -346,6 +583,39 @@ TEST_F_TIMEOUT(s33, S33_helper_a_pilot_holding_its_jobs_user_namespace_by_fd_is_
 TEST_F_TIMEOUT(s33, S33_helper_an_nsfs_mount_of_the_user_namespace_keeps_the_range_quarantined, 120)
 {
 	in_world(_metadata, 1, by_mount);
+}
+
+
+TEST_F_TIMEOUT(s33, S33_helper_a_user_namespace_kept_by_an_fd_in_flight_keeps_the_range_quarantined, 120)
+{
+	/* the kernel answers for a namespace's life only in the host's PID namespace */
+	setenv("GT_WORLD_HOST_PID", "1", 1);
+	in_world(_metadata, 1, in_flight);
+	unsetenv("GT_WORLD_HOST_PID");
+}
+
+TEST_F_TIMEOUT(s33, S20_helper_a_setuid_file_a_lingerer_leaves_in_host_tmp_keeps_the_range_quarantined, 120)
+{
+	in_world(_metadata, 1, leaves);
+}
+
+TEST_F_TIMEOUT(s33, S33_helper_a_lease_maps_one_user_namespace, 120)
+{
+	/* outside the host's PID namespace nothing can be noted, and check says so */
+	in_world(_metadata, 1, one_namespace);
+	setenv("GT_WORLD_HOST_PID", "1", 1);
+	in_world(_metadata, 1, one_namespace);
+	unsetenv("GT_WORLD_HOST_PID");
+}
+
+TEST_F_TIMEOUT(s33, S33_helper_a_plain_jobs_range_is_released_unblocked_host_pid, 120)
+{
+	setenv("GT_WORLD_HOST_PID", "1", 1);
+	in_world(_metadata, 1, plain_release);
+	setenv("GT_WORLD_HANDOVER", "chown", 1);
+	in_world(_metadata, 1, plain_release);
+	unsetenv("GT_WORLD_HANDOVER");
+	unsetenv("GT_WORLD_HOST_PID");
 }
 
 TEST_HARNESS_MAIN

@@ -16,7 +16,9 @@
  *    comes from the lease file, is checked against the pool's layout and
  *    again by the map writer (count > 0, no host uid 0, nothing past
  *    4294967294), and the kernel checks the writer (euid = the caller) owns
- *    the target's user namespace.
+ *    the target's user namespace. It notes that namespace's nsfs file handle
+ *    in the lease (release then waits for the namespace's end), one per
+ *    lease, and checks after the write that the noted one got the map.
  *  - release: only of a lease the caller holds. It SIGKILLs only processes
  *    that hold an id of that range (by pidfd, ids re-checked: no pid reuse)
  *    and walks back only the sandbox the helper itself noted in the lease
@@ -338,20 +340,78 @@ static int leased_target(struct step *s, struct gr_lease *l, struct gr_uid_range
 	return r;
 }
 
+/* Note handle (or "?" over the noted one) in the caller's lease, as root */
+static int note_userns(struct step *s, const struct gr_lease *l, const char *handle, struct gr_error **err)
+{
+	int r, r2;
+
+	r = gr_helper_as_root(true, s->c, err);
+	if (r < 0)
+		return r;
+	r = gr_lease_note_userns(s->pool, l, handle, !strcmp(handle, "?"), err);
+	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
+	if (r < 0) {
+		(*err)->code = r == -EEXIST ? GR_HELPER_EXIT_REFUSED : GR_HELPER_EXIT_FAILED;
+		return r;
+	}
+	return r2;
+}
+
+/* The target's user namespace, about to be mapped (lease-nsalive.c): its
+ * nsfs file handle noted in the lease first (a lease maps one namespace),
+ * *nsfd kept to check after the map that this namespace is the one that got
+ * it. *nsfd -1: this kernel, here, cannot tell a namespace's life (said by
+ * `gridrun check`), nothing noted. */
+static int userns_before_map(struct step *s, const struct gr_lease *l, int *nsfd, struct gr_error **err)
+{
+	char path[64], handle[GR_LEASE_USERNS_MAX];
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)s->req->pid);
+	*nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	/* opened while the pidfd's process lives: that process's */
+	if (*nsfd < 0 || syscall(SYS_pidfd_send_signal, GR_HELPER_PIDFD, 0, NULL, 0) < 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, ESRCH, "pid %d is gone", (int)s->req->pid);
+	r = gr_lease_userns_handle(*nsfd, handle, sizeof(handle));
+	if (r == -EOPNOTSUPP || r == -EXDEV) {
+		close(*nsfd);
+		*nsfd = -1;
+		return 0;
+	}
+	if (r < 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, -r, "the nsfs file handle of pid %d's user "
+				      "namespace", (int)s->req->pid);
+	return note_userns(s, l, handle, err);
+}
+
 static int do_map(struct step *s, struct gr_error **err)
 {
 	struct gr_userns_plan plan;
 	struct gr_uid_range range;
 	struct gr_lease l;
+	_cleanup_close_ int nsfd = -1;
 	int r;
 
 	r = leased_target(s, &l, &range, &plan, err);
 	if (r < 0)
 		return r;
-	r = gr_userns_from_parent(s->req->pid, GR_HELPER_PIDFD, &plan, err);
+	r = userns_before_map(s, &l, &nsfd, err);
 	if (r < 0)
+		return r;
+	r = gr_userns_from_parent(s->req->pid, GR_HELPER_PIDFD, &plan, err);
+	if (r < 0) {
 		(*err)->code = GR_HELPER_EXIT_FAILED;
-	return r;
+		return r;
+	}
+	/* the map went to the namespace whose handle is noted, or the lease
+	 * says it cannot know which namespace has the range (blocked at release) */
+	if (nsfd >= 0 && gr_lease_userns_mapped(nsfd, l.first, l.count) != 1) {
+		r = note_userns(s, &l, "?", err);
+		return r < 0 ? r : gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM, "pid %d left the user "
+						  "namespace it was mapped in; range %u stays quarantined after "
+						  "release", (int)s->req->pid, l.index);
+	}
+	return 0;
 }
 
 /* release's "sandbox": the chown's walk back through fd 3, as euid 0;

@@ -9,7 +9,9 @@
 #ifndef GRIDRUN_GT_HELPER_H
 #define GRIDRUN_GT_HELPER_H
 
+#include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +58,50 @@ static inline void in_world(struct __test_metadata *_metadata, unsigned ranges,
 }
 
 #define become gt_become
+
+/* A child of the caller (as uid, if not -1), in a new user namespace if
+ * asked, waiting for its map; *pidfd holds it. */
+static inline pid_t gt_target(int *pidfd, bool userns, int uid)
+{
+	int p[2];
+	char c;
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		abort();
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		if (uid >= 0)
+			become((uid_t)uid);
+		if (userns && unshare(CLONE_NEWUSER) < 0)
+			_exit(95);
+		close(p[1]);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	if (read(p[0], &c, 1) != 0)
+		abort();
+	close(p[0]);
+	*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	return pid;
+}
+
+/* This kernel has nsfs file handles (6.18: name_to_handle_at on an nsfs
+ * file) and we are in the host's PID namespace (its inode is fixed), where
+ * the kernel answers for another namespace's handle. */
+static inline bool gt_nsfs_handles(void)
+{
+	char buf[sizeof(struct file_handle) + 64];
+	struct file_handle *fh = (struct file_handle *)buf;
+	struct stat st;
+	int mnt;
+
+	fh->handle_bytes = 64;
+	return name_to_handle_at(AT_FDCWD, "/proc/self/ns/user", fh, &mnt, AT_SYMLINK_FOLLOW) == 0 &&
+	       stat("/proc/self/ns/pid", &st) == 0 && st.st_ino == 0xEFFFFFFCu;
+}
 
 struct hres {
 	int status;

@@ -34,7 +34,10 @@ struct gt_world {
 /* Run fn(arg, w) as the world's pid 1 (it should _exit()); returns pid 1's
  * exit status (128+N if killed by signal N). Everything is removed after.
  * $GT_WORLD_HANDOVER, if set, is the configuration's sandbox_handover;
- * $GT_WORLD_POOLS, if set, is appended to it (more [pool] sections). */
+ * $GT_WORLD_POOLS, if set, is appended to it (more [pool] sections).
+ * $GT_WORLD_HOST_PID, if set, keeps the host's PID namespace and /proc (what
+ * the kernel answers only there: nsfs file handles); fn then ends what it
+ * started itself. */
 int gt_world_run(unsigned ranges, bool filecaps, void (*fn)(void *arg, const struct gt_world *w), void *arg);
 /* R2's end: wait for each killed supervisor (128+SIGKILL), let each live
  * job r2-I go (touch DIR/execute/r2-I/go) and wait for it (0); returns how
