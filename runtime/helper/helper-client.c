@@ -255,7 +255,7 @@ int gr_helper_lsm_add(pid_t pid, int pidfd, struct gr_lsm_reg *reg, struct gr_er
 
 int gr_helper_lsm_del(struct gr_lsm_reg *reg, struct gr_lsm_denials *out, struct gr_error **err)
 {
-	char idx[16], ans[256];
+	char idx[16], ans[512];
 	char *const argv[] = { "gridrun-helper", "lsm-del", reg->pool, idx, NULL };
 	unsigned long long v[GR_LSM_HOOKS + 1];
 	const char *q;

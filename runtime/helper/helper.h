@@ -60,7 +60,7 @@
  *       INDEX (as unsandbox does: an unregistered job must have no task
  *       left), then removes the LSM's entries for that range and their
  *       denial counts; prints "none\n" (nothing registered, or the LSM is
- *       not loaded) or "denials TOTAL N0 .. N12\n" (per hook, lsm.h).
+ *       not loaded) or "denials TOTAL N0 .. N16\n" (per hook, lsm.h).
  * POOL is a configuration name, JOB_ID a lease job id ([A-Za-z0-9._-]{1,64},
  * no leading '.'), INDEX a decimal below the pool's ranges, PID a decimal in
  * 1..4194304 (PID_MAX_LIMIT), UID and GID decimals below the range's size;
