@@ -400,6 +400,13 @@ static int write_maps(void *data, pid_t pid, int pidfd, const struct gr_userns_p
 	return job->priv->map(&job->lease, pid, pidfd, plan, err);
 }
 
+static int lsm_add(void *data, pid_t pid, int pidfd, struct gr_lsm_reg *reg, struct gr_error **err)
+{
+	const struct gr_job *job = data;
+
+	return job->priv->lsm_add(&job->lease, pid, pidfd, reg, err);
+}
+
 static void debug_after_run(const struct gr_job *job, int r)
 {
 	const struct gr_run_result *res = &job->res;
@@ -426,6 +433,7 @@ int gr_job_wait(struct gr_job *job, int *status, struct gr_error **err)
 	hooks.range = job->lease_held ? &job->range : NULL;
 	if (job->lease_held && job->priv->map) {
 		hooks.write_maps = write_maps;
+		hooks.lsm_add = job->priv->lsm_add ? lsm_add : NULL;
 		hooks.maps_data = job;
 	}
 	hooks.sandbox_mnt = job->jh.mntfd >= 0 ? &job->jh.mntfd : NULL;

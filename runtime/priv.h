@@ -29,6 +29,7 @@ struct gr_lease_gc_stats;
 struct gr_userns_plan;
 struct gr_job_handover;
 struct gr_handover_count;
+struct gr_lsm_reg;
 
 struct gr_priv_ops {
 	const char *name;   /* "root" or "helper" */
@@ -48,6 +49,13 @@ struct gr_priv_ops {
 	 */
 	int (*map)(const struct gr_lease *lease, pid_t pid, int pidfd, const struct gr_userns_plan *plan,
 		   struct gr_error **err);
+	/*
+	 * The job whose maps map wrote, registered with the BPF LSM for the
+	 * lease (lsm.h: 1 registered, 0 not loaded). NULL for root: the
+	 * supervisor registers it itself (gr_lsm_register()).
+	 */
+	int (*lsm_add)(const struct gr_lease *lease, pid_t pid, int pidfd, struct gr_lsm_reg *reg,
+		       struct gr_error **err);
 	int (*release)(const struct gr_pool *pool, const struct gr_lease *lease, struct gr_error **err);
 	/* adds what it did to *st */
 	int (*gc)(const struct gr_pool *pool, struct gr_lease_gc_stats *st, struct gr_error **err);
