@@ -274,17 +274,18 @@ int BPF_PROG(gr_path_chmod, const struct path *path, umode_t mode)
 }
 
 /*
- * Where a task with a leased range's ids may name a new inode (S35). The
- * job whose range it is: the first registered user namespace from the
- * task's own up (a job nests none, but a task that entered the job's may
- * have), and only if its fsuid or fsgid, the ids a new inode gets, is in
- * that job's range. Its places, decided by the mount the name is made on
+ * Where a task with a leased range's ids may name a new inode (S33: a
+ * file with the range's ids outlives the job and belongs to the range's
+ * next lease). The job whose range it is: the first registered user
+ * namespace from the task's own up (a job nests none, but a task that
+ * entered the job's may have), and only if its fsuid or fsgid, the ids a
+ * new inode gets, is in that job's range. Its places, decided by the mount the name is made on
  * (the path_* hooks are the ones that know the mount):
  *  - a filesystem the job's user namespace owns: its /tmp, /dev/shm, spec
  *    tmpfs mounts (a job mounts nothing once armed, sb_mount above);
  *  - an idmapped mount: only root makes one of a host filesystem, and
  *    gridrun's is the sandbox's hand-over; what is created there gets the
- *    mount's mapped ids on disk (the pilot's), not the range's;
+ *    mount's mapped ids on disk (the sandbox owner's), not the range's;
  *  - a mount whose root directory the range owns on disk: the sandbox
  *    handed over by chown (a bind of any other directory the range owns
  *    could only hold what the range made there, which this rule refuses).

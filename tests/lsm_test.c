@@ -547,7 +547,7 @@ TEST_F_TIMEOUT(lsm, a_dead_supervisors_registration_does_not_block_the_next_job,
 }
 
 /*
- * S35: a job of the pool (one range: its uid 1000 is host uid FIRST + 1000)
+ * S33 (files): a job of the pool (one range: its uid 1000 is host uid FIRST + 1000)
  * writes its own places, then a world-writable host directory that the
  * pilot (the test) hands it as a file descriptor over an abstract unix
  * socket, Landlock off: only the LSM stands in the way of files with the
@@ -624,7 +624,7 @@ static json_t *place_job(struct __test_metadata *_metadata, struct _test_data_ls
 	return o;
 }
 
-TEST_F_TIMEOUT(lsm, S35_no_inode_with_the_ranges_ids_outside_the_jobs_places, 600)
+TEST_F_TIMEOUT(lsm, S33_no_inode_with_the_ranges_ids_outside_the_jobs_places, 600)
 {
 	static const char mine[] = "sandbox ok\ntmp ok\nshm ok\n";
 	static const char all_ok[] = "creat ok\nmkdir ok\nsymlink ok\nlink ok\n";

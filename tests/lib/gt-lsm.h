@@ -181,7 +181,7 @@ static pid_t serve_dir(struct __test_metadata *_metadata, const char *dir)
 static pid_t start_pilot_job(struct __test_metadata *_metadata, const struct gt_world *w, const char *name,
 			     pid_t *init, pid_t *main_pid)
 {
-	/* the job's own sandbox stays writable (S35) */
+	/* the job's own sandbox stays writable (the LSM's rule on new inodes) */
 	char *spec = pilot_spec(w, name, "echo up > $SBX/up; sleep 30"), *sp;
 	pid_t pid = gt_start_spec(spec, PILOT);
 
