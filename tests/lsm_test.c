@@ -571,7 +571,7 @@ static const char place_py[] =
 	"t('link', lambda: os.link('mine', 'h', src_dir_fd=d, dst_dir_fd=d))\n";
 
 static json_t *place_job(struct __test_metadata *_metadata, struct _test_data_lsm *self, const char *way,
-			 const char *job_id, const char *want, long long *left)
+			 const char *base, const char *job_id, const char *want, long long *left)
 {
 	char *conf = gt_write(self->dir, "place.conf",
 			      "[runtime]\nlease_dir = %s\nsandbox_handover = %s\n\n[pool atlas]\n"
@@ -582,7 +582,7 @@ static json_t *place_job(struct __test_metadata *_metadata, struct _test_data_ls
 	struct stat st;
 	pid_t server;
 
-	if (asprintf(&sbx, "%s/execute/%s", self->dir, job_id) < 0 || asprintf(&pub, "%s/pub", self->dir) < 0 ||
+	if (asprintf(&sbx, "%s/execute/%s", base, job_id) < 0 || asprintf(&pub, "%s/pub", self->dir) < 0 ||
 	    asprintf(&rec, "%s/%s.json", self->dir, job_id) < 0)
 		abort();
 	spec = json_pack("{s:{s:[sssss],s:[s],s:{s:i,s:i}}, s:{s:s,s:s,s:s,s:s,s:s,s:b}}",
@@ -630,8 +630,10 @@ TEST_F_TIMEOUT(lsm, S33_no_inode_with_the_ranges_ids_outside_the_jobs_places, 60
 	static const char all_ok[] = "creat ok\nmkdir ok\nsymlink ok\nlink ok\n";
 	static const char refused[] = "creat Operation not permitted\nmkdir Operation not permitted\n"
 				      "symlink Operation not permitted\nlink Operation not permitted\n";
-	const char *ways[] = { "chown", "auto" };
-	char *want_ok, *want_no;
+	const char *ways[] = { "chown", "auto", "idmap" };
+	char *want_ok, *want_no, *disk, dev[64];
+	const char *img;
+	int fd, loopfd;
 	long long left;
 	json_t *o, *d;
 
@@ -639,17 +641,29 @@ TEST_F_TIMEOUT(lsm, S33_no_inode_with_the_ranges_ids_outside_the_jobs_places, 60
 	ASSERT_LE(0, asprintf(&want_no, "%s%s", mine, refused));
 
 	/* without the LSM: the range's files are left in the host directory */
-	o = place_job(_metadata, self, "chown", "lsm.pl0", want_ok, &left);
+	o = place_job(_metadata, self, "chown", self->dir, "lsm.pl0", want_ok, &left);
 	EXPECT_EQ(GT_FIRST + 1000, left);
 	EXPECT_TRUE(json_is_null(json_object_get(o, "lsm_denials")));
 	json_decref(o);
 	if (!load(_metadata, self))
 		return;
-	for (unsigned i = 0; i < 2; i++) {
+	/* idmap: the sandbox on ext4, which 6.1 can idmap (the guest's /tmp cannot) */
+	img = gt_f("%s/disk.img", self->dir);
+	disk = strdup(gt_f("%s/disk", self->dir));
+	fd = open(img, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, 64 << 20));
+	close(fd);
+	loopfd = gt_loop_attach(img, dev, sizeof(dev));
+	ASSERT_LE(0, loopfd) TH_LOG("no loop device: %s", strerror(errno));
+	ASSERT_EQ(0, system(gt_f("mkfs.ext4 -q -F %s >/dev/null 2>&1", dev)));
+	gt_mkdirs(disk, 0755, -1, -1);
+	ASSERT_EQ(0, mount(dev, disk, "ext4", MS_NOSUID | MS_NODEV, NULL)) TH_LOG("%s", strerror(errno));
+	for (unsigned i = 0; i < 3; i++) {
 		char id[16];
 
 		snprintf(id, sizeof(id), "lsm.pl%u", i + 1);
-		o = place_job(_metadata, self, ways[i], id, want_no, &left);
+		o = place_job(_metadata, self, ways[i], i == 2 ? disk : self->dir, id, want_no, &left);
 		EXPECT_EQ(-1, left);
 		d = json_object_get(o, "lsm_denials");
 		EXPECT_EQ(1, gt_json_int(d, "path_mknod_outside")) TH_LOG("way %s", ways[i]);
@@ -659,6 +673,9 @@ TEST_F_TIMEOUT(lsm, S33_no_inode_with_the_ranges_ids_outside_the_jobs_places, 60
 		EXPECT_EQ(4, json_object_size(d)) TH_LOG("no other denial");
 		json_decref(o);
 	}
+	umount2(disk, MNT_DETACH);
+	close(loopfd);
+	free(disk);
 	free(want_ok);
 	free(want_no);
 }
