@@ -276,10 +276,12 @@ int BPF_PROG(gr_path_chmod, const struct path *path, umode_t mode)
 /*
  * Where a task with a leased range's ids may name a new inode (S33: a
  * file with the range's ids outlives the job and belongs to the range's
- * next lease). The job whose range it is: the first registered user
- * namespace from the task's own up (a job nests none, but a task that
- * entered the job's may have), and only if its fsuid or fsgid, the ids a
- * new inode gets, is in that job's range. Its places, decided by the mount the name is made on
+ * next lease). The job whose range it is: the task's user namespace's
+ * (a task inside the job, or one that entered its namespace), and only if
+ * its fsuid or fsgid, the ids a new inode gets, is in that job's range. (No
+ * task with an id of the range is anywhere else: the job nests no user
+ * namespace once armed, whoever entered it cannot create one, its ids being
+ * unmapped there, nor take the range's ids, task_fix_setuid above.) Its places, decided by the mount the name is made on
  * (the path_* hooks are the ones that know the mount):
  *  - a filesystem the job's user namespace owns: its /tmp, /dev/shm, spec
  *    tmpfs mounts (a job mounts nothing once armed, sb_mount above);
@@ -294,32 +296,24 @@ int BPF_PROG(gr_path_chmod, const struct path *path, umode_t mode)
  * are fixed before its first exec, so the mount tells where the name is.
  */
 #define PROC_USER_INIT_INO 0xEFFFFFFDU
-#define GR_USERNS_DEPTH 4
 
 struct vfsmount___v61 {   /* 6.1-6.2: the idmapping is a user namespace */
 	struct user_namespace *mnt_userns;
 } __attribute__((preserve_access_index));
 
-static __always_inline __u64 range_job(struct gr_lsm_job **jobp)
+static __always_inline __u64 range_job(struct gr_lsm_job **job)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct user_namespace *ns = BPF_CORE_READ(t, cred, user_ns);
+	__u64 key = BPF_CORE_READ(t, cred, user_ns, ns.inum);
 	__u32 fsuid = BPF_CORE_READ(t, cred, fsuid.val), fsgid = BPF_CORE_READ(t, cred, fsgid.val);
 
-	for (int i = 0; i < GR_USERNS_DEPTH && ns; i++) {
-		__u64 key = BPF_CORE_READ(ns, ns.inum);
-		struct gr_lsm_job *job = bpf_map_lookup_elem(&jobs, &key);
-
-		if (job) {
-			if (!in_range(fsuid, job->uid_first, job->uid_count) &&
-			    !in_range(fsgid, job->gid_first, job->gid_count))
-				return 0;
-			*jobp = job;
-			return key;
-		}
-		ns = BPF_CORE_READ(ns, parent);
-	}
-	return 0;
+	*job = bpf_map_lookup_elem(&jobs, &key);
+	if (!*job)
+		return 0;
+	if (!in_range(fsuid, (*job)->uid_first, (*job)->uid_count) &&
+	    !in_range(fsgid, (*job)->gid_first, (*job)->gid_count))
+		return 0;
+	return key;
 }
 
 static __always_inline bool idmapped(struct vfsmount *mnt)
