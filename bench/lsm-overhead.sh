@@ -19,14 +19,14 @@
 # fails or the programs do not load. As root; GRIDRUN and GRIDRUN_BUILD as for
 # the tests. Everything lives in a private mount namespace (its own bpf
 # filesystem for the pins) and a scratch directory removed at exit.
-# Environment: BENCH_LSM_BLOCKS (4) blocks per side, BENCH_LSM_N (5) start-up
-# runs per block, BENCH_LSM_FILES (4000; /usr is 9p in the guest, slow).
+# Environment: BENCH_LSM_BLOCKS (10) blocks per side, BENCH_LSM_N (3) start-up
+# runs per block, BENCH_LSM_FILES (2000; /usr is 9p in the guest, slow).
 set -u
 GR=${GRIDRUN:?GRIDRUN: the gridrun binary}
 LSM=${GRIDRUN_BUILD:?GRIDRUN_BUILD: the build directory}/gridrun-lsm
-BLOCKS=${BENCH_LSM_BLOCKS:-4}
-N=${BENCH_LSM_N:-5}
-FILES=${BENCH_LSM_FILES:-4000}
+BLOCKS=${BENCH_LSM_BLOCKS:-10}
+N=${BENCH_LSM_N:-3}
+FILES=${BENCH_LSM_FILES:-2000}
 if [ -z "${GR_LSM_BENCH_NS:-}" ]; then
 	GR_LSM_BENCH_NS=1 exec unshare -m --propagation private "$0" "$@"
 fi
