@@ -123,7 +123,7 @@ static bool load(struct __test_metadata *_metadata, struct _test_data_lsm *self)
 static pid_t start_job(struct __test_metadata *_metadata, struct _test_data_lsm *self,
 		       const char *job_id, const char *rec, pid_t *init)
 {
-	char *spec, *sp, *text;
+	char *spec, *sp;
 	pid_t pid;
 
 	spec = gt_write(self->dir, "spec.json",
@@ -142,17 +142,7 @@ static pid_t start_job(struct __test_metadata *_metadata, struct _test_data_lsm 
 	}
 	ASSERT_LT(0, pid);
 	ASSERT_LE(0, asprintf(&sp, "%s/%s/state.json", self->state, job_id));
-	*init = 0;
-	for (int i = 0; i < 200 && !*init; i++) {
-		json_t *o;
-
-		usleep(50000);
-		text = gt_read(sp);
-		o = text ? json_loads(text, 0, NULL) : NULL;
-		*init = (pid_t)gt_json_int(o, "pid");
-		json_decref(o);
-		free(text);
-	}
+	*init = state_init(sp);
 	ASSERT_LT(0, *init) TH_LOG("no state at %s", sp);
 	usleep(200000);   /* past exec */
 	free(sp);
@@ -282,19 +272,12 @@ static pid_t start_victim(struct __test_metadata *_metadata, struct _test_data_l
 				 "env", "PATH=/usr/bin:/bin", "gridrun", "job_id", job_id, "landlock", 0);
 	char *text = json_dumps(spec, 0), *path = gt_write(self->dir, "victim.json", "%s\n", text);
 	char *sp, *unix_names, want[128];
-	pid_t pid, init = 0;
+	pid_t pid, init;
 
 	pid = gt_start_spec(path, -1);
 	ASSERT_LT(0, pid);
 	ASSERT_LE(0, asprintf(&sp, "%s/%s/state.json", self->state, job_id));
-	for (int i = 0; i < 200 && !init; i++) {
-		json_t *o;
-
-		usleep(50000);
-		o = read_record(sp);
-		init = (pid_t)gt_json_int(o, "pid");
-		json_decref(o);
-	}
+	init = state_init(sp);
 	ASSERT_LT(0, init) TH_LOG("no state at %s", sp);
 	*main_pid = first_child(init);
 	ASSERT_LT(0, *main_pid);

@@ -65,6 +65,23 @@ static json_t *read_record(const char *rec)
 	return o;
 }
 
+/* The host pid of a job's init from its state entry at sp, waiting up to
+ * ten seconds for it to appear; 0 if it does not. */
+static pid_t state_init(const char *sp)
+{
+	pid_t init = 0;
+
+	for (int i = 0; i < 200 && !init; i++) {
+		json_t *o;
+
+		usleep(50000);
+		o = read_record(sp);
+		init = (pid_t)gt_json_int(o, "pid");
+		json_decref(o);
+	}
+	return init;
+}
+
 /* the first child of host pid `init` (the job's main process), 0 if none */
 static pid_t first_child(pid_t init)
 {
@@ -187,15 +204,7 @@ static pid_t start_pilot_job(struct __test_metadata *_metadata, const struct gt_
 
 	ASSERT_LT(0, pid);
 	ASSERT_LE(0, asprintf(&sp, "%s/pstate/%s/state.json", w->dir, name));
-	*init = 0;
-	for (int i = 0; i < 200 && !*init; i++) {
-		json_t *o;
-
-		usleep(50000);
-		o = read_record(sp);
-		*init = (pid_t)gt_json_int(o, "pid");
-		json_decref(o);
-	}
+	*init = state_init(sp);
 	ASSERT_LT(0, *init) TH_LOG("no state at %s", sp);
 	*main_pid = first_child(*init);
 	ASSERT_LT(0, *main_pid);
