@@ -43,6 +43,10 @@ enum gr_lsm_hook {
 	GR_LSM_MKDIR,        /* path_mkdir with a set-id bit */
 	GR_LSM_UNIX_CONNECT, /* unix_stream_connect to another job's socket */
 	GR_LSM_UNIX_SEND,    /* unix_may_send to another job's socket */
+	GR_LSM_PLACE_MKNOD,  /* path_mknod (mknod, open O_CREAT, bind) with the range's ids outside the job's places */
+	GR_LSM_PLACE_MKDIR,  /* path_mkdir, the same */
+	GR_LSM_PLACE_SYMLINK,/* path_symlink, the same */
+	GR_LSM_PLACE_LINK,   /* path_link, the same */
 	GR_LSM_NHOOKS,
 };
 

@@ -21,7 +21,15 @@
  *                           an armed job task reaching a unix socket that
  *                           another job created (abstract names are shared
  *                           by all jobs on the host network, threat S19);
- *                           sockets of the host and of its own job stay open.
+ *                           sockets of the host and of its own job stay open;
+ *   path_mknod, path_mkdir, path_symlink, path_link
+ *                           an inode named with a leased range's ids (the
+ *                           task's fsuid or fsgid in a registered job's
+ *                           range) anywhere but the job's own places: a
+ *                           filesystem of the job's user namespace (its
+ *                           tmpfs mounts), an idmapped mount (the sandbox
+ *                           handed over by idmap), or a mount whose root the
+ *                           range owns (the sandbox handed over by chown).
  * Needs CONFIG_SECURITY_PATH for the path_* hooks (Debian and EL kernels
  * have it: AppArmor and TOMOYO use them).
  * CO-RE: vmlinux.h comes from the build host's BTF; libbpf relocates the
@@ -265,17 +273,103 @@ int BPF_PROG(gr_path_chmod, const struct path *path, umode_t mode)
 	return setid_mode(mode, GR_LSM_CHMOD);
 }
 
+/*
+ * Where a task with a leased range's ids may name a new inode (S33: a
+ * file with the range's ids outlives the job and belongs to the range's
+ * next lease). The job whose range it is: the task's user namespace's
+ * (a task inside the job, or one that entered its namespace), and only if
+ * its fsuid or fsgid, the ids a new inode gets, is in that job's range. (No
+ * task with an id of the range is anywhere else: the job nests no user
+ * namespace once armed, whoever entered it cannot create one, its ids being
+ * unmapped there, nor take the range's ids, task_fix_setuid above.) Its places, decided by the mount the name is made on
+ * (the path_* hooks are the ones that know the mount):
+ *  - a filesystem the job's user namespace owns: its /tmp, /dev/shm, spec
+ *    tmpfs mounts (a job mounts nothing once armed, sb_mount above);
+ *  - an idmapped mount: only root makes one of a host filesystem, and
+ *    gridrun's is the sandbox's hand-over; what is created there gets the
+ *    mount's mapped ids on disk (the sandbox owner's), not the range's;
+ *  - a mount whose root directory the range owns on disk: the sandbox
+ *    handed over by chown (a bind of any other directory the range owns
+ *    could only hold what the range made there, which this rule refuses).
+ * Anything else - a read-write bind of a host directory, a host directory
+ * reached through a passed file descriptor - is refused. The job's mounts
+ * are fixed before its first exec, so the mount tells where the name is.
+ */
+#define PROC_USER_INIT_INO 0xEFFFFFFDU
+
+struct vfsmount___v61 {   /* 6.1-6.2: the idmapping is a user namespace */
+	struct user_namespace *mnt_userns;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 range_job(struct gr_lsm_job **job)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u64 key = BPF_CORE_READ(t, cred, user_ns, ns.inum);
+	__u32 fsuid = BPF_CORE_READ(t, cred, fsuid.val), fsgid = BPF_CORE_READ(t, cred, fsgid.val);
+
+	*job = bpf_map_lookup_elem(&jobs, &key);
+	if (!*job)
+		return 0;
+	if (!in_range(fsuid, (*job)->uid_first, (*job)->uid_count) &&
+	    !in_range(fsgid, (*job)->gid_first, (*job)->gid_count))
+		return 0;
+	return key;
+}
+
+static __always_inline bool idmapped(struct vfsmount *mnt)
+{
+	if (bpf_core_field_exists(struct vfsmount___v61, mnt_userns)) {
+		struct vfsmount___v61 *m = (void *)mnt;
+
+		return BPF_CORE_READ(m, mnt_userns, ns.inum) != PROC_USER_INIT_INO;
+	}
+	/* 6.5+: nop_mnt_idmap (not idmapped) has no extent */
+	if (bpf_core_field_exists(struct mnt_idmap, uid_map))
+		return BPF_CORE_READ(mnt, mnt_idmap, uid_map.nr_extents) != 0;
+	return false;
+}
+
+static __always_inline int job_place(const struct path *dir, __u32 hook)
+{
+	struct gr_lsm_job *job = NULL;
+	__u64 key = range_job(&job);
+	struct vfsmount *mnt;
+	__u32 owner;
+
+	if (!key || !job)
+		return 0;
+	mnt = BPF_CORE_READ(dir, mnt);
+	if (BPF_CORE_READ(mnt, mnt_sb, s_user_ns, ns.inum) == key || idmapped(mnt))
+		return 0;
+	owner = BPF_CORE_READ(mnt, mnt_root, d_inode, i_uid.val);
+	if (in_range(owner, job->uid_first, job->uid_count))
+		return 0;
+	return deny(key, hook);
+}
+
 SEC("lsm/path_mknod")
 int BPF_PROG(gr_path_mknod, const struct path *dir, struct dentry *dentry, umode_t mode,
 	     unsigned int dev)
 {
-	return setid_mode(mode, GR_LSM_MKNOD);
+	return setid_mode(mode, GR_LSM_MKNOD) ?: job_place(dir, GR_LSM_PLACE_MKNOD);
 }
 
 SEC("lsm/path_mkdir")
 int BPF_PROG(gr_path_mkdir, const struct path *dir, struct dentry *dentry, umode_t mode)
 {
-	return setid_mode(mode, GR_LSM_MKDIR);
+	return setid_mode(mode, GR_LSM_MKDIR) ?: job_place(dir, GR_LSM_PLACE_MKDIR);
+}
+
+SEC("lsm/path_symlink")
+int BPF_PROG(gr_path_symlink, const struct path *dir, struct dentry *dentry, const char *old_name)
+{
+	return job_place(dir, GR_LSM_PLACE_SYMLINK);
+}
+
+SEC("lsm/path_link")
+int BPF_PROG(gr_path_link, struct dentry *old_dentry, const struct path *new_dir, struct dentry *new_dentry)
+{
+	return job_place(new_dir, GR_LSM_PLACE_LINK);
 }
 
 /* The job that created a socket: the user namespace of the creds its

@@ -345,6 +345,13 @@ static int write_maps(void *data, pid_t pid, int pidfd, const struct gr_userns_p
 	return job->priv->map(&job->lease, pid, pidfd, plan, err);
 }
 
+static int lsm_add(void *data, pid_t pid, int pidfd, struct gr_lsm_reg *reg, struct gr_error **err)
+{
+	const struct gr_job *job = data;
+
+	return job->priv->lsm_add(&job->lease, pid, pidfd, reg, err);
+}
+
 /* gr_run_start() with the job's hooks: its process exists when it returns
  * (opts->hold: held before its exec; opts->until_exec: its program runs). */
 static int run_start(struct gr_job *job, struct gr_error **err)
@@ -356,6 +363,7 @@ static int run_start(struct gr_job *job, struct gr_error **err)
 	job->hooks.range = job->lease_held ? &job->range : NULL;
 	if (job->lease_held && job->priv->map) {
 		job->hooks.write_maps = write_maps;
+		job->hooks.lsm_add = job->priv->lsm_add ? lsm_add : NULL;
 		job->hooks.maps_data = job;
 	}
 	job->hooks.sandbox_mnt = job->jh.mntfd >= 0 ? &job->jh.mntfd : NULL;

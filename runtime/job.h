@@ -51,6 +51,11 @@
  * job's status with it pending (supervisor.h); a caller that goes on
  * unblocks them itself.
  *
+ * Everything one run needs is in its job object and the hooks gr_job_wait()
+ * passes to gr_run() (the lease for the helper's map and lsm-add, the
+ * sandbox's mount): the library keeps no per-run static state, so a process
+ * may run jobs one after another, each with its own lease.
+ *
  * Errors are returned (-errno) with *err; the library never prints, except
  * GRIDRUN_DEBUG lines. What a caller should tell its user without failing
  * (notices of the spec, optional limits not applied, an ignored error of a

@@ -23,6 +23,8 @@ static const char *const hook_names[GR_LSM_HOOKS] = {
 	[GR_LSM_CHMOD] = "path_chmod",         [GR_LSM_MKNOD] = "path_mknod",
 	[GR_LSM_MKDIR] = "path_mkdir",         [GR_LSM_UNIX_CONNECT] = "unix_stream_connect",
 	[GR_LSM_UNIX_SEND] = "unix_may_send",
+	[GR_LSM_PLACE_MKNOD] = "path_mknod_outside",   [GR_LSM_PLACE_MKDIR] = "path_mkdir_outside",
+	[GR_LSM_PLACE_SYMLINK] = "path_symlink_outside", [GR_LSM_PLACE_LINK] = "path_link_outside",
 };
 
 const char *gr_lsm_hook_name(unsigned hook)

@@ -37,7 +37,7 @@
 #include "error.h"
 #include "userns.h"
 
-#define GR_LSM_HOOKS 13
+#define GR_LSM_HOOKS 17
 
 struct gr_lsm_reg {
 	int jobs_fd, denials_fd;

@@ -154,6 +154,12 @@ static int helper_map(const struct gr_lease *lease, pid_t pid, int pidfd, const 
 	return gr_helper_map(lease->pool, lease->index, pid, pidfd, err);
 }
 
+static int helper_lsm_add(const struct gr_lease *lease, pid_t pid, int pidfd, struct gr_lsm_reg *reg,
+			  struct gr_error **err)
+{
+	return gr_helper_lsm_add(lease->pool, lease->index, pid, pidfd, reg, err);
+}
+
 /* One helper run: the chown's walk back through the sandbox (fd 3), then the release. */
 static int helper_release(const struct gr_pool *pool, const struct gr_lease *lease, struct gr_job_handover *jh,
 			  struct gr_error **err)
@@ -198,6 +204,7 @@ const struct gr_priv_ops gr_priv_helper = {
 	.may_lease = helper_may_lease,
 	.lease = helper_lease,
 	.map = helper_map,
+	.lsm_add = helper_lsm_add,
 	.release = helper_release,
 	.gc = helper_gc,
 	.gc_all = helper_gc_all,

@@ -30,6 +30,8 @@ struct gr_lease;
 struct gr_lease_gc_stats;
 struct gr_userns_plan;
 struct gr_job_handover;
+struct gr_handover_count;
+struct gr_lsm_reg;
 
 struct gr_priv_ops {
 	const char *name;   /* "root" or "helper" */
@@ -56,6 +58,13 @@ struct gr_priv_ops {
 	 */
 	int (*map)(const struct gr_lease *lease, pid_t pid, int pidfd, const struct gr_userns_plan *plan,
 		   struct gr_error **err);
+	/*
+	 * The job whose maps map wrote, registered with the BPF LSM for the
+	 * lease (lsm.h: 1 registered, 0 not loaded). NULL for root: the
+	 * supervisor registers it itself (gr_lsm_register()).
+	 */
+	int (*lsm_add)(const struct gr_lease *lease, pid_t pid, int pidfd, struct gr_lsm_reg *reg,
+		       struct gr_error **err);
 	/* jh: NULL, or the lease's hand-over: a chown (jh->dirfd >= 0) is
 	 * walked back first (the range's processes killed, the files the
 	 * caller's again, the lease's note removed); one that cannot finish

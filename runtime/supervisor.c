@@ -500,8 +500,8 @@ int gr_run_start(const struct gr_spec *spec, const char *job_id, const struct gr
 		r = hooks->write_maps(hooks->maps_data, s->pid, s->pidfd, &res->ids, err);
 		/* the BPF LSM through gridrun-helper (lsm-add), before sync #1:
 		 * the helper checks init still runs as us, as for the maps */
-		if (r >= 0)
-			r = gr_helper_lsm_add(s->pid, s->pidfd, &s->lsm, err);
+		if (r >= 0 && hooks->lsm_add)
+			r = hooks->lsm_add(hooks->maps_data, s->pid, s->pidfd, &s->lsm, err);
 	} else if (r >= 0)
 		r = gr_userns_from_parent(s->pid, s->pidfd, &res->ids, err);
 	/* sync #1 MAPS_DONE: parent -> child, uid_map/gid_map written */

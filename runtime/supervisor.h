@@ -93,6 +93,10 @@ struct gr_run_hooks {
 	/* writes the maps instead of gr_userns_from_parent() (helper mode) */
 	int (*write_maps)(void *data, pid_t pid, int pidfd, const struct gr_userns_plan *plan,
 			  struct gr_error **err);
+	/* with write_maps: registers the job with the BPF LSM instead of
+	 * gr_lsm_register() (helper mode, gridrun-helper lsm-add), right after
+	 * the maps; 1 registered (reg filled), 0 not loaded */
+	int (*lsm_add)(void *data, pid_t pid, int pidfd, struct gr_lsm_reg *reg, struct gr_error **err);
 	void *maps_data;
 	/* not a hook: the sandbox's idmapped mount for the job (handover.h), or NULL */
 	const int *sandbox_mnt;

@@ -43,34 +43,6 @@ FIXTURE(io) {
 	json_t *record;
 };
 
-/* Attach img to a free loop device; retried when another process takes the
- * one we were given first. */
-static int loop_attach(const char *img, char *dev, size_t len)
-{
-	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-	int ffd = open(img, O_RDWR | O_CLOEXEC);
-	int lfd = -1;
-
-	for (int i = 0; ctl >= 0 && ffd >= 0 && i < 20 && lfd < 0; i++) {
-		struct loop_config cfg = { .fd = ffd, .info = { .lo_flags = LO_FLAGS_AUTOCLEAR } };
-		int n = ioctl(ctl, LOOP_CTL_GET_FREE);
-
-		if (n < 0)
-			break;
-		snprintf(dev, len, "/dev/loop%d", n);
-		lfd = open(dev, O_RDWR | O_CLOEXEC);
-		if (lfd >= 0 && ioctl(lfd, LOOP_CONFIGURE, &cfg) < 0) {
-			close(lfd);
-			lfd = -1;
-		}
-	}
-	if (ctl >= 0)
-		close(ctl);
-	if (ffd >= 0)
-		close(ffd);
-	return lfd;
-}
-
 static char *sched_path(struct _test_data_io *self)
 {
 	static char p[96];
@@ -112,7 +84,7 @@ FIXTURE_SETUP(io)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ftruncate(fd, 96 * MIB));
 	close(fd);
-	self->loopfd = loop_attach(self->img, self->dev, sizeof(self->dev));
+	self->loopfd = gt_loop_attach(self->img, self->dev, sizeof(self->dev));
 	ASSERT_LE(0, self->loopfd) TH_LOG("no loop device: %s", strerror(errno));
 	ASSERT_EQ(0, stat(self->dev, &st));
 	self->major = major(st.st_rdev);

@@ -131,7 +131,7 @@ static void unregister(struct __test_metadata *_metadata, const struct gt_world 
 		/* its own: the entry goes, and its denials come back per hook */
 		helper(w, del, -1, &r);
 		EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
-		EXPECT_STREQ("denials 4 1 0 3 0 0 0 0 0 0 0 0 0 0\n", r.out);
+		EXPECT_STREQ("denials 4 1 0 3 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n", r.out);
 		helper(w, del, -1, &r);
 		EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
 		EXPECT_STREQ("none\n", r.out);

@@ -35,6 +35,7 @@
 #include "gt.h"
 #include "gt-world.h"
 #include "gt-helper.h"
+#include "gt-lsm.h"
 #include "lsm.h"
 #include <linux/types.h>
 #include "../kmod-optional/gridrun-lsm.h"
@@ -122,7 +123,7 @@ static bool load(struct __test_metadata *_metadata, struct _test_data_lsm *self)
 static pid_t start_job(struct __test_metadata *_metadata, struct _test_data_lsm *self,
 		       const char *job_id, const char *rec, pid_t *init)
 {
-	char *spec, *sp, *text;
+	char *spec, *sp;
 	pid_t pid;
 
 	spec = gt_write(self->dir, "spec.json",
@@ -141,47 +142,12 @@ static pid_t start_job(struct __test_metadata *_metadata, struct _test_data_lsm 
 	}
 	ASSERT_LT(0, pid);
 	ASSERT_LE(0, asprintf(&sp, "%s/%s/state.json", self->state, job_id));
-	*init = 0;
-	for (int i = 0; i < 200 && !*init; i++) {
-		json_t *o;
-
-		usleep(50000);
-		text = gt_read(sp);
-		o = text ? json_loads(text, 0, NULL) : NULL;
-		*init = (pid_t)gt_json_int(o, "pid");
-		json_decref(o);
-		free(text);
-	}
+	*init = state_init(sp);
 	ASSERT_LT(0, *init) TH_LOG("no state at %s", sp);
 	usleep(200000);   /* past exec */
 	free(sp);
 	free(spec);
 	return pid;
-}
-
-/* V3: a task outside the job enters its user namespace and takes uid 0
- * there, i.e. the first kuid of the leased range. 0 or the errno. */
-static int setns_setresuid(pid_t init, bool gid)
-{
-	char path[64];
-	int status, fd;
-	pid_t c;
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)init);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	c = fork();
-	if (c == 0) {
-		if (setns(fd, CLONE_NEWUSER) < 0)
-			_exit(100);
-		if (gid ? setresgid(0, 0, 0) : setresuid(0, 0, 0))
-			_exit(errno);
-		_exit(0);
-	}
-	close(fd);
-	waitpid(c, &status, 0);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 200;
 }
 
 static json_t *stop_job(struct __test_metadata *_metadata, pid_t pid, const char *rec)
@@ -288,32 +254,6 @@ TEST_F(lsm, loading_needs_root)
 	gt_result_free(&r);
 }
 
-static json_t *read_record(const char *rec)
-{
-	char *text = gt_read(rec);
-	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
-
-	free(text);
-	return o;
-}
-
-/* the first child of host pid `init` (the job's main process), 0 if none */
-static pid_t first_child(pid_t init)
-{
-	char path[64], *text;
-	pid_t c = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)init, (int)init);
-	for (int i = 0; i < 100 && !c; i++) {
-		text = gt_read(path);
-		c = text ? (pid_t)atoi(text) : 0;
-		free(text);
-		if (!c)
-			usleep(50000);
-	}
-	return c;
-}
-
 /* Job A: one-uid (nobody, like every job gridrun runs as root without a
  * pool) so that uids do not separate it from job B; host pid of its main
  * process (a sleeping python that also serves an abstract stream socket and
@@ -332,19 +272,12 @@ static pid_t start_victim(struct __test_metadata *_metadata, struct _test_data_l
 				 "env", "PATH=/usr/bin:/bin", "gridrun", "job_id", job_id, "landlock", 0);
 	char *text = json_dumps(spec, 0), *path = gt_write(self->dir, "victim.json", "%s\n", text);
 	char *sp, *unix_names, want[128];
-	pid_t pid, init = 0;
+	pid_t pid, init;
 
 	pid = gt_start_spec(path, -1);
 	ASSERT_LT(0, pid);
 	ASSERT_LE(0, asprintf(&sp, "%s/%s/state.json", self->state, job_id));
-	for (int i = 0; i < 200 && !init; i++) {
-		json_t *o;
-
-		usleep(50000);
-		o = read_record(sp);
-		init = (pid_t)gt_json_int(o, "pid");
-		json_decref(o);
-	}
+	init = state_init(sp);
 	ASSERT_LT(0, init) TH_LOG("no state at %s", sp);
 	*main_pid = first_child(init);
 	ASSERT_LT(0, *main_pid);
@@ -468,66 +401,6 @@ static const char mount_py[] =
 	"attr = (ctypes.c_uint32 * 5)(2, 4, 4, 1, 0)\n"             /* an array map */
 	"t('bpf', libc.syscall(321, 0, attr, 20))\n";
 
-static void standin(struct __test_metadata *_metadata, bool reg, const char *script, const char *arg,
-		    int uid, const char *want, struct gr_lsm_denials *d)
-{
-	struct gr_lsm_reg lr = GR_LSM_REG_INIT;
-	struct gr_userns_plan ids = { .mode = GR_ISOLATION_ROOT, .count = 1 };
-	struct gr_error *err = NULL;
-	char *out;
-	int go[2], outp[2], status, pidfd;
-	pid_t c;
-
-	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
-	ASSERT_EQ(0, pipe2(outp, O_CLOEXEC));
-	c = fork();
-	ASSERT_LE(0, c);
-	if (c == 0) {
-		char b;
-
-		/* the write end must be the parent's alone: EOF if it fails */
-		close(go[1]);
-		close(outp[0]);
-		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-			_exit(120);
-		if (uid >= 0 && (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
-				 setresuid(uid, uid, uid) < 0))
-			_exit(122);
-		dup2(outp[1], 1);
-		if (read(go[0], &b, 1) != 1)
-			_exit(121);
-		execl("/usr/bin/python3", "python3", "-c", script, arg, (char *)NULL);
-		_exit(127);
-	}
-	close(go[0]);
-	close(outp[1]);
-	pidfd = (int)syscall(SYS_pidfd_open, c, 0);
-	ASSERT_LE(0, pidfd);
-	if (reg)
-		ASSERT_EQ(1, gr_lsm_register(&lr, c, pidfd, &ids, &err)) TH_LOG("%s", err ? err->msg : "");
-	ASSERT_EQ(1, write(go[1], "g", 1));
-	close(go[1]);
-	out = calloc(1, 4096);
-	for (size_t n = 0; n < 4095;) {
-		ssize_t k = read(outp[0], out + n, 4095 - n);
-
-		if (k <= 0)
-			break;
-		n += (size_t)k;
-	}
-	close(outp[0]);
-	waitpid(c, &status, 0);
-	EXPECT_EQ(0, status);
-	EXPECT_STREQ(want, out);
-	if (d) {
-		gr_lsm_unregister(&lr, d);
-	} else {   /* as a supervisor killed before it unregistered */
-		close(lr.jobs_fd);
-		close(lr.denials_fd);
-	}
-	close(pidfd);
-	free(out);
-}
 
 TEST_F_TIMEOUT(lsm, no_mount_or_bpf_from_a_job_task_whatever_it_may, 600)
 {
@@ -657,68 +530,150 @@ TEST_F_TIMEOUT(lsm, a_dead_supervisors_registration_does_not_block_the_next_job,
 }
 
 /*
+ * S33 (files): a job of the pool (one range: its uid 1000 is host uid FIRST + 1000)
+ * writes its own places, then a world-writable host directory that the
+ * pilot (the test) hands it as a file descriptor over an abstract unix
+ * socket, Landlock off: only the LSM stands in the way of files with the
+ * range's ids left on the host (gridrun already refuses read-write binds
+ * with a lease). way: the sandbox hand-over.
+ */
+static const char place_py[] =
+	"import os, socket, sys\n"
+	"def t(name, f):\n"
+	"    try:\n"
+	"        f(); print(name, 'ok')\n"
+	"    except OSError as e:\n"
+	"        print(name, e.strerror)\n"
+	"for name, d in (('sandbox', sys.argv[1]), ('tmp', '/tmp'), ('shm', '/dev/shm')):\n"
+	"    t(name, lambda: open(d + '/f', 'w').close())\n"
+	"s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect('\\0gr-lsm-fd-' + sys.argv[2])\n"
+	"d = socket.recv_fds(s, 1, 1)[1][0]\n"
+	"t('creat', lambda: os.close(os.open('f', os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=d)))\n"
+	"t('mkdir', lambda: os.mkdir('d', dir_fd=d))\n"
+	"t('symlink', lambda: os.symlink('f', 'l', dir_fd=d))\n"
+	"t('link', lambda: os.link('mine', 'h', src_dir_fd=d, dst_dir_fd=d))\n";
+
+static json_t *place_job(struct __test_metadata *_metadata, struct _test_data_lsm *self, const char *way,
+			 const char *base, const char *job_id, const char *want, long long *left)
+{
+	char *conf = gt_write(self->dir, "place.conf",
+			      "[runtime]\nlease_dir = %s\nsandbox_handover = %s\n\n[pool atlas]\n"
+			      "first_uid = %u\nranges = 1\naccounts = atlas001\nquarantine_seconds = 0\n",
+			      self->leases, way, GT_FIRST);
+	char *sbx, *pub, *rec, *text, *path, *argv[6];
+	json_t *spec, *o;
+	struct stat st;
+	pid_t server;
+
+	if (asprintf(&sbx, "%s/execute/%s", base, job_id) < 0 || asprintf(&pub, "%s/pub", self->dir) < 0 ||
+	    asprintf(&rec, "%s/%s.json", self->dir, job_id) < 0)
+		abort();
+	spec = json_pack("{s:{s:[sssss],s:[s],s:{s:i,s:i}}, s:{s:s,s:s,s:s,s:s,s:s,s:b}}",
+			 "process", "args", "/usr/bin/python3", "-c", place_py, sbx, gt_marker(),
+			 "env", "PATH=/usr/bin:/bin", "user", "uid", 1000, "gid", 1000,
+			 "gridrun", "pool", "atlas", "account", "atlas001", "job_id", job_id,
+			 "sandbox", sbx, "accounting", rec, "landlock", 0);
+	text = json_dumps(spec, 0);
+	path = gt_write(self->dir, "place.json", "%s\n", text);
+	gt_mkdirs(sbx, 0700, 65534, 65534);
+	gt_mkdirs(pub, 01777, -1, -1);
+	/* a file of the job's there, for link (protected_hardlinks) */
+	free(gt_write(pub, "mine", "x\n"));
+	EXPECT_EQ(0, chown(gt_f("%s/mine", pub), GT_FIRST + 1000, GT_FIRST + 1000));
+	server = serve_dir(_metadata, pub);
+	argv[0] = (char *)gt_gridrun();
+	argv[1] = "run";
+	argv[2] = "--config";
+	argv[3] = conf;
+	argv[4] = path;
+	argv[5] = NULL;
+	gt_result_free(&self->res);
+	gt_run_argv(argv, -1, &self->res);
+	EXPECT_EQ(0, self->res.status) TH_LOG("%s", self->res.err);
+	EXPECT_STREQ(want, self->res.out) TH_LOG("%s", self->res.err);
+	EXPECT_EQ(0, gt_wait(server, 30000));
+	o = read_record(rec);
+	EXPECT_NE(NULL, o) TH_LOG("no record");
+	/* the owner of what the job left in the host directory, -1 nothing */
+	*left = stat(gt_f("%s/f", pub), &st) == 0 ? (long long)st.st_uid : -1;
+	gt_rm_rf(pub);
+	free(sbx);
+	free(pub);
+	free(rec);
+	free(path);
+	free(text);
+	free(conf);
+	json_decref(spec);
+	return o;
+}
+
+TEST_F_TIMEOUT(lsm, S33_no_inode_with_the_ranges_ids_outside_the_jobs_places, 600)
+{
+	static const char mine[] = "sandbox ok\ntmp ok\nshm ok\n";
+	static const char all_ok[] = "creat ok\nmkdir ok\nsymlink ok\nlink ok\n";
+	static const char refused[] = "creat Operation not permitted\nmkdir Operation not permitted\n"
+				      "symlink Operation not permitted\nlink Operation not permitted\n";
+	const char *ways[] = { "chown", "auto", "idmap" };
+	char *want_ok, *want_no, *disk, dev[64];
+	const char *img;
+	int fd, loopfd;
+	long long left;
+	json_t *o, *d;
+
+	ASSERT_LE(0, asprintf(&want_ok, "%s%s", mine, all_ok));
+	ASSERT_LE(0, asprintf(&want_no, "%s%s", mine, refused));
+
+	/* without the LSM: the range's files are left in the host directory */
+	o = place_job(_metadata, self, "chown", self->dir, "lsm.pl0", want_ok, &left);
+	EXPECT_EQ(GT_FIRST + 1000, left);
+	EXPECT_TRUE(json_is_null(json_object_get(o, "lsm_denials")));
+	json_decref(o);
+	if (!load(_metadata, self))
+		return;
+	/* idmap: the sandbox on ext4, which 6.1 can idmap (the guest's /tmp cannot) */
+	img = gt_f("%s/disk.img", self->dir);
+	disk = strdup(gt_f("%s/disk", self->dir));
+	fd = open(img, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, 64 << 20));
+	close(fd);
+	loopfd = gt_loop_attach(img, dev, sizeof(dev));
+	ASSERT_LE(0, loopfd) TH_LOG("no loop device: %s", strerror(errno));
+	ASSERT_EQ(0, system(gt_f("mkfs.ext4 -q -F %s >/dev/null 2>&1", dev)));
+	gt_mkdirs(disk, 0755, -1, -1);
+	ASSERT_EQ(0, mount(dev, disk, "ext4", MS_NOSUID | MS_NODEV, NULL)) TH_LOG("%s", strerror(errno));
+	for (unsigned i = 0; i < 3; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "lsm.pl%u", i + 1);
+		o = place_job(_metadata, self, ways[i], i == 2 ? disk : self->dir, id, want_no, &left);
+		EXPECT_EQ(-1, left);
+		d = json_object_get(o, "lsm_denials");
+		EXPECT_EQ(1, gt_json_int(d, "path_mknod_outside")) TH_LOG("way %s", ways[i]);
+		EXPECT_EQ(1, gt_json_int(d, "path_mkdir_outside"));
+		EXPECT_EQ(1, gt_json_int(d, "path_symlink_outside"));
+		EXPECT_EQ(1, gt_json_int(d, "path_link_outside"));
+		EXPECT_EQ(4, json_object_size(d)) TH_LOG("no other denial");
+		json_decref(o);
+	}
+	umount2(disk, MNT_DETACH);
+	close(loopfd);
+	free(disk);
+	free(want_ok);
+	free(want_no);
+}
+
+/*
  * Helper mode (gridrun-helper lsm-add, lsm-del): the pilot's job is
  * registered although the pilot cannot open the pins. Without the LSM the
  * pilot's V3/S33 (setns into its job's user namespace, setresuid to the
  * range's first id) and a kill from another job (a registered root
  * stand-in, which uids do not stop) work; with it both are refused, and
- * the job's record counts its own denial (the helper's lsm-del brought it).
+ * the job's record counts its own denial (the helper's lsm-del brought it);
+ * the job still writes its sandbox (as handed over by the world's helper).
  * Where the kernel refuses BPF LSM programs: gridrun-lsm's refusal, and the
  * helper-mode job runs as before, its record saying the LSM was not loaded.
  */
-static pid_t start_pilot_job(struct __test_metadata *_metadata, const struct gt_world *w, const char *name,
-			     pid_t *init, pid_t *main_pid)
-{
-	char *spec = pilot_spec(w, name, "echo up; sleep 30"), *sp;
-	pid_t pid = gt_start_spec(spec, PILOT);
-
-	ASSERT_LT(0, pid);
-	ASSERT_LE(0, asprintf(&sp, "%s/pstate/%s/state.json", w->dir, name));
-	*init = 0;
-	for (int i = 0; i < 200 && !*init; i++) {
-		json_t *o;
-
-		usleep(50000);
-		o = read_record(sp);
-		*init = (pid_t)gt_json_int(o, "pid");
-		json_decref(o);
-	}
-	ASSERT_LT(0, *init) TH_LOG("no state at %s", sp);
-	*main_pid = first_child(*init);
-	ASSERT_LT(0, *main_pid);
-	usleep(200000);   /* past exec */
-	free(sp);
-	free(spec);
-	return pid;
-}
-
-static json_t *stop_pilot_job(struct __test_metadata *_metadata, const struct gt_world *w, pid_t pid,
-			      const char *name)
-{
-	json_t *o;
-
-	kill(pid, SIGTERM);
-	EXPECT_NE(-1, gt_wait(pid, 30000));
-	o = read_record(gt_f("%s/execute/%s/record.json", w->dir, name));
-	EXPECT_NE(NULL, o);
-	return o;
-}
-
-/* as the pilot: V3 against its own job, through its main process (init
- * is not dumpable); 0 or the errno */
-static int pilot_setns_setresuid(pid_t init)
-{
-	int status;
-	pid_t c = fork();
-
-	if (c == 0) {
-		become(PILOT);
-		_exit(setns_setresuid(init, false));
-	}
-	waitpid(c, &status, 0);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 200;
-}
-
 static void helper_mode(struct __test_metadata *_metadata, const struct gt_world *w)
 {
 	char *lsm_bin, *argv[6], arg[16];
@@ -767,6 +722,7 @@ static void helper_mode(struct __test_metadata *_metadata, const struct gt_world
 	EXPECT_EQ(1, d.hook[GR_LSM_KILL]);
 	EXPECT_EQ(0, kill(main_pid, 0));   /* the victim still runs */
 	o = stop_pilot_job(_metadata, w, pid, "lh2");
+	EXPECT_EQ(0, access(gt_f("%s/execute/lh2/up", w->dir), F_OK)) TH_LOG("the job could not write its sandbox");
 	den = json_object_get(o, "lsm_denials");
 	EXPECT_TRUE(json_is_object(den)) TH_LOG("lsm_denials is not an object");
 	EXPECT_EQ(1, gt_json_int(den, "task_fix_setuid"));

@@ -235,42 +235,27 @@ bad:
 	return gr_error_set(err, EPROTO, "helper: unexpected answer `%.40s`", out);
 }
 
-/* What gr_helper_map() last mapped, for gr_helper_lsm_add(): the supervisor
- * only holds the maps hook's opaque data, not the lease (helper.h). */
-static struct {
-	pid_t pid;
-	unsigned index;
-	char pool[GR_NAME_MAX + 1];
-} mapped;
-
 int gr_helper_map(const char *pool, unsigned index, pid_t pid, int pidfd, struct gr_error **err)
 {
 	char idx[16], p[16], out[16];
 	char *const argv[] = { "gridrun-helper", "map", (char *)pool, idx, p, NULL };
-	int r;
 
 	snprintf(idx, sizeof(idx), "%u", index);
 	snprintf(p, sizeof(p), "%d", (int)pid);
-	mapped.pid = 0;
-	r = call(argv, pidfd, out, sizeof(out), NULL, err);
-	if (r < 0)
-		return r;
-	mapped.pid = pid;
-	mapped.index = index;
-	snprintf(mapped.pool, sizeof(mapped.pool), "%s", pool);
-	return r;
+	return call(argv, pidfd, out, sizeof(out), NULL, err);
 }
 
-int gr_helper_lsm_add(pid_t pid, int pidfd, struct gr_lsm_reg *reg, struct gr_error **err)
+int gr_helper_lsm_add(const char *pool, unsigned index, pid_t pid, int pidfd, struct gr_lsm_reg *reg,
+		      struct gr_error **err)
 {
 	char idx[16], p[16], out[32];
-	char *const argv[] = { "gridrun-helper", "lsm-add", mapped.pool, idx, p, NULL };
+	char *const argv[] = { "gridrun-helper", "lsm-add", (char *)pool, idx, p, NULL };
 	unsigned long long key;
 	int n = 0, r;
 
-	if (mapped.pid != pid || pid <= 0 || !gr_lsm_maybe_loaded())
+	if (pid <= 0 || !gr_lsm_maybe_loaded())
 		return 0;
-	snprintf(idx, sizeof(idx), "%u", mapped.index);
+	snprintf(idx, sizeof(idx), "%u", index);
 	snprintf(p, sizeof(p), "%d", (int)pid);
 	r = call(argv, pidfd, out, sizeof(out), NULL, err);
 	if (r < 0)
@@ -281,14 +266,14 @@ int gr_helper_lsm_add(pid_t pid, int pidfd, struct gr_lsm_reg *reg, struct gr_er
 		return 0;
 	reg->job = key;
 	reg->via_helper = true;
-	reg->index = mapped.index;
-	snprintf(reg->pool, sizeof(reg->pool), "%s", mapped.pool);
+	reg->index = index;
+	snprintf(reg->pool, sizeof(reg->pool), "%s", pool);
 	return 1;
 }
 
 int gr_helper_lsm_del(struct gr_lsm_reg *reg, struct gr_lsm_denials *out, struct gr_error **err)
 {
-	char idx[16], ans[256];
+	char idx[16], ans[512];
 	char *const argv[] = { "gridrun-helper", "lsm-del", reg->pool, idx, NULL };
 	unsigned long long v[GR_LSM_HOOKS + 1];
 	const char *q;

@@ -66,7 +66,7 @@
  *       INDEX (as release does: an unregistered job must have no task
  *       left), then removes the LSM's entries for that range and their
  *       denial counts; prints "none\n" (nothing registered, or the LSM is
- *       not loaded) or "denials TOTAL N0 .. N12\n" (per hook, lsm.h).
+ *       not loaded) or "denials TOTAL N0 .. N16\n" (per hook, lsm.h).
  * POOL is a configuration name, JOB_ID a lease job id ([A-Za-z0-9._-]{1,64},
  * no leading '.'), INDEX a decimal below the pool's ranges, PID a decimal in
  * 1..4194304 (PID_MAX_LIMIT), UID and GID decimals below the range's size;
@@ -195,17 +195,19 @@ int gr_helper_map(const char *pool, unsigned index, pid_t pid, int pidfd, struct
 int gr_helper_release(const char *pool, unsigned index, int dirfd, unsigned long *walked, struct gr_error **err);
 /* adds what gc did to *st (may be NULL) */
 int gr_helper_gc(const char *pool, struct gr_lease_gc_stats *st, struct gr_error **err);
-/* The BPF LSM in helper mode. gr_helper_map() notes what it mapped (pool,
- * index, pid: one job per supervisor process); gr_helper_lsm_add() registers
- * that job when pid is the one mapped, before sync #1 (the helper checks the
- * target still runs as the caller). 1 registered (reg says how to undo it), 0
- * not loaded or pid not mapped by the helper, -errno with *err (the job must
- * not start). No helper is run when the pins are absent (stat, no privilege).
+/* The BPF LSM in helper mode. gr_helper_lsm_add() registers the job whose
+ * init pid is, with the lease (pool, index) its maps were written for
+ * (priv.h's lsm_add, through the supervisor's lsm_add hook), before sync #1
+ * (the helper checks the target still runs as the caller). 1 registered (reg
+ * says how to undo it: the lease is kept there, per run), 0 not loaded,
+ * -errno with *err (the job must not start). No helper is run when the pins
+ * are absent (stat, no privilege).
  * gr_helper_lsm_del() undoes it after the job's last task is gone, with the
  * denials into *out; nothing when reg is not the helper's. */
 struct gr_lsm_reg;
 struct gr_lsm_denials;
-int gr_helper_lsm_add(pid_t pid, int pidfd, struct gr_lsm_reg *reg, struct gr_error **err);
+int gr_helper_lsm_add(const char *pool, unsigned index, pid_t pid, int pidfd, struct gr_lsm_reg *reg,
+		      struct gr_error **err);
 int gr_helper_lsm_del(struct gr_lsm_reg *reg, struct gr_lsm_denials *out, struct gr_error **err);
 
 #endif

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <linux/loop.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -559,4 +561,32 @@ bool gt_idmap_expected(const char *path)
 		return major > 6 || (major == 6 && minor >= 3);
 	}
 	return false;
+}
+
+/* Attach img to a free loop device; retried when another process takes the
+ * one we were given first. */
+int gt_loop_attach(const char *img, char *dev, size_t len)
+{
+	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	int ffd = open(img, O_RDWR | O_CLOEXEC);
+	int lfd = -1;
+
+	for (int i = 0; ctl >= 0 && ffd >= 0 && i < 20 && lfd < 0; i++) {
+		struct loop_config cfg = { .fd = ffd, .info = { .lo_flags = LO_FLAGS_AUTOCLEAR } };
+		int n = ioctl(ctl, LOOP_CTL_GET_FREE);
+
+		if (n < 0)
+			break;
+		snprintf(dev, len, "/dev/loop%d", n);
+		lfd = open(dev, O_RDWR | O_CLOEXEC);
+		if (lfd >= 0 && ioctl(lfd, LOOP_CONFIGURE, &cfg) < 0) {
+			close(lfd);
+			lfd = -1;
+		}
+	}
+	if (ctl >= 0)
+		close(ctl);
+	if (ffd >= 0)
+		close(ffd);
+	return lfd;
 }

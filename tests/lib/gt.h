@@ -103,6 +103,11 @@ char *gt_spec_sys(const char *dir, const char *args_json, const char *extra, con
  * comment. Returns how many inputs were judged (-1: DIR unreadable);
  * *failed counts the problems.
  */
+/* Attach img to a free loop device (autoclear; its path into dev); retried
+ * when another process takes the one it was given first. The loop device's
+ * fd, -1 when none could be had. */
+int gt_loop_attach(const char *img, char *dev, size_t len);
+
 typedef char *gt_corpus_check(const char *dir, const char *name, const char *expected, void *arg);
 int gt_corpus(const char *dir, const char *ext, gt_corpus_check *check, void *arg, int *failed);
 
