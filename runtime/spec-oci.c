@@ -560,6 +560,30 @@ static int make_targets_as(int rootfd, const struct gr_spec *spec, uid_t uid, gi
 	return 0;
 }
 
+/*
+ * The rootfs, as a directory fd: below the bundle (a relative root.path,
+ * runc spec's "rootfs") it is opened from the bundle's fd and may not go
+ * through a symlink, so the directory whose owner make_targets_as() becomes
+ * is the one the rootfs lies in, whatever is renamed meanwhile; an absolute
+ * root.path is the spec's own choice.
+ */
+static int open_rootfs(const struct gr_spec *spec, int bundlefd)
+{
+	size_t n = strlen(spec->bundle);
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd;
+
+	if (strncmp(spec->root_path, spec->bundle, n) || spec->root_path[n] != '/')
+		return open(spec->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	do
+		fd = (int)syscall(SYS_openat2, bundlefd, spec->root_path + n + 1, &how, sizeof(how));
+	while (fd < 0 && errno == EAGAIN);
+	return fd;
+}
+
 int gr_spec_oci_make_targets(const struct gr_spec *spec, struct gr_error **err)
 {
 	_cleanup_close_ int rootfd = -1, bundlefd = -1;
@@ -578,9 +602,24 @@ int gr_spec_oci_make_targets(const struct gr_spec *spec, struct gr_error **err)
 		return 0;
 	if (!any_target_missing(rootfd, spec))
 		return 0;
-	bundlefd = open(spec->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* something to make: the bundle itself, never through a symlink
+	 * (O_NOFOLLOW|O_DIRECTORY: ENOTDIR), so its owner is that of the
+	 * directory the caller named, and the rootfs opened from it again */
+	bundlefd = open(spec->bundle, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (bundlefd < 0 && errno == ENOTDIR && lstat(spec->bundle, &bst) == 0 && S_ISLNK(bst.st_mode))
+		return gr_error_set(err, ELOOP, "bundle `%s` is a symlink: name the directory itself "
+				    "(missing mount targets are made as its owner)", spec->bundle);
 	if (bundlefd < 0 || fstat(bundlefd, &bst) < 0)
 		return gr_error_sys(err, errno, "bundle `%s`", spec->bundle);
+	close(rootfd);
+	rootfd = open_rootfs(spec, bundlefd);
+	if (rootfd < 0)
+		return gr_error_sys(err, errno, "root.path `%s` (below the bundle, never through a symlink)",
+				    spec->root_path);
+	if (fstat(rootfd, &rst) < 0)
+		return gr_error_sys(err, errno, "root.path `%s`", spec->root_path);
+	if (rst.st_dev == hst.st_dev && rst.st_ino == hst.st_ino)
+		return 0;
 	if (geteuid() == 0 && bst.st_uid != 0)
 		return make_targets_as(rootfd, spec, bst.st_uid, bst.st_gid, err);
 	return make_all_targets(rootfd, spec, err);

@@ -217,9 +217,12 @@ int gr_spec_oci_oom_in_child(const struct gr_spec *spec, struct gr_error **err);
  * directory's owner: root running a user's bundle forks a child with that
  * user's uid, gid and no groups, so it makes nothing the user could not, and
  * the job's own ids (a leased range) need no write access to the rootfs.
- * Every lookup is openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) from the
- * rootfs fd, so a symlink in the rootfs never leads a creation outside.
- * Nothing missing: no fork, no creation.
+ * The bundle is opened without following a symlink and a rootfs below it
+ * from its fd with openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS), so the
+ * owner taken is that of the directory the rootfs lies in; every lookup in
+ * the rootfs is openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) from its fd,
+ * so a symlink in it never leads a creation outside. Nothing missing: no
+ * fork, no creation.
  */
 int gr_spec_oci_make_targets(const struct gr_spec *spec, struct gr_error **err);
 

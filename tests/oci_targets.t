@@ -36,7 +36,7 @@ bundle() { # DIR ARGS-JSON GR-JSON
 }
 owners() { stat -c %u "$1/rootfs/proc" "$1/rootfs/dev" "$1/rootfs/tmp" "$1/rootfs/var/tmp" "$1/rootfs/run" 2>&1 | sort -u; }
 
-echo "1..3"
+echo "1..4"
 
 # 1. root, a leased range: the range cannot write the user's rootfs; the owner can
 B1=$T/b1
@@ -63,8 +63,20 @@ jq '.mounts += [{"destination": "/planted", "type": "tmpfs", "source": "tmpfs"}]
 rm -rf "$B3/rootfs" && ln -s "$T/roots" "$B3/rootfs" && chown -h $U:$U "$B3/rootfs"
 (cd "$B3" && "$G" run --bundle "$B3" oci.t.$I.3 >"$B3/out" 2>"$B3/err"); rc=$?
 errlines "$B3/err" >"$B3/lines"
-check "a user's root.path leading into root's directory: refused (exit 125) in one line naming the target, nothing made there, no state entry or cgroup left" \
-	"[ $rc = 125 ] && [ \$(wc -l <$B3/lines) = 1 ] && grep -q 'mount target .*Permission denied' $B3/lines && [ -z \"\$(ls -A $T/roots)\" ] && [ -z \"\$(ls -A $T/state 2>/dev/null | grep -vx records)\" ] && [ \$(cgdirs oci.t.$I.3) = 0 ]" \
+check "a user's root.path leading into root's directory: refused (exit 125) in one line naming root.path, nothing made there, no state entry or cgroup left" \
+	"[ $rc = 125 ] && [ \$(wc -l <$B3/lines) = 1 ] && grep -q 'root.path .*never through a symlink' $B3/lines && [ -z \"\$(ls -A $T/roots)\" ] && [ -z \"\$(ls -A $T/state 2>/dev/null | grep -vx records)\" ] && [ \$(cgdirs oci.t.$I.3) = 0 ]" \
 	"$B3/out" "$B3/err"
+
+# 4. the same with an absolute root.path (the spec's own choice): made as the
+# bundle's owner, who cannot write root's directory
+B4=$T/b4
+bundle "$B4" '["true"]' '{}'
+jq --arg r "$T/roots" '.root.path = $r' "$B4/config.json" >"$T/c.json" && mv "$T/c.json" "$B4/config.json" &&
+	chown $U:$U "$B4/config.json"
+(cd "$B4" && "$G" run --bundle "$B4" oci.t.$I.4 >"$B4/out" 2>"$B4/err"); rc=$?
+errlines "$B4/err" >"$B4/lines"
+check "a user's absolute root.path naming root's directory: refused (exit 125) in one line, Permission denied, nothing made there" \
+	"[ $rc = 125 ] && [ \$(wc -l <$B4/lines) = 1 ] && grep -q 'mount target .*Permission denied' $B4/lines && [ -z \"\$(ls -A $T/roots)\" ]" \
+	"$B4/out" "$B4/err"
 
 gt_tap_status
