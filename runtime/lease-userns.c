@@ -58,7 +58,7 @@
  * which owns J). So only root, the range and (helper mode) the pilot can
  * enter J or open it. But anyone can hold it: the job passes an nsfs fd over
  * any unix socket it reaches (SCM_RIGHTS), and a root process that opened
- * one keeps it across setresuid() to any uid (lease_test's lingerer, uid
+ * one keeps it across setresuid() to any uid (s33_lease_test's lingerer, uid
  * 23456, does exactly that in root mode, and must be killed). A holder
  * that cannot enter J keeps it alive, and acquire trusts that a settled
  * range has no live namespace: it could hand the fd on, in helper mode to

@@ -1,28 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * lease_test.c - leases of uid ranges (runtime/lease.c) and root-mode jobs
- * that run in a leased range.
+ * lease_test.c - leases of uid ranges (runtime/lease.c): acquire, release,
+ * quarantine, gc, accounts, exhaustion, concurrency, dead and garbled
+ * leases, the lease directory's mode, layout changes and the time of a
+ * cycle. S33 (no range leased while a process holds its ids or its user
+ * namespace) is in s33_lease_test.c; the fixture is tests/lib/gt-pool.h.
  *
- * The first part drives the library on real files in a scratch lease
- * directory, with holders that are real processes (forked children, some of
- * them SIGKILLed). The second runs real jobs through the real binary with a
- * site configuration in the scratch directory (GRIDRUN_CONFIG). Pools start
- * at gt_pool_first() (3000000000 and up, per test process), far from any account.
+ * It drives the library on real files in a scratch lease directory, with
+ * holders that are real processes (forked children, some of them
+ * SIGKILLed). Pools start at gt_pool_first() (3000000000 and up, per test
+ * process), far from any account.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/fsuid.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,110 +28,7 @@
 #include "gt.h"
 #include "gt-world.h"
 #include "lease.h"
-
-/* from util.h, whose ARRAY_SIZE the harness defines too */
-unsigned long long gr_now_ns(void);
-unsigned long long gr_proc_starttime(pid_t pid);
-
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-
-#define FIRST GT_FIRST
-
-FIXTURE(pool) {
-	char *dir, *leases, *conf;
-	struct gr_config *cfg;
-	const struct gr_pool *pool;
-	struct gt_result res;
-};
-
-FIXTURE_SETUP(pool)
-{
-	char *state;
-
-	self->dir = gt_tmpdir();
-	ASSERT_LE(0, asprintf(&self->leases, "%s/leases", self->dir));
-	ASSERT_LE(0, asprintf(&state, "%s/state", self->dir));
-	setenv("GRIDRUN_STATE_DIR", state, 1);
-	free(state);
-	memset(&self->res, 0, sizeof(self->res));
-}
-
-FIXTURE_TEARDOWN(pool)
-{
-	gt_result_free(&self->res);
-	gr_config_free(self->cfg);
-	gt_rm_rf(self->dir);
-	free(self->dir);
-	free(self->leases);
-	free(self->conf);
-}
-
-/* (Re)write the site configuration: pool atlas of `ranges` ranges of 65536. */
-static void configure(struct __test_metadata *_metadata, struct _test_data_pool *self,
-		      unsigned ranges, unsigned quarantine)
-{
-	struct gr_error *err = NULL;
-
-	free(self->conf);
-	self->conf = gt_write(self->dir, "gridrun.conf",
-			      "[runtime]\nlease_dir = %s\n\n[pool atlas]\nfirst_uid = %u\nranges = %u\n"
-			      "accounts = atlas001 atlas002\nquarantine_seconds = %u\n\n"
-			      "[pool closed]\nfirst_uid = %u\nranges = 1\n",
-			      self->leases, FIRST, ranges, quarantine, FIRST + 4194304);
-	ASSERT_EQ(0, chmod(self->conf, 0644));
-	setenv("GRIDRUN_CONFIG", self->conf, 1);
-	gr_config_free(self->cfg);
-	self->cfg = NULL;
-	ASSERT_EQ(0, gr_config_load(self->conf, 0, &self->cfg, &err)) TH_LOG("%s", err->msg);
-	self->pool = gr_config_pool(self->cfg, "atlas");
-}
-
-static char *pool_file(struct _test_data_pool *self, const char *name)
-{
-	char *p;
-
-	if (asprintf(&p, "%s/atlas/%s", self->leases, name) < 0)
-		abort();
-	return p;
-}
-
-static bool pool_has(struct _test_data_pool *self, const char *name)
-{
-	char *p = pool_file(self, name);
-	bool r = access(p, F_OK) == 0;
-
-	free(p);
-	return r;
-}
-
-/* Entries of the pool directory other than its locks and .layout. */
-static int pool_entries(struct _test_data_pool *self, int *leases, int *quarantines, int *other)
-{
-	char *d = pool_file(self, "");
-	DIR *dir = opendir(d);
-	struct dirent *de;
-
-	*leases = *quarantines = *other = 0;
-	free(d);
-	if (!dir)
-		return -1;
-	while ((de = readdir(dir))) {
-		size_t n = strlen(de->d_name);
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
-		    !strcmp(de->d_name, ".lock") || !strcmp(de->d_name, ".gclock") ||
-		    !strcmp(de->d_name, ".layout"))
-			continue;
-		if (n > 6 && !strcmp(de->d_name + n - 6, ".lease"))
-			(*leases)++;
-		else if (n > 11 && !strcmp(de->d_name + n - 11, ".quarantine"))
-			(*quarantines)++;
-		else
-			(*other)++;
-	}
-	closedir(dir);
-	return 0;
-}
+#include "gt-pool.h"
 
 /* A child that acquires a lease with itself as holder, reports the index on
  * `report`, then waits for a byte on `hold` (or dies) and releases. */
@@ -261,9 +154,6 @@ TEST_F(pool, quarantine_ends_after_its_cool_down)
 	EXPECT_FALSE(pool_has(self, "0.quarantine"));
 }
 
-/* A task with a uid (or gid) in range 0, there when this returns. */
-static pid_t squatter(bool as_uid);
-
 TEST_F(pool, gc_ends_a_quarantine_only_when_no_task_has_an_id_in_the_range)
 {
 	struct gr_error *err = NULL;
@@ -337,298 +227,6 @@ TEST_F(pool, exhaustion_is_one_clear_error_and_leaves_nothing)
 	EXPECT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "c", getpid(), &c, &err));
 	EXPECT_EQ(0, c.index);
 	gr_error_free(err);
-}
-
-/*
- * S33: a range is never leased while a process holds one of its ids,
- * whatever quarantine_seconds says (0 here): the release kills the one that
- * held it during the lease; one that appears later (a pilot entering its
- * old job's user namespace) blocks the range for the next acquirer, and
- * gc settles it by killing that process.
- */
-TEST_F(pool, S33_a_range_is_never_leased_while_a_process_holds_its_ids)
-{
-	struct gr_error *err = NULL;
-	struct gr_lease a, b;
-	int status;
-	pid_t pid;
-
-	configure(_metadata, self, 1, 0);
-	ASSERT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "a", getpid(), &a, &err));
-	pid = squatter(false);
-	ASSERT_EQ(0, gr_lease_release(self->pool, &a, &err));
-	ASSERT_EQ(pid, waitpid(pid, &status, WNOHANG)) TH_LOG("the holder outlived the release");
-	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) TH_LOG("status 0x%x", status);
-	/* one that appears while the range is free blocks it; the acquirer's
-	 * own gc pass (root) kills it before the range is leased */
-	pid = squatter(true);
-	EXPECT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "b", getpid(), &b, &err));
-	ASSERT_EQ(pid, waitpid(pid, &status, WNOHANG)) TH_LOG("the holder lives on while its range is leased");
-	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) TH_LOG("status 0x%x", status);
-	gr_error_free(err);
-}
-
-/*
- * A job's user namespace, mapped to range 0 as gridrun maps it, kept past
- * its job by a lingering process (uid 23456: a pilot's, none of the range's
- * ids) that holds an fd of it, or has bind-mounted it in a mount namespace
- * of its own: returns the lingerer, once it holds the namespace alone.
- */
-static pid_t userns_lingerer(bool by_mount, const char *mnt_file)
-{
-	int p[2], q[2];
-	char c, path[64], map[64];
-	pid_t job, pid;
-
-	if (pipe(p) < 0 || pipe(q) < 0)
-		abort();
-	job = fork();
-	if (job == 0) {   /* the job: a user namespace of its own, waits for its map */
-		close(p[0]);
-		close(p[1]);
-		if (unshare(CLONE_NEWUSER) < 0)
-			_exit(1);
-		close(q[1]);
-		if (read(q[0], &c, 1) < 0)
-			_exit(1);
-		pause();
-		_exit(0);
-	}
-	close(q[0]);
-	for (int i = 0; i < 200; i++, usleep(5000)) {
-		char self[64], its[64];
-
-		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)job);
-		if (readlink(path, its, sizeof(its)) > 0 && readlink("/proc/self/ns/user", self, sizeof(self)) > 0 &&
-		    strncmp(its, self, sizeof(its)))
-			break;
-	}
-	snprintf(map, sizeof(map), "0 %u 65536\n", FIRST);
-	for (int i = 0; i < 2; i++) {   /* one write each, as the kernel wants */
-		int fd = open(gt_f("/proc/%d/%s", (int)job, i ? "gid_map" : "uid_map"), O_WRONLY | O_CLOEXEC);
-
-		if (fd < 0 || write(fd, map, strlen(map)) != (ssize_t)strlen(map))
-			abort();
-		close(fd);
-	}
-	pid = fork();
-	if (pid == 0) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-		close(p[0]);
-		if (fd < 0 || setresgid(23456, 23456, 23456) < 0 || setresuid(23456, 23456, 23456) < 0)
-			_exit(1);
-		if (by_mount) {
-			snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-			if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 ||
-			    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-			    mount(path, mnt_file, NULL, MS_BIND, NULL) < 0)
-				_exit(1);
-			close(fd);
-		}
-		close(p[1]);
-		pause();
-		_exit(0);
-	}
-	close(p[1]);
-	if (pid < 0 || read(p[0], &c, 1) != 0)
-		abort();
-	close(p[0]);
-	/* the job ends: only the lingerer keeps its namespace */
-	kill(job, SIGKILL);
-	waitpid(job, NULL, 0);
-	close(q[1]);
-	return pid;
-}
-
-/*
- * S33 on a busy node: past 256 user and mount namespaces (a node with
- * hundreds of jobs) the scan still knows every mount namespace a process is
- * in, so an fd of one of them (here of the last one made) is no "mount
- * namespace no process is in", which would block the range. (The scan
- * kept 256 of each and then took such an fd for a hidden one.)
- */
-#define BUSY_NS 300
-TEST_F(pool, S33_the_scan_keeps_every_namespace_past_256)
-{
-	struct gr_error *err = NULL;
-	pid_t kids[BUSY_NS + 1];
-	struct gr_lease a;
-	int p[2], n = 0;
-	char c;
-
-	configure(_metadata, self, 1, 0);
-	ASSERT_EQ(0, pipe(p));
-	for (; n < BUSY_NS; n++) {
-		kids[n] = fork();
-		ASSERT_LE(0, kids[n]);
-		if (kids[n] == 0) {   /* a namespace pair of its own, unmapped */
-			close(p[0]);
-			if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 || write(p[1], "x", 1) != 1)
-				_exit(1);
-			pause();
-			_exit(0);
-		}
-	}
-	for (int i = 0; i < BUSY_NS; i++)
-		ASSERT_EQ(1, read(p[0], &c, 1));
-	/* another process keeps an fd of the last mount namespace */
-	kids[n] = fork();
-	ASSERT_LE(0, kids[n]);
-	if (kids[n] == 0) {
-		int fd = open(gt_f("/proc/%d/ns/mnt", (int)kids[BUSY_NS - 1]), O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0 || write(p[1], "x", 1) != 1)
-			_exit(1);
-		pause();
-		_exit(0);
-	}
-	n++;
-	EXPECT_EQ(1, read(p[0], &c, 1));
-	ASSERT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "a", getpid(), &a, &err));
-	EXPECT_EQ(0, gr_lease_release(self->pool, &a, &err)) TH_LOG("%s", err ? err->msg : "");
-	for (int i = 0; i < n; i++) {
-		kill(kids[i], SIGKILL);
-		waitpid(kids[i], NULL, 0);
-	}
-	close(p[0]);
-	close(p[1]);
-	gr_error_free(err);
-}
-
-/*
- * S33 in root mode: the release kills a process that holds the range's user
- * namespace by an fd (it could enter it later and be host uid FIRST), and a
- * bind mount of it, which gridrun does not unmount, keeps the range
- * quarantined (whatever quarantine_seconds says) until gc finds it gone.
- */
-TEST_F(pool, S33_a_range_is_never_leased_while_its_user_namespace_is_held)
-{
-	struct gr_error *err = NULL;
-	struct gr_lease a, b;
-	char *mnt_file, *q, *text;
-	int status;
-	pid_t pid;
-
-	configure(_metadata, self, 1, 0);
-	ASSERT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "a", getpid(), &a, &err));
-	pid = userns_lingerer(false, NULL);
-	ASSERT_EQ(0, gr_lease_release(self->pool, &a, &err)) TH_LOG("%s", err ? err->msg : "");
-	ASSERT_EQ(pid, waitpid(pid, &status, WNOHANG)) TH_LOG("the fd holder outlived the release");
-	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) TH_LOG("status 0x%x", status);
-	/* by a mount: blocked, one line naming it; no time ends it, gc does once it is gone */
-	ASSERT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "b", getpid(), &b, &err));
-	mnt_file = gt_write(self->dir, "hold", "x");
-	ASSERT_EQ(0, chown(mnt_file, 23456, 23456));
-	pid = userns_lingerer(true, mnt_file);
-	EXPECT_EQ(1, gr_lease_release(self->pool, &b, &err));
-	ASSERT_NE(NULL, err);
-	EXPECT_NE(NULL, strstr(err->msg, gt_f("pool atlas: range 0 stays in quarantine until `gridrun gc` settles it: "
-					      "its user namespace is kept by an nsfs mount in the mount namespace "
-					      "of pid %d, at `%s`", (int)pid, mnt_file))) TH_LOG("%s", err->msg);
-	gr_error_free(err);
-	err = NULL;
-	EXPECT_EQ(-EAGAIN, gr_lease_acquire(self->pool, "atlas001", "c", getpid(), &b, &err));
-	ASSERT_LE(0, asprintf(&q, "%s/atlas/0.quarantine", self->leases));
-	text = gt_read(q);
-	EXPECT_NE(NULL, text ? strstr(text, "\"blocked\":\"its user namespace is kept by an nsfs mount") : NULL);
-	free(text);
-	gr_error_free(err);
-	err = NULL;
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	EXPECT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "c", getpid(), &b, &err)) TH_LOG("%s", err ? err->msg : "");
-	EXPECT_EQ(0, b.index);
-	gr_error_free(err);
-	free(mnt_file);
-	free(q);
-}
-
-/* How a holder keeps an id of range 0 while its leader looks clean. */
-enum hold_by { BY_SAVED_UID, BY_FS_UID, BY_SAVED_GID, BY_FS_GID, BY_ONE_THREAD, BY_ALL_UIDS, BY_ALL_GIDS };
-
-static void *thread_takes_uid(void *arg)
-{
-	int *p = arg;
-
-	/* the raw call changes this thread alone (glibc's would change all) */
-	if (syscall(SYS_setresuid, FIRST + 7, FIRST + 7, FIRST + 7) == 0)
-		close(p[1]);
-	pause();
-	return NULL;
-}
-
-static pid_t partial_holder(enum hold_by how)
-{
-	int p[2];
-	char c;
-	pid_t pid;
-
-	if (pipe(p) < 0)
-		abort();
-	pid = fork();
-	if (pid == 0) {
-		pthread_t t;
-		int r = 0;
-
-		close(p[0]);
-		switch (how) {
-		case BY_SAVED_UID: r = setresuid(0, 0, FIRST + 7); break;
-		case BY_FS_UID: setfsuid(FIRST + 7); r = setfsuid(FIRST + 7) == (int)(FIRST + 7) ? 0 : -1; break;
-		case BY_SAVED_GID: r = setresgid(0, 0, FIRST + 9); break;
-		case BY_FS_GID: setfsgid(FIRST + 9); r = setfsgid(FIRST + 9) == (int)(FIRST + 9) ? 0 : -1; break;
-		case BY_ALL_UIDS: r = setresuid(FIRST + 7, FIRST + 7, FIRST + 7); break;
-		case BY_ALL_GIDS: r = setresgid(FIRST + 9, FIRST + 9, FIRST + 9); break;
-		case BY_ONE_THREAD:
-			if (pthread_create(&t, NULL, thread_takes_uid, p) != 0)
-				_exit(1);
-			pause();
-		}
-		if (r)
-			_exit(1);
-		close(p[1]);
-		pause();
-		_exit(0);
-	}
-	close(p[1]);
-	if (pid < 0 || read(p[0], &c, 1) != 0)
-		abort();
-	close(p[0]);
-	return pid;
-}
-
-static pid_t squatter(bool as_uid)
-{
-	return partial_holder(as_uid ? BY_ALL_UIDS : BY_ALL_GIDS);
-}
-
-/*
- * S33: the holder scan's cheap verdict (the leader's ids by PIDFD_GET_INFO,
- * lease-reclaim.c) misses no holder: an id in range in the saved or fs slot
- * only, with euid 0 (whose /proc/PID the kernel shows as root's), or in one
- * thread of a process whose leader holds nothing, is found and killed.
- */
-TEST_F(pool, S33_a_holder_by_any_id_or_any_thread_is_found)
-{
-	static const char *what[] = { "saved uid", "fs uid", "saved gid", "fs gid", "one thread's uids" };
-
-	configure(_metadata, self, 1, 0);
-	for (int how = BY_SAVED_UID; how <= BY_ONE_THREAD; how++) {
-		pid_t pid = partial_holder(how), one = 0;
-		int status;
-
-		EXPECT_EQ(1, gr_lease_holders(FIRST, 65536, false, &one)) TH_LOG("a holder by its %s", what[how]);
-		EXPECT_EQ(pid, one) TH_LOG("a holder by its %s", what[how]);
-		EXPECT_EQ(0, gr_lease_holders(FIRST, 65536, true, &one)) TH_LOG("a holder by its %s", what[how]);
-		/* gone but a zombie once the scan returned 0 */
-		EXPECT_EQ(pid, waitpid(pid, &status, WNOHANG)) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-		}
-		EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-			TH_LOG("a holder by its %s: status 0x%x", what[how], status);
-	}
-	EXPECT_EQ(0, gr_lease_holders(FIRST, 65536, false, NULL));
 }
 
 /* R2: 64 holders at once from a pool of 64, then a 65th. */

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * gt-pool.h - what lease_test and s33_lease_test share: the `pool` fixture
+ * (a scratch lease directory and state directory), the site configuration
+ * with pool atlas that configure() (re)writes, a look at the pool directory's
+ * entries, and the holders of range 0's ids that the scans must find.
+ * Include it after kselftest_harness.h.
+ */
+#ifndef GRIDRUN_GT_POOL_H
+#define GRIDRUN_GT_POOL_H
+
+#include <dirent.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "gt.h"
+#include "gt-world.h"
+#include "lease.h"
+
+/* from util.h, whose ARRAY_SIZE the harness defines too */
+unsigned long long gr_now_ns(void);
+unsigned long long gr_proc_starttime(pid_t pid);
+
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+
+#define FIRST GT_FIRST
+
+FIXTURE(pool) {
+	char *dir, *leases, *conf;
+	struct gr_config *cfg;
+	const struct gr_pool *pool;
+	struct gt_result res;
+};
+
+FIXTURE_SETUP(pool)
+{
+	char *state;
+
+	self->dir = gt_tmpdir();
+	ASSERT_LE(0, asprintf(&self->leases, "%s/leases", self->dir));
+	ASSERT_LE(0, asprintf(&state, "%s/state", self->dir));
+	setenv("GRIDRUN_STATE_DIR", state, 1);
+	free(state);
+	memset(&self->res, 0, sizeof(self->res));
+}
+
+FIXTURE_TEARDOWN(pool)
+{
+	gt_result_free(&self->res);
+	gr_config_free(self->cfg);
+	gt_rm_rf(self->dir);
+	free(self->dir);
+	free(self->leases);
+	free(self->conf);
+}
+
+/* (Re)write the site configuration: pool atlas of `ranges` ranges of 65536. */
+static inline void configure(struct __test_metadata *_metadata, struct _test_data_pool *self,
+			     unsigned ranges, unsigned quarantine)
+{
+	struct gr_error *err = NULL;
+
+	free(self->conf);
+	self->conf = gt_write(self->dir, "gridrun.conf",
+			      "[runtime]\nlease_dir = %s\n\n[pool atlas]\nfirst_uid = %u\nranges = %u\n"
+			      "accounts = atlas001 atlas002\nquarantine_seconds = %u\n\n"
+			      "[pool closed]\nfirst_uid = %u\nranges = 1\n",
+			      self->leases, FIRST, ranges, quarantine, FIRST + 4194304);
+	ASSERT_EQ(0, chmod(self->conf, 0644));
+	setenv("GRIDRUN_CONFIG", self->conf, 1);
+	gr_config_free(self->cfg);
+	self->cfg = NULL;
+	ASSERT_EQ(0, gr_config_load(self->conf, 0, &self->cfg, &err)) TH_LOG("%s", err->msg);
+	self->pool = gr_config_pool(self->cfg, "atlas");
+}
+
+static inline char *pool_file(struct _test_data_pool *self, const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/atlas/%s", self->leases, name) < 0)
+		abort();
+	return p;
+}
+
+static inline bool pool_has(struct _test_data_pool *self, const char *name)
+{
+	char *p = pool_file(self, name);
+	bool r = access(p, F_OK) == 0;
+
+	free(p);
+	return r;
+}
+
+/* Entries of the pool directory other than its locks and .layout. */
+static inline int pool_entries(struct _test_data_pool *self, int *leases, int *quarantines, int *other)
+{
+	char *d = pool_file(self, "");
+	DIR *dir = opendir(d);
+	struct dirent *de;
+
+	*leases = *quarantines = *other = 0;
+	free(d);
+	if (!dir)
+		return -1;
+	while ((de = readdir(dir))) {
+		size_t n = strlen(de->d_name);
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    !strcmp(de->d_name, ".lock") || !strcmp(de->d_name, ".gclock") ||
+		    !strcmp(de->d_name, ".layout"))
+			continue;
+		if (n > 6 && !strcmp(de->d_name + n - 6, ".lease"))
+			(*leases)++;
+		else if (n > 11 && !strcmp(de->d_name + n - 11, ".quarantine"))
+			(*quarantines)++;
+		else
+			(*other)++;
+	}
+	closedir(dir);
+	return 0;
+}
+
+
+/* How a holder keeps an id of range 0 while its leader looks clean. */
+enum hold_by { BY_SAVED_UID, BY_FS_UID, BY_SAVED_GID, BY_FS_GID, BY_ONE_THREAD, BY_ALL_UIDS, BY_ALL_GIDS };
+
+static inline void *thread_takes_uid(void *arg)
+{
+	int *p = arg;
+
+	/* the raw call changes this thread alone (glibc's would change all) */
+	if (syscall(SYS_setresuid, FIRST + 7, FIRST + 7, FIRST + 7) == 0)
+		close(p[1]);
+	pause();
+	return NULL;
+}
+
+static inline pid_t partial_holder(enum hold_by how)
+{
+	int p[2];
+	char c;
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		abort();
+	pid = fork();
+	if (pid == 0) {
+		pthread_t t;
+		int r = 0;
+
+		close(p[0]);
+		switch (how) {
+		case BY_SAVED_UID: r = setresuid(0, 0, FIRST + 7); break;
+		case BY_FS_UID: setfsuid(FIRST + 7); r = setfsuid(FIRST + 7) == (int)(FIRST + 7) ? 0 : -1; break;
+		case BY_SAVED_GID: r = setresgid(0, 0, FIRST + 9); break;
+		case BY_FS_GID: setfsgid(FIRST + 9); r = setfsgid(FIRST + 9) == (int)(FIRST + 9) ? 0 : -1; break;
+		case BY_ALL_UIDS: r = setresuid(FIRST + 7, FIRST + 7, FIRST + 7); break;
+		case BY_ALL_GIDS: r = setresgid(FIRST + 9, FIRST + 9, FIRST + 9); break;
+		case BY_ONE_THREAD:
+			if (pthread_create(&t, NULL, thread_takes_uid, p) != 0)
+				_exit(1);
+			pause();
+		}
+		if (r)
+			_exit(1);
+		close(p[1]);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	if (pid < 0 || read(p[0], &c, 1) != 0)
+		abort();
+	close(p[0]);
+	return pid;
+}
+
+/* A task with a uid (or gid) in range 0, there when this returns. */
+static inline pid_t squatter(bool as_uid)
+{
+	return partial_holder(as_uid ? BY_ALL_UIDS : BY_ALL_GIDS);
+}
+
+#endif
