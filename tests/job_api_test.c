@@ -10,7 +10,10 @@
  * The job's life (job.h): gr_job_prepare() of a bad spec leaves nothing
  * (no state entry, no cgroup, no lease); a started job that is signalled
  * ends with its record written and its state gone; gr_job_end() twice is
- * safe; and runtime/main.c stays a thin map of argv onto gr_job_*.
+ * safe; `gridrun kill` reaches the job; gc finds a stale job's cgroup; and
+ * runtime/main.c stays a thin map of argv onto gr_job_*. Starting and
+ * holding a job, and a failure after its start, are job_start_test's; the
+ * `life` fixture is tests/lib/gt-life.h.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -33,6 +36,7 @@
 #include "job.h"
 #include "state.h"
 #include "supervisor.h"
+#include "gt-life.h"
 
 static struct gr_job_state full(void)
 {
@@ -316,68 +320,6 @@ TEST(main_stays_thin)
 	free(cmd);
 }
 
-FIXTURE(life) {
-	char *dir, *state, *sbx, *leases;
-	struct gr_config *cfg;
-	char said[4096];
-};
-
-static void said(void *data, const char *line)
-{
-	char *buf = data;
-	size_t n = strlen(buf);
-
-	snprintf(buf + n, 4096 - n, "%s\n", line);
-}
-
-FIXTURE_SETUP(life)
-{
-	struct gr_error *err = NULL;
-	char *conf;
-
-	self->dir = gt_tmpdir();
-	ASSERT_LE(0, asprintf(&self->state, "%s/state", self->dir));
-	ASSERT_LE(0, asprintf(&self->leases, "%s/leases", self->dir));
-	ASSERT_LE(0, asprintf(&self->sbx, "%s/execute/dir_1", self->dir));
-	gt_mkdirs(self->sbx, 0700, 65534, 65534);
-	setenv("GRIDRUN_STATE_DIR", self->state, 1);
-	conf = gt_write(self->dir, "gridrun.conf", "[runtime]\nlease_dir = %s\n\n[pool atlas]\n"
-			"first_uid = 3000000\nranges = 2\naccounts = root\n", self->leases);
-	chmod(conf, 0644);
-	ASSERT_EQ(0, gr_job_config_load(conf, GR_JOB_CONFIG_RUN, &self->cfg, &err)) TH_LOG("%s", err->msg);
-	free(conf);
-	self->said[0] = '\0';
-}
-
-FIXTURE_TEARDOWN(life)
-{
-	gr_config_free(self->cfg);
-	gt_rm_rf(self->dir);
-	free(self->dir);
-	free(self->state);
-	free(self->leases);
-	free(self->sbx);
-}
-
-static char *life_spec(struct _test_data_life *self, const char *job_id, const char *args, const char *gr_extra)
-{
-	char *gr, *spec;
-
-	if (asprintf(&gr, "\"job_id\": \"%s\", \"sandbox\": \"%s\", \"accounting\": \"%s/record.json\"%s%s",
-		     job_id, self->sbx, self->sbx, gr_extra ? ", " : "", gr_extra ? gr_extra : "") < 0)
-		abort();
-	spec = gt_spec(self->dir, args, NULL, gr);
-	free(gr);
-	return spec;
-}
-
-/* Nothing of the job on the node: state entry, cgroup, lease. */
-static void nothing_left(struct __test_metadata *_metadata, struct _test_data_life *self, const char *id)
-{
-	EXPECT_GE(0, gt_count_dir(self->state));
-	EXPECT_EQ(0, gt_cgroup_dirs(id));
-	EXPECT_GE(0, gt_count_dir(self->leases));
-}
 
 /* A spec that does not parse, one refused by prepare's checks (a rw bind
  * with a leased range, a named rootfs): an error, no job, nothing left. */
@@ -594,191 +536,6 @@ TEST_F_TIMEOUT(life, kill_by_id_through_the_cli, 60)
 	free(spec);
 	free(args);
 	free(ready);
-	free(rec);
-}
-
-/* The job's state entry, parsed (st zeroed when there is none). */
-static int entry(struct _test_data_life *self, const char *id, struct gr_job_state *st)
-{
-	char *text = gt_read(gt_f("%s/%s/state.json", self->state, id));
-	int r;
-
-	memset(st, 0, sizeof(*st));
-	if (!text)
-		return -ENOENT;
-	r = gr_job_state_parse(text, 0, st, NULL);
-	free(text);
-	return r;
-}
-
-/* gr_job_start() returns with the job running (until_exec): before
- * gr_job_wait() its init lives, its cgroup exists and its state entry says
- * running with that pid; the job goes on by itself, and wait collects its
- * status. */
-TEST_F_TIMEOUT(life, start_returns_with_the_job_running, 60)
-{
-	struct gr_job_options opts = { .say = said, .data = self->said, .until_exec = true };
-	struct gr_error *err = NULL;
-	struct gr_job *job = NULL;
-	struct gr_job_state st;
-	char *args = NULL, *spec, *go = strdup(gt_f("%s/go", self->sbx));
-	int status = -1;
-
-	ASSERT_LE(0, asprintf(&args, "[\"/bin/sh\", \"-c\", \"while [ ! -e %s ]; do sleep 0.02; done; exit 7\"]", go));
-	spec = life_spec(self, "api-live", args, NULL);
-	ASSERT_EQ(0, gr_job_prepare_path(spec, self->cfg, &opts, &job, &err)) TH_LOG("%s", err->msg);
-	ASSERT_EQ(0, gr_job_start(job, &err)) TH_LOG("%s", err->msg);
-	/* running, and not waited for */
-	EXPECT_EQ(NULL, gr_job_result(job));
-	ASSERT_EQ(0, entry(self, "api-live", &st));
-	EXPECT_TRUE(st.running);
-	EXPECT_LT(0, st.pid);
-	EXPECT_EQ(0, kill(st.pid, 0)) TH_LOG("the job's init %d is not alive", st.pid);
-	EXPECT_EQ(getpid(), st.supervisor_pid);
-	EXPECT_LT(0, gt_cgroup_dirs("api-live"));
-	usleep(200 * 1000);
-	EXPECT_EQ(0, kill(st.pid, 0));   /* still waiting for go */
-	free(gt_write(self->sbx, "go", "%s", ""));
-	ASSERT_EQ(0, gr_job_wait(job, &status, &err)) TH_LOG("%s", err->msg);
-	EXPECT_EQ(7, status);
-	EXPECT_EQ(GR_REASON_EXITED, gr_job_result(job)->reason);
-	EXPECT_EQ(0, gr_job_end(job, &err));
-	EXPECT_NE(0, kill(st.pid, 0));
-	nothing_left(_metadata, self, "api-live");
-	gr_job_state_free(&st);
-	gr_job_free(job);
-	free(spec);
-	free(args);
-	free(go);
-}
-
-/* Held before its exec (opts.hold, OCI "created"): the entry names init
- * but says not running, the program has not run; gr_job_release() lets it
- * exec, and it runs to its end. */
-TEST_F_TIMEOUT(life, a_held_job_runs_only_when_released, 60)
-{
-	struct gr_job_options opts = { .say = said, .data = self->said, .hold = true };
-	struct gr_error *err = NULL;
-	struct gr_job *job = NULL;
-	struct gr_job_state st;
-	char *args = NULL, *spec, *ran = strdup(gt_f("%s/ran", self->sbx));
-	int status = -1;
-
-	ASSERT_LE(0, asprintf(&args, "[\"/bin/sh\", \"-c\", \"touch %s\"]", ran));
-	spec = life_spec(self, "api-held", args, NULL);
-	ASSERT_EQ(0, gr_job_prepare_path(spec, self->cfg, &opts, &job, &err)) TH_LOG("%s", err->msg);
-	ASSERT_EQ(0, gr_job_start(job, &err)) TH_LOG("%s", err->msg);
-	ASSERT_EQ(0, entry(self, "api-held", &st));
-	EXPECT_FALSE(st.running);
-	EXPECT_TRUE(st.held);
-	EXPECT_LT(0, st.pid);
-	EXPECT_EQ(0, kill(st.pid, 0));
-	usleep(300 * 1000);
-	EXPECT_NE(0, access(ran, F_OK)) TH_LOG("the held job's program ran");
-	ASSERT_EQ(0, gr_job_release(job, &err));
-	ASSERT_EQ(0, gr_job_wait(job, &status, &err)) TH_LOG("%s", err->msg);
-	EXPECT_EQ(0, status);
-	EXPECT_EQ(0, access(ran, F_OK));
-	EXPECT_EQ(0, gr_job_end(job, &err));
-	nothing_left(_metadata, self, "api-held");
-	gr_job_state_free(&st);
-	gr_job_free(job);
-	free(spec);
-	free(args);
-	free(ran);
-}
-
-/* Leases held in the pools (N.lease files; a released range's quarantine
- * stays, lease.h). */
-static int leases_held(struct _test_data_life *self)
-{
-	char line[64] = "";
-	FILE *f = popen(gt_f("find '%s' -name '*.lease' | wc -l", self->leases), "r");
-
-	if (!f)
-		return -1;
-	if (!fgets(line, sizeof(line), f))
-		line[0] = '\0';
-	pclose(f);
-	return atoi(line);
-}
-
-/* nothing_left() for a job that leased: the quarantine stays */
-static void nothing_left_leased(struct __test_metadata *_metadata, struct _test_data_life *self, const char *id)
-{
-	EXPECT_GE(0, gt_count_dir(self->state));
-	EXPECT_EQ(0, gt_cgroup_dirs(id));
-	EXPECT_EQ(0, leases_held(self));
-}
-
-static int fail_started(void *data, pid_t pid, struct gr_error **err)
-{
-	*(pid_t *)data = pid;
-	return gr_error_set(err, EIO, "refused by the test");
-}
-
-/* Failures once the job's process exists leave nothing behind: a started
- * hook that fails (start returns its error, the init it saw is gone), and
- * a started job ended without wait (gr_job_end() kills and reaps it; its
- * record says killed_by_request; a held one never ran its program). */
-TEST_F_TIMEOUT(life, failure_after_start_leaves_nothing, 60)
-{
-	pid_t seen = 0;
-	struct gr_job_options bad = { .started = fail_started, .data = &seen };
-	struct gr_job_options held = { .say = said, .data = self->said, .hold = true };
-	struct gr_job_options live = { .say = said, .data = self->said, .until_exec = true };
-	struct gr_error *err = NULL;
-	struct gr_job *job = NULL;
-	struct gr_job_state st;
-	char *args = NULL, *spec, *ran = strdup(gt_f("%s/ran", self->sbx)), *rec = strdup(gt_f("%s/record.json", self->sbx));
-	json_t *o;
-
-	ASSERT_LE(0, asprintf(&args, "[\"/bin/sh\", \"-c\", \"touch %s; sleep 30\"]", ran));
-	spec = life_spec(self, "api-fail", args, "\"pool\": \"atlas\", \"account\": \"root\"");
-	ASSERT_EQ(0, gr_job_prepare_path(spec, self->cfg, &bad, &job, &err)) TH_LOG("%s", err->msg);
-	EXPECT_GT(0, gr_job_start(job, &err));
-	ASSERT_NE(NULL, err);
-	EXPECT_STREQ("refused by the test", err->msg);
-	gr_error_free(err);
-	err = NULL;
-	EXPECT_LT(0, seen);
-	EXPECT_NE(0, kill(seen, 0)) TH_LOG("init %d of a failed start lives", seen);
-	nothing_left_leased(_metadata, self, "api-fail");
-	EXPECT_EQ(0, gr_job_end(job, &err));
-	gr_job_free(job);
-	nothing_left_leased(_metadata, self, "api-fail");
-
-	ASSERT_EQ(0, gr_job_prepare_path(spec, self->cfg, &held, &job, &err)) TH_LOG("%s", err->msg);
-	ASSERT_EQ(0, gr_job_start(job, &err)) TH_LOG("%s", err->msg);
-	ASSERT_EQ(0, entry(self, "api-fail", &st));
-	EXPECT_EQ(1, leases_held(self));
-	EXPECT_EQ(0, gr_job_end(job, &err));
-	EXPECT_NE(0, kill(st.pid, 0));
-	EXPECT_NE(0, access(ran, F_OK)) TH_LOG("the held job's program ran");
-	nothing_left_leased(_metadata, self, "api-fail");
-	o = json_load_file(rec, 0, NULL);
-	ASSERT_NE(NULL, o) TH_LOG("no record at %s", rec);
-	EXPECT_STREQ("killed_by_request", json_string_value(json_object_get(o, "reason")));
-	json_decref(o);
-	unlink(rec);
-	gr_job_state_free(&st);
-	gr_job_free(job);
-
-	ASSERT_EQ(0, gr_job_prepare_path(spec, self->cfg, &live, &job, &err)) TH_LOG("%s", err->msg);
-	ASSERT_EQ(0, gr_job_start(job, &err)) TH_LOG("%s", err->msg);
-	ASSERT_EQ(0, entry(self, "api-fail", &st));
-	EXPECT_TRUE(st.running);
-	gr_job_free(job);   /* never waited for */
-	EXPECT_NE(0, kill(st.pid, 0));
-	nothing_left_leased(_metadata, self, "api-fail");
-	o = json_load_file(rec, 0, NULL);
-	ASSERT_NE(NULL, o) TH_LOG("no record at %s", rec);
-	EXPECT_STREQ("killed_by_request", json_string_value(json_object_get(o, "reason")));
-	json_decref(o);
-	gr_job_state_free(&st);
-	free(spec);
-	free(args);
-	free(ran);
 	free(rec);
 }
 
