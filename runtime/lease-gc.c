@@ -171,7 +171,7 @@ static int retry_blocked(int dfd, const struct gr_pool *pool, const char *name)
 
 	if (gr_lease_read_entry(dfd, name, &q, &rel, NULL) < 0 || (!q.blocked[0] && !q.has_sandbox))
 		return 0;
-	blocked = gr_lease_settle(pool, &q);
+	blocked = gr_lease_settle(pool, &q, true);
 	/* settled: an ordinary quarantine from its release on */
 	gr_lease_put_entry(dfd, name, &q, rel, NULL);
 	return blocked;

@@ -36,8 +36,10 @@ int gr_lease_put_entry(int dfd, const char *name, const struct gr_lease *l, unsi
 		       struct gr_error **err);
 /* Settle what l's tenant may have left (lease-reclaim.c): its range's
  * holders killed, its noted sandbox walked back (then l->has_sandbox is
- * cleared). 0: settled; 1: l->blocked says what is not. */
-int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l);
+ * cleared). 0: settled; 1: l->blocked says what is not; 2 (only when not
+ * patient, a release): its noted user namespace was still ending and there
+ * is no sandbox to walk back: l->blocked says "pending", gc settles it. */
+int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l, bool patient);
 /* Processes that hold a user namespace of [first, first+count)
  * (lease-userns.c): in it, by an nsfs fd or (why) by an nsfs mount. With
  * kill, the first two are SIGKILLed (pidfd) until none is left or about two
@@ -49,9 +51,9 @@ int gr_lease_ns_holders(uid_t first, unsigned long count, bool kill, pid_t *one,
  * [lo, hi), 0 when not, <0 error (lease-userns.c). */
 int gr_lease_map_of(int fd, unsigned long long lo, unsigned long long hi);
 /* The noted user namespace (gr_lease.userns) still lives (lease-nsalive.c):
- * 1 alive after about a second of asking, 0 gone, -errno (-EBUSY: cannot
- * tell); why says it when not 0. */
-int gr_lease_userns_alive(const char *handle, char *why, size_t size);
+ * 1 alive (patient: after about a second of asking; else at one question),
+ * 0 gone, -errno (-EBUSY: cannot tell); why says it when not 0. */
+int gr_lease_userns_alive(const char *handle, bool patient, char *why, size_t size);
 /* An inode owned by [first, first+count) (owner or group) in the host's
  * /tmp, /var/tmp or /dev/shm (lease-leftover.c): 1 with why naming it, or
  * saying the scan could not finish; 0 none. */

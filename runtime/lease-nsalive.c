@@ -18,8 +18,11 @@
  * 64-bit id and takes a reference only if the count is not zero): an fd in
  * flight, a file opened with the namespace's credentials, an idmapped mount
  * made with it. Those go away asynchronously after the last holder dies (RCU,
- * the mount namespace's teardown), so a live answer is asked again for about
- * a second before the range is kept "blocked"; gc asks again each time.
+ * the mount namespace's teardown: ~20 ms after the job's end here), so gc
+ * asks again for about a second before the range is kept "blocked". A
+ * release does not wait on the job's exit path: one that finds the namespace
+ * still ending and has no sandbox to walk back leaves the range "pending"
+ * (blocked, quietly), which the next gc (a full pool runs one) settles.
  *
  * Limits, said rather than guessed: the kernel answers for another namespace
  * only to a caller in the host's PID namespace with CAP_SYS_ADMIN (ESTALE
@@ -110,9 +113,9 @@ static int ask(const char *text)
 	return errno == ESTALE ? 0 : -errno;
 }
 
-int gr_lease_userns_alive(const char *handle, char *why, size_t size)
+int gr_lease_userns_alive(const char *handle, bool patient, char *why, size_t size)
 {
-	unsigned long long deadline = gr_now_ns() + NS;
+	unsigned long long deadline = gr_now_ns() + (patient ? NS : 0);
 	int r;
 
 	if (!strcmp(handle, "?")) {
@@ -135,7 +138,10 @@ int gr_lease_userns_alive(const char *handle, char *why, size_t size)
 		nanosleep(&ts, NULL);
 		r = ask(handle);
 	}
-	if (r > 0)
+	if (r > 0 && !patient)
+		snprintf(why, size, "pending: its user namespace was still ending at release (its last "
+			 "references go after the job's end); the next `gridrun gc` settles it");
+	else if (r > 0)
 		snprintf(why, size, "its user namespace still lives after every process that held it was "
 			 "killed (an nsfs fd in flight in a unix socket?); `gridrun gc` retries");
 	else if (r < 0)

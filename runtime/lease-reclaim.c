@@ -344,7 +344,7 @@ static int walk_back(const struct gr_lease *l, uid_t first, unsigned long count,
 	return r;
 }
 
-int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l)
+int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l, bool patient)
 {
 	uid_t first = pool->first_uid + l->index * pool->range_size;
 	char why[GR_LEASE_BLOCKED_MAX];
@@ -363,7 +363,14 @@ int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l)
 				 "die (pid %d)", n, (int)one);
 		return 1;
 	}
-	/* then whoever could enter its user namespace again (lease-userns.c) */
+	/* then whoever could enter its user namespace again (lease-userns.c),
+	 * unless the kernel says the noted one is gone already (a pending
+	 * range at gc): a lease maps one namespace, and one nothing holds has
+	 * no process, fd or mount left to find */
+	if (l->userns[0] && gr_lease_userns_alive(l->userns, false, why, sizeof(why)) == 0) {
+		l->userns[0] = '\0';
+		goto ns_gone;
+	}
 	n = gr_lease_ns_holders(first, pool->range_size, true, &one, why, sizeof(why));
 	if (n != 0) {
 		if (n == -EBUSY)
@@ -376,15 +383,22 @@ int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l)
 				 "did not die (pid %d)", n, (int)one);
 		return 1;
 	}
-	/* then whether the namespace lives on where no scan sees it (lease-nsalive.c) */
+	/* then whether the namespace lives on where no scan sees it (lease-nsalive.c);
+	 * a release with no walk back to do does not wait for its end */
 	if (l->userns[0]) {
-		if (gr_lease_userns_alive(l->userns, l->blocked, sizeof(l->blocked)) != 0)
+		bool wait = patient || l->has_sandbox;
+		int alive = gr_lease_userns_alive(l->userns, wait, l->blocked, sizeof(l->blocked));
+
+		if (alive > 0 && !wait)
+			return 2;
+		if (alive != 0)
 			return 1;
 		l->userns[0] = '\0';
 	} else if (getenv("GRIDRUN_DEBUG") && !gr_lease_userns_handles()) {
 		fprintf(stderr, "gridrun: debug: lease: range %u: this kernel has no nsfs file handles: a user "
 			"namespace kept by an fd in flight cannot be seen\n", (unsigned)first);
 	}
+ns_gone:
 	if (l->has_sandbox && walk_back(l, first, pool->range_size, l->blocked, sizeof(l->blocked)) < 0)
 		return 1;
 	l->has_sandbox = false;

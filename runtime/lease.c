@@ -690,7 +690,7 @@ int gr_lease_quarantine(int dfd, const struct gr_pool *pool, const struct gr_lea
 
 	snprintf(name, sizeof(name), "%u.lease", l->index);
 	snprintf(qname, sizeof(qname), "%u.quarantine", l->index);
-	blocked = gr_lease_settle(pool, &q);
+	blocked = gr_lease_settle(pool, &q, false);
 	if (pool->quarantine_seconds || blocked) {
 		r = gr_lease_put_entry(dfd, qname, &q, gr_realtime_ns(), err);
 		if (r < 0)
@@ -698,6 +698,11 @@ int gr_lease_quarantine(int dfd, const struct gr_pool *pool, const struct gr_lea
 	}
 	if (unlinkat(dfd, name, 0) < 0)
 		return gr_error_sys(err, errno, "lease: remove `%s`", name);
+	if (blocked == 2) {   /* pending: quietly, the next gc settles it */
+		if (getenv("GRIDRUN_DEBUG"))
+			fprintf(stderr, "gridrun: debug: pool %s: range %u: %s\n", pool->name, l->index, q.blocked);
+		return 0;
+	}
 	if (blocked) {
 		gr_error_set(err, EBUSY, "pool %s: range %u stays in quarantine until `gridrun gc` settles "
 			     "it: %s", pool->name, l->index, q.blocked);
