@@ -10,6 +10,9 @@
 #   stat/open  a job's own loop over the first BENCH_LSM_FILES entries under
 #              /usr: lstat each, open and close each regular file (timed
 #              inside the job);
+#   stat/open, tmpfs  the same loop over BENCH_LSM_FILES files the job made in
+#              its own /tmp first (untimed): no 9p under it, so the figure
+#              is the hooks' cost where the guest's /usr is the host's;
 #   create     a job's own loop creating and removing BENCH_LSM_FILES files
 #              in its /tmp (the path_mknod rule's cost, timed in the job).
 # Output is TAP (one ok with the figures as diagnostics), so the cgroup v2
@@ -56,9 +59,15 @@ spec true '["/bin/true"]'
 cat >"$D/py/loop.py" <<'EOF'
 import os, sys, time
 n = int(sys.argv[2])
-if sys.argv[1] == 'stat':
+if sys.argv[1] in ('stat', 'stattmp'):
     paths = []
-    for root, dirs, files in os.walk('/usr'):
+    top = '/usr'
+    if sys.argv[1] == 'stattmp':
+        top = '/tmp/tree'
+        os.mkdir(top)
+        for i in range(n):
+            os.close(os.open('%s/f%d' % (top, i), os.O_CREAT | os.O_WRONLY, 0o644))
+    for root, dirs, files in os.walk(top):
         for f in dirs + files:
             paths.append(os.path.join(root, f))
             if len(paths) >= n:
@@ -84,7 +93,7 @@ EOF
 # the job reads the script from a read-only bind of $D/py (no submount: the
 # job's copy of one would be locked, and a bind of $D could not be cloned)
 args() { printf '["/usr/bin/python3", "/run/gr-lsmb/loop.py", "%s", "%s"]' "$1" "$FILES"; }
-for k in stat create; do
+for k in stat stattmp create; do
 	spec "$k" "$(args $k)"
 	sed -i "s|\"gridrun\":|\"mounts\": [{\"destination\": \"/run/gr-lsmb\", \"source\": \"$D/py\", \"options\": [\"bind\", \"ro\"]}], \"gridrun\":|" "$D/$k.json"
 done
@@ -97,7 +106,7 @@ run_block() { # run_block SIDE: N start-ups, one stat loop, one create loop
 		t1=$(date +%s%N)
 		echo "$(( (t1 - t0) / 1000 ))" >>"$D/start.$side"
 	done
-	for k in stat create; do
+	for k in stat stattmp create; do
 		out=$("$GR" run --config "$D/gridrun.conf" "$D/$k.json" 2>>"$D/err") || fail=1
 		echo "$out" >>"$D/$k.$side"
 	done
@@ -125,6 +134,7 @@ report() { # report NAME FILE_STEM UNIT SCALE
 }
 report start-up start ms 0.001
 report stat/open stat ms 1000
+report stat/tmpfs stattmp ms 1000
 report create create ms 1000
 echo "# load average: $(cut -d' ' -f1-3 /proc/loadavg); kernel $(uname -r); $FILES files per loop"
 if [ "$fail" != 0 ]; then
