@@ -323,6 +323,9 @@ static int on_started(void *data, pid_t pid, int pidfd, const struct gr_cgroup *
 	(void)pidfd;
 	job->init_pid = pid;
 	job->cg = cg;
+	/* root mode: the namespace is ours, no unprivileged holder matters (lease.h) */
+	if (job->lease_held)
+		job->lease.userns_root = gr_lease_userns_root(pid) == 1;
 	/* OCI --pid-file (oci.h) */
 	if (job->opts.started && job->opts.started(job->opts.data, pid, err) < 0)
 		return -EIO;

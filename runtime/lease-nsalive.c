@@ -32,6 +32,13 @@
  * `gridrun check` says so, and so does GRIDRUN_DEBUG at release.
  * Cost: a map adds one name_to_handle_at and one fork (the map check); a
  * release one open_by_handle_at when the namespace is gone.
+ *
+ * Root mode needs none of this: there gridrun itself makes the namespace, as
+ * root, and gr_lease_userns_root() confirms it from the kernel (owner uid 0,
+ * parent our own namespace) while the job's init lives. Nobody but root can
+ * enter such a namespace, so a holder of it (also an fd in flight) keeps a
+ * husk no one can use, and the release neither scans for holders of it nor
+ * asks for its end (lease-reclaim.c's gr_lease_settle()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -168,4 +175,22 @@ bool gr_lease_userns_handles(void)
 	char buf[80];
 	/* outside the host's PID namespace (-EXDEV) the kernel would not answer */
 	return fd >= 0 && gr_lease_userns_handle(fd, buf, sizeof(buf)) == 0;
+}
+
+int gr_lease_userns_root(pid_t pid)
+{
+	char path[64];
+	_cleanup_close_ int fd = -1, parent = -1;
+	struct stat a, b;
+	uid_t owner;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || ioctl(fd, NS_GET_OWNER_UID, &owner) < 0 || owner != 0)
+		return 0;
+	/* a child of our own namespace, so that "0" is our root, not a root below us */
+	parent = ioctl(fd, NS_GET_PARENT);
+	if (parent < 0 || fstat(parent, &a) < 0 || stat("/proc/self/ns/user", &b) < 0)
+		return 0;
+	return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }

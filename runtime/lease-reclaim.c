@@ -364,9 +364,16 @@ int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l, bool patient
 		return 1;
 	}
 	/* then whoever could enter its user namespace again (lease-userns.c),
-	 * unless the kernel says the noted one is gone already (a pending
-	 * range at gc): a lease maps one namespace, and one nothing holds has
-	 * no process, fd or mount left to find */
+	 * unless no one but root can (root mode: lease.h's userns_root), or the
+	 * kernel says the noted one is gone already (a pending range at gc): a
+	 * lease maps one namespace, and one nothing holds has no process, fd or
+	 * mount left to find */
+	if (l->userns_root) {
+		if (getenv("GRIDRUN_DEBUG"))
+			fprintf(stderr, "gridrun: debug: lease: range %u: its user namespace is root's: no "
+				"holder of it is looked for\n", (unsigned)first);
+		goto ns_gone;
+	}
 	if (l->userns[0] && gr_lease_userns_alive(l->userns, false, why, sizeof(why)) == 0) {
 		l->userns[0] = '\0';
 		goto ns_gone;

@@ -753,8 +753,13 @@ int gr_lease_release(const struct gr_pool *pool, const struct gr_lease *lease, s
 	int r;
 
 	r = open_own_lease(pool, lease, "releasing", &dfd, &lockfd, &now, err);
-	/* what is on disk, with the sandbox a walk back is owed for */
-	return r < 0 ? r : gr_lease_quarantine(dfd, pool, &now, err);
+	if (r < 0)
+		return r;
+	/* what is on disk, with the sandbox a walk back is owed for; and what
+	 * only the live supervisor knows (lease.h: never in a file, so a gc
+	 * after its crash judges the namespace in full) */
+	now.userns_root = lease->userns_root;
+	return gr_lease_quarantine(dfd, pool, &now, err);
 }
 
 int gr_lease_note_sandbox(const struct gr_pool *pool, const struct gr_lease *lease,

@@ -57,7 +57,8 @@
  *    sandbox gone) makes the quarantine "blocked", whatever
  *    quarantine_seconds says (also 0): no time ends it, only a gc that
  *    settles it (each gc retries). Settling also finds whoever could enter
- *    a user namespace of the range again (lease-userns.c, S33): a process
+ *    a user namespace of the range again (lease-userns.c, S33; not in root
+ *    mode, where only root could: struct gr_lease's userns_root): a process
  *    in one, or holding one by an nsfs fd, is SIGKILLed; an nsfs mount of
  *    one keeps the quarantine blocked, and its line says where; so does
  *    a noted user namespace that still lives after that (lease-nsalive.c),
@@ -125,6 +126,12 @@ struct gr_lease {
 	char userns[GR_LEASE_USERNS_MAX];     /* the job's user namespace's nsfs file handle
 					       * (lease-nsalive.c); "" none noted, "?" one
 					       * that could not be identified */
+	bool userns_root;                     /* in memory only, never in a file: the job's
+					       * supervisor saw (gr_lease_userns_root()) that
+					       * the job's user namespace is a child of its
+					       * own owned by its root (root mode), which no
+					       * unprivileged process can enter: its release
+					       * looks for no holder of that namespace */
 };
 
 enum gr_lease_state {
@@ -177,6 +184,13 @@ int gr_lease_userns_handle(int nsfd, char *out, size_t size);
 /* User namespace nsfd is a child of ours whose uid or gid map lies wholly
  * in [first, first+count): 1, 0 not, <0 error (a fork, lease-userns.c). */
 int gr_lease_userns_mapped(int nsfd, uid_t first, unsigned long count);
+/* Process pid's user namespace is a child of ours owned by our uid 0: 1,
+ * 0 not (or cannot tell), for struct gr_lease's userns_root. Entering it
+ * (setns) needs CAP_SYS_ADMIN in it, which only a process in it or below it
+ * (all of them have the range's ids, and die by the holder scan) or our own
+ * root (or one more privileged) has; so whoever merely holds it (an nsfs fd,
+ * a bind mount, an fd in flight) can do nothing with it (lease-userns.c). */
+int gr_lease_userns_root(pid_t pid);
 /* This kernel, here (in the host's PID namespace), can tell whether a noted
  * user namespace still lives (`gridrun check`). */
 bool gr_lease_userns_handles(void);

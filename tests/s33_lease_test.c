@@ -256,5 +256,135 @@ TEST_F(pool, S33_a_holder_by_any_id_or_any_thread_is_found)
 	EXPECT_EQ(0, gr_lease_holders(FIRST, 65536, false, NULL));
 }
 
+/* A child in a user namespace of its own, made as uid `as` (0: root's,
+ * else a pilot's), with one more below it when `nested`; mapped to range 0
+ * by root; paused. Its own namespace is the deepest. */
+static pid_t ns_child(uid_t as, bool nested)
+{
+	char map[64], c;
+	int p[2], q[2], r[2];
+	pid_t pid;
+
+	if (pipe(p) < 0 || pipe(q) < 0 || pipe(r) < 0)
+		abort();
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		close(q[1]);
+		close(r[0]);
+		if ((as && (setresgid(as, as, as) < 0 || setresuid(as, as, as) < 0)) || unshare(CLONE_NEWUSER) < 0)
+			_exit(1);
+		close(p[1]);   /* made: the map comes next */
+		/* nested: as its uid 0 (the range's first), as a job would */
+		if (read(q[0], &c, 1) < 0 ||
+		    (nested && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 || unshare(CLONE_NEWUSER) < 0)))
+			_exit(1);
+		if (write(r[1], "k", 1) != 1)   /* done */
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	close(q[0]);
+	close(r[1]);
+	if (pid < 0 || read(p[0], &c, 1) != 0)
+		abort();
+	snprintf(map, sizeof(map), "0 %u 65536\n", FIRST);
+	for (int i = 0; i < 2; i++) {
+		int fd = open(gt_f("/proc/%d/%s", (int)pid, i ? "gid_map" : "uid_map"), O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0 || write(fd, map, strlen(map)) != (ssize_t)strlen(map))
+			abort();
+		close(fd);
+	}
+	close(q[1]);   /* EOF: go on (and unshare again when nested) */
+	if (read(r[0], &c, 1) != 1)
+		abort();   /* it failed: a dead one tells nothing */
+	close(p[0]);
+	close(r[0]);
+	return pid;
+}
+
+/*
+ * Root mode (lease.h's userns_root): a job's user namespace that gridrun
+ * made as root, a child of its own, can be entered by no one but root. The
+ * kernel is asked while the job lives: root's child says yes; a namespace a
+ * pilot made, or one below the job's, says no (those keep the full scan).
+ * Such a release looks for no holder of the namespace: a process of
+ * another uid that keeps an fd of it lives on, cannot setns() into it, and
+ * the range is leased again at once. (Without the flag carried into the
+ * release, the scan kills the holder: the test fails.)
+ */
+TEST_F(pool, S33_root_mode_a_namespace_only_root_can_enter_needs_no_holder_scan)
+{
+	struct gr_error *err = NULL;
+	struct gr_lease a, b;
+	int to[2], from[2], e = 0;
+	pid_t job, pilots, nested, holder;
+	char c;
+
+	configure(_metadata, self, 1, 0);
+	pilots = ns_child(23456, false);
+	nested = ns_child(0, true);
+	job = ns_child(0, false);
+	EXPECT_EQ(0, gr_lease_userns_root(pilots));
+	EXPECT_EQ(0, gr_lease_userns_root(nested));
+	EXPECT_EQ(1, gr_lease_userns_root(job));
+	for (pid_t *p = (pid_t[]){ pilots, nested, 0 }; *p; p++) {
+		kill(*p, SIGKILL);
+		waitpid(*p, NULL, 0);
+	}
+	ASSERT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "a", getpid(), &a, &err));
+	a.userns_root = gr_lease_userns_root(job) == 1;
+	ASSERT_EQ(0, pipe(to));
+	ASSERT_EQ(0, pipe(from));
+	holder = fork();
+	if (holder == 0) {   /* opens the namespace as root, keeps it as 23456 */
+		int fd = open(gt_f("/proc/%d/ns/user", (int)job), O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0 || setresgid(23456, 23456, 23456) < 0 || setresuid(23456, 23456, 23456) < 0)
+			_exit(1);
+		if (write(from[1], "k", 1) != 1 || read(to[0], &c, 1) != 1)
+			_exit(1);
+		e = setns(fd, CLONE_NEWUSER) < 0 ? errno : 0;
+		if (write(from[1], &e, sizeof(e)) != sizeof(e))
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(from[0], &c, 1));
+	kill(job, SIGKILL);   /* the job ends: only the holder keeps its namespace */
+	waitpid(job, NULL, 0);
+	setenv("GRIDRUN_DEBUG", "1", 1);
+	EXPECT_EQ(0, gr_lease_release(self->pool, &a, &err)) TH_LOG("%s", err ? err->msg : "");
+	unsetenv("GRIDRUN_DEBUG");
+	EXPECT_EQ(0, waitpid(holder, NULL, WNOHANG)) TH_LOG("the release looked for the namespace's holders");
+	ASSERT_EQ(1, write(to[1], "t", 1));
+	ASSERT_EQ((ssize_t)sizeof(e), read(from[0], &e, sizeof(e)));
+	EXPECT_EQ(EPERM, e) TH_LOG("the holder entered root's namespace: errno %d", e);
+	EXPECT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "b", getpid(), &b, &err)) TH_LOG("%s", err ? err->msg : "");
+	EXPECT_EQ(0, b.index);
+	kill(holder, SIGKILL);
+	waitpid(holder, NULL, 0);
+	gr_error_free(err);
+}
+
+/* The real binary marks its own (root mode) job's namespace so. */
+TEST_F(pool, S33_root_mode_gridrun_skips_the_namespace_scan)
+{
+	char *spec;
+
+	configure(_metadata, self, 1, 0);
+	spec = gt_spec(self->dir, "[\"/bin/true\"]", NULL, "\"pool\": \"atlas\", \"account\": \"atlas001\"");
+	setenv("GRIDRUN_DEBUG", "1", 1);
+	gt_run_spec(spec, &self->res);
+	unsetenv("GRIDRUN_DEBUG");
+	ASSERT_EQ(0, self->res.status) TH_LOG("%s", self->res.err);
+	EXPECT_NE(NULL, strstr(self->res.err, gt_f("lease: range %u: its user namespace is root's: no holder of it "
+						   "is looked for", FIRST))) TH_LOG("%s", self->res.err);
+	EXPECT_EQ(NULL, strstr(self->res.err, "user namespace scan")) TH_LOG("%s", self->res.err);
+	free(spec);
+}
+
 
 TEST_HARNESS_MAIN
