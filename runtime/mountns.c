@@ -173,11 +173,61 @@ static int mount_fs_at(int rootfd, const char *target, const char *type, const c
 	return TAKE_FD(mfd);
 }
 
-static int setup_dev(int rootfd, const char *size, struct gr_error **err)
+/*
+ * The job's one writable tmpfs: /tmp, /var/tmp, /run and /dev/shm are a
+ * directory each of it, bound in place (issue 13: a superblock is made and
+ * torn down per job, ~0.1-0.2 ms each, and every memory cgroup's removal on
+ * the node walks them all; H2: their size= bounds the four together, which
+ * the job's memory limit bounds anyway). Binds of one superblock are still
+ * separate mounts: no link() or rename() crosses between them (EXDEV).
+ */
+static const struct { const char *dir, *target; mode_t mode; } job_dirs[] = {
+	{ "tmp", "/tmp", 01777 }, { "var-tmp", "/var/tmp", 01777 }, { "run", "/run", 0755 },
+	{ "shm", "/dev/shm", 01777 },
+};
+
+static int job_tmpfs(const char *size, struct gr_error **err)
+{
+	const char *opts[] = { "mode", "0755", size ? "size" : NULL, size, NULL };
+	_cleanup_close_ int mfd = new_fs("tmpfs", opts, JOB_ATTRS, err);
+
+	if (mfd < 0)
+		return gr_error_prefix(err, "mount the job's tmpfs");
+	for (size_t i = 0; i < ARRAY_SIZE(job_dirs); i++)
+		/* fresh and ours alone: nothing else can reach it yet; chmod past the umask */
+		if (mkdirat(mfd, job_dirs[i].dir, 0700) < 0 || fchmodat(mfd, job_dirs[i].dir, job_dirs[i].mode, 0) < 0)
+			return gr_error_sys(err, errno, "the job's tmpfs: make `%s`", job_dirs[i].dir);
+	return TAKE_FD(mfd);
+}
+
+/* Bind directory `dir` of the job's tmpfs at target. */
+static int bind_job_dir(int rootfd, int jobfs, const char *dir, const char *target, struct gr_error **err)
+{
+	_cleanup_close_ int src = -1, tfd = -1;
+
+	src = open_tree(jobfs, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (src < 0)
+		return gr_error_sys(err, errno, "bind `%s` of the job's tmpfs", dir);
+	tfd = ensure_path(rootfd, target, true, err);
+	if (tfd < 0)
+		return tfd;
+	return attach(src, tfd, target, err);
+}
+
+static int bind_job_dirs(int rootfd, int jobfs, const char *which, struct gr_error **err)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(job_dirs); i++)
+		if ((which == NULL) != !strcmp(job_dirs[i].target, "/dev/shm") &&
+		    (!which || !strcmp(which, job_dirs[i].target)) &&
+		    bind_job_dir(rootfd, jobfs, job_dirs[i].dir, job_dirs[i].target, err) < 0)
+			return -(*err)->errnum;
+	return 0;
+}
+
+static int setup_dev(int rootfd, int jobfs, struct gr_error **err)
 {
 	static const char *const dev_opts[] = { "mode", "0755", "size", "65536", NULL };
 	static const char *const pts_opts[] = { "newinstance", NULL, "ptmxmode", "0666", "mode", "0620", NULL };
-	const char *shm_opts[] = { "mode", "1777", size ? "size" : NULL, size, NULL };
 	_cleanup_close_ int devfd = -1;
 	size_t i;
 	int r;
@@ -208,10 +258,9 @@ static int setup_dev(int rootfd, const char *size, struct gr_error **err)
 	if (r < 0)
 		return r;
 	close(r);
-	r = mount_fs_at(rootfd, "/dev/shm", "tmpfs", shm_opts, JOB_ATTRS, err);
+	r = bind_job_dirs(rootfd, jobfs, "/dev/shm", err);
 	if (r < 0)
 		return r;
-	close(r);
 	r = mount_fs_at(rootfd, "/dev/mqueue", "mqueue", NULL, JOB_ATTRS | MOUNT_ATTR_NOEXEC, err);
 	if (r < 0)
 		return r;
@@ -445,10 +494,8 @@ int gr_mountns_in_child(const struct gr_mount_plan *plan, struct gr_mount_source
 	char size[32];
 	/* without size= each tmpfs may take half of the host's RAM (H2) */
 	const char *sz = plan->tmpfs_size ? size : NULL;
-	const char *tmp_opts[] = { "mode", "1777", sz ? "size" : NULL, sz, NULL };
-	const char *run_opts[] = { "mode", "0755", sz ? "size" : NULL, sz, NULL };
 	_cleanup_close_ int rootfd = TAKE_FD(src->root), sandboxfd = TAKE_FD(src->sandbox), scratchfd = -1,
-			    coverfd = -1, dirmask = -1;
+			    coverfd = -1, dirmask = -1, jobfs = -1;
 	_cleanup_free_ int *srcfds = TAKE_PTR(src->binds);
 	size_t i;
 	int r;
@@ -474,21 +521,13 @@ int gr_mountns_in_child(const struct gr_mount_plan *plan, struct gr_mount_source
 	if (r < 0)
 		goto out;
 	close(r);
-	r = setup_dev(rootfd, sz, err);
+	jobfs = r = job_tmpfs(sz, err);
+	if (r >= 0)
+		r = setup_dev(rootfd, jobfs, err);
+	if (r >= 0)
+		r = bind_job_dirs(rootfd, jobfs, NULL, err);
 	if (r < 0)
 		goto out;
-	r = mount_fs_at(rootfd, "/tmp", "tmpfs", tmp_opts, JOB_ATTRS, err);
-	if (r >= 0) {
-		close(r);
-		r = mount_fs_at(rootfd, "/var/tmp", "tmpfs", tmp_opts, JOB_ATTRS, err);
-	}
-	if (r >= 0) {
-		close(r);
-		r = mount_fs_at(rootfd, "/run", "tmpfs", run_opts, JOB_ATTRS, err);
-	}
-	if (r < 0)
-		goto out;
-	close(r);
 
 	/* 4. The sandbox, then the spec's mounts, in order. */
 	if (plan->sandbox) {

@@ -6,7 +6,8 @@
  * lifecycle_test). GRIDRUN_SCALE_N live entries (300). What the kernel does
  * per job for every process or superblock on the node: a job's end walks
  * the host's processes (kill(-1)) only for what the job left; the masked
- * directories make one superblock; no job's mount reaches the host or
+ * directories make one superblock, and so do /tmp, /var/tmp, /run and
+ * /dev/shm; no job's mount reaches the host or
  * another job; a sleeping job's supervisor does not wake.
  */
 #include <stdbool.h>
@@ -298,6 +299,25 @@ TEST_F(scale, the_masked_directories_share_one_superblock)
 	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
 	/* the three masks one device, the root another; empty, read-only */
 	EXPECT_STREQ("2\n0\nro\n", res.out);
+	gt_result_free(&res);
+	free(spec);
+}
+
+/*
+ * The same for the job's writable tmpfs: /tmp, /var/tmp, /run and /dev/shm
+ * are one superblock (a directory each), with their own modes, and still
+ * four mounts (no hard link between them).
+ */
+TEST_F(scale, the_job_tmpfs_mounts_share_one_superblock)
+{
+	char *spec = gt_spec(self->dir, "[\"/bin/sh\", \"-c\", \"stat -c %d /tmp /var/tmp /run /dev/shm | sort -u | "
+			     "wc -l; stat -c %a /tmp /var/tmp /run /dev/shm; touch /tmp/a; ln /tmp/a /dev/shm/a "
+			     "2>/dev/null || echo apart\"]", NULL, NULL);
+	struct gt_result res;
+
+	gt_run_spec(spec, &res);
+	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+	EXPECT_STREQ("1\n1777\n1777\n755\n1777\napart\n", res.out);
 	gt_result_free(&res);
 	free(spec);
 }
