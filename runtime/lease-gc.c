@@ -162,8 +162,9 @@ static int gc_dead(int dfd, const struct gr_pool *pool, struct gr_lease_gc_stats
 	return r;
 }
 
-/* A blocked quarantine (lease.h) settled again: 1 while it stays blocked. */
-static int retry_blocked(int dfd, const struct gr_pool *pool, const char *name)
+/* A blocked quarantine (lease.h) settled again: 1 while it stays blocked.
+ * ids_clear: gc's pool-wide scan saw no task with the range's ids. */
+static int retry_blocked(int dfd, const struct gr_pool *pool, const char *name, bool ids_clear)
 {
 	unsigned long long rel = 0;
 	struct gr_lease q;
@@ -171,7 +172,7 @@ static int retry_blocked(int dfd, const struct gr_pool *pool, const char *name)
 
 	if (gr_lease_read_entry(dfd, name, &q, &rel, NULL) < 0 || (!q.blocked[0] && !q.has_sandbox))
 		return 0;
-	blocked = gr_lease_settle(pool, &q, true);
+	blocked = gr_lease_settle(pool, &q, true, ids_clear);
 	/* settled: an ordinary quarantine from its release on */
 	gr_lease_put_entry(dfd, name, &q, rel, NULL);
 	return blocked;
@@ -200,7 +201,7 @@ static int gc_quarantine(int dfd, const struct gr_pool *pool, const struct idset
 		if (faccessat(dirfd(d), name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 			continue;
 		first = (unsigned long long)pool->first_uid + (unsigned long long)index * pool->range_size;
-		if (retry_blocked(dirfd(d), pool, de->d_name) > 0)
+		if (retry_blocked(dirfd(d), pool, de->d_name, ids && !any_in(ids, first, first + pool->range_size)) > 0)
 			continue;
 		if (gr_lease_quarantined(dirfd(d), pool, index, now, &free_at) &&
 		    (!ids || free_at - pool->quarantine_seconds * NS >= scan_start ||

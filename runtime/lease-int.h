@@ -37,9 +37,12 @@ int gr_lease_put_entry(int dfd, const char *name, const struct gr_lease *l, unsi
 /* Settle what l's tenant may have left (lease-reclaim.c): its range's
  * holders killed, its noted sandbox walked back (then l->has_sandbox is
  * cleared). 0: settled; 1: l->blocked says what is not; 2 (only when not
- * patient, a release): its noted user namespace was still ending and there
- * is no sandbox to walk back: l->blocked says "pending", gc settles it. */
-int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l, bool patient);
+ * patient, a release): its noted user namespace still lived and there is
+ * no sandbox to walk back: l->blocked says "pending", and the next gc looks
+ * for its holders (the release does not). ids_clear: the caller's scan,
+ * just before, saw no task with an id of the range (gc's pool-wide one);
+ * with a noted namespace that is gone, no holder scan is needed then. */
+int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l, bool patient, bool ids_clear);
 /* Processes that hold a user namespace of [first, first+count)
  * (lease-userns.c): in it, by an nsfs fd or (why) by an nsfs mount. With
  * kill, the first two are SIGKILLed (pidfd) until none is left or about two

@@ -21,8 +21,12 @@
  * the mount namespace's teardown: ~20 ms after the job's end here), so gc
  * asks again for about a second before the range is kept "blocked". A
  * release does not wait on the job's exit path: one that finds the namespace
- * still ending and has no sandbox to walk back leaves the range "pending"
- * (blocked, quietly), which the next gc (a full pool runs one) settles.
+ * still alive and has no sandbox to walk back leaves the range "pending"
+ * (blocked, quietly) without looking for its holders (2-3 ms a release on
+ * an idle node), which the next gc (a full pool runs one) settles: by a
+ * holder scan while the namespace lives, and by none at all once it is gone
+ * and gc's pool-wide scan saw no task with the range's ids (a task that
+ * took one since would be in that namespace and keep it alive).
  *
  * Limits, said rather than guessed: the kernel answers for another namespace
  * only to a caller in the host's PID namespace with CAP_SYS_ADMIN (ESTALE

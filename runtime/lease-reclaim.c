@@ -344,16 +344,30 @@ static int walk_back(const struct gr_lease *l, uid_t first, unsigned long count,
 	return r;
 }
 
-int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l, bool patient)
+int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l, bool patient, bool ids_clear)
 {
 	uid_t first = pool->first_uid + l->index * pool->range_size;
 	char why[GR_LEASE_BLOCKED_MAX];
+	bool gone = false;
 	pid_t one = 0;
 	int n;
 
 	l->blocked[0] = '\0';
+	/* a noted namespace that is gone leaves no way to the range's ids but
+	 * root's: a pool-wide scan that just saw none of them (gc) then stands
+	 * for the holder scan (a task that took one since would be in that
+	 * namespace, or below it, and keep it alive) */
+	if (l->userns[0] && !l->userns_root)
+		gone = gr_lease_userns_alive(l->userns, false, why, sizeof(why)) == 0;
 	/* first the holders: none may race the walk back with new files */
-	n = gr_lease_holders(first, pool->range_size, true, &one);
+	if (gone && ids_clear) {
+		n = 0;
+		if (getenv("GRIDRUN_DEBUG"))
+			fprintf(stderr, "gridrun: debug: lease: range %u: its user namespace is gone and gc saw "
+				"none of its ids: no holder scan\n", (unsigned)first);
+	} else {
+		n = gr_lease_holders(first, pool->range_size, true, &one);
+	}
 	if (n != 0) {
 		if (n < 0)
 			snprintf(l->blocked, sizeof(l->blocked), "cannot tell whether a process holds its "
@@ -365,16 +379,29 @@ int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l, bool patient
 	}
 	/* then whoever could enter its user namespace again (lease-userns.c),
 	 * unless no one but root can (root mode: lease.h's userns_root), or the
-	 * kernel says the noted one is gone already (a pending range at gc): a
-	 * lease maps one namespace, and one nothing holds has no process, fd or
-	 * mount left to find */
+	 * kernel says the noted one is gone already: a lease maps one namespace,
+	 * and one nothing holds has no process, fd or mount left to find */
 	if (l->userns_root) {
 		if (getenv("GRIDRUN_DEBUG"))
 			fprintf(stderr, "gridrun: debug: lease: range %u: its user namespace is root's: no "
 				"holder of it is looked for\n", (unsigned)first);
 		goto ns_gone;
 	}
-	if (l->userns[0] && gr_lease_userns_alive(l->userns, false, why, sizeof(why)) == 0) {
+	if (gone) {
+		l->userns[0] = '\0';
+		goto ns_gone;
+	}
+	/* a release with no walk back to do does not look for its holders
+	 * either: the namespace is most likely still ending (its last
+	 * references go after the job's end), and the range stays "pending"
+	 * until the next gc, which looks for them if it still lives */
+	if (l->userns[0] && !patient && !l->has_sandbox) {
+		int alive = gr_lease_userns_alive(l->userns, false, l->blocked, sizeof(l->blocked));
+
+		if (alive > 0)
+			return 2;
+		if (alive < 0)
+			return 1;
 		l->userns[0] = '\0';
 		goto ns_gone;
 	}
@@ -390,14 +417,10 @@ int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l, bool patient
 				 "did not die (pid %d)", n, (int)one);
 		return 1;
 	}
-	/* then whether the namespace lives on where no scan sees it (lease-nsalive.c);
-	 * a release with no walk back to do does not wait for its end */
+	/* then whether the namespace lives on where no scan sees it (lease-nsalive.c) */
 	if (l->userns[0]) {
-		bool wait = patient || l->has_sandbox;
-		int alive = gr_lease_userns_alive(l->userns, wait, l->blocked, sizeof(l->blocked));
+		int alive = gr_lease_userns_alive(l->userns, true, l->blocked, sizeof(l->blocked));
 
-		if (alive > 0 && !wait)
-			return 2;
 		if (alive != 0)
 			return 1;
 		l->userns[0] = '\0';

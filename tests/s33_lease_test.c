@@ -20,6 +20,7 @@
 
 #include "kselftest_harness.h"
 #include "gt-pool.h"
+#include "lease-int.h"
 
 /*
  * S33: a range is never leased while a process holds one of its ids,
@@ -384,6 +385,111 @@ TEST_F(pool, S33_root_mode_gridrun_skips_the_namespace_scan)
 						   "is looked for", FIRST))) TH_LOG("%s", self->res.err);
 	EXPECT_EQ(NULL, strstr(self->res.err, "user namespace scan")) TH_LOG("%s", self->res.err);
 	free(spec);
+}
+
+
+/* fd 2 into a file while fn runs; its text */
+static char *stderr_of(void (*fn)(void *), void *arg)
+{
+	char path[] = "/tmp/gr-s33-err.XXXXXX";
+	int fd = mkstemp(path), saved = dup(2);
+	char *text;
+
+	if (fd < 0 || saved < 0)
+		abort();
+	fflush(stderr);
+	dup2(fd, 2);
+	fn(arg);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	text = gt_read(path);
+	unlink(path);
+	return text;
+}
+
+struct gc_call { const struct gr_pool *pool; int r; };
+
+static void call_gc(void *arg)
+{
+	struct gc_call *c = arg;
+	struct gr_error *err = NULL;
+
+	c->r = gr_lease_gc(c->pool, NULL, &err);
+	gr_error_free(err);
+}
+
+/*
+ * Helper mode's namespace (a pilot's, noted by its handle): a release that
+ * finds it alive (here: a pilot process keeps an fd of it) leaves the range
+ * "pending" and looks for no holder (the next gc does); once the namespace
+ * is gone and gc's pool-wide scan saw none of the range's ids, gc settles
+ * the range without a holder scan of its own. Without nsfs file handles
+ * (Debian's 6.1) nothing is noted, and the release kills the holder itself.
+ */
+TEST_F(pool, S33_a_pilots_living_namespace_is_pending_at_release_and_settled_by_gc)
+{
+	struct gr_error *err = NULL;
+	struct gc_call gc = { 0 };
+	struct gr_lease a, b;
+	char handle[GR_LEASE_USERNS_MAX], *q, *out;
+	int p[2], fd, status;
+	bool handles = gr_lease_userns_handles();
+	pid_t job, holder;
+
+	configure(_metadata, self, 1, 0);
+	ASSERT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "a", getpid(), &a, &err));
+	job = ns_child(23456, false);
+	fd = open(gt_f("/proc/%d/ns/user", (int)job), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	if (handles) {
+		ASSERT_EQ(0, gr_lease_userns_handle(fd, handle, sizeof(handle)));
+		ASSERT_EQ(0, gr_lease_note_userns(self->pool, &a, handle, false, &err)) TH_LOG("%s", err->msg);
+	}
+	ASSERT_EQ(0, pipe(p));
+	holder = fork();
+	if (holder == 0) {   /* the pilot's process keeps the namespace */
+		if (setresgid(23456, 23456, 23456) < 0 || setresuid(23456, 23456, 23456) < 0)
+			_exit(1);
+		close(p[1]);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	ASSERT_EQ(0, read(p[0], &status, 1));
+	close(p[0]);
+	close(fd);
+	kill(job, SIGKILL);
+	waitpid(job, NULL, 0);
+	EXPECT_EQ(0, gr_lease_release(self->pool, &a, &err)) TH_LOG("%s", err ? err->msg : "");
+	if (!handles) {
+		/* nothing noted: the release's own scan ended the holder */
+		EXPECT_EQ(holder, waitpid(holder, &status, WNOHANG));
+		EXPECT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "b", getpid(), &b, &err));
+		gr_error_free(err);
+		return;
+	}
+	EXPECT_EQ(0, waitpid(holder, NULL, WNOHANG)) TH_LOG("the release looked for the namespace's holders");
+	q = gt_read(pool_file(self, "0.quarantine"));
+	EXPECT_NE(NULL, q ? strstr(q, "\"blocked\":\"pending: ") : NULL) TH_LOG("%s", q ? q : "no quarantine");
+	free(q);
+	/* the holder goes; so does the namespace, soon after */
+	kill(holder, SIGKILL);
+	waitpid(holder, NULL, 0);
+	for (int i = 0; i < 400 && gr_lease_userns_alive(handle, false, q = (char[160]){ 0 }, 160) > 0; i++)
+		usleep(5000);
+	gc.pool = self->pool;
+	setenv("GRIDRUN_DEBUG", "1", 1);
+	out = stderr_of(call_gc, &gc);
+	unsetenv("GRIDRUN_DEBUG");
+	EXPECT_EQ(0, gc.r);
+	EXPECT_NE(NULL, out ? strstr(out, gt_f("lease: range %u: its user namespace is gone and gc saw none of its "
+					       "ids: no holder scan", FIRST)) : NULL) TH_LOG("%s", out ? out : "");
+	EXPECT_FALSE(pool_has(self, "0.quarantine"));
+	EXPECT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "b", getpid(), &b, &err)) TH_LOG("%s", err ? err->msg : "");
+	free(out);
+	gr_error_free(err);
 }
 
 
