@@ -180,47 +180,47 @@ static int mount_fs_at(int rootfd, const char *target, const char *type, const c
  * the node walks them all; H2: their size= bounds the four together, which
  * the job's memory limit bounds anyway). Binds of one superblock are still
  * separate mounts: no link() or rename() crosses between them (EXDEV).
+ * A detached mount cannot be cloned before Linux 6.15 (open_tree: EINVAL on
+ * 6.1), so the tmpfs is first attached at /run, and its `run` directory is
+ * bound last, over it: below that bind lies only the tmpfs's own root, whose
+ * directories the job has anyway.
  */
 static const struct { const char *dir, *target; mode_t mode; } job_dirs[] = {
-	{ "tmp", "/tmp", 01777 }, { "var-tmp", "/var/tmp", 01777 }, { "run", "/run", 0755 },
-	{ "shm", "/dev/shm", 01777 },
+	{ "shm", "/dev/shm", 01777 }, { "tmp", "/tmp", 01777 }, { "var-tmp", "/var/tmp", 01777 },
+	{ "run", "/run", 0755 },
 };
 
-static int job_tmpfs(const char *size, struct gr_error **err)
+static int job_tmpfs(int rootfd, const char *size, struct gr_error **err)
 {
 	const char *opts[] = { "mode", "0755", size ? "size" : NULL, size, NULL };
-	_cleanup_close_ int mfd = new_fs("tmpfs", opts, JOB_ATTRS, err);
+	int mfd = mount_fs_at(rootfd, "/run", "tmpfs", opts, JOB_ATTRS, err);
 
 	if (mfd < 0)
-		return gr_error_prefix(err, "mount the job's tmpfs");
+		return mfd;
 	for (size_t i = 0; i < ARRAY_SIZE(job_dirs); i++)
 		/* fresh and ours alone: nothing else can reach it yet; chmod past the umask */
-		if (mkdirat(mfd, job_dirs[i].dir, 0700) < 0 || fchmodat(mfd, job_dirs[i].dir, job_dirs[i].mode, 0) < 0)
+		if (mkdirat(mfd, job_dirs[i].dir, 0700) < 0 || fchmodat(mfd, job_dirs[i].dir, job_dirs[i].mode, 0) < 0) {
+			close(mfd);
 			return gr_error_sys(err, errno, "the job's tmpfs: make `%s`", job_dirs[i].dir);
-	return TAKE_FD(mfd);
+		}
+	return mfd;
 }
 
-/* Bind directory `dir` of the job's tmpfs at target. */
-static int bind_job_dir(int rootfd, int jobfs, const char *dir, const char *target, struct gr_error **err)
+/* Bind the job's tmpfs's directories in place: from..to of job_dirs. */
+static int bind_job_dirs(int rootfd, int jobfs, size_t from, size_t to, struct gr_error **err)
 {
-	_cleanup_close_ int src = -1, tfd = -1;
+	for (size_t i = from; i < to && i < ARRAY_SIZE(job_dirs); i++) {
+		_cleanup_close_ int src = -1, tfd = -1;
 
-	src = open_tree(jobfs, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-	if (src < 0)
-		return gr_error_sys(err, errno, "bind `%s` of the job's tmpfs", dir);
-	tfd = ensure_path(rootfd, target, true, err);
-	if (tfd < 0)
-		return tfd;
-	return attach(src, tfd, target, err);
-}
-
-static int bind_job_dirs(int rootfd, int jobfs, const char *which, struct gr_error **err)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(job_dirs); i++)
-		if ((which == NULL) != !strcmp(job_dirs[i].target, "/dev/shm") &&
-		    (!which || !strcmp(which, job_dirs[i].target)) &&
-		    bind_job_dir(rootfd, jobfs, job_dirs[i].dir, job_dirs[i].target, err) < 0)
+		src = open_tree(jobfs, job_dirs[i].dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (src < 0)
+			return gr_error_sys(err, errno, "bind `%s` of the job's tmpfs", job_dirs[i].dir);
+		tfd = ensure_path(rootfd, job_dirs[i].target, true, err);
+		if (tfd < 0)
+			return tfd;
+		if (attach(src, tfd, job_dirs[i].target, err) < 0)
 			return -(*err)->errnum;
+	}
 	return 0;
 }
 
@@ -258,7 +258,7 @@ static int setup_dev(int rootfd, int jobfs, struct gr_error **err)
 	if (r < 0)
 		return r;
 	close(r);
-	r = bind_job_dirs(rootfd, jobfs, "/dev/shm", err);
+	r = bind_job_dirs(rootfd, jobfs, 0, 1, err);   /* /dev/shm */
 	if (r < 0)
 		return r;
 	r = mount_fs_at(rootfd, "/dev/mqueue", "mqueue", NULL, JOB_ATTRS | MOUNT_ATTR_NOEXEC, err);
@@ -521,11 +521,11 @@ int gr_mountns_in_child(const struct gr_mount_plan *plan, struct gr_mount_source
 	if (r < 0)
 		goto out;
 	close(r);
-	jobfs = r = job_tmpfs(sz, err);
+	jobfs = r = job_tmpfs(rootfd, sz, err);
 	if (r >= 0)
 		r = setup_dev(rootfd, jobfs, err);
-	if (r >= 0)
-		r = bind_job_dirs(rootfd, jobfs, NULL, err);
+	if (r >= 0)   /* /tmp, /var/tmp, then /run over the tmpfs's root */
+		r = bind_job_dirs(rootfd, jobfs, 1, ARRAY_SIZE(job_dirs), err);
 	if (r < 0)
 		goto out;
 
