@@ -12,11 +12,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
+#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -48,7 +50,8 @@ const char *gr_handover_way_name(enum gr_handover_way way)
 }
 
 static const char *const runtime_keys[] = { "state_dir", "lease_dir", "cgroup_base", "sandbox_handover",
-					    "tmpfs_size", "default_pids_limit", "landlock", "record_dir", NULL };
+					    "tmpfs_size", "default_pids_limit", "landlock", "record_dir",
+					    "leftover_dirs", NULL };
 static const char *const pool_keys[] = { "first_uid", "ranges", "range_size", "accounts",
 					 "quarantine_seconds", "vos", NULL };
 static const char *const rootfs_keys[] = { "path", NULL };
@@ -64,7 +67,7 @@ struct parser {
 	char ctx[96];              /* "pool atlas", "runtime", ... for messages */
 	unsigned sect_line;
 	unsigned runtime_line;
-	unsigned seen[8];          /* line of each key of the section, 0 = absent */
+	unsigned seen[12];         /* line of each key of the section, 0 = absent */
 	struct gr_error *err;
 	unsigned err_order;        /* when it was found: the line read then (+1 at the end) */
 	bool at_end;
@@ -137,18 +140,24 @@ static int size_value(struct parser *p, const char *key, const char *v, unsigned
 	return 0;
 }
 
+static bool path_ok(const char *v)
+{
+	return v[0] == '/' && !strstr(v, "/../") && !strstr(v, "/./") && strlen(v) < 4096 &&
+	       !(strlen(v) >= 3 && !strcmp(v + strlen(v) - 3, "/.."));
+}
+
 static int path_value(struct parser *p, const char *key, const char *v, char **out)
 {
-	if (v[0] != '/' || strstr(v, "/../") || strstr(v, "/./") || strlen(v) >= 4096 ||
-	    (strlen(v) >= 3 && !strcmp(v + strlen(v) - 3, "/..")))
+	if (!path_ok(v))
 		return fail(p, p->lineno, "%s: %s: expected an absolute path without `.` or `..`",
 			    p->ctx, key);
 	*out = strdup(v);
 	return *out ? 0 : gr_error_sys(&p->err, ENOMEM, "config");
 }
 
-/* A space-separated list of names (accounts, vos). */
-static int names_value(struct parser *p, const char *key, char ***list, size_t *n, const char *v)
+/* A space-separated list (accounts, vos, leftover_dirs): each word passes check. */
+static int list_value(struct parser *p, const char *key, char ***list, size_t *n, const char *v,
+		      int (*check)(struct parser *p, const char *key, const char *word))
 {
 	_cleanup_free_ char *copy = strdup(v);
 	char *save = NULL, *tok;
@@ -158,10 +167,8 @@ static int names_value(struct parser *p, const char *key, char ***list, size_t *
 	for (tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
 		char **a;
 
-		if (!gr_config_name_ok(tok))
-			return fail(p, p->lineno, "%s: %s: `%s` is not %s name "
-				    "(1 to 32 characters from [A-Za-z0-9._-], not starting with '.')",
-				    p->ctx, key, tok, strcmp(key, "vos") ? "an account" : "a VO");
+		if (check(p, key, tok) < 0)
+			return -EINVAL;
 		a = realloc(*list, (*n + 2) * sizeof(*a));
 		if (!a)
 			return gr_error_sys(&p->err, ENOMEM, "config");
@@ -172,6 +179,45 @@ static int names_value(struct parser *p, const char *key, char ***list, size_t *
 		a[++*n] = NULL;
 	}
 	return 0;
+}
+
+static int name_ok(struct parser *p, const char *key, const char *tok)
+{
+	if (gr_config_name_ok(tok))
+		return 0;
+	return fail(p, p->lineno, "%s: %s: `%s` is not %s name "
+		    "(1 to 32 characters from [A-Za-z0-9._-], not starting with '.')",
+		    p->ctx, key, tok, strcmp(key, "vos") ? "an account" : "a VO");
+}
+
+static int names_value(struct parser *p, const char *key, char ***list, size_t *n, const char *v)
+{
+	return list_value(p, key, list, n, v, name_ok);
+}
+
+/* A directory the leftover scan reads (lease-leftover.c): absolute, without
+ * `.` or `..`, and reached through no symlink, as the scan opens none. One
+ * that is absent now is read once it is there. */
+static int leftover_dir_ok(struct parser *p, const char *key, const char *tok)
+{
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW,
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	int fd;
+
+	if (!path_ok(tok))
+		return fail(p, p->lineno, "%s: %s: `%s` is not an absolute path without `.` or `..`", p->ctx,
+			    key, tok);
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, tok, &how, sizeof(how));
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno == ENOENT)
+		return 0;
+	if (errno == ELOOP)
+		return fail(p, p->lineno, "%s: %s: `%s` is reached through a symlink (the scan follows "
+			    "none: name the directory it points to)", p->ctx, key, tok);
+	return fail(p, p->lineno, "%s: %s: `%s`: %s", p->ctx, key, tok, strerror(errno));
 }
 
 static int pool_key(struct parser *p, struct gr_pool *pool, int key, const char *v)
@@ -409,7 +455,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	case S_RUNTIME: {
 		/* indexed as runtime_keys[]; NULL: a key handled below */
 		char **slot[] = { &p->cfg->state_dir, &p->cfg->lease_dir, &p->cfg->cgroup_base, NULL,
-				   NULL, NULL, NULL, &p->cfg->record_dir };
+				   NULL, NULL, NULL, &p->cfg->record_dir, NULL };
 
 		if (k == 4)
 			return size_value(p, name, value, &p->cfg->tmpfs_size) == 0;
@@ -425,6 +471,9 @@ static int handler(void *user, const char *section, const char *name, const char
 			p->cfg->default_pids_limit = (long long)n;
 			return 1;
 		}
+		if (k == 8)
+			return list_value(p, name, &p->cfg->leftover_dirs, &p->cfg->nleftover_dirs, value,
+					  leftover_dir_ok) == 0;
 		if (k == 3) {
 			if (gr_handover_way_parse(value, &p->cfg->handover) == 0)
 				return 1;
@@ -503,6 +552,9 @@ void gr_config_free(struct gr_config *cfg)
 	free(cfg->lease_dir);
 	free(cfg->cgroup_base);
 	free(cfg->record_dir);
+	for (size_t i = 0; i < cfg->nleftover_dirs; i++)
+		free(cfg->leftover_dirs[i]);
+	free(cfg->leftover_dirs);
 	free(cfg);
 }
 
@@ -575,6 +627,7 @@ int gr_config_load(const char *path, unsigned flags, struct gr_config **out, str
 		return gr_error_sys(err, ENOMEM, "config");
 	for (size_t i = 0; i < cfg->npools; i++) {
 		cfg->pools[i].lease_dir = cfg->lease_dir;
+		cfg->pools[i].leftover_dirs = cfg->leftover_dirs;
 		cfg->pools[i].file = cfg->file;
 	}
 	r = gr_config_check_overlaps(cfg, err);

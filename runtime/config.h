@@ -106,6 +106,7 @@ struct gr_pool {
 	char **vos;                  /* NULL-terminated, may be NULL; gridrun-condor's VO filter */
 	size_t nvos;
 	const char *lease_dir;       /* the configuration's lease_dir */
+	char *const *leftover_dirs;  /* the configuration's leftover_dirs (may be NULL) */
 	const char *file;            /* the configuration's file, for messages */
 	unsigned line;               /* of its [pool NAME] header */
 };
@@ -126,6 +127,9 @@ struct gr_config {
 	unsigned long long tmpfs_size; /* bytes; 0: not set */
 	long long default_pids_limit;  /* 0: not set */
 	bool landlock_off;           /* landlock = off: no job gets the Landlock layer */
+	char **leftover_dirs;        /* NULL-terminated, may be NULL: the site's other
+				      * directories every user may write (lease-leftover.c) */
+	size_t nleftover_dirs;
 	struct gr_pool *pools;
 	size_t npools;
 	struct gr_rootfs *rootfs;

@@ -57,10 +57,12 @@ int gr_lease_map_of(int fd, unsigned long long lo, unsigned long long hi);
  * 1 alive (patient: after about a second of asking; else at one question),
  * 0 gone, -errno (-EBUSY: cannot tell); why says it when not 0. */
 int gr_lease_userns_alive(const char *handle, bool patient, char *why, size_t size);
-/* An inode owned by [first, first+count) (owner or group) in the host's
- * /tmp, /var/tmp or /dev/shm (lease-leftover.c): 1 with why naming it, or
- * saying the scan could not finish; 0 none. */
-int gr_lease_leftovers(uid_t first, unsigned long count, char *why, size_t size);
+/* What [first, first+count) left where the host's users reach it (owner or
+ * group in the range): an inode in /tmp, /var/tmp, /dev/shm, /run/lock or
+ * one of dirs (NULL-terminated, may be NULL: the site's leftover_dirs), a
+ * POSIX message queue or a SysV IPC object (lease-leftover.c): 1 with why
+ * naming it, or saying the scan could not finish; 0 none. */
+int gr_lease_leftovers(uid_t first, unsigned long count, char *const *dirs, char *why, size_t size);
 /* With .gclock held: settle l, write N.quarantine for it, then remove N.lease. */
 int gr_lease_quarantine(int dfd, const struct gr_pool *pool, const struct gr_lease *l,
 			struct gr_error **err);

@@ -433,7 +433,7 @@ ns_gone:
 		return 1;
 	l->has_sandbox = false;
 	/* and what a lingerer may have left where the host's users write */
-	if (gr_lease_leftovers(first, pool->range_size, l->blocked, sizeof(l->blocked)))
+	if (gr_lease_leftovers(first, pool->range_size, pool->leftover_dirs, l->blocked, sizeof(l->blocked)))
 		return 1;
 	return 0;
 }

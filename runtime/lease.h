@@ -62,8 +62,13 @@
  *    in one, or holding one by an nsfs fd, is SIGKILLed; an nsfs mount of
  *    one keeps the quarantine blocked, and its line says where; so does
  *    a noted user namespace that still lives after that (lease-nsalive.c),
- *    and an inode whose owner or group is the range's left in the host's
- *    /tmp, /var/tmp or /dev/shm (lease-leftover.c; named, never removed). An
+ *    and what the range left where the host's users reach it, owner or
+ *    group in the range (lease-leftover.c; named, never removed): an inode
+ *    in /tmp, /var/tmp, /dev/shm, /run/lock or a directory of the site's
+ *    leftover_dirs, a POSIX message queue, or a SysV shared memory segment,
+ *    message queue or semaphore set (its creator's ids count too) of the
+ *    host's IPC namespace. Not looked for: world-writable directories the
+ *    site does not name, IPC namespaces other than the caller's. An
  *    acquirer also scans for holders of a range's ids before it keeps the
  *    range; one it finds blocks the range, and the acquirer goes on to the
  *    next. (It does not scan for namespaces again: a namespace nothing

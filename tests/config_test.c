@@ -30,6 +30,7 @@
 #include "check.h"
 #include "config.h"
 #include "gt.h"
+#include "gt-world.h"
 #include "job.h"
 
 #pragma GCC diagnostic ignored "-Wunused-parameter"
@@ -270,6 +271,37 @@ TEST_F(conf, a_config_others_can_write_is_refused)
 	EXPECT_EQ(125, self->res.status);
 	EXPECT_STREQ(want, self->res.err);
 	free(want);
+	free(path);
+}
+
+/* leftover_dirs: each an absolute directory reached through no symlink
+ * (the leftover scan opens none); one absent now is read once it is there. */
+TEST_F(conf, leftover_dirs_are_directories_reached_through_no_symlink)
+{
+	struct gr_config *cfg = NULL;
+	struct gr_error *err = NULL;
+	const char *real = gt_f("%s/scratch", self->dir), *link = gt_f("%s/lnk", self->dir);
+	char *path;
+
+	ASSERT_EQ(0, mkdir(real, 01777));
+	ASSERT_EQ(0, symlink(".", link));
+	path = gt_write(self->dir, "c.conf", "[runtime]\nleftover_dirs = %s  %s/absent\n\n"
+			"[pool atlas]\nfirst_uid = 3000000000\nranges = 1\n", real, self->dir);
+	ASSERT_EQ(0, gr_config_load(path, 0, &cfg, &err)) TH_LOG("%s", err->msg);
+	ASSERT_EQ(2, cfg->nleftover_dirs);
+	EXPECT_STREQ(real, cfg->leftover_dirs[0]);
+	EXPECT_STREQ(gt_f("%s/absent", self->dir), cfg->leftover_dirs[1]);
+	EXPECT_EQ(NULL, cfg->leftover_dirs[2]);
+	EXPECT_TRUE(cfg->pools[0].leftover_dirs == cfg->leftover_dirs);
+	gr_config_free(cfg);
+	cfg = NULL;
+	free(path);
+	path = gt_write(self->dir, "c.conf", "[runtime]\nleftover_dirs = %s/scratch\n", link);
+	EXPECT_EQ(-EINVAL, gr_config_load(path, 0, &cfg, &err));
+	EXPECT_STREQ(gt_f("%s:2: runtime: leftover_dirs: `%s/scratch` is reached through a symlink (the scan "
+			  "follows none: name the directory it points to)", path, link), err ? err->msg : "");
+	gr_error_free(err);
+	gr_config_free(cfg);
 	free(path);
 }
 

@@ -61,24 +61,31 @@ FIXTURE_TEARDOWN(pool)
 	free(self->conf);
 }
 
-/* (Re)write the site configuration: pool atlas of `ranges` ranges of 65536. */
-static inline void configure(struct __test_metadata *_metadata, struct _test_data_pool *self,
-			     unsigned ranges, unsigned quarantine)
+/* (Re)write the site configuration: pool atlas of `ranges` ranges of 65536;
+ * runtime: more [runtime] lines ("" for none). */
+static inline void configure_with(struct __test_metadata *_metadata, struct _test_data_pool *self,
+				  unsigned ranges, unsigned quarantine, const char *runtime)
 {
 	struct gr_error *err = NULL;
 
 	free(self->conf);
 	self->conf = gt_write(self->dir, "gridrun.conf",
-			      "[runtime]\nlease_dir = %s\n\n[pool atlas]\nfirst_uid = %u\nranges = %u\n"
+			      "[runtime]\nlease_dir = %s\n%s\n[pool atlas]\nfirst_uid = %u\nranges = %u\n"
 			      "accounts = atlas001 atlas002\nquarantine_seconds = %u\n\n"
 			      "[pool closed]\nfirst_uid = %u\nranges = 1\n",
-			      self->leases, FIRST, ranges, quarantine, FIRST + 4194304);
+			      self->leases, runtime, FIRST, ranges, quarantine, FIRST + 4194304);
 	ASSERT_EQ(0, chmod(self->conf, 0644));
 	setenv("GRIDRUN_CONFIG", self->conf, 1);
 	gr_config_free(self->cfg);
 	self->cfg = NULL;
 	ASSERT_EQ(0, gr_config_load(self->conf, 0, &self->cfg, &err)) TH_LOG("%s", err->msg);
 	self->pool = gr_config_pool(self->cfg, "atlas");
+}
+
+static inline void configure(struct __test_metadata *_metadata, struct _test_data_pool *self,
+			     unsigned ranges, unsigned quarantine)
+{
+	configure_with(_metadata, self, ranges, quarantine, "");
 }
 
 static inline char *pool_file(struct _test_data_pool *self, const char *name)
