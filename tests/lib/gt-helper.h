@@ -59,31 +59,29 @@ static inline void in_world(struct __test_metadata *_metadata, unsigned ranges,
 
 #define become gt_become
 
+struct target_how {
+	bool userns;
+	int uid;
+};
+
+static inline int target_setup(int ready, void *arg)
+{
+	const struct target_how *how = arg;
+
+	if (how->uid >= 0)
+		become((uid_t)how->uid);
+	if (how->userns && unshare(CLONE_NEWUSER) < 0)
+		return 95;
+	return 0;
+}
+
 /* A child of the caller (as uid, if not -1), in a new user namespace if
  * asked, waiting for its map; *pidfd holds it. */
 static inline pid_t gt_target(int *pidfd, bool userns, int uid)
 {
-	int p[2];
-	char c;
-	pid_t pid;
+	struct target_how how = { userns, uid };
+	pid_t pid = gt_fork_ready(target_setup, &how);
 
-	if (pipe(p) < 0)
-		abort();
-	pid = fork();
-	if (pid == 0) {
-		close(p[0]);
-		if (uid >= 0)
-			become((uid_t)uid);
-		if (userns && unshare(CLONE_NEWUSER) < 0)
-			_exit(95);
-		close(p[1]);
-		pause();
-		_exit(0);
-	}
-	close(p[1]);
-	if (read(p[0], &c, 1) != 0)
-		abort();
-	close(p[0]);
 	*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	return pid;
 }
