@@ -295,24 +295,25 @@ static void b_survives(struct __test_metadata *_metadata, const struct gt_world 
 	free(ready);
 }
 
-static void entered(struct __test_metadata *_metadata, const struct gt_world *w)
+/* Pilot A's job ends with a lingerer that holds its namespace as asked; pilot B's job survives it. */
+static void killed_at_release(struct __test_metadata *_metadata, const struct gt_world *w, enum hold how)
 {
 	struct gt_result res = { 0 };
 	int up, down;
-	pid_t l = job_a_with_lingerer(_metadata, w, HOLD_ENTERED, &up, &down, &res);
+	pid_t l = job_a_with_lingerer(_metadata, w, how, &up, &down, &res);
 
 	EXPECT_EQ(0, res.status);
 	b_survives(_metadata, w, l, up, down);
 }
 
+static void entered(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	killed_at_release(_metadata, w, HOLD_ENTERED);
+}
+
 static void by_fd(struct __test_metadata *_metadata, const struct gt_world *w)
 {
-	struct gt_result res = { 0 };
-	int up, down;
-	pid_t l = job_a_with_lingerer(_metadata, w, HOLD_FD, &up, &down, &res);
-
-	EXPECT_EQ(0, res.status);
-	b_survives(_metadata, w, l, up, down);
+	killed_at_release(_metadata, w, HOLD_FD);
 }
 
 /* pilot uid runs argv (gridrun ...): exit status 125 and one line, or 0 */
