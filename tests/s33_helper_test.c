@@ -269,20 +269,32 @@ static pid_t job_b(const struct gt_world *w, const char *name)
 	return sup;
 }
 
-/* After A: pilot B's job runs in the range; the lingerer (if alive) tries to kill it. */
-static void b_survives(struct __test_metadata *_metadata, const struct gt_world *w, pid_t l, int up, int down)
+/* Pilot B's job NAME (job_b()), seen running in the range: its supervisor
+ * in *sup; returns the job's process (0: none seen). */
+static pid_t b_job_in_range(struct __test_metadata *_metadata, const struct gt_world *w, const char *name,
+			    pid_t *sup)
 {
 	char *ready;
-	pid_t sup, bpid = 0;
-	int err = -1, status = 0;
+	pid_t bpid = 0;
 
-	sleep(4);
-	sup = job_b(w, "b");
-	ASSERT_LE(0, asprintf(&ready, "%s/execute/b/ready", w->dir));
+	*sup = job_b(w, name);
+	ASSERT_LE(0, asprintf(&ready, "%s/execute/%s/ready", w->dir, name));
 	EXPECT_TRUE(gt_wait_file(ready, 20000));
 	for (int i = 0; i < 100 && !bpid; i++, usleep(20000))
 		bpid = range_process(SHARED_FIRST);
 	EXPECT_NE(0, bpid);
+	free(ready);
+	return bpid;
+}
+
+/* After A: pilot B's job runs in the range; the lingerer (if alive) tries to kill it. */
+static void b_survives(struct __test_metadata *_metadata, const struct gt_world *w, pid_t l, int up, int down)
+{
+	pid_t sup, bpid;
+	int err = -1, status = 0;
+
+	sleep(4);
+	bpid = b_job_in_range(_metadata, w, "b", &sup);
 	/* the attack: a dead lingerer reads nothing and answers nothing */
 	if (write(down, &bpid, sizeof(bpid)) == sizeof(bpid) && read(up, &err, sizeof(err)) == sizeof(err))
 		EXPECT_NE(0, err) TH_LOG("pilot A's lingerer became range uid 0 and killed pilot B's job");
@@ -292,7 +304,6 @@ static void b_survives(struct __test_metadata *_metadata, const struct gt_world 
 	EXPECT_EQ(0, gt_wait(sup, 30000));
 	kill(l, SIGKILL);
 	waitpid(l, NULL, 0);
-	free(ready);
 }
 
 /* Pilot A's job ends with a lingerer that holds its namespace as asked; pilot B's job survives it. */
@@ -347,23 +358,17 @@ static void b_finds_it_blocked(struct __test_metadata *_metadata, const struct g
 /* Once what blocked the range is gone: B's gc settles it, and B's next job runs in it. */
 static void b_gets_it_after_gc(struct __test_metadata *_metadata, const struct gt_world *w)
 {
-	char *gc[] = { (char *)gt_gridrun(), "gc", NULL }, *ready;
+	char *gc[] = { (char *)gt_gridrun(), "gc", NULL };
 	struct gt_result out = { 0 };
-	pid_t sup, bpid = 0;
+	pid_t sup;
 
 	gt_run_argv(gc, OTHER, &out);
 	EXPECT_EQ(0, out.status) TH_LOG("%s", out.err);
 	EXPECT_NE(NULL, strstr(out.out, "ended 1 quarantine(s)")) TH_LOG("%s", out.out);
 	gt_result_free(&out);
-	sup = job_b(w, "b2");
-	ASSERT_LE(0, asprintf(&ready, "%s/execute/b2/ready", w->dir));
-	EXPECT_TRUE(gt_wait_file(ready, 20000));
-	for (int i = 0; i < 100 && !bpid; i++, usleep(20000))
-		bpid = range_process(SHARED_FIRST);
-	EXPECT_NE(0, bpid);
+	b_job_in_range(_metadata, w, "b2", &sup);
 	free(gt_write(w->dir, "execute/b2/go", "go"));
 	EXPECT_EQ(0, gt_wait(sup, 30000));
-	free(ready);
 }
 
 static void by_mount(struct __test_metadata *_metadata, const struct gt_world *w)
