@@ -468,17 +468,13 @@ static void leaves(struct __test_metadata *_metadata, const struct gt_world *w)
 	EXPECT_NE(NULL, strstr(text, "755) is its; remove it and run `gridrun gc`")) TH_LOG("%s", text);
 	free(text);
 	/* no time ends it, nor gc while the file is there */
-	sleep(4);
-	as_pilot(w, OTHER);
-	run[2] = shared_spec(w, "b1", "cms001", OTHER, "true");
-	pilot_runs(_metadata, run, OTHER, 125, "gridrun: pool shared exhausted (0 of 1 ranges leased, 1 in quarantine)\n");
-	pilot_runs(_metadata, gc, OTHER, 0, NULL);
-	EXPECT_EQ(0, access(q, F_OK));
+	b_finds_it_blocked(_metadata, w, q);
 	/* the admin removes it: gc ends the quarantine, B's job runs in the range */
 	EXPECT_EQ(0, unlink(leave_path));
 	gt_run_argv(gc, OTHER, &out);
 	EXPECT_NE(NULL, strstr(out.out, "ended 1 quarantine(s)")) TH_LOG("%s", out.out);
 	gt_result_free(&out);
+	run[2] = shared_spec(w, "b1", "cms001", OTHER, "true");
 	pilot_runs(_metadata, run, OTHER, 0, NULL);
 	rmdir(dir);
 	free(run[2]);
