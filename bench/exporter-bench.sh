@@ -26,74 +26,27 @@ COUNTS=("$@")
 [ ${#COUNTS[@]} -gt 0 ] || COUNTS=(1 100 1000)
 SCRAPES=${SCRAPES:-20}
 
-S=$(mktemp -d /dev/shm/gridrun-exbench.XXXXXX)
-export GRIDRUN_STATE_DIR=$S/state
-mkdir -p "$S/state"
-SUPERVISORS=()
-EXPID=
-cleanup() {
-	[ -n "$EXPID" ] && kill "$EXPID" 2>/dev/null || true
-	for p in "${SUPERVISORS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$S"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-cat >"$S/spec.json" <<EOF
-{"process": {"args": ["/bin/sleep", "3600"], "env": ["PATH=/usr/bin:/bin"]},
- "gridrun": {"account": "atlas001"}}
-EOF
-
-running() { # jobs whose state names a pid
-	grep -l '"pid": *[1-9]' "$S"/state/*/state.json 2>/dev/null | wc -l
-}
-
-"$EXPORTER" --listen 127.0.0.1:0 --state-dir "$S/state" --max-connections 64 2>"$S/exporter.err" &
-EXPID=$!
-for _ in $(seq 100); do
-	grep -q serving "$S/exporter.err" && break
-	sleep 0.05
-done
-URL=$(grep -o 'http://[^ ]*/metrics' "$S/exporter.err")
-
-cpu_ns() {
-	local sum=0 t
-	for t in /proc/$EXPID/task/*/schedstat; do
-		read -r ns _ <"$t" && sum=$((sum + ns))
-	done
-	echo "$sum"
-}
+. "$(dirname "$0")/lib.sh"
+bench_scratch gridrun-exbench
+start_exporter 0 "$EXPORTER" --max-connections 64
+EXPID=${EPIDS[0]}
+URL=${URLS[0]}
 
 echo "| running jobs | scrape median ms | scrape p90 ms | max ms | CPU ms per scrape | exposition KiB | RSS KiB | peak RSS KiB |"
 echo "|--:|--:|--:|--:|--:|--:|--:|--:|"
 for n in "${COUNTS[@]}"; do
-	while [ ${#SUPERVISORS[@]} -lt "$n" ]; do
-		"$GRIDRUN" run "$S/spec.json" </dev/null >/dev/null 2>>"$S/jobs.err" &
-		SUPERVISORS+=($!)
-		# at most 25 starts in flight
-		[ $((${#SUPERVISORS[@]} % 25)) -eq 0 ] && while [ "$(running)" -lt $((${#SUPERVISORS[@]} - 25)) ]; do sleep 0.1; done
-	done
-	for _ in $(seq 600); do
-		[ "$(running)" -ge "$n" ] && break
-		sleep 0.1
-	done
-	[ "$(running)" -ge "$n" ] || { echo "only $(running) of $n jobs started" >&2; cat "$S/jobs.err" >&2; exit 1; }
+	start_jobs "$n" 0.1 600
 	# the exporter must list them all before we measure
-	for _ in $(seq 100); do
-		got=$(curl -s "$URL" | grep -c '^gridrun_job_pids{' || true)
-		[ "$got" -ge "$n" ] && break
-		sleep 0.3
-	done
+	got=$(listed "$URL" "$n")
 	[ "$got" -ge "$n" ] || { echo "the exporter lists $got of $n jobs" >&2; exit 1; }
 	sleep 0.3
-	c0=$(cpu_ns)
+	c0=$(cpu_ns "$EXPID")
 	times=()
 	for _ in $(seq "$SCRAPES"); do
 		sleep 0.25
 		times+=("$(curl -s -o "$S/scrape.txt" -w '%{time_total}' "$URL")")
 	done
-	c1=$(cpu_ns)
+	c1=$(cpu_ns "$EXPID")
 	kib=$(( $(stat -c %s "$S/scrape.txt") / 1024 ))
 	rss=$(awk '/^VmRSS/ {print $2}' /proc/$EXPID/status)
 	hwm=$(awk '/^VmHWM/ {print $2}' /proc/$EXPID/status)

@@ -27,19 +27,8 @@ N=$1 ROUNDS=$2
 shift 2
 EXPORTERS=("$@")
 
-S=$(mktemp -d /dev/shm/gridrun-scrapecost.XXXXXX)
-mkdir -p "$S/state"
-chmod 755 "$S" "$S/state"
-DIRS=()
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ ${#DIRS[@]} -eq 0 ] || printf '%s\0' "${DIRS[@]}" | xargs -0 rmdir 2>/dev/null || true
-	rm -rf "$S"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+. "$(dirname "$0")/lib.sh"
+bench_scratch gridrun-scrapecost
 
 sleep 36000 &
 SUP=$!
@@ -72,52 +61,21 @@ for i in $(seq "$N"); do
 		"$id" "$SUP" "$start" "$SUP" "$start" "$ver" "$list" >"$S/state/$id/state.json"
 done
 
-cpu_ns() {
-	local sum=0 t ns
-	for t in /proc/$1/task/*/schedstat; do
-		read -r ns _ <"$t" && sum=$((sum + ns))
-	done
-	echo "$sum"
-}
-
 ulimit -n "$(ulimit -Hn)"
-URLS=()
-EPIDS=()
-for e in "${EXPORTERS[@]}"; do
-	"$e" --listen 127.0.0.1:0 --state-dir "$S/state" 2>"$S/err.${#URLS[@]}" &
-	PIDS+=($!)
-	EPIDS+=($!)
-	for _ in $(seq 100); do
-		grep -q serving "$S/err.${#URLS[@]}" && break
-		sleep 0.05
-	done
-	URLS+=("$(grep -o 'http://[^ ]*/metrics' "$S/err.${#URLS[@]}")")
+for k in "${!EXPORTERS[@]}"; do
+	start_exporter "$k" "${EXPORTERS[$k]}"
 done
 for k in "${!URLS[@]}"; do
-	for _ in $(seq 100); do
-		[ "$(curl -s "${URLS[$k]}" | grep -c '^gridrun_job_pids{' || true)" -ge "$N" ] && break
-		sleep 0.3
-	done
+	listed "${URLS[$k]}" "$N" >/dev/null
 	: >"$S/t.$k"
-	: >"$S/c.$k"
 done
-for _ in $(seq "$ROUNDS"); do
-	for k in "${!URLS[@]}"; do
-		sleep 0.25
-		c0=$(cpu_ns "${EPIDS[$k]}")
-		curl -s -o "$S/scrape.$k" "${URLS[$k]}"
-		echo $(( $(cpu_ns "${EPIDS[$k]}") - c0 )) >>"$S/c.$k"
-		sed -n 's/^gridrun_exporter_scrape_duration_seconds //p' "$S/scrape.$k" >>"$S/t.$k"
-	done
-done
+# the exporter's own wall time to build the scrape
+build_time() {
+	sed -n 's/^gridrun_exporter_scrape_duration_seconds //p' "$S/scrape.$1" >>"$S/t.$1"
+}
+scrape_rounds "$ROUNDS" build_time
 # --textfile one-shot, interleaved too: whole process, start to exit (wall)
-for _ in $(seq "${TEXTFILE_RUNS:-5}"); do
-	for k in "${!EXPORTERS[@]}"; do
-		t0=$(date +%s%N)
-		"${EXPORTERS[$k]}" --textfile "$S/one.$k.prom" --state-dir "$S/state" 2>/dev/null
-		echo $(( $(date +%s%N) - t0 )) >>"$S/o.$k"
-	done
-done
+textfile_runs "${TEXTFILE_RUNS:-5}" "${EXPORTERS[@]}"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| exporter | jobs | CPU median ms | CPU p90 ms | build wall median ms | build wall p90 ms | exposition KiB | textfile one-shot median ms |"
 echo "|--|--:|--:|--:|--:|--:|--:|--:|"

@@ -68,9 +68,7 @@ static void run_with_chown(struct __test_metadata *_metadata, const struct gt_wo
 
 TEST(helper_mode_sandbox_handover_by_chown_and_back)
 {
-	setenv("GT_WORLD_HANDOVER", "chown", 1);
-	in_world(_metadata, 2, run_with_chown);
-	unsetenv("GT_WORLD_HANDOVER");
+	in_world_env(_metadata, 2, run_with_chown, "GT_WORLD_HANDOVER", "chown");
 }
 
 /*
@@ -135,9 +133,7 @@ FIXTURE_TEARDOWN(crash) {}
 
 TEST_F_TIMEOUT(crash, S20_helper_gc_after_a_sigkilled_supervisor_gives_the_chown_sandbox_back, 120)
 {
-	setenv("GT_WORLD_HANDOVER", "chown", 1);
-	in_world(_metadata, 1, crash_mid_job);
-	unsetenv("GT_WORLD_HANDOVER");
+	in_world_env(_metadata, 1, crash_mid_job, "GT_WORLD_HANDOVER", "chown");
 }
 
 TEST_F_TIMEOUT(crash, S20_helper_gc_after_a_sigkilled_supervisor_gives_the_idmapped_sandbox_back, 120)
@@ -386,16 +382,12 @@ TEST(V6_sandbox_of_another_group_than_the_pilots_is_writable_auto)
 
 TEST(V6_sandbox_of_another_group_than_the_pilots_is_refused_by_idmap)
 {
-	setenv("GT_WORLD_HANDOVER", "idmap", 1);
-	in_world(_metadata, 2, sandbox_of_another_group);
-	unsetenv("GT_WORLD_HANDOVER");
+	in_world_env(_metadata, 2, sandbox_of_another_group, "GT_WORLD_HANDOVER", "idmap");
 }
 
 TEST(V6_sandbox_of_another_group_than_the_pilots_is_writable_chown)
 {
-	setenv("GT_WORLD_HANDOVER", "chown", 1);
-	in_world(_metadata, 2, sandbox_of_another_group);
-	unsetenv("GT_WORLD_HANDOVER");
+	in_world_env(_metadata, 2, sandbox_of_another_group, "GT_WORLD_HANDOVER", "chown");
 }
 
 /*

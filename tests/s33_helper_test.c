@@ -43,9 +43,6 @@
 #include "gt-world.h"
 #include "gt-helper.h"
 
-/* gt-helper.h's pool atlas helpers are not used here */
-static void *const unused_helpers[] __attribute__((unused)) = { (void *)pilot_env, (void *)pilot_spec };
-
 /* pool shared: past atlas's ranges in this test process's block of 64 */
 #define SHARED_FIRST (GT_FIRST + 32u * 65536u)
 
@@ -59,37 +56,13 @@ static void shared_pool(void)
 static char *shared_spec(const struct gt_world *w, const char *name, const char *account, uid_t uid,
 			 const char *script)
 {
-	char *sbx, *args, *gr, *spec, *esc;
-
-	if (asprintf(&sbx, "%s/execute/%s", w->dir, name) < 0)
-		abort();
-	gt_mkdirs(sbx, 0700, uid, uid);
-	if (asprintf(&esc, "SBX=%s; %s", sbx, script) < 0 ||
-	    asprintf(&args, "[\"/bin/sh\", \"-c\", \"%s\"]", esc) < 0 ||
-	    asprintf(&gr, "\"job_id\": \"%s\", \"pool\": \"shared\", \"account\": \"%s\", \"sandbox\": \"%s\"",
-		     name, account, sbx) < 0)
-		abort();
-	spec = gt_spec(w->dir, args, NULL, gr);
-	chmod(spec, 0644);
-	free(sbx);
-	free(esc);
-	free(args);
-	free(gr);
-	return spec;
+	return pool_spec(w, "shared", account, uid, name, script, false);
 }
 
 /* The environment of pilot uid: the world's helper, a state dir of its own */
 static void as_pilot(const struct gt_world *w, uid_t uid)
 {
-	char *state;
-
-	if (asprintf(&state, "%s/state-%u", w->dir, (unsigned)uid) < 0)
-		abort();
-	gt_mkdirs(state, 0700, uid, uid);
-	setenv("GRIDRUN_HELPER", w->helper, 1);
-	setenv("GRIDRUN_STATE_DIR", state, 1);
-	unsetenv("GRIDRUN_CONFIG");
-	free(state);
+	free(pilot_env_of(w, uid, gt_f("state-%u", (unsigned)uid)));
 }
 
 /* A live process with real uid first (a job process of the range; the
@@ -296,20 +269,32 @@ static pid_t job_b(const struct gt_world *w, const char *name)
 	return sup;
 }
 
-/* After A: pilot B's job runs in the range; the lingerer (if alive) tries to kill it. */
-static void b_survives(struct __test_metadata *_metadata, const struct gt_world *w, pid_t l, int up, int down)
+/* Pilot B's job NAME (job_b()), seen running in the range: its supervisor
+ * in *sup; returns the job's process (0: none seen). */
+static pid_t b_job_in_range(struct __test_metadata *_metadata, const struct gt_world *w, const char *name,
+			    pid_t *sup)
 {
 	char *ready;
-	pid_t sup, bpid = 0;
-	int err = -1, status = 0;
+	pid_t bpid = 0;
 
-	sleep(4);
-	sup = job_b(w, "b");
-	ASSERT_LE(0, asprintf(&ready, "%s/execute/b/ready", w->dir));
+	*sup = job_b(w, name);
+	ASSERT_LE(0, asprintf(&ready, "%s/execute/%s/ready", w->dir, name));
 	EXPECT_TRUE(gt_wait_file(ready, 20000));
 	for (int i = 0; i < 100 && !bpid; i++, usleep(20000))
 		bpid = range_process(SHARED_FIRST);
 	EXPECT_NE(0, bpid);
+	free(ready);
+	return bpid;
+}
+
+/* After A: pilot B's job runs in the range; the lingerer (if alive) tries to kill it. */
+static void b_survives(struct __test_metadata *_metadata, const struct gt_world *w, pid_t l, int up, int down)
+{
+	pid_t sup, bpid;
+	int err = -1, status = 0;
+
+	sleep(4);
+	bpid = b_job_in_range(_metadata, w, "b", &sup);
 	/* the attack: a dead lingerer reads nothing and answers nothing */
 	if (write(down, &bpid, sizeof(bpid)) == sizeof(bpid) && read(up, &err, sizeof(err)) == sizeof(err))
 		EXPECT_NE(0, err) TH_LOG("pilot A's lingerer became range uid 0 and killed pilot B's job");
@@ -319,79 +304,27 @@ static void b_survives(struct __test_metadata *_metadata, const struct gt_world 
 	EXPECT_EQ(0, gt_wait(sup, 30000));
 	kill(l, SIGKILL);
 	waitpid(l, NULL, 0);
-	free(ready);
+}
+
+/* Pilot A's job ends with a lingerer that holds its namespace as asked; pilot B's job survives it. */
+static void killed_at_release(struct __test_metadata *_metadata, const struct gt_world *w, enum hold how)
+{
+	struct gt_result res = { 0 };
+	int up, down;
+	pid_t l = job_a_with_lingerer(_metadata, w, how, &up, &down, &res);
+
+	EXPECT_EQ(0, res.status);
+	b_survives(_metadata, w, l, up, down);
 }
 
 static void entered(struct __test_metadata *_metadata, const struct gt_world *w)
 {
-	struct gt_result res = { 0 };
-	int up, down;
-	pid_t l = job_a_with_lingerer(_metadata, w, HOLD_ENTERED, &up, &down, &res);
-
-	EXPECT_EQ(0, res.status);
-	b_survives(_metadata, w, l, up, down);
+	killed_at_release(_metadata, w, HOLD_ENTERED);
 }
 
 static void by_fd(struct __test_metadata *_metadata, const struct gt_world *w)
 {
-	struct gt_result res = { 0 };
-	int up, down;
-	pid_t l = job_a_with_lingerer(_metadata, w, HOLD_FD, &up, &down, &res);
-
-	EXPECT_EQ(0, res.status);
-	b_survives(_metadata, w, l, up, down);
-}
-
-static void by_mount(struct __test_metadata *_metadata, const struct gt_world *w)
-{
-	char *gc[] = { (char *)gt_gridrun(), "gc", NULL }, *spec, *q, *text, *ready;
-	struct gt_result res = { 0 }, out = { 0 };
-	int up, down;
-	pid_t l = job_a_with_lingerer(_metadata, w, HOLD_MOUNT, &up, &down, &res), sup, bpid = 0;
-
-	EXPECT_EQ(0, res.status);
-	/* released into a blocked quarantine, which says where the mount is */
-	ASSERT_LE(0, asprintf(&q, "%s/shared/0.quarantine", w->leases));
-	text = gt_read(q);
-	ASSERT_NE(NULL, text);
-	EXPECT_NE(NULL, strstr(text, gt_f("kept by an nsfs mount in the mount namespace of pid %d, at `%s/hold`",
-					  (int)l, w->dir))) TH_LOG("%s", text);
-	free(text);
-	/* no time ends it: pilot B finds the pool exhausted, with one line */
-	sleep(4);
-	spec = shared_spec(w, "b1", "cms001", OTHER, "true");
-	as_pilot(w, OTHER);
-	{
-		char *argv[] = { (char *)gt_gridrun(), "run", spec, NULL };
-
-		gt_run_argv(argv, OTHER, &out);
-	}
-	EXPECT_EQ(125, out.status);
-	EXPECT_STREQ("gridrun: pool shared exhausted (0 of 1 ranges leased, 1 in quarantine)\n", out.err);
-	gt_result_free(&out);
-	free(spec);
-	/* gc cannot settle it while the mount lives either */
-	gt_run_argv(gc, OTHER, &out);
-	EXPECT_EQ(0, out.status) TH_LOG("%s", out.err);
-	EXPECT_EQ(0, access(q, F_OK));
-	gt_result_free(&out);
-	/* the holder's mount namespace ends with it: gc settles the range, B gets it */
-	kill(l, SIGKILL);
-	waitpid(l, NULL, 0);
-	gt_run_argv(gc, OTHER, &out);
-	EXPECT_EQ(0, out.status) TH_LOG("%s", out.err);
-	EXPECT_NE(NULL, strstr(out.out, "ended 1 quarantine(s)")) TH_LOG("%s", out.out);
-	gt_result_free(&out);
-	sup = job_b(w, "b2");
-	ASSERT_LE(0, asprintf(&ready, "%s/execute/b2/ready", w->dir));
-	EXPECT_TRUE(gt_wait_file(ready, 20000));
-	for (int i = 0; i < 100 && !bpid; i++, usleep(20000))
-		bpid = range_process(SHARED_FIRST);
-	EXPECT_NE(0, bpid);
-	free(gt_write(w->dir, "execute/b2/go", "go"));
-	EXPECT_EQ(0, gt_wait(sup, 30000));
-	free(ready);
-	free(q);
+	killed_at_release(_metadata, w, HOLD_FD);
 }
 
 /* pilot uid runs argv (gridrun ...): exit status 125 and one line, or 0 */
@@ -407,13 +340,69 @@ static void pilot_runs(struct __test_metadata *_metadata, char *const argv[], ui
 	gt_result_free(&out);
 }
 
+/* Past the quarantine's 3 s, the range (quarantine file q) is still
+ * blocked: pilot B's job finds the pool exhausted, and B's gc leaves it. */
+static void b_finds_it_blocked(struct __test_metadata *_metadata, const struct gt_world *w, const char *q)
+{
+	char *run[] = { (char *)gt_gridrun(), "run", NULL, NULL }, *gc[] = { (char *)gt_gridrun(), "gc", NULL };
+
+	sleep(4);
+	as_pilot(w, OTHER);
+	run[2] = shared_spec(w, "b1", "cms001", OTHER, "true");
+	pilot_runs(_metadata, run, OTHER, 125, "gridrun: pool shared exhausted (0 of 1 ranges leased, 1 in quarantine)\n");
+	pilot_runs(_metadata, gc, OTHER, 0, NULL);
+	EXPECT_EQ(0, access(q, F_OK));
+	free(run[2]);
+}
+
+/* Once what blocked the range is gone: B's gc settles it, and B's next job runs in it. */
+static void b_gets_it_after_gc(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	char *gc[] = { (char *)gt_gridrun(), "gc", NULL };
+	struct gt_result out = { 0 };
+	pid_t sup;
+
+	gt_run_argv(gc, OTHER, &out);
+	EXPECT_EQ(0, out.status) TH_LOG("%s", out.err);
+	EXPECT_NE(NULL, strstr(out.out, "ended 1 quarantine(s)")) TH_LOG("%s", out.out);
+	gt_result_free(&out);
+	b_job_in_range(_metadata, w, "b2", &sup);
+	free(gt_write(w->dir, "execute/b2/go", "go"));
+	EXPECT_EQ(0, gt_wait(sup, 30000));
+}
+
+static void by_mount(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	char *q, *text;
+	struct gt_result res = { 0 };
+	int up, down;
+	pid_t l = job_a_with_lingerer(_metadata, w, HOLD_MOUNT, &up, &down, &res);
+
+	EXPECT_EQ(0, res.status);
+	/* released into a blocked quarantine, which says where the mount is */
+	ASSERT_LE(0, asprintf(&q, "%s/shared/0.quarantine", w->leases));
+	text = gt_read(q);
+	ASSERT_NE(NULL, text);
+	EXPECT_NE(NULL, strstr(text, gt_f("kept by an nsfs mount in the mount namespace of pid %d, at `%s/hold`",
+					  (int)l, w->dir))) TH_LOG("%s", text);
+	free(text);
+	/* no time ends it: pilot B finds the pool exhausted, with one line,
+	 * and gc cannot settle it while the mount lives either */
+	b_finds_it_blocked(_metadata, w, q);
+	/* the holder's mount namespace ends with it: gc settles the range, B gets it */
+	kill(l, SIGKILL);
+	waitpid(l, NULL, 0);
+	b_gets_it_after_gc(_metadata, w);
+	free(q);
+}
+
 static void in_flight(struct __test_metadata *_metadata, const struct gt_world *w)
 {
 	char *gc[] = { (char *)gt_gridrun(), "gc", NULL }, *check[] = { (char *)gt_gridrun(), "check", NULL };
-	char *run[] = { (char *)gt_gridrun(), "run", NULL, NULL }, *q, *text, *ready;
+	char *q, *text;
 	struct gt_result res = { 0 }, out = { 0 };
 	int up, down, err = -1;
-	pid_t l, sup, bpid = 0, none = 0;
+	pid_t l, none = 0;
 
 	if (!gt_nsfs_handles()) {
 		/* no means to see it: gridrun says so, as its README does */
@@ -443,31 +432,13 @@ static void in_flight(struct __test_metadata *_metadata, const struct gt_world *
 			       "killed")) TH_LOG("%s", text);
 	free(text);
 	/* no time ends it: pilot B finds the pool exhausted, and gc cannot settle it */
-	sleep(4);
-	as_pilot(w, OTHER);
-	run[2] = shared_spec(w, "b1", "cms001", OTHER, "true");
-	pilot_runs(_metadata, run, OTHER, 125, "gridrun: pool shared exhausted (0 of 1 ranges leased, 1 in quarantine)\n");
-	pilot_runs(_metadata, gc, OTHER, 0, NULL);
-	EXPECT_EQ(0, access(q, F_OK));
+	b_finds_it_blocked(_metadata, w, q);
 	/* pilot A drains the socket and closes it: the namespace ends, gc settles it */
 	EXPECT_EQ(sizeof(none), (size_t)write(down, &none, sizeof(none)));
 	EXPECT_EQ(sizeof(err), (size_t)read(up, &err, sizeof(err)));
-	gt_run_argv(gc, OTHER, &out);
-	EXPECT_EQ(0, out.status) TH_LOG("%s", out.err);
-	EXPECT_NE(NULL, strstr(out.out, "ended 1 quarantine(s)")) TH_LOG("%s", out.out);
-	gt_result_free(&out);
-	sup = job_b(w, "b2");
-	ASSERT_LE(0, asprintf(&ready, "%s/execute/b2/ready", w->dir));
-	EXPECT_TRUE(gt_wait_file(ready, 20000));
-	for (int i = 0; i < 100 && !bpid; i++, usleep(20000))
-		bpid = range_process(SHARED_FIRST);
-	EXPECT_NE(0, bpid);
-	free(gt_write(w->dir, "execute/b2/go", "go"));
-	EXPECT_EQ(0, gt_wait(sup, 30000));
+	b_gets_it_after_gc(_metadata, w);
 	kill(l, SIGKILL);
 	waitpid(l, NULL, 0);
-	free(run[2]);
-	free(ready);
 	free(q);
 }
 
@@ -497,17 +468,13 @@ static void leaves(struct __test_metadata *_metadata, const struct gt_world *w)
 	EXPECT_NE(NULL, strstr(text, "755) is its; remove it and run `gridrun gc`")) TH_LOG("%s", text);
 	free(text);
 	/* no time ends it, nor gc while the file is there */
-	sleep(4);
-	as_pilot(w, OTHER);
-	run[2] = shared_spec(w, "b1", "cms001", OTHER, "true");
-	pilot_runs(_metadata, run, OTHER, 125, "gridrun: pool shared exhausted (0 of 1 ranges leased, 1 in quarantine)\n");
-	pilot_runs(_metadata, gc, OTHER, 0, NULL);
-	EXPECT_EQ(0, access(q, F_OK));
+	b_finds_it_blocked(_metadata, w, q);
 	/* the admin removes it: gc ends the quarantine, B's job runs in the range */
 	EXPECT_EQ(0, unlink(leave_path));
 	gt_run_argv(gc, OTHER, &out);
 	EXPECT_NE(NULL, strstr(out.out, "ended 1 quarantine(s)")) TH_LOG("%s", out.out);
 	gt_result_free(&out);
+	run[2] = shared_spec(w, "b1", "cms001", OTHER, "true");
 	pilot_runs(_metadata, run, OTHER, 0, NULL);
 	rmdir(dir);
 	free(run[2]);
@@ -606,9 +573,7 @@ TEST_F_TIMEOUT(s33, S33_helper_an_nsfs_mount_of_the_user_namespace_keeps_the_ran
 TEST_F_TIMEOUT(s33, S33_helper_a_user_namespace_kept_by_an_fd_in_flight_keeps_the_range_quarantined, 120)
 {
 	/* the kernel answers for a namespace's life only in the host's PID namespace */
-	setenv("GT_WORLD_HOST_PID", "1", 1);
-	in_world(_metadata, 1, in_flight);
-	unsetenv("GT_WORLD_HOST_PID");
+	in_world_env(_metadata, 1, in_flight, "GT_WORLD_HOST_PID", "1");
 }
 
 TEST_F_TIMEOUT(s33, S20_helper_a_setuid_file_a_lingerer_leaves_in_host_tmp_keeps_the_range_quarantined, 120)
@@ -620,18 +585,14 @@ TEST_F_TIMEOUT(s33, S33_helper_a_lease_maps_one_user_namespace, 120)
 {
 	/* outside the host's PID namespace nothing can be noted, and check says so */
 	in_world(_metadata, 1, one_namespace);
-	setenv("GT_WORLD_HOST_PID", "1", 1);
-	in_world(_metadata, 1, one_namespace);
-	unsetenv("GT_WORLD_HOST_PID");
+	in_world_env(_metadata, 1, one_namespace, "GT_WORLD_HOST_PID", "1");
 }
 
 TEST_F_TIMEOUT(s33, S33_helper_a_plain_jobs_range_is_released_unblocked_host_pid, 120)
 {
 	setenv("GT_WORLD_HOST_PID", "1", 1);
 	in_world(_metadata, 1, plain_release);
-	setenv("GT_WORLD_HANDOVER", "chown", 1);
-	in_world(_metadata, 1, plain_release);
-	unsetenv("GT_WORLD_HANDOVER");
+	in_world_env(_metadata, 1, plain_release, "GT_WORLD_HANDOVER", "chown");
 	unsetenv("GT_WORLD_HOST_PID");
 }
 

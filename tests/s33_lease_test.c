@@ -51,6 +51,31 @@ TEST_F(pool, S33_a_range_is_never_leased_while_a_process_holds_its_ids)
 	gr_error_free(err);
 }
 
+struct lingerer {
+	const char *ns;   /* the job's /proc/PID/ns/user */
+	bool by_mount;
+	const char *mnt_file;
+};
+
+static int lingerer_setup(int ready, void *arg)
+{
+	const struct lingerer *l = arg;
+	int fd = open(l->ns, O_RDONLY | O_CLOEXEC);
+	char path[64];
+
+	if (fd < 0 || setresgid(23456, 23456, 23456) < 0 || setresuid(23456, 23456, 23456) < 0)
+		return 1;
+	if (l->by_mount) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount(path, l->mnt_file, NULL, MS_BIND, NULL) < 0)
+			return 1;
+		close(fd);
+	}
+	return 0;
+}
+
 /*
  * A job's user namespace, mapped to range 0 as gridrun maps it, kept past
  * its job by a lingering process (uid 23456: a pilot's, none of the range's
@@ -59,16 +84,14 @@ TEST_F(pool, S33_a_range_is_never_leased_while_a_process_holds_its_ids)
  */
 static pid_t userns_lingerer(bool by_mount, const char *mnt_file)
 {
-	int p[2], q[2];
+	int q[2];
 	char c, path[64], map[64];
 	pid_t job, pid;
 
-	if (pipe(p) < 0 || pipe(q) < 0)
+	if (pipe(q) < 0)
 		abort();
 	job = fork();
 	if (job == 0) {   /* the job: a user namespace of its own, waits for its map */
-		close(p[0]);
-		close(p[1]);
 		if (unshare(CLONE_NEWUSER) < 0)
 			_exit(1);
 		close(q[1]);
@@ -94,29 +117,7 @@ static pid_t userns_lingerer(bool by_mount, const char *mnt_file)
 			abort();
 		close(fd);
 	}
-	pid = fork();
-	if (pid == 0) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-		close(p[0]);
-		if (fd < 0 || setresgid(23456, 23456, 23456) < 0 || setresuid(23456, 23456, 23456) < 0)
-			_exit(1);
-		if (by_mount) {
-			snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-			if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 ||
-			    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-			    mount(path, mnt_file, NULL, MS_BIND, NULL) < 0)
-				_exit(1);
-			close(fd);
-		}
-		close(p[1]);
-		pause();
-		_exit(0);
-	}
-	close(p[1]);
-	if (pid < 0 || read(p[0], &c, 1) != 0)
-		abort();
-	close(p[0]);
+	pid = gt_fork_ready(lingerer_setup, &(struct lingerer){ path, by_mount, mnt_file });
 	/* the job ends: only the lingerer keeps its namespace */
 	kill(job, SIGKILL);
 	waitpid(job, NULL, 0);

@@ -57,33 +57,42 @@ static inline void in_world(struct __test_metadata *_metadata, unsigned ranges,
 	in_world_as(_metadata, ranges, body, false);
 }
 
+/* in_world() with NAME=VALUE in the test's environment (GT_WORLD_HANDOVER,
+ * GT_WORLD_HOST_PID: gt-world.h), unset again after */
+static inline void in_world_env(struct __test_metadata *_metadata, unsigned ranges,
+				void (*body)(struct __test_metadata *, const struct gt_world *),
+				const char *name, const char *value)
+{
+	setenv(name, value, 1);
+	in_world(_metadata, ranges, body);
+	unsetenv(name);
+}
+
 #define become gt_become
+
+struct target_how {
+	bool userns;
+	int uid;
+};
+
+static inline int target_setup(int ready, void *arg)
+{
+	const struct target_how *how = arg;
+
+	if (how->uid >= 0)
+		become((uid_t)how->uid);
+	if (how->userns && unshare(CLONE_NEWUSER) < 0)
+		return 95;
+	return 0;
+}
 
 /* A child of the caller (as uid, if not -1), in a new user namespace if
  * asked, waiting for its map; *pidfd holds it. */
 static inline pid_t gt_target(int *pidfd, bool userns, int uid)
 {
-	int p[2];
-	char c;
-	pid_t pid;
+	struct target_how how = { userns, uid };
+	pid_t pid = gt_fork_ready(target_setup, &how);
 
-	if (pipe(p) < 0)
-		abort();
-	pid = fork();
-	if (pid == 0) {
-		close(p[0]);
-		if (uid >= 0)
-			become((uid_t)uid);
-		if (userns && unshare(CLONE_NEWUSER) < 0)
-			_exit(95);
-		close(p[1]);
-		pause();
-		_exit(0);
-	}
-	close(p[1]);
-	if (read(p[0], &c, 1) != 0)
-		abort();
-	close(p[0]);
 	*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	return pid;
 }
@@ -162,31 +171,43 @@ static inline void helper(const struct gt_world *w, const char *const args[], in
 		EXPECT_STREQ(want_err, _r.err); \
 	} while (0)
 
-/* The pilot's environment for gridrun: the test's helper, its own state dir. */
-static char *pilot_env(const struct gt_world *w)
+/* Pilot uid's environment for gridrun: the world's helper, a state dir
+ * w->dir/NAME of its own, returned. */
+static inline char *pilot_env_of(const struct gt_world *w, uid_t uid, const char *name)
 {
 	char *state;
 
-	if (asprintf(&state, "%s/pstate", w->dir) < 0)
+	if (asprintf(&state, "%s/%s", w->dir, name) < 0)
 		abort();
-	gt_mkdirs(state, 0700, PILOT, PILOT);
+	gt_mkdirs(state, 0700, uid, uid);
 	setenv("GRIDRUN_HELPER", w->helper, 1);
 	setenv("GRIDRUN_STATE_DIR", state, 1);
 	unsetenv("GRIDRUN_CONFIG");
 	return state;
 }
 
-static char *pilot_spec(const struct gt_world *w, const char *name, const char *script)
+/* The pilot's environment for gridrun: the test's helper, its own state dir. */
+static inline char *pilot_env(const struct gt_world *w)
+{
+	return pilot_env_of(w, PILOT, "pstate");
+}
+
+/* A spec of POOL for ACCOUNT running sh -c 'SBX=<sandbox>; SCRIPT' as job
+ * NAME, its sandbox w->dir/execute/NAME (0700, uid's) and, if asked, its
+ * accounting record there (record.json). */
+static inline char *pool_spec(const struct gt_world *w, const char *pool, const char *account, uid_t uid,
+			      const char *name, const char *script, bool record)
 {
 	char *sbx, *args, *gr, *spec, *esc;
 
 	if (asprintf(&sbx, "%s/execute/%s", w->dir, name) < 0)
 		abort();
-	gt_mkdirs(sbx, 0700, PILOT, PILOT);
+	gt_mkdirs(sbx, 0700, uid, uid);
 	if (asprintf(&esc, "SBX=%s; %s", sbx, script) < 0 ||
 	    asprintf(&args, "[\"/bin/sh\", \"-c\", \"%s\"]", esc) < 0 ||
-	    asprintf(&gr, "\"job_id\": \"%s\", \"pool\": \"atlas\", \"account\": \"atlas001\", \"sandbox\": \"%s\", "
-		     "\"accounting\": \"%s/record.json\"", name, sbx, sbx) < 0)
+	    asprintf(&gr, "\"job_id\": \"%s\", \"pool\": \"%s\", \"account\": \"%s\", \"sandbox\": \"%s\"%s%s%s",
+		     name, pool, account, sbx, record ? ", \"accounting\": \"" : "", record ? sbx : "",
+		     record ? "/record.json\"" : "") < 0)
 		abort();
 	spec = gt_spec(w->dir, args, NULL, gr);
 	chmod(spec, 0644);
@@ -195,6 +216,12 @@ static char *pilot_spec(const struct gt_world *w, const char *name, const char *
 	free(args);
 	free(gr);
 	return spec;
+}
+
+/* A job of pool atlas for the pilot (atlas001), with its record */
+static inline char *pilot_spec(const struct gt_world *w, const char *name, const char *script)
+{
+	return pool_spec(w, "atlas", "atlas001", PILOT, name, script, true);
 }
 
 #endif

@@ -141,52 +141,39 @@ enum hold_by { BY_SAVED_UID, BY_FS_UID, BY_SAVED_GID, BY_FS_GID, BY_ONE_THREAD, 
 
 static inline void *thread_takes_uid(void *arg)
 {
-	int *p = arg;
+	int *ready = arg;
 
 	/* the raw call changes this thread alone (glibc's would change all) */
 	if (syscall(SYS_setresuid, FIRST + 7, FIRST + 7, FIRST + 7) == 0)
-		close(p[1]);
+		close(*ready);
 	pause();
 	return NULL;
 }
 
+static inline int hold_setup(int ready, void *arg)
+{
+	enum hold_by how = *(enum hold_by *)arg;
+	pthread_t t;
+	int r = 0;
+
+	switch (how) {
+	case BY_SAVED_UID: r = setresuid(0, 0, FIRST + 7); break;
+	case BY_FS_UID: setfsuid(FIRST + 7); r = setfsuid(FIRST + 7) == (int)(FIRST + 7) ? 0 : -1; break;
+	case BY_SAVED_GID: r = setresgid(0, 0, FIRST + 9); break;
+	case BY_FS_GID: setfsgid(FIRST + 9); r = setfsgid(FIRST + 9) == (int)(FIRST + 9) ? 0 : -1; break;
+	case BY_ALL_UIDS: r = setresuid(FIRST + 7, FIRST + 7, FIRST + 7); break;
+	case BY_ALL_GIDS: r = setresgid(FIRST + 9, FIRST + 9, FIRST + 9); break;
+	case BY_ONE_THREAD:
+		if (pthread_create(&t, NULL, thread_takes_uid, &ready) != 0)
+			return 1;
+		pause();
+	}
+	return r ? 1 : 0;
+}
+
 static inline pid_t partial_holder(enum hold_by how)
 {
-	int p[2];
-	char c;
-	pid_t pid;
-
-	if (pipe(p) < 0)
-		abort();
-	pid = fork();
-	if (pid == 0) {
-		pthread_t t;
-		int r = 0;
-
-		close(p[0]);
-		switch (how) {
-		case BY_SAVED_UID: r = setresuid(0, 0, FIRST + 7); break;
-		case BY_FS_UID: setfsuid(FIRST + 7); r = setfsuid(FIRST + 7) == (int)(FIRST + 7) ? 0 : -1; break;
-		case BY_SAVED_GID: r = setresgid(0, 0, FIRST + 9); break;
-		case BY_FS_GID: setfsgid(FIRST + 9); r = setfsgid(FIRST + 9) == (int)(FIRST + 9) ? 0 : -1; break;
-		case BY_ALL_UIDS: r = setresuid(FIRST + 7, FIRST + 7, FIRST + 7); break;
-		case BY_ALL_GIDS: r = setresgid(FIRST + 9, FIRST + 9, FIRST + 9); break;
-		case BY_ONE_THREAD:
-			if (pthread_create(&t, NULL, thread_takes_uid, p) != 0)
-				_exit(1);
-			pause();
-		}
-		if (r)
-			_exit(1);
-		close(p[1]);
-		pause();
-		_exit(0);
-	}
-	close(p[1]);
-	if (pid < 0 || read(p[0], &c, 1) != 0)
-		abort();
-	close(p[0]);
-	return pid;
+	return gt_fork_ready(hold_setup, &how);
 }
 
 /* A task with a uid (or gid) in range 0, there when this returns. */

@@ -320,6 +320,33 @@ pid_t gt_start_spec(const char *spec, int as_uid)
 	return pid;
 }
 
+pid_t gt_fork_ready(int (*setup)(int ready, void *arg), void *arg)
+{
+	int p[2], r;
+	char c;
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		die("pipe");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		close(p[0]);
+		r = setup(p[1], arg);
+		if (r)
+			_exit(r);
+		close(p[1]);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	if (read(p[0], &c, 1) != 0)
+		die("a holder wrote to its ready pipe");
+	close(p[0]);
+	return pid;
+}
+
 int gt_wait(pid_t pid, int timeout_ms)
 {
 	struct timespec ts = { 0, 10 * 1000 * 1000 };

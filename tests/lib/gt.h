@@ -60,6 +60,15 @@ void gt_result_free(struct gt_result *res);
 
 /* Start gridrun run SPEC in the background; returns its pid (stdio /dev/null). */
 pid_t gt_start_spec(const char *spec, int as_uid);
+/*
+ * Fork a holder: the child runs setup(ready, arg), where ready is the write
+ * end of a pipe the parent reads. setup returns 0 once the child holds what
+ * it should (the child then closes ready and waits for a signal), else the
+ * status the child exits with. setup may close ready itself (from another
+ * thread, say) and never return. Returns the child once ready is closed
+ * everywhere: it is ready, or it has died.
+ */
+pid_t gt_fork_ready(int (*setup)(int ready, void *arg), void *arg);
 /* Wait for pid; returns exit code or 128+signal. timeout_ms < 0: forever; -1 on timeout. */
 int gt_wait(pid_t pid, int timeout_ms);
 /* Wait until file exists (poll); true if it appeared within timeout_ms. */

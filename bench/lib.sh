@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# bench/lib.sh - what the exporter benchmarks share (exporter-bench.sh,
+# exporter-load.sh, exporter-scrape-cost.sh); sourced, after `set -euo
+# pipefail`, never run:
+#
+#   bench_scratch NAME    scratch dir S=/dev/shm/NAME.XXXXXX with S/state
+#                         (both 0755, GRIDRUN_STATE_DIR), removed at exit with
+#                         all the bench started: PIDS are killed, SUPERVISORS
+#                         get TERM (each forwards it to its job), DIRS rmdir'd
+#   start_jobs N POLL TRIES
+#                         N jobs (`sleep` under `gridrun run` as account
+#                         atlas001; $GRIDRUN), at most 25 starts in flight,
+#                         polled every POLL s; fails unless all N run after
+#                         TRIES more polls
+#   start_exporter K EXPORTER [ARG...]
+#                         EXPORTER --listen 127.0.0.1:0 on S/state, its stderr
+#                         S/err.K: EPIDS[K] once it serves URLS[K]
+#   listed URL N          how many jobs URL lists, once N (or after 30 s)
+#   cpu_ns PID            PID's on-CPU time over its threads, ns
+#   scrape_rounds ROUNDS [HOOK]
+#                         ROUNDS times each exporter in turn, 250 ms apart (a
+#                         scrape younger than 200 ms is served again): one
+#                         GET into S/scrape.K, curl's time_total (s) appended
+#                         to S/wall.K, the exporter's CPU for it (ns) to
+#                         S/c.K; then HOOK K, if given
+#   textfile_runs RUNS EXPORTER...
+#                         RUNS times each `--textfile` one-shot in turn,
+#                         wall ns start to exit appended to S/o.K
+
+PIDS=()
+SUPERVISORS=()
+DIRS=()
+EPIDS=()
+URLS=()
+
+bench_cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${SUPERVISORS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	[ ${#DIRS[@]} -eq 0 ] || printf '%s\0' "${DIRS[@]}" | xargs -0 rmdir 2>/dev/null || true
+	rm -rf "$S"
+}
+
+bench_scratch() {
+	S=$(mktemp -d "/dev/shm/$1.XXXXXX")
+	mkdir -p "$S/state"
+	chmod 755 "$S" "$S/state"
+	export GRIDRUN_STATE_DIR=$S/state
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT TERM HUP
+}
+
+running() { # jobs whose state names a pid
+	grep -l '"pid": *[1-9]' "$S"/state/*/state.json 2>/dev/null | wc -l
+}
+
+start_jobs() {
+	local n=$1 poll=$2 tries=$3
+	[ -e "$S/spec.json" ] || cat >"$S/spec.json" <<EOF
+{"process": {"args": ["/bin/sleep", "3600"], "env": ["PATH=/usr/bin:/bin"]},
+ "gridrun": {"account": "atlas001"}}
+EOF
+	while [ ${#SUPERVISORS[@]} -lt "$n" ]; do
+		"$GRIDRUN" run "$S/spec.json" </dev/null >/dev/null 2>>"$S/jobs.err" &
+		SUPERVISORS+=($!)
+		# at most 25 starts in flight
+		[ $((${#SUPERVISORS[@]} % 25)) -eq 0 ] && while [ "$(running)" -lt $((${#SUPERVISORS[@]} - 25)) ]; do sleep "$poll"; done
+	done
+	for _ in $(seq "$tries"); do
+		[ "$(running)" -ge "$n" ] && break
+		sleep "$poll"
+	done
+	[ "$(running)" -ge "$n" ] || { echo "only $(running) of $n jobs started" >&2; tail -5 "$S/jobs.err" >&2; exit 1; }
+}
+
+start_exporter() {
+	local k=$1 exe=$2
+	shift 2
+	"$exe" --listen 127.0.0.1:0 --state-dir "$S/state" "$@" 2>"$S/err.$k" &
+	PIDS+=($!)
+	EPIDS[k]=$!
+	for _ in $(seq 100); do
+		grep -q serving "$S/err.$k" && break
+		sleep 0.05
+	done
+	URLS[k]=$(grep -o 'http://[^ ]*/metrics' "$S/err.$k")
+}
+
+listed() {
+	local got=0
+	for _ in $(seq 100); do
+		got=$(curl -s "$1" | grep -c '^gridrun_job_pids{' || true)
+		[ "$got" -ge "$2" ] && break
+		sleep 0.3
+	done
+	echo "$got"
+}
+
+cpu_ns() {
+	local sum=0 t ns
+	for t in /proc/$1/task/*/schedstat; do
+		read -r ns _ <"$t" && sum=$((sum + ns))
+	done
+	echo "$sum"
+}
+
+scrape_rounds() {
+	local rounds=$1 hook=${2:-} k c0
+	for k in "${!URLS[@]}"; do : >"$S/wall.$k"; : >"$S/c.$k"; done
+	for _ in $(seq "$rounds"); do
+		for k in "${!URLS[@]}"; do
+			sleep 0.25
+			c0=$(cpu_ns "${EPIDS[$k]}")
+			curl -s -o "$S/scrape.$k" -w '%{time_total}\n' "${URLS[$k]}" >>"$S/wall.$k"
+			echo $(( $(cpu_ns "${EPIDS[$k]}") - c0 )) >>"$S/c.$k"
+			[ -z "$hook" ] || "$hook" "$k"
+		done
+	done
+}
+
+textfile_runs() {
+	local runs=$1 k t0
+	shift
+	local exporters=("$@")
+	for _ in $(seq "$runs"); do
+		for k in "${!exporters[@]}"; do
+			t0=$(date +%s%N)
+			"${exporters[$k]}" --textfile "$S/one.$k.prom" --state-dir "$S/state" 2>/dev/null
+			echo $(( $(date +%s%N) - t0 )) >>"$S/o.$k"
+		done
+	done
+}
