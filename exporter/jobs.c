@@ -123,26 +123,6 @@ static void job_set_labels(struct job *jb, const char *account, const char *pool
 		free(b.p);
 }
 
-/* A /proc starttime (clock ticks since boot) in ns since the epoch: the
- * realtime clock less the boot-time clock is when the machine booted
- * (/proc/stat's btime is truncated to the second), plus the ticks. The two
- * clock reads are tens of ns apart, a different amount each time: rounded
- * to the ms (a tick is 1-10 ms), the same job shows the same start in every
- * scrape and every exporter, one-shots included. */
-static uint64_t start_epoch_ns(unsigned long long ticks)
-{
-	long hz = sysconf(_SC_CLK_TCK);
-	struct timespec rt, bt;
-	long long boot;
-
-	if (!ticks || hz <= 0 || clock_gettime(CLOCK_REALTIME, &rt) < 0 || clock_gettime(CLOCK_BOOTTIME, &bt) < 0)
-		return 0;
-	boot = (rt.tv_sec - bt.tv_sec) * 1000000000LL + (rt.tv_nsec - bt.tv_nsec);
-	boot = (boot + 500000) / 1000000 * 1000000;
-	return (uint64_t)boot + ticks / (unsigned long long)hz * 1000000000ULL +
-	       ticks % (unsigned long long)hz * 1000000000ULL / (unsigned long long)hz;
-}
-
 /* The info labels of the kernel layers the supervisor put in the state. */
 static void job_set_layers(struct job *jb, const struct gr_job_state *st)
 {
@@ -177,9 +157,17 @@ static void job_parse(struct gr_jobs *j, struct job *jb, const char *text)
 	if (st.supervisor_pid != jb->sup_pid || st.supervisor_start != jb->sup_start || jb->pidfd < 0) {
 		jb->sup_pid = st.supervisor_pid;
 		jb->sup_start = st.supervisor_start;
-		jb->start_time = start_epoch_ns(jb->sup_start);
+		jb->start_time = 0;
 		job_watch(j, jb);
 	}
+	/* The start the supervisor recorded (state.h): the same in every
+	 * exporter process and every scrape, whatever the clocks did since.
+	 * An older gridrun's entry has none: computed here, to the ms, it can
+	 * differ by 1 ms from another process's and follows clock steps. */
+	if (st.supervisor_start_epoch_ns)
+		jb->start_time = st.supervisor_start_epoch_ns;
+	else if (!jb->start_time)
+		jb->start_time = gr_start_epoch_ns(jb->sup_start);
 	for (i = 0; i < st.ncgroups; i++) {
 		if (n < JOB_DIRS_MAX && job_dir_ok(st.cgroups[i], jb->id))
 			dirs[n++] = st.cgroups[i];
