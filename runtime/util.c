@@ -208,7 +208,11 @@ unsigned long long gr_proc_starttime(pid_t pid)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	n = gr_read_full(fd, buf, sizeof(buf) - 1);
+	/* one read: the kernel makes the whole line on the first (seq_file),
+	 * where reading on to the end costs a second read per process */
+	do
+		n = read(fd, buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
