@@ -5,7 +5,7 @@
  * (each job's cgroup files and the reader threads). exporter.h says what is
  * read and trusted. Locking: during gr_jobs_read_all() the readers share j
  * and take j->lock for mounts, nfds and parents; each job is read by one
- * thread only.
+ * thread only. The state files are listed the same way (gr_jobs_each()).
  */
 #ifndef GRIDRUN_EXPORTER_JOBS_INT_H
 #define GRIDRUN_EXPORTER_JOBS_INT_H
@@ -101,6 +101,11 @@ void gr_jobs_warn(bool *once, const char *fmt, ...) __attribute__((format(printf
 void gr_jobs_load_mounts(struct gr_jobs *j);
 /* Close the job's usage files (the cache's count kept). */
 void gr_job_close(struct gr_jobs *j, struct job *jb);
+/* fn(j, v[i], buf, arg) for each of the n jobs, by one thread per CPU
+ * (j->readers) when there are READER_MIN_JOBS or more, each job by one;
+ * buf: READ_BUF bytes of the calling thread's (NULL: none could be had). */
+typedef void gr_job_fn(struct gr_jobs *j, struct job *jb, char *buf, void *arg);
+void gr_jobs_each(struct gr_jobs *j, struct job **v, size_t n, gr_job_fn *fn, void *arg);
 /* Read the n jobs' figures into each jb->s, jb->read_rc 0 or -errno. */
 void gr_jobs_read_all(struct gr_jobs *j, struct job **v, size_t n);
 

@@ -64,7 +64,9 @@ static void job_unwatch(struct gr_jobs *j, struct job *jb)
 {
 	if (jb->pidfd >= 0) {
 		close(jb->pidfd);
+		pthread_mutex_lock(&j->lock);
 		j->nfds--;
+		pthread_mutex_unlock(&j->lock);
 	}
 	jb->pidfd = -1;
 	jb->alive = false;
@@ -100,8 +102,11 @@ static void job_watch(struct gr_jobs *j, struct job *jb)
 		close(fd);
 		return;
 	}
-	if (fd >= 0)
+	if (fd >= 0) {
+		pthread_mutex_lock(&j->lock);
 		j->nfds++;
+		pthread_mutex_unlock(&j->lock);
+	}
 	jb->pidfd = fd;
 	jb->alive = true;   /* without a pidfd (EMFILE): by start time, each scrape */
 }
@@ -121,26 +126,6 @@ static void job_set_labels(struct job *jb, const char *account, const char *pool
 	jb->labels = b.oom ? NULL : b.p;
 	if (b.oom)
 		free(b.p);
-}
-
-/* A /proc starttime (clock ticks since boot) in ns since the epoch: the
- * realtime clock less the boot-time clock is when the machine booted
- * (/proc/stat's btime is truncated to the second), plus the ticks. The two
- * clock reads are tens of ns apart, a different amount each time: rounded
- * to the ms (a tick is 1-10 ms), the same job shows the same start in every
- * scrape and every exporter, one-shots included. */
-static uint64_t start_epoch_ns(unsigned long long ticks)
-{
-	long hz = sysconf(_SC_CLK_TCK);
-	struct timespec rt, bt;
-	long long boot;
-
-	if (!ticks || hz <= 0 || clock_gettime(CLOCK_REALTIME, &rt) < 0 || clock_gettime(CLOCK_BOOTTIME, &bt) < 0)
-		return 0;
-	boot = (rt.tv_sec - bt.tv_sec) * 1000000000LL + (rt.tv_nsec - bt.tv_nsec);
-	boot = (boot + 500000) / 1000000 * 1000000;
-	return (uint64_t)boot + ticks / (unsigned long long)hz * 1000000000ULL +
-	       ticks % (unsigned long long)hz * 1000000000ULL / (unsigned long long)hz;
 }
 
 /* The info labels of the kernel layers the supervisor put in the state. */
@@ -177,9 +162,17 @@ static void job_parse(struct gr_jobs *j, struct job *jb, const char *text)
 	if (st.supervisor_pid != jb->sup_pid || st.supervisor_start != jb->sup_start || jb->pidfd < 0) {
 		jb->sup_pid = st.supervisor_pid;
 		jb->sup_start = st.supervisor_start;
-		jb->start_time = start_epoch_ns(jb->sup_start);
+		jb->start_time = 0;
 		job_watch(j, jb);
 	}
+	/* The start the supervisor recorded (state.h): the same in every
+	 * exporter process and every scrape, whatever the clocks did since.
+	 * An older gridrun's entry has none: computed here, to the ms, it can
+	 * differ by 1 ms from another process's and follows clock steps. */
+	if (st.supervisor_start_epoch_ns)
+		jb->start_time = st.supervisor_start_epoch_ns;
+	else if (!jb->start_time)
+		jb->start_time = gr_start_epoch_ns(jb->sup_start);
 	for (i = 0; i < st.ncgroups; i++) {
 		if (n < JOB_DIRS_MAX && job_dir_ok(st.cgroups[i], jb->id))
 			dirs[n++] = st.cgroups[i];
@@ -248,46 +241,80 @@ void gr_jobs_free(struct gr_jobs *j)
 	free(j);
 }
 
-/* The job entry `name` as listed now, parsed again if its state file changed. */
-static void job_list(struct gr_jobs *j, int dfd, const char *name)
+/* The entry `name` as listed: its job, made the first time. */
+static struct job *job_get(struct gr_jobs *j, const char *name)
 {
-	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC,
-				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
 	struct job *jb = gr_map_get(&j->jobs, name);
+
+	if (jb)
+		return jb;
+	jb = calloc(1, sizeof(*jb));
+	if (!jb || !(jb->id = strdup(name)) || gr_map_put(&j->jobs, name, jb) < 0) {
+		if (jb)
+			free(jb->id);
+		free(jb);
+		return NULL;
+	}
+	jb->pidfd = -1;
+	for (int f = 0; f < F_COUNT; f++)
+		jb->fd[f] = -1;
+	return jb;
+}
+
+/* A listed job's state file, parsed again if it changed; the job is kept
+ * (jb->gen) only while its state.json is a regular file. Called by one
+ * thread per CPU (gr_jobs_each()), each job by one; buf: READ_BUF bytes of
+ * the calling thread's, or NULL. */
+static void job_list(struct gr_jobs *j, struct job *jb, char *buf, void *arg)
+{
+	/* O_NONBLOCK: a FIFO put there does not hold up a scrape */
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	int dfd = *(const int *)arg;
 	char path[300];
 	struct stat st;
 	_cleanup_free_ char *text = NULL;
+	const char *t = NULL;
+	ssize_t n;
 	int fd;
 
-	if (snprintf(path, sizeof(path), "%s/state.json", name) >= (int)sizeof(path) ||
-	    fstatat(dfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
-		return;   /* a claim being made, or debris for gc */
-	if (!jb) {
-		jb = calloc(1, sizeof(*jb));
-		if (!jb || !(jb->id = strdup(name)) || gr_map_put(&j->jobs, name, jb) < 0) {
-			if (jb)
-				free(jb->id);
-			free(jb);
+	if (snprintf(path, sizeof(path), "%s/state.json", jb->id) >= (int)sizeof(path))
+		return;
+	/* parsed before: read again only when replaced; else the open and
+	 * its fstat are all the looking it needs (a one-shot's every job) */
+	if (jb->labels) {
+		if (fstatat(dfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			return;   /* a claim being made, or debris for gc */
+		jb->gen = j->gen;
+		if (st.st_ino == jb->ino && st.st_mtim.tv_sec == jb->mtim.tv_sec &&
+		    st.st_mtim.tv_nsec == jb->mtim.tv_nsec)
 			return;
-		}
-		jb->pidfd = -1;
-		for (int f = 0; f < F_COUNT; f++)
-			jb->fd[f] = -1;
+	}
+	fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return;
 	}
 	jb->gen = j->gen;
-	if (jb->labels && st.st_ino == jb->ino && st.st_mtim.tv_sec == jb->mtim.tv_sec &&
-	    st.st_mtim.tv_nsec == jb->mtim.tv_nsec)
-		return;
-	fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
-	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > STATE_MAX) {
-		if (fd >= 0)
-			close(fd);
+	if (st.st_size > STATE_MAX) {
+		close(fd);
 		return;
 	}
 	jb->ino = st.st_ino;
 	jb->mtim = st.st_mtim;
-	if (gr_read_small_fd(fd, STATE_MAX, &text) == 0)
-		job_parse(j, jb, text);
+	/* entries are replaced, never rewritten: one read of its size is all
+	 * of it (a short read of a regular file is its end) */
+	n = buf ? pread(fd, buf, READ_BUF - 1, 0) : -1;
+	if (n >= 0 && n == st.st_size && n < (ssize_t)READ_BUF - 1) {
+		buf[n] = '\0';
+		t = buf;
+	} else if (lseek(fd, 0, SEEK_SET) == 0 && gr_read_small_fd(fd, STATE_MAX, &text) == 0) {
+		t = text;
+	}
+	if (t)
+		job_parse(j, jb, t);
 	close(fd);
 }
 
@@ -355,8 +382,9 @@ int gr_jobs_scrape(struct gr_jobs *j, struct gr_job_sample **samples, size_t *n,
 	struct scan sc = { j, NULL, 0 };
 	struct dirent *de;
 	struct stat st;
-	size_t np = 0, np2 = 0, k = 0;
+	size_t nl = 0, np = 0, np2 = 0, k = 0;
 	DIR *d;
+	int dfd;
 
 	*samples = NULL;
 	*n = 0;
@@ -373,12 +401,20 @@ int gr_jobs_scrape(struct gr_jobs *j, struct gr_job_sample **samples, size_t *n,
 		closedir(d);
 		d = NULL;
 	}
-	while (d && (de = readdir(d)))
+	/* the entries, then their state files read and parsed by threads */
+	while (d && (de = readdir(d))) {
+		struct job *jb;
+
 		if (de->d_name[0] != '.' && strcmp(de->d_name, GR_STATE_RECORDS) &&
-		    (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN))
-			job_list(j, dirfd(d), de->d_name);
-	if (d)
+		    (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) && (jb = job_get(j, de->d_name)) &&
+		    reserve(j, nl + 1) == 0)
+			j->alive[nl++] = jb;
+	}
+	if (d) {
+		dfd = dirfd(d);
+		gr_jobs_each(j, j->alive, nl, job_list, &dfd);
 		closedir(d);
+	}
 	gr_map_filter(&j->jobs, stale, j);
 
 	/* who still runs: one poll over every supervisor's pidfd */

@@ -204,6 +204,26 @@ int gr_job_prepare_path(const char *path, struct gr_config *cfg, const struct gr
 	return gr_job_prepare(spec, cfg, opts, out, err);
 }
 
+/* This supervisor's start in ns since the epoch, computed on the first call
+ * and the same in every later version of its state entry: every reader shows
+ * the value the supervisor recorded, where each computing it anew from the
+ * clocks could land on either side of a ms boundary, and would follow a later
+ * step of the realtime clock (NTP's first sync, `date -s`), which moves
+ * realtime less boottime by the step (slewing moves both clocks alike).
+ * Recorded, it says when the job started by the clock of that moment, as the
+ * batch system's own logs do. */
+static unsigned long long self_start_epoch_ns(void)
+{
+	static pid_t pid;
+	static unsigned long long ns;
+
+	if (pid != getpid()) {
+		ns = gr_start_epoch_ns(gr_proc_starttime(getpid()));
+		pid = getpid();
+	}
+	return ns;
+}
+
 /* The job's state entry as it stands (state.h owns the format). */
 static char *state_json(const struct gr_job *job, pid_t pid, const struct gr_cgroup *cg, bool running)
 {
@@ -212,6 +232,7 @@ static char *state_json(const struct gr_job *job, pid_t pid, const struct gr_cgr
 		.job_id = job->job_id,
 		.supervisor_pid = getpid(),
 		.supervisor_start = gr_proc_starttime(getpid()),
+		.supervisor_start_epoch_ns = self_start_epoch_ns(),
 		.spec = (char *)job->spec->file,
 		.pid = pid > 0 ? pid : 0,
 		.pid_start = pid > 0 ? gr_proc_starttime(pid) : 0,

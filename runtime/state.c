@@ -408,6 +408,8 @@ int gr_job_state_format(const struct gr_job_state *st, char **text, struct gr_er
 		      "supervisor_start", (json_int_t)st->supervisor_start);
 	if (!o)
 		return gr_error_sys(err, ENOMEM, "job state");
+	if (st->supervisor_start_epoch_ns)
+		json_object_set_new(o, "supervisor_start_epoch_ns", json_integer((json_int_t)st->supervisor_start_epoch_ns));
 	if (st->spec)
 		json_object_set_new(o, "spec", json_string(st->spec));
 	if (st->pid > 0) {
@@ -478,7 +480,7 @@ static int bool_opt(json_t *v, bool *out)
 
 static int parse_fields(json_t *o, unsigned flags, struct gr_job_state *st, const char **bad)
 {
-	long long sp = 0, ss = 0, pid = 0, ps = 0, ver = 0, idx = 0, first = 0, count = 0, ll = 0;
+	long long sp = 0, ss = 0, se = 0, pid = 0, ps = 0, ver = 0, idx = 0, first = 0, count = 0, ll = 0;
 	json_t *lease = json_object_get(o, "lease"), *a = json_object_get(o, "cgroups"), *v;
 	json_t *layers = json_object_get(o, "layers");
 	size_t i;
@@ -493,6 +495,7 @@ static int parse_fields(json_t *o, unsigned flags, struct gr_job_state *st, cons
 	FIELD("job_id", dup_opt(json_object_get(o, "job_id"), &st->job_id));
 	FIELD("supervisor_pid", int_opt(json_object_get(o, "supervisor_pid"), 0, INT32_MAX, &sp));
 	FIELD("supervisor_start", int_opt(json_object_get(o, "supervisor_start"), 0, INT64_MAX, &ss));
+	FIELD("supervisor_start_epoch_ns", int_opt(json_object_get(o, "supervisor_start_epoch_ns"), 0, INT64_MAX, &se));
 	FIELD("spec", dup_opt(json_object_get(o, "spec"), &st->spec));
 	FIELD("pid", int_opt(json_object_get(o, "pid"), 0, INT32_MAX, &pid));
 	FIELD("pid_start", int_opt(json_object_get(o, "pid_start"), 0, INT64_MAX, &ps));
@@ -538,6 +541,7 @@ static int parse_fields(json_t *o, unsigned flags, struct gr_job_state *st, cons
 		return r;
 	st->supervisor_pid = (pid_t)sp;
 	st->supervisor_start = (unsigned long long)ss;
+	st->supervisor_start_epoch_ns = (unsigned long long)se;
 	st->pid = (pid_t)pid;
 	st->pid_start = (unsigned long long)ps;
 	st->cgroup_version = (int)ver;

@@ -46,6 +46,11 @@ struct gr_job_state {
 	char *job_id;
 	pid_t supervisor_pid;
 	unsigned long long supervisor_start;  /* gr_proc_starttime() */
+	/* The same start in ns since the epoch (gr_start_epoch_ns()), computed
+	 * once by the supervisor and written in every version of its entry, so
+	 * that every reader (each gridrun-exporter process) shows the same value;
+	 * 0: not recorded (an entry of an older gridrun). */
+	unsigned long long supervisor_start_epoch_ns;
 	char *spec;                           /* the spec's name (NULL: none) */
 	pid_t pid;                            /* the job's init; 0 before start */
 	unsigned long long pid_start;

@@ -166,6 +166,24 @@ unsigned long long gr_realtime_ns(void)
 	return clock_ns(CLOCK_REALTIME);
 }
 
+/* Rounded to the ms (a tick is 1-10 ms): a value near a ms boundary can
+ * still land on either side in two calls, which is why a job's supervisor
+ * computes its own once and records it (state.h, supervisor_start_epoch_ns)
+ * rather than every reader computing it anew. */
+unsigned long long gr_start_epoch_ns(unsigned long long ticks)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	struct timespec rt, bt;
+	long long boot;
+
+	if (!ticks || hz <= 0 || clock_gettime(CLOCK_REALTIME, &rt) < 0 || clock_gettime(CLOCK_BOOTTIME, &bt) < 0)
+		return 0;
+	boot = (rt.tv_sec - bt.tv_sec) * 1000000000LL + (rt.tv_nsec - bt.tv_nsec);
+	boot = (boot + 500000) / 1000000 * 1000000;
+	return (unsigned long long)boot + ticks / (unsigned long long)hz * 1000000000ULL +
+	       ticks % (unsigned long long)hz * 1000000000ULL / (unsigned long long)hz;
+}
+
 void gr_format_utc_ms(unsigned long long ns, char *buf, size_t len)
 {
 	time_t secs = ns / 1000000000ull;
@@ -190,7 +208,11 @@ unsigned long long gr_proc_starttime(pid_t pid)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	n = gr_read_full(fd, buf, sizeof(buf) - 1);
+	/* one read: the kernel makes the whole line on the first (seq_file),
+	 * where reading on to the end costs a second read per process */
+	do
+		n = read(fd, buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';

@@ -68,4 +68,11 @@ void gr_format_utc_ms(unsigned long long ns, char *buf, size_t len);
 /* Process start time (field 22 of /proc/PID/stat, clock ticks since boot); 0 if gone. */
 unsigned long long gr_proc_starttime(pid_t pid);
 
+/* A /proc start time (clock ticks since boot) in ns since the epoch, to the
+ * ms: the realtime clock less the boot-time clock (when the machine booted
+ * by today's realtime clock; /proc/stat's btime is truncated to the second)
+ * plus the ticks. 0 for 0 ticks. It follows steps of the realtime clock
+ * (slewing moves both clocks alike), and each call reads the clocks anew. */
+unsigned long long gr_start_epoch_ns(unsigned long long ticks);
+
 #endif

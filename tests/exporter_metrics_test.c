@@ -245,11 +245,15 @@ static double kernel_working_set(struct _test_data_ex *self, int i)
  * 32 MiB and then only waits changes neither; whether fresh file pages are
  * inactive depends on the kernel's LRU, MGLRU counts them active), and its
  * start time, to 10 ms (a clock tick), not to the second (/proc/stat's
- * btime); promtool still passes. */
+ * btime), to the ns what the supervisor recorded in its state entry (so
+ * that every exporter process shows the same); promtool still passes. */
 TEST_F_TIMEOUT(ex, a_job_shows_its_memory_limit_working_set_and_start_time, 300)
 {
 	char *done = S(self, "%s/written", self->sbx), *text;
 	double limit, ws, mem, start, t0, t1, kws;
+	char *entry, *line, want[80];
+	json_t *st;
+	json_int_t rec;
 
 	ASSERT_LT(0, exporter_start(self, -1, NULL, NULL));
 	t0 = realtime_s();
@@ -279,6 +283,20 @@ TEST_F_TIMEOUT(ex, a_job_shows_its_memory_limit_working_set_and_start_time, 300)
 	/* the supervisor started after t0; one clock tick of slack */
 	EXPECT_LE(t0 - 0.011, start);
 	EXPECT_GE(t1, start);
+	entry = gt_read(S(self, "%s/%s/state.json", self->state, self->ids[0]));
+	ASSERT_NE(NULL, entry);
+	st = json_loads(entry, 0, NULL);
+	ASSERT_NE(NULL, st);
+	rec = json_integer_value(json_object_get(st, "supervisor_start_epoch_ns"));
+	json_decref(st);
+	free(entry);
+	ASSERT_LT(0, rec) TH_LOG("the state entry records no start");
+	snprintf(want, sizeof(want), "\ngridrun_job_start_time_seconds{job_id=\"%s\",", self->ids[0]);
+	line = strstr(text, want);
+	line = line ? strstr(line, "} ") : NULL;
+	ASSERT_NE(NULL, line);
+	snprintf(want, sizeof(want), "%lld.%09lld\n", (long long)(rec / 1000000000), (long long)(rec % 1000000000));
+	EXPECT_EQ(0, strncmp(line + 2, want, strlen(want))) TH_LOG("%.30s, recorded %s", line, want);
 	EXPECT_EQ(0, promtool_check(self, text));
 	free(text);
 	ASSERT_EQ(0, job_end(self, 0));

@@ -44,6 +44,7 @@ static struct gr_job_state full(void)
 			       "/sys/fs/cgroup/cpu,cpuacct/gridrun/gridrun-j1" };
 	struct gr_job_state st = {
 		.job_id = "j1", .supervisor_pid = 4242, .supervisor_start = 987654321ULL,
+		.supervisor_start_epoch_ns = 1796000000123000000ULL,
 		.spec = "job.json", .pid = 4243, .pid_start = 987654399ULL, .running = true, .account = "atlas",
 		.has_lease = true, .lease = { .pool = "pilots", .index = 7, .first = 200000, .count = 65536 },
 		.cgroup_version = 1, .ncgroups = 2,
@@ -64,7 +65,8 @@ static int streq(const char *a, const char *b)
 static int same(const struct gr_job_state *a, const struct gr_job_state *b)
 {
 	if (!streq(a->job_id, b->job_id) || a->supervisor_pid != b->supervisor_pid ||
-	    a->supervisor_start != b->supervisor_start || !streq(a->spec, b->spec) ||
+	    a->supervisor_start != b->supervisor_start ||
+	    a->supervisor_start_epoch_ns != b->supervisor_start_epoch_ns || !streq(a->spec, b->spec) ||
 	    a->pid != b->pid || a->pid_start != b->pid_start || a->running != b->running || a->held != b->held ||
 	    !streq(a->account, b->account) ||
 	    a->has_lease != b->has_lease || a->cgroup_version != b->cgroup_version ||
@@ -157,6 +159,7 @@ TEST(state_truncated_or_garbled_is_error)
 		"{\"job_id\": \"j\", \"supervisor_pid\": \"1\", \"supervisor_start\": 2}",
 		"{\"job_id\": \"j\", \"supervisor_pid\": -1, \"supervisor_start\": 2}",
 		"{\"job_id\": \"j\", \"supervisor_pid\": 1, \"supervisor_start\": 2, \"pid\": 1.5}",
+		"{\"job_id\": \"j\", \"supervisor_pid\": 1, \"supervisor_start\": 2, \"supervisor_start_epoch_ns\": -1}",
 		"{\"job_id\": \"j\", \"supervisor_pid\": 1, \"supervisor_start\": 2, \"cgroups\": [\"/a\", 3]}",
 		"{\"job_id\": \"j\", \"supervisor_pid\": 1, \"supervisor_start\": 2, \"cgroups\": \"/a\"}",
 		"{\"job_id\": \"j\", \"supervisor_pid\": 1, \"supervisor_start\": 2, \"cgroup_version\": 3}",
