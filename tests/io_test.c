@@ -194,7 +194,11 @@ static void check_throttle(struct __test_metadata *_metadata, struct _test_data_
 		run_io(self, "io-prep", wargs, NULL, NULL);
 		ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s out: %s", self->res.err, self->res.out);
 	}
-	for (int i = 0; i < 2; i++) {
+	/* throttled first: on v1 since Linux 6.10 blk-throttle counts a device's
+	 * bytes only once a throttle was set on it (blk_should_throtl(): no
+	 * counting before the device's first rule), and this loop device is new
+	 * (README: the record's io_* on v1) */
+	for (int i = 1; i >= 0; i--) {
 		snprintf(job, sizeof(job), "io-%s-%s", op, i ? "bps" : "free");
 		run_io(self, job, args, i ? t : NULL, NULL);
 		ASSERT_EQ(0, self->res.status) TH_LOG("stderr: %s out: %s", self->res.err, self->res.out);
