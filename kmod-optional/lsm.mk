@@ -24,3 +24,4 @@ $(BUILD)/gridrun-lsm: kmod-optional/gridrun-lsm.c $(BUILD)/lsm/gridrun_lsm.skel.
 
 .PRECIOUS: $(BUILD)/lsm/%.bpf.o $(BUILD)/lsm/%.skel.h
 all tests-build: $(LSM_BIN)
+bench: $(LSM_BIN)
