@@ -3,7 +3,8 @@
 #
 # Start-to-exit time of /bin/true: plain fork+exec, gridrun (default namespaces,
 # with a network namespace, in a leased range without and with a sandbox
-# handed over by idmapped mount or by chown, and in helper mode), bubblewrap,
+# handed over by idmapped mount or by chown, in a leased range with the BPF
+# task iterator pinned for its holder scans, and in helper mode), bubblewrap,
 # unshare(1) and runc, measured in one interleaved run by build/bench/startbench
 # (bench/startbench.c); then the sandbox hand-over alone for 10 000 files,
 # idmapped mount against chown walk (bench/handover-bench.c).
@@ -175,9 +176,22 @@ cat >"$T/spec-helper.json" <<EOF
 EOF
 chmod 0644 "$T"/spec*.json
 
+# The BPF task iterator (kmod-optional/gridrun_tasks.bpf.c) for the row
+# "leased range, iterator pinned": in_ns mounts a bpf filesystem on $T/bpf in
+# its namespace and pins it there (gridrun-lsm load-tasks); the pin goes with
+# the namespace. The row alone is pointed at it (GRIDRUN_LSM_PIN).
+LSM=$(dirname "$GRIDRUN")/gridrun-lsm
+mkdir -m 0700 "$T/bpf"
+ITER_PIN=$T/bpf/gridrun
+
 # CMD... in a mount namespace of its own whose /etc is the scratch copy
 in_ns() {
-	unshare -m --propagation private sh -c 'mount --bind "$0" /etc && exec "$@"' "$T/etc" "$@"
+	unshare -m --propagation private sh -c 'mount --bind "$0" /etc || exit 2
+		if [ -x "$1" ] && mount -t bpf -o mode=0700 bpf "$2"; then
+			"$1" --pin "$2/gridrun" load-tasks >/dev/null || true
+		fi
+		shift 2
+		exec "$@"' "$T/etc" "$LSM" "$T/bpf" "$@"
 }
 
 # Absolute paths, so that no row pays for a PATH search. A missing tool is
@@ -229,6 +243,15 @@ check_handover "leased range, sandbox idmap" "idmap, 0 entries" \
 	"$GRIDRUN" run --config "$T/gridrun-idmap.conf" "$T/spec-idmap.json"
 check_handover "leased range, sandbox chown" "chown, 2 entries" \
 	"$GRIDRUN" run --config "$T/gridrun-chown.conf" "$T/spec-chown.json"
+# and the iterator row does read the iterator (one scan at acquire, one at release)
+got=$(in_ns env GRIDRUN_DEBUG=1 GRIDRUN_LSM_PIN="$ITER_PIN" "$GRIDRUN" run --config "$T/gridrun.conf" \
+	"$T/spec-lease.json" 2>&1 >/dev/null | grep -c ': task iterator: ' || true)
+if [ ! -x "$LSM" ]; then
+	echo "bench: $LSM is not built (clang, bpftool): the iterator row walks /proc" >&2
+elif [ "$got" != 2 ]; then
+	echo "bench: leased range, iterator pinned: $got of 2 scans read the task iterator" >&2
+	rc=1
+fi
 check_handover "helper mode" "idmap, 0 entries" \
 	setpriv --reuid="$ACCOUNT_UID" --regid="$ACCOUNT_UID" --clear-groups \
 	env GRIDRUN_HELPER="$HB/gridrun-helper" GRIDRUN_STATE_DIR="$S/state-helper" "$HB/gridrun" run "$T/spec-helper.json"
@@ -241,6 +264,8 @@ set -- \
 	-R "gridrun, Landlock off" "$GRIDRUN" run "$T/spec-nolandlock.json" -- \
 	-R "gridrun, network none" "$GRIDRUN" run "$T/spec-net.json" -- \
 	-R "gridrun, leased range" "$GRIDRUN" run --config "$T/gridrun.conf" "$T/spec-lease.json" -- \
+	-e "GRIDRUN_LSM_PIN=$ITER_PIN" \
+	-R "gridrun, leased range, iterator pinned" "$GRIDRUN" run --config "$T/gridrun.conf" "$T/spec-lease.json" -- \
 	-R "gridrun, leased range, sandbox idmap" "$GRIDRUN" run --config "$T/gridrun-idmap.conf" "$T/spec-idmap.json" -- \
 	-R "gridrun, leased range, sandbox chown" "$GRIDRUN" run --config "$T/gridrun-chown.conf" "$T/spec-chown.json" -- \
 	-u "$ACCOUNT_UID" -e "GRIDRUN_HELPER=$HB/gridrun-helper" -e "GRIDRUN_STATE_DIR=$S/state-helper" \

@@ -3,8 +3,13 @@
  * gridrun-lsm - load, report or unload gridrun's BPF LSM (root only).
  *
  *   gridrun-lsm [--pin DIR] load     load and attach the programs, pin their
- *                                    links and the maps jobs, tags, denials
- *                                    under DIR (default /sys/fs/bpf/gridrun)
+ *                                    links, the task iterator (as DIR/tasks)
+ *                                    and the maps jobs, tags, denials under
+ *                                    DIR (default /sys/fs/bpf/gridrun)
+ *   gridrun-lsm [--pin DIR] load-tasks
+ *                                    pin the task iterator alone (it needs
+ *                                    no BPF LSM): gridrun's faster scan for
+ *                                    the holders of a range's ids
  *   gridrun-lsm [--pin DIR] status   "loaded" / "not loaded", exit 0 / 3
  *   gridrun-lsm [--pin DIR] unload   unpin everything: the links detach
  *
@@ -25,6 +30,7 @@
 #include <bpf/bpf.h>
 
 #include "gridrun_lsm.skel.h"
+#include "gridrun_tasks.skel.h"
 
 #define BPF_FS_MAGIC_GR 0xcafe4a11
 
@@ -79,12 +85,79 @@ static int cmd_unload(void)
 	return r;
 }
 
+/* The pin directory, made on a bpf filesystem: 0, or 1 said. */
+static int prepare_dir(void)
+{
+	struct statfs sf;
+	char dir[4096];
+
+	snprintf(dir, sizeof(dir), "%s", pin);
+	*strrchr(dir, '/') = '\0';
+	if (statfs(dir[0] ? dir : "/", &sf) < 0 || sf.f_type != BPF_FS_MAGIC_GR) {
+		fprintf(stderr, "gridrun-lsm: %s is not on a bpf filesystem (mount -t bpf bpf %s)\n", pin, dir);
+		return 1;
+	}
+	if (mkdir(pin, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "gridrun-lsm: create %s: %s\n", pin, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+static int tasks_pinned(void)
+{
+	char p[4096];
+
+	snprintf(p, sizeof(p), "%s/tasks", pin);
+	return access(p, F_OK) == 0;
+}
+
+/* The task iterator (gridrun_tasks.bpf.c) pinned as PIN/tasks: 0, or 1 said.
+ * Its link is all that keeps it: reading the pin runs it. */
+static int pin_tasks(void)
+{
+	struct gridrun_tasks_bpf *skel;
+	struct bpf_link *l = NULL;
+	char p[4096];
+	int r;
+
+	if (tasks_pinned())
+		return 0;
+	snprintf(p, sizeof(p), "%s/tasks", pin);
+	skel = gridrun_tasks_bpf__open_and_load();
+	r = skel ? 0 : -errno;
+	if (skel) {
+		l = bpf_program__attach_iter(skel->progs.gr_tasks, NULL);
+		r = l ? bpf_link__pin(l, p) : -errno;
+		bpf_link__destroy(l);
+		gridrun_tasks_bpf__destroy(skel);
+	}
+	if (r < 0)
+		fprintf(stderr, "gridrun-lsm: pin the task iterator at %s: %s\n", p, strerror(-r));
+	return r < 0;
+}
+
+static int cmd_load_tasks(void)
+{
+	if (tasks_pinned()) {
+		printf("gridrun-lsm: the task iterator is already pinned at %s/tasks\n", pin);
+		return 0;
+	}
+	if (prepare_dir())
+		return 1;
+	if (pin_tasks()) {
+		(void)rmdir(pin);   /* when it is empty */
+		return 1;
+	}
+	printf("gridrun-lsm: task iterator pinned at %s/tasks\n", pin);
+	return 0;
+}
+
 static int cmd_load(void)
 {
 	struct gridrun_lsm_bpf *skel;
 	struct bpf_program *prog;
-	struct statfs sf;
-	char dir[4096], p[4096];
+	char p[4096];
 	int r;
 
 	if (loaded()) {
@@ -95,14 +168,10 @@ static int cmd_load(void)
 		fprintf(stderr, "gridrun-lsm: the BPF LSM is not active: boot with lsm=...,bpf (CONFIG_BPF_LSM)\n");
 		return 1;
 	}
-	snprintf(dir, sizeof(dir), "%s", pin);
-	*strrchr(dir, '/') = '\0';
-	if (statfs(dir[0] ? dir : "/", &sf) < 0 || sf.f_type != BPF_FS_MAGIC_GR) {
-		fprintf(stderr, "gridrun-lsm: %s is not on a bpf filesystem (mount -t bpf bpf %s)\n", pin, dir);
+	if (prepare_dir())
 		return 1;
-	}
-	if (mkdir(pin, 0700) < 0 && errno != EEXIST) {
-		fprintf(stderr, "gridrun-lsm: create %s: %s\n", pin, strerror(errno));
+	if (pin_tasks()) {
+		cmd_unload();
 		return 1;
 	}
 	skel = gridrun_lsm_bpf__open_and_load();
@@ -159,18 +228,19 @@ int main(int argc, char **argv)
 		i = 3;
 	}
 	if (i + 1 != argc || !strchr(pin, '/') || pin[0] != '/') {
-		fprintf(stderr, "usage: gridrun-lsm [--pin /DIR] load|status|unload\n");
+		fprintf(stderr, "usage: gridrun-lsm [--pin /DIR] load|load-tasks|status|unload\n");
 		return 2;
 	}
 	if (!strcmp(argv[i], "status")) {
 		int l = loaded();
 
-		printf("bpf lsm: %s; gridrun lsm: %s\n", (const char *[]){ "unknown (no securityfs)", "not active", "active" }[bpf_lsm_active() + 1],
-		       l ? "loaded" : "not loaded");
+		printf("bpf lsm: %s; gridrun lsm: %s; task iterator: %s\n",
+		       (const char *[]){ "unknown (no securityfs)", "not active", "active" }[bpf_lsm_active() + 1],
+		       l ? "loaded" : "not loaded", tasks_pinned() ? "pinned" : "not pinned");
 		return l ? 0 : 3;
 	}
-	if (strcmp(argv[i], "load") && strcmp(argv[i], "unload")) {
-		fprintf(stderr, "usage: gridrun-lsm [--pin /DIR] load|status|unload\n");
+	if (strcmp(argv[i], "load") && strcmp(argv[i], "load-tasks") && strcmp(argv[i], "unload")) {
+		fprintf(stderr, "usage: gridrun-lsm [--pin /DIR] load|load-tasks|status|unload\n");
 		return 2;
 	}
 	if (geteuid() != 0) {
@@ -179,5 +249,7 @@ int main(int argc, char **argv)
 	}
 	if (!getenv("GRIDRUN_LSM_VERBOSE"))
 		libbpf_set_print(NULL);
+	if (!strcmp(argv[i], "load-tasks"))
+		return cmd_load_tasks();
 	return !strcmp(argv[i], "load") ? cmd_load() : cmd_unload();
 }

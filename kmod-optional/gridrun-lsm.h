@@ -57,4 +57,24 @@ struct gr_lsm_denial_key {
 	__u32 pad;
 };
 
+/*
+ * The pinned task iterator (DIR/tasks, gr_tasks in gridrun_lsm.bpf.c):
+ * open(2) + read(2) of the pin runs it over every task (thread) of the
+ * reader's PID namespace and returns these records, one per task whose
+ * objective credentials (task->real_cred, host kuids/kgids) have any id at
+ * or above GR_LSM_TASK_MIN_ID, then one GR_LSM_TASKS_END record: its tgid
+ * is the number of tasks visited, its pid the reader's PID namespace level.
+ * A read without the end record is incomplete (runtime/lease-iter.c).
+ */
+#define GR_LSM_TASK_MIN_ID 65536u   /* config.c refuses a pool below it */
+#define GR_LSM_TASK 0x6b736174u      /* "task" */
+#define GR_LSM_TASKS_END 0x21646e65u /* "end!" */
+
+struct gr_lsm_task {
+	__u32 magic;       /* GR_LSM_TASK or GR_LSM_TASKS_END */
+	__u32 tgid, pid;   /* as the init PID namespace numbers them */
+	__u32 exit_state;  /* task->exit_state: non-zero for a zombie or a dead task */
+	__u32 ids[8];      /* uid, euid, suid, fsuid, gid, egid, sgid, fsgid */
+};
+
 #endif

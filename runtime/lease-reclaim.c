@@ -12,7 +12,11 @@
  * with such a task are ever signalled, and only through a pidfd opened
  * before their ids are read again: a kill that succeeds hit a process that
  * was alive (so not replaced by a reused pid) when its ids were seen in the
- * range. Cost: one pass is O(processes on the node); where the kernel has
+ * range. The candidates to judge come from one read of the pinned BPF task
+ * iterator when it can be read (lease-iter.c: the tasks with an id in
+ * range, ~0.1 ms with 1000 processes), else from a walk of every process
+ * in /proc, which GRIDRUN_DEBUG's line for each scan names. Cost of that
+ * walk: one pass is O(processes on the node); where the kernel has
  * PIDFD_GET_INFO (6.13) a process of one thread is judged by its eight ids
  * from a pidfd (~10 us) and only one with an id in range has its status
  * formatted (~20 us): a scan with 1000 other processes, 24 -> 12.5 ms.
@@ -190,52 +194,87 @@ static int quick_verdict(int procfd, const char *name, unsigned long long lo, un
 	return 0;
 }
 
-/* One pass over /proc: how many processes hold an id in [lo, hi). */
-static int holders_pass(unsigned long long lo, unsigned long long hi, bool kill, pid_t *one)
+/* Whether process name (in procfd) holds an id in [lo, hi): counted in
+ * *found, *one set, and with kill SIGKILLed after its ids are seen in the
+ * range again through a pidfd. */
+static void judge_process(int procfd, const char *name, unsigned long long lo, unsigned long long hi,
+			  bool kill, int *found, pid_t *one)
 {
-	DIR *proc = opendir("/proc");
-	struct dirent *de;
-	int found = 0;
+	_cleanup_close_ int taskfd = -1;
+	struct dirent *te;
+	char path[300];
+	DIR *tasks;
 
+	if (quick_verdict(procfd, name, lo, hi) <= 0)
+		return;
+	/* then: a process of one thread is its leader's status */
+	snprintf(path, sizeof(path), "%s/status", name);
+	if (single_thread(procfd, path, lo, hi, found, one)) {
+		if (kill && *one == (pid_t)atoi(name))
+			kill_leader(*one, procfd, name, lo, hi);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/task", name);
+	taskfd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	tasks = taskfd >= 0 ? fdopendir(taskfd) : NULL;
+	if (!tasks)
+		return;
+	taskfd = -1;
+	while ((te = readdir(tasks))) {
+		if (te->d_name[0] < '1' || te->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "%s/status", te->d_name);
+		if (!task_holds(dirfd(tasks), path, lo, hi))
+			continue;
+		(*found)++;
+		*one = (pid_t)atoi(name);
+		if (kill)
+			kill_holder(*one, dirfd(tasks), te->d_name, lo, hi);
+		break;
+	}
+	closedir(tasks);
+}
+
+/* How the passes went, in this process (gr_lease_holder_passes()). */
+static unsigned long passes_iter, passes_proc;
+
+void gr_lease_holder_passes(unsigned long *iter, unsigned long *proc)
+{
+	*iter = passes_iter;
+	*proc = passes_proc;
+}
+
+/* One pass: how many processes hold an id in [lo, hi). The candidates come
+ * from the pinned task iterator (lease-iter.c) when it can be read, else
+ * from a walk of /proc (*why says why not); each is judged the same way. */
+static int holders_pass(unsigned long long lo, unsigned long long hi, bool kill, pid_t *one, const char **why)
+{
+	_cleanup_free_ pid_t *cand = NULL;
+	int found = 0, n = gr_lease_iter_candidates(lo, hi, &cand, why);
+	struct dirent *de;
+	DIR *proc;
+
+	if (n >= 0) {
+		_cleanup_close_ int procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		if (procfd < 0)
+			return -errno;
+		passes_iter++;
+		for (int i = 0; i < n; i++) {
+			char name[16];
+
+			snprintf(name, sizeof(name), "%d", (int)cand[i]);
+			judge_process(procfd, name, lo, hi, kill, &found, one);
+		}
+		return found;
+	}
+	passes_proc++;
+	proc = opendir("/proc");
 	if (!proc)
 		return -errno;
-	while ((de = readdir(proc))) {
-		_cleanup_close_ int taskfd = -1;
-		struct dirent *te;
-		char path[300];
-		DIR *tasks;
-
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
-			continue;
-		if (quick_verdict(dirfd(proc), de->d_name, lo, hi) <= 0)
-			continue;
-		/* then: a process of one thread is its leader's status */
-		snprintf(path, sizeof(path), "%s/status", de->d_name);
-		if (single_thread(dirfd(proc), path, lo, hi, &found, one)) {
-			if (kill && *one == (pid_t)atoi(de->d_name))
-				kill_leader(*one, dirfd(proc), de->d_name, lo, hi);
-			continue;
-		}
-		snprintf(path, sizeof(path), "%s/task", de->d_name);
-		taskfd = openat(dirfd(proc), path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		tasks = taskfd >= 0 ? fdopendir(taskfd) : NULL;
-		if (!tasks)
-			continue;
-		taskfd = -1;
-		while ((te = readdir(tasks))) {
-			if (te->d_name[0] < '1' || te->d_name[0] > '9')
-				continue;
-			snprintf(path, sizeof(path), "%s/status", te->d_name);
-			if (!task_holds(dirfd(tasks), path, lo, hi))
-				continue;
-			found++;
-			*one = (pid_t)atoi(de->d_name);
-			if (kill)
-				kill_holder(*one, dirfd(tasks), te->d_name, lo, hi);
-			break;
-		}
-		closedir(tasks);
-	}
+	while ((de = readdir(proc)))
+		if (de->d_name[0] >= '1' && de->d_name[0] <= '9')
+			judge_process(dirfd(proc), de->d_name, lo, hi, kill, &found, one);
 	closedir(proc);
 	return found;
 }
@@ -244,19 +283,23 @@ int gr_lease_holders(uid_t first, unsigned long count, bool kill, pid_t *one)
 {
 	unsigned long long lo = first, hi = lo + count;
 	unsigned long long deadline = gr_now_ns() + 2 * NS;
+	const char *why = NULL;
 	pid_t dummy;
 	int n;
 
 	if (!one)
 		one = &dummy;
-	n = holders_pass(lo, hi, kill, one);
+	n = holders_pass(lo, hi, kill, one, &why);
+	if (getenv("GRIDRUN_DEBUG"))
+		fprintf(stderr, "gridrun: debug: lease: holders of %llu-%llu: %s%s%s: %d\n", lo, hi - 1,
+			why ? "/proc walk (" : "task iterator", why ? why : "", why ? ")" : "", n);
 	/* SIGKILL takes a moment (exit, then a zombie that holds nothing);
 	 * what a holder forked meanwhile is found by the next pass */
 	for (long wait_us = 500; kill && n > 0 && gr_now_ns() < deadline; wait_us *= 2) {
 		struct timespec ts = { 0, (wait_us < 100000 ? wait_us : 100000) * 1000 };
 
 		nanosleep(&ts, NULL);
-		n = holders_pass(lo, hi, true, one);
+		n = holders_pass(lo, hi, true, one, &why);
 	}
 	return n;
 }

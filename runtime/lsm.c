@@ -34,7 +34,9 @@ const char *gr_lsm_hook_name(unsigned hook)
 
 const char *gr_lsm_pin_dir(void)
 {
-	const char *p = getenv("GRIDRUN_LSM_PIN");
+	/* never the environment of a set-id caller's (gridrun-helper clears
+	 * its environment anyway): the pins decide whose ranges are scanned */
+	const char *p = secure_getenv("GRIDRUN_LSM_PIN");
 
 	return p && p[0] == '/' ? p : "/sys/fs/bpf/gridrun";
 }

@@ -33,7 +33,8 @@ rc=$?
 if [ "$rc" = 0 ]; then echo "ok 1 - make bench exits 0"; else echo "not ok 1 - make bench exits $rc"; fi
 
 missing=
-for row in floor gridrun "gridrun, Landlock off" "gridrun, network none" "gridrun, leased range" "gridrun, leased range, sandbox idmap" \
+for row in floor gridrun "gridrun, Landlock off" "gridrun, network none" "gridrun, leased range" \
+	"gridrun, leased range, iterator pinned" "gridrun, leased range, sandbox idmap" \
 	"gridrun, leased range, sandbox chown" "gridrun, helper mode, sandbox idmap" "bwrap --unshare-all" \
 	"unshare -Urmpif" "runc run"; do
 	# | row | 3 | median | p90 | x floor | cpu | rss | x bwrap | cpu x bwrap |
@@ -41,7 +42,7 @@ for row in floor gridrun "gridrun, Landlock off" "gridrun, network none" "gridru
 		missing="$missing [$row]"
 done
 if [ -z "$missing" ]; then
-	echo "ok 2 - the table has all eleven rows with 3 runs each and figures"
+	echo "ok 2 - the table has all twelve rows with 3 runs each and figures"
 else
 	echo "not ok 2 - rows missing or failed:$missing"
 	printf '%s\n' "$out" | sed 's/^/# /'

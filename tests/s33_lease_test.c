@@ -22,33 +22,11 @@
 #include "gt-pool.h"
 #include "lease-int.h"
 
-/*
- * S33: a range is never leased while a process holds one of its ids,
- * whatever quarantine_seconds says (0 here): the release kills the one that
- * held it during the lease; one that appears later (a pilot entering its
- * old job's user namespace) blocks the range for the next acquirer, and
- * gc settles it by killing that process.
- */
+/* S33: a range is never leased while a process holds one of its ids
+ * (gt-pool.h; lease_iter_test runs it through the task iterator) */
 TEST_F(pool, S33_a_range_is_never_leased_while_a_process_holds_its_ids)
 {
-	struct gr_error *err = NULL;
-	struct gr_lease a, b;
-	int status;
-	pid_t pid;
-
-	configure(_metadata, self, 1, 0);
-	ASSERT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "a", getpid(), &a, &err));
-	pid = squatter(false);
-	ASSERT_EQ(0, gr_lease_release(self->pool, &a, &err));
-	ASSERT_EQ(pid, waitpid(pid, &status, WNOHANG)) TH_LOG("the holder outlived the release");
-	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) TH_LOG("status 0x%x", status);
-	/* one that appears while the range is free blocks it; the acquirer's
-	 * own gc pass (root) kills it before the range is leased */
-	pid = squatter(true);
-	EXPECT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "b", getpid(), &b, &err));
-	ASSERT_EQ(pid, waitpid(pid, &status, WNOHANG)) TH_LOG("the holder lives on while its range is leased");
-	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) TH_LOG("status 0x%x", status);
-	gr_error_free(err);
+	never_leased_while_held(_metadata, self);
 }
 
 struct lingerer {
@@ -229,33 +207,10 @@ TEST_F(pool, S33_a_range_is_never_leased_while_its_user_namespace_is_held)
 }
 
 
-/*
- * S33: the holder scan's cheap verdict (the leader's ids by PIDFD_GET_INFO,
- * lease-reclaim.c) misses no holder: an id in range in the saved or fs slot
- * only, with euid 0 (whose /proc/PID the kernel shows as root's), or in one
- * thread of a process whose leader holds nothing, is found and killed.
- */
+/* S33: a holder by any id slot or any thread is found (gt-pool.h) */
 TEST_F(pool, S33_a_holder_by_any_id_or_any_thread_is_found)
 {
-	static const char *what[] = { "saved uid", "fs uid", "saved gid", "fs gid", "one thread's uids" };
-
-	configure(_metadata, self, 1, 0);
-	for (int how = BY_SAVED_UID; how <= BY_ONE_THREAD; how++) {
-		pid_t pid = partial_holder(how), one = 0;
-		int status;
-
-		EXPECT_EQ(1, gr_lease_holders(FIRST, 65536, false, &one)) TH_LOG("a holder by its %s", what[how]);
-		EXPECT_EQ(pid, one) TH_LOG("a holder by its %s", what[how]);
-		EXPECT_EQ(0, gr_lease_holders(FIRST, 65536, true, &one)) TH_LOG("a holder by its %s", what[how]);
-		/* gone but a zombie once the scan returned 0 */
-		EXPECT_EQ(pid, waitpid(pid, &status, WNOHANG)) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-		}
-		EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-			TH_LOG("a holder by its %s: status 0x%x", what[how], status);
-	}
-	EXPECT_EQ(0, gr_lease_holders(FIRST, 65536, false, NULL));
+	any_id_or_thread_found(_metadata, self);
 }
 
 /* A child in a user namespace of its own, made as uid `as` (0: root's,

@@ -3,7 +3,8 @@
  * gt-pool.h - what lease_test and s33_lease_test share: the `pool` fixture
  * (a scratch lease directory and state directory), the site configuration
  * with pool atlas that configure() (re)writes, a look at the pool directory's
- * entries, and the holders of range 0's ids that the scans must find.
+ * entries, the holders of range 0's ids that the scans must find, and the
+ * S33 checks that s33_lease_test and lease_iter_test both run.
  * Include it after kselftest_harness.h.
  */
 #ifndef GRIDRUN_GT_POOL_H
@@ -11,12 +12,14 @@
 
 #include <dirent.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -180,6 +183,67 @@ static inline pid_t partial_holder(enum hold_by how)
 static inline pid_t squatter(bool as_uid)
 {
 	return partial_holder(as_uid ? BY_ALL_UIDS : BY_ALL_GIDS);
+}
+
+/*
+ * S33, the checks s33_lease_test runs through the /proc walk and
+ * lease_iter_test through the task iterator: a range is never leased while
+ * a process holds one of its ids, whatever quarantine_seconds says (0
+ * here): the release kills the one that held it during the lease; one that
+ * appears later (a pilot entering its old job's user namespace) blocks the
+ * range for the next acquirer, and gc settles it by killing that process.
+ */
+static inline void never_leased_while_held(struct __test_metadata *_metadata, struct _test_data_pool *self)
+{
+	struct gr_error *err = NULL;
+	struct gr_lease a, b;
+	int status;
+	pid_t pid;
+
+	configure(_metadata, self, 1, 0);
+	ASSERT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "a", getpid(), &a, &err));
+	pid = squatter(false);
+	ASSERT_EQ(0, gr_lease_release(self->pool, &a, &err));
+	ASSERT_EQ(pid, waitpid(pid, &status, WNOHANG)) TH_LOG("the holder outlived the release");
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) TH_LOG("status 0x%x", status);
+	/* one that appears while the range is free blocks it; the acquirer's
+	 * own gc pass (root) kills it before the range is leased */
+	pid = squatter(true);
+	EXPECT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "b", getpid(), &b, &err));
+	ASSERT_EQ(pid, waitpid(pid, &status, WNOHANG)) TH_LOG("the holder lives on while its range is leased");
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) TH_LOG("status 0x%x", status);
+	gr_error_free(err);
+}
+
+/*
+ * S33: the holder scan misses no holder, neither by its cheap verdict (the
+ * leader's ids by PIDFD_GET_INFO, lease-reclaim.c) nor by the task
+ * iterator's candidates: an id in range in the saved or fs slot only, with
+ * euid 0 (whose /proc/PID the kernel shows as root's), or in one thread of
+ * a process whose leader holds nothing, is found and killed.
+ */
+static inline void any_id_or_thread_found(struct __test_metadata *_metadata, struct _test_data_pool *self)
+{
+	static const char *what[] = { "saved uid", "fs uid", "saved gid", "fs gid", "one thread's uids" };
+
+	configure(_metadata, self, 1, 0);
+	for (int how = BY_SAVED_UID; how <= BY_ONE_THREAD; how++) {
+		pid_t pid = partial_holder(how), one = 0;
+		int status;
+
+		EXPECT_EQ(1, gr_lease_holders(FIRST, 65536, false, &one)) TH_LOG("a holder by its %s", what[how]);
+		EXPECT_EQ(pid, one) TH_LOG("a holder by its %s", what[how]);
+		EXPECT_EQ(0, gr_lease_holders(FIRST, 65536, true, &one)) TH_LOG("a holder by its %s", what[how]);
+		/* gone but a zombie once the scan returned 0 */
+		EXPECT_EQ(pid, waitpid(pid, &status, WNOHANG)) {
+			TH_LOG("a holder by its %s: not a zombie", what[how]);
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+		}
+		EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+			TH_LOG("a holder by its %s: status 0x%x", what[how], status);
+	}
+	EXPECT_EQ(0, gr_lease_holders(FIRST, 65536, false, NULL));
 }
 
 #endif

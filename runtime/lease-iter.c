@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * lease-iter.c - the candidates for a range's holders from the pinned BPF
+ * task iterator (kmod-optional/gridrun_tasks.bpf.c, pinned by
+ * `gridrun-lsm load` or `load-tasks` as DIR/tasks, DIR as runtime/lsm.c
+ * finds it), instead of a walk of every process in /proc (lease-reclaim.c).
+ *
+ * One open(2) and a few read(2)s of the pin run the program over every task
+ * (thread) of our PID namespace; it writes a record for each task with any
+ * of its eight ids at or above GR_LSM_TASK_MIN_ID (65536: config.c refuses a
+ * pool below it, and a range below it is never asked of the iterator), then
+ * an end record. The result is only a list of candidates: lease-reclaim.c
+ * judges and kills each of them exactly as its /proc walk does (its status
+ * and a pidfd), never on the iterator's word.
+ *
+ * The iterator must never make a scan say "none" where /proc would find a
+ * holder, so any doubt is a -errno and the caller walks /proc:
+ *  - the pin directory is not a directory on a bpf filesystem owned by root
+ *    and writable by root alone, or the pin is not root's on bpffs (a
+ *    setuid gridrun-helper clears its environment first, and
+ *    gr_lsm_pin_dir() reads GRIDRUN_LSM_PIN with secure_getenv: its caller
+ *    cannot point it elsewhere);
+ *  - the read fails, is cut short (no end record, a partial record, a record
+ *    of another layout) or is larger than any node's tasks (64 MiB);
+ *  - the reader is not in the initial PID namespace (the end record says
+ *    its level): the records number tasks as that namespace does, and so do
+ *    /proc and pidfd_open(2) only there.
+ * Cost: the kernel visits every task either way, but formats and copies 48
+ * bytes only for the tasks with a high id, and we open no file per process.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <linux/types.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lease-int.h"
+#include "lsm.h"
+#include "util.h"
+#include "../kmod-optional/gridrun-lsm.h"
+
+#define BPF_FS_MAGIC_GR 0xcafe4a11
+#define READ_MAX (64u << 20)
+
+_Static_assert(sizeof(struct gr_lsm_task) == 48, "the iterator's record is 48 bytes");
+
+/* fd is on bpffs, root's, and (mode) writable by root alone. */
+static bool roots_on_bpffs(int fd)
+{
+	struct statfs sf;
+	struct stat st;
+
+	return fstatfs(fd, &sf) == 0 && sf.f_type == BPF_FS_MAGIC_GR && fstat(fd, &st) == 0 &&
+	       st.st_uid == 0 && !(st.st_mode & (S_IWGRP | S_IWOTH));
+}
+
+/* The pin, opened for reading (which starts an iteration); -errno, *why. */
+static int open_pin(const char **why)
+{
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW,
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	_cleanup_close_ int dfd = (int)syscall(SYS_openat2, AT_FDCWD, gr_lsm_pin_dir(), &how, sizeof(how));
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	if (dfd < 0) {
+		*why = errno == ENOENT ? "no pin directory" : "the pin directory cannot be opened";
+		return -errno;
+	}
+	if (!roots_on_bpffs(dfd)) {
+		*why = "the pin directory is not root's on a bpf filesystem";
+		return -EPERM;
+	}
+	fd = openat(dfd, "tasks", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		*why = errno == ENOENT ? "no task iterator pinned" : "the task iterator cannot be opened";
+		return -errno;
+	}
+	if (!roots_on_bpffs(fd) || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		*why = "the task iterator's pin is not root's on a bpf filesystem";
+		return -EPERM;
+	}
+	return TAKE_FD(fd);
+}
+
+/* One whole read of fd into *buf (malloc'd); its length or -errno. */
+static ssize_t read_all(int fd, char **buf)
+{
+	size_t size = 64 << 10, len = 0;
+	char *b = malloc(size);
+
+	if (!b)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n;
+
+		if (len == size) {
+			char *nb = size < READ_MAX ? realloc(b, size * 2) : NULL;
+
+			if (!nb) {
+				free(b);
+				return size < READ_MAX ? -ENOMEM : -EFBIG;
+			}
+			b = nb;
+			size *= 2;
+		}
+		n = read(fd, b + len, size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			free(b);
+			return -e;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*buf = b;
+	return (ssize_t)len;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+int gr_lease_iter_candidates(unsigned long long lo, unsigned long long hi, pid_t **tgids, const char **why)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	struct gr_lsm_task r;
+	size_t nrec, n = 0;
+	pid_t *out;
+	ssize_t len;
+
+	*tgids = NULL;
+	if (lo < GR_LSM_TASK_MIN_ID) {   /* the iterator leaves out tasks with only such ids */
+		*why = "the range lies below 65536";
+		return -ERANGE;
+	}
+	fd = open_pin(why);
+	if (fd < 0)
+		return fd;
+	len = read_all(fd, &buf);
+	if (len < 0) {
+		*why = "the task iterator's read failed";
+		return (int)len;
+	}
+	nrec = (size_t)len / sizeof(r);
+	if (nrec == 0 || (size_t)len % sizeof(r)) {
+		*why = "the task iterator's read is cut short";
+		return -EIO;
+	}
+	memcpy(&r, buf + (nrec - 1) * sizeof(r), sizeof(r));
+	if (r.magic != GR_LSM_TASKS_END) {
+		*why = "the task iterator's read has no end";
+		return -EIO;
+	}
+	if (r.pid != 0) {
+		*why = "not in the initial PID namespace";
+		return -EXDEV;
+	}
+	out = malloc(nrec * sizeof(*out));
+	if (!out) {
+		*why = "no memory";
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i + 1 < nrec; i++) {
+		bool holds = false;
+
+		memcpy(&r, buf + i * sizeof(r), sizeof(r));
+		if (r.magic != GR_LSM_TASK) {
+			free(out);
+			*why = "the task iterator wrote a record of another layout";
+			return -EIO;
+		}
+		for (int k = 0; k < 8; k++)
+			holds |= r.ids[k] >= lo && r.ids[k] < hi;
+		/* a zombie holds nothing, as its status says (lease-reclaim.c) */
+		if (holds && !r.exit_state)
+			out[n++] = (pid_t)r.tgid;
+	}
+	qsort(out, n, sizeof(*out), cmp_pid);
+	nrec = n;
+	n = 0;
+	for (size_t i = 0; i < nrec; i++)
+		if (n == 0 || out[n - 1] != out[i])
+			out[n++] = out[i];
+	*tgids = out;
+	*why = NULL;
+	return (int)n;
+}

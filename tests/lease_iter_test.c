@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * lease_iter_test.c - the holder scans through the pinned BPF task iterator
+ * (runtime/lease-iter.c, kmod-optional/gridrun_tasks.bpf.c): the S33 holder
+ * checks (tests/lib/gt-pool.h) pass with their candidates taken from the
+ * iterator, and the scan walks /proc instead when the pin is absent, not on
+ * bpffs, not root's, or the range lies below the iterator's floor of 65536.
+ *
+ * Each test runs in a private mount namespace with its own bpf filesystem on
+ * /sys/fs/bpf (GRIDRUN_LSM_PIN=/sys/fs/bpf/gridrun): the pins go with the
+ * namespace, and nothing is left behind. `gridrun-lsm load` pins the
+ * iterator with the LSM (the v2 guest); on a kernel that refuses BPF LSM
+ * programs (this host), `load-tasks` pins it alone.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "gt-pool.h"
+#include "../kmod-optional/gridrun-lsm.h"
+
+#define PIN "/sys/fs/bpf/gridrun"
+
+/* Our own bpffs on /sys/fs/bpf in our own mount namespace, and with
+ * `tasks` the iterator pinned there (by `load`, else `load-tasks`). */
+static void private_bpffs(struct __test_metadata *_metadata, bool tasks)
+{
+	char *lsm = strdup(gt_f("%s/gridrun-lsm", getenv("GRIDRUN_BUILD")));
+	char *load[] = { lsm, "--pin", PIN, "load", NULL };
+	char *load_tasks[] = { lsm, "--pin", PIN, "load-tasks", NULL };
+	struct gt_result r = { 0 };
+
+	ASSERT_EQ(0, unshare(CLONE_NEWNS));
+	ASSERT_EQ(0, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+	ASSERT_EQ(0, mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"));
+	if (access("/sys/kernel/security/lsm", R_OK) < 0)
+		(void)mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL);
+	setenv("GRIDRUN_LSM_PIN", PIN, 1);
+	if (!tasks)
+		return;
+	gt_run_argv(load, -1, &r);
+	if (r.status != 0) {
+		EXPECT_NE(NULL, strstr(r.err, "refuses BPF LSM programs")) TH_LOG("%s", r.err);
+		gt_result_free(&r);
+		gt_run_argv(load_tasks, -1, &r);
+	}
+	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+	ASSERT_EQ(0, access(PIN "/tasks", F_OK));
+	gt_result_free(&r);
+	free(lsm);
+}
+
+/* gr_lease_holders() of range 0 with GRIDRUN_DEBUG=1: its result, its
+ * debug line in *line (malloc'd). */
+static int holders_debug(uid_t first, unsigned long count, pid_t *one, char **line)
+{
+	char *path = strdup(gt_f("/tmp/gr-iter-debug.%d", (int)getpid()));
+	int saved = dup(2), fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), n;
+
+	setenv("GRIDRUN_DEBUG", "1", 1);
+	fflush(stderr);
+	dup2(fd, 2);
+	n = gr_lease_holders(first, count, false, one);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	unsetenv("GRIDRUN_DEBUG");
+	*line = gt_read(path);
+	unlink(path);
+	free(path);
+	return n;
+}
+
+/* Passes since *iter0 / *proc0 were taken. */
+static void passes_since(unsigned long iter0, unsigned long proc0, unsigned long *iter, unsigned long *proc)
+{
+	gr_lease_holder_passes(iter, proc);
+	*iter -= iter0;
+	*proc -= proc0;
+}
+
+/*
+ * S33 through the iterator: the holder by any id slot or any thread, and a
+ * range held at its release and at its next acquire, are found, and every
+ * pass took its candidates from the iterator (none walked /proc). An
+ * iterator that skipped threads other than leaders, or one id slot, fails
+ * this (tried: both, by editing gridrun_tasks.bpf.c).
+ */
+TEST_F(pool, S33_holders_are_found_through_the_task_iterator)
+{
+	unsigned long iter0, proc0, iter, proc;
+	char *line = NULL;
+	pid_t pid, one = 0;
+	int status;
+
+	private_bpffs(_metadata, true);
+	gr_lease_holder_passes(&iter0, &proc0);
+	any_id_or_thread_found(_metadata, self);
+	never_leased_while_held(_metadata, self);
+	passes_since(iter0, proc0, &iter, &proc);
+	EXPECT_LE(10, iter);
+	EXPECT_EQ(0, proc);
+	/* and GRIDRUN_DEBUG says which way a scan went */
+	pid = squatter(true);
+	EXPECT_EQ(1, holders_debug(FIRST, 65536, &one, &line));
+	EXPECT_EQ(pid, one);
+	EXPECT_STREQ(gt_f("gridrun: debug: lease: holders of %u-%u: task iterator: 1\n", FIRST, FIRST + 65535), line);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	free(line);
+}
+
+/* A pool's range can never lie below the iterator's floor: config.c
+ * refuses it; a range asked of the scan below it is walked in /proc. */
+TEST_F(pool, a_range_below_65536_is_never_asked_of_the_iterator)
+{
+	struct gr_config *cfg = NULL;
+	struct gr_error *err = NULL;
+	char *conf = gt_write(self->dir, "low.conf", "[pool low]\nfirst_uid = %u\nranges = 1\n",
+			      GR_LSM_TASK_MIN_ID - 1);
+	char *line = NULL;
+	pid_t one = 0;
+
+	ASSERT_EQ(0, chmod(conf, 0644));
+	EXPECT_EQ(-EINVAL, gr_config_load(conf, 0, &cfg, &err));
+	EXPECT_NE(NULL, err ? strstr(err->msg, "first_uid: 65535 is below 65536") : NULL);
+	gr_error_free(err);
+	gr_config_free(cfg);
+	private_bpffs(_metadata, true);
+	/* our own uid 0 lies in [0, 65536): found by the walk, not the iterator */
+	EXPECT_LE(1, holders_debug(0, GR_LSM_TASK_MIN_ID, &one, &line));
+	{
+		const char *want = "gridrun: debug: lease: holders of 0-65535: /proc walk (the range lies below 65536): ";
+
+		EXPECT_EQ(0, line ? strncmp(line, want, strlen(want)) : -1) TH_LOG("%s", line);
+	}
+	free(line);
+	free(conf);
+}
+
+/* Nothing pinned, a directory not on bpffs (with a `tasks` that claims no
+ * task holds anything), a pin directory not root's: each scan walks /proc,
+ * says why, and finds the holder. */
+TEST_F(pool, the_proc_walk_is_taken_when_the_iterator_cannot_be_trusted)
+{
+	static const struct { const char *why; } cases[] = {
+		{ "no task iterator pinned" },
+		{ "the pin directory is not root's on a bpf filesystem" },
+		{ "the pin directory is not root's on a bpf filesystem" },
+	};
+	struct gr_lsm_task end = { .magic = GR_LSM_TASKS_END };
+	unsigned long iter0, proc0, iter, proc;
+	char *fake = strdup(gt_f("%s/fake", self->dir));
+
+	configure(_metadata, self, 1, 0);
+	private_bpffs(_metadata, false);
+	ASSERT_EQ(0, mkdir(PIN, 0700));
+	gt_mkdirs(fake, 0700, -1, -1);
+	gt_write(fake, "tasks", "%s", "");
+	{
+		int fd = open(gt_f("%s/tasks", fake), O_WRONLY | O_TRUNC | O_CLOEXEC);
+
+		ASSERT_EQ((ssize_t)sizeof(end), write(fd, &end, sizeof(end)));
+		close(fd);
+	}
+	for (unsigned c = 0; c < 3; c++) {
+		pid_t pid = squatter(false), one = 0;
+		char *line = NULL;
+		int status;
+
+		if (c == 1)
+			setenv("GRIDRUN_LSM_PIN", fake, 1);
+		if (c == 2) {   /* the iterator pinned, in a directory a user owns */
+			private_bpffs(_metadata, true);
+			ASSERT_EQ(0, chown(PIN, 23456, 23456));
+		}
+		gr_lease_holder_passes(&iter0, &proc0);
+		EXPECT_EQ(1, holders_debug(FIRST, 65536, &one, &line)) TH_LOG("case %u", c);
+		EXPECT_EQ(pid, one) TH_LOG("case %u", c);
+		EXPECT_STREQ(gt_f("gridrun: debug: lease: holders of %u-%u: /proc walk (%s): 1\n", FIRST,
+				  FIRST + 65535, cases[c].why), line);
+		passes_since(iter0, proc0, &iter, &proc);
+		EXPECT_EQ(0, iter) TH_LOG("case %u", c);
+		EXPECT_EQ(1, proc) TH_LOG("case %u", c);
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		free(line);
+	}
+	free(fake);
+}
+
+TEST_HARNESS_MAIN
