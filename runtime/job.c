@@ -2,6 +2,7 @@
 /* job.c - one job's life: prepare, start, wait, end (job.h). */
 #include <errno.h>
 #include <jansson.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -336,6 +337,33 @@ static int on_cgroup_ready(void *data, const struct gr_cgroup *cg, struct gr_err
 	return 0;
 }
 
+/*
+ * Could the job write nowhere the host's users reach (lease.h's confined)?
+ * A setuid file runs with its owner's ids only from a mount of the exec's
+ * own mount namespace (mnt_may_suid()), and a job's own mounts are not the
+ * host's; so what matters is what the host sees of the job's writes: a
+ * bind that is not read-only (check_pool() refuses one with a lease), a
+ * sandbox whose files are the range's on disk while the job runs (chown;
+ * an idmapped one shows the owner's ids), or an IPC namespace shared with
+ * the host (the spec requires one of the job's own). The set-id guard
+ * (seccomp-guard.c) keeps even a chown sandbox free of set-id files; it is
+ * counted out all the same, its release walks it anyway.
+ */
+static bool job_confined(const struct gr_job *job)
+{
+	const struct gr_spec *spec = job->spec;
+	const int own = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC;
+
+	if ((spec->namespaces & own) != own)
+		return false;
+	if (spec->sandbox && !(job->jh.way && !strcmp(job->jh.way, "idmap")))
+		return false;
+	for (size_t i = 0; i < spec->nmounts; i++)
+		if (spec->mounts[i].type == GR_MOUNT_BIND && !(spec->mounts[i].flags & GR_MNT_RDONLY))
+			return false;
+	return true;
+}
+
 static int on_started(void *data, pid_t pid, int pidfd, const struct gr_cgroup *cg, struct gr_error **err)
 {
 	struct gr_job *job = data;
@@ -345,8 +373,10 @@ static int on_started(void *data, pid_t pid, int pidfd, const struct gr_cgroup *
 	job->init_pid = pid;
 	job->cg = cg;
 	/* root mode: the namespace is ours, no unprivileged holder matters (lease.h) */
-	if (job->lease_held)
+	if (job->lease_held) {
 		job->lease.userns_root = gr_lease_userns_root(pid) == 1;
+		job->lease.confined = job_confined(job);
+	}
 	/* OCI --pid-file (oci.h) */
 	if (job->opts.started && job->opts.started(job->opts.data, pid, err) < 0)
 		return -EIO;

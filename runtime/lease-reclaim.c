@@ -396,6 +396,27 @@ int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l, bool patient
 	int n;
 
 	l->blocked[0] = '\0';
+	/*
+	 * Root mode, a confined job (lease.h's userns_root and confined): every
+	 * process that could hold one of the range's ids was in the job's PID
+	 * namespace, for none but root can enter its user namespace; the kernel
+	 * killed and released them all before the job's init could be reaped,
+	 * which came before this release. And none could leave a way back to
+	 * the ids (a setuid file, an IPC object) where the host's users reach
+	 * it: the root is read-only, /tmp and the rest are the job's tmpfs, its
+	 * IPC namespace died with it, it had no writable bind, and its sandbox,
+	 * if any, was idmapped: the job's files there are the owner's on disk
+	 * (a setuid file of a job's own mounts gives no one its owner's ids,
+	 * job.c's job_confined()). So no holder, namespace or leftover scan;
+	 * the next acquire still scans for holders (lease.h). gc, which cannot
+	 * know this, scans in full.
+	 */
+	if (l->userns_root && l->confined) {
+		if (getenv("GRIDRUN_DEBUG"))
+			fprintf(stderr, "gridrun: debug: lease: range %u: a confined job of root's: no holder, "
+				"namespace or leftover scan\n", (unsigned)first);
+		goto ns_gone;
+	}
 	/* a noted namespace that is gone leaves no way to the range's ids but
 	 * root's: a pool-wide scan that just saw none of them (gc) then stands
 	 * for the holder scan (a task that took one since would be in that
@@ -475,6 +496,8 @@ ns_gone:
 	if (l->has_sandbox && walk_back(l, first, pool->range_size, l->blocked, sizeof(l->blocked)) < 0)
 		return 1;
 	l->has_sandbox = false;
+	if (l->userns_root && l->confined)
+		return 0;
 	/* and what a lingerer may have left where the host's users write */
 	if (gr_lease_leftovers(first, pool->range_size, pool->leftover_dirs, l->blocked, sizeof(l->blocked)))
 		return 1;

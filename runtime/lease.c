@@ -759,6 +759,7 @@ int gr_lease_release(const struct gr_pool *pool, const struct gr_lease *lease, s
 	 * only the live supervisor knows (lease.h: never in a file, so a gc
 	 * after its crash judges the namespace in full) */
 	now.userns_root = lease->userns_root;
+	now.confined = lease->confined;
 	return gr_lease_quarantine(dfd, pool, &now, err);
 }
 

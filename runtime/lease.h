@@ -67,9 +67,13 @@
  *    in /tmp, /var/tmp, /dev/shm, /run/lock or a directory of the site's
  *    leftover_dirs, a POSIX message queue, or a SysV shared memory segment,
  *    message queue or semaphore set (its creator's ids count too) of the
- *    host's IPC namespace. Not looked for: world-writable directories the
- *    site does not name, IPC namespaces other than the caller's. An
- *    acquirer also scans for holders of a range's ids before it keeps the
+ *    host's IPC namespace. (A release in root mode of a confined job, whose
+ *    ids no process outside its ended PID namespace could hold, and which
+ *    could write no place the host's users reach, kills no holder and looks
+ *    for none of these: struct gr_lease's confined.) Not looked for:
+ *    world-writable directories the site does not name, IPC namespaces
+ *    other than the caller's. An acquirer
+ *    also scans for holders of a range's ids before it keeps the
  *    range; one it finds blocks the range, and the acquirer goes on to the
  *    next. (It does not scan for namespaces again: a namespace nothing
  *    held when its range was settled is freed for good.)
@@ -143,6 +147,13 @@ struct gr_lease {
 					       * own owned by its root (root mode), which no
 					       * unprivileged process can enter: its release
 					       * looks for no holder of that namespace */
+	bool confined;                        /* in memory only, like userns_root (job.c):
+					       * the job could write no place of the host's
+					       * its idmapped sandbox (no writable bind, no
+					       * chown hand-over, an IPC namespace of its
+					       * own); with userns_root, its release looks
+					       * for no holder and no leftover
+					       * (gr_lease_settle()) */
 };
 
 enum gr_lease_state {
