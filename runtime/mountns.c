@@ -190,6 +190,17 @@ static const struct { const char *dir, *target; mode_t mode; } job_dirs[] = {
 	{ "run", "/run", 0755 },
 };
 
+/*
+ * The same superblock holds /dev (`dev`: read-only once populated) and the
+ * one empty directory every masked directory shows (`empty`, 0555), bound
+ * read-only: two superblocks fewer per job. Neither is writable through any
+ * mount the job can reach: their binds are read-only, and the tmpfs's own
+ * root, the one writable way to them, lies under the /run bind, which the
+ * job cannot unmount (no capability; in a user namespace of its own, the
+ * copied mounts are locked together).
+ */
+static const struct { const char *dir; mode_t mode; } ro_dirs[] = { { "dev", 0755 }, { "empty", 0555 } };
+
 static int job_tmpfs(int rootfd, const char *size, struct gr_error **err)
 {
 	const char *opts[] = { "mode", "0755", size ? "size" : NULL, size, NULL };
@@ -197,13 +208,32 @@ static int job_tmpfs(int rootfd, const char *size, struct gr_error **err)
 
 	if (mfd < 0)
 		return mfd;
-	for (size_t i = 0; i < ARRAY_SIZE(job_dirs); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(job_dirs) + ARRAY_SIZE(ro_dirs); i++) {
+		bool rw = i < ARRAY_SIZE(job_dirs);
+		const char *dir = rw ? job_dirs[i].dir : ro_dirs[i - ARRAY_SIZE(job_dirs)].dir;
+		mode_t mode = rw ? job_dirs[i].mode : ro_dirs[i - ARRAY_SIZE(job_dirs)].mode;
+
 		/* fresh and ours alone: nothing else can reach it yet; chmod past the umask */
-		if (mkdirat(mfd, job_dirs[i].dir, 0700) < 0 || fchmodat(mfd, job_dirs[i].dir, job_dirs[i].mode, 0) < 0) {
+		if (mkdirat(mfd, dir, 0700) < 0 || fchmodat(mfd, dir, mode, 0) < 0) {
 			close(mfd);
-			return gr_error_sys(err, errno, "the job's tmpfs: make `%s`", job_dirs[i].dir);
+			return gr_error_sys(err, errno, "the job's tmpfs: make `%s`", dir);
 		}
+	}
 	return mfd;
+}
+
+/* A detached bind of directory `dir` of the job's tmpfs, with mount
+ * attributes set and clr (the tmpfs's own are JOB_ATTRS). */
+static int job_dir_bind(int jobfs, const char *dir, unsigned set, unsigned clr, struct gr_error **err)
+{
+	struct mount_attr a = { .attr_set = set, .attr_clr = clr };
+	_cleanup_close_ int mfd = open_tree(jobfs, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+
+	if (mfd < 0)
+		return gr_error_sys(err, errno, "bind `%s` of the job's tmpfs", dir);
+	if (mount_setattr(mfd, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0)
+		return gr_error_sys(err, errno, "set mount attributes of `%s` of the job's tmpfs", dir);
+	return TAKE_FD(mfd);
 }
 
 /* Bind the job's tmpfs's directories in place: from..to of job_dirs. */
@@ -226,15 +256,20 @@ static int bind_job_dirs(int rootfd, int jobfs, size_t from, size_t to, struct g
 
 static int setup_dev(int rootfd, int jobfs, struct gr_error **err)
 {
-	static const char *const dev_opts[] = { "mode", "0755", "size", "65536", NULL };
 	static const char *const pts_opts[] = { "newinstance", NULL, "ptmxmode", "0666", "mode", "0620", NULL };
-	_cleanup_close_ int devfd = -1;
+	_cleanup_close_ int devfd = -1, dirfd = -1;
 	size_t i;
 	int r;
 
-	devfd = mount_fs_at(rootfd, "/dev", "tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
+	/* the job's tmpfs's `dev` (job_tmpfs()): nosuid, noexec, as a /dev tmpfs was */
+	devfd = job_dir_bind(jobfs, "dev", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NODEV, err);
 	if (devfd < 0)
 		return devfd;
+	dirfd = ensure_path(rootfd, "/dev", true, err);
+	if (dirfd < 0)
+		return dirfd;
+	if (attach(devfd, dirfd, "/dev", err) < 0)
+		return -(*err)->errnum;
 	for (i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
 		_cleanup_close_ int src = -1, tfd = -1;
 		char host[32], target[32];
@@ -343,17 +378,16 @@ static int setup_spec_mount(int rootfd, const struct gr_mount *m, int srcfd, uns
 
 /*
  * Cover `path` (if it exists). Every masked directory shows the one empty
- * read-only tmpfs, `*dirmask` (-1 until the first is mounted; the caller
- * closes it): a superblock costs the kernel at each memory cgroup's
+ * read-only directory of the job's tmpfs, `*dirmask` (-1 until the first
+ * is mounted; the caller closes it): a superblock costs the kernel at each memory cgroup's
  * removal a step per superblock on the node (memcg_reparent_list_lrus(),
  * under cgroup_mutex), so with 1000 jobs each one a job makes counts. The
  * copies are clones of the first once it is attached in this namespace,
  * which open_tree() allows on every kernel that has it; cloning a detached
  * mount is not allowed everywhere.
  */
-static int mask_path(int rootfd, const char *path, int *dirmask, struct gr_error **err)
+static int mask_path(int rootfd, int jobfs, const char *path, int *dirmask, struct gr_error **err)
 {
-	static const char *const opts[] = { "size", "0", "mode", "0555", NULL };
 	_cleanup_close_ int tfd = -1, mfd = -1;
 	struct stat st;
 	int r;
@@ -370,7 +404,8 @@ static int mask_path(int rootfd, const char *path, int *dirmask, struct gr_error
 		if (mfd < 0)
 			return gr_error_sys(err, errno, "mask `%s`", path);
 	} else if (S_ISDIR(st.st_mode)) {
-		mfd = new_fs("tmpfs", opts, JOB_ATTRS | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC, err);
+		/* the job's tmpfs's `empty` (job_tmpfs()) */
+		mfd = job_dir_bind(jobfs, "empty", JOB_ATTRS | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC, 0, err);
 		if (mfd < 0)
 			return gr_error_prefix(err, "mask `%s`", path);
 	} else {
@@ -547,10 +582,10 @@ int gr_mountns_in_child(const struct gr_mount_plan *plan, struct gr_mount_source
 
 	/* 5. Hide and freeze what the job must not read or write. */
 	for (i = 0; i < ARRAY_SIZE(default_masked); i++)
-		if ((r = mask_path(rootfd, default_masked[i], &dirmask, err)) < 0)
+		if ((r = mask_path(rootfd, jobfs, default_masked[i], &dirmask, err)) < 0)
 			goto out;
 	for (i = 0; i < plan->nmasked_paths; i++)
-		if ((r = mask_path(rootfd, plan->masked_paths[i], &dirmask, err)) < 0)
+		if ((r = mask_path(rootfd, jobfs, plan->masked_paths[i], &dirmask, err)) < 0)
 			goto out;
 	for (i = 0; i < ARRAY_SIZE(default_readonly); i++)
 		if ((r = readonly_path(rootfd, default_readonly[i], err)) < 0)

@@ -7,15 +7,18 @@
  *                      nosuid, nodev
  *   /proc              fresh procfs of the job's PID namespace; the masked
  *                      paths are covered (files by /dev/null, directories by
- *                      one empty read-only tmpfs, shared), the read-only paths
- *                      re-mounted read-only
- *   /dev               tmpfs (read-only once populated): null zero full random
- *                      urandom tty bound from the host, a new devpts instance
- *                      at /dev/pts with /dev/ptmx, /dev/shm tmpfs, /dev/mqueue
- *                      of the job's IPC namespace, the fd/stdin/... links
- *   /tmp /var/tmp /run private tmpfs, nosuid, nodev; these, /dev/shm and a
- *                      spec tmpfs without size= are bounded by the plan's
- *                      tmpfs_size (each one; 0: the kernel's default)
+ *                      one empty read-only directory of the job's tmpfs), the
+ *                      read-only paths re-mounted read-only
+ *   /dev               a directory of the job's tmpfs (read-only once
+ *                      populated): null zero full random urandom tty bound
+ *                      from the host, a new devpts instance at /dev/pts with
+ *                      /dev/ptmx, /dev/shm, /dev/mqueue of the job's IPC
+ *                      namespace, the fd/stdin/... links
+ *   /tmp /var/tmp /run the job's one private tmpfs, nosuid, nodev (a directory
+ *                      each, and /dev/shm, /dev and the masked directories'
+ *                      one empty directory); it and a spec tmpfs without
+ *                      size= are bounded by the plan's tmpfs_size (each one;
+ *                      0: the kernel's default)
  *   SANDBOX            the sandbox, read-write at its own path; its parent (or
  *                      the plan's sandbox_cover, an ancestor) is covered by an
  *                      empty read-only tmpfs so that sibling sandboxes are not

@@ -322,6 +322,26 @@ TEST_F(scale, the_job_tmpfs_mounts_share_one_superblock)
 	free(spec);
 }
 
+/*
+ * /dev and the masked directories are directories of that tmpfs too (two
+ * superblocks fewer per job), read-only: /dev holds its nodes and links,
+ * the masks stay empty, and nothing can be created in either.
+ */
+TEST_F(scale, dev_and_the_masks_are_directories_of_the_job_tmpfs)
+{
+	char *spec = gt_spec(self->dir, "[\"/bin/sh\", \"-c\", \"stat -c %d /tmp /dev /proc/acpi /sys/firmware | "
+			     "sort -u | wc -l; stat -c %a /dev /proc/acpi; ls -A /proc/acpi | wc -l; "
+			     "touch /dev/x 2>/dev/null || echo dev-ro; mkdir /proc/acpi/x 2>/dev/null || echo mask-ro; "
+			     "echo x >/dev/null && head -c 4 /dev/zero | wc -c; readlink /dev/stdin\"]", NULL, NULL);
+	struct gt_result res;
+
+	gt_run_spec(spec, &res);
+	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+	EXPECT_STREQ("1\n755\n555\n0\ndev-ro\nmask-ro\n4\n/proc/self/fd/0\n", res.out);
+	gt_result_free(&res);
+	free(spec);
+}
+
 static long voluntary_switches(pid_t pid)
 {
 	char path[64], *text, *p;
