@@ -529,6 +529,20 @@ static void walk_back(struct step *s, const struct gr_lease *l, unsigned long *w
 	*walked = n.changed;
 }
 
+/*
+ * Nothing of the release is skipped for what the kernel already guarantees
+ * here (issue 13 looked): the end of the job's init emptied its PID
+ * namespace (the kernel kills and reaps every task of it first), and the job
+ * ran in its own cgroup, but a process holding the range's ids can live
+ * outside both: one the pilot setns()ed into the job's user namespace (the
+ * pilot owns that namespace, unlike root mode's, where lease-reclaim.c
+ * skips the namespace scan for struct gr_lease's userns_root), or one that
+ * ran a set-user-ID file of a range id the job left on a filesystem the host
+ * mounts without nosuid. Only the holder scan finds them. The namespace's
+ * end (its nsfs handle) does not stand for that scan either (the second
+ * kind needs no namespace); gc alone skips it, when its pool-wide scan has
+ * just seen none of the range's ids (gr_lease_settle()).
+ */
 static int do_release(struct step *s, char *out, size_t outsz, struct gr_error **err)
 {
 	struct gr_lease l;
