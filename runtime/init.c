@@ -329,10 +329,16 @@ static int init_setup(const struct gr_child_ctx *ctx, struct gr_error **err)
 		.tmpfs_size = spec->tmpfs_size,
 	};
 	struct gr_mount_sources src;
+	int mnt = -1;
 
 	/* sync #1 MAPS_DONE: parent -> child, uid_map/gid_map written */
-	if (gr_sync_wait(ctx->syncfd, GR_SYNC_MAPS_DONE, NULL, err) < 0)
+	/* (with the sandbox's idmapped mount, when the helper made it after our clone) */
+	if (gr_sync_wait_fd(ctx->syncfd, GR_SYNC_MAPS_DONE, NULL, &mnt, err) < 0)
 		return -1;
+	if (mnt >= 0 && plan.sandbox_mnt < 0)
+		plan.sandbox_mnt = mnt;
+	else if (mnt >= 0)
+		close(mnt);
 	/*
 	 * Only now: a non-dumpable process's /proc/PID files belong to root, so
 	 * an unprivileged supervisor could not have written our maps. From here

@@ -37,6 +37,8 @@ struct gr_job {
 	struct gr_lease lease;
 	struct gr_uid_range range;
 	bool lease_held;
+	bool lease_at_maps;              /* helper mode: leased with the maps (priv.h's lease_map) */
+	bool lease_refused;              /* ... and that lease failed: no job was tried */
 	struct gr_job_handover jh;
 	bool handover_held;
 	/* the record's directory, opened before the job (record.h, S31) */
@@ -298,6 +300,13 @@ static int lease_for_job(struct gr_job *job, struct gr_error **err)
 				 spec->uid, spec->gid, err);
 	if (r < 0)
 		return r;
+	/* helper mode: one helper run leases and maps once the job's init
+	 * exists (lease_and_map()); the state names the lease from then on */
+	if (job->priv->lease_map) {
+		job->lease_at_maps = true;
+		job->handover_held = true;
+		return 0;
+	}
 	r = job->priv->lease(job->pool, spec->pool, spec->account, job->job_id, &job->lease, &job->jh, err);
 	if (r < 0) {
 		gr_job_handover_done(&job->jh, 0, NULL);
@@ -392,10 +401,33 @@ static int on_exec_done(void *data, struct gr_error **err)
 	return json ? gr_state_update(job->state_dir, job->job_id, json, err) : gr_error_sys(err, ENOMEM, "state");
 }
 
-static int write_maps(void *data, pid_t pid, int pidfd, const struct gr_userns_plan *plan, struct gr_error **err)
+/* The lease and the maps of the job's init in one helper run (priv.h's
+ * lease_map): init exists, held before its maps, in its cgroup. */
+static int lease_and_map(struct gr_job *job, pid_t pid, int pidfd, struct gr_userns_plan *plan,
+			 struct gr_error **err)
 {
-	const struct gr_job *job = data;
+	int r;
 
+	job->jh.t0 = gr_now_ns();
+	r = job->priv->lease_map(job->spec->pool, job->job_id, pid, pidfd, &job->lease, &job->jh, err);
+	if (r < 0) {
+		/* nothing of the job ran: no record, as for a lease refused before the clone */
+		job->lease_refused = true;
+		gr_job_handover_done(&job->jh, 0, NULL);
+		return r;
+	}
+	job->lease_held = true;
+	gr_lease_range(&job->lease, &job->range);
+	/* the child was cloned with the pending plan: the range is known now */
+	return gr_userns_plan(job->spec->uid, job->spec->gid, &job->range, plan, err);
+}
+
+static int write_maps(void *data, pid_t pid, int pidfd, struct gr_userns_plan *plan, struct gr_error **err)
+{
+	struct gr_job *job = data;
+
+	if (job->lease_at_maps)
+		return lease_and_map(job, pid, pidfd, plan, err);
 	return job->priv->map(&job->lease, pid, pidfd, plan, err);
 }
 
@@ -414,13 +446,14 @@ static int run_start(struct gr_job *job, struct gr_error **err)
 
 	job->hooks = (struct gr_run_hooks){ .cgroup_ready = on_cgroup_ready, .started = on_started,
 					    .exec_done = on_exec_done, .data = job };
-	job->hooks.range = job->lease_held ? &job->range : NULL;
-	if (job->lease_held && job->priv->map) {
+	job->hooks.range = job->lease_held || job->lease_at_maps ? &job->range : NULL;
+	job->hooks.range_at_maps = job->lease_at_maps;
+	if ((job->lease_held || job->lease_at_maps) && job->priv->map) {
 		job->hooks.write_maps = write_maps;
 		job->hooks.lsm_add = job->priv->lsm_add ? lsm_add : NULL;
 		job->hooks.maps_data = job;
 	}
-	job->hooks.sandbox_mnt = job->jh.mntfd >= 0 ? &job->jh.mntfd : NULL;
+	job->hooks.sandbox_mnt = job->jh.mntfd >= 0 || job->lease_at_maps ? &job->jh.mntfd : NULL;
 	job->hooks.landlock_off = job->cfg && job->cfg->landlock_off;
 	return gr_run_start(job->spec, job->job_id, &job->hooks, flags, &job->res, &job->run, err);
 }
@@ -481,8 +514,10 @@ int gr_job_start(struct gr_job *job, struct gr_error **err)
 			   job->jh.linked > 1 ? "them" : "it");
 	r = run_start(job, err);
 	if (r < 0) {
-		/* it was tried: gr_job_end() writes its record (setup_error) */
-		job->ran = true;
+		/* it was tried: gr_job_end() writes its record (setup_error);
+		 * not when its lease was refused (helper mode leases after the
+		 * clone, root mode before: the same outcome) */
+		job->ran = !job->lease_refused;
 		job->res.exit_code = gr_error_exit_code(err ? *err : NULL);
 		end_handover(job);
 		goto fail;

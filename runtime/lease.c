@@ -586,6 +586,12 @@ static int try_ranges(const struct gr_pool *pool, struct attempt *a, struct gr_l
 int gr_lease_acquire(const struct gr_pool *pool, const char *account, const char *job_id,
 		     pid_t holder_pid, struct gr_lease *lease, struct gr_error **err)
 {
+	return gr_lease_acquire_noted(pool, account, job_id, holder_pid, NULL, lease, err);
+}
+
+int gr_lease_acquire_noted(const struct gr_pool *pool, const char *account, const char *job_id,
+			   pid_t holder_pid, const char *userns, struct gr_lease *lease, struct gr_error **err)
+{
 	_cleanup_close_ int dfd = -1, lockfd = -1, tmpfd = -1;
 	_cleanup_free_ unsigned char *held = NULL, *quar = NULL;
 	struct gr_lease l = { 0 };
@@ -609,6 +615,8 @@ int gr_lease_acquire(const struct gr_pool *pool, const char *account, const char
 	snprintf(l.boot_id, sizeof(l.boot_id), "%s", boot_id());
 	l.holder_pid = holder_pid;
 	l.count = pool->range_size;
+	if (userns && snprintf(l.userns, sizeof(l.userns), "%s", userns) >= (int)sizeof(l.userns))
+		return gr_error_set(err, ENAMETOOLONG, "lease: the user namespace's handle is too long");
 	held = malloc(pool->ranges);
 	quar = malloc(pool->ranges);
 	if (!held || !quar)

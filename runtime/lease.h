@@ -177,6 +177,11 @@ struct gr_lease_gc_stats {
 
 int gr_lease_acquire(const struct gr_pool *pool, const char *account, const char *job_id,
 		     pid_t holder_pid, struct gr_lease *lease, struct gr_error **err);
+/* The same with the nsfs file handle of the user namespace about to be
+ * mapped (gr_lease_userns_handle()) noted in N.lease from the start, as
+ * gr_lease_note_userns() would note it (helper lease-map: one write fewer). */
+int gr_lease_acquire_noted(const struct gr_pool *pool, const char *account, const char *job_id,
+			   pid_t holder_pid, const char *userns, struct gr_lease *lease, struct gr_error **err);
 /* Release a lease into quarantine; refused unless N.lease is still exactly it.
  * 1: released, but the quarantine is blocked (err says why). */
 int gr_lease_release(const struct gr_pool *pool, const struct gr_lease *lease, struct gr_error **err);

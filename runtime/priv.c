@@ -118,19 +118,21 @@ static int helper_may_lease(const struct gr_spec *spec, struct gr_config *cfg, c
 	return 0;
 }
 
-/* One helper run: the lease, and the sandbox when it is the caller's (the
- * helper would refuse another's; root mode hands over any owner's). */
-static int helper_lease(const struct gr_pool *pool, const char *pool_name, const char *account,
-			const char *job_id, struct gr_lease *lease, struct gr_job_handover *jh,
-			struct gr_error **err)
+/* One helper run: the lease (and with pid > 0 the maps of pid, lease-map),
+ * and the sandbox when it is the caller's (the helper would refuse
+ * another's; root mode hands over any owner's). */
+static int lease_run(const char *pool_name, const char *job_id, pid_t pid, int pidfd, struct gr_lease *lease,
+		     struct gr_job_handover *jh, struct gr_error **err)
 {
 	struct gr_handover_count n = { 0 };
 	bool handed = jh && jh->dirfd >= 0 && jh->owner == getuid();
 	int r;
 
-	(void)pool;
-	(void)account;
-	if (handed)
+	if (pid > 0)
+		r = gr_helper_lease_map(pool_name, job_id, pid, pidfd, handed ? jh->dirfd : -1, handed ? jh->u : 0,
+					handed ? jh->g : 0, handed ? &jh->mntfd : NULL, handed ? &n : NULL, lease,
+					err);
+	else if (handed)
 		r = gr_helper_lease(pool_name, job_id, jh->dirfd, jh->u, jh->g, &jh->mntfd, &n, lease, err);
 	else
 		r = gr_helper_lease(pool_name, job_id, -1, 0, 0, NULL, NULL, lease, err);
@@ -144,6 +146,24 @@ static int helper_lease(const struct gr_pool *pool, const char *pool_name, const
 		(*err)->code = e->code;
 	}
 	return r;
+}
+
+static int helper_lease(const struct gr_pool *pool, const char *pool_name, const char *account,
+			const char *job_id, struct gr_lease *lease, struct gr_job_handover *jh,
+			struct gr_error **err)
+{
+	(void)pool;
+	(void)account;
+	return lease_run(pool_name, job_id, 0, -1, lease, jh, err);
+}
+
+/* The helper checks pid as map does, and that the maps are exactly the lease it took. */
+static int helper_lease_map(const char *pool_name, const char *job_id, pid_t pid, int pidfd,
+			    struct gr_lease *lease, struct gr_job_handover *jh, struct gr_error **err)
+{
+	if (pid <= 0 || pidfd < 0)
+		return gr_error_set(err, EINVAL, "lease-map: no process to map");
+	return lease_run(pool_name, job_id, pid, pidfd, lease, jh, err);
 }
 
 /* The helper checks that the maps are exactly the caller's lease. */
@@ -204,6 +224,7 @@ const struct gr_priv_ops gr_priv_helper = {
 	.may_lease = helper_may_lease,
 	.lease = helper_lease,
 	.map = helper_map,
+	.lease_map = helper_lease_map,
 	.lsm_add = helper_lsm_add,
 	.release = helper_release,
 	.gc = helper_gc,

@@ -5,8 +5,9 @@
  * A job needs four privileged operations: lease a uid range (and hand the
  * sandbox over to it), write its init's maps onto it, release it (after
  * walking the sandbox back), collect a pool's dead leases. The hand-over and
- * its walk back are part of the lease and the release, so that helper mode
- * runs gridrun-helper three times a job, not five. As root gridrun does them
+ * its walk back are part of the lease and the release, and in helper mode
+ * the lease and the maps are one step (lease_map), so that helper mode runs
+ * gridrun-helper twice a job (lease-map, release), not five times. As root gridrun does them
  * itself (gr_priv_root: lease.c, userns.c, handover.c); unprivileged it asks
  * gridrun-helper (gr_priv_helper: helper-client.c), which checks each
  * request against the caller's account and lease (helper.h). gr_job_prepare()
@@ -58,6 +59,15 @@ struct gr_priv_ops {
 	 */
 	int (*map)(const struct gr_lease *lease, pid_t pid, int pidfd, const struct gr_userns_plan *plan,
 		   struct gr_error **err);
+	/*
+	 * lease and map in one step, once the job's init exists (held before
+	 * its maps, attached to its cgroup): the lease (pool_name, job_id, jh as
+	 * for lease) and the maps of pid (held by pidfd) onto it. An error
+	 * leaves no lease and no mount. NULL for root, which leases before the
+	 * clone (lease) and writes the maps itself.
+	 */
+	int (*lease_map)(const char *pool_name, const char *job_id, pid_t pid, int pidfd, struct gr_lease *lease,
+			 struct gr_job_handover *jh, struct gr_error **err);
 	/*
 	 * The job whose maps map wrote, registered with the BPF LSM for the
 	 * lease (lsm.h: 1 registered, 0 not loaded). NULL for root: the

@@ -440,7 +440,9 @@ int gr_run_start(const struct gr_spec *spec, const char *job_id, const struct gr
 			      .hooks = hooks, .job_id = job_id, .lsm = GR_LSM_REG_INIT, .sync_open = true };
 	/* the job's seccomp filter, compiled before anything exists (design §8) */
 	r = gr_seccomp_for_spec(spec, &filter, err);
-	if (r >= 0)
+	if (r >= 0 && hooks && hooks->range_at_maps)
+		gr_userns_plan_pending(spec->uid, spec->gid, &res->ids);
+	else if (r >= 0)
 		r = gr_userns_plan(spec->uid, spec->gid, hooks ? hooks->range : NULL, &res->ids, err);
 	if (r < 0) {
 		free(s);
@@ -505,9 +507,11 @@ int gr_run_start(const struct gr_spec *spec, const char *job_id, const struct gr
 	} else if (r >= 0)
 		r = gr_userns_from_parent(s->pid, s->pidfd, &res->ids, err);
 	/* sync #1 MAPS_DONE: parent -> child, uid_map/gid_map written */
-	/* (not written: the child gets EOF and exits) */
+	/* (not written: the child gets EOF and exits); with the sandbox's
+	 * idmapped mount when it was made after the clone (range_at_maps) */
 	if (r >= 0)
-		r = gr_sync_send(s->syncfd, GR_SYNC_MAPS_DONE, err);
+		r = gr_sync_send_fd(s->syncfd, GR_SYNC_MAPS_DONE,
+				    hooks && hooks->range_at_maps && hooks->sandbox_mnt ? *hooks->sandbox_mnt : -1, err);
 	res->t_maps = gr_now_ns() - s->t0;
 	/* v1: attached while the child builds its mount tree; the child forks
 	 * the job only after sync #3, so nothing of the job's runs outside */

@@ -90,9 +90,15 @@ struct gr_run_hooks {
 	void *data;
 	/* not a hook: the leased range to map the job onto, or NULL */
 	const struct gr_uid_range *range;
-	/* writes the maps instead of gr_userns_from_parent() (helper mode) */
-	int (*write_maps)(void *data, pid_t pid, int pidfd, const struct gr_userns_plan *plan,
+	/* writes the maps instead of gr_userns_from_parent() (helper mode);
+	 * with range_at_maps it leases the range first and fills in plan */
+	int (*write_maps)(void *data, pid_t pid, int pidfd, struct gr_userns_plan *plan,
 			  struct gr_error **err);
+	/* not a hook: write_maps leases the range (helper mode's lease-map,
+	 * priv.h): range is filled in by it, the child is cloned with
+	 * gr_userns_plan_pending(), and a *sandbox_mnt that write_maps made
+	 * reaches the child with sync #1 */
+	bool range_at_maps;
 	/* with write_maps: registers the job with the BPF LSM instead of
 	 * gr_lsm_register() (helper mode, gridrun-helper lsm-add), right after
 	 * the maps; 1 registered (reg filled), 0 not loaded */

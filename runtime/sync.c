@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "sync.h"
 
@@ -20,16 +21,49 @@ static const char *step_name(int step)
 	return "unknown";
 }
 
-static int send_msg(int fd, const struct gr_sync_msg *m)
+union fd_cmsg {
+	struct cmsghdr h;
+	char buf[CMSG_SPACE(sizeof(int))];
+};
+
+/* one packet; passfd >= 0 goes with it (SCM_RIGHTS) */
+static int send_msg_fd(int fd, const struct gr_sync_msg *m, int passfd)
 {
+	struct iovec iov = { .iov_base = (void *)m, .iov_len = sizeof(*m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	union fd_cmsg u;
 	ssize_t n;
 
+	if (passfd >= 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		CMSG_FIRSTHDR(&mh)->cmsg_level = SOL_SOCKET;
+		CMSG_FIRSTHDR(&mh)->cmsg_type = SCM_RIGHTS;
+		CMSG_FIRSTHDR(&mh)->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&mh)), &passfd, sizeof(int));
+	}
 	do
-		n = send(fd, m, sizeof(*m), MSG_NOSIGNAL);
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
 	return n == sizeof(*m) ? 0 : -EIO;
+}
+
+static int send_msg(int fd, const struct gr_sync_msg *m)
+{
+	return send_msg_fd(fd, m, -1);
+}
+
+int gr_sync_send_fd(int fd, enum gr_sync_step step, int passfd, struct gr_error **err)
+{
+	struct gr_sync_msg m = { .step = step };
+	int r = send_msg_fd(fd, &m, passfd);
+
+	if (r < 0)
+		return gr_error_sys(err, -r, "sync: send step %s", step_name(step));
+	return 0;
 }
 
 int gr_sync_send(int fd, enum gr_sync_step step, struct gr_error **err)
@@ -62,13 +96,29 @@ int gr_sync_send_result(int fd, const struct gr_sync_result *res, struct gr_erro
 	return 0;
 }
 
-int gr_sync_recv(int fd, struct gr_sync_msg *msg, struct gr_error **err)
+/* one packet; an fd that came with it into *rfd (if rfd, else closed) */
+static int recv_msg_fd(int fd, struct gr_sync_msg *msg, int *rfd, struct gr_error **err)
 {
+	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(*msg) };
+	union fd_cmsg u;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
 	ssize_t n;
 
 	do
-		n = recv(fd, msg, sizeof(*msg), 0);
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
+	for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c)) {
+		int got;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+			continue;
+		memcpy(&got, CMSG_DATA(c), sizeof(int));
+		if (rfd && *rfd < 0)
+			*rfd = got;
+		else
+			close(got);
+	}
 	if (n < 0)
 		return gr_error_sys(err, errno, "sync: receive");
 	if (n == 0)
@@ -79,27 +129,39 @@ int gr_sync_recv(int fd, struct gr_sync_msg *msg, struct gr_error **err)
 	return 0;
 }
 
+int gr_sync_recv(int fd, struct gr_sync_msg *msg, struct gr_error **err)
+{
+	return recv_msg_fd(fd, msg, NULL, err);
+}
+
 int gr_sync_wait(int fd, enum gr_sync_step step, struct gr_sync_msg *msg, struct gr_error **err)
+{
+	return gr_sync_wait_fd(fd, step, msg, NULL, err);
+}
+
+int gr_sync_wait_fd(int fd, enum gr_sync_step step, struct gr_sync_msg *msg, int *rfd, struct gr_error **err)
 {
 	struct gr_sync_msg local;
 	int r;
 
 	if (!msg)
 		msg = &local;
-	r = gr_sync_recv(fd, msg, err);
-	if (r == -EPIPE)
-		return gr_error_set(err, EPIPE, "sync: the other side died before step %s",
-				    step_name(step));
-	if (r < 0)
-		return r;
-	if (msg->step == GR_SYNC_ERROR) {
+	if (rfd)
+		*rfd = -1;
+	r = recv_msg_fd(fd, msg, rfd, err);
+	if (r == -EPIPE) {
+		r = gr_error_set(err, EPIPE, "sync: the other side died before step %s", step_name(step));
+	} else if (r >= 0 && msg->step == GR_SYNC_ERROR) {
 		r = gr_error_set(err, msg->errnum, "%s", msg->text);
 		if (err && *err)
 			(*err)->code = msg->code;
-		return r;
+	} else if (r >= 0 && msg->step != (int)step) {
+		r = gr_error_set(err, EPROTO, "sync: expected step %s, got %s", step_name(step),
+				 step_name(msg->step));
 	}
-	if (msg->step != (int)step)
-		return gr_error_set(err, EPROTO, "sync: expected step %s, got %s",
-				    step_name(step), step_name(msg->step));
-	return 0;
+	if (r < 0 && rfd && *rfd >= 0) {
+		close(*rfd);
+		*rfd = -1;
+	}
+	return r;
 }

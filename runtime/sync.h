@@ -10,7 +10,9 @@
  * The steps of a job's life, in order (design §3). Step N is GR_SYNC_* = N,
  * and both sides (supervisor.c, init.c) mark it with the same comment,
  * "sync #N NAME: ..." (job_api_test checks it):
- *   #1 MAPS_DONE   parent -> child: uid_map/gid_map written
+ *   #1 MAPS_DONE   parent -> child: uid_map/gid_map written; in helper mode
+ *                  with the sandbox's idmapped mount (SCM_RIGHTS) when the
+ *                  helper made it after the clone (lease-map, priv.h)
  *   #2 READY       child  -> parent: init built the job's mount tree and
  *                  waits for #3; a job held before its exec (OCI create,
  *                  GR_RUN_HOLD in supervisor.h) stays here until released
@@ -67,6 +69,8 @@ struct gr_sync_msg {
 
 /* Send a plain step. */
 int gr_sync_send(int fd, enum gr_sync_step step, struct gr_error **err);
+/* Send a plain step with passfd (if >= 0) attached. */
+int gr_sync_send_fd(int fd, enum gr_sync_step step, int passfd, struct gr_error **err);
 /* Send a failure: errnum/code/message of e (or of the given values). */
 int gr_sync_send_error(int fd, const struct gr_error *e);
 int gr_sync_send_result(int fd, const struct gr_sync_result *res, struct gr_error **err);
@@ -77,5 +81,8 @@ int gr_sync_recv(int fd, struct gr_sync_msg *msg, struct gr_error **err);
  * exit code); another step or EOF is an error naming the step awaited.
  */
 int gr_sync_wait(int fd, enum gr_sync_step step, struct gr_sync_msg *msg, struct gr_error **err);
+/* The same, and the fd a gr_sync_send_fd() attached into *rfd (else -1;
+ * O_CLOEXEC). */
+int gr_sync_wait_fd(int fd, enum gr_sync_step step, struct gr_sync_msg *msg, int *rfd, struct gr_error **err);
 
 #endif

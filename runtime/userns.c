@@ -76,6 +76,12 @@ int gr_userns_plan(uid_t inner_uid, gid_t inner_gid, const struct gr_uid_range *
 	return 0;
 }
 
+void gr_userns_plan_pending(uid_t inner_uid, gid_t inner_gid, struct gr_userns_plan *plan)
+{
+	*plan = (struct gr_userns_plan){ .mode = GR_ISOLATION_HELPER, .inner_uid = inner_uid,
+					 .inner_gid = inner_gid, .setgroups_allow = true };
+}
+
 static int write_proc_file(int procfd, const char *name, const char *text, struct gr_error **err)
 {
 	_cleanup_close_ int fd = -1;

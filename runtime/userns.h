@@ -80,6 +80,10 @@ const char *gr_isolation_name(enum gr_isolation mode);
  * NULL for the one-uid maps. */
 int gr_userns_plan(uid_t inner_uid, gid_t inner_gid, const struct gr_uid_range *range,
 		   struct gr_userns_plan *plan, struct gr_error **err);
+/* Helper mode before its range is leased (the lease and the maps are one
+ * step, priv.h's lease_map): what the child needs of the plan (helper mode's
+ * setgroups, the inner ids), count 0 until gr_userns_plan() with the lease. */
+void gr_userns_plan_pending(uid_t inner_uid, gid_t inner_gid, struct gr_userns_plan *plan);
 int gr_userns_from_parent(pid_t pid, int pidfd, const struct gr_userns_plan *plan,
 			  struct gr_error **err);
 int gr_userns_in_child(const struct gr_userns_plan *plan, struct gr_error **err);

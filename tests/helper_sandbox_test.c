@@ -177,7 +177,8 @@ static void sandbox_requests(struct __test_metadata *_metadata, const struct gt_
 		EXPECT_HELPER(w, dfd, 64, "gridrun-helper: GID: `-1` is not an id inside the range\n",
 			      "lease", "atlas", "s0", "0", "-1");
 		EXPECT_HELPER(w, dfd, 64, "gridrun-helper: lease takes 2 or 4 arguments, not 3 (usage: gridrun-helper "
-			      "lease POOL JOB_ID [UID GID] | map POOL INDEX PID | release POOL INDEX [sandbox] | "
+			      "lease POOL JOB_ID [UID GID] | map POOL INDEX PID | "
+			      "lease-map POOL JOB_ID PID [UID GID] | release POOL INDEX [sandbox] | "
 			      "gc POOL | lsm-add POOL INDEX PID | lsm-del POOL INDEX)\n",
 			      "lease", "atlas", "s0", "0");
 		/* none of them leased: the real one gets range 0; idmap where

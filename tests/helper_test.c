@@ -61,17 +61,21 @@ static void bad_requests(struct __test_metadata *_metadata, const struct gt_worl
 	if (pid == 0) {
 		become(PILOT);
 		EXPECT_HELPER(w, -1, 64, "gridrun-helper: unknown request (usage: gridrun-helper lease POOL JOB_ID "
-			      "[UID GID] | map POOL INDEX PID | release POOL INDEX [sandbox] | gc POOL | "
+			      "[UID GID] | map POOL INDEX PID | "
+			      "lease-map POOL JOB_ID PID [UID GID] | release POOL INDEX [sandbox] | gc POOL | "
 			      "lsm-add POOL INDEX PID | lsm-del POOL INDEX)\n", "frob");
 		/* the old separate hand-over requests are gone (the lease and the release do it) */
 		EXPECT_HELPER(w, -1, 64, "gridrun-helper: unknown request (usage: gridrun-helper lease POOL JOB_ID "
-			      "[UID GID] | map POOL INDEX PID | release POOL INDEX [sandbox] | gc POOL | "
+			      "[UID GID] | map POOL INDEX PID | "
+			      "lease-map POOL JOB_ID PID [UID GID] | release POOL INDEX [sandbox] | gc POOL | "
 			      "lsm-add POOL INDEX PID | lsm-del POOL INDEX)\n", "sandbox", "atlas", "0", "0", "0");
 		EXPECT_HELPER(w, -1, 64, "gridrun-helper: map takes 3 argument(s), not 2 (usage: gridrun-helper "
-			      "lease POOL JOB_ID [UID GID] | map POOL INDEX PID | release POOL INDEX [sandbox] | "
+			      "lease POOL JOB_ID [UID GID] | map POOL INDEX PID | "
+			      "lease-map POOL JOB_ID PID [UID GID] | release POOL INDEX [sandbox] | "
 			      "gc POOL | lsm-add POOL INDEX PID | lsm-del POOL INDEX)\n", "map", "atlas", "0");
 		EXPECT_HELPER(w, -1, 64, "gridrun-helper: release takes 2 or 3 arguments, not 4 (usage: gridrun-helper "
-			      "lease POOL JOB_ID [UID GID] | map POOL INDEX PID | release POOL INDEX [sandbox] | "
+			      "lease POOL JOB_ID [UID GID] | map POOL INDEX PID | "
+			      "lease-map POOL JOB_ID PID [UID GID] | release POOL INDEX [sandbox] | "
 			      "gc POOL | lsm-add POOL INDEX PID | lsm-del POOL INDEX)\n", "release", "atlas", "0", "a", "b");
 		EXPECT_HELPER(w, -1, 64, "gridrun-helper: INDEX: `-1` is not a range index (0-65535)\n",
 			      "map", "atlas", "-1", "5");

@@ -19,6 +19,14 @@
  *    the target's user namespace. It notes that namespace's nsfs file handle
  *    in the lease (release then waits for the namespace's end), one per
  *    lease, and checks after the write that the noted one got the map.
+ *  - lease-map: exactly lease and then map, in one run: the target passes
+ *    every check of map (check_target()) and the sandbox every check of
+ *    lease before anything is leased; the lease is the caller's because
+ *    this run took it for the caller, and its first write already notes
+ *    the target's namespace (map notes it before its write too); the maps
+ *    are written and checked with map's two effective capabilities, as map
+ *    does. Any failure after the lease releases it (as a hand-over failure
+ *    does), so the caller never holds a lease it was refused.
  *  - release: only of a lease the caller holds. It SIGKILLs only processes
  *    that hold an id of that range (by pidfd, ids re-checked: no pid reuse)
  *    and walks back only the sandbox the helper itself noted in the lease
@@ -208,17 +216,23 @@ static int check_target(const struct gr_helper_caller *c, pid_t pid, struct gr_e
 	return 0;
 }
 
-/* fd 3: a directory; owned by the caller (or, going back, by it or the range) */
+/* The sandbox directory's fd: 4 for lease-map (fd 3 is its pidfd), else 3 */
+static int sbxfd(const struct step *s)
+{
+	return s->req->op == GR_HELPER_LEASE_MAP ? GR_HELPER_SBXFD : GR_HELPER_PIDFD;
+}
+
+/* fd 3 (4): a directory; owned by the caller (or, going back, by it or the range) */
 static int sandbox_fd(struct step *s, const struct gr_lease *l, bool back, struct gr_error **err)
 {
 	struct stat st;
 
-	if (fstat(GR_HELPER_PIDFD, &st) < 0 || !S_ISDIR(st.st_mode))
-		return gr_helper_fail(err, GR_HELPER_EXIT_USAGE, EBADF, "fd 3: no sandbox directory");
+	if (fstat(sbxfd(s), &st) < 0 || !S_ISDIR(st.st_mode))
+		return gr_helper_fail(err, GR_HELPER_EXIT_USAGE, EBADF, "fd %d: no sandbox directory", sbxfd(s));
 	if (st.st_uid != s->c->uid &&
 	    !(back && l && st.st_uid >= l->first && st.st_uid - l->first < l->count))
 		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM,
-				      "the sandbox (fd 3) is owned by uid %u, not by the caller",
+				      "the sandbox (fd %d) is owned by uid %u, not by the caller", sbxfd(s),
 				      (unsigned)st.st_uid);
 	return 0;
 }
@@ -234,7 +248,7 @@ static int sandbox_way(struct step *s, enum gr_handover_way *way, struct gr_erro
 	struct stat st;
 
 	*way = s->cfg->handover;
-	if (*way != GR_HANDOVER_CHOWN && fstat(GR_HELPER_PIDFD, &st) == 0 && st.st_gid != s->c->gid) {
+	if (*way != GR_HANDOVER_CHOWN && fstat(sbxfd(s), &st) == 0 && st.st_gid != s->c->gid) {
 		if (*way == GR_HANDOVER_IDMAP)
 			return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EACCES,
 					      "the sandbox's group (gid %u) is not the account's primary group "
@@ -263,7 +277,7 @@ static int hand_over(struct step *s, const struct gr_lease *l, enum gr_handover_
 	r = gr_helper_as_root(true, s->c, err);
 	if (r < 0)
 		return r;
-	r = gr_job_handover_start(GR_HELPER_PIDFD, &h, way, s->pool, l, mntfd, n, err);
+	r = gr_job_handover_start(sbxfd(s), &h, way, s->pool, l, mntfd, n, err);
 	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
 	if (r < 0) {
 		(*err)->code = GR_HELPER_EXIT_FAILED;
@@ -274,49 +288,73 @@ static int hand_over(struct step *s, const struct gr_lease *l, enum gr_handover_
 	return r2;
 }
 
-static int do_lease(struct step *s, char *out, size_t outsz, int *outfd, struct gr_error **err)
+/* A step after the lease failed: the caller gets no lease. It goes as its
+ * release would (walking back what the hand-over noted); one that cannot
+ * go is gc's. */
+static void drop_lease(struct step *s, const struct gr_lease *l)
 {
-	struct gr_handover_count n = { 0 };
-	enum gr_handover_way way = GR_HANDOVER_AUTO;
-	struct gr_lease l;
-	int r, r2, mntfd = -1;
+	_cleanup_gr_error_ struct gr_error *e = NULL;
 
-	/* the sandbox is checked before anything is leased */
+	if (gr_helper_as_root(true, s->c, &e) >= 0) {
+		(void)gr_lease_release(s->pool, l, &e);
+		(void)gr_helper_as_root(false, s->c, NULL);
+	}
+}
+
+/* lease and lease-map: the sandbox checked before anything is leased, a
+ * range leased for the caller (with userns noted from the start, if not
+ * NULL), the sandbox handed over to it; *mntfd the idmapped mount or -1 */
+static int take_lease(struct step *s, const char *userns, struct gr_lease *l, int *mntfd,
+		      struct gr_handover_count *n, struct gr_error **err)
+{
+	enum gr_handover_way way = GR_HANDOVER_AUTO;
+	int r, r2;
+
+	*mntfd = -1;
 	if (s->req->sandbox && ((r = sandbox_fd(s, NULL, false, err)) < 0 || (r = sandbox_way(s, &way, err)) < 0))
 		return r;
 	r = gr_helper_as_root(true, s->c, err);
 	if (r < 0)
 		return r;
-	r = gr_lease_acquire(s->pool, s->account, s->req->job_id, s->c->pid, &l, err);
+	r = gr_lease_acquire_noted(s->pool, s->account, s->req->job_id, s->c->pid, userns, l, err);
 	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
 	if (r < 0) {
 		(*err)->code = r == -EAGAIN ? GR_HELPER_EXIT_EXHAUSTED : GR_HELPER_EXIT_FAILED;
 		return r;
 	}
 	if (r2 >= 0 && s->req->sandbox) {
-		r2 = hand_over(s, &l, way, &mntfd, &n, err);
+		r2 = hand_over(s, l, way, mntfd, n, err);
 		if (r2 < 0)
 			gr_error_prefix(err, "sandbox");
 	}
-	if (r2 < 0) {
-		/* the caller gets no lease: it goes as its release would (walking
-		 * back what the hand-over noted); one that cannot go is gc's */
-		_cleanup_gr_error_ struct gr_error *e = NULL;
+	if (r2 < 0)
+		drop_lease(s, l);
+	return r2;
+}
 
-		if (gr_helper_as_root(true, s->c, &e) >= 0) {
-			(void)gr_lease_release(s->pool, &l, &e);
-			(void)gr_helper_as_root(false, s->c, NULL);
-		}
-		return r2;
-	}
-	*outfd = mntfd;
+static void lease_answer(const struct step *s, const struct gr_lease *l, int mntfd,
+			 const struct gr_handover_count *n, char *out, size_t outsz)
+{
 	if (!s->req->sandbox)
-		snprintf(out, outsz, "%u %u %u\n", l.index, (unsigned)l.first, l.count);
+		snprintf(out, outsz, "%u %u %u\n", l->index, (unsigned)l->first, l->count);
 	else if (mntfd >= 0)
-		snprintf(out, outsz, "%u %u %u idmap\n", l.index, (unsigned)l.first, l.count);
+		snprintf(out, outsz, "%u %u %u idmap\n", l->index, (unsigned)l->first, l->count);
 	else
-		snprintf(out, outsz, "%u %u %u chown %lu %lu\n", l.index, (unsigned)l.first, l.count,
-			 n.changed, n.linked);
+		snprintf(out, outsz, "%u %u %u chown %lu %lu\n", l->index, (unsigned)l->first, l->count,
+			 n->changed, n->linked);
+}
+
+static int do_lease(struct step *s, char *out, size_t outsz, int *outfd, struct gr_error **err)
+{
+	struct gr_handover_count n = { 0 };
+	struct gr_lease l;
+	int r, mntfd = -1;
+
+	r = take_lease(s, NULL, &l, &mntfd, &n, err);
+	if (r < 0)
+		return r;
+	*outfd = mntfd;
+	lease_answer(s, &l, mntfd, &n, out, outsz);
 	return 0;
 }
 
@@ -357,35 +395,74 @@ static int note_userns(struct step *s, const struct gr_lease *l, const char *han
 	return r2;
 }
 
-/* The target's user namespace, about to be mapped (lease-nsalive.c): its
- * nsfs file handle noted in the lease first (a lease maps one namespace),
- * *nsfd kept to check after the map that this namespace is the one that got
- * it. *nsfd -1: this kernel, here, cannot tell a namespace's life (said by
- * `gridrun check`), nothing noted. */
-static int userns_before_map(struct step *s, const struct gr_lease *l, int *nsfd, struct gr_error **err)
+/* The target's user namespace, about to be mapped (lease-nsalive.c): *nsfd
+ * kept to check after the map that this namespace is the one that got it,
+ * handle its nsfs file handle for the lease (a lease maps one namespace).
+ * *nsfd -1 and handle "": this kernel, here, cannot tell a namespace's life
+ * (said by `gridrun check`), nothing is noted. */
+static int target_userns(struct step *s, int *nsfd, char *handle, size_t size, struct gr_error **err)
 {
-	char path[64], handle[GR_LEASE_USERNS_MAX];
+	char path[64];
 	int r;
 
+	handle[0] = '\0';
 	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)s->req->pid);
 	*nsfd = open(path, O_RDONLY | O_CLOEXEC);
 	/* opened while the pidfd's process lives: that process's */
 	if (*nsfd < 0 || syscall(SYS_pidfd_send_signal, GR_HELPER_PIDFD, 0, NULL, 0) < 0)
 		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, ESRCH, "pid %d is gone", (int)s->req->pid);
-	r = gr_lease_userns_handle(*nsfd, handle, sizeof(handle));
+	r = gr_lease_userns_handle(*nsfd, handle, size);
 	if (r == -EOPNOTSUPP || r == -EXDEV) {
 		close(*nsfd);
 		*nsfd = -1;
+		handle[0] = '\0';
 		return 0;
 	}
 	if (r < 0)
 		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, -r, "the nsfs file handle of pid %d's user "
 				      "namespace", (int)s->req->pid);
-	return note_userns(s, l, handle, err);
+	return 0;
+}
+
+/* The maps of the lease l onto the target, with map's capabilities only;
+ * then the check that they went to the namespace nsfd (whose handle is
+ * noted), or the lease says it cannot know which namespace has the range
+ * (blocked at release) */
+static int write_maps(struct step *s, const struct gr_lease *l, int nsfd, struct gr_error **err)
+{
+	struct gr_userns_plan plan;
+	struct gr_uid_range range;
+	bool moved = false;
+	int r, r2;
+
+	gr_lease_range(l, &range);
+	r = gr_userns_plan(0, 0, &range, &plan, err);
+	if (r < 0) {
+		(*err)->code = GR_HELPER_EXIT_FAILED;
+		return r;
+	}
+	r = gr_helper_map_caps(true, err);
+	if (r < 0)
+		return r;
+	r = gr_userns_from_parent(s->req->pid, GR_HELPER_PIDFD, &plan, err);
+	if (r < 0)
+		(*err)->code = GR_HELPER_EXIT_FAILED;
+	else if (nsfd >= 0 && gr_lease_userns_mapped(nsfd, l->first, l->count) != 1)
+		moved = true;
+	r2 = gr_helper_map_caps(false, r < 0 ? NULL : err);
+	if (r < 0 || r2 < 0)
+		return r < 0 ? r : r2;
+	if (!moved)
+		return 0;
+	r = note_userns(s, l, "?", err);
+	return r < 0 ? r : gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM, "pid %d left the user namespace "
+					  "it was mapped in; range %u stays quarantined after release",
+					  (int)s->req->pid, l->index);
 }
 
 static int do_map(struct step *s, struct gr_error **err)
 {
+	char handle[GR_LEASE_USERNS_MAX];
 	struct gr_userns_plan plan;
 	struct gr_uid_range range;
 	struct gr_lease l;
@@ -393,24 +470,40 @@ static int do_map(struct step *s, struct gr_error **err)
 	int r;
 
 	r = leased_target(s, &l, &range, &plan, err);
+	if (r >= 0)
+		r = target_userns(s, &nsfd, handle, sizeof(handle), err);
+	if (r >= 0 && handle[0])
+		r = note_userns(s, &l, handle, err);
+	return r < 0 ? r : write_maps(s, &l, nsfd, err);
+}
+
+/* lease-map (helper.h): map's checks of the target before anything is
+ * leased, its namespace noted in the lease's first write, lease's steps,
+ * then map's write and check; a failure after the lease drops it again */
+static int do_lease_map(struct step *s, char *out, size_t outsz, int *outfd, struct gr_error **err)
+{
+	struct gr_handover_count n = { 0 };
+	char handle[GR_LEASE_USERNS_MAX];
+	_cleanup_close_ int nsfd = -1;
+	struct gr_lease l;
+	int r, mntfd = -1;
+
+	r = check_target(s->c, s->req->pid, err);
+	if (r >= 0)
+		r = target_userns(s, &nsfd, handle, sizeof(handle), err);
+	if (r >= 0)
+		r = take_lease(s, handle[0] ? handle : NULL, &l, &mntfd, &n, err);
 	if (r < 0)
 		return r;
-	r = userns_before_map(s, &l, &nsfd, err);
-	if (r < 0)
-		return r;
-	r = gr_userns_from_parent(s->req->pid, GR_HELPER_PIDFD, &plan, err);
+	r = write_maps(s, &l, nsfd, err);
 	if (r < 0) {
-		(*err)->code = GR_HELPER_EXIT_FAILED;
+		if (mntfd >= 0)
+			close(mntfd);
+		drop_lease(s, &l);
 		return r;
 	}
-	/* the map went to the namespace whose handle is noted, or the lease
-	 * says it cannot know which namespace has the range (blocked at release) */
-	if (nsfd >= 0 && gr_lease_userns_mapped(nsfd, l.first, l.count) != 1) {
-		r = note_userns(s, &l, "?", err);
-		return r < 0 ? r : gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM, "pid %d left the user "
-						  "namespace it was mapped in; range %u stays quarantined after "
-						  "release", (int)s->req->pid, l.index);
-	}
+	*outfd = mntfd;
+	lease_answer(s, &l, mntfd, &n, out, outsz);
 	return 0;
 }
 
@@ -436,6 +529,20 @@ static void walk_back(struct step *s, const struct gr_lease *l, unsigned long *w
 	*walked = n.changed;
 }
 
+/*
+ * Nothing of the release is skipped for what the kernel already guarantees
+ * here (issue 13 looked): the end of the job's init emptied its PID
+ * namespace (the kernel kills and reaps every task of it first), and the job
+ * ran in its own cgroup, but a process holding the range's ids can live
+ * outside both: one the pilot setns()ed into the job's user namespace (the
+ * pilot owns that namespace, unlike root mode's, where lease-reclaim.c
+ * skips the namespace scan for struct gr_lease's userns_root), or one that
+ * ran a set-user-ID file of a range id the job left on a filesystem the host
+ * mounts without nosuid. Only the holder scan finds them. The namespace's
+ * end (its nsfs handle) does not stand for that scan either (the second
+ * kind needs no namespace); gc alone skips it, when its pool-wide scan has
+ * just seen none of the range's ids (gr_lease_settle()).
+ */
 static int do_release(struct step *s, char *out, size_t outsz, struct gr_error **err)
 {
 	struct gr_lease l;
@@ -589,6 +696,7 @@ int gr_helper_act(const struct gr_helper_caller *c, const struct gr_helper_req *
 		switch (req->op) {
 		case GR_HELPER_LEASE: r = do_lease(&s, out, outsz, outfd, err); break;
 		case GR_HELPER_MAP: r = do_map(&s, err); break;
+		case GR_HELPER_LEASE_MAP: r = do_lease_map(&s, out, outsz, outfd, err); break;
 		case GR_HELPER_RELEASE: r = do_release(&s, out, outsz, err); break;
 		case GR_HELPER_GC: r = do_gc(&s, out, outsz, err); break;
 		case GR_HELPER_LSM_ADD: r = do_lsm_add(&s, out, outsz, err); break;

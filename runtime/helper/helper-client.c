@@ -2,8 +2,8 @@
 /*
  * helper-client.c - the unprivileged supervisor's side of gridrun-helper
  * (helper.h): run it with an empty environment, stdin /dev/null, the
- * target's pidfd (map) or the sandbox directory (lease, release) as fd 3
- * and nothing else open; its one stdout line is the answer (stdout is a unix
+ * target's pidfd (map, lease-map) or the sandbox directory (lease, release)
+ * as fd 3, lease-map's sandbox directory as fd 4, and nothing else open; its one stdout line is the answer (stdout is a unix
  * socket, so that "sandbox" can pass a mount with it), its one stderr line the
  * error (without "gridrun-helper: ").
  */
@@ -37,12 +37,14 @@ const char *gr_helper_path(void)
 /*
  * posix_spawn() (a vfork-style clone in glibc): no copy of this process's
  * page tables per helper run, which a fork of the supervisor would cost on
- * every job (and helper mode runs the helper three times a job: lease, map, release;
- * five where the BPF LSM is loaded).
+ * every job (and helper mode runs the helper twice a job: lease-map,
+ * release; four times where the BPF LSM is loaded).
  * The child gets stdin /dev/null, out and errfd as stdout and stderr, fd3
- * (if >= 0) as fd 3, nothing else, an empty signal mask and environment.
+ * (if >= 0) as fd 3, fd4 (if >= 0, with fd3) as fd 4, nothing else, an
+ * empty signal mask and environment. fd4 must not be 3 (call() sees to it:
+ * the dup2 onto 3 would replace it before it is read).
  */
-static int spawn(const char *path, char *const argv[], int fd3, int out, int errfd, pid_t *pid)
+static int spawn(const char *path, char *const argv[], int fd3, int fd4, int out, int errfd, pid_t *pid)
 {
 	char *const envp[] = { NULL };
 	posix_spawn_file_actions_t fa;
@@ -62,7 +64,9 @@ static int spawn(const char *path, char *const argv[], int fd3, int out, int err
 	    !(r = posix_spawn_file_actions_adddup2(&fa, out, 1)) &&
 	    !(r = posix_spawn_file_actions_adddup2(&fa, errfd, 2)) &&
 	    !(r = fd3 >= 0 ? posix_spawn_file_actions_adddup2(&fa, fd3, GR_HELPER_PIDFD) : 0) &&
-	    !(r = posix_spawn_file_actions_addclosefrom_np(&fa, fd3 >= 0 ? GR_HELPER_PIDFD + 1 : GR_HELPER_PIDFD)) &&
+	    !(r = fd3 >= 0 && fd4 >= 0 ? posix_spawn_file_actions_adddup2(&fa, fd4, GR_HELPER_SBXFD) : 0) &&
+	    !(r = posix_spawn_file_actions_addclosefrom_np(&fa, fd3 < 0 ? GR_HELPER_PIDFD :
+							    fd4 < 0 ? GR_HELPER_SBXFD : GR_HELPER_SBXFD + 1)) &&
 	    !(r = posix_spawnattr_setsigmask(&at, &none)))
 		r = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
 	if (r == 0)
@@ -134,15 +138,24 @@ static void drain(int fd, char *buf, size_t size)
 	buf[used] = '\0';
 }
 
-static int call(char *const argv[], int pidfd, char *out, size_t outsz, int *rfd, struct gr_error **err)
+static int call2(char *const argv[], int pidfd, int fd4, char *out, size_t outsz, int *rfd,
+		 struct gr_error **err)
 {
 	const char *path = gr_helper_path();
+	_cleanup_close_ int high = -1;
 	int po[2], pe[2], status, r;
 	char msg[512];
 	pid_t pid;
 
 	if (rfd)
 		*rfd = -1;
+	/* spawn() would dup2 over fd 3 before it reads fd4 from there */
+	if (fd4 == GR_HELPER_PIDFD) {
+		high = fcntl(fd4, F_DUPFD_CLOEXEC, GR_HELPER_SBXFD + 1);
+		if (high < 0)
+			return gr_error_sys(err, errno, "helper: dup");
+		fd4 = high;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, po) < 0)
 		return gr_error_sys(err, errno, "helper: socketpair");
 	if (pipe2(pe, O_CLOEXEC) < 0) {
@@ -150,7 +163,7 @@ static int call(char *const argv[], int pidfd, char *out, size_t outsz, int *rfd
 		close(po[1]);
 		return gr_error_sys(err, errno, "helper: pipe");
 	}
-	r = spawn(path, argv, pidfd, po[1], pe[1], &pid);
+	r = spawn(path, argv, pidfd, fd4, po[1], pe[1], &pid);
 	close(po[1]);
 	close(pe[1]);
 	if (r != 0) {
@@ -181,23 +194,20 @@ static int call(char *const argv[], int pidfd, char *out, size_t outsz, int *rfd
 			    strncmp(msg, "gridrun-helper: ", 16) ? msg : msg + 16);
 }
 
-int gr_helper_lease(const char *pool, const char *job_id, int dirfd, uid_t uid, gid_t gid, int *mntfd,
-		    struct gr_handover_count *count, struct gr_lease *l, struct gr_error **err)
+static int call(char *const argv[], int pidfd, char *out, size_t outsz, int *rfd, struct gr_error **err)
 {
-	char u[16], g[16], out[160], way[8] = "";
-	char *const argv[] = { "gridrun-helper", "lease", (char *)pool, (char *)job_id,
-			       dirfd >= 0 ? u : NULL, g, NULL };
+	return call2(argv, pidfd, -1, out, outsz, rfd, err);
+}
+
+/* lease's and lease-map's answer (helper.h), into *l */
+static int lease_answer(const char *out, const char *pool, const char *job_id, int dirfd, int *mntfd,
+			struct gr_handover_count *count, struct gr_lease *l, struct gr_error **err)
+{
 	unsigned index, first, count_;
 	unsigned long n = 0, linked = 0;
-	int len = 0, r;
+	char way[8] = "";
+	int len = 0;
 
-	snprintf(u, sizeof(u), "%u", (unsigned)uid);
-	snprintf(g, sizeof(g), "%u", (unsigned)gid);
-	if (dirfd >= 0)
-		*count = (struct gr_handover_count){ 0 };
-	r = call(argv, dirfd, out, sizeof(out), dirfd >= 0 ? mntfd : NULL, err);
-	if (r < 0)
-		return r;
 	if (sscanf(out, "%u %u %u%n", &index, &first, &count_, &len) != 3)
 		goto bad;
 	if (dirfd < 0 && strcmp(out + len, "\n"))
@@ -233,6 +243,40 @@ bad:
 	if (dirfd >= 0 && *mntfd >= 0)
 		close(TAKE_FD(*mntfd));
 	return gr_error_set(err, EPROTO, "helper: unexpected answer `%.40s`", out);
+}
+
+int gr_helper_lease(const char *pool, const char *job_id, int dirfd, uid_t uid, gid_t gid, int *mntfd,
+		    struct gr_handover_count *count, struct gr_lease *l, struct gr_error **err)
+{
+	char u[16], g[16], out[160];
+	char *const argv[] = { "gridrun-helper", "lease", (char *)pool, (char *)job_id,
+			       dirfd >= 0 ? u : NULL, g, NULL };
+	int r;
+
+	snprintf(u, sizeof(u), "%u", (unsigned)uid);
+	snprintf(g, sizeof(g), "%u", (unsigned)gid);
+	if (dirfd >= 0)
+		*count = (struct gr_handover_count){ 0 };
+	r = call(argv, dirfd, out, sizeof(out), dirfd >= 0 ? mntfd : NULL, err);
+	return r < 0 ? r : lease_answer(out, pool, job_id, dirfd, mntfd, count, l, err);
+}
+
+int gr_helper_lease_map(const char *pool, const char *job_id, pid_t pid, int pidfd, int dirfd, uid_t uid,
+			gid_t gid, int *mntfd, struct gr_handover_count *count, struct gr_lease *l,
+			struct gr_error **err)
+{
+	char p[16], u[16], g[16], out[160];
+	char *const argv[] = { "gridrun-helper", "lease-map", (char *)pool, (char *)job_id, p,
+			       dirfd >= 0 ? u : NULL, g, NULL };
+	int r;
+
+	snprintf(p, sizeof(p), "%d", (int)pid);
+	snprintf(u, sizeof(u), "%u", (unsigned)uid);
+	snprintf(g, sizeof(g), "%u", (unsigned)gid);
+	if (dirfd >= 0)
+		*count = (struct gr_handover_count){ 0 };
+	r = call2(argv, pidfd, dirfd, out, sizeof(out), dirfd >= 0 ? mntfd : NULL, err);
+	return r < 0 ? r : lease_answer(out, pool, job_id, dirfd, mntfd, count, l, err);
 }
 
 int gr_helper_map(const char *pool, unsigned index, pid_t pid, int pidfd, struct gr_error **err)

@@ -16,6 +16,8 @@ int gr_helper_fail(struct gr_error **err, int code, int errnum, const char *fmt,
 /* euid/egid 0 (on) for the lease files, or back to the caller's with
  * CAP_SETUID/CAP_SETGID effective again. */
 int gr_helper_as_root(bool on, const struct gr_helper_caller *c, struct gr_error **err);
+/* Only CAP_SETUID and CAP_SETGID effective (on), or all permitted again. */
+int gr_helper_map_caps(bool on, struct gr_error **err);
 /* The first n numbers after "Key:" in a /proc/PID/status text. */
 int gr_helper_status_field(const char *text, const char *key, unsigned long *vals, int n);
 

@@ -84,10 +84,11 @@ int gr_helper_parse(int argc, char *const argv[], struct gr_helper_req *req, str
 		{ "lease", GR_HELPER_LEASE, 2, 4 }, { "map", GR_HELPER_MAP, 3, 3 },
 		{ "release", GR_HELPER_RELEASE, 2, 3 }, { "gc", GR_HELPER_GC, 1, 1 },
 		{ "lsm-add", GR_HELPER_LSM_ADD, 3, 3 }, { "lsm-del", GR_HELPER_LSM_DEL, 2, 2 },
+		{ "lease-map", GR_HELPER_LEASE_MAP, 3, 5 },
 	};
 	unsigned long v;
 	char q[48];
-	int r;
+	int r, ids;
 
 	memset(req, 0, sizeof(*req));
 	if (argc < 2 || !argv || !argv[1])
@@ -112,16 +113,25 @@ int gr_helper_parse(int argc, char *const argv[], struct gr_helper_req *req, str
 	snprintf(req->pool, sizeof(req->pool), "%s", argv[2]);
 	switch (req->op) {
 	case GR_HELPER_LEASE:
+	case GR_HELPER_LEASE_MAP:
 		if (!job_id_ok(argv[3]))
 			return bad(err, "JOB_ID: `%s` is not a job id", shown(argv[3], q));
 		snprintf(req->job_id, sizeof(req->job_id), "%s", argv[3]);
+		ids = 4;
+		if (req->op == GR_HELPER_LEASE_MAP) {
+			r = parse_number(argv[4], GR_HELPER_PID_MAX, &v);
+			if (r < 0 || v == 0)
+				return bad(err, "PID: `%s` is not a pid (1-4194304)", shown(argv[4], q));
+			req->pid = (pid_t)v;
+			ids = 5;
+		}
 		if (!req->sandbox)
 			break;
-		if (parse_number(argv[4], GR_POOL_LAST_UID, &v) < 0)
-			return bad(err, "UID: `%s` is not an id inside the range", shown(argv[4], q));
+		if (parse_number(argv[ids], GR_POOL_LAST_UID, &v) < 0)
+			return bad(err, "UID: `%s` is not an id inside the range", shown(argv[ids], q));
 		req->uid = (uid_t)v;
-		if (parse_number(argv[5], GR_POOL_LAST_UID, &v) < 0)
-			return bad(err, "GID: `%s` is not an id inside the range", shown(argv[5], q));
+		if (parse_number(argv[ids + 1], GR_POOL_LAST_UID, &v) < 0)
+			return bad(err, "GID: `%s` is not an id inside the range", shown(argv[ids + 1], q));
 		req->gid = (gid_t)v;
 		break;
 	case GR_HELPER_MAP:
@@ -160,7 +170,9 @@ static int sane_fds(struct gr_error **err)
 			break;
 		}
 	}
-	if (syscall(SYS_close_range, GR_HELPER_PIDFD + 1, ~0U, 0) < 0)
+	/* fd 4 too until the request is known (gr_helper_narrow() closes it
+	 * unless it is lease-map's sandbox) */
+	if (syscall(SYS_close_range, GR_HELPER_SBXFD + 1, ~0U, 0) < 0)
 		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "close_range");
 	return 0;
 }
@@ -297,10 +309,15 @@ static int narrow_caps(struct gr_error **err)
 
 int gr_helper_narrow(const struct gr_helper_req *req, struct gr_error **err)
 {
-	bool handover = req->sandbox;   /* lease or release with the sandbox */
+	bool handover = req->sandbox;   /* lease, lease-map or release with the sandbox */
 	/* lease looks for holders of a range before keeping it, as gc does */
-	bool settles = req->op == GR_HELPER_RELEASE || req->op == GR_HELPER_GC || req->op == GR_HELPER_LEASE;
+	bool settles = req->op == GR_HELPER_RELEASE || req->op == GR_HELPER_GC || req->op == GR_HELPER_LEASE ||
+		       req->op == GR_HELPER_LEASE_MAP;
 	cap_t c;
+
+	/* fd 4 is lease-map's sandbox, and no other request's */
+	if (!(req->op == GR_HELPER_LEASE_MAP && req->sandbox))
+		close(GR_HELPER_SBXFD);
 
 	if (handover && nkept < (int)ARRAY_SIZE(kept))
 		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, EPERM,
@@ -397,8 +414,8 @@ int gr_helper_enter(struct gr_helper_caller *c, struct gr_error **err)
 
 	c->pid = getppid();
 	c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
-	/* never on fd 3, which is the request's (absent: the request is refused) */
-	if (c->pidfd >= 0 && c->pidfd <= GR_HELPER_PIDFD) {
+	/* never on fd 3 or 4, which are the request's (absent: the request is refused) */
+	if (c->pidfd >= 0 && c->pidfd <= GR_HELPER_SBXFD) {
 		int high = fcntl(c->pidfd, F_DUPFD_CLOEXEC, 10);
 
 		close(c->pidfd);
@@ -419,6 +436,24 @@ int gr_helper_enter(struct gr_helper_caller *c, struct gr_error **err)
 				      "the caller (pid %d) does not run as uid %u", (int)c->pid,
 				      (unsigned)ruid);
 	return 0;
+}
+
+/* lease-map's map write with map's own effective set (helper.h): CAP_SETUID
+ * and CAP_SETGID only; the others stay permitted (on false: effective again),
+ * for the release that undoes a lease whose map failed. */
+int gr_helper_map_caps(bool on, struct gr_error **err)
+{
+	cap_t c;
+	int r = 0;
+
+	if (!on)
+		return set_caps(true, true, err);
+	c = cap_get_proc();
+	if (!c || cap_clear_flag(c, CAP_EFFECTIVE) < 0 || cap_set_flag(c, CAP_EFFECTIVE, 2, kept, CAP_SET) < 0 ||
+	    cap_set_proc(c) < 0)
+		r = gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "map's capabilities");
+	cap_free(c);
+	return r;
 }
 
 /* For the lease files, which are root's: euid 0 (and egid 0) for one step. */

@@ -31,6 +31,22 @@
  *       caller (holder pid, its start time, this boot, its account). PID
  *       must be the caller's own child (PPid), run with the caller's uid, be
  *       in a user namespace of its own, and be the process of the pidfd.
+ *   gridrun-helper lease-map POOL JOB_ID PID [UID GID]
+ *                          (fd 3: a pidfd of PID; fd 4: the sandbox directory)
+ *       lease (with UID GID: lease ... UID GID, its hand-over through fd 4)
+ *       and map of the new range onto PID in one run, for a supervisor that
+ *       created its job's init first (held before its maps): one setuid
+ *       run fewer per job. PID is checked as for map (the caller's own
+ *       child, its uid, a user namespace of its own, the pidfd's process)
+ *       and fd 4 as for lease before anything is leased; the nsfs file
+ *       handle of PID's user namespace is in the lease from its first write
+ *       (as map notes it); the maps are written with map's effective
+ *       capabilities only (CAP_SETUID, CAP_SETGID) and checked as map
+ *       checks them. A failure after the lease releases it again (walking
+ *       back the hand-over), so a refused or failed lease-map leaves no
+ *       lease and no mount; a range whose maps were written but whose map
+ *       check then failed goes to a blocked quarantine, as map's would at
+ *       its release. Prints what lease prints (and passes the mount alike).
  *   gridrun-helper release POOL INDEX [sandbox]   (fd 3: the sandbox directory)
  *       puts the caller's lease of range INDEX into quarantine, after
  *       killing every process that holds an id of the range and walking
@@ -67,6 +83,8 @@
  *       left), then removes the LSM's entries for that range and their
  *       denial counts; prints "none\n" (nothing registered, or the LSM is
  *       not loaded) or "denials TOTAL N0 .. N16\n" (per hook, lsm.h).
+ * Only lease-map with UID GID takes fd 4; every other request has it closed
+ * right after the parse, as every fd above 4 is at entry.
  * POOL is a configuration name, JOB_ID a lease job id ([A-Za-z0-9._-]{1,64},
  * no leading '.'), INDEX a decimal below the pool's ranges, PID a decimal in
  * 1..4194304 (PID_MAX_LIMIT), UID and GID decimals below the range's size;
@@ -82,14 +100,14 @@
  *
  * Privilege, in order (gr_helper_enter() runs before argv is looked at):
  *  1. non-dumpable, environment cleared, umask 077, fds 0-2 present and all
- *     fds above 3 closed, signal dispositions and mask reset (SIGXFSZ
+ *     fds above 4 closed, signal dispositions and mask reset (SIGXFSZ
  *     ignored: a write past the caller's RLIMIT_FSIZE is an error, not death).
  *  2. capabilities: only CAP_SETUID, CAP_SETGID, CAP_KILL and, for the
  *     sandbox hand-over, CAP_CHOWN, CAP_DAC_READ_SEARCH, CAP_FOWNER and
  *     CAP_SYS_ADMIN stay permitted (every other one leaves the bounding set
  *     too when installed setuid-root), ambient cleared, no inheritable. Once
  *     the request is parsed, gr_helper_narrow() keeps only its own: SETUID
- *     and SETGID for map; all of them for lease, release and gc (they kill a
+ *     and SETGID for map; all of them for lease, lease-map, release and gc (they kill a
  *     range's holders, look for its user namespaces, hand sandboxes over
  *     and walk them back; with "sandbox" all must be permitted);
  *     SETUID, SETGID and CAP_SYS_ADMIN (if permitted) for lsm-add, and
@@ -122,6 +140,7 @@
 #include "lease.h"
 
 #define GR_HELPER_PIDFD 3
+#define GR_HELPER_SBXFD 4   /* lease-map's sandbox directory */
 #define GR_HELPER_PID_MAX 4194304
 
 enum {
@@ -139,15 +158,17 @@ enum gr_helper_op {
 	GR_HELPER_GC,
 	GR_HELPER_LSM_ADD,
 	GR_HELPER_LSM_DEL,
+	GR_HELPER_LEASE_MAP,
 };
 
 struct gr_helper_req {
 	enum gr_helper_op op;
 	char pool[GR_NAME_MAX + 1];
-	char job_id[GR_JOB_ID_MAX + 1];   /* lease */
+	char job_id[GR_JOB_ID_MAX + 1];   /* lease, lease-map */
 	unsigned index;                   /* map, release, lsm-add, lsm-del */
-	pid_t pid;                        /* map, lsm-add */
-	bool sandbox;                     /* lease UID GID, release sandbox: fd 3 */
+	pid_t pid;                        /* map, lsm-add, lease-map */
+	bool sandbox;                     /* lease UID GID, release sandbox: fd 3;
+					   * lease-map UID GID: fd 4 */
 	uid_t uid;                        /* lease's sandbox: inside the range */
 	gid_t gid;
 };
@@ -163,7 +184,8 @@ struct gr_helper_caller {
 
 /* The requests, for errors and --help. */
 #define GR_HELPER_USAGE "usage: gridrun-helper lease POOL JOB_ID [UID GID] | map POOL INDEX PID | " \
-	"release POOL INDEX [sandbox] | gc POOL | lsm-add POOL INDEX PID | lsm-del POOL INDEX"
+	"lease-map POOL JOB_ID PID [UID GID] | release POOL INDEX [sandbox] | gc POOL | " \
+	"lsm-add POOL INDEX PID | lsm-del POOL INDEX"
 
 /* Steps 1-3 above; err->code is the exit status on failure. */
 int gr_helper_enter(struct gr_helper_caller *caller, struct gr_error **err);
@@ -190,6 +212,12 @@ struct gr_handover_count;
 int gr_helper_lease(const char *pool, const char *job_id, int dirfd, uid_t uid, gid_t gid, int *mntfd,
 		    struct gr_handover_count *count, struct gr_lease *lease, struct gr_error **err);
 int gr_helper_map(const char *pool, unsigned index, pid_t pid, int pidfd, struct gr_error **err);
+/* lease-map: gr_helper_lease() and gr_helper_map() of pid (held by pidfd)
+ * in one run; dirfd, uid, gid, *mntfd, *count and *lease as for
+ * gr_helper_lease(). */
+int gr_helper_lease_map(const char *pool, const char *job_id, pid_t pid, int pidfd, int dirfd, uid_t uid,
+			gid_t gid, int *mntfd, struct gr_handover_count *count, struct gr_lease *lease,
+			struct gr_error **err);
 /* 1: released, but blocked (err says why). dirfd >= 0: a chown's walk back
  * through it first (*walked: entries changed). */
 int gr_helper_release(const char *pool, unsigned index, int dirfd, unsigned long *walked, struct gr_error **err);

@@ -97,6 +97,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check(req.uid == 0 && req.gid == 0);
 		}
 		break;
+	case GR_HELPER_LEASE_MAP:
+		/* the job's init (fd 3: its pidfd), and with the sandbox (fd 4) its inner ids */
+		check(!strcmp(req.job_id, argv[3]) && req.job_id[0] && req.job_id[0] != '.');
+		check(argc == (req.sandbox ? 7 : 5) && req.pid >= 1 && req.pid <= GR_HELPER_PID_MAX);
+		check_number(argv[4], (unsigned long)req.pid);
+		if (req.sandbox) {
+			check(req.uid <= GR_POOL_LAST_UID && req.gid <= GR_POOL_LAST_UID);
+			check_number(argv[5], req.uid);
+			check_number(argv[6], req.gid);
+		} else {
+			check(req.uid == 0 && req.gid == 0);
+		}
+		break;
 	case GR_HELPER_MAP:
 	case GR_HELPER_LSM_ADD:
 		check(argc == 5 && req.pid >= 1 && req.pid <= GR_HELPER_PID_MAX);

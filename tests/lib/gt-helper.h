@@ -128,8 +128,10 @@ static inline void drain(int fd, char *buf, size_t size)
 	close(fd);
 }
 
-/* Run the helper as the calling process's child, fd 3 = fd3 (-1: none). */
-static inline void helper(const struct gt_world *w, const char *const args[], int fd3, struct hres *res)
+/* Run the helper as the calling process's child, fd 3 = fd3 and fd 4 = fd4
+ * (-1: none; fd4 must not be 3). */
+static inline void helper_fds(const struct gt_world *w, const char *const args[], int fd3, int fd4,
+			      struct hres *res)
 {
 	char *argv[8] = { "gridrun-helper" };
 	int po[2], pe[2], status;
@@ -151,7 +153,12 @@ static inline void helper(const struct gt_world *w, const char *const args[], in
 			fcntl(3, F_SETFD, 0);
 		} else
 			close(3);
-		syscall(SYS_close_range, 4, ~0U, 0);
+		if (fd4 >= 0) {
+			dup2(fd4, 4);
+			fcntl(4, F_SETFD, 0);
+		} else
+			close(4);
+		syscall(SYS_close_range, 5, ~0U, 0);
 		execve(w->helper, argv, envp);
 		_exit(96);
 	}
@@ -161,6 +168,11 @@ static inline void helper(const struct gt_world *w, const char *const args[], in
 	drain(pe[0], res->err, sizeof(res->err));
 	waitpid(pid, &status, 0);
 	res->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static inline void helper(const struct gt_world *w, const char *const args[], int fd3, struct hres *res)
+{
+	helper_fds(w, args, fd3, -1, res);
 }
 
 #define EXPECT_HELPER(w, fd3, want_status, want_err, ...) do { \
