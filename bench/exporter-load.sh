@@ -10,7 +10,8 @@
 #
 # Per exporter: HTTP scrape latency (curl's time_total of GET /metrics,
 # 250 ms apart so that every scrape is built afresh) median, p90 and p99 over
-# ROUNDS scrapes; its on-CPU time per scrape (/proc/PID/task/*/schedstat);
+# ROUNDS scrapes; its on-CPU time per scrape (its own cgroup's, so that the
+# reader threads a scrape starts and ends count too; bench/lib.sh);
 # and the wall time of `--textfile` one-shots, start to exit (TEXTFILE_RUNS,
 # 5), median and max. The load average is printed before and after. Target
 # (issue 13): at 1000 jobs a scrape at most 25 ms median and 50 ms p99, a
