@@ -17,8 +17,9 @@
  *    entry came or went, a state file is looked at only after an event in
  *    its directory; a job without a watch (the per-user watch limit), a
  *    queue overflow or another DIR make it look at everything, as a
- *    one-shot always does. Not seen: a file bind-mounted over a state file
- *    (root's doing, in root's directory).
+ *    one-shot always does. Not seen: a file bind-mounted over a state file,
+ *    or one written in place through a hard link elsewhere (root's doing,
+ *    in root's directory; gridrun replaces state files by rename).
  *  - each running job's cgroup directories, as its state file lists them,
  *    but only directories called gridrun-<job-id> below /sys/fs/cgroup,
  *    opened without following symlinks and on a cgroup filesystem whose
