@@ -10,9 +10,9 @@
 # Env: SCRAPES per count (20). A scrape is `curl` of /metrics, 250 ms apart
 # (the exporter serves a scrape younger than 200 ms again instead of
 # rebuilding it; every measured scrape here is built afresh). Latency is
-# curl's time_total; CPU is the exporter's on-CPU time over its threads
-# (/proc/PID/task/*/schedstat, ns) across the scrapes, divided by their
-# number; RSS is VmRSS after the scrapes and VmHWM, its peak so far.
+# curl's time_total; CPU is the exporter's on-CPU time (its own cgroup's,
+# so threads that ended count too; bench/lib.sh) across the scrapes,
+# divided by their number; RSS is VmRSS after the scrapes and VmHWM, its peak so far.
 # Jobs and state live in a scratch dir (state on tmpfs, as /run is); every
 # job is ended (TERM to its supervisor, which forwards it) and the dirs
 # removed at exit. Run as root: 1000 jobs need 1000 cgroups per hierarchy.
@@ -40,13 +40,13 @@ for n in "${COUNTS[@]}"; do
 	got=$(listed "$URL" "$n")
 	[ "$got" -ge "$n" ] || { echo "the exporter lists $got of $n jobs" >&2; exit 1; }
 	sleep 0.3
-	c0=$(cpu_ns "$EXPID")
+	c0=$(exporter_cpu_ns 0)
 	times=()
 	for _ in $(seq "$SCRAPES"); do
 		sleep 0.25
 		times+=("$(curl -s -o "$S/scrape.txt" -w '%{time_total}' "$URL")")
 	done
-	c1=$(cpu_ns "$EXPID")
+	c1=$(exporter_cpu_ns 0)
 	kib=$(( $(stat -c %s "$S/scrape.txt") / 1024 ))
 	rss=$(awk '/^VmRSS/ {print $2}' /proc/$EXPID/status)
 	hwm=$(awk '/^VmHWM/ {print $2}' /proc/$EXPID/status)

@@ -10,11 +10,13 @@
 #
 # Per exporter: HTTP scrape latency (curl's time_total of GET /metrics,
 # 250 ms apart so that every scrape is built afresh) median, p90 and p99 over
-# ROUNDS scrapes; its on-CPU time per scrape (/proc/PID/task/*/schedstat);
+# ROUNDS scrapes; its on-CPU time per scrape (its own cgroup's, so that the
+# reader threads a scrape starts and ends count too; bench/lib.sh);
 # and the wall time of `--textfile` one-shots, start to exit (TEXTFILE_RUNS,
 # 5), median and max. The load average is printed before and after. Target
 # (issue 13): at 1000 jobs a scrape at most 25 ms median and 50 ms p99, a
-# one-shot at most 100 ms. Run as root; every job started here is ended
+# one-shot at most 100 ms. EXPORTER_RT=1 runs the exporters, curl and the
+# one-shots (not the jobs) at chrt -f 50 (bench/lib.sh). Run as root; every job started here is ended
 # (TERM to its supervisor, which forwards it) and the scratch dir removed.
 set -euo pipefail
 

@@ -14,7 +14,8 @@
 #
 # Per exporter, over ROUNDS scrapes 250 ms apart (a scrape younger than
 # 200 ms is served again): the median and p90 of its on-CPU time per scrape
-# (/proc/PID/task/*/schedstat before and after each), which a loaded machine
+# (its own cgroup's CPU before and after each, bench/lib.sh: the reader
+# threads a scrape starts and ends count too), which a loaded machine
 # barely changes, and of gridrun_exporter_scrape_duration_seconds, its own
 # wall time to build a scrape, which waits for the CPU as well; and the
 # exposition's size; and the wall time of a `--textfile` one-shot (TEXTFILE_RUNS, 5). The exporters get the hard fd limit (as a service unit

@@ -10,14 +10,23 @@
  * Sources, all read-only:
  *  - the state directory (runtime/state.h): DIR/<job-id>/state.json of each
  *    job. A job is running while its supervisor lives: a pidfd per supervisor
- *    (checked against its start time once), polled at each scrape. A state
- *    file is parsed again only when it was replaced (inode or mtime differ).
+ *    (checked against its start time once), in an epoll set a scrape asks
+ *    which ended. A state file is parsed again only when it was replaced
+ *    (inode or mtime differ). The daemon watches DIR and each job's
+ *    directory with inotify (jobs.c): DIR is listed again only after an
+ *    entry came or went, a state file is looked at only after an event in
+ *    its directory; a job without a watch (the per-user watch limit), a
+ *    queue overflow or another DIR make it look at everything, as a
+ *    one-shot always does. Not seen: a file bind-mounted over a state file,
+ *    or one written in place through a hard link elsewhere (root's doing,
+ *    in root's directory; gridrun replaces state files by rename).
  *  - each running job's cgroup directories, as its state file lists them,
  *    but only directories called gridrun-<job-id> below /sys/fs/cgroup,
  *    opened without following symlinks and on a cgroup filesystem whose
  *    hierarchy (v1: its controllers) libcgroup lists (cg-discover.h): looked
  *    up at start and again when a directory is on a device not seen; anything
- *    else in a state file is ignored. The usage files are opened once and
+ *    else in a state file is ignored. A v1 directory on a hierarchy none of
+ *    the files below is on (cpu, beside cpuacct) is not opened at all. The usage files are opened once and
  *    re-read with pread() (a cgroup file regenerates at offset 0): a pread is
  *    ~4 us here, an open+read+close ~10 us. A read that fails (the cgroup was
  *    removed: ENODEV) drops the job from that scrape and reopens next time.
@@ -113,6 +122,7 @@ enum gr_job_metric {
 struct gr_job_sample {
 	const char *job_id;
 	const char *labels;            /* job_id="..",account="..",pool=".." */
+	size_t labels_len;
 	const char *layers;            /* landlock="on|off|unavailable",landlock_abi="N",
 					* lsm="on|off"; NULL: the state does not say */
 	uint64_t v[GR_M_COUNT];

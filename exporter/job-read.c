@@ -194,7 +194,9 @@ static bool file_wanted(const struct job *jb, int f, const struct mount *m)
  * kept fd of its parent (one open each, where opening the directory first
  * costs an open and a close more per directory: 5 of a v1 job's 15 opens);
  * how many, or -1 when none could be (the directory gone, the parent not
- * kept): then the caller opens the directory itself. */
+ * kept): then the caller opens the directory itself. 0: nothing is read
+ * on this hierarchy (v1 cpu, beside cpuacct), so it is not looked at: an
+ * open and a close per job that a one-shot spent for nothing. */
 static int job_files_below_parent(struct gr_jobs *j, struct job *jb, const char *path)
 {
 	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC,
@@ -214,10 +216,14 @@ static int job_files_below_parent(struct gr_jobs *j, struct job *jb, const char 
 	pthread_mutex_unlock(&j->lock);
 	if (pfd < 0 || m.version != jb->version)
 		return -1;
-	bool ok = true;
+	bool ok = true, wanted = false;
 
-	for (int f = 0; f < F_COUNT; f++)
+	for (int f = 0; f < F_COUNT; f++) {
 		fd[f] = -1;
+		wanted |= file_wanted(jb, f, &m);
+	}
+	if (!wanted)
+		return 0;
 	for (int f = 0; f < F_COUNT && ok; f++) {
 		if (!file_wanted(jb, f, &m))
 			continue;
@@ -254,7 +260,7 @@ static int job_open(struct gr_jobs *j, struct job *jb)
 		_cleanup_close_ int dfd = -1;
 		const struct mount *m = &mount;
 
-		if (below > 0) {
+		if (below >= 0) {
 			opened += (size_t)below;
 			continue;
 		}
@@ -414,7 +420,8 @@ static int job_read(struct gr_jobs *j, struct job *jb, char *buf)
 
 	if (!jb->opened && (r = job_open(j, jb)) < 0)
 		return r;
-	jb->s = (struct gr_job_sample){ .job_id = jb->id, .labels = jb->labels, .layers = jb->layers };
+	jb->s = (struct gr_job_sample){ .job_id = jb->id, .labels = jb->labels, .labels_len = jb->labels_len,
+					.layers = jb->layers };
 	for (int f = 0; f < F_COUNT && r == 0; f++) {
 		ssize_t n;
 

@@ -5,12 +5,12 @@
  * (each job's cgroup files and the reader threads). exporter.h says what is
  * read and trusted. Locking: during gr_jobs_read_all() the readers share j
  * and take j->lock for mounts, nfds and parents; each job is read by one
- * thread only. The state files are listed the same way (gr_jobs_each()).
+ * thread only. The state files are listed the same way (gr_jobs_each()),
+ * the threads taking j->lock for wds too.
  */
 #ifndef GRIDRUN_EXPORTER_JOBS_INT_H
 #define GRIDRUN_EXPORTER_JOBS_INT_H
 
-#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -49,10 +49,13 @@ struct job {
 	struct timespec mtim;
 	pid_t sup_pid;
 	unsigned long long sup_start;
-	int pidfd;                    /* the supervisor; -1: none (see alive) */
+	int pidfd;                    /* the supervisor, in gr_jobs.ep; -1: none (see alive) */
+	int wd;                       /* inotify watch of its directory, -1: none */
+	unsigned checked;             /* == gr_jobs.check_gen: looked at since its last event */
 	bool alive;
 	uint64_t start_time;          /* ns since the epoch, 0: unknown */
 	char *labels;
+	size_t labels_len;
 	char *layers;                 /* gr_job_sample.layers; NULL: not in the state */
 	int version;                  /* 0: no cgroup listed */
 	char *dirs[JOB_DIRS_MAX];
@@ -89,9 +92,16 @@ struct gr_jobs {
 	bool dir_warned;
 	bool once;                    /* a one-shot: nothing kept for a next scrape */
 	unsigned readers;             /* threads reading cgroups (1..READERS_MAX) */
+	int ep;                       /* epoll set of the supervisors' pidfds, -1: none */
+	int ino;                      /* inotify: the directory and each job's, -1: none */
+	int dir_wd;                   /* the state directory's watch, -1: none */
+	dev_t dir_dev;                /* the state directory watched */
+	ino_t dir_ino;
+	bool listed;                  /* the entries are the map's until an event says otherwise */
+	unsigned check_gen;           /* bumped: every job is looked at again */
+	struct gr_map wds;            /* inotify watch (decimal) -> job */
 	/* this scrape's running jobs, kept (grown) across scrapes */
 	struct job **alive;
-	struct pollfd *pfd;
 	struct gr_job_sample *out;
 	size_t cap;
 };

@@ -2,21 +2,32 @@
 /*
  * jobs.c - the running jobs, for gridrun-exporter: the state directory's
  * entries (parsed again only when replaced), their supervisors (a pidfd
- * each, polled once a scrape) and one scrape's list; their cgroup figures
- * are job-read.c's (jobs-int.h). exporter.h says what is read, what is
- * trusted and what is kept between scrapes.
+ * each, in one epoll set: a scrape hears of those that ended) and one
+ * scrape's list; their cgroup figures are job-read.c's (jobs-int.h).
+ * exporter.h says what is read, what is trusted and what is kept between
+ * scrapes.
+ *
+ * The daemon watches the state directory and each job's directory with
+ * inotify, so that a scrape looks only at what changed: the directory is
+ * listed again only after an entry came or went (or a listing left one
+ * out), and a job's state file is looked at (fstatat, parsed if replaced)
+ * only after an event in its directory. Whatever inotify cannot promise
+ * falls back to looking: a job without a watch (the watch limit reached,
+ * no inotify), a queue overflow or a state directory replaced (its inode
+ * changed) make every job be looked at as before.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <linux/openat2.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -72,10 +83,146 @@ static void job_unwatch(struct gr_jobs *j, struct job *jb)
 	jb->alive = false;
 }
 
+/* Events that may mean a new entry or a new state file: anything but reads. */
+#define DIR_EVENTS (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
+#define JOB_DIR_EVENTS (DIR_EVENTS | IN_MODIFY | IN_CLOSE_WRITE)
+#define EPOLL_BATCH 64
+
+static void wd_key(char key[16], int wd)
+{
+	snprintf(key, 16, "%d", wd);
+}
+
+/* Every job is looked at again, and the directory listed: what inotify
+ * said since is not the whole story (an overflow, a new directory). */
+static void jobs_look_again(struct gr_jobs *j)
+{
+	if (++j->check_gen == 0)
+		j->check_gen = 1;
+	j->listed = false;
+}
+
+/* Watch the job's directory: from here on, any change to its state file is
+ * an event. Called by the listing threads (the map under j->lock). A watch
+ * another entry holds (a directory renamed) is not shared: this job then
+ * has none and is looked at every scrape. */
+static void job_dir_watch(struct gr_jobs *j, struct job *jb)
+{
+	char path[4096], key[16];
+	bool taken;
+	int wd;
+
+	if (snprintf(path, sizeof(path), "%s/%s", j->state_dir, jb->id) >= (int)sizeof(path))
+		return;
+	wd = inotify_add_watch(j->ino, path, JOB_DIR_EVENTS | IN_ONLYDIR | IN_DONT_FOLLOW);
+	if (wd < 0)
+		return;   /* ENOSPC: the watch limit; looked at every scrape */
+	wd_key(key, wd);
+	pthread_mutex_lock(&j->lock);
+	taken = gr_map_get(&j->wds, key) != NULL;
+	if (!taken && gr_map_put(&j->wds, key, jb) == 0)
+		jb->wd = wd;
+	pthread_mutex_unlock(&j->lock);
+}
+
+/* Called where the map is not shared (between the threads' turns). */
+static void job_dir_unwatch(struct gr_jobs *j, struct job *jb)
+{
+	char key[16];
+
+	if (jb->wd < 0)
+		return;
+	wd_key(key, jb->wd);
+	if (gr_map_get(&j->wds, key) == jb) {
+		gr_map_del(&j->wds, key);
+		inotify_rm_watch(j->ino, jb->wd);
+	}
+	jb->wd = -1;
+}
+
+static void unwatch_value(void *data, const char *key, void *value)
+{
+	(void)key;
+	job_dir_unwatch(data, value);
+}
+
+/* The state directory is another (or gone): its jobs' directories are
+ * watched anew, and every job looked at. */
+static void jobs_forget(struct gr_jobs *j)
+{
+	gr_map_each(&j->jobs, unwatch_value, j);
+	jobs_look_again(j);
+}
+
+/* What changed since the last scrape, as the inotify queue says. */
+static void jobs_drain_events(struct gr_jobs *j)
+{
+	union {
+		struct inotify_event ev;
+		char b[8192];
+	} u;
+	ssize_t n;
+
+	while ((n = read(j->ino, u.b, sizeof(u.b))) > 0 || (n < 0 && errno == EINTR)) {
+		for (const char *p = u.b; n > 0 && p < u.b + n; ) {
+			const struct inotify_event *ev = (const void *)p;
+			struct job *jb;
+			char key[16];
+
+			p += sizeof(*ev) + ev->len;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				jobs_look_again(j);
+			} else if (ev->wd == j->dir_wd) {
+				j->listed = false;
+				if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) {
+					if (!(ev->mask & IN_IGNORED))
+						inotify_rm_watch(j->ino, j->dir_wd);
+					j->dir_wd = -1;
+					jobs_forget(j);
+				}
+			} else {
+				wd_key(key, ev->wd);
+				if ((jb = gr_map_get(&j->wds, key))) {
+					jb->checked = 0;
+					/* the directory went (its watch with it) or
+					 * moved away: the entry's name is watched anew */
+					if (ev->mask & IN_IGNORED) {
+						gr_map_del(&j->wds, key);
+						jb->wd = -1;
+					} else if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
+						job_dir_unwatch(j, jb);
+					}
+				}
+			}
+		}
+	}
+	if (n < 0 && errno != EAGAIN)
+		jobs_look_again(j);
+}
+
+/* The state directory as opened for this scrape: watched (again, if it is
+ * not the one watched before). */
+static void jobs_dir_watch(struct gr_jobs *j, const struct stat *st)
+{
+	if (st->st_ino != j->dir_ino || st->st_dev != j->dir_dev) {
+		if (j->dir_wd >= 0)
+			inotify_rm_watch(j->ino, j->dir_wd);
+		j->dir_wd = -1;
+		j->dir_ino = st->st_ino;
+		j->dir_dev = st->st_dev;
+		jobs_forget(j);
+	}
+	if (j->dir_wd < 0) {
+		j->dir_wd = inotify_add_watch(j->ino, j->state_dir, DIR_EVENTS | IN_ONLYDIR);
+		j->listed = false;
+	}
+}
+
 static void job_free(struct gr_jobs *j, struct job *jb)
 {
 	gr_job_close(j, jb);
 	job_unwatch(j, jb);
+	job_dir_unwatch(j, jb);
 	for (size_t i = 0; i < jb->ndirs; i++)
 		free(jb->dirs[i]);
 	free(jb->labels);
@@ -84,7 +231,8 @@ static void job_free(struct gr_jobs *j, struct job *jb)
 	free(jb);
 }
 
-/* The supervisor as a pidfd, if it is the one the state names (pid reuse). */
+/* The supervisor as a pidfd, if it is the one the state names (pid reuse),
+ * in j->ep (closing the pidfd takes it out again). */
 static void job_watch(struct gr_jobs *j, struct job *jb)
 {
 	int fd;
@@ -101,6 +249,14 @@ static void job_watch(struct gr_jobs *j, struct job *jb)
 	if (fd >= 0 && gr_proc_starttime(jb->sup_pid) != jb->sup_start) {
 		close(fd);
 		return;
+	}
+	if (fd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = jb };
+
+		if (epoll_ctl(j->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			close(fd);
+			fd = -1;
+		}
 	}
 	if (fd >= 0) {
 		pthread_mutex_lock(&j->lock);
@@ -124,6 +280,7 @@ static void job_set_labels(struct job *jb, const char *account, const char *pool
 	gr_buf_puts(&b, "\"");
 	free(jb->labels);
 	jb->labels = b.oom ? NULL : b.p;
+	jb->labels_len = b.oom ? 0 : b.len;
 	if (b.oom)
 		free(b.p);
 }
@@ -208,6 +365,11 @@ int gr_jobs_new(const char *state_dir, bool once, struct gr_jobs **out)
 	}
 	pthread_mutex_init(&j->lock, NULL);
 	j->once = once;
+	/* a one-shot keeps nothing: neither watches nor an epoll set */
+	j->ino = once ? -1 : inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	j->ep = once ? -1 : epoll_create1(EPOLL_CLOEXEC);
+	j->dir_wd = -1;
+	j->check_gen = 1;
 	j->readers = cpus < 1 ? 1 : cpus > READERS_MAX ? READERS_MAX : (unsigned)cpus;
 	j->budget = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 2 * FD_RESERVE
 			    ? (size_t)(rl.rlim_cur - FD_RESERVE) : 0;
@@ -228,13 +390,17 @@ void gr_jobs_free(struct gr_jobs *j)
 		return;
 	gr_map_each(&j->jobs, free_job_value, j);
 	gr_map_done(&j->jobs);
+	gr_map_done(&j->wds);
+	if (j->ino >= 0)
+		close(j->ino);
+	if (j->ep >= 0)
+		close(j->ep);
 	pthread_mutex_destroy(&j->lock);
 	for (size_t i = 0; i < j->nparents; i++) {
 		close(j->parents[i].fd);
 		free(j->parents[i].path);
 	}
 	free(j->alive);
-	free(j->pfd);
 	free(j->out);
 	free(j->mounts);
 	free(j->state_dir);
@@ -256,6 +422,7 @@ static struct job *job_get(struct gr_jobs *j, const char *name)
 		return NULL;
 	}
 	jb->pidfd = -1;
+	jb->wd = -1;
 	for (int f = 0; f < F_COUNT; f++)
 		jb->fd[f] = -1;
 	return jb;
@@ -265,7 +432,7 @@ static struct job *job_get(struct gr_jobs *j, const char *name)
  * (jb->gen) only while its state.json is a regular file. Called by one
  * thread per CPU (gr_jobs_each()), each job by one; buf: READ_BUF bytes of
  * the calling thread's, or NULL. */
-static void job_list(struct gr_jobs *j, struct job *jb, char *buf, void *arg)
+static void job_look(struct gr_jobs *j, struct job *jb, char *buf, void *arg)
 {
 	/* O_NONBLOCK: a FIFO put there does not hold up a scrape */
 	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
@@ -318,6 +485,16 @@ static void job_list(struct gr_jobs *j, struct job *jb, char *buf, void *arg)
 	close(fd);
 }
 
+/* job_look(), watched first when it can be: a job looked at after its
+ * watch was set is known until the next event in its directory. */
+static void job_list(struct gr_jobs *j, struct job *jb, char *buf, void *arg)
+{
+	if (j->ino >= 0 && jb->wd < 0)
+		job_dir_watch(j, jb);
+	job_look(j, jb, buf, arg);
+	jb->checked = jb->gen == j->gen && jb->wd >= 0 ? j->check_gen : 0;
+}
+
 static bool stale(void *data, const char *key, void *value)
 {
 	struct gr_jobs *j = data;
@@ -326,6 +503,8 @@ static bool stale(void *data, const char *key, void *value)
 	(void)key;
 	if (jb->gen == j->gen)
 		return false;
+	/* the next listing brings it back if its state file comes back */
+	j->listed = false;
 	job_free(j, jb);
 	return true;
 }
@@ -351,10 +530,18 @@ static void collect(void *data, const char *key, void *value)
 		sc->v[sc->n++] = jb;
 }
 
+static void collect_all(void *data, const char *key, void *value)
+{
+	struct scan *sc = data;
+
+	(void)key;
+	sc->v[sc->n++] = value;
+}
+
 /* The per-scrape arrays, for n jobs, kept from one scrape to the next. */
 static int reserve(struct gr_jobs *j, size_t n)
 {
-	void *a, *p, *o;
+	void *a, *o;
 
 	if (n <= j->cap)
 		return 0;
@@ -362,10 +549,7 @@ static int reserve(struct gr_jobs *j, size_t n)
 	a = realloc(j->alive, n * sizeof(*j->alive));
 	if (a)
 		j->alive = a;
-	p = a ? realloc(j->pfd, n * sizeof(*j->pfd)) : NULL;
-	if (p)
-		j->pfd = p;
-	o = p ? realloc(j->out, n * sizeof(*j->out)) : NULL;
+	o = a ? realloc(j->out, n * sizeof(*j->out)) : NULL;
 	if (!o)
 		return -ENOMEM;
 	j->out = o;
@@ -377,12 +561,12 @@ int gr_jobs_scrape(struct gr_jobs *j, struct gr_job_sample **samples, size_t *n,
 		   unsigned *unreadable, struct gr_error **err)
 {
 	struct job **alive;
-	struct pollfd *pfd;
 	struct gr_job_sample *out;
 	struct scan sc = { j, NULL, 0 };
 	struct dirent *de;
 	struct stat st;
-	size_t nl = 0, np = 0, np2 = 0, k = 0;
+	size_t nl = 0, nd = 0, np2 = 0, k = 0;
+	bool lost;
 	DIR *d;
 	int dfd;
 
@@ -391,49 +575,95 @@ int gr_jobs_scrape(struct gr_jobs *j, struct gr_job_sample **samples, size_t *n,
 	*running = *unreadable = 0;
 	j->gen++;
 	j->mounts_fresh = false;
+	if (j->ino >= 0)
+		jobs_drain_events(j);
 	d = opendir(j->state_dir);
 	if (!d && errno != ENOENT)
 		return gr_error_sys(err, errno, "state: open `%s`", j->state_dir);
-	if (d && fstat(dirfd(d), &st) == 0 && (st.st_mode & 022)) {
+	if (d && fstat(dirfd(d), &st) < 0) {
+		closedir(d);
+		return gr_error_sys(err, errno, "state: `%s`", j->state_dir);
+	}
+	if (d && (st.st_mode & 022)) {
 		/* gridrun itself refuses such a directory (state.c): anyone could fake jobs */
 		gr_jobs_warn(&j->dir_warned, "state directory `%s` is group or world writable, not reading it",
 		     j->state_dir);
 		closedir(d);
 		d = NULL;
 	}
-	/* the entries, then their state files read and parsed by threads */
-	while (d && (de = readdir(d))) {
+	if (d && j->ino >= 0)
+		jobs_dir_watch(j, &st);
+	/* the entries: listed again only when they may have changed */
+	if (d && j->listed) {
+		if (reserve(j, j->jobs.n + 1) < 0) {
+			closedir(d);
+			return gr_error_sys(err, ENOMEM, "scrape");
+		}
+		sc.v = j->alive;
+		gr_map_each(&j->jobs, collect_all, &sc);
+		nl = sc.n;
+	}
+	lost = false;
+	while (d && !j->listed && (de = readdir(d))) {
 		struct job *jb;
 
-		if (de->d_name[0] != '.' && strcmp(de->d_name, GR_STATE_RECORDS) &&
-		    (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) && (jb = job_get(j, de->d_name)) &&
-		    reserve(j, nl + 1) == 0)
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, GR_STATE_RECORDS) ||
+		    (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
+			continue;
+		if ((jb = job_get(j, de->d_name)) && reserve(j, nl + 1) == 0)
 			j->alive[nl++] = jb;
+		else
+			lost = true;
+	}
+	/* a listing that leaves no one out (stale() says) holds until an event */
+	if (d)
+		j->listed = j->dir_wd >= 0 && !lost;
+	/* the state files that may have changed, read and parsed by threads */
+	for (size_t i = 0; i < nl; i++) {
+		struct job *jb = j->alive[i];
+
+		if (jb->labels && jb->wd >= 0 && jb->checked == j->check_gen)
+			jb->gen = j->gen;
+		else
+			j->alive[nd++] = jb;
 	}
 	if (d) {
 		dfd = dirfd(d);
-		gr_jobs_each(j, j->alive, nl, job_list, &dfd);
+		gr_jobs_each(j, j->alive, nd, job_list, &dfd);
 		closedir(d);
 	}
 	gr_map_filter(&j->jobs, stale, j);
 
-	/* who still runs: one poll over every supervisor's pidfd */
+	/* who still runs: the supervisors that ended are the ready pidfds */
+	for (int ne = EPOLL_BATCH; j->ep >= 0 && ne == EPOLL_BATCH; ) {
+		struct epoll_event ev[EPOLL_BATCH];
+
+		ne = epoll_wait(j->ep, ev, EPOLL_BATCH, 0);
+		if (ne < 0 && errno == EINTR) {
+			ne = EPOLL_BATCH;
+			continue;
+		}
+		if (ne < 0)
+			return gr_error_sys(err, errno, "scrape: epoll_wait");
+		for (int i = 0; i < ne; i++) {
+			struct job *jb = ev[i].data.ptr;
+
+			/* closing the pidfd takes it out of the set */
+			job_unwatch(j, jb);
+			gr_job_close(j, jb);
+		}
+	}
 	if (reserve(j, j->jobs.n + 1) < 0)
 		return gr_error_sys(err, ENOMEM, "scrape");
 	alive = sc.v = j->alive;
-	pfd = j->pfd;
+	sc.n = 0;
 	out = j->out;
 	gr_map_each(&j->jobs, collect, &sc);
-	for (size_t i = 0; i < sc.n; i++)
-		if (alive[i]->pidfd >= 0)
-			pfd[np++] = (struct pollfd){ .fd = alive[i]->pidfd, .events = POLLIN };
-	if (np && poll(pfd, np, 0) < 0)
-		return gr_error_sys(err, errno, "scrape: poll");
-	for (size_t i = 0, p = 0; i < sc.n; i++) {
+	for (size_t i = 0; i < sc.n; i++) {
 		struct job *jb = alive[i];
-		/* a one-shot looked at each just now (job_watch()) */
-		bool gone = jb->pidfd >= 0 ? (pfd[p++].revents & (POLLIN | POLLHUP | POLLERR)) != 0
-			    : !j->once && gr_proc_starttime(jb->sup_pid) != jb->sup_start;
+		/* a one-shot looked at each just now (job_watch()); without a
+		 * pidfd (EMFILE), by its start time */
+		bool gone = jb->pidfd < 0 && !j->once && gr_proc_starttime(jb->sup_pid) != jb->sup_start;
 
 		if (gone) {
 			job_unwatch(j, jb);

@@ -22,10 +22,11 @@
 
 /* --- text buffer --- */
 
-void gr_buf_add(struct gr_buf *b, const char *s, size_t n)
+/* Room for n more bytes and the NUL: where they go, or NULL (oom). */
+static char *buf_room(struct gr_buf *b, size_t n)
 {
 	if (b->oom)
-		return;
+		return NULL;
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
 		char *p;
@@ -35,12 +36,21 @@ void gr_buf_add(struct gr_buf *b, const char *s, size_t n)
 		p = realloc(b->p, cap);
 		if (!p) {
 			b->oom = true;
-			return;
+			return NULL;
 		}
 		b->p = p;
 		b->cap = cap;
 	}
-	memcpy(b->p + b->len, s, n);
+	return b->p + b->len;
+}
+
+void gr_buf_add(struct gr_buf *b, const char *s, size_t n)
+{
+	char *p = buf_room(b, n);
+
+	if (!p)
+		return;
+	memcpy(p, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
 }
@@ -293,8 +303,9 @@ static const struct {
 	  "When the running job's supervisor started, in seconds since the epoch." },
 };
 
-/* v in decimal, zero-padded to width digits (0: as many as it has). */
-static void u64_add(struct gr_buf *b, uint64_t v, int width)
+/* v in decimal at p, zero-padded to width digits (0: as many as it has);
+ * the end. At most 20 digits. */
+static char *u64_put(char *p, uint64_t v, int width)
 {
 	char d[24];
 	int i = sizeof(d);
@@ -303,7 +314,36 @@ static void u64_add(struct gr_buf *b, uint64_t v, int width)
 		d[--i] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v || (int)sizeof(d) - i < width);
-	gr_buf_add(b, d + i, sizeof(d) - (size_t)i);
+	memcpy(p, d + i, sizeof(d) - (size_t)i);
+	return p + sizeof(d) - (size_t)i;
+}
+
+/* One line `NAME{LABELS} VALUE`, VALUE as seconds.nanoseconds when ns:
+ * 13 a job, so one bounds check each, not one per piece. */
+static void sample_line(struct gr_buf *b, const char *name, size_t nl, const char *labels, size_t ll, uint64_t v,
+			bool ns)
+{
+	char *p = buf_room(b, nl + ll + 48), *start = p;
+
+	if (!p)
+		return;
+	memcpy(p, name, nl);
+	p += nl;
+	*p++ = '{';
+	memcpy(p, labels, ll);
+	p += ll;
+	*p++ = '}';
+	*p++ = ' ';
+	if (ns) {
+		p = u64_put(p, v / 1000000000u, 0);
+		*p++ = '.';
+		p = u64_put(p, v % 1000000000u, 9);
+	} else {
+		p = u64_put(p, v, 0);
+	}
+	*p++ = '\n';
+	*p = '\0';
+	b->len += (size_t)(p - start);
 }
 
 static void family(struct gr_buf *b, const char *name, const char *type, const char *help)
@@ -381,31 +421,23 @@ int gr_collect_scrape(struct gr_collector *c, char **text, size_t *len, struct g
 		size_t nl = strlen(job_families[f].name);
 
 		family(&b, job_families[f].name, job_families[f].type, job_families[f].help);
-		for (size_t i = 0; i < n; i++) {
-			if (!(s[i].have & (1u << m)))
-				continue;
-			/* 13 lines a job: appended, not printf'd */
-			gr_buf_add(&b, job_families[f].name, nl);
-			gr_buf_add(&b, "{", 1);
-			gr_buf_puts(&b, s[i].labels);
-			gr_buf_add(&b, "} ", 2);
-			if (ns) {
-				u64_add(&b, s[i].v[m] / 1000000000u, 0);
-				gr_buf_add(&b, ".", 1);
-				u64_add(&b, s[i].v[m] % 1000000000u, 9);
-			} else {
-				u64_add(&b, s[i].v[m], 0);
-			}
-			gr_buf_add(&b, "\n", 1);
-		}
+		for (size_t i = 0; i < n; i++)
+			if (s[i].have & (1u << m))
+				sample_line(&b, job_families[f].name, nl, s[i].labels, s[i].labels_len, s[i].v[m], ns);
 	}
 	family(&b, "gridrun_job_layers_info", "gauge",
 	       "The kernel layers in effect for the running job: landlock=\"on\" (landlock_abi: its ABI), "
 	       "\"off\" (turned off by the site or the spec) or \"unavailable\"; lsm=\"on\" when gridrun's BPF LSM "
 	       "guards it. Always 1.");
-	for (size_t i = 0; i < n; i++)
-		if (s[i].layers)
-			gr_buf_printf(&b, "gridrun_job_layers_info{%s,%s} 1\n", s[i].labels, s[i].layers);
+	for (size_t i = 0; i < n; i++) {
+		if (!s[i].layers)
+			continue;
+		gr_buf_add(&b, "gridrun_job_layers_info{", 24);
+		gr_buf_add(&b, s[i].labels, s[i].labels_len);
+		gr_buf_add(&b, ",", 1);
+		gr_buf_puts(&b, s[i].layers);
+		gr_buf_add(&b, "} 1\n", 4);
+	}
 	family(&b, "gridrun_jobs_running", "gauge", "Jobs whose supervisor is alive in the state directory.");
 	gr_buf_printf(&b, "gridrun_jobs_running %u\n", running);
 	format_pools(c, &b);
