@@ -270,6 +270,25 @@ static int v1_attach(struct gr_cgroup *cg, pid_t pid, struct gr_error **err)
 	return 0;
 }
 
+static int v1_attach_fds(struct gr_cgroup *cg, int *fds, size_t max, struct gr_error **err)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cg->nv1; i++) {
+		int fd = n < max ? openat(cg->v1[i].dirfd, "tasks", O_WRONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+
+		if (fd < 0) {
+			int e = n < max ? errno : E2BIG;
+
+			while (n > 0)
+				close(fds[--n]);
+			return gr_error_sys(err, e, "open `%s/tasks`", cg->v1[i].path);
+		}
+		fds[n++] = fd;
+	}
+	return (int)n;
+}
+
 static void v1_sample(struct gr_cgroup *cg)
 {
 	struct gr_cg_v1_dir *d = dir_for(cg, "pids");
@@ -434,6 +453,7 @@ const struct gr_cgroup_ops gr_cg_v1_ops = {
 	.version = 1,
 	.create = v1_create,
 	.attach = v1_attach,
+	.attach_fds = v1_attach_fds,
 	.sample = v1_sample,
 	.freeze = v1_freeze,
 	.kill_all = v1_kill_all,

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "cgroups.h"
 #include "cgroupns.h"
 #include "gr-seccomp.h"
 #include "init.h"
@@ -393,6 +394,10 @@ __attribute__((noreturn)) void gr_init_main(const struct gr_child_ctx *ctx)
 	 * supervisor cannot have died yet unnoticed: its end of the sync socket
 	 * would read EOF at sync #1. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* v1: into the job's cgroups before anything else, still single-threaded
+	 * and with the supervisor's ids (cgroups.h); the job forks from here */
+	if (gr_cgroup_attach_self(ctx->attach_fds, ctx->nattach, &err) < 0)
+		goto fail;
 	if (close_fds_except(ctx->syncfd, ctx->sandbox_mnt) < 0)
 		_exit(GR_EXIT_ERROR);
 

@@ -5,7 +5,8 @@
  * gr_run() (gr_run_start() then gr_run_wait()) creates the job cgroup gridrun-<job_id> with the spec's limits
  * (cgroups/cgroups.h), then the job's PID 1 with clone3() in new user,
  * mount, PID, IPC and UTS namespaces (net when the spec asks, cgroup if
- * listed) - straight into the cgroup on v2, attached before sync #1 on v1 -
+ * listed) - straight into the cgroup on v2; on v1 init moves itself into it
+ * first thing (gr_cgroup_attach_self()), before it waits for sync #1 -
  * holding it by pidfd; writes its uid/gid maps; that is gr_run_start(), which
  * returns once the job's init exists (the started hook ran) and sync #3 is
  * sent (GR_RUN_UNTIL_EXEC: once the program was exec'd, sync #4; GR_RUN_HOLD:
