@@ -105,6 +105,19 @@ struct gr_run {
 	sigset_t oldmask;
 };
 
+/* Whether init's next message, already queued, says the job's main process
+ * ended (#5): a short job's end, read in the same wake-up as its exec. */
+static bool main_end_queued(struct gr_run *s)
+{
+	struct gr_sync_msg m;
+	ssize_t n;
+
+	do
+		n = recv(s->syncfd, &m, sizeof(m), MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof(m) && m.step == GR_SYNC_MAIN_EXITED;
+}
+
 /* Handle one sync packet from the child; returns -EPIPE at EOF. */
 static int on_sync(struct gr_run *s, int flags)
 {
@@ -135,8 +148,9 @@ static int on_sync(struct gr_run *s, int flags)
 		/* sync #4 EXEC_DONE: child -> parent, the job's program runs */
 		s->exec_done = true;
 		s->res->t_exec = gr_now_ns() - s->t0;
-		/* after #3 only: the caller's "running" (state.h) */
-		if (s->hooks && s->hooks->exec_done && !s->child_err &&
+		/* after #3 only: the caller's "running" (state.h); not for a
+		 * program that has ended already (#5 queued behind #4) */
+		if (s->hooks && s->hooks->exec_done && !s->child_err && !main_end_queued(s) &&
 		    s->hooks->exec_done(s->hooks->data, &s->child_err) < 0) {
 			if (!s->child_err)
 				gr_error_set(&s->child_err, EIO, "the job's start hook failed");

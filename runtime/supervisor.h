@@ -83,7 +83,11 @@ struct gr_run_result {
 /* Hooks a caller may set (all optional). cgroup_ready: the job cgroup exists
  * (before any process is in it); started: the job's init exists; exec_done:
  * the job's program has been exec'd (sync #4), called from the supervisor's
- * loop. A hook's error ends the job (SIGKILL) and is gr_run()'s. */
+ * loop - unless init's report that it has ended already (#5) is queued
+ * behind #4: a program that ran and ended before the supervisor could say
+ * it runs is not said to run (a /bin/true job skips the "running" state
+ * write the caller would undo at once). A hook's error ends the job
+ * (SIGKILL) and is gr_run()'s. */
 struct gr_run_hooks {
 	int (*cgroup_ready)(void *data, const struct gr_cgroup *cg, struct gr_error **err);
 	int (*started)(void *data, pid_t pid, int pidfd, const struct gr_cgroup *cg, struct gr_error **err);
