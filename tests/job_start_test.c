@@ -11,7 +11,9 @@
  */
 #include <errno.h>
 #include <jansson.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,32 +222,44 @@ TEST_F_TIMEOUT(life, failure_after_start_leaves_nothing, 60)
 /* gr_run()'s exec_done hook (supervisor.h) for a program that is still
  * running when the supervisor hears of its exec, and not for one whose end
  * init has reported already (#5 queued behind #4): the job's "running"
- * state write, which its end would undo at once. The started hook holds the
- * supervisor 300 ms, so that /bin/true has long ended when it reads #4,
- * while `sleep 2` still runs. */
+ * state write, which its end would undo at once. The started hook holds
+ * the supervisor until the job's init has exited (its pidfd is readable:
+ * everything it sent is queued) for /bin/true, and 300 ms for `sleep 3`,
+ * which still runs then. */
+struct exec_done_probe {
+	bool until_init_exits;
+	int calls;
+};
+
 static int hold_started(void *data, pid_t pid, int pidfd, const struct gr_cgroup *cg, struct gr_error **err)
 {
-	(void)data, (void)pid, (void)pidfd, (void)cg, (void)err;
-	usleep(300 * 1000);
+	const struct exec_done_probe *p = data;
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+	(void)pid, (void)cg, (void)err;
+	if (p->until_init_exits)
+		poll(&pfd, 1, 30000);
+	else
+		usleep(300 * 1000);
 	return 0;
 }
 
 static int count_exec_done(void *data, struct gr_error **err)
 {
 	(void)err;
-	++*(int *)data;
+	((struct exec_done_probe *)data)->calls++;
 	return 0;
 }
 
-static int exec_done_calls(struct __test_metadata *_metadata, const char *id, const char *args)
+static int exec_done_calls(struct __test_metadata *_metadata, const char *id, const char *args, bool until_init_exits)
 {
 	char *text = NULL;
 	struct gr_spec *spec = NULL;
 	struct gr_error *err = NULL;
 	struct gr_run_result res;
-	int calls = 0;
+	struct exec_done_probe probe = { .until_init_exits = until_init_exits };
 	const struct gr_run_hooks hooks = { .started = hold_started, .exec_done = count_exec_done,
-					    .data = &calls };
+					    .data = &probe };
 
 	if (asprintf(&text, "{\"process\": {\"args\": %s, \"env\": [\"PATH=/usr/bin:/bin\"]}}", args) < 0)
 		abort();
@@ -259,13 +273,13 @@ static int exec_done_calls(struct __test_metadata *_metadata, const char *id, co
 	gr_spec_free(spec);
 	gr_error_free(err);
 	free(text);
-	return calls;
+	return probe.calls;
 }
 
-TEST_F_TIMEOUT(life, exec_done_only_while_the_program_runs, 60)
+TEST_F_TIMEOUT(life, exec_done_only_while_the_program_runs, 90)
 {
-	EXPECT_EQ(0, exec_done_calls(_metadata, "api-exec-true", "[\"/bin/true\"]"));
-	EXPECT_EQ(1, exec_done_calls(_metadata, "api-exec-sleep", "[\"/bin/sleep\", \"2\"]"));
+	EXPECT_EQ(0, exec_done_calls(_metadata, "api-exec-true", "[\"/bin/true\"]", true));
+	EXPECT_EQ(1, exec_done_calls(_metadata, "api-exec-sleep", "[\"/bin/sleep\", \"3\"]", false));
 	EXPECT_EQ(0, gt_cgroup_dirs("api-exec-true"));
 	EXPECT_EQ(0, gt_cgroup_dirs("api-exec-sleep"));
 }
