@@ -10,8 +10,8 @@
 #
 #   bench/phases.sh GRIDRUN [N]     N runs (default 60), as root
 #
-# The phases follow the supervisor (the exec'd GRIDRUN, matched by its
-# comm), its first child (init: the clone3 that returns 0) and the process
+# The phases follow the supervisor (a copy of GRIDRUN in the scratch
+# directory, under a name no other process has, matched by its comm), its first child (init: the clone3 that returns 0) and the process
 # that execs /bin/true. A run whose events are incomplete (a cgroup v2 host
 # makes no v1 directories) is left out and counted. The spec and the state
 # directory (GRIDRUN_STATE_DIR) are in a scratch directory on /dev/shm,
@@ -26,6 +26,10 @@ command -v perf >/dev/null || { echo "bench/phases.sh: perf is not installed" >&
 T=$(mktemp -d /dev/shm/gridrun-phases.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 mkdir "$T/state"
+# a copy under a name of its own: the phases follow the supervisor by its comm,
+# and other gridruns may run on the node meanwhile
+cp "$GR" "$T/grph-$$"
+GR=$T/grph-$$
 echo '{"process":{"args":["/bin/true"],"env":["PATH=/usr/bin:/bin"]}}' > "$T/spec.json"
 EVENTS=sched:sched_process_exec,sched:sched_process_exit,syscalls:sys_enter_clone3,syscalls:sys_exit_clone3
 EVENTS=$EVENTS,syscalls:sys_enter_mkdir,syscalls:sys_enter_pivot_root,syscalls:sys_exit_pivot_root
@@ -34,7 +38,7 @@ GRIDRUN_STATE_DIR=$T/state perf record -q -o "$T/perf.data" -a -e "$EVENTS" -- \
 	sh -c 'i=0; while [ $i -lt "$1" ]; do i=$((i+1)); "$2" run "$3" || exit 1; done' sh "$N" "$GR" "$T/spec.json" \
 	>/dev/null 2>"$T/perf.err" || { cat "$T/perf.err" >&2; exit 2; }
 perf script -i "$T/perf.data" -F comm,pid,time,event,trace > "$T/events.txt" 2>/dev/null
-python3 - "$T/events.txt" "$(basename "$GR" | cut -c1-15)" <<'EOF'
+python3 - "$T/events.txt" "grph-$$" <<'EOF'
 import re, statistics, sys
 
 comm_want = sys.argv[2]
