@@ -19,7 +19,7 @@ for mode in one ab; do
 	if [ $mode = one ]; then
 		out=$("$SRC/bench/phases.sh" -n 3 "$BUILD/gridrun" 2>&1); rc=$?; cut=1
 	else
-		out=$("$SRC/bench/phases.sh" -n 3 "$BUILD/gridrun" "$BUILD/gridrun" 2>&1); rc=$?; cols="$num \| $num"; cut=2
+		out=$("$SRC/bench/phases.sh" -n 3 "$BUILD/gridrun" "$BUILD/gridrun" 2>&1); rc=$?; cut=2
 	fi
 	t=$((t+1)); [ $rc -eq 0 ] && echo "ok $t - $mode: bench/phases.sh exits 0" \
 		|| { echo "not ok $t - $mode: bench/phases.sh exited $rc"; echo "$out" | sed 's/^/# /'; }
