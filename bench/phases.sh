@@ -30,7 +30,8 @@ command -v perf >/dev/null || { echo "bench/phases.sh: perf is not installed" >&
 T=$(mktemp -d /dev/shm/gridrun-phases.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 mkdir "$T/state"
-echo '{"process":{"args":["/bin/true"],"env":["PATH=/usr/bin:/bin"]}}' > "$T/spec.json"
+# one job id for all runs (one at a time): its cgroups are gridrun-grph-PID
+echo '{"process":{"args":["/bin/true"],"env":["PATH=/usr/bin:/bin"]},"gridrun":{"job_id":"grph-'$$'"}}' > "$T/spec.json"
 # copies under names of their own: the phases follow each supervisor by its
 # comm, and other gridruns may run on the node meanwhile
 k=0 NAMES= BINS=

@@ -10,7 +10,7 @@ set -u
 SRC=${GRIDRUN_SRC:?GRIDRUN_SRC: the source tree}
 BUILD=${GRIDRUN_BUILD:-$SRC/build}
 echo "1..7"
-leftovers() { ls -d /dev/shm/gridrun-phases.* /sys/fs/cgroup/*/gridrun-gr-* 2>/dev/null | sort; }
+leftovers() { ls -d /dev/shm/gridrun-phases.* /sys/fs/cgroup/*/gridrun-grph-* 2>/dev/null | sort; }
 before=$(leftovers)
 num='[0-9]+\.[0-9]{2}'
 cols="$num \| $num"   # median and mean, or the two builds' medians
