@@ -356,6 +356,11 @@ int gr_cgroup_attach_fds(struct gr_cgroup *cg, int *fds, size_t max, struct gr_e
 	return cg && cg->ops->attach_fds ? cg->ops->attach_fds(cg, fds, max, err) : 0;
 }
 
+int gr_cgroup_view_fds(struct gr_cgroup *cg, int *fds, size_t max, struct gr_error **err)
+{
+	return cg && cg->ops->view_fds ? cg->ops->view_fds(cg, fds, max, err) : 0;
+}
+
 int gr_cgroup_attach_self(const int *fds, size_t n, struct gr_error **err)
 {
 	int r = 0;

@@ -94,6 +94,19 @@ int gr_cgroup_attach(struct gr_cgroup *cg, pid_t pid, struct gr_error **err);
 int gr_cgroup_attach_fds(struct gr_cgroup *cg, int *fds, size_t max, struct gr_error **err);
 /* In the cloned child: "0" to each of fds[0..n), then closes them all. */
 int gr_cgroup_attach_self(const int *fds, size_t n, struct gr_error **err);
+/*
+ * v1: a detached, read-only (nosuid, nodev, noexec) clone of the job
+ * directory of every hierarchy (open_tree OPEN_TREE_CLONE, O_CLOEXEC) into
+ * fds[0..max), for the job's /sys/fs/cgroup (cgroupns.h); returns how many
+ * (v2, no cgroup: 0). The same mount as a fresh cgroupfs mount in the job's
+ * cgroup namespace (its superblock, rooted at the job's directory), without
+ * the kernel's cgroup_mutex that each fresh v1 mount takes: on a node
+ * starting and ending many jobs that lock is what such a mount waits for.
+ * Best effort: where the clones cannot be made (an unprivileged supervisor
+ * may not clone mounts) it returns 0 and init mounts the hierarchies.
+ */
+#define GR_CGROUP_VIEW_MAX 8
+int gr_cgroup_view_fds(struct gr_cgroup *cg, int *fds, size_t max, struct gr_error **err);
 /* Sample counters that have no kernel peak (v1 pids); cheap, call often. */
 void gr_cgroup_sample(struct gr_cgroup *cg);
 /* Whether the supervisor must sample (no pids.peak on this kernel): else it

@@ -44,6 +44,8 @@ struct gr_child_ctx {
 	int landlock_abi;                 /* > 0: the job's Landlock domain at that ABI */
 	const int *attach_fds;            /* v1: the job cgroup's `tasks` files (cgroups.h), */
 	size_t nattach;                   /* init moves itself into them first */
+	int *view_fds;                    /* v1: clones of the job's cgroup directories for */
+	size_t nviews;                    /* its /sys/fs/cgroup (cgroupns.h), kept until then */
 };
 
 /* The signals the supervisor and init forward to the job. */

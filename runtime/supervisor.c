@@ -446,7 +446,7 @@ int gr_run_start(const struct gr_spec *spec, const char *job_id, const struct gr
 	int sv[2] = { -1, -1 };
 	sigset_t mask;
 	siginfo_t info;
-	int attach_fds[GR_CGROUP_ATTACH_MAX], nattach;
+	int attach_fds[GR_CGROUP_ATTACH_MAX], nattach, view_fds[GR_CGROUP_VIEW_MAX], nviews;
 	int r;
 
 	*out = NULL;
@@ -487,11 +487,14 @@ int gr_run_start(const struct gr_spec *spec, const char *job_id, const struct gr
 		close(sv[1]);
 		return run_finish(s, r, err);
 	}
-	/* v1: init attaches itself (cgroups.h), first thing, with our ids */
+	/* v1: init attaches itself (cgroups.h), first thing, with our ids; its
+	 * /sys/fs/cgroup gets our clones of the job's directories (cgroupns.h) */
 	nattach = gr_cgroup_attach_fds(s->cg, attach_fds, ARRAY_SIZE(attach_fds), err);
-	if (nattach < 0) {
+	nviews = nattach < 0 ? 0 : gr_cgroup_view_fds(s->cg, view_fds, ARRAY_SIZE(view_fds), err);
+	if (nattach < 0 || nviews < 0) {
 		close(sv[1]);
-		return run_finish(s, nattach, err);
+		close_all(attach_fds, nattach);
+		return run_finish(s, nattach < 0 ? nattach : nviews, err);
 	}
 	res->started_ns = gr_realtime_ns();
 	s->t_clone0 = gr_now_ns();
@@ -501,6 +504,7 @@ int gr_run_start(const struct gr_spec *spec, const char *job_id, const struct gr
 		s->pidfd = -1;
 		close(sv[1]);
 		close_all(attach_fds, nattach);
+		close_all(view_fds, nviews);
 		return run_finish(s, r, err);
 	}
 	res->t_clone = gr_now_ns() - s->t0;
@@ -508,13 +512,15 @@ int gr_run_start(const struct gr_spec *spec, const char *job_id, const struct gr
 		struct gr_child_ctx ctx = { .spec = spec, .job_id = job_id, .ids = res->ids, .syncfd = sv[1],
 					    .seccomp = filter, .landlock_abi = res->landlock,
 					    .sandbox_mnt = hooks && hooks->sandbox_mnt ? *hooks->sandbox_mnt : -1,
-					    .attach_fds = attach_fds, .nattach = (size_t)nattach };
+					    .attach_fds = attach_fds, .nattach = (size_t)nattach,
+					    .view_fds = view_fds, .nviews = (size_t)nviews };
 
 		close(sv[0]);
 		gr_init_main(&ctx);
 	}
 	close(sv[1]);
 	close_all(attach_fds, nattach);
+	close_all(view_fds, nviews);
 	res->pid = s->pid;
 
 	/* the maps: by the helper in helper mode, else by this process */
