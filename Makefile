@@ -142,10 +142,10 @@ VM_LANE := tests/vm/lane.t
 # than CI's). The vm dependency set is the check set plus qemu and busybox.
 # Scripts that run on this host only: asan.t builds and runs the suite again
 # (make asan), the *fuzz.t fuzz userland parsers under ASan already (nothing
-# of the kernel in them), bench.t and condor_bench.t time things. None runs
+# of the kernel in them), bench.t, condor_bench.t and phases.t time things. None runs
 # in the guest nor inside make asan.
 HOST_ONLY_SCRIPTS := tests/asan.t tests/bench.t tests/fuzz.t tests/classad_fuzz.t tests/condor_bench.t \
-	tests/make-fuzz.t tests/install.t tests/slurm.t tests/docs.t tests/completion.t tests/deb.t
+	tests/make-fuzz.t tests/install.t tests/slurm.t tests/docs.t tests/completion.t tests/deb.t tests/phases.t
 LANE_SCRIPTS = $(filter-out $(HOST_ONLY_SCRIPTS),$(TEST_SCRIPTS))
 TEST_ENV = GRIDRUN=$(abspath $(BUILD)/gridrun) GRIDRUN_SRC=$(CURDIR) GRIDRUN_BUILD=$(abspath $(BUILD))
 

@@ -39,6 +39,10 @@ struct gr_cgroup_ops {
 	int (*create)(struct gr_cgroup *cg, const char *name, const struct gr_resources *res,
 		      struct gr_error **err);
 	int (*attach)(struct gr_cgroup *cg, pid_t pid, struct gr_error **err);
+	/* v1: open the `tasks` files for gr_cgroup_attach_self(); NULL: nothing to attach */
+	int (*attach_fds)(struct gr_cgroup *cg, int *fds, size_t max, struct gr_error **err);
+	/* v1: detached read-only clones of the job directories; NULL: none */
+	int (*view_fds)(struct gr_cgroup *cg, int *fds, size_t max, struct gr_error **err);
 	void (*sample)(struct gr_cgroup *cg);
 	int (*freeze)(struct gr_cgroup *cg, bool frozen, struct gr_error **err);
 	int (*kill_all)(struct gr_cgroup *cg, unsigned *killed, struct gr_error **err);

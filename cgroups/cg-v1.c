@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -270,6 +271,50 @@ static int v1_attach(struct gr_cgroup *cg, pid_t pid, struct gr_error **err)
 	return 0;
 }
 
+static int v1_attach_fds(struct gr_cgroup *cg, int *fds, size_t max, struct gr_error **err)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cg->nv1; i++) {
+		int fd = n < max ? openat(cg->v1[i].dirfd, "tasks", O_WRONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+
+		if (fd < 0) {
+			int e = n < max ? errno : E2BIG;
+
+			while (n > 0)
+				close(fds[--n]);
+			return gr_error_sys(err, e, "open `%s/tasks`", cg->v1[i].path);
+		}
+		fds[n++] = fd;
+	}
+	return (int)n;
+}
+
+static int v1_view_fds(struct gr_cgroup *cg, int *fds, size_t max, struct gr_error **err)
+{
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+					     MOUNT_ATTR_NOEXEC };
+	size_t n = 0;
+
+	(void)err;
+	for (size_t i = 0; i < cg->nv1 && n < max; i++) {
+		int fd = open_tree(cg->v1[i].dirfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+
+		/* not a failure: an unprivileged supervisor (a delegated
+		 * cgroup) may not clone mounts, and init mounts the hierarchy
+		 * itself, the same view, as it does for any clone missing */
+		if (fd < 0 || mount_setattr(fd, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0) {
+			if (fd >= 0)
+				close(fd);
+			while (n > 0)
+				close(fds[--n]);
+			return 0;
+		}
+		fds[n++] = fd;
+	}
+	return (int)n;
+}
+
 static void v1_sample(struct gr_cgroup *cg)
 {
 	struct gr_cg_v1_dir *d = dir_for(cg, "pids");
@@ -434,6 +479,8 @@ const struct gr_cgroup_ops gr_cg_v1_ops = {
 	.version = 1,
 	.create = v1_create,
 	.attach = v1_attach,
+	.attach_fds = v1_attach_fds,
+	.view_fds = v1_view_fds,
 	.sample = v1_sample,
 	.freeze = v1_freeze,
 	.kill_all = v1_kill_all,

@@ -351,6 +351,31 @@ int gr_cgroup_attach(struct gr_cgroup *cg, pid_t pid, struct gr_error **err)
 	return cg && cg->ops->attach ? cg->ops->attach(cg, pid, err) : 0;
 }
 
+int gr_cgroup_attach_fds(struct gr_cgroup *cg, int *fds, size_t max, struct gr_error **err)
+{
+	return cg && cg->ops->attach_fds ? cg->ops->attach_fds(cg, fds, max, err) : 0;
+}
+
+int gr_cgroup_view_fds(struct gr_cgroup *cg, int *fds, size_t max, struct gr_error **err)
+{
+	return cg && cg->ops->view_fds ? cg->ops->view_fds(cg, fds, max, err) : 0;
+}
+
+int gr_cgroup_attach_self(const int *fds, size_t n, struct gr_error **err)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		ssize_t w = r >= 0 ? write(fds[i], "0", 1) : 1;
+
+		if (w != 1)
+			r = gr_error_sys(err, w < 0 ? errno : EIO, "attach to the job's cgroup (`tasks` %zu of %zu)",
+					 i + 1, n);
+		close(fds[i]);
+	}
+	return r;
+}
+
 void gr_cgroup_sample(struct gr_cgroup *cg)
 {
 	if (cg && cg->ops->sample)

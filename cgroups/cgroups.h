@@ -12,8 +12,8 @@
  *    directory per hierarchy (cpu, cpuacct, memory, pids, freezer, blkio),
  *    each beneath the base's cgroup path in that hierarchy if a base is
  *    configured, else beneath the cgroup gridrun runs in *in that hierarchy*, found
- *    in /proc/self/mountinfo and /proc/self/cgroup. The supervisor attaches the job's init before it lets
- *    the child go past sync #1, so the job's program runs attached.
+ *    in /proc/self/mountinfo and /proc/self/cgroup. The job's init attaches
+ *    itself first thing (gr_cgroup_attach_self()), so the job's program runs attached.
  * Nothing is ever created outside those bases, and only gridrun's own job
  * directories (named gridrun-<job-id>) are ever removed. A job directory
  * that exists already is another job's: gr_cgroup_create() fails with
@@ -74,6 +74,39 @@ int gr_cgroup_version(const struct gr_cgroup *cg);
 int gr_cgroup_clone_fd(const struct gr_cgroup *cg);
 /* v1: move pid into every hierarchy's job directory; v2: nothing to do. */
 int gr_cgroup_attach(struct gr_cgroup *cg, pid_t pid, struct gr_error **err);
+/*
+ * The job's start on v1: the supervisor opens the job directory's `tasks`
+ * file of every hierarchy for writing (O_CLOEXEC) into fds[0..max) before
+ * it clones the job's init, and returns how many (v2, no cgroup: 0); init,
+ * still single-threaded and with the supervisor's uid, moves itself into
+ * each with gr_cgroup_attach_self() before anything else, and closes them.
+ * Why not gr_cgroup_attach() from the supervisor: moving another process
+ * (a pid written to cgroup.procs or tasks) takes the kernel's global
+ * cgroup_threadgroup_rwsem for writing, and that write lock waits for an
+ * RCU grace period whenever it was idle - once per job: 1 to 11 ms on this
+ * 2-CPU host, on the job's start path. A single thread moving itself ("0"
+ * to `tasks`) is exempt from that lock (kernel/cgroup/cgroup.c,
+ * cgroup_procs_write_start(), since 5.17). The kernel checks the write
+ * against the credentials the file was opened with, so the opener's rights
+ * decide, as for cgroup.procs.
+ */
+#define GR_CGROUP_ATTACH_MAX 8
+int gr_cgroup_attach_fds(struct gr_cgroup *cg, int *fds, size_t max, struct gr_error **err);
+/* In the cloned child: "0" to each of fds[0..n), then closes them all. */
+int gr_cgroup_attach_self(const int *fds, size_t n, struct gr_error **err);
+/*
+ * v1: a detached, read-only (nosuid, nodev, noexec) clone of the job
+ * directory of every hierarchy (open_tree OPEN_TREE_CLONE, O_CLOEXEC) into
+ * fds[0..max), for the job's /sys/fs/cgroup (cgroupns.h); returns how many
+ * (v2, no cgroup: 0). The same mount as a fresh cgroupfs mount in the job's
+ * cgroup namespace (its superblock, rooted at the job's directory), without
+ * the kernel's cgroup_mutex that each fresh v1 mount takes: on a node
+ * starting and ending many jobs that lock is what such a mount waits for.
+ * Best effort: where the clones cannot be made (an unprivileged supervisor
+ * may not clone mounts) it returns 0 and init mounts the hierarchies.
+ */
+#define GR_CGROUP_VIEW_MAX 8
+int gr_cgroup_view_fds(struct gr_cgroup *cg, int *fds, size_t max, struct gr_error **err);
 /* Sample counters that have no kernel peak (v1 pids); cheap, call often. */
 void gr_cgroup_sample(struct gr_cgroup *cg);
 /* Whether the supervisor must sample (no pids.peak on this kernel): else it

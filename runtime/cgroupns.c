@@ -4,12 +4,16 @@
  *
  * Ordering: /proc/self/cgroup is read before unshare(CLONE_NEWCGROUP), while
  * it still shows host paths, to tell the job's hierarchies by their
- * gridrun-<id> component. The namespace is entered only after sync #3: on
- * v1 the supervisor attaches init after clone, and a namespace entered
- * earlier would be rooted at the supervisor's cgroup, whose subtree holds
- * the other jobs. Fresh cgroupfs mounts made in a non-initial cgroup
- * namespace are rooted at that namespace's cgroup (cgroup_do_get_tree()),
- * and v1 lets a namespace mount only hierarchies that already exist.
+ * gridrun-<id> component. The namespace is entered only once init is in the
+ * job's cgroups (on v1 it attaches itself first thing, cgroups.h): a
+ * namespace entered earlier would be rooted at the supervisor's cgroup,
+ * whose subtree holds the other jobs. Fresh cgroupfs mounts made in a
+ * non-initial cgroup namespace are rooted at that namespace's cgroup
+ * (cgroup_do_get_tree()), and v1 lets a namespace mount only hierarchies
+ * that already exist. On v1 the supervisor's clones of the job's
+ * directories (gr_cgroup_view_fds()) are the same mounts - the hierarchy's
+ * superblock, rooted at the job's cgroup - made without cgroup_mutex; a
+ * hierarchy with no clone of its superblock (st_dev) gets a fresh mount.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +26,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -158,12 +163,31 @@ static bool job_match(const char *hier, const char *fstype, const char *superopt
 	return false;
 }
 
+/* The clone among views[0..n) of the hierarchy whose superblock is dev,
+ * taken out of views (-1 there); -1 when there is none. */
+static int take_view(int *views, size_t n, dev_t dev)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < n; i++) {
+		if (views[i] >= 0 && fstat(views[i], &st) == 0 && st.st_dev == dev) {
+			int fd = views[i];
+
+			views[i] = -1;
+			return fd;
+		}
+	}
+	return -1;
+}
+
 /* Mount the new view in the detached tmpfs `tfd` (v1/hybrid). */
-static int fill_tmpfs(int tfd, char *mountinfo, const char *hier, struct gr_error **err)
+static int fill_tmpfs(int tfd, char *mountinfo, const char *hier, int *views, size_t nviews,
+		      struct gr_error **err)
 {
 	for (char *line = mountinfo, *next; line && *line; line = next) {
 		char mnt[256], fstype[32], superopts[256], *dash;
 		const char *name, *ctl;
+		unsigned maj, min;
 		size_t n;
 		int r, mfd;
 
@@ -171,7 +195,7 @@ static int fill_tmpfs(int tfd, char *mountinfo, const char *hier, struct gr_erro
 		if (next)
 			*next++ = '\0';
 		dash = strstr(line, " - ");
-		if (!dash || sscanf(line, "%*s %*s %*s %*s %255s", mnt) != 1 ||
+		if (!dash || sscanf(line, "%*s %*s %u:%u %*s %255s", &maj, &min, mnt) != 3 ||
 		    sscanf(dash + 3, "%31s %*s %255s", fstype, superopts) != 2)
 			continue;
 		if (strncmp(mnt, CG_DIR "/", sizeof(CG_DIR)) || strchr(mnt + sizeof(CG_DIR), '/') ||
@@ -182,7 +206,9 @@ static int fill_tmpfs(int tfd, char *mountinfo, const char *hier, struct gr_erro
 			return gr_error_sys(err, errno, "cgroup namespace: directory %s", name);
 		if (!job_match(hier, fstype, superopts, &ctl, &n))
 			continue;
-		mfd = fresh_cgroupfs(ctl, n, err);
+		mfd = take_view(views, nviews, makedev(maj, min));
+		if (mfd < 0)
+			mfd = fresh_cgroupfs(ctl, n, err);
 		if (mfd < 0)
 			return mfd;
 		r = move_to(mfd, tfd, name, name, err);
@@ -193,7 +219,7 @@ static int fill_tmpfs(int tfd, char *mountinfo, const char *hier, struct gr_erro
 	return 0;
 }
 
-int gr_cgroupns_in_child(const char *job_id, struct gr_error **err)
+int gr_cgroupns_in_child(const char *job_id, int *views, size_t nviews, struct gr_error **err)
 {
 	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
 				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
@@ -234,7 +260,7 @@ int gr_cgroupns_in_child(const char *job_id, struct gr_error **err)
 	    fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
 	    (tfd = fsmount(fsfd, FSMOUNT_CLOEXEC, CG_ATTRS & ~MOUNT_ATTR_RDONLY)) < 0)
 		return gr_error_sys(err, errno, "cgroup namespace: tmpfs for " CG_DIR);
-	r = fill_tmpfs(tfd, mountinfo, hier, err);
+	r = fill_tmpfs(tfd, mountinfo, hier, views, nviews, err);
 	if (r < 0)
 		return r;
 	/* read-only only now: the directories above were made in it */

@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "cgroups.h"
 #include "cgroupns.h"
 #include "gr-seccomp.h"
 #include "init.h"
@@ -35,20 +37,23 @@ static void noop_handler(int sig)
 	(void)sig;
 }
 
-/* Every fd above stdio but a and b (either may be -1). */
-static int close_fds_except(int a, int b)
+static int cmp_int(const void *a, const void *b)
 {
-	int lo = a < b ? a : b, hi = a < b ? b : a;
+	return *(const int *)a - *(const int *)b;
+}
+
+/* Every fd above stdio but keep[0..n) (-1 entries are nothing); sorts keep. */
+static int close_fds_except(int *keep, size_t n)
+{
 	unsigned from = 3;
 
-	for (int k = 0; k < 2; k++) {
-		int keep = k == 0 ? lo : hi;
-
-		if (keep < 3)
+	qsort(keep, n, sizeof(*keep), cmp_int);
+	for (size_t k = 0; k < n; k++) {
+		if (keep[k] < 3 || (unsigned)keep[k] < from)
 			continue;
-		if ((unsigned)keep > from && close_range(from, (unsigned)keep - 1, 0) < 0)
+		if ((unsigned)keep[k] > from && close_range(from, (unsigned)keep[k] - 1, 0) < 0)
 			return -errno;
-		from = (unsigned)keep + 1;
+		from = (unsigned)keep[k] + 1;
 	}
 	if (close_range(from, ~0U, 0) < 0)
 		return -errno;
@@ -330,6 +335,7 @@ static int init_setup(const struct gr_child_ctx *ctx, struct gr_error **err)
 	};
 	struct gr_mount_sources src;
 	int mnt = -1;
+	int r;
 
 	/* sync #1 MAPS_DONE: parent -> child, uid_map/gid_map written */
 	/* (with the sandbox's idmapped mount, when the helper made it after our clone) */
@@ -381,7 +387,11 @@ static int init_setup(const struct gr_child_ctx *ctx, struct gr_error **err)
 	if (gr_sync_wait(ctx->syncfd, GR_SYNC_ATTACHED, NULL, err) < 0)
 		return -1;
 	/* H4: only now, attached, can init's cgroups become the namespace's root */
-	return gr_cgroupns_in_child(ctx->job_id, err);
+	r = gr_cgroupns_in_child(ctx->job_id, ctx->view_fds, ctx->nviews, err);
+	for (size_t i = 0; i < ctx->nviews; i++)
+		if (ctx->view_fds[i] >= 0)
+			close(ctx->view_fds[i]);
+	return r;
 }
 
 __attribute__((noreturn)) void gr_init_main(const struct gr_child_ctx *ctx)
@@ -399,8 +409,21 @@ __attribute__((noreturn)) void gr_init_main(const struct gr_child_ctx *ctx)
 	 * supervisor cannot have died yet unnoticed: its end of the sync socket
 	 * would read EOF at sync #1. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (close_fds_except(ctx->syncfd, ctx->sandbox_mnt) < 0)
-		_exit(GR_EXIT_ERROR);
+	/* v1: into the job's cgroups before anything else, still single-threaded
+	 * and with the supervisor's ids (cgroups.h); the job forks from here */
+	if (gr_cgroup_attach_self(ctx->attach_fds, ctx->nattach, &err) < 0)
+		goto fail;
+	{
+		int keep[2 + GR_CGROUP_VIEW_MAX];
+		size_t nkeep = 0;
+
+		keep[nkeep++] = ctx->syncfd;
+		keep[nkeep++] = ctx->sandbox_mnt;
+		for (size_t i = 0; i < ctx->nviews && i < GR_CGROUP_VIEW_MAX; i++)
+			keep[nkeep++] = ctx->view_fds[i];
+		if (close_fds_except(keep, nkeep) < 0)
+			_exit(GR_EXIT_ERROR);
+	}
 
 	/* Signals from the ancestor namespace reach an init only if it has a
 	 * handler; keep them blocked and read them from a signalfd. */

@@ -4,6 +4,7 @@
  *
  * gr_init_main() runs in the process clone3() created in the new namespaces
  * and never returns. In order (design §3, steps 5-7):
+ *   on v1 it moves itself into the job's cgroups (gr_cgroup_attach_self());
  *   parent-death signal SIGKILL and non-dumpable (the job can never ptrace
  *   or read its init), every inherited fd but stdio and the sync socket
  *   closed; sync #1 (maps written); switch to the mapped ids; hostname;
@@ -41,6 +42,10 @@ struct gr_child_ctx {
 	int sandbox_mnt;                  /* -1, or the sandbox's idmapped mount */
 	const struct gr_seccomp *seccomp; /* installed last in the job, never in init */
 	int landlock_abi;                 /* > 0: the job's Landlock domain at that ABI */
+	const int *attach_fds;            /* v1: the job cgroup's `tasks` files (cgroups.h), */
+	size_t nattach;                   /* init moves itself into them first */
+	int *view_fds;                    /* v1: clones of the job's cgroup directories for */
+	size_t nviews;                    /* its /sys/fs/cgroup (cgroupns.h), kept until then */
 };
 
 /* The signals the supervisor and init forward to the job. */

@@ -48,6 +48,8 @@ struct gr_job {
 	struct gr_run *run;              /* started, not yet waited for */
 	struct gr_run_result res;
 	pid_t init_pid;                  /* from the started hook, for exec_done */
+	pid_t init_start_pid;            /* init_start is this pid's /proc start time */
+	unsigned long long init_start;
 	const struct gr_cgroup *cg;
 };
 
@@ -215,30 +217,48 @@ int gr_job_prepare_path(const char *path, struct gr_config *cfg, const struct gr
  * realtime less boottime by the step (slewing moves both clocks alike).
  * Recorded, it says when the job started by the clock of that moment, as the
  * batch system's own logs do. */
-static unsigned long long self_start_epoch_ns(void)
+struct self_start {
+	unsigned long long ticks;        /* /proc/self/stat's starttime */
+	unsigned long long epoch_ns;
+};
+
+static const struct self_start *self_start(void)
 {
 	static pid_t pid;
-	static unsigned long long ns;
+	static struct self_start st;
 
+	/* read once per process: every state write needs it, and it never changes */
 	if (pid != getpid()) {
-		ns = gr_start_epoch_ns(gr_proc_starttime(getpid()));
+		st.ticks = gr_proc_starttime(getpid());
+		st.epoch_ns = gr_start_epoch_ns(st.ticks);
 		pid = getpid();
 	}
-	return ns;
+	return &st;
+}
+
+/* The start time of the job's init, read once (it is our child, held by
+ * pidfd in gr_run(): the pid cannot be reused while the job runs). */
+static unsigned long long init_start(struct gr_job *job, pid_t pid)
+{
+	if (job->init_start_pid != pid) {
+		job->init_start = gr_proc_starttime(pid);
+		job->init_start_pid = pid;
+	}
+	return job->init_start;
 }
 
 /* The job's state entry as it stands (state.h owns the format). */
-static char *state_json(const struct gr_job *job, pid_t pid, const struct gr_cgroup *cg, bool running)
+static char *state_json(struct gr_job *job, pid_t pid, const struct gr_cgroup *cg, bool running)
 {
 	const char *paths[GR_JOB_STATE_CGROUPS_MAX];
 	struct gr_job_state st = {
 		.job_id = job->job_id,
 		.supervisor_pid = getpid(),
-		.supervisor_start = gr_proc_starttime(getpid()),
-		.supervisor_start_epoch_ns = self_start_epoch_ns(),
+		.supervisor_start = self_start()->ticks,
+		.supervisor_start_epoch_ns = self_start()->epoch_ns,
 		.spec = (char *)job->spec->file,
 		.pid = pid > 0 ? pid : 0,
-		.pid_start = pid > 0 ? gr_proc_starttime(pid) : 0,
+		.pid_start = pid > 0 ? init_start(job, pid) : 0,
 		.running = running,
 		/* until the exec: `gridrun start` may release it (oci.h) */
 		.held = job->opts.hold && pid > 0 && !running,

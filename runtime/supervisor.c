@@ -61,6 +61,12 @@ static pid_t clone3_job(int flags, int *pidfd, int cgroupfd)
 	return syscall(SYS_clone3, &args, sizeof(args));
 }
 
+static void close_all(const int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+}
+
 static void result_from_status(struct gr_run_result *res, int status)
 {
 	if (WIFSIGNALED(status)) {
@@ -99,6 +105,19 @@ struct gr_run {
 	sigset_t oldmask;
 };
 
+/* Whether init's next message, already queued, says the job's main process
+ * ended (#5): a short job's end, read in the same wake-up as its exec. */
+static bool main_end_queued(struct gr_run *s)
+{
+	struct gr_sync_msg m;
+	ssize_t n;
+
+	do
+		n = recv(s->syncfd, &m, sizeof(m), MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof(m) && m.step == GR_SYNC_MAIN_EXITED;
+}
+
 /* Handle one sync packet from the child; returns -EPIPE at EOF. */
 static int on_sync(struct gr_run *s, int flags)
 {
@@ -129,8 +148,9 @@ static int on_sync(struct gr_run *s, int flags)
 		/* sync #4 EXEC_DONE: child -> parent, the job's program runs */
 		s->exec_done = true;
 		s->res->t_exec = gr_now_ns() - s->t0;
-		/* after #3 only: the caller's "running" (state.h) */
-		if (s->hooks && s->hooks->exec_done && !s->child_err &&
+		/* after #3 only: the caller's "running" (state.h); not for a
+		 * program that has ended already (#5 queued behind #4) */
+		if (s->hooks && s->hooks->exec_done && !s->child_err && !main_end_queued(s) &&
 		    s->hooks->exec_done(s->hooks->data, &s->child_err) < 0) {
 			if (!s->child_err)
 				gr_error_set(&s->child_err, EIO, "the job's start hook failed");
@@ -426,7 +446,7 @@ int gr_run_start(const struct gr_spec *spec, const char *job_id, const struct gr
 	int sv[2] = { -1, -1 };
 	sigset_t mask;
 	siginfo_t info;
-	bool attach_first;
+	int attach_fds[GR_CGROUP_ATTACH_MAX], nattach, view_fds[GR_CGROUP_VIEW_MAX], nviews;
 	int r;
 
 	*out = NULL;
@@ -469,6 +489,15 @@ int gr_run_start(const struct gr_spec *spec, const char *job_id, const struct gr
 		close(sv[1]);
 		return run_finish(s, r, err);
 	}
+	/* v1: init attaches itself (cgroups.h), first thing, with our ids; its
+	 * /sys/fs/cgroup gets our clones of the job's directories (cgroupns.h) */
+	nattach = gr_cgroup_attach_fds(s->cg, attach_fds, ARRAY_SIZE(attach_fds), err);
+	nviews = nattach < 0 ? 0 : gr_cgroup_view_fds(s->cg, view_fds, ARRAY_SIZE(view_fds), err);
+	if (nattach < 0 || nviews < 0) {
+		close(sv[1]);
+		close_all(attach_fds, nattach);
+		return run_finish(s, nattach < 0 ? nattach : nviews, err);
+	}
 	res->started_ns = gr_realtime_ns();
 	s->t_clone0 = gr_now_ns();
 	s->pid = clone3_job(spec->namespaces, &s->pidfd, gr_cgroup_clone_fd(s->cg));
@@ -476,36 +505,36 @@ int gr_run_start(const struct gr_spec *spec, const char *job_id, const struct gr
 		r = gr_error_sys(err, errno, "clone3 into new namespaces");
 		s->pidfd = -1;
 		close(sv[1]);
+		close_all(attach_fds, nattach);
+		close_all(view_fds, nviews);
 		return run_finish(s, r, err);
 	}
 	res->t_clone = gr_now_ns() - s->t0;
 	if (s->pid == 0) {
 		struct gr_child_ctx ctx = { .spec = spec, .job_id = job_id, .ids = res->ids, .syncfd = sv[1],
 					    .seccomp = filter, .landlock_abi = res->landlock,
-					    .sandbox_mnt = hooks && hooks->sandbox_mnt ? *hooks->sandbox_mnt : -1 };
+					    .sandbox_mnt = hooks && hooks->sandbox_mnt ? *hooks->sandbox_mnt : -1,
+					    .attach_fds = attach_fds, .nattach = (size_t)nattach,
+					    .view_fds = view_fds, .nviews = (size_t)nviews };
 
 		close(sv[0]);
 		gr_init_main(&ctx);
 	}
 	close(sv[1]);
+	close_all(attach_fds, nattach);
+	close_all(view_fds, nviews);
 	res->pid = s->pid;
 
-	/*
-	 * helper mode: the child takes the range's uid right after sync #1, and
-	 * v1 lets a non-root writer of cgroup.procs move only tasks of its own
-	 * uid: attach it now, while it still has ours.
-	 */
-	attach_first = hooks && hooks->write_maps;
-	r = attach_first ? gr_cgroup_attach(s->cg, s->pid, err) : 0;
 	/* the maps: by the helper in helper mode, else by this process */
-	if (r >= 0 && hooks && hooks->write_maps) {
+	if (hooks && hooks->write_maps) {
 		r = hooks->write_maps(hooks->maps_data, s->pid, s->pidfd, &res->ids, err);
 		/* the BPF LSM through gridrun-helper (lsm-add), before sync #1:
 		 * the helper checks init still runs as us, as for the maps */
 		if (r >= 0 && hooks->lsm_add)
 			r = hooks->lsm_add(hooks->maps_data, s->pid, s->pidfd, &s->lsm, err);
-	} else if (r >= 0)
+	} else {
 		r = gr_userns_from_parent(s->pid, s->pidfd, &res->ids, err);
+	}
 	/* sync #1 MAPS_DONE: parent -> child, uid_map/gid_map written */
 	/* (not written: the child gets EOF and exits); with the sandbox's
 	 * idmapped mount when it was made after the clone (range_at_maps) */
@@ -513,10 +542,6 @@ int gr_run_start(const struct gr_spec *spec, const char *job_id, const struct gr
 		r = gr_sync_send_fd(s->syncfd, GR_SYNC_MAPS_DONE,
 				    hooks && hooks->range_at_maps && hooks->sandbox_mnt ? *hooks->sandbox_mnt : -1, err);
 	res->t_maps = gr_now_ns() - s->t0;
-	/* v1: attached while the child builds its mount tree; the child forks
-	 * the job only after sync #3, so nothing of the job's runs outside */
-	if (r >= 0 && !attach_first)
-		r = gr_cgroup_attach(s->cg, s->pid, err);
 	/* the BPF LSM (lsm.h), if loaded: before sync #3, after which init forks the job
 	 * (helper mode registered it with the maps, above) */
 	if (r >= 0 && !(hooks && hooks->write_maps))

@@ -5,7 +5,8 @@
  * gr_run() (gr_run_start() then gr_run_wait()) creates the job cgroup gridrun-<job_id> with the spec's limits
  * (cgroups/cgroups.h), then the job's PID 1 with clone3() in new user,
  * mount, PID, IPC and UTS namespaces (net when the spec asks, cgroup if
- * listed) - straight into the cgroup on v2, attached before sync #1 on v1 -
+ * listed) - straight into the cgroup on v2; on v1 init moves itself into it
+ * first thing (gr_cgroup_attach_self()), before it waits for sync #1 -
  * holding it by pidfd; writes its uid/gid maps; that is gr_run_start(), which
  * returns once the job's init exists (the started hook ran) and sync #3 is
  * sent (GR_RUN_UNTIL_EXEC: once the program was exec'd, sync #4; GR_RUN_HOLD:
@@ -82,7 +83,11 @@ struct gr_run_result {
 /* Hooks a caller may set (all optional). cgroup_ready: the job cgroup exists
  * (before any process is in it); started: the job's init exists; exec_done:
  * the job's program has been exec'd (sync #4), called from the supervisor's
- * loop. A hook's error ends the job (SIGKILL) and is gr_run()'s. */
+ * loop - unless init's report that it has ended already (#5) is queued
+ * behind #4: a program that ran and ended before the supervisor could say
+ * it runs is not said to run (a /bin/true job skips the "running" state
+ * write the caller would undo at once). A hook's error ends the job
+ * (SIGKILL) and is gr_run()'s. */
 struct gr_run_hooks {
 	int (*cgroup_ready)(void *data, const struct gr_cgroup *cg, struct gr_error **err);
 	int (*started)(void *data, pid_t pid, int pidfd, const struct gr_cgroup *cg, struct gr_error **err);

@@ -184,15 +184,25 @@ unsigned long long gr_start_epoch_ns(unsigned long long ticks)
 	       ticks % (unsigned long long)hz * 1000000000ULL / (unsigned long long)hz;
 }
 
+/*
+ * By arithmetic, not gmtime_r(): glibc's first gmtime_r() of a process loads
+ * the local time zone (/etc/localtime: open, two fstat, read, parse) that a
+ * UTC timestamp never needs, and the supervisor formats its record's two
+ * only once per run. The proleptic Gregorian calendar from the days since
+ * 1970-01-01, in 400-year eras (146097 days) starting on March 1st so that
+ * a leap day ends its year.
+ */
 void gr_format_utc_ms(unsigned long long ns, char *buf, size_t len)
 {
-	time_t secs = ns / 1000000000ull;
-	struct tm tm;
+	unsigned long long secs = ns / 1000000000ull, days = secs / 86400, sod = secs % 86400;
+	unsigned long long z = days + 719468, era = z / 146097, doe = z % 146097;
+	unsigned long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+	unsigned day = (unsigned)(doy - (153 * mp + 2) / 5 + 1), month = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	unsigned long long year = yoe + era * 400 + (month <= 2);
 
-	gmtime_r(&secs, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (unsigned)((ns / 1000000ull) % 1000));
+	snprintf(buf, len, "%04llu-%02u-%02uT%02u:%02u:%02u.%03uZ", year, month, day, (unsigned)(sod / 3600),
+		 (unsigned)(sod / 60 % 60), (unsigned)(sod % 60), (unsigned)((ns / 1000000ull) % 1000));
 }
 
 unsigned long long gr_proc_starttime(pid_t pid)

@@ -9,8 +9,9 @@ set_for() {
 	build) echo "gcc make pkg-config libc6-dev libjansson-dev libinih-dev libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev zlib1g-dev libcgroup-dev xz-utils libmicrohttpd-dev clang llvm libbpf-dev bpftool" ;;
 	# check: runc/crun write the real bundles of tests/oci.t and slurm.t (`runc spec`,
 	# `crun spec`), busybox-static is their rootfs; strace holds a job's execve in
-	# oci.t (its state is "created" until the exec)
-	check) echo "$(set_for build) perl scdoc debhelper lintian fakeroot dpkg-dev linux-source-6.1 iproute2 util-linux procps psmisc python3 prometheus libcap2-bin clang libclang-rt-14-dev slurm-wlm slurmctld slurmd slurm-client munge libslurm-dev jq runc crun busybox-static strace" ;;
+	# oci.t (its state is "created" until the exec); linux-perf records the
+	# tracepoints of bench/phases.sh (tests/phases.t)
+	check) echo "$(set_for build) perl scdoc debhelper lintian fakeroot dpkg-dev linux-source-6.1 iproute2 util-linux procps psmisc python3 prometheus libcap2-bin clang libclang-rt-14-dev slurm-wlm slurmctld slurmd slurm-client munge libslurm-dev jq runc crun busybox-static strace linux-perf" ;;
 	# vm: the cgroup v2 guest of tests/vm/ (kernel fetched by apt-get download)
 	vm) echo "$(set_for check) qemu-system-x86" ;;
 	bench) echo "$(set_for check) bubblewrap" ;;

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
 #include "kselftest_harness.h"
 #include "cg-discover.h"
 #include "cg-internal.h"
@@ -323,6 +324,34 @@ TEST(main_stays_thin)
 	free(cmd);
 }
 
+
+/* The record's timestamps (util.h's gr_format_utc_ms(), arithmetic instead
+ * of gmtime_r, which loads the local time zone): the same text as
+ * gmtime_r() for the last second of every day from 1970 to 2400, leap days
+ * and centuries included, with the milliseconds. */
+TEST(utc_timestamps_match_gmtime)
+{
+	char want[64], got[64];
+	unsigned bad = 0;
+
+	for (unsigned long long day = 0; day < 157054; day++) {
+		unsigned long long secs = day * 86400 + 86399 - day % 3600, ns = secs * 1000000000ull + day % 1000 * 1000000 + 999999;
+		time_t t = (time_t)secs;
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(day % 1000));
+		gr_format_utc_ms(ns, got, sizeof(got));
+		if (strcmp(want, got) && bad++ < 3)
+			TH_LOG("%llu ns: %s, gmtime_r: %s", ns, got, want);
+	}
+	EXPECT_EQ(0U, bad);
+	gr_format_utc_ms(951782399999000000ull, got, sizeof(got));
+	EXPECT_STREQ("2000-02-28T23:59:59.999Z", got);
+	gr_format_utc_ms(951782400000000000ull, got, sizeof(got));
+	EXPECT_STREQ("2000-02-29T00:00:00.000Z", got);
+}
 
 /* A spec that does not parse, one refused by prepare's checks (a rw bind
  * with a leased range, a named rootfs): an error, no job, nothing left. */

@@ -4,13 +4,16 @@
  * gr_job_start() returns with the job running (its init alive, its cgroup
  * made, its state entry naming it); a held job (opts.hold, OCI "created")
  * runs only when released; a failure once the job's process exists leaves
- * nothing behind but its range's quarantine. The rest of the job API
+ * nothing behind but its range's quarantine; gr_run()'s exec_done hook (the
+ * "running" state) is skipped for a program that has ended already. The rest of the job API
  * (the state entry's format, prepare, signals, end, kill, gc, structure)
  * is job_api_test's; the fixture is tests/lib/gt-life.h.
  */
 #include <errno.h>
 #include <jansson.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +217,71 @@ TEST_F_TIMEOUT(life, failure_after_start_leaves_nothing, 60)
 	free(args);
 	free(ran);
 	free(rec);
+}
+
+/* gr_run()'s exec_done hook (supervisor.h) for a program that is still
+ * running when the supervisor hears of its exec, and not for one whose end
+ * init has reported already (#5 queued behind #4): the job's "running"
+ * state write, which its end would undo at once. The started hook holds
+ * the supervisor until the job's init has exited (its pidfd is readable:
+ * everything it sent is queued) for /bin/true, and 300 ms for `sleep 3`,
+ * which still runs then. */
+struct exec_done_probe {
+	bool until_init_exits;
+	int calls;
+};
+
+static int hold_started(void *data, pid_t pid, int pidfd, const struct gr_cgroup *cg, struct gr_error **err)
+{
+	const struct exec_done_probe *p = data;
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+	(void)pid, (void)cg, (void)err;
+	if (p->until_init_exits)
+		poll(&pfd, 1, 30000);
+	else
+		usleep(300 * 1000);
+	return 0;
+}
+
+static int count_exec_done(void *data, struct gr_error **err)
+{
+	(void)err;
+	((struct exec_done_probe *)data)->calls++;
+	return 0;
+}
+
+static int exec_done_calls(struct __test_metadata *_metadata, const char *id, const char *args, bool until_init_exits)
+{
+	char *text = NULL;
+	struct gr_spec *spec = NULL;
+	struct gr_error *err = NULL;
+	struct gr_run_result res;
+	struct exec_done_probe probe = { .until_init_exits = until_init_exits };
+	const struct gr_run_hooks hooks = { .started = hold_started, .exec_done = count_exec_done,
+					    .data = &probe };
+
+	if (asprintf(&text, "{\"process\": {\"args\": %s, \"env\": [\"PATH=/usr/bin:/bin\"]}}", args) < 0)
+		abort();
+	EXPECT_EQ(0, gr_spec_load_string(text, strlen(text), "exec-done.json", &spec, &err))
+		TH_LOG("%s", err->msg);
+	if (spec) {
+		EXPECT_EQ(0, gr_run(spec, id, &hooks, &res, &err)) TH_LOG("%s", err->msg);
+		EXPECT_EQ(GR_REASON_EXITED, res.reason);
+		EXPECT_EQ(0, res.exit_code);
+	}
+	gr_spec_free(spec);
+	gr_error_free(err);
+	free(text);
+	return probe.calls;
+}
+
+TEST_F_TIMEOUT(life, exec_done_only_while_the_program_runs, 90)
+{
+	EXPECT_EQ(0, exec_done_calls(_metadata, "api-exec-true", "[\"/bin/true\"]", true));
+	EXPECT_EQ(1, exec_done_calls(_metadata, "api-exec-sleep", "[\"/bin/sleep\", \"3\"]", false));
+	EXPECT_EQ(0, gt_cgroup_dirs("api-exec-true"));
+	EXPECT_EQ(0, gt_cgroup_dirs("api-exec-sleep"));
 }
 
 TEST_HARNESS_MAIN
