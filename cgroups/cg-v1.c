@@ -292,8 +292,10 @@ static int v1_attach_fds(struct gr_cgroup *cg, int *fds, size_t max, struct gr_e
 
 static int v1_view_fds(struct gr_cgroup *cg, int *fds, size_t max, struct gr_error **err)
 {
+	/* private: a clone of the host's (shared) cgroup mount would join its
+	 * peer group, and mounts would propagate between the job and the host */
 	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-					     MOUNT_ATTR_NOEXEC };
+					     MOUNT_ATTR_NOEXEC, .propagation = MS_PRIVATE };
 	size_t n = 0;
 
 	(void)err;
