@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -62,31 +63,33 @@ static int lingerer_setup(int ready, void *arg)
  */
 static pid_t userns_lingerer(bool by_mount, const char *mnt_file)
 {
-	int q[2];
+	int p[2], q[2];
 	char c, path[64], map[64];
 	pid_t job, pid;
 
-	if (pipe(q) < 0)
+	if (pipe(p) < 0 || pipe(q) < 0)
 		abort();
 	job = fork();
 	if (job == 0) {   /* the job: a user namespace of its own, waits for its map */
-		if (unshare(CLONE_NEWUSER) < 0)
+		/* never outlives the test (an orphan would hold its stdout open) */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || unshare(CLONE_NEWUSER) < 0)
 			_exit(1);
+		close(p[0]);
+		close(p[1]);   /* made: the map comes next */
 		close(q[1]);
 		if (read(q[0], &c, 1) < 0)
 			_exit(1);
 		pause();
 		_exit(0);
 	}
+	close(p[1]);
 	close(q[0]);
-	for (int i = 0; i < 200; i++, usleep(5000)) {
-		char self[64], its[64];
-
-		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)job);
-		if (readlink(path, its, sizeof(its)) > 0 && readlink("/proc/self/ns/user", self, sizeof(self)) > 0 &&
-		    strncmp(its, self, sizeof(its)))
-			break;
-	}
+	/* EOF once it has its namespace (or died): no guess at how long an
+	 * unshare takes on a loaded node */
+	if (job < 0 || read(p[0], &c, 1) != 0)
+		abort();
+	close(p[0]);
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)job);
 	snprintf(map, sizeof(map), "0 %u 65536\n", FIRST);
 	for (int i = 0; i < 2; i++) {   /* one write each, as the kernel wants */
 		int fd = open(gt_f("/proc/%d/%s", (int)job, i ? "gid_map" : "uid_map"), O_WRONLY | O_CLOEXEC);

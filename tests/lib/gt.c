@@ -332,10 +332,16 @@ pid_t gt_fork_ready(int (*setup)(int ready, void *arg), void *arg)
 	if (pid < 0)
 		die("fork");
 	if (pid == 0) {
+		/* it never outlives the test: a holder left by a failed
+		 * assertion would keep the test's stdout open, and prove would
+		 * wait for it for ever. Set again after setup: a change of the
+		 * effective or fs ids clears it (prctl(2)). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(p[0]);
 		r = setup(p[1], arg);
 		if (r)
 			_exit(r);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(p[1]);
 		pause();
 		_exit(0);

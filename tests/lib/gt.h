@@ -68,7 +68,7 @@ pid_t gt_start_spec(const char *spec, int as_uid);
  * thread, say) and never return. Returns the child once ready is closed
  * everywhere: it is ready, or it has died.
  */
-pid_t gt_fork_ready(int (*setup)(int ready, void *arg), void *arg);
+pid_t gt_fork_ready(int (*setup)(int ready, void *arg), void *arg);   /* dies with its parent */
 /* Wait for pid; returns exit code or 128+signal. timeout_ms < 0: forever; -1 on timeout. */
 int gt_wait(pid_t pid, int timeout_ms);
 /* Wait until file exists (poll); true if it appeared within timeout_ms. */
