@@ -43,7 +43,7 @@ for gr in "$@"; do
 done
 EVENTS=sched:sched_process_exec,sched:sched_process_exit,syscalls:sys_enter_clone3,syscalls:sys_exit_clone3
 EVENTS=$EVENTS,syscalls:sys_enter_mkdir,syscalls:sys_enter_pivot_root,syscalls:sys_exit_pivot_root
-EVENTS=$EVENTS,syscalls:sys_enter_waitid,syscalls:sys_exit_rmdir,syscalls:sys_enter_exit_group,syscalls:sys_exit_recvfrom
+EVENTS=$EVENTS,syscalls:sys_enter_waitid,syscalls:sys_exit_rmdir,syscalls:sys_enter_exit_group,syscalls:sys_exit_recvfrom,syscalls:sys_exit_recvmsg
 GRIDRUN_STATE_DIR=$T/state perf record -q -o "$T/perf.data" -a -e "$EVENTS" -- \
 	sh -c 'n=$1 spec=$2; shift 2; i=0; while [ $i -lt "$n" ]; do i=$((i+1)); for b; do "$b" run "$spec" || exit 1; done; done' \
 	sh "$N" "$T/spec.json" $BINS >/dev/null 2>"$T/perf.err" || { cat "$T/perf.err" >&2; exit 2; }
@@ -79,7 +79,8 @@ for line in open(sys.argv[1]):
         elif ev == 'syscalls:sys_enter_exit_group':
             cur['end'] = t
     elif pid == cur.get('init'):
-        if ev == 'syscalls:sys_exit_recvfrom' and 'maps' not in cur:
+        # sync #1: recvmsg since it may carry an fd (sync.h), recvfrom before
+        if ev in ('syscalls:sys_exit_recvfrom', 'syscalls:sys_exit_recvmsg') and 'maps' not in cur:
             cur['maps'] = t
         elif ev == 'syscalls:sys_enter_pivot_root':
             cur['pivot0'] = t
