@@ -11,7 +11,7 @@
 # and one for run-prove's exit status.
 #
 # Env: GRIDRUN_VM_DIR (guest artifacts, default $GRIDRUN_BUILD/vm),
-#      GRIDRUN_VM_TIMEOUT (seconds, default 1500), GRIDRUN_VM_VERBOSE=1 (echo
+#      GRIDRUN_VM_TIMEOUT (seconds, default 1800), GRIDRUN_VM_VERBOSE=1 (echo
 #      all of the guest's output to stderr, not only per-file progress).
 set -u
 # bash reads a script as it runs it: the braces make it read all of it first,
@@ -22,7 +22,7 @@ SRC=${GRIDRUN_SRC:-$(cd "$HERE/../.." && pwd)}
 BUILD=$(cd "${GRIDRUN_BUILD:-$SRC/build}" 2>/dev/null && pwd) || BUILD=${GRIDRUN_BUILD:-$SRC/build}
 GR=${GRIDRUN:-$BUILD/gridrun}
 VMDIR=${GRIDRUN_VM_DIR:-$BUILD/vm}
-TIMEOUT=${GRIDRUN_VM_TIMEOUT:-1500}
+TIMEOUT=${GRIDRUN_VM_TIMEOUT:-1800}
 if [ -n "${GRIDRUN_TESTS:-}" ]; then
 	read -r -a TESTS <<<"$GRIDRUN_TESTS"
 else
