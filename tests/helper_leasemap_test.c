@@ -41,20 +41,6 @@
 		EXPECT_STREQ(want_err, _r.err); \
 	} while (0)
 
-static void reap(pid_t pid)
-{
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-}
-
-static char *proc_file(pid_t pid, const char *name)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
-	return gt_read(path);
-}
-
 static const char *pid_s(pid_t pid)
 {
 	return gt_f("%d", (int)pid);

@@ -36,20 +36,6 @@
 #include "gt-helper.h"
 #include "helper.h"
 
-static void reap(pid_t pid)
-{
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-}
-
-static char *proc_file(pid_t pid, const char *name)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
-	return gt_read(path);
-}
-
 /* ---- S18: the request ---- */
 
 static void bad_requests(struct __test_metadata *_metadata, const struct gt_world *w)

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,22 @@ static inline int target_setup(int ready, void *arg)
 	if (how->userns && unshare(CLONE_NEWUSER) < 0)
 		return 95;
 	return 0;
+}
+
+/* A target or holder ends: SIGKILLed and reaped. */
+static inline void reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* /proc/PID/NAME's text (malloc'd), or NULL */
+static inline char *proc_file(pid_t pid, const char *name)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	return gt_read(path);
 }
 
 /* A child of the caller (as uid, if not -1), in a new user namespace if
