@@ -110,21 +110,31 @@ static void apply_site_defaults(struct gr_spec *spec, const struct gr_config *cf
 						 : cfg ? cfg->tmpfs_size : 0;
 }
 
+/* Index of the spec's first read-write bind, or -1. */
+static ssize_t rw_bind(const struct gr_spec *spec)
+{
+	for (size_t i = 0; i < spec->nmounts; i++)
+		if (spec->mounts[i].type == GR_MOUNT_BIND && !(spec->mounts[i].flags & GR_MNT_RDONLY))
+			return (ssize_t)i;
+	return -1;
+}
+
 /* gridrun.pool, checked before anything is created. */
 static int check_pool(const struct gr_spec *spec, struct gr_config *cfg, const struct gr_priv_ops *priv,
 		      const struct gr_pool **pool, struct gr_error **err)
 {
+	ssize_t i;
+
 	*pool = NULL;
 	if (!spec->pool)
 		return 0;
 	/* S20: what a job writes through a rw bind of a host directory would
 	 * stay the range's, out of reach of the sandbox's walk back */
-	for (size_t i = 0; i < spec->nmounts; i++)
-		if (spec->mounts[i].type == GR_MOUNT_BIND && !(spec->mounts[i].flags & GR_MNT_RDONLY))
-			return gr_error_set(err, EPERM, "%s: mounts[%zu]: a read-write bind of `%s` is refused "
-					    "with a leased range (gridrun.pool): files the job left there "
-					    "would stay the range's; add \"ro\"", spec->file, i,
-					    spec->mounts[i].source);
+	i = rw_bind(spec);
+	if (i >= 0)
+		return gr_error_set(err, EPERM, "%s: mounts[%zd]: a read-write bind of `%s` is refused "
+				    "with a leased range (gridrun.pool): files the job left there "
+				    "would stay the range's; add \"ro\"", spec->file, i, spec->mounts[i].source);
 	return priv->may_lease(spec, cfg, pool, err);
 }
 
@@ -387,10 +397,7 @@ static bool job_confined(const struct gr_job *job)
 		return false;
 	if (spec->sandbox && !(job->jh.way && !strcmp(job->jh.way, "idmap")))
 		return false;
-	for (size_t i = 0; i < spec->nmounts; i++)
-		if (spec->mounts[i].type == GR_MOUNT_BIND && !(spec->mounts[i].flags & GR_MNT_RDONLY))
-			return false;
-	return true;
+	return rw_bind(spec) < 0;
 }
 
 static int on_started(void *data, pid_t pid, int pidfd, const struct gr_cgroup *cg, struct gr_error **err)
