@@ -46,7 +46,7 @@
  *    A network account created after the load is not seen: choose pools far
  *    from any directory's allocation (CVE-2024-56433); see examples/.
  *    The NSS and subid part is spared while a stamp in lease_dir says it
- *    passed for the same configuration, passwd, group, subuid, subgid and
+ *    passed for the same pools, passwd, group, subuid, subgid and
  *    nsswitch.conf less than GR_CONFIG_IDS_STAMP_MAX_AGE ago (config-ids.c
  *    says how it is kept and why it can be trusted); GR_CONFIG_IDS_FULL
  *    always checks. While the stamp holds, these checks make no NSS call.
@@ -135,7 +135,7 @@ struct gr_config {
 	struct gr_rootfs *rootfs;
 	size_t nrootfs;
 	bool ids_unchecked;          /* loaded with GR_CONFIG_IDS_LATER, not yet checked */
-	struct stat file_stat;       /* of file as it was read: keys the ids stamp */
+	struct stat file_stat;       /* of file as it was read (no stamp without a file) */
 };
 
 enum {

@@ -669,6 +669,75 @@ TEST_F(conf, the_ids_stamp_spares_the_enumeration_until_an_input_changes)
 }
 
 /*
+ * The stamp is keyed by the pools, not by the file that named them: a
+ * second configuration with the same pools and lease directory (a --config
+ * copy of the site's) trusts the first one's stamp, while one whose pool
+ * layout differs checks in full. Before, each file's identity was part of
+ * the key and two such files made every start enumerate.
+ */
+static void shared_stamp_child(int fd, const char *const conf[4])
+{
+	unsigned n[5];
+	int ok = 1;
+
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/etc", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+		_exit(99);
+	put_etc("nsswitch.conf", "passwd: files\ngroup: files\n");
+	put_etc("passwd", "root:x:0:0::/root:/bin/sh\n");
+	put_etc("group", "root:x:0:\n");
+	for (int i = 0; i < 5; i++) {
+		ok &= stamp_load(conf[i < 4 ? i : 0], 0, NULL, 0);
+		n[i] = gr_config_ids_enumerations();
+	}
+	if (!ok)
+		_exit(97);
+	_exit(write(fd, n, sizeof(n)) == sizeof(n) ? 0 : 98);
+}
+
+TEST_F(conf, configurations_with_the_same_pools_share_the_ids_stamp)
+{
+	/* a: full; b (a copy), c (the same pools written otherwise): the stamp;
+	 * d (another first_uid): full, and its stamp is d's; a again: full */
+	static const unsigned want[5] = { 1, 1, 1, 2, 3 };
+	const char *conf[4];
+	char *leases;
+	unsigned got[5] = { 0 };
+	int p[2], status;
+	pid_t pid;
+
+	ASSERT_LE(0, asprintf(&leases, "%s/leases", self->dir));
+	ASSERT_EQ(0, mkdir(leases, 0700));
+	conf[0] = gt_write(self->dir, "a.conf", "[runtime]\nlease_dir = %s\n\n" POOL_CONF, leases);
+	conf[1] = gt_write(self->dir, "b.conf", "[runtime]\nlease_dir = %s\n\n" POOL_CONF, leases);
+	conf[2] = gt_write(self->dir, "c.conf", "# the same pools\n[runtime]\nlease_dir = %s\n\n"
+			   "[pool atlas]\nranges = 64\nfirst_uid = 3000000000\naccounts = atlas001 atlas002\n",
+			   leases);
+	conf[3] = gt_write(self->dir, "d.conf", "[runtime]\nlease_dir = %s\n\n"
+			   "[pool atlas]\nfirst_uid = 3100000000\nranges = 64\naccounts = atlas001\n", leases);
+	for (int i = 0; i < 4; i++)
+		ASSERT_EQ(0, chmod(conf[i], 0644));
+	ASSERT_EQ(0, pipe(p));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(p[0]);
+		shared_stamp_child(p[1], conf);
+	}
+	close(p[1]);
+	ASSERT_EQ(sizeof(got), read(p[0], got, sizeof(got)));
+	close(p[0]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, status);
+	for (int i = 0; i < 5; i++) {
+		EXPECT_EQ(want[i], got[i]) TH_LOG("load %d", i);
+	}
+	for (int i = 0; i < 4; i++)
+		free((char *)conf[i]);
+	free(leases);
+}
+
+/*
  * gridrun check and gridrun gc as root force the full ids check (issue 17):
  * with a fresh stamp that a job start or ps trusts, gr_check_site() and the
  * CLI's gc load enumerate passwd and group again and refresh the stamp; a
