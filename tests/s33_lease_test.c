@@ -227,17 +227,24 @@ static pid_t ns_child(uid_t as, bool nested)
 
 	if (pipe(p) < 0 || pipe(q) < 0 || pipe(r) < 0)
 		abort();
+	pid_t parent = getpid();
+
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
 		close(q[1]);
 		close(r[0]);
-		if ((as && (setresgid(as, as, as) < 0 || setresuid(as, as, as) < 0)) || unshare(CLONE_NEWUSER) < 0)
+		/* dies with the test, so that an abort leaves no holder paused
+		 * for ever; a change of uid clears the setting, so again after */
+		if ((as && (setresgid(as, as, as) < 0 || setresuid(as, as, as) < 0)) ||
+		    prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent || unshare(CLONE_NEWUSER) < 0)
 			_exit(1);
 		close(p[1]);   /* made: the map comes next */
 		/* nested: as its uid 0 (the range's first), as a job would */
 		if (read(q[0], &c, 1) < 0 ||
-		    (nested && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 || unshare(CLONE_NEWUSER) < 0)))
+		    (nested && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 ||
+				prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent ||
+				unshare(CLONE_NEWUSER) < 0)))
 			_exit(1);
 		if (write(r[1], "k", 1) != 1)   /* done */
 			_exit(1);
