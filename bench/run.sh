@@ -184,14 +184,21 @@ LSM=$(dirname "$GRIDRUN")/gridrun-lsm
 mkdir -m 0700 "$T/bpf"
 ITER_PIN=$T/bpf/gridrun
 
+# The row "gridrun, mount template": its own state directory, whose template
+# mount namespace (gridrun template) in_ns makes in its namespace, after the
+# /etc bind (the template's mounts must be those the jobs' supervisors see).
+TMPL_STATE=$S/state-template
+mkdir -p "$TMPL_STATE"
+
 # CMD... in a mount namespace of its own whose /etc is the scratch copy
 in_ns() {
 	unshare -m --propagation private sh -c 'mount --bind "$0" /etc || exit 2
 		if [ -x "$1" ] && mount -t bpf -o mode=0700 bpf "$2"; then
 			"$1" --pin "$2/gridrun" load-tasks >/dev/null || true
 		fi
-		shift 2
-		exec "$@"' "$T/etc" "$LSM" "$T/bpf" "$@"
+		GRIDRUN_STATE_DIR="$3" "$4" template >/dev/null || exit 2
+		shift 4
+		exec "$@"' "$T/etc" "$LSM" "$T/bpf" "$TMPL_STATE" "$GRIDRUN" "$@"
 }
 
 # Absolute paths, so that no row pays for a PATH search. A missing tool is
@@ -255,6 +262,12 @@ elif [ "$got" -lt 1 ] || [ "$walked" != 0 ]; then
 	echo "bench: leased range, iterator pinned: $got holder scans read the task iterator, $walked walked /proc" >&2
 	rc=1
 fi
+# and the template row is cloned from the template
+if ! in_ns env GRIDRUN_DEBUG=1 GRIDRUN_STATE_DIR="$TMPL_STATE" "$GRIDRUN" run "$T/spec.json" 2>&1 >/dev/null |
+	grep -q "mount template: the job's namespace is a copy of it"; then
+	echo "bench: gridrun, mount template: the job was not cloned from the template" >&2
+	rc=1
+fi
 check_handover "helper mode" "idmap, 0 entries" \
 	setpriv --reuid="$ACCOUNT_UID" --regid="$ACCOUNT_UID" --clear-groups \
 	env GRIDRUN_HELPER="$HB/gridrun-helper" GRIDRUN_STATE_DIR="$S/state-helper" "$HB/gridrun" run "$T/spec-helper.json"
@@ -264,6 +277,8 @@ check_handover "helper mode" "idmap, 0 entries" \
 set -- \
 	-r "floor" /bin/true -- \
 	-R "gridrun" "$GRIDRUN" run "$T/spec.json" -- \
+	-e "GRIDRUN_STATE_DIR=$TMPL_STATE" \
+	-R "gridrun, mount template" "$GRIDRUN" run "$T/spec.json" -- \
 	-R "gridrun, Landlock off" "$GRIDRUN" run "$T/spec-nolandlock.json" -- \
 	-R "gridrun, network none" "$GRIDRUN" run "$T/spec-net.json" -- \
 	-R "gridrun, leased range" "$GRIDRUN" run --config "$T/gridrun.conf" "$T/spec-lease.json" -- \

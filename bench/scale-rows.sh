@@ -17,6 +17,10 @@
 # scratch directory and the measuring cgroups are removed at exit.
 set -u
 GRIDRUN=${1:?usage: $0 GRIDRUN}
+# in a private mount namespace: the template rows' pin goes with it
+if [ -z "${SCALE_ROWS_PRIVATE:-}" ]; then
+	SCALE_ROWS_PRIVATE=1 exec unshare -m --propagation private "$0" "$@"
+fi
 N=${BENCH_SCALE_N:-1000}
 K=${BENCH_SCALE_K:-20}
 BWRAP=$(command -v bwrap || echo bwrap)
@@ -25,6 +29,8 @@ BWRAP=$(command -v bwrap || echo bwrap)
 T=$(mktemp -d /tmp/gridrun-bench.XXXXXX) || exit 2
 S=$(mktemp -d /dev/shm/gridrun-bench-state.XXXXXX) || exit 2
 export GRIDRUN_STATE_DIR=$S
+# the template rows' state directory, with a template mount namespace
+ST=$S-template
 # The measuring cgroup: beneath this shell's own, as gridrun puts its jobs.
 if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
 	CG=/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)
@@ -41,9 +47,12 @@ cleanup() {
 	# the jobs' cgroups (gridrun removes its own) and ours, innermost first
 	[ -d "$CG" ] && find "$CG" -depth -mindepth 1 -type d -exec rmdir {} + 2>/dev/null
 	[ -d "$CG" ] && rmdir "$CG" 2>/dev/null
-	rm -rf "$T" "$S"
+	[ -d "$ST" ] && GRIDRUN_STATE_DIR=$ST "$GRIDRUN" template remove >/dev/null 2>&1
+	rm -rf "$T" "$S" "$ST"
 }
 trap cleanup EXIT
+mkdir "$ST" && GRIDRUN_STATE_DIR=$ST "$GRIDRUN" template >/dev/null ||
+	{ echo "scale-rows: gridrun template failed" >&2; exit 2; }
 trap 'exit 130' INT TERM HUP
 mkdir "$CG" || { echo "scale-rows: cannot create $CG" >&2; exit 2; }
 
@@ -69,13 +78,14 @@ EOF
 running() { pgrep -c -x -f "/bin/sleep $SLEEP_ARG"; }
 
 rc=0
-# K /bin/true starts, one after another: median wall ms and CPU ms per start
+# K /bin/true starts, one after another, with state directory $1: median
+# wall ms and CPU ms per start
 true_starts() {
 	local i t0 walls= c0 c1 r
 	c0=$(cpu_ns)
 	for i in $(seq "$K"); do
 		t0=$(now_ns)
-		in_cg "$GRIDRUN" run "$T/true.json" || r=1
+		GRIDRUN_STATE_DIR=$1 in_cg "$GRIDRUN" run "$T/true.json" || r=1
 		walls="$walls $(( $(now_ns) - t0 ))"
 	done
 	c1=$(cpu_ns)
@@ -113,12 +123,16 @@ stop_all() { # TERM the supervisors (bwrap: KILL), then wait for them
 	while [ "$(running)" -gt 0 ]; do sleep 0.2; done
 }
 
-true_starts
+true_starts "$S"
 idle_wall=$med idle_cpu=$cpu
+true_starts "$ST"
+idle_t_wall=$med idle_t_cpu=$cpu
 n_starts "$GRIDRUN" run "$T/sleep.json"
 gr_all=$all_s gr_all_cpu=$all_cpu
-true_starts
+true_starts "$S"
 busy_wall=$med busy_cpu=$cpu
+true_starts "$ST"
+busy_t_wall=$med busy_t_cpu=$cpu
 stop_all
 n_starts "$BWRAP" --unshare-all --die-with-parent --ro-bind / / --dev /dev --proc /proc /bin/sleep "$SLEEP_ARG"
 bw_all=$all_s bw_all_cpu=$all_cpu
@@ -129,6 +143,8 @@ echo "| scale row (N=$N) | wall | CPU (cgroup) | ratio |"
 echo "|---|--:|--:|--:|"
 echo "| gridrun /bin/true, idle node (median of $K) | $idle_wall ms | $idle_cpu ms | 1 |"
 echo "| gridrun /bin/true while $N jobs run (median of $K) | $busy_wall ms | $busy_cpu ms | $(ratio "$busy_wall" "$idle_wall")× idle |"
+echo "| gridrun /bin/true with the mount template, idle node (median of $K) | $idle_t_wall ms | $idle_t_cpu ms | 1 |"
+echo "| gridrun /bin/true with the mount template while $N jobs run (median of $K) | $busy_t_wall ms | $busy_t_cpu ms | $(ratio "$busy_t_wall" "$idle_t_wall")× idle |"
 echo "| gridrun, $N concurrent starts until all run | $gr_all s | $gr_all_cpu s | $(ratio "$gr_all" "$bw_all")× bwrap |"
 echo "| bwrap --unshare-all, $N concurrent starts until all run | $bw_all s | $bw_all_cpu s | 1 |"
 exit "$rc"

@@ -48,6 +48,12 @@ static const struct {
 	{ "gc", "gc [--config PATH]",
 	  "Remove what crashed runs left: stale state entries, record copies older\n"
 	  "than an hour, leases of dead holders, ended quarantines.\n" },
+	{ "template", "template [remove]",
+	  "As root: make (or remake) the state directory's template mount namespace,\n"
+	  "the host's tree that root-mode jobs are then cloned from instead of each\n"
+	  "cloning \"/\" and pivoting into it (faster starts on a busy node); a job\n"
+	  "uses it only while the mounts it sees are those it was made from. `gc`\n"
+	  "remakes a stale one; `template remove` removes it.\n" },
 	{ "suspend", "suspend ID", "Freeze the running job ID (its whole cgroup).\n" },
 	{ "resume", "resume ID", "Thaw the suspended job ID.\n" },
 	{ "kill", "kill [--all|-a] ID [SIGNAL]",

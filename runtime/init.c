@@ -332,6 +332,7 @@ static int init_setup(const struct gr_child_ctx *ctx, struct gr_error **err)
 		.readonly_paths = spec->readonly_paths,
 		.nreadonly_paths = spec->nreadonly_paths,
 		.tmpfs_size = spec->tmpfs_size,
+		.template_root = ctx->mnt_template,
 	};
 	struct gr_mount_sources src;
 	int mnt = -1;

@@ -46,6 +46,8 @@ struct gr_child_ctx {
 	size_t nattach;                   /* init moves itself into them first */
 	int *view_fds;                    /* v1: clones of the job's cgroup directories for */
 	size_t nviews;                    /* its /sys/fs/cgroup (cgroupns.h), kept until then */
+	bool mnt_template;                /* cloned from the template mount namespace: its
+					   * root is the job's (mnt-template.h), no pivot */
 };
 
 /* The signals the supervisor and init forward to the job. */

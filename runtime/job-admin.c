@@ -16,6 +16,7 @@
 #include "cgroups.h"
 #include "config.h"
 #include "job-int.h"
+#include "mnt-template.h"
 #include "priv.h"
 #include "state.h"
 #include "util.h"
@@ -131,6 +132,15 @@ int gr_job_gc(const struct gr_config *cfg, const struct gr_job_options *opts, st
 		return r;
 	out->swept = true;
 	out->copies = prune_record_copies(dir);
+	/* a template the mounts have moved away from (mnt-template.h) is remade */
+	if (geteuid() == 0 && gr_mnt_template_stale(dir)) {
+		_cleanup_gr_error_ struct gr_error *te = NULL;
+
+		if (gr_mnt_template_make(dir, &te) == 0)
+			out->template_remade = true;
+		else
+			gr_job_say(opts, "gc: %s", te->msg);
+	}
 	if (cfg->npools) {
 		out->pools = true;
 		if ((r = gr_priv_choose()->gc_all(cfg, &stale.lease_gc, err)) < 0)

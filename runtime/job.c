@@ -18,6 +18,7 @@
 #include "landlock.h"
 #include "lease.h"
 #include "lsm.h"
+#include "mnt-template.h"
 #include "priv.h"
 #include "record.h"
 #include "spec.h"
@@ -45,6 +46,7 @@ struct gr_job {
 	struct gr_record_dest rec;
 	bool claimed, ran, ended;
 	struct gr_run_hooks hooks;       /* gr_run_start() keeps a pointer */
+	int mnt_template;                /* during gr_run_start(): mnt-template.h */
 	struct gr_run *run;              /* started, not yet waited for */
 	struct gr_run_result res;
 	pid_t init_pid;                  /* from the started hook, for exec_done */
@@ -169,6 +171,7 @@ int gr_job_prepare(struct gr_spec *spec, struct gr_config *cfg, const struct gr_
 		job->opts = *opts;
 	job->rec = (struct gr_record_dest)GR_RECORD_DEST_INIT;
 	job->jh = (struct gr_job_handover){ .mntfd = -1, .dirfd = -1, .way = "none" };
+	job->mnt_template = -1;
 	job->ended = true;   /* nothing to end until gr_job_start() */
 	/* the privilege backend, once: root does it, else gridrun-helper */
 	job->priv = gr_priv_choose();
@@ -470,6 +473,7 @@ static int lsm_add(void *data, pid_t pid, int pidfd, struct gr_lsm_reg *reg, str
 static int run_start(struct gr_job *job, struct gr_error **err)
 {
 	unsigned flags = job->opts.hold ? GR_RUN_HOLD : job->opts.until_exec ? GR_RUN_UNTIL_EXEC : 0;
+	int r;
 
 	job->hooks = (struct gr_run_hooks){ .cgroup_ready = on_cgroup_ready, .started = on_started,
 					    .exec_done = on_exec_done, .data = job };
@@ -482,7 +486,20 @@ static int run_start(struct gr_job *job, struct gr_error **err)
 	}
 	job->hooks.sandbox_mnt = job->jh.mntfd >= 0 || job->lease_at_maps ? &job->jh.mntfd : NULL;
 	job->hooks.landlock_off = job->cfg && job->cfg->landlock_off;
-	return gr_run_start(job->spec, job->job_id, &job->hooks, flags, &job->res, &job->run, err);
+	/* the host's tree as the root: from the template, if there is one fit for us */
+	if ((job->spec->namespaces & CLONE_NEWNS) && !strcmp(job->spec->root_path, "/")) {
+		const char *why;
+
+		job->mnt_template = gr_mnt_template_open(job->state_dir, &why);
+		if (getenv("GRIDRUN_DEBUG"))
+			fprintf(stderr, "gridrun: debug: job %s: mount template: %s\n", job->job_id, why);
+		job->hooks.mnt_template = job->mnt_template >= 0 ? &job->mnt_template : NULL;
+	}
+	r = gr_run_start(job->spec, job->job_id, &job->hooks, flags, &job->res, &job->run, err);
+	if (job->mnt_template >= 0)
+		close(TAKE_FD(job->mnt_template));
+	job->hooks.mnt_template = NULL;
+	return r;
 }
 
 int gr_job_start(struct gr_job *job, struct gr_error **err)

@@ -164,6 +164,7 @@ struct gr_job_gc_stats {
 	bool swept;              /* the state dir was collected (even if the pools then failed) */
 	unsigned removed;        /* stale state entries */
 	unsigned copies;         /* record copies pruned */
+	bool template_remade;    /* the mount template was stale (mnt-template.h) */
 	bool pools;              /* the configuration has pools: the next two apply */
 	unsigned reclaimed;      /* leases of dead holders */
 	unsigned freed;          /* quarantines ended */

@@ -34,6 +34,7 @@
 #include "config.h"
 #include "gr-seccomp.h"
 #include "job.h"
+#include "mnt-template.h"
 #include "oci.h"
 #include "state.h"
 #include "util.h"
@@ -194,11 +195,31 @@ static int cmd_gc(void)
 	if (st.copies)
 		printf("gridrun gc: removed %u record cop%s older than an hour\n", st.copies,
 		       st.copies == 1 ? "y" : "ies");
+	if (st.template_remade)
+		printf("gridrun gc: remade the stale mount template\n");
 	if (r < 0)
 		return fail(err);
 	if (st.pools)
 		printf("gridrun gc: reclaimed %u lease(s) of dead holders, ended %u quarantine(s)\n",
 		       st.reclaimed, st.freed);
+	return 0;
+}
+
+/* gridrun template [remove]: the state directory's template mount namespace. */
+static int cmd_template(bool remove)
+{
+	_cleanup_gr_error_ struct gr_error *err = NULL;
+	_cleanup_free_ char *dir = NULL;
+	int r = gr_state_dir(&dir, &err);
+
+	if (r >= 0 && remove)
+		r = gr_mnt_template_remove(dir, &err);
+	else if (r >= 0)
+		r = gr_mnt_template_make(dir, &err);
+	if (r < 0)
+		return fail(err);
+	printf("gridrun template: %s %s/" GR_MNT_TEMPLATE_DIR "\n",
+	       remove ? (r ? "removed" : "there was none in") : "made", dir);
 	return 0;
 }
 
@@ -270,7 +291,8 @@ int main(int argc, char **argv)
 
 		argc = take_options(argc, argv);
 		run = !strcmp(cmd, "run") || !strcmp(cmd, "create") ||
-		      (argc == 2 && cmd[0] != '-' && strcmp(cmd, "ps") && strcmp(cmd, "gc"));
+		      (argc == 2 && cmd[0] != '-' && strcmp(cmd, "ps") && strcmp(cmd, "gc") &&
+		       strcmp(cmd, "template"));
 		if (gr_job_config_load(arg_config, run ? GR_JOB_CONFIG_RUN : !strcmp(cmd, "gc") ? GR_JOB_CONFIG_GC : 0,
 				       &site_config, &err) < 0)
 			return fail(err);
@@ -302,6 +324,8 @@ int main(int argc, char **argv)
 		return cmd_ps();
 	if (argc == 2 && !strcmp(cmd, "gc"))
 		return cmd_gc();
+	if (!strcmp(cmd, "template") && (argc == 2 || (argc == 3 && !strcmp(argv[2], "remove"))))
+		return cmd_template(argc == 3);
 	if (argc == 3 && (!strcmp(cmd, "suspend") || !strcmp(cmd, "resume")))
 		return cmd_suspend(argv[2], !strcmp(cmd, "suspend"));
 	if (argc == 4 && !strcmp(cmd, "kill"))
@@ -309,6 +333,7 @@ int main(int argc, char **argv)
 	if (argc == 4 && !strcmp(cmd, "seccomp") && !strcmp(argv[2], "dump"))
 		return cmd_seccomp_dump(argv[3]);
 	if (argc == 2 && cmd[0] != '-' && strcmp(cmd, "check") && strcmp(cmd, "ps") && strcmp(cmd, "gc") &&
+	    strcmp(cmd, "template") &&
 	    strcmp(cmd, "suspend") && strcmp(cmd, "resume") && strcmp(cmd, "kill") &&
 	    strcmp(cmd, "seccomp"))
 		return cmd_run(cmd, NULL, false);

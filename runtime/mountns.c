@@ -254,38 +254,57 @@ static int bind_job_dirs(int rootfd, int jobfs, size_t from, size_t to, struct g
 	return 0;
 }
 
-static int setup_dev(int rootfd, int jobfs, struct gr_error **err)
+/* Clones of the host's device nodes, first thing: the host's /dev is still
+ * reachable (the old root is not gone; from the template, "/" is neither
+ * read-only nor nodev yet, nor /dev covered). All or none: 0 or -errno. */
+static int clone_dev_nodes(int nodes[], struct gr_error **err)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
+		char host[32];
+
+		snprintf(host, sizeof(host), "/dev/%s", dev_nodes[i]);
+		nodes[i] = r < 0 ? -1 : clone_host(host, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
+		if (nodes[i] < 0 && r == 0)
+			r = nodes[i];
+	}
+	if (r < 0)
+		for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++)
+			if (nodes[i] >= 0)
+				close(nodes[i]);
+	return r;
+}
+
+/* /dev: the job tmpfs's `dev`, the nodes (clone_dev_nodes(), taken), links,
+ * devpts, /dev/shm, mqueue. */
+static int setup_dev(int rootfd, int jobfs, int nodes[], struct gr_error **err)
 {
 	static const char *const pts_opts[] = { "newinstance", NULL, "ptmxmode", "0666", "mode", "0620", NULL };
 	_cleanup_close_ int devfd = -1, dirfd = -1;
 	size_t i;
-	int r;
+	int r = 0;
 
 	/* the job's tmpfs's `dev` (job_tmpfs()): nosuid, noexec, as a /dev tmpfs was */
-	devfd = job_dir_bind(jobfs, "dev", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NODEV, err);
-	if (devfd < 0)
-		return devfd;
-	dirfd = ensure_path(rootfd, "/dev", true, err);
-	if (dirfd < 0)
-		return dirfd;
-	if (attach(devfd, dirfd, "/dev", err) < 0)
-		return -(*err)->errnum;
+	if (r == 0)
+		r = devfd = job_dir_bind(jobfs, "dev", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NODEV, err);
+	if (r >= 0)
+		r = dirfd = ensure_path(rootfd, "/dev", true, err);
+	if (r >= 0 && attach(devfd, dirfd, "/dev", err) < 0)
+		r = -(*err)->errnum;
 	for (i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
-		_cleanup_close_ int src = -1, tfd = -1;
-		char host[32], target[32];
+		_cleanup_close_ int src = nodes[i], tfd = -1;
+		char target[32];
 
-		snprintf(host, sizeof(host), "/dev/%s", dev_nodes[i]);
 		snprintf(target, sizeof(target), "/dev/%s", dev_nodes[i]);
-		/* /dev of the host is still reachable: the old root is not gone yet */
-		src = clone_host(host, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
-		if (src < 0)
-			return src;
-		tfd = ensure_path(rootfd, target, false, err);
-		if (tfd < 0)
-			return tfd;
-		if (attach(src, tfd, target, err) < 0)
-			return -(*err)->errnum;
+		if (r < 0)
+			continue;   /* and close the rest */
+		r = tfd = ensure_path(rootfd, target, false, err);
+		if (r >= 0 && attach(src, tfd, target, err) < 0)
+			r = -(*err)->errnum;
 	}
+	if (r < 0)
+		return r;
 	for (i = 0; i < ARRAY_SIZE(dev_links); i++)
 		if (symlinkat(dev_links[i].target, devfd, dev_links[i].name) < 0)
 			return gr_error_sys(err, errno, "symlink /dev/%s", dev_links[i].name);
@@ -479,10 +498,14 @@ int gr_mountns_sources(const struct gr_mount_plan *plan, struct gr_mount_sources
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		return gr_error_sys(err, errno, "mount: make / a recursive slave");
 
-	/* Every host source is cloned now, before anything shadows it. */
-	src->root = clone_host(plan->root_path, true, MOUNT_ATTR_RDONLY | JOB_ATTRS, err);
-	if (src->root < 0)
-		return gr_error_prefix(err, "root");
+	/* Every host source is cloned now, before anything shadows it; from
+	 * the template, "/" itself is the root (made read-only once these are
+	 * cloned: a sandbox clone keeps its own flags) */
+	if (!plan->template_root) {
+		src->root = clone_host(plan->root_path, true, MOUNT_ATTR_RDONLY | JOB_ATTRS, err);
+		if (src->root < 0)
+			return gr_error_prefix(err, "root");
+	}
 	if (plan->sandbox) {
 		if (plan->sandbox_mnt >= 0) {
 			src->sandbox = plan->sandbox_mnt;
@@ -532,10 +555,26 @@ int gr_mountns_in_child(const struct gr_mount_plan *plan, struct gr_mount_source
 	_cleanup_close_ int rootfd = TAKE_FD(src->root), sandboxfd = TAKE_FD(src->sandbox), scratchfd = -1,
 			    coverfd = -1, dirmask = -1, jobfs = -1;
 	_cleanup_free_ int *srcfds = TAKE_PTR(src->binds);
+	int nodes[ARRAY_SIZE(dev_nodes)];
+	bool have_nodes = false;
 	size_t i;
 	int r;
 
 	snprintf(size, sizeof(size), "%llu", plan->tmpfs_size);
+	r = clone_dev_nodes(nodes, err);
+	if (r < 0)
+		goto out;
+	have_nodes = true;
+	if (plan->template_root) {
+		/* 2'. The template's copy: its root is the host's tree, as the
+		 * clone below would be; read-only and nosuid, nodev from here on */
+		rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		r = rootfd < 0 ? gr_error_sys(err, errno, "open the template's root")
+			       : set_attrs(rootfd, MOUNT_ATTR_RDONLY | JOB_ATTRS, true, "/", err);
+		if (r < 0)
+			goto out;
+		goto kernel_fs;
+	}
 	/* 2. Attach the new root over /tmp of this (private) namespace. */
 	{
 		_cleanup_close_ int hostroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -552,13 +591,16 @@ int gr_mountns_in_child(const struct gr_mount_plan *plan, struct gr_mount_source
 		goto out;
 
 	/* 3. Kernel filesystems and private tmpfs. */
+kernel_fs:
 	r = mount_fs_at(rootfd, "/proc", "proc", NULL, JOB_ATTRS | MOUNT_ATTR_NOEXEC, err);
 	if (r < 0)
 		goto out;
 	close(r);
 	jobfs = r = job_tmpfs(rootfd, sz, err);
-	if (r >= 0)
-		r = setup_dev(rootfd, jobfs, err);
+	if (r >= 0) {
+		have_nodes = false;   /* setup_dev() takes them */
+		r = setup_dev(rootfd, jobfs, nodes, err);
+	}
 	if (r >= 0)   /* /tmp, /var/tmp, then /run over the tmpfs's root */
 		r = bind_job_dirs(rootfd, jobfs, 1, ARRAY_SIZE(job_dirs), err);
 	if (r < 0)
@@ -594,8 +636,13 @@ int gr_mountns_in_child(const struct gr_mount_plan *plan, struct gr_mount_source
 		if ((r = readonly_path(rootfd, plan->readonly_paths[i], err)) < 0)
 			goto out;
 
-	r = pivot_into(rootfd, err);
+	if (!plan->template_root)
+		r = pivot_into(rootfd, err);
+	else if (chdir("/") < 0)
+		r = gr_error_sys(err, errno, "chdir /");
 out:
 	close_all(srcfds, plan->nmounts);
+	if (have_nodes)
+		close_all(nodes, ARRAY_SIZE(dev_nodes));
 	return r;
 }

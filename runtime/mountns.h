@@ -60,6 +60,9 @@ struct gr_mount_plan {
 	char *const *readonly_paths;
 	size_t nreadonly_paths;
 	unsigned long long tmpfs_size;    /* bytes; 0: no size= */
+	bool template_root;               /* the namespace is a copy of the template
+					   * (mnt-template.h): its "/" (root_path "/") is the
+					   * new root, made read-only here; no pivot_root */
 };
 
 /*

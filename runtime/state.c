@@ -289,7 +289,8 @@ static void collect(int fd, struct gr_state_gc_stats *st,
 	}
 	st->ran = true;
 	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, GR_STATE_RECORDS))
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, GR_STATE_RECORDS) ||
+		    !strcmp(de->d_name, GR_STATE_MNT_TEMPLATE))
 			continue;
 		st->read++;
 		if (!entry_stale(dirfd(d), de->d_name))

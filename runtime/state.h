@@ -34,6 +34,8 @@
 #include "error.h"
 
 #define GR_STATE_RECORDS "records"
+/* the template mount namespace (mnt-template.h): no job's entry, never gc's */
+#define GR_STATE_MNT_TEMPLATE ".mnt-template"
 
 /*
  * The state entry of one job, DIR/<job-id>/state.json: the one definition of

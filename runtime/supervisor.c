@@ -19,6 +19,7 @@
 #include "supervisor.h"
 #include "helper.h"
 #include "lsm.h"
+#include "mnt-template.h"
 #include "util.h"
 
 const char *gr_reason_name(enum gr_reason r)
@@ -447,6 +448,8 @@ int gr_run_start(const struct gr_spec *spec, const char *job_id, const struct gr
 	sigset_t mask;
 	siginfo_t info;
 	int attach_fds[GR_CGROUP_ATTACH_MAX], nattach, view_fds[GR_CGROUP_VIEW_MAX], nviews;
+	struct gr_mnt_home home;
+	bool templ = false;
 	int r;
 
 	*out = NULL;
@@ -500,7 +503,36 @@ int gr_run_start(const struct gr_spec *spec, const char *job_id, const struct gr
 	}
 	res->started_ns = gr_realtime_ns();
 	s->t_clone0 = gr_now_ns();
+	/* from the template (mnt-template.h): our mount namespace for the clone alone */
+	if (hooks && hooks->mnt_template && *hooks->mnt_template >= 0) {
+		struct gr_error *te = NULL;
+
+		templ = gr_mnt_template_enter(*hooks->mnt_template, &home, &te) == 0;
+		if (getenv("GRIDRUN_DEBUG"))
+			fprintf(stderr, "gridrun: debug: job %s: %s\n", job_id,
+				templ ? "mount template: the job's namespace is a copy of it" : te->msg);
+		gr_error_free(te);
+	}
 	s->pid = clone3_job(spec->namespaces, &s->pidfd, gr_cgroup_clone_fd(s->cg));
+	if (templ && s->pid != 0 && (r = gr_mnt_template_leave(&home, err)) < 0) {
+		/* never go on in the template's namespace */
+		if (s->pid > 0) {
+			syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
+			while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			close(s->pidfd);
+		}
+		s->pidfd = -1;
+		close(sv[1]);
+		close_all(attach_fds, nattach);
+		close_all(view_fds, nviews);
+		return run_finish(s, r, err);
+	}
+	if (templ && s->pid == 0) {
+		/* the host's root and namespace are not init's to hold */
+		gr_mnt_template_drop(&home);
+		close(*hooks->mnt_template);
+	}
 	if (s->pid < 0) {
 		r = gr_error_sys(err, errno, "clone3 into new namespaces");
 		s->pidfd = -1;
@@ -515,7 +547,7 @@ int gr_run_start(const struct gr_spec *spec, const char *job_id, const struct gr
 					    .seccomp = filter, .landlock_abi = res->landlock,
 					    .sandbox_mnt = hooks && hooks->sandbox_mnt ? *hooks->sandbox_mnt : -1,
 					    .attach_fds = attach_fds, .nattach = (size_t)nattach,
-					    .view_fds = view_fds, .nviews = (size_t)nviews };
+					    .view_fds = view_fds, .nviews = (size_t)nviews, .mnt_template = templ };
 
 		close(sv[0]);
 		gr_init_main(&ctx);

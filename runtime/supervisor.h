@@ -113,6 +113,9 @@ struct gr_run_hooks {
 	const int *sandbox_mnt;
 	/* not a hook: the site turned the Landlock layer off (landlock.h) */
 	bool landlock_off;
+	/* not a hook: the template mount namespace to clone the job from
+	 * (mnt-template.h), or NULL; a refused setns() clones it as without */
+	const int *mnt_template;
 };
 
 /* `gridrun start ID` sends this to a held job's supervisor (oci.h). */

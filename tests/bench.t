@@ -33,7 +33,7 @@ rc=$?
 if [ "$rc" = 0 ]; then echo "ok 1 - make bench exits 0"; else echo "not ok 1 - make bench exits $rc"; fi
 
 missing=
-for row in floor gridrun "gridrun, Landlock off" "gridrun, network none" "gridrun, leased range" \
+for row in floor gridrun "gridrun, mount template" "gridrun, Landlock off" "gridrun, network none" "gridrun, leased range" \
 	"gridrun, leased range, iterator pinned" "gridrun, leased range, sandbox idmap" \
 	"gridrun, leased range, sandbox chown" "gridrun, helper mode, sandbox idmap" "bwrap --unshare-all" \
 	"unshare -Urmpif" "runc run"; do
@@ -42,7 +42,7 @@ for row in floor gridrun "gridrun, Landlock off" "gridrun, network none" "gridru
 		missing="$missing [$row]"
 done
 if [ -z "$missing" ]; then
-	echo "ok 2 - the table has all twelve rows with 3 runs each and figures"
+	echo "ok 2 - the table has all thirteen rows with 3 runs each and figures"
 else
 	echo "not ok 2 - rows missing or failed:$missing"
 	printf '%s\n' "$out" | sed 's/^/# /'
@@ -88,6 +88,8 @@ fi
 missing=
 for re in '\| gridrun /bin/true, idle node \(median of 3\) \| [0-9.]+ ms \| [0-9.]+ ms \| 1 \|' \
 	'\| gridrun /bin/true while 10 jobs run \(median of 3\) \| [0-9.]+ ms \| [0-9.]+ ms \| [0-9.]+× idle \|' \
+	'\| gridrun /bin/true with the mount template, idle node \(median of 3\) \| [0-9.]+ ms \| [0-9.]+ ms \| 1 \|' \
+	'\| gridrun /bin/true with the mount template while 10 jobs run \(median of 3\) \| [0-9.]+ ms \| [0-9.]+ ms \| [0-9.]+× idle \|' \
 	'\| gridrun, 10 concurrent starts until all run \| [0-9.]+ s \| [0-9.]+ s \| [0-9.]+× bwrap \|' \
 	'\| bwrap --unshare-all, 10 concurrent starts until all run \| [0-9.]+ s \| [0-9.]+ s \| 1 \|'; do
 	printf '%s\n' "$out" | grep -qE "^$re\$" || missing="$missing [$re]"
