@@ -63,7 +63,8 @@
  * When: compiled to classic BPF in the supervisor at the start of gr_run(),
  * before any cgroup, namespace or process exists (an error: exit 125; an
  * inline profile's messages point into the spec file, at
- * "linux.seccomp..."); installed with seccomp(2) in the job's
+ * "linux.seccomp..."), and the set-id guard merged into it (below): one
+ * filter per job; installed with seccomp(2) in the job's
  * main process after the capability drop and no_new_privs, as the last step:
  * only the execve (and its PATH search) runs filtered, gridrun's own setup
  * never. The job's init (PID 1) is not filtered: it runs only gridrun's code
