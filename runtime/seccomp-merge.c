@@ -31,8 +31,9 @@
  * answer ALLOW from the number and architecture alone still does so, and the
  * kernel's action cache (seccomp_is_const_allow) still keeps it.
  *
- * Not merged, and then stacked as before: a profile that returns A or X (not
- * libseccomp's) or a result above the kernel's 4096 instructions.
+ * Not merged, and then stacked as before: an empty program, one that
+ * returns A or X (libseccomp's never do) or a result above the kernel's
+ * 4096 instructions.
  */
 #include <errno.h>
 #include <linux/filter.h>
@@ -92,6 +93,8 @@ static size_t successors(const struct sock_filter *in, size_t i, size_t *t)
 static void arch_known(const struct sock_filter *p, size_t n, uint64_t start, uint64_t *arch,
 		       bool *a_arch)
 {
+	if (n == 0)
+		return;
 	for (size_t i = 0; i < n; i++) {
 		arch[i] = UNREACHED;
 		a_arch[i] = true;
@@ -209,7 +212,7 @@ int gr_seccomp_add_guard(struct gr_seccomp *f, struct gr_error **err)
 
 	if (f->has_guard)
 		return 1;
-	if (n > MAX_INSNS)
+	if (n == 0 || n > MAX_INSNS)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (is_ret(&f->insns[i]) && BPF_RVAL(f->insns[i].code) != BPF_K)
