@@ -23,7 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "gt.h"
@@ -272,11 +275,21 @@ TEST(every_action_merged_answers_as_the_stacked_pair)
 	equivalent(_metadata, &f);
 }
 
+/* Seccomp_filters: in /proc/self/status, or -1. */
+static int filters(void)
+{
+	char *st = gt_read("/proc/self/status"), *p = st ? strstr(st, "Seccomp_filters:") : NULL;
+	int n = p ? atoi(p + strlen("Seccomp_filters:")) : -1;
+
+	free(st);
+	return n;
+}
+
 TEST(a_program_that_returns_a_register_is_left_to_be_stacked)
 {
 	struct sock_filter p[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1000, 0, 1), /* no such call */
 		BPF_STMT(BPF_RET | BPF_A, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
@@ -284,11 +297,33 @@ TEST(a_program_that_returns_a_register_is_left_to_be_stacked)
 	struct gr_seccomp f = { .insns = copy, .ninsns = 4 };
 	struct gr_error *err = NULL;
 
+	char *dir = gt_tmpdir();
+	int status;
+	pid_t pid;
+
 	memcpy(copy, p, sizeof(p));
 	EXPECT_EQ(0, gr_seccomp_add_guard(&f, &err));
 	EXPECT_FALSE(f.has_guard);
 	EXPECT_EQ(4, f.ninsns);
 	EXPECT_EQ(0, memcmp(copy, p, sizeof(p)));
+	/* installed, it goes over the guard alone: a set-id chmod still fails */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char *file = NULL;
+		int fd;
+
+		if (asprintf(&file, "%s/f", dir) < 0 || (fd = open(file, O_CREAT | O_WRONLY, 0644)) < 0)
+			_exit(2);
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || gr_seccomp_install_in_child(&f, &err) < 0)
+			_exit(3);
+		_exit(filters() != 2 ? 4 : chmod(file, 04755) == 0 || errno != EPERM ? 5 :
+		      chmod(file, 0755) != 0 ? 6 : 0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status) TH_LOG("status %#x", status);
+	gt_rm_rf(dir);
+	free(dir);
 }
 
 /* --- real jobs ---------------------------------------------------------- */
