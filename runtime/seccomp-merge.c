@@ -137,25 +137,33 @@ static int jumps_true(const struct sock_filter *in, uint32_t a)
 }
 
 /*
- * The guard with its returns G made stacked(G, action), simplified, into
- * out (room for n); its length. arch: the architecture the profile has
- * checked where it returns action, or NONE. uniform, keep and a_arch are
- * scratch for n.
+ * The guard for a known architecture arch (or NONE), into out (room for n):
+ * its tests of the architecture decided. scratch and a_arch: for n.
  */
-static size_t guard_copy(const struct sock_filter *guard, size_t n, uint32_t action, uint64_t arch,
-			 struct sock_filter *out, uint64_t *uniform, size_t *keep, bool *a_arch)
+static void guard_for_arch(const struct sock_filter *guard, size_t n, uint64_t arch,
+			   struct sock_filter *out, uint64_t *scratch, bool *a_arch)
 {
-	size_t t[2], m = 0;
-
 	memcpy(out, guard, n * sizeof(*out));
-	/* the guard's own tests of a known architecture: decided here */
-	arch_known(out, n, arch, uniform, a_arch);
+	arch_known(out, n, arch, scratch, a_arch);
 	for (size_t i = 0; i < n; i++) {
-		int yes = uniform[i] < UNREACHED && a_arch[i] ? jumps_true(&out[i], (uint32_t)uniform[i]) : -1;
+		int yes = scratch[i] < UNREACHED && a_arch[i] ? jumps_true(&out[i], (uint32_t)scratch[i]) : -1;
 
 		if (yes >= 0)
 			out[i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, yes ? out[i].jt : out[i].jf, 0, 0);
 	}
+}
+
+/*
+ * That guard (guard_for_arch) with its returns G made stacked(G, action),
+ * simplified, into out (room for n); its length. uniform and keep are
+ * scratch for n.
+ */
+static size_t guard_copy(const struct sock_filter *guard, size_t n, uint32_t action,
+			 struct sock_filter *out, uint64_t *uniform, size_t *keep)
+{
+	size_t t[2], m = 0;
+
+	memcpy(out, guard, n * sizeof(*out));
 	/* backwards: every jump goes forward */
 	for (size_t i = n; i-- > 0;) {
 		size_t ns = successors(out, i, t);
@@ -202,49 +210,59 @@ static size_t guard_copy(const struct sock_filter *guard, size_t n, uint32_t act
 
 int gr_seccomp_add_guard(struct gr_seccomp *f, struct gr_error **err)
 {
-	_cleanup_free_ struct sock_filter *out = NULL;
-	_cleanup_free_ uint64_t *uniform = NULL;
-	_cleanup_free_ size_t *keep = NULL;
+	_cleanup_free_ struct sock_filter *out = NULL, *folded = NULL;
+	_cleanup_free_ uint64_t *uniform = NULL, *arch = NULL;
+	_cleanup_free_ size_t *keep = NULL, *rets = NULL;
 	_cleanup_free_ bool *done = NULL, *a_arch = NULL;
-	_cleanup_free_ uint64_t *arch = NULL;
-	size_t gn, n = f->ninsns, len = n;
+	size_t gn, n = f->ninsns, len = n, nrets = 0;
+	uint64_t folded_for = UNREACHED;
 	const struct sock_filter *guard = gr_seccomp_guard(&gn);
 
 	if (f->has_guard)
 		return 1;
 	if (n == 0 || n > MAX_INSNS)
 		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (is_ret(&f->insns[i]) && BPF_RVAL(f->insns[i].code) != BPF_K)
-			return 0;
 	/* the profile, the copies so far (at most MAX_INSNS in all), one more */
 	out = malloc((MAX_INSNS + gn) * sizeof(*out));
 	uniform = malloc(gn * sizeof(*uniform));
 	keep = malloc(gn * sizeof(*keep));
+	folded = malloc(gn * sizeof(*folded));
+	rets = malloc(n * sizeof(*rets));
 	done = calloc(n, sizeof(*done));
 	arch = malloc(n * sizeof(*arch));
 	a_arch = malloc((n > gn ? n : gn) * sizeof(*a_arch));
-	if (!out || !uniform || !keep || !done || !arch || !a_arch)
+	if (!out || !uniform || !keep || !folded || !rets || !done || !arch || !a_arch)
 		return gr_error_set(err, ENOMEM, "seccomp: out of memory");
+	for (size_t i = 0; i < n; i++) {
+		if (!is_ret(&f->insns[i]))
+			continue;
+		if (BPF_RVAL(f->insns[i].code) != BPF_K)
+			return 0;
+		rets[nrets++] = i;
+	}
 	memcpy(out, f->insns, n * sizeof(*out));
 	arch_known(f->insns, n, NONE, arch, a_arch);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t r = 0; r < nrets; r++) {
+		size_t i = rets[r], m, at = len;
 		uint32_t action = f->insns[i].k;
-		size_t m, at = len;
+		uint64_t a = arch[i] == UNREACHED ? NONE : arch[i];
 
-		if (!is_ret(&f->insns[i]) || done[i])
+		if (done[r])
 			continue;
 		if (len > MAX_INSNS)
 			return 0;
-		m = guard_copy(guard, gn, action, arch[i] == UNREACHED ? NONE : arch[i], out + len,
-			       uniform, keep, a_arch);
+		if (a != folded_for)
+			guard_for_arch(guard, gn, folded_for = a, folded, uniform, a_arch);
+		m = guard_copy(folded, gn, action, out + len, uniform, keep);
 		if (m > 1)
 			len += m;
 		/* every return of this value and architecture: a jump to the copy, or its one return */
-		for (size_t j = i; j < n; j++) {
-			if (!is_ret(&f->insns[j]) || f->insns[j].k != action || arch[j] != arch[i])
+		for (size_t q = r; q < nrets; q++) {
+			size_t j = rets[q];
+
+			if (f->insns[j].k != action || arch[j] != arch[i])
 				continue;
-			done[j] = true;
+			done[q] = true;
 			out[j] = m > 1 ? (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, (uint32_t)(at - j - 1), 0, 0)
 				       : out[at];
 		}
