@@ -67,7 +67,7 @@ $(BUILD)/%.o: %.c $(BUILD)/.deps-build
 # which links the loader's own objects.
 SECCOMP_PROFILES := $(sort $(wildcard seccomp-profiles/*.json))
 SECCOMP_DIR = $(PREFIX)/share/gridrun/seccomp
-SECCOMP_GEN_OBJS := $(addprefix $(BUILD)/runtime/,seccomp.o seccomp-guard.o seccomp-profile.o spec-pos.o error.o)
+SECCOMP_GEN_OBJS := $(addprefix $(BUILD)/runtime/,seccomp.o seccomp-guard.o seccomp-merge.o seccomp-profile.o spec-pos.o error.o)
 $(BUILD)/runtime/seccomp.o: CFLAGS_ALL += -DGR_SECCOMP_DIR='"$(SECCOMP_DIR)"'
 $(BUILD)/gen/builtin-gen: seccomp-profiles/builtin-gen.c $(SECCOMP_GEN_OBJS)
 	@mkdir -p $(@D)

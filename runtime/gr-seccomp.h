@@ -63,7 +63,8 @@
  * When: compiled to classic BPF in the supervisor at the start of gr_run(),
  * before any cgroup, namespace or process exists (an error: exit 125; an
  * inline profile's messages point into the spec file, at
- * "linux.seccomp..."); installed with seccomp(2) in the job's
+ * "linux.seccomp..."), and the set-id guard merged into it (below): one
+ * filter per job; installed with seccomp(2) in the job's
  * main process after the capability drop and no_new_privs, as the last step:
  * only the execve (and its PATH search) runs filtered, gridrun's own setup
  * never. The job's init (PID 1) is not filtered: it runs only gridrun's code
@@ -89,9 +90,11 @@ struct gr_seccomp {
 	struct sock_filter *insns;
 	size_t ninsns;
 	unsigned flags; /* SECCOMP_FILTER_FLAG_* */
+	bool has_guard; /* the set-id guard is merged in (gr_seccomp_add_guard) */
 };
 
-/* The filter for a job: inline linux.seccomp, the named profile, or grid-default. */
+/* The filter for a job: inline linux.seccomp, the named profile, or
+ * grid-default, with the set-id guard merged in where it can be. */
 int gr_seccomp_for_spec(const struct gr_spec *spec, struct gr_seccomp **out, struct gr_error **err);
 /* A profile by name (see above), or by path when name contains a '/'. */
 int gr_seccomp_load(const char *name, struct gr_seccomp **out, struct gr_error **err);
@@ -101,20 +104,34 @@ int gr_seccomp_load_text(const char *text, size_t len, const char *file,
 /* Write libseccomp's pseudo filter code (PFC) of a profile (as for gr_seccomp_load) to fd. */
 int gr_seccomp_dump(const char *name, int fd, struct gr_error **err);
 /* In the job, last before execve; needs no_new_privs. A NULL filter fails.
- * The set-id guard below goes first, under every profile. */
+ * One seccomp(2) with the filter's flags when the guard is merged in;
+ * otherwise the guard alone goes first, under the profile. */
 int gr_seccomp_install_in_child(const struct gr_seccomp *f, struct gr_error **err);
 
 /*
- * The set-id guard (seccomp-guard.c, threat S34): a fixed filter that makes
+ * The set-id guard (seccomp-guard.c, threat S34): a fixed program that makes
  * chmod, fchmod, fchmodat, fchmodat2, mkdir(at), mknod(at), creat and
  * open(at) with O_CREAT/O_TMPFILE fail with EPERM when their mode has
  * S_ISUID or S_ISGID, openat2 with ENOSYS and io_uring_setup with EPERM;
- * everything else it allows (the profile decides). Stacked under the
- * profile, so no profile can allow what it denies. Not part of any profile
+ * everything else it allows (the profile decides). Not part of any profile
  * and not shown by `gridrun seccomp dump`.
+ *
+ * gr_seccomp_add_guard (seccomp-merge.c) rewrites f into one program whose
+ * answer is, for every input, the kernel's for the guard stacked under f
+ * (the strictest action wins; of the same kind, f's): no profile can allow
+ * what the guard denies, and a job costs one filter. Done in the
+ * supervisor at every start (gr_seccomp_for_spec), not at build time: a
+ * spec's own profile needs it there anyway, it takes some 10-40 us (the
+ * child saves ~100 us), nothing is allocated in the job's child, and the
+ * built-in filters stay libseccomp's own (tests compare them with a fresh
+ * compile). 1: merged (f->has_guard); 0: f
+ * cannot be merged (empty, returns A or X, or the result would exceed 4096
+ * instructions) and is left as it is, to be installed over the guard
+ * alone; <0: out of memory.
  */
 const struct sock_filter *gr_seccomp_guard(size_t *ninsns);
 int gr_seccomp_guard_install_in_child(struct gr_error **err);
+int gr_seccomp_add_guard(struct gr_seccomp *f, struct gr_error **err);
 /* The profile directory: $GRIDRUN_SECCOMP_DIR or GR_SECCOMP_DIR. */
 const char *gr_seccomp_dir(void);
 void gr_seccomp_free(struct gr_seccomp *f);

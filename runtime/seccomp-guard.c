@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * seccomp-guard.c - the set-id guard (gr-seccomp.h), installed under every
- * job's profile (threat S34).
+ * seccomp-guard.c - the set-id guard (gr-seccomp.h), merged into every
+ * job's filter (threat S34).
  *
  * Why a filter and not the hand-over: in the idmapped sandbox (and a rw bind)
  * what the job creates is stored as its owner's, so `chmod 6755 tool` would
@@ -20,10 +20,13 @@
  * install -m go through fchmod/fchmodat and get EPERM; cp -p still copies
  * the file, and says it could not preserve the mode.
  *
- * Stacked: it is its own filter, installed before the profile's, and the
- * kernel runs every filter of a task and takes the strictest answer
- * (KILL > TRAP > ERRNO > TRACE > LOG > ALLOW; between two ERRNOs, the newer
- * filter's errno), so no profile, however permissive, can undo it.
+ * Under every profile: the job's filter is the profile's program with this
+ * one merged in (seccomp-merge.c), answering for every call, architecture
+ * and argument what the kernel would answer for this filter stacked under
+ * the profile's: the strictest action (KILL > TRAP > ERRNO > TRACE > LOG >
+ * ALLOW; between two ERRNOs, the profile's errno), so no profile, however
+ * permissive, can undo it. A profile that cannot be merged gets this
+ * program as a filter of its own, installed first.
  *
  * What holds beyond it: a directory created in a set-group-ID directory
  * inherits the bit (the kernel, not the mode argument, sets it), and a file

@@ -294,6 +294,16 @@ int gr_seccomp_load_text(const char *text, size_t len, const char *file,
 	return r < 0 ? r : export_bpf(ctx, flags, out, err);
 }
 
+/* The job's filter: with the guard in it (seccomp-merge.c), or stacked under it. */
+static int add_guard(struct gr_seccomp **f, struct gr_error **err)
+{
+	int r = gr_seccomp_add_guard(*f, err);
+
+	if (r < 0)
+		gr_seccomp_freep(f);
+	return r < 0 ? r : 0;
+}
+
 int gr_seccomp_for_spec(const struct gr_spec *spec, struct gr_seccomp **out, struct gr_error **err)
 {
 	static const char *const inline_path[] = { "linux", "seccomp" };
@@ -307,12 +317,14 @@ int gr_seccomp_for_spec(const struct gr_spec *spec, struct gr_seccomp **out, str
 				    out, err);
 		if (r < 0 && spec->seccomp_profile)
 			gr_error_prefix(err, "%s: gridrun.seccomp_profile", spec->file);
-		return r;
+		return r < 0 ? r : add_guard(out, err);
 	}
 	/* positions in messages point into the spec file */
 	r = build_doc(spec->seccomp_doc, spec->seccomp_doc_len, spec->file, inline_path,
 		      ARRAY_SIZE(inline_path), &ctx, &flags, err);
-	return r < 0 ? r : export_bpf(ctx, flags, out, err);
+	if (r >= 0)
+		r = export_bpf(ctx, flags, out, err);
+	return r < 0 ? r : add_guard(out, err);
 }
 
 int gr_seccomp_dump(const char *name, int fd, struct gr_error **err)
@@ -338,8 +350,9 @@ int gr_seccomp_install_in_child(const struct gr_seccomp *f, struct gr_error **er
 	/* never run a job unfiltered by mistake */
 	if (!f || !f->ninsns)
 		return gr_error_set(err, EINVAL, "seccomp: no filter to install");
-	/* first: a profile may deny seccomp(2) itself */
-	if (gr_seccomp_guard_install_in_child(err) < 0)
+	/* a filter without the guard in it goes over the guard alone, installed
+	 * first: a profile may deny seccomp(2) itself */
+	if (!f->has_guard && gr_seccomp_guard_install_in_child(err) < 0)
 		return -1;
 	prog = (struct sock_fprog){ .len = (unsigned short)f->ninsns, .filter = f->insns };
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &prog) != 0)
