@@ -476,7 +476,8 @@ static int job_read(struct gr_jobs *j, struct job *jb, char *buf)
 	for (int f = 0; f < F_COUNT && r == 0; f++) {
 		ssize_t n;
 
-		if (jb->fd[f] < 0 && f != F1_MEM_MAX)
+		/* v1 memory.limit_in_bytes is never open: its turn below */
+		if (jb->fd[f] < 0 && (f != F1_MEM_MAX || jb->mem_dir < 0))
 			continue;
 		/* the limit is set before the job starts: read once per open */
 		if ((f == F2_MEM_MAX || f == F1_MEM_MAX) && jb->opened && jb->limit_read) {
@@ -494,9 +495,14 @@ static int job_read(struct gr_jobs *j, struct job *jb, char *buf)
 			/* memory.stat, read just before, says that neither the
 			 * job nor an ancestor has a limit (PAGE_COUNTER_MAX
 			 * pages, > 2^62, as parse_file() takes it): then the
-			 * job's own is none either */
-			n = jb->mem_dir < 0 || (cpu1[6] && cpu1[5] >= 1ULL << 62) ? -ENOENT : job_limit_read(j, jb, buf);
-			if (n == -ENOENT) {
+			 * job's own is none either. The file missing where
+			 * memory.stat was read means the directory went since:
+			 * the job is gone, as a failed read says (never half
+			 * there); else the memory controller is off there. */
+			bool none = cpu1[6] && cpu1[5] >= 1ULL << 62;
+
+			n = none ? 0 : job_limit_read(j, jb, buf);
+			if (none || (n == -ENOENT && jb->fd[F1_MEM_STAT] < 0)) {
 				jb->limit_read = true;
 				jb->limit_set = false;
 				continue;
