@@ -13,7 +13,7 @@
 # ROUNDS scrapes; its on-CPU time per scrape (its own cgroup's, so that the
 # reader threads a scrape starts and ends count too; bench/lib.sh);
 # and the wall time of `--textfile` one-shots, start to exit (TEXTFILE_RUNS,
-# 5), median and max. The load average is printed before and after. Target
+# 5), min, median and max. The load average is printed before and after. Target
 # (issue 13): at 1000 jobs a scrape at most 25 ms median and 50 ms p99, a
 # one-shot at most 100 ms. EXPORTER_RT=1 runs the exporters, curl and the
 # one-shots (not the jobs) at chrt -f 50 (bench/lib.sh). Run as root; every job started here is ended
@@ -42,12 +42,12 @@ done
 scrape_rounds "$ROUNDS"
 textfile_runs "${TEXTFILE_RUNS:-5}" "${EXPORTERS[@]}"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "| exporter | jobs | scrape median ms | p90 ms | p99 ms | CPU ms per scrape (median) | textfile one-shot median ms | max ms |"
-echo "|--|--:|--:|--:|--:|--:|--:|--:|"
+echo "| exporter | jobs | scrape median ms | p90 ms | p99 ms | CPU ms per scrape (median) | textfile one-shot min ms | median ms | max ms |"
+echo "|--|--:|--:|--:|--:|--:|--:|--:|--:|"
 pct='function p(q) { i = int(NR * q + 0.999); if (i < 1) i = 1; return t[i] }'
 for k in "${!EXPORTERS[@]}"; do
 	lat=$(sort -g "$S/wall.$k" | awk "$pct"' { t[NR] = $1 * 1000 } END { printf "%.2f | %.2f | %.2f", p(0.5), p(0.9), p(0.99) }')
 	cpu=$(sort -g "$S/c.$k" | awk "$pct"' { t[NR] = $1 / 1e6 } END { printf "%.2f", p(0.5) }')
-	one=$(sort -g "$S/o.$k" | awk "$pct"' { t[NR] = $1 / 1e6 } END { printf "%.1f | %.1f", p(0.5), t[NR] }')
+	one=$(sort -g "$S/o.$k" | awk "$pct"' { t[NR] = $1 / 1e6 } END { printf "%.1f | %.1f | %.1f", t[1], p(0.5), t[NR] }')
 	echo "| ${EXPORTERS[$k]} | $N | $lat | $cpu | $one |"
 done

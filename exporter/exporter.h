@@ -28,7 +28,11 @@
  *    else in a state file is ignored. A v1 directory on a hierarchy none of
  *    the files below is on (cpu, beside cpuacct) is not opened at all. The usage files are opened once and
  *    re-read with pread() (a cgroup file regenerates at offset 0): a pread is
- *    ~4 us here, an open+read+close ~10 us. A read that fails (the cgroup was
+ *    ~4 us here, an open+read+close ~10 us. But v1 memory.limit_in_bytes is
+ *    never kept: it is opened, read and closed, once per open of the others,
+ *    and only when memory.stat's hierarchical_memory_limit (the least of the
+ *    job's and its ancestors' limits) is not "none"; otherwise the job's own
+ *    is none too. A read that fails (the cgroup was
  *    removed: ENODEV) drops the job from that scrape and reopens next time.
  *    While more than the fd budget (RLIMIT_NOFILE less a reserve for
  *    connections) would be open, the rest are opened and closed per scrape.

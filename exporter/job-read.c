@@ -49,8 +49,12 @@ static const struct {
 	[F1_PIDS] = { 1, C_PIDS, "pids.current" },
 	[F1_IO] = { 1, C_BLKIO, "blkio.throttle.io_service_bytes" },
 	[F1_FREEZER] = { 1, C_FREEZER, "freezer.state" },
-	[F1_MEM_MAX] = { 1, C_MEMORY, "memory.limit_in_bytes" },
 	[F1_MEM_STAT] = { 1, C_MEMORY, "memory.stat" },
+	/* never kept open: opened, read and closed only when memory.stat's
+	 * hierarchical_memory_limit (the least of the limits of the job and
+	 * its ancestors) is not "none", so that a job without a limit costs
+	 * one file fewer (job_limit_read()) */
+	[F1_MEM_MAX] = { 1, C_MEMORY, "memory.limit_in_bytes" },
 };
 
 /* The cgroup hierarchies, by device, from libcgroup (cg-discover.h): the
@@ -115,6 +119,7 @@ void gr_job_close(struct gr_jobs *j, struct job *jb)
 	jb->opened = false;
 	jb->limit_read = false;
 	jb->cpu_known = false;
+	jb->mem_dir = -1;
 }
 
 /* The parent of a job directory (job_dir_ok() vouched for its path), kept
@@ -186,7 +191,7 @@ static int job_dir_open(struct gr_jobs *j, const char *path, struct mount *m)
 
 static bool file_wanted(const struct job *jb, int f, const struct mount *m)
 {
-	return files[f].version == m->version && (m->version == 1 ? (files[f].ctl & m->ctl) != 0 : true) &&
+	return f != F1_MEM_MAX && files[f].version == m->version && (m->version == 1 ? (files[f].ctl & m->ctl) != 0 : true) &&
 	       jb->fd[f] == -1;
 }
 
@@ -197,7 +202,7 @@ static bool file_wanted(const struct job *jb, int f, const struct mount *m)
  * kept): then the caller opens the directory itself. 0: nothing is read
  * on this hierarchy (v1 cpu, beside cpuacct), so it is not looked at: an
  * open and a close per job that a one-shot spent for nothing. */
-static int job_files_below_parent(struct gr_jobs *j, struct job *jb, const char *path)
+static int job_files_below_parent(struct gr_jobs *j, struct job *jb, const char *path, unsigned *ctl)
 {
 	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC,
 				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
@@ -216,6 +221,7 @@ static int job_files_below_parent(struct gr_jobs *j, struct job *jb, const char 
 	pthread_mutex_unlock(&j->lock);
 	if (pfd < 0 || m.version != jb->version)
 		return -1;
+	*ctl = m.ctl;
 	bool ok = true, wanted = false;
 
 	for (int f = 0; f < F_COUNT; f++) {
@@ -256,12 +262,15 @@ static int job_open(struct gr_jobs *j, struct job *jb)
 	/* any directory missing: the job's cgroup is being removed */
 	for (size_t d = 0; d < jb->ndirs && r == 0; d++) {
 		struct mount mount = { 0 };
-		int below = job_files_below_parent(j, jb, jb->dirs[d]);
+		unsigned ctl = 0;
+		int below = job_files_below_parent(j, jb, jb->dirs[d], &ctl);
 		_cleanup_close_ int dfd = -1;
 		const struct mount *m = &mount;
 
 		if (below >= 0) {
 			opened += (size_t)below;
+			if (jb->version == 1 && (ctl & C_MEMORY))
+				jb->mem_dir = (int)d;
 			continue;
 		}
 		dfd = job_dir_open(j, jb->dirs[d], &mount);
@@ -275,6 +284,8 @@ static int job_open(struct gr_jobs *j, struct job *jb)
 			     jb->version);
 			continue;
 		}
+		if (jb->version == 1 && (mount.ctl & C_MEMORY))
+			jb->mem_dir = (int)d;
 		for (int f = 0; f < F_COUNT && r == 0; f++) {
 			if (!file_wanted(jb, f, m))
 				continue;
@@ -321,8 +332,9 @@ static void set(struct gr_job_sample *s, enum gr_job_metric m, uint64_t v)
 	s->have |= 1u << m;
 }
 
-/* tmp: v1 cpuacct total, user, system; inactive file bytes and whether read */
-static void parse_file(struct gr_job_sample *s, int f, const char *t, uint64_t tmp[5])
+/* tmp: v1 cpuacct total, user, system; inactive file bytes and whether
+ * read; v1 hierarchical memory limit and whether read */
+static void parse_file(struct gr_job_sample *s, int f, const char *t, uint64_t tmp[7])
 {
 	uint64_t *cpu1 = tmp;
 	bool ok, ok2;
@@ -368,6 +380,11 @@ static void parse_file(struct gr_job_sample *s, int f, const char *t, uint64_t t
 			tmp[3] = v;
 			tmp[4] = 1;
 		}
+		if (f == F1_MEM_STAT) {
+			v = keyed(t, "hierarchical_memory_limit", &ok);
+			tmp[5] = v;
+			tmp[6] = ok;
+		}
 		break;
 	case F1_CPU:
 		cpu1[0] = strtoull(t, NULL, 10);
@@ -410,11 +427,45 @@ static void parse_file(struct gr_job_sample *s, int f, const char *t, uint64_t t
 	}
 }
 
+/* v1 memory.limit_in_bytes of the job's memory directory (jb->mem_dir,
+ * which job_open() found on the memory hierarchy), opened as the files
+ * kept open are (below the kept parent fd, else from /), read into buf and
+ * closed: its length, -ENOENT when it is not there, or -errno. */
+static ssize_t job_limit_read(struct gr_jobs *j, struct job *jb, char *buf)
+{
+	struct open_how below = { .flags = O_RDONLY | O_CLOEXEC,
+				  .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+					     RESOLVE_NO_XDEV };
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	const char *dir = jb->dirs[jb->mem_dir], *name = files[F1_MEM_MAX].name;
+	const struct parent *p;
+	char path[4096 + 64];
+	int pfd = -1, fd = -1;
+	ssize_t n;
+
+	pthread_mutex_lock(&j->lock);
+	if ((p = parent_of(j, dir)))
+		pfd = p->fd;
+	pthread_mutex_unlock(&j->lock);
+	if (pfd >= 0 && snprintf(path, sizeof(path), "%s/%s", strrchr(dir, '/') + 1, name) < (int)sizeof(path))
+		fd = (int)syscall(SYS_openat2, pfd, path, &below, sizeof(below));
+	if (fd < 0 && snprintf(path, sizeof(path), "%s/%s", dir, name) < (int)sizeof(path))
+		fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, buf, READ_BUF - 1, 0);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n;
+}
+
 /* Read the job's figures into jb->s (buf: READ_BUF bytes, the caller
  * thread's); -errno when the cgroup is gone. */
 static int job_read(struct gr_jobs *j, struct job *jb, char *buf)
 {
-	uint64_t cpu1[5] = { 0 };
+	uint64_t cpu1[7] = { 0 };
 	unsigned have1 = 0;
 	int r = 0;
 
@@ -425,7 +476,8 @@ static int job_read(struct gr_jobs *j, struct job *jb, char *buf)
 	for (int f = 0; f < F_COUNT && r == 0; f++) {
 		ssize_t n;
 
-		if (jb->fd[f] < 0)
+		/* v1 memory.limit_in_bytes is never open: its turn below */
+		if (jb->fd[f] < 0 && (f != F1_MEM_MAX || jb->mem_dir < 0))
 			continue;
 		/* the limit is set before the job starts: read once per open */
 		if ((f == F2_MEM_MAX || f == F1_MEM_MAX) && jb->opened && jb->limit_read) {
@@ -439,9 +491,29 @@ static int job_read(struct gr_jobs *j, struct job *jb, char *buf)
 			cpu1[2] = jb->cpu_prev[2];
 			continue;
 		}
-		n = pread(jb->fd[f], buf, READ_BUF - 1, 0);
+		if (f == F1_MEM_MAX) {
+			/* memory.stat, read just before, says that neither the
+			 * job nor an ancestor has a limit (PAGE_COUNTER_MAX
+			 * pages, > 2^62, as parse_file() takes it): then the
+			 * job's own is none either. The file missing where
+			 * memory.stat was read means the directory went since:
+			 * the job is gone, as a failed read says (never half
+			 * there); else the memory controller is off there. */
+			bool none = cpu1[6] && cpu1[5] >= 1ULL << 62;
+
+			n = none ? 0 : job_limit_read(j, jb, buf);
+			if (none || (n == -ENOENT && jb->fd[F1_MEM_STAT] < 0)) {
+				jb->limit_read = true;
+				jb->limit_set = false;
+				continue;
+			}
+		} else {
+			n = pread(jb->fd[f], buf, READ_BUF - 1, 0);
+			if (n < 0)
+				n = -errno;
+		}
 		if (n < 0) {
-			r = -errno;      /* ENODEV: removed under us */
+			r = (int)n;      /* ENODEV: removed under us */
 			break;
 		}
 		buf[n] = '\0';

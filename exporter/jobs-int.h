@@ -33,7 +33,9 @@ enum ctl { C_CPUACCT = 1, C_MEMORY = 2, C_PIDS = 4, C_FREEZER = 8, C_BLKIO = 16 
 
 enum file_id {
 	F2_CPU, F2_MEM, F2_MEM_PEAK, F2_PIDS, F2_MEM_EVENTS, F2_IO, F2_EVENTS, F2_MEM_MAX, F2_MEM_STAT,
-	F1_CPU, F1_CPU_ALL, F1_MEM, F1_MEM_PEAK, F1_OOM, F1_PIDS, F1_IO, F1_FREEZER, F1_MEM_MAX, F1_MEM_STAT,
+	/* F1_MEM_STAT before F1_MEM_MAX: its hierarchical_memory_limit says
+	 * whether the limit file need be opened at all (job-read.c) */
+	F1_CPU, F1_CPU_ALL, F1_MEM, F1_MEM_PEAK, F1_OOM, F1_PIDS, F1_IO, F1_FREEZER, F1_MEM_STAT, F1_MEM_MAX,
 	F_COUNT
 };
 
@@ -60,7 +62,8 @@ struct job {
 	int version;                  /* 0: no cgroup listed */
 	char *dirs[JOB_DIRS_MAX];
 	size_t ndirs;
-	int fd[F_COUNT];              /* open, -1 (closed) or FD_ABSENT */
+	int fd[F_COUNT];              /* open, -1 (closed) or FD_ABSENT; never F1_MEM_MAX */
+	int mem_dir;                  /* v1: dirs[] index of the memory directory, -1: none */
 	bool opened;                  /* fd[] are open (and cached) */
 	bool limit_read, limit_set;   /* the memory limit, read since they were opened */
 	uint64_t limit;

@@ -425,6 +425,7 @@ static struct job *job_get(struct gr_jobs *j, const char *name)
 	jb->wd = -1;
 	for (int f = 0; f < F_COUNT; f++)
 		jb->fd[f] = -1;
+	jb->mem_dir = -1;
 	return jb;
 }
 

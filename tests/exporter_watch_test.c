@@ -9,7 +9,9 @@
  * entry, an entry removed, a supervisor that ended, the whole state
  * directory replaced by another. Jobs that come and go leave no fd behind.
  * A v1 job's cpu directory (nothing is read there) is not opened: a job
- * whose cpu directory went is read as before.
+ * whose cpu directory went is read as before. A v1 job's memory limit file
+ * is read only where memory.stat says some limit applies, and never kept
+ * open; the limits shown are the same.
  *
  * The jobs are what a supervisor leaves, as in exporter_scale_test: real
  * job cgroups (v1 or v2) and state entries, each with its own live
@@ -163,8 +165,9 @@ static int running(const char *text)
 	return p ? atoi(p + strlen("\ngridrun_jobs_running ")) : -1;
 }
 
-/* The exporter's fds but sockets (connections come and go on their own). */
-static int fds_of(pid_t pid)
+/* The exporter's fds but sockets (connections come and go on their own);
+ * with a name, only those on a file of that name. */
+static int fds_named(pid_t pid, const char *name)
 {
 	char path[64], link[4096], target[256];
 	struct dirent *de;
@@ -180,11 +183,19 @@ static int fds_of(pid_t pid)
 			continue;
 		snprintf(link, sizeof(link), "%s/%s", path, de->d_name);
 		k = readlink(link, target, sizeof(target) - 1);
-		n += k > 0 && strncmp(target, "socket:", 7);
+		if (k > 0)
+			target[k] = '\0';
+		n += k > 0 && strncmp(target, "socket:", 7) &&
+		     (!name || (strrchr(target, '/') && !strcmp(strrchr(target, '/') + 1, name)));
 	}
 	if (d)
 		closedir(d);
 	return n;
+}
+
+static int fds_of(pid_t pid)
+{
+	return fds_named(pid, NULL);
 }
 
 /* state_dir/id/state.json replaced (renamed over) by a FIFO, or back by json. */
@@ -347,6 +358,104 @@ TEST_F_TIMEOUT(ex, a_v1_cpu_directory_is_not_opened, 120)
 	text = scrape(self);
 	EXPECT_STREQ("acct", account_of(text, &wj[0]));
 	free(text);
+	jobs_end(self);
+}
+
+/* The value of job id's memory limit series in text, "" when it has none. */
+static const char *limit_of(const char *text, const char *id)
+{
+	static char v[32];
+	char key[128];
+	const char *p;
+
+	snprintf(key, sizeof(key), "\ngridrun_job_memory_limit_bytes{job_id=\"%s\",", id);
+	p = text ? strstr(text, key) : NULL;
+	v[0] = '\0';
+	if (p && (p = strchr(p + 1, '}')))
+		snprintf(v, sizeof(v), "%.*s", (int)strcspn(p + 2, "\n"), p + 2);
+	return v;
+}
+
+static int write_file(const char *dir, const char *name, const char *text)
+{
+	char path[4096];
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	r = write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -1;
+	close(fd);
+	return r;
+}
+
+/*
+ * v1: a job's memory.limit_in_bytes is read only where memory.stat's
+ * hierarchical_memory_limit (the least of its own and its ancestors'
+ * limits) says there is one, and is never kept open. Job a has no limit
+ * anywhere; job b none of its own, under a cgroup limited to 512 MiB (its
+ * state names only its memory directory, below that cgroup); job c its own
+ * 256 MiB. Only c has a limit series, in a one-shot and a scrape alike.
+ */
+TEST_F_TIMEOUT(ex, a_v1_limit_file_is_read_only_below_a_limit, 120)
+{
+	const char *paths[8], *mem = NULL;
+	char *prom, *text, *cmd, *json = NULL, *holder = NULL, *bdir = NULL;
+	struct gr_job_state st = { 0 };
+	struct gr_error *err = NULL;
+	size_t n;
+
+	chmod(self->dir, 0755);
+	ASSERT_EQ(0, mkdir(self->state, 0755));
+	ASSERT_EQ(0, job_make(self, 0, "a", "acct"));
+	ASSERT_EQ(0, job_make(self, 2, "c", "acct"));
+	if (gr_cgroup_version(wj[0].cg) != 1) {
+		TH_LOG("cgroup v2: memory.max is read as before");
+		jobs_end(self);
+		return;
+	}
+	n = gr_cgroup_paths(wj[2].cg, paths, 8);
+	for (size_t i = 0; i < n; i++)
+		if (strstr(paths[i], "/memory/"))
+			mem = paths[i];
+	ASSERT_NE(NULL, mem) TH_LOG("no v1 memory hierarchy on this node");
+	ASSERT_EQ(0, write_file(mem, "memory.limit_in_bytes", "268435456"));
+	/* job b: a supervisor, a memory directory below a limited holder */
+	ASSERT_EQ(0, job_make(self, 1, "b", "acct"));
+	holder = S(self, "%.*s/exp-limit-%d", (int)(strrchr(mem, '/') - mem), mem, (int)getpid());
+	bdir = S(self, "%s/gridrun-%s", holder, wj[1].id);
+	ASSERT_EQ(0, mkdir(holder, 0755));
+	ASSERT_EQ(0, write_file(holder, "memory.limit_in_bytes", "536870912"));
+	ASSERT_EQ(0, mkdir(bdir, 0755));
+	st = (struct gr_job_state){ .job_id = wj[1].id, .supervisor_pid = self->jobs[1], .supervisor_start = wj[1].start,
+				    .supervisor_start_epoch_ns = 1700000000000000000ULL, .account = "acct",
+				    .cgroup_version = 1, .ncgroups = 1, .cgroups = { bdir } };
+	ASSERT_EQ(0, gr_job_state_format(&st, &json, &err));
+	ASSERT_EQ(0, replace_state(self->state, wj[1].id, json));
+	free(json);
+
+	prom = S(self, "%s/one.prom", self->dir);
+	cmd = S(self, "timeout -s KILL 60 %s --textfile %s --state-dir %s", exporter_bin(), prom, self->state);
+	ASSERT_EQ(0, system(cmd));
+	ASSERT_GT(exporter_start(self, -1, NULL, NULL), 0);
+	for (int pass = 0; pass < 2; pass++) {
+		text = pass ? scrape(self) : gt_read(prom);
+		EXPECT_EQ(3, running(text)) TH_LOG("pass %d", pass);
+		/* b has only its memory directory: no pids series */
+		EXPECT_NE(NULL, strstr(text, S(self, "\ngridrun_job_memory_bytes{job_id=\"%s\",", wj[1].id)))
+			TH_LOG("job b, pass %d", pass);
+		EXPECT_STREQ("", limit_of(text, wj[0].id)) TH_LOG("job a, pass %d", pass);
+		EXPECT_STREQ("", limit_of(text, wj[1].id)) TH_LOG("job b, pass %d", pass);
+		EXPECT_STREQ("268435456", limit_of(text, wj[2].id)) TH_LOG("job c, pass %d", pass);
+		free(text);
+	}
+	/* what the daemon keeps open: memory.stat of each, no limit file */
+	EXPECT_EQ(3, fds_named(self->exporter, "memory.stat"));
+	EXPECT_EQ(0, fds_named(self->exporter, "memory.limit_in_bytes"));
+	gr_state_release(self->state, wj[1].id);
+	rmdir(bdir);
+	rmdir(holder);
 	jobs_end(self);
 }
 
