@@ -273,5 +273,9 @@ int gr_seccomp_add_guard(struct gr_seccomp *f, struct gr_error **err)
 	f->insns = TAKE_PTR(out);
 	f->ninsns = len;
 	f->has_guard = true;
+	/* the guard's own filter had no flags: a profile's SPEC_ALLOW must not
+	 * take the speculative store bypass mitigation from the job, which
+	 * that filter forced where the kernel ties it to seccomp */
+	f->flags &= ~(unsigned)SECCOMP_FILTER_FLAG_SPEC_ALLOW;
 	return 1;
 }

@@ -252,6 +252,26 @@ TEST(a_permissive_profile_merged_answers_as_the_stacked_pair)
 	gr_seccomp_free(f);
 }
 
+/*
+ * The guard's own filter had no flags, so where the kernel ties the
+ * speculative store bypass mitigation to seccomp it was forced on; merged,
+ * a profile's SPEC_ALLOW must not take it off (LOG stays the profile's).
+ */
+TEST(a_profiles_spec_allow_does_not_survive_the_merge)
+{
+	static const char text[] = "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"flags\": "
+				   "[\"SECCOMP_FILTER_FLAG_SPEC_ALLOW\", \"SECCOMP_FILTER_FLAG_LOG\"], "
+				   "\"syscalls\": []}";
+	struct gr_seccomp *f = NULL;
+	struct gr_error *err = NULL;
+
+	ASSERT_EQ(0, gr_seccomp_load_text(text, strlen(text), "spec-allow.json", &f, &err)) TH_LOG("%s", err->msg);
+	ASSERT_EQ(1, gr_seccomp_add_guard(f, &err));
+	EXPECT_TRUE(f->has_guard);
+	EXPECT_EQ(SECCOMP_FILTER_FLAG_LOG, f->flags);
+	gr_seccomp_free(f);
+}
+
 /* Returns libseccomp would not write: USER_NOTIF, data bits on ALLOW, TRAP, KILL. */
 TEST(every_action_merged_answers_as_the_stacked_pair)
 {
