@@ -6,7 +6,9 @@
 # handed over by idmapped mount or by chown, in a leased range with the BPF
 # task iterator pinned for its holder scans, and in helper mode), bubblewrap,
 # unshare(1) and runc, measured in one interleaved run by build/bench/startbench
-# (bench/startbench.c); then the sandbox hand-over alone for 10 000 files,
+# (bench/startbench.c); helper mode with the iterator pinned where the setuid
+# helper reads it, and bwrap, in a second run of the driver in a namespace of
+# their own; then the sandbox hand-over alone for 10 000 files,
 # idmapped mount against chown walk (bench/handover-bench.c).
 #
 #   bench/run.sh GRIDRUN                  print the tables and the machine facts
@@ -300,6 +302,52 @@ if [ "$drc" -ge 2 ]; then
 	exit 2
 fi
 [ "$drc" = 0 ] || rc=1
+
+# --- helper mode with the task iterator: a second driver pass ---------------
+# The setuid helper ignores GRIDRUN_LSM_PIN (its environment is cleared): it
+# reads the iterator only at /sys/fs/bpf/gridrun. So this row runs in a mount
+# namespace of its own (in_sys_bpf: the scratch /etc, and a bpf filesystem,
+# mode 0700 as systemd mounts it, on /sys/fs/bpf there with the iterator
+# pinned as /sys/fs/bpf/gridrun/tasks), which the first pass's rows never
+# see, with bwrap beside it for its ratios.
+in_sys_bpf() {
+	unshare -m --propagation private sh -c 'mount --bind "$0" /etc || exit 2
+		if [ -x "$1" ] && mount -t bpf -o mode=0700 bpf /sys/fs/bpf; then
+			"$1" --pin /sys/fs/bpf/gridrun load-tasks >/dev/null || true
+		fi
+		shift
+		exec "$@"' "$T/etc" "$LSM" "$@"
+}
+rows_iter() { # CMD... with this pass's rows after it
+	"$@" -u "$ACCOUNT_UID" -e "GRIDRUN_HELPER=$HB/gridrun-helper" -e "GRIDRUN_STATE_DIR=$S/state-helper" \
+		-R "gridrun, helper mode, sandbox idmap, iterator pinned" "$HB/gridrun" run "$T/spec-helper.json" -- \
+		-r "bwrap --unshare-all" "$BWRAP" --unshare-all --die-with-parent --ro-bind / / --dev /dev --proc /proc /bin/true --
+}
+# and the helper does read it: its holder scans (lease-map's acquire, the
+# release's) each open the pin, as one traced job shows
+ITER_SEEN="not checked (no strace)"
+if [ ! -x "$LSM" ]; then
+	ITER_SEEN="none: $LSM is not built"
+	echo "bench: $LSM is not built (clang, bpftool): the helper's iterator row walks /proc" >&2
+elif command -v strace >/dev/null 2>&1; then
+	in_sys_bpf strace -f -e trace=openat -o "$T/helper-iter.strace" \
+		setpriv --reuid="$ACCOUNT_UID" --regid="$ACCOUNT_UID" --clear-groups \
+		env GRIDRUN_HELPER="$HB/gridrun-helper" GRIDRUN_STATE_DIR="$S/state-helper" \
+		"$HB/gridrun" run "$T/spec-helper.json" >/dev/null 2>&1 || true
+	got=$(grep -c 'openat([0-9]*, "tasks", ' "$T/helper-iter.strace" || true)
+	ITER_SEEN="$got reads of the pin in one traced job"
+	if [ "$got" -lt 2 ]; then
+		echo "bench: helper mode, iterator pinned: the helper read the pin $got times, expected 2" >&2
+		rc=1
+	fi
+fi
+drc=0
+rows_iter in_sys_bpf "$DRIVER" -n "$N" -w "$WARMUP" -o "$OUT/runs-iter.tsv" -x "bwrap --unshare-all" >"$T/table-iter.md" || drc=$?
+if [ "$drc" -ge 2 ]; then
+	echo "bench: the driver failed (status $drc) in the iterator pass" >&2
+	exit 2
+fi
+[ "$drc" = 0 ] || rc=1
 LOAD1=$(cut -d' ' -f1 /proc/loadavg)
 
 # --- the hand-over alone ---------------------------------------------------
@@ -375,6 +423,12 @@ report() {
 	show_row "$@"
 	echo
 	echo "Sandbox hand-over per row, from one run with GRIDRUN_DEBUG=1 before the measurement: $SEEN."
+	echo
+	echo "Helper mode with the BPF task iterator, a second pass of the driver (same N and warm-up) after the first: the setuid helper ignores GRIDRUN_LSM_PIN and reads the iterator only at /sys/fs/bpf/gridrun, so this pass runs in a mount namespace of its own with a bpf filesystem (mode 0700, as systemd mounts it) on /sys/fs/bpf and the iterator pinned there (\`gridrun-lsm --pin /sys/fs/bpf/gridrun load-tasks\`), which no row above sees; its ratios are to the bwrap row of this pass. Pin reads by the helper: $ITER_SEEN."
+	echo
+	cat "$T/table-iter.md"
+	echo
+	rows_iter show_row
 	echo
 	echo "Machine: Linux $(uname -r), $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), cgroup $(cgroup_mode), 1-minute load average $LOAD0 before the run, $LOAD1 after it; $(date -u '+%Y-%m-%d %H:%M UTC')."
 	echo "gridrun: $(gitdesc), binary built $(date -u -r "$GRIDRUN" '+%Y-%m-%d %H:%M UTC'); $(ver "$BWRAP" --version); $(ver "$UNSHARE" --version); $(ver "$RUNC" --version)."

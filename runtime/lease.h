@@ -85,7 +85,8 @@
  *    from one read of the BPF task iterator when `gridrun-lsm` pinned it
  *    (DIR/tasks, lease-iter.c; the tasks with an id >= 65536) instead of
  *    reading every process's status in /proc, and judges each as before:
- *    one scan, 97 processes 2.8 -> 0.075 ms, ~3150 107-149 -> 8-9 ms. A
+ *    one scan, 97 processes 2.8 -> 0.075 ms, ~3150 107-149 -> 8-9 ms
+ *    (1.2-2.4 ms since the program reads by plain loads). A
  *    garbled file (a crash of the node while it was written) is judged by
  *    its mtime: a lease from an earlier boot is reclaimed, one from this
  *    boot is left alone.

@@ -395,6 +395,9 @@ static void after_the_step(struct __test_metadata *_metadata, const struct gt_wo
 			char *argv[] = { "gridrun-helper", "gc", "atlas", NULL }, *envp[] = { NULL };
 
 			dup2(p[1], 1);
+			/* left ignored by the caller: the helper resets them */
+			signal(SIGTERM, SIG_IGN);
+			signal(SIGUSR1, SIG_IGN);
 			execve(w->helper, argv, envp);
 			_exit(96);
 		}
@@ -408,6 +411,8 @@ static void after_the_step(struct __test_metadata *_metadata, const struct gt_wo
 		EXPECT_NE(NULL, strstr(st, "\nCapInh:\t0000000000000000\nCapPrm:\t0000000000000000\n"
 				       "CapEff:\t0000000000000000\nCapBnd:\t00000000002800ed\n"
 				       "CapAmb:\t0000000000000000\n"));
+		/* no signal blocked, and only SIGXFSZ ignored */
+		EXPECT_NE(NULL, strstr(st, "\nSigBlk:\t0000000000000000\nSigIgn:\t0000000001000000\n")) TH_LOG("%s", st);
 		free(st);
 		/* non-dumpable: ptrace and /proc/PID/mem refused */
 		errno = 0;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/magic.h>
 #include <linux/securebits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -177,13 +179,63 @@ static int sane_fds(struct gr_error **err)
 	return 0;
 }
 
-static void sane_signals(void)
+/*
+ * What entry resets, as execve(2) left it, from one read of /proc/self/status
+ * instead of a system call a signal and one a capability (issue 13: 64
+ * rt_sigaction and 48 PR_CAPBSET_READ calls, ~0.1 ms a run): the signals
+ * inherited ignored (execve reset every handled one to SIG_DFL; an ignored
+ * one stays ignored, so only those need resetting) and the bounding set. ok
+ * false (no procfs, a short read): entry asks of every signal and capability.
+ */
+struct self_view {
+	bool ok;
+	unsigned long long sig_ign, cap_bnd;
+};
+
+/* The hex mask after key ("\nSigIgn:\t") in text. */
+static int hex_field(const char *text, const char *key, unsigned long long *out)
+{
+	const char *p = strstr(text, key);
+	char *end;
+
+	if (!p)
+		return -ENOENT;
+	p += strlen(key);
+	errno = 0;
+	*out = strtoull(p, &end, 16);
+	return end == p || errno || *end != '\n' ? -EINVAL : 0;
+}
+
+static void read_self(struct self_view *v)
+{
+	char buf[8192];
+	size_t n = 0;
+	ssize_t r = 0;
+	struct statfs sf;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	v->ok = false;
+	if (fd < 0)
+		return;
+	if (fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC)
+		while (n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+			n += (size_t)r;
+	close(fd);
+	if (r != 0 || n == 0)   /* a read error, full buffer, or not procfs */
+		return;
+	buf[n] = '\0';
+	v->ok = hex_field(buf, "\nSigIgn:\t", &v->sig_ign) == 0 &&
+		hex_field(buf, "\nCapBnd:\t", &v->cap_bnd) == 0;
+}
+
+static void sane_signals(const struct self_view *v)
 {
 	struct sigaction sa = { .sa_handler = SIG_DFL };
 	sigset_t none;
 
 	for (int s = 1; s < NSIG; s++)
-		sigaction(s, &sa, NULL);   /* fails for KILL, STOP and libc's own: fine */
+		if (!v->ok || (s <= 64 && (v->sig_ign >> (s - 1) & 1)))
+			sigaction(s, &sa, NULL);   /* fails for KILL, STOP and libc's own: fine */
 	signal(SIGXFSZ, SIG_IGN);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -270,7 +322,7 @@ static int raise_setpcap(void)
 
 /* Only kept[] permitted; the rest leave the bounding set too when we can
  * (setuid-root: CAP_SETPCAP), so nothing exec'd could get them. */
-static int narrow_caps(struct gr_error **err)
+static int narrow_caps(const struct self_view *view, struct gr_error **err)
 {
 	cap_t c = cap_get_proc();
 	bool setuid_ok, setpcap;
@@ -294,15 +346,18 @@ static int narrow_caps(struct gr_error **err)
 	if (setpcap) {
 		if (raise_setpcap() < 0)
 			return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "raise CAP_SETPCAP");
-		for (cap_value_t v = 0; CAP_IS_SUPPORTED(v); v++)
-			if (!is_kept(v) && cap_drop_bound(v) < 0)
+		/* the bounding set's members (view), else every supported one */
+		for (cap_value_t v = 0; view->ok ? v < 64 : CAP_IS_SUPPORTED(v); v++)
+			if ((!view->ok || (view->cap_bnd >> v & 1)) && !is_kept(v) && cap_drop_bound(v) < 0)
 				return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "drop bounding set");
 		/* exec can never make this process (or a child) root again */
 		if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
 			  SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED, 0, 0, 0) < 0)
 			return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "securebits");
 	}
-	if (cap_reset_ambient() < 0)
+	/* one prctl (libcap's cap_reset_ambient() first asks of each capability);
+	 * EINVAL: a kernel without ambient capabilities, so none to clear */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "clear ambient capabilities");
 	return set_caps(true, true, err);
 }
@@ -382,6 +437,7 @@ int gr_helper_enter(struct gr_helper_caller *c, struct gr_error **err)
 	gid_t rgid = getgid();
 	_cleanup_free_ char *status = NULL;
 	unsigned long uids[2];
+	struct self_view view;
 	char path[64];
 	int r;
 
@@ -390,13 +446,14 @@ int gr_helper_enter(struct gr_helper_caller *c, struct gr_error **err)
 	gr_helper_clean_env();
 	umask(077);
 	setrlimit(RLIMIT_CORE, &no_core);
-	sane_signals();
+	read_self(&view);
+	sane_signals(&view);
 	*c = (struct gr_helper_caller){ .pidfd = -1, .uid = ruid, .gid = rgid };
 	r = sane_fds(err);
 	if (r < 0)
 		return r;
 	/* 2 */
-	r = narrow_caps(err);
+	r = narrow_caps(&view, err);
 	if (r < 0)
 		return r;
 	if (ruid == 0 || rgid == 0)

@@ -101,7 +101,9 @@
  * Privilege, in order (gr_helper_enter() runs before argv is looked at):
  *  1. non-dumpable, environment cleared, umask 077, fds 0-2 present and all
  *     fds above 4 closed, signal dispositions and mask reset (SIGXFSZ
- *     ignored: a write past the caller's RLIMIT_FSIZE is an error, not death).
+ *     ignored: a write past the caller's RLIMIT_FSIZE is an error, not death;
+ *     execve left only the ignored ones to reset, which one read of
+ *     /proc/self/status names, with the bounding set of step 2).
  *  2. capabilities: only CAP_SETUID, CAP_SETGID, CAP_KILL and, for the
  *     sandbox hand-over, CAP_CHOWN, CAP_DAC_READ_SEARCH, CAP_FOWNER and
  *     CAP_SYS_ADMIN stay permitted (every other one leaves the bounding set
