@@ -151,6 +151,15 @@ int gr_job_gc(const struct gr_config *cfg, const struct gr_job_options *opts, st
 	return 0;
 }
 
+int gr_job_template(bool remove, char **state_dir, struct gr_error **err)
+{
+	int r = gr_state_dir(state_dir, err);
+
+	if (r < 0)
+		return r;
+	return remove ? gr_mnt_template_remove(*state_dir, err) : gr_mnt_template_make(*state_dir, err);
+}
+
 struct list_ctx {
 	void (*cb)(void *data, const char *job_id, const struct gr_job_state *st, bool alive);
 	void *data;

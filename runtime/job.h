@@ -171,5 +171,9 @@ struct gr_job_gc_stats {
 };
 int gr_job_gc(const struct gr_config *cfg, const struct gr_job_options *opts, struct gr_job_gc_stats *st,
 	      struct gr_error **err);
+/* gridrun template [remove]: make (or remake) or remove the state
+ * directory's template mount namespace (mnt-template.h); *state_dir is set
+ * to it (the caller frees it). remove: 1 if there was one, else 0. */
+int gr_job_template(bool remove, char **state_dir, struct gr_error **err);
 
 #endif

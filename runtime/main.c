@@ -34,7 +34,6 @@
 #include "config.h"
 #include "gr-seccomp.h"
 #include "job.h"
-#include "mnt-template.h"
 #include "oci.h"
 #include "state.h"
 #include "util.h"
@@ -210,15 +209,11 @@ static int cmd_template(bool remove)
 {
 	_cleanup_gr_error_ struct gr_error *err = NULL;
 	_cleanup_free_ char *dir = NULL;
-	int r = gr_state_dir(&dir, &err);
+	int r = gr_job_template(remove, &dir, &err);
 
-	if (r >= 0 && remove)
-		r = gr_mnt_template_remove(dir, &err);
-	else if (r >= 0)
-		r = gr_mnt_template_make(dir, &err);
 	if (r < 0)
 		return fail(err);
-	printf("gridrun template: %s %s/" GR_MNT_TEMPLATE_DIR "\n",
+	printf("gridrun template: %s %s/" GR_STATE_MNT_TEMPLATE "\n",
 	       remove ? (r ? "removed" : "there was none in") : "made", dir);
 	return 0;
 }
