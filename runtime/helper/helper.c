@@ -230,12 +230,19 @@ static void read_self(struct self_view *v)
 
 static void sane_signals(const struct self_view *v)
 {
-	struct sigaction sa = { .sa_handler = SIG_DFL };
+	/* the kernel's struct sigaction: glibc's sigaction() refuses its own
+	 * signals (32, 33), which a caller can leave ignored all the same */
+	struct {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		unsigned long mask;
+	} dfl = { .handler = SIG_DFL };
 	sigset_t none;
 
 	for (int s = 1; s < NSIG; s++)
 		if (!v->ok || (s <= 64 && (v->sig_ign >> (s - 1) & 1)))
-			sigaction(s, &sa, NULL);   /* fails for KILL, STOP and libc's own: fine */
+			(void)syscall(SYS_rt_sigaction, s, &dfl, NULL, sizeof(dfl.mask)); /* KILL, STOP: EINVAL */
 	signal(SIGXFSZ, SIG_IGN);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
