@@ -122,59 +122,9 @@ bool gr_mnt_template_stale(const char *state_dir)
 	return nsfd < 0 || !matches(dirfd, nsfd);
 }
 
-/* Undo mountinfo's octal escapes (\040 for a space...) in place. */
-static void unescape(char *s)
-{
-	char *o = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
-		    s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = '\0';
-}
-
-/* In the template: detach every nsfs mount (other templates, netns pins),
- * deepest first as mountinfo lists parents first. Best effort: one left
- * behind is a file no job may setns() with (it needs CAP_SYS_ADMIN over
- * the namespace's owner, the host's user namespace). */
-static void detach_nsfs(void)
-{
-	_cleanup_free_ char *text = NULL;
-	char *lines[256];
-	size_t n = 0;
-
-	if (gr_read_file_at(AT_FDCWD, "/proc/self/mountinfo", &text, NULL, NULL) < 0)
-		return;
-	for (char *line = text, *next; line && *line && n < ARRAY_SIZE(lines); line = next) {
-		char *dash;
-
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		dash = strstr(line, " - ");
-		if (dash && !strncmp(dash + 3, "nsfs ", 5))
-			lines[n++] = line;
-	}
-	while (n-- > 0) {
-		char mp[4096];
-
-		if (sscanf(lines[n], "%*s %*s %*s %*s %4095s", mp) != 1)
-			continue;
-		unescape(mp);
-		(void)umount2(mp, MNT_DETACH | UMOUNT_NOFOLLOW);
-	}
-}
-
 /* The template's process: a private copy of our namespace, pivoted into a
  * recursive clone of "/" (attached over its /tmp first, as mountns.c
- * does), the nsfs pins detached. It says so on `ready` and lives until
- * `hold` closes. */
+ * does). It says so on `ready` and lives until `hold` closes. */
 __attribute__((noreturn)) static void template_child(int ready, int hold, int cpu)
 {
 	_cleanup_close_ int root = -1, tmp = -1;
@@ -195,7 +145,6 @@ __attribute__((noreturn)) static void template_child(int ready, int hold, int cp
 	    fchdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
 	    chdir("/") < 0)
 		_exit(2);
-	detach_nsfs();
 	if (write(ready, "k", 1) != 1)
 		_exit(3);
 	while (read(hold, &c, 1) < 0 && errno == EINTR)

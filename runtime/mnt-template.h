@@ -18,8 +18,11 @@
  * was mounted. The namespace's tree is a recursive clone of "/" with the
  * host's own mount flags (a job's sandbox and rw binds are cloned from its
  * copy and must stay writable; init makes its root read-only itself,
- * recursively, after cloning them); nsfs mounts are detached from it (other
- * templates, `ip netns` pins: nothing a job may open). gridrun makes it only
+ * recursively, after cloning them). No mount namespace's pin is in it (a
+ * recursive clone skips them: other templates); other nsfs mounts (`ip
+ * netns` pins) are there as in a job built without it, and no job may
+ * setns() with them (that needs CAP_SYS_ADMIN over the host's user
+ * namespace). gridrun makes it only
  * when asked (gridrun template, as root; gridrun gc refreshes a stale one):
  * a job start never creates it, so a node without one is as before.
  *
