@@ -39,6 +39,7 @@ struct gr_job {
 	struct gr_uid_range range;
 	bool lease_held;
 	bool lease_at_maps;              /* helper mode: leased with the maps (priv.h's lease_map) */
+	struct gr_lsm_reg lsm_reg;       /* ... and registered with the BPF LSM by the same run */
 	bool lease_refused;              /* ... and that lease failed: no job was tried */
 	struct gr_job_handover jh;
 	bool handover_held;
@@ -172,6 +173,7 @@ int gr_job_prepare(struct gr_spec *spec, struct gr_config *cfg, const struct gr_
 	job->rec = (struct gr_record_dest)GR_RECORD_DEST_INIT;
 	job->jh = (struct gr_job_handover){ .mntfd = -1, .dirfd = -1, .way = "none" };
 	job->mnt_template = -1;
+	job->lsm_reg = (struct gr_lsm_reg)GR_LSM_REG_INIT;
 	job->ended = true;   /* nothing to end until gr_job_start() */
 	/* the privilege backend, once: root does it, else gridrun-helper */
 	job->priv = gr_priv_choose();
@@ -308,12 +310,18 @@ static char *state_json(struct gr_job *job, pid_t pid, const struct gr_cgroup *c
 static void release_lease(struct gr_job *job)
 {
 	_cleanup_gr_error_ struct gr_error *e = NULL;
+	struct gr_lsm_denials den;
 	int r;
 
 	if (!job->lease_held)
 		return;
-	/* gr_run() left no process of the job: the range goes to quarantine */
-	r = job->priv->release(job->pool, &job->lease, &job->jh, &e);
+	/* gr_run() left no process of the job: the range goes to quarantine,
+	 * and lease-map's BPF LSM entry with it (its denials are the job's) */
+	r = job->priv->release(job->pool, &job->lease, &job->jh, job->lsm_reg.at_release ? &den : NULL, &e);
+	if (job->lsm_reg.at_release) {
+		job->res.lsm = den;
+		job->lsm_reg.at_release = false;
+	}
 	if (r < 0)
 		gr_job_say(&job->opts, "%s, ignoring (gridrun gc reclaims it)", e->msg);
 	else if (r > 0)   /* released, but what the job left is not settled (lease.h) */
@@ -439,7 +447,8 @@ static int lease_and_map(struct gr_job *job, pid_t pid, int pidfd, struct gr_use
 	int r;
 
 	job->jh.t0 = gr_now_ns();
-	r = job->priv->lease_map(job->spec->pool, job->job_id, pid, pidfd, &job->lease, &job->jh, err);
+	r = job->priv->lease_map(job->spec->pool, job->job_id, pid, pidfd, &job->lease, &job->jh, &job->lsm_reg,
+				 err);
 	if (r < 0) {
 		/* nothing of the job ran: no record, as for a lease refused before the clone */
 		job->lease_refused = true;
@@ -465,6 +474,11 @@ static int lsm_add(void *data, pid_t pid, int pidfd, struct gr_lsm_reg *reg, str
 {
 	const struct gr_job *job = data;
 
+	/* lease-map registered it in its run (unregistered by the release) */
+	if (job->lease_at_maps) {
+		*reg = job->lsm_reg;
+		return reg->job != 0;
+	}
 	return job->priv->lsm_add(&job->lease, pid, pidfd, reg, err);
 }
 

@@ -45,6 +45,7 @@ struct gr_lsm_reg {
 	bool via_helper;          /* registered by gridrun-helper (lsm-add): */
 	unsigned index;           /* the lease it was given, for lsm-del */
 	char pool[33];
+	bool at_release;          /* (lease-map): the lease's release unregisters it */
 };
 #define GR_LSM_REG_INIT { .jobs_fd = -1, .denials_fd = -1, .job = 0 }
 

@@ -10,6 +10,7 @@
 #include "handover.h"
 #include "helper.h"
 #include "lease.h"
+#include "lsm.h"
 #include "priv.h"
 #include "spec.h"
 #include "userns.h"
@@ -62,8 +63,10 @@ static int root_lease(const struct gr_pool *pool, const char *pool_name, const c
 }
 
 static int root_release(const struct gr_pool *pool, const struct gr_lease *lease, struct gr_job_handover *jh,
-			struct gr_error **err)
+			struct gr_lsm_denials *den, struct gr_error **err)
 {
+	if (den)
+		memset(den, 0, sizeof(*den));
 	if (jh && jh->dirfd >= 0) {
 		_cleanup_gr_error_ struct gr_error *e = NULL;
 		unsigned long long t0 = gr_now_ns();
@@ -122,7 +125,7 @@ static int helper_may_lease(const struct gr_spec *spec, struct gr_config *cfg, c
  * and the sandbox when it is the caller's (the helper would refuse
  * another's; root mode hands over any owner's). */
 static int lease_run(const char *pool_name, const char *job_id, pid_t pid, int pidfd, struct gr_lease *lease,
-		     struct gr_job_handover *jh, struct gr_error **err)
+		     struct gr_job_handover *jh, struct gr_lsm_reg *reg, struct gr_error **err)
 {
 	struct gr_handover_count n = { 0 };
 	bool handed = jh && jh->dirfd >= 0 && jh->owner == getuid();
@@ -131,7 +134,7 @@ static int lease_run(const char *pool_name, const char *job_id, pid_t pid, int p
 	if (pid > 0)
 		r = gr_helper_lease_map(pool_name, job_id, pid, pidfd, handed ? jh->dirfd : -1, handed ? jh->u : 0,
 					handed ? jh->g : 0, handed ? &jh->mntfd : NULL, handed ? &n : NULL, lease,
-					err);
+					reg, err);
 	else if (handed)
 		r = gr_helper_lease(pool_name, job_id, jh->dirfd, jh->u, jh->g, &jh->mntfd, &n, lease, err);
 	else
@@ -154,16 +157,17 @@ static int helper_lease(const struct gr_pool *pool, const char *pool_name, const
 {
 	(void)pool;
 	(void)account;
-	return lease_run(pool_name, job_id, 0, -1, lease, jh, err);
+	return lease_run(pool_name, job_id, 0, -1, lease, jh, NULL, err);
 }
 
 /* The helper checks pid as map does, and that the maps are exactly the lease it took. */
 static int helper_lease_map(const char *pool_name, const char *job_id, pid_t pid, int pidfd,
-			    struct gr_lease *lease, struct gr_job_handover *jh, struct gr_error **err)
+			    struct gr_lease *lease, struct gr_job_handover *jh, struct gr_lsm_reg *reg,
+			    struct gr_error **err)
 {
 	if (pid <= 0 || pidfd < 0)
 		return gr_error_set(err, EINVAL, "lease-map: no process to map");
-	return lease_run(pool_name, job_id, pid, pidfd, lease, jh, err);
+	return lease_run(pool_name, job_id, pid, pidfd, lease, jh, reg, err);
 }
 
 /* The helper checks that the maps are exactly the caller's lease. */
@@ -182,7 +186,7 @@ static int helper_lsm_add(const struct gr_lease *lease, pid_t pid, int pidfd, st
 
 /* One helper run: the chown's walk back through the sandbox (fd 3), then the release. */
 static int helper_release(const struct gr_pool *pool, const struct gr_lease *lease, struct gr_job_handover *jh,
-			  struct gr_error **err)
+			  struct gr_lsm_denials *den, struct gr_error **err)
 {
 	unsigned long long t0 = gr_now_ns();
 	unsigned long n = 0;
@@ -190,8 +194,8 @@ static int helper_release(const struct gr_pool *pool, const struct gr_lease *lea
 
 	(void)pool;
 	if (!jh || jh->dirfd < 0)
-		return gr_helper_release(lease->pool, lease->index, -1, NULL, err);
-	r = gr_helper_release(lease->pool, lease->index, jh->dirfd, &n, err);
+		return gr_helper_release(lease->pool, lease->index, -1, NULL, den, err);
+	r = gr_helper_release(lease->pool, lease->index, jh->dirfd, &n, den, err);
 	gr_job_handover_walked(jh, t0, n);
 	return r;
 }

@@ -33,6 +33,7 @@ struct gr_userns_plan;
 struct gr_job_handover;
 struct gr_handover_count;
 struct gr_lsm_reg;
+struct gr_lsm_denials;
 
 struct gr_priv_ops {
 	const char *name;   /* "root" or "helper" */
@@ -62,12 +63,14 @@ struct gr_priv_ops {
 	/*
 	 * lease and map in one step, once the job's init exists (held before
 	 * its maps, attached to its cgroup): the lease (pool_name, job_id, jh as
-	 * for lease) and the maps of pid (held by pidfd) onto it. An error
-	 * leaves no lease and no mount. NULL for root, which leases before the
-	 * clone (lease) and writes the maps itself.
+	 * for lease) and the maps of pid (held by pidfd) onto it, and where the
+	 * BPF LSM is loaded the job registered with it for the lease (*reg, as
+	 * lsm_add sets it, with reg->at_release: release unregisters it). An
+	 * error leaves no lease and no mount. NULL for root, which leases
+	 * before the clone (lease) and writes the maps itself.
 	 */
 	int (*lease_map)(const char *pool_name, const char *job_id, pid_t pid, int pidfd, struct gr_lease *lease,
-			 struct gr_job_handover *jh, struct gr_error **err);
+			 struct gr_job_handover *jh, struct gr_lsm_reg *reg, struct gr_error **err);
 	/*
 	 * The job whose maps map wrote, registered with the BPF LSM for the
 	 * lease (lsm.h: 1 registered, 0 not loaded). NULL for root: the
@@ -79,9 +82,11 @@ struct gr_priv_ops {
 	 * walked back first (the range's processes killed, the files the
 	 * caller's again, the lease's note removed); one that cannot finish
 	 * leaves the range blocked (1), as the release's own walk back of the
-	 * noted sandbox does (lease.h) */
+	 * noted sandbox does (lease.h). *den (may be NULL): the denials of the
+	 * BPF LSM entries of the range it dropped (the helper's, after its
+	 * kill; loaded false when none; root's supervisor unregisters its own) */
 	int (*release)(const struct gr_pool *pool, const struct gr_lease *lease, struct gr_job_handover *jh,
-		       struct gr_error **err);
+		       struct gr_lsm_denials *den, struct gr_error **err);
 	/* adds what it did to *st */
 	int (*gc)(const struct gr_pool *pool, struct gr_lease_gc_stats *st, struct gr_error **err);
 	/* gc of every pool of cfg this caller may collect (gridrun gc) */

@@ -416,7 +416,10 @@ static int run_finish(struct gr_run *s, int r, struct gr_error **err)
 
 	r = finish_cgroup(s, res, r, err);
 	/* the job's tasks are gone */
-	if (s->lsm.via_helper) {
+	if (s->lsm.at_release) {
+		/* lease-map's registration: the lease's release drops it, with its
+		 * denials (job.c), no helper run here */
+	} else if (s->lsm.via_helper) {
 		struct gr_error *le = NULL;
 
 		/* the job ran: a failure here costs only its record's count */

@@ -119,6 +119,7 @@ static void unregister(struct __test_metadata *_metadata, const struct gt_world 
 	if (c == 0) {
 		const char *lease[] = { "lease", "atlas", "job-u", NULL };
 		const char *del[] = { "lsm-del", "atlas", "0", NULL };
+		const char *rel[] = { "release", "atlas", "0", NULL };
 		struct hres r;
 		char b;
 
@@ -135,10 +136,13 @@ static void unregister(struct __test_metadata *_metadata, const struct gt_world 
 		helper(w, del, -1, &r);
 		EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
 		EXPECT_STREQ("none\n", r.out);
-		/* an entry lsm-del did not remove (a killed supervisor's): release */
+		/* an entry lsm-del did not remove (lease-map's, or a killed
+		 * supervisor's): release, which hands back its denials */
 		if (write(done[1], "d", 1) != 1 || read(go[0], &b, 1) != 1)
 			_exit(2);
-		EXPECT_HELPER(w, -1, 0, "", "release", "atlas", "0");
+		helper(w, rel, -1, &r);
+		EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
+		EXPECT_STREQ("denials 2 1 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n", r.out);
 		_exit(_metadata->passed ? 0 : 1);
 	}
 	{

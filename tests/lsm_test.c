@@ -676,7 +676,7 @@ TEST_F_TIMEOUT(lsm, S33_no_inode_with_the_ranges_ids_outside_the_jobs_places, 60
  */
 static void helper_mode(struct __test_metadata *_metadata, const struct gt_world *w)
 {
-	char *lsm_bin, *argv[6], arg[16];
+	char *lsm_bin, *argv[6], arg[16], *log, *wrap, *runs;
 	struct gr_lsm_denials d;
 	struct gt_result r = { 0 };
 	pid_t pid, init, main_pid;
@@ -690,6 +690,12 @@ static void helper_mode(struct __test_metadata *_metadata, const struct gt_world
 		(void)mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL);
 	setenv("GRIDRUN_LSM_PIN", "/sys/fs/bpf/gridrun", 1);
 	free(pilot_env(w));
+	/* the helper's runs, noted by a wrapper the pilot runs in its place */
+	log = gt_write(w->dir, "runs.log", "%s", "");
+	ASSERT_EQ(0, chown(log, PILOT, PILOT));
+	wrap = gt_write(w->dir, "wrap.sh", "#!/bin/sh\necho \"$1\" >>%s\nexec %s \"$@\"\n", log, w->helper);
+	ASSERT_EQ(0, chmod(wrap, 0755));
+	setenv("GRIDRUN_HELPER", wrap, 1);
 	argv[0] = lsm_bin;
 	argv[1] = "--pin";
 	argv[2] = "/sys/fs/bpf/gridrun";
@@ -703,6 +709,12 @@ static void helper_mode(struct __test_metadata *_metadata, const struct gt_world
 	o = stop_pilot_job(_metadata, w, pid, "lh1");
 	EXPECT_TRUE(json_is_null(json_object_get(o, "lsm_denials")));
 	json_decref(o);
+	/* the pilot cannot see whether the LSM is loaded (/sys/fs/bpf is 0700):
+	 * still no run of its own for it */
+	runs = gt_read(log);
+	EXPECT_STREQ("lease-map\nrelease\n", runs);
+	free(runs);
+	ASSERT_EQ(0, truncate(log, 0));
 
 	argv[3] = "load";
 	gt_run_argv(argv, -1, &r);
@@ -712,6 +724,8 @@ static void helper_mode(struct __test_metadata *_metadata, const struct gt_world
 		EXPECT_NE(NULL, strstr(r.err, "gridrun-lsm: the kernel refuses BPF LSM programs")) TH_LOG("%s", r.err);
 		gt_result_free(&r);
 		free(lsm_bin);
+		free(log);
+		free(wrap);
 		return;
 	}
 	gt_result_free(&r);
@@ -727,7 +741,12 @@ static void helper_mode(struct __test_metadata *_metadata, const struct gt_world
 	EXPECT_TRUE(json_is_object(den)) TH_LOG("lsm_denials is not an object");
 	EXPECT_EQ(1, gt_json_int(den, "task_fix_setuid"));
 	json_decref(o);
-	/* lsm-del removed the job: nothing of it is left in the map */
+	/* lease-map registered the job and the release unregistered it, with
+	 * its denials: no lsm-add or lsm-del run (ba421fb made four runs) */
+	runs = gt_read(log);
+	EXPECT_STREQ("lease-map\nrelease\n", runs);
+	free(runs);
+	/* the release removed the job: nothing of it is left in the map */
 	{
 		struct gr_error *err = NULL;
 
@@ -738,6 +757,8 @@ static void helper_mode(struct __test_metadata *_metadata, const struct gt_world
 	EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
 	gt_result_free(&r);
 	free(lsm_bin);
+	free(log);
+	free(wrap);
 }
 
 TEST(S33_helper_mode_jobs_are_registered_by_the_helper_and_their_denials_recorded)

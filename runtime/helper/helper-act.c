@@ -26,12 +26,14 @@
  *    the target's namespace (map notes it before its write too); the maps
  *    are written and checked with map's two effective capabilities, as map
  *    does. Any failure after the lease releases it (as a hand-over failure
- *    does), so the caller never holds a lease it was refused.
+ *    does), so the caller never holds a lease it was refused. Its last step
+ *    is lsm-add's, on the lease it just took (the target checked as above).
  *  - release: only of a lease the caller holds. It SIGKILLs only processes
  *    that hold an id of that range (by pidfd, ids re-checked: no pid reuse)
  *    and walks back only the sandbox the helper itself noted in the lease
  *    (lease-reclaim.c); then it drops the BPF LSM's entries of that range,
- *    none of whose processes is left. With "sandbox", the walk back through
+ *    none of whose processes is left, and prints their denials (what
+ *    lsm-del does, after the same kill). With "sandbox", the walk back through
  *    fd 3 first: only ids of the caller's own lease become the caller's,
  *    after the processes holding them are killed.
  *  - gc: lease.c's gc, which only ever reclaims dead holders' leases and
@@ -477,6 +479,62 @@ static int do_map(struct step *s, struct gr_error **err)
 	return r < 0 ? r : write_maps(s, &l, nsfd, err);
 }
 
+/* The BPF LSM's entry for the job of the caller's lease l, whose init is
+ * the target (checked as for map, held by the pidfd): lsm-add's step and
+ * lease-map's last. *job its key (the inode number of the target's user
+ * namespace), 0 when the LSM is not loaded. */
+static int lsm_register(struct step *s, const struct gr_lease *l, uint64_t *job, struct gr_error **err)
+{
+	struct gr_lsm_reg reg = GR_LSM_REG_INIT;
+	struct gr_userns_plan plan;
+	struct gr_uid_range range;
+	uint64_t key = 0;
+	int r, r2;
+
+	*job = 0;
+	gr_lease_range(l, &range);
+	r = gr_userns_plan(0, 0, &range, &plan, err);
+	/* the key as the caller (check_target's own view of the child): as
+	 * euid 0 without CAP_SYS_PTRACE, its /proc/PID/ns is not ours to read */
+	if (r >= 0)
+		r = gr_lsm_job_key(s->req->pid, &key, err);
+	if (r < 0) {
+		(*err)->code = GR_HELPER_EXIT_FAILED;
+		return r;
+	}
+	/* euid 0 for the pins (root's, under /sys/fs/bpf: the environment that
+	 * could have named other pins is gone, helper.h step 1) */
+	r = gr_helper_as_root(true, s->c, err);
+	if (r < 0)
+		return r;
+	/* an entry of this lease is a dead job's only if no process holds an
+	 * id of the range: dropping a live job's would let the pilot take its
+	 * ids behind it (S33), as lsm-del without its kill would */
+	r = gr_lsm_count_range((uint32_t)l->first, (uint32_t)l->count, err);
+	if (r > 0) {
+		pid_t one = 0;
+		int left = gr_lease_holders(l->first, l->count, false, &one);
+
+		if (left != 0)
+			r = gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, left < 0 ? -left : EBUSY,
+					   "pool %s: range %u: its registered job still runs (pid %d)",
+					   s->pool->name, l->index, (int)one);
+	}
+	if (r >= 0)
+		r = gr_lsm_drop_range((uint32_t)l->first, (uint32_t)l->count, NULL, err);
+	if (r >= 0)
+		r = gr_lsm_register_key(&reg, s->req->pid, key, GR_HELPER_PIDFD, &plan, err);
+	gr_lsm_reg_close(&reg);
+	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
+	if (r < 0) {
+		if ((*err)->code != GR_HELPER_EXIT_REFUSED)
+			(*err)->code = GR_HELPER_EXIT_FAILED;
+		return r;
+	}
+	*job = r > 0 ? reg.job : 0;
+	return r2;
+}
+
 /* lease-map (helper.h): map's checks of the target before anything is
  * leased, its namespace noted in the lease's first write, lease's steps,
  * then map's write and check; a failure after the lease drops it again */
@@ -486,6 +544,7 @@ static int do_lease_map(struct step *s, char *out, size_t outsz, int *outfd, str
 	char handle[GR_LEASE_USERNS_MAX];
 	_cleanup_close_ int nsfd = -1;
 	struct gr_lease l;
+	uint64_t job = 0;
 	int r, mntfd = -1;
 
 	r = check_target(s->c, s->req->pid, err);
@@ -496,6 +555,8 @@ static int do_lease_map(struct step *s, char *out, size_t outsz, int *outfd, str
 	if (r < 0)
 		return r;
 	r = write_maps(s, &l, nsfd, err);
+	if (r >= 0)
+		r = lsm_register(s, &l, &job, err);
 	if (r < 0) {
 		if (mntfd >= 0)
 			close(mntfd);
@@ -504,6 +565,11 @@ static int do_lease_map(struct step *s, char *out, size_t outsz, int *outfd, str
 	}
 	*outfd = mntfd;
 	lease_answer(s, &l, mntfd, &n, out, outsz);
+	if (job) {
+		size_t len = strlen(out);
+
+		snprintf(out + len, outsz - len, "lsm %llu\n", (unsigned long long)job);
+	}
 	return 0;
 }
 
@@ -543,8 +609,21 @@ static void walk_back(struct step *s, const struct gr_lease *l, unsigned long *w
  * kind needs no namespace); gc alone skips it, when its pool-wide scan has
  * just seen none of the range's ids (gr_lease_settle()).
  */
+/* "denials TOTAL N0 .. N16\n" (helper.h) of d into out */
+static void denials_line(const struct gr_lsm_denials *d, char *out, size_t outsz)
+{
+	int len = snprintf(out, outsz, "denials %llu", d->total);
+
+	for (unsigned h = 0; h < GR_LSM_HOOKS && len > 0 && (size_t)len < outsz; h++)
+		len += snprintf(out + len, outsz - (size_t)len, " %llu", d->hook[h]);
+	if (len > 0 && (size_t)len < outsz)
+		snprintf(out + len, outsz - (size_t)len, "\n");
+}
+
 static int do_release(struct step *s, char *out, size_t outsz, struct gr_error **err)
 {
+	_cleanup_gr_error_ struct gr_error *blocked = NULL;
+	struct gr_lsm_denials d;
 	struct gr_lease l;
 	unsigned long walked = 0;
 	size_t len = 0;
@@ -564,16 +643,20 @@ static int do_release(struct step *s, char *out, size_t outsz, struct gr_error *
 	}
 	r = gr_lease_release(s->pool, &l, err);
 	if (r > 0) {   /* released into a blocked quarantine: said, not failed */
-		snprintf(out + len, outsz - len, "blocked: %s\n", (*err)->msg);
-		gr_error_free(TAKE_PTR(*err));
+		blocked = TAKE_PTR(*err);
 		r = 0;
 	}
-	/* the range's BPF LSM entry, if its supervisor did not lsm-del it (the
-	 * release killed the range's processes first). Best effort: a kernel
-	 * that refuses bpf() without CAP_SYS_ADMIN (which release does not
-	 * keep) leaves it, and the next lsm-add of the range drops it. */
-	if (r >= 0)
-		(void)gr_lsm_drop_range((uint32_t)l.first, (uint32_t)l.count, NULL, NULL);
+	/* the range's BPF LSM entries (lease-map's registration; a dead
+	 * supervisor's), the release having killed the range's processes, and
+	 * their denials for the job's record: no lsm-del run. Best effort: a
+	 * kernel that refuses bpf() without CAP_SYS_ADMIN (file capabilities
+	 * without it) leaves them, and the next lease-map of the range drops them. */
+	if (r >= 0 && gr_lsm_drop_range((uint32_t)l.first, (uint32_t)l.count, &d, NULL) > 0) {
+		denials_line(&d, out + len, outsz - len);
+		len += strlen(out + len);
+	}
+	if (blocked)
+		snprintf(out + len, outsz - len, "blocked: %s\n", blocked->msg);
 	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
 	if (r < 0)
 		(*err)->code = GR_HELPER_EXIT_FAILED;
@@ -600,61 +683,26 @@ static int do_gc(struct step *s, char *out, size_t outsz, struct gr_error **err)
 
 static int do_lsm_add(struct step *s, char *out, size_t outsz, struct gr_error **err)
 {
-	struct gr_lsm_reg reg = GR_LSM_REG_INIT;
 	struct gr_userns_plan plan;
-	uint64_t key = 0;
 	struct gr_uid_range range;
 	struct gr_lease l;
-	int r, r2;
+	uint64_t job = 0;
+	int r;
 
 	r = leased_target(s, &l, &range, &plan, err);
+	if (r >= 0)
+		r = lsm_register(s, &l, &job, err);
 	if (r < 0)
 		return r;
-	/* the key as the caller (check_target's own view of the child): as
-	 * euid 0 without CAP_SYS_PTRACE, its /proc/PID/ns is not ours to read */
-	r = gr_lsm_job_key(s->req->pid, &key, err);
-	if (r < 0) {
-		(*err)->code = GR_HELPER_EXIT_FAILED;
-		return r;
-	}
-	/* euid 0 for the pins (root's, under /sys/fs/bpf: the environment that
-	 * could have named other pins is gone, helper.h step 1) */
-	r = gr_helper_as_root(true, s->c, err);
-	if (r < 0)
-		return r;
-	/* an entry of this lease is a dead job's only if no process holds an
-	 * id of the range: dropping a live job's would let the pilot take its
-	 * ids behind it (S33), as lsm-del without its kill would */
-	r = gr_lsm_count_range((uint32_t)l.first, (uint32_t)l.count, err);
-	if (r > 0) {
-		pid_t one = 0;
-		int left = gr_lease_holders(l.first, l.count, false, &one);
-
-		if (left != 0)
-			r = gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, left < 0 ? -left : EBUSY,
-					   "pool %s: range %u: its registered job still runs (pid %d)",
-					   s->pool->name, l.index, (int)one);
-	}
-	if (r >= 0)
-		r = gr_lsm_drop_range((uint32_t)l.first, (uint32_t)l.count, NULL, err);
-	if (r >= 0)
-		r = gr_lsm_register_key(&reg, s->req->pid, key, GR_HELPER_PIDFD, &plan, err);
-	gr_lsm_reg_close(&reg);
-	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
-	if (r < 0) {
-		if ((*err)->code != GR_HELPER_EXIT_REFUSED)
-			(*err)->code = GR_HELPER_EXIT_FAILED;
-		return r;
-	}
-	snprintf(out, outsz, "%llu\n", r > 0 ? (unsigned long long)reg.job : 0ULL);
-	return r2;
+	snprintf(out, outsz, "%llu\n", (unsigned long long)job);
+	return 0;
 }
 
 static int do_lsm_del(struct step *s, char *out, size_t outsz, struct gr_error **err)
 {
 	struct gr_lsm_denials d;
 	struct gr_lease l;
-	int r, r2, len;
+	int r, r2;
 
 	r = callers_lease(s, &l, err);
 	if (r < 0)
@@ -671,15 +719,10 @@ static int do_lsm_del(struct step *s, char *out, size_t outsz, struct gr_error *
 		(*err)->code = GR_HELPER_EXIT_FAILED;
 		return r;
 	}
-	if (r == 0) {
+	if (r == 0)
 		snprintf(out, outsz, "none\n");
-		return r2;
-	}
-	len = snprintf(out, outsz, "denials %llu", d.total);
-	for (unsigned h = 0; h < GR_LSM_HOOKS && len > 0 && (size_t)len < outsz; h++)
-		len += snprintf(out + len, outsz - (size_t)len, " %llu", d.hook[h]);
-	if (len > 0 && (size_t)len < outsz)
-		snprintf(out + len, outsz - (size_t)len, "\n");
+	else
+		denials_line(&d, out, outsz);
 	return r2;
 }
 

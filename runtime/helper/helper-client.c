@@ -38,7 +38,7 @@ const char *gr_helper_path(void)
  * posix_spawn() (a vfork-style clone in glibc): no copy of this process's
  * page tables per helper run, which a fork of the supervisor would cost on
  * every job (and helper mode runs the helper twice a job: lease-map,
- * release; four times where the BPF LSM is loaded).
+ * release, which register and unregister the job with the BPF LSM too).
  * The child gets stdin /dev/null, out and errfd as stdout and stderr, fd3
  * (if >= 0) as fd 3, fd4 (if >= 0, with fd3) as fd 4, nothing else, an
  * empty signal mask and environment. fd4 must not be 3 (call() sees to it:
@@ -263,12 +263,13 @@ int gr_helper_lease(const char *pool, const char *job_id, int dirfd, uid_t uid, 
 
 int gr_helper_lease_map(const char *pool, const char *job_id, pid_t pid, int pidfd, int dirfd, uid_t uid,
 			gid_t gid, int *mntfd, struct gr_handover_count *count, struct gr_lease *l,
-			struct gr_error **err)
+			struct gr_lsm_reg *reg, struct gr_error **err)
 {
-	char p[16], u[16], g[16], out[160];
+	char p[16], u[16], g[16], out[192], *lsm;
 	char *const argv[] = { "gridrun-helper", "lease-map", (char *)pool, (char *)job_id, p,
 			       dirfd >= 0 ? u : NULL, g, NULL };
-	int r;
+	unsigned long long key = 0;
+	int n = 0, r;
 
 	snprintf(p, sizeof(p), "%d", (int)pid);
 	snprintf(u, sizeof(u), "%u", (unsigned)uid);
@@ -276,7 +277,26 @@ int gr_helper_lease_map(const char *pool, const char *job_id, pid_t pid, int pid
 	if (dirfd >= 0)
 		*count = (struct gr_handover_count){ 0 };
 	r = call2(argv, pidfd, dirfd, out, sizeof(out), dirfd >= 0 ? mntfd : NULL, err);
-	return r < 0 ? r : lease_answer(out, pool, job_id, dirfd, mntfd, count, l, err);
+	if (r < 0)
+		return r;
+	/* the LSM's line, after lease's: the job's key */
+	lsm = strchr(out, '\n');
+	if (lsm && lsm[1]) {
+		if (sscanf(lsm + 1, "lsm %llu\n%n", &key, &n) != 1 || lsm[1 + n] || !key) {
+			if (dirfd >= 0 && *mntfd >= 0)
+				close(TAKE_FD(*mntfd));
+			return gr_error_set(err, EPROTO, "helper: unexpected answer `%.40s`", lsm + 1);
+		}
+		lsm[1] = '\0';
+	}
+	r = lease_answer(out, pool, job_id, dirfd, mntfd, count, l, err);
+	if (r < 0 || !reg)
+		return r;
+	reg->job = key;
+	reg->via_helper = reg->at_release = key != 0;
+	reg->index = l->index;
+	snprintf(reg->pool, sizeof(reg->pool), "%s", pool);
+	return 0;
 }
 
 int gr_helper_map(const char *pool, unsigned index, pid_t pid, int pidfd, struct gr_error **err)
@@ -315,13 +335,36 @@ int gr_helper_lsm_add(const char *pool, unsigned index, pid_t pid, int pidfd, st
 	return 1;
 }
 
+/* "denials TOTAL N0 .. N16\n" at line into *out; *next after it. */
+static int denials_answer(const char *line, const char **next, struct gr_lsm_denials *out)
+{
+	unsigned long long v[GR_LSM_HOOKS + 1];
+	const char *q = line + 7;
+	int n = 0;
+
+	if (strncmp(line, "denials", 7))
+		return -EPROTO;
+	for (unsigned i = 0; i <= GR_LSM_HOOKS; i++) {
+		if (sscanf(q, " %llu%n", &v[i], &n) != 1)
+			return -EPROTO;
+		q += n;
+	}
+	if (*q != '\n')
+		return -EPROTO;
+	*next = q + 1;
+	out->loaded = true;
+	out->total = v[0];
+	for (unsigned h = 0; h < GR_LSM_HOOKS; h++)
+		out->hook[h] = v[h + 1];
+	return 0;
+}
+
 int gr_helper_lsm_del(struct gr_lsm_reg *reg, struct gr_lsm_denials *out, struct gr_error **err)
 {
 	char idx[16], ans[512];
 	char *const argv[] = { "gridrun-helper", "lsm-del", reg->pool, idx, NULL };
-	unsigned long long v[GR_LSM_HOOKS + 1];
 	const char *q;
-	int n = 0, r;
+	int r;
 
 	memset(out, 0, sizeof(*out));
 	if (!reg->via_helper || !reg->job)
@@ -334,31 +377,26 @@ int gr_helper_lsm_del(struct gr_lsm_reg *reg, struct gr_lsm_denials *out, struct
 		return gr_error_prefix(err, "lsm");
 	if (!strcmp(ans, "none\n"))
 		return 0;
-	if (strncmp(ans, "denials", 7))
+	if (denials_answer(ans, &q, out) < 0 || *q) {
+		memset(out, 0, sizeof(*out));
 		return gr_error_set(err, EPROTO, "helper: unexpected answer `%.40s`", ans);
-	q = ans + 7;
-	for (unsigned i = 0; i <= GR_LSM_HOOKS; i++) {
-		if (sscanf(q, " %llu%n", &v[i], &n) != 1)
-			return gr_error_set(err, EPROTO, "helper: unexpected answer `%.40s`", ans);
-		q += n;
 	}
-	if (strcmp(q, "\n"))
-		return gr_error_set(err, EPROTO, "helper: unexpected answer `%.40s`", ans);
-	out->loaded = true;
-	out->total = v[0];
-	for (unsigned h = 0; h < GR_LSM_HOOKS; h++)
-		out->hook[h] = v[h + 1];
 	return 1;
 }
 
-int gr_helper_release(const char *pool, unsigned index, int dirfd, unsigned long *walked, struct gr_error **err)
+int gr_helper_release(const char *pool, unsigned index, int dirfd, unsigned long *walked,
+		      struct gr_lsm_denials *den, struct gr_error **err)
 {
-	char idx[16], out[512];
+	char idx[16], out[1024];
 	char *const argv[] = { "gridrun-helper", "release", (char *)pool, idx, dirfd >= 0 ? "sandbox" : NULL, NULL };
+	struct gr_lsm_denials d = { 0 };
 	char *p = out;
+	const char *q;
 	int r, len = 0;
 
 	snprintf(idx, sizeof(idx), "%u", index);
+	if (den)
+		memset(den, 0, sizeof(*den));
 	r = call(argv, dirfd, out, sizeof(out), NULL, err);
 	if (r < 0)
 		return r;
@@ -370,6 +408,13 @@ int gr_helper_release(const char *pool, unsigned index, int dirfd, unsigned long
 		if (walked)
 			*walked = n;
 		p += len;
+	}
+	if (!strncmp(p, "denials", 7)) {
+		if (denials_answer(p, &q, &d) < 0)
+			return gr_error_set(err, EPROTO, "helper: unexpected answer `%.40s`", p);
+		p += q - p;
+		if (den)
+			*den = d;
 	}
 	if (!p[0])
 		return 0;

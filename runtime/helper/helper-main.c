@@ -91,7 +91,7 @@ int main(int argc, char **argv)
 	_cleanup_gr_error_ struct gr_error *err = NULL;
 	struct gr_helper_caller caller;
 	struct gr_helper_req req;
-	char out[512] = "";
+	char out[1024] = "";
 	int outfd = -1;
 
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))

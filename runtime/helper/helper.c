@@ -266,6 +266,10 @@ static cap_value_t kept[] = { CAP_SETUID, CAP_SETGID, CAP_KILL, CAP_CHOWN, CAP_D
 static int nkept = 2;   /* until narrow_caps() found the others */
 /* lsm-add and lsm-del (helper.h): not a prefix of kept[], so their own set */
 static bool lsm_caps, lsm_sys_admin, lsm_kill;
+/* lease-map and release: CAP_SYS_ADMIN beside kept[0..nkept) where it is
+ * permitted, for the LSM's pins (lease-map registers the job, release drops
+ * the range's entries), as lsm-add and lsm-del keep it */
+static bool also_sys_admin;
 
 static bool is_kept(cap_value_t v)
 {
@@ -295,6 +299,8 @@ static int set_caps(bool keep, bool raise, struct gr_error **err)
 	} else {
 		for (; n < nkept; n++)
 			set[n] = kept[n];
+		if (also_sys_admin && nkept < (int)ARRAY_SIZE(kept))
+			set[n++] = CAP_SYS_ADMIN;
 	}
 	if (keep && (cap_set_flag(c, CAP_PERMITTED, n, set, CAP_SET) < 0 ||
 		     (raise && cap_set_flag(c, CAP_EFFECTIVE, n, set, CAP_SET) < 0)))
@@ -403,8 +409,15 @@ int gr_helper_narrow(const struct gr_helper_req *req, struct gr_error **err)
 			return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, EPERM,
 					      "lsm-del needs cap_kill (installed with cap_setuid,cap_setgid only?)");
 		lsm_caps = true;
-	} else if (!handover && !settles)
+	} else if (!handover && !settles) {
 		nkept = 2;
+	} else if (req->op == GR_HELPER_LEASE_MAP || req->op == GR_HELPER_RELEASE) {
+		c = cap_get_proc();
+		if (!c)
+			return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "cap_get_proc");
+		also_sys_admin = have_cap(c, CAP_SYS_ADMIN);
+		cap_free(c);
+	}
 	return set_caps(true, true, err);
 }
 

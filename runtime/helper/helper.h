@@ -46,7 +46,10 @@
  *       back the hand-over), so a refused or failed lease-map leaves no
  *       lease and no mount; a range whose maps were written but whose map
  *       check then failed goes to a blocked quarantine, as map's would at
- *       its release. Prints what lease prints (and passes the mount alike).
+ *       its release. Last, where the BPF LSM is loaded, it registers the
+ *       job as lsm-add does (its failure is lease-map's). Prints what lease
+ *       prints (and passes the mount alike), then "lsm KEY\n" if it
+ *       registered the job: no lsm-add run.
  *   gridrun-helper release POOL INDEX [sandbox]   (fd 3: the sandbox directory)
  *       puts the caller's lease of range INDEX into quarantine, after
  *       killing every process that holds an id of the range and walking
@@ -60,9 +63,12 @@
  *       lease's note goes; prints "walked N\n" before the line above. A walk
  *       back that cannot finish is left to the release's own walk back of the
  *       noted sandbox, which blocks the range if it cannot finish either.
- *       The BPF LSM's entries of the range (lsm-add) go too, where the
- *       kernel lets bpf() reach the pins without CAP_SYS_ADMIN (6.1 and 6.18
- *       as tested do; else the next lsm-add of the range drops them).
+ *       The BPF LSM's entries of the range (lease-map's or lsm-add's) go
+ *       too, after the kill, and their denials are printed as lsm-del prints
+ *       them ("denials ...\n", between "walked" and "blocked"): no lsm-del
+ *       run. Where CAP_SYS_ADMIN is not permitted, only if the kernel lets
+ *       bpf() reach the pins without it (6.1 and 6.18 as tested do; else
+ *       the next lease-map or lsm-add of the range drops them).
  *   gridrun-helper gc POOL
  *       reclaims leases of dead holders and ends quarantines (lease.h; it
  *       never touches a live holder's lease), for an account of the pool;
@@ -112,6 +118,7 @@
  *     and SETGID for map; all of them for lease, lease-map, release and gc (they kill a
  *     range's holders, look for its user namespaces, hand sandboxes over
  *     and walk them back; with "sandbox" all must be permitted);
+ *     (and CAP_SYS_ADMIN, if permitted, for lease-map and release too);
  *     SETUID, SETGID and CAP_SYS_ADMIN (if permitted) for lsm-add, and
  *     CAP_KILL as well for lsm-del: the pinned maps are root's (euid 0 to
  *     open them), and kernels before 6.5 refuse every bpf() command without
@@ -216,26 +223,32 @@ int gr_helper_lease(const char *pool, const char *job_id, int dirfd, uid_t uid, 
 int gr_helper_map(const char *pool, unsigned index, pid_t pid, int pidfd, struct gr_error **err);
 /* lease-map: gr_helper_lease() and gr_helper_map() of pid (held by pidfd)
  * in one run; dirfd, uid, gid, *mntfd, *count and *lease as for
- * gr_helper_lease(). */
+ * gr_helper_lease(). *reg (if not NULL) as gr_helper_lsm_add() sets it when
+ * the helper registered the job with the BPF LSM (reg->at_release: its
+ * release unregisters it), else cleared. */
+struct gr_lsm_reg;
+struct gr_lsm_denials;
 int gr_helper_lease_map(const char *pool, const char *job_id, pid_t pid, int pidfd, int dirfd, uid_t uid,
 			gid_t gid, int *mntfd, struct gr_handover_count *count, struct gr_lease *lease,
-			struct gr_error **err);
+			struct gr_lsm_reg *reg, struct gr_error **err);
 /* 1: released, but blocked (err says why). dirfd >= 0: a chown's walk back
- * through it first (*walked: entries changed). */
-int gr_helper_release(const char *pool, unsigned index, int dirfd, unsigned long *walked, struct gr_error **err);
+ * through it first (*walked: entries changed). *den (if not NULL): the
+ * denials of the BPF LSM entries the release dropped (den->loaded false
+ * when there were none). */
+int gr_helper_release(const char *pool, unsigned index, int dirfd, unsigned long *walked,
+		      struct gr_lsm_denials *den, struct gr_error **err);
 /* adds what gc did to *st (may be NULL) */
 int gr_helper_gc(const char *pool, struct gr_lease_gc_stats *st, struct gr_error **err);
-/* The BPF LSM in helper mode. gr_helper_lsm_add() registers the job whose
- * init pid is, with the lease (pool, index) its maps were written for
- * (priv.h's lsm_add, through the supervisor's lsm_add hook), before sync #1
+/* The BPF LSM in helper mode, for a job whose lease and maps came from
+ * gr_helper_map() (lease-map registers its own). gr_helper_lsm_add()
+ * registers the job whose init pid is, with the lease (pool, index) its
+ * maps were written for (priv.h's lsm_add, through the supervisor's lsm_add hook), before sync #1
  * (the helper checks the target still runs as the caller). 1 registered (reg
  * says how to undo it: the lease is kept there, per run), 0 not loaded,
  * -errno with *err (the job must not start). No helper is run when the pins
  * are absent (stat, no privilege).
  * gr_helper_lsm_del() undoes it after the job's last task is gone, with the
  * denials into *out; nothing when reg is not the helper's. */
-struct gr_lsm_reg;
-struct gr_lsm_denials;
 int gr_helper_lsm_add(const char *pool, unsigned index, pid_t pid, int pidfd, struct gr_lsm_reg *reg,
 		      struct gr_error **err);
 int gr_helper_lsm_del(struct gr_lsm_reg *reg, struct gr_lsm_denials *out, struct gr_error **err);
