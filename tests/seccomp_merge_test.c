@@ -32,6 +32,7 @@
 #include "gt.h"
 #include "gt-world.h"
 #include "gr-seccomp.h"
+#include "gt-seccomp.h"
 
 #define X32_BIT 0x40000000u
 #ifndef __O_TMPFILE
@@ -196,20 +197,9 @@ static void shorter_than_both(struct __test_metadata *_metadata, const struct gr
 	EXPECT_GT(f->ninsns + gn, len);
 }
 
-static struct gr_seccomp *builtin(struct __test_metadata *_metadata, const char *name)
-{
-	struct gr_seccomp *f = NULL;
-	struct gr_error *err = NULL;
-
-	unsetenv("GRIDRUN_SECCOMP_DIR");
-	EXPECT_EQ(0, gr_seccomp_load(name, &f, &err)) TH_LOG("%s", err ? err->msg : "?");
-	gr_error_free(err);
-	return f;
-}
-
 TEST(grid_default_merged_answers_as_the_stacked_pair)
 {
-	struct gr_seccomp *f = builtin(_metadata, "grid-default");
+	struct gr_seccomp *f = gt_seccomp_builtin(_metadata, "grid-default");
 
 	ASSERT_NE(NULL, f);
 	ASSERT_FALSE(f->has_guard);
@@ -219,7 +209,7 @@ TEST(grid_default_merged_answers_as_the_stacked_pair)
 
 TEST(strict_merged_answers_as_the_stacked_pair)
 {
-	struct gr_seccomp *f = builtin(_metadata, "strict");
+	struct gr_seccomp *f = gt_seccomp_builtin(_metadata, "strict");
 
 	ASSERT_NE(NULL, f);
 	shorter_than_both(_metadata, f);

@@ -38,6 +38,7 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 
 #include "gr-seccomp.h"
+#include "gt-seccomp.h"
 #include "gt.h"
 
 #define RET_KILL_PROCESS 0x80000000u
@@ -143,17 +144,6 @@ static uint64_t rnd64(uint64_t *s)
 	return *s;
 }
 
-static struct gr_seccomp *load(struct __test_metadata *_metadata, const char *name)
-{
-	struct gr_seccomp *f = NULL;
-	struct gr_error *err = NULL;
-
-	unsetenv("GRIDRUN_SECCOMP_DIR");
-	EXPECT_EQ(0, gr_seccomp_load(name, &f, &err)) TH_LOG("%s", err ? err->msg : "?");
-	gr_error_free(err);
-	return f;
-}
-
 static int nr_of(const char *name)
 {
 	return seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, name);
@@ -247,7 +237,7 @@ TEST(filter_checks_the_architecture_first)
 	static const uint32_t foreign[] = { SCMP_ARCH_X86, SCMP_ARCH_X32, SCMP_ARCH_AARCH64, 0 };
 
 	for (size_t i = 0; i < gr_seccomp_nbuiltins; i++) {
-		struct gr_seccomp *f = load(_metadata, gr_seccomp_builtins[i].name);
+		struct gr_seccomp *f = gt_seccomp_builtin(_metadata, gr_seccomp_builtins[i].name);
 
 		ASSERT_NE(NULL, f);
 		ASSERT_EQ(BPF_LD | BPF_W | BPF_ABS, f->insns[0].code);
@@ -292,7 +282,7 @@ TEST(listed_architectures_are_allowed)
 TEST(grid_default_verdicts)
 {
 	static const uint64_t highs[] = { 0, 1, 0x123, 0xffffffff };
-	struct gr_seccomp *f = load(_metadata, "grid-default");
+	struct gr_seccomp *f = gt_seccomp_builtin(_metadata, "grid-default");
 	json_t *denied = profile_names("SCMP_ACT_ERRNO", EPERM), *allowed = profile_names("SCMP_ACT_ALLOW", -1);
 	uint64_t seed = 0x9e3779b97f4a7c15ull;
 	json_t *v;
