@@ -86,6 +86,26 @@ void gr_jobs_load_mounts(struct gr_jobs *j)
 	gr_cg_discovery_free(&d);
 }
 
+static void *mounts_loader(void *data)
+{
+	gr_jobs_load_mounts(data);
+	return NULL;
+}
+
+void gr_jobs_mounts_start(struct gr_jobs *j)
+{
+	j->mounts_loading = pthread_create(&j->mounts_loader, NULL, mounts_loader, j) == 0;
+	if (!j->mounts_loading)
+		gr_jobs_load_mounts(j);
+}
+
+void gr_jobs_mounts_wait(struct gr_jobs *j)
+{
+	if (j->mounts_loading)
+		pthread_join(j->mounts_loader, NULL);
+	j->mounts_loading = false;
+}
+
 static const struct mount *mount_of(struct gr_jobs *j, dev_t dev)
 {
 	for (int pass = 0; pass < 2; pass++) {
@@ -208,6 +228,7 @@ static int job_files_below_parent(struct gr_jobs *j, struct job *jb, const char 
 				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
 					   RESOLVE_NO_XDEV };
 	const char *base = strrchr(path, '/') + 1;
+	size_t bl = strlen(base);
 	const struct parent *p;
 	struct mount m = { 0 };
 	char name[512];
@@ -230,10 +251,19 @@ static int job_files_below_parent(struct gr_jobs *j, struct job *jb, const char 
 	}
 	if (!wanted)
 		return 0;
+	/* "BASE/": the file names go after it */
+	if (bl + 2 > sizeof(name))
+		return -1;
+	memcpy(name, base, bl);
+	name[bl] = '/';
 	for (int f = 0; f < F_COUNT && ok; f++) {
+		size_t fl = strlen(files[f].name);
+
 		if (!file_wanted(jb, f, &m))
 			continue;
-		ok = snprintf(name, sizeof(name), "%s/%s", base, files[f].name) < (int)sizeof(name);
+		ok = bl + 1 + fl < sizeof(name);
+		if (ok)
+			memcpy(name + bl + 1, files[f].name, fl + 1);
 		fd[f] = ok ? (int)syscall(SYS_openat2, pfd, name, &how, sizeof(how)) : -1;
 		if (fd[f] >= 0)
 			opened++;
@@ -392,9 +422,14 @@ static void parse_file(struct gr_job_sample *s, int f, const char *t, uint64_t t
 	case F1_CPU_ALL:
 		/* "cpu user system" then one "N USER SYSTEM" line per CPU */
 		for (const char *p = strchr(t, '\n'); p && p[1]; p = strchr(p + 1, '\n')) {
+			char *cpu_end, *u_end, *y_end;
 			unsigned long long u, y;
 
-			if (sscanf(p + 1, "%*u %llu %llu", &u, &y) == 2) {
+			/* "N USER SYSTEM": three numbers, or the line is skipped */
+			strtoull(p + 1, &cpu_end, 10);
+			u = strtoull(cpu_end, &u_end, 10);
+			y = strtoull(u_end, &y_end, 10);
+			if (cpu_end != p + 1 && u_end != cpu_end && y_end != u_end) {
 				cpu1[1] += u;
 				cpu1[2] += y;
 			}

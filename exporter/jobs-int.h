@@ -83,6 +83,8 @@ struct gr_jobs {
 	struct mount *mounts;
 	size_t nmounts;
 	bool mounts_fresh;            /* reloaded during this scrape */
+	bool mounts_loading;          /* mounts_loader runs gr_jobs_load_mounts() */
+	pthread_t mounts_loader;
 	size_t nfds, budget;          /* fds held by the cache, and how many it may */
 	pthread_mutex_t lock;         /* mounts, nfds, parents: the readers share them */
 	struct parent {
@@ -112,6 +114,12 @@ struct gr_jobs {
 void gr_jobs_warn(bool *once, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The cgroup hierarchies, by device, from libcgroup (cg-discover.h). */
 void gr_jobs_load_mounts(struct gr_jobs *j);
+/* The same, begun on a thread of its own where one can be had (else done
+ * now), for a one-shot: its first ~1.5 ms run beside the listing, which
+ * needs no hierarchy. gr_jobs_mounts_wait() before mounts, nmounts or
+ * mounts_fresh are touched again (a no-op when none runs). */
+void gr_jobs_mounts_start(struct gr_jobs *j);
+void gr_jobs_mounts_wait(struct gr_jobs *j);
 /* Close the job's usage files (the cache's count kept). */
 void gr_job_close(struct gr_jobs *j, struct job *jb);
 /* fn(j, v[i], buf, arg) for each of the n jobs, by one thread per CPU
