@@ -171,10 +171,11 @@ static const struct parent *parent_of(struct gr_jobs *j, const char *path)
 	struct stat st;
 
 	for (size_t i = 0; i < j->nparents; i++)
-		if (!strncmp(j->parents[i].path, path, n) && !j->parents[i].path[n])
+		if (j->parents[i].len == n && !memcmp(j->parents[i].path, path, n))
 			return &j->parents[i];
 	if (j->fds_private || j->nparents == PARENTS_MAX || !(p->path = strndup(path, n)))
 		return NULL;
+	p->len = n;
 	p->fd = (int)syscall(SYS_openat2, AT_FDCWD, p->path, &how, sizeof(how));
 	if (p->fd >= 0 && fstat(p->fd, &st) == 0 && (m = mount_of(j, st.st_dev))) {
 		p->m = *m;

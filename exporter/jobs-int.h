@@ -89,6 +89,7 @@ struct gr_jobs {
 	pthread_mutex_t lock;         /* mounts, nfds, parents: the readers share them */
 	struct parent {
 		char *path;
+		size_t len;               /* strlen(path) */
 		int fd;
 		struct mount m;
 	} parents[PARENTS_MAX];
