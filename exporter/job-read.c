@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,26 @@ void gr_jobs_load_mounts(struct gr_jobs *j)
 	gr_cg_discovery_free(&d);
 }
 
+static void *mounts_loader(void *data)
+{
+	gr_jobs_load_mounts(data);
+	return NULL;
+}
+
+void gr_jobs_mounts_start(struct gr_jobs *j)
+{
+	j->mounts_loading = pthread_create(&j->mounts_loader, NULL, mounts_loader, j) == 0;
+	if (!j->mounts_loading)
+		gr_jobs_load_mounts(j);
+}
+
+void gr_jobs_mounts_wait(struct gr_jobs *j)
+{
+	if (j->mounts_loading)
+		pthread_join(j->mounts_loader, NULL);
+	j->mounts_loading = false;
+}
+
 static const struct mount *mount_of(struct gr_jobs *j, dev_t dev)
 {
 	for (int pass = 0; pass < 2; pass++) {
@@ -102,15 +123,31 @@ static const struct mount *mount_of(struct gr_jobs *j, dev_t dev)
 
 void gr_job_close(struct gr_jobs *j, struct job *jb)
 {
-	size_t held = 0;
+	int v[F_COUNT];
+	size_t nv = 0, held;
 
+	/* the open ones, in order */
 	for (int f = 0; f < F_COUNT; f++) {
-		if (jb->fd[f] >= 0) {
-			close(jb->fd[f]);
-			held += jb->opened;
-		}
+		int fd = jb->fd[f];
+		size_t k = nv;
+
 		jb->fd[f] = -1;
+		if (fd < 0)
+			continue;
+		for (; k > 0 && v[k - 1] > fd; k--)
+			v[k] = v[k - 1];
+		v[k] = fd;
+		nv++;
 	}
+	/* every fd of a run is the job's: close_range() closes no other */
+	for (size_t a = 0, b; a < nv; a = b) {
+		for (b = a + 1; b < nv && v[b] == v[b - 1] + 1; b++)
+			;
+		if (b - a == 1 || syscall(SYS_close_range, (unsigned)v[a], (unsigned)v[b - 1], 0) < 0)
+			for (size_t i = a; i < b; i++)
+				close(v[i]);
+	}
+	held = jb->opened ? nv : 0;
 	if (held) {
 		pthread_mutex_lock(&j->lock);
 		j->nfds -= held;
@@ -134,10 +171,11 @@ static const struct parent *parent_of(struct gr_jobs *j, const char *path)
 	struct stat st;
 
 	for (size_t i = 0; i < j->nparents; i++)
-		if (!strncmp(j->parents[i].path, path, n) && !j->parents[i].path[n])
+		if (j->parents[i].len == n && !memcmp(j->parents[i].path, path, n))
 			return &j->parents[i];
-	if (j->nparents == PARENTS_MAX || !(p->path = strndup(path, n)))
+	if (j->fds_private || j->nparents == PARENTS_MAX || !(p->path = strndup(path, n)))
 		return NULL;
+	p->len = n;
 	p->fd = (int)syscall(SYS_openat2, AT_FDCWD, p->path, &how, sizeof(how));
 	if (p->fd >= 0 && fstat(p->fd, &st) == 0 && (m = mount_of(j, st.st_dev))) {
 		p->m = *m;
@@ -204,10 +242,17 @@ static bool file_wanted(const struct job *jb, int f, const struct mount *m)
  * open and a close per job that a one-shot spent for nothing. */
 static int job_files_below_parent(struct gr_jobs *j, struct job *jb, const char *path, unsigned *ctl)
 {
+	/* "gridrun-ID/FILE": ID one plain component (job_dir_ok(): no "/",
+	 * never "." or ".."), FILE one of files[]; with no symlink followed
+	 * and no mount crossed, that can only be the job directory's file.
+	 * RESOLVE_BENEATH would add nothing here but its cost, the parent
+	 * kept as the walk's root and the result checked against it
+	 * (path_is_under()) on every open: 3-5% of an open and close, two
+	 * threads on 1000 jobs' files (BENCHMARKS.md, session 12). */
 	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC,
-				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
-					   RESOLVE_NO_XDEV };
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
 	const char *base = strrchr(path, '/') + 1;
+	size_t bl = strlen(base);
 	const struct parent *p;
 	struct mount m = { 0 };
 	char name[512];
@@ -230,10 +275,19 @@ static int job_files_below_parent(struct gr_jobs *j, struct job *jb, const char 
 	}
 	if (!wanted)
 		return 0;
+	/* "BASE/": the file names go after it */
+	if (bl + 2 > sizeof(name))
+		return -1;
+	memcpy(name, base, bl);
+	name[bl] = '/';
 	for (int f = 0; f < F_COUNT && ok; f++) {
+		size_t fl = strlen(files[f].name);
+
 		if (!file_wanted(jb, f, &m))
 			continue;
-		ok = snprintf(name, sizeof(name), "%s/%s", base, files[f].name) < (int)sizeof(name);
+		ok = bl + 1 + fl < sizeof(name);
+		if (ok)
+			memcpy(name + bl + 1, files[f].name, fl + 1);
 		fd[f] = ok ? (int)syscall(SYS_openat2, pfd, name, &how, sizeof(how)) : -1;
 		if (fd[f] >= 0)
 			opened++;
@@ -392,9 +446,14 @@ static void parse_file(struct gr_job_sample *s, int f, const char *t, uint64_t t
 	case F1_CPU_ALL:
 		/* "cpu user system" then one "N USER SYSTEM" line per CPU */
 		for (const char *p = strchr(t, '\n'); p && p[1]; p = strchr(p + 1, '\n')) {
+			char *cpu_end, *u_end, *y_end;
 			unsigned long long u, y;
 
-			if (sscanf(p + 1, "%*u %llu %llu", &u, &y) == 2) {
+			/* "N USER SYSTEM": three numbers, or the line is skipped */
+			strtoull(p + 1, &cpu_end, 10);
+			u = strtoull(cpu_end, &u_end, 10);
+			y = strtoull(u_end, &y_end, 10);
+			if (cpu_end != p + 1 && u_end != cpu_end && y_end != u_end) {
 				cpu1[1] += u;
 				cpu1[2] += y;
 			}
@@ -562,6 +621,11 @@ static void *reader(void *data)
 	struct readers *rd = data;
 	char *buf = malloc(READ_BUF);
 
+	/* a copy of the table as it is: the kept parents are in it. Should
+	 * it fail, the table stays shared, which is only slower. */
+	if (rd->j->fds_private)
+		(void)unshare(CLONE_FILES);
+
 	for (size_t i; (i = __atomic_fetch_add(&rd->next, 1, __ATOMIC_RELAXED)) < rd->n; )
 		rd->fn(rd->j, rd->v[i], buf, rd->arg);
 	free(buf);
@@ -588,7 +652,25 @@ static void read_one(struct gr_jobs *j, struct job *jb, char *buf, void *arg)
 	jb->read_rc = !buf ? -ENOMEM : !jb->labels || !jb->version ? -ENOENT : job_read(j, jb, buf);
 }
 
+/* A one-shot's reads: each thread with an fd table of its own, where a
+ * job's files are opened as one run of fds (closed with one close_range(),
+ * 11 017 -> ~4 000 closes at 1000 v1 jobs) and no thread contends for the
+ * table's lock or reference. The parents are opened first, so that the
+ * copies all have them; none is opened meanwhile (a job whose parent is not
+ * kept opens its directory from /, as when the parents are all taken). The
+ * daemon keeps its files for later scrapes and shares its table. */
 void gr_jobs_read_all(struct gr_jobs *j, struct job **v, size_t n)
 {
+	bool private = j->once && n >= READER_MIN_JOBS && j->readers > 1;
+
+	if (private) {
+		pthread_mutex_lock(&j->lock);
+		for (size_t i = 0; i < n; i++)
+			for (size_t d = 0; v[i]->labels && d < v[i]->ndirs; d++)
+				parent_of(j, v[i]->dirs[d]);
+		j->fds_private = true;
+		pthread_mutex_unlock(&j->lock);
+	}
 	gr_jobs_each(j, v, n, read_one, NULL);
+	j->fds_private = false;
 }

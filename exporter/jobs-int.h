@@ -83,14 +83,21 @@ struct gr_jobs {
 	struct mount *mounts;
 	size_t nmounts;
 	bool mounts_fresh;            /* reloaded during this scrape */
+	bool mounts_loading;          /* mounts_loader runs gr_jobs_load_mounts() */
+	pthread_t mounts_loader;
 	size_t nfds, budget;          /* fds held by the cache, and how many it may */
 	pthread_mutex_t lock;         /* mounts, nfds, parents: the readers share them */
 	struct parent {
 		char *path;
+		size_t len;               /* strlen(path) */
 		int fd;
 		struct mount m;
 	} parents[PARENTS_MAX];
 	size_t nparents;
+	/* during a one-shot's reads (gr_jobs_read_all()) each reader thread
+	 * has an fd table of its own: no parent is opened meanwhile, as its
+	 * fd would be one thread's only */
+	bool fds_private;
 	unsigned gen;
 	bool dir_warned;
 	bool once;                    /* a one-shot: nothing kept for a next scrape */
@@ -112,14 +119,24 @@ struct gr_jobs {
 void gr_jobs_warn(bool *once, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The cgroup hierarchies, by device, from libcgroup (cg-discover.h). */
 void gr_jobs_load_mounts(struct gr_jobs *j);
-/* Close the job's usage files (the cache's count kept). */
+/* The same, begun on a thread of its own where one can be had (else done
+ * now), for a one-shot: its first ~1.5 ms run beside the listing, which
+ * needs no hierarchy. gr_jobs_mounts_wait() before mounts, nmounts or
+ * mounts_fresh are touched again (a no-op when none runs). */
+void gr_jobs_mounts_start(struct gr_jobs *j);
+void gr_jobs_mounts_wait(struct gr_jobs *j);
+/* Close the job's usage files (the cache's count kept): runs of
+ * consecutive fds with one close_range() each, as a one-shot's reader opens
+ * a job's files (gr_jobs_read_all()); a run is only ever the job's own. */
 void gr_job_close(struct gr_jobs *j, struct job *jb);
 /* fn(j, v[i], buf, arg) for each of the n jobs, by one thread per CPU
  * (j->readers) when there are READER_MIN_JOBS or more, each job by one;
  * buf: READ_BUF bytes of the calling thread's (NULL: none could be had). */
 typedef void gr_job_fn(struct gr_jobs *j, struct job *jb, char *buf, void *arg);
 void gr_jobs_each(struct gr_jobs *j, struct job **v, size_t n, gr_job_fn *fn, void *arg);
-/* Read the n jobs' figures into each jb->s, jb->read_rc 0 or -errno. */
+/* Read the n jobs' figures into each jb->s, jb->read_rc 0 or -errno. A
+ * one-shot's reader threads (and the caller's) unshare their fd tables
+ * first (fds_private), so that a job's files are one run of fds. */
 void gr_jobs_read_all(struct gr_jobs *j, struct job **v, size_t n);
 
 #endif

@@ -283,6 +283,10 @@ static void job_set_labels(struct job *jb, const char *account, const char *pool
 	jb->labels_len = b.oom ? 0 : b.len;
 	if (b.oom)
 		free(b.p);
+	/* the buffer starts at 4 KiB: kept so, a job's labels spread the
+	 * heap (and a one-shot's page faults) over a page each */
+	else if ((b.p = realloc(jb->labels, b.len + 1)))
+		jb->labels = b.p;
 }
 
 /* The info labels of the kernel layers the supervisor put in the state. */
@@ -373,7 +377,10 @@ int gr_jobs_new(const char *state_dir, bool once, struct gr_jobs **out)
 	j->readers = cpus < 1 ? 1 : cpus > READERS_MAX ? READERS_MAX : (unsigned)cpus;
 	j->budget = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 2 * FD_RESERVE
 			    ? (size_t)(rl.rlim_cur - FD_RESERVE) : 0;
-	gr_jobs_load_mounts(j);
+	if (once)
+		gr_jobs_mounts_start(j);
+	else
+		gr_jobs_load_mounts(j);
 	*out = j;
 	return 0;
 }
@@ -388,6 +395,7 @@ void gr_jobs_free(struct gr_jobs *j)
 {
 	if (!j)
 		return;
+	gr_jobs_mounts_wait(j);
 	gr_map_each(&j->jobs, free_job_value, j);
 	gr_map_done(&j->jobs);
 	gr_map_done(&j->wds);
@@ -575,7 +583,8 @@ int gr_jobs_scrape(struct gr_jobs *j, struct gr_job_sample **samples, size_t *n,
 	*n = 0;
 	*running = *unreadable = 0;
 	j->gen++;
-	j->mounts_fresh = false;
+	if (!j->mounts_loading)
+		j->mounts_fresh = false;
 	if (j->ino >= 0)
 		jobs_drain_events(j);
 	d = opendir(j->state_dir);
@@ -672,6 +681,11 @@ int gr_jobs_scrape(struct gr_jobs *j, struct gr_job_sample **samples, size_t *n,
 		} else {
 			alive[np2++] = jb;
 		}
+	}
+	/* a one-shot's hierarchies, loaded meanwhile (gr_jobs_new()) */
+	if (j->mounts_loading) {
+		gr_jobs_mounts_wait(j);
+		j->mounts_fresh = false;
 	}
 	gr_jobs_read_all(j, alive, np2);
 	for (size_t i = 0; i < np2; i++) {

@@ -314,6 +314,35 @@ TEST_F_TIMEOUT(ex, textfile_mode_writes_the_same_exposition_atomically, 300)
 	EXPECT_EQ(1, gt_count_dir(out)) TH_LOG("temp files left beside %s", prom);
 }
 
+/* libmicrohttpd is loaded only to serve (exporter/mhd.h): a one-shot runs
+ * where it cannot be loaded at all, and the HTTP mode says why it cannot
+ * serve, instead of the loader refusing to start either. */
+TEST_F_TIMEOUT(ex, a_one_shot_runs_without_libmicrohttpd, 300)
+{
+	char *lib = S(self, "%s/lib", self->dir), *prom = S(self, "%s/gridrun.prom", self->dir), *text;
+	char *one[] = { (char *)exporter_bin(), "--textfile", prom, "--state-dir", self->state, NULL };
+	char *http[] = { (char *)exporter_bin(), "--listen", "127.0.0.1:0", "--state-dir", self->state, NULL };
+	struct gt_result r;
+
+	gt_mkdirs(lib, 0755, -1, -1);
+	gt_mkdirs(self->state, 0755, -1, -1);
+	/* what the loader finds first by that name: not a library */
+	free(gt_write(lib, "libmicrohttpd.so.12", "not a library\n"));
+	setenv("LD_LIBRARY_PATH", lib, 1);
+	gt_run_argv(one, -1, &r);
+	EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
+	gt_result_free(&r);
+	text = gt_read(prom);
+	ASSERT_NE(NULL, text);
+	EXPECT_NE(NULL, strstr(text, "\ngridrun_jobs_running 0\n"));
+	free(text);
+	gt_run_argv(http, -1, &r);
+	unsetenv("LD_LIBRARY_PATH");
+	EXPECT_EQ(1, r.status) TH_LOG("%s", r.err);
+	EXPECT_NE(NULL, strstr(r.err, "cannot load libmicrohttpd")) TH_LOG("%s", r.err);
+	gt_result_free(&r);
+}
+
 TEST_F_TIMEOUT(ex, an_unprivileged_exporter_reads_root_jobs, 300)
 {
 	char *path, *text, *series;
