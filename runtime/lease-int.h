@@ -14,6 +14,7 @@
 
 #define NS 1000000000ull
 #define TMP_PREFIX ".tmp."
+#define SPARE ".spare"
 
 /* pid's start time and whether it is a zombie; -ESRCH when it is gone. */
 int gr_lease_proc_stat(pid_t pid, unsigned long long *start, bool *zombie);

@@ -273,7 +273,27 @@ int gr_lease_lock(int dfd, const char *name, int op, int *lockfd, struct gr_erro
 	return 0;
 }
 
-/* Create a private temp file in dfd; its name goes to name. */
+/* The pool's spare (lease.h's SPARE), renamed to name: ours alone from
+ * then on; -1 when there is none (or it is not one of ours: it goes). */
+static int take_spare(int dfd, const char *name)
+{
+	struct stat st;
+	int fd;
+
+	if (renameat(dfd, SPARE, dfd, name) < 0)
+		return -1;
+	fd = openat(dfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	    (st.st_mode & 07777) == 0600 && st.st_nlink == 1)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	unlinkat(dfd, name, 0);
+	return -1;
+}
+
+/* Create a private temp file in dfd, or take the spare; its name goes to
+ * name. Its contents are whatever it held: set_contents() replaces them. */
 static int temp_file(int dfd, char *name, size_t size, struct gr_error **err)
 {
 	unsigned rnd = 0;
@@ -281,6 +301,9 @@ static int temp_file(int dfd, char *name, size_t size, struct gr_error **err)
 
 	(void)!getrandom(&rnd, sizeof(rnd), 0);
 	snprintf(name, size, TMP_PREFIX "%d.%08x", (int)getpid(), rnd);
+	fd = take_spare(dfd, name);
+	if (fd >= 0)
+		return fd;
 	fd = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return gr_error_sys(err, errno, "lease: create temp file");
@@ -681,7 +704,8 @@ int gr_lease_read(const struct gr_pool *pool, unsigned index, struct gr_lease *l
 		return r;
 	snprintf(name, sizeof(name), "%u.lease", index);
 	r = gr_lease_read_entry(dfd, name, lease, NULL, NULL);
-	if (r == -ENOENT)
+	/* another index: a file released meanwhile and taken again (.spare) */
+	if (r == -ENOENT || (r == 0 && lease->index != index))
 		return gr_error_set(err, ENOENT, "pool %s: range %u is not leased", pool->name, index);
 	if (r < 0)
 		return gr_error_sys(err, -r, "pool %s: read `%s`", pool->name, name);
@@ -712,7 +736,9 @@ int gr_lease_quarantine(int dfd, const struct gr_pool *pool, const struct gr_lea
 		if (r < 0)
 			return r;
 	}
-	if (unlinkat(dfd, name, 0) < 0)
+	/* kept as the spare when there is none (never over one: a rename over
+	 * a file makes ext4 write the renamed one back at once, auto_da_alloc) */
+	if (renameat2(dfd, name, dfd, SPARE, RENAME_NOREPLACE) < 0 && unlinkat(dfd, name, 0) < 0)
 		return gr_error_sys(err, errno, "lease: remove `%s`", name);
 	if (blocked == 2) {   /* pending: quietly, the next gc settles it */
 		if (getenv("GRIDRUN_DEBUG"))
