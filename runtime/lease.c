@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -329,11 +330,16 @@ static int set_contents(int fd, const char *text)
 {
 	size_t len = strlen(text);
 	ssize_t n = pwrite(fd, text, len, 0);
+	struct stat st;
 
 	if (n < 0)
 		return -errno;
 	if ((size_t)n != len)
 		return -EIO;
+	/* a new file or a spare of the same length (the usual lease) is cut
+	 * already: an ftruncate(2) costs ext4 more than an fstat(2) */
+	if (fstat(fd, &st) == 0 && st.st_size == (off_t)len)
+		return 0;
 	return ftruncate(fd, (off_t)len) < 0 ? -errno : 0;
 }
 
@@ -408,28 +414,36 @@ int gr_lease_entry_index(const char *name, unsigned ranges, const char *suffix, 
 	return 0;
 }
 
-/* Which ranges have a lease or a quarantine; returns the number of entries. */
+/* Which ranges have a lease or a quarantine; returns the number of entries.
+ * Read from the pool's own fd (rewound; nothing else reads it as a
+ * directory), not a new one through opendir(3): 4 system calls fewer. */
 static int snapshot(int dfd, const struct gr_pool *pool, unsigned char *held, unsigned char *quar)
 {
-	_cleanup_close_ int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct dirent *de;
+	char buf[8192] __attribute__((aligned(8)));
 	unsigned index;
-	DIR *d;
 	int n = 0;
 
 	memset(held, 0, pool->ranges);
 	memset(quar, 0, pool->ranges);
-	d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d)
+	if (lseek(dfd, 0, SEEK_SET) < 0)
 		return -errno;
-	fd = -1;
-	while ((de = readdir(d))) {
-		if (gr_lease_entry_index(de->d_name, pool->ranges, ".lease", &index) == 0)
-			held[index] = 1, n++;
-		else if (gr_lease_entry_index(de->d_name, pool->ranges, ".quarantine", &index) == 0)
-			quar[index] = 1, n++;
+	for (;;) {
+		long got = syscall(SYS_getdents64, dfd, buf, sizeof(buf));
+
+		if (got < 0)
+			return -errno;
+		if (got == 0)
+			break;
+		for (long off = 0; off < got;) {
+			struct dirent64 *de = (struct dirent64 *)(buf + off);
+
+			if (gr_lease_entry_index(de->d_name, pool->ranges, ".lease", &index) == 0)
+				held[index] = 1, n++;
+			else if (gr_lease_entry_index(de->d_name, pool->ranges, ".quarantine", &index) == 0)
+				quar[index] = 1, n++;
+			off += de->d_reclen;
+		}
 	}
-	closedir(d);
 	return n;
 }
 

@@ -127,14 +127,17 @@ TEST_F(pool, S33_holders_are_found_through_the_task_iterator)
  * (fails without: an O_PATH open of /proc); the supervisor's own
  * /proc/PID/stat is read once (fails without: the acquire reads it again);
  * the kernel's overflow ids are not read, since no pool can hold one (fails
- * without: both files).
+ * without: both files); the acquire reads the pool's directory through its
+ * own fd (fails without: an open of "."; the pool's first use, which
+ * counts its files, is before the traced run), and leaves a temp file of the
+ * right length uncut (fails without: an ftruncate).
  */
 TEST_F(pool, a_leased_run_reads_the_pin_once_a_scan_and_its_own_start_once)
 {
 	char *trace = strdup(gt_f("%s/run.trace", self->dir)), *spec, *text, *line, *save = NULL;
-	char *argv[] = { "/usr/bin/strace", "-f", "-qq", "-e", "trace=openat,openat2,read,close", "-o", trace,
+	char *argv[] = { "/usr/bin/strace", "-f", "-qq", "-e", "trace=openat,openat2,read,close,ftruncate", "-o", trace,
 			 (char *)gt_gridrun(), "run", NULL, NULL };
-	int sup = 0, tasks_fd = -1, pins = 0, reads = 0, proc_opens = 0, stats = 0, overflow = 0;
+	int sup = 0, tasks_fd = -1, pins = 0, reads = 0, proc_opens = 0, stats = 0, overflow = 0, dots = 0, cuts = 0;
 	char own_stat[64] = "";
 
 	if (access(argv[0], X_OK) < 0)
@@ -143,6 +146,9 @@ TEST_F(pool, a_leased_run_reads_the_pin_once_a_scan_and_its_own_start_once)
 	configure(_metadata, self, 4, 0);
 	spec = gt_spec(self->dir, "[\"/bin/true\"]", NULL, "\"pool\": \"atlas\", \"account\": \"atlas001\"");
 	argv[9] = spec;
+	gt_run_argv(argv + 7, -1, &self->res);   /* the pool's first use (its layout) first */
+	ASSERT_EQ(0, self->res.status) TH_LOG("%s", self->res.err);
+	gt_result_free(&self->res);
 	setenv("LSAN_OPTIONS", "detect_leaks=0", 1);   /* no leak check under ptrace */
 	gt_run_argv(argv, -1, &self->res);
 	unsetenv("LSAN_OPTIONS");
@@ -163,6 +169,8 @@ TEST_F(pool, a_leased_run_reads_the_pin_once_a_scan_and_its_own_start_once)
 		overflow += strstr(call, "/proc/sys/kernel/overflow") != NULL;
 		stats += strstr(call, own_stat) != NULL;
 		proc_opens += !strncmp(call, "openat(AT_FDCWD, \"/proc\", ", 26);
+		dots += !strncmp(call, "openat(", 7) && strstr(call, ", \".\", ") != NULL;
+		cuts += !strncmp(call, "ftruncate(", 10);
 		if (!strncmp(call, "openat(", 7) && strstr(call, ", \"tasks\", O_RDONLY") &&
 		    sscanf(strstr(call, ") = ") + 4, "%d", &fd) == 1) {
 			tasks_fd = fd;
@@ -178,6 +186,8 @@ TEST_F(pool, a_leased_run_reads_the_pin_once_a_scan_and_its_own_start_once)
 	EXPECT_EQ(0, proc_opens);
 	EXPECT_EQ(1, stats);
 	EXPECT_EQ(0, overflow);
+	EXPECT_EQ(0, dots);
+	EXPECT_EQ(0, cuts);
 	free(text);
 	free(spec);
 	free(trace);
