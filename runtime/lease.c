@@ -18,69 +18,6 @@
 #include "lease-int.h"
 #include "util.h"
 
-static const char *boot_id(void)
-{
-	static char id[40];
-
-	if (!id[0]) {
-		_cleanup_close_ int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd >= 0 ? gr_read_full(fd, id, sizeof(id) - 1) : -1;
-
-		id[n > 0 ? n : 0] = '\0';
-		id[strcspn(id, "\n")] = '\0';
-	}
-	return id;
-}
-
-/* The start time of pid (field 22) and whether it is a zombie; -ESRCH when
- * it is gone, another -errno when /proc could not tell. */
-int gr_lease_proc_stat(pid_t pid, unsigned long long *start, bool *zombie)
-{
-	char path[64], buf[1024], state;
-	_cleanup_close_ int fd = -1;
-	ssize_t n;
-	char *p;
-
-	if (pid == getpid()) {   /* we run; our start time as the supervisor read it */
-		*start = gr_proc_starttime(pid);
-		*zombie = false;
-		if (*start)
-			return 0;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
-	n = gr_read_full(fd, buf, sizeof(buf) - 1);
-	if (n == 0 || n == -ESRCH)
-		return -ESRCH;
-	if (n < 0)
-		return (int)n;
-	buf[n] = '\0';
-	/* comm may hold spaces and ')': the fields go on after the last ')' */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
-			 &state, start) != 2)
-		return -EIO;
-	*zombie = state == 'Z' || state == 'X';
-	return 0;
-}
-
-/* The holder of l still runs (when /proc cannot tell, it is taken as alive). */
-bool gr_lease_holder_alive(const struct gr_lease *l)
-{
-	unsigned long long start = 0;
-	bool zombie = false;
-	int r;
-
-	if (strcmp(l->boot_id, boot_id()))
-		return false;
-	r = gr_lease_proc_stat(l->holder_pid, &start, &zombie);
-	if (r == -ESRCH)
-		return false;
-	return r < 0 || (!zombie && start == l->holder_start);
-}
-
 static bool job_id_ok(const char *id)
 {
 	size_t n = strlen(id);
@@ -658,12 +595,12 @@ int gr_lease_acquire_noted(const struct gr_pool *pool, const char *account, cons
 		return gr_error_set(err, EINVAL, "lease: `%s` is not a job id", job_id);
 	if (gr_lease_proc_stat(holder_pid, &l.holder_start, &zombie) < 0 || zombie)
 		return gr_error_set(err, ESRCH, "lease: holder pid %d is not running", (int)holder_pid);
-	if (!boot_id()[0])
+	if (!gr_lease_boot_id()[0])
 		return gr_error_set(err, EIO, "lease: cannot read /proc/sys/kernel/random/boot_id");
 	snprintf(l.pool, sizeof(l.pool), "%s", pool->name);
 	snprintf(l.job_id, sizeof(l.job_id), "%s", job_id);
 	snprintf(l.account, sizeof(l.account), "%s", account);
-	snprintf(l.boot_id, sizeof(l.boot_id), "%s", boot_id());
+	snprintf(l.boot_id, sizeof(l.boot_id), "%s", gr_lease_boot_id());
 	l.holder_pid = holder_pid;
 	l.count = pool->range_size;
 	if (userns && snprintf(l.userns, sizeof(l.userns), "%s", userns) >= (int)sizeof(l.userns))
