@@ -34,7 +34,8 @@
  * first lease creates it). Inputs are stat()ed before they are read, so a
  * change during a check keys the stamp with the old state: the next check
  * is full again. The kernel's overflow ids are read every time (sysctl can
- * change them; two small reads).
+ * change them; two small reads), when a pool could hold one (none that
+ * config.c loads can: they start at 65536, past the sysctl's 65535).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -152,11 +153,19 @@ static int check_subids(const struct gr_config *cfg, const char *path, struct gr
 	return 0;
 }
 
+/* The kernel keeps its overflow ids at or below 65535 (sysctl refuses more),
+ * where no pool of a loaded configuration starts (GR_POOL_MIN_FIRST_UID):
+ * the files are read only for a pool that could hold one. */
+#define OVERFLOW_ID_MAX 65535u
+
 static int check_overflow(const struct gr_config *cfg, struct gr_error **err)
 {
 	static const char *const overflow[] = { "/proc/sys/kernel/overflowuid", "/proc/sys/kernel/overflowgid" };
+	bool any = false;
 
-	for (size_t i = 0; i < ARRAY_SIZE(overflow); i++) {
+	for (size_t i = 0; i < cfg->npools; i++)
+		any |= cfg->pools[i].first_uid <= OVERFLOW_ID_MAX;
+	for (size_t i = 0; any && i < ARRAY_SIZE(overflow); i++) {
 		_cleanup_free_ char *v = NULL;
 		const struct gr_pool *pool;
 

@@ -330,11 +330,12 @@ static void release_lease(struct gr_job *job)
 }
 
 /* Lease a range, held by this supervisor, with the sandbox handed over to
- * it (handover.h), and name it in the job's state. */
+ * it (handover.h). The job's state names it from its next write (the
+ * job's init, a moment later); a supervisor that dies before has a dead
+ * holder's lease, which gc reclaims (lease.h) as it would from the state. */
 static int lease_for_job(struct gr_job *job, struct gr_error **err)
 {
 	const struct gr_spec *spec = job->spec;
-	_cleanup_free_ char *json = NULL;
 	int r;
 
 	r = gr_job_handover_open(&job->jh, spec->sandbox, job->cfg ? job->cfg->handover : GR_HANDOVER_AUTO,
@@ -356,11 +357,7 @@ static int lease_for_job(struct gr_job *job, struct gr_error **err)
 	job->handover_held = true;
 	job->lease_held = true;
 	gr_lease_range(&job->lease, &job->range);
-	json = state_json(job, 0, NULL, false);
-	r = json ? gr_state_update(job->state_dir, job->job_id, json, err) : gr_error_sys(err, ENOMEM, "state");
-	if (r < 0)
-		release_lease(job);
-	return r;
+	return 0;
 }
 
 /* The idmapped mount goes; a chown's walk back is the release's. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * lease-gc.c - gc, listing and the `gridrun ps` table of leases; the
- * protocol is described in lease.h.
+ * lease-gc.c - gc, listing and the `gridrun ps` table of leases, and
+ * whether a lease's holder still runs; the protocol is described in lease.h.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,6 +16,69 @@
 
 #include "lease-int.h"
 #include "util.h"
+
+const char *gr_lease_boot_id(void)
+{
+	static char id[40];
+
+	if (!id[0]) {
+		_cleanup_close_ int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? gr_read_full(fd, id, sizeof(id) - 1) : -1;
+
+		id[n > 0 ? n : 0] = '\0';
+		id[strcspn(id, "\n")] = '\0';
+	}
+	return id;
+}
+
+/* The start time of pid (field 22) and whether it is a zombie; -ESRCH when
+ * it is gone, another -errno when /proc could not tell. */
+int gr_lease_proc_stat(pid_t pid, unsigned long long *start, bool *zombie)
+{
+	char path[64], buf[1024], state;
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+	char *p;
+
+	if (pid == getpid()) {   /* we run; our start time as the supervisor read it */
+		*start = gr_proc_starttime(pid);
+		*zombie = false;
+		if (*start)
+			return 0;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	n = gr_read_full(fd, buf, sizeof(buf) - 1);
+	if (n == 0 || n == -ESRCH)
+		return -ESRCH;
+	if (n < 0)
+		return (int)n;
+	buf[n] = '\0';
+	/* comm may hold spaces and ')': the fields go on after the last ')' */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+			 &state, start) != 2)
+		return -EIO;
+	*zombie = state == 'Z' || state == 'X';
+	return 0;
+}
+
+/* The holder of l still runs (when /proc cannot tell, it is taken as alive). */
+bool gr_lease_holder_alive(const struct gr_lease *l)
+{
+	unsigned long long start = 0;
+	bool zombie = false;
+	int r;
+
+	if (strcmp(l->boot_id, gr_lease_boot_id()))
+		return false;
+	r = gr_lease_proc_stat(l->holder_pid, &start, &zombie);
+	if (r == -ESRCH)
+		return false;
+	return r < 0 || (!zombie && start == l->holder_start);
+}
 
 /* Ids of every task on the node that fall in [lo, hi). */
 struct idset {

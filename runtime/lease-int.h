@@ -14,7 +14,10 @@
 
 #define NS 1000000000ull
 #define TMP_PREFIX ".tmp."
+#define SPARE ".spare"
 
+/* This boot's id (/proc/sys/kernel/random/boot_id, read once); "" if unreadable. */
+const char *gr_lease_boot_id(void);
 /* pid's start time and whether it is a zombie; -ESRCH when it is gone. */
 int gr_lease_proc_stat(pid_t pid, unsigned long long *start, bool *zombie);
 /* The holder of l runs (same boot, pid, start time; not a zombie). */

@@ -49,14 +49,13 @@
 
 _Static_assert(sizeof(struct gr_lsm_task) == 48, "the iterator's record is 48 bytes");
 
-/* fd is on bpffs, root's, and (mode) writable by root alone. */
-static bool roots_on_bpffs(int fd)
+/* fd is on bpffs, root's, and (mode) writable by root alone; its stat in *st. */
+static bool roots_on_bpffs(int fd, struct stat *st)
 {
 	struct statfs sf;
-	struct stat st;
 
-	return fstatfs(fd, &sf) == 0 && sf.f_type == BPF_FS_MAGIC_GR && fstat(fd, &st) == 0 &&
-	       st.st_uid == 0 && !(st.st_mode & (S_IWGRP | S_IWOTH));
+	return fstatfs(fd, &sf) == 0 && sf.f_type == BPF_FS_MAGIC_GR && fstat(fd, st) == 0 &&
+	       st->st_uid == 0 && !(st->st_mode & (S_IWGRP | S_IWOTH));
 }
 
 /* The pin, opened for reading (which starts an iteration); -errno, *why. */
@@ -72,7 +71,7 @@ static int open_pin(const char **why)
 		*why = errno == ENOENT ? "no pin directory" : "the pin directory cannot be opened";
 		return -errno;
 	}
-	if (!roots_on_bpffs(dfd)) {
+	if (!roots_on_bpffs(dfd, &st)) {
 		*why = "the pin directory is not root's on a bpf filesystem";
 		return -EPERM;
 	}
@@ -81,14 +80,26 @@ static int open_pin(const char **why)
 		*why = errno == ENOENT ? "no task iterator pinned" : "the task iterator cannot be opened";
 		return -errno;
 	}
-	if (!roots_on_bpffs(fd) || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (!roots_on_bpffs(fd, &st) || !S_ISREG(st.st_mode)) {
 		*why = "the task iterator's pin is not root's on a bpf filesystem";
 		return -EPERM;
 	}
 	return TAKE_FD(fd);
 }
 
-/* One whole read of fd into *buf (malloc'd); its length or -errno. */
+/* The records read so far end with the end record: the iteration is over
+ * (a task's record never has the end's magic), no read(2) more is needed. */
+static bool ended(const char *b, size_t len)
+{
+	struct gr_lsm_task r;
+
+	if (len == 0 || len % sizeof(r))
+		return false;
+	memcpy(&r, b + len - sizeof(r), sizeof(r));
+	return r.magic == GR_LSM_TASKS_END;
+}
+
+/* One whole read of fd into *buf (malloc'd), up to its end record; its length or -errno. */
 static ssize_t read_all(int fd, char **buf)
 {
 	size_t size = 64 << 10, len = 0;
@@ -121,6 +132,8 @@ static ssize_t read_all(int fd, char **buf)
 		if (n == 0)
 			break;
 		len += (size_t)n;
+		if (ended(b, len))
+			break;
 	}
 	*buf = b;
 	return (ssize_t)len;

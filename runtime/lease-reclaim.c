@@ -255,9 +255,10 @@ static int holders_pass(unsigned long long lo, unsigned long long hi, bool kill,
 	DIR *proc;
 
 	if (n >= 0) {
-		_cleanup_close_ int procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		/* no candidate (the usual answer): no /proc to open */
+		_cleanup_close_ int procfd = n ? open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 
-		if (procfd < 0)
+		if (n && procfd < 0)
 			return -errno;
 		passes_iter++;
 		for (int i = 0; i < n; i++) {

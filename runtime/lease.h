@@ -27,6 +27,13 @@
  *   .lock          flock(2): acquirers share it; a layout change takes it alone.
  *   .gclock        flock(2): releases share it; gc takes it alone.
  *   .tmp.PID.RAND  a file being written; never a lease.
+ *   .spare         a released lease's file, kept for the next temp file (at
+ *                  most one: a release renames N.lease to it unless it
+ *                  exists, a writer renames it to its own .tmp name and then
+ *                  replaces its contents). A new file per lease cost an
+ *                  inode made at acquire and freed at release, which on
+ *                  ext4 without a journal also searches past every inode
+ *                  freed in the last seconds (recently_deleted()).
  *
  * Guarantees and how they are kept:
  *  - A lease is never half-written: it is written in full to a private temp
@@ -46,8 +53,13 @@
  *    an acquirer can never link while the dead lease is still there. gc
  *    never touches a lease whose holder lives. Acquirers take no lock that
  *    a release or gc takes: under contention they only ever retry a link.
- *  - Release writes N.quarantine first, then unlinks N.lease: a crash in
- *    between leaves a dead holder's lease, which gc reclaims.
+ *  - Release writes N.quarantine first, then removes N.lease (renamed to
+ *    .spare, or unlinked): a crash in between leaves a dead holder's lease,
+ *    which gc reclaims. A spare's file may be written again at once, so
+ *    whoever opened it as N.lease before may read another lease in it; only
+ *    a reader that holds N.lease against its removal (its release under
+ *    the range's lock, gc under .gclock alone, the holder itself) acts on
+ *    what it reads; `gridrun ps` only shows it.
  *  - What the last tenant may have left (lease-reclaim.c), settled by every
  *    release and every reclaim by gc, before N.quarantine is written: every
  *    process with any of the range's ids (real, effective, saved, fs; uid

@@ -207,6 +207,8 @@ void gr_format_utc_ms(unsigned long long ns, char *buf, size_t len)
 
 unsigned long long gr_proc_starttime(pid_t pid)
 {
+	static pid_t self;                    /* our own, read once: it never changes */
+	static unsigned long long self_start;
 	char path[64], buf[1024];
 	_cleanup_close_ int fd = -1;
 	unsigned long long start = 0;
@@ -214,6 +216,8 @@ unsigned long long gr_proc_starttime(pid_t pid)
 	char *p;
 	int field;
 
+	if (self && pid == self && self == getpid())
+		return self_start;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -235,6 +239,10 @@ unsigned long long gr_proc_starttime(pid_t pid)
 		p = strchr(p + 1, ' ');
 	if (p)
 		start = strtoull(p + 1, NULL, 10);
+	if (start && pid == getpid()) {
+		self_start = start;
+		self = pid;
+	}
 	return start;
 }
 

@@ -65,7 +65,8 @@ unsigned long long gr_realtime_ns(void);
  * signal does not kill. */
 void gr_exit_like_signal(int sig) __attribute__((noreturn));
 void gr_format_utc_ms(unsigned long long ns, char *buf, size_t len);
-/* Process start time (field 22 of /proc/PID/stat, clock ticks since boot); 0 if gone. */
+/* Process start time (field 22 of /proc/PID/stat, clock ticks since boot); 0 if gone.
+ * Our own is read once and kept (per pid: a fork's child reads its own). */
 unsigned long long gr_proc_starttime(pid_t pid);
 
 /* A /proc start time (clock ticks since boot) in ns since the epoch, to the

@@ -182,6 +182,97 @@ TEST_F(pool, acquire_leaves_the_leases_data_to_the_flusher_on_ext4)
 	gr_error_free(err);
 }
 
+/* A release keeps its lease's file as the pool's .spare and the next
+ * acquire writes its lease into it: no inode made and freed per lease (on
+ * ext4 without a journal each new one also searched past the inodes freed
+ * in the last seconds; issue 13). Seen by an fd kept on the released
+ * 0.lease: the next 0.lease is that same inode, with the new lease in it.
+ * Fails with the release's unlinkat() back (another inode). */
+TEST_F(pool, a_released_leases_file_is_the_next_acquires)
+{
+	struct gr_error *err = NULL;
+	struct gr_lease a, b;
+	struct stat old, now;
+	char *path, *text;
+	int fd, l, q, o;
+
+	configure(_metadata, self, 4, 0);
+	ASSERT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "job.spare1", getpid(), &a, &err))
+		TH_LOG("%s", err->msg);
+	path = pool_file(self, "0.lease");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fstat(fd, &old));
+	ASSERT_EQ(0, gr_lease_release(self->pool, &a, &err)) TH_LOG("%s", err->msg);
+	EXPECT_TRUE(pool_has(self, ".spare"));
+	ASSERT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "job.spare2", getpid(), &b, &err))
+		TH_LOG("%s", err->msg);
+	ASSERT_EQ(0, b.index);
+	EXPECT_FALSE(pool_has(self, ".spare"));
+	ASSERT_EQ(0, stat(path, &now));
+	EXPECT_EQ(old.st_ino, now.st_ino);
+	EXPECT_EQ(1, now.st_nlink);
+	EXPECT_EQ(0600, now.st_mode & 07777);
+	text = gt_read(path);
+	ASSERT_NE(NULL, text);
+	EXPECT_NE(NULL, strstr(text, "\"job_id\":\"job.spare2\""));
+	EXPECT_EQ(NULL, strstr(text, "job.spare1"));
+	EXPECT_EQ('}', text[strlen(text) - 1]) TH_LOG("%s", text);   /* cut to its length */
+	ASSERT_EQ(0, pool_entries(self, &l, &q, &o));
+	EXPECT_EQ(1, l);
+	EXPECT_EQ(0, o);
+	EXPECT_EQ(0, gr_lease_release(self->pool, &b, &err));
+	close(fd);
+	free(text);
+	free(path);
+	gr_error_free(err);
+}
+
+/* A .spare that is not a private file of ours (another link to it, another
+ * mode) is never written: it goes, and the acquire makes a file of its own.
+ * Fails without take_spare()'s checks (the other name's contents change). */
+TEST_F(pool, a_spare_that_is_not_private_is_not_written)
+{
+	struct gr_error *err = NULL;
+	struct gr_lease a;
+	char *spare = pool_file(self, ".spare"), *other = pool_file(self, "kept"), *lease, *text;
+	struct stat st;
+	int fd;
+
+	configure(_metadata, self, 4, 0);
+	lease = pool_file(self, "0.lease");
+	ASSERT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "job.1", getpid(), &a, &err));
+	ASSERT_EQ(0, gr_lease_release(self->pool, &a, &err));
+	unlink(spare);
+	for (int k = 0; k < 2; k++) {   /* 0: two links; 1: mode 0644 */
+		fd = open(k ? spare : other, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(5, write(fd, "kept\n", 5));
+		ASSERT_EQ(0, fchmod(fd, k ? 0644 : 0600));
+		close(fd);
+		if (k == 0)
+			ASSERT_EQ(0, link(other, spare));
+		ASSERT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "job.2", getpid(), &a, &err))
+			TH_LOG("%s", err->msg);
+		EXPECT_FALSE(pool_has(self, ".spare"));
+		ASSERT_EQ(0, stat(lease, &st));
+		EXPECT_EQ(0600, st.st_mode & 07777) TH_LOG("case %d", k);
+		EXPECT_EQ(1, st.st_nlink) TH_LOG("case %d", k);
+		if (k == 0) {
+			text = gt_read(other);
+			EXPECT_STREQ("kept\n", text);
+			free(text);
+			unlink(other);
+		}
+		ASSERT_EQ(0, gr_lease_release(self->pool, &a, &err));
+		unlink(spare);   /* the released lease's */
+	}
+	free(lease);
+	free(spare);
+	free(other);
+	gr_error_free(err);
+}
+
 TEST_F(pool, release_quarantines_and_the_next_job_gets_another_range)
 {
 	struct gr_error *err = NULL;

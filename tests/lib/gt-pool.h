@@ -125,7 +125,7 @@ static inline int pool_entries(struct _test_data_pool *self, int *leases, int *q
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
 		    !strcmp(de->d_name, ".lock") || !strcmp(de->d_name, ".gclock") ||
-		    !strcmp(de->d_name, ".layout"))
+		    !strcmp(de->d_name, ".layout") || !strcmp(de->d_name, ".spare"))
 			continue;
 		if (n > 6 && !strcmp(de->d_name + n - 6, ".lease"))
 			(*leases)++;
