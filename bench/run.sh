@@ -256,7 +256,7 @@ check_handover "leased range, sandbox chown" "chown, 2 entries" \
 # acquire's; a confined job's release makes none, lease.h) reads it, none walks /proc
 dbg=$(in_ns env GRIDRUN_DEBUG=1 GRIDRUN_LSM_PIN="$ITER_PIN" "$GRIDRUN" run --config "$T/gridrun.conf" \
 	"$T/spec-lease.json" 2>&1 >/dev/null)
-got=$(printf '%s\n' "$dbg" | grep -c ': task iterator: ' || true)
+got=$(printf '%s\n' "$dbg" | grep -c -E ': (task iterator|holder scan): ' || true)
 walked=$(printf '%s\n' "$dbg" | grep -c ': /proc walk' || true)
 if [ ! -x "$LSM" ]; then
 	echo "bench: $LSM is not built (clang, bpftool): the iterator row walks /proc" >&2

@@ -245,6 +245,9 @@ int gr_lease_holders(uid_t first, unsigned long count, bool kill, pid_t *one);
 /* How many of this process's holder passes took their candidates from the
  * pinned task iterator and how many walked /proc (for tests and bench). */
 void gr_lease_holder_passes(unsigned long *iter, unsigned long *proc);
+/* How many of the first (iter) ran the pinned holder scan program (DIR/scan,
+ * gridrun_scan.bpf.c) rather than reading the iterator (tests, bench). */
+unsigned long gr_lease_holder_scans(void);
 /* The same with kill, as an error: 0 when none is left, else -errno with
  * "N process(es) with the range's ids are left (pid P)" (-EBUSY) or why
  * /proc could not be read. Before a walk back or an LSM entry's removal:
