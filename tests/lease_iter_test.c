@@ -338,6 +338,41 @@ TEST_F(pool, the_holder_scan_finds_what_the_iterator_finds)
 	free(b);
 }
 
+/*
+ * A "scan" pin that is not the holder scan program (here the task iterator's
+ * link, moved there from a second load) gives no answer: the reader checks
+ * the object's type and name, and a scan that fails for any reason leaves
+ * the answer to the iterator's read, which finds the holder (fails when a
+ * failed scan is returned as the answer: "/proc walk (scan failed)"; the
+ * type check alone it cannot tell, since the kernel refuses to run a link
+ * as a program as well).
+ */
+TEST_F(pool, a_scan_pin_of_another_kind_is_not_run)
+{
+	char *lsm = strdup(gt_f("%s/gridrun-lsm", getenv("GRIDRUN_BUILD")));
+	char *load[] = { lsm, "--pin", "/sys/fs/bpf/other", "load-tasks", NULL };
+	struct gt_result r = { 0 };
+	char *line = NULL;
+	pid_t pid, one = 0;
+	int status;
+
+	configure(_metadata, self, 1, 0);
+	private_bpffs(_metadata, true);
+	gt_run_argv(load, -1, &r);
+	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+	gt_result_free(&r);
+	(void)unlink(PIN "/scan");
+	ASSERT_EQ(0, rename("/sys/fs/bpf/other/tasks", PIN "/scan"));
+	pid = squatter(true);
+	EXPECT_EQ(1, holders_debug(FIRST, 65536, &one, &line));
+	EXPECT_EQ(pid, one);
+	EXPECT_STREQ(gt_f("gridrun: debug: lease: holders of %u-%u: task iterator: 1\n", FIRST, FIRST + 65535), line);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	free(line);
+	free(lsm);
+}
+
 /* A pool's range can never lie below the iterator's floor: config.c
  * refuses it; a range asked of the scan below it is walked in /proc. */
 TEST_F(pool, a_range_below_65536_is_never_asked_of_the_iterator)
