@@ -198,7 +198,7 @@ static int cmd_load(void)
 
 	if (loaded()) {
 		printf("gridrun-lsm: already loaded at %s\n", pin);
-		return 0;
+		return pin_tasks();   /* what an older loader did not pin (the holder scan) */
 	}
 	if (bpf_lsm_active() == 0) {
 		fprintf(stderr, "gridrun-lsm: the BPF LSM is not active: boot with lsm=...,bpf (CONFIG_BPF_LSM)\n");

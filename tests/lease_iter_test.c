@@ -338,6 +338,57 @@ TEST_F(pool, the_holder_scan_finds_what_the_iterator_finds)
 	free(b);
 }
 
+static int holds_lo(int ready, void *arg)
+{
+	(void)ready;
+	(void)arg;
+	return setresuid(SCAN_LO + 10, SCAN_LO + 10, SCAN_LO + 10) ? 1 : 0;
+}
+
+/*
+ * The scan has room for GR_LSM_SCAN_MAX (1024) processes: with exactly that
+ * many holders it answers them all, each page of its context in place;
+ * with one more it says it is full and the iterator's read answers instead,
+ * all 1025 (fails when a full scan is taken as the answer: 1024).
+ */
+TEST_F(pool, a_scan_with_more_holders_than_room_leaves_the_answer_to_the_iterator)
+{
+	enum { N = GR_LSM_SCAN_MAX + 1 };
+	pid_t *pids = calloc(N, sizeof(*pids)), *a = NULL;
+	const char *why = NULL;
+	bool scanned = false;
+	int n, status;
+
+	private_bpffs(_metadata, true);
+	if (access(PIN "/scan", F_OK) < 0)
+		SKIP(return, "no holder scan pinned (a kernel before 6.7)");
+	for (int k = 0; k < N - 1; k++)
+		pids[k] = gt_fork_ready(holds_lo, NULL);
+	n = gr_lease_iter_candidates(SCAN_LO, SCAN_HI, &a, &why, &scanned);
+	ASSERT_EQ(N - 1, n) TH_LOG("%s", why ? why : "");
+	EXPECT_TRUE(scanned);
+	{   /* every page of the context was copied out right */
+		pid_t *want = malloc((N - 1) * sizeof(*want));
+
+		memcpy(want, pids, (N - 1) * sizeof(*want));
+		qsort(want, N - 1, sizeof(*want), cmp_pid);
+		EXPECT_EQ(0, memcmp(want, a, (N - 1) * sizeof(*want)));
+		free(want);
+	}
+	free(a);
+	a = NULL;
+	pids[N - 1] = gt_fork_ready(holds_lo, NULL);
+	n = gr_lease_iter_candidates(SCAN_LO, SCAN_HI, &a, &why, &scanned);
+	EXPECT_EQ(N, n) TH_LOG("%s", why ? why : "");
+	EXPECT_FALSE(scanned);
+	for (int k = 0; k < N; k++)
+		kill(pids[k], SIGKILL);
+	for (int k = 0; k < N; k++)
+		waitpid(pids[k], &status, 0);
+	free(a);
+	free(pids);
+}
+
 /*
  * A "scan" pin that is not the holder scan program (here the task iterator's
  * link, moved there from a second load) gives no answer: the reader checks
