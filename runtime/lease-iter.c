@@ -18,8 +18,8 @@
  * otherwise, or when the pin is absent (Debian's 6.1) or the run fails, the
  * iterator is read as before, the same rules applying to it.
  *
- * One open(2) and a few read(2)s of the pin run the program over every task
- * (thread) of our PID namespace; it writes a record for each task with any
+ * One open(2) and a few read(2)s of the iterator's pin run it over every
+ * task (thread) of our PID namespace; it writes a record for each task with any
  * of its eight ids at or above GR_LSM_TASK_MIN_ID (65536: config.c refuses a
  * pool below it, and a range below it is never asked of the iterator), then
  * an end record. The result is only a list of candidates: lease-reclaim.c
@@ -39,7 +39,9 @@
  *    its level): the records number tasks as that namespace does, and so do
  *    /proc and pidfd_open(2) only there.
  * Cost: the kernel visits every task either way, but formats and copies 48
- * bytes only for the tasks with a high id, and we open no file per process.
+ * bytes only for the tasks with a high id, and we open no file per process;
+ * the holder scan visits each for about a sixth of the iterator's cost
+ * (kmod-optional/README.md: ~0.05 against ~0.30 us a thread here).
  */
 #include <errno.h>
 #include <fcntl.h>
