@@ -256,7 +256,7 @@ check_handover "leased range, sandbox chown" "chown, 2 entries" \
 # acquire's; a confined job's release makes none, lease.h) reads it, none walks /proc
 dbg=$(in_ns env GRIDRUN_DEBUG=1 GRIDRUN_LSM_PIN="$ITER_PIN" "$GRIDRUN" run --config "$T/gridrun.conf" \
 	"$T/spec-lease.json" 2>&1 >/dev/null)
-got=$(printf '%s\n' "$dbg" | grep -c ': task iterator: ' || true)
+got=$(printf '%s\n' "$dbg" | grep -c -E ': (task iterator|holder scan): ' || true)
 walked=$(printf '%s\n' "$dbg" | grep -c ': /proc walk' || true)
 if [ ! -x "$LSM" ]; then
 	echo "bench: $LSM is not built (clang, bpftool): the iterator row walks /proc" >&2
@@ -324,17 +324,18 @@ rows_iter() { # CMD... with this pass's rows after it
 		-r "bwrap --unshare-all" "$BWRAP" --unshare-all --die-with-parent --ro-bind / / --dev /dev --proc /proc /bin/true --
 }
 # and the helper does read it: its holder scans (lease-map's acquire, the
-# release's) each open the pin, as one traced job shows
+# release's) each open the iterator's pin or run the holder scan program
+# pinned next to it (DIR/scan, kernels 6.7 on), as one traced job shows
 ITER_SEEN="not checked (no strace)"
 if [ ! -x "$LSM" ]; then
 	ITER_SEEN="none: $LSM is not built"
 	echo "bench: $LSM is not built (clang, bpftool): the helper's iterator row walks /proc" >&2
 elif command -v strace >/dev/null 2>&1; then
-	in_sys_bpf strace -f -e trace=openat -o "$T/helper-iter.strace" \
+	in_sys_bpf strace -f -e trace=openat,bpf -o "$T/helper-iter.strace" \
 		setpriv --reuid="$ACCOUNT_UID" --regid="$ACCOUNT_UID" --clear-groups \
 		env GRIDRUN_HELPER="$HB/gridrun-helper" GRIDRUN_STATE_DIR="$S/state-helper" \
 		"$HB/gridrun" run "$T/spec-helper.json" >/dev/null 2>&1 || true
-	got=$(grep -c 'openat([0-9]*, "tasks", ' "$T/helper-iter.strace" || true)
+	got=$(grep -c -E 'openat\([0-9]*, "tasks", |bpf\(BPF_PROG_TEST_RUN, ' "$T/helper-iter.strace" || true)
 	ITER_SEEN="$got reads of the pin in one traced job"
 	if [ "$got" -lt 2 ]; then
 		echo "bench: helper mode, iterator pinned: the helper read the pin $got times, expected 2" >&2

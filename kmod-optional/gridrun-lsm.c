@@ -9,7 +9,10 @@
  *   gridrun-lsm [--pin DIR] load-tasks
  *                                    pin the task iterator alone (it needs
  *                                    no BPF LSM): gridrun's faster scan for
- *                                    the holders of a range's ids
+ *                                    the holders of a range's ids; with it
+ *                                    (load too) the holder scan program as
+ *                                    DIR/scan where the kernel has the
+ *                                    open-coded task iterator (6.7 on)
  *   gridrun-lsm [--pin DIR] status   "loaded" / "not loaded", exit 0 / 3
  *   gridrun-lsm [--pin DIR] unload   unpin everything: the links detach
  *
@@ -31,6 +34,7 @@
 
 #include "gridrun_lsm.skel.h"
 #include "gridrun_tasks.skel.h"
+#include "gridrun_scan.skel.h"
 
 #define BPF_FS_MAGIC_GR 0xcafe4a11
 
@@ -104,16 +108,48 @@ static int prepare_dir(void)
 	return 0;
 }
 
-static int tasks_pinned(void)
+static int pinned(const char *name)
 {
 	char p[4096];
 
-	snprintf(p, sizeof(p), "%s/tasks", pin);
+	snprintf(p, sizeof(p), "%s/%s", pin, name);
 	return access(p, F_OK) == 0;
 }
 
-/* The task iterator (gridrun_tasks.bpf.c) pinned as PIN/tasks: 0, or 1 said.
- * Its link is all that keeps it: reading the pin runs it. */
+static int tasks_pinned(void)
+{
+	return pinned("tasks");
+}
+
+/* The holder scan (gridrun_scan.bpf.c) pinned as PIN/scan where the kernel
+ * loads it: 0, or 1 said. A kernel without the open-coded task iterator
+ * (before 6.7: no bpf_iter_task_* kfuncs) refuses it; that is no failure,
+ * the reader then reads the iterator (PIN/tasks). */
+static int pin_scan(void)
+{
+	struct gridrun_scan_bpf *skel;
+	char p[4096];
+	int r;
+
+	if (pinned("scan"))
+		return 0;
+	snprintf(p, sizeof(p), "%s/scan", pin);
+	skel = gridrun_scan_bpf__open_and_load();
+	if (!skel) {
+		printf("gridrun-lsm: no holder scan program (%s: the kernel has no open-coded task iterator, "
+		       "6.7); the task iterator serves alone\n", strerror(errno));
+		return 0;
+	}
+	r = bpf_program__pin(skel->progs.gr_scan, p);
+	gridrun_scan_bpf__destroy(skel);
+	if (r < 0)
+		fprintf(stderr, "gridrun-lsm: pin the holder scan at %s: %s\n", p, strerror(-r));
+	return r < 0;
+}
+
+/* The task iterator (gridrun_tasks.bpf.c) pinned as PIN/tasks, and the
+ * holder scan next to it: 0, or 1 said. The iterator's link is all that
+ * keeps it: reading the pin runs it. */
 static int pin_tasks(void)
 {
 	struct gridrun_tasks_bpf *skel;
@@ -122,7 +158,7 @@ static int pin_tasks(void)
 	int r;
 
 	if (tasks_pinned())
-		return 0;
+		return pin_scan();
 	snprintf(p, sizeof(p), "%s/tasks", pin);
 	skel = gridrun_tasks_bpf__open_and_load();
 	r = skel ? 0 : -errno;
@@ -134,12 +170,12 @@ static int pin_tasks(void)
 	}
 	if (r < 0)
 		fprintf(stderr, "gridrun-lsm: pin the task iterator at %s: %s\n", p, strerror(-r));
-	return r < 0;
+	return r < 0 || pin_scan();
 }
 
 static int cmd_load_tasks(void)
 {
-	if (tasks_pinned()) {
+	if (tasks_pinned() && pinned("scan")) {
 		printf("gridrun-lsm: the task iterator is already pinned at %s/tasks\n", pin);
 		return 0;
 	}
@@ -149,7 +185,7 @@ static int cmd_load_tasks(void)
 		(void)rmdir(pin);   /* when it is empty */
 		return 1;
 	}
-	printf("gridrun-lsm: task iterator pinned at %s/tasks\n", pin);
+	printf("gridrun-lsm: task iterator pinned at %s/tasks%s\n", pin, pinned("scan") ? ", holder scan at scan" : "");
 	return 0;
 }
 
@@ -162,7 +198,7 @@ static int cmd_load(void)
 
 	if (loaded()) {
 		printf("gridrun-lsm: already loaded at %s\n", pin);
-		return 0;
+		return pin_tasks();   /* what an older loader did not pin (the holder scan) */
 	}
 	if (bpf_lsm_active() == 0) {
 		fprintf(stderr, "gridrun-lsm: the BPF LSM is not active: boot with lsm=...,bpf (CONFIG_BPF_LSM)\n");
@@ -234,9 +270,10 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[i], "status")) {
 		int l = loaded();
 
-		printf("bpf lsm: %s; gridrun lsm: %s; task iterator: %s\n",
+		printf("bpf lsm: %s; gridrun lsm: %s; task iterator: %s; holder scan: %s\n",
 		       (const char *[]){ "unknown (no securityfs)", "not active", "active" }[bpf_lsm_active() + 1],
-		       l ? "loaded" : "not loaded", tasks_pinned() ? "pinned" : "not pinned");
+		       l ? "loaded" : "not loaded", tasks_pinned() ? "pinned" : "not pinned",
+		       pinned("scan") ? "pinned" : "not pinned");
 		return l ? 0 : 3;
 	}
 	if (strcmp(argv[i], "load") && strcmp(argv[i], "load-tasks") && strcmp(argv[i], "unload")) {

@@ -77,4 +77,31 @@ struct gr_lsm_task {
 	__u32 ids[8];      /* uid, euid, suid, fsuid, gid, egid, sgid, fsgid */
 };
 
+/*
+ * The pinned holder scan (DIR/scan, gr_scan in gridrun_scan.bpf.c, a
+ * BPF_PROG_TYPE_SYSCALL program; kernels with the open-coded task iterator,
+ * 6.7 on): runtime/lease-iter.c runs it with BPF_PROG_TEST_RUN, this struct
+ * as its context. In: the range [lo, hi) of host kuids/kgids. The program
+ * walks every thread of the node under RCU and writes the tgid of each live
+ * task (exit_state 0) with any of its eight objective ids in the range, once
+ * a run of threads of one process; out: n tgids, visited, the caller's PID
+ * namespace level, and full when more holders were found than fit (the
+ * answer is then incomplete). magic is GR_LSM_SCAN_DONE when it ran to the
+ * end: the kernel copies the context back even for a program that stopped
+ * early, so a reader trusts nothing without it.
+ */
+#define GR_LSM_SCAN_MAX 1024
+#define GR_LSM_SCAN_DONE 0x6e616373u /* "scan" */
+
+struct gr_lsm_scan {
+	__u32 lo, hi;      /* in */
+	__u32 magic;       /* out: GR_LSM_SCAN_DONE (in: 0) */
+	__u32 visited;     /* out: threads visited */
+	__u32 level;       /* out: the caller's PID namespace level */
+	__u32 full;        /* out: 1 when holders were left out for want of room */
+	__u32 n;           /* out: tgids[0..n) written */
+	__u32 pad;
+	__u32 tgids[GR_LSM_SCAN_MAX];
+};
+
 #endif

@@ -1,7 +1,8 @@
 # The BPF LSM (kmod-optional/README.md), included by the top Makefile. Built
 # when clang and bpftool exist: vmlinux.h from the running kernel's BTF into
 # $(BUILD)/lsm (never committed), the programs for clang -target bpf, their
-# libbpf skeletons (the LSM, and the task iterator of gridrun_tasks.bpf.c),
+# libbpf skeletons (the LSM, the task iterator of gridrun_tasks.bpf.c and
+# the holder scan of gridrun_scan.bpf.c),
 # and the loader gridrun-lsm (libbpf linked statically, so that the v2 guest
 # and hosts without libbpf1 run the same binary).
 LSM_BPFTOOL := $(shell command -v bpftool 2>/dev/null || ls /usr/sbin/bpftool 2>/dev/null)
@@ -19,7 +20,7 @@ $(BUILD)/lsm/%.bpf.o: kmod-optional/%.bpf.c kmod-optional/gridrun-lsm.h $(BUILD)
 	$(LSM_CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I$(BUILD)/lsm -Ikmod-optional -c -o $@ $<
 $(BUILD)/lsm/%.skel.h: $(BUILD)/lsm/%.bpf.o
 	$(LSM_BPFTOOL) gen skeleton $< name $*_bpf >$@.tmp && mv $@.tmp $@
-$(BUILD)/gridrun-lsm: kmod-optional/gridrun-lsm.c $(BUILD)/lsm/gridrun_lsm.skel.h $(BUILD)/lsm/gridrun_tasks.skel.h
+$(BUILD)/gridrun-lsm: kmod-optional/gridrun-lsm.c $(BUILD)/lsm/gridrun_lsm.skel.h $(BUILD)/lsm/gridrun_tasks.skel.h $(BUILD)/lsm/gridrun_scan.skel.h
 	$(CC) $(CFLAGS_ALL) -I$(BUILD)/lsm $(LDFLAGS_ALL) -o $@ $< -Wl,-Bstatic -lbpf -lelf -lz -Wl,-Bdynamic
 
 .PRECIOUS: $(BUILD)/lsm/%.bpf.o $(BUILD)/lsm/%.skel.h

@@ -67,13 +67,15 @@ int gr_lease_userns_alive(const char *handle, bool patient, char *why, size_t si
  * naming it, or saying the scan could not finish; 0 none. */
 int gr_lease_leftovers(uid_t first, unsigned long count, char *const *dirs, char *why, size_t size);
 /* The processes (tgids, sorted, each once, malloc'd into *tgids) with a
- * task that had an id in [lo, hi) and was no zombie, by one read of the
- * pinned BPF task iterator (lease-iter.c): only candidates, to be judged by
- * /proc and a pidfd. Returns how many; -errno with *why (static) when the
- * iterator is absent, not root's on bpffs, its read failed or was cut
- * short, we are not in the initial PID namespace, or lo < 65536: then
- * only a walk of /proc can tell. */
-int gr_lease_iter_candidates(unsigned long long lo, unsigned long long hi, pid_t **tgids, const char **why);
+ * task that had an id in [lo, hi) and was no zombie, by one run of the
+ * pinned BPF holder scan (*scanned true) or else one read of the pinned
+ * task iterator (lease-iter.c): only candidates, to be judged by /proc and
+ * a pidfd. Returns how many; -errno with *why (static) when neither can be
+ * trusted (absent, not root's on bpffs, a read or run that failed or was
+ * cut short, not in the initial PID namespace) or lo < 65536: then only a
+ * walk of /proc can tell. */
+int gr_lease_iter_candidates(unsigned long long lo, unsigned long long hi, pid_t **tgids, const char **why,
+			     bool *scanned);
 /* With .gclock held: settle l, write N.quarantine for it, then remove N.lease. */
 int gr_lease_quarantine(int dfd, const struct gr_pool *pool, const struct gr_lease *l,
 			struct gr_error **err);

@@ -236,7 +236,7 @@ static void judge_process(int procfd, const char *name, unsigned long long lo, u
 }
 
 /* How the passes went, in this process (gr_lease_holder_passes()). */
-static unsigned long passes_iter, passes_proc;
+static unsigned long passes_iter, passes_proc, passes_scan;
 
 void gr_lease_holder_passes(unsigned long *iter, unsigned long *proc)
 {
@@ -244,13 +244,19 @@ void gr_lease_holder_passes(unsigned long *iter, unsigned long *proc)
 	*proc = passes_proc;
 }
 
+unsigned long gr_lease_holder_scans(void)
+{
+	return passes_scan;
+}
+
 /* One pass: how many processes hold an id in [lo, hi). The candidates come
  * from the pinned task iterator (lease-iter.c) when it can be read, else
  * from a walk of /proc (*why says why not); each is judged the same way. */
-static int holders_pass(unsigned long long lo, unsigned long long hi, bool kill, pid_t *one, const char **why)
+static int holders_pass(unsigned long long lo, unsigned long long hi, bool kill, pid_t *one, const char **why,
+			bool *scanned)
 {
 	_cleanup_free_ pid_t *cand = NULL;
-	int found = 0, n = gr_lease_iter_candidates(lo, hi, &cand, why);
+	int found = 0, n = gr_lease_iter_candidates(lo, hi, &cand, why, scanned);
 	struct dirent *de;
 	DIR *proc;
 
@@ -261,6 +267,7 @@ static int holders_pass(unsigned long long lo, unsigned long long hi, bool kill,
 		if (n && procfd < 0)
 			return -errno;
 		passes_iter++;
+		passes_scan += *scanned;
 		for (int i = 0; i < n; i++) {
 			char name[16];
 
@@ -285,22 +292,24 @@ int gr_lease_holders(uid_t first, unsigned long count, bool kill, pid_t *one)
 	unsigned long long lo = first, hi = lo + count;
 	unsigned long long deadline = gr_now_ns() + 2 * NS;
 	const char *why = NULL;
+	bool scanned = false;
 	pid_t dummy;
 	int n;
 
 	if (!one)
 		one = &dummy;
-	n = holders_pass(lo, hi, kill, one, &why);
+	n = holders_pass(lo, hi, kill, one, &why, &scanned);
 	if (getenv("GRIDRUN_DEBUG"))
 		fprintf(stderr, "gridrun: debug: lease: holders of %llu-%llu: %s%s%s: %d\n", lo, hi - 1,
-			why ? "/proc walk (" : "task iterator", why ? why : "", why ? ")" : "", n);
+			why ? "/proc walk (" : scanned ? "holder scan" : "task iterator", why ? why : "",
+			why ? ")" : "", n);
 	/* SIGKILL takes a moment (exit, then a zombie that holds nothing);
 	 * what a holder forked meanwhile is found by the next pass */
 	for (long wait_us = 500; kill && n > 0 && gr_now_ns() < deadline; wait_us *= 2) {
 		struct timespec ts = { 0, (wait_us < 100000 ? wait_us : 100000) * 1000 };
 
 		nanosleep(&ts, NULL);
-		n = holders_pass(lo, hi, true, one, &why);
+		n = holders_pass(lo, hi, true, one, &why, &scanned);
 	}
 	return n;
 }

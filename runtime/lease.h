@@ -94,11 +94,13 @@
  *    gids; zombies do not count) with an id in the range; quarantines made
  *    after gc's scan began are not judged by it. Every such scan for the
  *    holders of a range's ids (acquire, release, gc) takes its candidates
- *    from one read of the BPF task iterator when `gridrun-lsm` pinned it
- *    (DIR/tasks, lease-iter.c; the tasks with an id >= 65536) instead of
- *    reading every process's status in /proc, and judges each as before:
- *    one scan, 97 processes 2.8 -> 0.075 ms, ~3150 107-149 -> 8-9 ms
- *    (1.2-2.4 ms since the program reads by plain loads). A
+ *    from one run of the BPF holder scan (DIR/scan, kernels 6.7 on: only
+ *    the processes with an id in the range) or else one read of the BPF
+ *    task iterator (DIR/tasks: the tasks with an id >= 65536), both pinned
+ *    by `gridrun-lsm` (lease-iter.c), instead of reading every process's
+ *    status in /proc, and judges each as before: one scan, 97 processes
+ *    2.8 -> 0.075 ms, ~3150 107-149 -> 8-9 ms (1.2-2.4 ms since the
+ *    program reads by plain loads; 0.16-0.26 ms by the holder scan). A
  *    garbled file (a crash of the node while it was written) is judged by
  *    its mtime: a lease from an earlier boot is reclaimed, one from this
  *    boot is left alone.
@@ -245,6 +247,9 @@ int gr_lease_holders(uid_t first, unsigned long count, bool kill, pid_t *one);
 /* How many of this process's holder passes took their candidates from the
  * pinned task iterator and how many walked /proc (for tests and bench). */
 void gr_lease_holder_passes(unsigned long *iter, unsigned long *proc);
+/* How many of the first (iter) ran the pinned holder scan program (DIR/scan,
+ * gridrun_scan.bpf.c) rather than reading the iterator (tests, bench). */
+unsigned long gr_lease_holder_scans(void);
 /* The same with kill, as an error: 0 when none is left, else -errno with
  * "N process(es) with the range's ids are left (pid P)" (-EBUSY) or why
  * /proc could not be read. Before a walk back or an LSM entry's removal:

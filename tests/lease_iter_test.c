@@ -19,15 +19,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "gt-pool.h"
+#include "lease-int.h"
 #include "../kmod-optional/gridrun-lsm.h"
 
 #define PIN "/sys/fs/bpf/gridrun"
+
+static int cmp_pid(const void *x, const void *y)
+{
+	pid_t p = *(const pid_t *)x, q = *(const pid_t *)y;
+
+	return (p > q) - (p < q);
+}
 
 /* Our own bpffs on /sys/fs/bpf in our own mount namespace, and with
  * `tasks` the iterator pinned there (by `load`, else `load-tasks`). */
@@ -91,39 +103,58 @@ static void passes_since(unsigned long iter0, unsigned long proc0, unsigned long
 /*
  * S33 through the iterator: the holder by any id slot or any thread, and a
  * range held at its release and at its next acquire, are found, and every
- * pass took its candidates from the iterator (none walked /proc). An
- * iterator that skipped threads other than leaders, or one id slot, fails
- * this (tried: both, by editing gridrun_tasks.bpf.c).
+ * pass took its candidates from the iterator (none walked /proc): from the
+ * holder scan program where it is pinned (every pass), and in the second
+ * test, with it unpinned, from the iterator's read. An iterator that
+ * skipped threads other than leaders, or one id slot, fails this (tried:
+ * both, by editing gridrun_tasks.bpf.c).
  */
-TEST_F(pool, S33_holders_are_found_through_the_task_iterator)
+static void s33_through_the_pins(struct __test_metadata *_metadata, struct _test_data_pool *self, bool scan)
 {
-	unsigned long iter0, proc0, iter, proc;
+	unsigned long iter0, proc0, iter, proc, scans0;
 	char *line = NULL;
 	pid_t pid, one = 0;
 	int status;
 
 	private_bpffs(_metadata, true);
+	if (!scan)
+		(void)unlink(PIN "/scan");
+	scan = access(PIN "/scan", F_OK) == 0;
 	gr_lease_holder_passes(&iter0, &proc0);
+	scans0 = gr_lease_holder_scans();
 	any_id_or_thread_found(_metadata, self);
 	never_leased_while_held(_metadata, self);
 	passes_since(iter0, proc0, &iter, &proc);
 	EXPECT_LE(10, iter);
 	EXPECT_EQ(0, proc);
+	EXPECT_EQ(scan ? iter : 0, gr_lease_holder_scans() - scans0);
 	/* and GRIDRUN_DEBUG says which way a scan went */
 	pid = squatter(true);
 	EXPECT_EQ(1, holders_debug(FIRST, 65536, &one, &line));
 	EXPECT_EQ(pid, one);
-	EXPECT_STREQ(gt_f("gridrun: debug: lease: holders of %u-%u: task iterator: 1\n", FIRST, FIRST + 65535), line);
+	EXPECT_STREQ(gt_f("gridrun: debug: lease: holders of %u-%u: %s: 1\n", FIRST, FIRST + 65535,
+			  scan ? "holder scan" : "task iterator"), line);
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	free(line);
 }
 
+TEST_F(pool, S33_holders_are_found_through_the_task_iterator)
+{
+	s33_through_the_pins(_metadata, self, true);
+}
+
+TEST_F(pool, S33_holders_are_found_through_the_iterator_alone)
+{
+	s33_through_the_pins(_metadata, self, false);
+}
+
 /*
  * A leased `gridrun run` (root mode, strace -f) makes these reads once or
- * not at all (issue 13: a leased range within 5% of plain): each read of
- * the pin is one read(2), since its end record ends it (fails without: a
- * second read that returns 0); a scan with no candidate opens no /proc
+ * not at all (issue 13: a leased range within 5% of plain): where the
+ * holder scan is pinned, each scan is one BPF_PROG_TEST_RUN and the
+ * iterator is never read; else each read of the pin is one read(2), since
+ * its end record ends it (fails without: a second read that returns 0); a scan with no candidate opens no /proc
  * (fails without: an O_PATH open of /proc); the supervisor's own
  * /proc/PID/stat is read once (fails without: the acquire reads it again);
  * the kernel's overflow ids are not read, since no pool can hold one (fails
@@ -135,9 +166,10 @@ TEST_F(pool, S33_holders_are_found_through_the_task_iterator)
 TEST_F(pool, a_leased_run_reads_the_pin_once_a_scan_and_its_own_start_once)
 {
 	char *trace = strdup(gt_f("%s/run.trace", self->dir)), *spec, *text, *line, *save = NULL;
-	char *argv[] = { "/usr/bin/strace", "-f", "-qq", "-e", "trace=openat,openat2,read,close,ftruncate", "-o", trace,
+	char *argv[] = { "/usr/bin/strace", "-f", "-qq", "-e", "trace=openat,openat2,read,close,ftruncate,bpf", "-o", trace,
 			 (char *)gt_gridrun(), "run", NULL, NULL };
 	int sup = 0, tasks_fd = -1, pins = 0, reads = 0, proc_opens = 0, stats = 0, overflow = 0, dots = 0, cuts = 0;
+	int runs = 0;
 	char own_stat[64] = "";
 
 	if (access(argv[0], X_OK) < 0)
@@ -171,6 +203,7 @@ TEST_F(pool, a_leased_run_reads_the_pin_once_a_scan_and_its_own_start_once)
 		proc_opens += !strncmp(call, "openat(AT_FDCWD, \"/proc\", ", 26);
 		dots += !strncmp(call, "openat(", 7) && strstr(call, ", \".\", ") != NULL;
 		cuts += !strncmp(call, "ftruncate(", 10);
+		runs += !strncmp(call, "bpf(BPF_PROG_TEST_RUN, ", 23);
 		if (!strncmp(call, "openat(", 7) && strstr(call, ", \"tasks\", O_RDONLY") &&
 		    sscanf(strstr(call, ") = ") + 4, "%d", &fd) == 1) {
 			tasks_fd = fd;
@@ -181,7 +214,13 @@ TEST_F(pool, a_leased_run_reads_the_pin_once_a_scan_and_its_own_start_once)
 			tasks_fd = -1;
 		}
 	}
-	EXPECT_LE(1, pins);
+	if (access(PIN "/scan", F_OK) == 0) {   /* the holder scan answers, one run a scan */
+		EXPECT_LE(1, runs);
+		EXPECT_EQ(0, pins);
+	} else {
+		EXPECT_LE(1, pins);
+		EXPECT_EQ(0, runs);
+	}
 	EXPECT_EQ(pins, reads);
 	EXPECT_EQ(0, proc_opens);
 	EXPECT_EQ(1, stats);
@@ -191,6 +230,203 @@ TEST_F(pool, a_leased_run_reads_the_pin_once_a_scan_and_its_own_start_once)
 	free(text);
 	free(spec);
 	free(trace);
+}
+
+/* The holders of the new test's range, each of one kind; ids from 3700000000. */
+#define SCAN_LO 3700000000u
+#define SCAN_HI (SCAN_LO + 1000)
+
+static void *thread_holds(void *arg)
+{
+	int *ready = arg;
+
+	/* the raw call changes this thread alone (glibc's would change all) */
+	if (syscall(SYS_setresuid, SCAN_LO + 3, SCAN_LO + 3, SCAN_LO + 3) == 0)
+		close(*ready);
+	pause();
+	return NULL;
+}
+
+static void *thread_idles(void *arg)
+{
+	(void)arg;
+	pause();
+	return NULL;
+}
+
+/* 0 saved uid only, 1 fs gid only, 2 one thread of three, 3 hi itself
+ * (outside), 4 lo - 1 (outside), 5 a zombie's child, 6 nothing */
+static int scan_holder(int ready, void *arg)
+{
+	int kind = *(int *)arg;
+	pthread_t t;
+
+	switch (kind) {
+	case 0: return setresuid(0, 0, SCAN_LO + 1) ? 1 : 0;
+	case 1: setfsgid(SCAN_LO + 2); return setfsgid(SCAN_LO + 2) == (int)(SCAN_LO + 2) ? 0 : 1;
+	case 2:
+		if (pthread_create(&t, NULL, thread_idles, NULL) || pthread_create(&t, NULL, thread_holds, &ready))
+			return 1;
+		pause();
+		return 1;
+	case 3: return setresgid(SCAN_HI, SCAN_HI, SCAN_HI) ? 1 : 0;
+	case 4: return setresuid(SCAN_LO - 1, SCAN_LO - 1, SCAN_LO - 1) ? 1 : 0;
+	case 5:   /* a child that exits holding SCAN_LO + 4, left a zombie */
+		if (fork() == 0) {
+			if (setresuid(SCAN_LO + 4, SCAN_LO + 4, SCAN_LO + 4) == 0)
+				_exit(0);
+			_exit(1);
+		}
+		usleep(100 * 1000);
+		return 0;
+	}
+	return 0;
+}
+
+/* Kernel release at least major.minor. */
+static bool kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	return uname(&u) == 0 && sscanf(u.release, "%d.%d", &ma, &mi) == 2 &&
+	       (ma > major || (ma == major && mi >= minor));
+}
+
+/*
+ * The holder scan program (DIR/scan, 6.7 on) finds exactly the processes
+ * the iterator's read finds: one holding only a saved uid, one only an fs
+ * gid, one whose third thread alone holds an id (its leader and second
+ * thread nothing); not one at hi or at lo - 1, nor a zombie. Where the
+ * kernel has the open-coded task iterator the scan must be pinned and must
+ * answer (fails without it: no scan pin, or *scanned false); the iterator
+ * (the pin removed) gives the same list. On an older kernel (the v2
+ * guest's 6.1) the loader pins no scan and the iterator alone is checked.
+ */
+TEST_F(pool, the_holder_scan_finds_what_the_iterator_finds)
+{
+	pid_t pids[7], *a = NULL, *b = NULL, want[3];
+	const char *why = NULL;
+	bool scanned = true;
+	int n, m, status;
+
+	private_bpffs(_metadata, true);
+	for (int k = 0; k < 7; k++)
+		pids[k] = gt_fork_ready(scan_holder, &k);
+	for (int k = 0; k < 3; k++)
+		want[k] = pids[k];
+	qsort(want, 3, sizeof(*want), cmp_pid);
+	if (kernel_at_least(6, 7)) {
+		ASSERT_EQ(0, access(PIN "/scan", F_OK)) TH_LOG("the loader pinned no holder scan");
+		n = gr_lease_iter_candidates(SCAN_LO, SCAN_HI, &a, &why, &scanned);
+		EXPECT_TRUE(scanned);
+		ASSERT_EQ(3, n) TH_LOG("%s", why ? why : "");
+		EXPECT_EQ(0, memcmp(want, a, sizeof(want)));
+		ASSERT_EQ(0, unlink(PIN "/scan"));
+	} else {
+		EXPECT_NE(0, access(PIN "/scan", F_OK));
+	}
+	m = gr_lease_iter_candidates(SCAN_LO, SCAN_HI, &b, &why, &scanned);
+	EXPECT_FALSE(scanned);
+	ASSERT_EQ(3, m) TH_LOG("%s", why ? why : "");
+	EXPECT_EQ(0, memcmp(want, b, sizeof(want)));
+	for (int k = 0; k < 7; k++) {
+		kill(pids[k], SIGKILL);
+		waitpid(pids[k], &status, 0);
+	}
+	free(a);
+	free(b);
+}
+
+static int holds_lo(int ready, void *arg)
+{
+	(void)ready;
+	(void)arg;
+	return setresuid(SCAN_LO + 10, SCAN_LO + 10, SCAN_LO + 10) ? 1 : 0;
+}
+
+/*
+ * The scan has room for GR_LSM_SCAN_MAX (1024) processes: with exactly that
+ * many holders it answers them all, each page of its context in place;
+ * with one more it says it is full and the iterator's read answers instead,
+ * all 1025 (fails when a full scan is taken as the answer: 1024). A kernel
+ * before 6.7 (the v2 guest) must have no scan pinned, and that is all.
+ */
+TEST_F(pool, a_scan_with_more_holders_than_room_leaves_the_answer_to_the_iterator)
+{
+	enum { N = GR_LSM_SCAN_MAX + 1 };
+	pid_t *pids = calloc(N, sizeof(*pids)), *a = NULL;
+	const char *why = NULL;
+	bool scanned = false;
+	int n, status;
+
+	private_bpffs(_metadata, true);
+	if (!kernel_at_least(6, 7)) {   /* the v2 guest's 6.1: no scan, the iterator answers */
+		EXPECT_NE(0, access(PIN "/scan", F_OK));
+		free(pids);
+		return;
+	}
+	ASSERT_EQ(0, access(PIN "/scan", F_OK)) TH_LOG("the loader pinned no holder scan");
+	for (int k = 0; k < N - 1; k++)
+		pids[k] = gt_fork_ready(holds_lo, NULL);
+	n = gr_lease_iter_candidates(SCAN_LO, SCAN_HI, &a, &why, &scanned);
+	ASSERT_EQ(N - 1, n) TH_LOG("%s", why ? why : "");
+	EXPECT_TRUE(scanned);
+	{   /* every page of the context was copied out right */
+		pid_t *want = malloc((N - 1) * sizeof(*want));
+
+		memcpy(want, pids, (N - 1) * sizeof(*want));
+		qsort(want, N - 1, sizeof(*want), cmp_pid);
+		EXPECT_EQ(0, memcmp(want, a, (N - 1) * sizeof(*want)));
+		free(want);
+	}
+	free(a);
+	a = NULL;
+	pids[N - 1] = gt_fork_ready(holds_lo, NULL);
+	n = gr_lease_iter_candidates(SCAN_LO, SCAN_HI, &a, &why, &scanned);
+	EXPECT_EQ(N, n) TH_LOG("%s", why ? why : "");
+	EXPECT_FALSE(scanned);
+	for (int k = 0; k < N; k++)
+		kill(pids[k], SIGKILL);
+	for (int k = 0; k < N; k++)
+		waitpid(pids[k], &status, 0);
+	free(a);
+	free(pids);
+}
+
+/*
+ * A "scan" pin that is not the holder scan program (here the task iterator's
+ * link, moved there from a second load) gives no answer: the reader checks
+ * the object's type and name, and a scan that fails for any reason leaves
+ * the answer to the iterator's read, which finds the holder (fails when a
+ * failed scan is returned as the answer: "/proc walk (scan failed)"; the
+ * type check alone it cannot tell, since the kernel refuses to run a link
+ * as a program as well).
+ */
+TEST_F(pool, a_scan_pin_of_another_kind_is_not_run)
+{
+	char *lsm = strdup(gt_f("%s/gridrun-lsm", getenv("GRIDRUN_BUILD")));
+	char *load[] = { lsm, "--pin", "/sys/fs/bpf/other", "load-tasks", NULL };
+	struct gt_result r = { 0 };
+	char *line = NULL;
+	pid_t pid, one = 0;
+	int status;
+
+	configure(_metadata, self, 1, 0);
+	private_bpffs(_metadata, true);
+	gt_run_argv(load, -1, &r);
+	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+	gt_result_free(&r);
+	(void)unlink(PIN "/scan");
+	ASSERT_EQ(0, rename("/sys/fs/bpf/other/tasks", PIN "/scan"));
+	pid = squatter(true);
+	EXPECT_EQ(1, holders_debug(FIRST, 65536, &one, &line));
+	EXPECT_EQ(pid, one);
+	EXPECT_STREQ(gt_f("gridrun: debug: lease: holders of %u-%u: task iterator: 1\n", FIRST, FIRST + 65535), line);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	free(line);
+	free(lsm);
 }
 
 /* A pool's range can never lie below the iterator's floor: config.c
