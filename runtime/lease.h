@@ -82,7 +82,11 @@
  *    host's IPC namespace. (A release in root mode of a confined job, whose
  *    ids no process outside its ended PID namespace could hold, and which
  *    could write no place the host's users reach, kills no holder and looks
- *    for none of these: struct gr_lease's confined.) Not looked for:
+ *    for none of these: struct gr_lease's confined. Nor does a release
+ *    without a walk back whose noted user namespace still lives: that
+ *    range is "pending" at once, and the gc that settles it kills its
+ *    holders first; while the namespace lives its owner could enter it
+ *    again after any kill, so only that gc can settle it.) Not looked for:
  *    world-writable directories the site does not name, IPC namespaces
  *    other than the caller's. An acquirer
  *    also scans for holders of a range's ids before it keeps the

@@ -520,4 +520,68 @@ TEST_F(pool, S33_a_pilots_living_namespace_is_pending_at_release_and_settled_by_
 }
 
 
+/*
+ * Issue 13: a release whose noted namespace still lives (helper mode's
+ * usual case: its last references go tens of ms after the job) is
+ * "pending" at once and makes no holder scan: the pilot could enter that
+ * namespace again after any kill, so the range stays blocked either way.
+ * A task holding one of the range's ids then lives on until the gc that
+ * settles the range, and that gc kills it before the range is free.
+ */
+TEST_F(pool, S33_a_pending_release_scans_for_no_holder_and_its_gc_kills_them_first)
+{
+	struct gr_error *err = NULL;
+	struct gr_lease a, b;
+	char handle[GR_LEASE_USERNS_MAX], why[160];
+	unsigned long iter0, proc0, iter1, proc1;
+	int p[2], fd, status;
+	pid_t job, keeper, squat;
+
+	if (!gr_lease_userns_handles())
+		SKIP(return, "no nsfs file handles: nothing is noted, so nothing is pending");
+	configure(_metadata, self, 1, 0);
+	ASSERT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "a", getpid(), &a, &err));
+	job = ns_child(23456, false);
+	fd = open(gt_f("/proc/%d/ns/user", (int)job), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, gr_lease_userns_handle(fd, handle, sizeof(handle)));
+	ASSERT_EQ(0, gr_lease_note_userns(self->pool, &a, handle, false, &err)) TH_LOG("%s", err->msg);
+	ASSERT_EQ(0, pipe(p));
+	keeper = fork();
+	if (keeper == 0) {   /* the pilot's process keeps the namespace alive */
+		if (setresgid(23456, 23456, 23456) < 0 || setresuid(23456, 23456, 23456) < 0)
+			_exit(1);
+		close(p[1]);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	ASSERT_EQ(0, read(p[0], &status, 1));
+	close(p[0]);
+	close(fd);
+	kill(job, SIGKILL);
+	waitpid(job, NULL, 0);
+	squat = squatter(false);   /* and a task with one of the range's ids */
+	gr_lease_holder_passes(&iter0, &proc0);
+	EXPECT_EQ(0, gr_lease_release(self->pool, &a, &err)) TH_LOG("%s", err ? err->msg : "");
+	gr_lease_holder_passes(&iter1, &proc1);
+	EXPECT_EQ(iter0 + proc0, iter1 + proc1) TH_LOG("the pending release scanned for holders");
+	EXPECT_EQ(0, waitpid(squat, &status, WNOHANG)) TH_LOG("the pending release killed a holder");
+	EXPECT_TRUE(pool_has(self, "0.quarantine"));
+	/* the namespace ends; gc's pool-wide scan sees the squatter's id, so
+	 * it settles the range by a holder scan, which kills it */
+	kill(keeper, SIGKILL);
+	waitpid(keeper, NULL, 0);
+	for (int i = 0; i < 400 && gr_lease_userns_alive(handle, false, why, sizeof(why)) > 0; i++)
+		usleep(5000);
+	EXPECT_EQ(0, gr_lease_gc(self->pool, NULL, &err)) TH_LOG("%s", err ? err->msg : "");
+	ASSERT_EQ(squat, waitpid(squat, &status, WNOHANG)) TH_LOG("gc freed the range with its holder alive");
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) TH_LOG("status 0x%x", status);
+	EXPECT_FALSE(pool_has(self, "0.quarantine"));
+	EXPECT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "b", getpid(), &b, &err)) TH_LOG("%s", err ? err->msg : "");
+	EXPECT_EQ(0, gr_lease_release(self->pool, &b, &err));
+	gr_error_free(err);
+}
+
+
 TEST_HARNESS_MAIN
