@@ -178,6 +178,33 @@ static bool debris(const char *name)
 	return pid <= 0 || gr_lease_proc_stat((pid_t)pid, &start, &zombie) == -ESRCH;
 }
 
+int gr_lease_take_spare(int dfd, const char *spare, const char *name)
+{
+	struct stat st;
+	int fd;
+
+	if (renameat(dfd, spare, dfd, name) < 0)
+		return -1;
+	fd = openat(dfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	    (st.st_mode & 07777) == 0600 && st.st_nlink == 1)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	unlinkat(dfd, name, 0);
+	return -1;
+}
+
+int gr_lease_retire(int dfd, const char *name, unsigned index)
+{
+	char spare[32];
+
+	snprintf(spare, sizeof(spare), SPARE_N, index);
+	if (renameat2(dfd, name, dfd, spare, RENAME_NOREPLACE) == 0)
+		return 0;
+	return unlinkat(dfd, name, 0);
+}
+
 /* Pass 1 of gc: dead holders' leases into quarantine, debris away. */
 static int gc_dead(int dfd, const struct gr_pool *pool, struct gr_lease_gc_stats *st,
 		   struct gr_error **err)
@@ -270,7 +297,7 @@ static int gc_quarantine(int dfd, const struct gr_pool *pool, const struct idset
 		    (!ids || free_at - pool->quarantine_seconds * NS >= scan_start ||
 		     any_in(ids, first, first + pool->range_size)))
 			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+		if (gr_lease_retire(dirfd(d), de->d_name, index) == 0)
 			st->freed++;
 	}
 	closedir(d);

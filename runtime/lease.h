@@ -34,6 +34,13 @@
  *                  inode made at acquire and freed at release, which on
  *                  ext4 without a journal also searches past every inode
  *                  freed in the last seconds (recently_deleted()).
+ *   .spare.N       range N's spare: the file of its quarantine that ended
+ *                  (or of its lease, when .spare exists), at most one a
+ *                  range; range N's next quarantine (or lease note) is
+ *                  written into it. Helper mode writes a quarantine at
+ *                  nearly every release ("pending", lease-nsalive.c), so
+ *                  without it each of its jobs made an inode and a gc freed
+ *                  it (issue 13). Taken and checked as .spare is.
  *
  * Guarantees and how they are kept:
  *  - A lease is never half-written: it is written in full to a private temp
