@@ -51,10 +51,15 @@ int gr_lease_put_entry(int dfd, const char *name, const struct gr_lease *l, unsi
  * cleared). 0: settled; 1: l->blocked says what is not; 2 (only when not
  * patient, a release): its noted user namespace still lived and there is
  * no sandbox to walk back: l->blocked says "pending", and the next gc looks
- * for its holders (the release does not). ids_clear: the caller's scan,
- * just before, saw no task with an id of the range (gc's pool-wide one);
- * with a noted namespace that is gone, no holder scan is needed then. */
-int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l, bool patient, bool ids_clear);
+ * for its holders (the release does not). clear (gc's, else 0):
+ * GR_SETTLE_IDS, the caller's scan, just before, saw no task with an id of
+ * the range (gc's pool-wide one): with a noted namespace that is gone, no
+ * holder scan is needed then; GR_SETTLE_LEFTOVERS as well, its noted
+ * namespace was gone before a leftover scan of the whole pool that found
+ * none (after that ids scan): no leftover scan of the range either (no task
+ * could have had its ids since). */
+enum { GR_SETTLE_IDS = 1, GR_SETTLE_LEFTOVERS = 2 };
+int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l, bool patient, unsigned clear);
 /* Processes that hold a user namespace of [first, first+count)
  * (lease-userns.c): in it, by an nsfs fd or (why) by an nsfs mount. With
  * kill, the first two are SIGKILLed (pidfd) until none is left or about two

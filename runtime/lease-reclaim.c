@@ -388,7 +388,7 @@ static int walk_back(const struct gr_lease *l, uid_t first, unsigned long count,
 	return r;
 }
 
-int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l, bool patient, bool ids_clear)
+int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l, bool patient, unsigned clear)
 {
 	uid_t first = pool->first_uid + l->index * pool->range_size;
 	char why[GR_LEASE_BLOCKED_MAX];
@@ -442,7 +442,7 @@ int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l, bool patient
 		return 2;
 	}
 	/* first the holders: none may race the walk back with new files */
-	if (gone && ids_clear) {
+	if (gone && (clear & GR_SETTLE_IDS)) {
 		n = 0;
 		if (getenv("GRIDRUN_DEBUG"))
 			fprintf(stderr, "gridrun: debug: lease: range %u: its user namespace is gone and gc saw "
@@ -516,7 +516,15 @@ ns_gone:
 	l->has_sandbox = false;
 	if (l->userns_root && l->confined)
 		return 0;
-	/* and what a lingerer may have left where the host's users write */
+	/* and what a lingerer may have left where the host's users write:
+	 * seen already when gc's one scan of the pool found nothing after this
+	 * range's namespace was gone and no task had its ids (clear) */
+	if (gone && (clear & GR_SETTLE_IDS) && (clear & GR_SETTLE_LEFTOVERS)) {
+		if (getenv("GRIDRUN_DEBUG"))
+			fprintf(stderr, "gridrun: debug: lease: range %u: gc's leftover scan of the pool found none "
+				"after its namespace was gone\n", (unsigned)first);
+		return 0;
+	}
 	if (gr_lease_leftovers(first, pool->range_size, pool->leftover_dirs, l->blocked, sizeof(l->blocked)))
 		return 1;
 	return 0;

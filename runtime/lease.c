@@ -675,7 +675,7 @@ int gr_lease_quarantine(int dfd, const struct gr_pool *pool, const struct gr_lea
 
 	snprintf(name, sizeof(name), "%u.lease", l->index);
 	snprintf(qname, sizeof(qname), "%u.quarantine", l->index);
-	blocked = gr_lease_settle(pool, &q, false, false);
+	blocked = gr_lease_settle(pool, &q, false, 0);
 	if (pool->quarantine_seconds || blocked) {
 		r = gr_lease_put_entry(dfd, qname, &q, gr_realtime_ns(), err);
 		if (r < 0)

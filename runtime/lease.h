@@ -89,7 +89,9 @@
  *    host's IPC namespace. (A release in root mode of a confined job, whose
  *    ids no process outside its ended PID namespace could hold, and which
  *    could write no place the host's users reach, kills no holder and looks
- *    for none of these: struct gr_lease's confined. Nor does a release
+ *    for none of these: struct gr_lease's confined. gc looks for the
+ *    leftovers of all its ranges whose namespaces are gone, and whose ids
+ *    its own scan saw no task hold, in one scan of the pool. Nor does a release
  *    without a walk back whose noted user namespace still lives: that
  *    range is "pending" at once, and the gc that settles it kills its
  *    holders first; while the namespace lives its owner could enter it
