@@ -66,8 +66,9 @@
  *       back that cannot finish is left to the release's own walk back of the
  *       noted sandbox, which blocks the range if it cannot finish either.
  *       The BPF LSM's entries of the range (lease-map's or lsm-add's) go
- *       too, after the kill (made for them if the release made none), and their denials are printed as lsm-del prints
- *       them ("denials ...\n", between "walked" and "blocked"): no lsm-del
+ *       too, after the kill (made for them if the release made none),
+ *       and their denials are printed as lsm-del prints them
+ *       ("denials ...\n", between "walked" and "blocked"): no lsm-del
  *       run. Where CAP_SYS_ADMIN is not permitted, only if the kernel lets
  *       bpf() reach the pins without it (6.1 and 6.18 as tested do; else
  *       the next lease-map or lsm-add of the range drops them).
