@@ -252,9 +252,13 @@ static int gc_dead(int dfd, const struct gr_pool *pool, struct gr_lease_gc_stats
 	return r;
 }
 
-/* A blocked quarantine (lease.h) settled again: 1 while it stays blocked.
+/* A blocked quarantine (lease.h) settled again: 1 while it stays blocked;
+ * 2 settled, and its quarantine_seconds are over: the caller retires the
+ * file as it is (no rewrite, which took a spare or made a file, and freed
+ * the old one, for each range a full pool's gc settled; issue 13).
  * clear: what gc's pool-wide scans saw of the range (gr_lease_settle()). */
-static int retry_blocked(int dfd, const struct gr_pool *pool, const char *name, unsigned clear)
+static int retry_blocked(int dfd, const struct gr_pool *pool, const char *name, unsigned clear,
+			 unsigned long long now)
 {
 	unsigned long long rel = 0;
 	struct gr_lease q;
@@ -263,6 +267,8 @@ static int retry_blocked(int dfd, const struct gr_pool *pool, const char *name, 
 	if (gr_lease_read_entry(dfd, name, &q, &rel, NULL) < 0 || (!q.blocked[0] && !q.has_sandbox))
 		return 0;
 	blocked = gr_lease_settle(pool, &q, true, clear);
+	if (blocked == 0 && rel && rel + pool->quarantine_seconds * NS <= now)
+		return 2;
 	/* settled: an ordinary quarantine from its release on */
 	gr_lease_put_entry(dfd, name, &q, rel, NULL);
 	return blocked;
@@ -323,6 +329,7 @@ static int gc_quarantine(int dfd, const struct gr_pool *pool, const struct idset
 		unsigned long long free_at = 0, first;
 		char name[32];
 		unsigned index, clear;
+		int blocked;
 
 		if (gr_lease_entry_index(de->d_name, pool->ranges, ".quarantine", &index) < 0)
 			continue;
@@ -333,9 +340,10 @@ static int gc_quarantine(int dfd, const struct gr_pool *pool, const struct idset
 		clear = ids && !any_in(ids, first, first + pool->range_size) ? GR_SETTLE_IDS : 0;
 		if (clear && left_clear && gone[index])
 			clear |= GR_SETTLE_LEFTOVERS;
-		if (retry_blocked(dirfd(d), pool, de->d_name, clear) > 0)
+		blocked = retry_blocked(dirfd(d), pool, de->d_name, clear, now);
+		if (blocked == 1)
 			continue;
-		if (gr_lease_quarantined(dirfd(d), pool, index, now, &free_at) &&
+		if (blocked == 0 && gr_lease_quarantined(dirfd(d), pool, index, now, &free_at) &&
 		    (!ids || free_at - pool->quarantine_seconds * NS >= scan_start ||
 		     any_in(ids, first, first + pool->range_size)))
 			continue;

@@ -638,12 +638,15 @@ static unsigned count_of(const char *text, const char *what)
  * mode leaves nearly every range "pending", so a full pool's gc made 64
  * scans of /tmp and the rest). A leftover of one range still keeps that
  * range blocked: then each range is scanned on its own. Fails without
- * pool_leftovers_clear() (three scans of ranges, none of the pool).
+ * pool_leftovers_clear() (three scans of ranges, none of the pool), and
+ * with retry_blocked() rewriting a settled range's file before it goes
+ * (.spare.0 another inode than 0.quarantine was).
  */
 TEST_F(pool, S20_gc_settles_gone_pending_ranges_with_one_leftover_scan_of_the_pool)
 {
 	char handle[3][GR_LEASE_USERNS_MAX], why[160], *out, leftover[64];
 	struct gc_call gc = { 0 };
+	struct stat q0, sp0;
 	pid_t keeper[3];
 	int fd;
 
@@ -669,12 +672,17 @@ TEST_F(pool, S20_gc_settles_gone_pending_ranges_with_one_leftover_scan_of_the_po
 			ASSERT_EQ(0, fchown(fd, FIRST + 65536, FIRST + 65536));
 			close(fd);
 		}
+		ASSERT_EQ(0, stat(pool_file(self, "0.quarantine"), &q0));
 		gc.pool = self->pool;
 		setenv("GRIDRUN_DEBUG", "1", 1);
 		out = stderr_of(call_gc, &gc);
 		unsetenv("GRIDRUN_DEBUG");
 		EXPECT_EQ(0, gc.r);
 		if (round == 0) {
+			/* a settled range's file is kept as it was, as its spare:
+			 * no rewrite before it goes */
+			ASSERT_EQ(0, stat(pool_file(self, ".spare.0"), &sp0));
+			EXPECT_EQ(q0.st_ino, sp0.st_ino);
 			EXPECT_EQ(1, count_of(out, "leftover scan of range ")) TH_LOG("%s", out);
 			EXPECT_EQ(1, count_of(out, gt_f("leftover scan of range %u:", FIRST))) TH_LOG("%s", out);
 			EXPECT_EQ(3, count_of(out, "gc's leftover scan of the pool found none")) TH_LOG("%s", out);
