@@ -178,6 +178,33 @@ static bool debris(const char *name)
 	return pid <= 0 || gr_lease_proc_stat((pid_t)pid, &start, &zombie) == -ESRCH;
 }
 
+int gr_lease_take_spare(int dfd, const char *spare, const char *name)
+{
+	struct stat st;
+	int fd;
+
+	if (renameat(dfd, spare, dfd, name) < 0)
+		return -1;
+	fd = openat(dfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	    (st.st_mode & 07777) == 0600 && st.st_nlink == 1)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	unlinkat(dfd, name, 0);
+	return -1;
+}
+
+int gr_lease_retire(int dfd, const char *name, unsigned index)
+{
+	char spare[32];
+
+	snprintf(spare, sizeof(spare), SPARE_N, index);
+	if (renameat2(dfd, name, dfd, spare, RENAME_NOREPLACE) == 0)
+		return 0;
+	return unlinkat(dfd, name, 0);
+}
+
 /* Pass 1 of gc: dead holders' leases into quarantine, debris away. */
 static int gc_dead(int dfd, const struct gr_pool *pool, struct gr_lease_gc_stats *st,
 		   struct gr_error **err)
@@ -225,9 +252,13 @@ static int gc_dead(int dfd, const struct gr_pool *pool, struct gr_lease_gc_stats
 	return r;
 }
 
-/* A blocked quarantine (lease.h) settled again: 1 while it stays blocked.
- * ids_clear: gc's pool-wide scan saw no task with the range's ids. */
-static int retry_blocked(int dfd, const struct gr_pool *pool, const char *name, bool ids_clear)
+/* A blocked quarantine (lease.h) settled again: 1 while it stays blocked;
+ * 2 settled, and its quarantine_seconds are over: the caller retires the
+ * file as it is (no rewrite, which took a spare or made a file, and freed
+ * the old one, for each range a full pool's gc settled; issue 13).
+ * clear: what gc's pool-wide scans saw of the range (gr_lease_settle()). */
+static int retry_blocked(int dfd, const struct gr_pool *pool, const char *name, unsigned clear,
+			 unsigned long long now)
 {
 	unsigned long long rel = 0;
 	struct gr_lease q;
@@ -235,10 +266,49 @@ static int retry_blocked(int dfd, const struct gr_pool *pool, const char *name, 
 
 	if (gr_lease_read_entry(dfd, name, &q, &rel, NULL) < 0 || (!q.blocked[0] && !q.has_sandbox))
 		return 0;
-	blocked = gr_lease_settle(pool, &q, true, ids_clear);
+	blocked = gr_lease_settle(pool, &q, true, clear);
+	if (blocked == 0 && rel && rel + pool->quarantine_seconds * NS <= now)
+		return 2;
 	/* settled: an ordinary quarantine from its release on */
 	gr_lease_put_entry(dfd, name, &q, rel, NULL);
 	return blocked;
+}
+
+/*
+ * Which blocked quarantines' noted namespaces are gone now (gone[index]),
+ * and then whether one leftover scan of the whole pool finds nothing: 1
+ * when it does not, so that those ranges need no leftover scan of their
+ * own (issue 13: helper mode leaves nearly every range "pending", and gc
+ * settled each with its own scan of /tmp and the rest: 64 scans a gc). A
+ * range whose namespace ends only after this scan, or whose ids gc's scan
+ * saw, is scanned on its own as before: a task may have had its ids after
+ * this scan began.
+ */
+static bool pool_leftovers_clear(int dfd, const struct gr_pool *pool, unsigned char *gone)
+{
+	_cleanup_close_ int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	char why[GR_LEASE_BLOCKED_MAX];
+	struct dirent *de;
+	bool any = false;
+
+	if (!d)
+		return false;
+	fd = -1;
+	while ((de = readdir(d))) {
+		struct gr_lease q;
+		unsigned index;
+
+		if (gr_lease_entry_index(de->d_name, pool->ranges, ".quarantine", &index) < 0 ||
+		    gr_lease_read_entry(dirfd(d), de->d_name, &q, NULL, NULL) < 0 || !q.blocked[0] ||
+		    !q.userns[0] || q.userns_root || q.has_sandbox)
+			continue;
+		gone[index] = gr_lease_userns_alive(q.userns, false, why, sizeof(why)) == 0;
+		any = any || gone[index];
+	}
+	closedir(d);
+	return any && gr_lease_leftovers(pool->first_uid, (unsigned long)pool->ranges * pool->range_size,
+					 pool->leftover_dirs, why, sizeof(why)) == 0;
 }
 
 /* Pass 2 of gc: quarantines that expired, or whose range no task uses. */
@@ -246,8 +316,10 @@ static int gc_quarantine(int dfd, const struct gr_pool *pool, const struct idset
 			 unsigned long long scan_start, struct gr_lease_gc_stats *st)
 {
 	_cleanup_close_ int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ unsigned char *gone = calloc(pool->ranges, 1);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	unsigned long long now = gr_realtime_ns();
+	bool left_clear = ids && gone && pool_leftovers_clear(dfd, pool, gone);
 	struct dirent *de;
 
 	if (!d)
@@ -256,7 +328,8 @@ static int gc_quarantine(int dfd, const struct gr_pool *pool, const struct idset
 	while ((de = readdir(d))) {
 		unsigned long long free_at = 0, first;
 		char name[32];
-		unsigned index;
+		unsigned index, clear;
+		int blocked;
 
 		if (gr_lease_entry_index(de->d_name, pool->ranges, ".quarantine", &index) < 0)
 			continue;
@@ -264,13 +337,17 @@ static int gc_quarantine(int dfd, const struct gr_pool *pool, const struct idset
 		if (faccessat(dirfd(d), name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 			continue;
 		first = (unsigned long long)pool->first_uid + (unsigned long long)index * pool->range_size;
-		if (retry_blocked(dirfd(d), pool, de->d_name, ids && !any_in(ids, first, first + pool->range_size)) > 0)
+		clear = ids && !any_in(ids, first, first + pool->range_size) ? GR_SETTLE_IDS : 0;
+		if (clear && left_clear && gone[index])
+			clear |= GR_SETTLE_LEFTOVERS;
+		blocked = retry_blocked(dirfd(d), pool, de->d_name, clear, now);
+		if (blocked == 1)
 			continue;
-		if (gr_lease_quarantined(dirfd(d), pool, index, now, &free_at) &&
+		if (blocked == 0 && gr_lease_quarantined(dirfd(d), pool, index, now, &free_at) &&
 		    (!ids || free_at - pool->quarantine_seconds * NS >= scan_start ||
 		     any_in(ids, first, first + pool->range_size)))
 			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+		if (gr_lease_retire(dirfd(d), de->d_name, index) == 0)
 			st->freed++;
 	}
 	closedir(d);

@@ -15,6 +15,8 @@
 #define NS 1000000000ull
 #define TMP_PREFIX ".tmp."
 #define SPARE ".spare"
+#define SPARE_N ".spare.%u"   /* range N's spare (lease.h) */
+#define NO_INDEX (~0u)
 
 /* This boot's id (/proc/sys/kernel/random/boot_id, read once); "" if unreadable. */
 const char *gr_lease_boot_id(void);
@@ -34,6 +36,13 @@ bool gr_lease_quarantined(int dfd, const struct gr_pool *pool, unsigned index, u
 			  unsigned long long *free_at);
 /* "N<suffix>" with N < ranges: 0 and N in *index. */
 int gr_lease_entry_index(const char *name, unsigned ranges, const char *suffix, unsigned *index);
+/* A spare (lease.h's SPARE or SPARE_N), renamed to name: ours alone from
+ * then on; -1 when there is none (or it is not one of ours: it goes). */
+int gr_lease_take_spare(int dfd, const char *spare, const char *name);
+/* dfd/name, a lease or quarantine file of range index that is ours alone
+ * to remove: kept as the range's spare (SPARE_N) unless it has one, else
+ * unlinked; -1 with errno if neither could be done. */
+int gr_lease_retire(int dfd, const char *name, unsigned index);
 /* Write l (with released_at when not 0) to dfd/name atomically. */
 int gr_lease_put_entry(int dfd, const char *name, const struct gr_lease *l, unsigned long long released_at,
 		       struct gr_error **err);
@@ -42,10 +51,15 @@ int gr_lease_put_entry(int dfd, const char *name, const struct gr_lease *l, unsi
  * cleared). 0: settled; 1: l->blocked says what is not; 2 (only when not
  * patient, a release): its noted user namespace still lived and there is
  * no sandbox to walk back: l->blocked says "pending", and the next gc looks
- * for its holders (the release does not). ids_clear: the caller's scan,
- * just before, saw no task with an id of the range (gc's pool-wide one);
- * with a noted namespace that is gone, no holder scan is needed then. */
-int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l, bool patient, bool ids_clear);
+ * for its holders (the release does not). clear (gc's, else 0):
+ * GR_SETTLE_IDS, the caller's scan, just before, saw no task with an id of
+ * the range (gc's pool-wide one): with a noted namespace that is gone, no
+ * holder scan is needed then; GR_SETTLE_LEFTOVERS as well, its noted
+ * namespace was gone before a leftover scan of the whole pool that found
+ * none (after that ids scan): no leftover scan of the range either (no task
+ * could have had its ids since). */
+enum { GR_SETTLE_IDS = 1, GR_SETTLE_LEFTOVERS = 2 };
+int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l, bool patient, unsigned clear);
 /* Processes that hold a user namespace of [first, first+count)
  * (lease-userns.c): in it, by an nsfs fd or (why) by an nsfs mount. With
  * kill, the first two are SIGKILLed (pidfd) until none is left or about two

@@ -397,13 +397,13 @@ static int walk_back(const struct gr_lease *l, uid_t first, unsigned long count,
 	return r;
 }
 
-int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l, bool patient, bool ids_clear)
+int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l, bool patient, unsigned clear)
 {
 	uid_t first = pool->first_uid + l->index * pool->range_size;
 	char why[GR_LEASE_BLOCKED_MAX];
 	bool gone = false;
 	pid_t one = 0;
-	int n;
+	int n, alive = -1;
 
 	l->blocked[0] = '\0';
 	/*
@@ -431,10 +431,27 @@ int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l, bool patient
 	 * root's: a pool-wide scan that just saw none of them (gc) then stands
 	 * for the holder scan (a task that took one since would be in that
 	 * namespace, or below it, and keep it alive) */
-	if (l->userns[0] && !l->userns_root)
-		gone = gr_lease_userns_alive(l->userns, false, why, sizeof(why)) == 0;
+	if (l->userns[0] && !l->userns_root) {
+		alive = gr_lease_userns_alive(l->userns, false, why, sizeof(why));
+		gone = alive == 0;
+	}
+	/*
+	 * A release (not patient) with no walk back to do, whose namespace
+	 * still lives (its last references go ~50 ms after the job's end, so
+	 * nearly always in helper mode): "pending" at once, without the holder
+	 * scan. That scan would settle nothing: while the namespace lives,
+	 * whoever holds it (the pilot owns it) can enter it again after any
+	 * kill, so the range stays blocked either way, and the gc that settles
+	 * it scans for and kills the range's holders first (retry_blocked()).
+	 * No one else gets the range meanwhile. Issue 13: one scan of every
+	 * process on the node fewer per helper-mode job.
+	 */
+	if (alive > 0 && !patient && !l->has_sandbox) {
+		snprintf(l->blocked, sizeof(l->blocked), "%s", why);
+		return 2;
+	}
 	/* first the holders: none may race the walk back with new files */
-	if (gone && ids_clear) {
+	if (gone && (clear & GR_SETTLE_IDS)) {
 		n = 0;
 		if (getenv("GRIDRUN_DEBUG"))
 			fprintf(stderr, "gridrun: debug: lease: range %u: its user namespace is gone and gc saw "
@@ -468,9 +485,10 @@ int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l, bool patient
 	/* a release with no walk back to do does not look for its holders
 	 * either: the namespace is most likely still ending (its last
 	 * references go after the job's end), and the range stays "pending"
-	 * until the next gc, which looks for them if it still lives */
+	 * until the next gc, which looks for them if it still lives (asked
+	 * again here only when the first ask above could not tell) */
 	if (l->userns[0] && !patient && !l->has_sandbox) {
-		int alive = gr_lease_userns_alive(l->userns, false, l->blocked, sizeof(l->blocked));
+		alive = gr_lease_userns_alive(l->userns, false, l->blocked, sizeof(l->blocked));
 
 		if (alive > 0)
 			return 2;
@@ -493,8 +511,7 @@ int gr_lease_settle(const struct gr_pool *pool, struct gr_lease *l, bool patient
 	}
 	/* then whether the namespace lives on where no scan sees it (lease-nsalive.c) */
 	if (l->userns[0]) {
-		int alive = gr_lease_userns_alive(l->userns, true, l->blocked, sizeof(l->blocked));
-
+		alive = gr_lease_userns_alive(l->userns, true, l->blocked, sizeof(l->blocked));
 		if (alive != 0)
 			return 1;
 		l->userns[0] = '\0';
@@ -508,7 +525,15 @@ ns_gone:
 	l->has_sandbox = false;
 	if (l->userns_root && l->confined)
 		return 0;
-	/* and what a lingerer may have left where the host's users write */
+	/* and what a lingerer may have left where the host's users write:
+	 * seen already when gc's one scan of the pool found nothing after this
+	 * range's namespace was gone and no task had its ids (clear) */
+	if (gone && (clear & GR_SETTLE_IDS) && (clear & GR_SETTLE_LEFTOVERS)) {
+		if (getenv("GRIDRUN_DEBUG"))
+			fprintf(stderr, "gridrun: debug: lease: range %u: gc's leftover scan of the pool found none "
+				"after its namespace was gone\n", (unsigned)first);
+		return 0;
+	}
 	if (gr_lease_leftovers(first, pool->range_size, pool->leftover_dirs, l->blocked, sizeof(l->blocked)))
 		return 1;
 	return 0;

@@ -217,35 +217,22 @@ int gr_lease_lock(int dfd, const char *name, int op, int *lockfd, struct gr_erro
 	return 0;
 }
 
-/* The pool's spare (lease.h's SPARE), renamed to name: ours alone from
- * then on; -1 when there is none (or it is not one of ours: it goes). */
-static int take_spare(int dfd, const char *name)
-{
-	struct stat st;
-	int fd;
-
-	if (renameat(dfd, SPARE, dfd, name) < 0)
-		return -1;
-	fd = openat(dfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-	    (st.st_mode & 07777) == 0600 && st.st_nlink == 1)
-		return fd;
-	if (fd >= 0)
-		close(fd);
-	unlinkat(dfd, name, 0);
-	return -1;
-}
-
-/* Create a private temp file in dfd, or take the spare; its name goes to
- * name. Its contents are whatever it held: set_contents() replaces them. */
-static int temp_file(int dfd, char *name, size_t size, struct gr_error **err)
+/* Create a private temp file in dfd, or take a spare (range index's
+ * first, unless NO_INDEX); its name goes to name. Its contents are
+ * whatever it held: set_contents() replaces them. */
+static int temp_file(int dfd, char *name, size_t size, unsigned index, struct gr_error **err)
 {
 	unsigned rnd = 0;
-	int fd;
+	char spare[32];
+	int fd = -1;
 
 	(void)!getrandom(&rnd, sizeof(rnd), 0);
 	snprintf(name, size, TMP_PREFIX "%d.%08x", (int)getpid(), rnd);
-	fd = take_spare(dfd, name);
+	snprintf(spare, sizeof(spare), SPARE_N, index);
+	if (index != NO_INDEX)
+		fd = gr_lease_take_spare(dfd, spare, name);
+	if (fd < 0)
+		fd = gr_lease_take_spare(dfd, SPARE, name);
 	if (fd >= 0)
 		return fd;
 	fd = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -280,11 +267,12 @@ static int set_contents(int fd, const char *text)
 	return ftruncate(fd, (off_t)len) < 0 ? -errno : 0;
 }
 
-/* Write text to dfd/name atomically (temp file, rename over). */
-static int put_file(int dfd, const char *name, const char *text, struct gr_error **err)
+/* Write text to dfd/name atomically (temp file, rename over); index: the
+ * range whose spare to take first (NO_INDEX: none). */
+static int put_file(int dfd, const char *name, const char *text, unsigned index, struct gr_error **err)
 {
 	char tmp[64];
-	_cleanup_close_ int fd = temp_file(dfd, tmp, sizeof(tmp), err);
+	_cleanup_close_ int fd = temp_file(dfd, tmp, sizeof(tmp), index, err);
 	int r;
 
 	if (fd < 0)
@@ -307,7 +295,7 @@ int gr_lease_put_entry(int dfd, const char *name, const struct gr_lease *l, unsi
 	if (!text)
 		return gr_error_set(err, EINVAL, "lease: `%s`: cannot encode it (a sandbox path that is not UTF-8?)",
 				    name);
-	return put_file(dfd, name, text, err);
+	return put_file(dfd, name, text, l->index, err);
 }
 
 bool gr_lease_quarantined(int dfd, const struct gr_pool *pool, unsigned index, unsigned long long now,
@@ -457,7 +445,7 @@ static int lock_layout(int dfd, const struct gr_pool *pool, int *lockfd, struct 
 					    pool->range_size, entries, a, b, c);
 		}
 		if (!exists || strcmp(have, want)) {
-			r = put_file(dfd, ".layout", want, err);
+			r = put_file(dfd, ".layout", want, NO_INDEX, err);
 			if (r < 0)
 				return r;
 		}
@@ -565,7 +553,7 @@ static int try_ranges(const struct gr_pool *pool, struct attempt *a, struct gr_l
 			continue;
 		}
 		if (a->quar[i] || pool->quarantine_seconds)
-			unlinkat(a->dfd, qname, 0);
+			gr_lease_retire(a->dfd, qname, i);
 		return 1;
 	}
 	return 0;
@@ -615,7 +603,7 @@ int gr_lease_acquire_noted(const struct gr_pool *pool, const char *account, cons
 	r = lock_layout(dfd, pool, &lockfd, err);
 	if (r < 0)
 		return r;
-	tmpfd = temp_file(dfd, tmp, sizeof(tmp), err);
+	tmpfd = temp_file(dfd, tmp, sizeof(tmp), NO_INDEX, err);
 	if (tmpfd < 0)
 		return tmpfd;
 	a = (struct attempt){ .dfd = dfd, .tmpfd = tmpfd, .tmp = tmp, .held = held, .quar = quar };
@@ -687,15 +675,16 @@ int gr_lease_quarantine(int dfd, const struct gr_pool *pool, const struct gr_lea
 
 	snprintf(name, sizeof(name), "%u.lease", l->index);
 	snprintf(qname, sizeof(qname), "%u.quarantine", l->index);
-	blocked = gr_lease_settle(pool, &q, false, false);
+	blocked = gr_lease_settle(pool, &q, false, 0);
 	if (pool->quarantine_seconds || blocked) {
 		r = gr_lease_put_entry(dfd, qname, &q, gr_realtime_ns(), err);
 		if (r < 0)
 			return r;
 	}
-	/* kept as the spare when there is none (never over one: a rename over
-	 * a file makes ext4 write the renamed one back at once, auto_da_alloc) */
-	if (renameat2(dfd, name, dfd, SPARE, RENAME_NOREPLACE) < 0 && unlinkat(dfd, name, 0) < 0)
+	/* kept as the spare when there is none, else as the range's (never
+	 * over one: a rename over a file makes ext4 write the renamed one back
+	 * at once, auto_da_alloc) */
+	if (renameat2(dfd, name, dfd, SPARE, RENAME_NOREPLACE) < 0 && gr_lease_retire(dfd, name, l->index) < 0)
 		return gr_error_sys(err, errno, "lease: remove `%s`", name);
 	if (blocked == 2) {   /* pending: quietly, the next gc settles it */
 		if (getenv("GRIDRUN_DEBUG"))

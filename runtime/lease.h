@@ -34,6 +34,13 @@
  *                  inode made at acquire and freed at release, which on
  *                  ext4 without a journal also searches past every inode
  *                  freed in the last seconds (recently_deleted()).
+ *   .spare.N       range N's spare: the file of its quarantine that ended
+ *                  (or of its lease, when .spare exists), at most one a
+ *                  range; range N's next quarantine (or lease note) is
+ *                  written into it. Helper mode writes a quarantine at
+ *                  nearly every release ("pending", lease-nsalive.c), so
+ *                  without it each of its jobs made an inode and a gc freed
+ *                  it (issue 13). Taken and checked as .spare is.
  *
  * Guarantees and how they are kept:
  *  - A lease is never half-written: it is written in full to a private temp
@@ -82,7 +89,13 @@
  *    host's IPC namespace. (A release in root mode of a confined job, whose
  *    ids no process outside its ended PID namespace could hold, and which
  *    could write no place the host's users reach, kills no holder and looks
- *    for none of these: struct gr_lease's confined.) Not looked for:
+ *    for none of these: struct gr_lease's confined. gc looks for the
+ *    leftovers of all its ranges whose namespaces are gone, and whose ids
+ *    its own scan saw no task hold, in one scan of the pool. Nor does a release
+ *    without a walk back whose noted user namespace still lives: that
+ *    range is "pending" at once, and the gc that settles it kills its
+ *    holders first; while the namespace lives its owner could enter it
+ *    again after any kill, so only that gc can settle it.) Not looked for:
  *    world-writable directories the site does not name, IPC namespaces
  *    other than the caller's. An acquirer
  *    also scans for holders of a range's ids before it keeps the

@@ -228,6 +228,52 @@ TEST_F(pool, a_released_leases_file_is_the_next_acquires)
 	gr_error_free(err);
 }
 
+/* A quarantine's file that ends is kept as its range's spare (.spare.N),
+ * and the range's next quarantine is written into it: no inode made per
+ * quarantine and freed when it ends (helper mode writes one at every
+ * release: its namespace is still ending, "pending"; issue 13). Seen by an
+ * fd kept on the first 0.quarantine: the second is that same inode. Fails
+ * with the unlinkat() of an ended quarantine back (another inode). */
+TEST_F(pool, an_ended_quarantines_file_is_its_ranges_next_quarantine)
+{
+	struct gr_error *err = NULL;
+	struct gr_lease a, b;
+	struct stat old, now;
+	char *path, *text;
+	int fd, l, q, o;
+
+	configure(_metadata, self, 1, 1);
+	path = pool_file(self, "0.quarantine");
+	ASSERT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "job.q1", getpid(), &a, &err)) TH_LOG("%s", err->msg);
+	ASSERT_EQ(0, gr_lease_release(self->pool, &a, &err)) TH_LOG("%s", err->msg);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fstat(fd, &old));
+	usleep(1100000);   /* the quarantine (1 s) ends; the next acquire retires it */
+	ASSERT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "job.q2", getpid(), &b, &err)) TH_LOG("%s", err->msg);
+	EXPECT_FALSE(pool_has(self, "0.quarantine"));
+	EXPECT_TRUE(pool_has(self, ".spare.0"));
+	ASSERT_EQ(0, gr_lease_release(self->pool, &b, &err)) TH_LOG("%s", err->msg);
+	EXPECT_FALSE(pool_has(self, ".spare.0"));
+	ASSERT_EQ(0, stat(path, &now));
+	EXPECT_EQ(old.st_ino, now.st_ino);
+	EXPECT_EQ(1, now.st_nlink);
+	EXPECT_EQ(0600, now.st_mode & 07777);
+	text = gt_read(path);
+	ASSERT_NE(NULL, text);
+	EXPECT_NE(NULL, strstr(text, "\"job_id\":\"job.q2\""));
+	EXPECT_EQ(NULL, strstr(text, "job.q1"));
+	EXPECT_EQ('}', text[strlen(text) - 1]) TH_LOG("%s", text);   /* cut to its length */
+	ASSERT_EQ(0, pool_entries(self, &l, &q, &o));
+	EXPECT_EQ(0, l);
+	EXPECT_EQ(1, q);
+	EXPECT_EQ(0, o);
+	close(fd);
+	free(text);
+	free(path);
+	gr_error_free(err);
+}
+
 /* A .spare that is not a private file of ours (another link to it, another
  * mode) is never written: it goes, and the acquire makes a file of its own.
  * Fails without take_spare()'s checks (the other name's contents change). */

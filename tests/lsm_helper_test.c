@@ -265,4 +265,75 @@ TEST(S33_lsm_add_does_not_unregister_a_running_job_of_the_lease)
 	in_world(_metadata, 2, add_while_running);
 }
 
+static int take_range_gid(int ready, void *arg)
+{
+	(void)ready;
+	(void)arg;
+	return setresgid(GT_FIRST + 9, GT_FIRST + 9, GT_FIRST + 9) < 0;
+}
+
+/*
+ * A release whose noted user namespace still lives is "pending" and makes
+ * no holder scan (lease-reclaim.c, issue 13); it still drops the range's
+ * BPF LSM entries, so it kills the range's holders itself first: none is
+ * left running unrestricted (S33, as lsm-del). Here lease-map's target
+ * keeps the namespace alive through the release, and a task with a gid of
+ * the range is there. Fails without the kill in do_release() (with nsfs
+ * file handles; without them nothing is noted and the release scans).
+ */
+static void pending_release_kills_before_drop(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	int jobs, denials, status, go[2], done[2];
+	struct gr_lsm_job j;
+	uint64_t k = 444;
+	pid_t c, squat;
+	char b;
+
+	pins(_metadata, &jobs, &denials);
+	job(jobs, denials, k, 0, 2);
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(done));
+	c = fork();
+	if (c == 0) {
+		const char *lease[] = { "lease", "atlas", "job-p", NULL };
+		struct hres r;
+		char pid[16];
+		int tfd;
+		pid_t t;
+
+		become(PILOT);
+		helper(w, lease, -1, &r);
+		ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+		ASSERT_EQ(0, strncmp(r.out, "0 ", 2)) TH_LOG("%s", r.out);
+		/* map, not lease-map: that would register the job, which
+		 * needs the LSM's programs; its note of the namespace is the same */
+		t = gt_target(&tfd, true, -1);
+		snprintf(pid, sizeof(pid), "%d", (int)t);
+		EXPECT_HELPER(w, tfd, 0, "", "map", "atlas", "0", pid);
+		if (write(done[1], "d", 1) != 1 || read(go[0], &b, 1) != 1)
+			_exit(2);
+		/* t (and so its namespace) lives on through the release */
+		EXPECT_HELPER(w, -1, 0, "", "release", "atlas", "0");
+		reap(t);
+		_exit(_metadata->passed ? 0 : 1);
+	}
+	ASSERT_EQ(1, read(done[0], &b, 1));
+	squat = gt_fork_ready(take_range_gid, NULL);   /* after the lease's own scan */
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	EXPECT_EQ(0, gt_wait(c, 60000));
+	EXPECT_FALSE(map_has(jobs, &k, &j));
+	EXPECT_EQ(squat, waitpid(squat, &status, WNOHANG)) TH_LOG("the range's entry went with its holder alive");
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) TH_LOG("status 0x%x", status);
+	kill(squat, SIGKILL);
+	waitpid(squat, NULL, 0);
+	close(jobs);
+	close(denials);
+}
+
+TEST(S33_a_pending_release_kills_the_ranges_holders_before_it_drops_their_entries)
+{
+	/* in the host's PID namespace, where the helper notes namespaces */
+	in_world_env(_metadata, 2, pending_release_kills_before_drop, "GT_WORLD_HOST_PID", "1");
+}
+
 TEST_HARNESS_MAIN

@@ -520,4 +520,216 @@ TEST_F(pool, S33_a_pilots_living_namespace_is_pending_at_release_and_settled_by_
 }
 
 
+/*
+ * Issue 13: a release whose noted namespace still lives (helper mode's
+ * usual case: its last references go tens of ms after the job) is
+ * "pending" at once and makes no holder scan: the pilot could enter that
+ * namespace again after any kill, so the range stays blocked either way.
+ * A task holding one of the range's ids then lives on until the gc that
+ * settles the range, and that gc kills it before the range is free.
+ */
+TEST_F(pool, S33_a_pending_release_scans_for_no_holder_and_its_gc_kills_them_first)
+{
+	struct gr_error *err = NULL;
+	struct gr_lease a, b;
+	char handle[GR_LEASE_USERNS_MAX], why[160];
+	unsigned long iter0, proc0, iter1, proc1;
+	int p[2], fd, status;
+	pid_t job, keeper, squat;
+
+	configure(_metadata, self, 1, 0);
+	ASSERT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "a", getpid(), &a, &err));
+	if (!gr_lease_userns_handles()) {
+		/* no nsfs file handles (6.1): nothing is noted, nothing pending,
+		 * and the release's own scan kills the holder */
+		squat = squatter(false);
+		EXPECT_EQ(0, gr_lease_release(self->pool, &a, &err));
+		ASSERT_EQ(squat, waitpid(squat, &status, WNOHANG)) TH_LOG("the holder outlived the release");
+		EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) TH_LOG("status 0x%x", status);
+		gr_error_free(err);
+		return;
+	}
+	job = ns_child(23456, false);
+	fd = open(gt_f("/proc/%d/ns/user", (int)job), O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, gr_lease_userns_handle(fd, handle, sizeof(handle)));
+	ASSERT_EQ(0, gr_lease_note_userns(self->pool, &a, handle, false, &err)) TH_LOG("%s", err->msg);
+	ASSERT_EQ(0, pipe(p));
+	keeper = fork();
+	if (keeper == 0) {   /* the pilot's process keeps the namespace alive */
+		if (setresgid(23456, 23456, 23456) < 0 || setresuid(23456, 23456, 23456) < 0)
+			_exit(1);
+		close(p[1]);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	ASSERT_EQ(0, read(p[0], &status, 1));
+	close(p[0]);
+	close(fd);
+	kill(job, SIGKILL);
+	waitpid(job, NULL, 0);
+	squat = squatter(false);   /* and a task with one of the range's ids */
+	gr_lease_holder_passes(&iter0, &proc0);
+	EXPECT_EQ(0, gr_lease_release(self->pool, &a, &err)) TH_LOG("%s", err ? err->msg : "");
+	gr_lease_holder_passes(&iter1, &proc1);
+	EXPECT_EQ(iter0 + proc0, iter1 + proc1) TH_LOG("the pending release scanned for holders");
+	EXPECT_EQ(0, waitpid(squat, &status, WNOHANG)) TH_LOG("the pending release killed a holder");
+	EXPECT_TRUE(pool_has(self, "0.quarantine"));
+	/* the namespace ends; gc's pool-wide scan sees the squatter's id, so
+	 * it settles the range by a holder scan, which kills it */
+	kill(keeper, SIGKILL);
+	waitpid(keeper, NULL, 0);
+	for (int i = 0; i < 400 && gr_lease_userns_alive(handle, false, why, sizeof(why)) > 0; i++)
+		usleep(5000);
+	EXPECT_EQ(0, gr_lease_gc(self->pool, NULL, &err)) TH_LOG("%s", err ? err->msg : "");
+	ASSERT_EQ(squat, waitpid(squat, &status, WNOHANG)) TH_LOG("gc freed the range with its holder alive");
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) TH_LOG("status 0x%x", status);
+	EXPECT_FALSE(pool_has(self, "0.quarantine"));
+	EXPECT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "b", getpid(), &b, &err)) TH_LOG("%s", err ? err->msg : "");
+	EXPECT_EQ(0, gr_lease_release(self->pool, &b, &err));
+	gr_error_free(err);
+}
+
+
+/* A lease of the pool's, released "pending": its noted namespace is kept
+ * alive by a process of the pilot's (returned; killing it ends the
+ * namespace), its handle in handle. */
+static pid_t pending_lease(struct __test_metadata *_metadata, struct _test_data_pool *self, const char *job_id,
+			   char *handle, size_t size)
+{
+	struct gr_error *err = NULL;
+	struct gr_lease a;
+	int p[2], fd;
+	char c;
+	pid_t job, keeper;
+
+	EXPECT_EQ(0, gr_lease_acquire(self->pool, "atlas001", job_id, getpid(), &a, &err));
+	job = ns_child(23456, false);
+	fd = open(gt_f("/proc/%d/ns/user", (int)job), O_RDONLY | O_CLOEXEC);
+	EXPECT_LE(0, fd);
+	EXPECT_EQ(0, gr_lease_userns_handle(fd, handle, size));
+	EXPECT_EQ(0, gr_lease_note_userns(self->pool, &a, handle, false, &err));
+	if (pipe(p) < 0)
+		abort();
+	keeper = fork();
+	if (keeper == 0) {
+		if (setresgid(23456, 23456, 23456) < 0 || setresuid(23456, 23456, 23456) < 0)
+			_exit(1);
+		close(p[1]);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	EXPECT_EQ(0, read(p[0], &c, 1));
+	close(p[0]);
+	close(fd);
+	kill(job, SIGKILL);
+	waitpid(job, NULL, 0);
+	EXPECT_EQ(0, gr_lease_release(self->pool, &a, &err));
+	gr_error_free(err);
+	return keeper;
+}
+
+static unsigned count_of(const char *text, const char *what)
+{
+	unsigned n = 0;
+
+	for (const char *p = text; p && (p = strstr(p, what)); p += strlen(what))
+		n++;
+	return n;
+}
+
+/*
+ * Issue 13: gc settles ranges whose namespaces are gone and whose ids no
+ * task has with one leftover scan of the whole pool, not one each (helper
+ * mode leaves nearly every range "pending", so a full pool's gc made 64
+ * scans of /tmp and the rest). A leftover of one range still keeps that
+ * range blocked: then each range is scanned on its own. Fails without
+ * pool_leftovers_clear() (three scans of ranges, none of the pool), and
+ * with retry_blocked() rewriting a settled range's file before it goes
+ * (.spare.0 another inode than 0.quarantine was). Without nsfs file
+ * handles nothing is pending: each release's own scan is checked instead.
+ */
+TEST_F(pool, S20_gc_settles_gone_pending_ranges_with_one_leftover_scan_of_the_pool)
+{
+	char handle[3][GR_LEASE_USERNS_MAX], why[160], *out, leftover[64];
+	struct gc_call gc = { 0 };
+	struct stat q0, sp0;
+	pid_t keeper[3];
+	int fd;
+
+	configure(_metadata, self, 3, 0);
+	snprintf(leftover, sizeof(leftover), "/tmp/gr-s20-leftover.%d", (int)getpid());
+	if (!gr_lease_userns_handles()) {
+		/* no nsfs file handles (6.1): nothing is pending, and each
+		 * release scans for its own range's leftovers */
+		struct gr_error *err = NULL;
+		struct gr_lease l[3];
+		char *q;
+
+		fd = open(leftover, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, fchown(fd, FIRST + 65536, FIRST + 65536));
+		close(fd);
+		for (int i = 0; i < 3; i++)
+			ASSERT_EQ(0, gr_lease_acquire(self->pool, "atlas001", gt_f("job%d", i), getpid(), &l[i], &err));
+		for (int i = 0; i < 3; i++)
+			gr_lease_release(self->pool, &l[i], &err);
+		q = gt_read(pool_file(self, "1.quarantine"));
+		EXPECT_NE(NULL, q ? strstr(q, leftover) : NULL) TH_LOG("%s", q ? q : "no 1.quarantine");
+		EXPECT_FALSE(pool_has(self, "0.quarantine") || pool_has(self, "2.quarantine"));
+		free(q);
+		unlink(leftover);
+		gr_error_free(err);
+		return;
+	}
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 3; i++)
+			keeper[i] = pending_lease(_metadata, self, gt_f("job%d", i), handle[i], sizeof(handle[i]));
+		ASSERT_TRUE(pool_has(self, "0.quarantine") && pool_has(self, "1.quarantine") &&
+			    pool_has(self, "2.quarantine"));
+		for (int i = 0; i < 3; i++) {
+			kill(keeper[i], SIGKILL);
+			waitpid(keeper[i], NULL, 0);
+		}
+		for (int i = 0; i < 3; i++)
+			for (int k = 0; k < 400 && gr_lease_userns_alive(handle[i], false, why, sizeof(why)) > 0; k++)
+				usleep(5000);
+		if (round == 1) {   /* a leftover of range 1 in the host's /tmp */
+			fd = open(leftover, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			ASSERT_LE(0, fd);
+			ASSERT_EQ(0, fchown(fd, FIRST + 65536, FIRST + 65536));
+			close(fd);
+		}
+		ASSERT_EQ(0, stat(pool_file(self, "0.quarantine"), &q0));
+		gc.pool = self->pool;
+		setenv("GRIDRUN_DEBUG", "1", 1);
+		out = stderr_of(call_gc, &gc);
+		unsetenv("GRIDRUN_DEBUG");
+		EXPECT_EQ(0, gc.r);
+		if (round == 0) {
+			/* a settled range's file is kept as it was, as its spare:
+			 * no rewrite before it goes */
+			ASSERT_EQ(0, stat(pool_file(self, ".spare.0"), &sp0));
+			EXPECT_EQ(q0.st_ino, sp0.st_ino);
+			EXPECT_EQ(1, count_of(out, "leftover scan of range ")) TH_LOG("%s", out);
+			EXPECT_EQ(1, count_of(out, gt_f("leftover scan of range %u:", FIRST))) TH_LOG("%s", out);
+			EXPECT_EQ(3, count_of(out, "gc's leftover scan of the pool found none")) TH_LOG("%s", out);
+			EXPECT_FALSE(pool_has(self, "0.quarantine") || pool_has(self, "1.quarantine") ||
+				     pool_has(self, "2.quarantine"));
+		} else {
+			char *q = gt_read(pool_file(self, "1.quarantine"));
+
+			EXPECT_EQ(0, count_of(out, "gc's leftover scan of the pool found none")) TH_LOG("%s", out);
+			EXPECT_FALSE(pool_has(self, "0.quarantine") || pool_has(self, "2.quarantine"));
+			EXPECT_NE(NULL, q ? strstr(q, leftover) : NULL) TH_LOG("%s", q ? q : "no 1.quarantine");
+			free(q);
+			unlink(leftover);
+		}
+		free(out);
+	}
+}
+
+
 TEST_HARNESS_MAIN

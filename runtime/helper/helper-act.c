@@ -647,10 +647,15 @@ static int do_release(struct step *s, char *out, size_t outsz, struct gr_error *
 		r = 0;
 	}
 	/* the range's BPF LSM entries (lease-map's registration; a dead
-	 * supervisor's), the release having killed the range's processes, and
-	 * their denials for the job's record: no lsm-del run. Best effort: a
-	 * kernel that refuses bpf() without CAP_SYS_ADMIN (file capabilities
-	 * without it) leaves them, and the next lease-map of the range drops them. */
+	 * supervisor's), the range's processes killed first, and their
+	 * denials for the job's record: no lsm-del run. A "pending" release
+	 * (lease-reclaim.c) made no holder scan, so the kill is made here
+	 * when there are entries to drop: none is lifted from a live holder
+	 * (S33, as lsm-del). Best effort: a kernel that refuses bpf() without
+	 * CAP_SYS_ADMIN (file capabilities without it) leaves them, and the
+	 * next lease-map of the range drops them. */
+	if (r >= 0 && gr_lsm_count_range((uint32_t)l.first, (uint32_t)l.count, NULL) > 0)
+		(void)gr_lease_holders((uid_t)l.first, l.count, true, NULL);
 	if (r >= 0 && gr_lsm_drop_range((uint32_t)l.first, (uint32_t)l.count, &d, NULL) > 0) {
 		denials_line(&d, out + len, outsz - len);
 		len += strlen(out + len);

@@ -53,7 +53,9 @@
  *   gridrun-helper release POOL INDEX [sandbox]   (fd 3: the sandbox directory)
  *       puts the caller's lease of range INDEX into quarantine, after
  *       killing every process that holds an id of the range and walking
- *       back the sandbox noted in the lease (lease.h); prints nothing, or
+ *       back the sandbox noted in the lease (lease.h; a "pending" range,
+ *       whose noted user namespace still lives, is left to the gc that
+ *       settles it, which kills them first); prints nothing, or
  *       "blocked: WHY\n" when that could not be settled (the range then
  *       stays in quarantine until a gc settles it).
  *       With "sandbox", first the chown's walk back through fd 3 (a
@@ -64,8 +66,9 @@
  *       back that cannot finish is left to the release's own walk back of the
  *       noted sandbox, which blocks the range if it cannot finish either.
  *       The BPF LSM's entries of the range (lease-map's or lsm-add's) go
- *       too, after the kill, and their denials are printed as lsm-del prints
- *       them ("denials ...\n", between "walked" and "blocked"): no lsm-del
+ *       too, after the kill (made for them if the release made none),
+ *       and their denials are printed as lsm-del prints them
+ *       ("denials ...\n", between "walked" and "blocked"): no lsm-del
  *       run. Where CAP_SYS_ADMIN is not permitted, only if the kernel lets
  *       bpf() reach the pins without it (6.1 and 6.18 as tested do; else
  *       the next lease-map or lsm-add of the range drops them).

@@ -109,7 +109,7 @@ static inline bool pool_has(struct _test_data_pool *self, const char *name)
 	return r;
 }
 
-/* Entries of the pool directory other than its locks and .layout. */
+/* Entries of the pool directory other than its locks, .layout and spares. */
 static inline int pool_entries(struct _test_data_pool *self, int *leases, int *quarantines, int *other)
 {
 	char *d = pool_file(self, "");
@@ -125,7 +125,7 @@ static inline int pool_entries(struct _test_data_pool *self, int *leases, int *q
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
 		    !strcmp(de->d_name, ".lock") || !strcmp(de->d_name, ".gclock") ||
-		    !strcmp(de->d_name, ".layout") || !strcmp(de->d_name, ".spare"))
+		    !strcmp(de->d_name, ".layout") || !strncmp(de->d_name, ".spare", 6))
 			continue;
 		if (n > 6 && !strcmp(de->d_name + n - 6, ".lease"))
 			(*leases)++;
