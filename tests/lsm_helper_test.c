@@ -15,7 +15,10 @@
 #include <linux/bpf.h>
 #include <linux/types.h>
 #include <stdint.h>
+#include <poll.h>
 #include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "gt.h"
@@ -263,6 +266,145 @@ static void add_while_running(struct __test_metadata *_metadata, const struct gt
 TEST(S33_lsm_add_does_not_unregister_a_running_job_of_the_lease)
 {
 	in_world(_metadata, 2, add_while_running);
+}
+
+/*
+ * release drops the range's entries while the range is still its lease:
+ * once N.lease is gone (kept as the spare, the quarantine ended by gc), a
+ * new lease of the range registers the next job, and a drop after that
+ * would remove the new job's entry (it runs without the LSM's rules) and
+ * hand its denials to the old job's record. The pilot can stop its helper
+ * there (the helper's real uid is the pilot's); here root holds it by
+ * ptrace at its first bpf(BPF_MAP_DELETE_ELEM), and the pilot meanwhile
+ * runs gc and leases again, as its next job's lease-map would.
+ */
+static void release_racing_next(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	int jobs, denials, cmd[2], ans[2], go[2], hp[2], status;
+	uint64_t k = 111, next = 444;
+	struct gr_lsm_job j;
+	bool held = false;
+	unsigned idx = 99;
+	pid_t c, h;
+	char b;
+
+	pins(_metadata, &jobs, &denials);
+	ASSERT_EQ(0, pipe(cmd));
+	ASSERT_EQ(0, pipe(ans));
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(hp));
+	c = fork();
+	if (c == 0) {
+		const char *lease1[] = { "lease", "atlas", "job-1", NULL };
+		const char *lease2[] = { "lease", "atlas", "job-2", NULL };
+		const char *gc[] = { "gc", "atlas", NULL };
+		char rel_out[512] = "";
+		int po[2];
+		struct hres r;
+		pid_t hh;
+
+		become(PILOT);
+		helper(w, lease1, -1, &r);
+		ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+		ASSERT_EQ(0, strncmp(r.out, "0 ", 2)) TH_LOG("%s", r.out);
+		if (write(ans[1], "l", 1) != 1 || read(cmd[0], &b, 1) != 1)
+			_exit(2);
+		/* the release of range 0, started when root holds it by ptrace */
+		ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, po));
+		hh = fork();
+		if (hh == 0) {
+			char *argv[] = { "gridrun-helper", "release", "atlas", "0", NULL }, *envp[] = { NULL };
+
+			dup2(po[1], 1);
+			syscall(SYS_close_range, 3, ~0U, 0);
+			while (read(go[0], &b, 1) < 0 && errno == EINTR)
+				;
+			execve(w->helper, argv, envp);
+			_exit(96);
+		}
+		close(po[1]);
+		if (write(hp[1], &hh, sizeof(hh)) != sizeof(hh))
+			_exit(2);
+		/* "n": the release is at its first delete; "x": it ended */
+		if (read(cmd[0], &b, 1) != 1)
+			_exit(2);
+		/* meanwhile gc and the next lease, which may have to wait for it */
+		if (b == 'n' && fork() == 0) {
+			helper(w, gc, -1, &r);
+			EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
+			helper(w, lease2, -1, &r);
+			ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+			if (write(ans[1], r.out, 1) != 1)
+				_exit(2);
+			_exit(_metadata->passed ? 0 : 1);
+		}
+		drain(po[0], rel_out, sizeof(rel_out));
+		ASSERT_EQ(hh, waitpid(hh, &status, 0));
+		EXPECT_EQ(0, status);
+		if (b == 'n') {
+			ASSERT_LT(0, wait(&status));
+			EXPECT_EQ(0, status);
+		}
+		/* the old job's denials only */
+		EXPECT_STREQ("denials 4 1 0 3 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n", rel_out);
+		_exit(_metadata->passed ? 0 : 1);
+	}
+	ASSERT_EQ(1, read(ans[0], &b, 1));
+	job(jobs, denials, k, 0, 3);
+	ASSERT_EQ(1, write(cmd[1], "r", 1));
+	ASSERT_EQ(sizeof(h), read(hp[0], &h, sizeof(h)));
+	ASSERT_EQ(0, ptrace(PTRACE_ATTACH, h, 0, 0));
+	ASSERT_EQ(h, waitpid(h, &status, __WALL));
+	ASSERT_EQ(0, ptrace(PTRACE_SETOPTIONS, h, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL));
+	ASSERT_EQ(0, ptrace(PTRACE_SYSCALL, h, 0, 0));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	for (;;) {
+		struct __ptrace_syscall_info si;
+		int sig = 0;
+
+		ASSERT_EQ(h, waitpid(h, &status, __WALL));
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			break;
+		if (WSTOPSIG(status) == (SIGTRAP | 0x80)) {
+			memset(&si, 0, sizeof(si));
+			if (!held && ptrace(PTRACE_GET_SYSCALL_INFO, h, sizeof(si), &si) > 0 &&
+			    si.op == PTRACE_SYSCALL_INFO_ENTRY && si.entry.nr == SYS_bpf &&
+			    si.entry.args[0] == BPF_MAP_DELETE_ELEM) {
+				struct pollfd pf = { .fd = ans[0], .events = POLLIN };
+
+				held = true;
+				ASSERT_EQ(1, write(cmd[1], "n", 1));
+				/* the next job of the new lease, registered (if it got one meanwhile) */
+				if (poll(&pf, 1, 3000) == 1) {
+					ASSERT_EQ(1, read(ans[0], &b, 1));
+					idx = (unsigned)(b - '0');
+					job(jobs, denials, next, idx, 0);
+				}
+			}
+		} else if (WSTOPSIG(status) != SIGTRAP) {
+			sig = WSTOPSIG(status);
+		}
+		ASSERT_EQ(0, ptrace(PTRACE_SYSCALL, h, 0, sig));
+	}
+	if (!held)
+		ASSERT_EQ(1, write(cmd[1], "x", 1));
+	ASSERT_TRUE(held);
+	if (idx == 99) {   /* it had to wait for the release: registered now */
+		ASSERT_EQ(1, read(ans[0], &b, 1));
+		idx = (unsigned)(b - '0');
+		job(jobs, denials, next, idx, 0);
+	}
+	EXPECT_EQ(0, gt_wait(c, 60000));
+	EXPECT_FALSE(map_has(jobs, &k, &j));
+	/* the next job keeps its entry, whichever range it got */
+	EXPECT_TRUE(map_has(jobs, &next, &j)) TH_LOG("the release of range 0 dropped range %u's new job", idx);
+	close(jobs);
+	close(denials);
+}
+
+TEST(S33_release_drops_only_its_own_jobs_entries_not_the_next_lease_of_the_range)
+{
+	in_world(_metadata, 2, release_racing_next);
 }
 
 TEST_HARNESS_MAIN

@@ -31,9 +31,10 @@
  *  - release: only of a lease the caller holds. It SIGKILLs only processes
  *    that hold an id of that range (by pidfd, ids re-checked: no pid reuse)
  *    and walks back only the sandbox the helper itself noted in the lease
- *    (lease-reclaim.c); then it drops the BPF LSM's entries of that range,
+ *    (lease-reclaim.c); it drops the BPF LSM's entries of that range,
  *    none of whose processes is left, and prints their denials (what
- *    lsm-del does, after the same kill). With "sandbox", the walk back through
+ *    lsm-del does, after the same kill), while the range is still the
+ *    caller's lease (gr_lease_hold(): never the next job's entries). With "sandbox", the walk back through
  *    fd 3 first: only ids of the caller's own lease become the caller's,
  *    after the processes holding them are killed.
  *  - gc: lease.c's gc, which only ever reclaims dead holders' leases and
@@ -627,7 +628,7 @@ static int do_release(struct step *s, char *out, size_t outsz, struct gr_error *
 	struct gr_lease l;
 	unsigned long walked = 0;
 	size_t len = 0;
-	int r, r2;
+	int r, r2, held = -1;
 
 	r = callers_lease(s, &l, err);
 	if (r >= 0 && s->req->sandbox)
@@ -641,19 +642,27 @@ static int do_release(struct step *s, char *out, size_t outsz, struct gr_error *
 		walk_back(s, &l, &walked);
 		len = (size_t)snprintf(out, outsz, "walked %lu\n", walked);
 	}
-	r = gr_lease_release(s->pool, &l, err);
+	/* the range's BPF LSM entries (lease-map's registration; a dead
+	 * supervisor's), after the kill, and their denials for the job's
+	 * record: no lsm-del run. While the range is still the caller's
+	 * lease (held): once N.lease is gone, gc may end its quarantine and
+	 * the next job register the range, whose entry a drop after the
+	 * release would remove. Best effort: a kernel that refuses bpf()
+	 * without CAP_SYS_ADMIN (file capabilities without it) leaves them,
+	 * and the next lease-map of the range drops them. */
+	if (gr_lsm_count_range((uint32_t)l.first, (uint32_t)l.count, NULL) > 0)
+		r = gr_lease_hold(s->pool, &l, &held, err);
+	if (held >= 0 && gr_lease_kill_holders(l.first, l.count, NULL) == 0 &&
+	    gr_lsm_drop_range((uint32_t)l.first, (uint32_t)l.count, &d, NULL) > 0) {
+		denials_line(&d, out + len, outsz - len);
+		len += strlen(out + len);
+	}
+	gr_closep(&held);
+	if (r >= 0)
+		r = gr_lease_release(s->pool, &l, err);
 	if (r > 0) {   /* released into a blocked quarantine: said, not failed */
 		blocked = TAKE_PTR(*err);
 		r = 0;
-	}
-	/* the range's BPF LSM entries (lease-map's registration; a dead
-	 * supervisor's), the release having killed the range's processes, and
-	 * their denials for the job's record: no lsm-del run. Best effort: a
-	 * kernel that refuses bpf() without CAP_SYS_ADMIN (file capabilities
-	 * without it) leaves them, and the next lease-map of the range drops them. */
-	if (r >= 0 && gr_lsm_drop_range((uint32_t)l.first, (uint32_t)l.count, &d, NULL) > 0) {
-		denials_line(&d, out + len, outsz - len);
-		len += strlen(out + len);
 	}
 	if (blocked)
 		snprintf(out + len, outsz - len, "blocked: %s\n", blocked->msg);
