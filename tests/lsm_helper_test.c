@@ -278,7 +278,7 @@ TEST(S33_lsm_add_does_not_unregister_a_running_job_of_the_lease)
  * ptrace at its first bpf(BPF_MAP_DELETE_ELEM), and the pilot meanwhile
  * runs gc and leases again, as its next job's lease-map would.
  */
-static void release_racing_next(struct __test_metadata *_metadata, const struct gt_world *w)
+static void racing_next(struct __test_metadata *_metadata, const struct gt_world *w, const char *op)
 {
 	int jobs, denials, cmd[2], ans[2], go[2], hp[2], status;
 	uint64_t k = 111, next = 444;
@@ -298,8 +298,8 @@ static void release_racing_next(struct __test_metadata *_metadata, const struct 
 		const char *lease1[] = { "lease", "atlas", "job-1", NULL };
 		const char *lease2[] = { "lease", "atlas", "job-2", NULL };
 		const char *gc[] = { "gc", "atlas", NULL };
-		char rel_out[512] = "";
-		int po[2];
+		char rel_out[512] = "", pid_s[16] = "";
+		int po[2], pidfd = -1;
 		struct hres r;
 		pid_t hh;
 
@@ -309,14 +309,21 @@ static void release_racing_next(struct __test_metadata *_metadata, const struct 
 		ASSERT_EQ(0, strncmp(r.out, "0 ", 2)) TH_LOG("%s", r.out);
 		if (write(ans[1], "l", 1) != 1 || read(cmd[0], &b, 1) != 1)
 			_exit(2);
-		/* the release of range 0, started when root holds it by ptrace */
+		/* op on range 0, started when root holds it by ptrace; lsm-add's
+		 * target: the caller's child in a user namespace of its own */
+		if (!strcmp(op, "lsm-add"))
+			snprintf(pid_s, sizeof(pid_s), "%d", (int)gt_target(&pidfd, true, -1));
 		ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, po));
 		hh = fork();
 		if (hh == 0) {
-			char *argv[] = { "gridrun-helper", "release", "atlas", "0", NULL }, *envp[] = { NULL };
+			char *argv[] = { "gridrun-helper", (char *)op, "atlas", "0", pid_s[0] ? pid_s : NULL, NULL };
+			char *envp[] = { NULL };
 
 			dup2(po[1], 1);
-			syscall(SYS_close_range, 3, ~0U, 0);
+			dup2(po[1], 2);
+			if (pidfd >= 0)
+				dup2(pidfd, 3);
+			syscall(SYS_close_range, pidfd >= 0 ? 4 : 3, ~0U, 0);
 			while (read(go[0], &b, 1) < 0 && errno == EINTR)
 				;
 			execve(w->helper, argv, envp);
@@ -329,24 +336,33 @@ static void release_racing_next(struct __test_metadata *_metadata, const struct 
 		if (read(cmd[0], &b, 1) != 1)
 			_exit(2);
 		/* meanwhile gc and the next lease, which may have to wait for it */
-		if (b == 'n' && fork() == 0) {
+		if (b == 'n') {
+			const char *rel[] = { "release", "atlas", "0", NULL };
+
+			if (strcmp(op, "release")) {   /* the op's lease ends meanwhile */
+				helper(w, rel, -1, &r);
+				EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
+			}
 			helper(w, gc, -1, &r);
 			EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
 			helper(w, lease2, -1, &r);
 			ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
 			if (write(ans[1], r.out, 1) != 1)
 				_exit(2);
-			_exit(_metadata->passed ? 0 : 1);
 		}
 		drain(po[0], rel_out, sizeof(rel_out));
 		ASSERT_EQ(hh, waitpid(hh, &status, 0));
-		EXPECT_EQ(0, status);
-		if (b == 'n') {
-			ASSERT_LT(0, wait(&status));
+		if (pidfd >= 0) {
+			/* it dropped the dead job's entry; registering then needs
+			 * the programs' "tags", which only gridrun-lsm load pins */
+			EXPECT_EQ(71, WEXITSTATUS(status));
+			EXPECT_STREQ("gridrun-helper: lsm: open the pinned maps under /sys/fs/bpf/gridrun: "
+				     "No such file or directory\n", rel_out);
+		} else {
 			EXPECT_EQ(0, status);
+			/* the old job's denials only */
+			EXPECT_STREQ("denials 4 1 0 3 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n", rel_out);
 		}
-		/* the old job's denials only */
-		EXPECT_STREQ("denials 4 1 0 3 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n", rel_out);
 		_exit(_metadata->passed ? 0 : 1);
 	}
 	ASSERT_EQ(1, read(ans[0], &b, 1));
@@ -397,14 +413,44 @@ static void release_racing_next(struct __test_metadata *_metadata, const struct 
 	EXPECT_EQ(0, gt_wait(c, 60000));
 	EXPECT_FALSE(map_has(jobs, &k, &j));
 	/* the next job keeps its entry, whichever range it got */
-	EXPECT_TRUE(map_has(jobs, &next, &j)) TH_LOG("the release of range 0 dropped range %u's new job", idx);
+	EXPECT_TRUE(map_has(jobs, &next, &j)) TH_LOG("%s of range 0 dropped range %u's new job", op, idx);
 	close(jobs);
 	close(denials);
+}
+
+static void release_racing_next(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	racing_next(_metadata, w, "release");
 }
 
 TEST(S33_release_drops_only_its_own_jobs_entries_not_the_next_lease_of_the_range)
 {
 	in_world(_metadata, 2, release_racing_next);
+}
+
+/* lsm-del read the caller's lease without holding it: the pilot released
+ * the range behind it, and lsm-del dropped the next lease's job (and
+ * killed its tasks, had they held the range's ids yet) */
+static void lsm_del_racing_next(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	racing_next(_metadata, w, "lsm-del");
+}
+
+TEST(S33_lsm_del_drops_only_its_own_jobs_entries_not_the_next_lease_of_the_range)
+{
+	in_world(_metadata, 2, lsm_del_racing_next);
+}
+
+/* lsm-add (and lease-map's registration) drops a dead job's entries of
+ * the caller's lease first: not those of the range's next lease */
+static void lsm_add_racing_next(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	racing_next(_metadata, w, "lsm-add");
+}
+
+TEST(S33_lsm_add_drops_only_its_own_leases_entries_not_the_next_lease_of_the_range)
+{
+	in_world(_metadata, 2, lsm_add_racing_next);
 }
 
 TEST_HARNESS_MAIN

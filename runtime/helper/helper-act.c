@@ -51,7 +51,10 @@
  *  - lsm-del: it lifts the LSM's rules only from the caller's own lease's
  *    range, and only after every process holding an id of it is killed
  *    (as release does): a pilot cannot unregister its job and then take
- *    the range's ids behind it (S33).
+ *    the range's ids behind it (S33). lsm-del, lsm-add and release kill
+ *    and drop only while they hold the lease (gr_lease_hold()): a lease
+ *    read, released behind the helper's back and taken again by the next
+ *    job, would make them kill and unregister that job.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -490,7 +493,7 @@ static int lsm_register(struct step *s, const struct gr_lease *l, uint64_t *job,
 	struct gr_userns_plan plan;
 	struct gr_uid_range range;
 	uint64_t key = 0;
-	int r, r2;
+	int r, r2, held = -1;
 
 	*job = 0;
 	gr_lease_range(l, &range);
@@ -510,8 +513,11 @@ static int lsm_register(struct step *s, const struct gr_lease *l, uint64_t *job,
 		return r;
 	/* an entry of this lease is a dead job's only if no process holds an
 	 * id of the range: dropping a live job's would let the pilot take its
-	 * ids behind it (S33), as lsm-del without its kill would */
-	r = gr_lsm_count_range((uint32_t)l->first, (uint32_t)l->count, err);
+	 * ids behind it (S33), as lsm-del without its kill would; and only
+	 * while the range is the caller's lease (else another's job's) */
+	r = gr_lsm_loaded() ? gr_lease_hold(s->pool, l, &held, err) : 0;
+	if (r >= 0)
+		r = gr_lsm_count_range((uint32_t)l->first, (uint32_t)l->count, err);
 	if (r > 0) {
 		pid_t one = 0;
 		int left = gr_lease_holders(l->first, l->count, false, &one);
@@ -526,6 +532,7 @@ static int lsm_register(struct step *s, const struct gr_lease *l, uint64_t *job,
 	if (r >= 0)
 		r = gr_lsm_register_key(&reg, s->req->pid, key, GR_HELPER_PIDFD, &plan, err);
 	gr_lsm_reg_close(&reg);
+	gr_closep(&held);
 	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
 	if (r < 0) {
 		if ((*err)->code != GR_HELPER_EXIT_REFUSED)
@@ -711,7 +718,7 @@ static int do_lsm_del(struct step *s, char *out, size_t outsz, struct gr_error *
 {
 	struct gr_lsm_denials d;
 	struct gr_lease l;
-	int r, r2;
+	int r, r2, held = -1;
 
 	r = callers_lease(s, &l, err);
 	if (r < 0)
@@ -719,10 +726,14 @@ static int do_lsm_del(struct step *s, char *out, size_t outsz, struct gr_error *
 	r = gr_helper_as_root(true, s->c, err);
 	if (r < 0)
 		return r;
-	/* no task of the range may outlive its registration (S33) */
-	r = gr_lease_kill_holders(l.first, l.count, err);
+	/* no task of the range may outlive its registration (S33); the range
+	 * still the caller's lease meanwhile (its holders are the job's) */
+	r = gr_lease_hold(s->pool, &l, &held, err);
+	if (r >= 0)
+		r = gr_lease_kill_holders(l.first, l.count, err);
 	if (r >= 0)
 		r = gr_lsm_drop_range((uint32_t)l.first, (uint32_t)l.count, &d, err);
+	gr_closep(&held);
 	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
 	if (r < 0) {
 		(*err)->code = GR_HELPER_EXIT_FAILED;
