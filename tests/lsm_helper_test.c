@@ -228,6 +228,7 @@ static void add_while_running(struct __test_metadata *_metadata, const struct gt
 		snprintf(pid_s, sizeof(pid_s), "%d", (int)t);
 		snprintf(want, sizeof(want), "gridrun-helper: pool atlas: range 0: its registered job still runs "
 			 "(pid %d)\n", (int)holder);
+		EXPECT_HELPER(w, pidfd, 0, "", "map", "atlas", "0", pid_s);
 		EXPECT_HELPER(w, pidfd, 77, want, "lsm-add", "atlas", "0", pid_s);
 		if (write(done[1], "d", 1) != 1 || read(go[0], &b, 1) != 1)
 			_exit(2);
@@ -311,21 +312,26 @@ static void racing_next(struct __test_metadata *_metadata, const struct gt_world
 			_exit(2);
 		/* op on range 0, started when root holds it by ptrace; lsm-add's
 		 * target: the caller's child in a user namespace of its own */
-		if (!strcmp(op, "lsm-add"))
+		if (!strcmp(op, "lsm-add")) {
 			snprintf(pid_s, sizeof(pid_s), "%d", (int)gt_target(&pidfd, true, -1));
+			EXPECT_HELPER(w, pidfd, 0, "", "map", "atlas", "0", pid_s);
+		}
 		ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, po));
 		hh = fork();
 		if (hh == 0) {
 			char *argv[] = { "gridrun-helper", (char *)op, "atlas", "0", pid_s[0] ? pid_s : NULL, NULL };
 			char *envp[] = { NULL };
 
-			dup2(po[1], 1);
-			dup2(po[1], 2);
-			if (pidfd >= 0)
-				dup2(pidfd, 3);
-			syscall(SYS_close_range, pidfd >= 0 ? 4 : 3, ~0U, 0);
+			/* root attaches meanwhile: the exec is traced */
 			while (read(go[0], &b, 1) < 0 && errno == EINTR)
 				;
+			dup2(po[1], 1);
+			dup2(po[1], 2);
+			if (pidfd >= 0) {
+				dup2(pidfd, 3);
+				fcntl(3, F_SETFD, 0);
+			}
+			syscall(SYS_close_range, pidfd >= 0 ? 4 : 3, ~0U, 0);
 			execve(w->helper, argv, envp);
 			_exit(96);
 		}
@@ -369,7 +375,7 @@ static void racing_next(struct __test_metadata *_metadata, const struct gt_world
 	job(jobs, denials, k, 0, 3);
 	ASSERT_EQ(1, write(cmd[1], "r", 1));
 	ASSERT_EQ(sizeof(h), read(hp[0], &h, sizeof(h)));
-	ASSERT_EQ(0, ptrace(PTRACE_ATTACH, h, 0, 0));
+	ASSERT_EQ(0, ptrace(PTRACE_ATTACH, h, 0, 0)) TH_LOG("attach %d: %s", (int)h, strerror(errno));
 	ASSERT_EQ(h, waitpid(h, &status, __WALL));
 	ASSERT_EQ(0, ptrace(PTRACE_SETOPTIONS, h, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL));
 	ASSERT_EQ(0, ptrace(PTRACE_SYSCALL, h, 0, 0));
@@ -451,6 +457,73 @@ static void lsm_add_racing_next(struct __test_metadata *_metadata, const struct 
 TEST(S33_lsm_add_drops_only_its_own_leases_entries_not_the_next_lease_of_the_range)
 {
 	in_world(_metadata, 2, lsm_add_racing_next);
+}
+
+/*
+ * lsm-add keys the job by its target's user namespace: a target that
+ * passes map's checks (the caller's child, the caller's uid, a namespace
+ * not the caller's) may still be a pilot's process that setns()ed into
+ * another of its jobs' namespaces (the pilot owns them). Registered for
+ * this lease's range, it would take over that job's entry, which lsm-del
+ * or release of this lease then drop: the other job runs unconfined.
+ */
+static void add_other_namespace(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	int jobs, denials;
+	pid_t c;
+
+	pins(_metadata, &jobs, &denials);
+	c = fork();
+	if (c == 0) {
+		const char *lease_a[] = { "lease", "atlas", "job-a", NULL };
+		const char *lease_b[] = { "lease", "atlas", "job-b", NULL };
+		char pid_b[16], pid_t_s[16], want[160], path[64], b;
+		int pfd_b, pfd_t, nsfd, ready[2];
+		struct hres r;
+		pid_t init_b, t;
+
+		become(PILOT);
+		helper(w, lease_a, -1, &r);
+		ASSERT_EQ(0, strncmp(r.out, "0 ", 2)) TH_LOG("%s %s", r.out, r.err);
+		helper(w, lease_b, -1, &r);
+		ASSERT_EQ(0, strncmp(r.out, "1 ", 2)) TH_LOG("%s %s", r.out, r.err);
+		/* job b's init, mapped to range 1 */
+		init_b = gt_target(&pfd_b, true, -1);
+		snprintf(pid_b, sizeof(pid_b), "%d", (int)init_b);
+		EXPECT_HELPER(w, pfd_b, 0, "", "map", "atlas", "1", pid_b);
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)init_b);
+		nsfd = open(path, O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, nsfd);
+		/* the pilot's process in job b's namespace, as lsm-add's target for range 0 */
+		ASSERT_EQ(0, pipe(ready));
+		t = fork();
+		if (t == 0) {
+			if (setns(nsfd, CLONE_NEWUSER) < 0)
+				_exit(95);
+			close(ready[1]);
+			pause();
+			_exit(0);
+		}
+		close(ready[1]);
+		ASSERT_EQ(0, read(ready[0], &b, 1));
+		pfd_t = (int)syscall(SYS_pidfd_open, t, 0);
+		ASSERT_LE(0, pfd_t);
+		snprintf(pid_t_s, sizeof(pid_t_s), "%d", (int)t);
+		snprintf(want, sizeof(want), "gridrun-helper: pid %d is not in the user namespace mapped to range 0\n",
+			 (int)t);
+		EXPECT_HELPER(w, pfd_t, 77, want, "lsm-add", "atlas", "0", pid_t_s);
+		kill(t, SIGKILL);
+		kill(init_b, SIGKILL);
+		_exit(_metadata->passed ? 0 : 1);
+	}
+	EXPECT_EQ(0, gt_wait(c, 60000));
+	close(jobs);
+	close(denials);
+}
+
+TEST(S33_lsm_add_refuses_a_target_in_another_jobs_user_namespace)
+{
+	in_world(_metadata, 2, add_other_namespace);
 }
 
 TEST_HARNESS_MAIN

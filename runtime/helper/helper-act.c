@@ -697,6 +697,27 @@ static int do_gc(struct step *s, char *out, size_t outsz, struct gr_error **err)
 	return r2;
 }
 
+/* lsm-add's target is in the user namespace the caller's lease l was mapped
+ * to (map): the key is that namespace's. check_target() alone lets through
+ * a pilot's process that setns()ed into another job's namespace (the pilot
+ * owns it), whose entry the registration would take over for l's range,
+ * and lsm-del or release of l then drop: that job unconfined. */
+static int mapped_to_lease(struct step *s, const struct gr_lease *l, struct gr_error **err)
+{
+	_cleanup_close_ int nsfd = -1;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)s->req->pid);
+	nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	/* opened while the pidfd's process lives: that process's */
+	if (nsfd < 0 || syscall(SYS_pidfd_send_signal, GR_HELPER_PIDFD, 0, NULL, 0) < 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, ESRCH, "pid %d is gone", (int)s->req->pid);
+	if (gr_lease_userns_mapped(nsfd, l->first, l->count) != 1)
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM, "pid %d is not in the user namespace "
+				      "mapped to range %u", (int)s->req->pid, l->index);
+	return 0;
+}
+
 static int do_lsm_add(struct step *s, char *out, size_t outsz, struct gr_error **err)
 {
 	struct gr_userns_plan plan;
@@ -706,6 +727,8 @@ static int do_lsm_add(struct step *s, char *out, size_t outsz, struct gr_error *
 	int r;
 
 	r = leased_target(s, &l, &range, &plan, err);
+	if (r >= 0)
+		r = mapped_to_lease(s, &l, err);
 	if (r >= 0)
 		r = lsm_register(s, &l, &job, err);
 	if (r < 0)
