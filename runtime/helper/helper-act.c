@@ -727,7 +727,8 @@ static int do_lsm_add(struct step *s, char *out, size_t outsz, struct gr_error *
 	int r;
 
 	r = leased_target(s, &l, &range, &plan, err);
-	if (r >= 0)
+	/* (where the LSM cannot be loaded, nothing is registered) */
+	if (r >= 0 && gr_lsm_maybe_loaded())
 		r = mapped_to_lease(s, &l, err);
 	if (r >= 0)
 		r = lsm_register(s, &l, &job, err);
