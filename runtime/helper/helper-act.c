@@ -34,9 +34,10 @@
  *    (lease-reclaim.c); it drops the BPF LSM's entries of that range,
  *    none of whose processes is left, and prints their denials (what
  *    lsm-del does, after the same kill), while the range is still the
- *    caller's lease (gr_lease_hold(): never the next job's entries). With "sandbox", the walk back through
- *    fd 3 first: only ids of the caller's own lease become the caller's,
- *    after the processes holding them are killed.
+ *    caller's lease (gr_lease_hold(): never the next job's entries). With
+ *    "sandbox", the walk back through fd 3 first: only ids of the
+ *    caller's own lease become the caller's, after the processes holding
+ *    them are killed.
  *  - gc: lease.c's gc, which only ever reclaims dead holders' leases and
  *    ends quarantines no task needs; it settles them as release does.
  *  - lsm-add: it only ever adds restrictions, and only to the caller's own
