@@ -751,6 +751,22 @@ int gr_lease_release(const struct gr_pool *pool, const struct gr_lease *lease, s
 	return gr_lease_quarantine(dfd, pool, &now, err);
 }
 
+int gr_lease_hold(const struct gr_pool *pool, const struct gr_lease *lease, int *lockfd, struct gr_error **err)
+{
+	_cleanup_close_ int dfd = -1;
+	struct gr_lease now;
+
+	int r;
+
+	*lockfd = -1;
+	r = open_own_lease(pool, lease, "holding", &dfd, lockfd, &now, err);
+	if (r < 0) {
+		gr_closep(lockfd);
+		*lockfd = -1;
+	}
+	return r;
+}
+
 int gr_lease_note_sandbox(const struct gr_pool *pool, const struct gr_lease *lease,
 			  const struct gr_lease_sandbox *sbx, struct gr_error **err)
 {

@@ -213,6 +213,12 @@ int gr_lease_acquire_noted(const struct gr_pool *pool, const char *account, cons
 /* Release a lease into quarantine; refused unless N.lease is still exactly it.
  * 1: released, but the quarantine is blocked (err says why). */
 int gr_lease_release(const struct gr_pool *pool, const struct gr_lease *lease, struct gr_error **err);
+/* N.lease is still exactly lease, and stays so (its release, a note and gc
+ * wait) until *lockfd is closed; close it before releasing. For what may
+ * only be done to the range while it is the caller's (the helper's kill of
+ * its holders and drop of its BPF LSM entries): once N.lease is gone, the
+ * range may be the next job's. */
+int gr_lease_hold(const struct gr_pool *pool, const struct gr_lease *lease, int *lockfd, struct gr_error **err);
 /* Range index's lease as it is on disk; -ENOENT when it is not leased. */
 int gr_lease_read(const struct gr_pool *pool, unsigned index, struct gr_lease *lease,
 		  struct gr_error **err);

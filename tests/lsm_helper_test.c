@@ -15,7 +15,10 @@
 #include <linux/bpf.h>
 #include <linux/types.h>
 #include <stdint.h>
+#include <poll.h>
 #include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "gt.h"
@@ -225,6 +228,7 @@ static void add_while_running(struct __test_metadata *_metadata, const struct gt
 		snprintf(pid_s, sizeof(pid_s), "%d", (int)t);
 		snprintf(want, sizeof(want), "gridrun-helper: pool atlas: range 0: its registered job still runs "
 			 "(pid %d)\n", (int)holder);
+		EXPECT_HELPER(w, pidfd, 0, "", "map", "atlas", "0", pid_s);
 		EXPECT_HELPER(w, pidfd, 77, want, "lsm-add", "atlas", "0", pid_s);
 		if (write(done[1], "d", 1) != 1 || read(go[0], &b, 1) != 1)
 			_exit(2);
@@ -330,10 +334,268 @@ static void pending_release_kills_before_drop(struct __test_metadata *_metadata,
 	close(denials);
 }
 
+/*
+ * release drops the range's entries while the range is still its lease:
+ * once N.lease is gone (kept as the spare, the quarantine ended by gc), a
+ * new lease of the range registers the next job, and a drop after that
+ * would remove the new job's entry (it runs without the LSM's rules) and
+ * hand its denials to the old job's record. The pilot can stop its helper
+ * there (the helper's real uid is the pilot's); here root holds it by
+ * ptrace at its first bpf(BPF_MAP_DELETE_ELEM), and the pilot meanwhile
+ * runs gc and leases again, as its next job's lease-map would.
+ */
+static void racing_next(struct __test_metadata *_metadata, const struct gt_world *w, const char *op)
+{
+	int jobs, denials, cmd[2], ans[2], go[2], hp[2], status;
+	uint64_t k = 111, next = 444;
+	struct gr_lsm_job j;
+	bool held = false;
+	unsigned idx = 99;
+	pid_t c, h;
+	char b;
+
+	pins(_metadata, &jobs, &denials);
+	ASSERT_EQ(0, pipe(cmd));
+	ASSERT_EQ(0, pipe(ans));
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(hp));
+	c = fork();
+	if (c == 0) {
+		const char *lease1[] = { "lease", "atlas", "job-1", NULL };
+		const char *lease2[] = { "lease", "atlas", "job-2", NULL };
+		const char *gc[] = { "gc", "atlas", NULL };
+		char rel_out[512] = "", pid_s[16] = "";
+		int po[2], pidfd = -1;
+		struct hres r;
+		pid_t hh;
+
+		become(PILOT);
+		helper(w, lease1, -1, &r);
+		ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+		ASSERT_EQ(0, strncmp(r.out, "0 ", 2)) TH_LOG("%s", r.out);
+		if (write(ans[1], "l", 1) != 1 || read(cmd[0], &b, 1) != 1)
+			_exit(2);
+		/* op on range 0, started when root holds it by ptrace; lsm-add's
+		 * target: the caller's child in a user namespace of its own */
+		if (!strcmp(op, "lsm-add")) {
+			snprintf(pid_s, sizeof(pid_s), "%d", (int)gt_target(&pidfd, true, -1));
+			EXPECT_HELPER(w, pidfd, 0, "", "map", "atlas", "0", pid_s);
+		}
+		ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, po));
+		hh = fork();
+		if (hh == 0) {
+			char *argv[] = { "gridrun-helper", (char *)op, "atlas", "0", pid_s[0] ? pid_s : NULL, NULL };
+			/* (an ASan build's leak check cannot run under ptrace) */
+			char *envp[] = { "ASAN_OPTIONS=detect_leaks=0", NULL };
+
+			/* root attaches meanwhile: the exec is traced */
+			while (read(go[0], &b, 1) < 0 && errno == EINTR)
+				;
+			dup2(po[1], 1);
+			dup2(po[1], 2);
+			if (pidfd >= 0) {
+				dup2(pidfd, 3);
+				fcntl(3, F_SETFD, 0);
+			}
+			syscall(SYS_close_range, pidfd >= 0 ? 4 : 3, ~0U, 0);
+			execve(w->helper, argv, envp);
+			_exit(96);
+		}
+		close(po[1]);
+		if (write(hp[1], &hh, sizeof(hh)) != sizeof(hh))
+			_exit(2);
+		/* "n": the release is at its first delete; "x": it ended */
+		if (read(cmd[0], &b, 1) != 1)
+			_exit(2);
+		/* meanwhile gc and the next lease, which may have to wait for it */
+		if (b == 'n') {
+			const char *rel[] = { "release", "atlas", "0", NULL };
+
+			if (strcmp(op, "release")) {   /* the op's lease ends meanwhile */
+				helper(w, rel, -1, &r);
+				EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
+			}
+			helper(w, gc, -1, &r);
+			EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
+			helper(w, lease2, -1, &r);
+			ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+			if (write(ans[1], r.out, 1) != 1)
+				_exit(2);
+		}
+		drain(po[0], rel_out, sizeof(rel_out));
+		ASSERT_EQ(hh, waitpid(hh, &status, 0));
+		if (pidfd >= 0) {
+			/* it dropped the dead job's entry; registering then needs
+			 * the programs' "tags", which only gridrun-lsm load pins */
+			EXPECT_EQ(71, WEXITSTATUS(status));
+			EXPECT_STREQ("gridrun-helper: lsm: open the pinned maps under /sys/fs/bpf/gridrun: "
+				     "No such file or directory\n", rel_out);
+		} else {
+			EXPECT_EQ(0, status);
+			/* the old job's denials only */
+			EXPECT_STREQ("denials 4 1 0 3 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n", rel_out);
+		}
+		_exit(_metadata->passed ? 0 : 1);
+	}
+	ASSERT_EQ(1, read(ans[0], &b, 1));
+	job(jobs, denials, k, 0, 3);
+	ASSERT_EQ(1, write(cmd[1], "r", 1));
+	ASSERT_EQ(sizeof(h), read(hp[0], &h, sizeof(h)));
+	ASSERT_EQ(0, ptrace(PTRACE_ATTACH, h, 0, 0)) TH_LOG("attach %d: %s", (int)h, strerror(errno));
+	ASSERT_EQ(h, waitpid(h, &status, __WALL));
+	ASSERT_EQ(0, ptrace(PTRACE_SETOPTIONS, h, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL));
+	ASSERT_EQ(0, ptrace(PTRACE_SYSCALL, h, 0, 0));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	for (;;) {
+		struct __ptrace_syscall_info si;
+		int sig = 0;
+
+		ASSERT_EQ(h, waitpid(h, &status, __WALL));
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			break;
+		if (WSTOPSIG(status) == (SIGTRAP | 0x80)) {
+			memset(&si, 0, sizeof(si));
+			if (!held && ptrace(PTRACE_GET_SYSCALL_INFO, h, sizeof(si), &si) > 0 &&
+			    si.op == PTRACE_SYSCALL_INFO_ENTRY && si.entry.nr == SYS_bpf &&
+			    si.entry.args[0] == BPF_MAP_DELETE_ELEM) {
+				struct pollfd pf = { .fd = ans[0], .events = POLLIN };
+
+				held = true;
+				ASSERT_EQ(1, write(cmd[1], "n", 1));
+				/* the next job of the new lease, registered (if it got one meanwhile) */
+				if (poll(&pf, 1, 3000) == 1) {
+					ASSERT_EQ(1, read(ans[0], &b, 1));
+					idx = (unsigned)(b - '0');
+					job(jobs, denials, next, idx, 0);
+				}
+			}
+		} else if (WSTOPSIG(status) != SIGTRAP) {
+			sig = WSTOPSIG(status);
+		}
+		ASSERT_EQ(0, ptrace(PTRACE_SYSCALL, h, 0, sig));
+	}
+	if (!held)
+		ASSERT_EQ(1, write(cmd[1], "x", 1));
+	ASSERT_TRUE(held);
+	if (idx == 99) {   /* it had to wait for the release: registered now */
+		ASSERT_EQ(1, read(ans[0], &b, 1));
+		idx = (unsigned)(b - '0');
+		job(jobs, denials, next, idx, 0);
+	}
+	EXPECT_EQ(0, gt_wait(c, 60000));
+	EXPECT_FALSE(map_has(jobs, &k, &j));
+	/* the next job keeps its entry, whichever range it got */
+	EXPECT_TRUE(map_has(jobs, &next, &j)) TH_LOG("%s of range 0 dropped range %u's new job", op, idx);
+	close(jobs);
+	close(denials);
+}
+
 TEST(S33_a_pending_release_kills_the_ranges_holders_before_it_drops_their_entries)
 {
 	/* in the host's PID namespace, where the helper notes namespaces */
 	in_world_env(_metadata, 2, pending_release_kills_before_drop, "GT_WORLD_HOST_PID", "1");
+}
+
+static void release_racing_next(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	racing_next(_metadata, w, "release");
+}
+
+TEST(S33_release_drops_only_its_own_jobs_entries_not_the_next_lease_of_the_range)
+{
+	in_world(_metadata, 2, release_racing_next);
+}
+
+/* lsm-del read the caller's lease without holding it: the pilot released
+ * the range behind it, and lsm-del dropped the next lease's job (and
+ * killed its tasks, had they held the range's ids yet) */
+static void lsm_del_racing_next(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	racing_next(_metadata, w, "lsm-del");
+}
+
+TEST(S33_lsm_del_drops_only_its_own_jobs_entries_not_the_next_lease_of_the_range)
+{
+	in_world(_metadata, 2, lsm_del_racing_next);
+}
+
+/* lsm-add (and lease-map's registration) drops a dead job's entries of
+ * the caller's lease first: not those of the range's next lease */
+static void lsm_add_racing_next(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	racing_next(_metadata, w, "lsm-add");
+}
+
+TEST(S33_lsm_add_drops_only_its_own_leases_entries_not_the_next_lease_of_the_range)
+{
+	in_world(_metadata, 2, lsm_add_racing_next);
+}
+
+/*
+ * lsm-add keys the job by its target's user namespace: a target that
+ * passes map's checks (the caller's child, the caller's uid, a namespace
+ * not the caller's) may still be a pilot's process that setns()ed into
+ * another of its jobs' namespaces (the pilot owns them). Registered for
+ * this lease's range, it would take over that job's entry, which lsm-del
+ * or release of this lease then drop: the other job runs unconfined.
+ */
+static void add_other_namespace(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	int jobs, denials;
+	pid_t c;
+
+	pins(_metadata, &jobs, &denials);
+	c = fork();
+	if (c == 0) {
+		const char *lease_a[] = { "lease", "atlas", "job-a", NULL };
+		const char *lease_b[] = { "lease", "atlas", "job-b", NULL };
+		char pid_b[16], pid_t_s[16], want[160], path[64], b;
+		int pfd_b, pfd_t, nsfd, ready[2];
+		struct hres r;
+		pid_t init_b, t;
+
+		become(PILOT);
+		helper(w, lease_a, -1, &r);
+		ASSERT_EQ(0, strncmp(r.out, "0 ", 2)) TH_LOG("%s %s", r.out, r.err);
+		helper(w, lease_b, -1, &r);
+		ASSERT_EQ(0, strncmp(r.out, "1 ", 2)) TH_LOG("%s %s", r.out, r.err);
+		/* job b's init, mapped to range 1 */
+		init_b = gt_target(&pfd_b, true, -1);
+		snprintf(pid_b, sizeof(pid_b), "%d", (int)init_b);
+		EXPECT_HELPER(w, pfd_b, 0, "", "map", "atlas", "1", pid_b);
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)init_b);
+		nsfd = open(path, O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, nsfd);
+		/* the pilot's process in job b's namespace, as lsm-add's target for range 0 */
+		ASSERT_EQ(0, pipe(ready));
+		t = fork();
+		if (t == 0) {
+			if (setns(nsfd, CLONE_NEWUSER) < 0)
+				_exit(95);
+			close(ready[1]);
+			pause();
+			_exit(0);
+		}
+		close(ready[1]);
+		ASSERT_EQ(0, read(ready[0], &b, 1));
+		pfd_t = (int)syscall(SYS_pidfd_open, t, 0);
+		ASSERT_LE(0, pfd_t);
+		snprintf(pid_t_s, sizeof(pid_t_s), "%d", (int)t);
+		snprintf(want, sizeof(want), "gridrun-helper: pid %d is not in the user namespace mapped to range 0\n",
+			 (int)t);
+		EXPECT_HELPER(w, pfd_t, 77, want, "lsm-add", "atlas", "0", pid_t_s);
+		kill(t, SIGKILL);
+		kill(init_b, SIGKILL);
+		_exit(_metadata->passed ? 0 : 1);
+	}
+	EXPECT_EQ(0, gt_wait(c, 60000));
+	close(jobs);
+	close(denials);
+}
+
+TEST(S33_lsm_add_refuses_a_target_in_another_jobs_user_namespace)
+{
+	in_world(_metadata, 2, add_other_namespace);
 }
 
 TEST_HARNESS_MAIN

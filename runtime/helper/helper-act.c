@@ -31,11 +31,13 @@
  *  - release: only of a lease the caller holds. It SIGKILLs only processes
  *    that hold an id of that range (by pidfd, ids re-checked: no pid reuse)
  *    and walks back only the sandbox the helper itself noted in the lease
- *    (lease-reclaim.c); then it drops the BPF LSM's entries of that range,
+ *    (lease-reclaim.c); it drops the BPF LSM's entries of that range,
  *    none of whose processes is left, and prints their denials (what
- *    lsm-del does, after the same kill). With "sandbox", the walk back through
- *    fd 3 first: only ids of the caller's own lease become the caller's,
- *    after the processes holding them are killed.
+ *    lsm-del does, after the same kill), while the range is still the
+ *    caller's lease (gr_lease_hold(): never the next job's entries). With
+ *    "sandbox", the walk back through fd 3 first: only ids of the
+ *    caller's own lease become the caller's, after the processes holding
+ *    them are killed.
  *  - gc: lease.c's gc, which only ever reclaims dead holders' leases and
  *    ends quarantines no task needs; it settles them as release does.
  *  - lsm-add: it only ever adds restrictions, and only to the caller's own
@@ -50,7 +52,10 @@
  *  - lsm-del: it lifts the LSM's rules only from the caller's own lease's
  *    range, and only after every process holding an id of it is killed
  *    (as release does): a pilot cannot unregister its job and then take
- *    the range's ids behind it (S33).
+ *    the range's ids behind it (S33). lsm-del, lsm-add and release kill
+ *    and drop only while they hold the lease (gr_lease_hold()): a lease
+ *    read, released behind the helper's back and taken again by the next
+ *    job, would make them kill and unregister that job.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -489,7 +494,7 @@ static int lsm_register(struct step *s, const struct gr_lease *l, uint64_t *job,
 	struct gr_userns_plan plan;
 	struct gr_uid_range range;
 	uint64_t key = 0;
-	int r, r2;
+	int r, r2, held = -1;
 
 	*job = 0;
 	gr_lease_range(l, &range);
@@ -509,8 +514,11 @@ static int lsm_register(struct step *s, const struct gr_lease *l, uint64_t *job,
 		return r;
 	/* an entry of this lease is a dead job's only if no process holds an
 	 * id of the range: dropping a live job's would let the pilot take its
-	 * ids behind it (S33), as lsm-del without its kill would */
-	r = gr_lsm_count_range((uint32_t)l->first, (uint32_t)l->count, err);
+	 * ids behind it (S33), as lsm-del without its kill would; and only
+	 * while the range is the caller's lease (else another's job's) */
+	r = gr_lsm_loaded() ? gr_lease_hold(s->pool, l, &held, err) : 0;
+	if (r >= 0)
+		r = gr_lsm_count_range((uint32_t)l->first, (uint32_t)l->count, err);
 	if (r > 0) {
 		pid_t one = 0;
 		int left = gr_lease_holders(l->first, l->count, false, &one);
@@ -525,6 +533,7 @@ static int lsm_register(struct step *s, const struct gr_lease *l, uint64_t *job,
 	if (r >= 0)
 		r = gr_lsm_register_key(&reg, s->req->pid, key, GR_HELPER_PIDFD, &plan, err);
 	gr_lsm_reg_close(&reg);
+	gr_closep(&held);
 	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
 	if (r < 0) {
 		if ((*err)->code != GR_HELPER_EXIT_REFUSED)
@@ -627,7 +636,7 @@ static int do_release(struct step *s, char *out, size_t outsz, struct gr_error *
 	struct gr_lease l;
 	unsigned long walked = 0;
 	size_t len = 0;
-	int r, r2;
+	int r, r2, held = -1;
 
 	r = callers_lease(s, &l, err);
 	if (r >= 0 && s->req->sandbox)
@@ -641,24 +650,27 @@ static int do_release(struct step *s, char *out, size_t outsz, struct gr_error *
 		walk_back(s, &l, &walked);
 		len = (size_t)snprintf(out, outsz, "walked %lu\n", walked);
 	}
-	r = gr_lease_release(s->pool, &l, err);
+	/* the range's BPF LSM entries (lease-map's registration; a dead
+	 * supervisor's), after the kill, and their denials for the job's
+	 * record: no lsm-del run. While the range is still the caller's
+	 * lease (held): once N.lease is gone, gc may end its quarantine and
+	 * the next job register the range, whose entry a drop after the
+	 * release would remove. Best effort: a kernel that refuses bpf()
+	 * without CAP_SYS_ADMIN (file capabilities without it) leaves them,
+	 * and the next lease-map of the range drops them. */
+	if (gr_lsm_count_range((uint32_t)l.first, (uint32_t)l.count, NULL) > 0)
+		r = gr_lease_hold(s->pool, &l, &held, err);
+	if (held >= 0 && gr_lease_kill_holders(l.first, l.count, NULL) == 0 &&
+	    gr_lsm_drop_range((uint32_t)l.first, (uint32_t)l.count, &d, NULL) > 0) {
+		denials_line(&d, out + len, outsz - len);
+		len += strlen(out + len);
+	}
+	gr_closep(&held);
+	if (r >= 0)
+		r = gr_lease_release(s->pool, &l, err);
 	if (r > 0) {   /* released into a blocked quarantine: said, not failed */
 		blocked = TAKE_PTR(*err);
 		r = 0;
-	}
-	/* the range's BPF LSM entries (lease-map's registration; a dead
-	 * supervisor's), the range's processes killed first, and their
-	 * denials for the job's record: no lsm-del run. A "pending" release
-	 * (lease-reclaim.c) made no holder scan, so the kill is made here
-	 * when there are entries to drop: none is lifted from a live holder
-	 * (S33, as lsm-del). Best effort: a kernel that refuses bpf() without
-	 * CAP_SYS_ADMIN (file capabilities without it) leaves them, and the
-	 * next lease-map of the range drops them. */
-	if (r >= 0 && gr_lsm_count_range((uint32_t)l.first, (uint32_t)l.count, NULL) > 0)
-		(void)gr_lease_holders((uid_t)l.first, l.count, true, NULL);
-	if (r >= 0 && gr_lsm_drop_range((uint32_t)l.first, (uint32_t)l.count, &d, NULL) > 0) {
-		denials_line(&d, out + len, outsz - len);
-		len += strlen(out + len);
 	}
 	if (blocked)
 		snprintf(out + len, outsz - len, "blocked: %s\n", blocked->msg);
@@ -686,6 +698,27 @@ static int do_gc(struct step *s, char *out, size_t outsz, struct gr_error **err)
 	return r2;
 }
 
+/* lsm-add's target is in the user namespace the caller's lease l was mapped
+ * to (map): the key is that namespace's. check_target() alone lets through
+ * a pilot's process that setns()ed into another job's namespace (the pilot
+ * owns it), whose entry the registration would take over for l's range,
+ * and lsm-del or release of l then drop: that job unconfined. */
+static int mapped_to_lease(struct step *s, const struct gr_lease *l, struct gr_error **err)
+{
+	_cleanup_close_ int nsfd = -1;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)s->req->pid);
+	nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	/* opened while the pidfd's process lives: that process's */
+	if (nsfd < 0 || syscall(SYS_pidfd_send_signal, GR_HELPER_PIDFD, 0, NULL, 0) < 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, ESRCH, "pid %d is gone", (int)s->req->pid);
+	if (gr_lease_userns_mapped(nsfd, l->first, l->count) != 1)
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM, "pid %d is not in the user namespace "
+				      "mapped to range %u", (int)s->req->pid, l->index);
+	return 0;
+}
+
 static int do_lsm_add(struct step *s, char *out, size_t outsz, struct gr_error **err)
 {
 	struct gr_userns_plan plan;
@@ -695,6 +728,9 @@ static int do_lsm_add(struct step *s, char *out, size_t outsz, struct gr_error *
 	int r;
 
 	r = leased_target(s, &l, &range, &plan, err);
+	/* (where the LSM cannot be loaded, nothing is registered) */
+	if (r >= 0 && gr_lsm_maybe_loaded())
+		r = mapped_to_lease(s, &l, err);
 	if (r >= 0)
 		r = lsm_register(s, &l, &job, err);
 	if (r < 0)
@@ -707,7 +743,7 @@ static int do_lsm_del(struct step *s, char *out, size_t outsz, struct gr_error *
 {
 	struct gr_lsm_denials d;
 	struct gr_lease l;
-	int r, r2;
+	int r, r2, held = -1;
 
 	r = callers_lease(s, &l, err);
 	if (r < 0)
@@ -715,10 +751,14 @@ static int do_lsm_del(struct step *s, char *out, size_t outsz, struct gr_error *
 	r = gr_helper_as_root(true, s->c, err);
 	if (r < 0)
 		return r;
-	/* no task of the range may outlive its registration (S33) */
-	r = gr_lease_kill_holders(l.first, l.count, err);
+	/* no task of the range may outlive its registration (S33); the range
+	 * still the caller's lease meanwhile (its holders are the job's) */
+	r = gr_lease_hold(s->pool, &l, &held, err);
+	if (r >= 0)
+		r = gr_lease_kill_holders(l.first, l.count, err);
 	if (r >= 0)
 		r = gr_lsm_drop_range((uint32_t)l.first, (uint32_t)l.count, &d, err);
+	gr_closep(&held);
 	r2 = gr_helper_as_root(false, s->c, r < 0 ? NULL : err);
 	if (r < 0) {
 		(*err)->code = GR_HELPER_EXIT_FAILED;

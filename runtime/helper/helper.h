@@ -66,9 +66,9 @@
  *       back that cannot finish is left to the release's own walk back of the
  *       noted sandbox, which blocks the range if it cannot finish either.
  *       The BPF LSM's entries of the range (lease-map's or lsm-add's) go
- *       too, after the kill (made for them if the release made none),
- *       and their denials are printed as lsm-del prints them
- *       ("denials ...\n", between "walked" and "blocked"): no lsm-del
+ *       too, after the kill and before the lease (while the range is still
+ *       the caller's), and their denials are printed as lsm-del prints
+ *       them ("denials ...\n", between "walked" and "blocked"): no lsm-del
  *       run. Where CAP_SYS_ADMIN is not permitted, only if the kernel lets
  *       bpf() reach the pins without it (6.1 and 6.18 as tested do; else
  *       the next lease-map or lsm-add of the range drops them).
@@ -82,9 +82,13 @@
  *       PID's user namespace as the job, the caller's lease of range INDEX
  *       as its range, PID tagged by the pidfd. PID is checked as for map
  *       (the caller's own child, its uid, a user namespace of its own, the
- *       pidfd's process), so it runs before sync #1. An entry left for the
+ *       pidfd's process), so it runs before sync #1, and, where the LSM
+ *       may be loaded, PID's user namespace must be mapped within the lease
+ *       (map wrote it; 77 otherwise). An entry left for the
  *       same range is dropped first if no process holds an id of the range
  *       (a dead supervisor's), else refused (77): one entry per lease.
+ *       lsm-add, lsm-del and release kill and drop only while the range is
+ *       still the caller's lease (lease.h's gr_lease_hold()).
  *       Prints "KEY\n", or "0\n" when the LSM is not loaded.
  *   gridrun-helper lsm-del POOL INDEX
  *       kills every process holding an id of the caller's lease of range
