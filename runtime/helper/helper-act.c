@@ -402,6 +402,19 @@ static int note_userns(struct step *s, const struct gr_lease *l, const char *han
 	return r2;
 }
 
+/* *nsfd: the user namespace of the request's pid, opened while the process
+ * of the pidfd (GR_HELPER_PIDFD) lives, so that it is that process's. */
+static int open_target_userns(struct step *s, int *nsfd, struct gr_error **err)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)s->req->pid);
+	*nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*nsfd < 0 || syscall(SYS_pidfd_send_signal, GR_HELPER_PIDFD, 0, NULL, 0) < 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, ESRCH, "pid %d is gone", (int)s->req->pid);
+	return 0;
+}
+
 /* The target's user namespace, about to be mapped (lease-nsalive.c): *nsfd
  * kept to check after the map that this namespace is the one that got it,
  * handle its nsfs file handle for the lease (a lease maps one namespace).
@@ -409,15 +422,12 @@ static int note_userns(struct step *s, const struct gr_lease *l, const char *han
  * (said by `gridrun check`), nothing is noted. */
 static int target_userns(struct step *s, int *nsfd, char *handle, size_t size, struct gr_error **err)
 {
-	char path[64];
 	int r;
 
 	handle[0] = '\0';
-	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)s->req->pid);
-	*nsfd = open(path, O_RDONLY | O_CLOEXEC);
-	/* opened while the pidfd's process lives: that process's */
-	if (*nsfd < 0 || syscall(SYS_pidfd_send_signal, GR_HELPER_PIDFD, 0, NULL, 0) < 0)
-		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, ESRCH, "pid %d is gone", (int)s->req->pid);
+	r = open_target_userns(s, nsfd, err);
+	if (r < 0)
+		return r;
 	r = gr_lease_userns_handle(*nsfd, handle, size);
 	if (r == -EOPNOTSUPP || r == -EXDEV) {
 		close(*nsfd);
@@ -706,13 +716,10 @@ static int do_gc(struct step *s, char *out, size_t outsz, struct gr_error **err)
 static int mapped_to_lease(struct step *s, const struct gr_lease *l, struct gr_error **err)
 {
 	_cleanup_close_ int nsfd = -1;
-	char path[64];
+	int r = open_target_userns(s, &nsfd, err);
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)s->req->pid);
-	nsfd = open(path, O_RDONLY | O_CLOEXEC);
-	/* opened while the pidfd's process lives: that process's */
-	if (nsfd < 0 || syscall(SYS_pidfd_send_signal, GR_HELPER_PIDFD, 0, NULL, 0) < 0)
-		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, ESRCH, "pid %d is gone", (int)s->req->pid);
+	if (r < 0)
+		return r;
 	if (gr_lease_userns_mapped(nsfd, l->first, l->count) != 1)
 		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM, "pid %d is not in the user namespace "
 				      "mapped to range %u", (int)s->req->pid, l->index);
