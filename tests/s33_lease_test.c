@@ -216,6 +216,20 @@ TEST_F(pool, S33_a_holder_by_any_id_or_any_thread_is_found)
 	any_id_or_thread_found(_metadata, self);
 }
 
+static int as_pilot(int ready, void *arg)
+{
+	(void)ready;
+	(void)arg;
+	return setresgid(23456, 23456, 23456) < 0 || setresuid(23456, 23456, 23456) < 0;
+}
+
+/* A process of the pilot's (23456) that keeps whatever fds it inherited,
+ * such as a job's nsfs fd, until the test kills it; once it has its ids. */
+static pid_t pilot_keeps(void)
+{
+	return gt_fork_ready(as_pilot, NULL);
+}
+
 /* A child in a user namespace of its own, made as uid `as` (0: root's,
  * else a pilot's), with one more below it when `nested`; mapped to range 0
  * by root; paused. Its own namespace is the deepest. */
@@ -461,7 +475,7 @@ TEST_F(pool, S33_a_pilots_living_namespace_is_pending_at_release_and_settled_by_
 	struct gc_call gc = { 0 };
 	struct gr_lease a, b;
 	char handle[GR_LEASE_USERNS_MAX], *q, *out;
-	int p[2], fd, status;
+	int fd, status;
 	bool handles = gr_lease_userns_handles();
 	pid_t job, holder;
 
@@ -474,18 +488,7 @@ TEST_F(pool, S33_a_pilots_living_namespace_is_pending_at_release_and_settled_by_
 		ASSERT_EQ(0, gr_lease_userns_handle(fd, handle, sizeof(handle)));
 		ASSERT_EQ(0, gr_lease_note_userns(self->pool, &a, handle, false, &err)) TH_LOG("%s", err->msg);
 	}
-	ASSERT_EQ(0, pipe(p));
-	holder = fork();
-	if (holder == 0) {   /* the pilot's process keeps the namespace */
-		if (setresgid(23456, 23456, 23456) < 0 || setresuid(23456, 23456, 23456) < 0)
-			_exit(1);
-		close(p[1]);
-		pause();
-		_exit(0);
-	}
-	close(p[1]);
-	ASSERT_EQ(0, read(p[0], &status, 1));
-	close(p[0]);
+	holder = pilot_keeps();   /* the pilot's process keeps the namespace (fd) */
 	close(fd);
 	kill(job, SIGKILL);
 	waitpid(job, NULL, 0);
@@ -534,7 +537,7 @@ TEST_F(pool, S33_a_pending_release_scans_for_no_holder_and_its_gc_kills_them_fir
 	struct gr_lease a, b;
 	char handle[GR_LEASE_USERNS_MAX], why[160];
 	unsigned long iter0, proc0, iter1, proc1;
-	int p[2], fd, status;
+	int fd, status;
 	pid_t job, keeper, squat;
 
 	configure(_metadata, self, 1, 0);
@@ -554,18 +557,7 @@ TEST_F(pool, S33_a_pending_release_scans_for_no_holder_and_its_gc_kills_them_fir
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, gr_lease_userns_handle(fd, handle, sizeof(handle)));
 	ASSERT_EQ(0, gr_lease_note_userns(self->pool, &a, handle, false, &err)) TH_LOG("%s", err->msg);
-	ASSERT_EQ(0, pipe(p));
-	keeper = fork();
-	if (keeper == 0) {   /* the pilot's process keeps the namespace alive */
-		if (setresgid(23456, 23456, 23456) < 0 || setresuid(23456, 23456, 23456) < 0)
-			_exit(1);
-		close(p[1]);
-		pause();
-		_exit(0);
-	}
-	close(p[1]);
-	ASSERT_EQ(0, read(p[0], &status, 1));
-	close(p[0]);
+	keeper = pilot_keeps();   /* the pilot's process keeps the namespace (fd) alive */
 	close(fd);
 	kill(job, SIGKILL);
 	waitpid(job, NULL, 0);
@@ -600,8 +592,7 @@ static pid_t pending_lease(struct __test_metadata *_metadata, struct _test_data_
 {
 	struct gr_error *err = NULL;
 	struct gr_lease a;
-	int p[2], fd;
-	char c;
+	int fd;
 	pid_t job, keeper;
 
 	EXPECT_EQ(0, gr_lease_acquire(self->pool, "atlas001", job_id, getpid(), &a, &err));
@@ -610,19 +601,7 @@ static pid_t pending_lease(struct __test_metadata *_metadata, struct _test_data_
 	EXPECT_LE(0, fd);
 	EXPECT_EQ(0, gr_lease_userns_handle(fd, handle, size));
 	EXPECT_EQ(0, gr_lease_note_userns(self->pool, &a, handle, false, &err));
-	if (pipe(p) < 0)
-		abort();
-	keeper = fork();
-	if (keeper == 0) {
-		if (setresgid(23456, 23456, 23456) < 0 || setresuid(23456, 23456, 23456) < 0)
-			_exit(1);
-		close(p[1]);
-		pause();
-		_exit(0);
-	}
-	close(p[1]);
-	EXPECT_EQ(0, read(p[0], &c, 1));
-	close(p[0]);
+	keeper = pilot_keeps();
 	close(fd);
 	kill(job, SIGKILL);
 	waitpid(job, NULL, 0);
