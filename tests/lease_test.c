@@ -182,6 +182,26 @@ TEST_F(pool, acquire_leaves_the_leases_data_to_the_flusher_on_ext4)
 	gr_error_free(err);
 }
 
+/* path is the inode old was, private, and holds the lease of job now (cut
+ * to its length), nothing of job before's. */
+static void same_file_rewritten(struct __test_metadata *_metadata, const char *path, const struct stat *old,
+				const char *now_job, const char *before_job)
+{
+	struct stat now;
+	char *text;
+
+	ASSERT_EQ(0, stat(path, &now));
+	EXPECT_EQ(old->st_ino, now.st_ino);
+	EXPECT_EQ(1, now.st_nlink);
+	EXPECT_EQ(0600, now.st_mode & 07777);
+	text = gt_read(path);
+	ASSERT_NE(NULL, text);
+	EXPECT_NE(NULL, strstr(text, gt_f("\"job_id\":\"%s\"", now_job)));
+	EXPECT_EQ(NULL, strstr(text, before_job));
+	EXPECT_EQ('}', text[strlen(text) - 1]) TH_LOG("%s", text);
+	free(text);
+}
+
 /* A release keeps its lease's file as the pool's .spare and the next
  * acquire writes its lease into it: no inode made and freed per lease (on
  * ext4 without a journal each new one also searched past the inodes freed
@@ -192,8 +212,8 @@ TEST_F(pool, a_released_leases_file_is_the_next_acquires)
 {
 	struct gr_error *err = NULL;
 	struct gr_lease a, b;
-	struct stat old, now;
-	char *path, *text;
+	struct stat old;
+	char *path;
 	int fd, l, q, o;
 
 	configure(_metadata, self, 4, 0);
@@ -209,21 +229,12 @@ TEST_F(pool, a_released_leases_file_is_the_next_acquires)
 		TH_LOG("%s", err->msg);
 	ASSERT_EQ(0, b.index);
 	EXPECT_FALSE(pool_has(self, ".spare"));
-	ASSERT_EQ(0, stat(path, &now));
-	EXPECT_EQ(old.st_ino, now.st_ino);
-	EXPECT_EQ(1, now.st_nlink);
-	EXPECT_EQ(0600, now.st_mode & 07777);
-	text = gt_read(path);
-	ASSERT_NE(NULL, text);
-	EXPECT_NE(NULL, strstr(text, "\"job_id\":\"job.spare2\""));
-	EXPECT_EQ(NULL, strstr(text, "job.spare1"));
-	EXPECT_EQ('}', text[strlen(text) - 1]) TH_LOG("%s", text);   /* cut to its length */
+	same_file_rewritten(_metadata, path, &old, "job.spare2", "job.spare1");
 	ASSERT_EQ(0, pool_entries(self, &l, &q, &o));
 	EXPECT_EQ(1, l);
 	EXPECT_EQ(0, o);
 	EXPECT_EQ(0, gr_lease_release(self->pool, &b, &err));
 	close(fd);
-	free(text);
 	free(path);
 	gr_error_free(err);
 }
@@ -238,8 +249,8 @@ TEST_F(pool, an_ended_quarantines_file_is_its_ranges_next_quarantine)
 {
 	struct gr_error *err = NULL;
 	struct gr_lease a, b;
-	struct stat old, now;
-	char *path, *text;
+	struct stat old;
+	char *path;
 	int fd, l, q, o;
 
 	configure(_metadata, self, 1, 1);
@@ -255,21 +266,12 @@ TEST_F(pool, an_ended_quarantines_file_is_its_ranges_next_quarantine)
 	EXPECT_TRUE(pool_has(self, ".spare.0"));
 	ASSERT_EQ(0, gr_lease_release(self->pool, &b, &err)) TH_LOG("%s", err->msg);
 	EXPECT_FALSE(pool_has(self, ".spare.0"));
-	ASSERT_EQ(0, stat(path, &now));
-	EXPECT_EQ(old.st_ino, now.st_ino);
-	EXPECT_EQ(1, now.st_nlink);
-	EXPECT_EQ(0600, now.st_mode & 07777);
-	text = gt_read(path);
-	ASSERT_NE(NULL, text);
-	EXPECT_NE(NULL, strstr(text, "\"job_id\":\"job.q2\""));
-	EXPECT_EQ(NULL, strstr(text, "job.q1"));
-	EXPECT_EQ('}', text[strlen(text) - 1]) TH_LOG("%s", text);   /* cut to its length */
+	same_file_rewritten(_metadata, path, &old, "job.q2", "job.q1");
 	ASSERT_EQ(0, pool_entries(self, &l, &q, &o));
 	EXPECT_EQ(0, l);
 	EXPECT_EQ(1, q);
 	EXPECT_EQ(0, o);
 	close(fd);
-	free(text);
 	free(path);
 	gr_error_free(err);
 }
