@@ -323,9 +323,11 @@ rows_iter() { # CMD... with this pass's rows after it
 		-R "gridrun, helper mode, sandbox idmap, iterator pinned" "$HB/gridrun" run "$T/spec-helper.json" -- \
 		-r "bwrap --unshare-all" "$BWRAP" --unshare-all --die-with-parent --ro-bind / / --dev /dev --proc /proc /bin/true --
 }
-# and the helper does read it: its holder scans (lease-map's acquire, the
-# release's) each open the iterator's pin or run the holder scan program
-# pinned next to it (DIR/scan, kernels 6.7 on), as one traced job shows
+# and the helper does read it: lease-map's acquire opens the iterator's pin
+# or runs the holder scan program pinned next to it (DIR/scan, kernels 6.7
+# on), as one traced job shows. The release scans too, unless it is
+# "pending" (the job's user namespace still lives: nearly always here), so
+# a job makes one read or two
 ITER_SEEN="not checked (no strace)"
 if [ ! -x "$LSM" ]; then
 	ITER_SEEN="none: $LSM is not built"
@@ -336,9 +338,9 @@ elif command -v strace >/dev/null 2>&1; then
 		env GRIDRUN_HELPER="$HB/gridrun-helper" GRIDRUN_STATE_DIR="$S/state-helper" \
 		"$HB/gridrun" run "$T/spec-helper.json" >/dev/null 2>&1 || true
 	got=$(grep -c -E 'openat\([0-9]*, "tasks", |bpf\(BPF_PROG_TEST_RUN, ' "$T/helper-iter.strace" || true)
-	ITER_SEEN="$got reads of the pin in one traced job"
-	if [ "$got" -lt 2 ]; then
-		echo "bench: helper mode, iterator pinned: the helper read the pin $got times, expected 2" >&2
+	ITER_SEEN="$got read$([ "$got" = 1 ] || echo s) of the pin in one traced job"
+	if [ "$got" -lt 1 ]; then
+		echo "bench: helper mode, iterator pinned: the helper read the pin $got times, expected at least 1 (lease-map's acquire)" >&2
 		rc=1
 	fi
 fi
