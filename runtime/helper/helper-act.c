@@ -787,6 +787,8 @@ int gr_helper_act(const struct gr_helper_caller *c, const struct gr_helper_req *
 	out[0] = '\0';
 	*outfd = -1;
 	r = load_pool(&s, err);
+	if (r >= 0)
+		r = gr_helper_unfreezable(c, s.pool, s.account, err);
 	if (r >= 0) {
 		switch (req->op) {
 		case GR_HELPER_LEASE: r = do_lease(&s, out, outsz, outfd, err); break;

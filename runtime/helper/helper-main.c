@@ -39,12 +39,12 @@ static int send_with_fd(const char *out, int fd)
 	return n == (ssize_t)iov.iov_len ? 0 : -1;
 }
 
-static int finish(struct gr_error *e, const char *out, int outfd)
+static int finish(const struct gr_helper_caller *caller, struct gr_error *e, const char *out, int outfd)
 {
 	_cleanup_gr_error_ struct gr_error *leave = NULL;
 
 	/* step 4 on every path, before anything is printed */
-	if (gr_helper_leave(&leave) < 0) {
+	if (gr_helper_leave(caller, &leave) < 0) {
 		fprintf(stderr, "gridrun-helper: %s\n", leave->msg);
 		return GR_HELPER_EXIT_FAILED;
 	}
@@ -89,7 +89,7 @@ static int help(void)
 int main(int argc, char **argv)
 {
 	_cleanup_gr_error_ struct gr_error *err = NULL;
-	struct gr_helper_caller caller;
+	struct gr_helper_caller caller = { .pid = 0, .pidfd = -1, .uid = (uid_t)-1, .gid = (gid_t)-1 };
 	struct gr_helper_req req;
 	char out[1024] = "";
 	int outfd = -1;
@@ -99,6 +99,6 @@ int main(int argc, char **argv)
 	if (gr_helper_enter(&caller, &err) < 0 || gr_helper_parse(argc, argv, &req, &err) < 0 ||
 	    gr_helper_narrow(&req, &err) < 0 ||
 	    gr_helper_act(&caller, &req, out, sizeof(out), &outfd, &err) < 0)
-		return finish(err, out, -1);
-	return finish(NULL, out, outfd);
+		return finish(&caller, err, out, -1);
+	return finish(&caller, NULL, out, outfd);
 }

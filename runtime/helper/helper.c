@@ -244,6 +244,10 @@ static void sane_signals(const struct self_view *v)
 		if (!v->ok || (s <= 64 && (v->sig_ign >> (s - 1) & 1)))
 			(void)syscall(SYS_rt_sigaction, s, &dfl, NULL, sizeof(dfl.mask)); /* KILL, STOP: EINVAL */
 	signal(SIGXFSZ, SIG_IGN);
+	/* a terminal stops its foreground group with no permission asked (S36) */
+	signal(SIGTSTP, SIG_IGN);
+	signal(SIGTTIN, SIG_IGN);
+	signal(SIGTTOU, SIG_IGN);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
@@ -480,9 +484,10 @@ int gr_helper_enter(struct gr_helper_caller *c, struct gr_error **err)
 		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM,
 				      "the caller's uid or gid is 0: root mode needs no helper");
 	/* 3: keep CAP_SETUID/SETGID across the uid change, then re-raise them
-	 * (leaving euid 0 clears the effective set) */
+	 * (leaving euid 0 clears the effective set); real and saved uid 0, so
+	 * that the caller cannot signal the helper (helper-shield.c) */
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setresgid(rgid, rgid, rgid) < 0 ||
-	    setresuid(ruid, ruid, ruid) < 0)
+	    setresuid(0, ruid, 0) < 0)
 		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "become the caller");
 	r = set_caps(true, true, err);
 	if (r < 0)
@@ -551,7 +556,7 @@ int gr_helper_as_root(bool on, const struct gr_helper_caller *c, struct gr_error
 	return r;
 }
 
-int gr_helper_leave(struct gr_error **err)
+int gr_helper_leave(const struct gr_helper_caller *caller, struct gr_error **err)
 {
 	uid_t u[3];
 	gid_t g[3];
@@ -559,6 +564,11 @@ int gr_helper_leave(struct gr_error **err)
 	bool clean;
 	int r;
 
+	/* step 3 kept real and saved uid 0: the caller's in all three now */
+	if (caller->uid != 0 && caller->uid != (uid_t)-1 && caller->gid != 0 && caller->gid != (gid_t)-1 &&
+	    (set_caps(true, true, err) < 0 || setresgid(caller->gid, caller->gid, caller->gid) < 0 ||
+	     setresuid(caller->uid, caller->uid, caller->uid) < 0))
+		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno, "become the caller");
 	r = set_caps(false, false, err);
 	if (r < 0)
 		return r;

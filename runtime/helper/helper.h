@@ -115,6 +115,7 @@
  *  1. non-dumpable, environment cleared, umask 077, fds 0-2 present and all
  *     fds above 4 closed, signal dispositions and mask reset (SIGXFSZ
  *     ignored: a write past the caller's RLIMIT_FSIZE is an error, not death;
+ *     SIGTSTP, SIGTTIN and SIGTTOU too: a terminal sends them unasked, S36;
  *     execve left only the ignored ones to reset, which one read of
  *     /proc/self/status names, with the bounding set of step 2).
  *  2. capabilities: only CAP_SETUID, CAP_SETGID, CAP_KILL and, for the
@@ -130,13 +131,17 @@
  *     CAP_KILL as well for lsm-del: the pinned maps are root's (euid 0 to
  *     open them), and kernels before 6.5 refuse every bpf() command without
  *     CAP_BPF or CAP_SYS_ADMIN while unprivileged BPF is disabled.
- *  3. real, effective and saved uid and gid become the caller's: no uid 0
- *     is left. The lease files (root's, 0700) are then touched with euid 0
+ *  3. effective uid and all gids become the caller's; real and saved uid
+ *     become 0, so that the caller can neither signal nor prlimit the
+ *     helper while it holds a pool's locks (S36, helper-shield.c), and it
+ *     is refused where the caller could freeze it (a cgroup the caller can
+ *     write). The lease files (root's, 0700) are then touched with euid 0
  *     for the moment of each file operation only (CAP_SETUID), and the maps
  *     are written with the caller's euid, so that the kernel itself also
  *     requires the target's user namespace to be the caller's own.
- *  4. gr_helper_leave() before anything is printed: no capability in any
- *     set, no 0 in any uid or gid slot, non-dumpable again (a uid change
+ *  4. gr_helper_leave() before anything is printed: real, effective and
+ *     saved uid the caller's, no capability in any set, no 0 in any uid or
+ *     gid slot, non-dumpable again (a uid change
  *     resets it to fs.suid_dumpable), and it checks all of that.
  * Pid reuse: the target is held by the caller's pidfd (fd 3). Its pid
  * (fdinfo) must be PID; /proc/PID is opened, checked (parent, uid, user
@@ -215,8 +220,9 @@ int gr_helper_narrow(const struct gr_helper_req *req, struct gr_error **err);
  * *outfd an fd to pass with it (or -1). */
 int gr_helper_act(const struct gr_helper_caller *caller, const struct gr_helper_req *req,
 		  char *out, size_t outsz, int *outfd, struct gr_error **err);
-/* Step 4; a failure is the helper's (exit 71). */
-int gr_helper_leave(struct gr_error **err);
+/* Step 4 (caller as gr_helper_enter() left it); a failure is the helper's
+ * (exit 71). */
+int gr_helper_leave(const struct gr_helper_caller *caller, struct gr_error **err);
 
 /* The caller's side (helper-client.c): run the helper at $GRIDRUN_HELPER,
  * else GR_HELPER_PATH; its failure line becomes err's message. */

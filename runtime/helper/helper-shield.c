@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * helper-shield.c - the caller must not be able to stop the helper (S36).
+ *
+ * A request holds its pool's locks while it works: .gclock shared for a
+ * release, a note or a hold of the lease, alone for gc (lease.h). A helper
+ * its caller stops there stalls every other account's gc of the pool (and an
+ * acquirer at a full pool, which runs gc), or every release. So the caller
+ * must have no way to stop it:
+ *  - kill(2) (and prlimit(2), and a cgroup v1 move) need the caller's uid as
+ *    the target's real or saved uid: step 3 keeps both 0 (helper.h);
+ *  - a terminal's ^Z, ^\ and background I/O signals need no permission:
+ *    step 1 ignores SIGTSTP, SIGTTIN and SIGTTOU;
+ *  - a frozen cgroup stops every process in it, and a pilot may run in a
+ *    cgroup of its own (the batch system's delegated slot, design §7).
+ *    Frozen, the helper would stall only its own account where the pool is
+ *    the account's alone; for a pool shared with another account,
+ *    gr_helper_unfreezable() refuses to run in a cgroup the caller could
+ *    freeze, or (cgroup v2 asks no uid of a moved process) move the helper
+ *    out of into one it can freeze: the file that allows it is named, and
+ *    the remedy (a pool of the account's own, or a cgroup it cannot write).
+ * A debugger cannot attach (the helper is not dumpable: S16).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "helper-int.h"
+#include "util.h"
+
+struct who {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[NGROUPS_MAX > 256 ? 256 : NGROUPS_MAX];
+	int ngroups;
+};
+
+/* Could the caller write this file (as its owner it could chmod it first)? */
+static bool caller_may_write(const struct stat *st, const struct who *w)
+{
+	if (st->st_uid == w->uid)
+		return true;
+	if (st->st_gid == w->gid)
+		return st->st_mode & S_IWGRP;
+	for (int i = 0; i < w->ngroups; i++)
+		if (st->st_gid == w->groups[i])
+			return st->st_mode & S_IWGRP;
+	return st->st_mode & S_IWOTH;
+}
+
+/* The mount of this hierarchy at dir, if it is one of type magic. */
+static bool mounted(const char *dir, long magic)
+{
+	struct statfs sf;
+
+	return statfs(dir, &sf) == 0 && sf.f_type == magic;
+}
+
+/* cgroup path (as /proc/self/cgroup names it) below mount: files[] of it and
+ * of every ancestor, which the caller must not be able to write. */
+static int check_path(const char *mount, const char *path, const char *const files[], const struct who *w,
+		      const char *why, struct gr_error **err)
+{
+	char dir[PATH_MAX], file[PATH_MAX + 32];
+	struct stat st;
+	size_t n;
+
+	if (snprintf(dir, sizeof(dir), "%s%s", mount, path) >= (int)sizeof(dir))
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, ENAMETOOLONG, "this process's cgroup path is too long");
+	n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		dir[--n] = '\0';
+	for (;;) {
+		for (int i = 0; files[i]; i++) {
+			snprintf(file, sizeof(file), "%s/%s", dir, files[i]);
+			if (fstatat(AT_FDCWD, file, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				continue;   /* the root has no cgroup.freeze */
+			if (caller_may_write(&st, w))
+				return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM,
+						      "uid %u can write %s: it could freeze this helper while it holds "
+						      "the locks of %s (give the account a pool of its own, or run it "
+						      "in a cgroup it cannot write)", (unsigned)w->uid, file, why);
+		}
+		if (strlen(dir) <= strlen(mount))
+			return 0;
+		*strrchr(dir, '/') = '\0';
+	}
+}
+
+int gr_helper_unfreezable(const struct gr_helper_caller *c, const struct gr_pool *pool, const char *account,
+			  struct gr_error **err)
+{
+	static const char *const v2_files[] = { "cgroup.freeze", "cgroup.procs", NULL };
+	static const char *const v1_files[] = { "freezer.state", NULL };
+	_cleanup_free_ char *text = NULL;
+	struct who w = { .uid = c->uid, .gid = c->gid };
+	const char *v2 = NULL;
+	const char *other = NULL;
+	char why[2 * GR_NAME_MAX + 64];
+	char *save = NULL;
+	int r = 0;
+
+	for (size_t i = 0; i < pool->naccounts && !other; i++)
+		if (strcmp(pool->accounts[i], account))
+			other = pool->accounts[i];
+	if (!other)
+		return 0;   /* frozen, it would stall only its own account */
+	snprintf(why, sizeof(why), "pool %s, which account %s shares", pool->name, other);
+	w.ngroups = getgroups((int)ARRAY_SIZE(w.groups), w.groups);
+	if (w.ngroups < 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, errno, "the caller has too many groups");
+	r = gr_read_file_at(AT_FDCWD, "/proc/self/cgroup", &text, NULL, NULL);
+	if (r < 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, -r, "read /proc/self/cgroup");
+	if (mounted("/sys/fs/cgroup", CGROUP2_SUPER_MAGIC))
+		v2 = "/sys/fs/cgroup";
+	else if (mounted("/sys/fs/cgroup/unified", CGROUP2_SUPER_MAGIC))
+		v2 = "/sys/fs/cgroup/unified";
+	/* "ID:CONTROLLERS:PATH" a line: 0::PATH is v2, a list with freezer v1's */
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *ctl = strchr(line, ':'), *path;
+		bool freezer = false;
+
+		if (!ctl)
+			continue;
+		*ctl++ = '\0';
+		path = strchr(ctl, ':');
+		if (!path || path[1] != '/')
+			continue;
+		*path++ = '\0';
+		for (char *s = ctl, *e; *s; s = *e ? e + 1 : e) {
+			e = s + strcspn(s, ",");
+			if (e - s == 7 && !strncmp(s, "freezer", 7))
+				freezer = true;
+		}
+		if (!strcmp(line, "0") && !*ctl && v2)
+			r = check_path(v2, path, v2_files, &w, why, err);
+		else if (freezer && mounted("/sys/fs/cgroup/freezer", CGROUP_SUPER_MAGIC))
+			r = check_path("/sys/fs/cgroup/freezer", path, v1_files, &w, why, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
