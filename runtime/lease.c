@@ -755,13 +755,12 @@ int gr_lease_hold(const struct gr_pool *pool, const struct gr_lease *lease, int 
 {
 	_cleanup_close_ int dfd = -1;
 	struct gr_lease now;
-
 	int r;
 
 	*lockfd = -1;
 	r = open_own_lease(pool, lease, "holding", &dfd, lockfd, &now, err);
 	if (r < 0) {
-		gr_closep(lockfd);
+		gr_closep(lockfd);   /* leaves the number */
 		*lockfd = -1;
 	}
 	return r;

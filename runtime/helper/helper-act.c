@@ -735,7 +735,9 @@ static int do_lsm_add(struct step *s, char *out, size_t outsz, struct gr_error *
 	int r;
 
 	r = leased_target(s, &l, &range, &plan, err);
-	/* (where the LSM cannot be loaded, nothing is registered) */
+	/* (where the LSM cannot be loaded, nothing is registered); with the
+	 * caller's euid the pins (root's) may be out of sight, so only "maybe":
+	 * lsm_register() asks gr_lsm_loaded() again with euid 0 */
 	if (r >= 0 && gr_lsm_maybe_loaded())
 		r = mapped_to_lease(s, &l, err);
 	if (r >= 0)
