@@ -81,7 +81,8 @@ static void entry(struct __test_metadata *_metadata, const struct gt_world *w)
 	ASSERT_NE(NULL, text);
 	sigs = count_after_exec(text, w->helper, "rt_sigaction");
 	prctls = count_after_exec(text, w->helper, "prctl");
-	/* SIGXFSZ ignored, and any signal the caller left ignored (none here);
+	/* SIGXFSZ and the terminal's three stop signals ignored (S36), and any
+	 * signal the caller left ignored (none here);
 	 * a sanitizer's runtime adds a few of its own */
 	EXPECT_GE(8, sigs) TH_LOG("%s", text);
 	/* the bounding set's ~33 drops, libcap's probe of the highest

@@ -6,18 +6,22 @@
  *
  * Root (the world's pid 1) holds .gclock shared, as a release in progress
  * does, so that the pilot's `gridrun-helper gc atlas` waits for it in
- * flock(2) (root watches /proc/PID/syscall). The pilot then tries each way
- * to stop it: kill(2) with SIGSTOP and SIGTSTP, ^Z on the helper's own
- * controlling terminal, and (its own test) a cgroup the pilot can write.
+ * flock(2) (root watches /proc/PID/syscall). The pilot, which gave itself
+ * SCHED_IDLE and nice 19 before the exec, then tries each way to stop or
+ * slow it: kill(2) with SIGSTOP and SIGTSTP, setpriority(2) and
+ * sched_setscheduler(2), ^Z on the helper's own controlling terminal, and
+ * (its own test) a cgroup the pilot can write.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -93,8 +97,22 @@ static char state_of(pid_t pid)
 	return s;
 }
 
+/* /proc/PID/stat's field n (1-based, n > 2) as a number; -999 if none */
+static long stat_field(pid_t pid, int n)
+{
+	char *st = proc_file(pid, "stat"), *p = st ? strrchr(st, ')') : NULL;
+	long v = -999;
+
+	for (int f = 2; p && f < n; f++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		v = strtol(p + 1, NULL, 10);
+	free(st);
+	return v;
+}
+
 struct tries {
-	int stop_errno, tstp_errno;
+	int stop_errno, tstp_errno, nice_errno, sched_errno;
 	char state;   /* the helper's, after the tries */
 };
 
@@ -103,12 +121,16 @@ struct tries {
  * (tries), wake it should it be stopped, and exit with its status. */
 static void pilot(const struct gt_world *w, bool tty, int to_root, int from_root)
 {
-	struct tries t = { 0, 0, '?' };
+	struct tries t = { 0, 0, 0, 0, '?' };
+	struct sched_param none = { 0 };
 	int master = -1, slave = -1, status;
 	char go;
 	pid_t h;
 
 	become(PILOT);
+	/* its own right: the lowest weight there is, which an exec keeps */
+	if (setpriority(PRIO_PROCESS, 0, 19) < 0 || sched_setscheduler(0, SCHED_IDLE, &none) < 0)
+		_exit(89);
 	if (tty) {
 		/* as a shell does job control: a session whose terminal is the
 		 * pty, the helper in a process group of its own made the
@@ -147,6 +169,8 @@ static void pilot(const struct gt_world *w, bool tty, int to_root, int from_root
 	} else {
 		t.stop_errno = kill(h, SIGSTOP) < 0 ? errno : 0;
 		t.tstp_errno = kill(h, SIGTSTP) < 0 ? errno : 0;
+		t.nice_errno = setpriority(PRIO_PROCESS, h, 19) < 0 ? errno : 0;
+		t.sched_errno = sched_setscheduler(h, SCHED_IDLE, &none) < 0 ? errno : 0;
 	}
 	usleep(200000);
 	t.state = state_of(h);
@@ -195,7 +219,12 @@ static void try_to_stop(struct __test_metadata *_metadata, const struct gt_world
 	if (!tty) {
 		EXPECT_EQ(EPERM, t.stop_errno);
 		EXPECT_EQ(EPERM, t.tstp_errno);
+		EXPECT_EQ(EPERM, t.nice_errno);
+		EXPECT_EQ(EPERM, t.sched_errno);
 	}
+	/* not the weight its caller gave itself: SCHED_OTHER (41: policy), nice -20 (19) */
+	EXPECT_EQ(SCHED_OTHER, stat_field(h, 41));
+	EXPECT_EQ(-20, stat_field(h, 19));
 	/* still waiting for the lock, not stopped holding its place */
 	EXPECT_EQ('S', t.state);
 	EXPECT_EQ('S', state_of(h));
@@ -216,9 +245,14 @@ static void by_terminal(struct __test_metadata *_metadata, const struct gt_world
 	try_to_stop(_metadata, w, true);
 }
 
-TEST(S36_the_caller_cannot_signal_its_helper_while_it_waits_for_the_pool_lock)
+TEST(S36_the_caller_can_neither_signal_nor_slow_its_helper_while_it_waits_for_the_pool_lock)
 {
 	in_world(_metadata, 1, by_kill);
+}
+
+TEST(S36_the_same_with_file_capabilities_instead_of_setuid_root)
+{
+	in_world_as(_metadata, 1, by_kill, true);
 }
 
 TEST(S36_a_terminal_cannot_stop_the_helper_either)

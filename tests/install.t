@@ -6,7 +6,8 @@
 # /etc/gridrun/gridrun.conf; `make uninstall` takes it all away again but
 # the site's gridrun.conf. The helper's file capabilities have one list,
 # contrib/gridrun-helper.caps, installed beside the profiles: it must name
-# exactly what gridrun-helper keeps (runtime/helper/helper.c), the README's
+# exactly what gridrun-helper keeps (runtime/helper/helper.c's kept[]) and
+# what its entry alone uses (entry_only[]), the README's
 # setcap line must give exactly it, and no other file may spell it out.
 set -u
 SRC=${GRIDRUN_SRC:?GRIDRUN_SRC: the source tree}
@@ -54,7 +55,7 @@ if [ "$x" = /usr/local/bin/gridrun-exporter ]; then echo "ok $n - the exporter u
 # the helper's capabilities: "a,b,c=p" -> sorted names, one line
 capset() { tr -d ' \n' | sed 's/=p$//' | tr ',' '\n' | sort | tr '\n' ' '; }
 caps=$(capset <"$SRC/contrib/gridrun-helper.caps")
-kept=$(sed -n '/kept\[\] = {/,/};/p' "$SRC/runtime/helper/helper.c" | grep -o 'CAP_[A-Z_]*' |
+kept=$(sed -n '/kept\[\] = {/,/};/p; /entry_only\[\] = {/,/};/p' "$SRC/runtime/helper/helper.c" | grep -o 'CAP_[A-Z_]*' |
 	tr 'A-Z' 'a-z' | sort | tr '\n' ' ')
 n=$((n + 1))
 if [ -n "$caps" ] && [ "$caps" = "$kept" ] && grep -qx 'cap_[a-z_,]*=p' "$SRC/contrib/gridrun-helper.caps"; then

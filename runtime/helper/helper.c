@@ -9,6 +9,7 @@
 #include <linux/close_range.h>
 #include <linux/magic.h>
 #include <linux/securebits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,6 +254,35 @@ static void sane_signals(const struct self_view *v)
 }
 
 /*
+ * S36: the caller's scheduling is not the helper's. A caller that made
+ * itself SCHED_IDLE or nice 19 before the exec (its own right) would have
+ * the helper hold the pool's locks at that weight, behind everything else
+ * of the caller's slot. With CAP_SYS_NICE (every capability until step 2
+ * when setuid root; the file-capability list has it) the step runs
+ * SCHED_OTHER at nice -20: its work is milliseconds long. The caller cannot
+ * change either afterwards: the kernel asks its uid to be the helper's real
+ * or effective uid (step 3, and euid 0 while the lease files are touched).
+ * Best effort where the install gives no CAP_SYS_NICE.
+ */
+static const cap_value_t entry_only[] = { CAP_SYS_NICE };   /* step 1's; gone in step 2 */
+
+static void sane_sched(void)
+{
+	struct sched_param none = { 0 };
+	cap_t c;
+
+	if (sched_setscheduler(0, SCHED_OTHER, &none) == 0 && setpriority(PRIO_PROCESS, 0, -20) == 0)
+		return;
+	/* file capabilities: permitted, not effective */
+	c = cap_get_proc();
+	if (c && cap_set_flag(c, CAP_EFFECTIVE, 1, entry_only, CAP_SET) == 0 && cap_set_proc(c) == 0) {
+		(void)sched_setscheduler(0, SCHED_OTHER, &none);
+		(void)setpriority(PRIO_PROCESS, 0, -20);
+	}
+	cap_free(c);
+}
+
+/*
  * What any request may need: CAP_SETUID and CAP_SETGID (euid 0 for the lease
  * files, the maps), CAP_KILL (release and gc kill the processes
  * that hold a range's ids: lease-reclaim.c), and for the sandbox hand-over
@@ -472,6 +502,7 @@ int gr_helper_enter(struct gr_helper_caller *c, struct gr_error **err)
 	setrlimit(RLIMIT_CORE, &no_core);
 	read_self(&view);
 	sane_signals(&view);
+	sane_sched();
 	*c = (struct gr_helper_caller){ .pidfd = -1, .uid = ruid, .gid = rgid };
 	r = sane_fds(err);
 	if (r < 0)

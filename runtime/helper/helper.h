@@ -117,7 +117,9 @@
  *     ignored: a write past the caller's RLIMIT_FSIZE is an error, not death;
  *     SIGTSTP, SIGTTIN and SIGTTOU too: a terminal sends them unasked, S36;
  *     execve left only the ignored ones to reset, which one read of
- *     /proc/self/status names, with the bounding set of step 2).
+ *     /proc/self/status names, with the bounding set of step 2), and
+ *     scheduling SCHED_OTHER at nice -20 whatever the caller's (S36; with
+ *     CAP_SYS_NICE, which step 2 drops).
  *  2. capabilities: only CAP_SETUID, CAP_SETGID, CAP_KILL and, for the
  *     sandbox hand-over, CAP_CHOWN, CAP_DAC_READ_SEARCH, CAP_FOWNER and
  *     CAP_SYS_ADMIN stay permitted (every other one leaves the bounding set
