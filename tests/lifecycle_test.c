@@ -280,7 +280,7 @@ static int exited_now(pid_t pid)
  * a complete record, removes its state entry and exits with the status the
  * record gives (the job's), whatever the signal. TSTP is followed by CONT,
  * as a batch system's suspend is by its resume. GRIDRUN_SIGNAL_RUNS runs
- * (500).
+ * (500; tests/vm/lane.t makes it 150 in the cgroup v2 guest).
  */
 TEST_F_TIMEOUT(life, signals_during_the_teardown_lose_no_record, 1200)
 {
