@@ -38,7 +38,7 @@
 struct who {
 	uid_t uid;
 	gid_t gid;
-	gid_t groups[NGROUPS_MAX > 256 ? 256 : NGROUPS_MAX];
+	gid_t *groups;
 	int ngroups;
 };
 
@@ -100,6 +100,7 @@ int gr_helper_unfreezable(const struct gr_helper_caller *c, const struct gr_pool
 	static const char *const v2_files[] = { "cgroup.freeze", "cgroup.procs", NULL };
 	static const char *const v1_files[] = { "freezer.state", NULL };
 	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ gid_t *groups = NULL;
 	struct who w = { .uid = c->uid, .gid = c->gid };
 	const char *v2 = NULL;
 	const char *other = NULL;
@@ -113,9 +114,11 @@ int gr_helper_unfreezable(const struct gr_helper_caller *c, const struct gr_pool
 	if (!other)
 		return 0;   /* frozen, it would stall only its own account */
 	snprintf(why, sizeof(why), "pool %s, which account %s shares", pool->name, other);
-	w.ngroups = getgroups((int)ARRAY_SIZE(w.groups), w.groups);
-	if (w.ngroups < 0)
-		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, errno, "the caller has too many groups");
+	w.ngroups = getgroups(0, NULL);
+	w.groups = w.ngroups > 0 ? calloc((size_t)w.ngroups, sizeof(gid_t)) : NULL;
+	groups = w.groups;
+	if (w.ngroups < 0 || (w.ngroups > 0 && (!w.groups || (w.ngroups = getgroups(w.ngroups, w.groups)) < 0)))
+		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno ? errno : ENOMEM, "getgroups");
 	r = gr_read_file_at(AT_FDCWD, "/proc/self/cgroup", &text, NULL, NULL);
 	if (r < 0)
 		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, -r, "read /proc/self/cgroup");
