@@ -344,7 +344,7 @@ static void gc_in(struct __test_metadata *_metadata, const struct gt_world *w, c
  * it is not (frozen, the helper would stall only the pilot's own jobs). */
 static void frozen(struct __test_metadata *_metadata, const struct gt_world *w)
 {
-	char dir[512], path[600], msg[600] = "", own[600] = "";
+	char dir[512], path[600], msg[600] = "", own[600] = "", grp[600] = "";
 	const char *file, *want;
 
 	lease_once(_metadata, w);
@@ -353,11 +353,16 @@ static void frozen(struct __test_metadata *_metadata, const struct gt_world *w)
 	EXPECT_EQ(0, chown(path, PILOT, PILOT));
 	gc_in(_metadata, w, dir, "shared", msg, sizeof(msg));
 	gc_in(_metadata, w, dir, "atlas", own, sizeof(own));
+	/* root's, but writable by the pilot's group: the same */
+	EXPECT_EQ(0, chown(path, 0, PILOT));
+	EXPECT_EQ(0, chmod(path, 0664));
+	gc_in(_metadata, w, dir, "shared", grp, sizeof(grp));
 	EXPECT_EQ(0, rmdir(dir)) TH_LOG("rmdir %s: %s", dir, strerror(errno));
 	want = gt_f("77 gridrun-helper: uid %d can write %s: it could freeze this helper while it holds the "
 		    "locks of pool shared, which account cms001 shares (give the account a pool of its own, "
 		    "or run it in a cgroup it cannot write)\n", PILOT, path);
 	EXPECT_STREQ(want, msg);
+	EXPECT_STREQ(want, grp);
 	EXPECT_EQ(0, strncmp(own, "0 ", 2)) TH_LOG("%s", own);
 }
 
