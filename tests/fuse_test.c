@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * fuse_test - S36, its I/O vector (runtime/fsstat.h): a FUSE file system
+ * whose daemon never answers, mounted where gridrun reads entries while it
+ * holds a pool's locks, must not stall it. A user with user_allow_other in
+ * /etc/fuse.conf mounts one through the setuid fusermount3, allow_other, on
+ * a directory of its own: /tmp/x, or one in its sandbox. Here root mounts
+ * it raw (open /dev/fuse, mount "fuse" with fd=N, allow_other, user_id the
+ * pilot's) and never reads the fd: every request to it waits. Each case
+ * runs in a child in a mount namespace of its own (the mount is never on
+ * the host's /tmp, and ends with the child), bounded: a child that has not
+ * finished after BOUND_MS is killed (a fatal signal ends a FUSE wait) and
+ * the test fails. Without the fix each of them hangs there.
+ * The cases: the leftover scan of release and gc with the mount in /tmp
+ * (root mode: lease-leftover.c), the hand-over walk with the mount inside
+ * the sandbox, and a sandbox that is itself on FUSE, refused with one line
+ * (handover.c); helper mode's release of such a sandbox (gridrun-helper).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "gt-pool.h"
+#include "handover.h"
+
+#define PILOT GT_PILOT
+#define BOUND_MS 10000
+
+/* As root: a FUSE mount on dir (allow_other, the pilot's) whose daemon
+ * never answers; the /dev/fuse fd (kept open: its close ends the
+ * connection), or -1 with the step on stderr. */
+static int fuse_mount(const char *dir)
+{
+	char opts[160];
+	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		fprintf(stderr, "open /dev/fuse: %s\n", strerror(errno));
+		return -1;
+	}
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=%u,group_id=%u,allow_other", fd, PILOT, PILOT);
+	if (mount("gridrun-test", dir, "fuse", MS_NOSUID | MS_NODEV, opts) < 0) {
+		fprintf(stderr, "mount fuse on %s: %s\n", dir, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* fn(arg) in a child with a mount namespace of its own, given BOUND_MS:
+ * its exit status, or -1 when it did not finish (then killed). */
+static int bounded(int (*fn)(void *arg), void *arg)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -2;
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			_exit(99);
+		_exit(fn(arg));
+	}
+	status = gt_wait(pid, BOUND_MS);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		gt_wait(pid, -1);
+	}
+	return status;
+}
+
+struct tmp_case {
+	struct _test_data_pool *self;
+	struct gr_lease *a;
+	const char *mnt, *file;
+};
+
+/* A file of the range in /tmp blocks the release; a FUSE mount point
+ * beside it is passed over; once the file is gone gc frees the range. */
+static int release_and_gc(void *arg)
+{
+	struct tmp_case *c = arg;
+	struct gr_lease_gc_stats st = { 0 };
+	struct gr_error *err = NULL;
+	int fd, r;
+
+	if (fuse_mount(c->mnt) < 0)
+		return 10;
+	fd = open(c->file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || fchown(fd, FIRST + 7, FIRST + 7) < 0)
+		return 11;
+	close(fd);
+	r = gr_lease_release(c->self->pool, c->a, &err);
+	if (r != 1 || !strstr(err ? err->msg : "", gt_f("`%s` (owner %u, group %u, mode 0644) is its", c->file,
+							FIRST + 7, FIRST + 7))) {
+		fprintf(stderr, "release: %d %s\n", r, err ? err->msg : "");
+		return 12;
+	}
+	gr_error_free(err);
+	err = NULL;
+	unlink(c->file);
+	r = gr_lease_gc(c->self->pool, &st, &err);
+	if (r != 0 || st.freed != 1) {
+		fprintf(stderr, "gc: %d, freed %u: %s\n", r, (unsigned)st.freed, err ? err->msg : "");
+		return 13;
+	}
+	return 0;
+}
+
+TEST_F_TIMEOUT(pool, S36_a_fuse_mount_in_tmp_does_not_hang_the_release_or_gc, 60)
+{
+	struct gr_error *err = NULL;
+	struct tmp_case c = { .self = self };
+	struct gr_lease a;
+	char mnt[64], file[64];
+
+	configure(_metadata, self, 1, 0);
+	ASSERT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "a", getpid(), &a, &err));
+	/* the pilot's directory in the host's /tmp; the mount on it is the child's only */
+	snprintf(mnt, sizeof(mnt), "/tmp/gt-s36-fuse-%d", (int)getpid());
+	snprintf(file, sizeof(file), "/tmp/gt-s36-file-%d", (int)getpid());
+	ASSERT_EQ(0, mkdir(mnt, 0755));
+	ASSERT_EQ(0, chown(mnt, PILOT, PILOT));
+	c.a = &a;
+	c.mnt = mnt;
+	c.file = file;
+	EXPECT_EQ(0, bounded(release_and_gc, &c)) TH_LOG("-1: still waiting after %d ms", BOUND_MS);
+	unlink(file);
+	rmdir(mnt);
+}
+
+struct walk_case {
+	const char *sbx, *mnt;
+	const struct gr_handover *h;
+	unsigned long changed[2];
+	char msg[400];
+};
+
+/* The walk there and back over a sandbox with a FUSE mount point in it
+ * (mnt: the sandbox's directory "m"), or of a sandbox on FUSE (mnt: the
+ * sandbox): the walk's error line into msg; 0 when both walks finished. */
+static int walk_there_and_back(void *arg)
+{
+	struct walk_case *c = arg;
+	struct gr_error *err = NULL;
+	struct gr_handover_count n = { 0 };
+	int fd, dirfd, r;
+
+	fd = fuse_mount(c->mnt);
+	dirfd = open(c->sbx, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || dirfd < 0)
+		return 10;
+	for (int back = 0; back < 2; back++) {
+		r = gr_handover_chown(dirfd, c->h, back, &n, &err);
+		if (r < 0) {
+			/* the parent reads it from the shared page */
+			snprintf(c->msg, sizeof(c->msg), "%s", err->msg);
+			return 20 + back;
+		}
+		c->changed[back] = n.changed;
+	}
+	return 0;
+}
+
+/* the case's result shared with its child */
+static struct walk_case *shared_case(void)
+{
+	struct walk_case *c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return c == MAP_FAILED ? NULL : c;
+}
+
+TEST_F_TIMEOUT(pool, S36_a_fuse_mount_in_the_sandbox_does_not_hang_the_walk_there_and_back, 60)
+{
+	struct walk_case *c = shared_case();
+	struct gr_error *err = NULL;
+	struct gr_handover h;
+	char *sbx = strdup(gt_f("%s/sbx", self->dir)), *m = strdup(gt_f("%s/sbx/m", self->dir));
+
+	ASSERT_NE(NULL, c);
+	gt_mkdirs(sbx, 0755, PILOT, PILOT);
+	gt_mkdirs(m, 0755, PILOT, PILOT);
+	free(gt_write(sbx, "f", "x\n"));
+	ASSERT_EQ(0, chown(gt_f("%s/f", sbx), PILOT, PILOT));
+	ASSERT_EQ(0, gr_handover_plan(PILOT, PILOT, FIRST, 65536, 0, 0, &h, &err));
+	*c = (struct walk_case){ .sbx = sbx, .mnt = m, .h = &h };
+	EXPECT_EQ(0, bounded(walk_there_and_back, c)) TH_LOG("-1: still waiting after %d ms; %s", BOUND_MS, c->msg);
+	/* sbx and f there and back; m, the mount point, is not walked */
+	EXPECT_EQ(2, c->changed[0]);
+	EXPECT_EQ(2, c->changed[1]);
+	munmap(c, sizeof(*c));
+	free(sbx);
+	free(m);
+}
+
+TEST_F_TIMEOUT(pool, S36_a_sandbox_on_fuse_is_refused_with_one_line, 60)
+{
+	struct walk_case *c = shared_case();
+	struct gr_error *err = NULL;
+	struct gr_handover h;
+	char *sbx = strdup(gt_f("%s/sbx", self->dir));
+
+	ASSERT_NE(NULL, c);
+	gt_mkdirs(sbx, 0755, PILOT, PILOT);
+	ASSERT_EQ(0, gr_handover_plan(PILOT, PILOT, FIRST, 65536, 0, 0, &h, &err));
+	*c = (struct walk_case){ .sbx = sbx, .mnt = sbx, .h = &h };
+	EXPECT_EQ(20, bounded(walk_there_and_back, c)) TH_LOG("-1: still waiting after %d ms", BOUND_MS);
+	EXPECT_STREQ("sandbox hand-over: the sandbox is on a FUSE file system (fuse), whose daemon answers for "
+		     "every owner and can stall the walk: not walked", c->msg);
+	munmap(c, sizeof(*c));
+	free(sbx);
+}
+
+TEST_HARNESS_MAIN
