@@ -364,12 +364,10 @@ int gr_handover_chown(int dirfd, const struct gr_handover *h, bool back, struct 
 	struct entry st;
 	int r;
 
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return gr_error_sys(err, errno, "sandbox hand-over: open the sandbox");
 	/* a FUSE daemon decides every owner the walk would read, and by never
-	 * answering it could stall the walk (S36) */
-	r = gr_fs_here_of(fd, &w.here);
+	 * answering (from the open of the sandbox on) it could stall the walk
+	 * (S36): told from the caller's fd (O_PATH will do), without a request */
+	r = gr_fs_here_of(dirfd, &w.here);
 	if (r == 0 && w.here.fuse)
 		return gr_error_set(err, EMEDIUMTYPE, "sandbox hand-over%s: the sandbox is on a FUSE file "
 				    "system (%s), whose daemon answers for every owner and can stall the walk: "
@@ -377,6 +375,8 @@ int gr_handover_chown(int dirfd, const struct gr_handover *h, bool back, struct 
 	if (r == -ENOENT)
 		return gr_error_set(err, EXDEV, "sandbox hand-over%s: the sandbox is on a mount of another "
 				    "mount namespace: not walked", back ? " back" : "");
+	if (r >= 0 && (fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return gr_error_sys(err, errno, "sandbox hand-over: open the sandbox");
 	if (r >= 0)
 		r = entry_of(&w.here, fd, &st);
 	if (r != 0)

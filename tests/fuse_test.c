@@ -14,70 +14,25 @@
  * The cases: the leftover scan of release and gc with the mount in /tmp
  * (root mode: lease-leftover.c), the hand-over walk with the mount inside
  * the sandbox, and a sandbox that is itself on FUSE, refused with one line
- * (handover.c); helper mode's release of such a sandbox (gridrun-helper).
+ * (handover.c). Helper mode: helper_fuse_test. The mount: tests/lib/gt-fuse.h.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "gt-pool.h"
+#include "gt-fuse.h"
 #include "handover.h"
 
 #define PILOT GT_PILOT
-#define BOUND_MS 10000
-
-/* As root: a FUSE mount on dir (allow_other, the pilot's) whose daemon
- * never answers; the /dev/fuse fd (kept open: its close ends the
- * connection), or -1 with the step on stderr. */
-static int fuse_mount(const char *dir)
-{
-	char opts[160];
-	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
-
-	if (fd < 0) {
-		fprintf(stderr, "open /dev/fuse: %s\n", strerror(errno));
-		return -1;
-	}
-	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=%u,group_id=%u,allow_other", fd, PILOT, PILOT);
-	if (mount("gridrun-test", dir, "fuse", MS_NOSUID | MS_NODEV, opts) < 0) {
-		fprintf(stderr, "mount fuse on %s: %s\n", dir, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* fn(arg) in a child with a mount namespace of its own, given BOUND_MS:
- * its exit status, or -1 when it did not finish (then killed). */
-static int bounded(int (*fn)(void *arg), void *arg)
-{
-	pid_t pid = fork();
-	int status;
-
-	if (pid < 0)
-		return -2;
-	if (pid == 0) {
-		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-			_exit(99);
-		_exit(fn(arg));
-	}
-	status = gt_wait(pid, BOUND_MS);
-	if (status == -1) {
-		kill(pid, SIGKILL);
-		gt_wait(pid, -1);
-	}
-	return status;
-}
+#define BOUND_MS GT_FUSE_BOUND_MS
 
 struct tmp_case {
 	struct _test_data_pool *self;
@@ -94,7 +49,7 @@ static int release_and_gc(void *arg)
 	struct gr_error *err = NULL;
 	int fd, r;
 
-	if (fuse_mount(c->mnt) < 0)
+	if (gt_fuse_mount(c->mnt) < 0)
 		return 10;
 	fd = open(c->file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0 || fchown(fd, FIRST + 7, FIRST + 7) < 0)
@@ -134,7 +89,7 @@ TEST_F_TIMEOUT(pool, S36_a_fuse_mount_in_tmp_does_not_hang_the_release_or_gc, 60
 	c.a = &a;
 	c.mnt = mnt;
 	c.file = file;
-	EXPECT_EQ(0, bounded(release_and_gc, &c)) TH_LOG("-1: still waiting after %d ms", BOUND_MS);
+	EXPECT_EQ(0, gt_fuse_bounded(release_and_gc, &c)) TH_LOG("-1: still waiting after %d ms", BOUND_MS);
 	unlink(file);
 	rmdir(mnt);
 }
@@ -156,7 +111,7 @@ static int walk_there_and_back(void *arg)
 	struct gr_handover_count n = { 0 };
 	int fd, dirfd, r;
 
-	fd = fuse_mount(c->mnt);
+	fd = gt_fuse_mount(c->mnt);
 	dirfd = open(c->sbx, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || dirfd < 0)
 		return 10;
@@ -194,7 +149,7 @@ TEST_F_TIMEOUT(pool, S36_a_fuse_mount_in_the_sandbox_does_not_hang_the_walk_ther
 	ASSERT_EQ(0, chown(gt_f("%s/f", sbx), PILOT, PILOT));
 	ASSERT_EQ(0, gr_handover_plan(PILOT, PILOT, FIRST, 65536, 0, 0, &h, &err));
 	*c = (struct walk_case){ .sbx = sbx, .mnt = m, .h = &h };
-	EXPECT_EQ(0, bounded(walk_there_and_back, c)) TH_LOG("-1: still waiting after %d ms; %s", BOUND_MS, c->msg);
+	EXPECT_EQ(0, gt_fuse_bounded(walk_there_and_back, c)) TH_LOG("-1: still waiting after %d ms; %s", BOUND_MS, c->msg);
 	/* sbx and f there and back; m, the mount point, is not walked */
 	EXPECT_EQ(2, c->changed[0]);
 	EXPECT_EQ(2, c->changed[1]);
@@ -214,7 +169,7 @@ TEST_F_TIMEOUT(pool, S36_a_sandbox_on_fuse_is_refused_with_one_line, 60)
 	gt_mkdirs(sbx, 0755, PILOT, PILOT);
 	ASSERT_EQ(0, gr_handover_plan(PILOT, PILOT, FIRST, 65536, 0, 0, &h, &err));
 	*c = (struct walk_case){ .sbx = sbx, .mnt = sbx, .h = &h };
-	EXPECT_EQ(20, bounded(walk_there_and_back, c)) TH_LOG("-1: still waiting after %d ms", BOUND_MS);
+	EXPECT_EQ(20, gt_fuse_bounded(walk_there_and_back, c)) TH_LOG("-1: still waiting after %d ms", BOUND_MS);
 	EXPECT_STREQ("sandbox hand-over: the sandbox is on a FUSE file system (fuse), whose daemon answers for "
 		     "every owner and can stall the walk: not walked", c->msg);
 	munmap(c, sizeof(*c));
