@@ -42,18 +42,23 @@
  * (which is found itself, at its own level), and below directories that are
  * writable by others. So each top level is read in full, and only
  * other-writable directories are entered, to GR_LEFTOVER_DEPTH levels. Each
- * step is fd-relative: entries are judged by fstatat(AT_SYMLINK_NOFOLLOW),
- * directories opened with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
- * RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV) from the one that listed them, so
- * no symlink is followed and no mount is crossed (a directory on another
- * mount is not the host's /tmp). Nothing is changed, only read.
+ * step is fd-relative: entries are judged by statx(AT_SYMLINK_NOFOLLOW)
+ * (fsstat.h: a mount point, on another mount than the directory, is passed
+ * over before its file system is asked anything, since a user's FUSE
+ * daemon may never answer: S36), directories opened with
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+ * RESOLVE_NO_XDEV) from the one that listed them, so no symlink is followed
+ * and no mount is crossed (a directory on another mount is not the host's
+ * /tmp: what a mount point hides is not judged either). Nothing is
+ * changed, only read.
  * A scan that meets more than GR_LEFTOVER_ENTRIES entries or deeper
  * other-writable directories, or cannot look at the message queues or at
  * /proc/sysvipc, cannot promise anything: it blocks the range and says so
  * (a local user can make that happen to every range, a denial of service
  * that `gridrun ps` names; a range reused with a leftover is worse).
- * Cost: one readdir and one fstatat per entry, one detached mount, three
- * small /proc reads. On the test host (kernel 6.18, 2 CPUs under a load
+ * Cost: one readdir and one statx per entry (on a file system not known
+ * to be local, an O_PATH open and two: fsstat.h), one read of mountinfo
+ * per directory of the list, one detached mount, three small /proc reads. On the test host (kernel 6.18, 2 CPUs under a load
  * of 17 to 40; 57 to 80 entries in the four directories, no IPC objects),
  * the time GRIDRUN_DEBUG=1 prints, over 200 to 300 calls in a row: at
  * b347964 (3 directories) min 176-212 us, median 193-259 us; now min
