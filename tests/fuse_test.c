@@ -18,10 +18,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -174,6 +178,105 @@ TEST_F_TIMEOUT(pool, S36_a_sandbox_on_fuse_is_refused_with_one_line, 60)
 		     "every owner and can stall the walk: not walked", c->msg);
 	munmap(c, sizeof(*c));
 	free(sbx);
+}
+
+struct ns_case {
+	struct _test_data_pool *self;
+	struct gr_lease *a;
+	const char *dir;
+};
+
+/* a process of the range's user namespace (mapped as gridrun maps it) until killed */
+static int job_setup(int ready, void *arg)
+{
+	return prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || unshare(CLONE_NEWUSER) < 0 ? 1 : 0;
+}
+
+/* the pilot keeps the job's namespace by a bind mount at arg (in a mount
+ * namespace of its own, below the FUSE mount, whose daemon answers then) */
+static int lingerer_setup(int ready, void *arg)
+{
+	const char **where = arg;
+	int fd = open(where[0], O_RDONLY | O_CLOEXEC);
+	char path[64];
+
+	if (fd < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || setresgid(PILOT, PILOT, PILOT) < 0 ||
+	    setresuid(PILOT, PILOT, PILOT) < 0)
+		return 1;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount(path, where[1], NULL, MS_BIND, NULL) < 0) {
+		fprintf(stderr, "lingerer: bind %s: %s\n", where[1], strerror(errno));
+		return 1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int release_past_nsfs(void *arg)
+{
+	struct ns_case *c = arg;
+	struct gt_fuse_daemon d;
+	struct gr_error *err = NULL;
+	const char *where[2];
+	char map[64], ns[64], x[300];
+	pid_t job, lingerer;
+	int r;
+
+	if (gt_fuse_answer(c->dir, &d) < 0)
+		return 10;
+	job = gt_fork_ready(job_setup, NULL);
+	snprintf(map, sizeof(map), "0 %u 65536\n", FIRST);
+	for (int i = 0; i < 2; i++) {
+		int fd = open(gt_f("/proc/%d/%s", (int)job, i ? "gid_map" : "uid_map"), O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0 || write(fd, map, strlen(map)) != (ssize_t)strlen(map))
+			return 11;
+		close(fd);
+	}
+	snprintf(ns, sizeof(ns), "/proc/%d/ns/user", (int)job);
+	snprintf(x, sizeof(x), "%s/x", c->dir);
+	where[0] = ns;
+	where[1] = x;
+	lingerer = gt_fork_ready(lingerer_setup, where);
+	kill(job, SIGKILL);
+	waitpid(job, NULL, 0);
+	/* from here on the daemon never answers; x is cached for no time */
+	d.stop = 1;
+	r = gr_lease_release(c->self->pool, c->a, &err);
+	if (r != 1 || !strstr(err ? err->msg : "", gt_f("cannot tell whether the nsfs mount in the mount namespace "
+							"of pid %d at `%s` keeps its user namespace: it is "
+							"below a FUSE mount at `%s`, which gridrun does not ask",
+							(int)lingerer, x, c->dir))) {
+		fprintf(stderr, "release: %d %s\n", r, err ? err->msg : "");
+		return 12;
+	}
+	gr_error_free(err);
+	kill(lingerer, SIGKILL);
+	waitpid(lingerer, NULL, 0);
+	return 0;
+}
+
+/*
+ * lease-userns.c walks to each nsfs mount of a range's namespace to judge
+ * it: below a user's FUSE mount that walk looks names up there, and the
+ * daemon need only answer until the mount is made. Such a mount is not
+ * walked to: the range stays blocked, one line naming both.
+ */
+TEST_F_TIMEOUT(pool, S36_a_fuse_mount_above_an_nsfs_mount_does_not_hang_the_namespace_scan, 60)
+{
+	struct gr_error *err = NULL;
+	struct ns_case c = { .self = self };
+	struct gr_lease a;
+	char *dir = strdup(gt_f("%s/fz", self->dir));
+
+	configure(_metadata, self, 1, 0);
+	gt_mkdirs(dir, 0755, PILOT, PILOT);
+	ASSERT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "a", getpid(), &a, &err));
+	c.a = &a;
+	c.dir = dir;
+	EXPECT_EQ(0, gt_fuse_bounded(release_past_nsfs, &c)) TH_LOG("-1: still waiting after %d ms", BOUND_MS);
+	free(dir);
 }
 
 TEST_HARNESS_MAIN
