@@ -242,7 +242,7 @@ static int release_past_nsfs(void *arg)
 	kill(job, SIGKILL);
 	waitpid(job, NULL, 0);
 	/* from here on the daemon never answers; x is cached for no time */
-	d.stop = 1;
+	gt_fuse_stop(&d);
 	r = gr_lease_release(c->self->pool, c->a, &err);
 	if (r != 1 || !strstr(err ? err->msg : "", gt_f("cannot tell whether the nsfs mount in the mount namespace "
 							"of pid %d at `%s` keeps its user namespace: it is "

@@ -10,7 +10,7 @@
  * the file system waits; closing the fd (the last one) or a fatal signal to
  * the waiter ends the wait. No libfuse needed. gt_fuse_answer() answers for
  * a while: a root directory holding one file, every name it is asked for,
- * cached for no time (so each later lookup asks again), until told to stop.
+ * cached for no time (so each later lookup asks again), until gt_fuse_stop().
  */
 #ifndef GRIDRUN_GT_FUSE_H
 #define GRIDRUN_GT_FUSE_H
@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -55,7 +56,7 @@ static inline int gt_fuse_mount(const char *dir)
 
 struct gt_fuse_daemon {
 	int fd;
-	volatile int stop;      /* set: no more answers */
+	volatile int stop;      /* set (gt_fuse_stop()): no more reads */
 	pthread_t thread;
 };
 
@@ -81,14 +82,23 @@ static inline void *gt_fuse_serve(void *arg)
 			};
 		} out;
 		size_t len = sizeof(out.h);
-		ssize_t n = read(d->fd, in, sizeof(in));
+		struct pollfd pfd = { .fd = d->fd, .events = POLLIN };
+		ssize_t n;
 
-		if (n < 0 && errno == EINTR)
+		/* stopped: never read again. A request read and not answered
+		 * would wait out even SIGKILL (fs/fuse/dev.c
+		 * request_wait_answer()); one never read ends with it. */
+		if (poll(&pfd, 1, 50) < 0 && errno != EINTR)
+			return NULL;
+		if (d->stop)
+			return NULL;
+		if (!(pfd.revents & POLLIN))
+			continue;
+		n = read(d->fd, in, sizeof(in));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < (ssize_t)sizeof(*h))
 			return NULL;    /* the connection ended */
-		if (d->stop)
-			continue;       /* never answered */
 		memset(&out, 0, sizeof(out));
 		out.h.unique = h->unique;
 		switch (h->opcode) {
@@ -129,6 +139,13 @@ static inline int gt_fuse_answer(const char *dir, struct gt_fuse_daemon *d)
 		d->fd = -1;
 	}
 	return d->fd;
+}
+
+/* From now on the daemon reads nothing (nothing it read is left unanswered). */
+static inline void gt_fuse_stop(struct gt_fuse_daemon *d)
+{
+	d->stop = 1;
+	pthread_join(d->thread, NULL);
 }
 
 /* fn(arg) in a child with a mount namespace of its own (its mounts end with
