@@ -49,16 +49,12 @@ int gr_fs_mnt_id(int fd, unsigned long long *mnt)
 	return 0;
 }
 
-int gr_fs_here_of(int fd, struct gr_fs_here *h)
+int gr_fs_here_in(int fd, const char *mountinfo, struct gr_fs_here *h)
 {
-	_cleanup_free_ char *mountinfo = NULL;
 	int r;
 
 	*h = (struct gr_fs_here){ .sync = true };
 	r = gr_fs_mnt_id(fd, &h->mnt);
-	if (r < 0)
-		return r;
-	r = gr_read_file_at(AT_FDCWD, "/proc/self/mountinfo", &mountinfo, NULL, NULL);
 	if (r >= 0)
 		r = type_of(mountinfo, h->mnt, h->type, sizeof(h->type));
 	if (r < 0)
@@ -68,6 +64,18 @@ int gr_fs_here_of(int fd, struct gr_fs_here *h)
 		if (!strcmp(h->type, local_types[i]))
 			h->sync = false;
 	return 0;
+}
+
+int gr_fs_here_of(int fd, struct gr_fs_here *h)
+{
+	_cleanup_free_ char *mountinfo = NULL;
+	int r = gr_read_file_at(AT_FDCWD, "/proc/self/mountinfo", &mountinfo, NULL, NULL);
+
+	if (r < 0) {
+		*h = (struct gr_fs_here){ .sync = true };
+		return r;
+	}
+	return gr_fs_here_in(fd, mountinfo, h);
 }
 
 int gr_fs_statx(const struct gr_fs_here *h, int dirfd, const char *name, int flags, unsigned mask,

@@ -46,6 +46,10 @@ struct gr_fs_here {
  * one, or one of another namespace reached through an fd). */
 int gr_fs_here_of(int fd, struct gr_fs_here *h);
 
+/* The same with /proc/self/mountinfo's text read already (one read for
+ * many directories: ~50 us each on the test host). */
+int gr_fs_here_in(int fd, const char *mountinfo, struct gr_fs_here *h);
+
 /* The mount id of fd: 0, or -errno (errno set too). */
 int gr_fs_mnt_id(int fd, unsigned long long *mnt);
 
