@@ -167,7 +167,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 600
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-std=gnu11 -D_GNU_SOURCE -Iruntime -Iruntime/helper -Icgroups $(PKG_CFLAGS)
-HELPER_FUZZ_SRCS := tests/fuzz/helper_fuzz.c runtime/helper/helper.c runtime/config.c runtime/config-ids.c runtime/handover.c runtime/util.c runtime/error.c
+HELPER_FUZZ_SRCS := tests/fuzz/helper_fuzz.c runtime/helper/helper.c runtime/config.c runtime/config-ids.c runtime/handover.c runtime/fsstat.c runtime/util.c runtime/error.c
 SPEC_FUZZ_SRCS := tests/fuzz/spec_fuzz.c runtime/spec.c runtime/spec-linux.c runtime/spec-resources.c runtime/spec-oci.c runtime/util.c \
 	runtime/spec-pos.c runtime/error.c
 $(BUILD)/fuzz/helper_fuzz: $(HELPER_FUZZ_SRCS) $(wildcard runtime/*.h runtime/helper/*.h) $(BUILD)/.deps-check

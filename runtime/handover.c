@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fsstat.h"
 #include "handover.h"
 #include "util.h"
 
@@ -151,28 +152,28 @@ struct entry {
 	gid_t gid;
 	mode_t mode;
 	unsigned nlink;
-	unsigned long long ino, mnt;
+	unsigned long long ino;
 };
 
-static int entry_of(int fd, struct entry *e)
+/* 1: fd is on another mount than here's (nothing asked of its file
+ * system: fsstat.h, S36), 0: e read, -errno */
+static int entry_of(const struct gr_fs_here *here, int fd, struct entry *e)
 {
 	struct statx stx;
+	int r = gr_fs_statx(here, fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
+			    STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_GID | STATX_INO, &stx);
 
-	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
-		  STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_GID | STATX_INO | STATX_MNT_ID,
-		  &stx) < 0)
-		return -errno;
-	if (!(stx.stx_mask & STATX_MNT_ID))
-		return -ENOSYS;     /* Linux < 5.8 */
+	if (r != 0)
+		return r;
 	*e = (struct entry){ .uid = stx.stx_uid, .gid = stx.stx_gid, .mode = stx.stx_mode,
-			     .nlink = stx.stx_nlink, .ino = stx.stx_ino, .mnt = stx.stx_mnt_id };
+			     .nlink = stx.stx_nlink, .ino = stx.stx_ino };
 	return 0;
 }
 
 struct walk {
 	const struct gr_handover *h;
 	bool back;
-	unsigned long long mnt;
+	struct gr_fs_here here;   /* the sandbox's mount */
 	struct gr_handover_count n;
 	unsigned long failed;        /* entries that could not be changed */
 	int first_errno;
@@ -302,12 +303,12 @@ static int list(int fd, struct walk *w, struct names *dirs, struct gr_error **er
 				r = gr_error_sys(err, errno, "open `%s`", de->d_name);
 			continue;
 		}
-		e = entry_of(efd, &st);
+		e = entry_of(&w->here, efd, &st);
 		if (e < 0) {
 			r = gr_error_sys(err, -e, "stat `%s`", de->d_name);
 			continue;
 		}
-		if (st.mnt != w->mnt)
+		if (e > 0)
 			continue;     /* a mount point: not the sandbox's mount */
 		if (!S_ISDIR(st.mode))
 			fix(efd, de->d_name, &st, w);
@@ -320,7 +321,7 @@ static int list(int fd, struct walk *w, struct names *dirs, struct gr_error **er
 	return r;
 }
 
-/* fd: a directory already checked to be on w->mnt; its entries and subtrees. */
+/* fd: a directory already checked to be on the sandbox's mount; its entries and subtrees. */
 static int walk_dir(int fd, struct walk *w, unsigned depth, struct gr_error **err)
 {
 	struct names dirs = { 0 };
@@ -341,7 +342,7 @@ static int walk_dir(int fd, struct walk *w, unsigned depth, struct gr_error **er
 			continue;
 		}
 		/* the directory listed, not one swapped in since */
-		if (entry_of(sub, &st) < 0 || st.mnt != w->mnt || st.ino != dirs.v[i].ino)
+		if (entry_of(&w->here, sub, &st) != 0 || st.ino != dirs.v[i].ino)
 			continue;
 		fix(sub, dirs.v[i].name, &st, w);
 		r = walk_dir(sub, w, depth + 1, err);
@@ -363,18 +364,28 @@ int gr_handover_chown(int dirfd, const struct gr_handover *h, bool back, struct 
 	struct entry st;
 	int r;
 
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	/* a FUSE daemon decides every owner the walk would read, and by never
+	 * answering (from the open of the sandbox on) it could stall the walk
+	 * (S36): told from the caller's fd (O_PATH will do), without a request */
+	r = gr_fs_here_of(dirfd, &w.here);
+	if (r == 0 && w.here.fuse)
+		return gr_error_set(err, EMEDIUMTYPE, "sandbox hand-over%s: the sandbox is on a FUSE file "
+				    "system (%s), whose daemon answers for every owner and can stall the walk: "
+				    "not walked", back ? " back" : "", w.here.type);
+	if (r == -ENOENT)
+		return gr_error_set(err, EXDEV, "sandbox hand-over%s: the sandbox is on a mount of another "
+				    "mount namespace: not walked", back ? " back" : "");
+	if (r >= 0 && (fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return gr_error_sys(err, errno, "sandbox hand-over: open the sandbox");
-	r = entry_of(fd, &st);
-	if (r < 0)
-		return gr_error_sys(err, -r, "sandbox hand-over: stat the sandbox");
+	if (r >= 0)
+		r = entry_of(&w.here, fd, &st);
+	if (r != 0)
+		return gr_error_sys(err, r < 0 ? -r : EIO, "sandbox hand-over: stat the sandbox");
 	/* one fd per level: the caller's soft limit must not cut a deep tree */
 	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
 		nofile.rlim_cur = nofile.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
-	w.mnt = st.mnt;
 	fix(fd, ".", &st, &w);
 	r = walk_dir(fd, &w, 1, err);
 	if (n)

@@ -24,7 +24,10 @@
  *         walk; the first such failure is the error, with the count.
  *
  * The walks never follow a symlink, never leave the sandbox's mount (its
- * mount id; a mount point inside is skipped), never go up by "..", and act
+ * mount id, read without a request to the mounted file system, fsstat.h: a
+ * mount point inside is skipped, and a FUSE daemon that never answers
+ * stalls nothing, S36), never walk a sandbox on FUSE (its daemon would
+ * answer for every owner: refused in one line), never go up by "..", and act
  * on the inode they checked: each entry is opened (O_PATH|O_NOFOLLOW; a
  * directory O_DIRECTORY|O_NOFOLLOW, and it must be the inode listed), its
  * owner read from that fd, and the fd changed (fchownat AT_EMPTY_PATH; a

@@ -42,18 +42,23 @@
  * (which is found itself, at its own level), and below directories that are
  * writable by others. So each top level is read in full, and only
  * other-writable directories are entered, to GR_LEFTOVER_DEPTH levels. Each
- * step is fd-relative: entries are judged by fstatat(AT_SYMLINK_NOFOLLOW),
- * directories opened with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
- * RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV) from the one that listed them, so
- * no symlink is followed and no mount is crossed (a directory on another
- * mount is not the host's /tmp). Nothing is changed, only read.
+ * step is fd-relative: entries are judged by statx(AT_SYMLINK_NOFOLLOW)
+ * (fsstat.h: a mount point, on another mount than the directory, is passed
+ * over before its file system is asked anything, since a user's FUSE
+ * daemon may never answer: S36), directories opened with
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+ * RESOLVE_NO_XDEV) from the one that listed them, so no symlink is followed
+ * and no mount is crossed (a directory on another mount is not the host's
+ * /tmp: what a mount point hides is not judged either). Nothing is
+ * changed, only read.
  * A scan that meets more than GR_LEFTOVER_ENTRIES entries or deeper
  * other-writable directories, or cannot look at the message queues or at
  * /proc/sysvipc, cannot promise anything: it blocks the range and says so
  * (a local user can make that happen to every range, a denial of service
  * that `gridrun ps` names; a range reused with a leftover is worse).
- * Cost: one readdir and one fstatat per entry, one detached mount, three
- * small /proc reads. On the test host (kernel 6.18, 2 CPUs under a load
+ * Cost: one readdir and one statx per entry (on a file system not known
+ * to be local, an O_PATH open and two: fsstat.h), one read of mountinfo,
+ * one detached mount, three small /proc reads. On the test host (kernel 6.18, 2 CPUs under a load
  * of 17 to 40; 57 to 80 entries in the four directories, no IPC objects),
  * the time GRIDRUN_DEBUG=1 prints, over 200 to 300 calls in a row: at
  * b347964 (3 directories) min 176-212 us, median 193-259 us; now min
@@ -76,6 +81,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fsstat.h"
 #include "lease-int.h"
 #include "util.h"
 
@@ -88,6 +94,7 @@ struct leftover_scan {
 	unsigned long long lo, hi;
 	unsigned entries;
 	const char *kind;             /* what an entry is, for the line: "" for a file */
+	const char *mountinfo;        /* /proc/self/mountinfo's text, read once (fsstat.h) */
 	char *why;
 	size_t size;
 };
@@ -95,11 +102,6 @@ struct leftover_scan {
 static bool id_in(const struct leftover_scan *s, unsigned long long id)
 {
 	return id >= s->lo && id < s->hi;
-}
-
-static bool in_range(const struct leftover_scan *s, const struct stat *st)
-{
-	return id_in(s, st->st_uid) || id_in(s, st->st_gid);
 }
 
 static int open_below(int dfd, const char *name)
@@ -120,9 +122,11 @@ static int too_many(struct leftover_scan *s, const char *where)
 	return 1;
 }
 
-/* Directory dfd (path, for the line): 1 with why set when a leftover is
- * found or the scan cannot finish, 0 when none is there. Consumes dfd. */
-static int scan_dir(struct leftover_scan *s, int dfd, const char *path, int depth)
+/* Directory dfd (path, for the line) on the mount here: 1 with why set
+ * when a leftover is found or the scan cannot finish, 0 when none is
+ * there. Consumes dfd. */
+static int scan_dir(struct leftover_scan *s, const struct gr_fs_here *here, int dfd, const char *path,
+		    int depth)
 {
 	DIR *d = fdopendir(dfd);
 	struct dirent *de;
@@ -134,24 +138,27 @@ static int scan_dir(struct leftover_scan *s, int dfd, const char *path, int dept
 	}
 	while (r == 0 && (de = readdir(d))) {
 		char sub[PATH_MAX];
-		struct stat st;
+		struct statx st;
 		int fd;
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if ((r = too_many(s, path)))
 			break;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;   /* gone */
+		/* a mount point (a FUSE daemon of a user's may never answer, S36),
+		 * or gone: another mount is not ours to judge (fsstat.h) */
+		if (gr_fs_statx(here, dirfd(d), de->d_name, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_MODE |
+				STATX_UID | STATX_GID, &st) != 0)
+			continue;
 		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		if (in_range(s, &st)) {
+		if (id_in(s, st.stx_uid) || id_in(s, st.stx_gid)) {
 			snprintf(s->why, s->size, "%s`%.150s` (owner %u, group %u, mode %04o) is its; remove it "
-				 "and run `gridrun gc`", s->kind, sub, (unsigned)st.st_uid, (unsigned)st.st_gid,
-				 (unsigned)(st.st_mode & 07777));
+				 "and run `gridrun gc`", s->kind, sub, (unsigned)st.stx_uid, (unsigned)st.stx_gid,
+				 (unsigned)(st.stx_mode & 07777));
 			r = 1;
 			break;
 		}
-		if (!S_ISDIR(st.st_mode) || !(st.st_mode & S_IWOTH))
+		if (!S_ISDIR(st.stx_mode) || !(st.stx_mode & S_IWOTH))
 			continue;
 		if (depth >= GR_LEFTOVER_DEPTH) {
 			snprintf(s->why, s->size, "cannot finish the scan for its files below `%.150s`: "
@@ -160,8 +167,8 @@ static int scan_dir(struct leftover_scan *s, int dfd, const char *path, int dept
 			break;
 		}
 		fd = open_below(dirfd(d), de->d_name);
-		if (fd >= 0)   /* another mount (EXDEV) or gone: not ours to judge */
-			r = scan_dir(s, fd, sub, depth + 1);
+		if (fd >= 0)   /* gone: nothing to judge */
+			r = scan_dir(s, here, fd, sub, depth + 1);
 	}
 	closedir(d);
 	return r;
@@ -189,11 +196,20 @@ static int scan_mqueues(struct leftover_scan *s)
 		}
 	}
 	if (mnt >= 0) {
+		/* detached, so in no mountinfo: a file system of the kernel's own */
+		struct gr_fs_here here = { .sync = false };
+
 		step = "open";
 		fd = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0 && (r = gr_fs_mnt_id(fd, &here.mnt)) < 0) {
+			close(fd);
+			fd = -1;
+			errno = -r;
+			step = "statx";
+		}
 		if (fd >= 0) {
 			s->kind = "POSIX message queue ";
-			r = scan_dir(s, fd, "", 1);
+			r = scan_dir(s, &here, fd, "", 1);
 			s->kind = "";
 			return r;
 		}
@@ -267,8 +283,18 @@ static int scan_root(struct leftover_scan *s, const char *path)
 	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW,
 				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
 	int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	struct gr_fs_here here = { .sync = true };
 
-	return fd >= 0 ? scan_dir(s, fd, path, 1) : 0;
+	if (fd < 0)
+		return 0;
+	/* a type not found: its entries stat synced, as any not known local */
+	if ((!s->mountinfo || gr_fs_here_in(fd, s->mountinfo, &here) < 0) && gr_fs_mnt_id(fd, &here.mnt) < 0) {
+		snprintf(s->why, s->size, "cannot finish the scan for its files in `%s`: statx: %s", path,
+			 strerror(errno));
+		close(fd);
+		return 1;
+	}
+	return scan_dir(s, &here, fd, path, 1);
 }
 
 int gr_lease_leftovers(uid_t first, unsigned long count, char *const *dirs, char *why, size_t size)
@@ -276,7 +302,13 @@ int gr_lease_leftovers(uid_t first, unsigned long count, char *const *dirs, char
 	struct leftover_scan s = { .lo = first, .hi = (unsigned long long)first + count, .kind = "",
 				   .why = why, .size = size };
 	unsigned long long t0 = gr_now_ns();
+	_cleanup_free_ char *mountinfo = NULL;
 	int r = 0;
+
+	/* without it, every directory's entries are stat'ed synced, as on a file
+	 * system not known to be local */
+	if (gr_read_file_at(AT_FDCWD, "/proc/self/mountinfo", &mountinfo, NULL, NULL) >= 0)
+		s.mountinfo = mountinfo;
 
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(leftover_dirs); i++)
 		r = scan_root(&s, leftover_dirs[i]);

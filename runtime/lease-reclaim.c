@@ -338,7 +338,9 @@ static int identity(int fd, unsigned long long *dev, unsigned long long *ino, un
 {
 	struct statx sx;
 
-	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_MNT_ID, &sx) < 0)
+	/* no cached attribute: never a request to a FUSE daemon (fsstat.h) */
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC, STATX_INO | STATX_MNT_ID,
+		  &sx) < 0)
 		return -errno;
 	*dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
 	*ino = sx.stx_ino;

@@ -444,19 +444,47 @@ static void unescape(char *p)
 	*o = '\0';
 }
 
+/* A FUSE mount point of mountinfo text at or above path mp (unescaped),
+ * into fmp; false if none. The walk to mp would look names up in that file
+ * system, whose daemon, a user's, may never answer (S36, fsstat.h). */
+static bool below_fuse(const char *text, const char *mp, char *fmp, size_t size)
+{
+	for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		const char *dash = strstr(line, " - "), *end = strchr(line, '\n');
+		char m[4096];
+		size_t n;
+
+		if (!dash || (end && dash > end) || (strncmp(dash, " - fuse ", 8) && strncmp(dash, " - fuseblk ", 11) &&
+						      strncmp(dash, " - fuse.", 8)) ||
+		    sscanf(line, "%*s %*s %*s %*s %4095s", m) != 1)
+			continue;
+		unescape(m);
+		n = strlen(m);
+		if (!strncmp(mp, m, n) && (mp[n] == '/' || mp[n] == '\0' || !strcmp(m, "/"))) {
+			if (size) {   /* for the line: its start will do */
+				n = n < size ? n : size - 1;
+				memcpy(fmp, m, n);
+				fmp[n] = '\0';
+			}
+			return true;
+		}
+	}
+	return false;
+}
+
 /* The nsfs mounts of pid's mount namespace; a range's one is noted in why. */
 static void scan_mounts(struct ns_scan *s, pid_t pid, const char *dir)
 {
-	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ char *text = NULL, *all = NULL;
 	_cleanup_close_ int rootfd = -1;
 	char path[300];
 	char *line, *save = NULL;
 
 	snprintf(path, sizeof(path), "%s/mountinfo", dir);
-	if (gr_read_file_at(s->procfd, path, &text, NULL, NULL) < 0)
+	if (gr_read_file_at(s->procfd, path, &text, NULL, NULL) < 0 || !(all = strdup(text)))
 		return;   /* gone */
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char root[128], mp[4096], *dash = strstr(line, " - nsfs ");
+		char root[128], mp[4096], fmp[128], *dash = strstr(line, " - nsfs ");
 		struct open_how how = { .flags = O_RDONLY | O_CLOEXEC,
 					.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
 		unsigned long long ino;
@@ -469,6 +497,12 @@ static void scan_mounts(struct ns_scan *s, pid_t pid, const char *dir)
 		if (!ino || ino == s->self_user || seen_lookup(s, ino) == 0)
 			continue;
 		unescape(mp);
+		if (below_fuse(all, mp, fmp, sizeof(fmp))) {
+			note_why(s, "cannot tell whether the nsfs mount in the mount namespace of pid %d at `%.100s` "
+				 "keeps its user namespace: it is below a FUSE mount at `%.100s`, which gridrun does "
+				 "not ask", (int)pid, mp, fmp);
+			continue;
+		}
 		if (rootfd < 0) {
 			snprintf(path, sizeof(path), "%s/root", dir);
 			rootfd = openat(s->procfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -66,6 +66,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fsstat.h"
 #include "handover.h"
 #include "helper-int.h"
 #include "lsm.h"
@@ -232,8 +233,14 @@ static int sbxfd(const struct step *s)
 /* fd 3 (4): a directory; owned by the caller (or, going back, by it or the range) */
 static int sandbox_fd(struct step *s, const struct gr_lease *l, bool back, struct gr_error **err)
 {
+	struct gr_fs_here here;
 	struct stat st;
 
+	/* before any stat of it: its FUSE daemon could keep that from ending (S36) */
+	if (gr_fs_here_of(sbxfd(s), &here) == 0 && here.fuse)
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EMEDIUMTYPE,
+				      "the sandbox (fd %d) is on a FUSE file system (%s), whose daemon answers "
+				      "for every owner: not handed over", sbxfd(s), here.type);
 	if (fstat(sbxfd(s), &st) < 0 || !S_ISDIR(st.st_mode))
 		return gr_helper_fail(err, GR_HELPER_EXIT_USAGE, EBADF, "fd %d: no sandbox directory", sbxfd(s));
 	if (st.st_uid != s->c->uid &&

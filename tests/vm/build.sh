@@ -2,7 +2,7 @@
 # tests/vm/build.sh OUTDIR - build the cgroup v2 test guest used by run.sh:
 #   OUTDIR/vmlinux        uncompressed kernel, booted through its PVH entry
 #   OUTDIR/vmlinuz        the packaged bzImage (fallback if vmlinux is absent)
-#   OUTDIR/initramfs.img  busybox + the 9p/virtio/overlay (and loop, ext4, bfq) modules + init
+#   OUTDIR/initramfs.img  busybox + the 9p/virtio/overlay (and loop, ext4, bfq, fuse) modules + init
 #   OUTDIR/stamp          what the above were built from
 # The kernel is the one Debian's linux-image-amd64 currently points at
 # (override: GRIDRUN_VM_KPKG=linux-image-...). Nothing is rebuilt when the
@@ -112,6 +112,8 @@ for m in virtio_pci 9pnet_virtio 9p overlay; do addmod "$m"; done
 # crypto API for it, and the guest has no modprobe to load it on demand),
 # and BFQ, the IO scheduler that enforces blockIO weights.
 for m in loop crc32c_generic ext4 bfq; do addmod "$m"; done
+# For tests/fuse_test (S36): FUSE mounts whose daemon never answers.
+addmod fuse
 
 R=$W/initramfs
 mkdir -p "$R/bin" "$R/lib/gridrun-vm" "$R/proc" "$R/sys" "$R/dev" "$R/lower" "$R/upper" "$R/newroot"
