@@ -86,10 +86,17 @@ FIXTURE_SETUP(lsm)
 FIXTURE_TEARDOWN(lsm)
 {
 	struct gt_result r = { 0 };
+	char *bpf = strdup(self->pin);
 
 	lsm_cmd(self, "unload", -1, &r);
 	gt_result_free(&r);
 	gt_result_free(&self->res);
+	/* the bpffs first: rm cannot remove a mount point (it was left behind) */
+	if (bpf && strrchr(bpf, '/'))
+		*strrchr(bpf, '/') = '\0';
+	if (bpf)
+		umount2(bpf, MNT_DETACH);
+	free(bpf);
 	gt_rm_rf(self->dir);
 }
 
