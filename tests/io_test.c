@@ -30,8 +30,9 @@
 
 #define MIB (1LL << 20)
 /* the throttle the tests set: low enough for any loop device to beat it
- * by far, even under the guest's software emulation */
-#define RATE (2 * MIB)
+ * by far, even under the guest's software emulation (whose loop device
+ * wrote at 4.3 to 6 MiB/s on some CI runs) */
+#define RATE (1 * MIB)
 #define DIO_MIB 8
 
 FIXTURE(io) {
@@ -212,8 +213,9 @@ static void check_throttle(struct __test_metadata *_metadata, struct _test_data_
 	TH_LOG("%s: unthrottled %.2f MiB/s; throttled to %.2f MiB/s: achieved %.3f MiB/s (%.1f%%)",
 	       op, rate[0] / MIB, (double)RATE / MIB, rate[1] / MIB, 100 * rate[1] / RATE);
 	/* the device alone is well above the limit, so that the throttle is
-	 * what sets the pace below: twice it (the v2 guest's emulated loop
-	 * device writes at 4.3 to 6 MiB/s on some runs, hundreds on the host) */
+	 * what sets the pace below: twice it at least (the v2 guest's emulated
+	 * loop device writes at 4.3 to 6 MiB/s on some runs, hundreds on the
+	 * host) */
 	ASSERT_LT(2.0 * RATE, rate[0]);
 	/* the limit holds; and it is the limit asked for, not one off by a unit
 	 * (a busy emulated guest may fall well below it, never above) */
