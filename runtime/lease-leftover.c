@@ -36,6 +36,9 @@
  * scratch file system, /var/crash), IPC namespaces other than the
  * caller's (a job's own dies with it; one kept by an nsfs mount is what
  * lease-userns.c looks for), and kernel keys of the range (/proc/keys).
+ * All of it is the caller's view: its mount namespace's /tmp, its IPC
+ * namespace. So whatever frees ranges must see the node's own: the gc unit
+ * has no PrivateTmp or other namespace of its own (tests/install.t).
  *
  * Where the range could write: the top level of each directory (all of them
  * are sticky and world-writable), anything below a directory of the range

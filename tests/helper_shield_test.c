@@ -374,4 +374,95 @@ TEST(S36_the_helper_refuses_a_cgroup_its_caller_could_freeze_for_a_shared_pool)
 	unsetenv("GT_WORLD_POOLS");
 }
 
+/* `gridrun check` by uid (0: root) in dir (NULL: root's cgroup, which only
+ * root can write); its exit status, its output into out */
+static int check_in(struct __test_metadata *_metadata, const char *dir, uid_t uid, char *out, size_t size)
+{
+	int go[2], back[2];
+	pid_t c;
+
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(back));
+	c = fork();
+	if (c == 0) {
+		char g;
+
+		close(go[1]);
+		close(back[0]);
+		if (read(go[0], &g, 1) != 1)
+			_exit(90);
+		if (uid)
+			become(uid);
+		unsetenv("GRIDRUN_CONFIG");
+		dup2(back[1], 1);
+		dup2(back[1], 2);
+		execl(gt_gridrun(), "gridrun", "check", (char *)NULL);
+		_exit(91);
+	}
+	close(go[0]);
+	close(back[1]);
+	ASSERT_LT(0, c);
+	if (dir)
+		free(gt_write(dir, "cgroup.procs", "%d", (int)c));
+	EXPECT_EQ(1, write(go[1], "g", 1));
+	close(go[1]);
+	drain(back[0], out, size);
+	return gt_wait(c, 60000);
+}
+
+/* The account learns it before its first job: `gridrun check`, run by the
+ * pilot where the helper would refuse the shared pool, names the pool and
+ * the file as a PROBLEM (exit 125); in root's cgroup the same pool is fine;
+ * atlas, the account's alone, is never listed; root is told what to ask. */
+static void check_tells(struct __test_metadata *_metadata, const struct gt_world *w)
+{
+	static char there[65536], here[65536], asroot[65536];
+	char dir[512], path[600];
+	const char *file, *want;
+	int st_there, st_here, st_root;
+
+	(void)w;
+	ASSERT_TRUE(pilot_cgroup(dir, sizeof(dir), &file)) TH_LOG("cannot make a cgroup below ours");
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	EXPECT_EQ(0, chown(path, PILOT, PILOT));
+	st_there = check_in(_metadata, dir, PILOT, there, sizeof(there));
+	st_here = check_in(_metadata, NULL, PILOT, here, sizeof(here));
+	st_root = check_in(_metadata, NULL, 0, asroot, sizeof(asroot));
+	EXPECT_EQ(0, rmdir(dir)) TH_LOG("rmdir %s: %s", dir, strerror(errno));
+
+	want = gt_f("\n  pool shared                    PROBLEM    uid %d can write %s: gridrun-helper refuses "
+		    "this pool here, as it could freeze the helper while it holds the locks of pool shared, "
+		    "which account cms001 shares (give the account a pool of its own, or run it in a cgroup it "
+		    "cannot write)\n", PILOT, path);
+	EXPECT_NE(NULL, strstr(there, want)) TH_LOG("%s", there);
+	EXPECT_EQ(125, st_there);
+	EXPECT_NE(NULL, strstr(there, gt_f("gridrun: check: site configuration: pool shared: uid %d can write "
+					   "%s: helper mode refuses the pool here\n", PILOT, path))) TH_LOG("%s", there);
+
+	want = gt_f("\n  pool shared                    shared     with account cms001; uid %d cannot freeze this "
+		    "cgroup: helper mode may lease here\n", PILOT);
+	EXPECT_NE(NULL, strstr(here, want)) TH_LOG("%s", here);
+	EXPECT_EQ(0, st_here) TH_LOG("%s", here);
+
+	EXPECT_NE(NULL, strstr(asroot, "\n  pool shared                    shared     shared by 2 accounts: "
+			       "their helper refuses it to a caller that can write the freezer of its cgroup"))
+		TH_LOG("%s", asroot);
+	EXPECT_EQ(0, st_root) TH_LOG("%s", asroot);
+	/* atlas (atlas001's alone) is nobody's shared pool */
+	for (int i = 0; i < 2; i++) {
+		want = gt_f("  pool %-25s %-10s", "atlas", i ? "PROBLEM" : "shared");
+		EXPECT_EQ(NULL, strstr(there, want));
+		EXPECT_EQ(NULL, strstr(here, want));
+		EXPECT_EQ(NULL, strstr(asroot, want));
+	}
+}
+
+TEST(S36_check_tells_the_account_where_its_helper_would_refuse_a_shared_pool)
+{
+	setenv("GT_WORLD_POOLS", gt_f("\n[pool shared]\nfirst_uid = %u\nranges = 1\naccounts = atlas001 cms001\n",
+				      GT_FIRST + 32u * 65536u), 1);
+	in_world(_metadata, 1, check_tells);
+	unsetenv("GT_WORLD_POOLS");
+}
+
 TEST_HARNESS_MAIN

@@ -11,7 +11,7 @@
 # setcap line must give exactly it, and no other file may spell it out.
 set -u
 SRC=${GRIDRUN_SRC:?GRIDRUN_SRC: the source tree}
-echo "1..28"
+echo "1..29"
 unset MAKEFLAGS MFLAGS MAKELEVEL
 D=$(mktemp -d /tmp/gridrun-test.XXXXXX)
 trap 'rm -rf "$D"' EXIT
@@ -52,6 +52,16 @@ fi
 n=$((n + 1))
 x=$(sed -n 's/^ExecStart=//p' "$D/usr/local/lib/systemd/system/gridrun-exporter.service" | cut -d' ' -f1)
 if [ "$x" = /usr/local/bin/gridrun-exporter ]; then echo "ok $n - the exporter unit runs \$(PREFIX)/bin/gridrun-exporter"; else echo "not ok $n - ExecStart is '$x'"; fi
+# gc's unit must leave it the node's mounts and IPC objects: the leftover
+# scan that frees a range reads /tmp, /var/tmp, /dev/shm, /run/lock and the
+# IPC namespace, and gc remakes the mount template from what it sees
+u="$D/usr/local/lib/systemd/system/gridrun-gc.service"
+x=$(sed -n 's/^ExecStart=//p' "$u")
+ns=$(grep -oE '^(PrivateTmp|PrivateDevices|PrivateIPC|PrivateMounts|PrivateNetwork|PrivateUsers|ProtectSystem|ProtectHome|ProtectKernelTunables|ProtectKernelModules|ProtectKernelLogs|ProtectControlGroups|ProtectProc|ProcSubset|ProtectHostname|ReadOnlyPaths|ReadWritePaths|InaccessiblePaths|ExecPaths|NoExecPaths|TemporaryFileSystem|BindPaths|BindReadOnlyPaths|RootDirectory|RootImage|MountAPIVFS|MountFlags|NetworkNamespacePath|IPCNamespacePath|DynamicUser)=' "$u" 2>/dev/null | tr '\n' ' ')
+n=$((n + 1))
+if [ "$x" = "/usr/local/bin/gridrun gc" ] && [ -z "$ns" ]; then
+	echo "ok $n - the gc unit runs \$(PREFIX)/bin/gridrun gc in the node's own mount and IPC namespaces"
+else echo "not ok $n - gc unit: ExecStart '$x', namespace settings '$ns'"; fi
 # the helper's capabilities: "a,b,c=p" -> sorted names, one line
 capset() { tr -d ' \n' | sed 's/=p$//' | tr ',' '\n' | sort | tr '\n' ' '; }
 caps=$(capset <"$SRC/contrib/gridrun-helper.caps")

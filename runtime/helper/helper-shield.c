@@ -63,30 +63,29 @@ static bool mounted(const char *dir, long magic)
 	return statfs(dir, &sf) == 0 && sf.f_type == magic;
 }
 
-/* cgroup path (as /proc/self/cgroup names it) below mount: files[] of it and
- * of every ancestor, which the caller must not be able to write. */
+/* cgroup path (as /proc/self/cgroup names it) below mount: the first of
+ * files[] of it or of an ancestor that the caller could write, into file:
+ * 1; 0 when there is none. */
 static int check_path(const char *mount, const char *path, const char *const files[], const struct who *w,
-		      const char *why, struct gr_error **err)
+		      char *file, size_t size, struct gr_error **err)
 {
-	char dir[PATH_MAX], file[PATH_MAX + 32];
+	char dir[PATH_MAX];
 	struct stat st;
 	size_t n;
 
 	if (snprintf(dir, sizeof(dir), "%s%s", mount, path) >= (int)sizeof(dir))
-		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, ENAMETOOLONG, "this process's cgroup path is too long");
+		return gr_error_set(err, ENAMETOOLONG, "this process's cgroup path is too long");
 	n = strlen(dir);
 	while (n > 1 && dir[n - 1] == '/')
 		dir[--n] = '\0';
 	for (;;) {
 		for (int i = 0; files[i]; i++) {
-			snprintf(file, sizeof(file), "%s/%s", dir, files[i]);
+			if (snprintf(file, size, "%s/%s", dir, files[i]) >= (int)size)
+				return gr_error_set(err, ENAMETOOLONG, "this process's cgroup path is too long");
 			if (fstatat(AT_FDCWD, file, &st, AT_SYMLINK_NOFOLLOW) < 0)
 				continue;   /* the root has no cgroup.freeze */
 			if (caller_may_write(&st, w))
-				return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM,
-						      "uid %u can write %s: it could freeze this helper while it holds "
-						      "the locks of %s (give the account a pool of its own, or run it "
-						      "in a cgroup it cannot write)", (unsigned)w->uid, file, why);
+				return 1;
 		}
 		if (strlen(dir) <= strlen(mount))
 			return 0;
@@ -94,34 +93,25 @@ static int check_path(const char *mount, const char *path, const char *const fil
 	}
 }
 
-int gr_helper_unfreezable(const struct gr_helper_caller *c, const struct gr_pool *pool, const char *account,
-			  struct gr_error **err)
+int gr_helper_freezer_file(uid_t uid, gid_t gid, char *file, size_t size, struct gr_error **err)
 {
 	static const char *const v2_files[] = { "cgroup.freeze", "cgroup.procs", NULL };
 	static const char *const v1_files[] = { "freezer.state", NULL };
 	_cleanup_free_ char *text = NULL;
 	_cleanup_free_ gid_t *groups = NULL;
-	struct who w = { .uid = c->uid, .gid = c->gid };
+	struct who w = { .uid = uid, .gid = gid };
 	const char *v2 = NULL;
-	const char *other = NULL;
-	char why[2 * GR_NAME_MAX + 64];
 	char *save = NULL;
 	int r = 0;
 
-	for (size_t i = 0; i < pool->naccounts && !other; i++)
-		if (strcmp(pool->accounts[i], account))
-			other = pool->accounts[i];
-	if (!other)
-		return 0;   /* frozen, it would stall only its own account */
-	snprintf(why, sizeof(why), "pool %s, which account %s shares", pool->name, other);
 	w.ngroups = getgroups(0, NULL);
 	w.groups = w.ngroups > 0 ? calloc((size_t)w.ngroups, sizeof(gid_t)) : NULL;
 	groups = w.groups;
 	if (w.ngroups < 0 || (w.ngroups > 0 && (!w.groups || (w.ngroups = getgroups(w.ngroups, w.groups)) < 0)))
-		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, errno ? errno : ENOMEM, "getgroups");
+		return gr_error_sys(err, errno ? errno : ENOMEM, "getgroups");
 	r = gr_read_file_at(AT_FDCWD, "/proc/self/cgroup", &text, NULL, NULL);
 	if (r < 0)
-		return gr_helper_fail(err, GR_HELPER_EXIT_FAILED, -r, "read /proc/self/cgroup");
+		return gr_error_sys(err, -r, "read /proc/self/cgroup");
 	if (mounted("/sys/fs/cgroup", CGROUP2_SUPER_MAGIC))
 		v2 = "/sys/fs/cgroup";
 	else if (mounted("/sys/fs/cgroup/unified", CGROUP2_SUPER_MAGIC))
@@ -144,11 +134,38 @@ int gr_helper_unfreezable(const struct gr_helper_caller *c, const struct gr_pool
 				freezer = true;
 		}
 		if (!strcmp(line, "0") && !*ctl && v2)
-			r = check_path(v2, path, v2_files, &w, why, err);
+			r = check_path(v2, path, v2_files, &w, file, size, err);
 		else if (freezer && mounted("/sys/fs/cgroup/freezer", CGROUP_SUPER_MAGIC))
-			r = check_path("/sys/fs/cgroup/freezer", path, v1_files, &w, why, err);
-		if (r < 0)
+			r = check_path("/sys/fs/cgroup/freezer", path, v1_files, &w, file, size, err);
+		if (r != 0)
 			return r;
 	}
+	return 0;
+}
+
+int gr_helper_unfreezable(const struct gr_helper_caller *c, const struct gr_pool *pool, const char *account,
+			  struct gr_error **err)
+{
+	const char *other = NULL;
+	char file[PATH_MAX + 32];
+	int r;
+
+	for (size_t i = 0; i < pool->naccounts && !other; i++)
+		if (strcmp(pool->accounts[i], account))
+			other = pool->accounts[i];
+	if (!other)
+		return 0;   /* frozen, it would stall only its own account */
+	r = gr_helper_freezer_file(c->uid, c->gid, file, sizeof(file), err);
+	if (r < 0) {
+		/* a cgroup too deep to check is refused like one the caller can write */
+		if (err && *err)
+			(*err)->code = r == -ENAMETOOLONG ? GR_HELPER_EXIT_REFUSED : GR_HELPER_EXIT_FAILED;
+		return r;
+	}
+	if (r > 0)
+		return gr_helper_fail(err, GR_HELPER_EXIT_REFUSED, EPERM,
+				      "uid %u can write %s: it could freeze this helper while it holds the locks of "
+				      "pool %s, which account %s shares (give the account a pool of its own, or run "
+				      "it in a cgroup it cannot write)", (unsigned)c->uid, file, pool->name, other);
 	return 0;
 }

@@ -226,6 +226,14 @@ int gr_helper_act(const struct gr_helper_caller *caller, const struct gr_helper_
  * (exit 71). */
 int gr_helper_leave(const struct gr_helper_caller *caller, struct gr_error **err);
 
+/* S36 (helper-shield.c): the first file of this process's cgroup, or of an
+ * ancestor (v2: cgroup.freeze, cgroup.procs; v1: freezer.state), that uid
+ * (with gid and this process's supplementary groups) could write, and so
+ * freeze the process or move it where it could: 1, the file's path in
+ * file; 0 when there is none. The helper refuses such a caller for a pool
+ * shared with another account; `gridrun check` reports it to the account. */
+int gr_helper_freezer_file(uid_t uid, gid_t gid, char *file, size_t size, struct gr_error **err);
+
 /* The caller's side (helper-client.c): run the helper at $GRIDRUN_HELPER,
  * else GR_HELPER_PATH; its failure line becomes err's message. */
 const char *gr_helper_path(void);
