@@ -72,7 +72,7 @@ static int shared_pools(FILE *out, const struct gr_config *cfg, struct gr_error 
 			if (p->naccounts < 2)
 				continue;
 			snprintf(name, sizeof(name), "pool %s", p->name);
-			fprintf(out, ITEM "shared by %zu accounts: their helper refuses it to a caller that can "
+			fprintf(out, ITEM "by %zu accounts: their helper refuses it to a caller that can "
 				"write the freezer of its cgroup (cgroup.freeze, cgroup.procs, freezer.state); "
 				"`gridrun check` run by an account where its jobs start tells\n", name, "shared",
 				p->naccounts);
@@ -96,10 +96,10 @@ static int shared_pools(FILE *out, const struct gr_config *cfg, struct gr_error 
 		}
 		snprintf(name, sizeof(name), "pool %s", p->name);
 		if (frz < 0)
-			fprintf(out, ITEM "shared with account %s; whether this cgroup can be frozen by uid %u is "
+			fprintf(out, ITEM "with account %s; whether this cgroup can be frozen by uid %u is "
 				"unknown: %s\n", name, "unknown", other, (unsigned)uid, file);
 		else if (frz == 0)
-			fprintf(out, ITEM "shared with account %s; uid %u cannot freeze this cgroup: helper mode "
+			fprintf(out, ITEM "with account %s; uid %u cannot freeze this cgroup: helper mode "
 				"may lease here\n", name, "shared", other, (unsigned)uid);
 		else {
 			fprintf(out, ITEM "uid %u can write %s: gridrun-helper refuses this pool here, as it could "

@@ -107,6 +107,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsstat.h"
 #include "lease-int.h"
 #include "util.h"
 
@@ -472,13 +473,60 @@ static bool below_fuse(const char *text, const char *mp, char *fmp, size_t size)
 	return false;
 }
 
+/* The type of the file system with device maj:min in mountinfo text, into
+ * type; false if no line has it. */
+static bool type_by_dev(const char *text, unsigned maj, unsigned min, char *type, size_t size)
+{
+	for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		const char *dash = strstr(line, " - "), *end = strchr(line, '\n');
+		unsigned a, b;
+
+		if (!dash || (end && dash > end) || sscanf(line, "%*s %*s %u:%u", &a, &b) != 2 || a != maj || b != min ||
+		    sscanf(dash + 3, "%31s", type) != 1 || size < 32)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/* Whether a walk from rootfd, pid's root, could ask a FUSE daemon (S36):
+ * its root is on FUSE, or on a file system we cannot tell. mountinfo
+ * leaves out a mount whose root is above the process's (a chroot below a
+ * mount's root), so that mount is told by its device, in the process's
+ * mountinfo text or in ours (a copy in another namespace shares the
+ * superblock); its statx is answered from the cache (fsstat.h). The type
+ * (or why not) into type. */
+static bool root_unaskable(int rootfd, const char *text, char *type, size_t size)
+{
+	_cleanup_free_ char *ours = NULL;
+	struct gr_fs_here h;
+	struct statx st;
+
+	if (gr_fs_here_in(rootfd, text, &h) == 0) {
+		snprintf(type, size, "%s", h.type);
+		return h.fuse;
+	}
+	if (statx(rootfd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &st) < 0) {
+		snprintf(type, size, "statx: %s", strerror(errno));
+		return true;
+	}
+	if (!type_by_dev(text, st.stx_dev_major, st.stx_dev_minor, type, size) &&
+	    (gr_read_file_at(AT_FDCWD, "/proc/self/mountinfo", &ours, NULL, NULL) < 0 ||
+	     !type_by_dev(ours, st.stx_dev_major, st.stx_dev_minor, type, size))) {
+		snprintf(type, size, "device %u:%u, in no mountinfo", st.stx_dev_major, st.stx_dev_minor);
+		return true;
+	}
+	return !strcmp(type, "fuse") || !strcmp(type, "fuseblk") || !strncmp(type, "fuse.", 5);
+}
+
 /* The nsfs mounts of pid's mount namespace; a range's one is noted in why. */
 static void scan_mounts(struct ns_scan *s, pid_t pid, const char *dir)
 {
 	_cleanup_free_ char *text = NULL, *all = NULL;
 	_cleanup_close_ int rootfd = -1;
 	char path[300];
-	char *line, *save = NULL;
+	char *line, *save = NULL, rtype[64] = "";
+	bool unaskable = false;
 
 	snprintf(path, sizeof(path), "%s/mountinfo", dir);
 	if (gr_read_file_at(s->procfd, path, &text, NULL, NULL) < 0 || !(all = strdup(text)))
@@ -506,6 +554,13 @@ static void scan_mounts(struct ns_scan *s, pid_t pid, const char *dir)
 		if (rootfd < 0) {
 			snprintf(path, sizeof(path), "%s/root", dir);
 			rootfd = openat(s->procfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			unaskable = rootfd >= 0 && root_unaskable(rootfd, all, rtype, sizeof(rtype));
+		}
+		if (unaskable) {
+			note_why(s, "cannot tell whether the nsfs mount in the mount namespace of pid %d at `%.100s` "
+				 "keeps its user namespace: that process's root is on a file system gridrun does "
+				 "not ask (%.60s)", (int)pid, mp, rtype);
+			continue;
 		}
 		fd = rootfd >= 0 ? (int)syscall(SYS_openat2, rootfd, mp, &how, sizeof(how)) : -1;
 		r = fd >= 0 && fd_ino(fd) == ino ? judge_fd(s, fd) : -EACCES;

@@ -184,6 +184,7 @@ struct ns_case {
 	struct _test_data_pool *self;
 	struct gr_lease *a;
 	const char *dir;
+	bool chroot;            /* the lingerer's root: dir/GT_FUSE_SUBDIR */
 };
 
 /* a process of the range's user namespace (mapped as gridrun maps it) until killed */
@@ -192,8 +193,9 @@ static int job_setup(int ready, void *arg)
 	return prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || unshare(CLONE_NEWUSER) < 0 ? 1 : 0;
 }
 
-/* the pilot keeps the job's namespace by a bind mount at arg (in a mount
- * namespace of its own, below the FUSE mount, whose daemon answers then) */
+/* the pilot keeps the job's namespace by a bind mount at arg[1] (in a mount
+ * namespace of its own, below the FUSE mount, whose daemon answers then),
+ * and, with arg[2], chroots there */
 static int lingerer_setup(int ready, void *arg)
 {
 	const char **where = arg;
@@ -210,6 +212,10 @@ static int lingerer_setup(int ready, void *arg)
 		return 1;
 	}
 	close(fd);
+	if (where[2] && (chroot(where[2]) < 0 || chdir("/") < 0)) {
+		fprintf(stderr, "lingerer: chroot %s: %s\n", where[2], strerror(errno));
+		return 1;
+	}
 	return 0;
 }
 
@@ -218,8 +224,8 @@ static int release_past_nsfs(void *arg)
 	struct ns_case *c = arg;
 	struct gt_fuse_daemon d;
 	struct gr_error *err = NULL;
-	const char *where[2];
-	char map[64], ns[64], x[300];
+	const char *where[3], *want;
+	char map[64], ns[64], x[320], sub[300];
 	pid_t job, lingerer;
 	int r;
 
@@ -235,19 +241,26 @@ static int release_past_nsfs(void *arg)
 		close(fd);
 	}
 	snprintf(ns, sizeof(ns), "/proc/%d/ns/user", (int)job);
-	snprintf(x, sizeof(x), "%s/x", c->dir);
+	snprintf(sub, sizeof(sub), "%s/%s", c->dir, GT_FUSE_SUBDIR);
+	snprintf(x, sizeof(x), "%s/x", c->chroot ? sub : c->dir);
 	where[0] = ns;
 	where[1] = x;
+	where[2] = c->chroot ? sub : NULL;
 	lingerer = gt_fork_ready(lingerer_setup, where);
 	kill(job, SIGKILL);
 	waitpid(job, NULL, 0);
 	/* from here on the daemon never answers; x is cached for no time */
 	gt_fuse_stop(&d);
 	r = gr_lease_release(c->self->pool, c->a, &err);
-	if (r != 1 || !strstr(err ? err->msg : "", gt_f("cannot tell whether the nsfs mount in the mount namespace "
-							"of pid %d at `%s` keeps its user namespace: it is "
-							"below a FUSE mount at `%s`, which gridrun does not ask",
-							(int)lingerer, x, c->dir))) {
+	if (c->chroot)
+		want = gt_f("cannot tell whether the nsfs mount in the mount namespace of pid %d at `/x` keeps its "
+			    "user namespace: that process's root is on a file system gridrun does not ask (fuse)",
+			    (int)lingerer);
+	else
+		want = gt_f("cannot tell whether the nsfs mount in the mount namespace of pid %d at `%s` keeps its "
+			    "user namespace: it is below a FUSE mount at `%s`, which gridrun does not ask",
+			    (int)lingerer, x, c->dir);
+	if (r != 1 || !strstr(err ? err->msg : "", want)) {
 		fprintf(stderr, "release: %d %s\n", r, err ? err->msg : "");
 		return 12;
 	}
@@ -267,6 +280,27 @@ TEST_F_TIMEOUT(pool, S36_a_fuse_mount_above_an_nsfs_mount_does_not_hang_the_name
 {
 	struct gr_error *err = NULL;
 	struct ns_case c = { .self = self };
+	struct gr_lease a;
+	char *dir = strdup(gt_f("%s/fz", self->dir));
+
+	configure(_metadata, self, 1, 0);
+	gt_mkdirs(dir, 0755, PILOT, PILOT);
+	ASSERT_EQ(0, gr_lease_acquire(self->pool, "atlas001", "a", getpid(), &a, &err));
+	c.a = &a;
+	c.dir = dir;
+	EXPECT_EQ(0, gt_fuse_bounded(release_past_nsfs, &c)) TH_LOG("-1: still waiting after %d ms", BOUND_MS);
+	free(dir);
+}
+
+/* The same with the pilot's lingerer chrooted into a directory of the FUSE
+ * mount: its mountinfo leaves that mount out (its root lies above the
+ * process's), so the prefix rule above sees no FUSE mount, and the walk
+ * from its root would look `x` up there. Its root's file system is told by
+ * its device instead, and not walked. */
+TEST_F_TIMEOUT(pool, S36_a_lingerer_chrooted_inside_a_fuse_mount_does_not_hang_the_namespace_scan, 60)
+{
+	struct gr_error *err = NULL;
+	struct ns_case c = { .self = self, .chroot = true };
 	struct gr_lease a;
 	char *dir = strdup(gt_f("%s/fz", self->dir));
 

@@ -444,7 +444,7 @@ static void check_tells(struct __test_metadata *_metadata, const struct gt_world
 	EXPECT_NE(NULL, strstr(here, want)) TH_LOG("%s", here);
 	EXPECT_EQ(0, st_here) TH_LOG("%s", here);
 
-	EXPECT_NE(NULL, strstr(asroot, "\n  pool shared                    shared     shared by 2 accounts: "
+	EXPECT_NE(NULL, strstr(asroot, "\n  pool shared                    shared     by 2 accounts: "
 			       "their helper refuses it to a caller that can write the freezer of its cgroup"))
 		TH_LOG("%s", asroot);
 	EXPECT_EQ(0, st_root) TH_LOG("%s", asroot);

@@ -10,7 +10,8 @@
  * the file system waits; closing the fd (the last one) or a fatal signal to
  * the waiter ends the wait. No libfuse needed. gt_fuse_answer() answers for
  * a while: a root directory holding one file, every name it is asked for,
- * cached for no time (so each later lookup asks again), until gt_fuse_stop().
+ * but GT_FUSE_SUBDIR, a directory (holding the same), all cached for no
+ * time (so each later lookup asks again), until gt_fuse_stop().
  */
 #ifndef GRIDRUN_GT_FUSE_H
 #define GRIDRUN_GT_FUSE_H
@@ -60,9 +61,12 @@ struct gt_fuse_daemon {
 	pthread_t thread;
 };
 
+/* node 3 is a directory too (GT_FUSE_SUBDIR), every other name a file */
+#define GT_FUSE_SUBDIR "sub"
+
 static inline void gt_fuse_attr(struct fuse_attr *a, uint64_t ino)
 {
-	*a = (struct fuse_attr){ .ino = ino, .mode = ino == FUSE_ROOT_ID ? S_IFDIR | 0755 : S_IFREG | 0644,
+	*a = (struct fuse_attr){ .ino = ino, .mode = ino == FUSE_ROOT_ID || ino == 3 ? S_IFDIR | 0755 : S_IFREG | 0644,
 				 .nlink = 1, .uid = GT_PILOT, .gid = GT_PILOT };
 }
 
@@ -108,9 +112,9 @@ static inline void *gt_fuse_serve(void *arg)
 			len += sizeof(out.init);
 			break;
 		case FUSE_LOOKUP:
-			out.entry.nodeid = 2;
+			out.entry.nodeid = (size_t)n > sizeof(*h) && !strcmp(in + sizeof(*h), GT_FUSE_SUBDIR) ? 3 : 2;
 			out.entry.generation = 1;
-			gt_fuse_attr(&out.entry.attr, 2);
+			gt_fuse_attr(&out.entry.attr, out.entry.nodeid);
 			len += sizeof(out.entry);
 			break;
 		case FUSE_GETATTR:
