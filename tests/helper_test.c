@@ -637,9 +637,9 @@ static void r2(struct __test_metadata *_metadata, const struct gt_world *w)
 	char *gc[] = { (char *)gt_gridrun(), "gc", NULL };
 	struct gt_result res = { 0 };
 	unsigned char rnd[64];
-	bool alive[64];
-	pid_t pid[64];
-	const int n = 64;
+	bool alive[GT_R2_MAX];
+	pid_t pid[GT_R2_MAX];
+	const int n = gt_r2_jobs();
 	int killed = 0;
 
 	for (int i = 0; i < n; i++) {
@@ -760,7 +760,7 @@ FIXTURE_TEARDOWN(slow) {}
 
 TEST_F_TIMEOUT(slow, R2_helper_mode_64_concurrent_starts_with_random_kills, 900)
 {
-	in_world(_metadata, 64, r2);
+	in_world(_metadata, (unsigned)gt_r2_jobs(), r2);
 }
 
 TEST_HARNESS_MAIN

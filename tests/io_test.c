@@ -33,7 +33,7 @@
  * by far, even under the guest's software emulation (whose loop device
  * wrote at 4.3 to 6 MiB/s on some CI runs) */
 #define RATE (1 * MIB)
-#define DIO_MIB 8
+#define DIO_MIB 4
 
 FIXTURE(io) {
 	char *dir, *state, *img, *mnt, *sbx, *rec;

@@ -222,11 +222,11 @@ static int check_disjoint(struct __test_metadata *_metadata, struct _test_data_p
  * random supervisors SIGKILLed; the live maps stay disjoint, nothing leaks. */
 TEST_F_TIMEOUT(pool, R2_concurrent_starts_with_random_kills_leak_nothing, 900)
 {
-	const int n = 64;
-	bool alive[64];
-	pid_t pid[64];
+	const int n = gt_r2_jobs();
+	bool alive[GT_R2_MAX];
+	pid_t pid[GT_R2_MAX];
 	char *spec, *want;
-	unsigned char rnd[64];
+	unsigned char rnd[GT_R2_MAX];
 
 	configure(self, (unsigned)n);
 	for (int i = 0; i < n; i++) {

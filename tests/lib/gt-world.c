@@ -172,6 +172,14 @@ void gt_become(uid_t uid)
 		_exit(97);
 }
 
+int gt_r2_jobs(void)
+{
+	const char *e = getenv("GRIDRUN_R2_JOBS");
+	int n = e && *e ? atoi(e) : GT_R2_MAX;
+
+	return n < 8 ? 8 : n > GT_R2_MAX ? GT_R2_MAX : n;
+}
+
 int gt_r2_finish(const char *dir, const pid_t *pid, const bool *alive, int n)
 {
 	int bad = 0;

@@ -43,6 +43,11 @@ int gt_world_run(unsigned ranges, bool filecaps, void (*fn)(void *arg, const str
  * job r2-I go (touch DIR/execute/r2-I/go) and wait for it (0); returns how
  * many ended otherwise. */
 int gt_r2_finish(const char *dir, const pid_t *pid, const bool *alive, int n);
+/* R2's number of concurrent starts, a full pool's worth: $GRIDRUN_R2_JOBS
+ * (8 to GT_R2_MAX), else GT_R2_MAX (tests/vm/lane.t asks for fewer: each
+ * start is slow under software emulation). */
+#define GT_R2_MAX 64
+int gt_r2_jobs(void);
 /* printf into one of 8 static buffers, for expected strings */
 const char *gt_f(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* setresuid/setresgid to uid (groups dropped), dumpable as an exec'd process is. */

@@ -58,13 +58,17 @@ echo "gridrun-vm: subtree $(cat /sys/fs/cgroup/cgroup.subtree_control)"
 exec "$GRIDRUN_SRC/tests/run-prove" --timer --merge "$@" 2>&1
 EOF
 ENVS=(-e "GRIDRUN=$GR" -e "GRIDRUN_SRC=$SRC" -e "GRIDRUN_BUILD=$BUILD" -e GRIDRUN_IN_VM=1)
-for v in GRIDRUN_ALLOW_SKIP GT_VERBOSE GRIDRUN_SIGNAL_RUNS; do
+for v in GRIDRUN_ALLOW_SKIP GT_VERBOSE GRIDRUN_SIGNAL_RUNS GRIDRUN_R2_JOBS; do
 	if [ -n "${!v+x}" ]; then ENVS+=(-e "$v=${!v}"); fi
 done
 # lifecycle_test's signals during the teardown: 500 runs on the host, 150
 # here (each is ~0.3 s under software emulation; the v2 teardown they check
 # is met in every run), unless the caller says otherwise
 if [ -z "${GRIDRUN_SIGNAL_RUNS+x}" ]; then ENVS+=(-e GRIDRUN_SIGNAL_RUNS=150); fi
+# R2 (pool_gc_test, helper_test): a full pool's worth of concurrent starts
+# with random kills, 64 on the host, a pool of 32 here (the lane's two
+# longest files; the v2 cgroup work each start does is met by any of them)
+if [ -z "${GRIDRUN_R2_JOBS+x}" ]; then ENVS+=(-e GRIDRUN_R2_JOBS=32); fi
 
 # Progress for whoever watches make check: file names and verdicts only.
 progress() {
