@@ -481,9 +481,9 @@ static bool type_by_dev(const char *text, unsigned maj, unsigned min, char *type
 		const char *dash = strstr(line, " - "), *end = strchr(line, '\n');
 		unsigned a, b;
 
-		if (!dash || (end && dash > end) || sscanf(line, "%*s %*s %u:%u", &a, &b) != 2 || a != maj || b != min ||
-		    sscanf(dash + 3, "%31s", type) != 1 || size < 32)
+		if (!dash || (end && dash > end) || sscanf(line, "%*s %*s %u:%u", &a, &b) != 2 || a != maj || b != min)
 			continue;
+		snprintf(type, size, "%.*s", (int)strcspn(dash + 3, " \n"), dash + 3);
 		return true;
 	}
 	return false;
