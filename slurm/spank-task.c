@@ -188,7 +188,10 @@ static char *make_spec(const struct gr_slurm_plan *plan, const struct task_msg *
 
 /* The sandbox a leased range gets (handed over to it by root's gridrun)
  * must be the user's own: never a directory of someone else that the user
- * can name. Reached without symlinks. */
+ * can name. Reached without symlinks. The checked directory (an O_PATH fd)
+ * goes to gridrun as --sandbox-fd: the user may rename directories on the
+ * path (their own tree) between this check and gridrun's open, and gridrun
+ * then refuses rather than hand over what the path names by then. */
 static int check_sandbox(const struct gr_slurm_plan *plan, const char *cwd, int errfd)
 {
 	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
@@ -202,7 +205,7 @@ static int check_sandbox(const struct gr_slurm_plan *plan, const char *cwd, int 
 	if (st.st_uid != plan->uid)
 		return dprintf(errfd, "gridrun_spank: the working directory `%s` (the sandbox) is not %s's own "
 			       "(owner uid %u)\n", cwd, plan->user, (unsigned)st.st_uid), -1;
-	return 0;
+	return TAKE_FD(fd);
 }
 
 static int move_high(int fd)
@@ -210,20 +213,23 @@ static int move_high(int fd)
 	return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 10);
 }
 
-/* Child: gridrun run with stdio 0-2, the record as fd 3 and the spec as fd 4. */
-static void exec_gridrun(const struct gr_slurm_plan *plan, const struct task_msg *t, int rec, int spec)
+/* Child: gridrun run with stdio 0-2, the record as fd 3, the spec as fd 4
+ * and the checked sandbox (a pool's, sandbox >= 0) as fd 5. */
+static void exec_gridrun(const struct gr_slurm_plan *plan, const struct task_msg *t, int rec, int spec, int sandbox)
 {
-	int fds[5] = { move_high(t->fd[0]), move_high(t->fd[1]), move_high(t->fd[2]), move_high(rec), move_high(spec) };
+	int fds[6] = { move_high(t->fd[0]), move_high(t->fd[1]), move_high(t->fd[2]), move_high(rec), move_high(spec),
+		       move_high(sandbox) };
+	int nfd = sandbox >= 0 ? 6 : 5;
 	char grace[32], spec_name[96];
 	char *env[] = { (char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", grace, NULL };
-	const char *argv[10];
+	const char *argv[12];
 	int n = 0;
 	sigset_t none;
 
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < nfd; i++)
 		if (fds[i] < 0 || dup2(fds[i], i) < 0)
 			_exit(GR_EXIT_ERROR);
-	syscall(SYS_close_range, 5, ~0U, 0);
+	syscall(SYS_close_range, nfd, ~0U, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	set_job_signals(SIG_DFL);
 	sigemptyset(&none);
@@ -243,6 +249,10 @@ static void exec_gridrun(const struct gr_slurm_plan *plan, const struct task_msg
 	}
 	argv[n++] = "--spec-name";
 	argv[n++] = spec_name;
+	if (sandbox >= 0) {
+		argv[n++] = "--sandbox-fd";
+		argv[n++] = "5";
+	}
 	argv[n++] = "/dev/fd/4";
 	argv[n] = NULL;
 	execve(plan->gridrun, (char **)argv, env);
@@ -284,7 +294,7 @@ static void __attribute__((noreturn)) runner_main(const struct gr_slurm_plan *pl
 {
 	struct task_msg t = { .fd = { -1, -1, -1 } };
 	_cleanup_free_ char *spec = NULL, *rec = NULL;
-	int specfd, recfd, r, status;
+	int specfd, recfd, sandbox = -1, r, status;
 	json_t *o, *sig;
 	struct stat st;
 	pid_t pid;
@@ -299,7 +309,7 @@ static void __attribute__((noreturn)) runner_main(const struct gr_slurm_plan *pl
 		_exit(GR_EXIT_ERROR);   /* slurmstepd's own error is the task's */
 	if (r < 0)
 		runner_fail(t.fd[2], "bad hand-over from the task", -r);
-	if (plan->pool && check_sandbox(plan, t.cwd, t.fd[2]) < 0)
+	if (plan->pool && (sandbox = check_sandbox(plan, t.cwd, t.fd[2])) < 0)
 		_exit(GR_EXIT_ERROR);
 	spec = make_spec(plan, &t);
 	specfd = memfd_create("gridrun-slurm-spec", MFD_CLOEXEC);
@@ -311,7 +321,7 @@ static void __attribute__((noreturn)) runner_main(const struct gr_slurm_plan *pl
 	if (pid < 0)
 		runner_fail(t.fd[2], "fork", errno);
 	if (pid == 0)
-		exec_gridrun(plan, &t, recfd, specfd);
+		exec_gridrun(plan, &t, recfd, specfd, sandbox);
 	status = wait_for(pid);
 	if (fstat(recfd, &st) < 0 || st.st_size <= 0 || st.st_size > (1 << 20) || !(rec = malloc(st.st_size + 1)) ||
 	    pread(recfd, rec, st.st_size, 0) != st.st_size)

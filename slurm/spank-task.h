@@ -29,7 +29,11 @@
  * The runner builds the spec (process = what the task sent; sandbox and
  * process.cwd = the task's cwd; job_id slurm-JOB.STEP.TASK; record to
  * fd:3, a memfd) and hands it to gridrun as /dev/fd/4 of a memfd: no file a
- * user could write is ever read as a spec. After gridrun exits it reads the
+ * user could write is ever read as a spec. With a pool the cwd must be the
+ * user's own directory, reached without symlinks; the directory it checked
+ * goes to gridrun as fd 5 (run --sandbox-fd 5), and gridrun hands over
+ * nothing if the path names another one by then (the user renamed a
+ * directory on it: a race the user can run in their own tree). After gridrun exits it reads the
  * record, stores it (as root, by dir fd, in a root-owned directory) and exits
  * so that the task can mirror it. A failure of its own: one line
  * `gridrun_spank: ...` on the task's stderr, exit 125.

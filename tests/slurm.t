@@ -108,7 +108,7 @@ PIDS="$PIDS $!"
 /usr/sbin/slurmd -D -f "$T/slurm.conf" -N localhost >"$T/log/slurmd.out" 2>&1 &
 PIDS="$PIDS $!"
 
-echo "1..18"
+echo "1..19"
 i=0
 until sinfo -h -o %T 2>/dev/null | grep -q idle || [ $i -ge 100 ]; do sleep 0.2; i=$((i + 1)); done
 check "the one-node cluster is up" "sinfo -h -o %T | grep -q idle" "$T/log/slurmctld.log" "$T/log/slurmd.log"
@@ -216,6 +216,27 @@ as_user "$T/work/other" srun --gridrun sh -c 'touch pwned' >/dev/null 2>"$T/err5
 rc=$?
 check "a working directory the user does not own is refused: one line, exit 125, nothing written" \
 	"[ $rc = 125 ] && grep -q \"gridrun_spank: the working directory \\\`$T/work/other\\\` (the sandbox) is not grslurm's own\" $T/err5 && [ ! -e $T/work/other/pwned ]" "$T/err5"
+
+# 5b. the directory the runner checked is the one gridrun hands over: the
+# user renames a directory on the path (their own tree) after the check and
+# links another user's directory in its place. A wrapper as `gridrun`
+# does that rename right before gridrun runs: the race, won every time.
+UID2=$((UID1 + 1))
+mkdir -p "$T/work/u1/race/link/victim" "$T/work/bob/victim"
+chown -R $UID1:$UID1 "$T/work/u1/race"
+echo bob-secret >"$T/work/bob/victim/data"
+chown -R $UID2:$UID2 "$T/work/bob" && chmod 0700 "$T/work/bob/victim" && chmod 0600 "$T/work/bob/victim/data"
+printf '#!/bin/sh\nif [ "$1" = run ] && [ ! -L "%s" ]; then mv "%s" "%s.real" && ln -s "%s" "%s"; fi\nexec "%s" "$@"\n' \
+	"$T/work/u1/race/link" "$T/work/u1/race/link" "$T/work/u1/race/link" "$T/work/bob" "$T/work/u1/race/link" \
+	"$GRIDRUN" >"$T/swap-gridrun"
+chmod 0755 "$T/swap-gridrun"
+plugstack gridrun="$T/swap-gridrun"
+as_user "$T/work/u1/race/link/victim" srun --gridrun sh -c 'cat data; touch pwned' >"$T/out5b" 2>"$T/err5b"
+rc=$?
+plugstack
+check "a sandbox renamed after the runner's owner check is refused: exit 125, the other user's directory untouched" \
+	"[ $rc = 125 ] && [ -L $T/work/u1/race/link ] && grep -q 'is not the directory the caller checked' $T/err5b && ! grep -q bob-secret $T/out5b && [ ! -e $T/work/bob/victim/pwned ] && [ \"\$(stat -c %u $T/work/bob/victim/data)\" = $UID2 ]" \
+	"$T/out5b" "$T/err5b" "$T/swap-gridrun"
 
 # 6. optin: without --gridrun the task runs as Slurm starts it
 as_user "$T/work/u1" srun sh -c 'cat /proc/self/uid_map' >"$T/out7" 2>&1
