@@ -225,12 +225,12 @@ static void exec_gridrun(const struct gr_slurm_plan *plan, const struct task_msg
 	const char *argv[12];
 	int n = 0;
 	sigset_t none;
+	pid_t runner = getppid();
 
 	for (int i = 0; i < nfd; i++)
 		if (fds[i] < 0 || dup2(fds[i], i) < 0)
 			_exit(GR_EXIT_ERROR);
 	syscall(SYS_close_range, nfd, ~0U, 0);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	set_job_signals(SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -239,6 +239,12 @@ static void exec_gridrun(const struct gr_slurm_plan *plan, const struct task_msg
 		dprintf(2, "gridrun_spank: cannot become uid %u: %s\n", (unsigned)plan->uid, strerror(errno));
 		_exit(GR_EXIT_ERROR);
 	}
+	/* after the ids: changing them clears the parent-death signal, and a
+	 * one-uid gridrun left running when its user kills the task (and so
+	 * the runner) would be reparented out of the step, its job with it
+	 * (proctrack/linuxproc tracks the step by parentage) */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != runner)
+		_exit(GR_EXIT_ERROR);
 	snprintf(grace, sizeof(grace), "GRIDRUN_KILL_GRACE=%u", plan->grace);
 	snprintf(spec_name, sizeof(spec_name), "<gridrun_spank spec of %s>", plan->job_id);
 	argv[n++] = "gridrun";
@@ -327,11 +333,18 @@ static void __attribute__((noreturn)) runner_main(const struct gr_slurm_plan *pl
 	    pread(recfd, rec, st.st_size, 0) != st.st_size)
 		exit_like(status);      /* no record: gridrun could not run at all */
 	rec[st.st_size] = '\0';
-	if (plan->record_dir)
+	o = json_loads(rec, 0, NULL);
+	/* one-uid mode: gridrun ran with the user's ids, and their other
+	 * processes can rewrite its fd 3 (/proc/PID/fd/3): root keeps a record
+	 * of this task, never another job's or what is no record at all */
+	if (plan->record_dir && json_is_object(o) &&
+	    !strcmp(json_string_value(json_object_get(o, "job_id")) ?: "", plan->job_id))
 		keep_record(plan, rec, st.st_size, t.fd[2]);
+	else if (plan->record_dir)
+		dprintf(t.fd[2], "gridrun_spank: the record gridrun wrote is not a JSON object with job_id %s, "
+			"not kept\n", plan->job_id);
 	/* gridrun's 128+N is undone from the record, not guessed from the code:
 	 * a job may exit 137 itself */
-	o = json_loads(rec, 0, NULL);
 	sig = json_object_get(o, "signal");
 	if (json_is_integer(sig) && json_integer_value(sig) > 0 && json_integer_value(sig) < NSIG &&
 	    strcmp(json_string_value(json_object_get(o, "reason")) ?: "", "exited"))

@@ -33,9 +33,12 @@
  * user's own directory, reached without symlinks; the directory it checked
  * goes to gridrun as fd 5 (run --sandbox-fd 5), and gridrun hands over
  * nothing if the path names another one by then (the user renamed a
- * directory on it: a race the user can run in their own tree). After gridrun exits it reads the
- * record, stores it (as root, by dir fd, in a root-owned directory) and exits
- * so that the task can mirror it. A failure of its own: one line
+ * directory on it: a race the user can run in their own tree). After
+ * gridrun exits the runner reads the record, stores it (as root, by dir fd,
+ * in a root-owned directory: only a JSON object naming this task's job, for
+ * in one-uid mode the user's other processes can rewrite gridrun's fd 3, and
+ * its figures are then the user's word) and exits so that the task can
+ * mirror it. A failure of its own: one line
  * `gridrun_spank: ...` on the task's stderr, exit 125.
  *
  * Signals: scancel signals every process of the step (proctrack/linuxproc:
@@ -43,7 +46,10 @@
  * ignore the catchable ones and wait: gridrun forwards TERM, kills what is
  * left after GRIDRUN_KILL_GRACE (the plugin's grace=, below KillWait) and
  * cleans up; whatever SIGKILL after KillWait leaves, job_epilog's
- * `gridrun gc` removes.
+ * `gridrun gc` removes. The runner dies with the task and gridrun with the
+ * runner (parent-death signals; gridrun's is set after its ids change, which
+ * would clear it): a user who kills their own task leaves nothing running
+ * outside the step, in one-uid mode either.
  */
 #ifndef GRIDRUN_SPANK_TASK_H
 #define GRIDRUN_SPANK_TASK_H

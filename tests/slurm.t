@@ -18,6 +18,7 @@ set -u
 gt_private_tmp "$T" "$SRC" "$BUILD" "$GRIDRUN" || exit 1
 unset GRIDRUN_STATE_DIR XDG_RUNTIME_DIR
 UID1=23471
+UID2=$((UID1 + 1))   # in no pool: one-uid mode
 FIRST=$((3000000000 + ($$ % 256) * 4194304))
 P=$((20000 + ($$ % 2000) * 2))
 PIDS=
@@ -36,6 +37,8 @@ trap stop EXIT
 mkdir "$T/etc" && cp -a /etc/. "$T/etc/" || exit 1
 echo "grslurm:x:$UID1:$UID1::/nonexistent:/bin/sh" >>"$T/etc/passwd"
 echo "grslurm:x:$UID1:" >>"$T/etc/group"
+echo "grslurm2:x:$UID2:$UID2::/nonexistent:/bin/sh" >>"$T/etc/passwd"
+echo "grslurm2:x:$UID2:" >>"$T/etc/group"
 mount --bind "$T/etc" /etc || exit 1
 
 mkdir -p "$T/munge" "$T/msock" "$T/state" "$T/spool" "$T/log" "$T/run" "$T/leases" "$T/records" "$T/work/u1" \
@@ -108,7 +111,7 @@ PIDS="$PIDS $!"
 /usr/sbin/slurmd -D -f "$T/slurm.conf" -N localhost >"$T/log/slurmd.out" 2>&1 &
 PIDS="$PIDS $!"
 
-echo "1..19"
+echo "1..20"
 i=0
 until sinfo -h -o %T 2>/dev/null | grep -q idle || [ $i -ge 100 ]; do sleep 0.2; i=$((i + 1)); done
 check "the one-node cluster is up" "sinfo -h -o %T | grep -q idle" "$T/log/slurmctld.log" "$T/log/slurmd.log"
@@ -221,7 +224,6 @@ check "a working directory the user does not own is refused: one line, exit 125,
 # user renames a directory on the path (their own tree) after the check and
 # links another user's directory in its place. A wrapper as `gridrun`
 # does that rename right before gridrun runs: the race, won every time.
-UID2=$((UID1 + 1))
 mkdir -p "$T/work/u1/race/link/victim" "$T/work/bob/victim"
 chown -R $UID1:$UID1 "$T/work/u1/race"
 echo bob-secret >"$T/work/bob/victim/data"
@@ -237,6 +239,30 @@ plugstack
 check "a sandbox renamed after the runner's owner check is refused: exit 125, the other user's directory untouched" \
 	"[ $rc = 125 ] && [ -L $T/work/u1/race/link ] && grep -q 'is not the directory the caller checked' $T/err5b && ! grep -q bob-secret $T/out5b && [ ! -e $T/work/bob/victim/pwned ] && [ \"\$(stat -c %u $T/work/bob/victim/data)\" = $UID2 ]" \
 	"$T/out5b" "$T/err5b" "$T/swap-gridrun"
+
+# 5c. one-uid mode (a user in no pool): the user kills their own task, so
+# the runner dies (its parent-death signal); gridrun, started with the
+# user's ids, must die with it, and its job, rather than go on outside the
+# step (reparented: proctrack/linuxproc no longer sees it)
+mkdir -p "$T/work/u2" && chown $UID2:$UID2 "$T/work/u2"
+(cd "$T/work/u2" && timeout -k 5 90 setpriv --reuid $UID2 --regid $UID2 --clear-groups \
+	srun --gridrun -J gr-orphan sh -c 'touch started; exec sleep 3003') >/dev/null 2>"$T/err5c" &
+sp=$!
+i=0; while [ ! -e "$T/work/u2/started" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+sup=; runner=
+for c in $(grep -la 'gridrun_spank spec of slurm-' /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
+	pp=$(awk '/^PPid:/ { print $2 }' /proc/$c/status 2>/dev/null)   # gridrun's, not its job's init
+	[ -n "$pp" ] && ! grep -qa 'gridrun_spank spec of slurm-' /proc/$pp/cmdline 2>/dev/null && sup=$c && runner=$pp
+done
+task=$(awk '/^PPid:/ { print $2 }' /proc/$runner/status 2>/dev/null)
+suid=$(awk '/^Uid:/ { print $2 }' /proc/$sup/status 2>/dev/null)
+[ -n "$task" ] && kill -9 "$task"
+wait $sp
+i=0; while grep -q 'sleep.3003' /proc/[0-9]*/cmdline 2>/dev/null && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
+left=$(grep -l 'sleep.3003' /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3 | tr '\n' ' ')
+check "one-uid mode: the user kills the task; gridrun (uid $suid) and its job end with the runner" \
+	"[ -n '$task' ] && [ '$suid' = $UID2 ] && [ -z '$left' ]" "$T/err5c"
+for p in $left $sup; do kill -9 "$p" 2>/dev/null; done
 
 # 6. optin: without --gridrun the task runs as Slurm starts it
 as_user "$T/work/u1" srun sh -c 'cat /proc/self/uid_map' >"$T/out7" 2>&1
