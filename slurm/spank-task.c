@@ -163,7 +163,7 @@ static json_t *strings(char **v)
 	return a;
 }
 
-static char *make_spec(const struct gr_slurm_plan *plan, const struct task_msg *t)
+static char *make_spec(const struct gr_slurm_plan *plan, const struct task_msg *t, mode_t job_umask)
 {
 	char host[HOST_NAME_MAX + 1] = "localhost";
 	json_t *o, *g;
@@ -179,8 +179,9 @@ static char *make_spec(const struct gr_slurm_plan *plan, const struct task_msg *
 	}
 	if (plan->profile)
 		json_object_set_new(g, "seccomp_profile", json_string(plan->profile));
-	o = json_pack("{s:s, s:{s:o, s:o, s:s}, s:s, s:o}", "ociVersion", "1.0.2", "process", "args",
-		      strings(t->argv), "env", strings(t->env), "cwd", t->cwd, "hostname", host, "gridrun", g);
+	o = json_pack("{s:s, s:{s:o, s:o, s:s, s:{s:i}}, s:s, s:o}", "ociVersion", "1.0.2", "process", "args",
+		      strings(t->argv), "env", strings(t->env), "cwd", t->cwd, "user", "umask", (int)job_umask,
+		      "hostname", host, "gridrun", g);
 	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return text;
@@ -301,10 +302,16 @@ static void __attribute__((noreturn)) runner_main(const struct gr_slurm_plan *pl
 	struct task_msg t = { .fd = { -1, -1, -1 } };
 	_cleanup_free_ char *spec = NULL, *rec = NULL;
 	int specfd, recfd, sandbox = -1, r, status;
+	mode_t job_umask;
 	json_t *o, *sig;
 	struct stat st;
 	pid_t pid;
 
+	/* slurmstepd set the user's umask (SLURM_UMASK, from srun's
+	 * environment) before it forked the task: it is the job's, not root's
+	 * gridrun's, whose state files and records (0644), lease and cgroup
+	 * directories would otherwise be made as the user chose */
+	job_umask = umask(022);
 	set_job_signals(SIG_IGN);
 	/* the task went (SIGKILL after KillWait): so does this one, and gridrun
 	 * with it (its own PDEATHSIG); job_epilog's gc removes what is left */
@@ -317,7 +324,7 @@ static void __attribute__((noreturn)) runner_main(const struct gr_slurm_plan *pl
 		runner_fail(t.fd[2], "bad hand-over from the task", -r);
 	if (plan->pool && (sandbox = check_sandbox(plan, t.cwd, t.fd[2])) < 0)
 		_exit(GR_EXIT_ERROR);
-	spec = make_spec(plan, &t);
+	spec = make_spec(plan, &t, job_umask);
 	specfd = memfd_create("gridrun-slurm-spec", MFD_CLOEXEC);
 	recfd = memfd_create("gridrun-slurm-record", MFD_CLOEXEC);
 	if (!spec || specfd < 0 || recfd < 0 || gr_write_all(specfd, spec, strlen(spec)) < 0 ||

@@ -111,7 +111,7 @@ PIDS="$PIDS $!"
 /usr/sbin/slurmd -D -f "$T/slurm.conf" -N localhost >"$T/log/slurmd.out" 2>&1 &
 PIDS="$PIDS $!"
 
-echo "1..20"
+echo "1..21"
 i=0
 until sinfo -h -o %T 2>/dev/null | grep -q idle || [ $i -ge 100 ]; do sleep 0.2; i=$((i + 1)); done
 check "the one-node cluster is up" "sinfo -h -o %T | grep -q idle" "$T/log/slurmctld.log" "$T/log/slurmd.log"
@@ -263,6 +263,15 @@ left=$(grep -l 'sleep.3003' /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3 | tr 
 check "one-uid mode: the user kills the task; gridrun (uid $suid) and its job end with the runner" \
 	"[ -n '$task' ] && [ '$suid' = $UID2 ] && [ -z '$left' ]" "$T/err5c"
 for p in $left $sup; do kill -9 "$p" 2>/dev/null; done
+
+# 5d. the user's umask (srun's SLURM_UMASK; slurmstepd sets it before it
+# forks the task, and so the runner) is the job's, not root's gridrun's:
+# the record root keeps stays 0644 under umask 077, the job gets 077
+as_user "$T/work/u1" sh -c 'umask 077; srun --gridrun sh -c "umask; touch umask-file"' >"$T/out5d" 2>"$T/err5d"
+uj=$(ls -t "$T"/records | head -1 | sed 's/slurm-\([0-9]*\)\..*/\1/')
+check "srun under umask 077: the job's umask is 0077, the record root keeps is still 0644" \
+	"grep -qx 0077 $T/out5d && [ \"\$(stat -c %a $T/records/slurm-$uj.0.0.json)\" = 644 ] && [ \"\$(stat -c %a $T/work/u1/umask-file)\" = 600 ]" \
+	"$T/out5d" "$T/err5d"
 
 # 6. optin: without --gridrun the task runs as Slurm starts it
 as_user "$T/work/u1" srun sh -c 'cat /proc/self/uid_map' >"$T/out7" 2>&1
