@@ -309,7 +309,7 @@ static void __attribute__((noreturn)) runner_main(const struct gr_slurm_plan *pl
 
 	/* slurmstepd set the user's umask (SLURM_UMASK, from srun's
 	 * environment) before it forked the task: it is the job's, not root's
-	 * gridrun's, whose state files and records (0644), lease and cgroup
+	 * gridrun's, whose records (0644), lease-dir parents and cgroup
 	 * directories would otherwise be made as the user chose */
 	job_umask = umask(022);
 	set_job_signals(SIG_IGN);
