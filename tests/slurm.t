@@ -249,17 +249,18 @@ mkdir -p "$T/work/u2" && chown $UID2:$UID2 "$T/work/u2"
 	srun --gridrun -J gr-orphan sh -c 'touch started; exec sleep 3003') >/dev/null 2>"$T/err5c" &
 sp=$!
 i=0; while [ ! -e "$T/work/u2/started" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-sup=; runner=
-for c in $(grep -la 'gridrun_spank spec of slurm-' /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
+sup=; runner=; task=
+for c in $(grep -la 'gridrun_spank spec of slur[m]-' /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
 	pp=$(awk '/^PPid:/ { print $2 }' /proc/$c/status 2>/dev/null)   # gridrun's, not its job's init
-	[ -n "$pp" ] && ! grep -qa 'gridrun_spank spec of slurm-' /proc/$pp/cmdline 2>/dev/null && sup=$c && runner=$pp
+	[ -n "$pp" ] && ! grep -qa 'gridrun_spank spec of slur[m]-' /proc/$pp/cmdline 2>/dev/null && sup=$c && runner=$pp
 done
-task=$(awk '/^PPid:/ { print $2 }' /proc/$runner/status 2>/dev/null)
+[ -n "$runner" ] && task=$(awk '/^PPid:/ { print $2 }' /proc/$runner/status 2>/dev/null)
 suid=$(awk '/^Uid:/ { print $2 }' /proc/$sup/status 2>/dev/null)
-[ -n "$task" ] && kill -9 "$task"
+# the task: the user's own process (the one slurmstepd waits for)
+[ -n "$task" ] && [ "$(awk '/^Uid:/ { print $2 }' /proc/$task/status 2>/dev/null)" = $UID2 ] && kill -9 "$task"
 wait $sp
-i=0; while grep -q 'sleep.3003' /proc/[0-9]*/cmdline 2>/dev/null && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
-left=$(grep -l 'sleep.3003' /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3 | tr '\n' ' ')
+i=0; while grep -q 'slee[p].3003' /proc/[0-9]*/cmdline 2>/dev/null && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
+left=$(grep -l 'slee[p].3003' /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3 | tr '\n' ' ')
 check "one-uid mode: the user kills the task; gridrun (uid $suid) and its job end with the runner" \
 	"[ -n '$task' ] && [ '$suid' = $UID2 ] && [ -z '$left' ]" "$T/err5c"
 for p in $left $sup; do kill -9 "$p" 2>/dev/null; done
