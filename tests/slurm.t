@@ -263,7 +263,8 @@ i=0; while grep -q 'slee[p].3003' /proc/[0-9]*/cmdline 2>/dev/null && [ $i -lt 5
 left=$(grep -l 'slee[p].3003' /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3 | tr '\n' ' ')
 check "one-uid mode: the user kills the task; gridrun (uid $suid) and its job end with the runner" \
 	"[ -n '$task' ] && [ '$suid' = $UID2 ] && [ -z '$left' ]" "$T/err5c"
-for p in $left $sup; do kill -9 "$p" 2>/dev/null; done
+for p in $left; do kill -9 "$p" 2>/dev/null; done
+[ -n "$sup" ] && grep -qa 'gridrun_spank spec of slur[m]-' /proc/$sup/cmdline 2>/dev/null && kill -9 "$sup"
 
 # 5d. the user's umask (srun's SLURM_UMASK; slurmstepd sets it before it
 # forks the task, and so the runner) is the job's, not root's gridrun's:
