@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <jansson.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,6 +268,36 @@ static void exec_gridrun(const struct gr_slurm_plan *plan, const struct task_msg
 	_exit(errno == ENOENT ? GR_EXIT_NOTFOUND : GR_EXIT_ERROR);
 }
 
+/* Wait for gridrun. If the task ends first (its end of sock closes: the
+ * user may kill their own task), end gridrun as scancel would: TERM, then
+ * KILL once the grace is over. The runner's PR_SET_PDEATHSIG cannot: the
+ * kernel sends it with the dying parent's credentials, and the task is the
+ * user's by then, not allowed to signal root; the runner and its job went
+ * on, reparented out of the step. */
+static int wait_gridrun(pid_t pid, int sock, unsigned grace)
+{
+	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd p[2] = { { .fd = pfd, .events = POLLIN }, { .fd = sock, .events = POLLIN } };
+	int timeout = -1, n;
+	char c;
+
+	while (pfd >= 0) {
+		n = poll(p, 2, timeout);
+		if ((n < 0 && errno != EINTR) || (n > 0 && p[0].revents))
+			break;
+		if (n == 0) {
+			kill(pid, SIGKILL);
+			break;
+		}
+		if (n > 0 && p[1].revents && ((p[1].revents & (POLLHUP | POLLERR)) || read(sock, &c, 1) <= 0)) {
+			kill(pid, SIGTERM);
+			p[1].fd = -1;
+			timeout = (int)(grace + 5) * 1000;
+		}
+	}
+	return wait_for(pid);
+}
+
 /* DIR/slurm-J.S.T.json, replaced atomically, by root through the dir's fd;
  * only a root-owned directory nobody else may write. */
 static void keep_record(const struct gr_slurm_plan *plan, const char *text, size_t len, int errfd)
@@ -313,11 +344,11 @@ static void __attribute__((noreturn)) runner_main(const struct gr_slurm_plan *pl
 	 * directories would otherwise be made as the user chose */
 	job_umask = umask(022);
 	set_job_signals(SIG_IGN);
-	/* the task went (SIGKILL after KillWait): so does this one, and gridrun
-	 * with it (its own PDEATHSIG); job_epilog's gc removes what is left */
+	/* only while the task is still root (slurmstepd's own failure before it
+	 * drops it): after that the kernel's check refuses the user's signal to
+	 * root, and wait_gridrun() watches the socket instead */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	r = recv_task(sock, &t);
-	close(sock);
 	if (r == -ENODATA)
 		_exit(GR_EXIT_ERROR);   /* slurmstepd's own error is the task's */
 	if (r < 0)
@@ -335,7 +366,7 @@ static void __attribute__((noreturn)) runner_main(const struct gr_slurm_plan *pl
 		runner_fail(t.fd[2], "fork", errno);
 	if (pid == 0)
 		exec_gridrun(plan, &t, recfd, specfd, sandbox);
-	status = wait_for(pid);
+	status = wait_gridrun(pid, sock, plan->grace);
 	if (fstat(recfd, &st) < 0 || st.st_size <= 0 || st.st_size > (1 << 20) || !(rec = malloc(st.st_size + 1)) ||
 	    pread(recfd, rec, st.st_size, 0) != st.st_size)
 		exit_like(status);      /* no record: gridrun could not run at all */

@@ -46,10 +46,13 @@
  * ignore the catchable ones and wait: gridrun forwards TERM, kills what is
  * left after GRIDRUN_KILL_GRACE (the plugin's grace=, below KillWait) and
  * cleans up; whatever SIGKILL after KillWait leaves, job_epilog's
- * `gridrun gc` removes. The runner dies with the task and gridrun with the
- * runner (parent-death signals; gridrun's is set after its ids change, which
- * would clear it): a user who kills their own task leaves nothing running
- * outside the step, in one-uid mode either.
+ * `gridrun gc` removes. The task keeps its end of the socketpair open until
+ * it ends: a user who kills their own task closes it, and the runner then
+ * ends gridrun as scancel would (TERM, KILL after the grace), so nothing
+ * goes on outside the step. (The runner's parent-death signal cannot: the
+ * kernel sends it with the dead task's credentials, the user's, which may
+ * not signal root.) gridrun dies with the runner (its parent-death signal,
+ * set after a one-uid gridrun's ids change, which would clear it).
  */
 #ifndef GRIDRUN_SPANK_TASK_H
 #define GRIDRUN_SPANK_TASK_H

@@ -111,7 +111,7 @@ PIDS="$PIDS $!"
 /usr/sbin/slurmd -D -f "$T/slurm.conf" -N localhost >"$T/log/slurmd.out" 2>&1 &
 PIDS="$PIDS $!"
 
-echo "1..21"
+echo "1..22"
 i=0
 until sinfo -h -o %T 2>/dev/null | grep -q idle || [ $i -ge 100 ]; do sleep 0.2; i=$((i + 1)); done
 check "the one-node cluster is up" "sinfo -h -o %T | grep -q idle" "$T/log/slurmctld.log" "$T/log/slurmd.log"
@@ -240,31 +240,38 @@ check "a sandbox renamed after the runner's owner check is refused: exit 125, th
 	"[ $rc = 125 ] && [ -L $T/work/u1/race/link ] && grep -q 'is not the directory the caller checked' $T/err5b && ! grep -q bob-secret $T/out5b && [ ! -e $T/work/bob/victim/pwned ] && [ \"\$(stat -c %u $T/work/bob/victim/data)\" = $UID2 ]" \
 	"$T/out5b" "$T/err5b" "$T/swap-gridrun"
 
-# 5c. one-uid mode (a user in no pool): the user kills their own task, so
-# the runner dies (its parent-death signal); gridrun, started with the
-# user's ids, must die with it, and its job, rather than go on outside the
-# step (reparented: proctrack/linuxproc no longer sees it)
+# 5c. the user kills their own task (its uid: allowed). The runner's
+# parent-death signal cannot reach root from the user's dead task, so the
+# runner watches the task's socket and ends gridrun (TERM, KILL after the
+# grace); gridrun's own parent-death signal ends a one-uid gridrun. Nothing
+# of the job may go on outside the step: a pool user, then one in no pool.
+orphan_test() { # UID DIR SECONDS NAME
+	rm -f "$2/started"
+	(cd "$2" && timeout -k 5 90 setpriv --reuid $1 --regid $1 --clear-groups \
+		srun --gridrun -J gr-orphan sh -c "touch started; exec sleep $3") >/dev/null 2>"$T/err5c" &
+	sp=$!
+	i=0; while [ ! -e "$2/started" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	sup=; runner=; task=
+	for c in $(grep -la 'gridrun_spank spec of slur[m]-' /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
+		pp=$(awk '/^PPid:/ { print $2 }' /proc/$c/status 2>/dev/null)   # gridrun's, not its job's init
+		[ -n "$pp" ] && ! grep -qa 'gridrun_spank spec of slur[m]-' /proc/$pp/cmdline 2>/dev/null && sup=$c && runner=$pp
+	done
+	[ -n "$runner" ] && task=$(awk '/^PPid:/ { print $2 }' /proc/$runner/status 2>/dev/null)
+	# the task: the user's own process (the one slurmstepd waits for)
+	[ -n "$task" ] && [ "$(awk '/^Uid:/ { print $2 }' /proc/$task/status 2>/dev/null)" = $1 ] && kill -9 "$task"
+	wait $sp
+	# (pgrep -f: grep's '.' matches no NUL, the separator of /proc/PID/cmdline)
+	i=0; while pgrep -f "^sleep $3\$" >/dev/null && [ $i -lt 75 ]; do sleep 0.2; i=$((i + 1)); done
+	left=$(pgrep -f "^sleep $3\$" | tr '\n' ' ')
+	check "$4: the user kills the task; gridrun and its job end within grace + 5 s" \
+		"[ -n '$task' ] && [ -n '$sup' ] && [ -z '$left' ]" "$T/err5c"
+	for p in $left; do kill -9 "$p" 2>/dev/null; done
+	[ -n "$sup" ] && grep -qa 'gridrun_spank spec of slur[m]-' /proc/$sup/cmdline 2>/dev/null && kill -9 "$sup"
+	[ -n "$runner" ] && grep -qa 'slurmstep[d]' /proc/$runner/cmdline 2>/dev/null && kill -9 "$runner"
+}
 mkdir -p "$T/work/u2" && chown $UID2:$UID2 "$T/work/u2"
-(cd "$T/work/u2" && timeout -k 5 90 setpriv --reuid $UID2 --regid $UID2 --clear-groups \
-	srun --gridrun -J gr-orphan sh -c 'touch started; exec sleep 3003') >/dev/null 2>"$T/err5c" &
-sp=$!
-i=0; while [ ! -e "$T/work/u2/started" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-sup=; runner=; task=
-for c in $(grep -la 'gridrun_spank spec of slur[m]-' /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
-	pp=$(awk '/^PPid:/ { print $2 }' /proc/$c/status 2>/dev/null)   # gridrun's, not its job's init
-	[ -n "$pp" ] && ! grep -qa 'gridrun_spank spec of slur[m]-' /proc/$pp/cmdline 2>/dev/null && sup=$c && runner=$pp
-done
-[ -n "$runner" ] && task=$(awk '/^PPid:/ { print $2 }' /proc/$runner/status 2>/dev/null)
-suid=$(awk '/^Uid:/ { print $2 }' /proc/$sup/status 2>/dev/null)
-# the task: the user's own process (the one slurmstepd waits for)
-[ -n "$task" ] && [ "$(awk '/^Uid:/ { print $2 }' /proc/$task/status 2>/dev/null)" = $UID2 ] && kill -9 "$task"
-wait $sp
-i=0; while grep -q 'slee[p].3003' /proc/[0-9]*/cmdline 2>/dev/null && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
-left=$(grep -l 'slee[p].3003' /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3 | tr '\n' ' ')
-check "one-uid mode: the user kills the task; gridrun (uid $suid) and its job end with the runner" \
-	"[ -n '$task' ] && [ '$suid' = $UID2 ] && [ -z '$left' ]" "$T/err5c"
-for p in $left; do kill -9 "$p" 2>/dev/null; done
-[ -n "$sup" ] && grep -qa 'gridrun_spank spec of slur[m]-' /proc/$sup/cmdline 2>/dev/null && kill -9 "$sup"
+orphan_test $UID1 "$T/work/u1" 3003 "pool mode"
+orphan_test $UID2 "$T/work/u2" 3004 "one-uid mode (a user in no pool)"
 
 # 5d. the user's umask (srun's SLURM_UMASK; slurmstepd sets it before it
 # forks the task, and so the runner) is the job's, not root's gridrun's:
@@ -308,11 +315,11 @@ while [ $i -lt 300 ]; do
 done
 scancel "$oj"; wait $sp
 i=0
-while [ $i -lt 100 ] && { ls /tmp/gridrun-$UID1 | grep -q "\.$oj\." || grep -q 'sleep.3001' /proc/[0-9]*/cmdline 2>/dev/null; }; do
+while [ $i -lt 100 ] && { ls /tmp/gridrun-$UID1 | grep -q "\.$oj\." || pgrep -f '^sleep 3001$' >/dev/null; }; do
 	sleep 0.1; i=$((i + 1))
 done
 check "scancel of an srun --container task: gridrun's job ends, its state entry goes" \
-	"[ $seen = yes ] && ! ls /tmp/gridrun-$UID1 | grep -q '\.$oj\.' && ! grep -q 'sleep.3001' /proc/[0-9]*/cmdline 2>/dev/null" \
+	"[ $seen = yes ] && ! ls /tmp/gridrun-$UID1 | grep -q '\.$oj\.' && ! pgrep -f '^sleep 3001\$' >/dev/null" \
 	"$T/err8b"
 
 # 8. gridrun-exporter sees a running Slurm task's usage

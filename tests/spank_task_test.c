@@ -66,9 +66,10 @@ static int run_task(const char *dir, const char *records, const char *rec)
 		return -1;
 	if (gr_slurm_task_send(sock, "/", 1, argv, env) < 0)
 		return -1;
-	close(sock);
+	/* open until the runner ends: its close is the task's death */
 	if (waitpid(runner, &status, 0) != runner)
-		return -1;
+		status = -1;
+	close(sock);
 	return status;
 }
 
@@ -108,6 +109,38 @@ TEST_F(runner, what_is_not_a_record_is_not_kept)
 	status = run_task(self->dir, self->records, "[\"" JOB "\"]");
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_FALSE(kept(self->records));
+}
+
+/* The user kills their own task (its socket closes): the runner ends
+ * gridrun (here one that ignores TERM: KILL after the grace) and itself,
+ * rather than go on with the job outside the step. */
+TEST_F(runner, the_tasks_death_ends_gridrun)
+{
+	char fake[128];
+	struct gr_slurm_plan plan = { .uid = getuid(), .gid = getgid(), .job_id = JOB, .grace = 1 };
+	char *argv[] = { (char *)"true", NULL }, *env[] = { (char *)"A=1", NULL };
+	FILE *f;
+	int sock, status, i;
+	pid_t runner;
+
+	snprintf(fake, sizeof(fake), "%s/gridrun", self->dir);
+	f = fopen(fake, "w");
+	ASSERT_NE(NULL, f);
+	fputs("#!/bin/sh\ntrap '' TERM\nexec sleep 60\n", f);
+	ASSERT_EQ(0, fclose(f));
+	ASSERT_EQ(0, chmod(fake, 0755));
+	plan.gridrun = fake;
+	ASSERT_EQ(0, gr_slurm_runner_start(&plan, &sock, &runner));
+	ASSERT_EQ(0, gr_slurm_task_send(sock, "/", 1, argv, env));
+	usleep(300000);
+	ASSERT_EQ(0, waitpid(runner, &status, WNOHANG));   /* gridrun runs */
+	close(sock);
+	for (i = 0; i < 150 && waitpid(runner, &status, WNOHANG) == 0; i++)
+		usleep(100000);
+	if (i == 150)
+		kill(runner, SIGKILL);
+	ASSERT_LT(i, 150) TH_LOG("the runner was still waiting for gridrun 15 s after the task's end");
+	EXPECT_GE(i, 40);   /* TERM ignored: KILL only after grace + 5 s */
 }
 
 TEST_HARNESS_MAIN
