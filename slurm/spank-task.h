@@ -79,7 +79,9 @@ struct gr_slurm_plan {
 
 /* task_init_privileged: fork the runner; *sock is the task's end. */
 int gr_slurm_runner_start(const struct gr_slurm_plan *plan, int *sock, pid_t *runner);
-/* task_init: hand the runner what it needs; 0 or -errno. */
+/* task_init: hand the runner what it needs; 0 or -errno. On success keep
+ * sock open until the task ends (its close is the task's death to the
+ * runner); on failure close it. */
 int gr_slurm_task_send(int sock, const char *cwd, int argc, char **argv, char **env);
 /* task_init: wait for the runner and end as it did; never returns. */
 void gr_slurm_task_wait(pid_t runner) __attribute__((noreturn));
