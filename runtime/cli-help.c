@@ -13,7 +13,7 @@
 static const struct {
 	const char *name, *synopsis, *text;
 } commands[] = {
-	{ "run", "run [--config PATH] [--spec-name NAME] SPEC.json | run [--bundle DIR] [--pid-file F] ID",
+	{ "run", "run [--config PATH] [--spec-name NAME] [--sandbox-fd N] SPEC.json | run [--bundle DIR] [--pid-file F] ID",
 	  "Run one job in a fresh sandbox as SPEC.json says, wait for it, write its\n"
 	  "accounting record and clean up. `gridrun SPEC.json` is the same.\n"
 	  "The OCI form: DIR/config.json (DIR: --bundle, else the working directory)\n"
@@ -23,6 +23,9 @@ static const struct {
 	  "  --pid-file F      write the job's pid to F once it has started\n"
 	  "  --config PATH     the site configuration (default /etc/gridrun/gridrun.conf)\n"
 	  "  --spec-name NAME  call the spec NAME in messages (for /dev/fd/N, /dev/stdin)\n"
+	  "  --sandbox-fd N    fd N is the sandbox directory the caller checked; a run\n"
+	  "                    that hands the sandbox over refuses if the path names\n"
+	  "                    another directory now\n"
 	  "Exit status: the job's; 128+N if killed by signal N; 125 gridrun error,\n"
 	  "126 not executable, 127 not found.\n" },
 	{ "create", "create [--config PATH] [--bundle|-b DIR] [--pid-file F] ID",

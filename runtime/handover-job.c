@@ -39,11 +39,11 @@ int gr_job_handover_start(int dirfd, const struct gr_handover *h, enum gr_handov
 	return gr_handover_begin(dirfd, h, GR_HANDOVER_CHOWN, mntfd, n, err);
 }
 
-int gr_job_handover_open(struct gr_job_handover *jh, const char *sandbox, enum gr_handover_way way,
+int gr_job_handover_open(struct gr_job_handover *jh, const char *sandbox, int checked, enum gr_handover_way way,
 			 uid_t u, gid_t g, struct gr_error **err)
 {
 	_cleanup_close_ int fd = -1;
-	struct stat st;
+	struct stat st, ck;
 
 	*jh = (struct gr_job_handover){ .mntfd = -1, .dirfd = -1, .want = way, .u = u, .g = g,
 					.way = "none", .t0 = gr_now_ns() };
@@ -52,6 +52,9 @@ int gr_job_handover_open(struct gr_job_handover *jh, const char *sandbox, enum g
 	fd = open(sandbox, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return gr_error_sys(err, errno, "sandbox `%s`", sandbox);
+	if (checked >= 0 && (fstat(checked, &ck) < 0 || ck.st_dev != st.st_dev || ck.st_ino != st.st_ino))
+		return gr_error_set(err, ESTALE, "sandbox `%s` is not the directory the caller checked (--sandbox-fd %d): "
+				    "renamed since, refusing", sandbox, checked);
 	jh->path = sandbox;
 	jh->owner = st.st_uid;
 	jh->group = st.st_gid;

@@ -138,8 +138,13 @@ struct gr_job_handover {
 };
 
 /* Open the sandbox as the caller (a sandbox it cannot reach is not handed
- * over), before the lease that hands it over; nothing when sandbox is NULL. */
-int gr_job_handover_open(struct gr_job_handover *jh, const char *sandbox, enum gr_handover_way way,
+ * over), before the lease that hands it over; nothing when sandbox is NULL.
+ * checked >= 0: the directory the caller checked before it started gridrun
+ * (run --sandbox-fd: gridrun_spank's root runner, which checked its owner);
+ * the path must still name that inode (device and inode equal), else
+ * -ESTALE, nothing opened: whoever can rename a directory on the path (the
+ * job's user, in their own tree) cannot swap another one in after the check. */
+int gr_job_handover_open(struct gr_job_handover *jh, const char *sandbox, int checked, enum gr_handover_way way,
 			 uid_t u, gid_t g, struct gr_error **err);
 /* The lease's backend handed it over (handed: 1) or not (0), n what it did. */
 void gr_job_handover_done(struct gr_job_handover *jh, int handed, const struct gr_handover_count *n);

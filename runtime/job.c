@@ -338,8 +338,8 @@ static int lease_for_job(struct gr_job *job, struct gr_error **err)
 	const struct gr_spec *spec = job->spec;
 	int r;
 
-	r = gr_job_handover_open(&job->jh, spec->sandbox, job->cfg ? job->cfg->handover : GR_HANDOVER_AUTO,
-				 spec->uid, spec->gid, err);
+	r = gr_job_handover_open(&job->jh, spec->sandbox, job->opts.sandbox_fd > 2 ? job->opts.sandbox_fd : -1,
+				 job->cfg ? job->cfg->handover : GR_HANDOVER_AUTO, spec->uid, spec->gid, err);
 	if (r < 0)
 		return r;
 	/* helper mode: one helper run leases and maps once the job's init

@@ -87,6 +87,9 @@ struct gr_job_options {
 	int (*started)(void *data, pid_t pid, struct gr_error **err);
 	bool hold;               /* gr_job_start() leaves the job held before its exec */
 	bool until_exec;         /* gr_job_start() returns once the program runs */
+	/* > 2: the caller's fd of the sandbox it checked (run --sandbox-fd,
+	 * gr_job_handover_open()); 0: none */
+	int sandbox_fd;
 	/* one line for the user (see above); NULL: dropped */
 	void (*say)(void *data, const char *line);
 	void *data;

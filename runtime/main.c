@@ -9,7 +9,10 @@
  * run, ps and gc take --config PATH: the site configuration (config.h).
  * run takes --spec-name NAME: NAME, not SPEC.json, in messages about the
  * spec (FILE of "FILE:LINE:COL", the state's "spec"), for a spec handed
- * over as /dev/fd/N or /dev/stdin (gridrun-condor's).
+ * over as /dev/fd/N or /dev/stdin (gridrun-condor's), and --sandbox-fd N:
+ * fd N is the directory its caller checked as the spec's gridrun.sandbox
+ * (gridrun_spank's root runner: the user's own); the run hands over only
+ * that one (handover.h, gr_job_handover_open()).
  *   gridrun suspend ID | resume ID               freeze / thaw a running job
  *   gridrun kill ID SIGNAL                       signal a running job
  *   gridrun seccomp dump PROFILE                 a profile's filter as libseccomp PFC
@@ -23,9 +26,12 @@
  * "FILE:LINE:COL: json.path: message", all others as "gridrun: message".
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -40,7 +46,7 @@
 
 static void usage(FILE *out)
 {
-	fputs("usage: gridrun run [--config PATH] [--spec-name NAME] SPEC.json\n"
+	fputs("usage: gridrun run [--config PATH] [--spec-name NAME] [--sandbox-fd N] SPEC.json\n"
 	      "       gridrun run [--bundle DIR] [--pid-file F] ID | state ID | delete [--force] ID\n"
 	      "       gridrun kill [--all] ID [SIGNAL]   (OCI runtime verbs)\n"
 	      "       gridrun SPEC.json\n"
@@ -60,6 +66,7 @@ static int fail(struct gr_error *e)
 
 static const char *arg_config;            /* --config PATH */
 static const char *arg_spec_name;         /* run --spec-name NAME */
+static int arg_sandbox_fd;                /* run --sandbox-fd N: N (3 or more); 0 none, -1 bad */
 static bool arg_json;                     /* ps --format json */
 static struct gr_config *site_config;     /* loaded once, in main() */
 
@@ -88,6 +95,13 @@ static int take_options(int argc, char **argv)
 			arg_spec_name = argv[i] + 12;
 		} else if (run && !strcmp(argv[i], "--spec-name") && i + 1 < argc) {
 			arg_spec_name = argv[++i];
+		} else if (run && (!strncmp(argv[i], "--sandbox-fd=", 13) ||
+				   (!strcmp(argv[i], "--sandbox-fd") && i + 1 < argc))) {
+			const char *v = argv[i][12] == '=' ? argv[i] + 13 : argv[++i];
+			char *end;
+			long fd = strtol(v, &end, 10);
+
+			arg_sandbox_fd = *v >= '0' && *v <= '9' && !*end && fd > 2 && fd < INT_MAX ? (int)fd : -1;
 		} else if (run && gr_oci_take_run_option(argc, argv, &i)) {
 			/* --bundle, -b, --pid-file (oci.h) */
 		} else if (!strcmp(argv[1], "ps") && (!strcmp(argv[i], "--format=json") ||
@@ -120,8 +134,14 @@ static int cmd_run(const char *path, const char *oci_id, bool create)
 	struct gr_spec *spec = NULL;
 	const struct gr_job_options opts = { .spec_name = arg_spec_name, .job_id = oci_id,
 					     .bundle = gr_oci_bundle(), .started = oci_started, .say = say,
-					     .hold = create };
+					     .hold = create, .sandbox_fd = arg_sandbox_fd };
 	int r, status;
+
+	/* kept from whatever gridrun itself starts (the job closes all others) */
+	if (arg_sandbox_fd < 0 || (arg_sandbox_fd && fcntl(arg_sandbox_fd, F_SETFD, FD_CLOEXEC) < 0)) {
+		fputs("gridrun: --sandbox-fd: expected an open file descriptor, 3 or more\n", stderr);
+		return GR_EXIT_ERROR;
+	}
 
 	if (create && (r = gr_oci_detach(&status, &err)) != 0)
 		return r < 0 ? fail(err) : status;

@@ -280,9 +280,12 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	} else {
 		r = gr_slurm_task_send(task_sock, cwd, argc, argv, env);
 	}
-	close(task_sock);
-	if (r < 0)
+	/* sent: the socket stays open until this process ends, which is how
+	 * the runner learns of it (spank-task.h); not sent: the runner's EOF */
+	if (r < 0) {
+		close(task_sock);
 		dprintf(STDERR_FILENO, "gridrun_spank: cannot hand the task to gridrun: %s\n", strerror(-r));
+	}
 	gr_slurm_task_wait(task_runner);
 }
 

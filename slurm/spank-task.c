@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <jansson.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,7 +164,7 @@ static json_t *strings(char **v)
 	return a;
 }
 
-static char *make_spec(const struct gr_slurm_plan *plan, const struct task_msg *t)
+static char *make_spec(const struct gr_slurm_plan *plan, const struct task_msg *t, mode_t job_umask)
 {
 	char host[HOST_NAME_MAX + 1] = "localhost";
 	json_t *o, *g;
@@ -179,8 +180,9 @@ static char *make_spec(const struct gr_slurm_plan *plan, const struct task_msg *
 	}
 	if (plan->profile)
 		json_object_set_new(g, "seccomp_profile", json_string(plan->profile));
-	o = json_pack("{s:s, s:{s:o, s:o, s:s}, s:s, s:o}", "ociVersion", "1.0.2", "process", "args",
-		      strings(t->argv), "env", strings(t->env), "cwd", t->cwd, "hostname", host, "gridrun", g);
+	o = json_pack("{s:s, s:{s:o, s:o, s:s, s:{s:i}}, s:s, s:o}", "ociVersion", "1.0.2", "process", "args",
+		      strings(t->argv), "env", strings(t->env), "cwd", t->cwd, "user", "umask", (int)job_umask,
+		      "hostname", host, "gridrun", g);
 	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return text;
@@ -188,7 +190,10 @@ static char *make_spec(const struct gr_slurm_plan *plan, const struct task_msg *
 
 /* The sandbox a leased range gets (handed over to it by root's gridrun)
  * must be the user's own: never a directory of someone else that the user
- * can name. Reached without symlinks. */
+ * can name. Reached without symlinks. The checked directory (an O_PATH fd)
+ * goes to gridrun as --sandbox-fd: the user may rename directories on the
+ * path (their own tree) between this check and gridrun's open, and gridrun
+ * then refuses rather than hand over what the path names by then. */
 static int check_sandbox(const struct gr_slurm_plan *plan, const char *cwd, int errfd)
 {
 	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
@@ -202,7 +207,7 @@ static int check_sandbox(const struct gr_slurm_plan *plan, const char *cwd, int 
 	if (st.st_uid != plan->uid)
 		return dprintf(errfd, "gridrun_spank: the working directory `%s` (the sandbox) is not %s's own "
 			       "(owner uid %u)\n", cwd, plan->user, (unsigned)st.st_uid), -1;
-	return 0;
+	return TAKE_FD(fd);
 }
 
 static int move_high(int fd)
@@ -210,21 +215,24 @@ static int move_high(int fd)
 	return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 10);
 }
 
-/* Child: gridrun run with stdio 0-2, the record as fd 3 and the spec as fd 4. */
-static void exec_gridrun(const struct gr_slurm_plan *plan, const struct task_msg *t, int rec, int spec)
+/* Child: gridrun run with stdio 0-2, the record as fd 3, the spec as fd 4
+ * and the checked sandbox (a pool's, sandbox >= 0) as fd 5. */
+static void exec_gridrun(const struct gr_slurm_plan *plan, const struct task_msg *t, int rec, int spec, int sandbox)
 {
-	int fds[5] = { move_high(t->fd[0]), move_high(t->fd[1]), move_high(t->fd[2]), move_high(rec), move_high(spec) };
+	int fds[6] = { move_high(t->fd[0]), move_high(t->fd[1]), move_high(t->fd[2]), move_high(rec), move_high(spec),
+		       move_high(sandbox) };
+	int nfd = sandbox >= 0 ? 6 : 5;
 	char grace[32], spec_name[96];
 	char *env[] = { (char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", grace, NULL };
-	const char *argv[10];
+	const char *argv[12];
 	int n = 0;
 	sigset_t none;
+	pid_t runner = getppid();
 
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < nfd; i++)
 		if (fds[i] < 0 || dup2(fds[i], i) < 0)
 			_exit(GR_EXIT_ERROR);
-	syscall(SYS_close_range, 5, ~0U, 0);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	syscall(SYS_close_range, nfd, ~0U, 0);
 	set_job_signals(SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -233,6 +241,12 @@ static void exec_gridrun(const struct gr_slurm_plan *plan, const struct task_msg
 		dprintf(2, "gridrun_spank: cannot become uid %u: %s\n", (unsigned)plan->uid, strerror(errno));
 		_exit(GR_EXIT_ERROR);
 	}
+	/* after the ids: changing them clears the parent-death signal, and a
+	 * one-uid gridrun left running when its user kills the task (and so
+	 * the runner) would be reparented out of the step, its job with it
+	 * (proctrack/linuxproc tracks the step by parentage) */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != runner)
+		_exit(GR_EXIT_ERROR);
 	snprintf(grace, sizeof(grace), "GRIDRUN_KILL_GRACE=%u", plan->grace);
 	snprintf(spec_name, sizeof(spec_name), "<gridrun_spank spec of %s>", plan->job_id);
 	argv[n++] = "gridrun";
@@ -243,11 +257,45 @@ static void exec_gridrun(const struct gr_slurm_plan *plan, const struct task_msg
 	}
 	argv[n++] = "--spec-name";
 	argv[n++] = spec_name;
+	if (sandbox >= 0) {
+		argv[n++] = "--sandbox-fd";
+		argv[n++] = "5";
+	}
 	argv[n++] = "/dev/fd/4";
 	argv[n] = NULL;
 	execve(plan->gridrun, (char **)argv, env);
 	dprintf(2, "gridrun_spank: cannot run gridrun `%s`: %s\n", plan->gridrun, strerror(errno));
 	_exit(errno == ENOENT ? GR_EXIT_NOTFOUND : GR_EXIT_ERROR);
+}
+
+/* Wait for gridrun. If the task ends first (its end of sock closes: the
+ * user may kill their own task), end gridrun as scancel would: TERM, then
+ * KILL once the grace is over. The runner's PR_SET_PDEATHSIG cannot: the
+ * kernel sends it with the dying parent's credentials, and the task is the
+ * user's by then, not allowed to signal root; the runner and its job went
+ * on, reparented out of the step. */
+static int wait_gridrun(pid_t pid, int sock, unsigned grace)
+{
+	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd p[2] = { { .fd = pfd, .events = POLLIN }, { .fd = sock, .events = POLLIN } };
+	int timeout = -1, n;
+	char c;
+
+	while (pfd >= 0) {
+		n = poll(p, 2, timeout);
+		if ((n < 0 && errno != EINTR) || (n > 0 && p[0].revents))
+			break;
+		if (n == 0) {
+			kill(pid, SIGKILL);
+			break;
+		}
+		if (n > 0 && p[1].revents && ((p[1].revents & (POLLHUP | POLLERR)) || read(sock, &c, 1) <= 0)) {
+			kill(pid, SIGTERM);
+			p[1].fd = -1;
+			timeout = (int)(grace + 5) * 1000;
+		}
+	}
+	return wait_for(pid);
 }
 
 /* DIR/slurm-J.S.T.json, replaced atomically, by root through the dir's fd;
@@ -284,24 +332,30 @@ static void __attribute__((noreturn)) runner_main(const struct gr_slurm_plan *pl
 {
 	struct task_msg t = { .fd = { -1, -1, -1 } };
 	_cleanup_free_ char *spec = NULL, *rec = NULL;
-	int specfd, recfd, r, status;
+	int specfd, recfd, sandbox = -1, r, status;
+	mode_t job_umask;
 	json_t *o, *sig;
 	struct stat st;
 	pid_t pid;
 
+	/* slurmstepd set the user's umask (SLURM_UMASK, from srun's
+	 * environment) before it forked the task: it is the job's, not root's
+	 * gridrun's, whose records (0644), lease-dir parents and cgroup
+	 * directories would otherwise be made as the user chose */
+	job_umask = umask(022);
 	set_job_signals(SIG_IGN);
-	/* the task went (SIGKILL after KillWait): so does this one, and gridrun
-	 * with it (its own PDEATHSIG); job_epilog's gc removes what is left */
+	/* only while the task is still root (slurmstepd's own failure before it
+	 * drops it): after that the kernel's check refuses the user's signal to
+	 * root, and wait_gridrun() watches the socket instead */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	r = recv_task(sock, &t);
-	close(sock);
 	if (r == -ENODATA)
 		_exit(GR_EXIT_ERROR);   /* slurmstepd's own error is the task's */
 	if (r < 0)
 		runner_fail(t.fd[2], "bad hand-over from the task", -r);
-	if (plan->pool && check_sandbox(plan, t.cwd, t.fd[2]) < 0)
+	if (plan->pool && (sandbox = check_sandbox(plan, t.cwd, t.fd[2])) < 0)
 		_exit(GR_EXIT_ERROR);
-	spec = make_spec(plan, &t);
+	spec = make_spec(plan, &t, job_umask);
 	specfd = memfd_create("gridrun-slurm-spec", MFD_CLOEXEC);
 	recfd = memfd_create("gridrun-slurm-record", MFD_CLOEXEC);
 	if (!spec || specfd < 0 || recfd < 0 || gr_write_all(specfd, spec, strlen(spec)) < 0 ||
@@ -311,17 +365,24 @@ static void __attribute__((noreturn)) runner_main(const struct gr_slurm_plan *pl
 	if (pid < 0)
 		runner_fail(t.fd[2], "fork", errno);
 	if (pid == 0)
-		exec_gridrun(plan, &t, recfd, specfd);
-	status = wait_for(pid);
+		exec_gridrun(plan, &t, recfd, specfd, sandbox);
+	status = wait_gridrun(pid, sock, plan->grace);
 	if (fstat(recfd, &st) < 0 || st.st_size <= 0 || st.st_size > (1 << 20) || !(rec = malloc(st.st_size + 1)) ||
 	    pread(recfd, rec, st.st_size, 0) != st.st_size)
 		exit_like(status);      /* no record: gridrun could not run at all */
 	rec[st.st_size] = '\0';
-	if (plan->record_dir)
+	o = json_loads(rec, 0, NULL);
+	/* one-uid mode: gridrun ran with the user's ids, and their other
+	 * processes can rewrite its fd 3 (/proc/PID/fd/3): root keeps a record
+	 * of this task, never another job's or what is no record at all */
+	if (plan->record_dir && json_is_object(o) &&
+	    !strcmp(json_string_value(json_object_get(o, "job_id")) ?: "", plan->job_id))
 		keep_record(plan, rec, st.st_size, t.fd[2]);
+	else if (plan->record_dir)
+		dprintf(t.fd[2], "gridrun_spank: the record gridrun wrote is not a JSON object with job_id %s, "
+			"not kept\n", plan->job_id);
 	/* gridrun's 128+N is undone from the record, not guessed from the code:
 	 * a job may exit 137 itself */
-	o = json_loads(rec, 0, NULL);
 	sig = json_object_get(o, "signal");
 	if (json_is_integer(sig) && json_integer_value(sig) > 0 && json_integer_value(sig) < NSIG &&
 	    strcmp(json_string_value(json_object_get(o, "reason")) ?: "", "exited"))

@@ -29,9 +29,16 @@
  * The runner builds the spec (process = what the task sent; sandbox and
  * process.cwd = the task's cwd; job_id slurm-JOB.STEP.TASK; record to
  * fd:3, a memfd) and hands it to gridrun as /dev/fd/4 of a memfd: no file a
- * user could write is ever read as a spec. After gridrun exits it reads the
- * record, stores it (as root, by dir fd, in a root-owned directory) and exits
- * so that the task can mirror it. A failure of its own: one line
+ * user could write is ever read as a spec. With a pool the cwd must be the
+ * user's own directory, reached without symlinks; the directory it checked
+ * goes to gridrun as fd 5 (run --sandbox-fd 5), and gridrun hands over
+ * nothing if the path names another one by then (the user renamed a
+ * directory on it: a race the user can run in their own tree). After
+ * gridrun exits the runner reads the record, stores it (as root, by dir fd,
+ * in a root-owned directory: only a JSON object naming this task's job, for
+ * in one-uid mode the user's other processes can rewrite gridrun's fd 3, and
+ * its figures are then the user's word) and exits so that the task can
+ * mirror it. A failure of its own: one line
  * `gridrun_spank: ...` on the task's stderr, exit 125.
  *
  * Signals: scancel signals every process of the step (proctrack/linuxproc:
@@ -39,7 +46,13 @@
  * ignore the catchable ones and wait: gridrun forwards TERM, kills what is
  * left after GRIDRUN_KILL_GRACE (the plugin's grace=, below KillWait) and
  * cleans up; whatever SIGKILL after KillWait leaves, job_epilog's
- * `gridrun gc` removes.
+ * `gridrun gc` removes. The task keeps its end of the socketpair open until
+ * it ends: a user who kills their own task closes it, and the runner then
+ * ends gridrun as scancel would (TERM, KILL after the grace), so nothing
+ * goes on outside the step. (The runner's parent-death signal cannot: the
+ * kernel sends it with the dead task's credentials, the user's, which may
+ * not signal root.) gridrun dies with the runner (its parent-death signal,
+ * set after a one-uid gridrun's ids change, which would clear it).
  */
 #ifndef GRIDRUN_SPANK_TASK_H
 #define GRIDRUN_SPANK_TASK_H
@@ -66,7 +79,9 @@ struct gr_slurm_plan {
 
 /* task_init_privileged: fork the runner; *sock is the task's end. */
 int gr_slurm_runner_start(const struct gr_slurm_plan *plan, int *sock, pid_t *runner);
-/* task_init: hand the runner what it needs; 0 or -errno. */
+/* task_init: hand the runner what it needs; 0 or -errno. On success keep
+ * sock open until the task ends (its close is the task's death to the
+ * runner); on failure close it. */
 int gr_slurm_task_send(int sock, const char *cwd, int argc, char **argv, char **env);
 /* task_init: wait for the runner and end as it did; never returns. */
 void gr_slurm_task_wait(pid_t runner) __attribute__((noreturn));

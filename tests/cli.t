@@ -4,7 +4,7 @@ G=${GRIDRUN:-build/gridrun}
 B=$(dirname "$G")
 export GRIDRUN_STATE_DIR=$(mktemp -d /tmp/gridrun-cli.XXXXXX)
 trap 'rm -rf "$GRIDRUN_STATE_DIR"' EXIT
-echo "1..39"
+echo "1..42"
 n=0
 t() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3 (got '$1', want '$2')"; fi; }
 "$G" >/dev/null 2>&1; t $? 125 "no arguments: exit 125"
@@ -21,6 +21,11 @@ err=$(echo "$bad" | "$G" run --spec-name '<spec of job 7>' /dev/stdin 2>&1); rc=
 t "$rc $err" "125 <spec of job 7>:1:22: process.args: expected a non-empty array of strings" "run --spec-name NAME names the spec NAME"
 err=$(echo "$bad" | "$G" run /dev/stdin --spec-name=job7.json 2>&1 | cut -d: -f1); t "$err" "job7.json" "run --spec-name=NAME, after the spec"
 "$G" run --spec-name= /dev/null >/dev/null 2>&1; t $? 125 "an empty --spec-name: usage, exit 125"
+# --sandbox-fd N: an open fd of 3 or more (gridrun_spank's checked sandbox), else one line, exit 125
+for v in 2 x 7; do
+	err=$("$G" run --sandbox-fd $v /dev/null 2>&1); rc=$?
+	t "$rc $err" "125 gridrun: --sandbox-fd: expected an open file descriptor, 3 or more" "run --sandbox-fd $v is refused in one line"
+done
 # help: stdout, exit 0, for the overview and each command, both ways
 out=$("$G" help 2>/dev/null); rc=$?
 t "$rc $(echo "$out" | head -n 1)" "0 usage: gridrun COMMAND [ARGS...] | gridrun SPEC.json | --version | --help" "help: the overview on stdout, exit 0"

@@ -18,6 +18,7 @@ set -u
 gt_private_tmp "$T" "$SRC" "$BUILD" "$GRIDRUN" || exit 1
 unset GRIDRUN_STATE_DIR XDG_RUNTIME_DIR
 UID1=23471
+UID2=$((UID1 + 1))   # in no pool: one-uid mode
 FIRST=$((3000000000 + ($$ % 256) * 4194304))
 P=$((20000 + ($$ % 2000) * 2))
 PIDS=
@@ -36,6 +37,8 @@ trap stop EXIT
 mkdir "$T/etc" && cp -a /etc/. "$T/etc/" || exit 1
 echo "grslurm:x:$UID1:$UID1::/nonexistent:/bin/sh" >>"$T/etc/passwd"
 echo "grslurm:x:$UID1:" >>"$T/etc/group"
+echo "grslurm2:x:$UID2:$UID2::/nonexistent:/bin/sh" >>"$T/etc/passwd"
+echo "grslurm2:x:$UID2:" >>"$T/etc/group"
 mount --bind "$T/etc" /etc || exit 1
 
 mkdir -p "$T/munge" "$T/msock" "$T/state" "$T/spool" "$T/log" "$T/run" "$T/leases" "$T/records" "$T/work/u1" \
@@ -108,7 +111,7 @@ PIDS="$PIDS $!"
 /usr/sbin/slurmd -D -f "$T/slurm.conf" -N localhost >"$T/log/slurmd.out" 2>&1 &
 PIDS="$PIDS $!"
 
-echo "1..18"
+echo "1..22"
 i=0
 until sinfo -h -o %T 2>/dev/null | grep -q idle || [ $i -ge 100 ]; do sleep 0.2; i=$((i + 1)); done
 check "the one-node cluster is up" "sinfo -h -o %T | grep -q idle" "$T/log/slurmctld.log" "$T/log/slurmd.log"
@@ -217,6 +220,68 @@ rc=$?
 check "a working directory the user does not own is refused: one line, exit 125, nothing written" \
 	"[ $rc = 125 ] && grep -q \"gridrun_spank: the working directory \\\`$T/work/other\\\` (the sandbox) is not grslurm's own\" $T/err5 && [ ! -e $T/work/other/pwned ]" "$T/err5"
 
+# 5b. the directory the runner checked is the one gridrun hands over: the
+# user renames a directory on the path (their own tree) after the check and
+# links another user's directory in its place. A wrapper as `gridrun`
+# does that rename right before gridrun runs: the race, won every time.
+mkdir -p "$T/work/u1/race/link/victim" "$T/work/bob/victim"
+chown -R $UID1:$UID1 "$T/work/u1/race"
+echo bob-secret >"$T/work/bob/victim/data"
+chown -R $UID2:$UID2 "$T/work/bob" && chmod 0700 "$T/work/bob/victim" && chmod 0600 "$T/work/bob/victim/data"
+printf '#!/bin/sh\nif [ "$1" = run ] && [ ! -L "%s" ]; then mv "%s" "%s.real" && ln -s "%s" "%s"; fi\nexec "%s" "$@"\n' \
+	"$T/work/u1/race/link" "$T/work/u1/race/link" "$T/work/u1/race/link" "$T/work/bob" "$T/work/u1/race/link" \
+	"$GRIDRUN" >"$T/swap-gridrun"
+chmod 0755 "$T/swap-gridrun"
+plugstack gridrun="$T/swap-gridrun"
+as_user "$T/work/u1/race/link/victim" srun --gridrun sh -c 'cat data; touch pwned' >"$T/out5b" 2>"$T/err5b"
+rc=$?
+plugstack
+check "a sandbox renamed after the runner's owner check is refused: exit 125, the other user's directory untouched" \
+	"[ $rc = 125 ] && [ -L $T/work/u1/race/link ] && grep -q 'is not the directory the caller checked' $T/err5b && ! grep -q bob-secret $T/out5b && [ ! -e $T/work/bob/victim/pwned ] && [ \"\$(stat -c %u $T/work/bob/victim/data)\" = $UID2 ]" \
+	"$T/out5b" "$T/err5b" "$T/swap-gridrun"
+
+# 5c. the user kills their own task (its uid: allowed). The runner's
+# parent-death signal cannot reach root from the user's dead task, so the
+# runner watches the task's socket and ends gridrun (TERM, KILL after the
+# grace); gridrun's own parent-death signal ends a one-uid gridrun. Nothing
+# of the job may go on outside the step: a pool user, then one in no pool.
+orphan_test() { # UID DIR SECONDS NAME
+	rm -f "$2/started"
+	(cd "$2" && timeout -k 5 90 setpriv --reuid $1 --regid $1 --clear-groups \
+		srun --gridrun -J gr-orphan sh -c "touch started; exec sleep $3") >/dev/null 2>"$T/err5c" &
+	sp=$!
+	i=0; while [ ! -e "$2/started" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	sup=; runner=; task=
+	for c in $(grep -la 'gridrun_spank spec of slur[m]-' /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
+		pp=$(awk '/^PPid:/ { print $2 }' /proc/$c/status 2>/dev/null)   # gridrun's, not its job's init
+		[ -n "$pp" ] && ! grep -qa 'gridrun_spank spec of slur[m]-' /proc/$pp/cmdline 2>/dev/null && sup=$c && runner=$pp
+	done
+	[ -n "$runner" ] && task=$(awk '/^PPid:/ { print $2 }' /proc/$runner/status 2>/dev/null)
+	# the task: the user's own process (the one slurmstepd waits for)
+	[ -n "$task" ] && [ "$(awk '/^Uid:/ { print $2 }' /proc/$task/status 2>/dev/null)" = $1 ] && kill -9 "$task"
+	wait $sp
+	# (pgrep -f: grep's '.' matches no NUL, the separator of /proc/PID/cmdline)
+	i=0; while pgrep -f "^sleep $3\$" >/dev/null && [ $i -lt 75 ]; do sleep 0.2; i=$((i + 1)); done
+	left=$(pgrep -f "^sleep $3\$" | tr '\n' ' ')
+	check "$4: the user kills the task; gridrun and its job end within grace + 5 s" \
+		"[ -n '$task' ] && [ -n '$sup' ] && [ -z '$left' ]" "$T/err5c"
+	for p in $left; do kill -9 "$p" 2>/dev/null; done
+	[ -n "$sup" ] && grep -qa 'gridrun_spank spec of slur[m]-' /proc/$sup/cmdline 2>/dev/null && kill -9 "$sup"
+	[ -n "$runner" ] && grep -qa 'slurmstep[d]' /proc/$runner/cmdline 2>/dev/null && kill -9 "$runner"
+}
+mkdir -p "$T/work/u2" && chown $UID2:$UID2 "$T/work/u2"
+orphan_test $UID1 "$T/work/u1" 3003 "pool mode"
+orphan_test $UID2 "$T/work/u2" 3004 "one-uid mode (a user in no pool)"
+
+# 5d. the user's umask (srun's SLURM_UMASK; slurmstepd sets it before it
+# forks the task, and so the runner) is the job's, not root's gridrun's:
+# the record root keeps stays 0644 under umask 077, the job gets 077
+as_user "$T/work/u1" sh -c 'umask 077; srun --gridrun sh -c "umask; touch umask-file"' >"$T/out5d" 2>"$T/err5d"
+uj=$(ls -t "$T"/records | head -1 | sed 's/slurm-\([0-9]*\)\..*/\1/')
+check "srun under umask 077: the job's umask is 0077, the record root keeps is still 0644" \
+	"grep -qx 0077 $T/out5d && [ \"\$(stat -c %a $T/records/slurm-$uj.0.0.json)\" = 644 ] && [ \"\$(stat -c %a $T/work/u1/umask-file)\" = 600 ]" \
+	"$T/out5d" "$T/err5d"
+
 # 6. optin: without --gridrun the task runs as Slurm starts it
 as_user "$T/work/u1" srun sh -c 'cat /proc/self/uid_map' >"$T/out7" 2>&1
 check "default=optin: a step without --gridrun is not wrapped" "grep -q '^ *0 *0 *4294967295' $T/out7" "$T/out7"
@@ -250,11 +315,11 @@ while [ $i -lt 300 ]; do
 done
 scancel "$oj"; wait $sp
 i=0
-while [ $i -lt 100 ] && { ls /tmp/gridrun-$UID1 | grep -q "\.$oj\." || grep -q 'sleep.3001' /proc/[0-9]*/cmdline 2>/dev/null; }; do
+while [ $i -lt 100 ] && { ls /tmp/gridrun-$UID1 | grep -q "\.$oj\." || pgrep -f '^sleep 3001$' >/dev/null; }; do
 	sleep 0.1; i=$((i + 1))
 done
 check "scancel of an srun --container task: gridrun's job ends, its state entry goes" \
-	"[ $seen = yes ] && ! ls /tmp/gridrun-$UID1 | grep -q '\.$oj\.' && ! grep -q 'sleep.3001' /proc/[0-9]*/cmdline 2>/dev/null" \
+	"[ $seen = yes ] && ! ls /tmp/gridrun-$UID1 | grep -q '\.$oj\.' && ! pgrep -f '^sleep 3001\$' >/dev/null" \
 	"$T/err8b"
 
 # 8. gridrun-exporter sees a running Slurm task's usage

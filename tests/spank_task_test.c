@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * spank_task_test - the runner of gridrun_spank.so (slurm/spank-task.h)
+ * without Slurm: the task's hand-over from this process, and as `gridrun`
+ * a script that writes a record to its fd 3 as gridrun would.
+ *
+ * In one-uid mode gridrun runs with the user's ids, so the user's other
+ * processes can rewrite its fd 3 (/proc/PID/fd/3 of their own process):
+ * root keeps in record_dir only a JSON object naming this task's job, never
+ * whatever the user wrote there (another job's record, or not a record).
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../slurm/spank-task.c"
+
+#include "kselftest_harness.h"
+
+#define JOB "slurm-7.0.1"
+
+FIXTURE(runner) {
+	char dir[64], records[96];
+};
+
+FIXTURE_SETUP(runner)
+{
+	snprintf(self->dir, sizeof(self->dir), "/tmp/gridrun-spank.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	ASSERT_EQ(0, chmod(self->dir, 0755));
+	snprintf(self->records, sizeof(self->records), "%s/records", self->dir);
+	ASSERT_EQ(0, mkdir(self->records, 0755));
+}
+
+FIXTURE_TEARDOWN(runner)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", self->dir);
+	(void)!system(cmd);
+}
+
+/* `gridrun` that writes rec to fd 3 and exits 0; then one task through the
+ * runner (one-uid mode, this process's own ids); the runner's status. */
+static int run_task(const char *dir, const char *records, const char *rec)
+{
+	char fake[128], recfile[128];
+	struct gr_slurm_plan plan = { .uid = getuid(), .gid = getgid(), .job_id = JOB, .record_dir = records,
+				      .grace = 1 };
+	char *argv[] = { (char *)"true", NULL }, *env[] = { (char *)"A=1", NULL };
+	FILE *f;
+	int sock, status = -1;
+	pid_t runner;
+
+	snprintf(recfile, sizeof(recfile), "%s/rec.json", dir);
+	snprintf(fake, sizeof(fake), "%s/gridrun", dir);
+	f = fopen(recfile, "w");
+	if (!f || fputs(rec, f) < 0 || fclose(f))
+		return -1;
+	f = fopen(fake, "w");
+	if (!f || fprintf(f, "#!/bin/sh\ncat '%s' >&3\n", recfile) < 0 || fclose(f) || chmod(fake, 0755))
+		return -1;
+	plan.gridrun = fake;
+	snprintf(plan.user, sizeof(plan.user), "tester");
+	if (gr_slurm_runner_start(&plan, &sock, &runner) < 0)
+		return -1;
+	if (gr_slurm_task_send(sock, "/", 1, argv, env) < 0)
+		return -1;
+	/* open until the runner ends: its close is the task's death */
+	if (waitpid(runner, &status, 0) != runner)
+		status = -1;
+	close(sock);
+	return status;
+}
+
+static bool kept(const char *records)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/" JOB ".json", records);
+	return access(path, F_OK) == 0;
+}
+
+TEST_F(runner, the_tasks_own_record_is_kept)
+{
+	int status = run_task(self->dir, self->records, "{\"job_id\": \"" JOB "\", \"reason\": \"exited\", "
+							"\"exit_code\": 3, \"signal\": null}");
+
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(3, WEXITSTATUS(status));
+	EXPECT_TRUE(kept(self->records));
+}
+
+TEST_F(runner, another_jobs_record_is_not_kept)
+{
+	int status = run_task(self->dir, self->records, "{\"job_id\": \"slurm-1.0.0\", \"reason\": \"exited\", "
+							"\"exit_code\": 0, \"signal\": null}");
+
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_FALSE(kept(self->records));
+}
+
+TEST_F(runner, what_is_not_a_record_is_not_kept)
+{
+	int status = run_task(self->dir, self->records, "#!/bin/sh\n# not JSON at all\n");
+
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_FALSE(kept(self->records));
+	status = run_task(self->dir, self->records, "[\"" JOB "\"]");
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_FALSE(kept(self->records));
+}
+
+/* The user kills their own task (its socket closes): the runner ends
+ * gridrun (here one that ignores TERM: KILL after the grace) and itself,
+ * rather than go on with the job outside the step. */
+TEST_F(runner, the_tasks_death_ends_gridrun)
+{
+	char fake[128];
+	struct gr_slurm_plan plan = { .uid = getuid(), .gid = getgid(), .job_id = JOB, .grace = 1 };
+	char *argv[] = { (char *)"true", NULL }, *env[] = { (char *)"A=1", NULL };
+	FILE *f;
+	int sock, status, i;
+	pid_t runner;
+
+	snprintf(fake, sizeof(fake), "%s/gridrun", self->dir);
+	f = fopen(fake, "w");
+	ASSERT_NE(NULL, f);
+	fputs("#!/bin/sh\ntrap '' TERM\nexec sleep 60\n", f);
+	ASSERT_EQ(0, fclose(f));
+	ASSERT_EQ(0, chmod(fake, 0755));
+	plan.gridrun = fake;
+	ASSERT_EQ(0, gr_slurm_runner_start(&plan, &sock, &runner));
+	ASSERT_EQ(0, gr_slurm_task_send(sock, "/", 1, argv, env));
+	usleep(300000);
+	ASSERT_EQ(0, waitpid(runner, &status, WNOHANG));   /* gridrun runs */
+	close(sock);
+	for (i = 0; i < 150 && waitpid(runner, &status, WNOHANG) == 0; i++)
+		usleep(100000);
+	if (i == 150)
+		kill(runner, SIGKILL);
+	ASSERT_LT(i, 150) TH_LOG("the runner was still waiting for gridrun 15 s after the task's end");
+	EXPECT_GE(i, 40);   /* TERM ignored: KILL only after grace + 5 s */
+}
+
+TEST_HARNESS_MAIN
