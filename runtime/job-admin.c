@@ -121,7 +121,7 @@ int gr_job_gc(const struct gr_config *cfg, const struct gr_job_options *opts, st
 {
 	struct gr_job_stale stale = { .cfg = cfg, .opts = opts, .libcgroup = true };
 	_cleanup_free_ char *dir = NULL;
-	int r;
+	int r, tstale = 0;
 
 	memset(out, 0, sizeof(*out));
 	r = gr_state_dir(&dir, err);
@@ -132,14 +132,18 @@ int gr_job_gc(const struct gr_config *cfg, const struct gr_job_options *opts, st
 		return r;
 	out->swept = true;
 	out->copies = prune_record_copies(dir);
-	/* a template the mounts have moved away from (mnt-template.h) is remade */
-	if (geteuid() == 0 && gr_mnt_template_stale(dir)) {
+	/* a template the mounts have moved away from (mnt-template.h) is
+	 * remade, from the namespace it was made from only */
+	if (geteuid() == 0 && (tstale = gr_mnt_template_stale(dir)) == 1) {
 		_cleanup_gr_error_ struct gr_error *te = NULL;
 
 		if (gr_mnt_template_make(dir, &te) == 0)
 			out->template_remade = true;
 		else
 			gr_job_say(opts, "gc: %s", te->msg);
+	} else if (tstale == 2) {
+		gr_job_say(opts, "gc: the mount template was made from another mount namespace than this gc's; "
+			   "not remade here (run `gridrun template` where jobs start)");
 	}
 	if (cfg->npools) {
 		out->pools = true;

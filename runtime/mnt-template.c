@@ -29,7 +29,9 @@
 #define NS_FILE "ns"
 #define INFO_FILE "mountinfo"
 #define INFO_TMP "mountinfo.tmp"
-#define HEADER "gridrun mount template 1 "
+/* HEADER TEMPLATE_NS_INO MAKER_NS_INO: the pinned namespace, and the mount
+ * namespace its maker ran in (whose mounts the rest of the file lists) */
+#define HEADER "gridrun mount template 2 "
 
 static int open_beneath(int dirfd, const char *path, int flags)
 {
@@ -75,20 +77,51 @@ static int open_ns(int dirfd)
 	return fd;
 }
 
-/* Whether the template's record names namespace nsfd and the mounts seen now. */
+/* The inode of this process's mount namespace; 0 if it cannot be told. */
+static unsigned long long own_ns(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/mnt", &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
+
+/* The record's first line for namespace nsfd made from this process's
+ * namespace, into head (size 96); its length, or -1. */
+static int header(int nsfd, char *head, size_t size)
+{
+	struct stat st;
+
+	if (fstat(nsfd, &st) < 0)
+		return -1;
+	return snprintf(head, size, HEADER "%llu %llu\n", (unsigned long long)st.st_ino, own_ns());
+}
+
+/* Whether the template's record names namespace nsfd, made from this
+ * process's mount namespace, and the mounts seen now. */
 static bool matches(int dirfd, int nsfd)
 {
 	_cleanup_free_ char *rec = NULL, *now = NULL;
 	size_t rlen = 0, nlen = 0;
-	char head[64];
-	struct stat st;
-	int n;
+	char head[96];
+	int n = header(nsfd, head, sizeof(head));
 
-	if (fstat(nsfd, &st) < 0 || gr_read_file_at(dirfd, INFO_FILE, &rec, &rlen, NULL) < 0 ||
+	if (n <= 0 || gr_read_file_at(dirfd, INFO_FILE, &rec, &rlen, NULL) < 0 ||
 	    gr_read_file_at(AT_FDCWD, "/proc/self/mountinfo", &now, &nlen, NULL) < 0)
 		return false;
-	n = snprintf(head, sizeof(head), HEADER "%llu\n", (unsigned long long)st.st_ino);
-	return n > 0 && rlen == (size_t)n + nlen && !memcmp(rec, head, (size_t)n) && !memcmp(rec + n, now, nlen);
+	return rlen == (size_t)n + nlen && !memcmp(rec, head, (size_t)n) && !memcmp(rec + n, now, nlen);
+}
+
+/* The maker's mount namespace the record names; 0 when it names none (an
+ * older record, or none at all). */
+static unsigned long long maker_ns(int dirfd)
+{
+	_cleanup_free_ char *rec = NULL;
+	unsigned long long tmpl = 0, maker = 0;
+
+	if (gr_read_file_at(dirfd, INFO_FILE, &rec, NULL, NULL) < 0 ||
+	    sscanf(rec, HEADER "%llu %llu\n", &tmpl, &maker) != 2)
+		return 0;
+	return maker;
 }
 
 int gr_mnt_template_open(const char *state_dir, const char **why)
@@ -112,14 +145,18 @@ int gr_mnt_template_open(const char *state_dir, const char **why)
 	return TAKE_FD(nsfd);
 }
 
-bool gr_mnt_template_stale(const char *state_dir)
+int gr_mnt_template_stale(const char *state_dir)
 {
 	_cleanup_close_ int dirfd = open_dir(state_dir, false), nsfd = -1;
+	unsigned long long maker;
 
 	if (dirfd < 0)
-		return false;
+		return 0;
 	nsfd = open_ns(dirfd);
-	return nsfd < 0 || !matches(dirfd, nsfd);
+	if (nsfd >= 0 && matches(dirfd, nsfd))
+		return 0;
+	maker = maker_ns(dirfd);
+	return maker && maker != own_ns() ? 2 : 1;
 }
 
 /* The template's process: a private copy of our namespace, pivoted into a
@@ -166,16 +203,14 @@ static int record(int dirfd, struct gr_error **err)
 {
 	_cleanup_free_ char *now = NULL;
 	_cleanup_close_ int nsfd = open_ns(dirfd), fd = -1;
-	char head[64];
+	char head[96];
 	size_t nlen = 0;
-	struct stat st;
-	int n;
+	int n = nsfd < 0 ? -1 : header(nsfd, head, sizeof(head));
 
-	if (nsfd < 0 || fstat(nsfd, &st) < 0)
+	if (n <= 0)
 		return gr_error_set(err, EIO, "mount template: the pinned namespace cannot be opened");
 	if (gr_read_file_at(AT_FDCWD, "/proc/self/mountinfo", &now, &nlen, err) < 0)
 		return -1;
-	n = snprintf(head, sizeof(head), HEADER "%llu\n", (unsigned long long)st.st_ino);
 	(void)unlinkat(dirfd, INFO_TMP, 0);
 	fd = openat(dirfd, INFO_TMP, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || gr_write_all(fd, head, (size_t)n) != n || gr_write_all(fd, now, nlen) != (ssize_t)nlen ||

@@ -13,9 +13,9 @@
  *
  * What it is: STATE_DIR/.mnt-template/ (0700, the state directory's owner,
  * reached without a symlink) holds `ns`, an nsfs bind mount of the
- * namespace, and `mountinfo`: the namespace's inode and the
- * /proc/self/mountinfo of the process that made it, as it was once `ns`
- * was mounted. The namespace's tree is a recursive clone of "/" with the
+ * namespace, and `mountinfo`: the namespace's inode, the inode of the
+ * mount namespace its maker ran in, and the maker's /proc/self/mountinfo,
+ * as it was once `ns` was mounted. The namespace's tree is a recursive clone of "/" with the
  * host's own mount flags (a job's sandbox and rw binds are cloned from its
  * copy and must stay writable; init makes its root read-only itself,
  * recursively, after cloning them). No mount namespace's pin is in it (a
@@ -23,7 +23,8 @@
  * netns` pins) are there as in a job built without it, and no job may
  * setns() with them (that needs CAP_SYS_ADMIN over the host's user
  * namespace). gridrun makes it only
- * when asked (gridrun template, as root; gridrun gc refreshes a stale one):
+ * when asked (gridrun template, as root; gridrun gc refreshes a stale one
+ * from the maker's namespace only):
  * a job start never creates it, so a node without one is as before.
  *
  * When a job uses it (gr_mnt_template_open()): root mode only, and only
@@ -52,8 +53,12 @@ int gr_mnt_template_make(const char *state_dir, struct gr_error **err);
 /* Remove it; 1 if there was one, 0 if not. */
 int gr_mnt_template_remove(const char *state_dir, struct gr_error **err);
 /* Whether the template of state_dir is there but no longer matches the
- * mounts this process sees (gc remakes it then). */
-bool gr_mnt_template_stale(const char *state_dir);
+ * mounts this process sees: 1 (gc remakes it then); 2 when it was made from
+ * another mount namespace than this process's (a gc with a private /tmp,
+ * an admin's shell under pam_namespace): gc leaves it, since a template
+ * remade here would match no supervisor of the namespace jobs start in,
+ * and says so; 0 when there is none or it matches. */
+int gr_mnt_template_stale(const char *state_dir);
 /*
  * An fd of the template namespace, fit for this process now; -1 otherwise,
  * with *why saying why not ("none", "stale: ..."). Never fails a job.

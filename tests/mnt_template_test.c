@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -158,6 +159,46 @@ TEST_F(tmpl, a_template_the_mounts_moved_away_from_is_not_used_and_gc_remakes_it
 	job_says(_metadata, spec, COPY);
 	umount2(extra, MNT_DETACH);
 	free(extra);
+	free(spec);
+}
+
+/* A gc in a mount namespace of its own (a private /tmp: a unit's
+ * PrivateTmp, an admin's shell under pam_namespace) sees other mounts than
+ * the namespace the template was made from: it leaves the template as it
+ * is, and says so, instead of remaking it from mounts no supervisor of the
+ * jobs' namespace sees (which left every job without it). */
+TEST_F(tmpl, a_gc_in_another_mount_namespace_leaves_the_template_as_it_is)
+{
+	char *spec = gt_spec(self->dir, "[\"/bin/true\"]", NULL, NULL), *priv;
+	pid_t c;
+	int status = -1;
+
+	make_template(_metadata);
+	ASSERT_LE(0, asprintf(&priv, "%s/private-tmp", self->dir));
+	gt_mkdirs(priv, 0755, -1, -1);
+	c = fork();
+	ASSERT_LE(0, c);
+	if (c == 0) {
+		struct gt_result gc;
+		bool left;
+
+		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount("gr-private-tmp", priv, "tmpfs", 0, "size=64k") < 0)
+			_exit(2);
+		gridrun("gc", NULL, &gc);
+		left = gc.status == 0 && !strstr(gc.out, "remade the stale mount template") &&
+		       strstr(gc.err, "gridrun: gc: the mount template was made from another mount namespace than "
+			      "this gc's; not remade here (run `gridrun template` where jobs start)");
+		if (!left)
+			fprintf(stderr, "gc: %d\nout: %s\nerr: %s\n", gc.status, gc.out, gc.err);
+		_exit(left ? 0 : 1);
+	}
+	ASSERT_EQ(c, waitpid(c, &status, 0));
+	EXPECT_EQ(0, status);
+	/* here, where it was made, it is still the jobs' */
+	job_says(_metadata, spec, COPY);
+	EXPECT_FALSE(gc_remade(_metadata));
+	free(priv);
 	free(spec);
 }
 
