@@ -24,6 +24,9 @@ const char *gr_lease_boot_id(void);
 int gr_lease_proc_stat(pid_t pid, unsigned long long *start, bool *zombie);
 /* The holder of l runs (same boot, pid, start time; not a zombie). */
 bool gr_lease_holder_alive(const struct gr_lease *l);
+/* l as a lease file's JSON (with released_at when not 0), malloc'd;
+ * NULL when it cannot be encoded (lease-json.c). */
+char *gr_lease_json(const struct gr_lease *l, unsigned long long released_at);
 /* A lease or quarantine file; -ENOENT if absent, -EINVAL if garbled. */
 int gr_lease_read_entry(int dfd, const char *name, struct gr_lease *l, unsigned long long *released_at,
 			struct stat *st);

@@ -121,7 +121,8 @@
  *    while any of its ranges is leased or in quarantine.
  * Exhaustion is "pool atlas exhausted (64 of 64 ranges leased)" (with ", N in
  * quarantine" when some are), after one gc pass, and leaves nothing behind.
- * The code: lease.c (files, acquire, release), lease-gc.c (gc, listing).
+ * The code: lease.c (files, acquire, release), lease-gc.c (gc, listing),
+ * lease-json.c (the files' contents).
  *
  * Who calls what: root-mode `gridrun run` acquires with its own pid as the
  * holder and releases after the job; the setuid helper (helper mode) would
