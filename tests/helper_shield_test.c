@@ -299,42 +299,69 @@ static bool pilot_cgroup(char *dir, size_t size, const char **file)
 	return made;
 }
 
-/* root's cgroup dir below its own, with file the pilot's; the pilot runs
- * `gridrun-helper gc POOL` in it; "STATUS STDERR" of it into msg */
-static void gc_in(struct __test_metadata *_metadata, const struct gt_world *w, const char *dir,
-		  const char *pool, char *msg, size_t size)
+/* child(arg, fd) in a child process moved to cgroup dir first (NULL: left
+ * in root's, which only root can write); what it writes to fd into out
+ * (it _exits); its exit status */
+static int in_cgroup(struct __test_metadata *_metadata, const char *dir, void (*child)(const void *arg, int fd),
+		     const void *arg, char *out, size_t size)
 {
-	int go[2], back[2];
+	int go[2], back[2], st = -1;
 	pid_t c;
 
 	ASSERT_EQ(0, pipe(go));
 	ASSERT_EQ(0, pipe(back));
 	c = fork();
 	if (c == 0) {
-		const char *a[] = { "gc", pool, NULL };
-		struct hres r;
 		char g;
 
 		close(go[1]);
 		close(back[0]);
 		if (read(go[0], &g, 1) != 1)
 			_exit(90);
-		become(PILOT);
-		helper(w, a, -1, &r);
-		dprintf(back[1], "%d %s", r.status, r.err);
-		_exit(0);
+		child(arg, back[1]);
+		_exit(91);
 	}
 	close(go[0]);
 	close(back[1]);
 	if (c > 0) {
-		free(gt_write(dir, "cgroup.procs", "%d", (int)c));
+		if (dir)
+			free(gt_write(dir, "cgroup.procs", "%d", (int)c));
 		EXPECT_EQ(1, write(go[1], "g", 1));
-		drain(back[0], msg, size);
-		EXPECT_EQ(0, gt_wait(c, 30000));
+		drain(back[0], out, size);
+		st = gt_wait(c, 60000);
 	} else {
 		close(back[0]);
 	}
 	close(go[1]);
+	return st;
+}
+
+struct gc_req {
+	const struct gt_world *w;
+	const char *pool;
+};
+
+/* the pilot's `gridrun-helper gc POOL`: "STATUS STDERR" to fd */
+static void pilot_gc(const void *arg, int fd)
+{
+	const struct gc_req *q = arg;
+	const char *a[] = { "gc", q->pool, NULL };
+	struct hres r;
+
+	become(PILOT);
+	helper(q->w, a, -1, &r);
+	dprintf(fd, "%d %s", r.status, r.err);
+	_exit(0);
+}
+
+/* root's cgroup dir below its own, with file the pilot's; the pilot runs
+ * `gridrun-helper gc POOL` in it; "STATUS STDERR" of it into msg */
+static void gc_in(struct __test_metadata *_metadata, const struct gt_world *w, const char *dir,
+		  const char *pool, char *msg, size_t size)
+{
+	struct gc_req q = { w, pool };
+
+	EXPECT_EQ(0, in_cgroup(_metadata, dir, pilot_gc, &q, msg, size));
 }
 
 /* The pilot runs its helper in a cgroup whose cgroup.procs (v2: it could
@@ -374,40 +401,24 @@ TEST(S36_the_helper_refuses_a_cgroup_its_caller_could_freeze_for_a_shared_pool)
 	unsetenv("GT_WORLD_POOLS");
 }
 
+/* `gridrun check` by uid (0: root), its output to fd */
+static void check_as(const void *arg, int fd)
+{
+	uid_t uid = *(const uid_t *)arg;
+
+	if (uid)
+		become(uid);
+	unsetenv("GRIDRUN_CONFIG");
+	dup2(fd, 1);
+	dup2(fd, 2);
+	execl(gt_gridrun(), "gridrun", "check", (char *)NULL);
+}
+
 /* `gridrun check` by uid (0: root) in dir (NULL: root's cgroup, which only
  * root can write); its exit status, its output into out */
 static int check_in(struct __test_metadata *_metadata, const char *dir, uid_t uid, char *out, size_t size)
 {
-	int go[2], back[2];
-	pid_t c;
-
-	ASSERT_EQ(0, pipe(go));
-	ASSERT_EQ(0, pipe(back));
-	c = fork();
-	if (c == 0) {
-		char g;
-
-		close(go[1]);
-		close(back[0]);
-		if (read(go[0], &g, 1) != 1)
-			_exit(90);
-		if (uid)
-			become(uid);
-		unsetenv("GRIDRUN_CONFIG");
-		dup2(back[1], 1);
-		dup2(back[1], 2);
-		execl(gt_gridrun(), "gridrun", "check", (char *)NULL);
-		_exit(91);
-	}
-	close(go[0]);
-	close(back[1]);
-	ASSERT_LT(0, c);
-	if (dir)
-		free(gt_write(dir, "cgroup.procs", "%d", (int)c));
-	EXPECT_EQ(1, write(go[1], "g", 1));
-	close(go[1]);
-	drain(back[0], out, size);
-	return gt_wait(c, 60000);
+	return in_cgroup(_metadata, dir, check_as, &uid, out, size);
 }
 
 /* The account learns it before its first job: `gridrun check`, run by the
