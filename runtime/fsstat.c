@@ -49,6 +49,11 @@ int gr_fs_mnt_id(int fd, unsigned long long *mnt)
 	return 0;
 }
 
+bool gr_fs_type_fuse(const char *type)
+{
+	return !strcmp(type, "fuse") || !strcmp(type, "fuseblk") || !strncmp(type, "fuse.", 5);
+}
+
 int gr_fs_here_in(int fd, const char *mountinfo, struct gr_fs_here *h)
 {
 	int r;
@@ -59,7 +64,7 @@ int gr_fs_here_in(int fd, const char *mountinfo, struct gr_fs_here *h)
 		r = type_of(mountinfo, h->mnt, h->type, sizeof(h->type));
 	if (r < 0)
 		return r;
-	h->fuse = !strcmp(h->type, "fuse") || !strcmp(h->type, "fuseblk") || !strncmp(h->type, "fuse.", 5);
+	h->fuse = gr_fs_type_fuse(h->type);
 	for (size_t i = 0; i < ARRAY_SIZE(local_types); i++)
 		if (!strcmp(h->type, local_types[i]))
 			h->sync = false;

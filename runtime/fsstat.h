@@ -40,6 +40,9 @@ struct gr_fs_here {
 	char type[32];            /* its type, as mountinfo names it */
 };
 
+/* Whether a mountinfo type is FUSE's (fuse, fuseblk, fuse.*). */
+bool gr_fs_type_fuse(const char *type);
+
 /* The mount of fd (a directory, O_PATH is enough) and its file system's
  * type, without a request to that file system: 0, or -errno; -ENOENT (with
  * h->mnt set) for a mount not in the caller's mount namespace (a detached

@@ -516,7 +516,7 @@ static bool root_unaskable(int rootfd, const char *text, char *type, size_t size
 		snprintf(type, size, "device %u:%u, in no mountinfo", st.stx_dev_major, st.stx_dev_minor);
 		return true;
 	}
-	return !strcmp(type, "fuse") || !strcmp(type, "fuseblk") || !strncmp(type, "fuse.", 5);
+	return gr_fs_type_fuse(type);
 }
 
 /* The nsfs mounts of pid's mount namespace; a range's one is noted in why. */
