@@ -45,18 +45,35 @@ DEPSET ?= build
 
 PREFIX ?= /usr/local
 
-.PHONY: all deps demo check check-deps asan bench clean install
+.PHONY: all deps demo check check-deps asan bench clean install detected
 # keep the test library objects: make would delete them as intermediates
 .SECONDARY:
 all: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper $(BUILD)/gridrun-condor
 
+INSTALL_DEPS ?= scripts/install-deps.sh
 deps:
-	@scripts/install-deps.sh $(DEPSET)
+	@$(INSTALL_DEPS) $(DEPSET)
 
-$(BUILD)/.deps-%: scripts/install-deps.sh
+$(BUILD)/.deps-%: $(INSTALL_DEPS)
 	@mkdir -p $(@D)
-	@scripts/install-deps.sh $*
+	@$(INSTALL_DEPS) $*
 	@touch $@
+
+# What this Makefile finds when it is read (the BPF tools of lsm.mk,
+# libmicrohttpd's soname) may arrive with the Debian packages on a fresh
+# machine: the goal's dependency stamp is an included makefile, so make
+# makes it first and then reads the Makefile again, with the tools there.
+GOAL_DEPSET_all := build
+GOAL_DEPSET_demo := build
+GOAL_DEPSET_detected := build
+GOAL_DEPSET_tests-build := check
+GOAL_DEPSET_check-lane := check
+GOAL_DEPSET_check := vm
+GOAL_DEPSET_bench := bench
+GOAL_DEPSET := $(firstword $(foreach g,$(or $(MAKECMDGOALS),all),$(GOAL_DEPSET_$(g))))
+ifneq ($(GOAL_DEPSET),)
+-include $(BUILD)/.deps-$(GOAL_DEPSET)
+endif
 
 $(BUILD)/%.o: %.c $(BUILD)/.deps-build
 	@mkdir -p $(@D)
@@ -137,6 +154,11 @@ tests-build: $(BUILD)/gridrun $(BUILD)/gridrun-exporter $(BUILD)/gridrun-helper 
 .PHONY: tests-build
 include kmod-optional/lsm.mk
 
+# What was found when the Makefile was read (tests/make-deps.t).
+detected:
+	@echo "lsm: $(or $(LSM_BIN),none)"
+	@echo "mhd: $(or $(MHD_SONAME),none)"
+
 # The cgroup v2 lane: lane.t boots a pure cgroup v2 guest (tests/vm/) once and
 # runs $(GRIDRUN_TESTS) in it. It is not one of TEST_SCRIPTS, so the guest
 # never runs it again.
@@ -150,7 +172,7 @@ VM_LANE := tests/vm/lane.t
 # of the kernel in them), bench.t, condor_bench.t and phases.t time things. None runs
 # in the guest nor inside make asan.
 HOST_ONLY_SCRIPTS := tests/asan.t tests/bench.t tests/fuzz.t tests/classad_fuzz.t tests/condor_bench.t \
-	tests/make-fuzz.t tests/install.t tests/slurm.t tests/docs.t tests/completion.t tests/deb.t tests/phases.t
+	tests/make-fuzz.t tests/make-deps.t tests/install.t tests/slurm.t tests/docs.t tests/completion.t tests/deb.t tests/phases.t
 LANE_SCRIPTS = $(filter-out $(HOST_ONLY_SCRIPTS),$(TEST_SCRIPTS))
 TEST_ENV = GRIDRUN=$(abspath $(BUILD)/gridrun) GRIDRUN_SRC=$(CURDIR) GRIDRUN_BUILD=$(abspath $(BUILD))
 

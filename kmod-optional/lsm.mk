@@ -5,7 +5,8 @@
 # the holder scan of gridrun_scan.bpf.c),
 # and the loader gridrun-lsm (libbpf linked statically, so that the v2 guest
 # and hosts without libbpf1 run the same binary).
-LSM_BPFTOOL := $(shell command -v bpftool 2>/dev/null || ls /usr/sbin/bpftool 2>/dev/null)
+LSM_SBIN ?= /usr/sbin
+LSM_BPFTOOL := $(shell command -v bpftool 2>/dev/null || ls $(LSM_SBIN)/bpftool 2>/dev/null)
 LSM_CLANG := $(shell command -v clang 2>/dev/null)
 ifneq ($(LSM_BPFTOOL),)
 ifneq ($(LSM_CLANG),)
