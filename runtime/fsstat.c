@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -13,25 +14,49 @@
 static const char *const local_types[] = { "tmpfs", "ramfs", "devtmpfs", "ext2", "ext3", "ext4", "xfs",
 					   "btrfs", "f2fs" };
 
-/* mount id mnt's line of mountinfo: its type after " - " into type */
+int gr_mountinfo_next(const char **pos, struct gr_mountinfo_line *l)
+{
+	for (const char *line = *pos; line && *line; line = *pos) {
+		const char *end = strchr(line, '\n'), *f[5], *dash, *p = line;
+		char *rest;
+
+		*pos = end ? end + 1 : line + strlen(line);
+		/* fields 1-5: id, parent id, major:minor, root, mount point */
+		for (int i = 0; i < 5; i++) {
+			f[i] = p;
+			p += strcspn(p, " \n");
+			if (*p != ' ')
+				goto next;
+			p++;
+		}
+		/* the mount point escapes its blanks (\040): " - " is the separator */
+		dash = strstr(p - 1, " - ");
+		if (!dash || (end && dash > end))
+			continue;
+		l->id = strtoull(f[0], &rest, 10);
+		if (rest == f[0] || *rest != ' ' || sscanf(f[2], "%u:%u", &l->major, &l->minor) != 2)
+			continue;
+		l->root = f[3];
+		l->root_len = (size_t)(f[4] - 1 - f[3]);
+		l->point = f[4];
+		l->point_len = strcspn(f[4], " ");
+		snprintf(l->type, sizeof(l->type), "%.*s", (int)strcspn(dash + 3, " \n"), dash + 3);
+		return 1;
+next:;
+	}
+	return 0;
+}
+
+/* mount id mnt's type in mountinfo */
 static int type_of(const char *mountinfo, unsigned long long mnt, char *type, size_t size)
 {
-	for (const char *line = mountinfo; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-		const char *dash, *end;
-		char *rest;
-		unsigned long long id = strtoull(line, &rest, 10);
+	struct gr_mountinfo_line l;
 
-		if (rest == line || id != mnt || *rest != ' ')
-			continue;
-		/* the mount point escapes its blanks (\040): " - " is the separator */
-		dash = strstr(line, " - ");
-		end = strchr(line, '\n');
-		if (!dash || (end && dash > end))
-			return -EINVAL;
-		dash += 3;
-		snprintf(type, size, "%.*s", (int)strcspn(dash, " \n"), dash);
-		return 0;
-	}
+	while (gr_mountinfo_next(&mountinfo, &l))
+		if (l.id == mnt) {
+			snprintf(type, size, "%s", l.type);
+			return 0;
+		}
 	return -ENOENT;
 }
 

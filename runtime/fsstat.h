@@ -31,14 +31,29 @@
 
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/stat.h>
 
 struct gr_fs_here {
 	unsigned long long mnt;   /* the directory's mount id */
 	bool sync;                /* its file system may answer a stat from a cache */
 	bool fuse;                /* its file system is FUSE (fuse, fuseblk, fuse.*) */
-	char type[32];            /* its type, as mountinfo names it */
+	char type[64];            /* its type, as mountinfo names it */
 };
+
+/* One line of /proc/PID/mountinfo text (proc(5)), as gridrun reads it:
+ * root and point are not NUL-terminated and keep mountinfo's octal escapes
+ * (\040); type is cut at 63 bytes. */
+struct gr_mountinfo_line {
+	unsigned long long id;
+	unsigned major, minor;
+	const char *root, *point;
+	size_t root_len, point_len;
+	char type[64];
+};
+/* The next well-formed line at *pos (moved past it): 1, or 0 at the end of
+ * the text. Lines that are not in mountinfo's shape are skipped. */
+int gr_mountinfo_next(const char **pos, struct gr_mountinfo_line *l);
 
 /* Whether a mountinfo type is FUSE's (fuse, fuseblk, fuse.*). */
 bool gr_fs_type_fuse(const char *type);

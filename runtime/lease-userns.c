@@ -450,23 +450,23 @@ static void unescape(char *p)
  * system, whose daemon, a user's, may never answer (S36, fsstat.h). */
 static bool below_fuse(const char *text, const char *mp, char *fmp, size_t size)
 {
-	for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-		const char *dash = strstr(line, " - "), *end = strchr(line, '\n');
-		char m[4096];
-		size_t n;
+	struct gr_mountinfo_line l;
+	char m[4 * 4096];   /* a path's every byte escaped */
+	size_t n;
 
-		if (!dash || (end && dash > end) || (strncmp(dash, " - fuse ", 8) && strncmp(dash, " - fuseblk ", 11) &&
-						      strncmp(dash, " - fuse.", 8)) ||
-		    sscanf(line, "%*s %*s %*s %*s %4095s", m) != 1)
+	while (gr_mountinfo_next(&text, &l)) {
+		if (!gr_fs_type_fuse(l.type))
 			continue;
+		if (l.point_len >= sizeof(m)) {   /* no such path: not ours to walk below */
+			snprintf(fmp, size, "%.*s", (int)l.point_len, l.point);
+			return true;
+		}
+		memcpy(m, l.point, l.point_len);
+		m[l.point_len] = '\0';
 		unescape(m);
 		n = strlen(m);
 		if (!strncmp(mp, m, n) && (mp[n] == '/' || mp[n] == '\0' || !strcmp(m, "/"))) {
-			if (size) {   /* for the line: its start will do */
-				n = n < size ? n : size - 1;
-				memcpy(fmp, m, n);
-				fmp[n] = '\0';
-			}
+			snprintf(fmp, size, "%.100s", m);   /* for the line: its start will do */
 			return true;
 		}
 	}
@@ -477,15 +477,13 @@ static bool below_fuse(const char *text, const char *mp, char *fmp, size_t size)
  * type; false if no line has it. */
 static bool type_by_dev(const char *text, unsigned maj, unsigned min, char *type, size_t size)
 {
-	for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-		const char *dash = strstr(line, " - "), *end = strchr(line, '\n');
-		unsigned a, b;
+	struct gr_mountinfo_line l;
 
-		if (!dash || (end && dash > end) || sscanf(line, "%*s %*s %u:%u", &a, &b) != 2 || a != maj || b != min)
-			continue;
-		snprintf(type, size, "%.*s", (int)strcspn(dash + 3, " \n"), dash + 3);
-		return true;
-	}
+	while (gr_mountinfo_next(&text, &l))
+		if (l.major == maj && l.minor == min) {
+			snprintf(type, size, "%s", l.type);
+			return true;
+		}
 	return false;
 }
 
@@ -522,28 +520,32 @@ static bool root_unaskable(int rootfd, const char *text, char *type, size_t size
 /* The nsfs mounts of pid's mount namespace; a range's one is noted in why. */
 static void scan_mounts(struct ns_scan *s, pid_t pid, const char *dir)
 {
-	_cleanup_free_ char *text = NULL, *all = NULL;
+	_cleanup_free_ char *all = NULL;
 	_cleanup_close_ int rootfd = -1;
-	char path[300];
-	char *line, *save = NULL, rtype[64] = "";
+	struct gr_mountinfo_line l;
+	const char *pos;
+	char path[300], rtype[64] = "";
 	bool unaskable = false;
 
 	snprintf(path, sizeof(path), "%s/mountinfo", dir);
-	if (gr_read_file_at(s->procfd, path, &text, NULL, NULL) < 0 || !(all = strdup(text)))
+	if (gr_read_file_at(s->procfd, path, &all, NULL, NULL) < 0)
 		return;   /* gone */
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char root[128], mp[4096], fmp[128], *dash = strstr(line, " - nsfs ");
+	for (pos = all; gr_mountinfo_next(&pos, &l);) {
+		char root[128], mp[4096], fmp[128];
 		struct open_how how = { .flags = O_RDONLY | O_CLOEXEC,
 					.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
 		unsigned long long ino;
 		_cleanup_close_ int fd = -1;
 		int r;
 
-		if (!dash || sscanf(line, "%*s %*s %*s %127s %4095s", root, mp) != 2)
+		if (strcmp(l.type, "nsfs"))
 			continue;
+		snprintf(root, sizeof(root), "%.*s", (int)l.root_len, l.root);
 		ino = ns_link_ino(root, NULL);
 		if (!ino || ino == s->self_user || seen_lookup(s, ino) == 0)
 			continue;
+		/* a longer one names no path: its open fails below, and the range stays blocked */
+		snprintf(mp, sizeof(mp), "%.*s", (int)l.point_len, l.point);
 		unescape(mp);
 		if (below_fuse(all, mp, fmp, sizeof(fmp))) {
 			note_why(s, "cannot tell whether the nsfs mount in the mount namespace of pid %d at `%.100s` "

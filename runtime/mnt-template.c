@@ -96,30 +96,28 @@ static int header(int nsfd, char *head, size_t size)
 	return snprintf(head, size, HEADER "%llu %llu\n", (unsigned long long)st.st_ino, own_ns());
 }
 
-/* Whether the template's record names namespace nsfd, made from this
- * process's mount namespace, and the mounts seen now. */
-static bool matches(int dirfd, int nsfd)
+/* The template's record (rec, rlen: INFO_FILE's text; NULL: none) names
+ * namespace nsfd, made from this process's mount namespace, and the
+ * mounts seen now. */
+static bool matches(const char *rec, size_t rlen, int nsfd)
 {
-	_cleanup_free_ char *rec = NULL, *now = NULL;
-	size_t rlen = 0, nlen = 0;
+	_cleanup_free_ char *now = NULL;
+	size_t nlen = 0;
 	char head[96];
-	int n = header(nsfd, head, sizeof(head));
+	int n = rec ? header(nsfd, head, sizeof(head)) : -1;
 
-	if (n <= 0 || gr_read_file_at(dirfd, INFO_FILE, &rec, &rlen, NULL) < 0 ||
-	    gr_read_file_at(AT_FDCWD, "/proc/self/mountinfo", &now, &nlen, NULL) < 0)
+	if (n <= 0 || gr_read_file_at(AT_FDCWD, "/proc/self/mountinfo", &now, &nlen, NULL) < 0)
 		return false;
 	return rlen == (size_t)n + nlen && !memcmp(rec, head, (size_t)n) && !memcmp(rec + n, now, nlen);
 }
 
-/* The maker's mount namespace the record names; 0 when it names none (an
- * older record, or none at all). */
-static unsigned long long maker_ns(int dirfd)
+/* The maker's mount namespace the record rec names; 0 when it names none
+ * (an older record, or none at all). */
+static unsigned long long maker_ns(const char *rec)
 {
-	_cleanup_free_ char *rec = NULL;
 	unsigned long long tmpl = 0, maker = 0;
 
-	if (gr_read_file_at(dirfd, INFO_FILE, &rec, NULL, NULL) < 0 ||
-	    sscanf(rec, HEADER "%llu %llu\n", &tmpl, &maker) != 2)
+	if (!rec || sscanf(rec, HEADER "%llu %llu\n", &tmpl, &maker) != 2)
 		return 0;
 	return maker;
 }
@@ -127,6 +125,8 @@ static unsigned long long maker_ns(int dirfd)
 int gr_mnt_template_open(const char *state_dir, const char **why)
 {
 	_cleanup_close_ int dirfd = -1, nsfd = -1;
+	_cleanup_free_ char *rec = NULL;
+	size_t rlen = 0;
 
 	*why = "none";
 	if (geteuid() != 0)
@@ -137,7 +137,7 @@ int gr_mnt_template_open(const char *state_dir, const char **why)
 	nsfd = open_ns(dirfd);
 	if (nsfd < 0)
 		return -1;
-	if (!matches(dirfd, nsfd)) {
+	if (gr_read_file_at(dirfd, INFO_FILE, &rec, &rlen, NULL) < 0 || !matches(rec, rlen, nsfd)) {
 		*why = "stale: the mounts this process sees changed since it was made (gridrun gc remakes it)";
 		return -1;
 	}
@@ -148,14 +148,17 @@ int gr_mnt_template_open(const char *state_dir, const char **why)
 int gr_mnt_template_stale(const char *state_dir)
 {
 	_cleanup_close_ int dirfd = open_dir(state_dir, false), nsfd = -1;
+	_cleanup_free_ char *rec = NULL;
 	unsigned long long maker;
+	size_t rlen = 0;
 
 	if (dirfd < 0)
 		return 0;
+	(void)gr_read_file_at(dirfd, INFO_FILE, &rec, &rlen, NULL);   /* none (rec NULL): stale */
 	nsfd = open_ns(dirfd);
-	if (nsfd >= 0 && matches(dirfd, nsfd))
+	if (nsfd >= 0 && matches(rec, rlen, nsfd))
 		return 0;
-	maker = maker_ns(dirfd);
+	maker = maker_ns(rec);
 	return maker && maker != own_ns() ? 2 : 1;
 }
 
