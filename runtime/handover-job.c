@@ -2,6 +2,7 @@
 /* handover-job.c - a run's sandbox hand-over, by the job's privilege backend (handover.h, priv.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,6 +74,16 @@ void gr_job_handover_done(struct gr_job_handover *jh, int handed, const struct g
 	if ((handed <= 0 || jh->mntfd >= 0) && jh->dirfd >= 0)
 		close(TAKE_FD(jh->dirfd));
 	jh->ns = handed > 0 ? gr_now_ns() - jh->t0 : 0;
+}
+
+int gr_job_handover_clone(struct gr_job_handover *jh, struct gr_error **err)
+{
+	if (jh->mntfd >= 0 || jh->dirfd < 0)
+		return 0;   /* idmap (the mount exists), or no chown to see */
+	jh->mntfd = (int)open_tree(jh->dirfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+	if (jh->mntfd < 0)
+		return gr_error_sys(err, errno, "sandbox `%s`: clone of the directory handed over", jh->path);
+	return 0;
 }
 
 void gr_job_handover_end(struct gr_job_handover *jh)

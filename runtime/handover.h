@@ -121,7 +121,9 @@ int gr_job_handover_start(int dirfd, const struct gr_handover *h, enum gr_handov
 			  const struct gr_pool *pool, const struct gr_lease *lease, int *mntfd,
 			  struct gr_handover_count *n, struct gr_error **err);
 struct gr_job_handover {
-	int mntfd;                   /* idmap: the mount for the job; else -1 */
+	int mntfd;                   /* idmap: the mount for the job; chown (root
+				      * mode): a clone of dirfd (gr_job_handover_clone());
+				      * else -1 */
 	int dirfd;                   /* the sandbox (O_PATH): until the lease, then while a
 				      * chown is to be undone */
 	const char *path;            /* the sandbox as the spec names it */
@@ -148,7 +150,14 @@ int gr_job_handover_open(struct gr_job_handover *jh, const char *sandbox, int ch
 			 uid_t u, gid_t g, struct gr_error **err);
 /* The lease's backend handed it over (handed: 1) or not (0), n what it did. */
 void gr_job_handover_done(struct gr_job_handover *jh, int handed, const struct gr_handover_count *n);
-/* After the job: the idmapped mount goes (the walk back is the release's). */
+/* Root mode, a chown hand-over: the job's mount of its sandbox is a clone
+ * of the directory handed over (mntfd), not a lookup of its path by the
+ * job's init, which whoever can rename a directory on the path (the
+ * sandbox's owner: a Slurm user, racing root's runner) could have pointed
+ * at another directory since. 0 (also when there is nothing to clone), or
+ * -errno. */
+int gr_job_handover_clone(struct gr_job_handover *jh, struct gr_error **err);
+/* After the job: the idmapped mount (or the clone) goes (the walk back is the release's). */
 void gr_job_handover_end(struct gr_job_handover *jh);
 /* The release's walk back took t0..now and changed n entries; no fd is left. */
 void gr_job_handover_walked(struct gr_job_handover *jh, unsigned long long t0, unsigned long n);

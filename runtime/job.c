@@ -495,6 +495,12 @@ static int run_start(struct gr_job *job, struct gr_error **err)
 		job->hooks.lsm_add = job->priv->lsm_add ? lsm_add : NULL;
 		job->hooks.maps_data = job;
 	}
+	/* root mode, chown: the job mounts the directory handed over, by fd */
+	if (job->handover_held && !job->lease_at_maps && geteuid() == 0) {
+		r = gr_job_handover_clone(&job->jh, err);
+		if (r < 0)
+			return r;
+	}
 	job->hooks.sandbox_mnt = job->jh.mntfd >= 0 || job->lease_at_maps ? &job->jh.mntfd : NULL;
 	job->hooks.landlock_off = job->cfg && job->cfg->landlock_off;
 	/* the host's tree as the root: from the template, if there is one fit for us */

@@ -437,4 +437,64 @@ TEST_F(pool, a_leased_start_writes_its_state_as_often_as_a_plain_one)
 	free(plain);
 }
 
+/*
+ * Root mode with a chown hand-over (as for a Slurm user's task, whose
+ * sandbox root's runner checked): the directory handed over is the one the
+ * job mounts. The sandbox's owner renames it away and puts a decoy in its
+ * place after the hand-over and before the job's mount (strace holds each
+ * open_tree 300 ms); the job must still see its own sandbox, not the decoy
+ * (before, the job's init cloned the sandbox by its path).
+ */
+TEST_F(pool, a_late_rename_of_a_chown_sandbox_does_not_change_what_the_job_mounts)
+{
+	char *spec, *sbx = path_in(self->dir, "execute/late"), *moved = path_in(self->dir, "execute/late-moved"),
+		*decoy = path_in(self->dir, "execute/decoy"), *conf, *out = path_in(self->dir, "late.out");
+	struct stat st;
+	int status, outfd;
+	pid_t pid;
+
+	conf = gt_write(self->dir, "gridrun.conf",
+			"[runtime]\nlease_dir = %s\nsandbox_handover = chown\n\n[pool atlas]\nfirst_uid = %u\n"
+			"ranges = 1\naccounts = atlas001\nquarantine_seconds = 600\n", self->leases, FIRST);
+	chmod(conf, 0644);
+	setenv("GRIDRUN_CONFIG", conf, 1);
+	spec = job(self, "late", "ls $SBX", 0700, 4321, NULL);
+	free(gt_write(sbx, "real", "x\n"));
+	ASSERT_EQ(0, chown(gt_f("%s/real", sbx), 4321, 4321));
+	gt_mkdirs(decoy, 0755, 4321, 4321);
+	free(gt_write(decoy, "decoy", "x\n"));
+	outfd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ASSERT_LE(0, outfd);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		dup2(outfd, 1);
+		execlp("strace", "strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=open_tree", "-e",
+		       "inject=open_tree:delay_enter=300000", gt_gridrun(), "run", spec, (char *)NULL);
+		_exit(127);
+	}
+	close(outfd);
+	/* the hand-over is done when the sandbox is the range's */
+	for (int i = 0; i < 10000 && (stat(sbx, &st) < 0 || st.st_uid != FIRST); i++)
+		usleep(1000);
+	ASSERT_EQ(FIRST, st.st_uid);
+	ASSERT_EQ(0, rename(sbx, moved));
+	ASSERT_EQ(0, rename(decoy, sbx));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_STREQ("real\n", gt_read(out));
+	/* and it is given back where it went */
+	ASSERT_EQ(0, stat(moved, &st));
+	EXPECT_EQ(4321, st.st_uid);
+	ASSERT_EQ(0, stat(gt_f("%s/real", moved), &st));
+	EXPECT_EQ(4321, st.st_uid);
+	free(conf);
+	free(out);
+	free(decoy);
+	free(moved);
+	free(sbx);
+	free(spec);
+}
+
 TEST_HARNESS_MAIN
