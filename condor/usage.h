@@ -28,7 +28,7 @@ struct gr_condor_usage {
 };
 
 struct gr_condor_record {
-	char reason[24];            /* exited signaled oom killed_by_request setup_error */
+	char reason[24];            /* exited signaled oom killed_by_request setup_error supervisor_lost */
 	int exit_code;              /* -1: null */
 	int signal;                 /* 0: null */
 	struct gr_condor_usage u;

@@ -30,7 +30,8 @@
 #define RECORD_MAX (64u << 10)
 #define MTIME_TRUST_NS 100000000ull   /* 100 ms: far above a timestamp tick */
 
-static const char *const reasons[] = { "exited", "signaled", "oom", "killed_by_request", "setup_error", "other" };
+static const char *const reasons[] = { "exited", "signaled", "oom", "killed_by_request", "setup_error",
+					"supervisor_lost", "other" };
 #define NREASONS ARRAY_SIZE(reasons)
 
 struct account {

@@ -70,8 +70,10 @@ static int remove_stale_cgroups(const struct gr_job_state *st, struct gr_job_sta
 	return r;
 }
 
-/* gc: a stale entry's lease goes to quarantine with its cgroups; gr_lease_gc()
- * reclaims exactly the leases whose holder is dead, this supervisor's too. */
+/* gc: a stale entry's job gets the record its supervisor never wrote
+ * (job-lost.c), then its lease goes to quarantine with its cgroups;
+ * gr_lease_gc() reclaims exactly the leases whose holder is dead, this
+ * supervisor's too. */
 int gr_job_on_stale(void *data, const char *json)
 {
 	struct gr_job_stale *c = data;
@@ -80,6 +82,8 @@ int gr_job_on_stale(void *data, const char *json)
 
 	if (gr_job_state_parse(json, GR_JOB_STATE_PARTIAL, &st, NULL) < 0)
 		return 0;
+	/* from the cgroup's counters: before it goes */
+	gr_job_lost_record(c->state_dir, &st, c->opts);
 	r = remove_stale_cgroups(&st, c);
 	if (st.has_lease) {
 		_cleanup_gr_error_ struct gr_error *e = NULL;
@@ -125,6 +129,7 @@ int gr_job_gc(const struct gr_config *cfg, const struct gr_job_options *opts, st
 
 	memset(out, 0, sizeof(*out));
 	r = gr_state_dir(&dir, err);
+	stale.state_dir = dir;
 	if (r == 0)
 		r = gr_state_gc(dir, &out->removed, gr_job_on_stale, &stale, err);
 	gr_cg_discovery_free(&stale.disc);

@@ -15,6 +15,7 @@ void gr_job_say(const struct gr_job_options *opts, const char *fmt, ...) __attri
 struct gr_job_stale {
 	const struct gr_config *cfg;
 	const struct gr_job_options *opts;
+	const char *state_dir;        /* the gc's: its records/ copies (job-lost.c) */
 	struct gr_lease_gc_stats lease_gc;
 	/* gr_job_gc() only (never a job's start, cg-discover.h): find the v1
 	 * hierarchies through libcgroup, once, at the first stale entry */
@@ -23,6 +24,10 @@ struct gr_job_stale {
 	struct gr_cg_discovery disc;
 };
 int gr_job_on_stale(void *data, const char *json);
+/* gc: the record of a stale entry's job, whose supervisor died (job-lost.c
+ * has the contract), before its cgroups are removed. */
+struct gr_job_state;
+void gr_job_lost_record(const char *state_dir, const struct gr_job_state *st, const struct gr_job_options *opts);
 /* A pool's gc by the caller's privilege backend (priv.h). */
 int gr_job_gc_pool(const struct gr_pool *p, struct gr_lease_gc_stats *st, struct gr_error **err);
 

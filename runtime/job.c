@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* job.c - one job's life: prepare, start, wait, end (job.h). */
 #include <errno.h>
-#include <jansson.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -300,6 +299,12 @@ static char *state_json(struct gr_job *job, pid_t pid, const struct gr_cgroup *c
 		st.has_layers = true;
 		st.landlock = job->res.landlock;
 		st.lsm = job->res.lsm.loaded;
+		/* gc's record should this supervisor die (job-lost.c) */
+		st.accounting = job->rec.dirfd >= 0 ? (char *)job->rec.path : NULL;
+		st.started_ns = job->res.started_ns;
+		st.isolation = (char *)gr_isolation_name(job->res.ids.mode);
+		st.uid_first = job->res.ids.outer_uid;
+		st.uid_count = (unsigned)job->res.ids.count;
 	}
 	/* st borrows every string: no gr_job_state_free() */
 	if (gr_job_state_format(&st, &text, NULL) < 0)
@@ -521,7 +526,7 @@ static int run_start(struct gr_job *job, struct gr_error **err)
 
 int gr_job_start(struct gr_job *job, struct gr_error **err)
 {
-	struct gr_job_stale stale = { .cfg = job->cfg, .opts = &job->opts };
+	struct gr_job_stale stale = { .cfg = job->cfg, .opts = &job->opts, .state_dir = job->state_dir };
 	struct gr_state_gc_stats gc;
 	_cleanup_free_ char *json = NULL;
 	const struct gr_spec *spec = job->spec;
@@ -649,38 +654,13 @@ int gr_job_wait(struct gr_job *job, int *status, struct gr_error **err)
 	return r;
 }
 
-/*
- * The node-wide copy of the record, DIR/records/<job-id>.json (state.h), for
- * gridrun-exporter's per-account counters: written whether or not the spec
- * asked for a record, atomically but without fsync (the state dir is
- * /run: a crash loses it anyway), 0644 as the state is (nothing secret), and
- * before the job's state entry goes, so that a copy whose job is no longer
- * listed is final. Its keys: the record's, then account and pool. `gridrun
- * gc` prunes copies older than an hour.
- */
+/* The node-wide copy of the record, for gridrun-exporter (record.h). */
 static void write_record_copy(const struct gr_job *job)
 {
 	_cleanup_gr_error_ struct gr_error *e = NULL;
-	_cleanup_free_ char *text = gr_record_format(job->job_id, &job->res), *out = NULL, *dir = NULL,
-			    *path = NULL;
-	const struct gr_spec *spec = job->spec;
-	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
 
-	if (o) {
-		json_object_set_new(o, "account", spec->account ? json_string(spec->account) : json_null());
-		json_object_set_new(o, "pool", spec->pool ? json_string(spec->pool) : json_null());
-		out = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
-		json_decref(o);
-	}
-	if (!out || asprintf(&dir, "%s/" GR_STATE_RECORDS, job->state_dir) < 0 ||
-	    asprintf(&path, "%s/%s.json", dir, job->job_id) < 0) {
-		gr_job_say(&job->opts, "record copy of job %s: out of memory, ignoring", job->job_id);
-		return;
-	}
-	if (mkdir(dir, 0755) == 0)
-		(void)!chmod(dir, 0755);
-	if (gr_write_file_replace(path, out, 0644, &e) < 0 || chmod(path, 0644) < 0)
-		gr_job_say(&job->opts, "record copy `%s`: %s, ignoring", path, e ? e->msg : strerror(errno));
+	if (gr_record_copy_write(job->state_dir, job->job_id, &job->res, job->spec->account, job->spec->pool, &e) < 0)
+		gr_job_say(&job->opts, "%s, ignoring", e->msg);
 }
 
 int gr_job_end(struct gr_job *job, struct gr_error **err)

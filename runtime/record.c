@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "record.h"
+#include "state.h"
 #include "util.h"
 
 static json_t *ns_or_null(bool known, unsigned long long ns)
@@ -43,6 +44,8 @@ char *gr_record_format(const char *job_id, const struct gr_run_result *res)
 {
 	char started[40], ended[40];
 	bool ran = res->reason != GR_REASON_SETUP_ERROR;
+	/* gc's record of a lost supervisor: when the job ended is not known */
+	bool lost = res->reason == GR_REASON_SUPERVISOR_LOST;
 	json_t *o;
 	char *text;
 
@@ -56,7 +59,7 @@ char *gr_record_format(const char *job_id, const struct gr_run_result *res)
 				    ? json_integer(res->exit_code) : json_null());
 	json_object_set_new(o, "signal", res->signal ? json_integer(res->signal) : json_null());
 	json_object_set_new(o, "oom_killed", json_boolean(res->cg.oom_kills > 0));
-	json_object_set_new(o, "wall_ns", json_integer((json_int_t)res->wall_ns));
+	json_object_set_new(o, "wall_ns", lost ? json_null() : json_integer((json_int_t)res->wall_ns));
 	json_object_set_new(o, "cpu_user_ns", cg_or_null(res, cpu_known, res->cg.cpu_user_ns));
 	json_object_set_new(o, "cpu_system_ns", cg_or_null(res, cpu_known, res->cg.cpu_system_ns));
 	json_object_set_new(o, "rusage_user_ns", ns_or_null(res->have_rusage, res->main.ru_utime_ns));
@@ -68,7 +71,7 @@ char *gr_record_format(const char *job_id, const struct gr_run_result *res)
 	json_object_set_new(o, "killed_at_end",
 			    ran && res->have_rusage ? json_integer(res->main.killed_at_end) : json_null());
 	json_object_set_new(o, "started_at", json_string(started));
-	json_object_set_new(o, "ended_at", json_string(ended));
+	json_object_set_new(o, "ended_at", lost ? json_null() : json_string(ended));
 	json_object_set_new(o, "cgroup_version", res->cg.version ? json_integer(res->cg.version) : json_null());
 	json_object_set_new(o, "isolation", json_string(gr_isolation_name(res->ids.mode)));
 	json_object_set_new(o, "uid_range", json_pack("{s:I, s:I}", "first", (json_int_t)res->ids.outer_uid,
@@ -92,15 +95,42 @@ static int check_name(const struct gr_record_dest *d, const char *file, struct g
 			    file, d->path);
 }
 
-int gr_record_open(const struct gr_spec *spec, struct gr_record_dest *d, struct gr_error **err)
+int gr_record_open_path(const char *path, const char *file, struct gr_record_dest *d, struct gr_error **err)
 {
 	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
 				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
 	_cleanup_free_ char *dir = NULL;
-	const char *slash;
+	const char *slash = strrchr(path, '/');
 	struct stat st;
 	int fd;
 
+	*d = (struct gr_record_dest)GR_RECORD_DEST_INIT;
+	d->path = path;
+	if (!slash || path[0] != '/')
+		return gr_error_set(err, EINVAL, "%s: gridrun.accounting: `%s` is not an absolute path", file, path);
+	dir = slash == path ? strdup("/") : strndup(path, slash - path);
+	d->name = strdup(slash + 1);
+	if (!dir || !d->name)
+		return gr_error_sys(err, ENOMEM, "accounting record");
+	if (!*d->name || !strcmp(d->name, ".") || !strcmp(d->name, ".."))
+		return gr_error_set(err, EINVAL, "%s: gridrun.accounting: `%s` does not name a file", file, path);
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
+	if (fd < 0 && errno == ELOOP)
+		return gr_error_set(err, ELOOP, "%s: gridrun.accounting: the directory `%s` has a symlink in its path "
+				    "(the record is never written through a symlink; give the real path)",
+				    file, dir);
+	if (fd < 0)
+		return gr_error_sys(err, errno, "%s: gridrun.accounting: directory `%s`", file, dir);
+	d->dirfd = fd;
+	if (fstat(fd, &st) < 0)
+		return gr_error_sys(err, errno, "%s: gridrun.accounting: directory `%s`", file, dir);
+	d->uid = st.st_uid;
+	d->gid = st.st_gid;
+	return check_name(d, file, err);
+}
+
+int gr_record_open(const struct gr_spec *spec, struct gr_record_dest *d, struct gr_error **err)
+{
 	*d = (struct gr_record_dest)GR_RECORD_DEST_INIT;
 	if (!spec->accounting)
 		return 0;
@@ -111,28 +141,7 @@ int gr_record_open(const struct gr_spec *spec, struct gr_record_dest *d, struct 
 		d->fd = spec->accounting_fd;
 		return 0;
 	}
-	d->path = spec->accounting;
-	slash = strrchr(spec->accounting, '/');
-	dir = slash == spec->accounting ? strdup("/") : strndup(spec->accounting, slash - spec->accounting);
-	d->name = strdup(slash + 1);
-	if (!dir || !d->name)
-		return gr_error_sys(err, ENOMEM, "accounting record");
-	if (!*d->name || !strcmp(d->name, ".") || !strcmp(d->name, ".."))
-		return gr_error_set(err, EINVAL, "%s: gridrun.accounting: `%s` does not name a file",
-				    spec->file, spec->accounting);
-	fd = (int)syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
-	if (fd < 0 && errno == ELOOP)
-		return gr_error_set(err, ELOOP, "%s: gridrun.accounting: the directory `%s` has a symlink in its path "
-				    "(the record is never written through a symlink; give the real path)",
-				    spec->file, dir);
-	if (fd < 0)
-		return gr_error_sys(err, errno, "%s: gridrun.accounting: directory `%s`", spec->file, dir);
-	d->dirfd = fd;
-	if (fstat(fd, &st) < 0)
-		return gr_error_sys(err, errno, "%s: gridrun.accounting: directory `%s`", spec->file, dir);
-	d->uid = st.st_uid;
-	d->gid = st.st_gid;
-	return check_name(d, spec->file, err);
+	return gr_record_open_path(spec->accounting, spec->file, d, err);
 }
 
 void gr_record_close(struct gr_record_dest *d)
@@ -246,4 +255,47 @@ int gr_record_write(const struct gr_record_dest *d, const char *job_id,
 	if (r < 0)
 		return gr_error_sys(err, -r, "accounting: %s the directory of `%s`", step, d->path);
 	return 0;
+}
+
+int gr_record_copy_write(const char *state_dir, const char *job_id, const struct gr_run_result *res,
+			 const char *account, const char *pool, struct gr_error **err)
+{
+	_cleanup_free_ char *text = gr_record_format(job_id, res), *out = NULL, *dir = NULL, *path = NULL;
+	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+
+	if (o) {
+		json_object_set_new(o, "account", account ? json_string(account) : json_null());
+		json_object_set_new(o, "pool", pool ? json_string(pool) : json_null());
+		out = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
+		json_decref(o);
+	}
+	if (!out || asprintf(&dir, "%s/" GR_STATE_RECORDS, state_dir) < 0 ||
+	    asprintf(&path, "%s/%s.json", dir, job_id) < 0)
+		return gr_error_sys(err, ENOMEM, "record copy of job %s", job_id);
+	if (mkdir(dir, 0755) == 0)
+		(void)!chmod(dir, 0755);
+	if (gr_write_file_replace(path, out, 0644, err) < 0)
+		return gr_error_prefix(err, "record copy `%s`", path);
+	if (chmod(path, 0644) < 0)
+		return gr_error_sys(err, errno, "record copy `%s`", path);
+	return 0;
+}
+
+bool gr_record_copy_of_run(const char *state_dir, const char *job_id, unsigned long long started_ns)
+{
+	_cleanup_free_ char *path = NULL, *text = NULL;
+	char started[40];
+	json_t *o;
+	bool same;
+
+	if (asprintf(&path, "%s/" GR_STATE_RECORDS "/%s.json", state_dir, job_id) < 0 ||
+	    gr_read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0)
+		return false;
+	gr_format_utc_ms(started_ns, started, sizeof(started));
+	o = json_loads(text, 0, NULL);
+	same = json_is_string(json_object_get(o, "job_id")) && json_is_string(json_object_get(o, "started_at")) &&
+	       !strcmp(json_string_value(json_object_get(o, "job_id")), job_id) &&
+	       !strcmp(json_string_value(json_object_get(o, "started_at")), started);
+	json_decref(o);
+	return same;
 }

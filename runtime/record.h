@@ -7,7 +7,9 @@
  * rename) to the path in gridrun.accounting, or in one write to an inherited
  * fd for "fd:N". Until the cgroup backends exist, the cgroup figures
  * (cpu_*_ns, memory_peak_bytes, pids_peak, io_*) and cgroup_version are null:
- * the record says "unknown" rather than guessing.
+ * the record says "unknown" rather than guessing. The record gc writes for
+ * a job whose supervisor died (reason "supervisor_lost", job-lost.c) has
+ * ended_at and wall_ns null too: when the supervisor died is not known.
  */
 #ifndef GRIDRUN_RECORD_H
 #define GRIDRUN_RECORD_H
@@ -47,8 +49,29 @@ struct gr_record_dest {
 char *gr_record_format(const char *job_id, const struct gr_run_result *res);
 /* Before the job: fill dest from spec->accounting (nothing when unset). */
 int gr_record_open(const struct gr_spec *spec, struct gr_record_dest *dest, struct gr_error **err);
+/* The same for the path of a record (absolute), file naming its origin in
+ * messages: gc's record of a lost supervisor (job-lost.c) opens the
+ * directory as the supervisor did, as late as it can; dest->path borrows path. */
+int gr_record_open_path(const char *path, const char *file, struct gr_record_dest *dest, struct gr_error **err);
 int gr_record_write(const struct gr_record_dest *dest, const char *job_id,
 		    const struct gr_run_result *res, struct gr_error **err);
 void gr_record_close(struct gr_record_dest *dest);
+
+/*
+ * The node-wide copy of a job's record, STATE_DIR/records/<job-id>.json
+ * (state.h), for gridrun-exporter's per-account counters: written by every
+ * end of a job that ran, whether or not its spec asked for a record (the
+ * supervisor's, job.c, and gc's for a lost supervisor, job-lost.c),
+ * atomically but without fsync (the state dir is /run: a crash loses it
+ * anyway), 0644 as the state is (nothing secret), and before the job's
+ * state entry goes, so that a copy whose job is no longer listed is final.
+ * Its keys: the record's, then account and pool (NULL: null). `gridrun gc`
+ * prunes copies older than an hour.
+ */
+int gr_record_copy_write(const char *state_dir, const char *job_id, const struct gr_run_result *res,
+			 const char *account, const char *pool, struct gr_error **err);
+/* The copy of job_id's record is that of the run that started at
+ * started_ns (its started_at, to the ms): the run's record was written. */
+bool gr_record_copy_of_run(const char *state_dir, const char *job_id, unsigned long long started_ns);
 
 #endif

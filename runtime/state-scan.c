@@ -22,7 +22,8 @@ struct key {
 /* The top level's keys, parse_fields()'s types and ranges. */
 enum {
 	K_JOB_ID, K_SUP_PID, K_SUP_START, K_SUP_EPOCH, K_SPEC, K_PID, K_PID_START, K_RUNNING, K_HELD,
-	K_ACCOUNT, K_BUNDLE, K_CG_VERSION, K_CGROUPS, K_FREEZER, K_LEASE, K_LAYERS, K_COUNT
+	K_ACCOUNT, K_BUNDLE, K_CG_VERSION, K_CGROUPS, K_FREEZER, K_LEASE, K_LAYERS, K_ACCOUNTING,
+	K_STARTED_NS, K_ISOLATION, K_UID_FIRST, K_UID_COUNT, K_COUNT
 };
 static const struct key top[K_COUNT] = {
 	[K_JOB_ID] = { "job_id", STR, 0, 0 },
@@ -41,6 +42,11 @@ static const struct key top[K_COUNT] = {
 	[K_FREEZER] = { "freezer", STR, 0, 0 },
 	[K_LEASE] = { "lease", LEASE, 0, 0 },
 	[K_LAYERS] = { "layers", LAYERS, 0, 0 },
+	[K_ACCOUNTING] = { "accounting", STR, 0, 0 },
+	[K_STARTED_NS] = { "started_ns", INT, 0, INT64_MAX },
+	[K_ISOLATION] = { "isolation", STR, 0, 0 },
+	[K_UID_FIRST] = { "uid_first", INT, 0, UINT32_MAX },
+	[K_UID_COUNT] = { "uid_count", INT, 0, UINT32_MAX },
 };
 
 enum { L_POOL, L_INDEX, L_FIRST, L_COUNT, L_N };
@@ -279,7 +285,8 @@ int gr_job_state_scan(const char *text, unsigned flags, struct gr_job_state *st)
 		ok = seen[K_JOB_ID] && seen[K_SUP_PID] && seen[K_SUP_START];
 	ok = ok && set_str(v, seen, K_JOB_ID, &st->job_id) && set_str(v, seen, K_SPEC, &st->spec) &&
 	     set_str(v, seen, K_ACCOUNT, &st->account) && set_str(v, seen, K_BUNDLE, &st->bundle) &&
-	     set_str(v, seen, K_FREEZER, &st->freezer) &&
+	     set_str(v, seen, K_FREEZER, &st->freezer) && set_str(v, seen, K_ACCOUNTING, &st->accounting) &&
+	     set_str(v, seen, K_ISOLATION, &st->isolation) &&
 	     (!st->has_lease || set_str(ts.lease, ts.lease_seen, L_POOL, &st->lease.pool));
 	if (!ok) {
 		gr_job_state_free(st);
@@ -294,6 +301,9 @@ int gr_job_state_scan(const char *text, unsigned flags, struct gr_job_state *st)
 	st->running = seen[K_RUNNING] && v[K_RUNNING].b;
 	st->held = seen[K_HELD] && v[K_HELD].b;
 	st->cgroup_version = seen[K_CG_VERSION] ? (int)v[K_CG_VERSION].i : 0;
+	st->started_ns = seen[K_STARTED_NS] ? (unsigned long long)v[K_STARTED_NS].i : 0;
+	st->uid_first = seen[K_UID_FIRST] ? (uid_t)v[K_UID_FIRST].i : 0;
+	st->uid_count = seen[K_UID_COUNT] ? (unsigned)v[K_UID_COUNT].i : 0;
 	if (st->has_lease) {
 		st->lease.index = ts.lease_seen[L_INDEX] ? (unsigned)ts.lease[L_INDEX].i : 0;
 		st->lease.first = ts.lease_seen[L_FIRST] ? (uid_t)ts.lease[L_FIRST].i : 0;

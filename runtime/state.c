@@ -393,6 +393,8 @@ void gr_job_state_free(struct gr_job_state *st)
 	for (size_t i = 0; i < st->ncgroups; i++)
 		free(st->cgroups[i]);
 	free(st->freezer);
+	free(st->accounting);
+	free(st->isolation);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -445,6 +447,15 @@ int gr_job_state_format(const struct gr_job_state *st, char **text, struct gr_er
 	if (st->has_layers)
 		json_object_set_new(o, "layers", json_pack("{s:i, s:b}", "landlock", st->landlock,
 							   "lsm", st->lsm));
+	if (st->accounting)
+		json_object_set_new(o, "accounting", json_string(st->accounting));
+	if (st->started_ns)
+		json_object_set_new(o, "started_ns", json_integer((json_int_t)st->started_ns));
+	if (st->isolation) {
+		json_object_set_new(o, "isolation", json_string(st->isolation));
+		json_object_set_new(o, "uid_first", json_integer((json_int_t)st->uid_first));
+		json_object_set_new(o, "uid_count", json_integer((json_int_t)st->uid_count));
+	}
 	*text = json_dumps(o, JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return *text ? 0 : gr_error_sys(err, ENOMEM, "job state");
@@ -483,6 +494,7 @@ static int bool_opt(json_t *v, bool *out)
 static int parse_fields(json_t *o, unsigned flags, struct gr_job_state *st, const char **bad)
 {
 	long long sp = 0, ss = 0, se = 0, pid = 0, ps = 0, ver = 0, idx = 0, first = 0, count = 0, ll = 0;
+	long long sn = 0, uf = 0, uc = 0;
 	json_t *lease = json_object_get(o, "lease"), *a = json_object_get(o, "cgroups"), *v;
 	json_t *layers = json_object_get(o, "layers");
 	size_t i;
@@ -507,6 +519,11 @@ static int parse_fields(json_t *o, unsigned flags, struct gr_job_state *st, cons
 	FIELD("bundle", dup_opt(json_object_get(o, "bundle"), &st->bundle));
 	FIELD("cgroup_version", int_opt(json_object_get(o, "cgroup_version"), 0, 2, &ver));
 	FIELD("freezer", dup_opt(json_object_get(o, "freezer"), &st->freezer));
+	FIELD("accounting", dup_opt(json_object_get(o, "accounting"), &st->accounting));
+	FIELD("started_ns", int_opt(json_object_get(o, "started_ns"), 0, INT64_MAX, &sn));
+	FIELD("isolation", dup_opt(json_object_get(o, "isolation"), &st->isolation));
+	FIELD("uid_first", int_opt(json_object_get(o, "uid_first"), 0, UINT32_MAX, &uf));
+	FIELD("uid_count", int_opt(json_object_get(o, "uid_count"), 0, UINT32_MAX, &uc));
 	if (r >= 0 && lease) {
 		*bad = "lease";
 		if (!json_is_object(lease) || !json_is_string(json_object_get(lease, "pool")))
@@ -548,6 +565,9 @@ static int parse_fields(json_t *o, unsigned flags, struct gr_job_state *st, cons
 	st->pid_start = (unsigned long long)ps;
 	st->cgroup_version = (int)ver;
 	st->landlock = (int)ll;
+	st->started_ns = (unsigned long long)sn;
+	st->uid_first = (uid_t)uf;
+	st->uid_count = (unsigned)uc;
 	st->lease.index = (unsigned)idx;
 	st->lease.first = (uid_t)first;
 	st->lease.count = (unsigned)count;

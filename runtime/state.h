@@ -80,6 +80,18 @@ struct gr_job_state {
 	int landlock;                         /* gr_landlock_plan(): > 0 the ABI applied, 0 turned
 					       * off by site or spec, < 0 not available (-errno) */
 	bool lsm;                             /* registered with gridrun's BPF LSM (lsm.h) */
+	/* What gc needs to write the record of a job whose supervisor died
+	 * (job-lost.c), known once it started and written with "pid":
+	 * "accounting", the record's path (NULL: none, or "fd:N", which
+	 * nothing outlives the supervisor to write to); "started_ns", the
+	 * record's started_at (CLOCK_REALTIME ns, 0: not recorded, an entry
+	 * of an older gridrun); "isolation" and "uid_first"/"uid_count", its
+	 * isolation and uid_range. */
+	char *accounting;
+	unsigned long long started_ns;
+	char *isolation;
+	uid_t uid_first;
+	unsigned uid_count;
 };
 /* The entry's JSON text (malloc'd); -ENOMEM or -EINVAL (no job_id). */
 int gr_job_state_format(const struct gr_job_state *st, char **text, struct gr_error **err);

@@ -30,6 +30,7 @@ const char *gr_reason_name(enum gr_reason r)
 	case GR_REASON_OOM: return "oom";
 	case GR_REASON_KILLED_BY_REQUEST: return "killed_by_request";
 	case GR_REASON_SETUP_ERROR: return "setup_error";
+	case GR_REASON_SUPERVISOR_LOST: return "supervisor_lost";
 	}
 	return "unknown";
 }

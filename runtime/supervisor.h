@@ -58,6 +58,9 @@ enum gr_reason {
 	GR_REASON_OOM,
 	GR_REASON_KILLED_BY_REQUEST,
 	GR_REASON_SETUP_ERROR,
+	/* never gr_run()'s: gc's record of a job whose supervisor died
+	 * (job-lost.c); exit_code, signal, ended_at, wall_ns and rusage null */
+	GR_REASON_SUPERVISOR_LOST,
 };
 
 struct gr_run_result {

@@ -2,7 +2,8 @@
 /*
  * state_scan_test - gr_job_state_parse()'s one-pass scan (state-scan.h)
  * gives what its jansson path gives, for every text: the entries gridrun
- * writes (gr_job_state_format() of full, bare, leased and layered entries),
+ * writes (gr_job_state_format() of full, bare, leased and layered entries,
+ * and the fields a lost supervisor's record needs),
  * hand-written ones with other whitespace, key orders and edge values, and
  * every variant of them with one byte cut off, removed, doubled or replaced
  * by one of the characters JSON's grammar turns on. Each is parsed with and
@@ -35,7 +36,8 @@ static bool same(const struct gr_job_state *a, const struct gr_job_state *b)
 		  a->lease.first == b->lease.first && a->lease.count == b->lease.count &&
 		  a->cgroup_version == b->cgroup_version && a->ncgroups == b->ncgroups &&
 		  str_eq(a->freezer, b->freezer) && a->has_layers == b->has_layers && a->landlock == b->landlock &&
-		  a->lsm == b->lsm;
+		  a->lsm == b->lsm && str_eq(a->accounting, b->accounting) && a->started_ns == b->started_ns &&
+		  str_eq(a->isolation, b->isolation) && a->uid_first == b->uid_first && a->uid_count == b->uid_count;
 
 	for (size_t i = 0; eq && i < GR_JOB_STATE_CGROUPS_MAX; i++)
 		eq = str_eq(a->cgroups[i], b->cgroups[i]);
@@ -88,6 +90,10 @@ static const char *const written_by_hand[] = {
 	"{\"job_id\": \"j\", \"supervisor_pid\": 1, \"supervisor_start\": 1, \"layers\": {\"landlock\": -4095, \"lsm\": true}}",
 	"{\"job_id\": \"j\", \"supervisor_pid\": 1, \"supervisor_start\": 1, \"layers\": {\"landlock\": -4096, \"lsm\": true}}",
 	"{\"job_id\": \"j\", \"supervisor_pid\": 1, \"supervisor_start\": 1, \"layers\": {\"landlock\": 3}}",
+	"{\"job_id\": \"j\", \"supervisor_pid\": 1, \"supervisor_start\": 1, \"accounting\": \"/a/r.json\", "
+	"\"started_ns\": 9223372036854775807, \"isolation\": \"helper\", \"uid_first\": 0, \"uid_count\": 4294967295}",
+	"{\"job_id\": \"j\", \"supervisor_pid\": 1, \"supervisor_start\": 1, \"uid_first\": 4294967296}",
+	"{\"job_id\": \"j\", \"supervisor_pid\": 1, \"supervisor_start\": 1, \"started_ns\": -1, \"accounting\": 3}",
 	"{\"job_id\": 5, \"supervisor_pid\": 1, \"supervisor_start\": 1}",
 	"{\"supervisor_pid\": 1}",
 	"{}",
@@ -146,6 +152,8 @@ TEST(what_gridrun_writes_is_scanned_as_jansson_reads_it)
 		.pid_start = 2366947, .running = true, .held = true, .account = "atlas001", .bundle = "/b",
 		.has_lease = true, .lease = { "pool-a", 3, 3700000000u, 65536 }, .cgroup_version = 1, .ncgroups = 3,
 		.freezer = "/sys/fs/cgroup/freezer/gridrun-j", .has_layers = true, .landlock = -95, .lsm = true,
+		.accounting = "/var/lib/condor/execute/dir_1/.gridrun.json", .started_ns = 1796613482311000123ULL,
+		.isolation = "root", .uid_first = 3700000000u, .uid_count = 65536,
 	};
 	struct gr_job_state bare = { .job_id = "j", .supervisor_pid = 1, .supervisor_start = 1 };
 	struct gr_job_state *entries[] = { &full, &bare };
