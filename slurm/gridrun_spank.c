@@ -16,7 +16,9 @@
  *  task_init                (slurmstepd, the user) hand the task over; never
  *                           returns for a wrapped task
  *  job_epilog               (slurmd, root) `gridrun gc` as root, and as the
- *                           job's user for its one-uid runs' state
+ *                           job's user for its one-uid runs' state; the
+ *                           records root's gc wrote for tasks Slurm
+ *                           SIGKILLed go to record_dir (spank-task.h)
  *
  * Which tasks: every task of an srun step with default=on, those of steps
  * asked with --gridrun with default=optin. Never the batch script, the
@@ -174,6 +176,7 @@ struct pool_pick {
 	char *found;
 	bool in_pool;
 	char *record_dir;
+	char *state_dir;
 };
 
 static int pool_entry(void *user, const char *section, const char *name, const char *value)
@@ -183,6 +186,8 @@ static int pool_entry(void *user, const char *section, const char *name, const c
 
 	if (!strcmp(section, "runtime") && !strcmp(name, "record_dir") && !p->record_dir)
 		p->record_dir = strdup(value);
+	if (!strcmp(section, "runtime") && !strcmp(name, "state_dir") && !p->state_dir)
+		p->state_dir = strdup(value);
 	if (!pool || strcmp(name, "accounts") || p->found || (p->want && strcmp(pool, p->want)))
 		return 1;
 	for (const char *s = value; *s;) {
@@ -200,7 +205,7 @@ static int pool_entry(void *user, const char *section, const char *name, const c
 
 /* gridrun checks the whole file again when it runs (as root: root's file,
  * pools clear of every account); this only picks the mode. */
-static void site_config(const char *file, const char *user, char **pool, char **record_dir)
+static void site_config(const char *file, const char *user, char **pool, char **record_dir, char **state_dir)
 {
 	struct pool_pick p = { .user = user, .want = arg.pool };
 
@@ -208,6 +213,10 @@ static void site_config(const char *file, const char *user, char **pool, char **
 		slurm_error("gridrun_spank: %s: cannot read it; no pool", file);
 	*pool = p.found;
 	*record_dir = p.record_dir;
+	if (state_dir)
+		*state_dir = p.state_dir;
+	else
+		free(p.state_dir);
 }
 
 static bool wrapped_step(spank_t sp)
@@ -251,7 +260,7 @@ int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
 	strcpy(plan.user, pw.pw_name);
 	snprintf(plan.job_id, sizeof(plan.job_id), "slurm-%u.%u.%u", job, step, task);
 	plan.config = arg.config;
-	site_config(arg.config ? arg.config : CONFIG_DEFAULT, plan.user, &pool, &record_dir);
+	site_config(arg.config ? arg.config : CONFIG_DEFAULT, plan.user, &pool, &record_dir, NULL);
 	plan.pool = pool;
 	plan.record_dir = arg.record_dir ? arg.record_dir : record_dir;
 	plan.gridrun = arg.gridrun ? arg.gridrun : GRIDRUN_DEFAULT;
@@ -314,6 +323,27 @@ static void run_gc(uid_t uid, gid_t gid)
 			    (unsigned)uid, status);
 }
 
+static void say_error(const char *line)
+{
+	slurm_error("%s", line);
+}
+
+/* After root's gc: the records it wrote for tasks Slurm SIGKILLed with
+ * their runner (spank-task.h), where the runner would have kept them.
+ * gridrun's state directory as root's gc found it: the site's, else its
+ * default for root. */
+static void keep_lost_records(spank_t sp)
+{
+	_cleanup_free_ char *pool = NULL, *record_dir = NULL, *state_dir = NULL;
+	uint32_t job = 0;
+
+	if (spank_get_item(sp, S_JOB_ID, &job) != ESPANK_SUCCESS)
+		return;
+	site_config(arg.config ? arg.config : CONFIG_DEFAULT, "", &pool, &record_dir, &state_dir);
+	gr_slurm_keep_lost_records(state_dir ? state_dir : "/run/gridrun", arg.record_dir ? arg.record_dir : record_dir,
+				   job, say_error);
+}
+
 int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 {
 	uid_t uid = 0;
@@ -323,6 +353,7 @@ int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 	if (parse_args(ac, av) < 0)
 		return -1;
 	run_gc(0, 0);
+	keep_lost_records(sp);
 	if (spank_get_item(sp, S_JOB_UID, &uid) == ESPANK_SUCCESS && uid && (pw = getpwuid(uid)))
 		run_gc(uid, pw->pw_gid);
 	return 0;

@@ -298,27 +298,43 @@ static int wait_gridrun(pid_t pid, int sock, unsigned grace)
 	return wait_for(pid);
 }
 
-/* DIR/slurm-J.S.T.json, replaced atomically, by root through the dir's fd;
- * only a root-owned directory nobody else may write. */
-static void keep_record(const struct gr_slurm_plan *plan, const char *text, size_t len, int errfd)
+int gr_slurm_keep_record(const char *record_dir, const char *job_id, const char *text, size_t len, bool replace,
+			 const char **why)
 {
-	_cleanup_close_ int dfd = open(plan->record_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), fd = -1;
+	_cleanup_close_ int dfd = open(record_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), fd = -1;
 	char tmp[96], name[96];
 	struct stat st;
+	int e;
 
 	if (dfd < 0 || fstat(dfd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022)) {
-		dprintf(errfd, "gridrun_spank: record_dir `%s` %s, ignoring\n", plan->record_dir,
-			dfd < 0 ? strerror(errno) : "is not root's alone");
-		return;
+		e = dfd < 0 ? errno : EPERM;
+		*why = dfd < 0 ? strerror(e) : "is not root's alone";
+		return -e;
 	}
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", plan->job_id);
-	snprintf(name, sizeof(name), "%s.json", plan->job_id);
+	*why = NULL;
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", job_id);
+	snprintf(name, sizeof(name), "%s.json", job_id);
 	unlinkat(dfd, tmp, 0);
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0 || gr_write_all(fd, text, len) < 0 || fsync(fd) < 0 || renameat(dfd, tmp, dfd, name) < 0) {
-		dprintf(errfd, "gridrun_spank: record %s/%s: %s, ignoring\n", plan->record_dir, name, strerror(errno));
+	if (fd < 0 || gr_write_all(fd, text, len) < 0 || fsync(fd) < 0 ||
+	    renameat2(dfd, tmp, dfd, name, replace ? 0 : RENAME_NOREPLACE) < 0) {
+		e = errno;
 		unlinkat(dfd, tmp, 0);
+		return -e;
 	}
+	return 0;
+}
+
+static void keep_record(const struct gr_slurm_plan *plan, const char *text, size_t len, int errfd)
+{
+	const char *why;
+	int r = gr_slurm_keep_record(plan->record_dir, plan->job_id, text, len, true, &why);
+
+	if (r < 0 && why)
+		dprintf(errfd, "gridrun_spank: record_dir `%s` %s, ignoring\n", plan->record_dir, why);
+	else if (r < 0)
+		dprintf(errfd, "gridrun_spank: record %s/%s.json: %s, ignoring\n", plan->record_dir, plan->job_id,
+			strerror(-r));
 }
 
 static void runner_fail(int errfd, const char *what, int e)

@@ -77,6 +77,26 @@ struct gr_slurm_plan {
 	unsigned grace;            /* GRIDRUN_KILL_GRACE, seconds */
 };
 
+/* RECORD_DIR/JOB_ID.json, written atomically by root through the
+ * directory's fd, only where the directory is root's and nobody else may
+ * write it (else *why says so); an existing one is replaced only with
+ * replace. 0, or -errno. */
+int gr_slurm_keep_record(const char *record_dir, const char *job_id, const char *text, size_t len, bool replace,
+			 const char **why);
+
+/* job_epilog, after root's `gridrun gc` (spank-lost.c): the records gc
+ * wrote for tasks of job JOB whose runner and gridrun Slurm SIGKILLed (the
+ * step outlived KillWait). The runner's record went to gridrun's fd 3,
+ * which died with them, so gc (job-lost.c) wrote only its copy in its state
+ * directory's records/, reason "supervisor_lost", usage from the job
+ * cgroup's counters. Each copy there of a task of JOB (slurm-JOB.*.json, a
+ * root-owned regular file in a directory only root may write, naming that
+ * job id, with that reason) goes to RECORD_DIR as the runner would have kept
+ * it (the copy's account and pool keys removed), never over a record
+ * already there. The number kept; each failure is one line through say. */
+unsigned gr_slurm_keep_lost_records(const char *state_dir, const char *record_dir, uint32_t job,
+				    void (*say)(const char *line));
+
 /* task_init_privileged: fork the runner; *sock is the task's end. */
 int gr_slurm_runner_start(const struct gr_slurm_plan *plan, int *sock, pid_t *runner);
 /* task_init: hand the runner what it needs; 0 or -errno. On success keep

@@ -111,7 +111,7 @@ PIDS="$PIDS $!"
 /usr/sbin/slurmd -D -f "$T/slurm.conf" -N localhost >"$T/log/slurmd.out" 2>&1 &
 PIDS="$PIDS $!"
 
-echo "1..22"
+echo "1..23"
 i=0
 until sinfo -h -o %T 2>/dev/null | grep -q idle || [ $i -ge 100 ]; do sleep 0.2; i=$((i + 1)); done
 check "the one-node cluster is up" "sinfo -h -o %T | grep -q idle" "$T/log/slurmctld.log" "$T/log/slurmd.log"
@@ -212,6 +212,12 @@ cancel_test "scancel, grace 2 s < KillWait 5 s: no process, cgroup, state entry 
 plugstack grace=30
 cancel_test "scancel, grace 30 s > KillWait 5 s: SIGKILL, then job_epilog's gc: nothing left"
 plugstack
+# the task's runner and gridrun died by that SIGKILL with the record's fd 3:
+# job_epilog keeps the record root's gc wrote from the job cgroup's counters
+i=0; while [ -n "$cj" ] && [ ! -e "$T/records/slurm-$cj.0.0.json" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+check "a task Slurm SIGKILLed still has its record: reason supervisor_lost, CPU and memory from its cgroup" \
+	"[ -n '$cj' ] && [ \"\$(field $cj.0.0 \"['reason']\")\" = supervisor_lost ] && [ \"\$(field $cj.0.0 \"['isolation']\")\" = root ] && [ \"\$(field $cj.0.0 \"['cpu_user_ns'] is not None and v['memory_peak_bytes'] > 0\")\" = True ] && [ \"\$(field $cj.0.0 \"['exit_code']\")\" = None ]" \
+	"$T/records/slurm-$cj.0.0.json" "$T/log/slurmd.log"
 check "no mount of the jobs is left in the host's namespace" "! grep -q '$T/work\\|gridrun-slurm' /proc/self/mountinfo"
 
 # 5. the sandbox a leased range gets must be the user's own

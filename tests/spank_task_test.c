@@ -8,12 +8,15 @@
  * processes can rewrite its fd 3 (/proc/PID/fd/3 of their own process):
  * root keeps in record_dir only a JSON object naming this task's job, never
  * whatever the user wrote there (another job's record, or not a record).
+ * job_epilog's keeping of the records gc wrote for SIGKILLed tasks
+ * (spank-lost.c): only this job's, only lost ones, never over a record.
  */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "../slurm/spank-task.c"
+#include "../slurm/spank-lost.c"
 
 #include "kselftest_harness.h"
 
@@ -141,6 +144,78 @@ TEST_F(runner, the_tasks_death_ends_gridrun)
 		kill(runner, SIGKILL);
 	ASSERT_LT(i, 150) TH_LOG("the runner was still waiting for gridrun 15 s after the task's end");
 	EXPECT_GE(i, 40);   /* TERM ignored: KILL only after grace + 5 s */
+}
+
+static unsigned said;
+static void count_say(const char *line)
+{
+	(void)line;
+	said++;
+}
+
+static void put(const char *dir, const char *name, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f))
+		abort();
+}
+
+static char *get(const char *dir, const char *name)
+{
+	_cleanup_free_ char *path = NULL;
+	char *text = NULL;
+
+	if (asprintf(&path, "%s/%s", dir, name) < 0 || gr_read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0)
+		return NULL;
+	return text;
+}
+
+#define LOST(id) "{\"job_id\": \"" id "\", \"reason\": \"supervisor_lost\", \"exit_code\": null, " \
+		 "\"cpu_user_ns\": 5, \"account\": \"acct\", \"pool\": \"p\"}"
+
+TEST_F(runner, the_epilog_keeps_the_jobs_lost_records_only_and_never_over_a_record)
+{
+	char state[128], copies[160], link[200];
+	_cleanup_free_ char *one = NULL, *four = NULL;
+
+	snprintf(state, sizeof(state), "%s/state", self->dir);
+	snprintf(copies, sizeof(copies), "%s/records", state);
+	ASSERT_EQ(0, mkdir(state, 0755));
+	ASSERT_EQ(0, mkdir(copies, 0755));
+	put(copies, "slurm-7.0.1.json", LOST("slurm-7.0.1"));
+	put(copies, "slurm-7.0.2.json", "{\"job_id\": \"slurm-7.0.2\", \"reason\": \"exited\", \"exit_code\": 0}");
+	put(copies, "slurm-8.0.0.json", LOST("slurm-8.0.0"));
+	put(copies, "slurm-7.0.3.json", LOST("slurm-7.0.9"));
+	put(copies, "slurm-7.0.4.json", LOST("slurm-7.0.4"));
+	put(self->records, "slurm-7.0.4.json", "the runner's own\n");
+	snprintf(link, sizeof(link), "%s/slurm-7.0.5.json", copies);
+	ASSERT_EQ(0, symlink("slurm-7.0.1.json", link));
+	said = 0;
+	EXPECT_EQ(1u, gr_slurm_keep_lost_records(state, self->records, 7, count_say));
+	EXPECT_EQ(0u, said);
+	one = get(self->records, "slurm-7.0.1.json");
+	ASSERT_NE(NULL, one);
+	EXPECT_STREQ("{\"job_id\":\"slurm-7.0.1\",\"reason\":\"supervisor_lost\",\"exit_code\":null,\"cpu_user_ns\":5}", one);
+	four = get(self->records, "slurm-7.0.4.json");
+	EXPECT_STREQ("the runner's own\n", four);
+	for (int i = 0; i < 4; i++) {
+		static const char *const not_kept[] = { "slurm-7.0.2.json", "slurm-8.0.0.json", "slurm-7.0.3.json",
+							"slurm-7.0.5.json" };
+		char path[256];
+
+		snprintf(path, sizeof(path), "%s/%s", self->records, not_kept[i]);
+		EXPECT_NE(0, access(path, F_OK)) TH_LOG("%s kept", not_kept[i]);
+	}
+	/* a copy directory someone else may write proves nothing: one line, none kept */
+	snprintf(link, sizeof(link), "%s/slurm-7.0.1.json", self->records);
+	ASSERT_EQ(0, unlink(link));
+	ASSERT_EQ(0, chmod(copies, 0775));
+	EXPECT_EQ(0u, gr_slurm_keep_lost_records(state, self->records, 7, count_say));
+	EXPECT_EQ(1u, said);
 }
 
 TEST_HARNESS_MAIN
