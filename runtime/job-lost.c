@@ -37,9 +37,14 @@
  * be written, e.g. its cgroup was still busy and the entry stayed): then
  * nothing is written. The copy is in the state directory, which only
  * gridrun's caller can write; the record's own file is not proof, as a job
- * may write there. Left open: a supervisor killed in the microseconds
- * between its record's rename and its copy has its record replaced by
- * gc's.
+ * may write there. A supervisor killed in the microseconds between its
+ * record's rename and its copy left no copy, but its record: gc keeps a
+ * record at the entry's path that is of this run (its job_id and
+ * started_at) and not gc's, in a file none of the job's ids owns, as the
+ * job could have forged one (gr_record_of_run_at(), record.h), and writes
+ * only the copy. Where the job's ids own the record (a job run as the
+ * directory's owner, an unprivileged caller's job), or the entry predates
+ * uid_first/uid_count, gc cannot tell and writes its own over it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,14 +113,22 @@ void gr_job_lost_record(const char *state_dir, const struct gr_job_state *st, co
 		struct gr_record_dest dest = GR_RECORD_DEST_INIT;
 		int r = gr_record_open_path(st->accounting, st->spec ? st->spec : id, &dest, &e);
 
-		if (r >= 0)
-			r = gr_record_write(&dest, id, &res, &e);
+		if (r >= 0 && gr_record_of_run_at(&dest, id, st->started_ns, st->uid_first, st->uid_count)) {
+			/* killed between its record's rename and its copy */
+			if (debug)
+				fprintf(stderr, "gridrun: debug: gc: job %s: its supervisor wrote its record `%s` "
+					"before it was lost; kept\n", id, st->accounting);
+		} else {
+			if (r >= 0)
+				r = gr_record_write(&dest, id, &res, &e);
+			if (r < 0)
+				gr_job_say(opts, "gc: job %s: its supervisor was lost, and so is its record: %s", id,
+					   e->msg);
+			else if (debug)
+				fprintf(stderr, "gridrun: debug: gc: job %s: its supervisor was lost; record written "
+					"to `%s`\n", id, st->accounting);
+		}
 		gr_record_close(&dest);
-		if (r < 0)
-			gr_job_say(opts, "gc: job %s: its supervisor was lost, and so is its record: %s", id, e->msg);
-		else if (debug)
-			fprintf(stderr, "gridrun: debug: gc: job %s: its supervisor was lost; record written to `%s`\n",
-				id, st->accounting);
 	}
 	if (gr_record_copy_write(state_dir, id, &res, st->account, st->has_lease ? st->lease.pool : NULL, &ce) < 0)
 		gr_job_say(opts, "gc: job %s: %s, ignoring", id, ce->msg);

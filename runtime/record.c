@@ -299,3 +299,42 @@ bool gr_record_copy_of_run(const char *state_dir, const char *job_id, unsigned l
 	json_decref(o);
 	return same;
 }
+
+/* A record of a run is at most this long (design §7's keys: ~1 KiB). */
+#define RECORD_MAX 65536
+
+bool gr_record_of_run_at(const struct gr_record_dest *d, const char *job_id, unsigned long long started_ns,
+			 uid_t job_first, unsigned job_count)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *text = NULL;
+	char started[40];
+	struct stat st;
+	const char *reason;
+	ssize_t n;
+	json_t *o;
+	bool same;
+
+	/* the job's ids unknown (an older gridrun's entry): no file is proof */
+	if (d->dirfd < 0 || !d->name || !job_count)
+		return false;
+	/* no symlink, no FIFO to block on; the inode read is the one checked */
+	fd = openat(d->dirfd, d->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size >= RECORD_MAX)
+		return false;
+	/* a file one of the job's own ids owns may be the job's forgery */
+	if (st.st_uid >= job_first && (unsigned long long)st.st_uid - job_first < job_count)
+		return false;
+	if (!(text = malloc(RECORD_MAX)) || (n = gr_read_full(fd, text, RECORD_MAX - 1)) <= 0)
+		return false;
+	text[n] = '\0';
+	gr_format_utc_ms(started_ns, started, sizeof(started));
+	o = json_loads(text, 0, NULL);
+	reason = json_string_value(json_object_get(o, "reason"));
+	same = json_is_string(json_object_get(o, "job_id")) && json_is_string(json_object_get(o, "started_at")) &&
+	       !strcmp(json_string_value(json_object_get(o, "job_id")), job_id) &&
+	       !strcmp(json_string_value(json_object_get(o, "started_at")), started) &&
+	       reason && strcmp(reason, "supervisor_lost");
+	json_decref(o);
+	return same;
+}

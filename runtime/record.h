@@ -73,5 +73,13 @@ int gr_record_copy_write(const char *state_dir, const char *job_id, const struct
 /* The copy of job_id's record is that of the run that started at
  * started_ns (its started_at, to the ms): the run's record was written. */
 bool gr_record_copy_of_run(const char *state_dir, const char *job_id, unsigned long long started_ns);
+/* The file dest names (gr_record_open_path()) is the record its supervisor
+ * wrote of job_id's run that started at started_ns (its job_id and
+ * started_at, to the ms; a reason other than supervisor_lost): a regular
+ * file, no symlink, under 64 KiB, whose owner is none of the job's ids
+ * [job_first, job_first + job_count), since a job may write where its
+ * record goes and forge one. gc keeps such a record (job-lost.c). */
+bool gr_record_of_run_at(const struct gr_record_dest *dest, const char *job_id, unsigned long long started_ns,
+			 uid_t job_first, unsigned job_count);
 
 #endif

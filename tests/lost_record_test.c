@@ -5,14 +5,18 @@
  * (runtime/job-lost.c): at the spec's path, reason supervisor_lost, the CPU
  * the job burned from its cgroup's counters, the cgroup gone; never through
  * a symlink the job put on the record's path (S31), which gc says in one
- * line; and never over the record a supervisor wrote before it died.
+ * line; and never over the record a supervisor wrote before it died, even
+ * when it died before the copy of it in the state directory, but over one
+ * the job could have forged there.
  */
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -271,6 +275,131 @@ TEST_F_TIMEOUT(lost, gc_never_overwrites_the_supervisors_record, 120)
 	free(spec);
 	free(rec);
 	free(go);
+	free(ready);
+}
+
+/* The supervisor killed between its record's rename and the copy in
+ * STATE/records (strace's SIGKILL at the copy's mkdir of records/): the
+ * record, in a directory root owns, is its supervisor's, and gc keeps it;
+ * it writes only the copy. Before, gc wrote its own over it. */
+TEST_F_TIMEOUT(lost, gc_keeps_a_record_written_just_before_the_supervisor_died, 120)
+{
+	char *out = path_in(self->dir, "out"), *rec = path_in(out, "rec.json");
+	char *records = path_in(self->state, "records"), *spec, *written, *after;
+	struct gt_result res;
+	json_t *o, *copy;
+	int status, null;
+	pid_t pid;
+
+	gt_mkdirs(out, 0755, 0, 0);
+	spec = lost_spec(self, "exit 3", rec);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		dup2(null, 1);
+		setenv("LSAN_OPTIONS", "detect_leaks=0", 1);   /* no leak check under ptrace */
+		execlp("strace", "strace", "-f", "-qq", "-o", "/dev/null", "-P", records, "-e", "trace=mkdir", "-e",
+		       "inject=mkdir:signal=KILL", gt_gridrun(), "run", spec, (char *)NULL);
+		_exit(127);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_NE(127, WIFEXITED(status) ? WEXITSTATUS(status) : 0);
+	ASSERT_EQ(0, gt_wait_no_procs(gt_marker(), 5000));
+	/* the record written, no copy, the entry left */
+	written = gt_read(rec);
+	ASSERT_NE(NULL, written);
+	ASSERT_NE(0, access(records, F_OK));
+	ASSERT_EQ(1, gt_count_dir(self->state));
+	gc(&res);
+	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+	EXPECT_STREQ("gridrun gc: removed 1 stale state entry\n", res.out);
+	EXPECT_STREQ("", res.err);
+	after = gt_read(rec);
+	EXPECT_STREQ(written, after);
+	o = json_loads(after ? after : "", 0, NULL);
+	ASSERT_NE(NULL, o);
+	EXPECT_STREQ("exited", json_string_value(json_object_get(o, "reason")));
+	EXPECT_EQ(3, gt_json_int(o, "exit_code"));
+	/* the exporter's copy is gc's */
+	copy = record_copy(self);
+	ASSERT_NE(NULL, copy);
+	EXPECT_STREQ("supervisor_lost", json_string_value(json_object_get(copy, "reason")));
+	EXPECT_EQ(0, gt_count_dir(self->state));
+	EXPECT_EQ(0, gt_cgroup_dirs(self->id));
+	json_decref(copy);
+	json_decref(o);
+	gt_result_free(&res);
+	free(written);
+	free(after);
+	free(spec);
+	free(records);
+	free(rec);
+	free(out);
+}
+
+/* The attack: where its record goes is the job's to write (its sandbox),
+ * and it puts there a record of its own run, as the supervisor's would be
+ * (its job_id and started_at, read here from the state entry), that says
+ * it used nothing; then its supervisor is killed. gc cannot tell that file
+ * from the supervisor's (the job's uid owns it), so it writes its own. */
+TEST_F_TIMEOUT(lost, gc_replaces_a_record_the_job_could_have_forged, 120)
+{
+	char *rec = path_in(self->sbx, "rec.json"), *ready = path_in(self->sbx, "ready");
+	char *state_file, *script, *spec, *saved = NULL, started[40], ms[8];
+	struct gt_result res;
+	unsigned long long ns;
+	struct tm tm;
+	time_t secs;
+	json_t *st, *o;
+	pid_t pid;
+
+	ASSERT_LE(0, asprintf(&state_file, "%s/%s/state.json", self->state, self->id));
+	ASSERT_LE(0, asprintf(&script, "touch %s; while :; do sleep 1; done", ready));
+	spec = lost_spec(self, script, rec);
+	pid = gt_start_spec(spec, -1);
+	ASSERT_TRUE(gt_wait_file(ready, 20000));
+	for (int i = 0; i < 200 && !(saved && strstr(saved, "\"running\"")); i++) {
+		free(saved);
+		saved = gt_read(state_file);
+		usleep(10000);
+	}
+	st = json_loads(saved ? saved : "", 0, NULL);
+	ASSERT_NE(NULL, st) TH_LOG("%s", saved);
+	ns = (unsigned long long)gt_json_int(st, "started_ns");
+	ASSERT_LT(0, (long long)ns);
+	/* it runs as the sandbox's owner: the forgery is that uid's */
+	EXPECT_EQ(65534, gt_json_int(st, "uid_first"));
+	EXPECT_EQ(1, gt_json_int(st, "uid_count"));
+	secs = (time_t)(ns / 1000000000ull);
+	gmtime_r(&secs, &tm);
+	strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ms, sizeof(ms), ".%03uZ", (unsigned)(ns / 1000000ull % 1000));
+	strcat(started, ms);
+	free(gt_write(self->sbx, "rec.json",
+		      "{\"job_id\":\"%s\",\"reason\":\"exited\",\"exit_code\":0,\"cpu_user_ns\":0,"
+		      "\"cpu_system_ns\":0,\"started_at\":\"%s\"}\n", self->id, started));
+	ASSERT_EQ(0, chown(rec, 65534, 65534));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(128 + SIGKILL, gt_wait(pid, 5000));
+	ASSERT_EQ(0, gt_wait_no_procs(gt_marker(), 5000));
+	gc(&res);
+	ASSERT_EQ(0, res.status) TH_LOG("stderr: %s", res.err);
+	EXPECT_STREQ("gridrun gc: removed 1 stale state entry\n", res.out);
+	o = json_load_file(rec, 0, NULL);
+	ASSERT_NE(NULL, o);
+	EXPECT_STREQ("supervisor_lost", json_string_value(json_object_get(o, "reason")));
+	EXPECT_STREQ(started, json_string_value(json_object_get(o, "started_at")));
+	EXPECT_TRUE(json_is_null(json_object_get(o, "exit_code")));
+	EXPECT_EQ(21, json_object_size(o));
+	json_decref(o);
+	json_decref(st);
+	gt_result_free(&res);
+	free(saved);
+	free(state_file);
+	free(script);
+	free(spec);
+	free(rec);
 	free(ready);
 }
 
