@@ -50,21 +50,21 @@ unsigned gr_slurm_keep_lost_records(const char *state_dir, const char *record_di
 	_cleanup_free_ char *path = NULL;
 	char prefix[32], line[512];
 	unsigned kept = 0;
-	struct stat st;
 	struct dirent *de;
 	DIR *d;
 	int dfd;
 
 	if (!record_dir || asprintf(&path, "%s/records", state_dir) < 0)
 		return 0;
-	dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0)
+	dfd = gr_slurm_root_dir_open(path);
+	if (dfd == -ENOENT)
 		return 0;   /* no record copy at all */
-	if (fstat(dfd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022) || !(d = fdopendir(dfd))) {
+	if (dfd < 0 || !(d = fdopendir(dfd))) {
 		snprintf(line, sizeof(line), "gridrun_spank: job_epilog: `%s` is not root's alone; no lost record kept",
 			 path);
 		say(line);
-		close(dfd);
+		if (dfd >= 0)
+			close(dfd);
 		return 0;
 	}
 	snprintf(prefix, sizeof(prefix), "slurm-%u.", (unsigned)job);

@@ -298,17 +298,30 @@ static int wait_gridrun(pid_t pid, int sock, unsigned grace)
 	return wait_for(pid);
 }
 
+int gr_slurm_root_dir_open(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022)) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
 int gr_slurm_keep_record(const char *record_dir, const char *job_id, const char *text, size_t len, bool replace,
 			 const char **why)
 {
-	_cleanup_close_ int dfd = open(record_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), fd = -1;
+	_cleanup_close_ int dfd = gr_slurm_root_dir_open(record_dir), fd = -1;
 	char tmp[96], name[96];
-	struct stat st;
 	int e;
 
-	if (dfd < 0 || fstat(dfd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022)) {
-		e = dfd < 0 ? errno : EPERM;
-		*why = dfd < 0 ? strerror(e) : "is not root's alone";
+	if (dfd < 0) {
+		e = -dfd;
+		*why = e == EPERM ? "is not root's alone" : strerror(e);
 		return -e;
 	}
 	*why = NULL;

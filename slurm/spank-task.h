@@ -77,6 +77,11 @@ struct gr_slurm_plan {
 	unsigned grace;            /* GRIDRUN_KILL_GRACE, seconds */
 };
 
+/* PATH, a directory that root owns and nobody else may write (no symlink
+ * as its last component), opened O_RDONLY: its fd, or -errno (-EPERM: it
+ * is not root's alone). */
+int gr_slurm_root_dir_open(const char *path);
+
 /* RECORD_DIR/JOB_ID.json, written atomically by root through the
  * directory's fd, only where the directory is root's and nobody else may
  * write it (else *why says so); an existing one is replaced only with
