@@ -440,7 +440,7 @@ report() {
 	echo
 	cat "$T/handover.md"
 	echo
-	echo "A start on a busy node, \`bench/scale-rows.sh\` (BENCH_SCALE_N=${BENCH_SCALE_N:-1000} jobs of \`sleep\`, BENCH_SCALE_K=${BENCH_SCALE_K:-20} /bin/true starts per start row): CPU from a cgroup holding the measured commands' whole trees, the jobs' cgroups beneath it; \"until all run\": from the first start to the last job's sleep being seen in /proc."
+	echo "A start on a busy node, \`bench/scale-rows.sh\` (BENCH_SCALE_N=${BENCH_SCALE_N:-1000} jobs of \`sleep\`, BENCH_SCALE_K=${BENCH_SCALE_K:-20} /bin/true starts per start row, the three start rows interleaved start by start): CPU from a cgroup holding the measured commands' whole trees, the jobs' cgroups beneath it; the bwrap rows are what the node itself adds to any runtime's start among the jobs; \"until all run\": from the first start to the last job's sleep being seen in /proc."
 	echo
 	cat "$T/scale.md"
 }

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # The 1000-job rows of `make bench` (issue #13): a /bin/true start on an idle
-# node against one while N jobs run (the ratio), and N concurrent starts of a
+# node against one while N jobs run (the ratio), gridrun's and, for what the
+# node itself adds to any start, bwrap's; and N concurrent starts of a
 # sleeping job until all of them run, gridrun against bwrap in the same run.
 # The CPU of every row is read from a cgroup (cpuacct.usage on v1, cpu.stat
 # usage_usec on v2) that holds the measured command's whole tree, and the
@@ -78,21 +79,32 @@ EOF
 running() { pgrep -c -x -f "/bin/sleep $SLEEP_ARG"; }
 
 rc=0
-# K /bin/true starts, one after another, with state directory $1: median
-# wall ms and CPU ms per start
-true_starts() {
-	local i t0 walls= c0 c1 r
-	c0=$(cpu_ns)
+# The three start rows, K rounds, interleaved (gridrun, gridrun with the
+# template, bwrap, in turn, so that what the node is doing falls on each
+# alike): per row the median wall ms and the CPU ms per start, each start's
+# CPU the measuring cgroup's growth over it. bwrap's row is what the node
+# (not gridrun) adds to any start among N jobs: pivot_root's walk of every
+# thread, kernel workers tearing down what ended jobs left.
+three_starts() {
+	local i j t0 c0 w0= w1= w2= u0=0 u1=0 u2=0 r=
 	for i in $(seq "$K"); do
-		t0=$(now_ns)
-		GRIDRUN_STATE_DIR=$1 in_cg "$GRIDRUN" run "$T/true.json" || r=1
-		walls="$walls $(( $(now_ns) - t0 ))"
+		for j in 0 1 2; do
+			c0=$(cpu_ns)
+			t0=$(now_ns)
+			case $j in
+			0) GRIDRUN_STATE_DIR=$S in_cg "$GRIDRUN" run "$T/true.json" || r=1 ;;
+			1) GRIDRUN_STATE_DIR=$ST in_cg "$GRIDRUN" run "$T/true.json" || r=1 ;;
+			2) in_cg "$BWRAP" --unshare-all --die-with-parent --ro-bind / / --dev /dev --proc /proc /bin/true ;;
+			esac
+			eval "w$j=\"\$w$j $(( $(now_ns) - t0 ))\"; u$j=\$(( u$j + \$(cpu_ns) - c0 ))"
+		done
 	done
-	c1=$(cpu_ns)
-	med=$(printf '%s\n' $walls | sort -n | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] / 1e6 }')
-	cpu=$(awk -v d=$((c1 - c0)) -v k="$K" 'BEGIN { printf "%.1f", d / k / 1e6 }')
-	[ -z "${r:-}" ] || rc=1
+	med0=$(median_ms $w0) med1=$(median_ms $w1) med2=$(median_ms $w2)
+	cpu0=$(per_start_ms "$u0") cpu1=$(per_start_ms "$u1") cpu2=$(per_start_ms "$u2")
+	[ -z "$r" ] || rc=1
 }
+median_ms() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] / 1e6 }'; }
+per_start_ms() { awk -v d="$1" -v k="$K" 'BEGIN { printf "%.1f", d / k / 1e6 }'; }
 # N starts of the sleeping job at once by CMD...: seconds until all run, CPU s
 n_starts() {
 	local t0 c0 i
@@ -123,16 +135,12 @@ stop_all() { # TERM the supervisors (bwrap: KILL), then wait for them
 	while [ "$(running)" -gt 0 ]; do sleep 0.2; done
 }
 
-true_starts "$S"
-idle_wall=$med idle_cpu=$cpu
-true_starts "$ST"
-idle_t_wall=$med idle_t_cpu=$cpu
+three_starts
+idle_wall=$med0 idle_cpu=$cpu0 idle_t_wall=$med1 idle_t_cpu=$cpu1 idle_b_wall=$med2 idle_b_cpu=$cpu2
 n_starts "$GRIDRUN" run "$T/sleep.json"
 gr_all=$all_s gr_all_cpu=$all_cpu
-true_starts "$S"
-busy_wall=$med busy_cpu=$cpu
-true_starts "$ST"
-busy_t_wall=$med busy_t_cpu=$cpu
+three_starts
+busy_wall=$med0 busy_cpu=$cpu0 busy_t_wall=$med1 busy_t_cpu=$cpu1 busy_b_wall=$med2 busy_b_cpu=$cpu2
 stop_all
 n_starts "$BWRAP" --unshare-all --die-with-parent --ro-bind / / --dev /dev --proc /proc /bin/sleep "$SLEEP_ARG"
 bw_all=$all_s bw_all_cpu=$all_cpu
@@ -145,6 +153,8 @@ echo "| gridrun /bin/true, idle node (median of $K) | $idle_wall ms | $idle_cpu 
 echo "| gridrun /bin/true while $N jobs run (median of $K) | $busy_wall ms | $busy_cpu ms | $(ratio "$busy_wall" "$idle_wall")× idle |"
 echo "| gridrun /bin/true with the mount template, idle node (median of $K) | $idle_t_wall ms | $idle_t_cpu ms | 1 |"
 echo "| gridrun /bin/true with the mount template while $N jobs run (median of $K) | $busy_t_wall ms | $busy_t_cpu ms | $(ratio "$busy_t_wall" "$idle_t_wall")× idle |"
+echo "| bwrap --unshare-all /bin/true, idle node (median of $K) | $idle_b_wall ms | $idle_b_cpu ms | 1 |"
+echo "| bwrap --unshare-all /bin/true while $N gridrun jobs run (median of $K) | $busy_b_wall ms | $busy_b_cpu ms | $(ratio "$busy_b_wall" "$idle_b_wall")× idle |"
 echo "| gridrun, $N concurrent starts until all run | $gr_all s | $gr_all_cpu s | $(ratio "$gr_all" "$bw_all")× bwrap |"
 echo "| bwrap --unshare-all, $N concurrent starts until all run | $bw_all s | $bw_all_cpu s | 1 |"
 exit "$rc"

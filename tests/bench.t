@@ -93,6 +93,8 @@ for re in '\| gridrun /bin/true, idle node \(median of 3\) \| [0-9.]+ ms \| [0-9
 	'\| gridrun /bin/true while 10 jobs run \(median of 3\) \| [0-9.]+ ms \| [0-9.]+ ms \| [0-9.]+× idle \|' \
 	'\| gridrun /bin/true with the mount template, idle node \(median of 3\) \| [0-9.]+ ms \| [0-9.]+ ms \| 1 \|' \
 	'\| gridrun /bin/true with the mount template while 10 jobs run \(median of 3\) \| [0-9.]+ ms \| [0-9.]+ ms \| [0-9.]+× idle \|' \
+	'\| bwrap --unshare-all /bin/true, idle node \(median of 3\) \| [0-9.]+ ms \| [0-9.]+ ms \| 1 \|' \
+	'\| bwrap --unshare-all /bin/true while 10 gridrun jobs run \(median of 3\) \| [0-9.]+ ms \| [0-9.]+ ms \| [0-9.]+× idle \|' \
 	'\| gridrun, 10 concurrent starts until all run \| [0-9.]+ s \| [0-9.]+ s \| [0-9.]+× bwrap \|' \
 	'\| bwrap --unshare-all, 10 concurrent starts until all run \| [0-9.]+ s \| [0-9.]+ s \| 1 \|'; do
 	printf '%s\n' "$out" | grep -qE "^$re\$" || missing="$missing [$re]"
