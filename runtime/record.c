@@ -318,7 +318,11 @@ bool gr_record_of_run_at(const struct gr_record_dest *d, const char *job_id, uns
 	/* the job's ids unknown (an older gridrun's entry): no file is proof */
 	if (d->dirfd < 0 || !d->name || !job_count)
 		return false;
-	/* no symlink, no FIFO to block on; the inode read is the one checked */
+	/* a regular file before the open too: root opens no device or FIFO a
+	 * job put there (O_NONBLOCK for one swapped in since); the inode read
+	 * is the one fstat() checks */
+	if (fstatat(d->dirfd, d->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return false;
 	fd = openat(d->dirfd, d->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size >= RECORD_MAX)
 		return false;
