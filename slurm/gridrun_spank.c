@@ -16,9 +16,9 @@
  *  task_init                (slurmstepd, the user) hand the task over; never
  *                           returns for a wrapped task
  *  job_epilog               (slurmd, root) `gridrun gc` as root, and as the
- *                           job's user for its one-uid runs' state; the
- *                           records root's gc wrote for tasks Slurm
- *                           SIGKILLed go to record_dir (spank-task.h)
+ *                           job's user for its one-uid runs' state; after
+ *                           each, the records that gc wrote for tasks
+ *                           Slurm SIGKILLed go to record_dir (spank-task.h)
  *
  * Which tasks: every task of an srun step with default=on, those of steps
  * asked with --gridrun with default=optin. Never the batch script, the
@@ -328,20 +328,22 @@ static void say_error(const char *line)
 	slurm_error("%s", line);
 }
 
-/* After root's gc: the records it wrote for tasks Slurm SIGKILLed with
- * their runner (spank-task.h), where the runner would have kept them.
- * gridrun's state directory as root's gc found it: the site's, else its
- * default for root. */
-static void keep_lost_records(spank_t sp)
+/* After a gc: the records it wrote for tasks Slurm SIGKILLed with their
+ * runner (spank-task.h), where the runner would have kept them. Root's
+ * (uid 0): gridrun's state directory as root's gc found it, the site's,
+ * else its default for root; a user's: their one-uid state directory. */
+static void keep_lost_records(spank_t sp, uid_t uid)
 {
 	_cleanup_free_ char *pool = NULL, *record_dir = NULL, *state_dir = NULL;
+	char user_state[64];
 	uint32_t job = 0;
 
 	if (spank_get_item(sp, S_JOB_ID, &job) != ESPANK_SUCCESS)
 		return;
 	site_config(arg.config ? arg.config : CONFIG_DEFAULT, "", &pool, &record_dir, &state_dir);
-	gr_slurm_keep_lost_records(state_dir ? state_dir : "/run/gridrun", arg.record_dir ? arg.record_dir : record_dir,
-				   job, say_error);
+	snprintf(user_state, sizeof(user_state), GR_SLURM_USER_STATE_FMT, (unsigned)uid);
+	gr_slurm_keep_lost_records(uid ? user_state : state_dir ? state_dir : "/run/gridrun", uid,
+				   arg.record_dir ? arg.record_dir : record_dir, job, say_error);
 }
 
 int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
@@ -353,8 +355,10 @@ int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 	if (parse_args(ac, av) < 0)
 		return -1;
 	run_gc(0, 0);
-	keep_lost_records(sp);
-	if (spank_get_item(sp, S_JOB_UID, &uid) == ESPANK_SUCCESS && uid && (pw = getpwuid(uid)))
+	keep_lost_records(sp, 0);
+	if (spank_get_item(sp, S_JOB_UID, &uid) == ESPANK_SUCCESS && uid && (pw = getpwuid(uid))) {
 		run_gc(uid, pw->pw_gid);
+		keep_lost_records(sp, uid);
+	}
 	return 0;
 }

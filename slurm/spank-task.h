@@ -89,18 +89,29 @@ int gr_slurm_root_dir_open(const char *path);
 int gr_slurm_keep_record(const char *record_dir, const char *job_id, const char *text, size_t len, bool replace,
 			 const char **why);
 
-/* job_epilog, after root's `gridrun gc` (spank-lost.c): the records gc
- * wrote for tasks of job JOB whose runner and gridrun Slurm SIGKILLed (the
- * step outlived KillWait). The runner's record went to gridrun's fd 3,
- * which died with them, so gc (job-lost.c) wrote only its copy in its state
+/* job_epilog, after a `gridrun gc` (spank-lost.c): the records gc wrote
+ * for tasks of job JOB whose runner and gridrun Slurm SIGKILLed (the step
+ * outlived KillWait). The runner's record went to gridrun's fd 3, which
+ * died with them, so gc (job-lost.c) wrote only its copy in its state
  * directory's records/, reason "supervisor_lost", usage from the job
- * cgroup's counters. Each copy there of a task of JOB (slurm-JOB.*.json, a
- * root-owned regular file in a directory only root may write, naming that
- * job id, with that reason) goes to RECORD_DIR as the runner would have kept
- * it (the copy's account and pool keys removed), never over a record
- * already there. The number kept; each failure is one line through say. */
-unsigned gr_slurm_keep_lost_records(const char *state_dir, const char *record_dir, uint32_t job,
+ * cgroup's counters (null without one). Each copy there of a task of JOB
+ * (slurm-JOB.*.json naming that job id, with that reason) goes to
+ * RECORD_DIR as the runner would have kept it (the copy's account and pool
+ * keys removed), never over a record already there. Whose copies: OWNER 0,
+ * root's gc's (pool mode): root-owned regular files in a directory only
+ * root may write. Else the user OWNER's gc's (one-uid mode: gridrun ran
+ * with the user's ids, as their gc does): regular files of the user in a
+ * records/ directory of theirs that no one else may write, reached with no
+ * symlink on its path; such a record is the user's word, as the runner's
+ * record of a one-uid task is (README "What a task gets"). At most 4096
+ * entries are looked at. The number kept; each failure is one line
+ * through say. */
+unsigned gr_slurm_keep_lost_records(const char *state_dir, uid_t owner, const char *record_dir, uint32_t job,
 				    void (*say)(const char *line));
+/* gridrun's state directory (state.h) for a user whose environment has no
+ * XDG_RUNTIME_DIR, as the one-uid runner's gridrun and job_epilog's gc of
+ * that user run: /tmp/gridrun-UID. */
+#define GR_SLURM_USER_STATE_FMT "/tmp/gridrun-%u"
 
 /* task_init_privileged: fork the runner; *sock is the task's end. */
 int gr_slurm_runner_start(const struct gr_slurm_plan *plan, int *sock, pid_t *runner);

@@ -111,7 +111,7 @@ PIDS="$PIDS $!"
 /usr/sbin/slurmd -D -f "$T/slurm.conf" -N localhost >"$T/log/slurmd.out" 2>&1 &
 PIDS="$PIDS $!"
 
-echo "1..23"
+echo "1..24"
 i=0
 until sinfo -h -o %T 2>/dev/null | grep -q idle || [ $i -ge 100 ]; do sleep 0.2; i=$((i + 1)); done
 check "the one-node cluster is up" "sinfo -h -o %T | grep -q idle" "$T/log/slurmctld.log" "$T/log/slurmd.log"
@@ -341,6 +341,28 @@ check "gridrun-exporter: the running Slurm task slurm-$ej.0.0 is a job with CPU 
 	"awk -v j='job_id=\"slurm-$ej.0.0\"' '/^gridrun_job_cpu_user_seconds_total/ && index(\$0, j) && \$NF > 0 { ok = 1 } END { exit !ok }' $T/metrics.prom" \
 	"$T/metrics.prom" "$T/err9e" "$T/err9"
 nothing_left "$ej" >/dev/null
+
+# 8b. scancel of a one-uid task (a user in no pool) with grace 30 s >
+# KillWait 5 s: Slurm SIGKILLs its runner and gridrun, which ran with the
+# user's ids, its state in the user's /tmp/gridrun-UID. job_epilog's gc as
+# the user writes the lost copy there, and job_epilog keeps it as the task's
+# record (the user's word, as any one-uid record is)
+mkdir -p "$T/work/u2" && chown $UID2:$UID2 "$T/work/u2"
+rm -f "$T/work/u2/started" "$T/err4b"
+plugstack grace=30
+(cd "$T/work/u2" && timeout -k 5 90 setpriv --reuid $UID2 --regid $UID2 --clear-groups srun --gridrun -J gr-cancel2 \
+	sh -c 'trap "" TERM; touch started; exec sh -c "trap \"\" TERM; while :; do sleep 0.2; done" gr-slurm-marker') \
+	>/dev/null 2>"$T/err4b" &
+sp=$!
+i=0; while [ ! -e "$T/work/u2/started" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+cj2=$(squeue -h -n gr-cancel2 -o %i | head -1)
+scancel "$cj2"
+wait $sp
+plugstack
+i=0; while [ -n "$cj2" ] && [ ! -e "$T/records/slurm-$cj2.0.0.json" ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+check "one-uid mode: a task Slurm SIGKILLed has its record from the user's gc (supervisor_lost); the user's state entry is gone" \
+	"[ -n '$cj2' ] && [ \"\$(field $cj2.0.0 \"['reason']\")\" = supervisor_lost ] && [ \"\$(field $cj2.0.0 \"['isolation']\")\" = unprivileged ] && [ \"\$(field $cj2.0.0 \"['exit_code']\")\" = None ] && [ -z \"\$(ls -A /tmp/gridrun-$UID2 2>/dev/null | grep -v '^records\$')\" ] && ! pgrep -f gr-slurm-marker >/dev/null" \
+	"$T/records/slurm-$cj2.0.0.json" "$T/err4b" "$T/log/slurmd.log"
 
 # 9. bad plugstack argument: one line naming it, the step fails (the last
 # job: slurmd drains the node when a step's plugin stack fails)

@@ -195,7 +195,7 @@ TEST_F(runner, the_epilog_keeps_the_jobs_lost_records_only_and_never_over_a_reco
 	snprintf(link, sizeof(link), "%s/slurm-7.0.5.json", copies);
 	ASSERT_EQ(0, symlink("slurm-7.0.1.json", link));
 	said = 0;
-	EXPECT_EQ(1u, gr_slurm_keep_lost_records(state, self->records, 7, count_say));
+	EXPECT_EQ(1u, gr_slurm_keep_lost_records(state, 0, self->records, 7, count_say));
 	EXPECT_EQ(0u, said);
 	one = get(self->records, "slurm-7.0.1.json");
 	ASSERT_NE(NULL, one);
@@ -214,8 +214,53 @@ TEST_F(runner, the_epilog_keeps_the_jobs_lost_records_only_and_never_over_a_reco
 	snprintf(link, sizeof(link), "%s/slurm-7.0.1.json", self->records);
 	ASSERT_EQ(0, unlink(link));
 	ASSERT_EQ(0, chmod(copies, 0775));
-	EXPECT_EQ(0u, gr_slurm_keep_lost_records(state, self->records, 7, count_say));
+	EXPECT_EQ(0u, gr_slurm_keep_lost_records(state, 0, self->records, 7, count_say));
 	EXPECT_EQ(1u, said);
+}
+
+/* One-uid mode: the user's gc's copies in the user's own state directory,
+ * the user's regular files only, in a records/ directory of theirs that no
+ * one else may write, reached with no symlink on its path. */
+TEST_F(runner, the_epilog_keeps_a_users_lost_records_from_their_own_directory_only)
+{
+	const uid_t user = 4242;
+	char state[128], copies[160], path[256], link[200];
+	_cleanup_free_ char *one = NULL;
+
+	snprintf(state, sizeof(state), "%s/user-state", self->dir);
+	snprintf(copies, sizeof(copies), "%s/records", state);
+	ASSERT_EQ(0, mkdir(state, 0755));
+	ASSERT_EQ(0, mkdir(copies, 0755));
+	put(copies, "slurm-9.0.0.json", LOST("slurm-9.0.0"));
+	put(copies, "slurm-9.0.1.json", LOST("slurm-9.0.1"));   /* stays root's: not the user's word */
+	snprintf(path, sizeof(path), "%s/slurm-9.0.0.json", copies);
+	ASSERT_EQ(0, chown(path, user, user));
+	ASSERT_EQ(0, chown(copies, user, user));
+	ASSERT_EQ(0, chown(state, user, user));
+	said = 0;
+	EXPECT_EQ(1u, gr_slurm_keep_lost_records(state, user, self->records, 9, count_say));
+	EXPECT_EQ(0u, said);
+	one = get(self->records, "slurm-9.0.0.json");
+	ASSERT_NE(NULL, one);
+	EXPECT_STREQ("{\"job_id\":\"slurm-9.0.0\",\"reason\":\"supervisor_lost\",\"exit_code\":null,\"cpu_user_ns\":5}", one);
+	snprintf(path, sizeof(path), "%s/slurm-9.0.1.json", self->records);
+	EXPECT_NE(0, access(path, F_OK));
+	/* another user's directory: none kept, one line */
+	snprintf(path, sizeof(path), "%s/slurm-9.0.0.json", self->records);
+	ASSERT_EQ(0, unlink(path));
+	EXPECT_EQ(0u, gr_slurm_keep_lost_records(state, 4343, self->records, 9, count_say));
+	EXPECT_EQ(1u, said);
+	/* a symlink on the path to the user's records (the user's to make): none kept, one line */
+	snprintf(link, sizeof(link), "%s/via-link", self->dir);
+	ASSERT_EQ(0, symlink(state, link));
+	EXPECT_EQ(0u, gr_slurm_keep_lost_records(link, user, self->records, 9, count_say));
+	EXPECT_EQ(2u, said);
+	EXPECT_NE(0, access(path, F_OK));
+	/* a records/ directory others may write: none kept, one line */
+	ASSERT_EQ(0, chmod(copies, 0777));
+	EXPECT_EQ(0u, gr_slurm_keep_lost_records(state, user, self->records, 9, count_say));
+	EXPECT_EQ(3u, said);
+	EXPECT_NE(0, access(path, F_OK));
 }
 
 TEST_HARNESS_MAIN
