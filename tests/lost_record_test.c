@@ -72,6 +72,20 @@ static char *lost_spec(struct _test_data_lost *self, const char *script, const c
 	return spec;
 }
 
+/* The state entry STATE_FILE once it says the job runs (malloc'd), or
+ * what it said last (NULL: never read) after 2 s. */
+static char *running_entry(const char *state_file)
+{
+	char *saved = NULL;
+
+	for (int i = 0; i < 200 && !(saved && strstr(saved, "\"running\"")); i++) {
+		free(saved);
+		saved = gt_read(state_file);
+		usleep(10000);
+	}
+	return saved;
+}
+
 /* Start the spec, wait for the job's SBX/ready, SIGKILL its supervisor:
  * the job dies with it, its state entry stays. */
 static void start_and_lose(struct __test_metadata *_metadata, struct _test_data_lost *self, const char *spec)
@@ -228,11 +242,7 @@ TEST_F_TIMEOUT(lost, gc_never_overwrites_the_supervisors_record, 120)
 	spec = lost_spec(self, script, rec);
 	pid = gt_start_spec(spec, -1);
 	ASSERT_TRUE(gt_wait_file(ready, 20000));
-	for (int i = 0; i < 200 && !(saved && strstr(saved, "\"running\"")); i++) {
-		free(saved);
-		saved = gt_read(state_file);
-		usleep(10000);
-	}
+	saved = running_entry(state_file);
 	ASSERT_NE(NULL, saved);
 	/* the entry names what gc would need to write a record of its own */
 	ASSERT_NE(NULL, strstr(saved, "\"started_ns\"")) TH_LOG("%s", saved);
@@ -359,11 +369,7 @@ TEST_F_TIMEOUT(lost, gc_replaces_a_record_the_job_could_have_forged, 120)
 	spec = lost_spec(self, script, rec);
 	pid = gt_start_spec(spec, -1);
 	ASSERT_TRUE(gt_wait_file(ready, 20000));
-	for (int i = 0; i < 200 && !(saved && strstr(saved, "\"running\"")); i++) {
-		free(saved);
-		saved = gt_read(state_file);
-		usleep(10000);
-	}
+	saved = running_entry(state_file);
 	st = json_loads(saved ? saved : "", 0, NULL);
 	ASSERT_NE(NULL, st) TH_LOG("%s", saved);
 	ns = (unsigned long long)gt_json_int(st, "started_ns");

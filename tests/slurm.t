@@ -196,16 +196,19 @@ nothing_left() { # JOB: no process, cgroup, state, lease or quarantine of it
 	grep -i 'gridrun\|epilog' "$T/log/slurmd.log" | tail -5 | sed 's/^/# /'
 	return 1
 }
-cancel_test() { # NAME: start, wait for it to run, scancel, check
-	rm -f "$T/work/u1/started"
-	as_user "$T/work/u1" srun --gridrun -J gr-cancel sh -c \
-		'trap "" TERM; touch started; exec sh -c "trap \"\" TERM; while :; do sleep 0.2; done" gr-slurm-marker' \
-		>/dev/null 2>"$T/err4" &
+start_and_cancel() { # UID DIR NAME ERR: a TERM-ignoring task as UID in DIR, scancelled once it runs; its job in $cj
+	rm -f "$2/started"
+	(cd "$2" && timeout -k 5 90 setpriv --reuid "$1" --regid "$1" --clear-groups srun --gridrun -J "$3" sh -c \
+		'trap "" TERM; touch started; exec sh -c "trap \"\" TERM; while :; do sleep 0.2; done" gr-slurm-marker') \
+		>/dev/null 2>"$4" &
 	sp=$!
-	i=0; while [ ! -e "$T/work/u1/started" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-	cj=$(squeue -h -n gr-cancel -o %i | head -1)
+	i=0; while [ ! -e "$2/started" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	cj=$(squeue -h -n "$3" -o %i | head -1)
 	scancel "$cj"
 	wait $sp
+}
+cancel_test() { # NAME: start, wait for it to run, scancel, check
+	start_and_cancel $UID1 "$T/work/u1" gr-cancel "$T/err4"
 	if [ -n "$cj" ] && nothing_left "$cj"; then ok "$1"; else nok "$1" "$T/err4"; fi
 }
 cancel_test "scancel, grace 2 s < KillWait 5 s: no process, cgroup, state entry or lease left"
@@ -348,16 +351,9 @@ nothing_left "$ej" >/dev/null
 # the user writes the lost copy there, and job_epilog keeps it as the task's
 # record (the user's word, as any one-uid record is)
 mkdir -p "$T/work/u2" && chown $UID2:$UID2 "$T/work/u2"
-rm -f "$T/work/u2/started" "$T/err4b"
 plugstack grace=30
-(cd "$T/work/u2" && timeout -k 5 90 setpriv --reuid $UID2 --regid $UID2 --clear-groups srun --gridrun -J gr-cancel2 \
-	sh -c 'trap "" TERM; touch started; exec sh -c "trap \"\" TERM; while :; do sleep 0.2; done" gr-slurm-marker') \
-	>/dev/null 2>"$T/err4b" &
-sp=$!
-i=0; while [ ! -e "$T/work/u2/started" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-cj2=$(squeue -h -n gr-cancel2 -o %i | head -1)
-scancel "$cj2"
-wait $sp
+start_and_cancel $UID2 "$T/work/u2" gr-cancel2 "$T/err4b"
+cj2=$cj
 plugstack
 i=0; while [ -n "$cj2" ] && [ ! -e "$T/records/slurm-$cj2.0.0.json" ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
 check "one-uid mode: a task Slurm SIGKILLed has its record from the user's gc (supervisor_lost); the user's state entry is gone" \
