@@ -328,37 +328,34 @@ static void say_error(const char *line)
 	slurm_error("%s", line);
 }
 
-/* After a gc: the records it wrote for tasks Slurm SIGKILLed with their
- * runner (spank-task.h), where the runner would have kept them. Root's
- * (uid 0): gridrun's state directory as root's gc found it, the site's,
- * else its default for root; a user's: their one-uid state directory. */
-static void keep_lost_records(spank_t sp, uid_t uid)
-{
-	_cleanup_free_ char *pool = NULL, *record_dir = NULL, *state_dir = NULL;
-	char user_state[64];
-	uint32_t job = 0;
-
-	if (spank_get_item(sp, S_JOB_ID, &job) != ESPANK_SUCCESS)
-		return;
-	site_config(arg.config ? arg.config : CONFIG_DEFAULT, "", &pool, &record_dir, &state_dir);
-	snprintf(user_state, sizeof(user_state), GR_SLURM_USER_STATE_FMT, (unsigned)uid);
-	gr_slurm_keep_lost_records(uid ? user_state : state_dir ? state_dir : "/run/gridrun", uid,
-				   arg.record_dir ? arg.record_dir : record_dir, job, say_error);
-}
-
+/* After each gc, the records it wrote for tasks Slurm SIGKILLed with their
+ * runner go where the runner would have kept them (spank-task.h): root's,
+ * from gridrun's state directory as root's gc found it (the site's, else
+ * its default for root), then the user's, from their one-uid state. */
 int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 {
+	_cleanup_free_ char *pool = NULL, *record_dir = NULL, *state_dir = NULL;
+	const char *records;
+	char user_state[64];
+	uint32_t job = 0;
 	uid_t uid = 0;
 	struct passwd *pw;
 
 	/* slurmd calls no slurm_spank_init before the job script hooks */
 	if (parse_args(ac, av) < 0)
 		return -1;
+	if (spank_get_item(sp, S_JOB_ID, &job) != ESPANK_SUCCESS)
+		job = 0;
+	site_config(arg.config ? arg.config : CONFIG_DEFAULT, "", &pool, &record_dir, &state_dir);
+	records = arg.record_dir ? arg.record_dir : record_dir;
 	run_gc(0, 0);
-	keep_lost_records(sp, 0);
+	if (job)
+		gr_slurm_keep_lost_records(state_dir ? state_dir : "/run/gridrun", 0, records, job, say_error);
 	if (spank_get_item(sp, S_JOB_UID, &uid) == ESPANK_SUCCESS && uid && (pw = getpwuid(uid))) {
 		run_gc(uid, pw->pw_gid);
-		keep_lost_records(sp, uid);
+		snprintf(user_state, sizeof(user_state), GR_SLURM_USER_STATE_FMT, (unsigned)uid);
+		if (job)
+			gr_slurm_keep_lost_records(user_state, uid, records, job, say_error);
 	}
 	return 0;
 }
