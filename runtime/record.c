@@ -281,23 +281,33 @@ int gr_record_copy_write(const char *state_dir, const char *job_id, const struct
 	return 0;
 }
 
+/* TEXT is a record (or its copy) of job_id's run that started at
+ * started_ns: its job_id and its started_at, to the ms; with not_lost, a
+ * reason other than gc's supervisor_lost. */
+static bool text_of_run(const char *text, const char *job_id, unsigned long long started_ns, bool not_lost)
+{
+	json_t *o = json_loads(text, 0, NULL);
+	const char *id = json_string_value(json_object_get(o, "job_id"));
+	const char *at = json_string_value(json_object_get(o, "started_at"));
+	const char *reason = json_string_value(json_object_get(o, "reason"));
+	char started[40];
+	bool same;
+
+	gr_format_utc_ms(started_ns, started, sizeof(started));
+	same = id && at && !strcmp(id, job_id) && !strcmp(at, started) &&
+	       (!not_lost || (reason && strcmp(reason, "supervisor_lost")));
+	json_decref(o);
+	return same;
+}
+
 bool gr_record_copy_of_run(const char *state_dir, const char *job_id, unsigned long long started_ns)
 {
 	_cleanup_free_ char *path = NULL, *text = NULL;
-	char started[40];
-	json_t *o;
-	bool same;
 
 	if (asprintf(&path, "%s/" GR_STATE_RECORDS "/%s.json", state_dir, job_id) < 0 ||
 	    gr_read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0)
 		return false;
-	gr_format_utc_ms(started_ns, started, sizeof(started));
-	o = json_loads(text, 0, NULL);
-	same = json_is_string(json_object_get(o, "job_id")) && json_is_string(json_object_get(o, "started_at")) &&
-	       !strcmp(json_string_value(json_object_get(o, "job_id")), job_id) &&
-	       !strcmp(json_string_value(json_object_get(o, "started_at")), started);
-	json_decref(o);
-	return same;
+	return text_of_run(text, job_id, started_ns, false);
 }
 
 /* A record of a run is at most this long (design §7's keys: ~1 KiB). */
@@ -308,12 +318,8 @@ bool gr_record_of_run_at(const struct gr_record_dest *d, const char *job_id, uns
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *text = NULL;
-	char started[40];
 	struct stat st;
-	const char *reason;
 	ssize_t n;
-	json_t *o;
-	bool same;
 
 	/* the job's ids unknown (an older gridrun's entry): no file is proof */
 	if (d->dirfd < 0 || !d->name || !job_count)
@@ -332,13 +338,5 @@ bool gr_record_of_run_at(const struct gr_record_dest *d, const char *job_id, uns
 	if (!(text = malloc(RECORD_MAX)) || (n = gr_read_full(fd, text, RECORD_MAX - 1)) <= 0)
 		return false;
 	text[n] = '\0';
-	gr_format_utc_ms(started_ns, started, sizeof(started));
-	o = json_loads(text, 0, NULL);
-	reason = json_string_value(json_object_get(o, "reason"));
-	same = json_is_string(json_object_get(o, "job_id")) && json_is_string(json_object_get(o, "started_at")) &&
-	       !strcmp(json_string_value(json_object_get(o, "job_id")), job_id) &&
-	       !strcmp(json_string_value(json_object_get(o, "started_at")), started) &&
-	       reason && strcmp(reason, "supervisor_lost");
-	json_decref(o);
-	return same;
+	return text_of_run(text, job_id, started_ns, true);
 }
